@@ -1,0 +1,37 @@
+/* The backup set container; see entry.h. */
+#include "common/entry.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void mb_entry_free(struct mb_entry *ent)
+{
+	free(ent->path);
+	free(ent->link_target);
+	free(ent->extents);
+	memset(ent, 0, sizeof(*ent));
+}
+
+void mb_set_free(struct mb_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		mb_entry_free(&set->v[i]);
+	free(set->v);
+	free(set->root);
+	memset(set, 0, sizeof(*set));
+}
+
+struct mb_entry *mb_set_add(struct mb_set *set)
+{
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 256;
+		struct mb_entry *v = realloc(set->v, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		set->v = v;
+		set->cap = cap;
+	}
+	memset(&set->v[set->n], 0, sizeof(set->v[0]));
+	return &set->v[set->n++];
+}

@@ -1,0 +1,91 @@
+/*
+ * The backup set: one entry per file, directory, link or special file, in
+ * logical order (a depth-first walk, names sorted bytewise, a directory
+ * before its contents).  Built by extentmap/ (walk + FIEMAP), laid out and
+ * written by image/, read back by restore.
+ */
+#ifndef MB_ENTRY_H
+#define MB_ENTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Entry types, one letter each; the same letters appear in the image index. */
+enum mb_type {
+	MB_T_FILE = 'f',
+	MB_T_DIR = 'd',
+	MB_T_SYMLINK = 'l',
+	MB_T_HARDLINK = 'h',	/* another name of an earlier 'f' entry */
+	MB_T_FIFO = 'p',
+	MB_T_CHR = 'c',
+	MB_T_BLK = 'b',
+};
+
+/* One extent as FIEMAP reported it, in bytes. */
+struct mb_extent {
+	uint64_t logical;	/* offset in the file */
+	uint64_t physical;	/* offset on the (split) device */
+	uint64_t length;
+	uint32_t flags;		/* FIEMAP_EXTENT_* */
+};
+
+struct mb_entry {
+	char *path;		/* relative to the source root, no leading "./",
+				 * no trailing '/'; raw bytes (may be non-UTF-8) */
+	char *link_target;	/* symlink target, or the path of the first name
+				 * of a hard link; NULL otherwise */
+	char type;		/* enum mb_type */
+	uint64_t ino;
+	uint64_t size;		/* st_size (0 for dirs, links, specials) */
+	uint32_t mode;		/* st_mode (type bits included) */
+	uint32_t uid, gid;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	int64_t ctime_sec;	/* not stored in the image; change detection */
+	uint32_t ctime_nsec;
+	uint64_t rdev;		/* for 'c' and 'b' */
+	uint32_t nlink;
+
+	/* Extent map, regular files only, sorted by logical offset. */
+	struct mb_extent *extents;
+	size_t n_extents;
+	bool read_via_fs;	/* an extent cannot be trusted (inline, delalloc,
+				 * encoded, unknown, not aligned): read the file
+				 * through a read-only mount of the split leg */
+
+	/* Segment of a larger file (several devices, issue 5).  For a whole
+	 * file seg_offset == 0 and seg_length == size. */
+	uint64_t seg_offset;
+	uint64_t seg_length;
+
+	/* Filled by the image layout: byte offset of the entry's first header
+	 * block in its image. */
+	uint64_t image_offset;
+};
+
+/* A growable array of entries plus the root they are relative to. */
+struct mb_set {
+	char *root;		/* absolute path of the source on the live fs */
+	uint64_t dev;		/* st_dev of the root */
+	struct mb_entry *v;
+	size_t n, cap;
+};
+
+/* File data flows through these: a producer (the extent reader) calls emit
+ * with consecutive chunks; a data callback produces exactly ent->seg_length
+ * bytes of the file starting at ent->seg_offset. */
+struct mb_error;
+typedef int (*mb_emit_fn)(void *emit_arg, const void *buf, size_t len,
+			  struct mb_error *e);
+typedef int (*mb_data_fn)(void *arg, const struct mb_entry *ent,
+			  mb_emit_fn emit, void *emit_arg, struct mb_error *e);
+
+/* Frees everything an entry owns (not the entry itself). */
+void mb_entry_free(struct mb_entry *ent);
+/* Frees all entries and the root; leaves an empty set. */
+void mb_set_free(struct mb_set *set);
+/* Appends a zeroed entry and returns it, or NULL on allocation failure. */
+struct mb_entry *mb_set_add(struct mb_set *set);
+
+#endif

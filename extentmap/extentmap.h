@@ -1,0 +1,96 @@
+/*
+ * Extent maps: which device bytes hold each file of the backup set.
+ *
+ *   P2 premap   mb_walk() builds the set on the live filesystem, then
+ *               mb_premap() FIEMAPs every regular file (FIEMAP_FLAG_SYNC,
+ *               looping until the extent flagged LAST) and mb_converge()
+ *               re-maps the files that keep changing.
+ *   P5 recheck  mb_recheck(), inside the window: stat every entry, re-map
+ *               only what moved (ino/size/mtime/ctime, or "racy": changed
+ *               within the timestamp granularity of the premap), re-read
+ *               only directories whose mtime/ctime moved (new entries),
+ *               drop what was deleted.  No full walk.
+ *   P7 stream   the extent reader pulls each file's bytes off the split leg
+ *               (a raw device or an image file) by extent: large reads,
+ *               holes and unwritten extents as zeros, cut at EOF; files it
+ *               cannot trust (read_via_fs) are read through a read-only
+ *               mount of the split leg instead.
+ */
+#ifndef MB_EXTENTMAP_H
+#define MB_EXTENTMAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/entry.h"
+#include "common/error.h"
+
+struct mb_map_stats {
+	uint64_t entries;	/* entries in the set after the step */
+	uint64_t files;		/* regular files */
+	uint64_t bytes;		/* sum of regular file sizes */
+	uint64_t mapped;	/* files FIEMAPped in this step */
+	uint64_t extents;	/* extents in the set */
+	uint64_t via_fs;	/* files to read through the filesystem */
+	uint64_t added, removed, changed;	/* recheck / converge */
+	uint64_t dirs_reread;	/* recheck: directories listed again */
+	int rounds;		/* converge rounds */
+};
+
+/* Walks root (which must be a directory) without crossing mount points
+ * (other-device subtrees are skipped with a warning), lstat()s every entry
+ * and fills set in logical order.  The root itself is not an entry.
+ * Hard links: the first name in logical order is 'f', later names are 'h'
+ * with link_target = the first name. */
+int mb_walk(struct mb_set *set, const char *root, struct mb_error *e);
+
+/* FIEMAPs one open regular file into ent (replacing its extents).  Loops
+ * until the LAST extent; sets ent->read_via_fs when an extent is UNKNOWN,
+ * DELALLOC, ENCODED, DATA_INLINE or NOT_ALIGNED, or FIEMAP is unsupported. */
+int mb_fiemap_fd(int fd, struct mb_entry *ent, bool sync, struct mb_error *e);
+
+/* P2: maps every regular file of the set. */
+int mb_premap(struct mb_set *set, struct mb_map_stats *st, struct mb_error *e);
+
+/* P2: re-stats every entry and re-maps the ones that changed, up to
+ * max_rounds times or until at most small_enough entries changed. */
+int mb_converge(struct mb_set *set, size_t small_enough, int max_rounds,
+		struct mb_map_stats *st, struct mb_error *e);
+
+/* P5: see above.  premap_started is the wall-clock time (unix seconds,
+ * floor) at which the premap began: entries whose mtime or ctime is at or
+ * after premap_started - 1 are treated as changed (racy timestamps). */
+int mb_recheck(struct mb_set *set, int64_t premap_started,
+	       struct mb_map_stats *st, struct mb_error *e);
+
+/* Re-sorts the set into logical order and re-derives hard links ('f' for
+ * the first name, 'h' for the others).  mb_walk and mb_recheck call it. */
+void mb_set_finalize(struct mb_set *set);
+
+/* Compares two relative paths in logical order (component by component,
+ * bytewise), so that a directory sorts right before its contents. */
+int mb_path_cmp(const char *a, const char *b);
+
+/* ---- the extent reader (P7) ---- */
+
+struct mb_extent_reader;
+
+/* device: the split leg (block device or image file), read-only.
+ * device_offset: added to every physical offset (loop device offset). */
+int mb_extent_reader_open(struct mb_extent_reader **out, const char *device,
+			  uint64_t device_offset, struct mb_error *e);
+/* Directory where the split leg is mounted read-only, for read_via_fs
+ * files; required before reading such a file. */
+void mb_extent_reader_set_fs_root(struct mb_extent_reader *r,
+				  const char *fs_root);
+void mb_extent_reader_close(struct mb_extent_reader *r);
+
+/* An mb_data_fn: arg is the reader.  Emits exactly ent->seg_length bytes,
+ * the file's bytes from ent->seg_offset, read from the split leg. */
+int mb_extent_read(void *reader, const struct mb_entry *ent, mb_emit_fn emit,
+		   void *emit_arg, struct mb_error *e);
+
+/* Bytes read from the device and through the filesystem, for stats. */
+uint64_t mb_extent_reader_bytes(const struct mb_extent_reader *r);
+
+#endif

@@ -1,0 +1,150 @@
+/*
+ * The image: a POSIX pax (tar) stream whose first member is the index and
+ * whose last member is the trailer.  See image/FORMAT.md for the bytes.
+ *
+ * Writing:  mb_image_layout() computes, before any data is written, the exact
+ *           byte offset of every member (stored in each entry's image_offset
+ *           and in the index), then mb_image_write() streams the image
+ *           through a sink, pulling file data from a callback.
+ * Reading:  mb_image_open() reads and checks the index; members are then
+ *           read in order (ls, verify, restore) or one is reached by seeking
+ *           to its offset (restore --file).
+ */
+#ifndef MB_IMAGE_H
+#define MB_IMAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "common/entry.h"
+#include "common/error.h"
+#include "common/hash.h"
+#include "plugins/media/sink.h"
+
+#define MB_IMAGE_BLOCK 512
+#define MB_IMAGE_DEFAULT_RECORD 10240	/* tar's default blocking factor 20 */
+
+/* What the index says about the whole image. */
+struct mb_image_meta {
+	char backup_id[64];	/* catalog run id as text, e.g. "17" */
+	int64_t created;	/* unix seconds */
+	char source[512];	/* e.g. "/srv/data on /dev/loop3 (ext4)" */
+	uint32_t record_size;	/* the end is zero-padded to a multiple of it */
+	uint32_t device_index;	/* k of n, counting from 1 (1 of 1 for now) */
+	uint32_t device_count;
+};
+
+/* Result of the layout: everything the writer needs, exact to the byte. */
+struct mb_image_layout {
+	struct mb_image_meta meta;
+	struct mb_entry **entries;	/* borrowed, in image order */
+	size_t n_entries;
+	char *index_text;		/* the index member's payload */
+	size_t index_len;
+	uint64_t data_offset;		/* first byte after the index member */
+	uint64_t trailer_offset;	/* where the trailer member starts */
+	uint64_t image_size;		/* total bytes, padding included */
+};
+
+struct mb_image_stats {
+	uint64_t bytes;		/* image bytes written */
+	uint64_t file_bytes;	/* file data bytes (sum of seg_length) */
+	uint64_t members;
+};
+
+int mb_image_layout(struct mb_entry **entries, size_t n,
+		    const struct mb_image_meta *meta,
+		    struct mb_image_layout *out, struct mb_error *e);
+void mb_image_layout_free(struct mb_image_layout *lay);
+
+/* Writes the whole image.  Fails (MB_ERR_INTERNAL) if any member does not
+ * start at its computed offset or a file emits the wrong number of bytes. */
+int mb_image_write(struct mb_sink *sink, const struct mb_image_layout *lay,
+		   mb_data_fn data, void *data_arg, struct mb_image_stats *st,
+		   struct mb_error *e);
+
+/* ---- reading ---- */
+
+/* One entry of a parsed index (paths unescaped). */
+struct mb_index_entry {
+	struct mb_entry ent;	/* path, type, ino, size, mode, uid, gid,
+				 * mtime, link_target, seg_*, image_offset */
+};
+
+struct mb_index {
+	struct mb_image_meta meta;
+	struct mb_index_entry *v;
+	size_t n;
+	uint64_t data_offset, trailer_offset, image_size;
+	char index_hash[MB_HASH_HEX_LEN + 1];	/* of the index payload */
+	/* Inode bitmap, sparse: which source inode numbers are in the image. */
+	uint64_t *inodes;	/* sorted, unique */
+	size_t n_inodes;
+};
+
+/* The trailer: a checksum per regular-file member, in image order. */
+struct mb_trailer_entry {
+	uint64_t offset;	/* member offset, as in the index */
+	char hash[MB_HASH_HEX_LEN + 1];
+};
+struct mb_trailer {
+	char backup_id[64];
+	char index_hash[MB_HASH_HEX_LEN + 1];
+	struct mb_trailer_entry *v;
+	size_t n;
+	uint64_t file_bytes;
+};
+
+/* A member header as read from the stream. */
+struct mb_member {
+	char *path;		/* from pax "path" (or ustar name) */
+	char *link_target;
+	char typeflag;		/* ustar typeflag: '0' '5' '2' '1' ... */
+	uint64_t size;		/* data bytes that follow the header */
+	uint64_t offset;	/* image offset of the member's first header */
+	uint64_t data_offset;	/* image offset of the data */
+	uint32_t mode, uid, gid;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	uint64_t seg_offset, seg_length, file_size;	/* MBACKUP.* records */
+};
+
+struct mb_image_reader;
+
+/* Opens an image on fd (a file, pipe or tape; never closed by the reader),
+ * reads the index member and checks its structure.  Seekable fds may later
+ * use mb_image_seek(). */
+int mb_image_open(struct mb_image_reader **out, int fd, const char *name,
+		  struct mb_error *e);
+void mb_image_close(struct mb_image_reader *r);
+const struct mb_index *mb_image_index(const struct mb_image_reader *r);
+
+/* Reads the next member header.  Returns 1 and fills m on a file member,
+ * 0 when the trailer has been reached (and parsed, see mb_image_trailer),
+ * -1 on error (MB_ERR_TRUNCATED / MB_ERR_CORRUPT naming the offset). */
+int mb_image_next(struct mb_image_reader *r, struct mb_member *m,
+		  struct mb_error *e);
+/* Reads up to len bytes of the current member's data; returns the count
+ * (0 at the member's end) or -1.  Unread data is skipped by the next call
+ * to mb_image_next(). */
+ssize_t mb_image_read(struct mb_image_reader *r, void *buf, size_t len,
+		      struct mb_error *e);
+/* Positions the reader at the member of index entry i (lseek). */
+int mb_image_seek(struct mb_image_reader *r, size_t i, struct mb_error *e);
+/* Reads the trailer by seeking to it (seekable) or returns the one already
+ * parsed by mb_image_next() reaching it. */
+const struct mb_trailer *mb_image_trailer(struct mb_image_reader *r,
+					  struct mb_error *e);
+void mb_member_free(struct mb_member *m);
+/* Bytes read from the fd so far (to show that --file reads one member). */
+uint64_t mb_image_bytes_read(const struct mb_image_reader *r);
+
+/* Reads the whole image sequentially and checks everything: every header
+ * checksum, every member at its indexed offset, every file checksum, the
+ * trailer.  Fails naming the first damaged file and its image offset. */
+int mb_image_verify(int fd, const char *name, struct mb_image_stats *st,
+		    struct mb_error *e);
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * The catalog: one SQLite database recording every run, its phases with
+ * timings, the window, the backup set (files and extents), the images, and
+ * the obligations a run took (so `mbackup recover` can undo them after a
+ * crash).  Default path /var/lib/mbackup/catalog.db (--catalog).
+ * Timestamps are UTC text "YYYY-MM-DDTHH:MM:SS.mmmZ".
+ */
+#ifndef MB_CATALOG_H
+#define MB_CATALOG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/entry.h"
+#include "common/error.h"
+
+#define MB_CATALOG_SCHEMA_VERSION 1
+
+struct mb_catalog;
+
+/* Opens (creating the file, its directory and the schema if needed) and
+ * checks the schema version; refuses a newer schema. */
+int mb_catalog_open(struct mb_catalog **out, const char *path,
+		    struct mb_error *e);
+void mb_catalog_close(struct mb_catalog *c);
+
+/* A new run with status "running", the current pid, started = now, the
+ * verb ("backup") and the effective configuration as JSON text. */
+int mb_catalog_run_begin(struct mb_catalog *c, const char *verb,
+			 const char *config_json, int64_t *run_id,
+			 struct mb_error *e);
+/* Sets status ("complete" or "failed"), finished = now, exit code and the
+ * error message (NULL if none). */
+int mb_catalog_run_end(struct mb_catalog *c, int64_t run_id,
+		       const char *status, int exit_code, const char *error,
+		       struct mb_error *e);
+int mb_catalog_run_set_window(struct mb_catalog *c, int64_t run_id,
+			      int64_t window_ms, struct mb_error *e);
+int mb_catalog_run_set_totals(struct mb_catalog *c, int64_t run_id,
+			      uint64_t files, uint64_t bytes,
+			      struct mb_error *e);
+
+/* Phases: begin records the start; end records the end, the duration, a
+ * status ("ok" / "failed") and a short free-text detail. */
+int mb_catalog_phase_begin(struct mb_catalog *c, int64_t run_id,
+			   const char *phase, struct mb_error *e);
+int mb_catalog_phase_end(struct mb_catalog *c, int64_t run_id,
+			 const char *phase, const char *status,
+			 const char *detail, struct mb_error *e);
+
+/* Obligations: recorded (state "pending") BEFORE the action is taken;
+ * kind is e.g. "freeze" / "split" / "mount"; driver names the plugin that
+ * can undo it; arg is everything the undo needs, as text. */
+int mb_catalog_obligation_add(struct mb_catalog *c, int64_t run_id,
+			      const char *kind, const char *driver,
+			      const char *arg, int64_t *obligation_id,
+			      struct mb_error *e);
+/* state: "released" (undone by the run), "recovered" (undone by recover),
+ * "failed" (undo failed; stays pending for the next recover). */
+int mb_catalog_obligation_set(struct mb_catalog *c, int64_t obligation_id,
+			      const char *state, struct mb_error *e);
+
+struct mb_obligation {
+	int64_t id, run_id;
+	char kind[32], driver[32];
+	char *arg;
+	char state[16];
+};
+/* Pending (or failed) obligations of runs whose status is still "running",
+ * newest first.  Caller frees with mb_obligations_free. */
+int mb_catalog_obligations_open(struct mb_catalog *c, struct mb_obligation **v,
+				size_t *n, struct mb_error *e);
+void mb_obligations_free(struct mb_obligation *v, size_t n);
+/* Runs still marked "running" (their ids), for recover. */
+int mb_catalog_runs_running(struct mb_catalog *c, int64_t **ids, size_t *n,
+			    struct mb_error *e);
+
+/* The final backup set (files with their image offsets and extents), in one
+ * transaction. */
+int mb_catalog_save_set(struct mb_catalog *c, int64_t run_id,
+			struct mb_entry *const *entries, size_t n,
+			struct mb_error *e);
+/* One row per image written (device k of n, the media spec, its bytes,
+ * status "complete" / "failed"). */
+int mb_catalog_image_add(struct mb_catalog *c, int64_t run_id,
+			 int device_index, const char *media, uint64_t bytes,
+			 const char *status, struct mb_error *e);
+
+/* `mbackup list`: a JSON array of runs, newest first, each with id, status,
+ * verb, started, finished, window_ms, bytes, files, exit_code, error,
+ * media (array of {device, media, bytes, status}) and phases (array of
+ * {name, started, finished, duration_ms, status, detail}). */
+int mb_catalog_list_json(struct mb_catalog *c, FILE *out, struct mb_error *e);
+/* The same as an aligned text table, one run a line. */
+int mb_catalog_list_text(struct mb_catalog *c, FILE *out, struct mb_error *e);
+
+/* Current UTC time as catalog text; buf of at least 32 bytes. */
+void mb_catalog_now(char *buf, size_t len);
+
+#endif

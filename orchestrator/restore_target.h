@@ -1,0 +1,55 @@
+/*
+ * The restore target: creates files, directories and links strictly
+ * beneath one directory.  Paths come from an image and are untrusted:
+ * absolute paths, "..", empty components and anything that would pass
+ * through a symlink are refused (every component is opened with
+ * O_NOFOLLOW relative to the parent's fd).  Directory metadata (mode,
+ * owner, mtime) is applied at close, deepest first, so restoring the
+ * contents does not disturb it.
+ */
+#ifndef MB_RESTORE_TARGET_H
+#define MB_RESTORE_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/entry.h"
+#include "common/error.h"
+
+struct mb_target;
+
+/* Opens dir (creating it, mode 0700, if missing).  A non-empty dir is
+ * refused (MB_ERR_TARGET) unless force, in which case existing entries are
+ * replaced as they are restored. */
+int mb_target_open(struct mb_target **out, const char *dir, bool force,
+		   struct mb_error *e);
+
+/* Checks an image path: relative, no "." / ".." / empty components. */
+int mb_target_check_path(const char *path, struct mb_error *e);
+
+/* Regular file: creates it (missing parent directories too) and returns an
+ * open fd.  Data is then written with mb_target_write(), which leaves holes
+ * where whole 4 KiB blocks are zero; mb_target_finish_file() sets the size
+ * (ftruncate to ent->size), owner (if root), mode and mtime and closes. */
+int mb_target_create_file(struct mb_target *t, const struct mb_entry *ent,
+			  int *fd, struct mb_error *e);
+int mb_target_write(struct mb_target *t, int fd, const void *buf, size_t len,
+		    struct mb_error *e);
+int mb_target_finish_file(struct mb_target *t, int fd,
+			  const struct mb_entry *ent, struct mb_error *e);
+
+/* Directory, symlink, hard link (link_target is the image path of the first
+ * name, already restored), fifo / device node. */
+int mb_target_make(struct mb_target *t, const struct mb_entry *ent,
+		   struct mb_error *e);
+
+/* Removes a restored file again (e.g. its checksum did not match). */
+int mb_target_remove(struct mb_target *t, const char *path,
+		     struct mb_error *e);
+
+/* Applies the deferred directory metadata and frees t. */
+int mb_target_close(struct mb_target *t, struct mb_error *e);
+
+#endif
