@@ -66,6 +66,7 @@ void mb_hint(struct mb_error *e, const char *fmt, ...)
 void mb_error_prefix(struct mb_error *e, const char *fmt, ...)
 {
 	char prefix[512], old[sizeof(e->msg)];
+	size_t plen, olen;
 	va_list ap;
 
 	if (!e || e->code == MB_OK)
@@ -74,7 +75,11 @@ void mb_error_prefix(struct mb_error *e, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s%s", prefix, old);
+	plen = strlen(prefix);
+	olen = strnlen(old, sizeof(e->msg) - 1 - plen);
+	memcpy(e->msg, prefix, plen);
+	memcpy(e->msg + plen, old, olen);
+	e->msg[plen + olen] = '\0';
 }
 
 void mb_error_clear(struct mb_error *e)

@@ -48,6 +48,14 @@ int mb_catalog_phase_end(struct mb_catalog *c, int64_t run_id,
 			 const char *phase, const char *status,
 			 const char *detail, struct mb_error *e);
 
+/* A phase recorded after the fact, with its own times: the phases inside
+ * the window are kept in memory and written after the thaw. */
+int mb_catalog_phase_record(struct mb_catalog *c, int64_t run_id,
+			    const char *phase, const char *started,
+			    const char *finished, int64_t duration_ms,
+			    const char *status, const char *detail,
+			    struct mb_error *e);
+
 /* Obligations: recorded (state "pending") BEFORE the action is taken;
  * kind is e.g. "freeze" / "split" / "mount"; driver names the plugin that
  * can undo it; arg is everything the undo needs, as text. */

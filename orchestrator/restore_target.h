@@ -31,12 +31,18 @@ int mb_target_check_path(const char *path, struct mb_error *e);
 
 /* Regular file: creates it (missing parent directories too) and returns an
  * open fd.  Data is then written with mb_target_write(), which leaves holes
- * where whole 4 KiB blocks are zero; mb_target_finish_file() sets the size
- * (ftruncate to ent->size), owner (if root), mode and mtime and closes. */
+ * where whole 4 KiB blocks are zero (it skips zero runs, so each byte range
+ * of the new file must be written at most once); mb_target_finish_file()
+ * sets the size (ftruncate to ent->size), owner (if root), mode and mtime
+ * and closes. */
 int mb_target_create_file(struct mb_target *t, const struct mb_entry *ent,
 			  int *fd, struct mb_error *e);
 int mb_target_write(struct mb_target *t, int fd, const void *buf, size_t len,
 		    struct mb_error *e);
+/* Moves the write position of fd (a segment of a larger file starts at its
+ * seg_offset); skipped ranges stay holes. */
+int mb_target_seek(struct mb_target *t, int fd, uint64_t offset,
+		   struct mb_error *e);
 int mb_target_finish_file(struct mb_target *t, int fd,
 			  const struct mb_entry *ent, struct mb_error *e);
 

@@ -2,8 +2,8 @@
  * Media sinks: where an image's bytes go.  A sink is a table of functions
  * registered by name; the image writer hands it whole records.
  *
- *   file:PATH   a regular file (created, or truncated with --force... see
- *               media_file.c); seekable, so single-file restore can lseek
+ *   file:PATH   a regular file, written as PATH.partial and renamed when
+ *               complete; an existing PATH is refused unless --force
  *   -           standard output (pipe or file)
  *   pipe:PATH   an existing FIFO, opened for writing
  *
@@ -12,6 +12,7 @@
 #ifndef MB_SINK_H
 #define MB_SINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,10 +38,14 @@ struct mb_sink {
 	char *path;		/* file system path if any (NULL for stdout) */
 	int fd;
 	uint64_t bytes;		/* bytes written so far */
+	void *priv;		/* driver state */
 };
 
-/* Parses spec, finds the driver, opens it.  *out is NULL on failure. */
+/* Parses spec, finds the driver, opens it.  *out is NULL on failure.
+ * A file that already exists is refused unless force (--force). */
 int mb_sink_open(struct mb_sink **out, const char *spec, struct mb_error *e);
+int mb_sink_open_mode(struct mb_sink **out, const char *spec, bool force,
+		      struct mb_error *e);
 int mb_sink_write(struct mb_sink *s, const void *buf, size_t len,
 		  struct mb_error *e);
 /* Closes and frees; on failure the sink is still freed. */

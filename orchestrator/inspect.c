@@ -1,0 +1,172 @@
+/*
+ * Read-only verbs: `ls` (an image's index), `verify` (an image's structure
+ * and checksums) and `list` (the catalog's runs).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image/image.h"
+#include "orchestrator/catalog.h"
+#include "orchestrator/commands.h"
+
+int mb_open_image_arg(const struct mb_options *opt, int *fd, const char **name,
+		      struct mb_error *e)
+{
+	if (!opt->from) {
+		mb_fail(e, MB_ERR_USAGE, 0, "missing --from");
+		mb_hint(e, "give the image: --from /backup/data.mbi, or --from - for standard input");
+		return -1;
+	}
+	*name = opt->from;
+	if (strcmp(opt->from, "-") == 0) {
+		*fd = STDIN_FILENO;
+		*name = "standard input";
+		return 0;
+	}
+	*fd = open(opt->from, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return mb_fail(e, errno == ENOENT ? MB_ERR_NOT_FOUND : MB_ERR_IO, errno,
+			       "unable to open image '%s'", opt->from);
+	return 0;
+}
+
+static void close_image_arg(int fd)
+{
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
+/* "-rw-r--r--" as ls and tar show it. */
+static void mode_string(char type, uint32_t mode, char out[11])
+{
+	static const char rwx[] = "rwxrwxrwx";
+
+	out[0] = type == MB_T_FILE || type == MB_T_HARDLINK ? '-' : type;
+	for (int i = 0; i < 9; i++)
+		out[1 + i] = (mode & (0400 >> i)) ? rwx[i] : '-';
+	if (mode & 04000)
+		out[3] = (mode & 0100) ? 's' : 'S';
+	if (mode & 02000)
+		out[6] = (mode & 0010) ? 's' : 'S';
+	if (mode & 01000)
+		out[9] = (mode & 0001) ? 't' : 'T';
+	out[10] = '\0';
+}
+
+static void ls_text(const struct mb_index *ix)
+{
+	for (size_t i = 0; i < ix->n; i++) {
+		const struct mb_entry *en = &ix->v[i].ent;
+		char mode[11], when[32];
+		time_t t = en->mtime_sec;
+		struct tm tm;
+
+		mode_string(en->type, en->mode, mode);
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+		printf("%s %u/%u %12llu %s @%llu %s%s%s\n", mode, en->uid, en->gid,
+		       (unsigned long long)en->size, when, (unsigned long long)en->image_offset,
+		       en->path, en->link_target ? (en->type == MB_T_SYMLINK ? " -> " : " link to ") : "",
+		       en->link_target ? en->link_target : "");
+	}
+}
+
+static void ls_json(const struct mb_index *ix)
+{
+	json_t *root = json_object(), *arr = json_array();
+
+	json_object_set_new(root, "backup_id", json_string(ix->meta.backup_id));
+	json_object_set_new(root, "source", json_string(ix->meta.source));
+	json_object_set_new(root, "image_size", json_integer((json_int_t)ix->image_size));
+	for (size_t i = 0; i < ix->n; i++) {
+		const struct mb_entry *en = &ix->v[i].ent;
+		json_t *o = json_object();
+		char type[2] = { en->type, 0 };
+
+		json_object_set_new(o, "path", json_stringn_nocheck(en->path, strlen(en->path)));
+		json_object_set_new(o, "type", json_string(type));
+		json_object_set_new(o, "size", json_integer((json_int_t)en->size));
+		json_object_set_new(o, "mode", json_integer(en->mode & 07777));
+		json_object_set_new(o, "uid", json_integer(en->uid));
+		json_object_set_new(o, "gid", json_integer(en->gid));
+		json_object_set_new(o, "mtime", json_integer(en->mtime_sec));
+		json_object_set_new(o, "offset", json_integer((json_int_t)en->image_offset));
+		json_object_set_new(o, "ino", json_integer((json_int_t)en->ino));
+		if (en->link_target)
+			json_object_set_new(o, "target", json_stringn_nocheck(en->link_target,
+									     strlen(en->link_target)));
+		json_array_append_new(arr, o);
+	}
+	json_object_set_new(root, "entries", arr);
+	json_dumpf(root, stdout, JSON_INDENT(1));
+	printf("\n");
+	json_decref(root);
+}
+
+int mb_cmd_ls(const struct mb_options *opt, struct mb_error *e)
+{
+	struct mb_image_reader *r = NULL;
+	const char *name;
+	int fd = -1;
+
+	if (mb_open_image_arg(opt, &fd, &name, e) < 0)
+		return -1;
+	if (mb_image_open(&r, fd, name, e) == 0) {
+		if (opt->output && strcmp(opt->output, "json") == 0)
+			ls_json(mb_image_index(r));
+		else
+			ls_text(mb_image_index(r));
+	}
+	mb_image_close(r);
+	close_image_arg(fd);
+	return e->code ? -1 : 0;
+}
+
+int mb_cmd_verify(const struct mb_options *opt, struct mb_error *e)
+{
+	struct mb_image_stats st = { 0 };
+	const char *name;
+	int fd = -1, rc;
+
+	if (mb_open_image_arg(opt, &fd, &name, e) < 0)
+		return -1;
+	rc = mb_image_verify(fd, name, &st, e);
+	close_image_arg(fd);
+	if (rc < 0)
+		return -1;
+	if (opt->output && strcmp(opt->output, "json") == 0)
+		printf("{\"status\":\"ok\",\"members\":%llu,\"file_bytes\":%llu,\"image_bytes\":%llu}\n",
+		       (unsigned long long)st.members, (unsigned long long)st.file_bytes,
+		       (unsigned long long)st.bytes);
+	else
+		printf("verify: ok: %llu members, %llu file bytes, image %llu bytes\n",
+		       (unsigned long long)st.members, (unsigned long long)st.file_bytes,
+		       (unsigned long long)st.bytes);
+	return 0;
+}
+
+int mb_cmd_list(const struct mb_options *opt, struct mb_error *e)
+{
+	struct mb_catalog *c = NULL;
+	int rc;
+
+	if (access(opt->catalog, F_OK) < 0) {
+		mb_fail(e, MB_ERR_CATALOG, errno, "no catalog at '%s'", opt->catalog);
+		mb_hint(e, "no backup has run with this catalog yet (see --catalog)");
+		return -1;
+	}
+	if (mb_catalog_open(&c, opt->catalog, e) < 0)
+		return -1;
+	if (opt->output && strcmp(opt->output, "json") == 0)
+		rc = mb_catalog_list_json(c, stdout, e);
+	else
+		rc = mb_catalog_list_text(c, stdout, e);
+	mb_catalog_close(c);
+	return rc;
+}

@@ -1,0 +1,92 @@
+/*
+ * mbackup: consistent, fast backups of a filesystem tree (and, next, a
+ * PostgreSQL cluster) living on a mirror.  main() parses the options,
+ * dispatches the verb, and turns the first error into one line on stderr
+ * (plus an optional HINT line) and a stable exit code.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "orchestrator/commands.h"
+#include "orchestrator/options.h"
+#include "orchestrator/run.h"
+#include "orchestrator/signals.h"
+
+#define MBACKUP_VERSION "0.1.0"
+
+static int set_logging(const struct mb_options *o, struct mb_error *e)
+{
+	static const char *const levels[] = { "error", "warn", "info", "debug" };
+	size_t i;
+
+	for (i = 0; i < 4 && strcmp(levels[i], o->log_level) != 0; i++)
+		;
+	if (i == 4) {
+		mb_fail(e, MB_ERR_USAGE, 0, "invalid --log-level '%s'", o->log_level);
+		mb_hint(e, "use error, warn, info or debug");
+		return -1;
+	}
+	mb_log_set_level((enum mb_log_level)i);
+	if (o->output && strcmp(o->output, "text") != 0 && strcmp(o->output, "json") != 0) {
+		mb_fail(e, MB_ERR_USAGE, 0, "invalid --output '%s'", o->output);
+		mb_hint(e, "use text or json");
+		return -1;
+	}
+	if (o->log_file && mb_log_set_file(o->log_file) < 0)
+		return mb_fail(e, MB_ERR_CONFIG, 0, "unable to open log file '%s'", o->log_file);
+	return 0;
+}
+
+static int dispatch(const struct mb_options *o, struct mb_error *e)
+{
+	switch (o->verb) {
+	case MB_VERB_BACKUP:
+		return mb_backup(o, false, e);
+	case MB_VERB_CHECK:
+		return mb_backup(o, true, e);
+	case MB_VERB_LS:
+		return mb_cmd_ls(o, e);
+	case MB_VERB_VERIFY:
+		return mb_cmd_verify(o, e);
+	case MB_VERB_RESTORE:
+		return mb_cmd_restore(o, e);
+	case MB_VERB_LIST:
+		return mb_cmd_list(o, e);
+	case MB_VERB_RECOVER:
+		return mb_recover(o, e);
+	}
+	return mb_fail(e, MB_ERR_INTERNAL, 0, "no such verb");
+}
+
+int main(int argc, char **argv)
+{
+	struct mb_options o;
+	struct mb_error e = { 0 };
+	int rc;
+
+	rc = mb_options_parse(&o, argc, argv, &e);
+	if (rc == 0 && o.help) {
+		mb_options_usage(&o);
+		goto out;
+	}
+	if (rc == 0 && o.version) {
+		printf("mbackup %s\n", MBACKUP_VERSION);
+		goto out;
+	}
+	if (rc == 0)
+		rc = set_logging(&o, &e);
+	if (rc == 0)
+		rc = mb_signals_block(&e);
+	if (rc == 0)
+		rc = dispatch(&o, &e);
+out:
+	fflush(stdout);
+	if (rc < 0) {
+		fprintf(stderr, "mbackup: error: %s\n", e.msg);
+		if (e.hint[0])
+			fprintf(stderr, "HINT: %s\n", e.hint);
+	}
+	mb_options_free(&o);
+	return rc < 0 ? (e.code ? e.code : MB_ERR_GENERAL) : 0;
+}

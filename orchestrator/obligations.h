@@ -1,0 +1,57 @@
+/*
+ * Obligations: anything that hurts production if left alone (a frozen
+ * filesystem, a split leg, a mount of the split leg).  Each is recorded in
+ * the catalog BEFORE the action is taken, pushed on a stack, and undone
+ * newest-first on every exit path; after a crash `mbackup recover` finds
+ * the catalog rows and undoes them through the same undo functions.
+ */
+#ifndef MB_OBLIGATIONS_H
+#define MB_OBLIGATIONS_H
+
+#include <stdint.h>
+
+#include "common/error.h"
+#include "orchestrator/catalog.h"
+
+/* Undoes one obligation from its catalog text alone; idempotent (undoing
+ * what was never done, or already undone, succeeds). */
+typedef int (*mb_undo_fn)(const char *arg, struct mb_error *e);
+
+#define MB_OBL_MAX 64
+
+struct mb_obligation_slot {
+	int64_t id;		/* catalog row */
+	char kind[32], driver[32];
+	char *arg;
+	mb_undo_fn undo;
+	int open;		/* 1 until released or undone */
+};
+
+struct mb_obligations {
+	struct mb_catalog *catalog;
+	int64_t run_id;
+	struct mb_obligation_slot v[MB_OBL_MAX];
+	int n;
+};
+
+void mb_obl_init(struct mb_obligations *o, struct mb_catalog *c, int64_t run_id);
+/* Records the intent (catalog row "pending") and pushes the undo; the
+ * caller acts only if this succeeds.  *handle identifies it later. */
+int mb_obl_take(struct mb_obligations *o, const char *kind, const char *driver,
+		const char *arg, mb_undo_fn undo, int *handle,
+		struct mb_error *e);
+/* The caller has undone it itself (e.g. thawed through its own fd). */
+int mb_obl_done(struct mb_obligations *o, int handle, struct mb_error *e);
+/* Undo it now through its undo function, then mark it released. */
+int mb_obl_release(struct mb_obligations *o, int handle, struct mb_error *e);
+/* Keep it on purpose (--keep-split): released without undo. */
+int mb_obl_keep(struct mb_obligations *o, int handle, struct mb_error *e);
+/* Undoes every open obligation newest-first, carrying on past failures
+ * (logged); the first failure goes into e.  Returns 0 if all undone. */
+int mb_obl_unwind(struct mb_obligations *o, struct mb_error *e);
+void mb_obl_free(struct mb_obligations *o);
+
+/* The undo function for a (kind, driver) pair found in the catalog. */
+mb_undo_fn mb_obl_undo_for(const char *kind, const char *driver);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * Options: one table drives the command line, the config file, --help,
+ * range checks and the copy of the effective configuration stored with
+ * each run.  Precedence: default < config file < command line.
+ */
+#ifndef MB_OPTIONS_H
+#define MB_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/error.h"
+
+enum mb_verb {
+	MB_VERB_BACKUP = 1 << 0,
+	MB_VERB_CHECK = 1 << 1,
+	MB_VERB_LS = 1 << 2,
+	MB_VERB_VERIFY = 1 << 3,
+	MB_VERB_RESTORE = 1 << 4,
+	MB_VERB_LIST = 1 << 5,
+	MB_VERB_RECOVER = 1 << 6,
+};
+
+struct mb_strlist {
+	char **v;
+	size_t n;
+};
+
+struct mb_options {
+	enum mb_verb verb;
+	const char *verb_name;
+	char *db;			/* "none" (postgres: next) */
+	struct mb_strlist mirrors;
+	struct mb_strlist sources;
+	struct mb_strlist media;
+	char *catalog;
+	long freeze_timeout;		/* seconds */
+	bool keep_split;
+	bool force;
+	char *output;			/* "text" or "json" */
+	char *log_level;
+	char *log_file;
+	char *config;
+	char *from;
+	char *to;
+	struct mb_strlist files;	/* restore --file */
+	bool help, version;
+};
+
+/* Parses argv (and the --config file, if any) into o.  Usage errors get
+ * MB_ERR_USAGE with a hint pointing at --help. */
+int mb_options_parse(struct mb_options *o, int argc, char **argv,
+		     struct mb_error *e);
+void mb_options_free(struct mb_options *o);
+/* --help text for the verb (all verbs if none given). */
+void mb_options_usage(const struct mb_options *o);
+/* The effective configuration as JSON text (malloc'ed), for the catalog. */
+char *mb_options_json(const struct mb_options *o);
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * P0 preflight: everything that can be checked without changing anything
+ * comes first (options, the source, the mirror, where the catalog, lock,
+ * logs, temp files and media live), then the catalog, the lock, the
+ * leftovers of a dead run, the run row, and the media.
+ */
+#include "orchestrator/run.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "orchestrator/lock.h"
+
+static int check_options(const struct mb_options *o, struct mb_error *e)
+{
+	if (!o->db) {
+		mb_fail(e, MB_ERR_USAGE, 0, "missing --db");
+		mb_hint(e, "--db none freezes the source filesystem around the split");
+		return -1;
+	}
+	if (strcmp(o->db, "none") != 0) {
+		mb_fail(e, MB_ERR_USAGE, 0, "unsupported --db '%s'", o->db);
+		mb_hint(e, "this build supports --db none (PostgreSQL support is the next milestone)");
+		return -1;
+	}
+	if (o->mirrors.n != 1 || o->sources.n != 1) {
+		mb_fail(e, MB_ERR_USAGE, 0, "%s --mirror and --source", 
+			o->mirrors.n == 0 || o->sources.n == 0 ? "missing" : "exactly one each of");
+		mb_hint(e, "e.g. --mirror loop:/dev/loop3 --source /srv/data");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_media_options(const struct mb_options *o, bool check_only,
+			       struct mb_error *e)
+{
+	if (o->media.n == 0 && !check_only) {
+		mb_fail(e, MB_ERR_USAGE, 0, "missing --media");
+		mb_hint(e, "e.g. --media file:/backup/data.mbi, or --media - for standard output");
+		return -1;
+	}
+	if (o->media.n > 1) {
+		mb_fail(e, MB_ERR_USAGE, 0, "several --media are not supported yet");
+		mb_hint(e, "give one --media");
+		return -1;
+	}
+	return 0;
+}
+
+static int resolve_source(struct mb_run *r, struct mb_error *e)
+{
+	const char *src = r->opt->sources.v[0];
+	struct stat st;
+
+	r->source = realpath(src, NULL);
+	if (!r->source || stat(r->source, &st) < 0)
+		return mb_fail(e, MB_ERR_SOURCE, errno, "unable to use source '%s'", src);
+	if (!S_ISDIR(st.st_mode))
+		return mb_fail(e, MB_ERR_SOURCE, 0, "source '%s' is not a directory", src);
+	r->source_dev = st.st_dev;
+	if (mb_mount_by_dev(st.st_dev, &r->mount, e) < 0) {
+		mb_error_prefix(e, "source '%s': ", src);
+		return -1;
+	}
+	return 0;
+}
+
+/* The source must live on the mirror's filesystem: its st_dev is the
+ * mirror device's number. */
+static int check_source_on_mirror(struct mb_run *r, struct mb_error *e)
+{
+	if (mb_mirror_open(&r->mirror, r->opt->mirrors.v[0], e) < 0)
+		return -1;
+	if (r->source_dev == r->mirror->rdev)
+		return 0;
+	mb_fail(e, MB_ERR_SOURCE, 0,
+		"source '%s' is on %s (%u:%u, mounted at '%s'), not on mirror '%s'",
+		r->source, r->mount.source, major(r->source_dev), minor(r->source_dev),
+		r->mount.mountpoint, r->mirror->device);
+	mb_hint(e, "give the --mirror the source's filesystem is mounted from");
+	return -1;
+}
+
+/* Invariant 3: nothing mbackup writes may sit on a filesystem it freezes. */
+static int refuse_on_frozen(struct mb_run *r, const char *what, const char *path,
+			    struct mb_error *e)
+{
+	dev_t dev;
+
+	if (!path)
+		return 0;
+	if (mb_path_dev(path, &dev, e) < 0)
+		return -1;
+	if (dev != r->source_dev)
+		return 0;
+	mb_fail(e, MB_ERR_CONFIG, 0, "%s '%s' is on the filesystem that will be frozen ('%s')",
+		what, path, r->mount.mountpoint);
+	mb_hint(e, "put it on another filesystem");
+	return -1;
+}
+
+static int refuse_fd_on_frozen(struct mb_run *r, int fd, const char *what,
+			       struct mb_error *e)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != r->source_dev)
+		return 0;
+	mb_fail(e, MB_ERR_CONFIG, 0, "%s is a file on the filesystem that will be frozen ('%s')",
+		what, r->mount.mountpoint);
+	mb_hint(e, "redirect it to another filesystem");
+	return -1;
+}
+
+static int check_locations(struct mb_run *r, struct mb_error *e)
+{
+	const struct mb_options *o = r->opt;
+	char *media_dir = o->media.n ? mb_sink_spec_dir(o->media.v[0]) : NULL;
+	int rc = 0;
+
+	if (refuse_on_frozen(r, "catalog", o->catalog, e) < 0 ||
+	    refuse_on_frozen(r, "log file", o->log_file, e) < 0 ||
+	    refuse_on_frozen(r, "media", media_dir, e) < 0 ||
+	    refuse_fd_on_frozen(r, STDERR_FILENO, "standard error", e) < 0 ||
+	    refuse_fd_on_frozen(r, STDOUT_FILENO, "standard output", e) < 0)
+		rc = -1;
+	free(media_dir);
+	return rc;
+}
+
+static int open_catalog(struct mb_run *r, struct mb_error *e)
+{
+	char lock[PATH_MAX + 8];
+	int undone = 0;
+	char *config;
+
+	snprintf(lock, sizeof(lock), "%s.lock", r->opt->catalog);
+	if (mb_catalog_open(&r->catalog, r->opt->catalog, e) < 0 ||
+	    mb_lock_acquire(lock, &r->lock_fd, e) < 0)
+		return -1;
+	if (mb_recover_locked(r->catalog, &undone, e) < 0)
+		return -1;
+	if (undone)
+		mb_warn("recovered %d leftover obligation(s) of a run that died", undone);
+	config = mb_options_json(r->opt);
+	if (mb_catalog_run_begin(r->catalog, r->opt->verb_name, config ? config : "{}",
+				 &r->id, e) < 0) {
+		free(config);
+		return -1;
+	}
+	free(config);
+	mb_obl_init(&r->obl, r->catalog, r->id);
+	r->obl_ready = true;
+	return 0;
+}
+
+int mb_preflight(struct mb_run *r, struct mb_error *e)
+{
+	const struct mb_options *o = r->opt;
+
+	if (check_options(o, e) < 0 || check_media_options(o, r->check_only, e) < 0 ||
+	    resolve_source(r, e) < 0 || check_source_on_mirror(r, e) < 0 ||
+	    check_locations(r, e) < 0 || r->mirror->ops->check(r->mirror, e) < 0)
+		return -1;
+	if (open_catalog(r, e) < 0)
+		return -1;
+	snprintf(r->detail, sizeof(r->detail), "source '%.200s' on %.100s (%s), mirror %.100s",
+		 r->source, r->mount.source, r->mount.fstype, r->mirror->spec);
+	if (r->check_only)
+		return 0;
+	return mb_sink_open_mode(&r->sink, o->media.v[0], o->force, e);
+}

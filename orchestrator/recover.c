@@ -1,0 +1,85 @@
+/*
+ * `mbackup recover`: heals what a dead run left.  With the run lock held
+ * (so no live run is touched), every open obligation of a run still marked
+ * "running" is undone newest-first through the same undo functions the run
+ * itself uses, and those runs are marked failed.  Safe to run any time:
+ * every undo is idempotent.
+ */
+#include "orchestrator/run.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/log.h"
+#include "orchestrator/lock.h"
+
+static int undo_one(struct mb_catalog *c, const struct mb_obligation *ob,
+		    struct mb_error *e)
+{
+	mb_undo_fn undo = mb_obl_undo_for(ob->kind, ob->driver);
+	struct mb_error one = { 0 };
+
+	if (!undo) {
+		mb_fail(&one, MB_ERR_INTERNAL, 0, "no undo known for %s %s", ob->driver, ob->kind);
+	} else if (undo(ob->arg, &one) == 0) {
+		mb_info("run %lld: undone %s '%s'", (long long)ob->run_id, ob->kind, ob->arg);
+		return mb_catalog_obligation_set(c, ob->id, "recovered", e);
+	}
+	mb_error_log("run %lld: unable to undo %s '%s': %s", (long long)ob->run_id,
+		     ob->kind, ob->arg, one.msg);
+	mb_catalog_obligation_set(c, ob->id, "failed", NULL);
+	if (e->code == MB_OK)
+		*e = one;
+	return -1;
+}
+
+int mb_recover_locked(struct mb_catalog *c, int *undone, struct mb_error *e)
+{
+	struct mb_obligation *v = NULL;
+	int64_t *runs = NULL;
+	size_t n = 0, n_runs = 0;
+	int rc = 0;
+
+	*undone = 0;
+	if (mb_catalog_obligations_open(c, &v, &n, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (undo_one(c, &v[i], e) < 0)
+			rc = -1;
+		else
+			(*undone)++;
+	}
+	mb_obligations_free(v, n);
+	if (rc < 0)
+		return -1;	/* runs stay "running" so the next recover retries */
+	if (mb_catalog_runs_running(c, &runs, &n_runs, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n_runs && rc == 0; i++) {
+		mb_warn("run %lld died; marking it failed", (long long)runs[i]);
+		rc = mb_catalog_run_end(c, runs[i], "failed", MB_ERR_GENERAL,
+					"the run died; recovered by mbackup recover", e);
+	}
+	free(runs);
+	return rc;
+}
+
+int mb_recover(const struct mb_options *opt, struct mb_error *e)
+{
+	struct mb_catalog *c = NULL;
+	char lock[PATH_MAX + 8];
+	int fd = -1, undone = 0, rc = -1;
+
+	snprintf(lock, sizeof(lock), "%s.lock", opt->catalog);
+	if (mb_catalog_open(&c, opt->catalog, e) < 0 || mb_lock_acquire(lock, &fd, e) < 0)
+		goto out;
+	if (mb_recover_locked(c, &undone, e) < 0)
+		goto out;
+	printf("recover: %d obligation(s) undone\n", undone);
+	rc = 0;
+out:
+	if (fd >= 0)
+		mb_lock_release(fd);
+	mb_catalog_close(c);
+	return rc;
+}

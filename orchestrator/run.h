@@ -1,0 +1,90 @@
+/*
+ * One backup run: everything the phases share, passed down explicitly
+ * (no global run state).
+ */
+#ifndef MB_RUN_H
+#define MB_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/entry.h"
+#include "common/error.h"
+#include "common/mountinfo.h"
+#include "extentmap/extentmap.h"
+#include "image/image.h"
+#include "orchestrator/catalog.h"
+#include "orchestrator/guard.h"
+#include "orchestrator/obligations.h"
+#include "orchestrator/options.h"
+#include "plugins/media/sink.h"
+#include "plugins/mirror/mirror.h"
+#include "plugins/quiesce/quiesce.h"
+
+/* Phase timings of the window are kept in memory and written to the
+ * catalog after the thaw: no catalog commit happens while frozen. */
+struct mb_phase_note {
+	const char *name;
+	char started[32], finished[32];
+	long long duration_ms;
+	bool ok;
+	char detail[512];
+};
+
+struct mb_run {
+	const struct mb_options *opt;
+	bool check_only;
+
+	/* P0 */
+	char *source;			/* realpath of --source */
+	dev_t source_dev;
+	struct mb_mount mount;		/* the filesystem holding the source */
+	struct mb_mirror *mirror;
+	struct mb_catalog *catalog;
+	int lock_fd;
+	int64_t id;
+	struct mb_sink *sink;
+
+	/* P2..P5 */
+	struct mb_set set;
+	int64_t premap_started;
+	struct mb_map_stats premap, recheck;
+
+	/* P3..P6 */
+	struct mb_obligations obl;
+	bool obl_ready;
+	struct mb_quiesce *quiesce;
+	struct mb_guard guard;
+	int split_handle;		/* -1 until recorded */
+	bool in_window;
+	long long window_start_ms, window_end_ms;
+	struct mb_phase_note notes[5];
+	int n_notes;
+
+	/* P7..P8 */
+	char *split_mount;		/* read-only mount of the split leg, if any */
+	int mount_handle;
+	struct mb_image_layout layout;
+	struct mb_image_stats image;
+	uint64_t via_fs_files;
+
+	char detail[512];		/* the current phase's one-line result */
+};
+
+/* `mbackup backup` and `mbackup check`: the phases of DESIGN.md. */
+int mb_backup(const struct mb_options *opt, bool check_only, struct mb_error *e);
+
+/* P0 checks that change nothing (the sources, the mirror, where the
+ * catalog, lock, logs and media live); then the catalog and the lock. */
+int mb_preflight(struct mb_run *r, struct mb_error *e);
+
+/* `mbackup recover`: undo every obligation of runs that died, mark them
+ * failed.  Also called by P0 with the lock already held. */
+int mb_recover_locked(struct mb_catalog *c, int *undone, struct mb_error *e);
+
+/* Test seam: MBACKUP_FAULT=<point>:<error|term|kill|hang>. */
+int mb_fault(const char *point, struct mb_error *e);
+
+long long mb_now_ms(void);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * Signals: SIGINT, SIGTERM and SIGHUP are blocked for the whole run and
+ * read from a signalfd at safe points (phase boundaries, between members
+ * while streaming), never inside the window: a signal that arrives while
+ * the filesystems are frozen waits until they are thawed.  No handler runs
+ * any code.  Children started by spawn get the default mask back.
+ */
+#ifndef MB_SIGNALS_H
+#define MB_SIGNALS_H
+
+#include "common/error.h"
+
+int mb_signals_block(struct mb_error *e);
+/* The pending terminating signal, or 0; never blocks. */
+int mb_signal_pending(void);
+/* Fails with MB_ERR_INTERRUPTED if a signal is pending. */
+int mb_signal_check(struct mb_error *e);
+
+#endif

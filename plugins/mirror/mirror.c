@@ -1,0 +1,65 @@
+/* The mirror driver registry; see mirror.h. */
+#include "plugins/mirror/mirror.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const struct mb_mirror_ops mb_mirror_loop;
+
+static const struct mb_mirror_ops *const mirror_drivers[] = {
+	&mb_mirror_loop,
+};
+
+const struct mb_mirror_ops *mb_mirror_driver(const char *name)
+{
+	for (size_t i = 0; i < sizeof(mirror_drivers) / sizeof(mirror_drivers[0]); i++)
+		if (strcmp(mirror_drivers[i]->name, name) == 0)
+			return mirror_drivers[i];
+	return NULL;
+}
+
+int mb_mirror_open(struct mb_mirror **out, const char *spec, struct mb_error *e)
+{
+	const char *colon = strchr(spec, ':');
+	const struct mb_mirror_ops *ops = NULL;
+	struct mb_mirror *m;
+	char name[32];
+
+	*out = NULL;
+	if (colon && (size_t)(colon - spec) < sizeof(name)) {
+		memcpy(name, spec, colon - spec);
+		name[colon - spec] = '\0';
+		ops = mb_mirror_driver(name);
+	}
+	if (!ops) {
+		mb_fail(e, MB_ERR_USAGE, 0, "unknown mirror '%s'", spec);
+		mb_hint(e, "use loop:/dev/loopN (lvm raid1 support is not in this build yet)");
+		return -1;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m || !(m->spec = strdup(spec))) {
+		free(m);
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open mirror '%s'", spec);
+	}
+	m->ops = ops;
+	if (ops->open(m, colon + 1, e) < 0) {
+		mb_mirror_close(m);
+		return -1;
+	}
+	*out = m;
+	return 0;
+}
+
+void mb_mirror_close(struct mb_mirror *m)
+{
+	if (!m)
+		return;
+	if (m->ops && m->ops->close)
+		m->ops->close(m);
+	free(m->spec);
+	free(m->device);
+	free(m->split_path);
+	free(m->obligation_arg);
+	free(m);
+}

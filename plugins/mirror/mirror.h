@@ -1,0 +1,60 @@
+/*
+ * Mirror drivers: where the split leg comes from.  A driver is a table of
+ * functions registered by name in mirror.c; the runner knows only the table.
+ *
+ *   loop:/dev/loopN   the filesystem sits on a loop device whose backing file
+ *                     lives on a reflink-capable filesystem; the "split" is a
+ *                     FICLONE of the backing file (hosts without device-mapper)
+ *   (lvm:vg/lv        LVM raid1 --splitmirrors --trackchanges: next)
+ *
+ * Order of calls: open, check (P0), sync (P1), prepare_split (before the
+ * window: slow set-up), split (P4, inside the window: fast), merge (P8 or
+ * on unwind; idempotent), close.  undo() heals an obligation from the
+ * catalog's text alone (mbackup recover, after a crash).
+ */
+#ifndef MB_MIRROR_H
+#define MB_MIRROR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+
+struct mb_mirror;
+
+struct mb_mirror_ops {
+	const char *name;
+	int (*open)(struct mb_mirror *m, const char *arg, struct mb_error *e);
+	/* Preflight; changes nothing. */
+	int (*check)(struct mb_mirror *m, struct mb_error *e);
+	int (*sync)(struct mb_mirror *m, struct mb_error *e);
+	/* Everything slow the split needs, before the window.  run_id names
+	 * the split leg.  Fills m->obligation_arg: what undo() needs. */
+	int (*prepare_split)(struct mb_mirror *m, int64_t run_id,
+			     struct mb_error *e);
+	int (*split)(struct mb_mirror *m, struct mb_error *e);
+	/* Joins the leg again (or drops the clone), unless keep; idempotent. */
+	int (*merge)(struct mb_mirror *m, bool keep, struct mb_error *e);
+	int (*undo)(const char *obligation_arg, struct mb_error *e);
+	void (*close)(struct mb_mirror *m);
+};
+
+struct mb_mirror {
+	const struct mb_mirror_ops *ops;
+	char *spec;		/* "loop:/dev/loop3" */
+	char *device;		/* the live block device */
+	dev_t rdev;		/* its device number: st_dev of the fs on it */
+	char *split_path;	/* after split: the readable split leg */
+	uint64_t split_offset;	/* add to FIEMAP physical offsets */
+	char *obligation_arg;	/* after prepare_split */
+	void *priv;
+};
+
+/* Parses "driver:arg", finds the driver, opens it. */
+int mb_mirror_open(struct mb_mirror **out, const char *spec, struct mb_error *e);
+void mb_mirror_close(struct mb_mirror *m);
+/* The driver table entry by name, for recover; NULL if unknown. */
+const struct mb_mirror_ops *mb_mirror_driver(const char *name);
+
+#endif
