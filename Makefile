@@ -39,11 +39,19 @@ check: all units
 bench: all
 	bench/run
 
+# The README's demo: a loop-mirror fixture, a backup under a writer, restore.
+demo: all
+	demo/demo
+
 install: all
 	install -D -m 0755 $(BUILD)/mbackup $(DESTDIR)$(PREFIX)/sbin/mbackup
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/lib/systemd/system \
+		deploy/mbackup.service deploy/mbackup.timer deploy/mbackup-recover.service
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/doc/mbackup \
+		README.md deploy/mbackup.conf.example image/FORMAT.md
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all units check bench install clean
+.PHONY: all units check bench demo install clean
 -include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d

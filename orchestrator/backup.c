@@ -310,6 +310,8 @@ static int step_finish(struct mb_run *r, struct mb_error *e)
 
 	rc = mb_sink_close(r->sink, e);
 	r->sink = NULL;
+	if (rc == 0 && r->media_handle >= 0)
+		rc = mb_obl_done(&r->obl, r->media_handle, e);
 	if (rc == 0)
 		rc = mb_catalog_image_add(r->catalog, r->id, 1, spec, bytes, "complete", e);
 	free(spec);
@@ -381,7 +383,7 @@ static void report(struct mb_run *r)
 int mb_backup(const struct mb_options *opt, bool check_only, struct mb_error *e)
 {
 	struct mb_run r = { .opt = opt, .check_only = check_only, .lock_fd = -1,
-			    .split_handle = -1, .mount_handle = -1,
+			    .split_handle = -1, .mount_handle = -1, .media_handle = -1,
 			    .guard = { .pid = -1, .sock = -1 } };
 	int rc = run_phase(&r, "preflight", "after-preflight", mb_preflight, e);
 

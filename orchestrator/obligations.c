@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "orchestrator/mount_split.h"
+#include "plugins/media/sink.h"
 #include "plugins/mirror/mirror.h"
 #include "plugins/quiesce/quiesce.h"
 
@@ -111,6 +112,8 @@ mb_undo_fn mb_obl_undo_for(const char *kind, const char *driver)
 
 	if (strcmp(kind, "freeze") == 0)
 		return mb_fsfreeze_undo;
+	if (strcmp(kind, "media") == 0)
+		return mb_sink_undo_partial;
 	if (strcmp(kind, "mount") == 0)
 		return mb_split_unmount;
 	if (strcmp(kind, "split") == 0 && (mirror = mb_mirror_driver(driver)))

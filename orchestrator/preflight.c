@@ -162,6 +162,26 @@ static int open_catalog(struct mb_run *r, struct mb_error *e)
 	return 0;
 }
 
+/* A file image is written as PATH.partial: recorded first, so a run that
+ * dies leaves recover something to remove. */
+static int open_media(struct mb_run *r, struct mb_error *e)
+{
+	const char *spec = r->opt->media.v[0];
+	char *partial = NULL;
+	int rc;
+
+	if (strncmp(spec, "file:", 5) == 0) {
+		if (asprintf(&partial, "%s%s", spec + 5, MB_SINK_PARTIAL_SUFFIX) < 0)
+			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open media '%s'", spec);
+		rc = mb_obl_take(&r->obl, "media", "file", partial, mb_sink_undo_partial,
+				 &r->media_handle, e);
+		free(partial);
+		if (rc < 0)
+			return -1;
+	}
+	return mb_sink_open_mode(&r->sink, spec, r->opt->force, e);
+}
+
 int mb_preflight(struct mb_run *r, struct mb_error *e)
 {
 	const struct mb_options *o = r->opt;
@@ -176,5 +196,5 @@ int mb_preflight(struct mb_run *r, struct mb_error *e)
 		 r->source, r->mount.source, r->mount.fstype, r->mirror->spec);
 	if (r->check_only)
 		return 0;
-	return mb_sink_open_mode(&r->sink, o->media.v[0], o->force, e);
+	return open_media(r, e);
 }

@@ -44,6 +44,7 @@ struct mb_run {
 	int lock_fd;
 	int64_t id;
 	struct mb_sink *sink;
+	int media_handle;		/* -1 unless a file image is being written */
 
 	/* P2..P5 */
 	struct mb_set set;

@@ -45,8 +45,6 @@ static int write_all(struct mb_sink *s, const void *buf, size_t len,
  * under the real name (nor destroys the old one with --force).  An
  * existing PATH is refused unless --force.  A non-regular PATH (a device
  * such as /dev/null) is written in place. */
-#define PARTIAL_SUFFIX ".partial"
-
 struct file_sink {
 	char *partial;		/* temp name, NULL when writing in place */
 };
@@ -71,7 +69,7 @@ static int file_open_mode(struct mb_sink *s, const char *arg, bool force,
 		mb_hint(e, "choose a new name, or pass --force to overwrite it");
 		return -1;
 	}
-	if (asprintf(&partial, "%s%s", arg, PARTIAL_SUFFIX) < 0)
+	if (asprintf(&partial, "%s%s", arg, MB_SINK_PARTIAL_SUFFIX) < 0)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open media '%s'", arg);
 	s->fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (s->fd < 0) {
@@ -269,6 +267,13 @@ void mb_sink_abort(struct mb_sink *s)
 		return;
 	s->ops->abort(s);
 	sink_free(s);
+}
+
+int mb_sink_undo_partial(const char *partial_path, struct mb_error *e)
+{
+	if (unlink(partial_path) < 0 && errno != ENOENT)
+		return mb_fail(e, MB_ERR_MEDIA, errno, "unable to remove '%s'", partial_path);
+	return 0;
 }
 
 char *mb_sink_spec_dir(const char *spec)

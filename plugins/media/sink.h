@@ -51,6 +51,13 @@ int mb_sink_write(struct mb_sink *s, const void *buf, size_t len,
 /* Closes and frees; on failure the sink is still freed. */
 int mb_sink_close(struct mb_sink *s, struct mb_error *e);
 void mb_sink_abort(struct mb_sink *s);
+/* file: media are written under PATH + this suffix until complete. */
+#define MB_SINK_PARTIAL_SUFFIX ".partial"
+
+/* The undo of a "media" obligation: removes a half-written PATH.partial
+ * left by a run that died; a missing file is fine. */
+int mb_sink_undo_partial(const char *partial_path, struct mb_error *e);
+
 /* The directory a sink writes into (for the "not on a frozen fs" check),
  * or NULL for stdout.  Returns a malloc'ed string. */
 char *mb_sink_spec_dir(const char *spec);

@@ -159,6 +159,10 @@ static int loop_prepare_split(struct mb_mirror *m, int64_t run_id, struct mb_err
 	lm->backing_fd = open(lm->backing, O_RDONLY | O_CLOEXEC);
 	if (lm->backing_fd < 0)
 		return mb_fail(e, MB_ERR_MIRROR, errno, "unable to open backing file '%s'", lm->backing);
+	/* FICLONE writes back the source's dirty pages first: do most of that
+	 * now, outside the window. */
+	if (fdatasync(lm->backing_fd) < 0)
+		return mb_fail(e, MB_ERR_MIRROR, errno, "unable to flush backing file '%s'", lm->backing);
 	return 0;
 }
 
