@@ -29,42 +29,66 @@ struct mb_map_stats {
 	uint64_t entries;	/* entries in the set after the step */
 	uint64_t files;		/* regular files */
 	uint64_t bytes;		/* sum of regular file sizes */
-	uint64_t mapped;	/* files FIEMAPped in this step */
+	uint64_t mapped;	/* files FIEMAPped in this step (recheck: the
+				 * moved ones, the racy ones and new ones) */
 	uint64_t extents;	/* extents in the set */
 	uint64_t via_fs;	/* files to read through the filesystem */
-	uint64_t added, removed, changed;	/* recheck / converge */
-	uint64_t dirs_reread;	/* recheck: directories listed again */
-	int rounds;		/* converge rounds */
+	uint64_t added, removed, changed;	/* recheck / converge: changed =
+				 * entries whose stat moved (racy-only
+				 * re-maps are not counted here) */
+	uint64_t dirs_reread;	/* recheck: directories listed again, the
+				 * root included (it is always listed) */
+	int rounds;		/* converge rounds; converge's counters are
+				 * totals over all rounds */
 };
+
+/* In every function below, st may be NULL; it is zeroed, then filled. */
 
 /* Walks root (which must be a directory) without crossing mount points
  * (other-device subtrees are skipped with a warning), lstat()s every entry
  * and fills set in logical order.  The root itself is not an entry.
+ * set->root is root resolved by realpath() (a symlink to the source is
+ * followed; nothing below it is).  Sockets are skipped with a warning.
  * Hard links: the first name in logical order is 'f', later names are 'h'
- * with link_target = the first name. */
+ * with link_target = the first name.  An 'h' keeps st_size in size (the
+ * index shows it) but carries no data: no extents, seg_offset and
+ * seg_length 0; the image writes no data for it.  A regular file starts
+ * with seg_offset 0 and seg_length == size. */
 int mb_walk(struct mb_set *set, const char *root, struct mb_error *e);
 
 /* FIEMAPs one open regular file into ent (replacing its extents).  Loops
  * until the LAST extent; sets ent->read_via_fs when an extent is UNKNOWN,
- * DELALLOC, ENCODED, DATA_INLINE or NOT_ALIGNED, or FIEMAP is unsupported. */
+ * DELALLOC, ENCODED, DATA_ENCRYPTED, DATA_INLINE, DATA_TAIL or
+ * NOT_ALIGNED, or FIEMAP is unsupported (EOPNOTSUPP, ENOTTY). */
 int mb_fiemap_fd(int fd, struct mb_entry *ent, bool sync, struct mb_error *e);
 
-/* P2: maps every regular file of the set. */
+/* P2: maps every regular file of the set, with FIEMAP_FLAG_SYNC.  Each
+ * file's stat fields are refreshed from the open file just before its
+ * map, so any later change shows up as "moved".  A name that vanished or
+ * is no longer a regular file is left alone (the recheck sees it). */
 int mb_premap(struct mb_set *set, struct mb_map_stats *st, struct mb_error *e);
 
-/* P2: re-stats every entry and re-maps the ones that changed, up to
- * max_rounds times or until at most small_enough entries changed. */
+/* P2: re-stats every entry and re-maps the ones that changed (the same
+ * pass as the recheck, with FIEMAP_FLAG_SYNC and without the racy rule),
+ * up to max_rounds times or until at most small_enough entries changed or
+ * were added in a round. */
 int mb_converge(struct mb_set *set, size_t small_enough, int max_rounds,
 		struct mb_map_stats *st, struct mb_error *e);
 
 /* P5: see above.  premap_started is the wall-clock time (unix seconds,
  * floor) at which the premap began: entries whose mtime or ctime is at or
- * after premap_started - 1 are treated as changed (racy timestamps). */
+ * after premap_started - 1 are treated as changed (racy timestamps).
+ * Vanished names (and everything below a vanished directory) are dropped;
+ * a name whose type changed is replaced; new names in moved directories
+ * are added, new subdirectories walked fully.  No FIEMAP_FLAG_SYNC: the
+ * fs is frozen, and a flush must never wait inside the window. */
 int mb_recheck(struct mb_set *set, int64_t premap_started,
 	       struct mb_map_stats *st, struct mb_error *e);
 
 /* Re-sorts the set into logical order and re-derives hard links ('f' for
- * the first name, 'h' for the others).  mb_walk and mb_recheck call it. */
+ * the first name, 'h' for the others; a first name without a map takes
+ * the map of another name of the inode).  mb_walk and mb_recheck call it.
+ * Aborts on allocation failure (it has no error path). */
 void mb_set_finalize(struct mb_set *set);
 
 /* Compares two relative paths in logical order (component by component,
@@ -86,7 +110,10 @@ void mb_extent_reader_set_fs_root(struct mb_extent_reader *r,
 void mb_extent_reader_close(struct mb_extent_reader *r);
 
 /* An mb_data_fn: arg is the reader.  Emits exactly ent->seg_length bytes,
- * the file's bytes from ent->seg_offset, read from the split leg. */
+ * the file's bytes from ent->seg_offset, read from the split leg, in
+ * chunks of at most 4 MiB.  seg_length 0 with size > 0 means the whole
+ * file; entries other than 'f' emit nothing.  The callback's error is
+ * returned as is. */
 int mb_extent_read(void *reader, const struct mb_entry *ent, mb_emit_fn emit,
 		   void *emit_arg, struct mb_error *e);
 

@@ -138,6 +138,9 @@ int mb_image_seek(struct mb_image_reader *r, size_t i, struct mb_error *e);
 const struct mb_trailer *mb_image_trailer(struct mb_image_reader *r,
 					  struct mb_error *e);
 void mb_member_free(struct mb_member *m);
+/* XXH3-128 hex of the current member's data once all of it has been read
+ * through mb_image_read() (compare with the trailer), else NULL. */
+const char *mb_image_data_hash(const struct mb_image_reader *r);
 /* Bytes read from the fd so far (to show that --file reads one member). */
 uint64_t mb_image_bytes_read(const struct mb_image_reader *r);
 

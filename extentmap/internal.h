@@ -1,0 +1,68 @@
+/*
+ * Private to extentmap/: the pieces shared by the walk, the premap, the
+ * recheck and the reader.  Not part of the module's contract.
+ */
+#ifndef MB_EXTENTMAP_INTERNAL_H
+#define MB_EXTENTMAP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "extentmap/extentmap.h"
+
+/* Marks an entry dropped by a recheck until the set is compacted. */
+#define MB_EM_GONE '\0'
+
+/* Opens path below dirfd refusing symbolic links in every component and
+ * any escape from dirfd (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS).
+ * O_CLOEXEC and O_NOFOLLOW are added.  Returns the fd, or -1 with errno. */
+int mb_em_open_beneath(int dirfd, const char *path, int flags);
+
+/* The entry type for a st_mode, or 0 for a socket (never backed up). */
+char mb_em_type_of(mode_t mode);
+
+/* Copies ino, size, mode, uid, gid, times, rdev and nlink from st.  size is
+ * st_size for regular files and 0 for everything else. */
+void mb_em_set_stat(struct mb_entry *ent, const struct stat *st);
+
+/* True when ino, size, mtime or ctime differ from what ent recorded. */
+bool mb_em_stat_moved(const struct mb_entry *ent, const struct stat *st);
+
+/* (Re)reads a symlink's target into ent->link_target. */
+int mb_em_read_link(struct mb_entry *ent, int dirfd, const char *name,
+		    struct mb_error *e);
+
+/* Called for each name of the directory being listed: true to skip it. */
+typedef bool (*mb_em_known_fn)(void *arg, const char *path);
+
+/* Appends the entries of the directory open as dirfd (borrowed), whose
+ * path relative to the root is prefix ("" for the root).  Names for which
+ * known() is true are skipped; new subdirectories are walked fully.  Other
+ * devices and sockets are skipped with a warning; names that vanish while
+ * listed are skipped.  *added counts the appended entries. */
+int mb_em_list_dir(struct mb_set *set, int dirfd, const char *prefix,
+		   mb_em_known_fn known, void *known_arg, uint64_t *added,
+		   struct mb_error *e);
+
+/* Opens ent->path below rootfd, refreshes ent's stat fields from the open
+ * file and FIEMAPs it.  Returns 0 when mapped, 1 when the name no longer
+ * is a regular file (vanished, replaced: the next stat pass sees it), -1
+ * on error. */
+int mb_em_map_entry(int rootfd, struct mb_entry *ent, bool sync,
+		    struct mb_error *e);
+
+/* Opens set->root and checks it is still the walked device. */
+int mb_em_open_root(const struct mb_set *set, struct mb_error *e);
+
+/* One stat pass over the set (the body of mb_converge and mb_recheck):
+ * entries whose mtime or ctime is >= racy_from are re-mapped even when
+ * their stat did not move.  Adds to st's mapped/added/removed/changed/
+ * dirs_reread, then finalizes the set. */
+int mb_em_refresh(struct mb_set *set, int rootfd, int64_t racy_from,
+		  bool sync, struct mb_map_stats *st, struct mb_error *e);
+
+/* Fills entries/files/bytes/extents/via_fs from the set. */
+void mb_em_totals(const struct mb_set *set, struct mb_map_stats *st);
+
+#endif

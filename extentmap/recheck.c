@@ -1,0 +1,266 @@
+/* P5 recheck (and the stat pass mb_converge repeats); see extentmap.h.
+ * Runs inside the freeze window: it stats what the set holds and lists
+ * only the directories that moved, never the whole tree. */
+#include "extentmap/extentmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "extentmap/internal.h"
+
+struct pass {
+	struct mb_set *set;
+	int rootfd;
+	size_t n0;		/* entries before this pass: sorted */
+	int64_t racy_from;
+	bool sync;
+	size_t *dirs;		/* indices of directories to list again */
+	size_t n_dirs;
+	struct mb_map_stats *st;
+};
+
+static bool is_under(const char *path, const char *dir, size_t len)
+{
+	return strncmp(path, dir, len) == 0 && path[len] == '/';
+}
+
+/* Drops everything below directory i (which follows it directly in
+ * logical order). */
+static void drop_below(struct pass *p, size_t i)
+{
+	const char *dir = p->set->v[i].path;
+	size_t len = strlen(dir);
+
+	for (size_t j = i + 1; j < p->n0 && is_under(p->set->v[j].path, dir, len); j++)
+		p->set->v[j].type = MB_EM_GONE;
+}
+
+static void drop_tree(struct pass *p, size_t i)
+{
+	if (p->set->v[i].type == MB_T_DIR)
+		drop_below(p, i);
+	p->set->v[i].type = MB_EM_GONE;
+}
+
+static int map_file(struct pass *p, struct mb_entry *ent, struct mb_error *e)
+{
+	int rc = mb_em_map_entry(p->rootfd, ent, p->sync, e);
+
+	if (rc < 0)
+		return -1;
+	p->st->mapped += rc == 0;
+	return 0;
+}
+
+/* The name now holds another kind of file: start the entry afresh. */
+static void replace(struct pass *p, size_t i, const struct stat *st)
+{
+	struct mb_entry *ent = &p->set->v[i];
+
+	if (ent->type == MB_T_DIR)
+		drop_below(p, i);
+	ent->type = mb_em_type_of(st->st_mode);
+	free(ent->extents);
+	free(ent->link_target);
+	ent->extents = NULL;
+	ent->link_target = NULL;
+	ent->n_extents = 0;
+	ent->read_via_fs = false;
+	mb_em_set_stat(ent, st);
+	ent->seg_offset = 0;
+	ent->seg_length = ent->size;
+}
+
+static bool same_kind(char a, char b)
+{
+	if (a == MB_T_HARDLINK)
+		a = MB_T_FILE;
+	if (b == MB_T_HARDLINK)
+		b = MB_T_FILE;
+	return a == b;
+}
+
+/* Stats entry i and brings it up to date; see mb_recheck. */
+static int check_one(struct pass *p, size_t i, struct mb_error *e)
+{
+	struct mb_entry *ent = &p->set->v[i];
+	struct stat st;
+	bool moved, racy;
+	char type;
+
+	if (fstatat(p->rootfd, ent->path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			return mb_fail(e, MB_ERR_SOURCE, errno,
+				       "unable to stat '%s'", ent->path);
+		drop_tree(p, i);
+		return 0;
+	}
+	type = mb_em_type_of(st.st_mode);
+	if (st.st_dev != p->set->dev || !type) {
+		mb_warn("dropping '%s/%s': %s", p->set->root, ent->path,
+			type ? "another filesystem is mounted there"
+			     : "it became a socket");
+		drop_tree(p, i);
+		return 0;
+	}
+	moved = !same_kind(ent->type, type) || mb_em_stat_moved(ent, &st);
+	racy = st.st_mtim.tv_sec >= p->racy_from ||
+	       st.st_ctim.tv_sec >= p->racy_from;
+	if (moved) {
+		p->st->changed++;
+		if (!same_kind(ent->type, type))
+			replace(p, i, &st);
+		else
+			mb_em_set_stat(ent, &st);
+		if (type == MB_T_SYMLINK &&
+		    mb_em_read_link(ent, p->rootfd, ent->path, e) < 0)
+			return -1;
+	}
+	if (!moved && !racy)
+		return 0;
+	if (type == MB_T_FILE)
+		return map_file(p, ent, e);
+	if (type == MB_T_DIR)
+		p->dirs[p->n_dirs++] = i;
+	return 0;
+}
+
+/* Is path already in the sorted part of the set (and not dropped)? */
+static bool known(void *arg, const char *path)
+{
+	const struct pass *p = arg;
+	size_t lo = 0, hi = p->n0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = mb_path_cmp(p->set->v[mid].path, path);
+
+		if (c == 0)
+			return p->set->v[mid].type != MB_EM_GONE;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Lists directory path again (i: its entry, or SIZE_MAX for the root). */
+static int relist(struct pass *p, size_t i, struct mb_error *e)
+{
+	const char *path = i == SIZE_MAX ? "" : p->set->v[i].path;
+	int fd = i == SIZE_MAX ? fcntl(p->rootfd, F_DUPFD_CLOEXEC, 0)
+			       : mb_em_open_beneath(p->rootfd, path,
+						    O_RDONLY | O_DIRECTORY);
+	int ret;
+
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
+		return 0;	/* gone meanwhile (live fs): the next pass drops it */
+	if (fd < 0)
+		return mb_fail(e, MB_ERR_SOURCE, errno, "unable to open '%s'", path);
+	p->st->dirs_reread++;
+	ret = mb_em_list_dir(p->set, fd, path, known, p, &p->st->added, e);
+	close(fd);
+	return ret;
+}
+
+/* Frees the dropped entries and closes the gaps. */
+static void compact(struct pass *p)
+{
+	struct mb_set *set = p->set;
+	size_t out = 0;
+
+	for (size_t i = 0; i < set->n; i++) {
+		if (set->v[i].type == MB_EM_GONE) {
+			mb_entry_free(&set->v[i]);
+			p->st->removed++;
+		} else {
+			set->v[out++] = set->v[i];
+		}
+	}
+	set->n = out;
+}
+
+/* A first name left without a map (its earlier first name went away, or
+ * it was skipped while it changed) is mapped now.  Fully sparse files are
+ * mapped again too: cheap, and never wrong. */
+static int map_unmapped(struct pass *p, struct mb_error *e)
+{
+	for (size_t i = 0; i < p->set->n; i++) {
+		struct mb_entry *ent = &p->set->v[i];
+
+		if (ent->type == MB_T_FILE && ent->size > 0 &&
+		    ent->n_extents == 0 && !ent->read_via_fs &&
+		    map_file(p, ent, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int run_pass(struct pass *p, struct mb_error *e)
+{
+	size_t n_before;
+
+	for (size_t i = 0; i < p->n0; i++)
+		if (p->set->v[i].type != MB_EM_GONE && check_one(p, i, e) < 0)
+			return -1;
+	n_before = p->set->n;
+	/* The root is not an entry, so its mtime is not known: it is always
+	 * listed (one directory, whatever the size of the tree). */
+	if (relist(p, SIZE_MAX, e) < 0)
+		return -1;
+	for (size_t k = 0; k < p->n_dirs; k++)
+		if (p->set->v[p->dirs[k]].type == MB_T_DIR &&
+		    relist(p, p->dirs[k], e) < 0)
+			return -1;
+	for (size_t i = n_before; i < p->set->n; i++)
+		if (p->set->v[i].type == MB_T_FILE && map_file(p, &p->set->v[i], e) < 0)
+			return -1;
+	compact(p);
+	mb_set_finalize(p->set);
+	return map_unmapped(p, e);
+}
+
+int mb_em_refresh(struct mb_set *set, int rootfd, int64_t racy_from,
+		  bool sync, struct mb_map_stats *st, struct mb_error *e)
+{
+	struct pass p = {
+		.set = set, .rootfd = rootfd, .n0 = set->n,
+		.racy_from = racy_from, .sync = sync, .st = st,
+	};
+	int ret;
+
+	if (set->n && !(p.dirs = malloc(set->n * sizeof(*p.dirs))))
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM,
+			       "unable to recheck '%s'", set->root);
+	ret = run_pass(&p, e);
+	free(p.dirs);
+	return ret;
+}
+
+int mb_recheck(struct mb_set *set, int64_t premap_started,
+	       struct mb_map_stats *st, struct mb_error *e)
+{
+	struct mb_map_stats local;
+	int rootfd, ret = -1;
+
+	if (!st)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	if ((rootfd = mb_em_open_root(set, e)) < 0)
+		return -1;
+	/* The filesystem is frozen: nothing is dirty, FIEMAP needs no sync
+	 * (and a sync inside the window must never wait on writeback). */
+	if (mb_em_refresh(set, rootfd, premap_started - 1, false, st, e) < 0)
+		goto out;
+	mb_em_totals(set, st);
+	ret = 0;
+out:
+	close(rootfd);
+	return ret;
+}

@@ -1,0 +1,104 @@
+/*
+ * Shared by the image/ sources only (not part of the public contract):
+ * a growable byte buffer, the tar/pax building blocks, the index and
+ * trailer text.  See image/FORMAT.md for the bytes.
+ */
+#ifndef MB_IMAGE_INTERNAL_H
+#define MB_IMAGE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/image.h"
+
+#define MBI_INDEX_NAME "mbackup-index"
+#define MBI_TRAILER_NAME "mbackup-trailer"
+#define MBI_INDEX_KEY "MBACKUP.index"
+#define MBI_TRAILER_KEY "MBACKUP.trailer"
+#define MBI_SEG_SUFFIX ".mbackup-seg-"
+/* Never trust a length from the image beyond these. */
+#define MBI_MAX_PAX_LEN (1u << 20)		/* one member's 'x' data */
+#define MBI_MAX_META_LEN (UINT64_C(4) << 30)	/* index / trailer text */
+
+struct ibuf {
+	char *p;
+	size_t len, cap;
+};
+
+void ibuf_free(struct ibuf *b);
+int ibuf_reserve(struct ibuf *b, size_t more, struct mb_error *e);
+int ibuf_add(struct ibuf *b, const void *p, size_t len, struct mb_error *e);
+int ibuf_printf(struct ibuf *b, struct mb_error *e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Appends zero bytes up to the next multiple of MB_IMAGE_BLOCK. */
+int ibuf_pad_block(struct ibuf *b, struct mb_error *e);
+
+static inline uint64_t mbi_pad(uint64_t n)
+{
+	return (n + MB_IMAGE_BLOCK - 1) & ~(uint64_t)(MB_IMAGE_BLOCK - 1);
+}
+
+/* ---- tar.c: ustar and pax ---- */
+
+/* Length of the pax record "<len> key=value\n". */
+size_t mbi_pax_reclen(size_t klen, size_t vlen);
+int mbi_pax_add(struct ibuf *b, const char *key, const char *val, size_t vlen,
+		struct mb_error *e);
+/* A 'g' member (header block + records padded) holding key=val. */
+int mbi_global_member(struct ibuf *b, const char *name, const char *key,
+		      const char *val, size_t vlen, int64_t mtime,
+		      struct mb_error *e);
+uint64_t mbi_global_member_len(const char *key, size_t vlen);
+/* All header bytes of an entry's member ('x' header, records, ustar). */
+int mbi_member_headers(const struct mb_entry *ent, struct ibuf *b,
+		       struct mb_error *e);
+/* Data bytes that follow the headers (seg_length for files, else 0). */
+uint64_t mbi_member_data_len(const struct mb_entry *ent);
+/* Name of the member in the archive: path, or path.mbackup-seg-<hex>. */
+char *mbi_member_path(const struct mb_entry *ent);
+bool mbi_is_segment(const struct mb_entry *ent);
+char mbi_typeflag(char type);
+
+/* Parsing (reader). */
+bool mbi_checksum_ok(const unsigned char blk[MB_IMAGE_BLOCK]);
+bool mbi_is_zero(const void *p, size_t len);
+/* Parses an octal ustar number field; -1 if malformed. */
+int mbi_octal(const unsigned char *f, size_t len, uint64_t *out);
+/* Calls fn for each record of pax data; -1 (with why) if malformed. */
+typedef int (*mbi_rec_fn)(void *arg, const char *key, size_t klen,
+			  const char *val, size_t vlen);
+int mbi_pax_parse(const char *p, size_t len, mbi_rec_fn fn, void *arg,
+		  const char **why);
+/* Strict numbers for pax values and index fields (whole string). */
+int mbi_parse_u64(const char *p, size_t len, uint64_t *out);
+int mbi_parse_time(const char *p, size_t len, int64_t *sec, uint32_t *nsec);
+int mbi_fmt_time(char *buf, size_t cap, int64_t sec, uint32_t nsec);
+
+/* ---- index.c: the index and trailer text ---- */
+
+/* Percent-escapes bytes <= 0x20, '%' and 0x7f; NULL is rendered "-". */
+int mbi_escape(struct ibuf *b, const char *s, struct mb_error *e);
+/* A one-line rendering of a path for messages (escaped, malloc'ed). */
+char *mbi_printable(const char *s);
+int mbi_index_render(const struct mb_image_layout *lay, struct ibuf *b,
+		     struct mb_error *e);
+int mbi_index_parse(const char *text, size_t len, struct mb_index *idx,
+		    const char *name, struct mb_error *e);
+void mbi_index_free(struct mb_index *idx);
+
+/* One hash per file member in image order; NULL hashes render as zeros
+ * (used by the layout to size the trailer). */
+int mbi_trailer_render(const struct mb_image_layout *lay,
+		       char (*hashes)[MB_HASH_HEX_LEN + 1], struct ibuf *b,
+		       struct mb_error *e);
+int mbi_trailer_parse(const char *text, size_t len, struct mb_trailer *t,
+		      uint64_t at, const char *name, struct mb_error *e);
+void mbi_trailer_free(struct mb_trailer *t);
+
+/* ---- reader.c ---- */
+
+/* After the trailer: the end blocks, the padding, then end of file. */
+int mbi_check_end(struct mb_image_reader *r, struct mb_error *e);
+
+#endif

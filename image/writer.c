@@ -1,0 +1,215 @@
+/*
+ * The writer: streams a laid-out image through a sink.  Bytes gather in
+ * one large buffer (a multiple of the record size) so every sink write is
+ * whole records, as tape needs.  File data is copied once, into that
+ * buffer, and hashed there while it is still in cache.
+ */
+#include "image/internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WBUF_TARGET (1u << 20)
+#define HASH_PIECE (64u << 10)	/* copy then hash pieces this big */
+
+struct wstate {
+	struct mb_sink *sink;
+	unsigned char *buf;
+	size_t cap, len;
+	uint64_t pos;		/* image bytes produced (flushed + buffered) */
+	/* the file member being written */
+	const struct mb_entry *ent;
+	struct mb_hash h;
+	uint64_t emitted;
+};
+
+static int flush(struct wstate *w, struct mb_error *e)
+{
+	if (w->len && mb_sink_write(w->sink, w->buf, w->len, e) < 0)
+		return -1;
+	w->len = 0;
+	return 0;
+}
+
+/* Appends bytes (or zeros when p is NULL); when hash, hashes the copy. */
+static int put(struct wstate *w, const void *p, size_t len, bool hash,
+	       struct mb_error *e)
+{
+	const unsigned char *src = p;
+
+	while (len > 0) {
+		size_t n = w->cap - w->len;
+
+		if (n > len)
+			n = len;
+		if (hash && n > HASH_PIECE)
+			n = HASH_PIECE;
+		if (src) {
+			memcpy(w->buf + w->len, src, n);
+			src += n;
+		} else {
+			memset(w->buf + w->len, 0, n);
+		}
+		if (hash)
+			mb_hash_update(&w->h, w->buf + w->len, n);
+		w->len += n;
+		w->pos += n;
+		len -= n;
+		if (w->len == w->cap && flush(w, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int put_zero(struct wstate *w, uint64_t n, struct mb_error *e)
+{
+	while (n > 0) {
+		size_t k = n > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)n;
+
+		if (put(w, NULL, k, false, e) < 0)
+			return -1;
+		n -= k;
+	}
+	return 0;
+}
+
+static int emit(void *arg, const void *buf, size_t len, struct mb_error *e)
+{
+	struct wstate *w = arg;
+
+	if (len > w->ent->seg_length - w->emitted)
+		return mb_fail(e, MB_ERR_INTERNAL, 0, "data of '%s' is longer than "
+			       "%" PRIu64 " bytes", w->ent->path, w->ent->seg_length);
+	w->emitted += len;
+	return put(w, buf, len, true, e);
+}
+
+static int at_offset(const struct wstate *w, uint64_t want, const char *what,
+		     struct mb_error *e)
+{
+	if (w->pos != want)
+		return mb_fail(e, MB_ERR_INTERNAL, 0, "%s starts at offset %" PRIu64
+			       " instead of %" PRIu64, what, w->pos, want);
+	return 0;
+}
+
+static int write_file_data(struct wstate *w, const struct mb_entry *t,
+			   mb_data_fn data, void *data_arg,
+			   char hash[MB_HASH_HEX_LEN + 1], struct mb_error *e)
+{
+	w->ent = t;
+	w->emitted = 0;
+	mb_hash_init(&w->h);
+	if (data(data_arg, t, emit, w, e) < 0)
+		return mb_fail(e, MB_ERR_IO, 0, "unable to read the data of '%s'", t->path);
+	if (w->emitted != t->seg_length)
+		return mb_fail(e, MB_ERR_INTERNAL, 0, "data of '%s' is %" PRIu64
+			       " bytes instead of %" PRIu64, t->path, w->emitted,
+			       t->seg_length);
+	mb_hash_final_hex(&w->h, hash);
+	return put_zero(w, mbi_pad(t->seg_length) - t->seg_length, e);
+}
+
+static int write_members(struct wstate *w, const struct mb_image_layout *lay,
+			 mb_data_fn data, void *data_arg,
+			 char (*hashes)[MB_HASH_HEX_LEN + 1], struct mb_error *e)
+{
+	struct ibuf hb = { 0 };
+	size_t k = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < lay->n_entries; i++) {
+		const struct mb_entry *t = lay->entries[i];
+
+		hb.len = 0;
+		if (at_offset(w, t->image_offset, "member", e) < 0) {
+			mb_error_prefix(e, "'%s': ", t->path);
+			goto out;
+		}
+		if (mbi_member_headers(t, &hb, e) < 0 || put(w, hb.p, hb.len, false, e) < 0)
+			goto out;
+		if (t->type == MB_T_FILE &&
+		    write_file_data(w, t, data, data_arg, hashes[k++], e) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	ibuf_free(&hb);
+	return rc;
+}
+
+/* Index member, members, trailer, end blocks, padding to a record. */
+static int write_image(struct wstate *w, const struct mb_image_layout *lay,
+		       mb_data_fn data, void *data_arg,
+		       char (*hashes)[MB_HASH_HEX_LEN + 1], struct mb_error *e)
+{
+	struct ibuf b = { 0 }, tt = { 0 };
+	int rc = -1;
+
+	if (mbi_global_member(&b, MBI_INDEX_NAME, MBI_INDEX_KEY, lay->index_text,
+			      lay->index_len, lay->meta.created, e) < 0 ||
+	    put(w, b.p, b.len, false, e) < 0 ||
+	    at_offset(w, lay->data_offset, "the first member", e) < 0 ||
+	    write_members(w, lay, data, data_arg, hashes, e) < 0 ||
+	    at_offset(w, lay->trailer_offset, "the trailer", e) < 0)
+		goto out;
+	b.len = 0;
+	if (mbi_trailer_render(lay, hashes, &tt, e) < 0 ||
+	    mbi_global_member(&b, MBI_TRAILER_NAME, MBI_TRAILER_KEY, tt.p, tt.len,
+			      lay->meta.created, e) < 0 ||
+	    put(w, b.p, b.len, false, e) < 0)
+		goto out;
+	if (w->pos + 2 * MB_IMAGE_BLOCK > lay->image_size ||
+	    lay->image_size - w->pos - 2 * MB_IMAGE_BLOCK >= lay->meta.record_size) {
+		mb_fail(e, MB_ERR_INTERNAL, 0, "trailer ends at offset %" PRIu64
+			", which does not fit image size %" PRIu64, w->pos, lay->image_size);
+		goto out;
+	}
+	if (put_zero(w, lay->image_size - w->pos, e) < 0 || flush(w, e) < 0)
+		goto out;
+	rc = 0;
+out:
+	ibuf_free(&b);
+	ibuf_free(&tt);
+	return rc;
+}
+
+int mb_image_write(struct mb_sink *sink, const struct mb_image_layout *lay,
+		   mb_data_fn data, void *data_arg, struct mb_image_stats *st,
+		   struct mb_error *e)
+{
+	struct wstate w = { .sink = sink };
+	char (*hashes)[MB_HASH_HEX_LEN + 1] = NULL;
+	uint32_t rs = lay->meta.record_size;
+	int rc = -1;
+
+	if (!lay->index_text || rs == 0 || rs % MB_IMAGE_BLOCK)
+		return mb_fail(e, MB_ERR_INTERNAL, 0, "image written without a layout");
+	w.cap = rs >= WBUF_TARGET ? rs : WBUF_TARGET / rs * rs;
+	if (posix_memalign((void **)&w.buf, 4096, w.cap) != 0) {
+		w.buf = NULL;
+		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to allocate the write buffer");
+		goto out;
+	}
+	hashes = calloc(lay->n_entries + 1, sizeof(*hashes));
+	if (!hashes) {
+		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to allocate the checksums");
+		goto out;
+	}
+	if (write_image(&w, lay, data, data_arg, hashes, e) < 0)
+		goto out;
+	if (st) {
+		memset(st, 0, sizeof(*st));
+		st->bytes = w.pos;
+		st->members = lay->n_entries;
+		for (size_t i = 0; i < lay->n_entries; i++)
+			st->file_bytes += mbi_member_data_len(lay->entries[i]);
+	}
+	rc = 0;
+out:
+	free(w.buf);
+	free(hashes);
+	return rc;
+}

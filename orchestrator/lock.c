@@ -1,0 +1,111 @@
+/* The run lock: flock() on a small file holding the holder's pid; see
+ * lock.h. */
+#include "orchestrator/lock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Creates the missing directories above path, mode 0700. */
+static int make_parents(const char *path, struct mb_error *e)
+{
+	char *dir = strdup(path);
+	int rc = -1;
+
+	if (!dir)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lock '%s'",
+			       path);
+	for (char *p = dir + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+			mb_fail(e, MB_ERR_CONFIG, errno,
+				"unable to create directory '%s'", dir);
+			goto out;
+		}
+		*p = '/';
+	}
+	rc = 0;
+out:
+	free(dir);
+	return rc;
+}
+
+/* The pid the holder wrote into the file, or 0 if none can be read. */
+static long holder_pid(int fd)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	char *end;
+	long pid;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	pid = strtol(buf, &end, 10);
+	return end != buf && pid > 0 ? pid : 0;
+}
+
+static int locked(int fd, const char *path, struct mb_error *e)
+{
+	long pid = holder_pid(fd);
+
+	if (pid)
+		mb_fail(e, MB_ERR_LOCKED, 0,
+			"another mbackup run (pid %ld) holds the lock '%s'",
+			pid, path);
+	else
+		mb_fail(e, MB_ERR_LOCKED, 0,
+			"another mbackup run holds the lock '%s'", path);
+	mb_hint(e, "wait for it to finish, or check 'mbackup list'");
+	return -1;
+}
+
+int mb_lock_acquire(const char *path, int *fd, struct mb_error *e)
+{
+	char pid[32];
+	int lfd = -1, n;
+
+	*fd = -1;
+	if (make_parents(path, e) < 0)
+		return -1;
+	lfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lfd < 0)
+		return mb_fail(e, MB_ERR_CONFIG, errno,
+			       "unable to open lock file '%s'", path);
+	while (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK)
+			locked(lfd, path, e);
+		else
+			mb_fail(e, MB_ERR_GENERAL, errno, "unable to lock '%s'",
+				path);
+		close(lfd);
+		return -1;
+	}
+	/* Informational only: the flock is the lock, the pid names it. */
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(lfd, 0) < 0 || pwrite(lfd, pid, n, 0) != n) {
+		mb_fail(e, MB_ERR_GENERAL, errno,
+			"unable to write the pid into lock file '%s'", path);
+		close(lfd);
+		return -1;
+	}
+	*fd = lfd;
+	return 0;
+}
+
+void mb_lock_release(int fd)
+{
+	if (fd < 0)
+		return;
+	/* Empty the file first so no stale pid is ever shown. */
+	if (ftruncate(fd, 0) < 0)
+		(void)0;
+	close(fd);
+}

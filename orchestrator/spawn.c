@@ -1,0 +1,452 @@
+/* External commands: fork + exec from argv, captured output, timeout; see
+ * spawn.h.  No global state: safe to call from several threads at once. */
+#include "orchestrator/spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#define OUT_MAX (16u << 20)	/* stdout kept at most */
+#define ERR_KEEP 4096		/* last bytes of stderr kept */
+#define KILL_GRACE_MS 2000	/* SIGTERM .. SIGKILL */
+
+extern char **environ;
+
+/* Output being collected from one pipe. */
+struct sink {
+	int fd;
+	char *buf;
+	size_t len, cap;
+	size_t limit;		/* keep at most this much */
+	bool keep_tail;		/* keep the last `limit` bytes, not the first */
+	bool truncated;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "lvs --reportformat json vg", for messages and the debug log. */
+static void join_argv(const char *const argv[], char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; argv[i] && n + 1 < len; i++)
+		n += snprintf(buf + n, len - n, "%s%s", i ? " " : "", argv[i]);
+	if (n >= len && len > 4)
+		memcpy(buf + len - 4, "...", 4);
+}
+
+/* environ with LC_ALL=C in place of any LC_ALL; built before fork because
+ * allocating in the child of a threaded process is not safe. */
+static char **child_env(void)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ && environ[n])
+		n++;
+	env = calloc(n + 2, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "LC_ALL=", 7) != 0)
+			env[k++] = environ[i];
+	env[k++] = "LC_ALL=C";
+	env[k] = NULL;
+	return env;
+}
+
+/* Child side of fd set-up: dup2 that also works when fd == target. */
+static int move_fd(int fd, int target)
+{
+	if (fd == target)
+		return fcntl(fd, F_SETFD, 0);
+	return dup2(fd, target) < 0 ? -1 : 0;
+}
+
+/* Runs in the child between fork and exec: only async-signal-safe calls. */
+static void __attribute__((noreturn))
+child(const char *const argv[], char **env, int devnull, int out_w, int err_w,
+      int exec_w)
+{
+	int err;
+
+	setpgid(0, 0);
+	if (move_fd(devnull, 0) < 0 || move_fd(out_w, 1) < 0 ||
+	    move_fd(err_w, 2) < 0)
+		goto fail;
+	/* Everything from 3 up is closed by exec; exec_w stays open until
+	 * then so a failed exec can report its errno. */
+	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
+		for (int fd = 3; fd < 65536; fd++)
+			if (fd != exec_w)
+				close(fd);
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	execvpe(argv[0], (char *const *)argv, env);
+fail:
+	err = errno;
+	if (write(exec_w, &err, sizeof(err)) < 0)
+		(void)0;
+	_exit(127);
+}
+
+/* Appends to a head sink, growing its buffer up to the limit. */
+static void sink_head(struct sink *s, const char *data, size_t n)
+{
+	if (s->len + n > s->cap && s->cap < s->limit) {
+		size_t cap = s->cap ? s->cap : 65536;
+		char *buf;
+
+		while (cap < s->len + n && cap < s->limit)
+			cap *= 2;
+		if (cap > s->limit)
+			cap = s->limit;
+		buf = realloc(s->buf, cap + 1);
+		if (buf) {
+			s->buf = buf;
+			s->cap = cap;
+		}
+	}
+	if (n > s->cap - s->len) {
+		s->truncated = true;
+		n = s->cap - s->len;
+	}
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+}
+
+/* Keeps the last `limit` bytes; buf holds 2 * limit, slid down when full. */
+static void sink_tail(struct sink *s, const char *data, size_t n)
+{
+	size_t take = n > s->limit ? s->limit : n;
+
+	if (s->len + take > s->cap) {
+		size_t keep = s->limit - take;
+
+		memmove(s->buf, s->buf + s->len - keep, keep);
+		s->len = keep;
+		s->truncated = true;
+	}
+	memcpy(s->buf + s->len, data + n - take, take);
+	s->len += take;
+}
+
+/* 1: read something (or nothing yet), 0: EOF, -1: error. */
+static int sink_read(struct sink *s)
+{
+	char chunk[65536];
+	ssize_t n = read(s->fd, chunk, sizeof(chunk));
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 1 : -1;
+	if (n == 0)
+		return 0;
+	if (s->keep_tail)
+		sink_tail(s, chunk, n);
+	else
+		sink_head(s, chunk, n);
+	return 1;
+}
+
+static int wait_exit(pid_t pid, int *status, int64_t deadline)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, status, deadline < 0 ? 0 : WNOHANG);
+
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (deadline >= 0 && now_ms() >= deadline)
+			return 1;
+		if (r == 0) {
+			struct timespec nap = { 0, 5 * 1000000 };
+			nanosleep(&nap, NULL);
+		}
+	}
+}
+
+/* Reads both pipes until they reach EOF or, with a pidfd, until the child
+ * has exited and what it wrote is drained (a grandchild that keeps a pipe
+ * open cannot hold us).  Returns 1 on timeout, -1 on error. */
+static int collect(struct sink *s, int pidfd, int64_t deadline)
+{
+	bool exited = false;
+
+	while (s[0].fd >= 0 || s[1].fd >= 0) {
+		struct pollfd p[3];
+		int np = 0, wait = -1, r;
+
+		for (int i = 0; i < 2; i++)
+			if (s[i].fd >= 0)
+				p[np++] = (struct pollfd){ s[i].fd, POLLIN, 0 };
+		if (pidfd >= 0 && !exited)
+			p[np++] = (struct pollfd){ pidfd, POLLIN, 0 };
+		if (exited)
+			wait = 0;
+		else if (deadline >= 0)
+			wait = deadline > now_ms() ? (int)(deadline - now_ms()) : 0;
+		r = poll(p, np, wait);
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (r == 0 && exited)
+			return 0;
+		for (int i = 0; r > 0 && i < np; i++) {
+			struct sink *k = p[i].fd == s[0].fd ? &s[0] : &s[1];
+
+			if (!p[i].revents)
+				continue;
+			if (p[i].fd == pidfd)
+				exited = true;
+			else if (sink_read(k) <= 0)
+				close(k->fd), k->fd = -1;
+		}
+		if (!exited && deadline >= 0 && now_ms() >= deadline)
+			return 1;
+	}
+	return 0;
+}
+
+/* First non-empty line of stderr, for the error message. */
+static void first_line(const char *text, char *buf, size_t len)
+{
+	const char *p = text;
+
+	buf[0] = '\0';
+	while (p && *p) {
+		size_t n = strcspn(p, "\n");
+		const char *q = p;
+
+		while (n && (*q == ' ' || *q == '\t' || *q == '\r'))
+			q++, n--;
+		while (n && (q[n - 1] == ' ' || q[n - 1] == '\r'))
+			n--;
+		if (n) {
+			snprintf(buf, len, "%.*s", (int)n, q);
+			return;
+		}
+		p += strcspn(p, "\n");
+		if (*p)
+			p++;
+	}
+}
+
+/* Captured stderr without the cut line at the front of a kept tail. */
+static const char *err_text(struct sink *s)
+{
+	const char *nl;
+
+	if (s->len > s->limit) {
+		memmove(s->buf, s->buf + s->len - s->limit, s->limit);
+		s->len = s->limit;
+		s->truncated = true;
+	}
+	s->buf[s->len] = '\0';
+	if (s->truncated && (nl = strchr(s->buf, '\n')))
+		return nl + 1;
+	return s->buf;
+}
+
+static int report(const char *cmd, int status, const char *errtext,
+		  int code, struct mb_error *e)
+{
+	char line[512];
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFSIGNALED(status))
+		return mb_fail(e, code, 0, "'%s' was killed by signal %d", cmd,
+			       WTERMSIG(status));
+	first_line(errtext, line, sizeof(line));
+	if (line[0])
+		return mb_fail(e, code, 0, "'%s' exited with status %d: %s",
+			       cmd, WEXITSTATUS(status), line);
+	return mb_fail(e, code, 0, "'%s' exited with status %d", cmd,
+		       WEXITSTATUS(status));
+}
+
+/* Waits for the child, SIGTERM then SIGKILL after the deadline. */
+static int reap(pid_t pid, int *status, bool timed_out, int64_t deadline)
+{
+	if (!timed_out) {
+		int r = wait_exit(pid, status, deadline);
+		if (r <= 0)
+			return r;
+	}
+	kill(-pid, SIGTERM);
+	kill(pid, SIGTERM);
+	if (wait_exit(pid, status, now_ms() + KILL_GRACE_MS) == 0)
+		return 1;
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	wait_exit(pid, status, -1);
+	return 1;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Pipes and the fork; on success the parent ends of the pipes are in s[]
+ * and *exec_r is the read end of the exec-error pipe. */
+static pid_t start(const char *const argv[], char **env, struct sink *s,
+		   int *exec_r, const char *cmd, int code, struct mb_error *e)
+{
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, ex[2] = { -1, -1 };
+	int devnull = -1;
+	pid_t pid = -1;
+
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (devnull < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+	    pipe2(err, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0) {
+		mb_fail(e, code, errno, "unable to run '%s'", cmd);
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		mb_fail(e, code, errno, "unable to run '%s'", cmd);
+		goto out;
+	}
+	if (pid == 0)
+		child(argv, env, devnull, out[1], err[1], ex[1]);
+	setpgid(pid, pid);	/* also in the child: whichever runs first */
+	s[0].fd = out[0], out[0] = -1;
+	s[1].fd = err[0], err[0] = -1;
+	*exec_r = ex[0], ex[0] = -1;
+out:
+	close_fd(&devnull);
+	for (int i = 0; i < 2; i++) {
+		close_fd(&out[i]);
+		close_fd(&err[i]);
+		close_fd(&ex[i]);
+	}
+	return pid;
+}
+
+/* errno from a failed exec, or 0 once the exec happened. */
+static int exec_errno(int fd)
+{
+	int err = 0;
+	ssize_t n;
+
+	do
+		n = read(fd, &err, sizeof(err));
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(err) ? err : 0;
+}
+
+static int run(const char *const argv[], int timeout_ms, int code,
+	       struct sink *s, int *status, struct mb_error *e)
+{
+	char cmd[1024];
+	char **env = NULL;
+	int exec_r = -1, pidfd = -1, rc = -1, err, timed_out;
+	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+	pid_t pid;
+
+	join_argv(argv, cmd, sizeof(cmd));
+	mb_debug("running '%s'", cmd);
+	env = child_env();
+	if (!env) {
+		mb_fail(e, code, ENOMEM, "unable to run '%s'", cmd);
+		goto out;
+	}
+	pid = start(argv, env, s, &exec_r, cmd, code, e);
+	if (pid < 0)
+		goto out;
+	/* Blocks until exec succeeded (EOF by CLOEXEC) or failed. */
+	err = exec_errno(exec_r);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	timed_out = err ? 0 : collect(s, pidfd, deadline);
+	if (timed_out < 0)
+		mb_fail(e, code, errno, "unable to read the output of '%s'", cmd);
+	timed_out = reap(pid, status, timed_out == 1, deadline) == 1;
+	if (err)
+		mb_fail(e, code, err, "unable to run '%s'", argv[0]);
+	else if (timed_out)
+		mb_fail(e, MB_ERR_TIMEOUT, 0, "'%s' timed out after %d ms", cmd,
+			timeout_ms);
+	else if (report(cmd, *status, err_text(&s[1]), code, e) == 0 &&
+		 !e->code)
+		rc = 0;
+	mb_debug("'%s' finished with wait status %d", cmd, *status);
+out:
+	close_fd(&exec_r);
+	close_fd(&pidfd);
+	close_fd(&s[0].fd);
+	close_fd(&s[1].fd);
+	free(env);
+	return rc;
+}
+
+int mb_spawn(const char *const argv[], int timeout_ms, int code,
+	     struct mb_spawn_result *res, struct mb_error *e)
+{
+	struct sink s[2] = {
+		{ .fd = -1, .limit = OUT_MAX },
+		{ .fd = -1, .limit = ERR_KEEP, .cap = 2 * ERR_KEEP,
+		  .keep_tail = true },
+	};
+	int status = 0, rc = -1;
+
+	if (res)
+		memset(res, 0, sizeof(*res));
+	if (!argv || !argv[0])
+		return mb_fail(e, MB_ERR_INTERNAL, 0, "spawn: empty argv");
+	s[0].buf = malloc(1);	/* grows on demand, up to OUT_MAX */
+	s[1].buf = malloc(2 * ERR_KEEP + 1);
+	if (!s[0].buf || !s[1].buf) {
+		mb_fail(e, code, ENOMEM, "unable to run '%s'", argv[0]);
+		goto out;
+	}
+	rc = run(argv, timeout_ms, code, s, &status, e);
+	s[0].buf[s[0].len] = '\0';
+	err_text(&s[1]);	/* trims to the last ERR_KEEP bytes */
+	if (s[0].truncated)
+		mb_warn("output of '%s' cut at %u bytes", argv[0], OUT_MAX);
+	if (res) {
+		res->status = status;
+		res->out = s[0].buf;
+		res->out_len = s[0].len;
+		res->err = s[1].buf;
+		s[0].buf = s[1].buf = NULL;
+	}
+out:
+	free(s[0].buf);
+	free(s[1].buf);
+	return rc;
+}
+
+void mb_spawn_result_free(struct mb_spawn_result *res)
+{
+	if (!res)
+		return;
+	free(res->out);
+	free(res->err);
+	memset(res, 0, sizeof(*res));
+}
