@@ -256,6 +256,23 @@ static int stream_file(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
 	return mb_extent_read(s->reader, ent, emit, emit_arg, e);
 }
 
+/* Paths in the set are relative to the source, which sits somewhere below
+ * the mountpoint: the same place below the split leg's mount. */
+static int set_fs_root(struct mb_run *r, struct mb_extent_reader *reader,
+		       struct mb_error *e)
+{
+	const char *below = r->source + strlen(r->mount.mountpoint);
+	char *root;
+
+	if (strcmp(r->mount.mountpoint, "/") == 0)
+		below = r->source;
+	if (asprintf(&root, "%s%s", r->split_mount, below) < 0)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to name the split mount");
+	mb_extent_reader_set_fs_root(reader, root);
+	free(root);
+	return 0;
+}
+
 static void image_meta(struct mb_run *r, struct mb_image_meta *meta)
 {
 	memset(meta, 0, sizeof(*meta));
@@ -285,8 +302,8 @@ static int step_stream(struct mb_run *r, struct mb_error *e)
 	    mount_split_if_needed(r, e) < 0 ||
 	    mb_extent_reader_open(&s.reader, r->mirror->split_path, r->mirror->split_offset, e) < 0)
 		goto out;
-	if (r->split_mount)
-		mb_extent_reader_set_fs_root(s.reader, r->split_mount);
+	if (r->split_mount && set_fs_root(r, s.reader, e) < 0)
+		goto out;
 	if (mb_image_write(r->sink, &r->layout, stream_file, &s, &r->image, e) < 0)
 		goto out;
 	snprintf(r->detail, sizeof(r->detail), "%llu bytes of image, %llu file bytes, %llu via the filesystem",
