@@ -52,6 +52,7 @@ struct mb_image_stats {
 	uint64_t bytes;		/* image bytes written */
 	uint64_t file_bytes;	/* file data bytes (sum of seg_length) */
 	uint64_t members;
+	uint64_t files;		/* regular-file members (verify) */
 };
 
 int mb_image_layout(struct mb_entry **entries, size_t n,

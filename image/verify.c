@@ -72,6 +72,7 @@ static int walk(struct mb_image_reader *r, struct vstate *v,
 			return -1;
 		}
 		st->file_bytes += m.size;
+		st->files += idx->v[i].ent.type == MB_T_FILE;
 		st->members++;
 		mb_member_free(&m);
 		i++;

@@ -141,12 +141,13 @@ int mb_cmd_verify(const struct mb_options *opt, struct mb_error *e)
 	if (rc < 0)
 		return -1;
 	if (opt->output && strcmp(opt->output, "json") == 0)
-		printf("{\"status\":\"ok\",\"members\":%llu,\"file_bytes\":%llu,\"image_bytes\":%llu}\n",
-		       (unsigned long long)st.members, (unsigned long long)st.file_bytes,
-		       (unsigned long long)st.bytes);
+		printf("{\"status\":\"ok\",\"entries\":%llu,\"files\":%llu,\"bytes\":%llu,"
+		       "\"image_bytes\":%llu}\n",
+		       (unsigned long long)st.members, (unsigned long long)st.files,
+		       (unsigned long long)st.file_bytes, (unsigned long long)st.bytes);
 	else
-		printf("verify: ok: %llu members, %llu file bytes, image %llu bytes\n",
-		       (unsigned long long)st.members, (unsigned long long)st.file_bytes,
+		printf("verify: ok: %llu files, %llu bytes, image %llu bytes\n",
+		       (unsigned long long)st.files, (unsigned long long)st.file_bytes,
 		       (unsigned long long)st.bytes);
 	return 0;
 }
