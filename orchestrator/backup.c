@@ -402,20 +402,38 @@ int mb_backup(const struct mb_options *opt, bool check_only, struct mb_error *e)
 	struct mb_run r = { .opt = opt, .check_only = check_only, .lock_fd = -1,
 			    .split_handle = -1, .mount_handle = -1, .media_handle = -1,
 			    .guard = { .pid = -1, .sock = -1 } };
-	int rc = run_phase(&r, "preflight", "after-preflight", mb_preflight, e);
+	int rc;
 
+	/* P0: options, the source on its mirror, locations, catalog, lock,
+	 * leftovers of a dead run, the media. */
+	rc = run_phase(&r, "preflight", "after-preflight", mb_preflight, e);
+	/* P1: the mirror is healthy and in sync. */
 	if (rc == 0)
 		rc = run_phase(&r, "sync", "after-sync", step_sync, e);
-	if (rc == 0 && !check_only) {
-		/* Everything slow happens before the window or after it. */
-		if (rc == 0) rc = run_phase(&r, "premap", "after-premap", step_premap, e);
-		if (rc == 0) rc = run_phase(&r, "quiesce", "in-window", step_quiesce, e);
-		if (rc == 0) rc = run_phase(&r, "split", "after-split", step_split, e);
-		if (rc == 0) rc = run_phase(&r, "recheck", "after-recheck", step_recheck, e);
-		if (rc == 0) rc = run_phase(&r, "unquiesce", "after-unquiesce", step_unquiesce, e);
-		if (rc == 0) rc = run_phase(&r, "stream", "after-stream", step_stream, e);
-		if (rc == 0) rc = run_phase(&r, "finish", NULL, step_finish, e);
-	}
+	if (check_only)
+		goto out;
+	/* P2: extent map of every file, on the live filesystem. */
+	if (rc == 0)
+		rc = run_phase(&r, "premap", "after-premap", step_premap, e);
+	/* P3: the window opens: guard armed, filesystems frozen. */
+	if (rc == 0)
+		rc = run_phase(&r, "quiesce", "in-window", step_quiesce, e);
+	/* P4: split one leg. */
+	if (rc == 0)
+		rc = run_phase(&r, "split", "after-split", step_split, e);
+	/* P5: the map now describes the split leg exactly. */
+	if (rc == 0)
+		rc = run_phase(&r, "recheck", "after-recheck", step_recheck, e);
+	/* P6: the window closes: thawed, guard disarmed. */
+	if (rc == 0)
+		rc = run_phase(&r, "unquiesce", "after-unquiesce", step_unquiesce, e);
+	/* P7: stream the split leg into the image. */
+	if (rc == 0)
+		rc = run_phase(&r, "stream", "after-stream", step_stream, e);
+	/* P8: image complete and durable, leg merged back. */
+	if (rc == 0)
+		rc = run_phase(&r, "finish", NULL, step_finish, e);
+out:
 	if (rc < 0)
 		abort_run(&r, e);
 	end_run(&r, rc, e);

@@ -1,6 +1,7 @@
 /* The SQLite catalog: runs, phases, obligations, backup sets, images; see
  * catalog.h.  Every value goes through a bound parameter; statements are
  * prepared once per connection and reused. */
+#include "common/path.h"
 #include "orchestrator/catalog.h"
 
 #include <errno.h>
@@ -155,29 +156,6 @@ void mb_catalog_now(char *buf, size_t len)
 	snprintf(buf, len, "%s.%03ldZ", stamp, ts.tv_nsec / 1000000);
 }
 
-/* Creates the missing directories above path, mode 0700. */
-static int make_parents(const char *path, struct mb_error *e)
-{
-	char *dir = strdup(path);
-	int rc = -1;
-
-	if (!dir)
-		return mb_fail(e, MB_ERR_CATALOG, ENOMEM,
-			       "unable to open catalog '%s'", path);
-	for (char *p = dir + 1; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-			mb_fail(e, MB_ERR_CATALOG, errno,
-				"unable to create directory '%s'", dir);
-			goto out;
-		}
-		*p = '/';
-	}
-	rc = 0;
-out:
-	free(dir);
-	return rc;
-}
 
 /* A failure while opening: "unable to open catalog '/x': <sqlite>". */
 static int open_fail(struct mb_catalog *c, struct mb_error *e)
@@ -301,7 +279,7 @@ int mb_catalog_open(struct mb_catalog **out, const char *path,
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 
 	*out = NULL;
-	if (make_parents(path, e) < 0 || precreate(path, e) < 0)
+	if (mb_make_parents(path, MB_ERR_CATALOG, e) < 0 || precreate(path, e) < 0)
 		return -1;
 	c = calloc(1, sizeof(*c));
 	if (!c || !(c->path = strdup(path))) {

@@ -1,5 +1,6 @@
 /* The run lock: flock() on a small file holding the holder's pid; see
  * lock.h. */
+#include "common/path.h"
 #include "orchestrator/lock.h"
 
 #include <errno.h>
@@ -11,29 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Creates the missing directories above path, mode 0700. */
-static int make_parents(const char *path, struct mb_error *e)
-{
-	char *dir = strdup(path);
-	int rc = -1;
-
-	if (!dir)
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lock '%s'",
-			       path);
-	for (char *p = dir + 1; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-			mb_fail(e, MB_ERR_CONFIG, errno,
-				"unable to create directory '%s'", dir);
-			goto out;
-		}
-		*p = '/';
-	}
-	rc = 0;
-out:
-	free(dir);
-	return rc;
-}
 
 /* The pid the holder wrote into the file, or 0 if none can be read. */
 static long holder_pid(int fd)
@@ -71,7 +49,7 @@ int mb_lock_acquire(const char *path, int *fd, struct mb_error *e)
 	int lfd = -1, n;
 
 	*fd = -1;
-	if (make_parents(path, e) < 0)
+	if (mb_make_parents(path, MB_ERR_CONFIG, e) < 0)
 		return -1;
 	lfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lfd < 0)
