@@ -1,7 +1,6 @@
 /* The SQLite catalog: runs, phases, obligations, backup sets, images; see
  * catalog.h.  Every value goes through a bound parameter; statements are
  * prepared once per connection and reused. */
-#include "common/path.h"
 #include "orchestrator/catalog.h"
 
 #include <errno.h>
@@ -14,6 +13,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/path.h"
 
 #define MAX_OPEN_PHASES 16
 

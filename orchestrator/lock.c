@@ -1,6 +1,5 @@
 /* The run lock: flock() on a small file holding the holder's pid; see
  * lock.h. */
-#include "common/path.h"
 #include "orchestrator/lock.h"
 
 #include <errno.h>
@@ -12,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/path.h"
 
 /* The pid the holder wrote into the file, or 0 if none can be read. */
 static long holder_pid(int fd)
