@@ -1,0 +1,232 @@
+/*
+ * `mbackup list`: the catalog's runs as JSON (stable keys, read by
+ * schedulers and monitoring) or as a text table.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "orchestrator/catalog.h"
+#include "orchestrator/catalog_internal.h"
+
+/* A column as JSON: null, integer, or string (invalid UTF-8, e.g. a raw
+ * path in an error message, has its non-ASCII bytes replaced by '?'). */
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+	const char *text;
+	json_t *j;
+	char *copy;
+
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL:
+		return json_null();
+	case SQLITE_INTEGER:
+		return json_integer(sqlite3_column_int64(st, i));
+	}
+	text = (const char *)sqlite3_column_text(st, i);
+	if (!text)
+		return json_null();
+	if ((j = json_string(text)))
+		return j;
+	if (!(copy = strdup(text)))
+		return NULL;
+	for (char *q = copy; *q; q++)
+		if ((unsigned char)*q >= 0x80)
+			*q = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+/* Rows of st (already bound) as an array of objects keyed by keys[]. */
+static json_t *rows_json(sqlite3_stmt *st, const char *const keys[])
+{
+	json_t *arr = json_array(), *obj;
+	int rc;
+
+	while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		obj = json_object();
+		for (int i = 0; obj && keys[i]; i++)
+			if (json_object_set_new(obj, keys[i], col_json(st, i)) < 0)
+				json_decref(obj), obj = NULL;
+		if (!obj || json_array_append_new(arr, obj) < 0)
+			json_decref(arr), arr = NULL;
+	}
+	if (arr && rc != SQLITE_DONE)
+		json_decref(arr), arr = NULL;
+	sqlite3_reset(st);
+	return arr;
+}
+
+static const char *const run_keys[] = {
+	"id", "status", "verb", "started", "finished", "window_ms", "bytes",
+	"files", "exit_code", "error", NULL
+};
+static const char *const media_keys[] = {
+	"device", "media", "bytes", "status", NULL
+};
+static const char *const phase_keys[] = {
+	"name", "started", "finished", "duration_ms", "status", "detail", NULL
+};
+
+/* Adds "media" and "phases" to one run object. */
+static int run_details(struct mb_catalog *c, json_t *run, int64_t id,
+		       struct mb_error *e)
+{
+	sqlite3_stmt *im = cat_stmt(c, S_LIST_IMAGES,
+		"SELECT device, media, bytes, status FROM images"
+		" WHERE run_id = ? ORDER BY device, rowid", e);
+	sqlite3_stmt *ph = im ? cat_stmt(c, S_LIST_PHASES,
+		"SELECT name, started, finished, duration_ms, status, detail"
+		" FROM phases WHERE run_id = ? ORDER BY rowid", e) : NULL;
+
+	if (!ph)
+		return -1;
+	sqlite3_bind_int64(im, 1, id);
+	sqlite3_bind_int64(ph, 1, id);
+	if (json_object_set_new(run, "media", rows_json(im, media_keys)) < 0 ||
+	    json_object_set_new(run, "phases", rows_json(ph, phase_keys)) < 0)
+		return cat_fail(c, "list the runs", e);
+	return 0;
+}
+
+/* All runs, newest first, as the array `mbackup list --output json` shows. */
+static json_t *runs_json(struct mb_catalog *c, struct mb_error *e)
+{
+	sqlite3_stmt *st = cat_stmt(c, S_LIST_RUNS,
+		"SELECT id, status, verb, started, finished, window_ms, bytes,"
+		" files, exit_code, error FROM runs ORDER BY id DESC", e);
+	json_t *runs;
+	size_t i;
+	json_t *run;
+
+	if (!st)
+		return NULL;
+	runs = rows_json(st, run_keys);
+	if (!runs) {
+		cat_fail(c, "list the runs", e);
+		return NULL;
+	}
+	json_array_foreach(runs, i, run) {
+		if (run_details(c, run,
+				json_integer_value(json_object_get(run, "id")),
+				e) < 0) {
+			json_decref(runs);
+			return NULL;
+		}
+	}
+	return runs;
+}
+
+int mb_catalog_list_json(struct mb_catalog *c, FILE *out, struct mb_error *e)
+{
+	json_t *runs = runs_json(c, e);
+	int rc = -1;
+
+	if (!runs)
+		return -1;
+	if (json_dumpf(runs, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
+	    fputc('\n', out) == EOF || fflush(out) == EOF)
+		mb_fail(e, MB_ERR_IO, errno, "unable to write the list");
+	else
+		rc = 0;
+	json_decref(runs);
+	return rc;
+}
+
+/* 1536 -> "1.5 KiB" */
+static void human_bytes(char *buf, size_t len, double v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB",
+					    "PiB" };
+	int u = 0;
+
+	while (v >= 1024 && u < 5)
+		v /= 1024, u++;
+	if (u == 0)
+		snprintf(buf, len, "%.0f B", v);
+	else
+		snprintf(buf, len, "%.1f %s", v, unit[u]);
+}
+
+/* 850 -> "850 ms", 83000 -> "1m23s", 7384000 -> "2h03m" */
+static void human_ms(char *buf, size_t len, json_t *ms)
+{
+	long long v = json_integer_value(ms), s = v / 1000;
+
+	if (!json_is_integer(ms))
+		snprintf(buf, len, "-");
+	else if (v < 10000)
+		snprintf(buf, len, "%lld ms", v);
+	else if (s < 60)
+		snprintf(buf, len, "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lldm%02llds", s / 60, s % 60);
+	else
+		snprintf(buf, len, "%lldh%02lldm", s / 3600, s / 60 % 60);
+}
+
+/* Milliseconds between two catalog timestamps (whole seconds + ms). */
+static json_t *elapsed(json_t *from, json_t *to)
+{
+	struct tm a = { 0 }, b = { 0 };
+	int ams = 0, bms = 0;
+
+	if (!json_is_string(from) || !json_is_string(to) ||
+	    !strptime(json_string_value(from), "%Y-%m-%dT%H:%M:%S", &a) ||
+	    !strptime(json_string_value(to), "%Y-%m-%dT%H:%M:%S", &b))
+		return json_null();
+	sscanf(json_string_value(from) + 19, ".%3d", &ams);
+	sscanf(json_string_value(to) + 19, ".%3d", &bms);
+	return json_integer((long long)(timegm(&b) - timegm(&a)) * 1000 +
+			    bms - ams);
+}
+
+static void media_text(char *buf, size_t len, json_t *media)
+{
+	size_t i, n = 0;
+	json_t *m;
+
+	snprintf(buf, len, "-");
+	json_array_foreach(media, i, m)
+		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s%s",
+			      i ? ", " : "",
+			      json_string_value(json_object_get(m, "media")) ?: "",
+			      strcmp(json_string_value(json_object_get(m, "status")) ?: "",
+				     "complete") ? " (failed)" : "");
+}
+
+int mb_catalog_list_text(struct mb_catalog *c, FILE *out, struct mb_error *e)
+{
+	char dur[32], win[32], bytes[32], media[512];
+	json_t *runs = runs_json(c, e), *r, *d;
+	size_t i;
+
+	if (!runs)
+		return -1;
+	fprintf(out, "%6s  %-8s  %-24s  %9s  %8s  %10s  %s\n", "ID", "STATUS",
+		"STARTED", "DURATION", "WINDOW", "BYTES", "MEDIA");
+	json_array_foreach(runs, i, r) {
+		d = elapsed(json_object_get(r, "started"),
+			    json_object_get(r, "finished"));
+		human_ms(dur, sizeof(dur), d);
+		json_decref(d);
+		human_ms(win, sizeof(win), json_object_get(r, "window_ms"));
+		human_bytes(bytes, sizeof(bytes),
+			    (double)json_integer_value(json_object_get(r, "bytes")));
+		media_text(media, sizeof(media), json_object_get(r, "media"));
+		fprintf(out, "%6lld  %-8s  %-24s  %9s  %8s  %10s  %s\n",
+			(long long)json_integer_value(json_object_get(r, "id")),
+			json_string_value(json_object_get(r, "status")),
+			json_string_value(json_object_get(r, "started")), dur,
+			win, bytes, media);
+	}
+	json_decref(runs);
+	if (fflush(out) == EOF)
+		return mb_fail(e, MB_ERR_IO, errno, "unable to write the list");
+	return 0;
+}
