@@ -109,6 +109,13 @@ void mb_extent_reader_set_fs_root(struct mb_extent_reader *r,
 				  const char *fs_root);
 void mb_extent_reader_close(struct mb_extent_reader *r);
 
+/* Optional: the entries that will be read, in that order (borrowed until
+ * close).  A thread then queues the device reads ahead of the stream so
+ * the disk never idles while the image is hashed and written. */
+int mb_extent_reader_plan(struct mb_extent_reader *r,
+			  struct mb_entry *const *entries, size_t n,
+			  struct mb_error *e);
+
 /* An mb_data_fn: arg is the reader.  Emits exactly ent->seg_length bytes,
  * the file's bytes from ent->seg_offset, read from the split leg, in
  * chunks of at most 4 MiB.  seg_length 0 with size > 0 means the whole

@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include "extentmap/internal.h"
+#include "extentmap/prefetch.h"
 
 #define READ_BUF (4u << 20)
 #define SMALL_HOLE (64u << 10)	/* zeroed into the buffer, not emitted apart */
+#define PREFETCH_AHEAD (64u << 20)
 
 static char zeros[1u << 20];	/* never written */
 
@@ -29,6 +31,7 @@ struct mb_extent_reader {
 	char *buf;
 	size_t fill;		/* bytes waiting in buf */
 	uint64_t bytes;		/* read from the device or the filesystem */
+	struct mb_prefetch *prefetch;	/* after mb_extent_reader_plan */
 };
 
 /* Where one mb_extent_read call sends its bytes. */
@@ -76,10 +79,21 @@ void mb_extent_reader_set_fs_root(struct mb_extent_reader *r,
 	r->root_fd = -1;
 }
 
+int mb_extent_reader_plan(struct mb_extent_reader *r,
+			  struct mb_entry *const *entries, size_t n,
+			  struct mb_error *e)
+{
+	mb_prefetch_stop(r->prefetch);
+	r->prefetch = NULL;
+	return mb_prefetch_start(&r->prefetch, r->fd, r->device_offset, entries, n,
+				 PREFETCH_AHEAD, e);
+}
+
 void mb_extent_reader_close(struct mb_extent_reader *r)
 {
 	if (!r)
 		return;
+	mb_prefetch_stop(r->prefetch);
 	if (r->fd >= 0)
 		close(r->fd);
 	if (r->root_fd >= 0)
@@ -162,6 +176,7 @@ static int put_device(struct out *o, uint64_t off, uint64_t len,
 				       r->device, (unsigned long long)off, o->ent->path);
 		r->fill += (size_t)got;
 		r->bytes += (uint64_t)got;
+		mb_prefetch_advance(r->prefetch, (uint64_t)got);
 		off += (uint64_t)got;
 		len -= (uint64_t)got;
 	}

@@ -101,4 +101,17 @@ void mbi_trailer_free(struct mb_trailer *t);
 /* After the trailer: the end blocks, the padding, then end of file. */
 int mbi_check_end(struct mb_image_reader *r, struct mb_error *e);
 
+/* Double-buffered sink writes from a thread (flusher.c). */
+struct mbi_flusher;
+int mbi_flusher_start(struct mbi_flusher **out, struct mb_sink *sink, size_t cap,
+		      struct mb_error *e);
+/* The buffer to fill next (cap bytes). */
+unsigned char *mbi_flusher_buffer(struct mbi_flusher *f);
+/* Hands the filled buffer (len bytes) to the thread; the next buffer is
+ * then mbi_flusher_buffer().  Reports an earlier write's failure. */
+int mbi_flusher_submit(struct mbi_flusher *f, size_t len, struct mb_error *e);
+/* Waits until everything submitted is written. */
+int mbi_flusher_finish(struct mbi_flusher *f, struct mb_error *e);
+void mbi_flusher_free(struct mbi_flusher *f);
+
 #endif

@@ -1,7 +1,8 @@
 /*
  * The writer: streams a laid-out image through a sink.  Bytes gather in
- * one large buffer (a multiple of the record size) so every sink write is
- * whole records, as tape needs.  File data is copied once, into that
+ * large buffers (a multiple of the record size) so every sink write is
+ * whole records, as tape needs; a thread writes one buffer while the next
+ * fills (flusher.c).  File data is copied once, into that
  * buffer, and hashed there while it is still in cache.
  */
 #include "image/internal.h"
@@ -15,8 +16,8 @@
 #define HASH_PIECE (64u << 10)	/* copy then hash pieces this big */
 
 struct wstate {
-	struct mb_sink *sink;
-	unsigned char *buf;
+	struct mbi_flusher *out;
+	unsigned char *buf;	/* the flusher's buffer being filled */
 	size_t cap, len;
 	uint64_t pos;		/* image bytes produced (flushed + buffered) */
 	/* the file member being written */
@@ -27,8 +28,9 @@ struct wstate {
 
 static int flush(struct wstate *w, struct mb_error *e)
 {
-	if (w->len && mb_sink_write(w->sink, w->buf, w->len, e) < 0)
+	if (mbi_flusher_submit(w->out, w->len, e) < 0)
 		return -1;
+	w->buf = mbi_flusher_buffer(w->out);
 	w->len = 0;
 	return 0;
 }
@@ -167,7 +169,8 @@ static int write_image(struct wstate *w, const struct mb_image_layout *lay,
 			", which does not fit image size %" PRIu64, w->pos, lay->image_size);
 		goto out;
 	}
-	if (put_zero(w, lay->image_size - w->pos, e) < 0 || flush(w, e) < 0)
+	if (put_zero(w, lay->image_size - w->pos, e) < 0 || flush(w, e) < 0 ||
+	    mbi_flusher_finish(w->out, e) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -180,7 +183,7 @@ int mb_image_write(struct mb_sink *sink, const struct mb_image_layout *lay,
 		   mb_data_fn data, void *data_arg, struct mb_image_stats *st,
 		   struct mb_error *e)
 {
-	struct wstate w = { .sink = sink };
+	struct wstate w = { 0 };
 	char (*hashes)[MB_HASH_HEX_LEN + 1] = NULL;
 	uint32_t rs = lay->meta.record_size;
 	int rc = -1;
@@ -188,11 +191,9 @@ int mb_image_write(struct mb_sink *sink, const struct mb_image_layout *lay,
 	if (!lay->index_text || rs == 0 || rs % MB_IMAGE_BLOCK)
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "image written without a layout");
 	w.cap = rs >= WBUF_TARGET ? rs : WBUF_TARGET / rs * rs;
-	if (posix_memalign((void **)&w.buf, 4096, w.cap) != 0) {
-		w.buf = NULL;
-		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to allocate the write buffer");
+	if (mbi_flusher_start(&w.out, sink, w.cap, e) < 0)
 		goto out;
-	}
+	w.buf = mbi_flusher_buffer(w.out);
 	hashes = calloc(lay->n_entries + 1, sizeof(*hashes));
 	if (!hashes) {
 		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to allocate the checksums");
@@ -209,7 +210,7 @@ int mb_image_write(struct mb_sink *sink, const struct mb_image_layout *lay,
 	}
 	rc = 0;
 out:
-	free(w.buf);
+	mbi_flusher_free(w.out);
 	free(hashes);
 	return rc;
 }

@@ -302,7 +302,8 @@ static int step_stream(struct mb_run *r, struct mb_error *e)
 	    mount_split_if_needed(r, e) < 0 ||
 	    mb_extent_reader_open(&s.reader, r->mirror->split_path, r->mirror->split_offset, e) < 0)
 		goto out;
-	if (r->split_mount && set_fs_root(r, s.reader, e) < 0)
+	if ((r->split_mount && set_fs_root(r, s.reader, e) < 0) ||
+	    mb_extent_reader_plan(s.reader, v, r->set.n, e) < 0)
 		goto out;
 	if (mb_image_write(r->sink, &r->layout, stream_file, &s, &r->image, e) < 0)
 		goto out;
