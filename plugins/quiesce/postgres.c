@@ -1,0 +1,451 @@
+/*
+ * The postgres quiesce plugin; see postgres.h for the bracket.  Every SQL
+ * statement runs on the one session opened by prepare, in autocommit.
+ * Any failure in prepare disconnects at once, so the server drops the
+ * temporary slot and nothing is left behind.
+ */
+#include "plugins/quiesce/postgres.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+#define PG_MIN_VERSION 150000
+
+struct pg {
+	char *conninfo;
+	enum mb_pg_mode mode;
+	char *label;
+	PGconn *conn;
+	bool prepared;
+	bool in_backup;		/* pg_backup_start succeeded, no stop yet */
+	bool stopped;		/* result is filled in */
+	struct mb_pg_info info;
+	struct mb_pg_backup result;
+};
+
+static struct pg *pg_priv(struct mb_quiesce *q, struct mb_error *e)
+{
+	if (!q->priv && !(q->priv = calloc(1, sizeof(struct pg))))
+		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to set up the postgres plugin");
+	return q->priv;
+}
+
+int mb_pg_configure(struct mb_quiesce *q, const struct mb_pg_config *c, struct mb_error *e)
+{
+	struct pg *p = pg_priv(q, e);
+
+	if (!p)
+		return -1;
+	if (p->conn)
+		return mb_fail(e, MB_ERR_INTERNAL, 0, "postgres plugin configured after prepare");
+	free(p->conninfo);
+	free(p->label);
+	p->conninfo = strdup(c->conninfo ? c->conninfo : "");
+	p->label = strdup(c->label ? c->label : "mbackup");
+	p->mode = c->mode;
+	if (!p->conninfo || !p->label)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to set up the postgres plugin");
+	return 0;
+}
+
+const struct mb_pg_info *mb_pg_info(const struct mb_quiesce *q)
+{
+	const struct pg *p = q ? q->priv : NULL;
+
+	return p && p->prepared ? &p->info : NULL;
+}
+
+const struct mb_pg_backup *mb_pg_backup_result(const struct mb_quiesce *q)
+{
+	const struct pg *p = q ? q->priv : NULL;
+
+	return p && p->stopped ? &p->result : NULL;
+}
+
+/* The first line of a libpq message (the rest is advice for psql users). */
+static void first_line(char *out, size_t size, const char *msg)
+{
+	size_t len = msg ? strcspn(msg, "\n") : 0;
+
+	snprintf(out, size, "%.*s", (int)len, msg ? msg : "");
+	if (!out[0])
+		snprintf(out, size, "unknown error");
+}
+
+static const char *server_message(PGconn *conn, PGresult *res)
+{
+	const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	return m ? m : PQerrorMessage(conn);
+}
+
+/* Runs one statement; what names it in the error ("unable to <what>"). */
+static int pg_exec(struct pg *p, const char *what, const char *sql, int nparams,
+		   const char *const *params, PGresult **out, struct mb_error *e)
+{
+	PGresult *res;
+	ExecStatusType st;
+	char line[512];
+
+	if (out)
+		*out = NULL;
+	mb_debug("postgres: %s", sql);
+	res = PQexecParams(p->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		first_line(line, sizeof(line), server_message(p->conn, res));
+		PQclear(res);
+		return mb_fail(e, MB_ERR_DATABASE, 0, "unable to %s: %s", what, line);
+	}
+	if (out)
+		*out = res;
+	else
+		PQclear(res);
+	return 0;
+}
+
+/* One value of a one-row result, copied; what names it in the error. */
+static int pg_value(struct pg *p, const char *what, const char *sql, int nparams,
+		    const char *const *params, char **val, struct mb_error *e)
+{
+	PGresult *res;
+
+	*val = NULL;
+	if (pg_exec(p, what, sql, nparams, params, &res, e) < 0)
+		return -1;
+	if (PQntuples(res) != 1 || PQnfields(res) < 1 || PQgetisnull(res, 0, 0)) {
+		PQclear(res);
+		return mb_fail(e, MB_ERR_DATABASE, 0, "unable to %s: no value returned", what);
+	}
+	*val = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (!*val)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to %s", what);
+	return 0;
+}
+
+static void connect_hint(const char *conninfo, const char *msg, struct mb_error *e)
+{
+	char shown[512];
+	PQconninfoOption *opts;
+	char *err = NULL;
+
+	mb_pg_conninfo_redact(conninfo, shown, sizeof(shown));
+	if (conninfo && *conninfo && !(opts = PQconninfoParse(conninfo, &err))) {
+		PQfreemem(err);
+		mb_hint(e, "--pg-conn takes a conninfo such as 'host=/run/postgresql port=5432 "
+			   "user=postgres' or a postgresql:// URI");
+		return;
+	} else if (conninfo && *conninfo) {
+		PQconninfoFree(opts);
+	}
+	if (strstr(msg, "authentication failed") || strstr(msg, "no password supplied") ||
+	    strstr(msg, "no pg_hba.conf entry") || (strstr(msg, "role") && strstr(msg, "does not exist")))
+		mb_hint(e, "check the user and its password (PGUSER, PGPASSWORD, ~/.pgpass, "
+			   "pg_hba.conf) or --pg-conn; tried %s", shown);
+	else
+		mb_hint(e, "is the server running?  Set PGHOST/PGPORT or --pg-conn; tried %s", shown);
+}
+
+static int pg_connect(struct pg *p, struct mb_error *e)
+{
+	const char *keys[] = { "fallback_application_name", "connect_timeout", "dbname", NULL };
+	const char *vals[] = { "mbackup", getenv("PGCONNECT_TIMEOUT") ? NULL : "10",
+			       p->conninfo, NULL };
+	char line[512], shown[512];
+
+	mb_pg_conninfo_redact(p->conninfo, shown, sizeof(shown));
+	mb_debug("postgres: connecting with %s", shown);
+	p->conn = PQconnectdbParams(keys, vals, 1);
+	if (!p->conn)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to connect to PostgreSQL");
+	if (PQstatus(p->conn) != CONNECTION_OK) {
+		first_line(line, sizeof(line), PQerrorMessage(p->conn));
+		mb_fail(e, MB_ERR_DATABASE, 0, "unable to connect to PostgreSQL: %s", line);
+		connect_hint(p->conninfo, line, e);
+		return -1;
+	}
+	p->info.backend_pid = PQbackendPID(p->conn);
+	p->info.server_version_num = PQserverVersion(p->conn);
+	mb_info("postgres: connected to PostgreSQL %s on '%s' port %s as '%s' (backend %d)",
+		PQparameterStatus(p->conn, "server_version"), PQhost(p->conn), PQport(p->conn),
+		PQuser(p->conn), p->info.backend_pid);
+	if (p->info.server_version_num < PG_MIN_VERSION) {
+		mb_fail(e, MB_ERR_DATABASE, 0, "PostgreSQL %s is too old: mbackup needs 15 or later",
+			PQparameterStatus(p->conn, "server_version"));
+		mb_hint(e, "pg_backup_start and pg_backup_stop appeared in PostgreSQL 15");
+		return -1;
+	}
+	return 0;
+}
+
+/* Superuser, or the few rights a hot backup needs, listed by name. */
+static int check_rights(struct pg *p, struct mb_error *e)
+{
+	static const char sql[] =
+		"SELECT r.rolsuper, r.rolreplication,"
+		" pg_has_role('pg_checkpoint', 'MEMBER'),"
+		" pg_has_role('pg_read_all_settings', 'MEMBER'),"
+		" has_function_privilege('pg_backup_start(text, boolean)', 'EXECUTE')"
+		"  AND has_function_privilege('pg_backup_stop(boolean)', 'EXECUTE')"
+		" FROM pg_roles r WHERE r.rolname = current_user";
+	static const char *const need[] = { NULL, "REPLICATION", "pg_checkpoint",
+					    "pg_read_all_settings",
+					    "EXECUTE on pg_backup_start/pg_backup_stop" };
+	char missing[512] = "";
+	PGresult *res;
+
+	if (pg_exec(p, "check the rights of the session", sql, 0, NULL, &res, e) < 0)
+		return -1;
+	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		for (int i = 1; i < 5; i++)
+			if (strcmp(PQgetvalue(res, 0, i), "t") != 0)
+				snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
+					 "%s%s", missing[0] ? ", " : "", need[i]);
+	}
+	PQclear(res);
+	if (!missing[0])
+		return 0;
+	mb_fail(e, MB_ERR_DATABASE, 0, "role '%s' may not take a backup: it lacks %s",
+		PQuser(p->conn), missing);
+	mb_hint(e, "connect as a superuser, or grant these rights to '%s'", PQuser(p->conn));
+	return -1;
+}
+
+static int discover_tablespaces(struct pg *p, struct mb_error *e)
+{
+	static const char sql[] =
+		"SELECT oid, spcname, pg_tablespace_location(oid) FROM pg_tablespace"
+		" WHERE pg_tablespace_location(oid) <> '' ORDER BY oid";
+	struct mb_pg_info *in = &p->info;
+	PGresult *res;
+	int n;
+
+	if (pg_exec(p, "list the tablespaces", sql, 0, NULL, &res, e) < 0)
+		return -1;
+	n = PQntuples(res);
+	in->tablespaces = calloc(n ? n : 1, sizeof(*in->tablespaces));
+	for (int i = 0; in->tablespaces && i < n; i++) {
+		struct mb_pg_tablespace *t = &in->tablespaces[in->n_tablespaces++];
+
+		t->oid = (unsigned)strtoul(PQgetvalue(res, i, 0), NULL, 10);
+		t->name = strdup(PQgetvalue(res, i, 1));
+		t->location = strdup(PQgetvalue(res, i, 2));
+		if (!t->name || !t->location)
+			break;
+	}
+	PQclear(res);
+	if (!in->tablespaces || in->n_tablespaces != (size_t)n ||
+	    (n && !in->tablespaces[n - 1].location))
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to list the tablespaces");
+	return 0;
+}
+
+/* pg_wal may be a symlink to another filesystem: the runner needs the
+ * real place, and it must be visible from here (a local server). */
+static int discover_wal_directory(struct pg *p, struct mb_error *e)
+{
+	char path[PATH_MAX + 8];
+
+	snprintf(path, sizeof(path), "%s/pg_wal", p->info.data_directory);
+	p->info.wal_directory = realpath(path, NULL);
+	if (!p->info.wal_directory) {
+		mb_fail(e, MB_ERR_DATABASE, errno, "unable to find the WAL directory '%s'", path);
+		mb_hint(e, "mbackup must run on the database server's host");
+		return -1;
+	}
+	return 0;
+}
+
+static int discover(struct pg *p, struct mb_error *e)
+{
+	static const char sql[] =
+		"SELECT pg_size_bytes(current_setting('wal_segment_size')),"
+		" (SELECT timeline_id FROM pg_control_checkpoint()), pg_is_in_recovery()";
+	struct mb_pg_info *in = &p->info;
+	PGresult *res;
+
+	if (pg_value(p, "read data_directory", "SHOW data_directory", 0, NULL,
+		     &in->data_directory, e) < 0 ||
+	    discover_wal_directory(p, e) < 0 || discover_tablespaces(p, e) < 0 ||
+	    pg_exec(p, "read the WAL settings", sql, 0, NULL, &res, e) < 0)
+		return -1;
+	in->wal_segment_size = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	in->timeline = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+	in->in_recovery = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+	PQclear(res);
+	mb_info("postgres: data directory '%s', WAL in '%s', %zu tablespace(s), "
+		"segments of %" PRIu64 " bytes, timeline %" PRIu32 "%s",
+		in->data_directory, in->wal_directory, in->n_tablespaces, in->wal_segment_size,
+		in->timeline, in->in_recovery ? " (standby)" : "");
+	return 0;
+}
+
+/* A temporary slot holds the WAL from now on until the session ends:
+ * the runner copies start..stop from the live pg_wal after the stop. */
+static int reserve_wal(struct pg *p, struct mb_error *e)
+{
+	const char *params[1] = { p->info.slot_name };
+	char *lsn = NULL;
+
+	snprintf(p->info.slot_name, sizeof(p->info.slot_name), "mbackup_%d", p->info.backend_pid);
+	if (pg_value(p, "reserve WAL with a temporary replication slot",
+		     "SELECT lsn FROM pg_create_physical_replication_slot($1, true, true)",
+		     1, params, &lsn, e) < 0) {
+		mb_hint(e, "needs wal_level = replica (or logical) and a free slot "
+			   "(max_replication_slots)");
+		return -1;
+	}
+	mb_info("postgres: temporary slot '%s' holds WAL from %s", p->info.slot_name, lsn);
+	free(lsn);
+	return 0;
+}
+
+static void pg_free_info(struct mb_pg_info *in)
+{
+	free(in->data_directory);
+	free(in->wal_directory);
+	for (size_t i = 0; i < in->n_tablespaces; i++) {
+		free(in->tablespaces[i].name);
+		free(in->tablespaces[i].location);
+	}
+	free(in->tablespaces);
+}
+
+static int pg_prepare(struct mb_quiesce *q, struct mb_error *e)
+{
+	struct pg *p = pg_priv(q, e);
+
+	if (!p)
+		return -1;
+	if ((!p->label && !(p->label = strdup("mbackup"))) ||
+	    (!p->conninfo && !(p->conninfo = strdup(""))))
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to set up the postgres plugin");
+	if (p->conn)
+		return mb_fail(e, MB_ERR_INTERNAL, 0, "postgres plugin prepared twice");
+	pg_free_info(&p->info);		/* a retry after a failed prepare */
+	memset(&p->info, 0, sizeof(p->info));
+	if (pg_connect(p, e) < 0 || check_rights(p, e) < 0 || discover(p, e) < 0 ||
+	    reserve_wal(p, e) < 0 ||
+	    pg_exec(p, "run CHECKPOINT before the window", "CHECKPOINT", 0, NULL, NULL, e) < 0) {
+		/* The session's end drops the slot: nothing is left behind. */
+		PQfinish(p->conn);
+		p->conn = NULL;
+		return -1;
+	}
+	p->prepared = true;
+	return 0;
+}
+
+static int pg_enter(struct mb_quiesce *q, struct mb_error *e)
+{
+	struct pg *p = q->priv;
+	const char *params[1];
+	char *lsn = NULL;
+	int rc;
+
+	if (!p || !p->prepared || !p->conn)
+		return mb_fail(e, MB_ERR_INTERNAL, 0, "postgres plugin entered before prepare");
+	if (p->mode == MB_PG_FREEZE)
+		return pg_exec(p, "run CHECKPOINT", "CHECKPOINT", 0, NULL, NULL, e);
+	if (p->in_backup)
+		return mb_fail(e, MB_ERR_DATABASE, 0, "unable to start the backup: "
+			       "a backup is already in progress in this session");
+	params[0] = p->label;
+	rc = pg_value(p, "start the backup", "SELECT pg_backup_start($1, true)", 1, params,
+		      &lsn, e);
+	if (rc == 0 && mb_pg_parse_lsn(lsn, &p->result.start_lsn) < 0)
+		rc = mb_fail(e, MB_ERR_DATABASE, 0, "unable to start the backup: bad LSN '%s'", lsn);
+	/* A failed start leaves no backup: the server rolled it back, or the
+	 * session is gone and the backup with it.  A start whose LSN we could
+	 * not read is still running, so leave must stop it. */
+	if (lsn)
+		p->in_backup = true;
+	if (rc == 0)
+		mb_info("postgres: backup '%s' started at %s", p->label, lsn);
+	free(lsn);
+	return rc;
+}
+
+static int parse_label_timeline(struct pg *p, struct mb_error *e)
+{
+	const char *t = strstr(p->result.backup_label, "START TIMELINE: ");
+
+	if (!t)
+		return mb_fail(e, MB_ERR_DATABASE, 0, "unable to read START TIMELINE from backup_label");
+	p->result.timeline = (uint32_t)strtoul(t + strlen("START TIMELINE: "), NULL, 10);
+	return 0;
+}
+
+/* Stops the backup; on any failure the session is closed, which ends the
+ * backup on the server, so backup mode is never left behind. */
+static int pg_leave(struct mb_quiesce *q, struct mb_error *e)
+{
+	struct pg *p = q->priv;
+	PGresult *res = NULL;
+	int rc = -1;
+
+	if (!p || !p->in_backup || !p->conn)
+		return 0;
+	p->in_backup = false;
+	if (pg_exec(p, "stop the backup", "SELECT lsn, labelfile, spcmapfile"
+		    " FROM pg_backup_stop(false)", 0, NULL, &res, e) < 0)
+		goto out;
+	if (PQntuples(res) != 1 || mb_pg_parse_lsn(PQgetvalue(res, 0, 0), &p->result.stop_lsn) < 0) {
+		mb_fail(e, MB_ERR_DATABASE, 0, "unable to stop the backup: unexpected result");
+		goto out;
+	}
+	p->result.backup_label = strdup(PQgetvalue(res, 0, 1));
+	p->result.tablespace_map = strdup(PQgetvalue(res, 0, 2));
+	if (!p->result.backup_label || !p->result.tablespace_map) {
+		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to keep backup_label");
+		goto out;
+	}
+	if (parse_label_timeline(p, e) < 0)
+		goto out;
+	p->stopped = true;
+	mb_info("postgres: backup stopped at %s", PQgetvalue(res, 0, 0));
+	rc = 0;
+out:
+	PQclear(res);
+	if (rc < 0) {
+		PQfinish(p->conn);
+		p->conn = NULL;
+	}
+	return rc;
+}
+
+/* Disconnecting ends a backup still running and drops the slot. */
+static void pg_close(struct mb_quiesce *q)
+{
+	struct pg *p = q->priv;
+
+	if (!p)
+		return;
+	if (p->in_backup)
+		mb_warn("postgres: closing the session with the backup still running; "
+			"the server aborts it");
+	PQfinish(p->conn);
+	pg_free_info(&p->info);
+	free(p->result.backup_label);
+	free(p->result.tablespace_map);
+	free(p->conninfo);
+	free(p->label);
+	free(p);
+	q->priv = NULL;
+}
+
+const struct mb_quiesce_ops mb_quiesce_postgres = {
+	.name = "postgres",
+	.prepare = pg_prepare,
+	.enter = pg_enter,
+	.leave = pg_leave,
+	.close = pg_close,
+};

@@ -1,0 +1,113 @@
+/*
+ * The postgres quiesce plugin (registered as "postgres" in quiesce.c),
+ * libpq, PostgreSQL 15 or later.  One session is held from prepare to
+ * close; backup start and stop run on that same session.
+ *
+ *   prepare  connect (libpq environment or a conninfo), check the version
+ *            and the rights, discover the data directory, tablespaces, the
+ *            real pg_wal, wal_segment_size and the timeline; create a
+ *            TEMPORARY physical replication slot (WAL from here on is kept
+ *            until the session ends); CHECKPOINT, so the checkpoint inside
+ *            the window is quick
+ *   enter    hot: pg_backup_start(label, fast => true) -> start LSN
+ *            freeze: CHECKPOINT (fsfreeze does the rest)
+ *   leave    hot: pg_backup_stop(wait_for_archive => false) -> stop LSN,
+ *            backup_label, tablespace_map; idempotent; nothing after a
+ *            failed enter.  freeze: nothing
+ *   close    disconnect: the slot goes away with the session.  Close only
+ *            after the WAL segments have been copied from the live pg_wal.
+ *
+ * The guard needs nothing for the database: a non-exclusive backup and a
+ * temporary slot belong to the session, and the server ends both by
+ * itself when the session dies (even if mbackup is SIGKILLed), so no
+ * catalog obligation is recorded either.
+ */
+#ifndef MB_POSTGRES_H
+#define MB_POSTGRES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "plugins/quiesce/quiesce.h"
+
+enum mb_pg_mode {
+	MB_PG_HOT = 0,		/* pg_backup_start / pg_backup_stop */
+	MB_PG_FREEZE = 1,	/* CHECKPOINT, then the filesystem freeze */
+};
+
+struct mb_pg_config {
+	const char *conninfo;	/* NULL or "": libpq's environment (PGHOST...) */
+	enum mb_pg_mode mode;
+	const char *label;	/* backup label; NULL: "mbackup" */
+};
+
+struct mb_pg_tablespace {
+	unsigned oid;
+	char *name;
+	char *location;		/* pg_tablespace_location(), as the server says */
+};
+
+/* What prepare discovered; valid until close. */
+struct mb_pg_info {
+	int server_version_num;		/* e.g. 150004 */
+	bool in_recovery;		/* the server is a standby */
+	char *data_directory;		/* SHOW data_directory */
+	char *wal_directory;		/* realpath of data_directory/pg_wal */
+	struct mb_pg_tablespace *tablespaces;	/* user tablespaces, by oid */
+	size_t n_tablespaces;
+	uint64_t wal_segment_size;	/* bytes */
+	uint32_t timeline;		/* of the last checkpoint, at prepare */
+	char slot_name[64];		/* the temporary slot */
+	int backend_pid;		/* the held session */
+};
+
+/* What the hot backup produced; valid after a successful leave. */
+struct mb_pg_backup {
+	uint64_t start_lsn, stop_lsn;
+	uint32_t timeline;		/* START TIMELINE of backup_label */
+	char *backup_label;		/* goes into the image as backup_label */
+	char *tablespace_map;		/* "" if no user tablespace */
+};
+
+#define MB_PG_WALNAME_LEN 25	/* 24 hex digits + NUL */
+
+/* Sets the connection and the mode; call after mb_quiesce_open(...,
+ * "postgres", ...) and before prepare (without it: environment, hot). */
+int mb_pg_configure(struct mb_quiesce *q, const struct mb_pg_config *c,
+		    struct mb_error *e);
+
+/* NULL until prepare has succeeded. */
+const struct mb_pg_info *mb_pg_info(const struct mb_quiesce *q);
+
+/* NULL until a hot leave has returned the stop LSN and the artifacts. */
+const struct mb_pg_backup *mb_pg_backup_result(const struct mb_quiesce *q);
+
+/* Checks that the data directory, pg_wal and every tablespace live on the
+ * filesystem with device dev (the mirror's); MB_ERR_SOURCE naming the
+ * first one that does not. */
+int mb_pg_check_device(const struct mb_pg_info *info, dev_t dev,
+		       const char *mountpoint, struct mb_error *e);
+
+/* The WAL file names the image needs, from the segment of start_lsn to
+ * the segment holding the last byte before stop_lsn (never before the
+ * start segment), e.g. "000000010000000000000003".  seg_size must be a
+ * power of two from 1 MiB to 1 GiB.  Free with mb_pg_wal_segments_free. */
+int mb_pg_wal_segments(uint32_t tli, uint64_t start_lsn, uint64_t stop_lsn,
+		       uint64_t seg_size, char ***names, size_t *n,
+		       struct mb_error *e);
+void mb_pg_wal_segments_free(char **names, size_t n);
+
+/* One WAL file name for segment number segno. */
+void mb_pg_wal_file_name(char out[MB_PG_WALNAME_LEN], uint32_t tli,
+			 uint64_t segno, uint64_t seg_size);
+
+/* "16/B374D848" -> 0x16B374D848; -1 if malformed. */
+int mb_pg_parse_lsn(const char *text, uint64_t *lsn);
+
+/* The conninfo for logs, without any password: "host=/x port=5 user=u". */
+void mb_pg_conninfo_redact(const char *conninfo, char *out, size_t size);
+
+#endif
