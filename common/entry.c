@@ -9,6 +9,8 @@ void mb_entry_free(struct mb_entry *ent)
 	free(ent->path);
 	free(ent->link_target);
 	free(ent->extents);
+	free(ent->content);
+	free(ent->live_path);
 	memset(ent, 0, sizeof(*ent));
 }
 

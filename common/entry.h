@@ -54,6 +54,14 @@ struct mb_entry {
 				 * encoded, unknown, not aligned): read the file
 				 * through a read-only mount of the split leg */
 
+	/* Data that does not come from the split leg (regular files only):
+	 * content, when set, is the file's bytes (size of them), e.g. the
+	 * backup_label PostgreSQL returned; live_path, when set, is a file
+	 * on a live filesystem to read instead, e.g. WAL copied after the
+	 * backup's end. */
+	char *content;
+	char *live_path;
+
 	/* Segment of a larger file (several devices, issue 5).  For a whole
 	 * file seg_offset == 0 and seg_length == size. */
 	uint64_t seg_offset;

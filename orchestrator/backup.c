@@ -8,6 +8,7 @@
 #include "orchestrator/run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,7 +118,7 @@ static int step_premap(struct mb_run *r, struct mb_error *e)
 }
 
 /* Slow preparations of the window, all before the first freeze: open the
- * filesystems, record every obligation, arm the guard. */
+ * filesystems, record every obligation. */
 static int prepare_window(struct mb_run *r, struct mb_error *e)
 {
 	char *mounts[] = { r->mount.mountpoint };
@@ -132,16 +133,29 @@ static int prepare_window(struct mb_run *r, struct mb_error *e)
 	return mb_guard_arm(&r->guard, mounts, 1, (int)r->opt->freeze_timeout, e);
 }
 
-/* P3: the window opens. */
+/* P3: the database enters backup mode (or checkpoints), then the window
+ * opens: guard armed, filesystems frozen.  The guard's deadline starts at
+ * the freeze, not before the database's checkpoint. */
 static int step_quiesce(struct mb_run *r, struct mb_error *e)
 {
+	char *mounts[] = { r->mount.mountpoint };
+
 	if (prepare_window(r, e) < 0)
+		return -1;
+	if (r->db) {
+		r->db_start_ms = mb_now_ms();
+		r->db_entered = true;
+		if (r->db->ops->enter(r->db, e) < 0)
+			return -1;
+	}
+	if (mb_guard_arm(&r->guard, mounts, 1, (int)r->opt->freeze_timeout, e) < 0)
 		return -1;
 	r->window_start_ms = mb_now_ms();
 	r->in_window = true;
 	if (r->quiesce->ops->enter(r->quiesce, e) < 0)
 		return -1;
-	snprintf(r->detail, sizeof(r->detail), "froze '%.400s'", r->mount.mountpoint);
+	snprintf(r->detail, sizeof(r->detail), "%sfroze '%.400s'",
+		 r->db ? "database bracket entered, " : "", r->mount.mountpoint);
 	return 0;
 }
 
@@ -187,15 +201,30 @@ static int leave_window(struct mb_run *r, struct mb_error *e)
 	return rc;
 }
 
-/* P6: the window closes. */
+/* Ends the database's bracket (pg_backup_stop on the session that
+ * started it); on every path once entered, idempotent. */
+static int leave_db(struct mb_run *r, struct mb_error *e)
+{
+	if (!r->db_entered)
+		return 0;
+	r->db_entered = false;
+	r->db_end_ms = mb_now_ms();
+	return r->db->ops->leave(r->db, e);
+}
+
+/* P6: the window closes, then the database leaves backup mode. */
 static int step_unquiesce(struct mb_run *r, struct mb_error *e)
 {
 	long long window;
 
-	if (leave_window(r, e) < 0)
+	if (leave_window(r, e) < 0 || leave_db(r, e) < 0)
 		return -1;
 	window = r->window_end_ms - r->window_start_ms;
-	snprintf(r->detail, sizeof(r->detail), "window %lld ms", window);
+	if (r->db)
+		snprintf(r->detail, sizeof(r->detail), "window %lld ms, database bracket %lld ms",
+			 window, r->db_end_ms - r->db_start_ms);
+	else
+		snprintf(r->detail, sizeof(r->detail), "window %lld ms", window);
 	return mb_catalog_run_set_window(r->catalog, r->id, window, e);
 }
 
@@ -244,6 +273,35 @@ struct stream_ctx {
 	uint64_t files;
 };
 
+/* A file whose bytes are in memory or on a live filesystem, not on the
+ * split leg (backup_label, WAL copied after the backup's end). */
+static int stream_other(const struct mb_entry *ent, mb_emit_fn emit, void *emit_arg,
+			struct mb_error *e)
+{
+	static char buf[1 << 20];
+	uint64_t pos = ent->seg_offset, left = ent->seg_length;
+	int fd, rc = 0;
+
+	if (ent->content)
+		return emit(emit_arg, ent->content + pos, left, e);
+	fd = open(ent->live_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mb_fail(e, MB_ERR_IO, errno, "unable to open '%s'", ent->live_path);
+	while (rc == 0 && left > 0) {
+		ssize_t n = pread(fd, buf, left < sizeof(buf) ? left : sizeof(buf), (off_t)pos);
+
+		if (n <= 0)
+			rc = mb_fail(e, MB_ERR_IO, n < 0 ? errno : 0, "unable to read '%s' at %llu",
+				     ent->live_path, (unsigned long long)pos);
+		else
+			rc = emit(emit_arg, buf, (size_t)n, e);
+		pos += n > 0 ? (uint64_t)n : 0;
+		left -= n > 0 ? (uint64_t)n : 0;
+	}
+	close(fd);
+	return rc;
+}
+
 static int stream_file(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
 		       void *emit_arg, struct mb_error *e)
 {
@@ -253,6 +311,8 @@ static int stream_file(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
 		return -1;
 	if (mb_signal_check(e) < 0)
 		return -1;
+	if (ent->content || ent->live_path)
+		return stream_other(ent, emit, emit_arg, e);
 	return mb_extent_read(s->reader, ent, emit, emit_arg, e);
 }
 
@@ -291,9 +351,16 @@ static int step_stream(struct mb_run *r, struct mb_error *e)
 {
 	struct stream_ctx s = { 0 };
 	struct mb_image_meta meta;
-	struct mb_entry **v = set_pointers(&r->set);
+	struct mb_entry **v;
 	int rc = -1;
 
+	/* The cluster's own rules: what to leave out, what to add. */
+	if (r->db) {
+		mb_pg_run_filter(r);
+		if (mb_pg_run_artifacts(r, e) < 0)
+			return -1;
+	}
+	v = set_pointers(&r->set);
 	if (!v)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out the image");
 	image_meta(r, &meta);
@@ -349,6 +416,8 @@ static void abort_run(struct mb_run *r, struct mb_error *e)
 {
 	if (r->in_window && leave_window(r, e) < 0)
 		mb_error_log("unable to leave the window cleanly; the guard thaws at its deadline");
+	if (r->db_entered && leave_db(r, NULL) < 0)
+		mb_error_log("unable to end the database's backup mode; closing its session ends it");
 	if (r->catalog && r->n_notes)
 		flush_notes(r, NULL);
 	if (r->guard.sock >= 0 && r->guard.pid > 0) {
@@ -374,6 +443,7 @@ static void end_run(struct mb_run *r, int rc, struct mb_error *e)
 static void free_run(struct mb_run *r)
 {
 	mb_quiesce_close(r->quiesce);
+	mb_quiesce_close(r->db);	/* drops the session and its temporary slot */
 	mb_mirror_close(r->mirror);
 	mb_image_layout_free(&r->layout);
 	mb_set_free(&r->set);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugins/quiesce/postgres.h"
+
 #define MB_DEFAULT_CATALOG "/var/lib/mbackup/catalog.db"
 
 enum opt_kind { OPT_STR, OPT_LONG, OPT_BOOL, OPT_LIST };
@@ -29,12 +31,16 @@ struct opt_def {
 #define OFF(field) offsetof(struct mb_options, field)
 
 static const struct opt_def opt_table[] = {
-	{ "db", OPT_STR, V_BACKUP, OFF(db), "none", NULL, 0, 0,
-	  "how to quiesce: none = freeze the source filesystems" },
+	{ "db", OPT_STR, V_BACKUP, OFF(db), "postgres|none", NULL, 0, 0,
+	  "what to quiesce: postgres, or none (freeze the source filesystem only)" },
+	{ "mode", OPT_STR, V_BACKUP, OFF(mode), "hot|freeze", "hot", 0, 0,
+	  "postgres: hot = backup mode with the WAL as redo log, freeze = checkpoint + freeze" },
+	{ "pg-conn", OPT_STR, V_BACKUP, OFF(pg_conn), "CONNINFO", NULL, 0, 0,
+	  "postgres: libpq connection string (default: PGHOST, PGPORT, PGUSER...)" },
 	{ "mirror", OPT_LIST, V_BACKUP, OFF(mirrors), "DRIVER:DEV", NULL, 0, 0,
 	  "mirror holding the source (loop:/dev/loopN); repeatable" },
 	{ "source", OPT_LIST, V_BACKUP, OFF(sources), "DIR", NULL, 0, 0,
-	  "directory to back up (on the mirror's filesystem)" },
+	  "directory to back up (on the mirror's filesystem); postgres: the data directory, found by itself" },
 	{ "media", OPT_LIST, V_BACKUP, OFF(media), "SPEC", NULL, 0, 0,
 	  "where the image goes: file:PATH, pipe:FIFO or - (stdout)" },
 	{ "catalog", OPT_STR, V_ALL, OFF(catalog), "PATH", MB_DEFAULT_CATALOG, 0, 0,
@@ -306,6 +312,7 @@ void mb_options_usage(const struct mb_options *o)
 		printf("\n");
 	}
 	printf("\nexamples:\n"
+	       "  mbackup --db postgres --mirror loop:/dev/loop3 --media file:/backup/pg.mbi\n"
 	       "  mbackup --db none --mirror loop:/dev/loop3 --source /srv/data --media file:/backup/data.mbi\n"
 	       "  mbackup restore --from /backup/data.mbi --to /restore --file some/file\n");
 }
@@ -323,7 +330,13 @@ char *mb_options_json(const struct mb_options *o)
 
 		if (d->offset == OFF(help) || d->offset == OFF(version))
 			continue;
-		if (d->kind == OPT_STR && *(char *const *)field)
+		if (d->offset == OFF(pg_conn) && o->pg_conn) {
+			char safe[1024];
+
+			/* the stored configuration never holds a password */
+			mb_pg_conninfo_redact(o->pg_conn, safe, sizeof(safe));
+			v = json_string(safe);
+		} else if (d->kind == OPT_STR && *(char *const *)field)
 			v = json_string(*(char *const *)field);
 		else if (d->kind == OPT_LONG)
 			v = json_integer(*(const long *)field);

@@ -29,7 +29,9 @@ struct mb_strlist {
 struct mb_options {
 	enum mb_verb verb;
 	const char *verb_name;
-	char *db;			/* "none" (postgres: next) */
+	char *db;			/* "none" or "postgres" */
+	char *mode;			/* postgres: "hot" or "freeze" */
+	char *pg_conn;			/* libpq conninfo; NULL: environment */
 	struct mb_strlist mirrors;
 	struct mb_strlist sources;
 	struct mb_strlist media;

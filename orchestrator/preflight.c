@@ -25,15 +25,19 @@ static int check_options(const struct mb_options *o, struct mb_error *e)
 		mb_hint(e, "--db none freezes the source filesystem around the split");
 		return -1;
 	}
-	if (strcmp(o->db, "none") != 0) {
-		mb_fail(e, MB_ERR_USAGE, 0, "unsupported --db '%s'", o->db);
-		mb_hint(e, "this build supports --db none (PostgreSQL support is the next milestone)");
+	if (strcmp(o->db, "none") != 0 && strcmp(o->db, "postgres") != 0) {
+		mb_fail(e, MB_ERR_USAGE, 0, "unknown --db '%s'", o->db);
+		mb_hint(e, "use postgres, or none to freeze the source filesystem only");
 		return -1;
 	}
-	if (o->mirrors.n != 1 || o->sources.n != 1) {
-		mb_fail(e, MB_ERR_USAGE, 0, "%s --mirror and --source", 
-			o->mirrors.n == 0 || o->sources.n == 0 ? "missing" : "exactly one each of");
-		mb_hint(e, "e.g. --mirror loop:/dev/loop3 --source /srv/data");
+	if (o->mirrors.n != 1) {
+		mb_fail(e, MB_ERR_USAGE, 0, "%s --mirror", o->mirrors.n ? "exactly one" : "missing");
+		mb_hint(e, "e.g. --mirror loop:/dev/loop3 (several mirrors are not supported yet)");
+		return -1;
+	}
+	if (o->sources.n > 1 || (o->sources.n == 0 && strcmp(o->db, "none") == 0)) {
+		mb_fail(e, MB_ERR_USAGE, 0, "%s --source", o->sources.n ? "exactly one" : "missing");
+		mb_hint(e, "e.g. --source /srv/data");
 		return -1;
 	}
 	return 0;
@@ -57,9 +61,11 @@ static int check_media_options(const struct mb_options *o, bool check_only,
 
 static int resolve_source(struct mb_run *r, struct mb_error *e)
 {
-	const char *src = r->opt->sources.v[0];
+	const char *src = r->db ? mb_pg_run_source(r, e) : r->opt->sources.v[0];
 	struct stat st;
 
+	if (!src)
+		return -1;
 	r->source = realpath(src, NULL);
 	if (!r->source || stat(r->source, &st) < 0)
 		return mb_fail(e, MB_ERR_SOURCE, errno, "unable to use source '%s'", src);
@@ -186,8 +192,13 @@ int mb_preflight(struct mb_run *r, struct mb_error *e)
 {
 	const struct mb_options *o = r->opt;
 
-	if (check_options(o, e) < 0 || check_media_options(o, r->check_only, e) < 0 ||
-	    resolve_source(r, e) < 0 || check_source_on_mirror(r, e) < 0 ||
+	if (check_options(o, e) < 0 || check_media_options(o, r->check_only, e) < 0)
+		return -1;
+	/* The cluster says where its data lives (and that it can be reached). */
+	if (strcmp(o->db, "postgres") == 0 && mb_pg_run_prepare(r, e) < 0)
+		return -1;
+	if (resolve_source(r, e) < 0 || check_source_on_mirror(r, e) < 0 ||
+	    (r->db && mb_pg_run_check_mirror(r, e) < 0) ||
 	    check_locations(r, e) < 0 || r->mirror->ops->check(r->mirror, e) < 0)
 		return -1;
 	if (open_catalog(r, e) < 0)

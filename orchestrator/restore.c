@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/path.h"
 #include "image/image.h"
 #include "orchestrator/commands.h"
 #include "orchestrator/restore_target.h"
@@ -185,7 +186,8 @@ static int restore_run(const struct mb_options *opt, struct restore *rs, struct 
 			mb_hint(e, "mbackup ls --from IMAGE lists what it holds");
 			return -1;
 		}
-	if (mb_target_open(&rs->target, opt->to, opt->force, e) < 0)
+	if (mb_make_parents(opt->to, MB_ERR_TARGET, e) < 0 ||
+	    mb_target_open(&rs->target, opt->to, opt->force, e) < 0)
 		return -1;
 	for (i = 0; i < opt->files.n; i++)
 		if (restore_one(rs, opt->files.v[i], e) < 0)

@@ -54,7 +54,10 @@ struct mb_run {
 	/* P3..P6 */
 	struct mb_obligations obl;
 	bool obl_ready;
-	struct mb_quiesce *quiesce;
+	struct mb_quiesce *quiesce;	/* fsfreeze */
+	struct mb_quiesce *db;		/* postgres, NULL with --db none */
+	bool db_entered;		/* backup mode (or checkpoint) begun */
+	long long db_start_ms, db_end_ms;
 	struct mb_guard guard;
 	int split_handle;		/* -1 until recorded */
 	bool in_window;
@@ -78,6 +81,13 @@ int mb_backup(const struct mb_options *opt, bool check_only, struct mb_error *e)
 /* P0 checks that change nothing (the sources, the mirror, where the
  * catalog, lock, logs and media live); then the catalog and the lock. */
 int mb_preflight(struct mb_run *r, struct mb_error *e);
+
+/* --db postgres (orchestrator/pgdata.c) */
+int mb_pg_run_prepare(struct mb_run *r, struct mb_error *e);
+const char *mb_pg_run_source(struct mb_run *r, struct mb_error *e);
+int mb_pg_run_check_mirror(struct mb_run *r, struct mb_error *e);
+void mb_pg_run_filter(struct mb_run *r);
+int mb_pg_run_artifacts(struct mb_run *r, struct mb_error *e);
 
 /* `mbackup recover`: undo every obligation of runs that died, mark them
  * failed.  Also called by P0 with the lock already held. */

@@ -6,9 +6,11 @@
 #include <string.h>
 
 extern const struct mb_quiesce_ops mb_quiesce_fsfreeze;
+extern const struct mb_quiesce_ops mb_quiesce_postgres;
 
 static const struct mb_quiesce_ops *const quiesce_plugins[] = {
 	&mb_quiesce_fsfreeze,
+	&mb_quiesce_postgres,
 };
 
 int mb_quiesce_open(struct mb_quiesce **out, const char *name,

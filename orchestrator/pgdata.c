@@ -1,0 +1,217 @@
+/*
+ * The PostgreSQL side of a run (--db postgres): what the cluster needs in
+ * the image beyond the split leg's files, and what it must not get.
+ *
+ *   prepare    connect and discover before anything else (P0); the data
+ *              directory becomes the source
+ *   filter     drop what a restored cluster must not inherit (the
+ *              postmaster's pid file, temporary and runtime directories'
+ *              contents, replication slots, and in hot mode the split
+ *              leg's WAL, which stops at the split instant)
+ *   artifacts  after pg_backup_stop: backup_label and tablespace_map from
+ *              memory, and the WAL from the start to the stop LSN read
+ *              from the LIVE pg_wal (the temporary slot keeps it), so the
+ *              extracted image starts as it is
+ */
+#include "orchestrator/run.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "extentmap/extentmap.h"
+#include "plugins/quiesce/postgres.h"
+
+/* Directories whose contents a restored cluster must start without
+ * (the directories themselves are kept, empty). */
+static const char *const emptied_dirs[] = {
+	"pg_dynshmem", "pg_notify", "pg_replslot", "pg_serial",
+	"pg_snapshots", "pg_stat_tmp", "pg_subtrans",
+};
+
+/* Files left out wherever they are, or at the top. */
+static const char *const dropped_top[] = {
+	"postmaster.pid", "postmaster.opts", "backup_label", "tablespace_map",
+};
+
+static bool inside(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+static bool excluded(const char *path, bool hot)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	if (strcmp(base, "pg_internal.init") == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(dropped_top) / sizeof(dropped_top[0]); i++)
+		if (strcmp(path, dropped_top[i]) == 0)
+			return true;
+	for (size_t i = 0; i < sizeof(emptied_dirs) / sizeof(emptied_dirs[0]); i++)
+		if (inside(path, emptied_dirs[i]))
+			return true;
+	/* Hot: the WAL comes from the live pg_wal after the stop. */
+	return hot && inside(path, "pg_wal") && strcmp(path, "pg_wal/archive_status") != 0;
+}
+
+int mb_pg_run_prepare(struct mb_run *r, struct mb_error *e)
+{
+	const struct mb_options *o = r->opt;
+	struct mb_pg_config cfg = { .conninfo = o->pg_conn, .label = "mbackup" };
+	char safe[512];
+
+	if (strcmp(o->mode, "hot") != 0 && strcmp(o->mode, "freeze") != 0) {
+		mb_fail(e, MB_ERR_USAGE, 0, "invalid --mode '%s'", o->mode);
+		mb_hint(e, "use hot (backup mode, the WAL as redo log) or freeze (checkpoint + freeze)");
+		return -1;
+	}
+	cfg.mode = strcmp(o->mode, "hot") == 0 ? MB_PG_HOT : MB_PG_FREEZE;
+	mb_pg_conninfo_redact(o->pg_conn, safe, sizeof(safe));
+	mb_info("connecting to PostgreSQL: %s", safe);
+	if (mb_quiesce_open(&r->db, "postgres", NULL, 0, NULL, e) < 0 ||
+	    mb_pg_configure(r->db, &cfg, e) < 0 || r->db->ops->prepare(r->db, e) < 0)
+		return -1;
+	return 0;
+}
+
+/* The source of a postgres run is its data directory; a --source given
+ * as well must name the same directory. */
+const char *mb_pg_run_source(struct mb_run *r, struct mb_error *e)
+{
+	const struct mb_pg_info *info = mb_pg_info(r->db);
+	char *given;
+	bool same;
+
+	if (r->opt->sources.n == 0)
+		return info->data_directory;
+	given = realpath(r->opt->sources.v[0], NULL);
+	same = given && strcmp(given, info->data_directory) == 0;
+	free(given);
+	if (!same) {
+		mb_fail(e, MB_ERR_SOURCE, 0, "--source '%s' is not the data directory of the cluster ('%s')",
+			r->opt->sources.v[0], info->data_directory);
+		mb_hint(e, "leave --source out: mbackup asks the server where its data directory is");
+		return NULL;
+	}
+	return info->data_directory;
+}
+
+int mb_pg_run_check_mirror(struct mb_run *r, struct mb_error *e)
+{
+	return mb_pg_check_device(mb_pg_info(r->db), r->source_dev, r->mount.mountpoint, e);
+}
+
+void mb_pg_run_filter(struct mb_run *r)
+{
+	bool hot = strcmp(r->opt->mode, "hot") == 0;
+	size_t kept = 0, dropped = 0;
+
+	for (size_t i = 0; i < r->set.n; i++) {
+		struct mb_entry *ent = &r->set.v[i];
+
+		if (excluded(ent->path, hot)) {
+			mb_entry_free(ent);
+			dropped++;
+			continue;
+		}
+		/* A pg_wal symlink would point the restored cluster at the
+		 * production WAL: it becomes a directory of its own. */
+		if (strcmp(ent->path, "pg_wal") == 0 && ent->type == MB_T_SYMLINK) {
+			free(ent->link_target);
+			ent->link_target = NULL;
+			ent->type = MB_T_DIR;
+			ent->mode = S_IFDIR | 0700;
+		}
+		r->set.v[kept++] = *ent;
+	}
+	r->set.n = kept;
+	mb_set_finalize(&r->set);
+	mb_info("postgres: %zu entries left out of the image (pid file, runtime directories%s)",
+		dropped, hot ? ", the split leg's WAL" : "");
+}
+
+/* A file the image gets from memory (backup_label, tablespace_map). */
+static int add_content(struct mb_run *r, const char *path, const char *text,
+		       const struct stat *owner, struct mb_error *e)
+{
+	struct mb_entry *ent = mb_set_add(&r->set);
+
+	if (!ent || !(ent->path = strdup(path)) || !(ent->content = strdup(text)))
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to add '%s' to the image", path);
+	ent->type = MB_T_FILE;
+	ent->size = ent->seg_length = strlen(text);
+	ent->mode = S_IFREG | 0600;
+	ent->uid = owner->st_uid;
+	ent->gid = owner->st_gid;
+	ent->mtime_sec = time(NULL);
+	ent->nlink = 1;
+	return 0;
+}
+
+/* A WAL segment read from the live pg_wal while streaming. */
+static int add_wal(struct mb_run *r, const char *dir, const char *name,
+		   struct mb_error *e)
+{
+	struct mb_entry *ent = mb_set_add(&r->set);
+	struct stat st;
+
+	if (!ent || asprintf(&ent->live_path, "%s/%s", dir, name) < 0 ||
+	    asprintf(&ent->path, "pg_wal/%s", name) < 0)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to add WAL '%s'", name);
+	if (stat(ent->live_path, &st) < 0) {
+		mb_fail(e, MB_ERR_DATABASE, errno, "WAL segment '%s' needed by the backup is gone",
+			ent->live_path);
+		mb_hint(e, "the temporary slot should keep it: is something removing WAL by hand?");
+		return -1;
+	}
+	ent->type = MB_T_FILE;
+	ent->ino = st.st_ino;
+	ent->size = ent->seg_length = st.st_size;
+	ent->mode = st.st_mode;
+	ent->uid = st.st_uid;
+	ent->gid = st.st_gid;
+	ent->mtime_sec = st.st_mtim.tv_sec;
+	ent->mtime_nsec = st.st_mtim.tv_nsec;
+	ent->nlink = 1;
+	return 0;
+}
+
+int mb_pg_run_artifacts(struct mb_run *r, struct mb_error *e)
+{
+	const struct mb_pg_backup *b = mb_pg_backup_result(r->db);
+	const struct mb_pg_info *info = mb_pg_info(r->db);
+	char **names = NULL;
+	size_t n = 0;
+	struct stat owner;
+	int rc = -1;
+
+	if (!b)		/* freeze mode: the split leg is all there is */
+		return 0;
+	if (stat(info->data_directory, &owner) < 0)
+		return mb_fail(e, MB_ERR_SOURCE, errno, "unable to stat '%s'", info->data_directory);
+	if (add_content(r, "backup_label", b->backup_label, &owner, e) < 0 ||
+	    (b->tablespace_map[0] &&
+	     add_content(r, "tablespace_map", b->tablespace_map, &owner, e) < 0) ||
+	    mb_pg_wal_segments(b->timeline, b->start_lsn, b->stop_lsn, info->wal_segment_size,
+			       &names, &n, e) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (add_wal(r, info->wal_directory, names[i], e) < 0)
+			goto out;
+	mb_set_finalize(&r->set);
+	mb_info("postgres: backup_label, %s%zu WAL segment(s) %s..%s from the live pg_wal",
+		b->tablespace_map[0] ? "tablespace_map, " : "", n, n ? names[0] : "-",
+		n ? names[n - 1] : "-");
+	rc = 0;
+out:
+	mb_pg_wal_segments_free(names, n);
+	return rc;
+}
