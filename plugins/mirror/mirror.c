@@ -6,9 +6,11 @@
 #include <string.h>
 
 extern const struct mb_mirror_ops mb_mirror_loop;
+extern const struct mb_mirror_ops mb_mirror_lvm;
 
 static const struct mb_mirror_ops *const mirror_drivers[] = {
 	&mb_mirror_loop,
+	&mb_mirror_lvm,
 };
 
 const struct mb_mirror_ops *mb_mirror_driver(const char *name)
@@ -34,7 +36,7 @@ int mb_mirror_open(struct mb_mirror **out, const char *spec, struct mb_error *e)
 	}
 	if (!ops) {
 		mb_fail(e, MB_ERR_USAGE, 0, "unknown mirror '%s'", spec);
-		mb_hint(e, "use loop:/dev/loopN (lvm raid1 support is not in this build yet)");
+		mb_hint(e, "use lvm:VG/LV (an LVM raid1 volume) or loop:/dev/loopN (a loop device on a reflink filesystem)");
 		return -1;
 	}
 	m = calloc(1, sizeof(*m));

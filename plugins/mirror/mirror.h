@@ -5,7 +5,8 @@
  *   loop:/dev/loopN   the filesystem sits on a loop device whose backing file
  *                     lives on a reflink-capable filesystem; the "split" is a
  *                     FICLONE of the backing file (hosts without device-mapper)
- *   (lvm:vg/lv        LVM raid1 --splitmirrors --trackchanges: next)
+ *   lvm:vg/lv         LVM raid1: --splitmirrors 1 --trackchanges, the split
+ *                     image set read-only; merged back and scrubbed (lvm.c)
  *
  * Order of calls: open, check (P0), sync (P1), prepare_split (before the
  * window: slow set-up), split (P4, inside the window: fast), merge (P8 or

@@ -1,0 +1,534 @@
+/*
+ * The LVM raid1 mirror driver: lvm:vg/lv.
+ *
+ * The filesystem lives on a raid1 LV with two or more legs.  Inside the
+ * window, `lvconvert --splitmirrors 1 --trackchanges` detaches the last leg
+ * as a visible, read-only (in the metadata) LV <lv>_rimage_N while the raid
+ * keeps a write-intent bitmap of what changes meanwhile; the split image is
+ * then made read-only at the block layer too, because device-mapper leaves
+ * it writable and a write there would never be tracked.  FIEMAP offsets on
+ * the LV are offsets on every leg (raid1 legs are plain copies), so
+ * split_offset is 0.  `lvconvert --merge` joins the leg again and resyncs
+ * only the tracked regions.
+ *
+ * Wholeness.  On lvm2 2.03.16 / kernel 6.1 a merge within about a second of
+ * the last write to the origin sometimes takes the leg as in sync and skips
+ * the resync, while lvs reports 100%.  So every merge is followed by a
+ * check scrub (`lvchange --syncaction check`: one read of both legs) and,
+ * only when it finds mismatches, a repair scrub (leg 0, the origin, wins)
+ * and another check that must report 0.  The cost is one full read of the
+ * LV per backup.  From just before the merge until that scrub is done, the
+ * split leg's PVs are write-mostly for the LV, so md never serves a read
+ * from a leg that may be stale.  (A write-mostly setting of the last leg
+ * that the user made himself is therefore cleared by a merge.)
+ */
+#include "plugins/mirror/mirror.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "orchestrator/spawn.h"
+
+#define LVM_NAME_MAX 128
+#define LVM_CMD_TIMEOUT_MS 120000	/* lvs, lvchange, lvconvert --merge */
+#define LVM_SPLIT_TIMEOUT_MS 60000	/* inside the window: the guard bounds it anyway */
+#define LVM_SYNC_TIMEOUT_S 600		/* P1 waits this long for a resync (fixed for now) */
+#define LVM_SCRUB_TIMEOUT_S 3600	/* a scrub reads the whole LV */
+#define LVM_POLL_MS 500
+
+struct lvm_mirror {
+	char vg[LVM_NAME_MAX];
+	char lv[LVM_NAME_MAX];
+	char split_lv[LVM_NAME_MAX + 24];	/* <lv>_rimage_N, predicted */
+	char split_dev[2 * (2 * LVM_NAME_MAX + 16)];	/* its /dev/mapper node */
+};
+
+/* What lvs says about a raid LV and its images. */
+struct lv_state {
+	bool found;
+	char segtype[32];
+	char attr[16];
+	char health[64];
+	double sync_percent;	/* -1 when lvs reports none */
+	char sync_action[32];
+	unsigned long long mismatches;
+	int legs;		/* rimage sub-LVs, the split one included */
+	char split_lv[LVM_NAME_MAX + 24];	/* a visible <lv>_rimage_N: split off */
+	int last;		/* the highest N: the leg lvconvert splits */
+	char last_devices[512];	/* its PVs, "/dev/vdb(1),/dev/vdc(0)" */
+	bool last_writemostly;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* "vg/lv" into its two names, with LVM's character set. */
+static int parse_vg_lv(const char *arg, char *vg, char *lv, struct mb_error *e)
+{
+	const char *slash = strchr(arg, '/');
+	size_t vlen = slash ? (size_t)(slash - arg) : 0;
+	bool ok = slash && vlen > 0 && vlen < LVM_NAME_MAX && slash[1] &&
+		  strlen(slash + 1) < LVM_NAME_MAX && arg[0] != '-' && slash[1] != '-';
+
+	for (const char *p = arg; ok && *p; p++)
+		ok = p == slash || isalnum((unsigned char)*p) || strchr("+_.-", *p);
+	if (!ok) {
+		mb_fail(e, MB_ERR_USAGE, 0, "invalid logical volume '%s'", arg);
+		mb_hint(e, "use lvm:VG/LV, e.g. lvm:vg0/pgdata");
+		return -1;
+	}
+	memcpy(vg, arg, vlen);
+	vg[vlen] = '\0';
+	snprintf(lv, LVM_NAME_MAX, "%s", slash + 1);
+	return 0;
+}
+
+/* device-mapper's name for vg/lv: each '-' doubled, then "vg-lv". */
+static void dm_name(const char *vg, const char *lv, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *s = vg; ; s = lv) {
+		for (const char *p = s; *p && n + 3 < len; p++) {
+			if (*p == '-')
+				out[n++] = '-';
+			out[n++] = *p;
+		}
+		if (s == lv)
+			break;
+		out[n++] = '-';
+	}
+	out[n] = '\0';
+}
+
+/* The N of "<lv>_rimage_N" (visible) or "[<lv>_rimage_N]" (hidden); -1 if
+ * the name is neither.  *hidden tells which. */
+static int rimage_index(const char *name, const char *lv, bool *hidden)
+{
+	size_t lvlen = strlen(lv);
+	const char *p = name;
+	char *end;
+	long n;
+
+	*hidden = *p == '[';
+	p += *hidden;
+	if (strncmp(p, lv, lvlen) != 0 || strncmp(p + lvlen, "_rimage_", 8) != 0)
+		return -1;
+	p += lvlen + 8;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	n = strtol(p, &end, 10);
+	if (strcmp(end, *hidden ? "]" : "") != 0)
+		return -1;
+	return (int)n;
+}
+
+static const char *field(json_t *row, const char *name)
+{
+	const char *s = json_string_value(json_object_get(row, name));
+
+	return s ? s : "";
+}
+
+static void state_from_row(struct lv_state *st, json_t *row, const char *lv)
+{
+	const char *name = field(row, "lv_name");
+	bool hidden;
+	int index;
+
+	if (strcmp(name, lv) == 0) {
+		const char *sync = field(row, "sync_percent");
+
+		st->found = true;
+		snprintf(st->segtype, sizeof(st->segtype), "%s", field(row, "segtype"));
+		snprintf(st->attr, sizeof(st->attr), "%s", field(row, "lv_attr"));
+		snprintf(st->health, sizeof(st->health), "%s", field(row, "lv_health_status"));
+		snprintf(st->sync_action, sizeof(st->sync_action), "%s",
+			 field(row, "raid_sync_action"));
+		st->sync_percent = *sync ? strtod(sync, NULL) : -1;
+		st->mismatches = strtoull(field(row, "raid_mismatch_count"), NULL, 10);
+		return;
+	}
+	index = rimage_index(name, lv, &hidden);
+	if (index < 0)
+		return;
+	st->legs++;
+	if (!hidden)
+		snprintf(st->split_lv, sizeof(st->split_lv), "%s", name);
+	if (index >= st->last) {
+		const char *attr = field(row, "lv_attr");
+
+		st->last = index;
+		snprintf(st->last_devices, sizeof(st->last_devices), "%s", field(row, "devices"));
+		st->last_writemostly = strlen(attr) >= 9 && attr[8] == 'w';
+	}
+}
+
+/* One `lvs` of the VG (all LVs, hidden ones too) folded into *st. */
+static int lv_state_read(const char *vg, const char *lv, struct lv_state *st,
+			 struct mb_error *e)
+{
+	const char *argv[] = { "lvs", "-a", "--reportformat", "json", "-o",
+			       "lv_name,segtype,lv_attr,lv_health_status,sync_percent,"
+			       "raid_sync_action,raid_mismatch_count,devices", vg, NULL };
+	struct mb_spawn_result res = { 0 };
+	json_t *root = NULL, *rows;
+	json_error_t jerr;
+	size_t i;
+	json_t *row;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (mb_spawn(argv, LVM_CMD_TIMEOUT_MS, MB_ERR_MIRROR, &res, e) < 0)
+		goto out;
+	root = json_loads(res.out ? res.out : "", 0, &jerr);
+	rows = json_object_get(json_array_get(json_object_get(root, "report"), 0), "lv");
+	if (!json_is_array(rows)) {
+		mb_fail(e, MB_ERR_MIRROR, 0, "unable to parse the lvs report of volume group '%s'", vg);
+		goto out;
+	}
+	json_array_foreach(rows, i, row)
+		state_from_row(st, row, lv);
+	rc = 0;
+out:
+	json_decref(root);
+	mb_spawn_result_free(&res);
+	return rc;
+}
+
+static int lvm_open(struct mb_mirror *m, const char *arg, struct mb_error *e)
+{
+	struct lvm_mirror *lm = calloc(1, sizeof(*lm));
+	struct stat st;
+	int err;
+
+	if (!lm)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open mirror '%s'", arg);
+	m->priv = lm;
+	if (parse_vg_lv(arg, lm->vg, lm->lv, e) < 0)
+		return -1;
+	if (asprintf(&m->device, "/dev/%s/%s", lm->vg, lm->lv) < 0) {
+		m->device = NULL;
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open mirror '%s'", arg);
+	}
+	err = stat(m->device, &st) < 0 ? errno : S_ISBLK(st.st_mode) ? 0 : ENOTBLK;
+	if (err) {
+		mb_fail(e, MB_ERR_MIRROR, err, "unable to use logical volume '%s' ('%s')",
+			arg, m->device);
+		mb_hint(e, "the LV must exist and be active: lvs %s; lvchange -ay %s", lm->vg, arg);
+		return -1;
+	}
+	m->rdev = st.st_rdev;
+	m->split_offset = 0;
+	return 0;
+}
+
+/* Everything that makes a raid LV unfit to split; changes nothing. */
+static int refuse_unfit(const char *vg, const char *lv, const struct lv_state *st,
+			struct mb_error *e)
+{
+	if (!st->found)
+		return mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s/%s' not found", vg, lv);
+	if (strcmp(st->segtype, "raid1") != 0) {
+		mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s/%s' is not a raid1 mirror "
+			"(segment type '%s')", vg, lv, st->segtype);
+		mb_hint(e, "convert it first: lvconvert --type raid1 -m 1 %s/%s", vg, lv);
+		return -1;
+	}
+	if (st->split_lv[0]) {
+		mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s/%s' already has a split image "
+			"'%s/%s' tracking changes", vg, lv, vg, st->split_lv);
+		mb_hint(e, "if a dead mbackup run left it, run mbackup recover; "
+			"otherwise merge it: lvconvert --merge %s/%s", vg, st->split_lv);
+		return -1;
+	}
+	if (st->legs < 2) {
+		mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s/%s' has %d leg(s); "
+			"a split needs at least 2", vg, lv, st->legs);
+		mb_hint(e, "add a leg: lvconvert -m 1 %s/%s", vg, lv);
+		return -1;
+	}
+	if (st->health[0] || (strlen(st->attr) >= 9 && strchr("prm", st->attr[8]))) {
+		mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s/%s' is not healthy (%s, attr %s)",
+			vg, lv, st->health[0] ? st->health : "see lvs", st->attr);
+		mb_hint(e, "repair it first: lvconvert --repair or lvchange --syncaction repair %s/%s",
+			vg, lv);
+		return -1;
+	}
+	return 0;
+}
+
+static int lvm_check(struct mb_mirror *m, struct mb_error *e)
+{
+	struct lvm_mirror *lm = m->priv;
+	struct lv_state st;
+
+	if (lv_state_read(lm->vg, lm->lv, &st, e) < 0 || refuse_unfit(lm->vg, lm->lv, &st, e) < 0)
+		return -1;
+	mb_info("lvm: '%s/%s' is raid1 with %d legs, %.2f%% in sync%s%s", lm->vg, lm->lv,
+		st.legs, st.sync_percent, strcmp(st.sync_action, "idle") ? ", running " : "",
+		strcmp(st.sync_action, "idle") ? st.sync_action : "");
+	return 0;
+}
+
+/* Polls until the raid is 100% in sync with no resync, recovery or scrub
+ * running, for at most timeout_s.  Fills *st with the last report. */
+static int wait_idle(const char *vg, const char *lv, int timeout_s, struct lv_state *st,
+		     struct mb_error *e)
+{
+	long long deadline = now_ms() + (long long)timeout_s * 1000;
+
+	for (;;) {
+		if (lv_state_read(vg, lv, st, e) < 0)
+			return -1;
+		if (!st->found)
+			return mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s/%s' not found", vg, lv);
+		if (st->sync_percent >= 100.0 && strcmp(st->sync_action, "idle") == 0)
+			return 0;
+		if (now_ms() > deadline)
+			break;
+		sleep_ms(LVM_POLL_MS);
+	}
+	mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s/%s' did not reach 100%% in sync within "
+		"%d s (%.2f%%, %s)", vg, lv, timeout_s, st->sync_percent, st->sync_action);
+	mb_hint(e, "see lvs -a -o +sync_percent,raid_sync_action %s", vg);
+	return -1;
+}
+
+static int lvm_sync(struct mb_mirror *m, struct mb_error *e)
+{
+	struct lvm_mirror *lm = m->priv;
+	long long t0 = now_ms();
+	struct lv_state st;
+
+	/* Unfit first: a linear LV would never report a sync percentage. */
+	if (lv_state_read(lm->vg, lm->lv, &st, e) < 0 || refuse_unfit(lm->vg, lm->lv, &st, e) < 0 ||
+	    wait_idle(lm->vg, lm->lv, LVM_SYNC_TIMEOUT_S, &st, e) < 0 ||
+	    refuse_unfit(lm->vg, lm->lv, &st, e) < 0)
+		return -1;
+	if (now_ms() - t0 > 2 * LVM_POLL_MS)
+		mb_info("lvm: waited %lld ms for '%s/%s' to be in sync", now_ms() - t0,
+			lm->vg, lm->lv);
+	return 0;
+}
+
+/* Before the window: the name the split image will get (lvconvert splits
+ * the last leg), and the obligation, "vg/lv": undo finds the split image
+ * itself. */
+static int lvm_prepare_split(struct mb_mirror *m, int64_t run_id, struct mb_error *e)
+{
+	struct lvm_mirror *lm = m->priv;
+	struct lv_state st;
+
+	if (lv_state_read(lm->vg, lm->lv, &st, e) < 0 || refuse_unfit(lm->vg, lm->lv, &st, e) < 0)
+		return -1;
+	snprintf(lm->split_lv, sizeof(lm->split_lv), "%s_rimage_%d", lm->lv, st.legs - 1);
+	strcpy(lm->split_dev, "/dev/mapper/");
+	dm_name(lm->vg, lm->split_lv, lm->split_dev + strlen(lm->split_dev),
+		sizeof(lm->split_dev) - strlen(lm->split_dev));
+	free(m->obligation_arg);
+	if (asprintf(&m->obligation_arg, "%s/%s", lm->vg, lm->lv) < 0) {
+		m->obligation_arg = NULL;
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to prepare the split");
+	}
+	return 0;
+}
+
+/* The split image refuses writes from now on (dm leaves it writable, and
+ * such a write would escape the change tracking); the merge clears it. */
+static int set_read_only(const char *dev, struct mb_error *e)
+{
+	int fd = open(dev, O_RDONLY | O_CLOEXEC), one = 1, rc = 0;
+
+	if (fd < 0)
+		return mb_fail(e, MB_ERR_MIRROR, errno, "unable to open split image '%s'", dev);
+	if (ioctl(fd, BLKROSET, &one) < 0)
+		rc = mb_fail(e, MB_ERR_MIRROR, errno, "unable to make '%s' read-only", dev);
+	close(fd);
+	return rc;
+}
+
+/* Inside the window: one lvconvert, one ioctl. */
+static int lvm_split(struct mb_mirror *m, struct mb_error *e)
+{
+	struct lvm_mirror *lm = m->priv;
+	long long t0 = now_ms();
+	struct stat st;
+	int err;
+	const char *argv[] = { "lvconvert", "-y", "--splitmirrors", "1", "--trackchanges",
+			       m->obligation_arg, NULL };
+
+	if (mb_spawn(argv, LVM_SPLIT_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e) < 0)
+		return -1;
+	err = stat(lm->split_dev, &st) < 0 ? errno : S_ISBLK(st.st_mode) ? 0 : ENOTBLK;
+	if (err) {
+		mb_fail(e, MB_ERR_MIRROR, err, "split image '%s/%s' did not appear as '%s'", lm->vg, lm->split_lv,
+			lm->split_dev);
+		return -1;
+	}
+	if (set_read_only(lm->split_dev, e) < 0)
+		return -1;
+	m->split_path = strdup(lm->split_dev);
+	m->split_offset = 0;
+	mb_info("lvm: split '%s/%s' off in %lld ms", lm->vg, lm->split_lv, now_ms() - t0);
+	return m->split_path ? 0 : mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to split");
+}
+
+/* Runs one scrub (check or repair) to its end; *mismatches is what md found. */
+static int scrub(const char *vg, const char *lv, const char *action,
+		 unsigned long long *mismatches, struct mb_error *e)
+{
+	char target[2 * LVM_NAME_MAX + 2];
+	const char *argv[] = { "lvchange", "--syncaction", action, target, NULL };
+	long long t0 = now_ms();
+	struct lv_state st;
+
+	snprintf(target, sizeof(target), "%s/%s", vg, lv);
+	if (mb_spawn(argv, LVM_CMD_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e) < 0 ||
+	    wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, &st, e) < 0)
+		return -1;
+	*mismatches = st.mismatches;
+	mb_info("lvm: %s scrub of '%s' done in %lld ms, %llu mismatched sectors", action,
+		target, now_ms() - t0, st.mismatches);
+	return 0;
+}
+
+/* After a merge: the legs are equal, whatever the merge resynced.  A
+ * check scrub counts mismatches (dm-raid reports the count only after a
+ * check, never after a repair); when it finds any, repair and check again. */
+static int make_whole(const char *vg, const char *lv, struct mb_error *e)
+{
+	unsigned long long found = 0, left = 0;
+	struct lv_state st;
+
+	if (wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, &st, e) < 0 ||
+	    scrub(vg, lv, "check", &found, e) < 0)
+		return -1;
+	if (found == 0)
+		return 0;
+	mb_warn("lvm: the merge left %llu sectors of '%s/%s' out of sync; repairing",
+		found, vg, lv);
+	if (scrub(vg, lv, "repair", &left, e) < 0 || scrub(vg, lv, "check", &left, e) < 0)
+		return -1;
+	if (left == 0)
+		return 0;
+	mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s/%s' still has %llu mismatched sectors "
+		"after a repair", vg, lv, left);
+	mb_hint(e, "inspect the legs; lvchange --syncaction repair %s/%s", vg, lv);
+	return -1;
+}
+
+/* Marks the PVs of the split leg write-mostly for vg/lv (on 'y') or not
+ * ('n'): md then reads only the other legs, so a leg the merge failed to
+ * resync is never read before the scrub has repaired it. */
+static int set_writemostly(const char *vg, const char *lv, const char *devices, char flag,
+			   struct mb_error *e)
+{
+	char target[2 * LVM_NAME_MAX + 2], pvs[8][160];
+	const char *argv[2 + 2 * 8 + 2] = { "lvchange" };
+	const char *p = devices;
+	int argc = 1, n = 0;
+
+	while (*p && n < 8) {
+		size_t len = strcspn(p, "(,");
+
+		snprintf(pvs[n], sizeof(pvs[n]), "%.*s:%c", (int)len, p, flag);
+		argv[argc++] = "--writemostly";
+		argv[argc++] = pvs[n++];
+		p += strcspn(p, ",");
+		p += *p == ',';
+	}
+	if (n == 0)
+		return mb_fail(e, MB_ERR_MIRROR, 0, "no physical volume known for the split leg "
+			       "of '%s/%s'", vg, lv);
+	snprintf(target, sizeof(target), "%s/%s", vg, lv);
+	argv[argc++] = target;
+	argv[argc] = NULL;
+	return mb_spawn(argv, LVM_CMD_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e);
+}
+
+static int merge_image(const char *vg, const char *lv, const struct lv_state *st,
+		       struct mb_error *e)
+{
+	char image[3 * LVM_NAME_MAX];
+	const char *argv[] = { "lvconvert", "-y", "--merge", image, NULL };
+	long long t0 = now_ms();
+
+	snprintf(image, sizeof(image), "%s/%s", vg, st->split_lv);
+	if (!st->last_writemostly && set_writemostly(vg, lv, st->last_devices, 'y', e) < 0)
+		return -1;
+	if (mb_spawn(argv, LVM_CMD_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e) < 0)
+		return -1;
+	mb_info("lvm: merged '%s' back into '%s/%s' in %lld ms", image, vg, lv, now_ms() - t0);
+	return 0;
+}
+
+/* From the obligation's text alone ("vg/lv"), idempotent: merge the split
+ * image if it is still split, make the mirror whole, then let md read the
+ * merged leg again.  A write-mostly last leg without a split image means a
+ * run died between its merge and the end of the scrub: scrub again. */
+static int lvm_undo(const char *arg, struct mb_error *e)
+{
+	char vg[LVM_NAME_MAX], lv[LVM_NAME_MAX];
+	struct lv_state st;
+
+	if (parse_vg_lv(arg, vg, lv, e) < 0 || lv_state_read(vg, lv, &st, e) < 0)
+		return -1;
+	if (!st.found)
+		return mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s' not found", arg);
+	if (!st.split_lv[0] && !st.last_writemostly)
+		return wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, &st, e);
+	if (st.split_lv[0] && merge_image(vg, lv, &st, e) < 0)
+		return -1;
+	if (make_whole(vg, lv, e) < 0)
+		return -1;
+	return set_writemostly(vg, lv, st.last_devices, 'n', e);
+}
+
+static int lvm_merge(struct mb_mirror *m, bool keep, struct mb_error *e)
+{
+	if (keep || !m->obligation_arg)
+		return 0;
+	return lvm_undo(m->obligation_arg, e);
+}
+
+static void lvm_close(struct mb_mirror *m)
+{
+	free(m->priv);
+	m->priv = NULL;
+}
+
+const struct mb_mirror_ops mb_mirror_lvm = {
+	.name = "lvm",
+	.open = lvm_open,
+	.check = lvm_check,
+	.sync = lvm_sync,
+	.prepare_split = lvm_prepare_split,
+	.split = lvm_split,
+	.merge = lvm_merge,
+	.undo = lvm_undo,
+	.close = lvm_close,
+};
