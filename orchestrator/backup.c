@@ -99,7 +99,10 @@ static int run_phase(struct mb_run *r, const char *name, const char *fault_point
 /* P1: every mirror healthy and in sync. */
 static int step_sync(struct mb_run *r, struct mb_error *e)
 {
-	return r->mirror->ops->sync(r->mirror, e);
+	for (int i = 0; i < r->n_legs; i++)
+		if (r->legs[i].mirror->ops->sync(r->legs[i].mirror, e) < 0)
+			return -1;
+	return 0;
 }
 
 /* P2: walk + FIEMAP on the live filesystem, then converge. */
@@ -117,20 +120,33 @@ static int step_premap(struct mb_run *r, struct mb_error *e)
 	return 0;
 }
 
+/* The mountpoints of every leg: what is frozen, and what the guard thaws. */
+static size_t leg_mounts(struct mb_run *r, char *mounts[MB_MAX_LEGS])
+{
+	for (int i = 0; i < r->n_legs; i++)
+		mounts[i] = r->legs[i].mount.mountpoint;
+	return (size_t)r->n_legs;
+}
+
 /* Slow preparations of the window, all before the first freeze: open the
  * filesystems, record every obligation. */
 static int prepare_window(struct mb_run *r, struct mb_error *e)
 {
-	char *mounts[] = { r->mount.mountpoint };
-	struct mb_mirror *m = r->mirror;
+	char *mounts[MB_MAX_LEGS];
+	size_t n = leg_mounts(r, mounts);
 
-	if (mb_quiesce_open(&r->quiesce, "fsfreeze", mounts, 1, &r->obl, e) < 0 ||
-	    r->quiesce->ops->prepare(r->quiesce, e) < 0 ||
-	    m->ops->prepare_split(m, r->id, e) < 0 ||
-	    mb_obl_take(&r->obl, "split", m->ops->name, m->obligation_arg, m->ops->undo,
-			&r->split_handle, e) < 0)
+	if (mb_quiesce_open(&r->quiesce, "fsfreeze", mounts, n, &r->obl, e) < 0 ||
+	    r->quiesce->ops->prepare(r->quiesce, e) < 0)
 		return -1;
-	return mb_guard_arm(&r->guard, mounts, 1, (int)r->opt->freeze_timeout, e);
+	for (int i = 0; i < r->n_legs; i++) {
+		struct mb_mirror *m = r->legs[i].mirror;
+
+		if (m->ops->prepare_split(m, r->id, e) < 0 ||
+		    mb_obl_take(&r->obl, "split", m->ops->name, m->obligation_arg, m->ops->undo,
+				&r->legs[i].split_handle, e) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* P3: the database enters backup mode (or checkpoints), then the window
@@ -138,7 +154,8 @@ static int prepare_window(struct mb_run *r, struct mb_error *e)
  * the freeze, not before the database's checkpoint. */
 static int step_quiesce(struct mb_run *r, struct mb_error *e)
 {
-	char *mounts[] = { r->mount.mountpoint };
+	char *mounts[MB_MAX_LEGS];
+	size_t n = leg_mounts(r, mounts);
 
 	if (prepare_window(r, e) < 0)
 		return -1;
@@ -148,23 +165,26 @@ static int step_quiesce(struct mb_run *r, struct mb_error *e)
 		if (r->db->ops->enter(r->db, e) < 0)
 			return -1;
 	}
-	if (mb_guard_arm(&r->guard, mounts, 1, (int)r->opt->freeze_timeout, e) < 0)
+	if (mb_guard_arm(&r->guard, mounts, n, (int)r->opt->freeze_timeout, e) < 0)
 		return -1;
 	r->window_start_ms = mb_now_ms();
 	r->in_window = true;
 	if (r->quiesce->ops->enter(r->quiesce, e) < 0)
 		return -1;
-	snprintf(r->detail, sizeof(r->detail), "%sfroze '%.400s'",
-		 r->db ? "database bracket entered, " : "", r->mount.mountpoint);
+	snprintf(r->detail, sizeof(r->detail), "%sfroze %zu filesystem(s): '%.400s'%s",
+		 r->db ? "database bracket entered, " : "", n, r->mount.mountpoint,
+		 n > 1 ? " and more" : "");
 	return 0;
 }
 
 /* P4: split one leg of every mirror. */
 static int step_split(struct mb_run *r, struct mb_error *e)
 {
-	if (r->mirror->ops->split(r->mirror, e) < 0)
-		return -1;
-	snprintf(r->detail, sizeof(r->detail), "split leg '%.400s'", r->mirror->split_path);
+	for (int i = 0; i < r->n_legs; i++)
+		if (r->legs[i].mirror->ops->split(r->legs[i].mirror, e) < 0)
+			return -1;
+	snprintf(r->detail, sizeof(r->detail), "split %d leg(s), reading '%.400s'", r->n_legs,
+		 r->mirror->split_path);
 	return 0;
 }
 
@@ -402,9 +422,9 @@ static int step_finish(struct mb_run *r, struct mb_error *e)
 	free(spec);
 	if (rc == 0 && r->split_mount)
 		rc = mb_obl_release(&r->obl, r->mount_handle, e);
-	if (rc == 0)
-		rc = r->opt->keep_split ? mb_obl_keep(&r->obl, r->split_handle, e)
-					: mb_obl_release(&r->obl, r->split_handle, e);
+	for (int i = 0; rc == 0 && i < r->n_legs; i++)
+		rc = r->opt->keep_split ? mb_obl_keep(&r->obl, r->legs[i].split_handle, e)
+					: mb_obl_release(&r->obl, r->legs[i].split_handle, e);
 	if (rc == 0)
 		rc = mb_catalog_run_set_totals(r->catalog, r->id, r->premap.files + r->recheck.added,
 					       r->image.file_bytes, e);
@@ -444,7 +464,8 @@ static void free_run(struct mb_run *r)
 {
 	mb_quiesce_close(r->quiesce);
 	mb_quiesce_close(r->db);	/* drops the session and its temporary slot */
-	mb_mirror_close(r->mirror);
+	for (int i = 0; i < r->n_legs; i++)
+		mb_mirror_close(r->legs[i].mirror);
 	mb_image_layout_free(&r->layout);
 	mb_set_free(&r->set);
 	if (r->obl_ready)
@@ -471,7 +492,7 @@ static void report(struct mb_run *r)
 int mb_backup(const struct mb_options *opt, bool check_only, struct mb_error *e)
 {
 	struct mb_run r = { .opt = opt, .check_only = check_only, .lock_fd = -1,
-			    .split_handle = -1, .mount_handle = -1, .media_handle = -1,
+			    .mount_handle = -1, .media_handle = -1,
 			    .guard = { .pid = -1, .sock = -1 } };
 	int rc;
 

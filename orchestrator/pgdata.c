@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/mountinfo.h"
 #include "extentmap/extentmap.h"
 #include "plugins/quiesce/postgres.h"
 
@@ -104,9 +105,64 @@ const char *mb_pg_run_source(struct mb_run *r, struct mb_error *e)
 	return info->data_directory;
 }
 
-int mb_pg_run_check_mirror(struct mb_run *r, struct mb_error *e)
+/* The leg a directory of the cluster lives on, or a failure naming it. */
+static int leg_of(struct mb_run *r, const char *what, const char *path,
+		  struct mb_error *e)
 {
-	return mb_pg_check_device(mb_pg_info(r->db), r->source_dev, r->mount.mountpoint, e);
+	struct stat st;
+	struct mb_mount m;
+	int leg;
+
+	if (stat(path, &st) < 0)
+		return mb_fail(e, MB_ERR_SOURCE, errno, "unable to stat %s '%s'", what, path);
+	if ((leg = mb_leg_of_dev(r, st.st_dev)) >= 0)
+		return leg;
+	if (mb_mount_by_dev(st.st_dev, &m, NULL) < 0)
+		snprintf(m.mountpoint, sizeof(m.mountpoint), "?");
+	mb_fail(e, MB_ERR_SOURCE, 0, "%s '%s' is on the filesystem at '%s', which is on no given mirror",
+		what, path, m.mountpoint);
+	mb_hint(e, "add the --mirror that filesystem is mounted from");
+	return -1;
+}
+
+/* Where the cluster lives against the mirrors given: the data directory
+ * on legs[0], tablespaces there too (others are not supported yet), pg_wal
+ * on any leg in hot mode (its WAL is read live) but on legs[0] in freeze
+ * mode (read from the split leg); and no mirror that holds none of it. */
+int mb_pg_run_check_legs(struct mb_run *r, struct mb_error *e)
+{
+	const struct mb_pg_info *info = mb_pg_info(r->db);
+	bool hot = strcmp(r->opt->mode, "hot") == 0;
+	int wal = leg_of(r, "pg_wal", info->wal_directory, e);
+
+	if (wal < 0)
+		return -1;
+	if (wal > 0 && !hot) {
+		mb_fail(e, MB_ERR_SOURCE, 0, "--mode freeze needs pg_wal ('%s') on the data directory's filesystem",
+			info->wal_directory);
+		mb_hint(e, "use --mode hot, which copies the WAL from the live pg_wal");
+		return -1;
+	}
+	for (size_t i = 0; i < info->n_tablespaces; i++) {
+		int leg = leg_of(r, "tablespace", info->tablespaces[i].location, e);
+
+		if (leg < 0)
+			return -1;
+		if (leg > 0) {
+			mb_fail(e, MB_ERR_SOURCE, 0, "tablespace '%s' ('%s') is on another filesystem than the data directory",
+				info->tablespaces[i].name, info->tablespaces[i].location);
+			mb_hint(e, "tablespaces on their own mirror are not supported yet");
+			return -1;
+		}
+	}
+	for (int i = 1; i < r->n_legs; i++)
+		if (i != wal) {
+			mb_fail(e, MB_ERR_USAGE, 0, "mirror '%s' holds nothing of the cluster",
+				r->legs[i].mirror->spec);
+			mb_hint(e, "give the mirrors of the data directory and of pg_wal only");
+			return -1;
+		}
+	return 0;
 }
 
 void mb_pg_run_filter(struct mb_run *r)

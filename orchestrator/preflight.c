@@ -30,9 +30,10 @@ static int check_options(const struct mb_options *o, struct mb_error *e)
 		mb_hint(e, "use postgres, or none to freeze the source filesystem only");
 		return -1;
 	}
-	if (o->mirrors.n != 1) {
-		mb_fail(e, MB_ERR_USAGE, 0, "%s --mirror", o->mirrors.n ? "exactly one" : "missing");
-		mb_hint(e, "e.g. --mirror loop:/dev/loop3 (several mirrors are not supported yet)");
+	if (o->mirrors.n == 0 || o->mirrors.n > MB_MAX_LEGS) {
+		mb_fail(e, MB_ERR_USAGE, 0, o->mirrors.n ? "too many --mirror (at most %d)"
+							 : "missing --mirror", MB_MAX_LEGS);
+		mb_hint(e, "e.g. --mirror lvm:vg/pgdata, or --mirror loop:/dev/loop3");
 		return -1;
 	}
 	if (o->sources.n > 1 || (o->sources.n == 0 && strcmp(o->db, "none") == 0)) {
@@ -79,19 +80,71 @@ static int resolve_source(struct mb_run *r, struct mb_error *e)
 	return 0;
 }
 
-/* The source must live on the mirror's filesystem: its st_dev is the
- * mirror device's number. */
+int mb_leg_of_dev(const struct mb_run *r, dev_t dev)
+{
+	for (int i = 0; i < r->n_legs; i++)
+		if (r->legs[i].mirror->rdev == dev)
+			return i;
+	return -1;
+}
+
+/* Opens every mirror and finds the filesystem mounted from it. */
+static int open_legs(struct mb_run *r, struct mb_error *e)
+{
+	for (size_t i = 0; i < r->opt->mirrors.n; i++) {
+		struct mb_leg *leg = &r->legs[r->n_legs];
+
+		leg->split_handle = -1;
+		if (mb_mirror_open(&leg->mirror, r->opt->mirrors.v[i], e) < 0)
+			return -1;
+		r->n_legs++;
+		if (mb_leg_of_dev(r, leg->mirror->rdev) != r->n_legs - 1)
+			return mb_fail(e, MB_ERR_USAGE, 0, "mirror '%s' is given twice",
+				       leg->mirror->spec);
+		if (mb_mount_by_dev(leg->mirror->rdev, &leg->mount, e) < 0) {
+			e->code = MB_ERR_MIRROR;
+			mb_error_prefix(e, "mirror '%s' holds no mounted filesystem: ",
+					leg->mirror->spec);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The source must live on one of the mirrors' filesystems (its st_dev is
+ * that mirror device's number); that leg becomes legs[0]. */
 static int check_source_on_mirror(struct mb_run *r, struct mb_error *e)
 {
-	if (mb_mirror_open(&r->mirror, r->opt->mirrors.v[0], e) < 0)
+	int i = mb_leg_of_dev(r, r->source_dev);
+	struct mb_leg first;
+
+	if (i < 0) {
+		mb_fail(e, MB_ERR_SOURCE, 0,
+			"source '%s' is on %s (%u:%u, mounted at '%s'), not on %s '%s'",
+			r->source, r->mount.source, major(r->source_dev), minor(r->source_dev),
+			r->mount.mountpoint, r->n_legs > 1 ? "any given mirror, e.g." : "mirror",
+			r->legs[0].mirror->device);
+		mb_hint(e, "give the --mirror the source's filesystem is mounted from");
 		return -1;
-	if (r->source_dev == r->mirror->rdev)
+	}
+	first = r->legs[0];
+	r->legs[0] = r->legs[i];
+	r->legs[i] = first;
+	r->mirror = r->legs[0].mirror;
+	r->mount = r->legs[0].mount;
+	return 0;
+}
+
+/* Every extra mirror must hold something the run needs. */
+static int check_legs_used(struct mb_run *r, struct mb_error *e)
+{
+	if (r->db)
+		return mb_pg_run_check_legs(r, e);
+	if (r->n_legs == 1)
 		return 0;
-	mb_fail(e, MB_ERR_SOURCE, 0,
-		"source '%s' is on %s (%u:%u, mounted at '%s'), not on mirror '%s'",
-		r->source, r->mount.source, major(r->source_dev), minor(r->source_dev),
-		r->mount.mountpoint, r->mirror->device);
-	mb_hint(e, "give the --mirror the source's filesystem is mounted from");
+	mb_fail(e, MB_ERR_USAGE, 0, "mirror '%s' holds nothing of source '%s'",
+		r->legs[1].mirror->spec, r->source);
+	mb_hint(e, "give only the mirror the source lives on");
 	return -1;
 }
 
@@ -100,15 +153,16 @@ static int refuse_on_frozen(struct mb_run *r, const char *what, const char *path
 			    struct mb_error *e)
 {
 	dev_t dev;
+	int leg;
 
 	if (!path)
 		return 0;
 	if (mb_path_dev(path, &dev, e) < 0)
 		return -1;
-	if (dev != r->source_dev)
+	if ((leg = mb_leg_of_dev(r, dev)) < 0)
 		return 0;
-	mb_fail(e, MB_ERR_CONFIG, 0, "%s '%s' is on the filesystem that will be frozen ('%s')",
-		what, path, r->mount.mountpoint);
+	mb_fail(e, MB_ERR_CONFIG, 0, "%s '%s' is on a filesystem that will be frozen ('%s')",
+		what, path, r->legs[leg].mount.mountpoint);
 	mb_hint(e, "put it on another filesystem");
 	return -1;
 }
@@ -118,10 +172,10 @@ static int refuse_fd_on_frozen(struct mb_run *r, int fd, const char *what,
 {
 	struct stat st;
 
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != r->source_dev)
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || mb_leg_of_dev(r, st.st_dev) < 0)
 		return 0;
-	mb_fail(e, MB_ERR_CONFIG, 0, "%s is a file on the filesystem that will be frozen ('%s')",
-		what, r->mount.mountpoint);
+	mb_fail(e, MB_ERR_CONFIG, 0, "%s is a file on a filesystem that will be frozen ('%s')",
+		what, r->legs[mb_leg_of_dev(r, st.st_dev)].mount.mountpoint);
 	mb_hint(e, "redirect it to another filesystem");
 	return -1;
 }
@@ -197,14 +251,18 @@ int mb_preflight(struct mb_run *r, struct mb_error *e)
 	/* The cluster says where its data lives (and that it can be reached). */
 	if (strcmp(o->db, "postgres") == 0 && mb_pg_run_prepare(r, e) < 0)
 		return -1;
-	if (resolve_source(r, e) < 0 || check_source_on_mirror(r, e) < 0 ||
-	    (r->db && mb_pg_run_check_mirror(r, e) < 0) ||
-	    check_locations(r, e) < 0 || r->mirror->ops->check(r->mirror, e) < 0)
+	if (resolve_source(r, e) < 0 || open_legs(r, e) < 0 ||
+	    check_source_on_mirror(r, e) < 0 || check_legs_used(r, e) < 0 ||
+	    check_locations(r, e) < 0)
 		return -1;
+	for (int i = 0; i < r->n_legs; i++)
+		if (r->legs[i].mirror->ops->check(r->legs[i].mirror, e) < 0)
+			return -1;
 	if (open_catalog(r, e) < 0)
 		return -1;
-	snprintf(r->detail, sizeof(r->detail), "source '%.200s' on %.100s (%s), mirror %.100s",
-		 r->source, r->mount.source, r->mount.fstype, r->mirror->spec);
+	snprintf(r->detail, sizeof(r->detail), "source '%.200s' on %.100s (%s), mirror %.100s%s",
+		 r->source, r->mount.source, r->mount.fstype, r->mirror->spec,
+		 r->n_legs > 1 ? " and more" : "");
 	if (r->check_only)
 		return 0;
 	return open_media(r, e);

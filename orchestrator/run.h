@@ -31,6 +31,16 @@ struct mb_phase_note {
 	char detail[512];
 };
 
+/* One mirror of the run and the filesystem it holds.  legs[0] holds the
+ * source; the others hold what the source needs from elsewhere (PostgreSQL's
+ * pg_wal on its own volume).  Every leg is frozen and split in the window. */
+#define MB_MAX_LEGS 8
+struct mb_leg {
+	struct mb_mirror *mirror;
+	struct mb_mount mount;		/* the filesystem on it */
+	int split_handle;		/* -1 until recorded */
+};
+
 struct mb_run {
 	const struct mb_options *opt;
 	bool check_only;
@@ -38,8 +48,10 @@ struct mb_run {
 	/* P0 */
 	char *source;			/* realpath of --source */
 	dev_t source_dev;
-	struct mb_mount mount;		/* the filesystem holding the source */
-	struct mb_mirror *mirror;
+	struct mb_leg legs[MB_MAX_LEGS];
+	int n_legs;
+	struct mb_mount mount;		/* legs[0].mount: the source's filesystem */
+	struct mb_mirror *mirror;	/* legs[0].mirror: read while streaming */
 	struct mb_catalog *catalog;
 	int lock_fd;
 	int64_t id;
@@ -59,7 +71,6 @@ struct mb_run {
 	bool db_entered;		/* backup mode (or checkpoint) begun */
 	long long db_start_ms, db_end_ms;
 	struct mb_guard guard;
-	int split_handle;		/* -1 until recorded */
 	bool in_window;
 	long long window_start_ms, window_end_ms;
 	struct mb_phase_note notes[5];
@@ -85,7 +96,9 @@ int mb_preflight(struct mb_run *r, struct mb_error *e);
 /* --db postgres (orchestrator/pgdata.c) */
 int mb_pg_run_prepare(struct mb_run *r, struct mb_error *e);
 const char *mb_pg_run_source(struct mb_run *r, struct mb_error *e);
-int mb_pg_run_check_mirror(struct mb_run *r, struct mb_error *e);
+int mb_pg_run_check_legs(struct mb_run *r, struct mb_error *e);
+/* The leg whose filesystem is dev, or -1. */
+int mb_leg_of_dev(const struct mb_run *r, dev_t dev);
 void mb_pg_run_filter(struct mb_run *r);
 int mb_pg_run_artifacts(struct mb_run *r, struct mb_error *e);
 
