@@ -1,0 +1,170 @@
+#!/bin/bash
+# PostgreSQL 15 for real, on loop mirrors: data and WAL on two filesystems
+# (pg_wal made by initdb -X), pgbench writing and a row-by-row writer
+# running while `mbackup --db postgres` takes a hot backup; the image is
+# restored, started, checked with pg_amcheck, pgbench's balances and the
+# rows committed before the backup began.  Then freeze mode, an unreachable
+# server, and SIGKILL inside the window.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/fixture.sh"
+PGBIN=/usr/lib/postgresql/15/bin
+[ -x "$PGBIN/initdb" ] || skip_all "PostgreSQL 15 is not installed (run deploy/setup)"
+fx_init
+chmod 755 "$SCRATCH"
+fx_backing 3G
+fx_source ext4 1G
+
+# A second filesystem for pg_wal, on its own loop mirror.
+truncate -s 512M "$BACKING/wal.img"
+fx_mkfs ext4 "$BACKING/wal.img"
+WAL_LOOP=$(losetup -f --show "$BACKING/wal.img")
+WAL_MNT=$SCRATCH/wal
+mkdir -p "$WAL_MNT" && mount "$WAL_LOOP" "$WAL_MNT" || bail_out "unable to mount the WAL fs"
+
+SOCK=$SCRATCH/sock
+mkdir -p "$SOCK" "$SRC_MNT/pg" "$WAL_MNT/pg"
+chown postgres "$SOCK" "$SRC_MNT/pg" "$WAL_MNT/pg"
+as_pg() { runuser -u postgres -- "$@"; }
+PORT=$((20000 + RANDOM % 20000))
+export PGHOST=$SOCK PGUSER=postgres PGDATABASE=postgres
+
+# start_pg DATADIR PORT: a private server, stopped at cleanup.
+PG_DIRS=()
+start_pg() {
+	as_pg "$PGBIN/pg_ctl" -D "$1" -w -l "$SOCK/log-$2" \
+		-o "-p $2 -k $SOCK -c listen_addresses='' -c fsync=on" start >/dev/null &&
+		PG_DIRS+=("$1")
+}
+stop_all_pg() {
+	local d
+	for d in "${PG_DIRS[@]}"; do
+		as_pg "$PGBIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1
+	done
+}
+trap 'stop_all_pg; fx_cleanup' EXIT
+sql() { psql -X -q -At -p "$1" -c "$2"; }
+stop_bg() {
+	local pid
+	for pid in "${FX_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+	wait 2>/dev/null
+	FX_PIDS=()
+}
+
+DATA=$SRC_MNT/pg/data
+as_pg "$PGBIN/initdb" -A trust -D "$DATA" -X "$WAL_MNT/pg/pg_wal" >/dev/null ||
+	bail_out "initdb failed"
+start_pg "$DATA" "$PORT" || bail_out "postgres did not start: $(tail -5 "$SOCK/log-$PORT")"
+as_pg "$PGBIN/pgbench" -h "$SOCK" -p "$PORT" -i -s 5 -q postgres >/dev/null 2>&1 ||
+	bail_out "pgbench -i failed"
+sql "$PORT" "create table ticks (id integer primary key)"
+
+# The row writer: one transaction per row; an id is written to the file
+# only after its commit returned.
+TICKS=$SCRATCH/committed
+: >"$TICKS"
+ticker() {
+	local i=1
+	while psql -X -q -p "$PORT" -c "insert into ticks values ($i)" 2>/dev/null; do
+		echo "$i" >>"$TICKS"
+		i=$((i + 1))
+	done
+}
+
+backup_pg() { # extra options...
+	"$MB" --db postgres --catalog "$CATALOG" "$@"
+}
+
+# ---- 1. hot backup under load, data and WAL on two mirrors
+fx_bg "$PGBIN/pgbench" -h "$SOCK" -p "$PORT" -n -c 2 -T 30 postgres >/dev/null 2>&1
+fx_bg ticker
+sleep 2
+before=$(tail -1 "$TICKS")
+run env PGPORT="$PORT" "$MB" --db postgres --mirror "loop:$SRC_LOOP" --mirror "loop:$WAL_LOOP" \
+	--media "file:$SCRATCH/out/hot.mbi" --catalog "$CATALOG"
+exit_is 0 "hot backup with data and pg_wal on two mirrors"
+stop_bg
+like "$RUN_ERR" "froze 2 filesystem" "both filesystems were frozen in the window"
+like "$RUN_ERR" "database bracket [0-9]+ ms" "the time in backup mode is reported"
+ok "rows were committed before the backup began ($before)" test "${before:-0}" -gt 0
+is "$(fx_clones)" "" "both split clones are gone"
+ok "the data filesystem is writable" fx_writable "$DATA"
+
+run "$MB" restore --from "$SCRATCH/out/hot.mbi" --to "$SCRATCH/rest/data"
+exit_is 0 "the image restores"
+ok "backup_label is in the copy" test -s "$SCRATCH/rest/data/backup_label"
+ok "pg_wal is a real directory in the copy, not a link to production" \
+	test -d "$SCRATCH/rest/data/pg_wal" -a ! -L "$SCRATCH/rest/data/pg_wal"
+ok "no postmaster.pid in the copy" test ! -e "$SCRATCH/rest/data/postmaster.pid"
+chown -R postgres "$SCRATCH/rest"
+PORT2=$((PORT + 1))
+ok "the copy starts" start_pg "$SCRATCH/rest/data" "$PORT2"
+like "$(cat "$SOCK/log-$PORT2")" "consistent recovery state reached" "it reached consistency from the backup's WAL"
+run as_pg "$PGBIN/pg_amcheck" -h "$SOCK" -p "$PORT2" --all --install-missing --heapallindexed
+exit_is 0 "pg_amcheck finds nothing wrong"
+a=$(sql "$PORT2" "select sum(abalance) from pgbench_accounts")
+b=$(sql "$PORT2" "select sum(bbalance) from pgbench_branches")
+t=$(sql "$PORT2" "select sum(tbalance) from pgbench_tellers")
+h=$(sql "$PORT2" "select coalesce(sum(delta), 0) from pgbench_history")
+ok "pgbench balances agree ($a $b $t $h)" test -n "$a" -a "$a" = "$b" -a "$b" = "$t" -a "$t" = "$h"
+read -r n lo hi <<<"$(sql "$PORT2" "select count(*), min(id), max(id) from ticks" | tr '|' ' ')"
+is "$lo" "1" "ticks start at 1"
+is "$n" "$hi" "ticks have no gap (count $n, max $hi)"
+ok "every row committed before the backup began is there ($hi >= $before)" test "${hi:-0}" -ge "$before"
+
+# ---- 2. freeze mode needs pg_wal on the data filesystem
+run env PGPORT="$PORT" "$MB" --db postgres --mode freeze --mirror "loop:$SRC_LOOP" \
+	--mirror "loop:$WAL_LOOP" --media "file:$SCRATCH/out/refused.mbi" --catalog "$CATALOG"
+exit_is 5 "freeze mode with pg_wal elsewhere is refused"
+like "$RUN_ERR" "mode freeze needs pg_wal" "... saying why"
+ok "... and writes no image" test ! -e "$SCRATCH/out/refused.mbi"
+
+# A second cluster, WAL inside, for freeze mode.
+DATA3=$SRC_MNT/pg/data3
+PORT3=$((PORT + 2))
+as_pg "$PGBIN/initdb" -A trust -D "$DATA3" >/dev/null && start_pg "$DATA3" "$PORT3" &&
+	as_pg "$PGBIN/pgbench" -h "$SOCK" -p "$PORT3" -i -s 2 -q postgres >/dev/null 2>&1 ||
+	bail_out "second cluster failed"
+fx_bg "$PGBIN/pgbench" -h "$SOCK" -p "$PORT3" -n -c 2 -T 20 postgres >/dev/null 2>&1
+sleep 1
+run "$MB" --db postgres --mode freeze --pg-conn "host=$SOCK port=$PORT3 user=postgres" \
+	--mirror "loop:$SRC_LOOP" --media "file:$SCRATCH/out/freeze.mbi" --catalog "$CATALOG"
+exit_is 0 "freeze-mode backup under load"
+stop_bg
+run "$MB" restore --from "$SCRATCH/out/freeze.mbi" --to "$SCRATCH/rest3/data"
+exit_is 0 "the freeze image restores"
+ok "no backup_label in a freeze image" test ! -e "$SCRATCH/rest3/data/backup_label"
+chown -R postgres "$SCRATCH/rest3"
+PORT4=$((PORT + 3))
+ok "the freeze copy starts (crash recovery)" start_pg "$SCRATCH/rest3/data" "$PORT4"
+a=$(sql "$PORT4" "select sum(abalance) from pgbench_accounts")
+h=$(sql "$PORT4" "select coalesce(sum(delta), 0) from pgbench_history")
+ok "its balances agree with its history ($a $h)" test -n "$a" -a "$a" = "$h"
+
+# ---- 3. bad input: an unreachable server changes nothing
+run "$MB" --db postgres --pg-conn "host=$SCRATCH/nowhere port=1" --mirror "loop:$SRC_LOOP" \
+	--media "file:$SCRATCH/out/unreachable.mbi" --catalog "$CATALOG"
+exit_is 16 "an unreachable server exits 16"
+like "$RUN_ERR" "unable to connect to PostgreSQL" "... naming the cause"
+unlike "$RUN_ERR$RUN_OUT" "password" "... and no password anywhere"
+ok "... no image" test ! -e "$SCRATCH/out/unreachable.mbi"
+is "$(fx_clones)" "" "... nothing split"
+
+# ---- 4. SIGKILL inside the window: thawed, no backup session, recover
+run env PGPORT="$PORT" MBACKUP_FAULT=after-split:kill "$MB" --db postgres \
+	--mirror "loop:$SRC_LOOP" --mirror "loop:$WAL_LOOP" --freeze-timeout 3 \
+	--media "file:$SCRATCH/out/killed.mbi" --catalog "$CATALOG"
+exit_is 137 "killed inside the window"
+ok "the data filesystem is writable again" test -n "$(fx_wait_writable "$DATA" 15)"
+ok "the WAL filesystem is writable again" test -n "$(fx_wait_writable "$WAL_MNT" 15)"
+sleep 1
+is "$(sql "$PORT" "select count(*) from pg_stat_activity where query ilike '%pg_backup_start%' and pid <> pg_backend_pid()")" \
+	"0" "no session is left in backup mode"
+is "$(sql "$PORT" "select count(*) from pg_replication_slots where slot_name like 'mbackup%'")" \
+	"0" "the temporary slot is gone"
+run "$MB" recover --catalog "$CATALOG"
+exit_is 0 "recover"
+is "$(fx_clones)" "" "recover removed both split clones"
+is "$("$MB" list --output json --catalog "$CATALOG" | jq -r '.[0].status')" "failed" \
+	"the killed run is marked failed"
+
+done_testing
