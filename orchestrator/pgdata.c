@@ -66,7 +66,8 @@ static bool excluded(const char *path, bool hot)
 int mb_pg_run_prepare(struct mb_run *r, struct mb_error *e)
 {
 	const struct mb_options *o = r->opt;
-	struct mb_pg_config cfg = { .conninfo = o->pg_conn, .label = "mbackup" };
+	struct mb_pg_config cfg = { .conninfo = o->pg_conn, .label = "mbackup",
+				    .check_only = r->check_only };
 	char safe[512];
 
 	if (strcmp(o->mode, "hot") != 0 && strcmp(o->mode, "freeze") != 0) {

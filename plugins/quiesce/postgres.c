@@ -22,6 +22,7 @@ struct pg {
 	char *conninfo;
 	enum mb_pg_mode mode;
 	char *label;
+	bool check_only;	/* `mbackup check`: discover, change nothing */
 	PGconn *conn;
 	bool prepared;
 	bool in_backup;		/* pg_backup_start succeeded, no stop yet */
@@ -50,6 +51,7 @@ int mb_pg_configure(struct mb_quiesce *q, const struct mb_pg_config *c, struct m
 	p->conninfo = strdup(c->conninfo ? c->conninfo : "");
 	p->label = strdup(c->label ? c->label : "mbackup");
 	p->mode = c->mode;
+	p->check_only = c->check_only;
 	if (!p->conninfo || !p->label)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to set up the postgres plugin");
 	return 0;
@@ -333,8 +335,9 @@ static int pg_prepare(struct mb_quiesce *q, struct mb_error *e)
 	pg_free_info(&p->info);		/* a retry after a failed prepare */
 	memset(&p->info, 0, sizeof(p->info));
 	if (pg_connect(p, e) < 0 || check_rights(p, e) < 0 || discover(p, e) < 0 ||
-	    reserve_wal(p, e) < 0 ||
-	    pg_exec(p, "run CHECKPOINT before the window", "CHECKPOINT", 0, NULL, NULL, e) < 0) {
+	    (!p->check_only && reserve_wal(p, e) < 0) ||
+	    (!p->check_only &&
+	     pg_exec(p, "run CHECKPOINT before the window", "CHECKPOINT", 0, NULL, NULL, e) < 0)) {
 		/* The session's end drops the slot: nothing is left behind. */
 		PQfinish(p->conn);
 		p->conn = NULL;

@@ -42,6 +42,8 @@ struct mb_pg_config {
 	const char *conninfo;	/* NULL or "": libpq's environment (PGHOST...) */
 	enum mb_pg_mode mode;
 	const char *label;	/* backup label; NULL: "mbackup" */
+	bool check_only;	/* prepare only connects, checks and discovers:
+				 * no slot, no checkpoint (`mbackup check`) */
 };
 
 struct mb_pg_tablespace {

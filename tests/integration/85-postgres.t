@@ -111,7 +111,16 @@ is "$lo" "1" "ticks start at 1"
 is "$n" "$hi" "ticks have no gap (count $n, max $hi)"
 ok "every row committed before the backup began is there ($hi >= $before)" test "${hi:-0}" -ge "$before"
 
-# ---- 2. freeze mode needs pg_wal on the data filesystem
+# ---- 2. check: every preflight, nothing changed
+run env PGPORT="$PORT" "$MB" check --db postgres --mirror "loop:$SRC_LOOP" --mirror "loop:$WAL_LOOP" \
+	--catalog "$CATALOG"
+exit_is 0 "check passes on a healthy cluster"
+like "$RUN_OUT" "^check: ok" "... and says so"
+is "$(fx_clones)" "" "... splitting nothing"
+run env PGPORT="$PORT" "$MB" check --db postgres --mirror "loop:$SRC_LOOP" --catalog "$CATALOG"
+exit_is 5 "check names a pg_wal that is on no given mirror"
+
+# ---- 3. freeze mode needs pg_wal on the data filesystem
 run env PGPORT="$PORT" "$MB" --db postgres --mode freeze --mirror "loop:$SRC_LOOP" \
 	--mirror "loop:$WAL_LOOP" --media "file:$SCRATCH/out/refused.mbi" --catalog "$CATALOG"
 exit_is 5 "freeze mode with pg_wal elsewhere is refused"
@@ -140,7 +149,7 @@ a=$(sql "$PORT4" "select sum(abalance) from pgbench_accounts")
 h=$(sql "$PORT4" "select coalesce(sum(delta), 0) from pgbench_history")
 ok "its balances agree with its history ($a $h)" test -n "$a" -a "$a" = "$h"
 
-# ---- 3. bad input: an unreachable server changes nothing
+# ---- 4. bad input: an unreachable server changes nothing
 run "$MB" --db postgres --pg-conn "host=$SCRATCH/nowhere port=1" --mirror "loop:$SRC_LOOP" \
 	--media "file:$SCRATCH/out/unreachable.mbi" --catalog "$CATALOG"
 exit_is 16 "an unreachable server exits 16"
@@ -149,7 +158,7 @@ unlike "$RUN_ERR$RUN_OUT" "password" "... and no password anywhere"
 ok "... no image" test ! -e "$SCRATCH/out/unreachable.mbi"
 is "$(fx_clones)" "" "... nothing split"
 
-# ---- 4. SIGKILL inside the window: thawed, no backup session, recover
+# ---- 5. SIGKILL inside the window: thawed, no backup session, recover
 run env PGPORT="$PORT" MBACKUP_FAULT=after-split:kill "$MB" --db postgres \
 	--mirror "loop:$SRC_LOOP" --mirror "loop:$WAL_LOOP" --freeze-timeout 3 \
 	--media "file:$SCRATCH/out/killed.mbi" --catalog "$CATALOG"
