@@ -3,7 +3,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -I. \
            -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pthread -I$(shell pg_config --includedir)
-LDLIBS  += -lsqlite3 -ljansson -lpq -pthread
+LDLIBS  += -lsqlite3 -ljansson -lpq -lcrypto -pthread
 PREFIX  ?= /usr/local
 BUILD   := build
 

@@ -360,7 +360,8 @@ static void image_meta(struct mb_run *r, struct mb_image_meta *meta)
 	meta->created = time(NULL);
 	snprintf(meta->source, sizeof(meta->source), "%.200s on %.100s (%.30s)",
 		 r->source, r->mount.source, r->mount.fstype);
-	meta->record_size = MB_IMAGE_DEFAULT_RECORD;
+	meta->record_size = r->sink && r->sink->record_size ? r->sink->record_size
+						       : MB_IMAGE_DEFAULT_RECORD;
 	meta->device_index = 1;
 	meta->device_count = 1;
 }
@@ -377,7 +378,7 @@ static int step_stream(struct mb_run *r, struct mb_error *e)
 	/* The cluster's own rules: what to leave out, what to add. */
 	if (r->db) {
 		mb_pg_run_filter(r);
-		if (mb_pg_run_artifacts(r, e) < 0)
+		if (mb_pg_run_artifacts(r, e) < 0 || mb_pg_run_manifest(r, e) < 0)
 			return -1;
 	}
 	v = set_pointers(&r->set);

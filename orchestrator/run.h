@@ -101,6 +101,8 @@ int mb_pg_run_check_legs(struct mb_run *r, struct mb_error *e);
 int mb_leg_of_dev(const struct mb_run *r, dev_t dev);
 void mb_pg_run_filter(struct mb_run *r);
 int mb_pg_run_artifacts(struct mb_run *r, struct mb_error *e);
+/* backup_manifest for pg_verifybackup (orchestrator/pg_manifest.c). */
+int mb_pg_run_manifest(struct mb_run *r, struct mb_error *e);
 
 /* `mbackup recover`: undo every obligation of runs that died, mark them
  * failed.  Also called by P0 with the lock already held. */

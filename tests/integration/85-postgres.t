@@ -95,6 +95,12 @@ ok "backup_label is in the copy" test -s "$SCRATCH/rest/data/backup_label"
 ok "pg_wal is a real directory in the copy, not a link to production" \
 	test -d "$SCRATCH/rest/data/pg_wal" -a ! -L "$SCRATCH/rest/data/pg_wal"
 ok "no postmaster.pid in the copy" test ! -e "$SCRATCH/rest/data/postmaster.pid"
+run "$PGBIN/pg_verifybackup" "$SCRATCH/rest/data"
+exit_is 0 "pg_verifybackup accepts the restored copy (manifest, sizes, WAL range)"
+mkdir -p "$SCRATCH/tarx"
+tar -xf "$SCRATCH/out/hot.mbi" -C "$SCRATCH/tarx"
+run "$PGBIN/pg_verifybackup" "$SCRATCH/tarx"
+exit_is 0 "pg_verifybackup accepts what plain GNU tar extracted"
 chown -R postgres "$SCRATCH/rest"
 PORT2=$((PORT + 1))
 ok "the copy starts" start_pg "$SCRATCH/rest/data" "$PORT2"
