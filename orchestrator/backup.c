@@ -360,8 +360,7 @@ static void image_meta(struct mb_run *r, struct mb_image_meta *meta)
 	meta->created = time(NULL);
 	snprintf(meta->source, sizeof(meta->source), "%.200s on %.100s (%.30s)",
 		 r->source, r->mount.source, r->mount.fstype);
-	meta->record_size = r->sink && r->sink->record_size ? r->sink->record_size
-						       : MB_IMAGE_DEFAULT_RECORD;
+	meta->record_size = MB_IMAGE_DEFAULT_RECORD;
 	meta->device_index = 1;
 	meta->device_count = 1;
 }
