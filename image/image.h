@@ -26,6 +26,8 @@
 #define MB_IMAGE_BLOCK 512
 #define MB_IMAGE_DEFAULT_RECORD 10240	/* tar's default blocking factor 20 */
 
+struct mb_image_peer;
+
 /* What the index says about the whole image. */
 struct mb_image_meta {
 	char backup_id[64];	/* catalog run id as text, e.g. "17" */
@@ -34,6 +36,26 @@ struct mb_image_meta {
 	uint32_t record_size;	/* the end is zero-padded to a multiple of it */
 	uint32_t device_index;	/* k of n, counting from 1 (1 of 1 for now) */
 	uint32_t device_count;
+	/* Several devices (image/multi.h): the image names its set. */
+	uint32_t part;		/* 0 or 1: the device's first image; p > 1: the
+				 * p-th image on it, a rescue image appended
+				 * after the earlier ones */
+	uint64_t rescues;	/* rescue image: bit k-1 per failed device k
+				 * whose items the rescue images take over */
+	const struct mb_image_peer *peers;	/* what the other images of the
+				 * set hold (borrowed when writing; owned by
+				 * the mb_index when parsed) */
+	size_t n_peers;
+};
+
+/* One item held by another image of the set. */
+struct mb_image_peer {
+	uint32_t device;	/* 1..device_count */
+	uint32_t part;		/* its image on that device (1 = the first) */
+	char type;		/* enum mb_type */
+	uint64_t size;		/* the whole file's size */
+	uint64_t seg_offset, seg_length;
+	char *path;
 };
 
 /* Result of the layout: everything the writer needs, exact to the byte. */
@@ -65,6 +87,21 @@ void mb_image_layout_free(struct mb_image_layout *lay);
 int mb_image_write(struct mb_sink *sink, const struct mb_image_layout *lay,
 		   mb_data_fn data, void *data_arg, struct mb_image_stats *st,
 		   struct mb_error *e);
+
+/* The emit function mb_image_write hands its data callback.  A producer
+ * that recognises it (emit == mb_image_emit) may fill the image buffer in
+ * place instead of emitting a copy: mb_image_emit_space() returns where the
+ * next bytes of the current file go and sets *room (> 0 while data is still
+ * due, never more than is due); mb_image_emit_commit(emit_arg, len, e)
+ * then takes the first len <= *room bytes written there as emitted, hashed
+ * and counted exactly as mb_image_emit would.  Nothing else may come in
+ * between.  When the returned pointer is MB_IMAGE_BLOCK-aligned, the bytes
+ * up to *room rounded up to MB_IMAGE_BLOCK may be written too (for direct
+ * I/O): they are the file's later bytes or its padding, written over
+ * before they reach the sink. */
+int mb_image_emit(void *emit_arg, const void *buf, size_t len, struct mb_error *e);
+void *mb_image_emit_space(void *emit_arg, size_t *room);
+int mb_image_emit_commit(void *emit_arg, size_t len, struct mb_error *e);
 
 /* ---- reading ---- */
 

@@ -120,6 +120,29 @@ static int render_entry(const struct mb_entry *t, struct ibuf *b,
 	return 0;
 }
 
+/* Several devices: "set <part> <rescues>" then one "p" line per item
+ * another image of the set holds (nothing for a lone image). */
+static int render_set(const struct mb_image_meta *m, struct ibuf *b,
+		      struct mb_error *e)
+{
+	uint32_t part = m->part ? m->part : 1;
+
+	if (m->device_count <= 1 && part == 1 && m->n_peers == 0)
+		return 0;
+	if (ibuf_printf(b, e, "set %" PRIu32 " %016" PRIx64 "\n", part, m->rescues) < 0)
+		return -1;
+	for (size_t i = 0; i < m->n_peers; i++) {
+		const struct mb_image_peer *p = &m->peers[i];
+
+		if (ibuf_printf(b, e, "p %" PRIu32 " %" PRIu32 " %c %" PRIu64 " %" PRIu64
+				" %" PRIu64 " ", p->device, p->part, p->type, p->size,
+				p->seg_offset, p->seg_length) < 0 ||
+		    mbi_escape(b, p->path, e) < 0 || ibuf_add(b, "\n", 1, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int mbi_index_render(const struct mb_image_layout *lay, struct ibuf *b,
 		     struct mb_error *e)
 {
@@ -139,7 +162,8 @@ int mbi_index_render(const struct mb_image_layout *lay, struct ibuf *b,
 	for (size_t i = 0; i < lay->n_entries; i++)
 		if (render_entry(lay->entries[i], b, e) < 0)
 			return -1;
-	if (render_bitmap(lay->entries, lay->n_entries, b, e) < 0)
+	if (render_bitmap(lay->entries, lay->n_entries, b, e) < 0 ||
+	    render_set(m, b, e) < 0)
 		return -1;
 	return ibuf_printf(b, e, "end\n");
 }
@@ -448,6 +472,53 @@ static int add_inode(struct mb_index *idx, size_t *cap, uint64_t ino)
 	return 0;
 }
 
+static int parse_peer(struct cursor *c, struct mb_image_peer *p,
+		      const struct mb_image_meta *m, struct mb_error *e)
+{
+	if (c->n != 8 || !field_is(c, 0, "p") || c->fl[3] != 1 ||
+	    parse_u32(c->f[1], c->fl[1], &p->device) < 0 ||
+	    parse_u32(c->f[2], c->fl[2], &p->part) < 0 ||
+	    mbi_parse_u64(c->f[4], c->fl[4], &p->size) < 0 ||
+	    mbi_parse_u64(c->f[5], c->fl[5], &p->seg_offset) < 0 ||
+	    mbi_parse_u64(c->f[6], c->fl[6], &p->seg_length) < 0 ||
+	    !mbi_typeflag(c->f[3][0]) || p->device < 1 || p->device > m->device_count ||
+	    p->part < 1 || p->seg_offset > p->size ||
+	    p->seg_length > p->size - p->seg_offset ||
+	    unescape(c->f[7], c->fl[7], false, &p->path) < 0 || !p->path)
+		return bad(c, e, "bad set peer line");
+	p->type = c->f[3][0];
+	return 0;
+}
+
+/* "set <part> <rescues>", then "p" lines up to "end". */
+static int parse_set(struct cursor *c, struct mb_index *idx, struct mb_error *e)
+{
+	struct mb_image_meta *m = &idx->meta;
+	struct mb_image_peer *v = NULL;
+	size_t n = 0, cap = 0;
+
+	if (c->n != 3 || parse_u32(c->f[1], c->fl[1], &m->part) < 0 || m->part < 1 ||
+	    parse_hex16(c->f[2], c->fl[2], &m->rescues) < 0)
+		return bad(c, e, "bad set line");
+	for (;;) {
+		if (next_line(c, e) < 0)
+			return -1;
+		if (c->n == 1 && field_is(c, 0, "end"))
+			return 0;
+		if (n == cap) {
+			struct mb_image_peer *nv = realloc(v, (cap = cap ? 2 * cap : 64) * sizeof(*v));
+
+			if (!nv)
+				return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to load the index");
+			m->peers = v = nv;
+		}
+		memset(&v[n], 0, sizeof(v[n]));
+		if (parse_peer(c, &v[n], m, e) < 0)
+			return -1;
+		m->n_peers = ++n;
+	}
+}
+
 /* "i <word> <bits>" lines up to "end"; the set must be the entries' inodes. */
 static int parse_bitmap(struct cursor *c, struct mb_index *idx, struct mb_error *e)
 {
@@ -461,6 +532,11 @@ static int parse_bitmap(struct cursor *c, struct mb_index *idx, struct mb_error 
 			return -1;
 		if (c->n == 1 && field_is(c, 0, "end"))
 			break;
+		if (field_is(c, 0, "set")) {
+			if (parse_set(c, idx, e) < 0)
+				return -1;
+			break;
+		}
 		if (c->n != 3 || !field_is(c, 0, "i") ||
 		    parse_hex16(c->f[1], c->fl[1], &word) < 0 ||
 		    parse_hex16(c->f[2], c->fl[2], &bits) < 0 || bits == 0 ||
@@ -528,6 +604,11 @@ fail:
 
 void mbi_index_free(struct mb_index *idx)
 {
+	struct mb_image_peer *peers = (struct mb_image_peer *)idx->meta.peers;
+
+	for (size_t i = 0; i < idx->meta.n_peers; i++)
+		free(peers[i].path);
+	free(peers);
 	for (size_t i = 0; i < idx->n; i++)
 		mb_entry_free(&idx->v[i].ent);
 	free(idx->v);

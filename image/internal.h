@@ -17,6 +17,8 @@
 #define MBI_INDEX_KEY "MBACKUP.index"
 #define MBI_TRAILER_KEY "MBACKUP.trailer"
 #define MBI_SEG_SUFFIX ".mbackup-seg-"
+/* A segment's pax record: comment=MBACKUP.seg <offset> <length> <file size> */
+#define MBI_SEG_COMMENT "MBACKUP.seg"
 /* Never trust a length from the image beyond these. */
 #define MBI_MAX_PAX_LEN (1u << 20)		/* one member's 'x' data */
 #define MBI_MAX_META_LEN (UINT64_C(4) << 30)	/* index / trailer text */
@@ -58,6 +60,10 @@ uint64_t mbi_member_data_len(const struct mb_entry *ent);
 /* Name of the member in the archive: path, or path.mbackup-seg-<hex>. */
 char *mbi_member_path(const struct mb_entry *ent);
 bool mbi_is_segment(const struct mb_entry *ent);
+/* A "comment" record's value: 1 and the numbers if it is a segment's,
+ * 0 if it is another comment, -1 if it is a malformed segment record. */
+int mbi_seg_comment_parse(const char *val, size_t vlen, uint64_t *seg_offset,
+			  uint64_t *seg_length, uint64_t *file_size);
 char mbi_typeflag(char type);
 
 /* Parsing (reader). */
@@ -101,14 +107,15 @@ void mbi_trailer_free(struct mb_trailer *t);
 /* After the trailer: the end blocks, the padding, then end of file. */
 int mbi_check_end(struct mb_image_reader *r, struct mb_error *e);
 
-/* Double-buffered sink writes from a thread (flusher.c). */
+/* Sink writes from a thread, through a ring of buffers (flusher.c). */
 struct mbi_flusher;
 int mbi_flusher_start(struct mbi_flusher **out, struct mb_sink *sink, size_t cap,
 		      struct mb_error *e);
 /* The buffer to fill next (cap bytes). */
 unsigned char *mbi_flusher_buffer(struct mbi_flusher *f);
-/* Hands the filled buffer (len bytes) to the thread; the next buffer is
- * then mbi_flusher_buffer().  Reports an earlier write's failure. */
+/* Hands the filled buffer (len bytes) to the thread and waits until the
+ * next one, mbi_flusher_buffer(), is free.  Reports an earlier write's
+ * failure. */
 int mbi_flusher_submit(struct mbi_flusher *f, size_t len, struct mb_error *e);
 /* Waits until everything submitted is written. */
 int mbi_flusher_finish(struct mbi_flusher *f, struct mb_error *e);

@@ -384,6 +384,12 @@ static int member_rec_fn(void *arg, const char *key, size_t klen,
 		return mr->have_uid = true, u32_value(&m->uid, val, vlen);
 	if (key_is(key, klen, "gid"))
 		return mr->have_gid = true, u32_value(&m->gid, val, vlen);
+	if (key_is(key, klen, "comment")) {
+		int seg = mbi_seg_comment_parse(val, vlen, &m->seg_offset,
+						&m->seg_length, &m->file_size);
+
+		return seg < 0 ? -1 : (mr->seg_fields += 3 * seg, 0);
+	}
 	if (key_is(key, klen, "MBACKUP.seg.offset"))
 		return mr->seg_fields++, mbi_parse_u64(val, vlen, &m->seg_offset);
 	if (key_is(key, klen, "MBACKUP.seg.length"))

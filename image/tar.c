@@ -414,6 +414,39 @@ static bool is_utf8(const char *str)
 	return true;
 }
 
+/* A segment's place in its file rides in POSIX's "comment" record, which
+ * every pax reader must accept and GNU tar and bsdtar skip silently
+ * (vendor keywords such as MBACKUP.seg.offset make GNU tar warn once per
+ * record): "comment=MBACKUP.seg <seg offset> <seg length> <file size>". */
+static int seg_record(struct ibuf *b, const struct mb_entry *ent,
+		      struct mb_error *e)
+{
+	char v[96];
+	int n = snprintf(v, sizeof(v), MBI_SEG_COMMENT " %" PRIu64 " %" PRIu64
+			 " %" PRIu64, ent->seg_offset, ent->seg_length, ent->size);
+
+	return mbi_pax_add(b, "comment", v, (size_t)n, e);
+}
+
+int mbi_seg_comment_parse(const char *val, size_t vlen, uint64_t *seg_offset,
+			  uint64_t *seg_length, uint64_t *file_size)
+{
+	size_t plen = strlen(MBI_SEG_COMMENT), i = plen + 1;
+	uint64_t *dst[3] = { seg_offset, seg_length, file_size };
+
+	if (vlen <= i || memcmp(val, MBI_SEG_COMMENT " ", i) != 0)
+		return 0;
+	for (int k = 0; k < 3; k++) {
+		const char *sp = memchr(val + i, ' ', vlen - i);
+		size_t end = k < 2 ? (sp ? (size_t)(sp - val) : vlen) : vlen;
+
+		if ((k < 2 && !sp) || mbi_parse_u64(val + i, end - i, dst[k]) < 0)
+			return -1;
+		i = end + 1;
+	}
+	return 1;
+}
+
 /* The pax records of an entry's 'x' header, appended to b.  Names are raw
  * bytes: one that is not UTF-8 gets "hdrcharset=BINARY" so bsdtar takes it
  * as is (it fails to convert it otherwise; GNU tar warns about the keyword
@@ -443,11 +476,7 @@ static int entry_records(const struct mb_entry *ent, const char *mpath,
 		return -1;
 	if (!mbi_is_segment(ent))
 		return 0;
-	if (pax_num(b, "MBACKUP.seg.offset", ent->seg_offset, e) < 0 ||
-	    pax_num(b, "MBACKUP.seg.length", ent->seg_length, e) < 0 ||
-	    pax_num(b, "MBACKUP.file.size", ent->size, e) < 0)
-		return -1;
-	return 0;
+	return seg_record(b, ent, e);
 }
 
 static void ustar_block(unsigned char *blk, const struct mb_entry *ent,

@@ -248,178 +248,25 @@ static int step_unquiesce(struct mb_run *r, struct mb_error *e)
 	return mb_catalog_run_set_window(r->catalog, r->id, window, e);
 }
 
-/* The entries of the image, in logical order (the set's order). */
-static struct mb_entry **set_pointers(struct mb_set *set)
-{
-	struct mb_entry **v = calloc(set->n ? set->n : 1, sizeof(*v));
-
-	for (size_t i = 0; v && i < set->n; i++)
-		v[i] = &set->v[i];
-	return v;
-}
-
-/* Files whose extents cannot be trusted are read through a read-only
- * mount of the split leg, made only when there is such a file. */
-static int mount_split_if_needed(struct mb_run *r, struct mb_error *e)
-{
-	char *copy;
-
-	r->via_fs_files = 0;
-	for (size_t i = 0; i < r->set.n; i++)
-		r->via_fs_files += r->set.v[i].type == MB_T_FILE && r->set.v[i].read_via_fs;
-	if (r->via_fs_files == 0)
-		return 0;
-	copy = strdup(r->opt->catalog);
-	if (!copy || asprintf(&r->split_mount, "%s/split-%lld", dirname(copy),
-			      (long long)r->id) < 0) {
-		free(copy);
-		r->split_mount = NULL;
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to name the split mount");
-	}
-	free(copy);
-	if (mb_obl_take(&r->obl, "mount", "mount", r->split_mount, mb_split_unmount,
-			&r->mount_handle, e) < 0)
-		return -1;
-	mb_info("mounting the split leg read-only at '%s' for %llu file(s) read through the filesystem",
-		r->split_mount, (unsigned long long)r->via_fs_files);
-	return mb_split_mount(r->mirror->split_path, r->mirror->split_offset, r->mount.fstype,
-			      r->split_mount, e);
-}
-
-/* Between files while streaming: the safe point for signals and the
- * mid-stream fault. */
-struct stream_ctx {
-	struct mb_extent_reader *reader;
-	uint64_t files;
-};
-
-/* A file whose bytes are in memory or on a live filesystem, not on the
- * split leg (backup_label, WAL copied after the backup's end). */
-static int stream_other(const struct mb_entry *ent, mb_emit_fn emit, void *emit_arg,
-			struct mb_error *e)
-{
-	static char buf[1 << 20];
-	uint64_t pos = ent->seg_offset, left = ent->seg_length;
-	int fd, rc = 0;
-
-	if (ent->content)
-		return emit(emit_arg, ent->content + pos, left, e);
-	fd = open(ent->live_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return mb_fail(e, MB_ERR_IO, errno, "unable to open '%s'", ent->live_path);
-	while (rc == 0 && left > 0) {
-		ssize_t n = pread(fd, buf, left < sizeof(buf) ? left : sizeof(buf), (off_t)pos);
-
-		if (n <= 0)
-			rc = mb_fail(e, MB_ERR_IO, n < 0 ? errno : 0, "unable to read '%s' at %llu",
-				     ent->live_path, (unsigned long long)pos);
-		else
-			rc = emit(emit_arg, buf, (size_t)n, e);
-		pos += n > 0 ? (uint64_t)n : 0;
-		left -= n > 0 ? (uint64_t)n : 0;
-	}
-	close(fd);
-	return rc;
-}
-
-static int stream_file(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
-		       void *emit_arg, struct mb_error *e)
-{
-	struct stream_ctx *s = arg;
-
-	if (s->files++ == 1 && mb_fault("mid-stream", e) < 0)
-		return -1;
-	if (mb_signal_check(e) < 0)
-		return -1;
-	if (ent->content || ent->live_path)
-		return stream_other(ent, emit, emit_arg, e);
-	return mb_extent_read(s->reader, ent, emit, emit_arg, e);
-}
-
-/* Paths in the set are relative to the source, which sits somewhere below
- * the mountpoint: the same place below the split leg's mount. */
-static int set_fs_root(struct mb_run *r, struct mb_extent_reader *reader,
-		       struct mb_error *e)
-{
-	const char *below = r->source + strlen(r->mount.mountpoint);
-	char *root;
-
-	if (strcmp(r->mount.mountpoint, "/") == 0)
-		below = r->source;
-	if (asprintf(&root, "%s%s", r->split_mount, below) < 0)
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to name the split mount");
-	mb_extent_reader_set_fs_root(reader, root);
-	free(root);
-	return 0;
-}
-
-static void image_meta(struct mb_run *r, struct mb_image_meta *meta)
-{
-	memset(meta, 0, sizeof(*meta));
-	snprintf(meta->backup_id, sizeof(meta->backup_id), "%lld", (long long)r->id);
-	meta->created = time(NULL);
-	snprintf(meta->source, sizeof(meta->source), "%.200s on %.100s (%.30s)",
-		 r->source, r->mount.source, r->mount.fstype);
-	meta->record_size = MB_IMAGE_DEFAULT_RECORD;
-	meta->device_index = 1;
-	meta->device_count = 1;
-}
-
-/* P7: lay the image out (offsets exact before any byte is written), store
- * the final map, stream every file from the split leg. */
+/* P7: the cluster's own rules first (what to leave out, what to add),
+ * then the image(s), laid out before any byte is written, streamed from
+ * the split leg (orchestrator/stream.c). */
 static int step_stream(struct mb_run *r, struct mb_error *e)
 {
-	struct stream_ctx s = { 0 };
-	struct mb_image_meta meta;
-	struct mb_entry **v;
-	int rc = -1;
-
-	/* The cluster's own rules: what to leave out, what to add. */
 	if (r->db) {
 		mb_pg_run_filter(r);
 		if (mb_pg_run_artifacts(r, e) < 0 || mb_pg_run_manifest(r, e) < 0)
 			return -1;
 	}
-	v = set_pointers(&r->set);
-	if (!v)
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out the image");
-	image_meta(r, &meta);
-	if (mb_image_layout(v, r->set.n, &meta, &r->layout, e) < 0 ||
-	    mb_catalog_save_set(r->catalog, r->id, v, r->set.n, e) < 0 ||
-	    mount_split_if_needed(r, e) < 0 ||
-	    mb_extent_reader_open(&s.reader, r->mirror->split_path, r->mirror->split_offset, e) < 0)
-		goto out;
-	if ((r->split_mount && set_fs_root(r, s.reader, e) < 0) ||
-	    mb_extent_reader_plan(s.reader, v, r->set.n, e) < 0)
-		goto out;
-	if (mb_image_write(r->sink, &r->layout, stream_file, &s, &r->image, e) < 0)
-		goto out;
-	snprintf(r->detail, sizeof(r->detail), "%llu bytes of image, %llu file bytes, %llu via the filesystem",
-		 (unsigned long long)r->image.bytes, (unsigned long long)r->image.file_bytes,
-		 (unsigned long long)r->via_fs_files);
-	rc = 0;
-out:
-	mb_extent_reader_close(s.reader);
-	free(v);
-	return rc;
+	return mb_stream(r, e);
 }
 
 /* P8: the image is complete and durable before the run is marked good;
  * then the split leg goes back (or stays, with --keep-split). */
 static int step_finish(struct mb_run *r, struct mb_error *e)
 {
-	const char *media = r->sink->spec;
-	char *spec = strdup(media);
-	uint64_t bytes = r->sink->bytes;
-	int rc;
+	int rc = mb_stream_close_media(r, e);
 
-	rc = mb_sink_close(r->sink, e);
-	r->sink = NULL;
-	if (rc == 0 && r->media_handle >= 0)
-		rc = mb_obl_done(&r->obl, r->media_handle, e);
-	if (rc == 0)
-		rc = mb_catalog_image_add(r->catalog, r->id, 1, spec, bytes, "complete", e);
-	free(spec);
 	if (rc == 0 && r->split_mount)
 		rc = mb_obl_release(&r->obl, r->mount_handle, e);
 	for (int i = 0; rc == 0 && i < r->n_legs; i++)
@@ -445,8 +292,10 @@ static void abort_run(struct mb_run *r, struct mb_error *e)
 
 		mb_guard_disarm(&r->guard, &fired, NULL);
 	}
-	mb_sink_abort(r->sink);
-	r->sink = NULL;
+	for (int i = 0; i < r->n_sinks; i++) {
+		mb_sink_abort(r->sinks[i]);
+		r->sinks[i] = NULL;
+	}
 	if (r->obl_ready)
 		mb_obl_unwind(&r->obl, NULL);
 }
@@ -467,6 +316,8 @@ static void free_run(struct mb_run *r)
 	for (int i = 0; i < r->n_legs; i++)
 		mb_mirror_close(r->legs[i].mirror);
 	mb_image_layout_free(&r->layout);
+	for (int i = 0; i < r->n_sinks; i++)
+		mb_sink_abort(r->sinks[i]);
 	mb_set_free(&r->set);
 	if (r->obl_ready)
 		mb_obl_free(&r->obl);
@@ -479,20 +330,27 @@ static void free_run(struct mb_run *r)
 
 static void report(struct mb_run *r)
 {
+	char failed[512] = "";
+	size_t len = 0;
+
 	if (r->check_only) {
 		printf("check: ok: %s\n", r->detail);
 		return;
 	}
-	mb_info("backup %lld complete: %llu files, %llu bytes, window %lld ms, image %s",
+	for (int k = 0; k < r->n_sinks && len < sizeof(failed); k++)
+		if (r->image_status[k] && strcmp(r->image_status[k], "failed") == 0)
+			len += snprintf(failed + len, sizeof(failed) - len, "%s device %d '%s'",
+					len ? "," : "; failed:", k + 1, r->opt->media.v[k]);
+	mb_info("backup %lld complete: %llu files, %llu bytes, window %lld ms, image %s%s%s",
 		(long long)r->id, (unsigned long long)(r->premap.files + r->recheck.added),
 		(unsigned long long)r->image.file_bytes, r->window_end_ms - r->window_start_ms,
-		r->opt->media.v[0]);
+		r->opt->media.v[0], r->opt->media.n > 1 ? " and more" : "", failed);
 }
 
 int mb_backup(const struct mb_options *opt, bool check_only, struct mb_error *e)
 {
 	struct mb_run r = { .opt = opt, .check_only = check_only, .lock_fd = -1,
-			    .mount_handle = -1, .media_handle = -1,
+			    .mount_handle = -1,
 			    .guard = { .pid = -1, .sock = -1 } };
 	int rc;
 

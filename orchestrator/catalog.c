@@ -95,8 +95,7 @@ sqlite3_stmt *cat_stmt(struct mb_catalog *c, enum stmt_id id,
 	return st;
 }
 
-/* Steps a statement that returns no rows. */
-static int cat_done(struct mb_catalog *c, sqlite3_stmt *st,
+int cat_done(struct mb_catalog *c, sqlite3_stmt *st,
 		    const char *what, struct mb_error *e)
 {
 	int rc = sqlite3_step(st);
@@ -107,7 +106,7 @@ static int cat_done(struct mb_catalog *c, sqlite3_stmt *st,
 	return 0;
 }
 
-static int cat_exec(struct mb_catalog *c, const char *sql,
+int cat_exec(struct mb_catalog *c, const char *sql,
 		    const char *what, struct mb_error *e)
 {
 	if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -115,7 +114,7 @@ static int cat_exec(struct mb_catalog *c, const char *sql,
 	return 0;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
+void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	if (s)
 		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);

@@ -94,6 +94,19 @@ int mb_catalog_image_add(struct mb_catalog *c, int64_t run_id,
 			 int device_index, const char *media, uint64_t bytes,
 			 const char *status, struct mb_error *e);
 
+/* Where one item of a set written to several devices landed. */
+struct mb_placement {
+	const char *path;
+	uint64_t seg_offset, seg_length;	/* the part of the file */
+	uint64_t image_offset;			/* in that device's image */
+	uint32_t planned, device, part;		/* devices 1..N; part 1 = first
+						 * image, 2.. rescue images */
+};
+/* Records the placements of a run, in one transaction. */
+int mb_catalog_save_placements(struct mb_catalog *c, int64_t run_id,
+			       const struct mb_placement *v, size_t n,
+			       struct mb_error *e);
+
 /* `mbackup list`: a JSON array of runs, newest first, each with id, status,
  * verb, started, finished, window_ms, bytes, files, exit_code, error,
  * media (array of {device, media, bytes, status}) and phases (array of

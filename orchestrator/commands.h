@@ -6,6 +6,8 @@
 #ifndef MB_COMMANDS_H
 #define MB_COMMANDS_H
 
+#include <stdbool.h>
+
 #include "common/error.h"
 #include "orchestrator/options.h"
 
@@ -14,6 +16,9 @@ int mb_cmd_verify(const struct mb_options *opt, struct mb_error *e);
 int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e);
 int mb_cmd_list(const struct mb_options *opt, struct mb_error *e);
 int mb_recover(const struct mb_options *opt, struct mb_error *e);
+
+/* True when path is an image file that is one device's part of a set. */
+bool mb_image_is_set_member(const char *path);
 
 /* Opens --from (a path, or - for stdin); *name is what messages call it. */
 int mb_open_image_arg(const struct mb_options *opt, int *fd, const char **name,

@@ -14,6 +14,7 @@
 #include "image/image.h"
 #include "orchestrator/catalog.h"
 #include "orchestrator/commands.h"
+#include "orchestrator/restore_set.h"
 
 int mb_open_image_arg(const struct mb_options *opt, int *fd, const char **name,
 		      struct mb_error *e)
@@ -128,12 +129,51 @@ int mb_cmd_ls(const struct mb_options *opt, struct mb_error *e)
 	return e->code ? -1 : 0;
 }
 
+bool mb_image_is_set_member(const char *path)
+{
+	struct mb_image_reader *r = NULL;
+	struct mb_error ignored = { 0 };
+	struct stat st;
+	bool set = false;
+	int fd;
+
+	if (!path || stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	if (mb_image_open(&r, fd, path, &ignored) == 0)
+		set = mb_image_index(r)->meta.device_count > 1;
+	mb_image_close(r);
+	close(fd);
+	return set;
+}
+
+/* A set: each image alone, and the whole set (every item held once). */
+static int verify_set(const struct mb_options *opt, struct mb_error *e)
+{
+	struct mb_set_stats st = { 0 };
+
+	if (mb_set_verify((const char *const *)opt->froms.v, opt->froms.n, stdout, &st, e) < 0)
+		return -1;
+	if (opt->output && strcmp(opt->output, "json") == 0)
+		printf("{\"status\":\"ok\",\"images\":%llu,\"entries\":%llu,\"files\":%llu,"
+		       "\"bytes\":%llu,\"image_bytes\":%llu}\n", (unsigned long long)st.images,
+		       (unsigned long long)st.entries, (unsigned long long)st.files,
+		       (unsigned long long)st.bytes, (unsigned long long)st.image_bytes);
+	else
+		printf("verify: ok: %llu files, %llu bytes, %llu image(s) of %llu bytes\n",
+		       (unsigned long long)st.files, (unsigned long long)st.bytes,
+		       (unsigned long long)st.images, (unsigned long long)st.image_bytes);
+	return 0;
+}
+
 int mb_cmd_verify(const struct mb_options *opt, struct mb_error *e)
 {
 	struct mb_image_stats st = { 0 };
 	const char *name;
 	int fd = -1, rc;
 
+	if (opt->froms.n > 1 || mb_image_is_set_member(opt->from))
+		return verify_set(opt, e);
 	if (mb_open_image_arg(opt, &fd, &name, e) < 0)
 		return -1;
 	rc = mb_image_verify(fd, name, &st, e);

@@ -12,7 +12,7 @@
 
 #define MB_DEFAULT_CATALOG "/var/lib/mbackup/catalog.db"
 
-enum opt_kind { OPT_STR, OPT_LONG, OPT_BOOL, OPT_LIST };
+enum opt_kind { OPT_STR, OPT_LONG, OPT_SIZE, OPT_BOOL, OPT_LIST };
 
 #define V_BACKUP (MB_VERB_BACKUP | MB_VERB_CHECK)
 #define V_ALL 0x7f
@@ -42,7 +42,13 @@ static const struct opt_def opt_table[] = {
 	{ "source", OPT_LIST, V_BACKUP, OFF(sources), "DIR", NULL, 0, 0,
 	  "directory to back up (on the mirror's filesystem); postgres: the data directory, found by itself" },
 	{ "media", OPT_LIST, V_BACKUP, OFF(media), "SPEC", NULL, 0, 0,
-	  "where the image goes: file:PATH, pipe:FIFO or - (stdout)" },
+	  "where the image goes: file:PATH, pipe:FIFO or - (stdout); repeat to write several devices at once" },
+	{ "segment-threshold", OPT_SIZE, MB_VERB_BACKUP, OFF(segment_threshold), "SIZE", "0", 0,
+	  1L << 62, "several media: cut files larger than this (K/M/G; 0: total / number of media)" },
+	{ "order", OPT_STR, MB_VERB_BACKUP, OFF(order), "desc|asc|logical", "desc", 0, 0,
+	  "several media: the order items are placed in" },
+	{ "device-timeout", OPT_LONG, MB_VERB_BACKUP, OFF(device_timeout), "SECONDS", "300", 0, 86400,
+	  "several media: a device stalled this long has failed (0: never)" },
 	{ "catalog", OPT_STR, V_ALL, OFF(catalog), "PATH", MB_DEFAULT_CATALOG, 0, 0,
 	  "catalog database (the lock is PATH.lock)" },
 	{ "freeze-timeout", OPT_LONG, V_BACKUP, OFF(freeze_timeout), "SECONDS", "10", 1, 3600,
@@ -51,8 +57,8 @@ static const struct opt_def opt_table[] = {
 	  "keep the split leg after streaming" },
 	{ "force", OPT_BOOL, MB_VERB_BACKUP | MB_VERB_RESTORE, OFF(force), NULL, NULL, 0, 0,
 	  "overwrite an existing image file / restore into a non-empty directory" },
-	{ "from", OPT_STR, MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE, OFF(from), "IMAGE", NULL, 0, 0,
-	  "image to read (a path, or - for stdin)" },
+	{ "from", OPT_LIST, MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE, OFF(froms), "IMAGE", NULL, 0, 0,
+	  "image to read (a path, or - for stdin); repeat for the images of a set" },
 	{ "to", OPT_STR, MB_VERB_RESTORE, OFF(to), "DIR", NULL, 0, 0,
 	  "directory to restore into" },
 	{ "file", OPT_LIST, MB_VERB_RESTORE, OFF(files), "PATH", NULL, 0, 0,
@@ -130,8 +136,15 @@ static int set_opt(struct mb_options *o, const struct opt_def *d, const char *va
 				 strcmp(val, "1") == 0;
 		return 0;
 	case OPT_LONG:
+	case OPT_SIZE:
 		errno = 0;
 		n = strtol(val, &end, 10);
+		if (d->kind == OPT_SIZE && n > 0 && strchr("KkMmGg", *end) && *end) {
+			int shift = (*end | 0x20) == 'k' ? 10 : (*end | 0x20) == 'm' ? 20 : 30;
+
+			n = n > (LONG_MAX >> shift) ? LONG_MAX : n << shift;
+			end++;
+		}
 		if (errno || end == val || *end || n < d->min || n > d->max) {
 			mb_fail(e, MB_ERR_USAGE, 0, "invalid value '%s' for --%s%s: expected %ld..%ld",
 				val, d->name, where, d->min, d->max);
@@ -276,6 +289,7 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_erro
 		if (set_opt(o, d, val, "", &cli_lists, e) < 0)
 			return -1;
 	}
+	o->from = o->froms.n ? o->froms.v[0] : NULL;
 	return 0;
 }
 
@@ -338,7 +352,7 @@ char *mb_options_json(const struct mb_options *o)
 			v = json_string(safe);
 		} else if (d->kind == OPT_STR && *(char *const *)field)
 			v = json_string(*(char *const *)field);
-		else if (d->kind == OPT_LONG)
+		else if (d->kind == OPT_LONG || d->kind == OPT_SIZE)
 			v = json_integer(*(const long *)field);
 		else if (d->kind == OPT_BOOL)
 			v = json_boolean(*(const bool *)field);

@@ -43,7 +43,11 @@ struct mb_options {
 	char *log_level;
 	char *log_file;
 	char *config;
-	char *from;
+	struct mb_strlist froms;	/* --from, repeatable (a set) */
+	const char *from;		/* froms.v[0], or NULL */
+	long segment_threshold;		/* bytes; 0: total / number of media */
+	char *order;			/* desc, asc, logical */
+	long device_timeout;		/* seconds a device may stall */
 	char *to;
 	struct mb_strlist files;	/* restore --file */
 	bool help, version;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "image/multi.h"
 #include "orchestrator/lock.h"
 
 static int check_options(const struct mb_options *o, struct mb_error *e)
@@ -52,11 +53,23 @@ static int check_media_options(const struct mb_options *o, bool check_only,
 		mb_hint(e, "e.g. --media file:/backup/data.mbi, or --media - for standard output");
 		return -1;
 	}
-	if (o->media.n > 1) {
-		mb_fail(e, MB_ERR_USAGE, 0, "several --media are not supported yet");
-		mb_hint(e, "give one --media");
+	if (o->media.n > MB_MAX_MEDIA) {
+		mb_fail(e, MB_ERR_USAGE, 0, "too many --media (at most %d)", MB_MAX_MEDIA);
+		mb_hint(e, "give one --media per device");
 		return -1;
 	}
+	if (o->media.n > 1 && mb_multi_order_parse(o->order, &(enum mb_multi_order){ 0 }) < 0) {
+		mb_fail(e, MB_ERR_USAGE, 0, "invalid --order '%s'", o->order);
+		mb_hint(e, "use desc (largest first), asc or logical");
+		return -1;
+	}
+	for (size_t i = 0; i < o->media.n; i++)
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(o->media.v[i], o->media.v[k]) == 0) {
+				mb_fail(e, MB_ERR_USAGE, 0, "media '%s' is given twice", o->media.v[i]);
+				mb_hint(e, "give each device once");
+				return -1;
+			}
 	return 0;
 }
 
@@ -183,17 +196,20 @@ static int refuse_fd_on_frozen(struct mb_run *r, int fd, const char *what,
 static int check_locations(struct mb_run *r, struct mb_error *e)
 {
 	const struct mb_options *o = r->opt;
-	char *media_dir = o->media.n ? mb_sink_spec_dir(o->media.v[0]) : NULL;
-	int rc = 0;
-
 	if (refuse_on_frozen(r, "catalog", o->catalog, e) < 0 ||
 	    refuse_on_frozen(r, "log file", o->log_file, e) < 0 ||
-	    refuse_on_frozen(r, "media", media_dir, e) < 0 ||
 	    refuse_fd_on_frozen(r, STDERR_FILENO, "standard error", e) < 0 ||
 	    refuse_fd_on_frozen(r, STDOUT_FILENO, "standard output", e) < 0)
-		rc = -1;
-	free(media_dir);
-	return rc;
+		return -1;
+	for (size_t i = 0; i < o->media.n; i++) {
+		char *media_dir = mb_sink_spec_dir(o->media.v[i]);
+		int rc = refuse_on_frozen(r, "media", media_dir, e);
+
+		free(media_dir);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int open_catalog(struct mb_run *r, struct mb_error *e)
@@ -224,22 +240,34 @@ static int open_catalog(struct mb_run *r, struct mb_error *e)
 
 /* A file image is written as PATH.partial: recorded first, so a run that
  * dies leaves recover something to remove. */
-static int open_media(struct mb_run *r, struct mb_error *e)
+static int open_one_media(struct mb_run *r, const char *spec, struct mb_error *e)
 {
-	const char *spec = r->opt->media.v[0];
+	int k = r->n_sinks;
 	char *partial = NULL;
 	int rc;
 
+	r->media_handle[k] = -1;
 	if (strncmp(spec, "file:", 5) == 0) {
 		if (asprintf(&partial, "%s%s", spec + 5, MB_SINK_PARTIAL_SUFFIX) < 0)
 			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open media '%s'", spec);
 		rc = mb_obl_take(&r->obl, "media", "file", partial, mb_sink_undo_partial,
-				 &r->media_handle, e);
+				 &r->media_handle[k], e);
 		free(partial);
 		if (rc < 0)
 			return -1;
 	}
-	return mb_sink_open_mode(&r->sink, spec, r->opt->force, e);
+	if (mb_sink_open_mode(&r->sinks[k], spec, r->opt->force, e) < 0)
+		return -1;
+	r->n_sinks++;
+	return 0;
+}
+
+static int open_media(struct mb_run *r, struct mb_error *e)
+{
+	for (size_t i = 0; i < r->opt->media.n; i++)
+		if (open_one_media(r, r->opt->media.v[i], e) < 0)
+			return -1;
+	return 0;
 }
 
 int mb_preflight(struct mb_run *r, struct mb_error *e)

@@ -15,6 +15,7 @@
 #include "common/path.h"
 #include "image/image.h"
 #include "orchestrator/commands.h"
+#include "orchestrator/restore_set.h"
 #include "orchestrator/restore_target.h"
 
 #define RESTORE_BUF (1 << 20)
@@ -199,6 +200,34 @@ static int restore_run(const struct mb_options *opt, struct restore *rs, struct 
 	return 0;
 }
 
+/* Several images (a set written to several devices), or one image that
+ * belongs to such a set: reassembled by orchestrator/restore_set.c. */
+static int restore_set(const struct mb_options *opt, struct mb_error *e)
+{
+	struct mb_set_restore_opts o = {
+		.media = (const char *const *)opt->froms.v, .n_media = opt->froms.n,
+		.to = opt->to, .force = opt->force,
+		.files = (const char *const *)opt->files.v, .n_files = opt->files.n,
+		.report = stdout,
+	};
+	struct mb_set_stats st = { 0 };
+	int rc = mb_set_restore(&o, &st, e);
+
+	if (rc == 0 || e->code == MB_ERR_PARTIAL) {
+		if (opt->output && strcmp(opt->output, "json") == 0)
+			printf("{\"images\":%llu,\"entries\":%llu,\"files\":%llu,\"bytes\":%llu,"
+			       "\"missing\":%llu}\n", (unsigned long long)st.images,
+			       (unsigned long long)st.entries, (unsigned long long)st.files,
+			       (unsigned long long)st.bytes, (unsigned long long)st.missing);
+		else
+			printf("restored %llu entries (%llu bytes) from %llu image(s) to '%s'%s\n",
+			       (unsigned long long)st.entries, (unsigned long long)st.bytes,
+			       (unsigned long long)st.images, opt->to,
+			       st.missing ? "; some items are missing (listed above)" : "");
+	}
+	return rc;
+}
+
 int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e)
 {
 	struct restore rs = { 0 };
@@ -210,6 +239,8 @@ int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e)
 		mb_hint(e, "give the directory to restore into: --to DIR");
 		return -1;
 	}
+	if (opt->froms.n > 1 || mb_image_is_set_member(opt->from))
+		return restore_set(opt, e);
 	if (mb_open_image_arg(opt, &fd, &name, e) < 0)
 		return -1;
 	if (mb_image_open(&rs.reader, fd, name, e) < 0)

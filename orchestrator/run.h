@@ -35,6 +35,7 @@ struct mb_phase_note {
  * source; the others hold what the source needs from elsewhere (PostgreSQL's
  * pg_wal on its own volume).  Every leg is frozen and split in the window. */
 #define MB_MAX_LEGS 8
+#define MB_MAX_MEDIA 64		/* image/multi.h's MB_MULTI_MAX_DEVICES */
 struct mb_leg {
 	struct mb_mirror *mirror;
 	struct mb_mount mount;		/* the filesystem on it */
@@ -55,8 +56,10 @@ struct mb_run {
 	struct mb_catalog *catalog;
 	int lock_fd;
 	int64_t id;
-	struct mb_sink *sink;
-	int media_handle;		/* -1 unless a file image is being written */
+	struct mb_sink *sinks[MB_MAX_MEDIA];	/* one per --media */
+	int media_handle[MB_MAX_MEDIA];	/* -1 unless a file image is written */
+	int n_sinks;
+	const char *image_status[MB_MAX_MEDIA];	/* "complete" / "failed" */
 
 	/* P2..P5 */
 	struct mb_set set;
@@ -103,6 +106,12 @@ void mb_pg_run_filter(struct mb_run *r);
 int mb_pg_run_artifacts(struct mb_run *r, struct mb_error *e);
 /* backup_manifest for pg_verifybackup (orchestrator/pg_manifest.c). */
 int mb_pg_run_manifest(struct mb_run *r, struct mb_error *e);
+
+/* P7/P8 (orchestrator/stream.c): writes the image, or one image per
+ * device when several --media are given; closes the media and records
+ * them in the catalog. */
+int mb_stream(struct mb_run *r, struct mb_error *e);
+int mb_stream_close_media(struct mb_run *r, struct mb_error *e);
 
 /* `mbackup recover`: undo every obligation of runs that died, mark them
  * failed.  Also called by P0 with the lock already held. */

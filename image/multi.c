@@ -1,0 +1,612 @@
+/*
+ * Several devices at once: the plan (segments, order, least-loaded
+ * placement) and the concurrent writer with failover.  See image/multi.h.
+ */
+#include "image/multi.h"
+#include "image/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SEG_ALIGN UINT64_C(4096)
+#define MIN_CUT (UINT64_C(256) << 10)	/* never cut a piece smaller than this */
+#define HDR_WEIGHT 1536			/* about what a member's headers cost */
+
+/* ---- the plan ---- */
+
+static uint64_t weight(const struct mb_entry *t)
+{
+	return (t->type == MB_T_FILE ? mbi_pad(t->seg_length) : 0) + HDR_WEIGHT;
+}
+
+static int add_item(struct mb_multi_plan *p, size_t *cap, const struct mb_entry *src,
+		    size_t entry, uint64_t off, uint64_t len, struct mb_error *e)
+{
+	struct mb_multi_item *it;
+
+	if (p->n_items == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 256;
+		struct mb_multi_item *nv = realloc(p->items, ncap * sizeof(*nv));
+
+		if (!nv)
+			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to plan the devices");
+		p->items = nv;
+		*cap = ncap;
+	}
+	it = &p->items[p->n_items++];
+	memset(it, 0, sizeof(*it));
+	it->ent = *src;
+	it->ent.seg_offset = off;
+	it->ent.seg_length = src->type == MB_T_FILE ? len : 0;
+	it->ent.image_offset = 0;
+	it->entry = entry;
+	return 0;
+}
+
+/* Files above the threshold become pieces of threshold bytes (the last
+ * one shorter); directories and hard links are not placed here. */
+static int cut_items(struct mb_multi_plan *p, size_t *cap, struct mb_error *e)
+{
+	for (size_t i = 0; i < p->n_entries; i++) {
+		const struct mb_entry *t = p->entries[i];
+		uint64_t off = 0;
+
+		if (t->type == MB_T_DIR || t->type == MB_T_HARDLINK)
+			continue;
+		if (t->type != MB_T_FILE || t->size <= p->threshold) {
+			if (add_item(p, cap, t, i, 0, t->size, e) < 0)
+				return -1;
+			continue;
+		}
+		for (; off < t->size; off += p->threshold) {
+			uint64_t len = t->size - off < p->threshold ? t->size - off : p->threshold;
+
+			if (add_item(p, cap, t, i, off, len, e) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+	const struct mb_multi_item *x = a, *y = b;
+
+	if (x->ent.seg_length != y->ent.seg_length)
+		return x->ent.seg_length > y->ent.seg_length ? -1 : 1;
+	if (x->entry != y->entry)
+		return x->entry < y->entry ? -1 : 1;
+	return x->ent.seg_offset < y->ent.seg_offset ? -1 : 1;
+}
+
+static int cmp_asc(const void *a, const void *b)
+{
+	const struct mb_multi_item *x = a, *y = b;
+
+	if (x->ent.seg_length != y->ent.seg_length)
+		return x->ent.seg_length < y->ent.seg_length ? -1 : 1;
+	return -cmp_desc(b, a);
+}
+
+static int cmp_logical(const void *a, const void *b)
+{
+	const struct mb_multi_item *x = a, *y = b;
+
+	if (x->entry != y->entry)
+		return x->entry < y->entry ? -1 : 1;
+	if (x->ent.seg_offset != y->ent.seg_offset)
+		return x->ent.seg_offset < y->ent.seg_offset ? -1 : 1;
+	return 0;
+}
+
+static uint32_t least_loaded(const uint64_t *load, uint32_t n, const bool *skip)
+{
+	uint32_t best = UINT32_MAX;
+
+	for (uint32_t d = 0; d < n; d++)
+		if ((!skip || !skip[d]) && (best == UINT32_MAX || load[d] < load[best]))
+			best = d;
+	return best;
+}
+
+/* Places the items in list order on the least-loaded device; a file item
+ * that would pass the fair share is cut there and its rest, placed right
+ * after it in the list, goes on to the next least-loaded device. */
+static int place(struct mb_multi_plan *p, size_t *cap, struct mb_error *e)
+{
+	uint64_t sum = 0, share;
+
+	for (size_t i = 0; i < p->n_items; i++)
+		sum += weight(&p->items[i].ent);
+	share = sum / p->n_devices + MB_IMAGE_BLOCK;
+	for (size_t i = 0; i < p->n_items; i++) {
+		struct mb_multi_item *it = &p->items[i], rest;
+		uint32_t d = least_loaded(p->load, p->n_devices, NULL);
+		uint64_t room = share > p->load[d] + HDR_WEIGHT ?
+				share - p->load[d] - HDR_WEIGHT : 0;
+		uint64_t piece = room / SEG_ALIGN * SEG_ALIGN;
+
+		if (p->load[d] + weight(&it->ent) > share && it->ent.type == MB_T_FILE &&
+		    piece >= MIN_CUT && it->ent.seg_length >= piece + MIN_CUT) {
+			struct mb_entry cur = it->ent;	/* add_item may move the items */
+
+			if (add_item(p, cap, &cur, it->entry, cur.seg_offset + piece,
+				     cur.seg_length - piece, e) < 0)
+				return -1;
+			rest = p->items[p->n_items - 1];
+			memmove(&p->items[i + 2], &p->items[i + 1],
+				(p->n_items - i - 2) * sizeof(*p->items));
+			p->items[i + 1] = rest;
+			it = &p->items[i];
+			it->ent.seg_length = piece;
+		}
+		it->planned = it->device = d + 1;
+		it->part = 1;
+		p->load[d] += weight(&it->ent);
+	}
+	return 0;
+}
+
+struct by_path {
+	const char *path;
+	size_t item;
+};
+
+static int cmp_by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct by_path *)a)->path, ((const struct by_path *)b)->path);
+}
+
+/* A hard link goes with the first piece of the file it names, so plain
+ * tar on that image can make the link. */
+static int place_links(struct mb_multi_plan *p, size_t *cap, struct mb_error *e)
+{
+	size_t n_files = 0, n0 = p->n_items;
+	struct by_path *map = malloc((n0 ? n0 : 1) * sizeof(*map));
+	int rc = -1;
+
+	if (!map)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to plan the devices");
+	for (size_t i = 0; i < n0; i++)
+		if (p->items[i].ent.type == MB_T_FILE && p->items[i].ent.seg_offset == 0)
+			map[n_files++] = (struct by_path){ p->items[i].ent.path, i };
+	qsort(map, n_files, sizeof(*map), cmp_by_path);
+	for (size_t i = 0; i < p->n_entries; i++) {
+		const struct mb_entry *t = p->entries[i];
+		struct by_path key = { t->link_target, 0 }, *hit;
+		uint32_t d;
+
+		if (t->type != MB_T_HARDLINK)
+			continue;
+		hit = bsearch(&key, map, n_files, sizeof(*map), cmp_by_path);
+		d = hit ? p->items[hit->item].planned - 1 : least_loaded(p->load, p->n_devices, NULL);
+		if (add_item(p, cap, t, i, 0, 0, e) < 0)
+			goto out;
+		p->items[p->n_items - 1].planned = p->items[p->n_items - 1].device = d + 1;
+		p->items[p->n_items - 1].part = 1;
+		p->load[d] += HDR_WEIGHT;
+	}
+	rc = 0;
+out:
+	free(map);
+	return rc;
+}
+
+int mb_multi_order_parse(const char *s, enum mb_multi_order *out)
+{
+	static const char *const names[] = { "desc", "asc", "logical" };
+
+	for (int i = 0; i < 3; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum mb_multi_order)i;
+			return 0;
+		}
+	return -1;
+}
+
+int mb_multi_plan(struct mb_entry **entries, size_t n, uint32_t n_devices,
+		  uint64_t threshold, enum mb_multi_order order,
+		  struct mb_multi_plan *out, struct mb_error *e)
+{
+	static int (*const cmp[])(const void *, const void *) = {
+		cmp_desc, cmp_asc, cmp_logical };
+	size_t cap = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (n_devices < 1 || n_devices > MB_MULTI_MAX_DEVICES)
+		return mb_fail(e, MB_ERR_USAGE, 0, "%" PRIu32 " devices given; from 1 to %d "
+			       "are supported", n_devices, MB_MULTI_MAX_DEVICES);
+	out->n_devices = n_devices;
+	out->entries = entries;
+	out->n_entries = n;
+	for (size_t i = 0; i < n; i++)
+		if (entries[i]->type == MB_T_FILE)
+			out->total += entries[i]->size;
+	if (!threshold)
+		threshold = (out->total + n_devices - 1) / n_devices;
+	threshold = (threshold + SEG_ALIGN - 1) / SEG_ALIGN * SEG_ALIGN;
+	out->threshold = threshold ? threshold : SEG_ALIGN;
+	if (cut_items(out, &cap, e) < 0)
+		goto fail;
+	qsort(out->items, out->n_items, sizeof(*out->items), cmp[order]);
+	if (place(out, &cap, e) < 0 || place_links(out, &cap, e) < 0)
+		goto fail;
+	return 0;
+fail:
+	mb_multi_plan_free(out);
+	return -1;
+}
+
+void mb_multi_plan_free(struct mb_multi_plan *p)
+{
+	free(p->items);
+	memset(p, 0, sizeof(*p));
+}
+
+double mb_multi_imbalance(const struct mb_multi_plan *p)
+{
+	uint64_t max = 0, sum = 0;
+
+	for (uint32_t d = 0; d < p->n_devices; d++) {
+		sum += p->load[d];
+		max = p->load[d] > max ? p->load[d] : max;
+	}
+	return sum ? (double)max * p->n_devices / (double)sum : 1.0;
+}
+
+/* ---- writing ---- */
+
+/* One image being written on one device by a thread of its own. */
+struct job {
+	struct mb_multi_plan *p;
+	struct mb_multi_device *dev;
+	const struct mb_multi_source *src;
+	uint32_t k, part;
+	unsigned timeout;
+	bool is_pipe, sink_failed;
+	struct mb_entry *dirs;		/* this image's copies of the directories */
+	struct mb_entry **v;
+	size_t n;
+	struct mb_image_peer *peers;
+	struct mb_image_layout lay;
+	struct mb_sink wrap;		/* forwards to dev->sink, watches stalls */
+	struct mb_image_stats st;
+	struct mb_error err;
+	int rc;
+	pthread_t th;
+	bool started;
+};
+
+/* A FIFO or socket: non-blocking writes with a poll deadline, so a reader
+ * that stops reading is noticed. */
+static int pipe_write(struct job *j, const void *buf, size_t len, struct mb_error *e)
+{
+	struct mb_sink *s = j->dev->sink;
+	const char *c = buf;
+
+	while (len > 0) {
+		struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
+		int pr = poll(&pfd, 1, (int)j->timeout * 1000);
+		ssize_t n;
+
+		if (pr == 0)
+			return mb_fail(e, MB_ERR_TIMEOUT, 0, "stalled for %u s at byte %llu",
+				       j->timeout, (unsigned long long)s->bytes);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		n = pr < 0 ? -1 : write(s->fd, c, len);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)
+			return mb_fail(e, MB_ERR_MEDIA, n < 0 ? errno : 0, "unable to write to "
+				       "'%s' at byte %llu", s->spec, (unsigned long long)s->bytes);
+		c += n;
+		len -= (size_t)n;
+		s->bytes += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int wrap_open(struct mb_sink *s, const char *arg, struct mb_error *e)
+{
+	return 0;
+}
+
+static int wrap_write(struct mb_sink *s, const void *buf, size_t len,
+		      struct mb_error *e)
+{
+	struct job *j = s->priv;
+	int rc = j->is_pipe && j->timeout ? pipe_write(j, buf, len, e) :
+		 mb_sink_write(j->dev->sink, buf, len, e);
+
+	if (rc < 0)
+		j->sink_failed = true;
+	return rc;
+}
+
+static int wrap_close(struct mb_sink *s, struct mb_error *e)
+{
+	return 0;
+}
+
+static void wrap_abort(struct mb_sink *s)
+{
+}
+
+static const struct mb_sink_ops wrap_ops = {
+	"multi", wrap_open, wrap_write, wrap_close, wrap_abort
+};
+
+static int cmp_item_ptr(const void *a, const void *b)
+{
+	const struct mb_multi_item *x = *(struct mb_multi_item *const *)a;
+	const struct mb_multi_item *y = *(struct mb_multi_item *const *)b;
+
+	return cmp_logical(x, y);
+}
+
+/* The image's entries in logical order: every directory, and the items
+ * placed on (k, part).  its[] holds those items sorted. */
+static int job_entries(struct job *j, struct mb_multi_item **its, size_t n_its,
+		       struct mb_error *e)
+{
+	struct mb_multi_plan *p = j->p;
+	size_t n_dirs = 0, d = 0, k = 0;
+
+	for (size_t i = 0; i < p->n_entries; i++)
+		n_dirs += p->entries[i]->type == MB_T_DIR;
+	j->dirs = calloc(n_dirs + 1, sizeof(*j->dirs));
+	j->v = calloc(n_dirs + n_its + 1, sizeof(*j->v));
+	if (!j->dirs || !j->v)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out device %" PRIu32, j->k);
+	qsort(its, n_its, sizeof(*its), cmp_item_ptr);
+	for (size_t i = 0; i < p->n_entries; i++) {
+		if (p->entries[i]->type == MB_T_DIR) {
+			j->dirs[d] = *p->entries[i];
+			j->v[j->n++] = &j->dirs[d++];
+		}
+		for (; k < n_its && its[k]->entry == i; k++)
+			j->v[j->n++] = &its[k]->ent;
+	}
+	return 0;
+}
+
+/* Every item the other images of the set hold, as they stand now. */
+static int job_peers(struct job *j, struct mb_image_meta *m, struct mb_error *e)
+{
+	struct mb_multi_plan *p = j->p;
+
+	j->peers = calloc(p->n_items + 1, sizeof(*j->peers));
+	if (!j->peers)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out device %" PRIu32, j->k);
+	for (size_t i = 0; i < p->n_items; i++) {
+		const struct mb_multi_item *it = &p->items[i];
+
+		if (it->device == 0 || (it->device == j->k && it->part == j->part))
+			continue;
+		j->peers[m->n_peers++] = (struct mb_image_peer){
+			.device = it->device, .part = it->part, .type = it->ent.type,
+			.size = it->ent.size, .seg_offset = it->ent.seg_offset,
+			.seg_length = it->ent.seg_length, .path = it->ent.path };
+	}
+	m->peers = j->peers;
+	return 0;
+}
+
+static int job_prepare(struct job *j, const struct mb_multi_opts *o, uint64_t rescues,
+		       struct mb_error *e)
+{
+	struct mb_multi_plan *p = j->p;
+	struct mb_multi_item **its = calloc(p->n_items + 1, sizeof(*its));
+	struct mb_image_meta m = o->meta;
+	size_t n_its = 0;
+	struct stat st;
+	int rc = -1;
+
+	if (!its)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out device %" PRIu32, j->k);
+	for (size_t i = 0; i < p->n_items; i++)
+		if (p->items[i].device == j->k && p->items[i].part == j->part)
+			its[n_its++] = &p->items[i];
+	m.device_index = j->k;
+	m.device_count = p->n_devices;
+	m.part = j->part;
+	m.rescues = rescues;
+	m.n_peers = 0;
+	if (job_entries(j, its, n_its, e) < 0 || job_peers(j, &m, e) < 0 ||
+	    mb_image_layout(j->v, j->n, &m, &j->lay, e) < 0)
+		goto out;
+	j->wrap = (struct mb_sink){ .ops = &wrap_ops, .spec = j->dev->sink->spec,
+				    .path = j->dev->sink->path, .fd = j->dev->sink->fd,
+				    .priv = j };
+	j->is_pipe = fstat(j->dev->sink->fd, &st) == 0 &&
+		     (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+	if (j->is_pipe && j->timeout)
+		fcntl(j->dev->sink->fd, F_SETFL, fcntl(j->dev->sink->fd, F_GETFL) | O_NONBLOCK);
+	rc = 0;
+out:
+	free(its);
+	return rc;
+}
+
+static void *job_main(void *arg)
+{
+	struct job *j = arg;
+	mb_data_fn fn = NULL;
+	void *fa = NULL;
+
+	j->rc = j->src->open(j->src->arg, j->k, j->v, j->n, &fn, &fa, &j->err);
+	if (j->rc == 0) {
+		j->rc = mb_image_write(&j->wrap, &j->lay, fn, fa, &j->st, &j->err);
+		j->src->close(j->src->arg, j->k, fa);
+	}
+	if (j->is_pipe && j->timeout)
+		fcntl(j->dev->sink->fd, F_SETFL, fcntl(j->dev->sink->fd, F_GETFL) & ~O_NONBLOCK);
+	return NULL;
+}
+
+static void job_free(struct job *j)
+{
+	mb_image_layout_free(&j->lay);
+	free(j->dirs);
+	free(j->v);
+	free(j->peers);
+}
+
+/* A device's result after its thread is done.  A failure of its sink marks
+ * the device failed; any other failure (the source, a bug) ends the run. */
+static int job_result(struct job *j, struct mb_error *e)
+{
+	struct mb_multi_device *d = j->dev;
+
+	if (j->rc == 0) {
+		d->parts++;
+		d->bytes += j->st.bytes;
+		d->file_bytes += j->st.file_bytes;
+		return 0;
+	}
+	if (!j->sink_failed) {
+		mb_fail(e, j->err.code, 0, "%s", j->err.msg);
+		return -1;
+	}
+	d->failed = true;
+	d->err = j->err;
+	mb_error_prefix(&d->err, "device %" PRIu32 " ('%s') failed: ", j->k, d->sink->spec);
+	return 0;
+}
+
+/* Writes, concurrently, the next image of every device that has items for
+ * it (all devices in the first round). */
+static int run_round(struct mb_multi_plan *p, struct mb_multi_device *dev,
+		     const struct mb_multi_opts *o, const struct mb_multi_source *src,
+		     bool first, uint64_t rescues, struct mb_error *e)
+{
+	struct job *jobs = calloc(p->n_devices, sizeof(*jobs));
+	int rc = -1;
+
+	if (!jobs)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to start the devices");
+	for (uint32_t d = 0; d < p->n_devices; d++) {
+		struct job *j = &jobs[d];
+		bool has = first;
+
+		for (size_t i = 0; i < p->n_items && !has; i++)
+			has = p->items[i].device == d + 1 && p->items[i].part == dev[d].parts + 1;
+		if (dev[d].failed || !has)
+			continue;
+		*j = (struct job){ .p = p, .dev = &dev[d], .src = src, .k = d + 1,
+				   .part = dev[d].parts + 1, .timeout = o->device_timeout };
+		if (job_prepare(j, o, rescues, e) < 0)
+			goto out;
+	}
+	for (uint32_t d = 0; d < p->n_devices; d++) {
+		if (!jobs[d].lay.index_text)
+			continue;
+		if (pthread_create(&jobs[d].th, NULL, job_main, &jobs[d]) != 0) {
+			mb_fail(e, MB_ERR_GENERAL, errno, "unable to start device %" PRIu32, d + 1);
+			goto out;
+		}
+		jobs[d].started = true;
+	}
+	rc = 0;
+out:
+	for (uint32_t d = 0; d < p->n_devices; d++) {
+		if (jobs[d].started) {
+			pthread_join(jobs[d].th, NULL);
+			if (job_result(&jobs[d], e) < 0)
+				rc = -1;
+		}
+		job_free(&jobs[d]);
+	}
+	free(jobs);
+	return rc;
+}
+
+static int cmp_weight_desc(const void *a, const void *b)
+{
+	const struct mb_multi_item *x = *(struct mb_multi_item *const *)a;
+	const struct mb_multi_item *y = *(struct mb_multi_item *const *)b;
+	uint64_t wx = weight(&x->ent), wy = weight(&y->ent);
+
+	return wx != wy ? (wx > wy ? -1 : 1) : cmp_logical(x, y);
+}
+
+/* Items of the image that just failed on each failed device move to the
+ * survivors: largest first, each to the survivor with the fewest bytes.
+ * Returns the mask of devices rescued, 0 if nothing moved, or -1 (none
+ * survives). */
+static int64_t move_items(struct mb_multi_plan *p, struct mb_multi_device *dev,
+			  const uint32_t *tried, struct mb_error *e)
+{
+	uint64_t load[MB_MULTI_MAX_DEVICES], mask = 0;
+	bool dead[MB_MULTI_MAX_DEVICES];
+	struct mb_multi_item **mv = calloc(p->n_items + 1, sizeof(*mv));
+	size_t n = 0;
+	uint32_t first = UINT32_MAX;
+
+	if (!mv)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to move items");
+	for (uint32_t d = 0; d < p->n_devices; d++) {
+		dead[d] = dev[d].failed;
+		load[d] = dev[d].bytes;
+		if (dev[d].failed && first == UINT32_MAX)
+			first = d;
+	}
+	for (size_t i = 0; i < p->n_items; i++) {
+		struct mb_multi_item *it = &p->items[i];
+
+		if (it->device && dead[it->device - 1] && it->part == tried[it->device - 1]) {
+			mask |= UINT64_C(1) << (it->device - 1);
+			mv[n++] = it;
+		}
+	}
+	qsort(mv, n, sizeof(*mv), cmp_weight_desc);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t d = least_loaded(load, p->n_devices, dead);
+
+		if (d == UINT32_MAX) {
+			free(mv);
+			mb_fail(e, MB_ERR_MEDIA, 0, "no device survived; %s", dev[first].err.msg);
+			return -1;
+		}
+		mv[i]->device = d + 1;
+		mv[i]->part = dev[d].parts + 1;
+		load[d] += weight(&mv[i]->ent);
+	}
+	free(mv);
+	return (int64_t)(mask & INT64_MAX);
+}
+
+int mb_multi_write(struct mb_multi_plan *p, struct mb_multi_device *dev,
+		   const struct mb_multi_opts *o, const struct mb_multi_source *src,
+		   struct mb_error *e)
+{
+	uint64_t rescues = 0;
+	uint32_t tried[MB_MULTI_MAX_DEVICES];
+
+	for (uint32_t round = 1; ; round++) {
+		int64_t moved;
+
+		for (uint32_t d = 0; d < p->n_devices; d++)
+			tried[d] = dev[d].failed ? 0 : dev[d].parts + 1;
+		if (run_round(p, dev, o, src, round == 1, rescues, e) < 0)
+			return -1;
+		moved = move_items(p, dev, tried, e);
+		if (moved < 0)
+			return -1;
+		if (moved == 0)
+			break;
+		rescues |= (uint64_t)moved;
+	}
+	for (size_t i = 0; i < p->n_items; i++)
+		dev[p->items[i].device - 1].items++;
+	return 0;
+}

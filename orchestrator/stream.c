@@ -1,0 +1,321 @@
+/*
+ * P7 stream and the media side of P8: the split leg read by extent into
+ * one image, or into one image per device when several --media are given
+ * (image/multi.c plans the items and writes the devices concurrently, each
+ * with a reader of its own).  Files whose extents cannot be trusted are
+ * read through a read-only mount of the split leg, made only when needed.
+ */
+#include "orchestrator/run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "image/multi.h"
+#include "orchestrator/mount_split.h"
+#include "orchestrator/signals.h"
+
+#define OTHER_BUF (1u << 20)
+
+/* One reader of the split leg: the data callback's argument. */
+struct stream_ctx {
+	struct mb_extent_reader *reader;
+	uint64_t files;
+	char *buf;		/* for files not on the split leg */
+};
+
+/* The entries of the image, in the set's (logical) order. */
+static struct mb_entry **set_pointers(struct mb_set *set)
+{
+	struct mb_entry **v = calloc(set->n ? set->n : 1, sizeof(*v));
+
+	for (size_t i = 0; v && i < set->n; i++)
+		v[i] = &set->v[i];
+	return v;
+}
+
+static int mount_split_if_needed(struct mb_run *r, struct mb_error *e)
+{
+	char *copy;
+
+	r->via_fs_files = 0;
+	for (size_t i = 0; i < r->set.n; i++)
+		r->via_fs_files += r->set.v[i].type == MB_T_FILE && r->set.v[i].read_via_fs;
+	if (r->via_fs_files == 0)
+		return 0;
+	copy = strdup(r->opt->catalog);
+	if (!copy || asprintf(&r->split_mount, "%s/split-%lld", dirname(copy),
+			      (long long)r->id) < 0) {
+		free(copy);
+		r->split_mount = NULL;
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to name the split mount");
+	}
+	free(copy);
+	if (mb_obl_take(&r->obl, "mount", "mount", r->split_mount, mb_split_unmount,
+			&r->mount_handle, e) < 0)
+		return -1;
+	mb_info("mounting the split leg read-only at '%s' for %llu file(s) read through the filesystem",
+		r->split_mount, (unsigned long long)r->via_fs_files);
+	return mb_split_mount(r->mirror->split_path, r->mirror->split_offset, r->mount.fstype,
+			      r->split_mount, e);
+}
+
+/* A file whose bytes are in memory or on a live filesystem, not on the
+ * split leg (backup_label, WAL copied after the backup's end). */
+static int stream_other(struct stream_ctx *s, const struct mb_entry *ent, mb_emit_fn emit,
+			void *emit_arg, struct mb_error *e)
+{
+	uint64_t pos = ent->seg_offset, left = ent->seg_length;
+	int fd, rc = 0;
+
+	if (ent->content)
+		return emit(emit_arg, ent->content + pos, left, e);
+	if (!s->buf && !(s->buf = malloc(OTHER_BUF)))
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", ent->live_path);
+	fd = open(ent->live_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mb_fail(e, MB_ERR_IO, errno, "unable to open '%s'", ent->live_path);
+	while (rc == 0 && left > 0) {
+		ssize_t n = pread(fd, s->buf, left < OTHER_BUF ? left : OTHER_BUF, (off_t)pos);
+
+		if (n <= 0) {
+			rc = mb_fail(e, MB_ERR_IO, n < 0 ? errno : 0, "unable to read '%s' at %llu",
+				     ent->live_path, (unsigned long long)pos);
+			break;
+		}
+		rc = emit(emit_arg, s->buf, (size_t)n, e);
+		pos += (uint64_t)n;
+		left -= (uint64_t)n;
+	}
+	close(fd);
+	return rc;
+}
+
+/* The data callback; between files is the safe point for signals and
+ * the mid-stream fault. */
+static int stream_file(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
+		       void *emit_arg, struct mb_error *e)
+{
+	struct stream_ctx *s = arg;
+
+	if (s->files++ == 1 && mb_fault("mid-stream", e) < 0)
+		return -1;
+	if (mb_signal_check(e) < 0)
+		return -1;
+	if (ent->content || ent->live_path)
+		return stream_other(s, ent, emit, emit_arg, e);
+	return mb_extent_read(s->reader, ent, emit, emit_arg, e);
+}
+
+/* Paths in the set are relative to the source, which sits somewhere below
+ * the mountpoint: the same place below the split leg's mount. */
+static int set_fs_root(struct mb_run *r, struct mb_extent_reader *reader,
+		       struct mb_error *e)
+{
+	const char *below = r->source + strlen(r->mount.mountpoint);
+	char *root;
+
+	if (strcmp(r->mount.mountpoint, "/") == 0)
+		below = r->source;
+	if (asprintf(&root, "%s%s", r->split_mount, below) < 0)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to name the split mount");
+	mb_extent_reader_set_fs_root(reader, root);
+	free(root);
+	return 0;
+}
+
+static void ctx_close(struct stream_ctx *s)
+{
+	if (!s)
+		return;
+	mb_extent_reader_close(s->reader);
+	free(s->buf);
+	free(s);
+}
+
+/* A reader of the split leg that will read entries v in this order. */
+static int ctx_open(struct mb_run *r, struct mb_entry *const *v, size_t n,
+		    struct stream_ctx **out, struct mb_error *e)
+{
+	struct stream_ctx *s = calloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (!s)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read the split leg");
+	if (mb_extent_reader_open(&s->reader, r->mirror->split_path, r->mirror->split_offset, e) < 0 ||
+	    (r->split_mount && set_fs_root(r, s->reader, e) < 0) ||
+	    mb_extent_reader_plan(s->reader, v, n, e) < 0) {
+		ctx_close(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+static void image_meta(struct mb_run *r, struct mb_image_meta *meta)
+{
+	memset(meta, 0, sizeof(*meta));
+	snprintf(meta->backup_id, sizeof(meta->backup_id), "%lld", (long long)r->id);
+	meta->created = time(NULL);
+	snprintf(meta->source, sizeof(meta->source), "%.200s on %.100s (%.30s)",
+		 r->source, r->mount.source, r->mount.fstype);
+	meta->record_size = MB_IMAGE_DEFAULT_RECORD;
+	meta->device_index = 1;
+	meta->device_count = (uint32_t)r->n_sinks;
+}
+
+/* One device: the image's offsets are exact before any byte is written. */
+static int stream_single(struct mb_run *r, struct mb_entry **v, const struct mb_image_meta *meta,
+			 struct mb_error *e)
+{
+	struct stream_ctx *s = NULL;
+	int rc = -1;
+
+	if (mb_image_layout(v, r->set.n, meta, &r->layout, e) < 0 ||
+	    mb_catalog_save_set(r->catalog, r->id, v, r->set.n, e) < 0 ||
+	    mount_split_if_needed(r, e) < 0 || ctx_open(r, v, r->set.n, &s, e) < 0)
+		goto out;
+	if (mb_image_write(r->sinks[0], &r->layout, stream_file, s, &r->image, e) < 0)
+		goto out;
+	r->image_status[0] = "complete";
+	rc = 0;
+out:
+	ctx_close(s);
+	return rc;
+}
+
+/* The multi writer's per-device source: a reader of its own. */
+struct multi_src {
+	struct mb_run *r;
+};
+
+static int multi_open(void *arg, uint32_t device, struct mb_entry *const *v, size_t n,
+		      mb_data_fn *fn, void **fn_arg, struct mb_error *e)
+{
+	struct multi_src *m = arg;
+	struct stream_ctx *s;
+
+	if (ctx_open(m->r, v, n, &s, e) < 0)
+		return -1;
+	*fn = stream_file;
+	*fn_arg = s;
+	return 0;
+}
+
+static void multi_close(void *arg, uint32_t device, void *fn_arg)
+{
+	ctx_close(fn_arg);
+}
+
+static int save_placements(struct mb_run *r, const struct mb_multi_plan *plan,
+			   struct mb_error *e)
+{
+	struct mb_placement *v = calloc(plan->n_items ? plan->n_items : 1, sizeof(*v));
+	int rc;
+
+	if (!v)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to record the placements");
+	for (size_t i = 0; i < plan->n_items; i++) {
+		const struct mb_multi_item *it = &plan->items[i];
+
+		v[i] = (struct mb_placement){ it->ent.path, it->ent.seg_offset, it->ent.seg_length,
+					      it->ent.image_offset, it->planned, it->device, it->part };
+	}
+	rc = mb_catalog_save_placements(r->catalog, r->id, v, plan->n_items, e);
+	free(v);
+	return rc;
+}
+
+/* Several devices: plan, write concurrently, fail over; record where
+ * every item landed and which device failed. */
+static int stream_multi(struct mb_run *r, struct mb_entry **v, const struct mb_image_meta *meta,
+			struct mb_error *e)
+{
+	struct mb_multi_device dev[MB_MAX_MEDIA] = { 0 };
+	struct mb_multi_opts mo = { .meta = *meta, .device_timeout = (unsigned)r->opt->device_timeout };
+	struct multi_src ms = { r };
+	struct mb_multi_source src = { multi_open, multi_close, &ms };
+	struct mb_multi_plan plan = { 0 };
+	enum mb_multi_order order;
+	int rc = -1;
+
+	mb_multi_order_parse(r->opt->order, &order);
+	for (int k = 0; k < r->n_sinks; k++)
+		dev[k].sink = r->sinks[k];
+	if (mb_multi_plan(v, r->set.n, (uint32_t)r->n_sinks, (uint64_t)r->opt->segment_threshold,
+			  order, &plan, e) < 0 ||
+	    mb_catalog_save_set(r->catalog, r->id, v, r->set.n, e) < 0 ||
+	    mount_split_if_needed(r, e) < 0)
+		goto out;
+	mb_info("%d devices: %zu items, segments up to %llu bytes, planned imbalance %.3f",
+		r->n_sinks, plan.n_items, (unsigned long long)plan.threshold, mb_multi_imbalance(&plan));
+	if (mb_multi_write(&plan, dev, &mo, &src, e) < 0)
+		goto out;
+	for (int k = 0; k < r->n_sinks; k++) {
+		r->image_status[k] = dev[k].failed ? "failed" : "complete";
+		r->image.bytes += dev[k].bytes;
+		r->image.file_bytes += dev[k].file_bytes;
+		if (dev[k].failed)
+			mb_warn("device %d ('%s') failed: %s; its items went to the others",
+				k + 1, r->sinks[k]->spec, dev[k].err.msg);
+	}
+	rc = save_placements(r, &plan, e);
+out:
+	mb_multi_plan_free(&plan);
+	return rc;
+}
+
+int mb_stream(struct mb_run *r, struct mb_error *e)
+{
+	struct mb_image_meta meta;
+	struct mb_entry **v = set_pointers(&r->set);
+	int rc;
+
+	if (!v)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out the image");
+	image_meta(r, &meta);
+	rc = r->n_sinks == 1 ? stream_single(r, v, &meta, e) : stream_multi(r, v, &meta, e);
+	free(v);
+	if (rc == 0)
+		snprintf(r->detail, sizeof(r->detail),
+			 "%d image(s), %llu bytes of image, %llu file bytes, %llu via the filesystem",
+			 r->n_sinks, (unsigned long long)r->image.bytes,
+			 (unsigned long long)r->image.file_bytes, (unsigned long long)r->via_fs_files);
+	return rc;
+}
+
+/* P8, the media side: every good image closed (made durable, renamed into
+ * place) and recorded; a failed device's image is dropped and recorded as
+ * failed. */
+int mb_stream_close_media(struct mb_run *r, struct mb_error *e)
+{
+	int rc = 0;
+
+	for (int k = 0; k < r->n_sinks; k++) {
+		struct mb_sink *s = r->sinks[k];
+		const char *status = r->image_status[k] ? r->image_status[k] : "failed";
+		char *spec = strdup(s->spec);
+		uint64_t bytes = s->bytes;
+
+		r->sinks[k] = NULL;
+		if (strcmp(status, "complete") == 0) {
+			if (rc == 0 && mb_sink_close(s, e) < 0)
+				rc = -1;
+		} else {
+			mb_sink_abort(s);
+		}
+		if (rc == 0 && r->media_handle[k] >= 0)
+			rc = mb_obl_release(&r->obl, r->media_handle[k], e);
+		if (rc == 0)
+			rc = mb_catalog_image_add(r->catalog, r->id, k + 1, spec ? spec : "?",
+						  bytes, status, e);
+		free(spec);
+	}
+	return rc;
+}
