@@ -53,6 +53,8 @@ static const struct opt_def opt_table[] = {
 	  "catalog database (the lock is PATH.lock)" },
 	{ "freeze-timeout", OPT_LONG, V_BACKUP, OFF(freeze_timeout), "SECONDS", "10", 1, 3600,
 	  "the guard thaws by itself after this long" },
+	{ "sync-timeout", OPT_LONG, V_BACKUP, OFF(sync_timeout), "SECONDS", "600", 1, 86400,
+	  "how long to wait for a mirror still resyncing before refusing it" },
 	{ "keep-split", OPT_BOOL, MB_VERB_BACKUP, OFF(keep_split), NULL, NULL, 0, 0,
 	  "keep the split leg after streaming" },
 	{ "force", OPT_BOOL, MB_VERB_BACKUP | MB_VERB_RESTORE, OFF(force), NULL, NULL, 0, 0,

@@ -37,6 +37,7 @@ struct mb_options {
 	struct mb_strlist media;
 	char *catalog;
 	long freeze_timeout;		/* seconds */
+	long sync_timeout;		/* seconds P1 waits for a mirror resync */
 	bool keep_split;
 	bool force;
 	char *output;			/* "text" or "json" */

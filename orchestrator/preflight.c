@@ -110,6 +110,7 @@ static int open_legs(struct mb_run *r, struct mb_error *e)
 		leg->split_handle = -1;
 		if (mb_mirror_open(&leg->mirror, r->opt->mirrors.v[i], e) < 0)
 			return -1;
+		leg->mirror->sync_timeout_s = (int)r->opt->sync_timeout;
 		r->n_legs++;
 		if (mb_leg_of_dev(r, leg->mirror->rdev) != r->n_legs - 1)
 			return mb_fail(e, MB_ERR_USAGE, 0, "mirror '%s' is given twice",

@@ -43,7 +43,7 @@
 #define LVM_NAME_MAX 128
 #define LVM_CMD_TIMEOUT_MS 120000	/* lvs, lvchange, lvconvert --merge */
 #define LVM_SPLIT_TIMEOUT_MS 60000	/* inside the window: the guard bounds it anyway */
-#define LVM_SYNC_TIMEOUT_S 600		/* P1 waits this long for a resync (fixed for now) */
+#define LVM_SYNC_TIMEOUT_S 600		/* P1's default wait for a resync (--sync-timeout) */
 #define LVM_SCRUB_TIMEOUT_S 3600	/* a scrub reads the whole LV */
 #define LVM_POLL_MS 500
 
@@ -306,10 +306,17 @@ static int wait_idle(const char *vg, const char *lv, int timeout_s, struct lv_st
 			return -1;
 		if (!st->found)
 			return mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s/%s' not found", vg, lv);
-		if (st->sync_percent >= 100.0 && strcmp(st->sync_action, "idle") == 0)
+		if (st->sync_percent >= 100.0 && strcmp(st->sync_action, "idle") == 0) {
+			if (isatty(STDERR_FILENO))
+				fputs("\r\033[K", stderr);
 			return 0;
+		}
 		if (now_ms() > deadline)
 			break;
+		/* A person at a terminal sees the resync move. */
+		if (isatty(STDERR_FILENO))
+			fprintf(stderr, "\r\033[Kwaiting for %s/%s: %.1f%% in sync (%s)", vg, lv,
+				st->sync_percent, st->sync_action);
 		sleep_ms(LVM_POLL_MS);
 	}
 	mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s/%s' did not reach 100%% in sync within "
@@ -326,7 +333,8 @@ static int lvm_sync(struct mb_mirror *m, struct mb_error *e)
 
 	/* Unfit first: a linear LV would never report a sync percentage. */
 	if (lv_state_read(lm->vg, lm->lv, &st, e) < 0 || refuse_unfit(lm->vg, lm->lv, &st, e) < 0 ||
-	    wait_idle(lm->vg, lm->lv, LVM_SYNC_TIMEOUT_S, &st, e) < 0 ||
+	    wait_idle(lm->vg, lm->lv, m->sync_timeout_s > 0 ? m->sync_timeout_s : LVM_SYNC_TIMEOUT_S,
+		      &st, e) < 0 ||
 	    refuse_unfit(lm->vg, lm->lv, &st, e) < 0)
 		return -1;
 	if (now_ms() - t0 > 2 * LVM_POLL_MS)

@@ -49,6 +49,8 @@ struct mb_mirror {
 	char *split_path;	/* after split: the readable split leg */
 	uint64_t split_offset;	/* add to FIEMAP physical offsets */
 	char *obligation_arg;	/* after prepare_split */
+	int sync_timeout_s;	/* P1: how long sync may wait for a resync
+				 * (--sync-timeout; 0: the driver's default) */
 	void *priv;
 };
 

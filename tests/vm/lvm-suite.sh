@@ -189,6 +189,16 @@ run "$MB" --db none --mirror "lvm:$VG/nosuch" --source /mnt/lin/data \
 	--media "file:$S/lin.mbi" --catalog "$CATALOG"
 exit_is 6 "a missing LV is refused with exit 6"
 
+# ---- a mirror still resyncing: P1 waits up to --sync-timeout, then refuses
+lvcreate -q -y --type raid1 -m 1 -L 64M --maxrecoveryrate 64k -n slow "$VG" >&2 &&
+	mkfs.ext4 -q -F "/dev/$VG/slow" >&2 && mkdir -p /mnt/slow && mount "/dev/$VG/slow" /mnt/slow &&
+	mkdir -p /mnt/slow/data || bail_out "unable to make the slow raid1"
+run "$MB" check --db none --mirror "lvm:$VG/slow" --source /mnt/slow/data --catalog "$CATALOG" \
+	--sync-timeout 2
+exit_is 6 "a mirror still resyncing after --sync-timeout is refused with exit 6"
+like "$RUN_ERR" "did not reach 100% in sync within 2 s" "... saying how far it got"
+umount /mnt/slow && lvremove -q -y "$VG/slow" >&2
+
 # ---- ext4 (inline_data: the split leg is mounted too) ----
 t0=$(now_ms)
 make_raid ext 256M mkfs.ext4 -q -F -I 256 -O inline_data >&2 || bail_out "unable to make the ext4 raid1"
