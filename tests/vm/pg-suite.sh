@@ -4,7 +4,7 @@
 # load and a row writer, the image is restored onto another LV, started,
 # and checked (pg_amcheck, pgbench balances, every committed tick present
 # and no gap).  Then --mode freeze, a SIGKILL inside the window, bad input,
-# and data + WAL on two raid1 LVs.  Run by tests/integration/91-pg-vm.t:
+# and data (ext4) + WAL (xfs) on two raid1 LVs.  Run by tests/integration/91-pg-vm.t:
 #   tests/vm/vm-run --disks 2 --disk-size 3G -- tests/vm/pg-suite.sh
 # $PG_TEMPLATE: a host-made data directory (tests/vm/pg-lib.sh pg_template)
 # copied into the LV; without it the guest makes one (minutes under TCG).
@@ -43,11 +43,13 @@ all_lvs() { lvs -a --noheadings -o lv_name,segtype "$VG" | tr -s ' ' | sort | tr
 writable() { timeout -k 1 "${2:-3}" touch "$1/.probe" 2>/dev/null && rm -f "$1/.probe"; }
 last_run() { "$MB" list --output json --catalog "$CATALOG" | jq -r ".[0]$1"; }
 
-# A raid1 LV, ext4, mounted at /LV.  --nosync: the blank sparse disks read
-# as zeros on both legs, so the legs are equal without the initial resync.
+# A raid1 LV, ext4 (or the mkfs given), mounted at /LV.  --nosync: the
+# blank sparse disks read as zeros on both legs, so the legs are equal
+# without the initial resync.
 make_raid() {
 	lvcreate -q -y --type raid1 -m 1 --nosync -L "$2" -n "$1" "$VG" 2>/dev/null &&
-		mkfs.ext4 -q "/dev/$VG/$1" && mkdir -p "/$1" && mount "/dev/$VG/$1" "/$1"
+		${3:-mkfs.ext4 -q} "/dev/$VG/$1" >/dev/null && mkdir -p "/$1" &&
+		mount "/dev/$VG/$1" "/$1"
 }
 
 make_linear() {
@@ -201,7 +203,7 @@ ok "the data LV is writable after recover" writable /pgdata
 
 # ---- data and WAL on two raid1 LVs ----
 pg_stop /pgdata/data
-make_raid pgwal 320M >&2 && mv /pgdata/data/pg_wal /pgwal/pg_wal && ln -s /pgwal/pg_wal /pgdata/data/pg_wal &&
+make_raid pgwal 320M "mkfs.xfs -q -f" >&2 && mv /pgdata/data/pg_wal /pgwal/pg_wal && ln -s /pgwal/pg_wal /pgdata/data/pg_wal &&
 	chown -h postgres: /pgdata/data/pg_wal /pgwal && pg_start /pgdata/data "$PORT" ||
 	bail_out "unable to move pg_wal to its own LV"
 run "$MB" check --db postgres --pg-conn "$CONN" --mirror "lvm:$VG/pgdata" --mirror "lvm:$VG/pgwal" \
