@@ -24,6 +24,7 @@ struct mb_prefetch {
 	struct mb_entry *const *entries;
 	size_t n;
 	uint64_t ahead;
+	uint64_t skip_from;
 
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -77,6 +78,8 @@ static bool prefetch_entry(struct mb_prefetch *p, const struct mb_entry *ent)
 		pos = 0;
 		end = ent->size;
 	}
+	if (p->skip_from && end - pos >= p->skip_from)
+		return true;
 	for (size_t i = 0; i < ent->n_extents; i++) {
 		const struct mb_extent *x = &ent->extents[i];
 		uint64_t a = x->logical > pos ? x->logical : pos;
@@ -102,7 +105,7 @@ static void *prefetch_main(void *arg)
 
 int mb_prefetch_start(struct mb_prefetch **out, int fd, uint64_t device_offset,
 		      struct mb_entry *const *entries, size_t n, uint64_t ahead,
-		      struct mb_error *e)
+		      uint64_t skip_from, struct mb_error *e)
 {
 	struct mb_prefetch *p = calloc(1, sizeof(*p));
 	int err;
@@ -115,6 +118,7 @@ int mb_prefetch_start(struct mb_prefetch **out, int fd, uint64_t device_offset,
 	p->entries = entries;
 	p->n = n;
 	p->ahead = ahead;
+	p->skip_from = skip_from;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->moved, NULL);
 	err = pthread_create(&p->thread, NULL, prefetch_main, p);

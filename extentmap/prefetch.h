@@ -14,10 +14,11 @@
 
 struct mb_prefetch;
 
-/* entries (borrowed until stop) in the order they will be read. */
+/* entries (borrowed until stop) in the order they will be read; segments
+ * of skip_from bytes or more are left out (read with O_DIRECT; 0: none). */
 int mb_prefetch_start(struct mb_prefetch **out, int fd, uint64_t device_offset,
 		      struct mb_entry *const *entries, size_t n, uint64_t ahead,
-		      struct mb_error *e);
+		      uint64_t skip_from, struct mb_error *e);
 /* The reader has pread `bytes` more device bytes. */
 void mb_prefetch_advance(struct mb_prefetch *p, uint64_t bytes);
 void mb_prefetch_stop(struct mb_prefetch *p);

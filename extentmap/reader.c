@@ -1,7 +1,9 @@
 /* P7: the extent reader, the streaming hot path; see extentmap.h.
- * One 4 MiB buffer per reader, reused for every file: data extents are
- * pread into it (physically contiguous extents in one run), small holes
- * are zeroed in it, large holes are emitted from a static zero buffer. */
+ * Data extents (physically contiguous extents in one run) are pread
+ * straight into the image writer's buffer when emit is the writer's
+ * (mb_image_emit_space/commit: no copy), else into a 4 MiB buffer of the
+ * reader, reused for every file.  Small holes are zeroed in that buffer,
+ * large holes are emitted from a static zero buffer. */
 #include "extentmap/extentmap.h"
 
 #include <errno.h>
@@ -10,20 +12,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "extentmap/internal.h"
 #include "extentmap/prefetch.h"
+#include "image/image.h"
 
 #define READ_BUF (4u << 20)
 #define SMALL_HOLE (64u << 10)	/* zeroed into the buffer, not emitted apart */
 #define PREFETCH_AHEAD (64u << 20)
+#define DIRECT_FROM (1u << 20)	/* segments this big are read with O_DIRECT */
 
 static char zeros[1u << 20];	/* never written */
 
 struct mb_extent_reader {
 	int fd;
+	int dfd;		/* the device again, O_DIRECT, or -1 */
+	size_t mem_align, off_align;	/* of buffers, offsets and lengths */
+	char *block;		/* one block read directly (off_align bytes) */
+	uint64_t block_off;	/* its device offset */
+	size_t block_len;	/* and valid bytes, 0: none */
 	char *device;
 	uint64_t device_offset;
 	char *fs_root;
@@ -32,6 +44,7 @@ struct mb_extent_reader {
 	size_t fill;		/* bytes waiting in buf */
 	uint64_t bytes;		/* read from the device or the filesystem */
 	struct mb_prefetch *prefetch;	/* after mb_extent_reader_plan */
+	uint64_t skip_from;	/* segments the prefetch leaves out, 0: none */
 };
 
 /* Where one mb_extent_read call sends its bytes. */
@@ -40,7 +53,41 @@ struct out {
 	const struct mb_entry *ent;
 	mb_emit_fn emit;
 	void *arg;
+	bool in_place;	/* emit is the image writer's: read into its buffer */
+	bool direct;	/* a big segment: O_DIRECT where aligned */
+	bool prefetched;	/* the prefetch thread reads this one ahead */
 };
+
+/* Big segments are read with O_DIRECT (best effort): the split leg is
+ * read once and never again, so its pages in the cache only cost an
+ * allocation and a copy each and evict the production data.  Small files
+ * stay on the page cache, where read-ahead (prefetch.c) hides the latency
+ * of their many small reads.  Without a known alignment: no O_DIRECT. */
+static void open_direct(struct mb_extent_reader *r)
+{
+	struct statx stx;
+	unsigned mem = 0, off = 0;
+	int ssz;
+
+	if (getenv("MB_NO_DIRECT_READ"))
+		return;
+	if (statx(r->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN | STATX_TYPE, &stx) < 0)
+		return;
+	if ((stx.stx_mask & STATX_DIOALIGN) && stx.stx_dio_offset_align) {
+		mem = stx.stx_dio_mem_align;
+		off = stx.stx_dio_offset_align;
+	} else if (S_ISBLK(stx.stx_mode) && ioctl(r->fd, BLKSSZGET, &ssz) == 0 && ssz > 0) {
+		mem = off = (unsigned)ssz;
+	}
+	/* the writer's buffer is MB_IMAGE_BLOCK-aligned, no more */
+	if (mem == 0 || mem > MB_IMAGE_BLOCK || (mem & (mem - 1)) ||
+	    off == 0 || off > (64u << 10) || (off & (off - 1)) ||
+	    posix_memalign((void **)&r->block, 4096, off) != 0)
+		return;
+	r->mem_align = mem;
+	r->off_align = off;
+	r->dfd = open(r->device, O_RDONLY | O_DIRECT | O_CLOEXEC);
+}
 
 int mb_extent_reader_open(struct mb_extent_reader **out, const char *device,
 			  uint64_t device_offset, struct mb_error *e)
@@ -49,7 +96,7 @@ int mb_extent_reader_open(struct mb_extent_reader **out, const char *device,
 
 	*out = NULL;
 	if (r)
-		r->fd = r->root_fd = -1;
+		r->fd = r->dfd = r->root_fd = -1;
 	if (!r || !(r->device = strdup(device)) ||
 	    posix_memalign((void **)&r->buf, 4096, READ_BUF) != 0) {
 		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open '%s'", device);
@@ -62,6 +109,7 @@ int mb_extent_reader_open(struct mb_extent_reader **out, const char *device,
 		goto fail;
 	}
 	(void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	open_direct(r);
 	*out = r;
 	return 0;
 fail:
@@ -85,8 +133,9 @@ int mb_extent_reader_plan(struct mb_extent_reader *r,
 {
 	mb_prefetch_stop(r->prefetch);
 	r->prefetch = NULL;
+	r->skip_from = r->dfd >= 0 ? DIRECT_FROM : 0;
 	return mb_prefetch_start(&r->prefetch, r->fd, r->device_offset, entries, n,
-				 PREFETCH_AHEAD, e);
+				 PREFETCH_AHEAD, r->skip_from, e);
 }
 
 void mb_extent_reader_close(struct mb_extent_reader *r)
@@ -96,11 +145,14 @@ void mb_extent_reader_close(struct mb_extent_reader *r)
 	mb_prefetch_stop(r->prefetch);
 	if (r->fd >= 0)
 		close(r->fd);
+	if (r->dfd >= 0)
+		close(r->dfd);
 	if (r->root_fd >= 0)
 		close(r->root_fd);
 	free(r->device);
 	free(r->fs_root);
 	free(r->buf);
+	free(r->block);
 	free(r);
 }
 
@@ -112,6 +164,81 @@ uint64_t mb_extent_reader_bytes(const struct mb_extent_reader *r)
 static int emit(struct out *o, const void *buf, size_t len, struct mb_error *e)
 {
 	if (o->emit(o->arg, buf, len, e) == 0)
+		return 0;
+	return mb_fail(e, MB_ERR_GENERAL, 0, "writing '%s' failed", o->ent->path);
+}
+
+/* The end of a run that does not fill whole blocks: one block is read
+ * directly into r->block and its bytes handed out from there (the next
+ * run may start in the same block: never read twice). */
+static ssize_t read_block(struct mb_extent_reader *r, char *dst, size_t n,
+			  uint64_t off)
+{
+	ssize_t got;
+
+	if (!(r->block_len && off >= r->block_off &&
+	      off < r->block_off + r->block_len)) {
+		r->block_len = 0;
+		got = pread(r->dfd, r->block, r->off_align, (off_t)off);
+		if (got <= 0)
+			return got;
+		r->block_off = off;
+		r->block_len = (size_t)got;
+	}
+	got = (ssize_t)(r->block_off + r->block_len - off);
+	if ((size_t)got > n)
+		got = (ssize_t)n;
+	memcpy(dst, r->block + (off - r->block_off), (size_t)got);
+	return got;
+}
+
+/* Reads at most n bytes at device offset off into dst, which has room for
+ * writable >= n bytes: with O_DIRECT for a big segment when the offset and
+ * dst are aligned (whole blocks into dst, the last one through r->block),
+ * else through the page cache. */
+static ssize_t read_device(struct out *o, char *dst, size_t n, size_t writable,
+			   uint64_t off)
+{
+	struct mb_extent_reader *r = o->r;
+	size_t want;
+	ssize_t got;
+
+	if (!o->direct || r->dfd < 0)
+		return pread(r->fd, dst, n, (off_t)off);
+	if (r->block_len && off >= r->block_off && off < r->block_off + r->block_len)
+		return read_block(r, dst, n, off);
+	if (off % r->off_align || (uintptr_t)dst % r->mem_align)
+		return pread(r->fd, dst, n, (off_t)off);
+	want = (n + r->off_align - 1) / r->off_align * r->off_align;
+	if (want > writable)
+		want = n / r->off_align * r->off_align;
+	got = want ? pread(r->dfd, dst, want, (off_t)off) : read_block(r, dst, n, off);
+	if (got >= 0)
+		return (size_t)got < n ? got : (ssize_t)n;
+	if (errno != EINVAL)
+		return -1;
+	/* refused after all: the page cache from now on */
+	close(r->dfd);
+	r->dfd = -1;
+	return pread(r->fd, dst, n, (off_t)off);
+}
+
+/* Where to pread the next bytes in the writer's buffer (*n of them). */
+static char *space(struct out *o, size_t *n, struct mb_error *e)
+{
+	char *p = mb_image_emit_space(o->arg, n);
+
+	if (*n > 0)
+		return p;
+	mb_fail(e, MB_ERR_INTERNAL, 0, "data of '%s' is longer than its segment",
+		o->ent->path);
+	return NULL;
+}
+
+/* The writer took got bytes we pread into its buffer. */
+static int commit(struct out *o, size_t got, struct mb_error *e)
+{
+	if (mb_image_emit_commit(o->arg, got, e) == 0)
 		return 0;
 	return mb_fail(e, MB_ERR_GENERAL, 0, "writing '%s' failed", o->ent->path);
 }
@@ -152,10 +279,18 @@ static int put_device(struct out *o, uint64_t off, uint64_t len,
 {
 	struct mb_extent_reader *r = o->r;
 
+	if (o->in_place && flush(o, e) < 0)	/* zeros of a small hole first */
+		return -1;
 	while (len > 0) {
-		size_t n = READ_BUF - r->fill;
+		size_t n = READ_BUF - r->fill, writable = n;
+		char *dst = r->buf + r->fill;
 		ssize_t got;
 
+		if (o->in_place && !(dst = space(o, &n, e)))
+			return -1;
+		if (o->in_place)	/* see mb_image_emit_space */
+			writable = (uintptr_t)dst % MB_IMAGE_BLOCK ? n
+				   : (n + MB_IMAGE_BLOCK - 1) / MB_IMAGE_BLOCK * MB_IMAGE_BLOCK;
 		if (n == 0) {
 			if (flush(o, e) < 0)
 				return -1;
@@ -163,7 +298,7 @@ static int put_device(struct out *o, uint64_t off, uint64_t len,
 		}
 		if (n > len)
 			n = len;
-		got = pread(r->fd, r->buf + r->fill, n, (off_t)off);
+		got = read_device(o, dst, n, writable, off);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0)
@@ -174,9 +309,13 @@ static int put_device(struct out *o, uint64_t off, uint64_t len,
 			return mb_fail(e, MB_ERR_IO, 0,
 				       "short read from '%s' at offset %llu for '%s'",
 				       r->device, (unsigned long long)off, o->ent->path);
-		r->fill += (size_t)got;
+		if (o->in_place && commit(o, (size_t)got, e) < 0)
+			return -1;
+		if (!o->in_place)
+			r->fill += (size_t)got;
 		r->bytes += (uint64_t)got;
-		mb_prefetch_advance(r->prefetch, (uint64_t)got);
+		if (o->prefetched)
+			mb_prefetch_advance(r->prefetch, (uint64_t)got);
 		off += (uint64_t)got;
 		len -= (uint64_t)got;
 	}
@@ -305,9 +444,15 @@ static int read_fs(struct out *o, uint64_t pos, uint64_t end, struct mb_error *e
 	if (fd < 0)
 		return -1;
 	while (pos < end) {
-		size_t n = end - pos < READ_BUF ? end - pos : READ_BUF;
-		ssize_t got = pread(fd, r->buf, n, (off_t)pos);
+		size_t n = READ_BUF;
+		char *dst = o->in_place ? space(o, &n, e) : r->buf;
+		ssize_t got;
 
+		if (!dst)
+			goto out;
+		if (n > end - pos)
+			n = end - pos;
+		got = pread(fd, dst, n, (off_t)pos);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0) {
@@ -319,7 +464,8 @@ static int read_fs(struct out *o, uint64_t pos, uint64_t end, struct mb_error *e
 		}
 		r->bytes += (uint64_t)got;
 		pos += (uint64_t)got;
-		if (emit(o, r->buf, (size_t)got, e) < 0)
+		if ((o->in_place ? commit(o, (size_t)got, e)
+			       : emit(o, r->buf, (size_t)got, e)) < 0)
 			goto out;
 	}
 	ret = 0;
@@ -331,7 +477,8 @@ out:
 int mb_extent_read(void *reader, const struct mb_entry *ent, mb_emit_fn emit_fn,
 		   void *emit_arg, struct mb_error *e)
 {
-	struct out o = { reader, ent, emit_fn, emit_arg };
+	struct out o = { .r = reader, .ent = ent, .emit = emit_fn, .arg = emit_arg,
+			 .in_place = emit_fn == mb_image_emit };
 	uint64_t pos = ent->seg_offset, len = ent->seg_length;
 
 	o.r->fill = 0;
@@ -350,6 +497,9 @@ int mb_extent_read(void *reader, const struct mb_entry *ent, mb_emit_fn emit_fn,
 			       "segment %llu+%llu of '%s' is past its end (%llu bytes)",
 			       (unsigned long long)pos, (unsigned long long)len,
 			       ent->path, (unsigned long long)ent->size);
+	/* big segments into the writer's buffer: as prefetch.c skips them */
+	o.direct = o.in_place && len >= DIRECT_FROM;
+	o.prefetched = !o.r->skip_from || len < o.r->skip_from;
 	if (ent->read_via_fs)
 		return read_fs(&o, pos, pos + len, e);
 	return read_extents(&o, pos, pos + len, e);

@@ -1,27 +1,35 @@
 /*
- * Double-buffered output for the writer: while one buffer is being written
- * to the sink by a thread of its own, the writer fills the other.  Reading
- * and hashing the split leg then overlap the write to the media instead of
- * taking turns with it.  Each submitted buffer is written whole, in order,
- * by the one thread: the sink still sees a plain sequence of writes.
+ * Buffered output for the writer: a ring of buffers, written to the sink in
+ * order by a thread of its own while the writer fills the next ones.
+ * Reading and hashing the split leg then overlap the write to the media
+ * instead of taking turns with it, and a slow reader on the other end (a
+ * pipe) does not stall the stream at every buffer.  Each submitted buffer
+ * is written whole, in order, by the one thread: the sink still sees a
+ * plain sequence of writes.
  */
 #include "image/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#define NBUF 4
+#define PIPE_WANT (1u << 20)	/* the default pipe-max-size */
 
 struct mbi_flusher {
 	struct mb_sink *sink;
-	unsigned char *buf[2];
-	int cur;		/* the buffer the writer fills */
+	unsigned char *buf[NBUF];
+	size_t len[NBUF];
 
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	const unsigned char *job;	/* being written, NULL when idle */
-	size_t job_len;
+	uint64_t submitted;	/* buffers handed over; the writer fills
+				 * buf[submitted % NBUF] */
+	uint64_t written;	/* buffers the thread is done with */
 	bool stop, failed;
 	struct mb_error err;	/* the thread's first failure */
 };
@@ -32,26 +40,42 @@ static void *flusher_main(void *arg)
 
 	pthread_mutex_lock(&f->lock);
 	for (;;) {
-		while (!f->job && !f->stop)
+		while (f->written == f->submitted && !f->stop)
 			pthread_cond_wait(&f->cond, &f->lock);
-		if (!f->job)
+		if (f->written == f->submitted)
 			break;
-		const unsigned char *p = f->job;
-		size_t len = f->job_len;
+		const unsigned char *p = f->buf[f->written % NBUF];
+		size_t len = f->len[f->written % NBUF];
+		bool skip = f->failed;
 
 		pthread_mutex_unlock(&f->lock);
 		struct mb_error err = { 0 };
-		int rc = f->failed ? 0 : mb_sink_write(f->sink, p, len, &err);
+		int rc = skip ? 0 : mb_sink_write(f->sink, p, len, &err);
 		pthread_mutex_lock(&f->lock);
 		if (rc < 0) {
 			f->failed = true;
 			f->err = err;
 		}
-		f->job = NULL;
+		f->written++;
 		pthread_cond_broadcast(&f->cond);
 	}
 	pthread_mutex_unlock(&f->lock);
 	return NULL;
+}
+
+/* A pipe's default 64 KiB makes the writer and the reader on the other end
+ * take turns 16 times per MiB; a larger pipe lets each run longer.  Best
+ * effort: a pipe we may not grow is only slower. */
+static void grow_pipe(const struct mb_sink *sink)
+{
+	struct stat st;
+	int have;
+
+	if (sink->fd < 0 || fstat(sink->fd, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return;
+	have = fcntl(sink->fd, F_GETPIPE_SZ);
+	if (have >= 0 && (unsigned)have < PIPE_WANT)
+		(void)fcntl(sink->fd, F_SETPIPE_SZ, (int)PIPE_WANT);
 }
 
 int mbi_flusher_start(struct mbi_flusher **out, struct mb_sink *sink, size_t cap,
@@ -61,17 +85,20 @@ int mbi_flusher_start(struct mbi_flusher **out, struct mb_sink *sink, size_t cap
 	int err;
 
 	*out = NULL;
-	if (!f || posix_memalign((void **)&f->buf[0], 4096, cap) != 0 ||
-	    posix_memalign((void **)&f->buf[1], 4096, cap) != 0) {
-		if (f) {
-			free(f->buf[0]);
-			free(f);
-		}
+	if (!f)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to allocate the write buffers");
-	}
-	f->sink = sink;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cond, NULL);
+	for (int i = 0; i < NBUF; i++) {
+		if (posix_memalign((void **)&f->buf[i], 4096, cap) != 0) {
+			f->buf[i] = NULL;
+			mbi_flusher_free(f);
+			return mb_fail(e, MB_ERR_GENERAL, ENOMEM,
+				       "unable to allocate the write buffers");
+		}
+	}
+	f->sink = sink;
+	grow_pipe(sink);
 	err = pthread_create(&f->thread, NULL, flusher_main, f);
 	if (err) {
 		f->thread = 0;
@@ -84,16 +111,17 @@ int mbi_flusher_start(struct mbi_flusher **out, struct mb_sink *sink, size_t cap
 
 unsigned char *mbi_flusher_buffer(struct mbi_flusher *f)
 {
-	return f->buf[f->cur];
+	return f->buf[f->submitted % NBUF];
 }
 
-/* Waits until the thread is idle; reports its failure, if any. */
-static int wait_idle(struct mbi_flusher *f, struct mb_error *e)
+/* Waits until at most `pending` buffers are still to be written; reports
+ * the thread's failure, if any. */
+static int wait_pending(struct mbi_flusher *f, uint64_t pending, struct mb_error *e)
 {
 	int rc = 0;
 
 	pthread_mutex_lock(&f->lock);
-	while (f->job)
+	while (f->submitted - f->written > pending)
 		pthread_cond_wait(&f->cond, &f->lock);
 	if (f->failed) {
 		if (e && e->code == MB_OK)
@@ -106,22 +134,20 @@ static int wait_idle(struct mbi_flusher *f, struct mb_error *e)
 
 int mbi_flusher_submit(struct mbi_flusher *f, size_t len, struct mb_error *e)
 {
-	if (wait_idle(f, e) < 0)
-		return -1;
 	if (len == 0)
-		return 0;
+		return wait_pending(f, NBUF - 1, e);
 	pthread_mutex_lock(&f->lock);
-	f->job = f->buf[f->cur];
-	f->job_len = len;
+	f->len[f->submitted % NBUF] = len;
+	f->submitted++;
 	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->lock);
-	f->cur ^= 1;
-	return 0;
+	/* the next buffer is free once the thread is done with it */
+	return wait_pending(f, NBUF - 1, e);
 }
 
 int mbi_flusher_finish(struct mbi_flusher *f, struct mb_error *e)
 {
-	return wait_idle(f, e);
+	return wait_pending(f, 0, e);
 }
 
 void mbi_flusher_free(struct mbi_flusher *f)
@@ -137,7 +163,7 @@ void mbi_flusher_free(struct mbi_flusher *f)
 	}
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->cond);
-	free(f->buf[0]);
-	free(f->buf[1]);
+	for (int i = 0; i < NBUF; i++)
+		free(f->buf[i]);
 	free(f);
 }

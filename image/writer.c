@@ -1,9 +1,10 @@
 /*
  * The writer: streams a laid-out image through a sink.  Bytes gather in
  * large buffers (a multiple of the record size) so every sink write is
- * whole records, as tape needs; a thread writes one buffer while the next
- * fills (flusher.c).  File data is copied once, into that
- * buffer, and hashed there while it is still in cache.
+ * whole records, as tape needs; a thread writes the full buffers while
+ * the next ones fill (flusher.c).  File data is hashed in that buffer
+ * while it is still in cache: the extent reader preads straight into it
+ * (mb_image_emit_space/commit); other producers' bytes are copied in.
  */
 #include "image/internal.h"
 
@@ -77,15 +78,47 @@ static int put_zero(struct wstate *w, uint64_t n, struct mb_error *e)
 	return 0;
 }
 
-static int emit(void *arg, const void *buf, size_t len, struct mb_error *e)
+/* A producer gave more than the current file's segment. */
+static int too_long(const struct wstate *w, struct mb_error *e)
+{
+	return mb_fail(e, MB_ERR_INTERNAL, 0, "data of '%s' is longer than "
+		       "%" PRIu64 " bytes", w->ent->path, w->ent->seg_length);
+}
+
+int mb_image_emit(void *arg, const void *buf, size_t len, struct mb_error *e)
 {
 	struct wstate *w = arg;
 
 	if (len > w->ent->seg_length - w->emitted)
-		return mb_fail(e, MB_ERR_INTERNAL, 0, "data of '%s' is longer than "
-			       "%" PRIu64 " bytes", w->ent->path, w->ent->seg_length);
+		return too_long(w, e);
 	w->emitted += len;
 	return put(w, buf, len, true, e);
+}
+
+void *mb_image_emit_space(void *arg, size_t *room)
+{
+	struct wstate *w = arg;
+	uint64_t due = w->ent->seg_length - w->emitted;
+
+	*room = w->cap - w->len < due ? w->cap - w->len : (size_t)due;
+	return w->buf + w->len;
+}
+
+/* The producer wrote len bytes at w->buf + w->len itself: hashed here,
+ * while they are still in cache, with no copy. */
+int mb_image_emit_commit(void *arg, size_t len, struct mb_error *e)
+{
+	struct wstate *w = arg;
+
+	if (len > w->ent->seg_length - w->emitted || len > w->cap - w->len)
+		return too_long(w, e);
+	mb_hash_update(&w->h, w->buf + w->len, len);
+	w->emitted += len;
+	w->len += len;
+	w->pos += len;
+	if (w->len == w->cap)
+		return flush(w, e);
+	return 0;
 }
 
 static int at_offset(const struct wstate *w, uint64_t want, const char *what,
@@ -104,7 +137,7 @@ static int write_file_data(struct wstate *w, const struct mb_entry *t,
 	w->ent = t;
 	w->emitted = 0;
 	mb_hash_init(&w->h);
-	if (data(data_arg, t, emit, w, e) < 0)
+	if (data(data_arg, t, mb_image_emit, w, e) < 0)
 		return mb_fail(e, MB_ERR_IO, 0, "unable to read the data of '%s'", t->path);
 	if (w->emitted != t->seg_length)
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "data of '%s' is %" PRIu64
