@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WBUF_TARGET (1u << 20)
+#define WBUF_TARGET (4u << 20)
 #define HASH_PIECE (64u << 10)	/* copy then hash pieces this big */
 
 struct wstate {
