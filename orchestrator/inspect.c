@@ -14,6 +14,7 @@
 #include "image/image.h"
 #include "orchestrator/catalog.h"
 #include "orchestrator/commands.h"
+#include "plugins/media/tape.h"
 
 int mb_open_image_arg(const struct mb_options *opt, int *fd, const char **name,
 		      struct mb_error *e)
@@ -24,6 +25,8 @@ int mb_open_image_arg(const struct mb_options *opt, int *fd, const char **name,
 		return -1;
 	}
 	*name = opt->from;
+	if (strncmp(opt->from, "tape:", 5) == 0)
+		return mb_tape_open_read(opt->from + 5, fd, e);
 	if (strcmp(opt->from, "-") == 0) {
 		*fd = STDIN_FILENO;
 		*name = "standard input";
