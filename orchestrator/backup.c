@@ -20,6 +20,7 @@
 #include "orchestrator/lock.h"
 #include "orchestrator/mount_split.h"
 #include "orchestrator/signals.h"
+#include "plugins/media/tape.h"
 
 typedef int (*step_fn)(struct mb_run *r, struct mb_error *e);
 
@@ -405,6 +406,21 @@ out:
 	return rc;
 }
 
+/* A tape sink says where the image went (tape label, volume, file,
+ * record size); the catalog keeps it with each member's starting record. */
+static int record_tape(struct mb_run *r, const char *spec, struct mb_error *e)
+{
+	struct mb_catalog_tape_part parts[MB_TAPE_MAX_VOLUMES];
+	struct mb_tape_info ti;
+
+	if (!spec || strncmp(spec, "tape:", 5) != 0 || !mb_tape_last_info(&ti))
+		return 0;
+	for (size_t i = 0; i < ti.n_parts; i++)
+		parts[i] = (struct mb_catalog_tape_part){ ti.part[i].label, ti.part[i].volume,
+							  ti.part[i].file_no, ti.part[i].first_byte };
+	return mb_catalog_tape_add(r->catalog, r->id, 1, ti.record_size, parts, ti.n_parts, e);
+}
+
 /* P8: the image is complete and durable before the run is marked good;
  * then the split leg goes back (or stays, with --keep-split). */
 static int step_finish(struct mb_run *r, struct mb_error *e)
@@ -420,6 +436,8 @@ static int step_finish(struct mb_run *r, struct mb_error *e)
 		rc = mb_obl_done(&r->obl, r->media_handle, e);
 	if (rc == 0)
 		rc = mb_catalog_image_add(r->catalog, r->id, 1, spec, bytes, "complete", e);
+	if (rc == 0)
+		rc = record_tape(r, spec, e);
 	free(spec);
 	if (rc == 0 && r->split_mount)
 		rc = mb_obl_release(&r->obl, r->mount_handle, e);
