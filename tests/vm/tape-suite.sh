@@ -108,6 +108,7 @@ like "$RUN_ERR" "drive rate [0-9.]* MB/s, buffer ran dry [0-9]* time" "drive rat
 RATE1=$(grep -o 'tape: [0-9]* records.*' <<<"$RUN_ERR")
 REC1=$(grep -o 'tape: [0-9]* records' <<<"$RATE1" | grep -o '[0-9]*')
 diag "$RATE1"
+diag "$(grep -o 'phase \(stream\|finish\): .*' <<<"$RUN_ERR" | tr '\n' ';')"
 ID1=$(last_id)
 before=$(sum "$TD/tape1.img")
 run B
