@@ -151,6 +151,20 @@ struct mb_member {
 
 struct mb_image_reader;
 
+/* Where the reader's bytes come from when fd alone will not do (a tape:
+ * whole records, positioned by record).  read returns up to n bytes, 0 at
+ * the end, -1 on error; seek positions at an image offset (NULL: the input
+ * can only be read in order). */
+struct mb_image_input {
+	ssize_t (*read)(void *ctx, void *buf, size_t n, struct mb_error *e);
+	int (*seek)(void *ctx, uint64_t off, struct mb_error *e);
+	void *ctx;
+};
+/* Readers opened on fd from now on (mb_image_open, mb_image_verify) read
+ * through in instead of read(2)/lseek(2) on fd; in == NULL ends that.
+ * One fd at a time. */
+void mb_image_set_input(int fd, const struct mb_image_input *in);
+
 /* Opens an image on fd (a file, pipe or tape; never closed by the reader),
  * reads the index member and checks its structure.  Seekable fds may later
  * use mb_image_seek(). */

@@ -19,6 +19,7 @@
 
 struct mb_image_reader {
 	int fd;
+	struct mb_image_input in;	/* in.read NULL: plain fd */
 	char *name;
 	off_t base;		/* fd offset of image byte 0, -1 if not seekable */
 	struct mb_index idx;
@@ -39,6 +40,18 @@ struct mb_image_reader {
 };
 
 #define CTX_INDEX SIZE_MAX
+
+static struct {
+	int fd;
+	struct mb_image_input in;
+} input_for = { .fd = -1 };
+
+void mb_image_set_input(int fd, const struct mb_image_input *in)
+{
+	input_for.fd = in ? fd : -1;
+	if (in)
+		input_for.in = *in;
+}
 
 /* "'dir/file'", "the index", "the trailer" ... (static storage). */
 static const char *where(const struct mb_image_reader *r)
@@ -70,6 +83,12 @@ static ssize_t raw_read(struct mb_image_reader *r, void *dst, size_t n,
 {
 	ssize_t got;
 
+	if (r->in.read) {
+		got = r->in.read(r->in.ctx, dst, n, e);
+		if (got > 0)
+			r->bytes_read += (uint64_t)got;
+		return got;
+	}
 	do
 		got = read(r->fd, dst, n);
 	while (got < 0 && errno == EINTR);
@@ -121,7 +140,7 @@ static int rd_skip(struct mb_image_reader *r, uint64_t n, struct mb_error *e)
 {
 	uint64_t have = r->tail - r->head;
 
-	if (r->base >= 0 && n > RBUF_SIZE) {
+	if (r->base >= 0 && !r->in.read && n > RBUF_SIZE) {
 		r->head = r->tail = 0;
 		r->pos += have;
 		n -= have;
@@ -273,6 +292,10 @@ int mb_image_open(struct mb_image_reader **out, int fd, const char *name,
 	}
 	r->fd = fd;
 	r->base = lseek(fd, 0, SEEK_CUR);
+	if (fd == input_for.fd) {
+		r->in = input_for.in;
+		r->base = r->in.seek ? 0 : -1;
+	}
 	r->exact = true;
 	r->ctx = CTX_INDEX;
 	if (read_global(r, MBI_INDEX_NAME, MBI_INDEX_KEY, &text, &tlen, &at, e) < 0) {
@@ -584,7 +607,10 @@ ssize_t mb_image_read(struct mb_image_reader *r, void *buf, size_t len,
 
 static int seek_to(struct mb_image_reader *r, uint64_t off, struct mb_error *e)
 {
-	if (r->base < 0 || lseek(r->fd, r->base + (off_t)off, SEEK_SET) < 0) {
+	if (r->in.read && r->base >= 0) {
+		if (r->in.seek(r->in.ctx, off, e) < 0)
+			return -1;
+	} else if (r->base < 0 || lseek(r->fd, r->base + (off_t)off, SEEK_SET) < 0) {
 		mb_fail(e, MB_ERR_MEDIA, r->base < 0 ? ESPIPE : errno,
 			"unable to seek in image '%s'", r->name);
 		mb_hint(e, "single-file access needs a seekable image (a file); "

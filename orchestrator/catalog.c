@@ -173,15 +173,28 @@ static int read_version(struct mb_catalog *c, int *version,
 	return 0;
 }
 
-static int create_schema(struct mb_catalog *c, struct mb_error *e)
+static int run_all(struct mb_catalog *c, const char *const *sql,
+		   struct mb_error *e)
+{
+	for (size_t i = 0; sql[i]; i++)
+		if (cat_exec(c, sql[i], "create the schema", e) < 0)
+			return -1;
+	return 0;
+}
+
+/* A new catalog gets every version's tables; an older one the steps it
+ * lacks (1 -> 2: the tape tables).  Its version row then says the
+ * current version. */
+static int create_schema(struct mb_catalog *c, int from, struct mb_error *e)
 {
 	sqlite3_stmt *st = NULL;
 
-	for (size_t i = 0; schema_v1[i]; i++)
-		if (cat_exec(c, schema_v1[i], "create the schema", e) < 0)
-			return -1;
-	if (sqlite3_prepare_v2(c->db,
-			       "INSERT INTO schema_version (version) VALUES (?)",
+	if ((from < 1 && run_all(c, schema_v1, e) < 0) ||
+	    (from < 2 && run_all(c, mb_catalog_schema_tape, e) < 0))
+		return -1;
+	if (sqlite3_prepare_v2(c->db, from == 0 ?
+			       "INSERT INTO schema_version (version) VALUES (?)" :
+			       "UPDATE schema_version SET version = ?",
 			       -1, &st, NULL) != SQLITE_OK)
 		return cat_fail(c, "create the schema", e);
 	sqlite3_bind_int(st, 1, MB_CATALOG_SCHEMA_VERSION);
@@ -212,8 +225,7 @@ static int check_schema(struct mb_catalog *c, struct mb_error *e)
 			"file");
 		goto fail;
 	}
-	/* Upgrades from older versions go here, one step each. */
-	if (version == 0 && create_schema(c, e) < 0)
+	if (version < MB_CATALOG_SCHEMA_VERSION && create_schema(c, version, e) < 0)
 		goto fail;
 	return cat_exec(c, "COMMIT", "create the schema", e);
 fail:

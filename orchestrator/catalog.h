@@ -14,7 +14,7 @@
 #include "common/entry.h"
 #include "common/error.h"
 
-#define MB_CATALOG_SCHEMA_VERSION 1
+#define MB_CATALOG_SCHEMA_VERSION 2	/* 2: tape_parts, tape_members */
 
 struct mb_catalog;
 
@@ -106,6 +106,19 @@ struct mb_placement {
 int mb_catalog_save_placements(struct mb_catalog *c, int64_t run_id,
 			       const struct mb_placement *v, size_t n,
 			       struct mb_error *e);
+/* Where an image went on tape: one part per volume it touches (the
+ * volume set's label, the volume counting from 1, the tape file holding
+ * the part, the image byte at its first record).  Also records, for every
+ * member of the run's saved set, the volume and the record (counted from
+ * the start of that tape file) its header starts on.  One transaction. */
+struct mb_catalog_tape_part {
+	const char *label;
+	uint32_t volume, file_no;
+	uint64_t first_byte;
+};
+int mb_catalog_tape_add(struct mb_catalog *c, int64_t run_id, int device_index,
+			uint32_t record_size, const struct mb_catalog_tape_part *parts,
+			size_t n, struct mb_error *e);
 
 /* `mbackup list`: a JSON array of runs, newest first, each with id, status,
  * verb, started, finished, window_ms, bytes, files, exit_code, error,

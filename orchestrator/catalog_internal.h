@@ -1,6 +1,7 @@
 /*
  * The catalog's private parts, shared by catalog.c (schema, runs, phases,
- * obligations, sets) and catalog_list.c (`mbackup list`).
+ * obligations, sets), catalog_list.c (`mbackup list`) and catalog_tape.c
+ * (where an image went on tape).
  */
 #ifndef MB_CATALOG_INTERNAL_H
 #define MB_CATALOG_INTERNAL_H
@@ -16,7 +17,8 @@ enum stmt_id {
 	S_RUN_BEGIN, S_RUN_END, S_RUN_WINDOW, S_RUN_TOTALS, S_PHASE_BEGIN,
 	S_PHASE_END, S_PHASE_RECORD, S_OBL_ADD, S_OBL_SET, S_OBL_OPEN, S_RUNS_RUNNING,
 	S_IMAGE_ADD, S_SET_DEL_EXT, S_SET_DEL_FILES, S_SET_FILE, S_SET_EXTENT,
-	S_LIST_RUNS, S_LIST_IMAGES, S_LIST_PHASES, S_PLACE, N_STMT
+	S_LIST_RUNS, S_LIST_IMAGES, S_LIST_PHASES, S_PLACE, S_TAPE_PART, S_TAPE_MEMBERS,
+	N_STMT
 };
 
 /* A phase begun by this connection: its monotonic start time. */
@@ -39,6 +41,8 @@ int cat_exec(struct mb_catalog *c, const char *sql, const char *what, struct mb_
 int cat_done(struct mb_catalog *c, sqlite3_stmt *st, const char *what, struct mb_error *e);
 /* Binds text, or NULL for a NULL pointer. */
 void bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Schema 2: the tape tables (catalog_tape.c); NULL-terminated. */
+extern const char *const mb_catalog_schema_tape[];
 
 /* Fails with "unable to <what> in catalog '<path>': <sqlite message>". */
 int cat_fail(struct mb_catalog *c, const char *what, struct mb_error *e);

@@ -15,6 +15,7 @@
 #include "orchestrator/catalog.h"
 #include "orchestrator/commands.h"
 #include "orchestrator/restore_set.h"
+#include "plugins/media/tape.h"
 
 int mb_open_image_arg(const struct mb_options *opt, int *fd, const char **name,
 		      struct mb_error *e)
@@ -25,6 +26,8 @@ int mb_open_image_arg(const struct mb_options *opt, int *fd, const char **name,
 		return -1;
 	}
 	*name = opt->from;
+	if (strncmp(opt->from, "tape:", 5) == 0)
+		return mb_tape_open_read(opt->from + 5, fd, e);
 	if (strcmp(opt->from, "-") == 0) {
 		*fd = STDIN_FILENO;
 		*name = "standard input";

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugins/media/tape.h"
 #include "plugins/quiesce/postgres.h"
 
 #define MB_DEFAULT_CATALOG "/var/lib/mbackup/catalog.db"
@@ -65,6 +66,19 @@ static const struct opt_def opt_table[] = {
 	  "directory to restore into" },
 	{ "file", OPT_LIST, MB_VERB_RESTORE, OFF(files), "PATH", NULL, 0, 0,
 	  "restore only this file (seeks straight to it); repeatable" },
+	{ "block-size", OPT_LONG, V_BACKUP, OFF(block_size), "BYTES", NULL, 1, 64L << 20,
+	  "tape: fixed record size (default 262144)" },
+	{ "append", OPT_BOOL, V_BACKUP, OFF(append), NULL, NULL, 0, 0,
+	  "tape: write after the last image instead of at the beginning" },
+	{ "overwrite", OPT_BOOL, V_BACKUP, OFF(overwrite), NULL, NULL, 0, 0,
+	  "tape: write over a tape that already holds data" },
+	{ "volume-change", OPT_STR, V_BACKUP | MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE,
+	  OFF(volume_change), "CMD", NULL, 0, 0,
+	  "tape: command (split on spaces) that loads volume $MBACKUP_VOLUME into $MBACKUP_DEVICE" },
+	{ "buffer", OPT_STR, V_BACKUP, OFF(buffer), "SIZE", "64M", 0, 0,
+	  "tape: RAM ring between the reader and the drive (K, M, G suffixes)" },
+	{ "backup", OPT_STR, MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE, OFF(backup), "ID", NULL,
+	  0, 0, "tape: which image to read (default: the last on the tape)" },
 	{ "output", OPT_STR, V_ALL, OFF(output), "text|json", "text", 0, 0,
 	  "output format" },
 	{ "log-level", OPT_STR, V_ALL, OFF(log_level), "LEVEL", "info", 0, 0,
@@ -258,6 +272,47 @@ static int usage_error(struct mb_error *e, const char *fmt, const char *arg,
 	return -1;
 }
 
+/* "64M" -> bytes. */
+static int parse_size(const char *v, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || end == v)
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		n <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		n <<= 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		n <<= 30, end++;
+	if (*end || n > (16ULL << 30))
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* Hands the tape options to the tape driver (sink and reader). */
+static int apply_tape(struct mb_options *o, struct mb_error *e)
+{
+	struct mb_tape_params p = {
+		.block_size = (uint32_t)o->block_size, .append = o->append,
+		.overwrite = o->overwrite, .volume_change = o->volume_change,
+		.backup = o->backup,
+	};
+
+	if (o->append && o->overwrite)
+		return usage_error(e, "options '%s' and --overwrite exclude each other (for '%s')",
+				   "--append", o->verb_name);
+	if (o->buffer && parse_size(o->buffer, &p.buffer) < 0)
+		return usage_error(e, "invalid --buffer '%s' (a size such as 64M) for '%s'",
+				   o->buffer, o->verb_name);
+	mb_tape_set_params(&p);
+	return 0;
+}
+
 int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_error *e)
 {
 	unsigned cli_lists = 0;
@@ -292,7 +347,7 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_erro
 			return -1;
 	}
 	o->from = o->froms.n ? o->froms.v[0] : NULL;
-	return 0;
+	return apply_tape(o, e);
 }
 
 void mb_options_free(struct mb_options *o)

@@ -51,6 +51,12 @@ struct mb_options {
 	long device_timeout;		/* seconds a device may stall */
 	char *to;
 	struct mb_strlist files;	/* restore --file */
+	/* tape media (plugins/media/tape.h) */
+	long block_size;		/* bytes; 0: the tape default */
+	bool append, overwrite;
+	char *volume_change;		/* command run to load the next volume */
+	char *buffer;			/* RAM ring size, e.g. "64M" */
+	char *backup;			/* ls/verify/restore: which image on a tape */
 	bool help, version;
 };
 

@@ -17,6 +17,7 @@
 #include "orchestrator/commands.h"
 #include "orchestrator/restore_set.h"
 #include "orchestrator/restore_target.h"
+#include "plugins/media/tape.h"
 
 #define RESTORE_BUF (1 << 20)
 
@@ -161,9 +162,21 @@ static int restore_all(struct restore *rs, struct mb_error *e)
 
 static void restore_report(const struct mb_options *opt, struct restore *rs)
 {
-	uint64_t read = mb_image_bytes_read(rs->reader);
+	uint64_t read = mb_image_bytes_read(rs->reader), recs = 0, rsize = 0;
 
-	if (opt->output && strcmp(opt->output, "json") == 0)
+	mb_tape_read_stats(&recs, &rsize);
+	if (rsize)
+		mb_info("tape: read %llu records of %llu bytes (the image has %llu)",
+			(unsigned long long)recs, (unsigned long long)rsize,
+			(unsigned long long)(rs->index->image_size / rsize));
+	if (opt->output && strcmp(opt->output, "json") == 0 && rsize)
+		printf("{\"entries\":%llu,\"files\":%llu,\"bytes\":%llu,\"image_bytes_read\":%llu,"
+		       "\"image_size\":%llu,\"tape_records_read\":%llu,\"tape_record_size\":%llu}\n",
+		       (unsigned long long)rs->entries, (unsigned long long)rs->files,
+		       (unsigned long long)rs->bytes, (unsigned long long)read,
+		       (unsigned long long)rs->index->image_size, (unsigned long long)recs,
+		       (unsigned long long)rsize);
+	else if (opt->output && strcmp(opt->output, "json") == 0)
 		printf("{\"entries\":%llu,\"files\":%llu,\"bytes\":%llu,\"image_bytes_read\":%llu,"
 		       "\"image_size\":%llu}\n",
 		       (unsigned long long)rs->entries, (unsigned long long)rs->files,

@@ -20,6 +20,7 @@
 #include "image/multi.h"
 #include "orchestrator/mount_split.h"
 #include "orchestrator/signals.h"
+#include "plugins/media/tape.h"
 
 #define OTHER_BUF (1u << 20)
 
@@ -165,7 +166,9 @@ static void image_meta(struct mb_run *r, struct mb_image_meta *meta)
 	meta->created = time(NULL);
 	snprintf(meta->source, sizeof(meta->source), "%.200s on %.100s (%.30s)",
 		 r->source, r->mount.source, r->mount.fstype);
-	meta->record_size = MB_IMAGE_DEFAULT_RECORD;
+	/* A tape writes fixed records: the image is padded to them. */
+	meta->record_size = r->sinks[0]->record_size ? r->sinks[0]->record_size
+						      : MB_IMAGE_DEFAULT_RECORD;
 	meta->device_index = 1;
 	meta->device_count = (uint32_t)r->n_sinks;
 }
@@ -246,6 +249,13 @@ static int stream_multi(struct mb_run *r, struct mb_entry **v, const struct mb_i
 	int rc = -1;
 
 	mb_multi_order_parse(r->opt->order, &order);
+	for (int k = 1; k < r->n_sinks; k++)
+		if (r->sinks[k]->record_size != r->sinks[0]->record_size) {
+			mb_fail(e, MB_ERR_USAGE, 0, "media '%s' and '%s' need different record sizes",
+				r->sinks[0]->spec, r->sinks[k]->spec);
+			mb_hint(e, "several devices must share one record size (--block-size for tapes)");
+			return -1;
+		}
 	for (int k = 0; k < r->n_sinks; k++)
 		dev[k].sink = r->sinks[k];
 	if (mb_multi_plan(v, r->set.n, (uint32_t)r->n_sinks, (uint64_t)r->opt->segment_threshold,
@@ -290,6 +300,22 @@ int mb_stream(struct mb_run *r, struct mb_error *e)
 	return rc;
 }
 
+/* A tape sink says where the image went (tape label, volume, file,
+ * record size); the catalog keeps it with each member's starting record.
+ * The tape module reports its last image only: one tape device a run. */
+static int record_tape(struct mb_run *r, int k, const char *spec, struct mb_error *e)
+{
+	struct mb_catalog_tape_part parts[MB_TAPE_MAX_VOLUMES];
+	struct mb_tape_info ti;
+
+	if (r->n_sinks != 1 || strncmp(spec, "tape:", 5) != 0 || !mb_tape_last_info(&ti))
+		return 0;
+	for (size_t i = 0; i < ti.n_parts; i++)
+		parts[i] = (struct mb_catalog_tape_part){ ti.part[i].label, ti.part[i].volume,
+							  ti.part[i].file_no, ti.part[i].first_byte };
+	return mb_catalog_tape_add(r->catalog, r->id, k + 1, ti.record_size, parts, ti.n_parts, e);
+}
+
 /* P8, the media side: every good image closed (made durable, renamed into
  * place) and recorded; a failed device's image is dropped and recorded as
  * failed. */
@@ -315,6 +341,8 @@ int mb_stream_close_media(struct mb_run *r, struct mb_error *e)
 		if (rc == 0)
 			rc = mb_catalog_image_add(r->catalog, r->id, k + 1, spec ? spec : "?",
 						  bytes, status, e);
+		if (rc == 0 && spec && strcmp(status, "complete") == 0)
+			rc = record_tape(r, k, spec, e);
 		free(spec);
 	}
 	return rc;

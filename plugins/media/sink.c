@@ -4,6 +4,7 @@
  * beside them as further entries of the registry.
  */
 #include "plugins/media/sink.h"
+#include "plugins/media/tape.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -177,6 +178,8 @@ static const struct mb_sink_ops sink_drivers[] = {
 	{ "file!", file_open_force, sink_write, file_close, file_abort },
 	{ "pipe", pipe_open, sink_write, fd_close, fd_abort },
 	{ "stdout", stdout_open, sink_write, fd_close, fd_abort },
+	{ "tape", mb_tape_sink_open, mb_tape_sink_write, mb_tape_sink_close,
+	  mb_tape_sink_abort },
 };
 
 /* Splits "name:arg"; "-" means stdout.  Returns the driver or NULL. */
@@ -198,6 +201,8 @@ static const struct mb_sink_ops *sink_find(const char *spec, bool force,
 		return &sink_drivers[force ? 1 : 0];
 	if (len == 4 && strncmp(spec, "pipe", 4) == 0)
 		return &sink_drivers[2];
+	if (len == 4 && strncmp(spec, "tape", 4) == 0)
+		return &sink_drivers[4];
 	return NULL;
 }
 
@@ -212,7 +217,7 @@ int mb_sink_open_mode(struct mb_sink **out, const char *spec, bool force,
 	ops = sink_find(spec, force, &arg);
 	if (!ops) {
 		mb_fail(e, MB_ERR_USAGE, 0, "unknown media '%s'", spec);
-		mb_hint(e, "use file:PATH, pipe:FIFO or - for standard output");
+		mb_hint(e, "use file:PATH, pipe:FIFO, tape:/dev/nstN or - for standard output");
 		return -1;
 	}
 	s = calloc(1, sizeof(*s));

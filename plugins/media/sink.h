@@ -6,6 +6,7 @@
  *               complete; an existing PATH is refused unless --force
  *   -           standard output (pipe or file)
  *   pipe:PATH   an existing FIFO, opened for writing
+ *   tape:DEV    a non-rewinding SCSI tape node (see tape.h)
  *
  * write() writes all of len or fails: a short write is never success.
  */
@@ -38,6 +39,7 @@ struct mb_sink {
 	char *path;		/* file system path if any (NULL for stdout) */
 	int fd;
 	uint64_t bytes;		/* bytes written so far */
+	uint32_t record_size;	/* the medium's record size; 0: any (tape sets it) */
 	void *priv;		/* driver state */
 };
 

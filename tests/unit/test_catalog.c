@@ -1,5 +1,6 @@
 /* Unit tests for orchestrator/catalog.c: schema and version check, the
- * run / phase / obligation lifecycle, list output, the backup set; with
+ * run / phase / obligation lifecycle, list output, the backup set, the
+ * schema 1 -> 2 upgrade and the tape tables; with
  * timings for obligation inserts and a 100k-file set. */
 #include <jansson.h>
 #include <sqlite3.h>
@@ -73,25 +74,25 @@ static void test_open(void)
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600,
 	   "catalog file is 0600");
 	mb_catalog_close(c);
-	is_int(sql1("SELECT version FROM schema_version"), 1, "schema version 1");
+	is_int(sql1("SELECT version FROM schema_version"), 2, "schema version 2");
 	is_int(sql1("SELECT count(*) FROM sqlite_master WHERE type = 'table'"),
-	       7, "seven tables");
+	       9, "nine tables");
 	is_str(sqlt("PRAGMA journal_mode"), "wal", "journal_mode is WAL");
 	is_int(mb_catalog_open(&c, path, &e), 0, "reopen");
 	mb_catalog_close(c);
 	is_int(sql1("SELECT count(*) FROM schema_version"), 1,
 	       "reopen does not add a version row");
 
-	sql1("UPDATE schema_version SET version = 2");
+	sql1("UPDATE schema_version SET version = 3");
 	is_int(mb_catalog_open(&c, path, &e), -1, "newer schema refused");
 	is_int(e.code, MB_ERR_CATALOG, "newer: MB_ERR_CATALOG");
-	snprintf(msg, sizeof(msg), "catalog '%s' has schema version 2, newer "
-		 "than this mbackup supports (1)", path);
+	snprintf(msg, sizeof(msg), "catalog '%s' has schema version 3, newer "
+		 "than this mbackup supports (2)", path);
 	is_str(e.msg, msg, "newer: message");
 	is_str(e.hint, "run a newer mbackup, or point --catalog at another file",
 	       "newer: hint");
 	ok(c == NULL, "newer: no handle");
-	sql1("UPDATE schema_version SET version = 1");
+	sql1("UPDATE schema_version SET version = 2");
 
 	mb_error_clear(&e);
 	FILE *junk = fopen("/tmp/catalog-test/junk", "w");
@@ -315,11 +316,75 @@ static void test_save_set(void)
 	mb_set_free(&set);
 }
 
+/* A schema 1 catalog (no tape tables) is upgraded in place, keeping its
+ * runs. */
+static void test_upgrade(void)
+{
+	struct mb_error e = { 0 };
+	struct mb_catalog *c = NULL;
+	long long runs = sql1("SELECT count(*) FROM runs");
+
+	sql1("DROP TABLE tape_members");
+	sql1("DROP TABLE tape_parts");
+	sql1("UPDATE schema_version SET version = 1");
+	is_int(sql1("SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 7,
+	       "a schema 1 catalog: seven tables");
+	is_int(mb_catalog_open(&c, path, &e), 0, "schema 1 catalog opens");
+	mb_catalog_close(c);
+	is_int(sql1("SELECT version FROM schema_version"), 2, "upgraded to version 2");
+	is_int(sql1("SELECT count(*) FROM schema_version"), 1, "still one version row");
+	is_int(sql1("SELECT count(*) FROM sqlite_master WHERE name = 'tape_parts'"), 1,
+	       "tape_parts added");
+	is_int(sql1("SELECT count(*) FROM sqlite_master WHERE name = 'tape_members'"), 1,
+	       "tape_members added");
+	ok(runs > 0 && sql1("SELECT count(*) FROM runs") == runs, "old runs kept");
+}
+
+/* Image over two volumes: members before byte 32768 on volume 1 (tape
+ * file 3), the rest on volume 2 (file 1), records of 16384 bytes. */
+static void test_tape(void)
+{
+	struct mb_error e = { 0 };
+	struct mb_catalog *c = NULL;
+	struct mb_set set = { 0 };
+	struct mb_entry *pv[3];
+	const struct mb_catalog_tape_part parts[] = {
+		{ "MBVOLSET", 1, 3, 0 }, { "MBVOLSET", 2, 1, 32768 },
+	};
+	int64_t run;
+	char q[256];
+
+	mb_catalog_open(&c, path, &e);
+	mb_catalog_run_begin(c, "backup", NULL, &run, &e);
+	make_entries(&set, 3);	/* headers at 0, 17408, 34816 */
+	for (size_t i = 0; i < 3; i++)
+		pv[i] = &set.v[i];
+	mb_catalog_save_set(c, run, pv, 3, &e);
+	is_int(mb_catalog_tape_add(c, run, 1, 16384, parts, 0, &e), -1, "no parts refused");
+	is_int(e.code, MB_ERR_INTERNAL, "no parts: internal error");
+	mb_error_clear(&e);
+	is_int(mb_catalog_tape_add(c, run, 1, 16384, parts, 2, &e), 0, "tape parts recorded");
+	mb_catalog_close(c);
+	snprintf(q, sizeof(q), "SELECT count(*) FROM tape_parts WHERE run_id = %lld", (long long)run);
+	is_int(sql1(q), 2, "two parts");
+	snprintf(q, sizeof(q), "SELECT file_no * 100000 + record_size FROM tape_parts"
+		 " WHERE run_id = %lld AND volume = 2", (long long)run);
+	is_int(sql1(q), 116384, "volume 2: file 1, 16384-byte records");
+	snprintf(q, sizeof(q), "SELECT label FROM tape_parts WHERE run_id = %lld AND volume = 1",
+		 (long long)run);
+	is_str(sqlt(q), "MBVOLSET", "label stored");
+	snprintf(q, sizeof(q), "SELECT group_concat(f.ino || ':' || m.volume || ':' || m.record)"
+		 " FROM (SELECT * FROM tape_members ORDER BY file_row) m"
+		 " JOIN files f ON f.id = m.file_row WHERE m.run_id = %lld", (long long)run);
+	is_str(sqlt(q), "1000:1:0,1001:1:1,1002:2:0", "each member's volume and record");
+	mb_set_free(&set);
+}
+
 int main(void)
 {
 	char cmd[128];
 
-	plan(86);
+	plan(100);
 	snprintf(dir, sizeof(dir), "/tmp/catalog-test/sub");
 	snprintf(path, sizeof(path), "%s/catalog.db", dir);
 	if (system("rm -rf /tmp/catalog-test") != 0)
@@ -328,6 +393,8 @@ int main(void)
 	test_lifecycle();
 	test_list();
 	test_save_set();
+	test_upgrade();
+	test_tape();
 	snprintf(cmd, sizeof(cmd), "rm -rf /tmp/catalog-test");
 	if (system(cmd) != 0)
 		diag("cleanup failed");

@@ -1,0 +1,112 @@
+/* Unit tests for the tape helpers that need no drive (plugins/media/
+ * tape_dev.c, tape.c): the label / end-of-volume records, key=value
+ * lookup, the device checks (not a tape, rewinding node) and the
+ * --block-size check of the sink.  The drive itself is exercised in the
+ * VM suite (tests/vm/tape-suite.sh). */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "plugins/media/sink.h"
+#include "plugins/media/tape.h"
+#include "tests/lib/tap.h"
+
+#define DIR "/tmp/tape-unit"
+
+static void test_records(void)
+{
+	static unsigned char rec[65536];
+	char text[512], v[64];
+
+	mbt_make_record(rec, sizeof(rec), MBT_LABEL_NAME, "label=MBX\nvolume=3\n");
+	ok(memcmp(rec + 257, "ustar\0" "00", 8) == 0, "label record is a ustar header");
+	ok(mbt_parse_record(rec, sizeof(rec), MBT_LABEL_NAME, text, sizeof(text)), "label parses");
+	is_str(text, "label=MBX\nvolume=3\n", "label text round-trips");
+	ok(!mbt_parse_record(rec, sizeof(rec), MBT_EOV_NAME, text, sizeof(text)),
+	   "a label is not an end-of-volume record");
+	ok(!mbt_parse_record(rec, 512, MBT_LABEL_NAME, text, sizeof(text)),
+	   "a record shorter than header + text is refused");
+	rec[0] ^= 1;
+	ok(!mbt_parse_record(rec, sizeof(rec), MBT_LABEL_NAME, text, sizeof(text)),
+	   "a changed name is refused");
+	rec[0] ^= 1;
+	rec[100] ^= 1;
+	ok(!mbt_parse_record(rec, sizeof(rec), MBT_LABEL_NAME, text, sizeof(text)),
+	   "a flipped header byte fails the checksum");
+	rec[100] ^= 1;
+	ok(!mbt_parse_record(rec, sizeof(rec), MBT_LABEL_NAME, text, 8),
+	   "text longer than the caller's buffer is refused");
+	memset(rec, 0, sizeof(rec));
+	ok(!mbt_parse_record(rec, sizeof(rec), MBT_LABEL_NAME, text, sizeof(text)),
+	   "zeros (a blank tape's stale bytes) are not a label");
+
+	ok(mbt_kv("label=A\nvolume=12\nimage_byte=99\n", "volume", v, sizeof(v)), "kv found");
+	is_str(v, "12", "kv value");
+	ok(mbt_kv("label=A\nimage_byte=99", "image_byte", v, sizeof(v)), "kv on the last line");
+	is_str(v, "99", "kv last value");
+	ok(!mbt_kv("label=A\nvolumes=2\n", "volume", v, sizeof(v)), "kv needs the whole key");
+}
+
+static void test_devices(void)
+{
+	struct mb_error e = { 0 };
+	int fd = 7;
+
+	is_int(mbt_open_dev("/dev/null", true, &fd, &e), -1, "/dev/null refused");
+	is_int(e.code, MB_ERR_MEDIA, "not a tape: media error");
+	is_str(e.msg, "'/dev/null' is not a tape device", "not a tape: message");
+	is_int(fd, -1, "not a tape: no fd");
+	mb_error_clear(&e);
+	if (mknod(DIR "/st0", S_IFCHR | 0600, makedev(9, 0)) < 0 ||
+	    mknod(DIR "/nst0", S_IFCHR | 0600, makedev(9, 128)) < 0) {
+		diag("mknod failed (not root?): skipping the st node checks");
+		for (int i = 0; i < 4; i++)
+			ok(1, "skipped");
+		return;
+	}
+	is_int(mbt_open_dev(DIR "/st0", true, &fd, &e), -1, "rewinding node refused");
+	is_str(e.msg, "'" DIR "/st0' rewinds on close", "rewinding node: message");
+	is_str(e.hint, "use the non-rewinding node (/dev/nstN) so images can follow each other",
+	       "rewinding node: hint");
+	mb_error_clear(&e);
+	/* the node is right, but no drive is behind it on this machine */
+	is_int(mbt_open_dev(DIR "/nst0", true, &fd, &e), -1, "no drive behind nst0");
+	mb_error_clear(&e);
+}
+
+static void test_block_size(void)
+{
+	struct mb_tape_params p = { .block_size = 1000 };
+	struct mb_sink s = { .fd = -1 };
+	struct mb_error e = { 0 };
+
+	mb_tape_set_params(&p);
+	is_int(mb_tape_sink_open(&s, "/dev/null", &e), -1, "block size 1000 refused");
+	is_int(e.code, MB_ERR_USAGE, "block size: usage error");
+	is_str(e.msg, "unsupported --block-size 1000", "block size: message");
+	mb_error_clear(&e);
+	p.block_size = 2u << 20;
+	mb_tape_set_params(&p);
+	is_int(mb_tape_sink_open(&s, "/dev/null", &e), -1, "2 MiB refused");
+	is_str(e.msg, "unsupported --block-size 2097152", "2 MiB: message");
+	mb_error_clear(&e);
+	p.block_size = 0;
+	mb_tape_set_params(&p);
+	is_int(mb_tape_sink_open(&s, "/dev/null", &e), -1, "default size: /dev/null refused");
+	is_str(e.msg, "'/dev/null' is not a tape device", "past the size check to the device");
+}
+
+int main(void)
+{
+	plan(29);
+	if (system("rm -rf " DIR " && mkdir -p " DIR) != 0)
+		diag("unable to make " DIR);
+	test_records();
+	test_devices();
+	test_block_size();
+	if (system("rm -rf " DIR) != 0)
+		diag("cleanup failed");
+	return done_testing();
+}

@@ -1,0 +1,249 @@
+#!/bin/bash
+# tests/vm/tape-suite.sh - tape: media against the real st(4) driver, run
+# INSIDE the guest (TAP):  tests/vm/vm-run --disks 1 -- tests/vm/tape-suite.sh
+# (tests/integration/92-tape-vm.t does that).  Virtual drives: tgtd's SSC
+# (tape) emulation on 127.0.0.1, logged in with open-iscsi, so the guest
+# kernel's st driver attaches /dev/nstN.  The emulated drive has no
+# LOCATE / READ POSITION (so --file positions by rewind + MTFSF + MTFSR),
+# returns stale bytes at the end of data and has no physical end of medium.
+# Also its own volume-change hook: tape-suite.sh --load DIR (loads
+# DIR/vol$MBACKUP_VOLUME.img into the first drive).
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+IQN=iqn.2026-11.test.mbackup:tape
+PORTAL=127.0.0.1:3260
+T=/run/mbackup-tape
+
+lu() { tgtadm --lld iscsi --mode logicalunit --op update --tid 1 --lun "$1" --params "$2"; }
+new_tape() { # IMG SIZE_MB
+	rm -f "$1"
+	tgtimg --op new --device-type tape --type data --barcode "T$RANDOM" --size "$2" --file "$1" >/dev/null
+}
+load() { # LUN IMG
+	lu "$1" online=0 && lu "$1" "path=$(readlink -f "$2")"
+}
+if [ "${1:-}" = --load ]; then
+	load 1 "$2/vol$MBACKUP_VOLUME.img" || exit 1
+	exit 0
+fi
+
+. "$(dirname "$0")/../lib/tap.sh"
+[ -n "${VM_GUEST:-}" ] || skip_all "runs inside the test VM: tests/vm/vm-run --disks 1 -- $0"
+read -r -a disks <<<"${VM_DISKS:-}"
+[ "${#disks[@]}" -ge 1 ] || skip_all "needs a virtio disk (vm-run --disks 1)"
+modprobe loop 2>/dev/null
+# The fixture wants a scratch that is not a tmpfs: the disk, as /var/tmp.
+mkfs.xfs -q -f -m reflink=1 "${disks[0]}" && mount "${disks[0]}" /var/tmp || bail_out "no scratch disk"
+. "$(dirname "$0")/../lib/fixture.sh"
+fx_init
+SELF=$(readlink -f "$0")
+TD=$SCRATCH/tapes
+mkdir -p $T "$TD"
+
+tape_up() { # N SIZE_MB
+	modprobe st && modprobe sg || bail_out "no st module"
+	ip link set lo up
+	for ((i = 1; i <= $1; i++)); do new_tape "$TD/tape$i.img" "$2"; done
+	setsid tgtd -f --iscsi portal=$PORTAL </dev/null >$T/tgtd.log 2>&1 &
+	echo $! >$T/tgtd.pid
+	for ((w = 0; w < 200; w++)); do [ -S /var/run/tgtd/socket.0 ] && break; sleep 0.05; done
+	sleep 0.3
+	tgtadm --lld iscsi --mode target --op new --tid 1 -T $IQN || bail_out "tgtadm failed"
+	for ((i = 1; i <= $1; i++)); do
+		tgtadm --lld iscsi --mode logicalunit --op new --tid 1 --lun $i --bstype ssc \
+			--device-type tape -b "$TD/tape$i.img"
+	done
+	tgtadm --lld iscsi --mode target --op bind --tid 1 -I 127.0.0.1
+	setsid iscsid -f -n </dev/null >$T/iscsid.log 2>&1 &
+	echo $! >$T/iscsid.pid
+	for ((w = 0; w < 200; w++)); do grep -q ISCSIADM_ABSTRACT /proc/net/unix && break; sleep 0.05; done
+	iscsiadm -m node -o new -T $IQN -p $PORTAL >/dev/null
+	iscsiadm -m node -T $IQN -p $PORTAL -o update -n node.session.timeo.replacement_timeout -v 15
+	iscsiadm -m node -T $IQN -p $PORTAL --login >/dev/null || bail_out "iscsi login failed"
+	for ((w = 0; w < 300; w++)); do [ -c /dev/nst$(($1 - 1)) ] && break; sleep 0.05; done
+	[ -c /dev/nst0 ] || bail_out "no /dev/nst0"
+	for ((i = 0; i < $1; i++)); do mt -f /dev/nst$i sttimeout 120 2>/dev/null; done
+}
+tape_down() {
+	iscsiadm -m node -T $IQN -p $PORTAL --logout >/dev/null 2>&1
+	[ -r $T/iscsid.pid ] && kill "$(cat $T/iscsid.pid)" 2>/dev/null
+	tgtadm --lld iscsi --mode target --op delete --force --tid 1 >/dev/null 2>&1
+	tgtadm --mode system --op delete >/dev/null 2>&1
+	sleep 0.2
+}
+cleanup_all() { tape_down; fx_cleanup; umount /var/tmp 2>/dev/null; }
+trap cleanup_all EXIT
+
+# big enough for four images of the fixture (early warning at 512 MiB)
+tape_up 2 512
+NST=/dev/nst0
+fx_setup ext4 256M
+fx_populate "$SRC"
+dd if=/dev/urandom of="$SRC/big.bin" bs=1M count=6 status=none
+# unique to image 2, so the flipped byte below lands in image 2's member
+echo "needle-in-image-one" >"$SRC/needle.txt"
+B() { fx_backup --media "tape:$NST" "$@"; }
+last_id() { fx_last_run | jq -r .id; }
+# A number from JSON output; empty output gives "" (and the test fails)
+jnum() { jq -r "$1 // empty" <<<"$2" 2>/dev/null; }
+sum() { md5sum "$1" | cut -d' ' -f1; }
+
+# --- refusals before anything is written ---
+run "$MB" backup --db none --mirror "loop:$SRC_LOOP" --source "$SRC" --catalog "$CATALOG" --media tape:/dev/null
+exit_is 8 "not a tape device: exit 8"
+like "$RUN_ERR" "'/dev/null' is not a tape device" "not a tape device: message"
+run "$MB" backup --db none --mirror "loop:$SRC_LOOP" --source "$SRC" --catalog "$CATALOG" --media tape:/dev/st0
+exit_is 8 "rewinding node refused"
+like "$RUN_ERR" "rewinds on close.*HINT: use the non-rewinding node" "rewinding node: hint"
+run B --block-size 1000
+exit_is 2 "block size not a multiple of 512: usage error"
+run B --block-size 2097152
+exit_is 2 "block size above what st reads at once: usage error"
+like "$RUN_ERR" "unsupported --block-size 2097152" "block size named"
+
+# --- three images, the second and third appended, then a fourth ---
+t0=$(date +%s%N)
+run B
+exit_is 0 "image 1 to a blank tape"
+like "$RUN_ERR" "drive rate [0-9.]* MB/s, buffer ran dry [0-9]* time" "drive rate and underruns reported"
+RATE1=$(grep -o 'tape: [0-9]* records.*' <<<"$RUN_ERR")
+REC1=$(grep -o 'tape: [0-9]* records' <<<"$RATE1" | grep -o '[0-9]*')
+diag "$RATE1"
+diag "$(grep -o 'phase \(stream\|finish\): .*' <<<"$RUN_ERR" | tr '\n' ';')"
+ID1=$(last_id)
+before=$(sum "$TD/tape1.img")
+run B
+exit_is 8 "image 2 without --append refused"
+like "$RUN_ERR" "already holds mbackup volume.*HINT: --append" "refusal says --append / --overwrite"
+is "$(sum "$TD/tape1.img")" "$before" "refused run wrote nothing"
+echo "needle-in-image-two" >"$SRC/needle.txt"
+run B --append
+exit_is 0 "image 2 appended"
+ID2=$(last_id)
+LABEL=$(grep -o "of volume 1 of '[^']*'" <<<"$RUN_ERR" | head -1 | cut -d"'" -f2)
+q() { sqlite3 "$CATALOG" "$1"; }
+is "$(q "SELECT label || ' ' || volume || ' ' || file_no || ' ' || record_size FROM tape_parts WHERE run_id = $ID2")" \
+	"$LABEL 1 2 262144" "catalog: image 2 is file 2 of volume 1, 262144-byte records"
+echo "changed after two" >"$SRC/needle.txt"
+run B --append
+exit_is 0 "image 3 appended"
+run B --append
+exit_is 0 "image 4 appended"
+ID4=$(last_id)
+like "$RUN_ERR" "file 4 of volume 1" "image 4 is tape file 4"
+run mt -f $NST status
+exit_is 0 "mt status works afterwards"
+diag "$(tr '\n' ' ' <<<"$RUN_OUT")"
+# (the index is a pax global header, which tar -t does not list)
+mt -f $NST rewind && mt -f $NST fsf 2
+run tar -b 512 -tf $NST
+exit_is 0 "tar -b 512 -tf lists image 2"
+like "$RUN_OUT" "needle.txt" "tar sees its members"
+mt -f $NST rewind && mt -f $NST fsf 2
+run tar -b 512 -xOf $NST needle.txt
+is "$RUN_OUT" "needle-in-image-two" "tar reads image 2's own needle.txt"
+
+run "$MB" ls --from tape:$NST --output json
+exit_is 0 "ls from tape"
+is "$(jq -r .backup_id <<<"$RUN_OUT")" "$ID4" "ls defaults to the last image"
+run "$MB" verify --from tape:$NST --backup "$ID2"
+exit_is 0 "verify image 2 by --backup"
+run "$MB" ls --from tape:$NST --backup "$ID2" --output json
+off2=$(jq -r '.entries[] | select(.path == "needle.txt") | .offset' <<<"$RUN_OUT" 2>/dev/null)
+is "$(q "SELECT m.volume || ':' || m.record FROM tape_members m JOIN files f ON f.id = m.file_row WHERE m.run_id = $ID2 AND CAST(f.path AS TEXT) = 'needle.txt'")" \
+	"1:$((${off2:-0} / 262144))" "catalog: needle.txt starts on volume 1 at the record its offset gives"
+run "$MB" ls --from tape:$NST --backup 999
+exit_is 17 "unknown --backup: not found"
+
+# --- single file from image 2, by position ---
+run "$MB" restore --from tape:$NST --backup "$ID2" --to "$SCRATCH/r2" --file needle.txt --output json
+exit_is 0 "restore --file from image 2"
+is "$(cat "$SCRATCH/r2/needle.txt" 2>/dev/null)" "needle-in-image-two" "the file of image 2, not of 3"
+recs=$(jnum .tape_records_read "$RUN_OUT")
+size=$(jnum .image_size "$RUN_OUT")
+total=$((${size:-0} / 262144))
+diag "restore --file read $recs of $total records"
+ok "only the index, the member's and the trailer's records read" \
+	test -n "$recs" -a "${recs:-999}" -ge 1 -a "${recs:-999}" -le 6 -a "${recs:-999}" -lt "$total"
+run "$MB" restore --from tape:$NST --backup "$ID1" --to "$SCRATCH/r1"
+exit_is 0 "full restore of image 1"
+ok "image 1's big file restored" cmp -s "$SRC/big.bin" "$SCRATCH/r1/big.bin"
+
+# --- measured: raw dd to the same drive, same fixed 256 KiB records, as
+# many as image 1 took, from RAM (the drive's ceiling for this record size) ---
+new_tape "$TD/dd.img" 512
+load 1 "$TD/dd.img"; mt -f $NST rewind && mt -f $NST setblk 262144
+n=${REC1:-173}
+s=$(date +%s%N)
+dd if=/dev/zero of=$NST bs=256k count="$n" status=none
+e=$(date +%s%N)
+mt -f $NST weof 1
+diag "$(awk -v n="$n" -v ns="$((e - s))" 'BEGIN { printf "raw dd: %.1f MB/s (%d records of 256 KiB in %.2f s)", n * 262144 * 1000 / ns, n, ns / 1e9 }')"
+diag "mbackup image 1: $RATE1"
+load 1 "$TD/tape1.img"; mt -f $NST rewind
+# foreign data for the refusal below: a plain dd onto the second tape
+dd if=/dev/zero of=/dev/nst1 bs=256k count=8 status=none
+mt -f /dev/nst1 rewind
+
+# --- foreign data and write protection: refused, nothing written ---
+load 2 "$TD/tape2.img"
+before=$(sum "$TD/tape2.img")
+run fx_backup --media tape:/dev/nst1
+exit_is 8 "foreign data at BOT refused"
+like "$RUN_ERR" "not an mbackup volume.*HINT:.*--overwrite" "foreign data: hint"
+is "$(sum "$TD/tape2.img")" "$before" "foreign tape untouched"
+run fx_backup --media tape:/dev/nst1 --overwrite
+exit_is 0 "--overwrite writes over foreign data"
+lu 2 readonly=1
+before=$(sum "$TD/tape2.img")
+run fx_backup --media tape:/dev/nst1 --overwrite
+exit_is 8 "write-protected tape refused"
+like "$RUN_ERR" "write-protected" "write protection named"
+is "$(sum "$TD/tape2.img")" "$before" "protected tape untouched"
+lu 2 readonly=0
+
+# --- a flipped byte in one record ---
+cp "$TD/tape1.img" "$TD/damaged.img"
+off=$(grep -obUa "needle-in-image-two" "$TD/damaged.img" | head -1 | cut -d: -f1)
+[ -n "$off" ] || bail_out "image 2's member not found in '$TD/damaged.img'"
+printf 'X' | dd of="$TD/damaged.img" bs=1 seek="$off" conv=notrunc status=none
+load 1 "$TD/damaged.img"
+mt -f $NST rewind
+run "$MB" verify --from tape:$NST --backup "$ID2"
+exit_is 9 "flipped byte detected by verify"
+like "$RUN_ERR" "checksum mismatch in 'needle.txt'" "the damaged file is named"
+load 1 "$TD/tape1.img"; mt -f $NST rewind
+
+# --- a small tape: the image spans two volumes ---
+new_tape "$TD/vol1.img" 4
+new_tape "$TD/vol2.img" 64
+load 1 "$TD/vol1.img"; mt -f $NST rewind
+run B --block-size 65536 --buffer 2M
+exit_is 8 "full volume without --volume-change: media error"
+like "$RUN_ERR" "volume 2 is needed" "asks for volume 2"
+new_tape "$TD/vol1.img" 4; load 1 "$TD/vol1.img"; mt -f $NST rewind
+run B --block-size 65536 --buffer 2M --volume-change "$SELF --load $TD"
+exit_is 0 "backup across two volumes"
+like "$RUN_ERR" "volume 1 of .* is full" "early warning ended volume 1"
+like "$RUN_ERR" "on 2 volume" "two volumes used"
+IDV=$(last_id)
+full=$(grep -o "is full after [0-9]* image bytes" <<<"$RUN_ERR" | grep -o '[0-9]*')
+is "$(q "SELECT group_concat(volume || ':' || file_no || ':' || first_byte || ':' || record_size, ' ') FROM (SELECT * FROM tape_parts WHERE run_id = $IDV ORDER BY volume)")" \
+	"1:1:0:65536 2:1:${full:-?}:65536" "catalog: the image's two parts, the second from where volume 1 ended"
+load 1 "$TD/vol1.img"; mt -f $NST rewind
+run "$MB" restore --from tape:$NST --to "$SCRATCH/rv" --volume-change "$SELF --load $TD"
+exit_is 0 "full restore across both volumes"
+ok "big file restored across the volume boundary" cmp -s "$SRC/big.bin" "$SCRATCH/rv/big.bin"
+load 1 "$TD/vol1.img"; mt -f $NST rewind
+run "$MB" restore --from tape:$NST --to "$SCRATCH/rf" --file big.bin --volume-change "$SELF --load $TD" --output json
+exit_is 0 "single file spanning the volumes"
+ok "it is whole" cmp -s "$SRC/big.bin" "$SCRATCH/rf/big.bin"
+load 1 "$TD/vol1.img"; mt -f $NST rewind
+run "$MB" restore --from tape:$NST --to "$SCRATCH/rm" --volume-change /bin/false
+exit_is 8 "missing volume at restore"
+like "$RUN_ERR" "/bin/false" "the failed hook named"
+load 1 "$TD/vol1.img"; mt -f $NST rewind
+cp "$TD/tape1.img" "$TD/wrong/vol2.img" 2>/dev/null || { mkdir -p "$TD/wrong"; cp "$TD/tape1.img" "$TD/wrong/vol2.img"; }
+run "$MB" restore --from tape:$NST --to "$SCRATCH/rw" --volume-change "$SELF --load $TD/wrong"
+exit_is 8 "wrong volume at restore"
+like "$RUN_ERR" "not volume 2 of" "the wrong volume named"
+done_testing
