@@ -330,12 +330,11 @@ int mb_stream_close_media(struct mb_run *r, struct mb_error *e)
 		uint64_t bytes = s->bytes;
 
 		r->sinks[k] = NULL;
-		if (strcmp(status, "complete") == 0) {
-			if (rc == 0 && mb_sink_close(s, e) < 0)
-				rc = -1;
-		} else {
+		/* After a failure the rest are dropped: the run fails anyway. */
+		if (rc == 0 && strcmp(status, "complete") == 0)
+			rc = mb_sink_close(s, e);
+		else
 			mb_sink_abort(s);
-		}
 		if (rc == 0 && r->media_handle[k] >= 0)
 			rc = mb_obl_release(&r->obl, r->media_handle[k], e);
 		if (rc == 0)
