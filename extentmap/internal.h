@@ -55,6 +55,11 @@ int mb_em_map_entry(int rootfd, struct mb_entry *ent, bool sync,
 /* Opens set->root and checks it is still the walked device. */
 int mb_em_open_root(const struct mb_set *set, struct mb_error *e);
 
+/* Starts a pass over the set: *st (scratch when the caller gave NULL)
+ * zeroed, and set->root opened as with mb_em_open_root. */
+int mb_em_pass_begin(const struct mb_set *set, struct mb_map_stats **st,
+		     struct mb_map_stats *scratch, struct mb_error *e);
+
 /* One stat pass over the set (the body of mb_converge and mb_recheck):
  * entries whose mtime or ctime is >= racy_from are re-mapped even when
  * their stat did not move.  Adds to st's mapped/added/removed/changed/

@@ -68,10 +68,7 @@ int mb_premap(struct mb_set *set, struct mb_map_stats *st, struct mb_error *e)
 	struct mb_map_stats local;
 	int rootfd, ret = -1;
 
-	if (!st)
-		st = &local;
-	memset(st, 0, sizeof(*st));
-	if ((rootfd = mb_em_open_root(set, e)) < 0)
+	if ((rootfd = mb_em_pass_begin(set, &st, &local, e)) < 0)
 		return -1;
 	for (size_t i = 0; i < set->n; i++) {
 		int rc;
@@ -95,10 +92,7 @@ int mb_converge(struct mb_set *set, size_t small_enough, int max_rounds,
 	struct mb_map_stats local;
 	int rootfd, ret = -1;
 
-	if (!st)
-		st = &local;
-	memset(st, 0, sizeof(*st));
-	if ((rootfd = mb_em_open_root(set, e)) < 0)
+	if ((rootfd = mb_em_pass_begin(set, &st, &local, e)) < 0)
 		return -1;
 	while (st->rounds < max_rounds) {
 		uint64_t before = st->changed + st->added;

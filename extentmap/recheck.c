@@ -249,10 +249,7 @@ int mb_recheck(struct mb_set *set, int64_t premap_started,
 	struct mb_map_stats local;
 	int rootfd, ret = -1;
 
-	if (!st)
-		st = &local;
-	memset(st, 0, sizeof(*st));
-	if ((rootfd = mb_em_open_root(set, e)) < 0)
+	if ((rootfd = mb_em_pass_begin(set, &st, &local, e)) < 0)
 		return -1;
 	/* The filesystem is frozen: nothing is dirty, FIEMAP needs no sync
 	 * (and a sync inside the window must never wait on writeback). */

@@ -310,3 +310,12 @@ out:
 		close(fd);
 	return ret;
 }
+
+int mb_em_pass_begin(const struct mb_set *set, struct mb_map_stats **st,
+		     struct mb_map_stats *scratch, struct mb_error *e)
+{
+	if (!*st)
+		*st = scratch;
+	memset(*st, 0, sizeof(**st));
+	return mb_em_open_root(set, e);
+}

@@ -190,6 +190,9 @@ int mb_image_seek(struct mb_image_reader *r, size_t i, struct mb_error *e);
 const struct mb_trailer *mb_image_trailer(struct mb_image_reader *r,
 					  struct mb_error *e);
 void mb_member_free(struct mb_member *m);
+/* The trailer's checksum of the file member at image offset off, or NULL
+ * if it has none (the trailer is in image order: a binary search). */
+const char *mb_trailer_hash_at(const struct mb_trailer *t, uint64_t off);
 /* XXH3-128 hex of the current member's data once all of it has been read
  * through mb_image_read() (compare with the trailer), else NULL. */
 const char *mb_image_data_hash(const struct mb_image_reader *r);

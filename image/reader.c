@@ -726,3 +726,20 @@ int mbi_check_end(struct mb_image_reader *r, struct mb_error *e)
 			       "offset %" PRIu64, r->name, r->idx.image_size);
 	return 0;
 }
+
+const char *mb_trailer_hash_at(const struct mb_trailer *t, uint64_t off)
+{
+	size_t lo = 0, hi = t ? t->n : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->v[mid].offset == off)
+			return t->v[mid].hash;
+		if (t->v[mid].offset < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}

@@ -75,12 +75,9 @@ static int check_against_trailer(struct restore *rs, const struct mb_trailer *t,
 	int rc = 0;
 
 	for (size_t i = 0; i < rs->n_got; i++) {
-		const struct mb_trailer_entry *want = NULL;
+		const char *want = mb_trailer_hash_at(t, rs->got[i].offset);
 
-		for (size_t k = 0; k < t->n && !want; k++)
-			if (t->v[k].offset == rs->got[i].offset)
-				want = &t->v[k];
-		if (want && strcmp(want->hash, rs->got[i].hash) == 0)
+		if (want && strcmp(want, rs->got[i].hash) == 0)
 			continue;
 		mb_error_log("checksum mismatch in '%s' (member at offset %llu): removed",
 			     rs->got_path[i], (unsigned long long)rs->got[i].offset);

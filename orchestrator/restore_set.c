@@ -287,20 +287,7 @@ static struct want *find_want(struct set *s, const char *path, uint64_t off)
 
 static const char *trailer_hash(struct img *m, uint64_t offset, struct mb_error *e)
 {
-	const struct mb_trailer *t = mb_image_trailer(m->r, e);
-	size_t lo = 0, hi = t ? t->n : 0;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (t->v[mid].offset == offset)
-			return t->v[mid].hash;
-		if (t->v[mid].offset < offset)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return mb_trailer_hash_at(mb_image_trailer(m->r, e), offset);
 }
 
 /* The fd of the file a piece belongs to: new for a whole file or the
