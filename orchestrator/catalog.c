@@ -2,6 +2,7 @@
  * catalog.h.  Every value goes through a bound parameter; statements are
  * prepared once per connection and reused. */
 #include "orchestrator/catalog.h"
+#include "common/clock.h"
 #include "orchestrator/catalog_internal.h"
 
 #include <errno.h>
@@ -303,14 +304,6 @@ void mb_catalog_close(struct mb_catalog *c)
 	free(c);
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int mb_catalog_run_begin(struct mb_catalog *c, const char *verb,
 			 const char *config_json, int64_t *run_id,
 			 struct mb_error *e)
@@ -445,7 +438,7 @@ int mb_catalog_phase_begin(struct mb_catalog *c, int64_t run_id,
 	if (slot && strlen(phase) < sizeof(slot->name)) {
 		slot->run_id = run_id;
 		strcpy(slot->name, phase);
-		slot->start_ms = mono_ms();
+		slot->start_ms = mb_now_ms();
 	}
 	return 0;
 }
@@ -470,7 +463,7 @@ int mb_catalog_phase_end(struct mb_catalog *c, int64_t run_id,
 	bind_text(st, 2, status);
 	bind_text(st, 3, detail);
 	if (slot)
-		sqlite3_bind_int64(st, 4, mono_ms() - slot->start_ms);
+		sqlite3_bind_int64(st, 4, mb_now_ms() - slot->start_ms);
 	sqlite3_bind_int64(st, 5, run_id);
 	bind_text(st, 6, phase);
 	if (slot)

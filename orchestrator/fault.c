@@ -6,6 +6,7 @@
  * hang (sleep until killed).
  */
 #include "orchestrator/run.h"
+#include "common/clock.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -14,14 +15,6 @@
 #include <unistd.h>
 
 #include "common/log.h"
-
-long long mb_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 int mb_fault(const char *point, struct mb_error *e)
 {

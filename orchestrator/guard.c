@@ -1,5 +1,6 @@
 /* The guard process; see guard.h. */
 #include "orchestrator/guard.h"
+#include "common/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,14 +22,6 @@
 #define GUARD_OK 'K'
 #define GUARD_FIRED 'T'
 #define GUARD_REPLY_MS 5000
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static void thaw_all(const int *fds, size_t n)
 {
@@ -56,7 +49,7 @@ static void close_other_fds(int sock, const int *fds, size_t n)
 
 static void guard_main(int sock, const int *fds, size_t n, int timeout_s)
 {
-	long long deadline = now_ms() + timeout_s * 1000LL;
+	long long deadline = mb_now_ms() + timeout_s * 1000LL;
 	sigset_t all;
 	char c = GUARD_READY;
 
@@ -71,7 +64,7 @@ static void guard_main(int sock, const int *fds, size_t n, int timeout_s)
 	if (write(sock, &c, 1) != 1)
 		_exit(1);
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - mb_now_ms();
 		struct pollfd p = { .fd = sock, .events = POLLIN };
 		int r = poll(&p, 1, left > 0 ? (int)left : 0);
 

@@ -10,7 +10,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "orchestrator/spawn.h"
+#include "common/spawn.h"
 
 #define MOUNT_TIMEOUT_MS 60000
 

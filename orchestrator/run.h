@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/clock.h"
 #include "common/entry.h"
 #include "common/error.h"
 #include "common/mountinfo.h"
@@ -120,6 +121,6 @@ int mb_recover_locked(struct mb_catalog *c, int *undone, struct mb_error *e);
 /* Test seam: MBACKUP_FAULT=<point>:<error|term|kill|hang>. */
 int mb_fault(const char *point, struct mb_error *e);
 
-long long mb_now_ms(void);
+
 
 #endif

@@ -17,7 +17,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "orchestrator/spawn.h"
+#include "common/spawn.h"
 
 #define ST_MAJOR 9
 #define ST_NOREWIND 0x80	/* minor bit of the /dev/nstN nodes */

@@ -23,6 +23,7 @@
  * that the user made himself is therefore cleared by a merge.)
  */
 #include "plugins/mirror/mirror.h"
+#include "common/clock.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -38,7 +39,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "orchestrator/spawn.h"
+#include "common/spawn.h"
 
 #define LVM_NAME_MAX 128
 #define LVM_CMD_TIMEOUT_MS 120000	/* lvs, lvchange, lvconvert --merge */
@@ -69,14 +70,6 @@ struct lv_state {
 	char last_devices[512];	/* its PVs, "/dev/vdb(1),/dev/vdc(0)" */
 	bool last_writemostly;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -299,7 +292,7 @@ static int lvm_check(struct mb_mirror *m, struct mb_error *e)
 static int wait_idle(const char *vg, const char *lv, int timeout_s, struct lv_state *st,
 		     struct mb_error *e)
 {
-	long long deadline = now_ms() + (long long)timeout_s * 1000;
+	long long deadline = mb_now_ms() + (long long)timeout_s * 1000;
 
 	for (;;) {
 		if (lv_state_read(vg, lv, st, e) < 0)
@@ -311,7 +304,7 @@ static int wait_idle(const char *vg, const char *lv, int timeout_s, struct lv_st
 				fputs("\r\033[K", stderr);
 			return 0;
 		}
-		if (now_ms() > deadline)
+		if (mb_now_ms() > deadline)
 			break;
 		/* A person at a terminal sees the resync move. */
 		if (isatty(STDERR_FILENO))
@@ -328,7 +321,7 @@ static int wait_idle(const char *vg, const char *lv, int timeout_s, struct lv_st
 static int lvm_sync(struct mb_mirror *m, struct mb_error *e)
 {
 	struct lvm_mirror *lm = m->priv;
-	long long t0 = now_ms();
+	long long t0 = mb_now_ms();
 	struct lv_state st;
 
 	/* Unfit first: a linear LV would never report a sync percentage. */
@@ -337,8 +330,8 @@ static int lvm_sync(struct mb_mirror *m, struct mb_error *e)
 		      &st, e) < 0 ||
 	    refuse_unfit(lm->vg, lm->lv, &st, e) < 0)
 		return -1;
-	if (now_ms() - t0 > 2 * LVM_POLL_MS)
-		mb_info("lvm: waited %lld ms for '%s/%s' to be in sync", now_ms() - t0,
+	if (mb_now_ms() - t0 > 2 * LVM_POLL_MS)
+		mb_info("lvm: waited %lld ms for '%s/%s' to be in sync", mb_now_ms() - t0,
 			lm->vg, lm->lv);
 	return 0;
 }
@@ -383,7 +376,7 @@ static int set_read_only(const char *dev, struct mb_error *e)
 static int lvm_split(struct mb_mirror *m, struct mb_error *e)
 {
 	struct lvm_mirror *lm = m->priv;
-	long long t0 = now_ms();
+	long long t0 = mb_now_ms();
 	struct stat st;
 	int err;
 	const char *argv[] = { "lvconvert", "-y", "--splitmirrors", "1", "--trackchanges",
@@ -401,7 +394,7 @@ static int lvm_split(struct mb_mirror *m, struct mb_error *e)
 		return -1;
 	m->split_path = strdup(lm->split_dev);
 	m->split_offset = 0;
-	mb_info("lvm: split '%s/%s' off in %lld ms", lm->vg, lm->split_lv, now_ms() - t0);
+	mb_info("lvm: split '%s/%s' off in %lld ms", lm->vg, lm->split_lv, mb_now_ms() - t0);
 	return m->split_path ? 0 : mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to split");
 }
 
@@ -411,7 +404,7 @@ static int scrub(const char *vg, const char *lv, const char *action,
 {
 	char target[2 * LVM_NAME_MAX + 2];
 	const char *argv[] = { "lvchange", "--syncaction", action, target, NULL };
-	long long t0 = now_ms();
+	long long t0 = mb_now_ms();
 	struct lv_state st;
 
 	snprintf(target, sizeof(target), "%s/%s", vg, lv);
@@ -420,7 +413,7 @@ static int scrub(const char *vg, const char *lv, const char *action,
 		return -1;
 	*mismatches = st.mismatches;
 	mb_info("lvm: %s scrub of '%s' done in %lld ms, %llu mismatched sectors", action,
-		target, now_ms() - t0, st.mismatches);
+		target, mb_now_ms() - t0, st.mismatches);
 	return 0;
 }
 
@@ -483,14 +476,14 @@ static int merge_image(const char *vg, const char *lv, const struct lv_state *st
 {
 	char image[3 * LVM_NAME_MAX];
 	const char *argv[] = { "lvconvert", "-y", "--merge", image, NULL };
-	long long t0 = now_ms();
+	long long t0 = mb_now_ms();
 
 	snprintf(image, sizeof(image), "%s/%s", vg, st->split_lv);
 	if (!st->last_writemostly && set_writemostly(vg, lv, st->last_devices, 'y', e) < 0)
 		return -1;
 	if (mb_spawn(argv, LVM_CMD_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e) < 0)
 		return -1;
-	mb_info("lvm: merged '%s' back into '%s/%s' in %lld ms", image, vg, lv, now_ms() - t0);
+	mb_info("lvm: merged '%s' back into '%s/%s' in %lld ms", image, vg, lv, mb_now_ms() - t0);
 	return 0;
 }
 

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "orchestrator/spawn.h"
+#include "common/spawn.h"
 #include "tests/lib/tap.h"
 
 static long elapsed_ms(const struct timespec *t0)

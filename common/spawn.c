@@ -1,6 +1,7 @@
 /* External commands: fork + exec from argv, captured output, timeout; see
  * spawn.h.  No global state: safe to call from several threads at once. */
-#include "orchestrator/spawn.h"
+#include "common/spawn.h"
+#include "common/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,14 +34,6 @@ struct sink {
 	bool keep_tail;		/* keep the last `limit` bytes, not the first */
 	bool truncated;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* "lvs --reportformat json vg", for messages and the debug log. */
 static void join_argv(const char *const argv[], char *buf, size_t len)
@@ -179,7 +172,7 @@ static int wait_exit(pid_t pid, int *status, int64_t deadline)
 			return 0;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (deadline >= 0 && now_ms() >= deadline)
+		if (deadline >= 0 && mb_now_ms() >= deadline)
 			return 1;
 		if (r == 0) {
 			struct timespec nap = { 0, 5 * 1000000 };
@@ -207,7 +200,7 @@ static int collect(struct sink *s, int pidfd, int64_t deadline)
 		if (exited)
 			wait = 0;
 		else if (deadline >= 0)
-			wait = deadline > now_ms() ? (int)(deadline - now_ms()) : 0;
+			wait = deadline > mb_now_ms() ? (int)(deadline - mb_now_ms()) : 0;
 		r = poll(p, np, wait);
 		if (r < 0 && errno != EINTR)
 			return -1;
@@ -223,7 +216,7 @@ static int collect(struct sink *s, int pidfd, int64_t deadline)
 			else if (sink_read(k) <= 0)
 				close(k->fd), k->fd = -1;
 		}
-		if (!exited && deadline >= 0 && now_ms() >= deadline)
+		if (!exited && deadline >= 0 && mb_now_ms() >= deadline)
 			return 1;
 	}
 	return 0;
@@ -297,7 +290,7 @@ static int reap(pid_t pid, int *status, bool timed_out, int64_t deadline)
 	}
 	kill(-pid, SIGTERM);
 	kill(pid, SIGTERM);
-	if (wait_exit(pid, status, now_ms() + KILL_GRACE_MS) == 0)
+	if (wait_exit(pid, status, mb_now_ms() + KILL_GRACE_MS) == 0)
 		return 1;
 	kill(-pid, SIGKILL);
 	kill(pid, SIGKILL);
@@ -366,7 +359,7 @@ static int run(const char *const argv[], int timeout_ms, int code,
 	char cmd[1024];
 	char **env = NULL;
 	int exec_r = -1, pidfd = -1, rc = -1, err, timed_out;
-	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+	int64_t deadline = timeout_ms > 0 ? mb_now_ms() + timeout_ms : -1;
 	pid_t pid;
 
 	join_argv(argv, cmd, sizeof(cmd));
