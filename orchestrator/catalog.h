@@ -14,7 +14,7 @@
 #include "common/entry.h"
 #include "common/error.h"
 
-#define MB_CATALOG_SCHEMA_VERSION 2	/* 2: tape_parts, tape_members */
+#define MB_CATALOG_SCHEMA_VERSION 3	/* 2: tape tables; 3: placements + index */
 
 struct mb_catalog;
 

@@ -42,26 +42,34 @@ static json_t *col_json(sqlite3_stmt *st, int i)
 	return j;
 }
 
-/* Rows of st (already bound) as an array of objects keyed by keys[]. */
-static json_t *rows_json(sqlite3_stmt *st, const char *const keys[])
-{
-	json_t *arr = json_array(), *obj;
-	int rc;
+/* The rows of one query, as an array of objects keyed by keys[]. */
+struct rows {
+	const char *const *keys;
+	json_t *arr;
+};
 
-	while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		obj = json_object();
-		for (int i = 0; obj && keys[i]; i++)
-			if (json_object_set_new(obj, keys[i], col_json(st, i)) < 0)
-				json_decref(obj), obj = NULL;
-		if (!obj || json_array_append_new(arr, obj) < 0)
-			json_decref(arr), arr = NULL;
-	}
-	if (arr && rc != SQLITE_DONE)
-		json_decref(arr), arr = NULL;
-	sqlite3_reset(st);
-	return arr;
+static int add_row(sqlite3_stmt *st, void *ctx, struct mb_error *e)
+{
+	struct rows *r = ctx;
+	json_t *obj = json_object();
+
+	for (int i = 0; obj && r->keys[i]; i++)
+		if (json_object_set_new(obj, r->keys[i], col_json(st, i)) < 0)
+			json_decref(obj), obj = NULL;
+	if (!obj || json_array_append_new(r->arr, obj) < 0)
+		return mb_fail(e, MB_ERR_CATALOG, ENOMEM, "unable to list the runs");
+	return 0;
 }
 
+enum { LIST_RUNS, LIST_IMAGES, LIST_PHASES, N_SQL };
+static const char *const sql[N_SQL] = {
+	[LIST_RUNS] = "SELECT id, status, verb, started, finished, window_ms,"
+		      " bytes, files, exit_code, error FROM runs ORDER BY id DESC",
+	[LIST_IMAGES] = "SELECT device, media, bytes, status FROM images"
+			" WHERE run_id = ? ORDER BY device, rowid",
+	[LIST_PHASES] = "SELECT name, started, finished, duration_ms, status,"
+			" detail FROM phases WHERE run_id = ? ORDER BY rowid",
+};
 static const char *const run_keys[] = {
 	"id", "status", "verb", "started", "finished", "window_ms", "bytes",
 	"files", "exit_code", "error", NULL
@@ -73,48 +81,49 @@ static const char *const phase_keys[] = {
 	"name", "started", "finished", "duration_ms", "status", "detail", NULL
 };
 
-/* Adds "media" and "phases" to one run object. */
-static int run_details(struct mb_catalog *c, json_t *run, int64_t id,
-		       struct mb_error *e)
+/* sql[i] (for run `id`, if i is not LIST_RUNS) as a JSON array. */
+static json_t *rows_json(struct mb_catalog *c, int i, int64_t id,
+			 const char *const keys[], struct mb_error *e)
 {
-	sqlite3_stmt *im = cat_stmt(c, S_LIST_IMAGES,
-		"SELECT device, media, bytes, status FROM images"
-		" WHERE run_id = ? ORDER BY device, rowid", e);
-	sqlite3_stmt *ph = im ? cat_stmt(c, S_LIST_PHASES,
-		"SELECT name, started, finished, duration_ms, status, detail"
-		" FROM phases WHERE run_id = ? ORDER BY rowid", e) : NULL;
+	struct rows r = { keys, json_array() };
 
-	if (!ph)
-		return -1;
-	sqlite3_bind_int64(im, 1, id);
-	sqlite3_bind_int64(ph, 1, id);
-	if (json_object_set_new(run, "media", rows_json(im, media_keys)) < 0 ||
-	    json_object_set_new(run, "phases", rows_json(ph, phase_keys)) < 0)
-		return cat_fail(c, "list the runs", e);
+	if (!r.arr) {
+		mb_fail(e, MB_ERR_CATALOG, ENOMEM, "unable to list the runs");
+		return NULL;
+	}
+	if (cat_each(c, sql, i, i == LIST_RUNS ? CAT_NO_ARGS :
+		     CAT_ARGS(CAT_I(id)), add_row, &r, "list the runs", e) < 0) {
+		json_decref(r.arr);
+		return NULL;
+	}
+	return r.arr;
+}
+
+/* Adds "media" and "phases" to one run object. */
+static int run_details(struct mb_catalog *c, json_t *run, struct mb_error *e)
+{
+	int64_t id = json_integer_value(json_object_get(run, "id"));
+	json_t *v;
+
+	if (!(v = rows_json(c, LIST_IMAGES, id, media_keys, e)) ||
+	    json_object_set_new(run, "media", v) < 0 ||
+	    !(v = rows_json(c, LIST_PHASES, id, phase_keys, e)) ||
+	    json_object_set_new(run, "phases", v) < 0)
+		return mb_fail(e, MB_ERR_CATALOG, ENOMEM,
+			       "unable to list the runs");
 	return 0;
 }
 
 /* All runs, newest first, as the array `mbackup list --output json` shows. */
 static json_t *runs_json(struct mb_catalog *c, struct mb_error *e)
 {
-	sqlite3_stmt *st = cat_stmt(c, S_LIST_RUNS,
-		"SELECT id, status, verb, started, finished, window_ms, bytes,"
-		" files, exit_code, error FROM runs ORDER BY id DESC", e);
-	json_t *runs;
+	json_t *runs = rows_json(c, LIST_RUNS, 0, run_keys, e), *run;
 	size_t i;
-	json_t *run;
 
-	if (!st)
+	if (!runs)
 		return NULL;
-	runs = rows_json(st, run_keys);
-	if (!runs) {
-		cat_fail(c, "list the runs", e);
-		return NULL;
-	}
 	json_array_foreach(runs, i, run) {
-		if (run_details(c, run,
-				json_integer_value(json_object_get(run, "id")),
-				e) < 0) {
+		if (run_details(c, run, e) < 0) {
 			json_decref(runs);
 			return NULL;
 		}

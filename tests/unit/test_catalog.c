@@ -1,6 +1,6 @@
-/* Unit tests for orchestrator/catalog.c: schema and version check, the
- * run / phase / obligation lifecycle, list output, the backup set, the
- * schema 1 -> 2 upgrade and the tape tables; with
+/* Unit tests for orchestrator/catalog*.c: schema and version check, the
+ * run / phase / obligation lifecycle, list output, the backup set and the
+ * tape tables (the upgrades are in test_catalog_upgrade.c); with
  * timings for obligation inserts and a 100k-file set. */
 #include <jansson.h>
 #include <sqlite3.h>
@@ -11,6 +11,7 @@
 
 #include "orchestrator/catalog.h"
 #include "tests/lib/tap.h"
+#include "tests/unit/test_catalog_sql.h"
 
 static char dir[64], path[128];
 
@@ -22,51 +23,11 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Runs one SQL statement on the file directly; returns the first column
- * of the first row as an integer (or -1). */
-static long long sql1(const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	long long v = -1;
-
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		return -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			v = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return v;
-}
-
-/* The same, for a text result (static buffer). */
-static const char *sqlt(const char *sql)
-{
-	static char buf[64];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-
-	buf[0] = '\0';
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		return buf;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			snprintf(buf, sizeof(buf), "%s",
-				 (const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return buf;
-}
-
 static void test_open(void)
 {
 	struct mb_error e = { 0 };
 	struct mb_catalog *c = NULL;
 	struct stat st;
-	char msg[512];
 
 	is_int(mb_catalog_open(&c, path, &e), 0, "open creates the catalog");
 	ok(stat(dir, &st) == 0 && (st.st_mode & 07777) == 0700,
@@ -74,26 +35,18 @@ static void test_open(void)
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600,
 	   "catalog file is 0600");
 	mb_catalog_close(c);
-	is_int(sql1("SELECT version FROM schema_version"), 2, "schema version 2");
+	is_int(sql1("PRAGMA user_version"), 3, "schema version 3");
+	is_int(sql1("SELECT version FROM schema_version"), 3,
+	       "schema_version says 3 too");
 	is_int(sql1("SELECT count(*) FROM sqlite_master WHERE type = 'table'"),
-	       9, "nine tables");
+	       10, "ten tables");
 	is_str(sqlt("PRAGMA journal_mode"), "wal", "journal_mode is WAL");
 	is_int(mb_catalog_open(&c, path, &e), 0, "reopen");
 	mb_catalog_close(c);
 	is_int(sql1("SELECT count(*) FROM schema_version"), 1,
 	       "reopen does not add a version row");
 
-	sql1("UPDATE schema_version SET version = 3");
-	is_int(mb_catalog_open(&c, path, &e), -1, "newer schema refused");
-	is_int(e.code, MB_ERR_CATALOG, "newer: MB_ERR_CATALOG");
-	snprintf(msg, sizeof(msg), "catalog '%s' has schema version 3, newer "
-		 "than this mbackup supports (2)", path);
-	is_str(e.msg, msg, "newer: message");
-	is_str(e.hint, "run a newer mbackup, or point --catalog at another file",
-	       "newer: hint");
-	ok(c == NULL, "newer: no handle");
-	sql1("UPDATE schema_version SET version = 2");
-
+	/* a newer catalog refused: test_catalog_upgrade.c */
 	mb_error_clear(&e);
 	FILE *junk = fopen("/tmp/catalog-test/junk", "w");
 	fputs("this is not an SQLite database, not at all, no no no no\n", junk);
@@ -316,30 +269,6 @@ static void test_save_set(void)
 	mb_set_free(&set);
 }
 
-/* A schema 1 catalog (no tape tables) is upgraded in place, keeping its
- * runs. */
-static void test_upgrade(void)
-{
-	struct mb_error e = { 0 };
-	struct mb_catalog *c = NULL;
-	long long runs = sql1("SELECT count(*) FROM runs");
-
-	sql1("DROP TABLE tape_members");
-	sql1("DROP TABLE tape_parts");
-	sql1("UPDATE schema_version SET version = 1");
-	is_int(sql1("SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 7,
-	       "a schema 1 catalog: seven tables");
-	is_int(mb_catalog_open(&c, path, &e), 0, "schema 1 catalog opens");
-	mb_catalog_close(c);
-	is_int(sql1("SELECT version FROM schema_version"), 2, "upgraded to version 2");
-	is_int(sql1("SELECT count(*) FROM schema_version"), 1, "still one version row");
-	is_int(sql1("SELECT count(*) FROM sqlite_master WHERE name = 'tape_parts'"), 1,
-	       "tape_parts added");
-	is_int(sql1("SELECT count(*) FROM sqlite_master WHERE name = 'tape_members'"), 1,
-	       "tape_members added");
-	ok(runs > 0 && sql1("SELECT count(*) FROM runs") == runs, "old runs kept");
-}
-
 /* Image over two volumes: members before byte 32768 on volume 1 (tape
  * file 3), the rest on volume 2 (file 1), records of 16384 bytes. */
 static void test_tape(void)
@@ -380,21 +309,58 @@ static void test_tape(void)
 	mb_set_free(&set);
 }
 
+/* Placements go in one transaction: a row that cannot be stored (no
+ * path) takes the rows before it back too. */
+static void test_placements(void)
+{
+	struct mb_error e = { 0 };
+	struct mb_catalog *c = NULL;
+	const struct mb_placement good[] = {
+		{ "base/1", 0, 8192, 512, 1, 1, 1 },
+		{ "base/1", 8192, 8192, 512, 2, 1, 2 },
+	};
+	struct mb_placement bad[2] = { good[0], good[1] };
+	int64_t run2;
+	int64_t run;
+	char q[160], msg[256];
+
+	mb_catalog_open(&c, path, &e);
+	mb_catalog_run_begin(c, "backup", NULL, &run, &e);
+	mb_catalog_run_begin(c, "backup", NULL, &run2, &e);
+	bad[1].path = NULL;
+	is_int(mb_catalog_save_placements(c, run, good, 2, &e), 0,
+	       "placements recorded");
+	is_int(mb_catalog_save_placements(c, run2, bad, 2, &e), -1,
+	       "a placement without a path refused");
+	snprintf(msg, sizeof(msg), "unable to record where an item landed in "
+		 "catalog '%s': NOT NULL constraint failed: placements.path", path);
+	is_str(e.msg, msg, "  message");
+	mb_catalog_close(c);
+	snprintf(q, sizeof(q), "SELECT count(*) || sum(part) FROM placements"
+		 " WHERE run_id = %lld AND path = CAST('base/1' AS BLOB)",
+		 (long long)run);
+	is_int(sql1(q), 23, "two rows, parts 1 and 2");
+	snprintf(q, sizeof(q), "SELECT count(*) FROM placements WHERE run_id = %lld",
+		 (long long)run2);
+	is_int(sql1(q), 0, "nothing of the refused call kept");
+}
+
 int main(void)
 {
 	char cmd[128];
 
-	plan(100);
+	plan(94);
 	snprintf(dir, sizeof(dir), "/tmp/catalog-test/sub");
 	snprintf(path, sizeof(path), "%s/catalog.db", dir);
+	sql_db = path;
 	if (system("rm -rf /tmp/catalog-test") != 0)
 		diag("cleanup failed");
 	test_open();
 	test_lifecycle();
 	test_list();
 	test_save_set();
-	test_upgrade();
 	test_tape();
+	test_placements();
 	snprintf(cmd, sizeof(cmd), "rm -rf /tmp/catalog-test");
 	if (system(cmd) != 0)
 		diag("cleanup failed");
