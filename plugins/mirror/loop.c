@@ -199,13 +199,6 @@ static int loop_undo(const char *clone, struct mb_error *e)
 	return 0;
 }
 
-static int loop_merge(struct mb_mirror *m, bool keep, struct mb_error *e)
-{
-	if (keep || !m->obligation_arg)
-		return 0;
-	return loop_undo(m->obligation_arg, e);
-}
-
 static void loop_close(struct mb_mirror *m)
 {
 	struct loop_mirror *lm = m->priv;
@@ -226,7 +219,6 @@ const struct mb_mirror_ops mb_mirror_loop = {
 	.sync = loop_sync,
 	.prepare_split = loop_prepare_split,
 	.split = loop_split,
-	.merge = loop_merge,
 	.undo = loop_undo,
 	.close = loop_close,
 };
