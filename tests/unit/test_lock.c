@@ -13,15 +13,17 @@
 #define DIR "/tmp/lock-test"
 #define PATH DIR "/sub/catalog.db.lock"
 
-/* Tries the lock in a forked child; returns its error (code 0 = got it). */
+/* Tries the lock in a forked child; returns its error (code 0 = got it,
+ * -1 = the child could not tell). */
 static struct mb_error try_in_child(void)
 {
-	struct mb_error e = { 0 };
+	struct mb_error e = { .code = -1 };
 	int p[2];
 	pid_t pid;
 
 	if (pipe(p) < 0)
 		return e;
+	e.code = 0;
 	pid = fork();
 	if (pid == 0) {
 		int fd;
