@@ -25,6 +25,19 @@ static int parse(struct mb_options *o, struct mb_error *e, const char *const *ar
 	return mb_options_parse(o, argc, argv, e);
 }
 
+/* The parse of ARGS fails with MB_ERR_USAGE and exactly msg. */
+static void refused(const char *const *args, const char *msg, const char *name)
+{
+	struct mb_options o;
+	struct mb_error e;
+	char what[256];
+
+	snprintf(what, sizeof(what), "%s: refused as usage", name);
+	ok(parse(&o, &e, args) == -1 && e.code == MB_ERR_USAGE, what);
+	is_str(e.msg, msg, name);
+	mb_options_free(&o);
+}
+
 static void write_config(const char *text)
 {
 	FILE *f = fopen(CONFIG, "we");
@@ -66,28 +79,19 @@ static void test_sizes(void)
 	is_int(o.segment_threshold, 0, "0K is 0");
 	mb_options_free(&o);
 
-	is_int(parse(&o, &e, (const char *[]){ "--segment-threshold", "1Q", NULL }), -1,
-	       "an unknown suffix is refused");
-	is_int(e.code, MB_ERR_USAGE, "unknown suffix: usage");
-	is_str(e.msg, "invalid value '1Q' for --segment-threshold: expected 0..4611686018427387904",
-	       "unknown suffix: message");
-	mb_options_free(&o);
-	parse(&o, &e, (const char *[]){ "--segment-threshold", "99999999999G", NULL });
-	is_str(e.msg, "invalid value '99999999999G' for --segment-threshold: expected "
-	       "0..4611686018427387904", "a size past the range saturates and is refused");
-	mb_options_free(&o);
-	parse(&o, &e, (const char *[]){ "--segment-threshold", "-1K", NULL });
-	is_str(e.msg, "invalid value '-1K' for --segment-threshold: expected 0..4611686018427387904",
-	       "a negative size is refused");
-	mb_options_free(&o);
-	parse(&o, &e, (const char *[]){ "--freeze-timeout", "5K", NULL });
-	is_str(e.msg, "invalid value '5K' for --freeze-timeout: expected 1..3600",
-	       "seconds take no suffix");
-	mb_options_free(&o);
-	parse(&o, &e, (const char *[]){ "--freeze-timeout", "", NULL });
-	is_str(e.msg, "invalid value '' for --freeze-timeout: expected 1..3600",
-	       "an empty number is refused");
-	mb_options_free(&o);
+	refused((const char *[]){ "--segment-threshold", "1Q", NULL },
+		"invalid value '1Q' for --segment-threshold: expected 0..4611686018427387904",
+		"an unknown suffix");
+	refused((const char *[]){ "--segment-threshold", "99999999999G", NULL },
+		"invalid value '99999999999G' for --segment-threshold: expected 0..4611686018427387904",
+		"a size past the range saturates");
+	refused((const char *[]){ "--segment-threshold", "-1K", NULL },
+		"invalid value '-1K' for --segment-threshold: expected 0..4611686018427387904",
+		"a negative size");
+	refused((const char *[]){ "--freeze-timeout", "5K", NULL },
+		"invalid value '5K' for --freeze-timeout: expected 1..3600", "seconds take no suffix");
+	refused((const char *[]){ "--freeze-timeout", "", NULL },
+		"invalid value '' for --freeze-timeout: expected 1..3600", "an empty number");
 	is_int(parse(&o, &e, (const char *[]){ "--freeze-timeout", "3600", NULL }), 0,
 	       "the upper bound is allowed");
 	mb_options_free(&o);
@@ -106,10 +110,8 @@ static void test_buffer(void)
 	       "--buffer 17G: message");
 	is_str(e.hint, "see mbackup backup --help", "--buffer 17G: hint");
 	mb_options_free(&o);
-	parse(&o, &e, (const char *[]){ "--buffer", "64X", NULL });
-	is_str(e.msg, "invalid --buffer '64X' (a size such as 64M) for 'backup'",
-	       "--buffer 64X: message");
-	mb_options_free(&o);
+	refused((const char *[]){ "--buffer", "64X", NULL },
+		"invalid --buffer '64X' (a size such as 64M) for 'backup'", "--buffer 64X");
 }
 
 static void test_config(void)
@@ -152,21 +154,19 @@ static void test_usage(void)
 	is_str(e.msg, "option '--keep-split' does not apply to 'ls'", "option of another verb");
 	is_str(e.hint, "see mbackup ls --help", "option of another verb: hint");
 	mb_options_free(&o);
-	parse(&o, &e, (const char *[]){ "--force=yes", NULL });
-	is_str(e.msg, "option '--force=yes' takes no value (for 'backup')", "boolean with a value");
-	mb_options_free(&o);
-	parse(&o, &e, (const char *[]){ "restore", "--to", NULL });
-	is_str(e.msg, "option '--to' needs a value (for 'restore')", "missing value");
-	mb_options_free(&o);
-	parse(&o, &e, (const char *[]){ "--append", "--overwrite", NULL });
-	is_str(e.msg, "options '--append' and --overwrite exclude each other (for 'backup')",
-	       "--append with --overwrite");
-	mb_options_free(&o);
+	refused((const char *[]){ "--force=yes", NULL },
+		"option '--force=yes' takes no value (for 'backup')", "boolean with a value");
+	refused((const char *[]){ "restore", "--to", NULL },
+		"option '--to' needs a value (for 'restore')", "missing value");
+	refused((const char *[]){ "--append", "--overwrite", NULL },
+		"options '--append' and --overwrite exclude each other (for 'backup')",
+		"--append with --overwrite");
+	refused((const char *[]){ "frobnicate", NULL }, "unknown command 'frobnicate'", "unknown verb");
 }
 
 int main(void)
 {
-	plan(42);
+	plan(51);
 	test_defaults();
 	test_sizes();
 	test_buffer();
