@@ -9,7 +9,8 @@
 #include "orchestrator/options.h"
 #include "tests/lib/tap.h"
 
-#define CONFIG "/tmp/options-test.conf"
+/* per process: other runs of this test may share /tmp */
+static char CONFIG[64];
 
 /* Parses "mbackup ARGS..." (NULL-terminated) into o; the error in e. */
 static int parse(struct mb_options *o, struct mb_error *e, const char *const *args)
@@ -43,7 +44,7 @@ static void write_config(const char *text)
 	FILE *f = fopen(CONFIG, "we");
 
 	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
-		diag("unable to write " CONFIG);
+		diag("unable to write %s", CONFIG);
 }
 
 static void test_defaults(void)
@@ -118,6 +119,7 @@ static void test_config(void)
 {
 	struct mb_options o;
 	struct mb_error e;
+	char arg[80], want[200];
 
 	write_config("# comment\n\nfreeze-timeout = 20\nmedia = file:/a\nkeep-split\n");
 	is_int(parse(&o, &e, (const char *[]){ "--config", CONFIG, NULL }), 0, "config file");
@@ -133,14 +135,17 @@ static void test_config(void)
 	mb_options_free(&o);
 
 	write_config("freeze-timeout = x\n");
-	is_int(parse(&o, &e, (const char *[]){ "--config=" CONFIG, NULL }), -1, "bad config value");
-	is_str(e.msg, "invalid value 'x' for --freeze-timeout at '" CONFIG "' line 1: "
-	       "expected 1..3600", "bad config value: message names the line");
+	snprintf(arg, sizeof(arg), "--config=%s", CONFIG);
+	is_int(parse(&o, &e, (const char *[]){ arg, NULL }), -1, "bad config value");
+	snprintf(want, sizeof(want), "invalid value 'x' for --freeze-timeout at '%s' line 1: "
+		 "expected 1..3600", CONFIG);
+	is_str(e.msg, want, "bad config value: message names the line");
 	mb_options_free(&o);
 	write_config("\nbogus = 1\n");
 	parse(&o, &e, (const char *[]){ "--config", CONFIG, NULL });
 	is_int(e.code, MB_ERR_CONFIG, "unknown config option: config");
-	is_str(e.msg, "unknown option 'bogus' at '" CONFIG "' line 2", "unknown config option: message");
+	snprintf(want, sizeof(want), "unknown option 'bogus' at '%s' line 2", CONFIG);
+	is_str(e.msg, want, "unknown config option: message");
 	mb_options_free(&o);
 	unlink(CONFIG);
 }
@@ -167,6 +172,7 @@ static void test_usage(void)
 int main(void)
 {
 	plan(51);
+	snprintf(CONFIG, sizeof(CONFIG), "/tmp/options-test-%d.conf", (int)getpid());
 	test_defaults();
 	test_sizes();
 	test_buffer();

@@ -84,12 +84,17 @@ static void test_signal_timeout(void)
 static void test_exec_failure(void)
 {
 	struct mb_error e = { 0 };
+	char path[64], want[128];
 	const char *missing[] = { "nosuchcmd-mbackup", "x", NULL };
-	const char *notexec[] = { "/tmp/spawn-noexec", NULL };
-	int fd = open("/tmp/spawn-noexec", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	const char *notexec[] = { path, NULL };
+	int fd;
 
-	close(fd);
-	chmod("/tmp/spawn-noexec", 0644);
+	/* per process: other runs of this test may share /tmp */
+	snprintf(path, sizeof(path), "/tmp/spawn-noexec-%d", (int)getpid());
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd >= 0)
+		close(fd);
+	chmod(path, 0644);
 
 	is_int(mb_spawn(missing, 0, MB_ERR_MIRROR, NULL, &e), -1, "missing");
 	is_int(e.code, MB_ERR_MIRROR, "missing: caller's code");
@@ -97,9 +102,9 @@ static void test_exec_failure(void)
 	       "missing: message");
 	mb_error_clear(&e);
 	is_int(mb_spawn(notexec, 0, MB_ERR_MIRROR, NULL, &e), -1, "not exec");
-	is_str(e.msg, "unable to run '/tmp/spawn-noexec': Permission denied",
-	       "not executable: message");
-	unlink("/tmp/spawn-noexec");
+	snprintf(want, sizeof(want), "unable to run '%s': Permission denied", path);
+	is_str(e.msg, want, "not executable: message");
+	unlink(path);
 }
 
 static void test_output(void)
