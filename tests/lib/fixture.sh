@@ -327,6 +327,10 @@ _fx_links() {
 # not compared).  Prints the first difference and returns 1.
 fx_compare() {
 	local a=$1 b=$2 ma mb d p
+	# (a missing tree would list as empty and equal another missing one)
+	for d in "$a" "$b"; do
+		[ -d "$d" ] || { echo "no directory '$d'"; return 1; }
+	done
 	ma=$(_fx_manifest "$a") || return 1
 	mb=$(_fx_manifest "$b") || return 1
 	if [ "$ma" != "$mb" ]; then

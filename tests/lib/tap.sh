@@ -46,12 +46,12 @@ note() {
 	done <<<"$*"
 }
 
-# The first caller outside this file: "file:line".
+# The first caller outside the test library (tap.sh, fixture.sh): "file:line".
 _tap_where() {
 	local i
 	for ((i = 1; i < ${#BASH_SOURCE[@]}; i++)); do
 		case ${BASH_SOURCE[$i]} in
-		*/tap.sh) ;;
+		*/lib/tap.sh | */lib/fixture.sh) ;;
 		*) echo "${BASH_SOURCE[$i]}:${BASH_LINENO[$((i - 1))]}"; return ;;
 		esac
 	done
