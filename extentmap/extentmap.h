@@ -104,7 +104,8 @@ struct mb_extent_reader;
 int mb_extent_reader_open(struct mb_extent_reader **out, const char *device,
 			  uint64_t device_offset, struct mb_error *e);
 /* Directory where the split leg is mounted read-only, for read_via_fs
- * files; required before reading such a file. */
+ * files; required before reading such a file.  (Out of memory here makes
+ * the first such read fail with ENOMEM.) */
 void mb_extent_reader_set_fs_root(struct mb_extent_reader *r,
 				  const char *fs_root);
 void mb_extent_reader_close(struct mb_extent_reader *r);

@@ -39,6 +39,7 @@ struct mb_extent_reader {
 	char *device;
 	uint64_t device_offset;
 	char *fs_root;
+	bool fs_root_lost;	/* set_fs_root ran out of memory */
 	int root_fd;		/* fs_root, opened on first use */
 	char *buf;
 	size_t fill;		/* bytes waiting in buf */
@@ -122,6 +123,7 @@ void mb_extent_reader_set_fs_root(struct mb_extent_reader *r,
 {
 	free(r->fs_root);
 	r->fs_root = fs_root ? strdup(fs_root) : NULL;
+	r->fs_root_lost = fs_root && !r->fs_root;	/* reported at first use */
 	if (r->root_fd >= 0)
 		close(r->root_fd);
 	r->root_fd = -1;
@@ -408,6 +410,9 @@ static int open_fs_file(struct out *o, uint64_t end, struct mb_error *e)
 	struct stat st;
 	int fd;
 
+	if (r->fs_root_lost)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM,
+			       "unable to read '%s' through the filesystem", path);
 	if (!r->fs_root)
 		return mb_fail(e, MB_ERR_INTERNAL, 0,
 			       "'%s' must be read through the filesystem but no mount of '%s' was given",

@@ -133,19 +133,44 @@ static int list_add(struct mb_strlist *l, const char *s)
 	return 0;
 }
 
+/* The one number parser, for the table's LONG and SIZE options and for
+ * --buffer: decimal digits, then (with suffixes) an optional K, M or G for
+ * 2^10, 2^20, 2^30; a value past LONG_MAX saturates to LONG_MAX, for the
+ * caller's range check to refuse. */
+static int parse_number(const char *val, bool suffixes, long *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(val, &end, 10);
+	if (errno || end == val)
+		return -1;
+	if (suffixes && n >= 0 && *end && strchr("KkMmGg", *end)) {
+		int shift = (*end | 0x20) == 'k' ? 10 : (*end | 0x20) == 'm' ? 20 : 30;
+
+		n = n > (LONG_MAX >> shift) ? LONG_MAX : n << shift;
+		end++;
+	}
+	if (*end)
+		return -1;
+	*out = n;
+	return 0;
+}
+
 /* Sets one option from text.  from_cli: lists given on the command line
  * replace the config file's list instead of adding to it. */
 static int set_opt(struct mb_options *o, const struct opt_def *d, const char *val,
 		   const char *where, unsigned *cli_lists, struct mb_error *e)
 {
 	void *field = (char *)o + d->offset;
-	char *end;
 	long n;
 
 	switch (d->kind) {
 	case OPT_STR:
 		free(*(char **)field);
-		*(char **)field = strdup(val);
+		if (!(*(char **)field = strdup(val)))
+			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to set --%s", d->name);
 		return 0;
 	case OPT_BOOL:
 		*(bool *)field = !val || strcmp(val, "true") == 0 || strcmp(val, "yes") == 0 ||
@@ -153,15 +178,7 @@ static int set_opt(struct mb_options *o, const struct opt_def *d, const char *va
 		return 0;
 	case OPT_LONG:
 	case OPT_SIZE:
-		errno = 0;
-		n = strtol(val, &end, 10);
-		if (d->kind == OPT_SIZE && n > 0 && strchr("KkMmGg", *end) && *end) {
-			int shift = (*end | 0x20) == 'k' ? 10 : (*end | 0x20) == 'm' ? 20 : 30;
-
-			n = n > (LONG_MAX >> shift) ? LONG_MAX : n << shift;
-			end++;
-		}
-		if (errno || end == val || *end || n < d->min || n > d->max) {
+		if (parse_number(val, d->kind == OPT_SIZE, &n) < 0 || n < d->min || n > d->max) {
 			mb_fail(e, MB_ERR_USAGE, 0, "invalid value '%s' for --%s%s: expected %ld..%ld",
 				val, d->name, where, d->min, d->max);
 			return -1;
@@ -173,7 +190,9 @@ static int set_opt(struct mb_options *o, const struct opt_def *d, const char *va
 			list_clear(field);
 			*cli_lists |= 1u << (d - opt_table);
 		}
-		return list_add(field, val) < 0 ? mb_fail(e, MB_ERR_GENERAL, ENOMEM, "out of memory") : 0;
+		if (list_add(field, val) < 0)
+			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to set --%s", d->name);
+		return 0;
 	}
 	return 0;
 }
@@ -227,11 +246,13 @@ static int parse_config_file(struct mb_options *o, const char *path, struct mb_e
 	return rc;
 }
 
-static void set_defaults(struct mb_options *o)
+static int set_defaults(struct mb_options *o, struct mb_error *e)
 {
 	for (size_t i = 0; i < N_OPTS; i++)
-		if (opt_table[i].deflt)
-			set_opt(o, &opt_table[i], opt_table[i].deflt, "", NULL, NULL);
+		if (opt_table[i].deflt &&
+		    set_opt(o, &opt_table[i], opt_table[i].deflt, "", NULL, e) < 0)
+			return -1;
+	return 0;
 }
 
 /* Finds the verb (first argument if it names one) and the --config file. */
@@ -272,25 +293,14 @@ static int usage_error(struct mb_error *e, const char *fmt, const char *arg,
 	return -1;
 }
 
-/* "64M" -> bytes. */
+/* "64M" -> bytes, at most 16G. */
 static int parse_size(const char *v, uint64_t *out)
 {
-	char *end;
-	unsigned long long n;
+	long n;
 
-	errno = 0;
-	n = strtoull(v, &end, 10);
-	if (errno || end == v)
+	if (parse_number(v, true, &n) < 0 || n < 0 || n > (16L << 30))
 		return -1;
-	if (*end == 'K' || *end == 'k')
-		n <<= 10, end++;
-	else if (*end == 'M' || *end == 'm')
-		n <<= 20, end++;
-	else if (*end == 'G' || *end == 'g')
-		n <<= 30, end++;
-	if (*end || n > (16ULL << 30))
-		return -1;
-	*out = n;
+	*out = (uint64_t)n;
 	return 0;
 }
 
@@ -319,8 +329,7 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_erro
 	int i;
 
 	memset(o, 0, sizeof(*o));
-	set_defaults(o);
-	if (pre_scan(o, argc, argv, &i, e) < 0)
+	if (set_defaults(o, e) < 0 || pre_scan(o, argc, argv, &i, e) < 0)
 		return -1;
 	for (; i < argc; i++) {
 		const char *a = argv[i], *eq, *val = NULL;

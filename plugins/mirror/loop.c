@@ -31,7 +31,8 @@ struct loop_mirror {
 	int backing_fd;		/* open from prepare_split to split */
 };
 
-/* Reads one line of /sys/dev/block/MAJ:MIN/loop/<name>; NULL if absent. */
+/* Reads one line of /sys/dev/block/MAJ:MIN/loop/<name>; NULL if absent
+ * (errno ENOMEM: out of memory). */
 static char *loop_sysfs(dev_t rdev, const char *name)
 {
 	char path[128], buf[4096];
@@ -69,9 +70,13 @@ static int loop_open(struct mb_mirror *m, const char *arg, struct mb_error *e)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open mirror '%s'", arg);
 	lm->backing_fd = -1;
 	m->priv = lm;
-	m->device = strdup(arg);
+	if (!(m->device = strdup(arg)))
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open mirror '%s'", arg);
 	m->rdev = st.st_rdev;
+	errno = 0;
 	lm->backing = loop_sysfs(st.st_rdev, "backing_file");
+	if (!lm->backing && errno == ENOMEM)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open mirror '%s'", arg);
 	if (!lm->backing) {
 		mb_fail(e, MB_ERR_MIRROR, 0, "loop device '%s' has no backing file", arg);
 		mb_hint(e, "attach it first, e.g. losetup %s FILE", arg);
@@ -184,7 +189,7 @@ static int loop_split(struct mb_mirror *m, struct mb_error *e)
 	}
 	close(fd);
 	m->split_path = strdup(m->obligation_arg);
-	return 0;
+	return m->split_path ? 0 : mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to split");
 }
 
 static int loop_undo(const char *clone, struct mb_error *e)
@@ -192,13 +197,6 @@ static int loop_undo(const char *clone, struct mb_error *e)
 	if (unlink(clone) < 0 && errno != ENOENT)
 		return mb_fail(e, MB_ERR_MIRROR, errno, "unable to remove split leg '%s'", clone);
 	return 0;
-}
-
-static int loop_merge(struct mb_mirror *m, bool keep, struct mb_error *e)
-{
-	if (keep || !m->obligation_arg)
-		return 0;
-	return loop_undo(m->obligation_arg, e);
 }
 
 static void loop_close(struct mb_mirror *m)
@@ -221,7 +219,6 @@ const struct mb_mirror_ops mb_mirror_loop = {
 	.sync = loop_sync,
 	.prepare_split = loop_prepare_split,
 	.split = loop_split,
-	.merge = loop_merge,
 	.undo = loop_undo,
 	.close = loop_close,
 };

@@ -509,13 +509,6 @@ static int lvm_undo(const char *arg, struct mb_error *e)
 	return set_writemostly(vg, lv, st.last_devices, 'n', e);
 }
 
-static int lvm_merge(struct mb_mirror *m, bool keep, struct mb_error *e)
-{
-	if (keep || !m->obligation_arg)
-		return 0;
-	return lvm_undo(m->obligation_arg, e);
-}
-
 static void lvm_close(struct mb_mirror *m)
 {
 	free(m->priv);
@@ -529,7 +522,6 @@ const struct mb_mirror_ops mb_mirror_lvm = {
 	.sync = lvm_sync,
 	.prepare_split = lvm_prepare_split,
 	.split = lvm_split,
-	.merge = lvm_merge,
 	.undo = lvm_undo,
 	.close = lvm_close,
 };

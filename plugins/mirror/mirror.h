@@ -9,9 +9,10 @@
  *                     image set read-only; merged back and scrubbed (lvm.c)
  *
  * Order of calls: open, check (P0), sync (P1), prepare_split (before the
- * window: slow set-up), split (P4, inside the window: fast), merge (P8 or
- * on unwind; idempotent), close.  undo() heals an obligation from the
- * catalog's text alone (mbackup recover, after a crash).
+ * window: slow set-up), split (P4, inside the window: fast), close.  The
+ * split is an obligation whose undo() joins the leg again (or drops the
+ * clone) from the catalog's text alone: the runner calls it at P8 or on
+ * unwind (never with --keep-split), mbackup recover after a crash.
  */
 #ifndef MB_MIRROR_H
 #define MB_MIRROR_H
@@ -35,8 +36,8 @@ struct mb_mirror_ops {
 	int (*prepare_split)(struct mb_mirror *m, int64_t run_id,
 			     struct mb_error *e);
 	int (*split)(struct mb_mirror *m, struct mb_error *e);
-	/* Joins the leg again (or drops the clone), unless keep; idempotent. */
-	int (*merge)(struct mb_mirror *m, bool keep, struct mb_error *e);
+	/* Joins the leg named by obligation_arg again (or drops the clone);
+	 * idempotent, safe when the split never happened. */
 	int (*undo)(const char *obligation_arg, struct mb_error *e);
 	void (*close)(struct mb_mirror *m);
 };

@@ -9,38 +9,65 @@ mkdir -p "$SRC/d"
 echo hello >"$SRC/d/hello"
 IMG=$SCRATCH/out/bad.mbi
 
-# refused CASE_NAME EXIT REGEX -- mbackup args...: the run, its exit code, its
-# message, and that nothing changed.
+# refused CASE_NAME EXIT MESSAGE HINT -- mbackup args...: the run, its exit
+# code, its one error line and its hint line ("" for none), exactly, and
+# that nothing changed.
 refused() {
-	local name=$1 code=$2 re=$3
-	shift 4
+	local name=$1 code=$2 msg=$3 hint=$4
+	shift 5
 	rm -f "$IMG"
 	run "$MB" "$@"
 	exit_is "$code" "$name: exit $code"
-	like "$(printf '%s\n' "$RUN_ERR" | grep -m1 '^mbackup: error: ')" "^mbackup: error: .*($re)" \
-		"$name: the error line names the cause"
+	is "$(printf '%s\n' "$RUN_ERR" | grep '^mbackup: error: ')" "mbackup: error: $msg" \
+		"$name: the one error line"
+	is "$(printf '%s\n' "$RUN_ERR" | grep '^HINT: ')" "${hint:+HINT: $hint}" "$name: the hint"
 	nok "$name: no image written" test -e "$IMG"
 	ok "$name: source not frozen" fx_writable "$SRC"
 	is "$(fx_clones)" "" "$name: no split clone"
+}
+# How mbackup names the filesystem PATH is on: "SOURCE (MAJ:MIN, mounted at 'DIR')".
+fs_of() {
+	local majmin target source
+	read -r majmin target < <(findmnt -n -o MAJ:MIN,TARGET -T "$1")
+	source=$(awk -v t="$target" '$5 == t { for (i = 7; $i != "-"; i++); s = $(i + 2) }
+		END { print s }' /proc/self/mountinfo)
+	echo "$source ($majmin, mounted at '$target')"
 }
 M=(--mirror "loop:$SRC_LOOP")
 S=(--source "$SRC")
 D=(--media "file:$IMG")
 C=(--catalog "$CATALOG")
+FROZEN_HINT="put it on another filesystem"
 
-refused "unknown option" 2 "bogus" -- --db none "${M[@]}" "${S[@]}" "${D[@]}" "${C[@]}" --bogus
-refused "missing --source" 2 "source" -- --db none "${M[@]}" "${D[@]}" "${C[@]}"
-refused "missing --mirror" 2 "mirror" -- --db none "${S[@]}" "${D[@]}" "${C[@]}"
-refused "missing --media" 2 "media" -- --db none "${M[@]}" "${S[@]}" "${C[@]}"
-refused "bad --freeze-timeout" 2 "freeze-timeout" -- --db none "${M[@]}" "${S[@]}" "${D[@]}" "${C[@]}" --freeze-timeout abc
-refused "unknown verb-like argument" 2 "frobnicate" -- frobnicate "${C[@]}"
-refused "source not on the mirror's fs" 5 "source|mirror" -- --db none "${M[@]}" --source "$SCRATCH/out" "${D[@]}" "${C[@]}"
-refused "source missing" 5 "no-such-dir" -- --db none "${M[@]}" --source "$SRC/no-such-dir" "${D[@]}" "${C[@]}"
-refused "mirror not a loop device" 6 "/dev/null|loop" -- --db none --mirror loop:/dev/null "${S[@]}" "${D[@]}" "${C[@]}"
-refused "mirror device missing" 6 "/dev/loop999|loop" -- --db none --mirror loop:/dev/loop999 "${S[@]}" "${D[@]}" "${C[@]}"
-refused "media on the frozen fs" 3 "media|frozen|source" -- --db none "${M[@]}" "${S[@]}" --media "file:$SRC_MNT/x.mbi" "${C[@]}"
+refused "unknown option" 2 "unknown option '--bogus' for 'backup'" "see mbackup backup --help" \
+	-- --db none "${M[@]}" "${S[@]}" "${D[@]}" "${C[@]}" --bogus
+refused "missing --source" 2 "missing --source" "e.g. --source /srv/data" \
+	-- --db none "${M[@]}" "${D[@]}" "${C[@]}"
+refused "missing --mirror" 2 "missing --mirror" "e.g. --mirror lvm:vg/pgdata, or --mirror loop:/dev/loop3" \
+	-- --db none "${S[@]}" "${D[@]}" "${C[@]}"
+refused "missing --media" 2 "missing --media" "e.g. --media file:/backup/data.mbi, or --media - for standard output" \
+	-- --db none "${M[@]}" "${S[@]}" "${C[@]}"
+refused "bad --freeze-timeout" 2 "invalid value 'abc' for --freeze-timeout: expected 1..3600" "" \
+	-- --db none "${M[@]}" "${S[@]}" "${D[@]}" "${C[@]}" --freeze-timeout abc
+refused "unknown verb-like argument" 2 "unknown command 'frobnicate'" \
+	"commands: backup check ls verify restore list recover; see mbackup --help" -- frobnicate "${C[@]}"
+refused "source not on the mirror's fs" 5 \
+	"source '$SCRATCH/out' is on $(fs_of "$SCRATCH/out"), not on mirror '$SRC_LOOP'" \
+	"give the --mirror the source's filesystem is mounted from" \
+	-- --db none "${M[@]}" --source "$SCRATCH/out" "${D[@]}" "${C[@]}"
+refused "source missing" 5 "unable to use source '$SRC/no-such-dir': No such file or directory" "" \
+	-- --db none "${M[@]}" --source "$SRC/no-such-dir" "${D[@]}" "${C[@]}"
+refused "mirror not a loop device" 6 "mirror device '/dev/null' is not a loop device" \
+	"the loop: driver needs the /dev/loopN the filesystem is mounted from" \
+	-- --db none --mirror loop:/dev/null "${S[@]}" "${D[@]}" "${C[@]}"
+refused "mirror device missing" 6 "unable to use mirror device '/dev/loop999': No such file or directory" "" \
+	-- --db none --mirror loop:/dev/loop999 "${S[@]}" "${D[@]}" "${C[@]}"
+# (the media is named by the directory it would be created in)
+refused "media on the frozen fs" 3 "media '$SRC_MNT' is on a filesystem that will be frozen ('$SRC_MNT')" \
+	"$FROZEN_HINT" -- --db none "${M[@]}" "${S[@]}" --media "file:$SRC_MNT/x.mbi" "${C[@]}"
 nok "media on the frozen fs: not created there" test -e "$SRC_MNT/x.mbi"
-refused "catalog on the frozen fs" 3 "catalog|frozen|source" -- --db none "${M[@]}" "${S[@]}" "${D[@]}" --catalog "$SRC/cat.db"
+refused "catalog on the frozen fs" 3 "catalog '$SRC/cat.db' is on a filesystem that will be frozen ('$SRC_MNT')" \
+	"$FROZEN_HINT" -- --db none "${M[@]}" "${S[@]}" "${D[@]}" --catalog "$SRC/cat.db"
 nok "catalog on the frozen fs: not created there" test -e "$SRC/cat.db"
 run "$MB" check --db none "${M[@]}" "${S[@]}" "${D[@]}" "${C[@]}"
 exit_is 0 "check on a good configuration exits 0"
@@ -55,7 +82,10 @@ mount "$LOOP2" "$SCRATCH/src2"
 mkdir "$SCRATCH/src2/data"
 backing_fs=$(stat -f -c %T "$SCRATCH/noreflink")
 note "backing fs of the second source: $backing_fs"
-refused "backing fs cannot reflink" 6 "reflink|clone" -- --db none --mirror "loop:$LOOP2" --source "$SCRATCH/src2/data" "${D[@]}" "${C[@]}"
+refused "backing fs cannot reflink" 6 \
+	"backing file '$SCRATCH/noreflink/src2.img' is on a filesystem that cannot reflink (type 0x$(stat -f -c %t "$SCRATCH/noreflink")): Operation not supported" \
+	"put the loop backing file on xfs made with -m reflink=1, or on btrfs" \
+	-- --db none --mirror "loop:$LOOP2" --source "$SCRATCH/src2/data" "${D[@]}" "${C[@]}"
 ok "second source not frozen" fx_writable "$SCRATCH/src2/data"
 is "$(ls "$SCRATCH/noreflink")" "src2.img" "no clone next to the non-reflink backing file"
 
@@ -66,16 +96,21 @@ mkdir -p "$SCRATCH/target"
 echo keep >"$SCRATCH/target/existing"
 run "$MB" restore --from "$SCRATCH/out/good.mbi" --to "$SCRATCH/target"
 exit_is 11 "restore into a non-empty dir: exit 11"
-like "$RUN_ERR" "^mbackup: error: .*(empty|target)" "restore into a non-empty dir: message"
-like "$RUN_ERR" "force" "restore into a non-empty dir: hints at --force"
+is "$RUN_ERR" "mbackup: error: restore target '$SCRATCH/target' is not empty
+HINT: use an empty directory, or --force to overwrite" "restore into a non-empty dir: message and hint"
 is "$(ls "$SCRATCH/target")" "existing" "restore into a non-empty dir: target untouched"
 run "$MB" restore --from "$SCRATCH/out/good.mbi" --to "$SCRATCH/target" --force
 exit_is 0 "restore --force into a non-empty dir"
 is "$(cat "$SCRATCH/target/d/hello" 2>/dev/null)" "hello" "restore --force restored the file"
 run "$MB" restore --from "$SCRATCH/out/good.mbi"
 exit_is 2 "restore without --to: usage"
+is "$RUN_ERR" "mbackup: error: missing --to
+HINT: give the directory to restore into: --to DIR" "restore without --to: message and hint"
 run "$MB" ls
 exit_is 2 "ls without --from: usage"
+is "$RUN_ERR" "mbackup: error: missing --from
+HINT: give the image: --from /backup/data.mbi, or --from - for standard input" \
+	"ls without --from: message and hint"
 
 # a second run while the lock is held
 (
@@ -86,19 +121,25 @@ exit_is 2 "ls without --from: usage"
 FX_PIDS+=($!)
 LOCKER=$!
 sleep 0.5
-refused "concurrent run" 4 "lock|running|another" -- --db none "${M[@]}" "${S[@]}" "${D[@]}" "${C[@]}"
+# (the holder wrote no pid into the lock file, so none is named)
+refused "concurrent run" 4 "another mbackup run holds the lock '$CATALOG.lock'" \
+	"wait for it to finish, or check 'mbackup list'" -- --db none "${M[@]}" "${S[@]}" "${D[@]}" "${C[@]}"
 kill "$LOCKER"
 wait "$LOCKER" 2>/dev/null
 
 run "$MB" --help
 exit_is 0 "--help exits 0"
-like "$RUN_OUT$RUN_ERR" "restore" "--help lists the verbs"
+is "$(sed -n '/^commands:$/,/^$/ s/^  \([a-z]*\) .*/\1/p' <<<"$RUN_OUT" | tr '\n' ' ')" \
+	"backup check ls verify restore list recover " "--help lists the verbs"
+is "$RUN_ERR" "" "--help writes nothing on stderr"
 run "$MB" --version
 exit_is 0 "--version exits 0"
+like "$RUN_OUT" '^mbackup [0-9]+\.[0-9]+\.[0-9]+$' "--version prints the version"
 run "$MB" list --output json "${C[@]}"
 exit_is 0 "list after all that"
 is "$(printf '%s' "$RUN_OUT" | jq -r '[.[] | select(.status == "running")] | length')" "0" "no run left running"
-skip "restore of an image entry with '..'" "not easily crafted with the tools at hand"
+# (an image entry with '..' is refused by the restore target:
+# tests/unit/test_restore_target.c asserts it, message included)
 umount "$SCRATCH/src2"
 losetup -d "$LOOP2"
 done_testing

@@ -7,6 +7,7 @@
 #       $SRC_IMG  the source fs image inside it, attached as $SRC_LOOP,
 #       $SRC_MNT  mounted here, and $SRC = $SRC_MNT/data, the backup source
 #   fx_populate DIR              # the varied file set
+#   fx_random_files DIR PREFIX N STEP   # N files of STEP, 2*STEP, ... bytes
 #   fx_compare A B               # prints the first difference, returns 1
 #   fx_tree_is A B NAME          # the same as a TAP assertion
 #   fx_backup ARGS...            # mbackup backup on the fixture (+ $CATALOG)
@@ -191,6 +192,16 @@ fx_wait_writable() {
 	return 1
 }
 
+# fx_random_files DIR PREFIX N STEP: N files DIR/PREFIX1 .. DIR/PREFIXN of
+# i * STEP random bytes each
+fx_random_files() {
+	local i
+	mkdir -p "$1" || return 1
+	for i in $(seq 1 "$3"); do
+		head -c $((i * $4)) /dev/urandom >"$1/$2$i" || return 1
+	done
+}
+
 # ---- the varied file set ----
 
 _fx_rand() { # FILE BYTES
@@ -316,6 +327,10 @@ _fx_links() {
 # not compared).  Prints the first difference and returns 1.
 fx_compare() {
 	local a=$1 b=$2 ma mb d p
+	# (a missing tree would list as empty and equal another missing one)
+	for d in "$a" "$b"; do
+		[ -d "$d" ] || { echo "no directory '$d'"; return 1; }
+	done
 	ma=$(_fx_manifest "$a") || return 1
 	mb=$(_fx_manifest "$b") || return 1
 	if [ "$ma" != "$mb" ]; then

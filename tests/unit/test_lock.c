@@ -10,18 +10,20 @@
 #include "orchestrator/lock.h"
 #include "tests/lib/tap.h"
 
-#define DIR "/tmp/lock-test"
-#define PATH DIR "/sub/catalog.db.lock"
+/* Per process: other runs of this test may share /tmp. */
+static char DIR[64], PATH[128];
 
-/* Tries the lock in a forked child; returns its error (code 0 = got it). */
+/* Tries the lock in a forked child; returns its error (code 0 = got it,
+ * -1 = the child could not tell). */
 static struct mb_error try_in_child(void)
 {
-	struct mb_error e = { 0 };
+	struct mb_error e = { .code = -1 };
 	int p[2];
 	pid_t pid;
 
 	if (pipe(p) < 0)
 		return e;
+	e.code = 0;
 	pid = fork();
 	if (pid == 0) {
 		int fd;
@@ -58,12 +60,16 @@ int main(void)
 	int fd = -1, fd2 = -1;
 
 	plan(17);
-	if (system("rm -rf " DIR) != 0)
-		diag("could not clean " DIR);
+	snprintf(DIR, sizeof(DIR), "/tmp/lock-test-%d", (int)getpid());
+	snprintf(PATH, sizeof(PATH), "%s/sub/catalog.db.lock", DIR);
+	snprintf(want, sizeof(want), "rm -rf %s", DIR);
+	if (system(want) != 0)
+		diag("could not clean %s", DIR);
 
 	is_int(mb_lock_acquire(PATH, &fd, &e), 0, "first acquire");
 	ok(fd >= 0 && (fcntl(fd, F_GETFD) & FD_CLOEXEC), "lock fd is CLOEXEC");
-	ok(stat(DIR "/sub", &st) == 0 && (st.st_mode & 07777) == 0700,
+	snprintf(want, sizeof(want), "%s/sub", DIR);
+	ok(stat(want, &st) == 0 && (st.st_mode & 07777) == 0700,
 	   "missing directory created 0700");
 	snprintf(want, sizeof(want), "%ld\n", (long)getpid());
 	read_file(PATH, buf, sizeof(buf));
@@ -95,8 +101,8 @@ int main(void)
 	if (ftruncate(raw, 0) < 0)
 		diag("ftruncate failed");
 	is_int(mb_lock_acquire(PATH, &fd, &e), -1, "locked by a silent holder");
-	is_str(e.msg, "another mbackup run holds the lock '" PATH "'",
-	       "silent holder: message without pid");
+	snprintf(want, sizeof(want), "another mbackup run holds the lock '%s'", PATH);
+	is_str(e.msg, want, "silent holder: message without pid");
 	close(raw);
 
 	mb_error_clear(&e);
@@ -108,7 +114,8 @@ int main(void)
 	       "unusable path fails");
 	is_str(e.msg, "unable to create directory '/proc/nonexistent': "
 	       "No such file or directory", "unusable path: message");
-	if (system("rm -rf " DIR) != 0)
-		diag("could not clean " DIR);
+	snprintf(want, sizeof(want), "rm -rf %s", DIR);
+	if (system(want) != 0)
+		diag("could not clean %s", DIR);
 	return done_testing();
 }

@@ -1,4 +1,4 @@
-/* Unit tests for orchestrator/spawn.c: exit codes, signals, timeouts,
+/* Unit tests for common/spawn.c: exit codes, signals, timeouts,
  * exec failure, captured output, LC_ALL, stdin and fd hygiene, threads. */
 #include <fcntl.h>
 #include <pthread.h>
@@ -84,12 +84,17 @@ static void test_signal_timeout(void)
 static void test_exec_failure(void)
 {
 	struct mb_error e = { 0 };
+	char path[64], want[128];
 	const char *missing[] = { "nosuchcmd-mbackup", "x", NULL };
-	const char *notexec[] = { "/tmp/spawn-noexec", NULL };
-	int fd = open("/tmp/spawn-noexec", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	const char *notexec[] = { path, NULL };
+	int fd;
 
-	close(fd);
-	chmod("/tmp/spawn-noexec", 0644);
+	/* per process: other runs of this test may share /tmp */
+	snprintf(path, sizeof(path), "/tmp/spawn-noexec-%d", (int)getpid());
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd >= 0)
+		close(fd);
+	chmod(path, 0644);
 
 	is_int(mb_spawn(missing, 0, MB_ERR_MIRROR, NULL, &e), -1, "missing");
 	is_int(e.code, MB_ERR_MIRROR, "missing: caller's code");
@@ -97,9 +102,9 @@ static void test_exec_failure(void)
 	       "missing: message");
 	mb_error_clear(&e);
 	is_int(mb_spawn(notexec, 0, MB_ERR_MIRROR, NULL, &e), -1, "not exec");
-	is_str(e.msg, "unable to run '/tmp/spawn-noexec': Permission denied",
-	       "not executable: message");
-	unlink("/tmp/spawn-noexec");
+	snprintf(want, sizeof(want), "unable to run '%s': Permission denied", path);
+	is_str(e.msg, want, "not executable: message");
+	unlink(path);
 }
 
 static void test_output(void)
@@ -133,14 +138,18 @@ static void test_output(void)
 	is_int(r.out_len, 16 << 20, "stdout bounded to 16 MiB");
 	mb_spawn_result_free(&r);
 
+	/* 16890 bytes of "line0\n".."line1999\n": the last 4096 are the
+	 * newline ending line1544, then 455 whole lines of 9 bytes */
+	mb_error_clear(&e);
 	is_int(mb_spawn(chatty, 10000, 1, &r, &e), -1, "chatty stderr");
-	ok(strlen(r.err) <= 4096, "stderr bounded to 4 KiB");
+	is_int(strlen(r.err), 4096, "stderr: the last 4 KiB");
+	ok(strncmp(r.err, "\nline1545\n", 10) == 0, "stderr: the tail starts at the cut");
 	size_t n = strlen(r.err);
 	ok(n > 9 && strcmp(r.err + n - 9, "line1999\n") == 0,
 	   "stderr keeps the tail");
-	ok(strncmp(e.msg, "'sh -c i=0;", 11) == 0 &&
-	   strstr(e.msg, "exited with status 3: line1") != NULL,
-	   "chatty: message names a whole line");
+	is_str(e.msg, "'sh -c i=0; while [ $i -lt 2000 ]; do echo line$i >&2; i=$((i+1)); "
+	       "done; exit 3' exited with status 3: line1545",
+	       "chatty: message names the first whole line kept");
 	mb_spawn_result_free(&r);
 }
 
@@ -166,14 +175,14 @@ static void *worker(void *arg)
 {
 	struct mb_error e = { 0 };
 	struct mb_spawn_result r;
-	char word[16];
+	char word[16], want[20];
 	const char *argv[] = { "echo", word, NULL };
 	long ok_count = 0;
 
 	for (int i = 0; i < 20; i++) {
 		snprintf(word, sizeof(word), "t%ld-%d", (long)(intptr_t)arg, i);
-		if (mb_spawn(argv, 5000, 1, &r, &e) == 0 &&
-		    strncmp(r.out, word, strlen(word)) == 0)
+		snprintf(want, sizeof(want), "%s\n", word);
+		if (mb_spawn(argv, 5000, 1, &r, &e) == 0 && strcmp(r.out, want) == 0)
 			ok_count++;
 		mb_spawn_result_free(&r);
 	}
@@ -197,7 +206,7 @@ static void test_threads(void)
 
 int main(void)
 {
-	plan(40);
+	plan(41);
 	test_exit_codes();
 	test_signal_timeout();
 	test_exec_failure();

@@ -28,16 +28,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# lvs field of one LV, trimmed.
-lvfield() { lvs --noheadings -o "$2" "$VG/$1" 2>/dev/null | tr -d ' '; }
-
-# The visible <lv>_rimage_N (a split image), or nothing.
-split_images() { lvs --noheadings -o lv_name "$VG" | tr -d ' ' | grep "^$1_rimage_" || true; }
-
-# Hidden and visible images of LV: its leg count.
-legs() { lvs -a --noheadings -o lv_name "$VG" | tr -d ' []' | grep -c "^$1_rimage_[0-9]*$"; }
+# now_ms, lvfield, split_images, legs
+. "$(dirname "$0")/lvm-lib.sh"
 
 # scrub_check LV: runs a check scrub, prints the mismatch count.
 scrub_check() {

@@ -35,10 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-lvfield() { lvs --noheadings -o "$2" "$VG/$1" 2>/dev/null | tr -d ' '; }
-split_images() { lvs --noheadings -o lv_name "$VG" | tr -d ' ' | grep "^$1_rimage_" || true; }
-legs() { lvs -a --noheadings -o lv_name "$VG" | tr -d ' []' | grep -c "^$1_rimage_[0-9]*$"; }
+# now_ms, lvfield, split_images, legs
+. "$(dirname "$0")/lvm-lib.sh"
 all_lvs() { lvs -a --noheadings -o lv_name,segtype "$VG" | tr -s ' ' | sort | tr '\n' ';'; }
 writable() { timeout -k 1 "${2:-3}" touch "$1/.probe" 2>/dev/null && rm -f "$1/.probe"; }
 last_run() { "$MB" list --output json --catalog "$CATALOG" | jq -r ".[0]$1"; }
