@@ -1,4 +1,5 @@
-/* The option table; see options.h. */
+/* The option table and the command line; see options.h.  The config
+ * file is read by options_file.c. */
 #include "orchestrator/options.h"
 
 #include <errno.h>
@@ -8,30 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/trust.h"
+#include "orchestrator/options_internal.h"
 #include "plugins/media/tape.h"
 #include "plugins/quiesce/postgres.h"
 
 #define MB_DEFAULT_CATALOG "/var/lib/mbackup/catalog.db"
 
-enum opt_kind { OPT_STR, OPT_LONG, OPT_SIZE, OPT_BOOL, OPT_LIST };
-
 #define V_BACKUP (MB_VERB_BACKUP | MB_VERB_CHECK)
 #define V_ALL 0x7f
 
-struct opt_def {
-	const char *name;
-	enum opt_kind kind;
-	unsigned verbs;
-	size_t offset;
-	const char *arg;	/* placeholder in --help */
-	const char *deflt;	/* as text, NULL for none */
-	long min, max;
-	const char *help;
-};
-
-#define OFF(field) offsetof(struct mb_options, field)
-
-static const struct opt_def opt_table[] = {
+const struct opt_def mb_opt_table[] = {
 	{ "db", OPT_STR, V_BACKUP, OFF(db), "postgres|none", NULL, 0, 0,
 	  "what to quiesce: postgres, or none (freeze the source filesystem only)" },
 	{ "mode", OPT_STR, V_BACKUP, OFF(mode), "hot|freeze", "hot", 0, 0,
@@ -43,7 +31,8 @@ static const struct opt_def opt_table[] = {
 	{ "source", OPT_LIST, V_BACKUP, OFF(sources), "DIR", NULL, 0, 0,
 	  "directory to back up (on the mirror's filesystem); postgres: the data directory, found by itself" },
 	{ "media", OPT_LIST, V_BACKUP, OFF(media), "SPEC", NULL, 0, 0,
-	  "where the image goes: file:PATH, pipe:FIFO or - (stdout); repeat to write several devices at once" },
+	  "where the image goes: file:PATH, pipe:FIFO or - (stdout); repeat to write several devices at "
+	  "once (in a config file: one media line with the specs separated by spaces)" },
 	{ "segment-threshold", OPT_SIZE, MB_VERB_BACKUP, OFF(segment_threshold), "SIZE", "0", 0,
 	  1L << 62, "several media: cut files larger than this (K/M/G; 0: total / number of media)" },
 	{ "order", OPT_STR, MB_VERB_BACKUP, OFF(order), "desc|asc|logical", "desc", 0, 0,
@@ -74,7 +63,8 @@ static const struct opt_def opt_table[] = {
 	  "tape: write over a tape that already holds data" },
 	{ "volume-change", OPT_STR, V_BACKUP | MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE,
 	  OFF(volume_change), "CMD", NULL, 0, 0,
-	  "tape: command (split on spaces) that loads volume $MBACKUP_VOLUME into $MBACKUP_DEVICE" },
+	  "tape: command (split on spaces) that loads volume $MBACKUP_VOLUME into $MBACKUP_DEVICE; "
+	  "run as root: given as a path, it must be owned by root and writable by no one else" },
 	{ "buffer", OPT_STR, V_BACKUP, OFF(buffer), "SIZE", "64M", 0, 0,
 	  "tape: RAM ring between the reader and the drive (K, M, G suffixes)" },
 	{ "backup", OPT_STR, MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE, OFF(backup), "ID", NULL,
@@ -86,11 +76,14 @@ static const struct opt_def opt_table[] = {
 	{ "log-file", OPT_STR, V_ALL, OFF(log_file), "PATH", NULL, 0, 0,
 	  "also append the log to this file" },
 	{ "config", OPT_STR, V_ALL, OFF(config), "FILE", NULL, 0, 0,
-	  "read options from FILE (lines: name = value)" },
+	  "read options from FILE, once: lines 'name = value', each name once, a list's values on "
+	  "one line separated by spaces, only the command's options (check: the backup's); FILE "
+	  "owned by root (or you) and writable by no one else" },
 	{ "help", OPT_BOOL, V_ALL, OFF(help), NULL, NULL, 0, 0, "show this help" },
 	{ "version", OPT_BOOL, V_ALL, OFF(version), NULL, NULL, 0, 0, "show the version" },
 };
-#define N_OPTS (sizeof(opt_table) / sizeof(opt_table[0]))
+#define N_OPTS (sizeof(mb_opt_table) / sizeof(mb_opt_table[0]))
+const size_t mb_opt_count = N_OPTS;
 
 static const struct { const char *name; enum mb_verb verb; const char *summary; } verbs[] = {
 	{ "backup", MB_VERB_BACKUP, "take a backup (the default verb)" },
@@ -103,12 +96,23 @@ static const struct { const char *name; enum mb_verb verb; const char *summary; 
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
-static const struct opt_def *find_opt(const char *name, size_t len)
+const struct opt_def *mb_opt_find(const char *name, size_t len)
 {
 	for (size_t i = 0; i < N_OPTS; i++)
-		if (strlen(opt_table[i].name) == len && strncmp(opt_table[i].name, name, len) == 0)
-			return &opt_table[i];
+		if (strlen(mb_opt_table[i].name) == len && strncmp(mb_opt_table[i].name, name, len) == 0)
+			return &mb_opt_table[i];
 	return NULL;
+}
+
+const char *mb_opt_verbs(unsigned mask, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < N_VERBS && n < cap; i++)
+		if (mask & verbs[i].verb)
+			n += snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", verbs[i].name);
+	return buf;
 }
 
 static void list_clear(struct mb_strlist *l)
@@ -158,10 +162,25 @@ static int parse_number(const char *val, bool suffixes, long *out)
 	return 0;
 }
 
-/* Sets one option from text.  from_cli: lists given on the command line
- * replace the config file's list instead of adding to it. */
-static int set_opt(struct mb_options *o, const struct opt_def *d, const char *val,
-		   const char *where, unsigned *cli_lists, struct mb_error *e)
+static int set_bool(bool *field, const struct opt_def *d, const char *val, int code,
+		    struct mb_error *e)
+{
+	static const char *const yes[] = { "true", "yes", "1" }, *const no[] = { "false", "no", "0" };
+
+	for (size_t i = 0; val && i < 3; i++)
+		if (strcmp(val, yes[i]) == 0 || strcmp(val, no[i]) == 0) {
+			*field = strcmp(val, yes[i]) == 0;
+			return 0;
+		}
+	if (val)
+		return mb_fail(e, code, 0, "invalid value '%s' for --%s: expected true, yes, 1, "
+			       "false, no or 0", val, d->name);
+	*field = true;
+	return 0;
+}
+
+int mb_opt_set(struct mb_options *o, const struct opt_def *d, const char *val, int code,
+	       unsigned *cli_lists, struct mb_error *e)
 {
 	void *field = (char *)o + d->offset;
 	long n;
@@ -173,22 +192,20 @@ static int set_opt(struct mb_options *o, const struct opt_def *d, const char *va
 			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to set --%s", d->name);
 		return 0;
 	case OPT_BOOL:
-		*(bool *)field = !val || strcmp(val, "true") == 0 || strcmp(val, "yes") == 0 ||
-				 strcmp(val, "1") == 0;
-		return 0;
+		return set_bool(field, d, val, code, e);
 	case OPT_LONG:
 	case OPT_SIZE:
 		if (parse_number(val, d->kind == OPT_SIZE, &n) < 0 || n < d->min || n > d->max) {
-			mb_fail(e, MB_ERR_USAGE, 0, "invalid value '%s' for --%s%s: expected %ld..%ld",
-				val, d->name, where, d->min, d->max);
+			mb_fail(e, code, 0, "invalid value '%s' for --%s: expected %ld..%ld",
+				val, d->name, d->min, d->max);
 			return -1;
 		}
 		*(long *)field = n;
 		return 0;
 	case OPT_LIST:
-		if (cli_lists && !(*cli_lists & (1u << (d - opt_table)))) {
+		if (cli_lists && !(*cli_lists & (1u << (d - mb_opt_table)))) {
 			list_clear(field);
-			*cli_lists |= 1u << (d - opt_table);
+			*cli_lists |= 1u << (d - mb_opt_table);
 		}
 		if (list_add(field, val) < 0)
 			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to set --%s", d->name);
@@ -197,65 +214,53 @@ static int set_opt(struct mb_options *o, const struct opt_def *d, const char *va
 	return 0;
 }
 
-static char *trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
-		*--end = '\0';
-	return s;
-}
-
-static int parse_config_file(struct mb_options *o, const char *path, struct mb_error *e)
-{
-	FILE *f = fopen(path, "re");
-	char *line = NULL, where[4200];
-	size_t cap = 0;
-	int lineno = 0, rc = 0;
-
-	if (!f)
-		return mb_fail(e, MB_ERR_CONFIG, errno, "unable to read config file '%s'", path);
-	while (rc == 0 && getline(&line, &cap, f) > 0) {
-		char *s = trim(line), *eq, *name;
-		const struct opt_def *d;
-
-		lineno++;
-		if (!*s || *s == '#')
-			continue;
-		eq = strchr(s, '=');
-		snprintf(where, sizeof(where), " at '%s' line %d", path, lineno);
-		if (eq)
-			*eq = '\0';
-		name = trim(s);
-		d = find_opt(name, strlen(name));
-		if (!d || d->offset == OFF(config) || d->offset == OFF(help)) {
-			rc = mb_fail(e, MB_ERR_CONFIG, 0, "unknown option '%s'%s", name, where);
-			continue;
-		}
-		if (!eq && d->kind != OPT_BOOL) {
-			rc = mb_fail(e, MB_ERR_CONFIG, 0, "option '%s' needs a value%s", name, where);
-			continue;
-		}
-		rc = set_opt(o, d, eq ? trim(eq + 1) : NULL, where, NULL, e);
-	}
-	free(line);
-	fclose(f);
-	return rc;
-}
-
 static int set_defaults(struct mb_options *o, struct mb_error *e)
 {
 	for (size_t i = 0; i < N_OPTS; i++)
-		if (opt_table[i].deflt &&
-		    set_opt(o, &opt_table[i], opt_table[i].deflt, "", NULL, e) < 0)
+		if (mb_opt_table[i].deflt &&
+		    mb_opt_set(o, &mb_opt_table[i], mb_opt_table[i].deflt, MB_ERR_USAGE, NULL, e) < 0)
 			return -1;
 	return 0;
 }
 
-/* Finds the verb (first argument if it names one) and the --config file. */
+/* "--mirror" or "--mirror=X": an argument naming one of our options. */
+static bool names_option(const char *a)
+{
+	const char *eq;
+
+	if (strncmp(a, "--", 2) != 0)
+		return false;
+	eq = strchr(a + 2, '=');
+	return mb_opt_find(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2)) != NULL;
+}
+
+/* The --config file, read before the rest of the command line: given at
+ * most once (a second one used to be ignored without a word). */
+static int read_config(struct mb_options *o, int argc, char **argv, int first,
+		       struct mb_error *e)
+{
+	const char *path = NULL;
+
+	for (int i = first; i < argc; i++) {
+		const char *p = NULL;
+
+		if (strncmp(argv[i], "--config=", 9) == 0)
+			p = argv[i] + 9;
+		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc && !names_option(argv[i + 1]))
+			p = argv[++i];
+		if (p && path) {
+			mb_fail(e, MB_ERR_USAGE, 0, "option '--config' given twice ('%s' and '%s')",
+				path, p);
+			mb_hint(e, "give one config file; the command line overrides its lines");
+			return -1;
+		}
+		if (p)
+			path = p;
+	}
+	return path ? mb_options_read_file(o, path, e) : 0;
+}
+
+/* Finds the verb (first argument if it names one), then reads --config. */
 static int pre_scan(struct mb_options *o, int argc, char **argv, int *first,
 		    struct mb_error *e)
 {
@@ -276,13 +281,7 @@ static int pre_scan(struct mb_options *o, int argc, char **argv, int *first,
 		o->verb_name = verbs[i].name;
 		*first = 2;
 	}
-	for (int i = *first; i < argc; i++) {
-		if (strncmp(argv[i], "--config=", 9) == 0)
-			return parse_config_file(o, argv[i] + 9, e);
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			return parse_config_file(o, argv[i + 1], e);
-	}
-	return 0;
+	return read_config(o, argc, argv, *first, e);
 }
 
 static int usage_error(struct mb_error *e, const char *fmt, const char *arg,
@@ -291,6 +290,41 @@ static int usage_error(struct mb_error *e, const char *fmt, const char *arg,
 	mb_fail(e, MB_ERR_USAGE, 0, fmt, arg, verb);
 	mb_hint(e, "see mbackup %s --help", verb);
 	return -1;
+}
+
+/* The value of option a: after its '=', else the next argument. */
+static int cli_value(const struct mb_options *o, int argc, char **argv, int *i,
+		     const char **val, struct mb_error *e)
+{
+	const char *a = argv[*i], *eq = strchr(a + 2, '=');
+
+	if (eq) {
+		*val = eq + 1;
+		return 0;
+	}
+	if (*i + 1 >= argc)
+		return usage_error(e, "option '%s' needs a value (for '%s')", a, o->verb_name);
+	*val = argv[++*i];
+	return 0;
+}
+
+/* --volume-change given as a path (with a '/') names a program mbackup
+ * runs as root: it gets the config file's checks.  A bare name is found
+ * through PATH at run time and is not checked here. */
+static int check_volume_change(const struct mb_options *o, struct mb_error *e)
+{
+	const char *cmd = o->volume_change;
+	char *prog;
+	int rc;
+
+	if (!cmd)
+		return 0;
+	cmd += strspn(cmd, " ");
+	if (!(prog = strndup(cmd, strcspn(cmd, " "))))
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to check --volume-change");
+	rc = strchr(prog, '/') ? mb_trust_file("--volume-change command", prog, -1, e) : 0;
+	free(prog);
+	return rc;
 }
 
 /* "64M" -> bytes, at most 16G. */
@@ -340,33 +374,32 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_erro
 		if (strncmp(a, "--", 2) != 0)
 			return usage_error(e, "unexpected argument '%s' for '%s'", a, o->verb_name);
 		eq = strchr(a + 2, '=');
-		d = find_opt(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+		d = mb_opt_find(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
 		if (!d)
 			return usage_error(e, "unknown option '%s' for '%s'", a, o->verb_name);
 		if (!(d->verbs & o->verb))
 			return usage_error(e, "option '%s' does not apply to '%s'", a, o->verb_name);
 		if (d->kind == OPT_BOOL && eq)
 			return usage_error(e, "option '%s' takes no value (for '%s')", a, o->verb_name);
-		if (d->kind != OPT_BOOL) {
-			val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-			if (!val)
-				return usage_error(e, "option '%s' needs a value (for '%s')", a, o->verb_name);
-		}
-		if (set_opt(o, d, val, "", &cli_lists, e) < 0)
+		if (d->kind != OPT_BOOL && cli_value(o, argc, argv, &i, &val, e) < 0)
+			return -1;
+		if (mb_opt_set(o, d, val, MB_ERR_USAGE, &cli_lists, e) < 0)
 			return -1;
 	}
 	o->from = o->froms.n ? o->froms.v[0] : NULL;
+	if (check_volume_change(o, e) < 0)
+		return -1;
 	return apply_tape(o, e);
 }
 
 void mb_options_free(struct mb_options *o)
 {
 	for (size_t i = 0; i < N_OPTS; i++) {
-		void *field = (char *)o + opt_table[i].offset;
+		void *field = (char *)o + mb_opt_table[i].offset;
 
-		if (opt_table[i].kind == OPT_STR)
+		if (mb_opt_table[i].kind == OPT_STR)
 			free(*(char **)field);
-		else if (opt_table[i].kind == OPT_LIST)
+		else if (mb_opt_table[i].kind == OPT_LIST)
 			list_clear(field);
 	}
 }
@@ -380,7 +413,7 @@ void mb_options_usage(const struct mb_options *o)
 		printf("  %-9s %s\n", verbs[i].name, verbs[i].summary);
 	printf("\noptions%s%s:\n", all ? "" : " of ", all ? "" : o->verb_name);
 	for (size_t i = 0; i < N_OPTS; i++) {
-		const struct opt_def *d = &opt_table[i];
+		const struct opt_def *d = &mb_opt_table[i];
 		char left[64];
 
 		if (!all && !(d->verbs & o->verb))
@@ -404,7 +437,7 @@ char *mb_options_json(const struct mb_options *o)
 
 	json_object_set_new(j, "verb", json_string(o->verb_name));
 	for (size_t i = 0; i < N_OPTS; i++) {
-		const struct opt_def *d = &opt_table[i];
+		const struct opt_def *d = &mb_opt_table[i];
 		const void *field = (const char *)o + d->offset;
 		json_t *v = NULL;
 

@@ -1,9 +1,12 @@
 /* Unit tests for orchestrator/options.c: defaults, the one number parser
  * (sizes with K/M/G, ranges, saturation), --buffer, the config file and
- * its precedence, usage errors with their exact messages. */
+ * its precedence, its refusals (repeated keys, bad booleans, keys of other
+ * commands, files others could change), usage errors with their exact
+ * messages. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "orchestrator/options.h"
@@ -39,12 +42,18 @@ static void refused(const char *const *args, const char *msg, const char *name)
 	mb_options_free(&o);
 }
 
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0 || chmod(path, mode) != 0)
+		diag("unable to write %s", path);
+}
+
+/* (mode 0600 whatever the umask: a config others can change is refused) */
 static void write_config(const char *text)
 {
-	FILE *f = fopen(CONFIG, "we");
-
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
-		diag("unable to write %s", CONFIG);
+	write_file(CONFIG, text, 0600);
 }
 
 static void test_defaults(void)
@@ -137,15 +146,199 @@ static void test_config(void)
 	write_config("freeze-timeout = x\n");
 	snprintf(arg, sizeof(arg), "--config=%s", CONFIG);
 	is_int(parse(&o, &e, (const char *[]){ arg, NULL }), -1, "bad config value");
-	snprintf(want, sizeof(want), "invalid value 'x' for --freeze-timeout at '%s' line 1: "
+	snprintf(want, sizeof(want), "config '%s' line 1: invalid value 'x' for --freeze-timeout: "
 		 "expected 1..3600", CONFIG);
 	is_str(e.msg, want, "bad config value: message names the line");
+	is_int(e.code, MB_ERR_CONFIG, "bad config value: config");
 	mb_options_free(&o);
-	write_config("\nbogus = 1\n");
+	unlink(CONFIG);
+}
+
+/* A config file refused: its text, the verb, then the line and the
+ * message after "config 'FILE' line N: ", and the hint. */
+struct config_case {
+	const char *name, *text, *verb;
+	int line;
+	const char *msg, *hint;
+};
+
+static const struct config_case config_cases[] = {
+	{ "two media lines", "media = file:/a\nmedia = file:/b\n", "backup", 2,
+	  "option 'media' already given at line 1",
+	  "several values go on one line, separated by spaces: media = A B" },
+	{ "a repeated scalar", "freeze-timeout = 5\n# again\nfreeze-timeout = 6\n", "backup", 3,
+	  "option 'freeze-timeout' already given at line 1", "keep one of the two lines" },
+	{ "a repeated boolean", "keep-split\nkeep-split = no\n", "backup", 2,
+	  "option 'keep-split' already given at line 1", "keep one of the two lines" },
+	{ "a bad boolean", "keep-split = maybe\n", "backup", 1,
+	  "invalid value 'maybe' for --keep-split: expected true, yes, 1, false, no or 0",
+	  "a line with the bare name also means true" },
+	{ "an empty boolean", "force =\n", "backup", 1,
+	  "invalid value '' for --force: expected true, yes, 1, false, no or 0",
+	  "a line with the bare name also means true" },
+	{ "a key of restore in backup", "catalog = /c\nto = /restore\n", "backup", 2,
+	  "option 'to' does not apply to 'backup'",
+	  "'to' is an option of restore; keep one config file per command" },
+	{ "a key of backup in ls", "keep-split\n", "ls", 1,
+	  "option 'keep-split' does not apply to 'ls'",
+	  "'keep-split' is an option of backup; keep one config file per command" },
+	{ "a key of backup and check in list", "mirror = loop:/dev/loop3\n", "list", 1,
+	  "option 'mirror' does not apply to 'list'",
+	  "'mirror' is an option of backup, check; keep one config file per command" },
+	{ "an unknown key", "\nbogus = 1\n", "backup", 2, "unknown option 'bogus'",
+	  "names are the long options without '--', see mbackup --help" },
+	{ "--config in a config", "config = /etc/x.conf\n", "backup", 1, "unknown option 'config'",
+	  "names are the long options without '--', see mbackup --help" },
+	{ "a key without a value", "db\n", "backup", 1, "option 'db' needs a value",
+	  "write 'db = VALUE'" },
+	{ "a list without a value", "media =  \n", "backup", 1, "option 'media' needs a value",
+	  "write 'media = VALUE'" },
+};
+
+static void test_config_refusals(void)
+{
+	for (size_t i = 0; i < sizeof(config_cases) / sizeof(config_cases[0]); i++) {
+		const struct config_case *c = &config_cases[i];
+		struct mb_options o;
+		struct mb_error e;
+		char want[512], what[128];
+
+		write_config(c->text);
+		parse(&o, &e, (const char *[]){ c->verb, "--config", CONFIG, NULL });
+		snprintf(what, sizeof(what), "%s: exit 3 (config)", c->name);
+		is_int(e.code, MB_ERR_CONFIG, what);
+		snprintf(want, sizeof(want), "config '%s' line %d: %s", CONFIG, c->line, c->msg);
+		is_str(e.msg, want, c->name);
+		snprintf(what, sizeof(what), "%s: hint", c->name);
+		is_str(e.hint, c->hint, what);
+		mb_options_free(&o);
+	}
+	unlink(CONFIG);
+}
+
+static void test_config_values(void)
+{
+	struct mb_options o;
+	struct mb_error e;
+
+	write_config("media = file:/a  tape:/dev/nst0\tpipe:/run/f\nkeep-split = no\nforce = yes\n");
+	is_int(parse(&o, &e, (const char *[]){ "--config", CONFIG, NULL }), 0,
+	       "several media on one line");
+	ok(o.media.n == 3 && strcmp(o.media.v[0], "file:/a") == 0 &&
+	   strcmp(o.media.v[1], "tape:/dev/nst0") == 0 && strcmp(o.media.v[2], "pipe:/run/f") == 0,
+	   "one media line with three values is a three-device set");
+	ok(!o.keep_split && o.force, "booleans: no is false, yes is true");
+	mb_options_free(&o);
+	/* check runs the backup's preflight: it reads the backup's config */
+	write_config("segment-threshold = 1M\norder = asc\nkeep-split = 0\n");
+	is_int(parse(&o, &e, (const char *[]){ "check", "--config", CONFIG, NULL }), 0,
+	       "check accepts the backup's keys in a config");
+	mb_options_free(&o);
+	/* on the command line a repeated list option is the several-devices syntax */
+	is_int(parse(&o, &e, (const char *[]){ "--media", "file:/a", "--media", "file:/b", NULL }),
+	       0, "--media twice on the command line");
+	ok(o.media.n == 2, "--media A --media B is a two-device set");
+	mb_options_free(&o);
+	unlink(CONFIG);
+}
+
+/* A config file, or a command run as root, that others could change. */
+static void test_trust(void)
+{
+	char dir[80], inner[120], script[120], want[512], hint[512], arg[160];
+	struct mb_options o;
+	struct mb_error e;
+
+	write_config("freeze-timeout = 5\n");
+	chmod(CONFIG, 0664);
 	parse(&o, &e, (const char *[]){ "--config", CONFIG, NULL });
-	is_int(e.code, MB_ERR_CONFIG, "unknown config option: config");
-	snprintf(want, sizeof(want), "unknown option 'bogus' at '%s' line 2", CONFIG);
-	is_str(e.msg, want, "unknown config option: message");
+	is_int(e.code, MB_ERR_CONFIG, "group-writable config: exit 3");
+	snprintf(want, sizeof(want), "config '%s' is writable by group or others (mode 0664)", CONFIG);
+	is_str(e.msg, want, "group-writable config: message");
+	snprintf(hint, sizeof(hint), "chmod go-w '%s': it can name a command mbackup runs as root",
+		 CONFIG);
+	is_str(e.hint, hint, "group-writable config: hint");
+	mb_options_free(&o);
+	chmod(CONFIG, 0602);
+	parse(&o, &e, (const char *[]){ "--config", CONFIG, NULL });
+	snprintf(want, sizeof(want), "config '%s' is writable by group or others (mode 0602)", CONFIG);
+	is_str(e.msg, want, "world-writable config");
+	mb_options_free(&o);
+	chmod(CONFIG, 0600);
+	if (geteuid() == 0 && chown(CONFIG, 65534, 65534) == 0) {
+		parse(&o, &e, (const char *[]){ "--config", CONFIG, NULL });
+		is_int(e.code, MB_ERR_CONFIG, "config of another user: exit 3");
+		snprintf(want, sizeof(want), "config '%s' is owned by uid 65534, not by root", CONFIG);
+		is_str(e.msg, want, "config of another user: message");
+		snprintf(hint, sizeof(hint), "chown root '%s'", CONFIG);
+		is_str(e.hint, hint, "config of another user: hint");
+		mb_options_free(&o);
+	} else {
+		skip(3, "needs root to give the config to another user");
+	}
+	unlink(CONFIG);
+
+	/* a directory others can write to: they could replace the file */
+	snprintf(dir, sizeof(dir), "%s.d", CONFIG);
+	snprintf(inner, sizeof(inner), "%s/mbackup.conf", dir);
+	mkdir(dir, 0700);
+	chmod(dir, 0777);
+	write_file(inner, "freeze-timeout = 5\n", 0600);
+	parse(&o, &e, (const char *[]){ "--config", inner, NULL });
+	snprintf(want, sizeof(want), "config '%s' is in directory '%s', which is writable by group "
+		 "or others (mode 0777)", inner, dir);
+	is_str(e.msg, want, "config in a world-writable directory");
+	is_int(e.code, MB_ERR_CONFIG, "config in a world-writable directory: exit 3");
+	mb_options_free(&o);
+	chmod(dir, 01777);
+	is_int(parse(&o, &e, (const char *[]){ "--config", inner, NULL }), 0,
+	       "a sticky directory (like /tmp) is fine");
+	mb_options_free(&o);
+
+	/* --volume-change names a program run as root */
+	snprintf(script, sizeof(script), "%s/load", dir);
+	chmod(dir, 0700);
+	write_file(script, "#!/bin/sh\n", 0777);
+	snprintf(arg, sizeof(arg), "%s --slot 3", script);
+	parse(&o, &e, (const char *[]){ "--volume-change", arg, NULL });
+	is_int(e.code, MB_ERR_CONFIG, "world-writable --volume-change: exit 3");
+	snprintf(want, sizeof(want), "--volume-change command '%s' is writable by group or others "
+		 "(mode 0777)", script);
+	is_str(e.msg, want, "world-writable --volume-change: message");
+	snprintf(hint, sizeof(hint), "chmod go-w '%s': it is run as root", script);
+	is_str(e.hint, hint, "world-writable --volume-change: hint");
+	mb_options_free(&o);
+	chmod(script, 0755);
+	is_int(parse(&o, &e, (const char *[]){ "restore", "--volume-change", arg, NULL }), 0,
+	       "a safe --volume-change");
+	mb_options_free(&o);
+	parse(&o, &e, (const char *[]){ "--volume-change", "/no/such/load", NULL });
+	is_str(e.msg, "unable to use --volume-change command '/no/such/load': "
+		      "No such file or directory", "a missing --volume-change command");
+	is_int(e.code, MB_ERR_CONFIG, "a missing --volume-change command: exit 3");
+	mb_options_free(&o);
+	is_int(parse(&o, &e, (const char *[]){ "--volume-change", "mt-load 3", NULL }), 0,
+	       "a command found through PATH is not checked");
+	mb_options_free(&o);
+	unlink(script);
+	unlink(inner);
+	rmdir(dir);
+}
+
+static void test_two_configs(void)
+{
+	struct mb_options o;
+	struct mb_error e;
+	char want[512], arg[80];
+
+	write_config("freeze-timeout = 5\n");
+	snprintf(arg, sizeof(arg), "--config=%s", CONFIG);
+	parse(&o, &e, (const char *[]){ "--config", CONFIG, arg, NULL });
+	is_int(e.code, MB_ERR_USAGE, "two --config: usage");
+	snprintf(want, sizeof(want), "option '--config' given twice ('%s' and '%s')", CONFIG, CONFIG);
+	is_str(e.msg, want, "two --config: message");
+	is_str(e.hint, "give one config file; the command line overrides its lines",
+	       "two --config: hint");
 	mb_options_free(&o);
 	unlink(CONFIG);
 }
@@ -171,12 +364,16 @@ static void test_usage(void)
 
 int main(void)
 {
-	plan(51);
+	plan(112);
 	snprintf(CONFIG, sizeof(CONFIG), "/tmp/options-test-%d.conf", (int)getpid());
 	test_defaults();
 	test_sizes();
 	test_buffer();
 	test_config();
+	test_config_refusals();
+	test_config_values();
+	test_trust();
+	test_two_configs();
 	test_usage();
 	return done_testing();
 }
