@@ -292,7 +292,8 @@ static int usage_error(struct mb_error *e, const char *fmt, const char *arg,
 	return -1;
 }
 
-/* The value of option a: after its '=', else the next argument. */
+/* The value of option a: after its '=', else the next argument, which may
+ * not be one of our options (--db --mirror X took "--mirror" as the db). */
 static int cli_value(const struct mb_options *o, int argc, char **argv, int *i,
 		     const char **val, struct mb_error *e)
 {
@@ -304,6 +305,12 @@ static int cli_value(const struct mb_options *o, int argc, char **argv, int *i,
 	}
 	if (*i + 1 >= argc)
 		return usage_error(e, "option '%s' needs a value (for '%s')", a, o->verb_name);
+	if (names_option(argv[*i + 1])) {
+		mb_fail(e, MB_ERR_USAGE, 0, "option '%s' needs a value, not the option '%s' (for '%s')",
+			a, argv[*i + 1], o->verb_name);
+		mb_hint(e, "write %s=VALUE for a value that starts with '--'", a);
+		return -1;
+	}
 	*val = argv[++*i];
 	return 0;
 }

@@ -343,6 +343,29 @@ static void test_two_configs(void)
 	unlink(CONFIG);
 }
 
+/* An option where a value was expected: --db --mirror X. */
+static void test_option_as_value(void)
+{
+	struct mb_options o;
+	struct mb_error e;
+
+	refused((const char *[]){ "--db", "--mirror", "loop:/dev/loop3", NULL },
+		"option '--db' needs a value, not the option '--mirror' (for 'backup')",
+		"--db --mirror");
+	parse(&o, &e, (const char *[]){ "restore", "--to", "--from=x", NULL });
+	is_str(e.msg, "option '--to' needs a value, not the option '--from=x' (for 'restore')",
+	       "--to --from=x");
+	is_str(e.hint, "write --to=VALUE for a value that starts with '--'", "--to --from=x: hint");
+	mb_options_free(&o);
+	is_int(parse(&o, &e, (const char *[]){ "--db=--mirror", NULL }), 0,
+	       "--db=--mirror takes the value as given");
+	is_str(o.db, "--mirror", "--db=--mirror: the value");
+	mb_options_free(&o);
+	is_int(parse(&o, &e, (const char *[]){ "--source", "--not-an-option", NULL }), 0,
+	       "a value like an unknown option is a value");
+	mb_options_free(&o);
+}
+
 static void test_usage(void)
 {
 	struct mb_options o;
@@ -364,7 +387,7 @@ static void test_usage(void)
 
 int main(void)
 {
-	plan(112);
+	plan(119);
 	snprintf(CONFIG, sizeof(CONFIG), "/tmp/options-test-%d.conf", (int)getpid());
 	test_defaults();
 	test_sizes();
@@ -374,6 +397,7 @@ int main(void)
 	test_config_values();
 	test_trust();
 	test_two_configs();
+	test_option_as_value();
 	test_usage();
 	return done_testing();
 }
