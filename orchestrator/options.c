@@ -4,11 +4,14 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/log.h"
 #include "common/trust.h"
 #include "orchestrator/options_internal.h"
 #include "plugins/media/tape.h"
@@ -25,7 +28,9 @@ const struct opt_def mb_opt_table[] = {
 	{ "mode", OPT_STR, V_BACKUP, OFF(mode), "hot|freeze", "hot", 0, 0,
 	  "postgres: hot = backup mode with the WAL as redo log, freeze = checkpoint + freeze" },
 	{ "pg-conn", OPT_STR, V_BACKUP, OFF(pg_conn), "CONNINFO", NULL, 0, 0,
-	  "postgres: libpq connection string (default: PGHOST, PGPORT, PGUSER...)" },
+	  "postgres: libpq connection string (default: PGHOST, PGPORT, PGUSER...); never a "
+	  "password here: every local user can read it in /proc/PID/cmdline while mbackup runs "
+	  "(mbackup warns), use PGPASSFILE (~/.pgpass) or a service file (service=NAME, PGSERVICE)" },
 	{ "mirror", OPT_LIST, V_BACKUP, OFF(mirrors), "DRIVER:DEV", NULL, 0, 0,
 	  "mirror holding the source (loop:/dev/loopN); repeatable" },
 	{ "source", OPT_LIST, V_BACKUP, OFF(sources), "DIR", NULL, 0, 0,
@@ -315,6 +320,32 @@ static int cli_value(const struct mb_options *o, int argc, char **argv, int *i,
 	return 0;
 }
 
+/* A password in --pg-conn sits in /proc/PID/cmdline for the whole run,
+ * readable by every local user: one warning line (unless --log-level
+ * error; main() sets the level after the parse, so it is read here). */
+static void warn_pg_password(const struct mb_options *o)
+{
+	PQconninfoOption *opts;
+	char *err = NULL;
+	bool has = false;
+
+	if (!o->pg_conn || strcmp(o->log_level, "error") == 0)
+		return;
+	if ((opts = PQconninfoParse(o->pg_conn, &err))) {
+		for (PQconninfoOption *p = opts; p->keyword; p++)
+			has |= strcmp(p->keyword, "password") == 0 && p->val && *p->val;
+		PQconninfoFree(opts);
+	} else {
+		/* (unparsable: refused at connect time; warn on the word alone) */
+		has = strstr(o->pg_conn, "password") != NULL;
+		PQfreemem(err);
+	}
+	if (has)
+		mb_warn("--pg-conn holds a password, which every local user can read in "
+			"/proc/%d/cmdline while mbackup runs; use PGPASSFILE (~/.pgpass) or a "
+			"service file (PGSERVICE) instead", (int)getpid());
+}
+
 /* --volume-change given as a path (with a '/') names a program mbackup
  * runs as root: it gets the config file's checks.  A bare name is found
  * through PATH at run time and is not checked here. */
@@ -367,6 +398,7 @@ static int apply_tape(struct mb_options *o, struct mb_error *e)
 int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_error *e)
 {
 	unsigned cli_lists = 0;
+	bool pg_conn_cli = false;
 	int i;
 
 	memset(o, 0, sizeof(*o));
@@ -392,8 +424,11 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_erro
 			return -1;
 		if (mb_opt_set(o, d, val, MB_ERR_USAGE, &cli_lists, e) < 0)
 			return -1;
+		pg_conn_cli |= d->offset == OFF(pg_conn);
 	}
 	o->from = o->froms.n ? o->froms.v[0] : NULL;
+	if (pg_conn_cli)
+		warn_pg_password(o);
 	if (check_volume_change(o, e) < 0)
 		return -1;
 	return apply_tape(o, e);

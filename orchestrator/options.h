@@ -63,7 +63,8 @@ struct mb_options {
 /* Parses argv (and the one --config file, if any) into o.  Usage errors
  * get MB_ERR_USAGE with a hint pointing at --help; a config file refused
  * (a line: "config 'FILE' line N: ...", or the file's owner and mode) and
- * a --volume-change program others could change get MB_ERR_CONFIG. */
+ * a --volume-change program others could change get MB_ERR_CONFIG.  A
+ * password in --pg-conn on the command line is logged as a warning. */
 int mb_options_parse(struct mb_options *o, int argc, char **argv,
 		     struct mb_error *e);
 void mb_options_free(struct mb_options *o);

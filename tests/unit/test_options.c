@@ -2,7 +2,8 @@
  * (sizes with K/M/G, ranges, saturation), --buffer, the config file and
  * its precedence, its refusals (repeated keys, bad booleans, keys of other
  * commands, files others could change), usage errors with their exact
- * messages. */
+ * messages, the --pg-conn password warning. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,6 +367,64 @@ static void test_option_as_value(void)
 	mb_options_free(&o);
 }
 
+/* Runs the parse with stderr in a file; returns what was logged (static). */
+static const char *parse_logged(const char *const *args, int *rc)
+{
+	static char buf[2048];
+	char path[80];
+	struct mb_options o;
+	struct mb_error e;
+	int fd, saved;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s.err", CONFIG);
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	dup2(fd, 2);
+	*rc = parse(&o, &e, args);
+	mb_options_free(&o);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+	return buf;
+}
+
+/* The log line without its timestamp, or "" */
+static const char *after_stamp(const char *line)
+{
+	const char *sp = strchr(line, ' ');
+
+	return sp ? sp + 1 : "";
+}
+
+static void test_pg_password(void)
+{
+	char want[512];
+	const char *got;
+	int rc;
+
+	snprintf(want, sizeof(want), "warn  --pg-conn holds a password, which every local user "
+		 "can read in /proc/%d/cmdline while mbackup runs; use PGPASSFILE (~/.pgpass) or "
+		 "a service file (PGSERVICE) instead\n", (int)getpid());
+	got = parse_logged((const char *[]){ "--pg-conn", "host=/run/pg password=secret", NULL },
+			   &rc);
+	is_str(after_stamp(got), want, "--pg-conn password=: one warning line");
+	got = parse_logged((const char *[]){ "check", "--pg-conn=postgresql://u:secret@h/db", NULL },
+			   &rc);
+	is_str(after_stamp(got), want, "--pg-conn URI with a password: the warning");
+	is_int(rc, 0, "the warning does not refuse the run");
+	got = parse_logged((const char *[]){ "--pg-conn", "host=/run/pg user=postgres", NULL }, &rc);
+	is_str(got, "", "no password: no warning");
+	write_config("pg-conn = host=/run/pg password=secret\n");
+	got = parse_logged((const char *[]){ "--config", CONFIG, NULL }, &rc);
+	is_str(got, "", "a password in the config file is not on the command line");
+	unlink(CONFIG);
+}
+
 static void test_usage(void)
 {
 	struct mb_options o;
@@ -387,7 +446,7 @@ static void test_usage(void)
 
 int main(void)
 {
-	plan(119);
+	plan(124);
 	snprintf(CONFIG, sizeof(CONFIG), "/tmp/options-test-%d.conf", (int)getpid());
 	test_defaults();
 	test_sizes();
@@ -398,6 +457,7 @@ int main(void)
 	test_trust();
 	test_two_configs();
 	test_option_as_value();
+	test_pg_password();
 	test_usage();
 	return done_testing();
 }
