@@ -82,7 +82,7 @@ const struct opt_def mb_opt_table[] = {
 	  "also append the log to this file" },
 	{ "config", OPT_STR, V_ALL, OFF(config), "FILE", NULL, 0, 0,
 	  "read options from FILE, once: lines 'name = value', each name once, a list's values on "
-	  "one line separated by spaces, only the command's options (check: the backup's); FILE "
+	  "one line separated by spaces, only the command's options (check, recover, list: also the backup's); FILE "
 	  "owned by root (or you) and writable by no one else" },
 	{ "help", OPT_BOOL, V_ALL, OFF(help), NULL, NULL, 0, 0, "show this help" },
 	{ "version", OPT_BOOL, V_ALL, OFF(version), NULL, NULL, 0, 0, "show the version" },

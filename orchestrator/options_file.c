@@ -4,7 +4,9 @@
  * accident: each key at most once (a list takes its several values on its
  * one line, separated by spaces or tabs, so a second `media` line cannot
  * quietly make a set); a boolean is a bare name or true/yes/1/false/no/0;
- * only the keys of the command run (check reads the backup's config); and
+ * only the keys of the command run (check, recover and list also take the
+ * backup's: the same file drives the backup, its preflight and the healing
+ * of its runs, as deploy/mbackup.service does); and
  * the file must be one only root, or the user mbackup runs as, could have
  * written, since it can name a command run as root (common/trust.h).
  * Every refusal is MB_ERR_CONFIG, "config 'PATH' line N: ...", plus a hint.
@@ -45,11 +47,21 @@ static int set_list(struct mb_options *o, const struct opt_def *d, char *val,
 	return 0;
 }
 
+/* The verbs whose keys a config read by verb may hold: its own, and for
+ * check (the backup's preflight), recover and list (the backup's runs) the
+ * backup's, those they do not use being ignored. */
+static unsigned config_verbs(enum mb_verb verb)
+{
+	if (verb == MB_VERB_CHECK || verb == MB_VERB_RECOVER || verb == MB_VERB_LIST)
+		return verb | MB_VERB_BACKUP;
+	return verb;
+}
+
 /* The key of a line: known, not given before, of this command. */
 static const struct opt_def *line_key(const struct mb_options *o, const char *name,
 				      int lineno, int *seen, struct mb_error *e)
 {
-	unsigned verbs = o->verb == MB_VERB_CHECK ? MB_VERB_CHECK | MB_VERB_BACKUP : o->verb;
+	unsigned verbs = config_verbs(o->verb);
 	const struct opt_def *d = mb_opt_find(name, strlen(name));
 	char list[128];
 

@@ -95,7 +95,8 @@ run "$MB" --help
 like "$RUN_OUT" "--pg-conn CONNINFO .*never a password here: every local user can read it in /proc/PID/cmdline.*PGPASSFILE" \
 	"--help says where a password must not go, and where it may"
 
-# a good config: one media line with two devices, backup keys read by check
+# a good config: one media line with two devices, read by check, backup
+# and recover (as deploy/mbackup.service runs them)
 fx_setup ext4
 echo hello >"$SRC/hello"
 conf "# two devices, on one line
@@ -110,4 +111,11 @@ catalog = $CATALOG
 run "$MB" check --config "$CONF"
 exit_is 0 "check on a good config with two devices on one media line"
 nok "check writes no image" test -e "$SCRATCH/out/a.mbi"
+run "$MB" backup --config "$CONF"
+exit_is 0 "backup on that config"
+ok "both devices written" test -s "$SCRATCH/out/a.mbi" -a -s "$SCRATCH/out/b.mbi"
+run "$MB" verify --from "$SCRATCH/out/a.mbi" --from "$SCRATCH/out/b.mbi"
+exit_is 0 "the one media line made a two-device set that verifies"
+run "$MB" recover --config "$CONF"
+exit_is 0 "recover reads the backup's config"
 done_testing

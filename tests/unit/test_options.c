@@ -183,9 +183,12 @@ static const struct config_case config_cases[] = {
 	{ "a key of backup in ls", "keep-split\n", "ls", 1,
 	  "option 'keep-split' does not apply to 'ls'",
 	  "'keep-split' is an option of backup; keep one config file per command" },
-	{ "a key of backup and check in list", "mirror = loop:/dev/loop3\n", "list", 1,
-	  "option 'mirror' does not apply to 'list'",
-	  "'mirror' is an option of backup, check; keep one config file per command" },
+	{ "a key of restore in recover", "mirror = loop:/dev/loop3\nfrom = /a.mbi\n", "recover", 2,
+	  "option 'from' does not apply to 'recover'",
+	  "'from' is an option of ls, verify, restore; keep one config file per command" },
+	{ "a key of restore in check", "to = /r\n", "check", 1,
+	  "option 'to' does not apply to 'check'",
+	  "'to' is an option of restore; keep one config file per command" },
 	{ "an unknown key", "\nbogus = 1\n", "backup", 2, "unknown option 'bogus'",
 	  "names are the long options without '--', see mbackup --help" },
 	{ "--config in a config", "config = /etc/x.conf\n", "backup", 1, "unknown option 'config'",
@@ -230,10 +233,18 @@ static void test_config_values(void)
 	   "one media line with three values is a three-device set");
 	ok(!o.keep_split && o.force, "booleans: no is false, yes is true");
 	mb_options_free(&o);
-	/* check runs the backup's preflight: it reads the backup's config */
-	write_config("segment-threshold = 1M\norder = asc\nkeep-split = 0\n");
+	/* check runs the backup's preflight, recover and list act on its runs:
+	 * they read the backup's config (deploy/mbackup.service) */
+	write_config("db = none\nmirror = loop:/dev/loop3\nmedia = file:/a\n"
+		     "segment-threshold = 1M\norder = asc\nkeep-split = 0\n");
 	is_int(parse(&o, &e, (const char *[]){ "check", "--config", CONFIG, NULL }), 0,
 	       "check accepts the backup's keys in a config");
+	mb_options_free(&o);
+	is_int(parse(&o, &e, (const char *[]){ "recover", "--config", CONFIG, NULL }), 0,
+	       "recover accepts the backup's config");
+	mb_options_free(&o);
+	is_int(parse(&o, &e, (const char *[]){ "list", "--config", CONFIG, NULL }), 0,
+	       "list accepts the backup's config");
 	mb_options_free(&o);
 	/* on the command line a repeated list option is the several-devices syntax */
 	is_int(parse(&o, &e, (const char *[]){ "--media", "file:/a", "--media", "file:/b", NULL }),
@@ -446,7 +457,7 @@ static void test_usage(void)
 
 int main(void)
 {
-	plan(124);
+	plan(129);
 	snprintf(CONFIG, sizeof(CONFIG), "/tmp/options-test-%d.conf", (int)getpid());
 	test_defaults();
 	test_sizes();
