@@ -541,10 +541,10 @@ static int cmp_weight_desc(const void *a, const void *b)
 
 /* Items of the image that just failed on each failed device move to the
  * survivors: largest first, each to the survivor with the fewest bytes.
- * Returns the mask of devices rescued, 0 if nothing moved, or -1 (none
- * survives). */
-static int64_t move_items(struct mb_multi_plan *p, struct mb_multi_device *dev,
-			  const uint32_t *tried, struct mb_error *e)
+ * *moved is the mask of devices rescued (bit k-1 for device k, all 64 bits
+ * in use), 0 if nothing moved; -1 when none survives. */
+static int move_items(struct mb_multi_plan *p, struct mb_multi_device *dev,
+		      const uint32_t *tried, uint64_t *moved, struct mb_error *e)
 {
 	uint64_t load[MB_MULTI_MAX_DEVICES], mask = 0;
 	bool dead[MB_MULTI_MAX_DEVICES];
@@ -582,7 +582,8 @@ static int64_t move_items(struct mb_multi_plan *p, struct mb_multi_device *dev,
 		load[d] += weight(&mv[i]->ent);
 	}
 	free(mv);
-	return (int64_t)(mask & INT64_MAX);
+	*moved = mask;
+	return 0;
 }
 
 int mb_multi_write(struct mb_multi_plan *p, struct mb_multi_device *dev,
@@ -593,18 +594,16 @@ int mb_multi_write(struct mb_multi_plan *p, struct mb_multi_device *dev,
 	uint32_t tried[MB_MULTI_MAX_DEVICES];
 
 	for (uint32_t round = 1; ; round++) {
-		int64_t moved;
+		uint64_t moved = 0;
 
 		for (uint32_t d = 0; d < p->n_devices; d++)
 			tried[d] = dev[d].failed ? 0 : dev[d].parts + 1;
-		if (run_round(p, dev, o, src, round == 1, rescues, e) < 0)
-			return -1;
-		moved = move_items(p, dev, tried, e);
-		if (moved < 0)
+		if (run_round(p, dev, o, src, round == 1, rescues, e) < 0 ||
+		    move_items(p, dev, tried, &moved, e) < 0)
 			return -1;
 		if (moved == 0)
 			break;
-		rescues |= (uint64_t)moved;
+		rescues |= moved;
 	}
 	for (size_t i = 0; i < p->n_items; i++)
 		dev[p->items[i].device - 1].items++;
