@@ -18,32 +18,12 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "plugins/media/sink.h"
-
-static struct mb_tape_params params;
-static struct mb_tape_info last_info;
-static bool have_last_info;
-
-void mb_tape_set_params(const struct mb_tape_params *p)
-{
-	params = *p;
-}
-
-const struct mb_tape_params *mbt_params(void)
-{
-	return &params;
-}
-
-bool mb_tape_last_info(struct mb_tape_info *out)
-{
-	if (have_last_info)
-		*out = last_info;
-	return have_last_info;
-}
+#include "plugins/media/drivers.h"
 
 enum bot_kind { BOT_BLANK, BOT_OURS, BOT_FOREIGN };
 
 struct tape_sink {
+	struct mb_media_params params;	/* as given at open (strings borrowed) */
 	char *dev;
 	int fd;
 	uint32_t bs;
@@ -226,10 +206,10 @@ static int position_first(struct tape_sink *t, struct mb_error *e)
 
 	if (look_at_bot(t, &kind, text, sizeof(text), e) < 0)
 		return -1;
-	if (params.append && kind == BOT_OURS && !params.overwrite) {
+	if (t->params.append && kind == BOT_OURS && !t->params.overwrite) {
 		if (adopt_label(t, text, e) < 0 || find_end(t, &file_no, e) < 0)
 			return -1;
-	} else if (kind == BOT_BLANK || params.overwrite) {
+	} else if (kind == BOT_BLANK || t->params.overwrite) {
 		new_label_name(t);
 		t->volume = 1;
 		if (write_label(t, "", e) < 0)
@@ -237,25 +217,25 @@ static int position_first(struct tape_sink *t, struct mb_error *e)
 	} else {
 		return refuse_used(t, kind == BOT_OURS, text, e);
 	}
-	t->info.part[0] = (struct mb_tape_part){ .volume = t->volume, .file_no = file_no };
-	snprintf(t->info.part[0].label, sizeof(t->info.part[0].label), "%s", t->label);
-	t->info.n_parts = 1;
+	t->info.pos.part[0] = (struct mb_media_part){ .volume = t->volume, .file_no = file_no };
+	snprintf(t->info.pos.part[0].label, sizeof(t->info.pos.part[0].label), "%s", t->label);
+	t->info.pos.n_parts = 1;
 	return 0;
 }
 
 /* The early warning: close this volume cleanly, get the next one. */
 static int next_volume(struct tape_sink *t, struct mb_error *e)
 {
-	const struct mb_tape_part *cur = &t->info.part[t->info.n_parts - 1];
+	const struct mb_media_part *cur = &t->info.pos.part[t->info.pos.n_parts - 1];
 	char text[512], extra[256];
 	enum bot_kind kind;
-	struct mb_tape_part *p;
+	struct mb_media_part *p;
 
 	snprintf(text, sizeof(text), "label=%s\nvolume=%u\nimage=%s:%u:%u\nnext_volume=%u\n"
-		 "image_byte=%llu\n", t->label, t->volume, t->info.part[0].label,
-		 t->info.part[0].volume, t->info.part[0].file_no, t->volume + 1,
+		 "image_byte=%llu\n", t->label, t->volume, t->info.pos.part[0].label,
+		 t->info.pos.part[0].volume, t->info.pos.part[0].file_no, t->volume + 1,
 		 (unsigned long long)t->written);
-	if (t->info.n_parts == MB_TAPE_MAX_VOLUMES)
+	if (t->info.pos.n_parts == MB_TAPE_MAX_VOLUMES)
 		return mb_fail(e, MB_ERR_MEDIA, 0, "image needs more than %d tape volumes",
 			       MB_TAPE_MAX_VOLUMES);
 	if (mbt_op(t->fd, t->dev, MTWEOF, 1, e) < 0 || write_meta(t, MBT_EOV_NAME, text, e) < 0)
@@ -266,19 +246,19 @@ static int next_volume(struct tape_sink *t, struct mb_error *e)
 	t->fd = -1;
 	t->volume++;
 	t->info.volume_changes++;
-	if (mbt_volume_change(params.volume_change, t->dev, t->volume, e) < 0 ||
+	if (mbt_volume_change(t->params.volume_change, t->dev, t->volume, e) < 0 ||
 	    mbt_open_dev(t->dev, true, &t->fd, e) < 0 ||
 	    look_at_bot(t, &kind, text, sizeof(text), e) < 0)
 		return -1;
-	if (kind != BOT_BLANK && !params.overwrite)
+	if (kind != BOT_BLANK && !t->params.overwrite)
 		return refuse_used(t, kind == BOT_OURS, text, e);
 	snprintf(extra, sizeof(extra), "continues=%s:%u:%u\nimage_byte=%llu\n",
-		 t->info.part[0].label, t->info.part[0].volume, t->info.part[0].file_no,
+		 t->info.pos.part[0].label, t->info.pos.part[0].volume, t->info.pos.part[0].file_no,
 		 (unsigned long long)t->written);
 	if (write_label(t, extra, e) < 0)
 		return -1;
-	p = &t->info.part[t->info.n_parts++];
-	*p = (struct mb_tape_part){ .volume = t->volume, .file_no = 1, .first_byte = t->written };
+	p = &t->info.pos.part[t->info.pos.n_parts++];
+	*p = (struct mb_media_part){ .volume = t->volume, .file_no = 1, .first_byte = t->written };
 	snprintf(p->label, sizeof(p->label), "%s", t->label);
 	return 0;
 }
@@ -367,7 +347,7 @@ static int check_block_size(uint32_t bs, struct mb_error *e)
 
 static int start_ring(struct tape_sink *t, struct mb_error *e)
 {
-	uint64_t bytes = params.buffer ? params.buffer : MB_TAPE_DEFAULT_BUFFER;
+	uint64_t bytes = t->params.buffer ? t->params.buffer : MB_TAPE_DEFAULT_BUFFER;
 
 	t->cap = bytes / t->bs < 2 ? 2 : (size_t)(bytes / t->bs);
 	if (!(t->ring = malloc(t->cap * t->bs)))
@@ -385,27 +365,29 @@ static int start_ring(struct tape_sink *t, struct mb_error *e)
 	return 0;
 }
 
-int mb_tape_sink_open(struct mb_sink *s, const char *arg, struct mb_error *e)
+static int tape_open(struct mb_sink *s, const char *arg, const struct mb_media_params *p,
+		     struct mb_error *e)
 {
 	struct tape_sink *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open tape '%s'", arg);
+	t->params = *p;
 	t->fd = -1;
-	t->bs = params.block_size ? params.block_size : MB_TAPE_DEFAULT_BLOCK;
+	t->bs = t->params.block_size ? t->params.block_size : MB_TAPE_DEFAULT_BLOCK;
 	if (check_block_size(t->bs, e) < 0)
 		goto fail;
-	if (!(t->dev = strdup(arg)) || !(t->scratch = malloc(MB_TAPE_MAX_BLOCK))) {
+	if (!(t->dev = strdup(arg)) || !(t->scratch = malloc(MB_TAPE_MAX_BLOCK)) ||
+	    !(s->path = strdup(arg))) {
 		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open tape '%s'", arg);
 		goto fail;
 	}
-	t->info.record_size = t->bs;
+	t->info.pos.record_size = t->bs;
 	if (mbt_open_dev(arg, true, &t->fd, e) < 0 || mbt_set_block(t->fd, arg, t->bs, e) < 0 ||
 	    position_first(t, e) < 0 || start_ring(t, e) < 0)
 		goto fail;
 	mb_info("tape: writing image as file %u of volume %u of '%s' in '%s', %u-byte records",
-		t->info.part[0].file_no, t->volume, t->label, arg, t->bs);
-	s->path = strdup(arg);
+		t->info.pos.part[0].file_no, t->volume, t->label, arg, t->bs);
 	s->priv = t;
 	s->record_size = t->bs;
 	return 0;
@@ -423,8 +405,7 @@ static int copy_err(struct mb_error *e, const struct mb_error *from)
 }
 
 /* Queues whole records; blocks while the ring is full. */
-int mb_tape_sink_write(struct mb_sink *s, const void *buf, size_t len,
-		       struct mb_error *e)
+static int tape_write(struct mb_sink *s, const void *buf, size_t len, struct mb_error *e)
 {
 	struct tape_sink *t = s->priv;
 	const unsigned char *p = buf;
@@ -473,12 +454,10 @@ static void report(struct tape_sink *t)
 	t->info.drive_ns = ns;
 	mb_info("tape: %llu records of %u bytes on %zu volume(s), drive rate %.1f MB/s, "
 		"buffer ran dry %llu time(s)", (unsigned long long)t->info.records, t->bs,
-		t->info.n_parts, mbs, (unsigned long long)t->info.underruns);
-	last_info = t->info;
-	have_last_info = true;
+		t->info.pos.n_parts, mbs, (unsigned long long)t->info.underruns);
 }
 
-int mb_tape_sink_close(struct mb_sink *s, struct mb_error *e)
+static int tape_close(struct mb_sink *s, struct mb_media_position *where, struct mb_error *e)
 {
 	struct tape_sink *t = s->priv;
 	int rc = 0;
@@ -490,6 +469,8 @@ int mb_tape_sink_close(struct mb_sink *s, struct mb_error *e)
 		rc = mbt_op(t->fd, t->dev, MTWEOF, 1, e);
 	if (rc == 0)
 		report(t);
+	if (rc == 0 && where)
+		*where = t->info.pos;
 	if (rc == 0 && close(t->fd) < 0)
 		rc = mb_fail(e, MB_ERR_MEDIA, errno, "unable to close tape '%s'", t->dev);
 	else if (rc < 0)
@@ -501,7 +482,7 @@ int mb_tape_sink_close(struct mb_sink *s, struct mb_error *e)
 	return rc;
 }
 
-void mb_tape_sink_abort(struct mb_sink *s)
+static void tape_abort(struct mb_sink *s)
 {
 	struct tape_sink *t = s->priv;
 
@@ -512,3 +493,10 @@ void mb_tape_sink_abort(struct mb_sink *s)
 	s->priv = NULL;
 	s->fd = -1;
 }
+
+const struct mb_media_ops mbm_tape_ops = {
+	.name = "tape", .open_write = tape_open, .write = tape_write, .close = tape_close,
+	.abort = tape_abort, .has_position = true, .open_read = mbt_open_read,
+	.read = mbt_read, .seek = mbt_seek, .next_image = mbt_next_image,
+	.close_read = mbt_close_read, .read_stats = mbt_read_stats,
+};

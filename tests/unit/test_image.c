@@ -18,6 +18,7 @@
 #include <ftw.h>
 
 #include "image/image.h"
+#include "plugins/media/media.h"
 #include "image/internal.h"
 #include "tests/lib/tap.h"
 
@@ -122,17 +123,19 @@ static int write_image(const char *path, struct mb_image_layout *lay,
 		       struct gen *g, struct mb_error *e)
 {
 	struct mb_sink *s = NULL;
+	struct mb_image_output out;
 	char spec[300];
 
 	unlink(path);
 	snprintf(spec, sizeof(spec), "file:%s", path);
-	if (mb_sink_open(&s, spec, e) < 0)
+	if (mb_sink_open(&s, spec, &(struct mb_media_params){ 0 }, e) < 0)
 		return -1;
-	if (mb_image_write(s, lay, gen_data, g, NULL, e) < 0) {
+	out = mb_sink_output(s);
+	if (mb_image_write(&out, lay, gen_data, g, NULL, e) < 0) {
 		mb_sink_abort(s);
 		return -1;
 	}
-	return mb_sink_close(s, e);
+	return mb_sink_close(s, NULL, e);
 }
 
 static unsigned char *slurp(const char *path, size_t *len)
@@ -333,7 +336,11 @@ static void test_index(void)
 	const struct mb_index *idx;
 	int bad = 0;
 
-	is_int(mb_image_open(&r, fd, "a.mbi", &e), 0, "open the image");
+	struct mb_image_input in;
+	struct mb_image_fd f;
+
+	mb_image_input_fd(&in, &f, fd, "a.mbi");
+	is_int(mb_image_open(&r, &in, &e), 0, "open the image");
 	idx = mb_image_index(r);
 	is_int(idx->n, n_ents, "index has every entry");
 	is_str(idx->meta.source, "/srv/data on /dev/loop3 (ext4)", "source round-trips");
@@ -372,7 +379,11 @@ static void test_seek(void)
 	ssize_t n;
 	bool same = true;
 
-	mb_image_open(&r, fd, "a.mbi", &e);
+	struct mb_image_input in;
+	struct mb_image_fd f;
+
+	mb_image_input_fd(&in, &f, fd, "a.mbi");
+	mb_image_open(&r, &in, &e);
 	before = mb_image_bytes_read(r);
 	is_int(before, mb_image_index(r)->data_offset, "open reads exactly the index");
 	is_int(mb_image_seek(r, 1, &e), 0, "seek to dir/file.dat");
@@ -409,6 +420,8 @@ static void test_seek(void)
 static void test_pipe_seek(void)
 {
 	struct mb_image_reader *r = NULL;
+	struct mb_image_input in;
+	struct mb_image_fd f;
 	struct mb_error e = { 0 };
 	int p[2], fd = open(IMG, O_RDONLY | O_CLOEXEC);
 	pid_t pid;
@@ -427,7 +440,8 @@ static void test_pipe_seek(void)
 		_exit(0);
 	}
 	close(p[1]);
-	is_int(mb_image_open(&r, p[0], "pipe", &e), 0, "open through a pipe");
+	mb_image_input_fd(&in, &f, p[0], "pipe");
+	is_int(mb_image_open(&r, &in, &e), 0, "open through a pipe");
 	is_int(mb_image_seek(r, 1, &e), -1, "seek on a pipe fails");
 	is_str(e.msg, "unable to seek in image 'pipe': Illegal seek", "seek error");
 	is_int(e.code, MB_ERR_MEDIA, "seek error code");
@@ -459,9 +473,12 @@ static int verify_file(const char *path, const char *name, struct mb_error *e)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
 	struct mb_image_stats st;
+	struct mb_image_input in;
+	struct mb_image_fd f;
 
 	mb_error_clear(e);
-	rc = mb_image_verify(fd, name, &st, e);
+	mb_image_input_fd(&in, &f, fd, name);
+	rc = mb_image_verify(&in, &st, e);
 	close(fd);
 	return rc;
 }
@@ -627,11 +644,13 @@ static void test_huge(void)
 	pid = fork();
 	if (pid == 0)
 		_exit(run(tv, DIR "/huge.out", DIR "/huge.err"));
-	if (mb_sink_open(&s, "pipe:" DIR "/fifo", &e) == 0) {
-		if (mb_image_write(s, &lay, zero_data, NULL, &st, &e) < 0)
+	if (mb_sink_open(&s, "pipe:" DIR "/fifo", &(struct mb_media_params){ 0 }, &e) == 0) {
+		struct mb_image_output to = mb_sink_output(s);
+
+		if (mb_image_write(&to, &lay, zero_data, NULL, &st, &e) < 0)
 			mb_sink_abort(s);
 		else
-			mb_sink_close(s, &e);
+			mb_sink_close(s, NULL, &e);
 	}
 	waitpid(pid, &status, 0);
 	is_str(e.msg, "", "9 GiB image written through a FIFO");

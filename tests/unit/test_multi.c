@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "image/multi.h"
+#include "plugins/media/media.h"
 #include "orchestrator/restore_set.h"
 #include "tests/lib/tap.h"
 
@@ -99,7 +100,7 @@ static void src_close(void *arg, uint32_t device, void *fn_arg)
 {
 }
 
-static const struct mb_multi_source source = { src_open, src_close, NULL };
+static const struct mb_multi_source source = { src_open, src_close, NULL, NULL };
 
 static bool file_ok(const char *path, const char *rel, uint64_t size)
 {
@@ -289,7 +290,7 @@ static pid_t slow_reader(const char *fifo, uint64_t rate)
 
 static struct mb_multi_opts opts(void)
 {
-	struct mb_multi_opts o = { .device_timeout = 2 };
+	struct mb_multi_opts o = { 0 };
 
 	snprintf(o.meta.backup_id, sizeof(o.meta.backup_id), "42");
 	o.meta.created = 1700000000;
@@ -303,20 +304,25 @@ static int write_entries(struct mb_entry **v, size_t nv, uint32_t n, const char 
 			 struct mb_multi_device *dev, struct mb_multi_plan *p, struct mb_error *e)
 {
 	struct mb_multi_opts o = opts();
+	struct mb_media_params mp = { .force = true, .device_timeout = 2 };
+	struct mb_sink *sink[64] = { 0 };
 	int rc;
 
 	memset(dev, 0, n * sizeof(*dev));
 	if (mb_multi_plan(v, nv, n, 0, MB_ORDER_DESC, p, e) < 0)
 		return -1;
-	for (uint32_t d = 0; d < n; d++)
-		if (mb_sink_open_mode(&dev[d].sink, specs[d], true, e) < 0)
+	for (uint32_t d = 0; d < n; d++) {
+		if (mb_sink_open(&sink[d], specs[d], &mp, e) < 0)
 			return -1;
+		dev[d].out = mb_sink_output(sink[d]);
+		dev[d].name = sink[d]->spec;
+	}
 	rc = mb_multi_write(p, dev, &o, &source, e);
 	for (uint32_t d = 0; d < n; d++) {
 		if (dev[d].failed)
-			mb_sink_abort(dev[d].sink);
+			mb_sink_abort(sink[d]);
 		else
-			mb_sink_close(dev[d].sink, rc == 0 ? e : NULL);
+			mb_sink_close(sink[d], NULL, rc == 0 ? e : NULL);
 	}
 	return rc;
 }

@@ -9,7 +9,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "plugins/media/sink.h"
+#include "plugins/media/media.h"
 #include "plugins/media/tape.h"
 #include "tests/lib/tap.h"
 
@@ -76,29 +76,27 @@ static void test_devices(void)
 
 static void test_block_size(void)
 {
-	struct mb_tape_params p = { .block_size = 1000 };
-	struct mb_sink s = { .fd = -1 };
+	struct mb_media_params p = { .block_size = 1000 };
+	struct mb_sink *s = NULL;
 	struct mb_error e = { 0 };
 
-	mb_tape_set_params(&p);
-	is_int(mb_tape_sink_open(&s, "/dev/null", &e), -1, "block size 1000 refused");
+	is_int(mb_sink_open(&s, "tape:/dev/null", &p, &e), -1, "block size 1000 refused");
 	is_int(e.code, MB_ERR_USAGE, "block size: usage error");
 	is_str(e.msg, "unsupported --block-size 1000", "block size: message");
 	mb_error_clear(&e);
 	p.block_size = 2u << 20;
-	mb_tape_set_params(&p);
-	is_int(mb_tape_sink_open(&s, "/dev/null", &e), -1, "2 MiB refused");
+	is_int(mb_sink_open(&s, "tape:/dev/null", &p, &e), -1, "2 MiB refused");
 	is_str(e.msg, "unsupported --block-size 2097152", "2 MiB: message");
 	mb_error_clear(&e);
 	p.block_size = 0;
-	mb_tape_set_params(&p);
-	is_int(mb_tape_sink_open(&s, "/dev/null", &e), -1, "default size: /dev/null refused");
+	is_int(mb_sink_open(&s, "tape:/dev/null", &p, &e), -1, "default size: /dev/null refused");
 	is_str(e.msg, "'/dev/null' is not a tape device", "past the size check to the device");
+	ok(s == NULL, "no sink after a failed open");
 }
 
 int main(void)
 {
-	plan(29);
+	plan(30);
 	if (system("rm -rf " DIR " && mkdir -p " DIR) != 0)
 		diag("unable to make " DIR);
 	test_records();
