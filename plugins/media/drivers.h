@@ -12,6 +12,7 @@ extern const struct mb_media_ops mbm_pipe_ops;		/* fd.c */
 extern const struct mb_media_ops mbm_stdout_ops;	/* fd.c, "-" */
 extern const struct mb_media_ops mbm_tape_ops;		/* tape.c, tape_read.c */
 extern const struct mb_media_ops mbm_deadline_ops;	/* chain.c, a filter */
+extern const struct mb_media_ops mbm_ring_ops;		/* ring.c, a filter */
 
 /* A sink of ops for spec, not yet opened (fd -1); NULL: out of memory. */
 struct mb_sink *mbm_sink_new(const struct mb_media_ops *ops, const char *spec);

@@ -87,7 +87,9 @@ int mb_sink_open(struct mb_sink **out, const char *spec,
 		sink_free(s);
 		return -1;
 	}
-	if (p->device_timeout && mb_sink_push_deadline(&s, p->device_timeout, e) < 0) {
+	if ((ops->streams && mb_sink_push_ring(&s, p->buffer ? p->buffer : MB_MEDIA_DEFAULT_RING,
+						e) < 0) ||
+	    (p->device_timeout && mb_sink_push_deadline(&s, p->device_timeout, e) < 0)) {
 		mb_sink_abort(s);
 		return -1;
 	}

@@ -16,9 +16,10 @@
  * does (records an obligation, has tape positions, can seek).
  *
  * Writing goes through a chain of sinks (struct mb_sink, linked by next):
- * the driver's sink at the bottom, filters over it (chain.c: the deadline
- * of a stalled device), as pg_basebackup's streamers and libarchive's
- * filters chain.  The image writer sees the top of the chain as an
+ * the driver's sink at the bottom, filters over it (ring.c: the RAM ring
+ * that keeps a tape streaming; chain.c: the deadline of a stalled device),
+ * as pg_basebackup's streamers and libarchive's filters chain.  Several
+ * devices are several chains, fanned out by image/multi.c.  The image writer sees the top of the chain as an
  * mb_image_output (mb_sink_output).  Reading hands the image reader an
  * mb_image_input (mb_media_input).
  *
@@ -37,6 +38,7 @@
 #include "image/io.h"
 
 #define MB_MEDIA_MAX_VOLUMES 64
+#define MB_MEDIA_DEFAULT_RING (64u << 20)	/* params.buffer 0 */
 
 /* Everything the command line says about media, given at open. */
 struct mb_media_params {
@@ -86,6 +88,9 @@ struct mb_media_ops {
 	/* Gives up: closes without promising anything; never fails. */
 	void (*abort)(struct mb_sink *s);
 	bool has_position;	/* tape: label, volume, file, record size */
+	/* The medium must be kept streaming: mb_sink_open stacks the RAM ring
+	 * (params.buffer bytes) over it (tape). */
+	bool streams;
 
 	/* ---- what a dead run leaves, and the way back ---- */
 	/* The argument of the obligation recorded before open_write (file:
@@ -132,11 +137,13 @@ struct mb_sink {
 	int fd;			/* -1 if none */
 	uint64_t bytes;		/* bytes written so far */
 	uint32_t record_size;	/* the medium's record size; 0: any (tape sets it) */
+	uint64_t ran_dry;	/* set at close by a ring above: times it ran dry */
 	void *priv;		/* driver state */
 };
 
 /* Parses spec, finds the driver, opens it and stacks the filters the
- * params ask for (a deadline on a pipe when p->device_timeout).  *out is
+ * table and the params ask for (the ring over a medium that streams, a
+ * deadline on a pipe when p->device_timeout).  *out is
  * NULL on failure. */
 int mb_sink_open(struct mb_sink **out, const char *spec,
 		 const struct mb_media_params *p, struct mb_error *e);
@@ -156,7 +163,10 @@ int mb_media_obligation(const char *spec, const struct mb_media_ops **ops, char 
 /* The directory spec writes into (malloc'ed), or NULL. */
 char *mb_media_dir(const char *spec);
 
-/* A filter over next: the deadline (chain.c).  A write that makes no
+/* A filter over *top: the RAM ring (ring.c), a thread writing whole
+ * records of (*top)->record_size from bytes of RAM (at least two). */
+int mb_sink_push_ring(struct mb_sink **top, uint64_t bytes, struct mb_error *e);
+/* A filter over *top: the deadline (chain.c).  A write that makes no
  * progress for timeout seconds fails "stalled for N s at byte B".
  * Applies to FIFOs and sockets only; on anything else it returns next. */
 int mb_sink_push_deadline(struct mb_sink **top, unsigned timeout, struct mb_error *e);

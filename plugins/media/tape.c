@@ -1,6 +1,7 @@
 /*
- * tape:DEVICE — the tape sink.  Records go through a RAM ring to a drive
- * thread, so the drive keeps streaming while the reader stalls; every
+ * tape:DEVICE — the tape sink.  Records reach it through a RAM ring (the
+ * ring filter, ring.c, stacked over it because the table says the tape
+ * streams), so the drive keeps streaming while the reader stalls; every
  * write() to the drive is exactly one record.  The first ENOSPC (early
  * warning) ends the volume: filemark, end-of-volume record, filemark, the
  * volume-change hook, a label on the next volume, and the record that did
@@ -9,7 +10,6 @@
 #include "plugins/media/tape.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,16 +32,7 @@ struct tape_sink {
 	uint64_t written;		/* image bytes on tape */
 	struct mb_tape_info info;
 	unsigned char *scratch;		/* MB_TAPE_MAX_BLOCK, for reads at BOT */
-	/* the ring: cap records; the drive thread takes from tail */
-	unsigned char *ring;
-	size_t cap, head, tail, count;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t thr;
-	bool started, done, stop, failed;
-	struct mb_error err;		/* the drive thread's failure */
-	struct timespec t_first, t_last;
-	uint64_t records_at_underrun;
+	struct timespec t_first, t_last;	/* the drive's first and last record */
 };
 
 static uint64_t ns_between(const struct timespec *a, const struct timespec *b)
@@ -279,57 +270,10 @@ static int drive_record(struct tape_sink *t, const void *rec, struct mb_error *e
 	return 0;
 }
 
-/* The drive thread: waits for the ring to be half full before (re)starting,
- * so a slow reader makes the drive stop seldom rather than often. */
-static void *drive_main(void *arg)
-{
-	struct tape_sink *t = arg;
-	bool primed = false;
-
-	pthread_mutex_lock(&t->mu);
-	for (;;) {
-		const unsigned char *rec;
-
-		while (!t->stop && !(t->done && t->count == 0) &&
-		       (t->count == 0 || (!primed && !t->done && t->count < t->cap / 2)))
-			pthread_cond_wait(&t->cv, &t->mu);
-		if (t->stop || t->count == 0)
-			break;
-		primed = true;
-		rec = t->ring + t->tail * t->bs;
-		pthread_mutex_unlock(&t->mu);
-		if (t->info.records == 0)
-			clock_gettime(CLOCK_MONOTONIC, &t->t_first);
-		if (drive_record(t, rec, &t->err) < 0) {
-			pthread_mutex_lock(&t->mu);
-			t->failed = true;
-			pthread_cond_broadcast(&t->cv);
-			break;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t->t_last);
-		pthread_mutex_lock(&t->mu);
-		t->tail = (t->tail + 1) % t->cap;
-		t->count--;
-		if (t->count == 0 && !t->done) {
-			t->info.underruns++;
-			t->records_at_underrun = t->info.records;
-			primed = false;
-		}
-		pthread_cond_broadcast(&t->cv);
-	}
-	pthread_mutex_unlock(&t->mu);
-	return NULL;
-}
-
 static void tape_free(struct tape_sink *t)
 {
 	if (t->fd >= 0)
 		close(t->fd);
-	if (t->started) {
-		pthread_mutex_destroy(&t->mu);
-		pthread_cond_destroy(&t->cv);
-	}
-	free(t->ring);
 	free(t->scratch);
 	free(t->dev);
 	free(t);
@@ -341,26 +285,6 @@ static int check_block_size(uint32_t bs, struct mb_error *e)
 		mb_fail(e, MB_ERR_USAGE, 0, "unsupported --block-size %u", bs);
 		mb_hint(e, "a multiple of 512 up to %u bytes, e.g. 262144", MB_TAPE_MAX_BLOCK);
 		return -1;
-	}
-	return 0;
-}
-
-static int start_ring(struct tape_sink *t, struct mb_error *e)
-{
-	uint64_t bytes = t->params.buffer ? t->params.buffer : MB_TAPE_DEFAULT_BUFFER;
-
-	t->cap = bytes / t->bs < 2 ? 2 : (size_t)(bytes / t->bs);
-	if (!(t->ring = malloc(t->cap * t->bs)))
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to allocate a %llu-byte "
-			       "tape buffer", (unsigned long long)bytes);
-	pthread_mutex_init(&t->mu, NULL);
-	pthread_cond_init(&t->cv, NULL);
-	t->started = true;
-	if ((errno = pthread_create(&t->thr, NULL, drive_main, t)) != 0) {
-		t->started = false;
-		pthread_mutex_destroy(&t->mu);
-		pthread_cond_destroy(&t->cv);
-		return mb_fail(e, MB_ERR_GENERAL, errno, "unable to start the tape writer");
 	}
 	return 0;
 }
@@ -384,7 +308,7 @@ static int tape_open(struct mb_sink *s, const char *arg, const struct mb_media_p
 	}
 	t->info.pos.record_size = t->bs;
 	if (mbt_open_dev(arg, true, &t->fd, e) < 0 || mbt_set_block(t->fd, arg, t->bs, e) < 0 ||
-	    position_first(t, e) < 0 || start_ring(t, e) < 0)
+	    position_first(t, e) < 0)
 		goto fail;
 	mb_info("tape: writing image as file %u of volume %u of '%s' in '%s', %u-byte records",
 		t->info.pos.part[0].file_no, t->volume, t->label, arg, t->bs);
@@ -396,61 +320,33 @@ fail:
 	return -1;
 }
 
-/* The drive thread's failure becomes the caller's (first error wins). */
-static int copy_err(struct mb_error *e, const struct mb_error *from)
-{
-	if (e->code == 0)
-		*e = *from;
-	return -1;
-}
-
-/* Queues whole records; blocks while the ring is full. */
+/* Writes whole records, each one write() to the drive. */
 static int tape_write(struct mb_sink *s, const void *buf, size_t len, struct mb_error *e)
 {
 	struct tape_sink *t = s->priv;
 	const unsigned char *p = buf;
-	int rc = 0;
 
 	if (len % t->bs)
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "%zu bytes for tape '%s' are not whole "
 			       "%u-byte records", len, t->dev, t->bs);
-	pthread_mutex_lock(&t->mu);
-	for (; len > 0 && rc == 0; len -= t->bs, p += t->bs) {
-		while (t->count == t->cap && !t->failed)
-			pthread_cond_wait(&t->cv, &t->mu);
-		if (t->failed)
-			break;
-		memcpy(t->ring + t->head * t->bs, p, t->bs);
-		t->head = (t->head + 1) % t->cap;
-		t->count++;
+	for (; len > 0; len -= t->bs, p += t->bs) {
+		if (t->info.records == 0)
+			clock_gettime(CLOCK_MONOTONIC, &t->t_first);
+		if (drive_record(t, p, e) < 0)
+			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &t->t_last);
 		s->bytes += t->bs;
-		pthread_cond_broadcast(&t->cv);
 	}
-	if (t->failed)
-		rc = copy_err(e, &t->err);
-	pthread_mutex_unlock(&t->mu);
-	return rc;
+	return 0;
 }
 
-static void stop_drive(struct tape_sink *t, bool abort)
-{
-	if (!t->started)
-		return;
-	pthread_mutex_lock(&t->mu);
-	t->done = true;
-	t->stop = abort;
-	pthread_cond_broadcast(&t->cv);
-	pthread_mutex_unlock(&t->mu);
-	pthread_join(t->thr, NULL);
-}
-
-static void report(struct tape_sink *t)
+/* The ring above says how often it ran dry (s->ran_dry). */
+static void report(struct tape_sink *t, const struct mb_sink *s)
 {
 	uint64_t ns = t->info.records ? ns_between(&t->t_first, &t->t_last) : 0;
 	double mbs = ns ? (double)t->info.records * t->bs / 1e6 / ((double)ns / 1e9) : 0;
 
-	if (t->info.underruns && t->records_at_underrun == t->info.records)
-		t->info.underruns--;	/* the ring emptying at the very end */
+	t->info.underruns = s->ran_dry;
 	t->info.drive_ns = ns;
 	mb_info("tape: %llu records of %u bytes on %zu volume(s), drive rate %.1f MB/s, "
 		"buffer ran dry %llu time(s)", (unsigned long long)t->info.records, t->bs,
@@ -462,13 +358,9 @@ static int tape_close(struct mb_sink *s, struct mb_media_position *where, struct
 	struct tape_sink *t = s->priv;
 	int rc = 0;
 
-	stop_drive(t, false);
-	if (t->failed)
-		rc = copy_err(e, &t->err);
+	rc = mbt_op(t->fd, t->dev, MTWEOF, 1, e);
 	if (rc == 0)
-		rc = mbt_op(t->fd, t->dev, MTWEOF, 1, e);
-	if (rc == 0)
-		report(t);
+		report(t, s);
 	if (rc == 0 && where)
 		*where = t->info.pos;
 	if (rc == 0 && close(t->fd) < 0)
@@ -488,7 +380,6 @@ static void tape_abort(struct mb_sink *s)
 
 	if (!t)
 		return;
-	stop_drive(t, true);
 	tape_free(t);
 	s->priv = NULL;
 	s->fd = -1;
@@ -496,7 +387,7 @@ static void tape_abort(struct mb_sink *s)
 
 const struct mb_media_ops mbm_tape_ops = {
 	.name = "tape", .open_write = tape_open, .write = tape_write, .close = tape_close,
-	.abort = tape_abort, .has_position = true, .open_read = mbt_open_read,
+	.abort = tape_abort, .has_position = true, .streams = true, .open_read = mbt_open_read,
 	.read = mbt_read, .seek = mbt_seek, .next_image = mbt_next_image,
 	.close_read = mbt_close_read, .read_stats = mbt_read_stats,
 };

@@ -27,7 +27,6 @@
 
 #define MB_TAPE_DEFAULT_BLOCK (256u * 1024)
 #define MB_TAPE_MAX_BLOCK (1u << 20)	/* what st reads in one go */
-#define MB_TAPE_DEFAULT_BUFFER (64u << 20)
 
 #define MB_TAPE_MAX_VOLUMES MB_MEDIA_MAX_VOLUMES
 
