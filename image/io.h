@@ -21,6 +21,10 @@ struct mb_image_output {
 	void *ctx;
 	uint32_t record_size;
 	int fd;
+	/* Called between two images written on the same output (a rescue
+	 * image after a device's first): a tape starts a tape file of its
+	 * own for it.  NULL: the next image follows at the next byte. */
+	int (*next_image)(void *ctx, struct mb_error *e);
 };
 
 /* read() returns up to n bytes, 0 at the end of the medium, -1 on error.

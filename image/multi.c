@@ -369,7 +369,8 @@ static int job_prepare(struct job *j, const struct mb_multi_opts *o, uint64_t re
 	if (job_entries(j, its, n_its, e) < 0 || job_peers(j, &m, e) < 0 ||
 	    mb_image_layout(j->v, j->n, &m, &j->lay, e) < 0)
 		goto out;
-	j->out = (struct mb_image_output){ job_write, j, j->dev->out.record_size, j->dev->out.fd };
+	j->out = (struct mb_image_output){ job_write, j, j->dev->out.record_size, j->dev->out.fd,
+					   NULL };
 	rc = 0;
 out:
 	free(its);
@@ -382,6 +383,12 @@ static void *job_main(void *arg)
 	mb_data_fn fn = NULL;
 	void *fa = NULL;
 
+	if (j->part > 1 && j->dev->out.next_image &&
+	    j->dev->out.next_image(j->dev->out.ctx, &j->err) < 0) {
+		j->out_failed = true;
+		j->rc = -1;
+		return NULL;
+	}
 	j->rc = j->src->open(j->src->arg, j->k, j->v, j->n, &fn, &fa, &j->err);
 	if (j->rc == 0) {
 		j->rc = mb_image_write(&j->out, &j->lay, fn, fa, &j->st, &j->err);

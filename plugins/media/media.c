@@ -139,9 +139,23 @@ static int output_write(void *ctx, const void *buf, size_t len, struct mb_error 
 	return mb_sink_write(ctx, buf, len, e);
 }
 
+int mb_sink_mark(struct mb_sink *s, struct mb_error *e)
+{
+	for (; s; s = s->next)
+		if (s->ops->mark)
+			return s->ops->mark(s, e);
+	return 0;
+}
+
+static int output_next_image(void *ctx, struct mb_error *e)
+{
+	return mb_sink_mark(ctx, e);
+}
+
 struct mb_image_output mb_sink_output(struct mb_sink *s)
 {
-	return (struct mb_image_output){ output_write, s, s->record_size, s->fd };
+	return (struct mb_image_output){ output_write, s, s->record_size, s->fd,
+					 output_next_image };
 }
 
 int mb_media_obligation(const char *spec, const struct mb_media_ops **ops, char **what,

@@ -87,6 +87,10 @@ struct mb_media_ops {
 		     struct mb_error *e);
 	/* Gives up: closes without promising anything; never fails. */
 	void (*abort)(struct mb_sink *s);
+	/* One image is complete and another follows on this medium (a rescue
+	 * image): a tape ends the tape file, so the next image is the next
+	 * file.  NULL: images follow byte after byte (a filter passes it on). */
+	int (*mark)(struct mb_sink *s, struct mb_error *e);
 	bool has_position;	/* tape: label, volume, file, record size */
 	/* The medium must be kept streaming: mb_sink_open stacks the RAM ring
 	 * (params.buffer bytes) over it (tape). */
@@ -154,7 +158,10 @@ int mb_sink_write(struct mb_sink *s, const void *buf, size_t len,
  * without positions. */
 int mb_sink_close(struct mb_sink *s, struct mb_media_position *where, struct mb_error *e);
 void mb_sink_abort(struct mb_sink *s);
-/* The chain as the image writer's output. */
+/* Ends an image that another follows on the same medium (ops->mark of
+ * the first sink of the chain that has one; 0 if none has). */
+int mb_sink_mark(struct mb_sink *s, struct mb_error *e);
+/* The chain as the image writer's output (next_image: mb_sink_mark). */
 struct mb_image_output mb_sink_output(struct mb_sink *s);
 /* What to record before opening spec (see ops->obligation); *what NULL:
  * nothing.  *ops is the driver (NULL if spec names none). */

@@ -106,6 +106,21 @@ static int ring_write(struct mb_sink *s, const void *buf, size_t len, struct mb_
 	return rc;
 }
 
+/* Waits until every queued record is written, then passes the mark on. */
+static int ring_mark(struct mb_sink *s, struct mb_error *e)
+{
+	struct ring *g = s->priv;
+	int rc = 0;
+
+	pthread_mutex_lock(&g->mu);
+	while (g->count > 0 && !g->failed)
+		pthread_cond_wait(&g->cv, &g->mu);
+	if (g->failed)
+		rc = copy_err(e, &g->err);
+	pthread_mutex_unlock(&g->mu);
+	return rc < 0 ? -1 : mb_sink_mark(g->next, e);
+}
+
 static void ring_stop(struct ring *g, bool abort)
 {
 	pthread_mutex_lock(&g->mu);
@@ -150,6 +165,7 @@ static int ring_close(struct mb_sink *s, struct mb_media_position *where, struct
 
 const struct mb_media_ops mbm_ring_ops = {
 	.name = "ring", .write = ring_write, .close = ring_close, .abort = ring_abort,
+	.mark = ring_mark,
 };
 
 int mb_sink_push_ring(struct mb_sink **top, uint64_t bytes, struct mb_error *e)

@@ -29,7 +29,8 @@ struct tape_sink {
 	uint32_t bs;
 	char label[64];
 	uint32_t volume;
-	uint64_t written;		/* image bytes on tape */
+	uint32_t file_no;		/* tape file being written on the volume */
+	uint64_t written;		/* bytes of the current image on tape */
 	struct mb_tape_info info;
 	unsigned char *scratch;		/* MB_TAPE_MAX_BLOCK, for reads at BOT */
 	struct timespec t_first, t_last;	/* the drive's first and last record */
@@ -208,6 +209,7 @@ static int position_first(struct tape_sink *t, struct mb_error *e)
 	} else {
 		return refuse_used(t, kind == BOT_OURS, text, e);
 	}
+	t->file_no = file_no;
 	t->info.pos.part[0] = (struct mb_media_part){ .volume = t->volume, .file_no = file_no };
 	snprintf(t->info.pos.part[0].label, sizeof(t->info.pos.part[0].label), "%s", t->label);
 	t->info.pos.n_parts = 1;
@@ -249,6 +251,7 @@ static int next_volume(struct tape_sink *t, struct mb_error *e)
 	if (write_label(t, extra, e) < 0)
 		return -1;
 	p = &t->info.pos.part[t->info.pos.n_parts++];
+	t->file_no = 1;
 	*p = (struct mb_media_part){ .volume = t->volume, .file_no = 1, .first_byte = t->written };
 	snprintf(p->label, sizeof(p->label), "%s", t->label);
 	return 0;
@@ -374,6 +377,24 @@ static int tape_close(struct mb_sink *s, struct mb_media_position *where, struct
 	return rc;
 }
 
+/* Another image follows (a rescue image): it gets a tape file of its own,
+ * and the parts from now on are its parts. */
+static int tape_mark(struct mb_sink *s, struct mb_error *e)
+{
+	struct tape_sink *t = s->priv;
+
+	if (mbt_op(t->fd, t->dev, MTWEOF, 1, e) < 0)
+		return -1;
+	t->file_no++;
+	t->written = 0;
+	t->info.pos.part[0] = (struct mb_media_part){ .volume = t->volume, .file_no = t->file_no };
+	snprintf(t->info.pos.part[0].label, sizeof(t->info.pos.part[0].label), "%s", t->label);
+	t->info.pos.n_parts = 1;
+	mb_info("tape: writing image as file %u of volume %u of '%s' in '%s', %u-byte records",
+		t->file_no, t->volume, t->label, t->dev, t->bs);
+	return 0;
+}
+
 static void tape_abort(struct mb_sink *s)
 {
 	struct tape_sink *t = s->priv;
@@ -387,7 +408,7 @@ static void tape_abort(struct mb_sink *s)
 
 const struct mb_media_ops mbm_tape_ops = {
 	.name = "tape", .open_write = tape_open, .write = tape_write, .close = tape_close,
-	.abort = tape_abort, .has_position = true, .streams = true, .open_read = mbt_open_read,
+	.abort = tape_abort, .mark = tape_mark, .has_position = true, .streams = true, .open_read = mbt_open_read,
 	.read = mbt_read, .seek = mbt_seek, .next_image = mbt_next_image,
 	.close_read = mbt_close_read, .read_stats = mbt_read_stats,
 };

@@ -666,6 +666,44 @@ static void test_huge(void)
 	mb_image_layout_free(&lay);
 }
 
+/* The media reader (media.h): a path is a file medium; an image appended
+ * after the first (a rescue image) is the next image, named PATH@BYTE;
+ * standard input cannot move on to another image. */
+static void test_media_read(uint64_t size)
+{
+	struct mb_media_params p = { 0 };
+	struct mb_media_in *m = NULL;
+	struct mb_image_reader *r = NULL;
+	struct mb_error e = { 0 };
+	char cmd[256], name[64];
+
+	snprintf(cmd, sizeof(cmd), "cat %s %s > %s/two.mbi", IMG, IMG, DIR);
+	if (system(cmd) != 0)
+		diag("unable to make two.mbi");
+	is_int(mb_media_open_read(&m, DIR "/two.mbi", &p, &e), 0, "media: a path opens as a file");
+	is_int(mb_image_open(&r, mb_media_input(m), &e), 0, "media: first image");
+	is_int(mb_image_index(r)->image_size, size, "media: first image's size");
+	mb_image_close(r);
+	is_int(mb_media_next_image(m, size, &e), 1, "media: a second image follows");
+	snprintf(name, sizeof(name), DIR "/two.mbi@%llu", (unsigned long long)size);
+	is_str(m->name, name, "media: it is named by its byte");
+	is_int(mb_image_open(&r, mb_media_input(m), &e), 0, "media: second image opens");
+	is_int(mb_image_seek(r, 1, &e), 0, "media: seek inside the second image");
+	mb_image_close(r);
+	is_int(mb_media_next_image(m, size, &e), 0, "media: nothing after the second");
+	mb_media_close(m);
+	is_int(mb_media_open_read(&m, "-", &p, &e), 0, "media: - is standard input");
+	is_str(m->name, "standard input", "media: so messages say");
+	is_int(mb_media_next_image(m, size, &e), -1, "media: no next image on standard input");
+	is_str(e.msg, "unable to read the set from '-': Illegal seek", "media: says why");
+	mb_media_close(m);
+	mb_error_clear(&e);
+	is_int(mb_media_open_read(&m, DIR "/none.mbi", &p, &e), -1, "media: missing file");
+	is_int(e.code, MB_ERR_NOT_FOUND, "media: missing file is not found");
+	is_str(e.msg, "unable to open image '" DIR "/none.mbi': No such file or directory",
+	       "media: missing file message");
+}
+
 int main(void)
 {
 	struct mb_image_meta meta = { .backup_id = "17", .created = 1700000000,
@@ -701,6 +739,7 @@ int main(void)
 	test_extract("bsdtar", "", "");
 	test_seek();
 	test_pipe_seek();
+	test_media_read(lay.image_size);
 	test_damage();
 	test_not_image();
 	test_write_errors(&lay);
