@@ -212,6 +212,15 @@ static int one_rec_fn(void *arg, const char *key, size_t klen, const char *val,
 	return 0;
 }
 
+/* A header's data of size bytes (malloc'ed into *raw) and its padding. */
+static int read_padded(struct mb_image_reader *r, uint64_t size, char **raw,
+		       struct mb_error *e)
+{
+	if (read_text(r, size, raw, e) < 0)
+		return -1;
+	return rd_skip(r, mbi_pad(size) - size, e);
+}
+
 /* A 'g' member holding one record "key=text"; *text is malloc'ed and
  * *text_at is the image offset of its first byte. */
 static int read_global(struct mb_image_reader *r, const char *name,
@@ -232,7 +241,7 @@ static int read_global(struct mb_image_reader *r, const char *name,
 			" in image '%s'", where(r), at, r->name);
 		goto out;
 	}
-	if (read_text(r, size, &raw, e) < 0 || rd_skip(r, mbi_pad(size) - size, e) < 0)
+	if (read_padded(r, size, &raw, e) < 0)
 		goto out;
 	if (mbi_pax_parse(raw, (size_t)size, one_rec_fn, &o, &why) < 0 || o.count != 1) {
 		mb_fail(e, MB_ERR_CORRUPT, 0, "malformed %s member at offset %" PRIu64
@@ -415,7 +424,7 @@ static int read_pax(struct mb_image_reader *r, struct member_recs *mr,
 		header_error(r, at, "no pax extended header", e);
 		goto out;
 	}
-	if (read_text(r, size, &raw, e) < 0 || rd_skip(r, mbi_pad(size) - size, e) < 0)
+	if (read_padded(r, size, &raw, e) < 0)
 		goto out;
 	if (mbi_pax_parse(raw, (size_t)size, member_rec_fn, mr, &why) < 0 ||
 	    !mr->have_path || !mr->have_mtime) {

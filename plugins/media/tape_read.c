@@ -226,6 +226,24 @@ static int image_id_at(struct tape_in *t, uint32_t f, char *id, size_t cap,
 	return 0;
 }
 
+/* Goes to the start of tape file f of the loaded volume and reads its
+ * first record: 0 if the images end there (blank, or an end-of-volume
+ * record), 1 if it may hold one, -1 on error. */
+static int peek_file(struct tape_in *t, uint32_t f, struct mb_error *e)
+{
+	char text[512];
+	ssize_t n;
+
+	if (mbt_op(t->fd, t->dev, MTREW, 1, e) < 0 ||
+	    mbt_op(t->fd, t->dev, MTFSF, (int)f, e) < 0)
+		return -1;
+	n = mbt_read_record(t->fd, t->dev, t->buf, MB_TAPE_MAX_BLOCK, e);
+	if (n == -1)
+		return -1;
+	return n == -2 || (n > 0 && mbt_parse_record(t->buf, (size_t)n, MBT_EOV_NAME, text,
+						     sizeof(text))) ? 0 : 1;
+}
+
 /* Walks the images of the loaded volume; keeps the file of the one asked
  * for (or the last).  The first file after the label of a continuation
  * volume is the rest of an earlier image, not an image. */
@@ -233,19 +251,14 @@ static int find_image(struct tape_in *t, uint32_t first, uint32_t *file,
 		      struct mb_error *e)
 {
 	char id[64], ids[512] = "";
-	ssize_t n;
+	int rc;
 
 	*file = 0;
 	t->scanning = true;
 	for (uint32_t f = first; f < 1000000; f++) {
-		if (mbt_op(t->fd, t->dev, MTREW, 1, e) < 0 ||
-		    mbt_op(t->fd, t->dev, MTFSF, (int)f, e) < 0)
+		if ((rc = peek_file(t, f, e)) < 0)
 			return -1;
-		n = mbt_read_record(t->fd, t->dev, t->buf, MB_TAPE_MAX_BLOCK, e);
-		if (n == -1)
-			return -1;
-		if (n == -2 || (n > 0 && mbt_parse_record(t->buf, (size_t)n, MBT_EOV_NAME, id,
-							    sizeof(id))))
+		if (rc == 0)
 			break;
 		if (mbt_op(t->fd, t->dev, MTREW, 1, e) < 0 ||
 		    mbt_op(t->fd, t->dev, MTFSF, (int)f, e) < 0 || image_id_at(t, f, id, sizeof(id), e) < 0)
@@ -354,22 +367,14 @@ int mbt_next_image(struct mb_media_in *m, uint64_t size, struct mb_error *e)
 	struct tape_in *t = m->priv;
 	const struct mb_media_part *last;
 	uint32_t file;
-	ssize_t n;
-	char text[512];
+	int rc;
 
 	if (tin_seek(t, size ? size - 1 : 0, e) < 0)
 		return -1;
 	last = &t->part[t->cur];
 	file = (t->cur == 0 ? last->file_no : 1) + 1;
-	if (mbt_op(t->fd, t->dev, MTREW, 1, e) < 0 ||
-	    mbt_op(t->fd, t->dev, MTFSF, (int)file, e) < 0)
-		return -1;
-	n = mbt_read_record(t->fd, t->dev, t->buf, MB_TAPE_MAX_BLOCK, e);
-	if (n == -1)
-		return -1;
-	if (n == -2 || n == 0 ||
-	    mbt_parse_record(t->buf, (size_t)n, MBT_EOV_NAME, text, sizeof(text)))
-		return 0;
+	if ((rc = peek_file(t, file, e)) <= 0)
+		return rc;
 	return start_image(t, file, e) < 0 ? -1 : 1;
 }
 

@@ -267,36 +267,39 @@ static const char gnu_t_err[] =
 	"tar: Ignoring unknown extended header keyword 'hdrcharset'\n"
 	GNU_SEG_WARNINGS;
 
+/* Runs argv (a tar): it exits 0 and says exactly want_err. */
+static void run_tar(char **argv, const char *want_err)
+{
+	char name[300];
+	unsigned char *err;
+	size_t n;
+
+	snprintf(name, sizeof(name), "%s %s exits 0", argv[0], argv[1]);
+	is_int(run(argv, DIR "/out", DIR "/err"), 0, name);
+	err = slurp(DIR "/err", &n);
+	snprintf(name, sizeof(name), "%s %s stderr", argv[0], argv[1]);
+	is_str((char *)err, want_err, name);
+	free(err);
+}
+
 static void test_extract(const char *tool, const char *x_err, const char *t_err)
 {
 	char dir[256], name[300];
 	char *xargv[] = { (char *)tool, "-xpf", IMG, "-C", dir, NULL };
 	char *targv[] = { (char *)tool, "-tvf", IMG, NULL };
 	char *rm[] = { "rm", "-rf", dir, NULL };
-	unsigned char *err;
-	size_t n;
 
 	snprintf(dir, sizeof(dir), DIR "/x-%s", tool);
 	run(rm, DIR "/out", DIR "/err");
 	mkdir(dir, 0700);
-	snprintf(name, sizeof(name), "%s -xpf exits 0", tool);
-	is_int(run(xargv, DIR "/out", DIR "/err"), 0, name);
-	err = slurp(DIR "/err", &n);
-	snprintf(name, sizeof(name), "%s -xpf stderr", tool);
-	is_str((char *)err, x_err, name);
-	free(err);
+	run_tar(xargv, x_err);
 	snprintf(name, sizeof(name), "%s extracts every entry exactly", tool);
 	is_int(check_tree(dir, strcmp(tool, "bsdtar") == 0), 0, name);
 	tree_count = 0;
 	nftw(dir, count_fn, 16, FTW_PHYS);
 	snprintf(name, sizeof(name), "%s extracts nothing else", tool);
 	is_int(tree_count, n_ents, name);
-	snprintf(name, sizeof(name), "%s -tvf exits 0", tool);
-	is_int(run(targv, DIR "/out", DIR "/err"), 0, name);
-	err = slurp(DIR "/err", &n);
-	snprintf(name, sizeof(name), "%s -tvf stderr", tool);
-	is_str((char *)err, t_err, name);
-	free(err);
+	run_tar(targv, t_err);
 	run(rm, DIR "/out", DIR "/err");
 }
 
