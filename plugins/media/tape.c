@@ -359,9 +359,7 @@ static void report(struct tape_sink *t, const struct mb_sink *s)
 static int tape_close(struct mb_sink *s, struct mb_media_position *where, struct mb_error *e)
 {
 	struct tape_sink *t = s->priv;
-	int rc = 0;
-
-	rc = mbt_op(t->fd, t->dev, MTWEOF, 1, e);
+	int rc = mbt_op(t->fd, t->dev, MTWEOF, 1, e);
 	if (rc == 0)
 		report(t, s);
 	if (rc == 0 && where)
@@ -408,7 +406,8 @@ static void tape_abort(struct mb_sink *s)
 
 const struct mb_media_ops mbm_tape_ops = {
 	.name = "tape", .open_write = tape_open, .write = tape_write, .close = tape_close,
-	.abort = tape_abort, .mark = tape_mark, .has_position = true, .streams = true, .open_read = mbt_open_read,
-	.read = mbt_read, .seek = mbt_seek, .next_image = mbt_next_image,
-	.close_read = mbt_close_read, .read_stats = mbt_read_stats,
+	.abort = tape_abort, .mark = tape_mark, .has_position = true, .streams = true,
+	.open_read = mbt_open_read, .read = mbt_read, .seek = mbt_seek,
+	.next_image = mbt_next_image, .close_read = mbt_close_read,
+	.read_stats = mbt_read_stats,
 };
