@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <unistd.h>
 
 static ssize_t fd_read(void *ctx, void *buf, size_t n, struct mb_error *e)
@@ -10,8 +11,11 @@ static ssize_t fd_read(void *ctx, void *buf, size_t n, struct mb_error *e)
 	struct mb_image_fd *f = ctx;
 	ssize_t got;
 
+	/* pread where the fd can seek: several inputs may share one fd (the
+	 * images of one file) and each keeps its own place. */
 	do
-		got = read(f->fd, buf, n);
+		got = f->base >= 0 ? pread(f->fd, buf, n, (off_t)(f->base + (int64_t)f->pos))
+				   : read(f->fd, buf, n);
 	while (got < 0 && errno == EINTR);
 	if (got < 0)
 		return mb_fail(e, MB_ERR_IO, errno, "unable to read image '%s' at offset "
@@ -24,8 +28,8 @@ static int fd_seek(void *ctx, uint64_t off, struct mb_error *e)
 {
 	struct mb_image_fd *f = ctx;
 
-	if (lseek(f->fd, (off_t)f->base + (off_t)off, SEEK_SET) < 0)
-		return mb_fail(e, MB_ERR_MEDIA, errno, "unable to seek in image '%s'", f->name);
+	if (off > (uint64_t)INT64_MAX - (uint64_t)f->base)
+		return mb_fail(e, MB_ERR_MEDIA, EINVAL, "unable to seek in image '%s'", f->name);
 	f->pos = off;
 	return 0;
 }

@@ -38,9 +38,10 @@ struct mb_image_input {
 	const char *name;
 };
 
-/* An input over a plain fd whose image starts at byte base (a file: its
- * current offset, or where an earlier image ended).  seek is set only when
- * the fd can seek.  f must outlive the input; the fd is not closed. */
+/* An input over a plain fd whose image starts at the fd's current offset.
+ * Where the fd can seek, it reads with pread from its own position (seek
+ * is set), so several inputs can share one fd; else it reads in order
+ * (seek NULL).  f must outlive the input; the fd is not closed. */
 struct mb_image_fd {
 	int fd;
 	int64_t base;		/* fd offset of image byte 0; -1: not seekable */

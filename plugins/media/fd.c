@@ -193,26 +193,40 @@ static int stdout_open(struct mb_sink *s, const char *arg, const struct mb_media
 
 /* ---- reading ---- */
 
-struct fd_in {
+/* One image of the medium: its own input, so a reader of an earlier image
+ * stays valid when the medium moves on to the next (pread). */
+struct fd_img {
 	struct mb_image_fd f;
 	struct mb_image_input raw;
 	char *label;		/* "PATH@BASE" for an image after the first */
+	struct fd_img *prev;
 };
+
+/* Starts image input over m->fd at its current offset, named label (owned,
+ * may be NULL: m->name). */
+static int fd_img_push(struct mb_media_in *m, char *label, struct mb_error *e)
+{
+	struct fd_img *fi = calloc(1, sizeof(*fi));
+
+	if (!fi) {
+		free(label);
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open image '%s'", m->name);
+	}
+	fi->label = label;
+	if (label)
+		m->name = label;
+	fi->prev = m->priv;
+	m->priv = fi;
+	mb_image_input_fd(&fi->raw, &fi->f, m->fd, m->name);
+	m->sequential = !fi->raw.seek;
+	m->in = fi->raw;
+	return 0;
+}
 
 static int fd_in_start(struct mb_media_in *m, int fd, struct mb_error *e)
 {
-	struct fd_in *fi = calloc(1, sizeof(*fi));
-
-	if (!fi) {
-		if (fd > STDERR_FILENO)
-			close(fd);
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open image '%s'", m->name);
-	}
 	m->fd = fd;
-	m->priv = fi;
-	mb_image_input_fd(&fi->raw, &fi->f, fd, m->name);
-	m->sequential = !fi->raw.seek;
-	return 0;
+	return fd_img_push(m, NULL, e);
 }
 
 static int file_open_read(struct mb_media_in *m, const char *arg,
@@ -234,16 +248,18 @@ static int stdin_open_read(struct mb_media_in *m, const char *arg,
 	return fd_in_start(m, STDIN_FILENO, e);
 }
 
+/* The current image (the table's read and seek; the image reader uses
+ * each image's own input, m->in). */
 static ssize_t fd_read(struct mb_media_in *m, void *buf, size_t n, struct mb_error *e)
 {
-	struct fd_in *fi = m->priv;
+	struct fd_img *fi = m->priv;
 
 	return fi->raw.read(fi->raw.ctx, buf, n, e);
 }
 
 static int fd_seek(struct mb_media_in *m, uint64_t off, struct mb_error *e)
 {
-	struct fd_in *fi = m->priv;
+	struct fd_img *fi = m->priv;
 
 	if (!fi->raw.seek)
 		return mb_fail(e, MB_ERR_MEDIA, ESPIPE, "unable to seek in image '%s'", m->name);
@@ -254,7 +270,7 @@ static int fd_seek(struct mb_media_in *m, uint64_t off, struct mb_error *e)
  * ends there. */
 static int file_next_image(struct mb_media_in *m, uint64_t size, struct mb_error *e)
 {
-	struct fd_in *fi = m->priv;
+	struct fd_img *fi = m->priv;
 	struct stat st;
 	uint64_t base = (uint64_t)fi->f.base + size;
 	char *label;
@@ -270,25 +286,22 @@ static int file_next_image(struct mb_media_in *m, uint64_t size, struct mb_error
 		free(label);
 		return mb_fail(e, MB_ERR_MEDIA, errno, "unable to seek in image '%s'", m->spec);
 	}
-	free(fi->label);
-	fi->label = label;
-	m->name = label;
 	m->base = base;
-	mb_image_input_fd(&fi->raw, &fi->f, m->fd, label);
-	return 1;
+	return fd_img_push(m, label, e) < 0 ? -1 : 1;
 }
 
 static void fd_close_read(struct mb_media_in *m)
 {
-	struct fd_in *fi = m->priv;
-
 	if (m->fd > STDERR_FILENO)
 		close(m->fd);
 	m->fd = -1;
-	if (fi)
+	while (m->priv) {
+		struct fd_img *fi = m->priv;
+
+		m->priv = fi->prev;
 		free(fi->label);
-	free(fi);
-	m->priv = NULL;
+		free(fi);
+	}
 }
 
 const struct mb_media_ops mbm_file_ops = {

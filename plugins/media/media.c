@@ -194,6 +194,8 @@ static int in_seek(void *ctx, uint64_t off, struct mb_error *e)
 	return m->ops->seek(m, off, e);
 }
 
+/* The image input through the table's read and seek, unless the driver
+ * gave one of its own per image (fd.c). */
 static void set_input(struct mb_media_in *m)
 {
 	m->in = (struct mb_image_input){ in_read, m->ops->seek && !m->sequential ? in_seek : NULL,
@@ -225,7 +227,8 @@ int mb_media_open_read(struct mb_media_in **out, const char *spec,
 		mb_media_close(m);
 		return -1;
 	}
-	set_input(m);
+	if (!m->in.read)
+		set_input(m);
 	*out = m;
 	return 0;
 }
@@ -245,7 +248,7 @@ int mb_media_next_image(struct mb_media_in *m, uint64_t size, struct mb_error *e
 		return -1;
 	}
 	rc = m->ops->next_image(m, size, e);
-	if (rc == 1)
+	if (rc == 1 && m->in.ctx == m)
 		set_input(m);
 	return rc;
 }

@@ -187,6 +187,9 @@ struct mb_media_in {
 	int fd;
 	bool sequential;	/* set by the driver: this medium cannot seek */
 	uint64_t base;		/* file: byte of the medium where the image starts */
+	/* The current image's input: the table's read and seek on it, or one
+	 * the driver gives each image (a file: readers of earlier images stay
+	 * valid when the medium moves on). */
 	struct mb_image_input in;
 	void *priv;
 };
@@ -201,8 +204,11 @@ int mb_media_open_read(struct mb_media_in **out, const char *spec,
 const struct mb_image_input *mb_media_input(struct mb_media_in *m);
 /* Moves to the next image on the medium, after the current one of size
  * bytes (a set member's rescue images follow its first): on a file at the
- * byte after it, on tape in the next tape file.  1 if there is one, 0 if
- * none follows, -1 on error (a pipe cannot: MB_ERR_MEDIA). */
+ * byte after it, on tape in the next tape file.  1 if there is one (then
+ * mb_media_input() is its input and m->name its name, "PATH@BYTE" on a
+ * file), 0 if none follows, -1 on error (a pipe cannot: MB_ERR_MEDIA).
+ * On a file, readers opened on earlier images stay valid; on a tape only
+ * the current image can be read (one drive). */
 int mb_media_next_image(struct mb_media_in *m, uint64_t size, struct mb_error *e);
 /* Records read and the record size (0 and 0 on a medium without). */
 void mb_media_read_stats(const struct mb_media_in *m, uint64_t *records,
