@@ -691,7 +691,7 @@ static bool member_matches(struct mb_image_reader *r, size_t i)
 
 /* IMG twice in one file, the second copy with a byte of member 1's data
  * flipped (so the two images can be told apart). */
-static void write_two(uint64_t size)
+static void write_two(void)
 {
 	struct mb_image_reader *r = NULL;
 	struct mb_image_input in;
@@ -699,22 +699,14 @@ static void write_two(uint64_t size)
 	struct mb_member m = { 0 };
 	struct mb_error e = { 0 };
 	int fd = open(IMG, O_RDONLY | O_CLOEXEC);
-	size_t len;
-	unsigned char *img = slurp(IMG, &len);
-	FILE *out = fopen(DIR "/two.mbi", "wb");
 
 	mb_image_input_fd(&in, &f, fd, "a.mbi");
-	if (mb_image_open(&r, &in, &e) == 0 && mb_image_seek(r, 1, &e) == 0 &&
-	    mb_image_next(r, &m, &e) == 1 && img && out && len == size) {
-		fwrite(img, 1, len, out);
-		img[m.data_offset] ^= 0x40;
-		fwrite(img, 1, len, out);
-	}
-	if (out)
-		fclose(out);
+	if (mb_image_open(&r, &in, &e) < 0 || mb_image_seek(r, 1, &e) < 0 ||
+	    mb_image_next(r, &m, &e) != 1 || copy_damaged(DIR "/b.mbi", (int64_t)m.data_offset, -1) < 0 ||
+	    system("cat " IMG " " DIR "/b.mbi > " DIR "/two.mbi") != 0)
+		diag("unable to make two.mbi");
 	mb_member_free(&m);
 	mb_image_close(r);
-	free(img);
 	close(fd);
 }
 
@@ -730,7 +722,7 @@ static void test_media_read(uint64_t size)
 	struct mb_error e = { 0 };
 	char name[64];
 
-	write_two(size);
+	write_two();
 	is_int(mb_media_open_read(&m, DIR "/two.mbi", &p, &e), 0, "media: a path opens as a file");
 	is_int(mb_image_open(&r1, mb_media_input(m), &e), 0, "media: first image");
 	is_int(mb_image_index(r1)->image_size, size, "media: first image's size");
