@@ -85,7 +85,9 @@ struct mb_media_ops {
 	 * state before it is freed. */
 	int (*close)(struct mb_sink *s, struct mb_media_position *where,
 		     struct mb_error *e);
-	/* Gives up: closes without promising anything; never fails. */
+	/* Gives up: closes without promising anything; never fails.  Also
+	 * called after a failed open_write (s->fd -1 / s->priv NULL if it got
+	 * nowhere). */
 	void (*abort)(struct mb_sink *s);
 	/* One image is complete and another follows on this medium (a rescue
 	 * image): a tape ends the tape file, so the next image is the next

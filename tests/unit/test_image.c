@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -758,6 +759,8 @@ int main(void)
 
 	if (geteuid() != 0)
 		skip_all("extracting owners and devices needs root");
+	/* other checkouts run this test too: one at a time in DIR */
+	flock(open(DIR ".lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600), LOCK_EX);
 	run(rm, "/dev/null", "/dev/null");
 	mkdir(DIR, 0700);
 	build_set();

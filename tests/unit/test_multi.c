@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -615,6 +616,8 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	if (geteuid() != 0)
 		skip_all("needs root (tmpfs mount)");
+	/* other checkouts run this test too: one at a time in DIR */
+	flock(open(DIR ".lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600), LOCK_EX);
 	rm_rf(DIR);
 	mkdir(DIR, 0755);
 	build_set();
