@@ -1,10 +1,10 @@
 /*
- * Buffered output for the writer: a ring of buffers, written to the sink in
+ * Buffered output for the writer: a ring of buffers, written to the output in
  * order by a thread of its own while the writer fills the next ones.
  * Reading and hashing the split leg then overlap the write to the media
  * instead of taking turns with it, and a slow reader on the other end (a
  * pipe) does not stall the stream at every buffer.  Each submitted buffer
- * is written whole, in order, by the one thread: the sink still sees a
+ * is written whole, in order, by the one thread: the output still sees a
  * plain sequence of writes.
  */
 #include "image/internal.h"
@@ -20,7 +20,7 @@
 #define PIPE_WANT (1u << 20)	/* the default pipe-max-size */
 
 struct mbi_flusher {
-	struct mb_sink *sink;
+	struct mb_image_output out;
 	unsigned char *buf[NBUF];
 	size_t len[NBUF];
 
@@ -50,7 +50,7 @@ static void *flusher_main(void *arg)
 
 		pthread_mutex_unlock(&f->lock);
 		struct mb_error err = { 0 };
-		int rc = skip ? 0 : mb_sink_write(f->sink, p, len, &err);
+		int rc = skip ? 0 : f->out.write(f->out.ctx, p, len, &err);
 		pthread_mutex_lock(&f->lock);
 		if (rc < 0) {
 			f->failed = true;
@@ -66,20 +66,20 @@ static void *flusher_main(void *arg)
 /* A pipe's default 64 KiB makes the writer and the reader on the other end
  * take turns 16 times per MiB; a larger pipe lets each run longer.  Best
  * effort: a pipe we may not grow is only slower. */
-static void grow_pipe(const struct mb_sink *sink)
+static void grow_pipe(int fd)
 {
 	struct stat st;
 	int have;
 
-	if (sink->fd < 0 || fstat(sink->fd, &st) < 0 || !S_ISFIFO(st.st_mode))
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode))
 		return;
-	have = fcntl(sink->fd, F_GETPIPE_SZ);
+	have = fcntl(fd, F_GETPIPE_SZ);
 	if (have >= 0 && (unsigned)have < PIPE_WANT)
-		(void)fcntl(sink->fd, F_SETPIPE_SZ, (int)PIPE_WANT);
+		(void)fcntl(fd, F_SETPIPE_SZ, (int)PIPE_WANT);
 }
 
-int mbi_flusher_start(struct mbi_flusher **out, struct mb_sink *sink, size_t cap,
-		      struct mb_error *e)
+int mbi_flusher_start(struct mbi_flusher **out, const struct mb_image_output *to,
+		      size_t cap, struct mb_error *e)
 {
 	struct mbi_flusher *f = calloc(1, sizeof(*f));
 	int err;
@@ -97,8 +97,8 @@ int mbi_flusher_start(struct mbi_flusher **out, struct mb_sink *sink, size_t cap
 				       "unable to allocate the write buffers");
 		}
 	}
-	f->sink = sink;
-	grow_pipe(sink);
+	f->out = *to;
+	grow_pipe(to->fd);
 	err = pthread_create(&f->thread, NULL, flusher_main, f);
 	if (err) {
 		f->thread = 0;

@@ -5,8 +5,9 @@
  * Writing:  mb_image_layout() computes, before any data is written, the exact
  *           byte offset of every member (stored in each entry's image_offset
  *           and in the index), then mb_image_write() streams the image
- *           through a sink, pulling file data from a callback.
- * Reading:  mb_image_open() reads and checks the index; members are then
+ *           to an output (image/io.h), pulling file data from a callback.
+ * Reading:  mb_image_open() reads and checks the index from an input
+ *           (image/io.h); members are then
  *           read in order (ls, verify, restore) or one is reached by seeking
  *           to its offset (restore --file).
  */
@@ -21,7 +22,7 @@
 #include "common/entry.h"
 #include "common/error.h"
 #include "common/hash.h"
-#include "plugins/media/sink.h"
+#include "image/io.h"
 
 #define MB_IMAGE_BLOCK 512
 #define MB_IMAGE_DEFAULT_RECORD 10240	/* tar's default blocking factor 20 */
@@ -84,7 +85,7 @@ void mb_image_layout_free(struct mb_image_layout *lay);
 
 /* Writes the whole image.  Fails (MB_ERR_INTERNAL) if any member does not
  * start at its computed offset or a file emits the wrong number of bytes. */
-int mb_image_write(struct mb_sink *sink, const struct mb_image_layout *lay,
+int mb_image_write(const struct mb_image_output *out, const struct mb_image_layout *lay,
 		   mb_data_fn data, void *data_arg, struct mb_image_stats *st,
 		   struct mb_error *e);
 
@@ -151,24 +152,11 @@ struct mb_member {
 
 struct mb_image_reader;
 
-/* Where the reader's bytes come from when fd alone will not do (a tape:
- * whole records, positioned by record).  read returns up to n bytes, 0 at
- * the end, -1 on error; seek positions at an image offset (NULL: the input
- * can only be read in order). */
-struct mb_image_input {
-	ssize_t (*read)(void *ctx, void *buf, size_t n, struct mb_error *e);
-	int (*seek)(void *ctx, uint64_t off, struct mb_error *e);
-	void *ctx;
-};
-/* Readers opened on fd from now on (mb_image_open, mb_image_verify) read
- * through in instead of read(2)/lseek(2) on fd; in == NULL ends that.
- * One fd at a time. */
-void mb_image_set_input(int fd, const struct mb_image_input *in);
-
-/* Opens an image on fd (a file, pipe or tape; never closed by the reader),
- * reads the index member and checks its structure.  Seekable fds may later
- * use mb_image_seek(). */
-int mb_image_open(struct mb_image_reader **out, int fd, const char *name,
+/* Opens an image on an input (a file, pipe or tape; borrowed, never
+ * closed by the reader: it must outlive the reader), reads the index
+ * member and checks its structure.  An input that can seek may later use
+ * mb_image_seek(). */
+int mb_image_open(struct mb_image_reader **out, const struct mb_image_input *in,
 		  struct mb_error *e);
 void mb_image_close(struct mb_image_reader *r);
 const struct mb_index *mb_image_index(const struct mb_image_reader *r);
@@ -183,7 +171,7 @@ int mb_image_next(struct mb_image_reader *r, struct mb_member *m,
  * to mb_image_next(). */
 ssize_t mb_image_read(struct mb_image_reader *r, void *buf, size_t len,
 		      struct mb_error *e);
-/* Positions the reader at the member of index entry i (lseek). */
+/* Positions the reader at the member of index entry i (input's seek). */
 int mb_image_seek(struct mb_image_reader *r, size_t i, struct mb_error *e);
 /* Reads the trailer by seeking to it (seekable) or returns the one already
  * parsed by mb_image_next() reaching it. */
@@ -196,13 +184,13 @@ const char *mb_trailer_hash_at(const struct mb_trailer *t, uint64_t off);
 /* XXH3-128 hex of the current member's data once all of it has been read
  * through mb_image_read() (compare with the trailer), else NULL. */
 const char *mb_image_data_hash(const struct mb_image_reader *r);
-/* Bytes read from the fd so far (to show that --file reads one member). */
+/* Bytes read from the input so far (to show that --file reads one member). */
 uint64_t mb_image_bytes_read(const struct mb_image_reader *r);
 
 /* Reads the whole image sequentially and checks everything: every header
  * checksum, every member at its indexed offset, every file checksum, the
  * trailer.  Fails naming the first damaged file and its image offset. */
-int mb_image_verify(int fd, const char *name, struct mb_image_stats *st,
+int mb_image_verify(const struct mb_image_input *in, struct mb_image_stats *st,
 		    struct mb_error *e);
 
 #endif

@@ -107,10 +107,10 @@ void mbi_trailer_free(struct mb_trailer *t);
 /* After the trailer: the end blocks, the padding, then end of file. */
 int mbi_check_end(struct mb_image_reader *r, struct mb_error *e);
 
-/* Sink writes from a thread, through a ring of buffers (flusher.c). */
+/* Output writes from a thread, through a ring of buffers (flusher.c). */
 struct mbi_flusher;
-int mbi_flusher_start(struct mbi_flusher **out, struct mb_sink *sink, size_t cap,
-		      struct mb_error *e);
+int mbi_flusher_start(struct mbi_flusher **out, const struct mb_image_output *to,
+		      size_t cap, struct mb_error *e);
 /* The buffer to fill next (cap bytes). */
 unsigned char *mbi_flusher_buffer(struct mbi_flusher *f);
 /* Hands the filled buffer (len bytes) to the thread and waits until the

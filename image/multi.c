@@ -6,15 +6,10 @@
 #include "image/internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #define SEG_ALIGN UINT64_C(4096)
 #define MIN_CUT (UINT64_C(256) << 10)	/* never cut a piece smaller than this */
@@ -270,14 +265,13 @@ struct job {
 	struct mb_multi_device *dev;
 	const struct mb_multi_source *src;
 	uint32_t k, part;
-	unsigned timeout;
-	bool is_pipe, sink_failed;
+	bool out_failed;		/* the device failed, not the source */
 	struct mb_entry *dirs;		/* this image's copies of the directories */
 	struct mb_entry **v;
 	size_t n;
 	struct mb_image_peer *peers;
 	struct mb_image_layout lay;
-	struct mb_sink wrap;		/* forwards to dev->sink, watches stalls */
+	struct mb_image_output out;	/* dev->out, noting its failures */
 	struct mb_image_stats st;
 	struct mb_error err;
 	int rc;
@@ -285,65 +279,17 @@ struct job {
 	bool started;
 };
 
-/* A FIFO or socket: non-blocking writes with a poll deadline, so a reader
- * that stops reading is noticed. */
-static int pipe_write(struct job *j, const void *buf, size_t len, struct mb_error *e)
+/* Writes through the device's output (its chain of sinks); a failure
+ * there is the device's, not the run's. */
+static int job_write(void *ctx, const void *buf, size_t len, struct mb_error *e)
 {
-	struct mb_sink *s = j->dev->sink;
-	const char *c = buf;
-
-	while (len > 0) {
-		struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
-		int pr = poll(&pfd, 1, (int)j->timeout * 1000);
-		ssize_t n;
-
-		if (pr == 0)
-			return mb_fail(e, MB_ERR_TIMEOUT, 0, "stalled for %u s at byte %llu",
-				       j->timeout, (unsigned long long)s->bytes);
-		if (pr < 0 && errno == EINTR)
-			continue;
-		n = pr < 0 ? -1 : write(s->fd, c, len);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n <= 0)
-			return mb_fail(e, MB_ERR_MEDIA, n < 0 ? errno : 0, "unable to write to "
-				       "'%s' at byte %llu", s->spec, (unsigned long long)s->bytes);
-		c += n;
-		len -= (size_t)n;
-		s->bytes += (uint64_t)n;
-	}
-	return 0;
-}
-
-static int wrap_open(struct mb_sink *s, const char *arg, struct mb_error *e)
-{
-	return 0;
-}
-
-static int wrap_write(struct mb_sink *s, const void *buf, size_t len,
-		      struct mb_error *e)
-{
-	struct job *j = s->priv;
-	int rc = j->is_pipe && j->timeout ? pipe_write(j, buf, len, e) :
-		 mb_sink_write(j->dev->sink, buf, len, e);
+	struct job *j = ctx;
+	int rc = j->dev->out.write(j->dev->out.ctx, buf, len, e);
 
 	if (rc < 0)
-		j->sink_failed = true;
+		j->out_failed = true;
 	return rc;
 }
-
-static int wrap_close(struct mb_sink *s, struct mb_error *e)
-{
-	return 0;
-}
-
-static void wrap_abort(struct mb_sink *s)
-{
-}
-
-static const struct mb_sink_ops wrap_ops = {
-	"multi", wrap_open, wrap_write, wrap_close, wrap_abort
-};
 
 static int cmp_item_ptr(const void *a, const void *b)
 {
@@ -408,7 +354,6 @@ static int job_prepare(struct job *j, const struct mb_multi_opts *o, uint64_t re
 	struct mb_multi_item **its = calloc(p->n_items + 1, sizeof(*its));
 	struct mb_image_meta m = o->meta;
 	size_t n_its = 0;
-	struct stat st;
 	int rc = -1;
 
 	if (!its)
@@ -424,13 +369,8 @@ static int job_prepare(struct job *j, const struct mb_multi_opts *o, uint64_t re
 	if (job_entries(j, its, n_its, e) < 0 || job_peers(j, &m, e) < 0 ||
 	    mb_image_layout(j->v, j->n, &m, &j->lay, e) < 0)
 		goto out;
-	j->wrap = (struct mb_sink){ .ops = &wrap_ops, .spec = j->dev->sink->spec,
-				    .path = j->dev->sink->path, .fd = j->dev->sink->fd,
-				    .priv = j };
-	j->is_pipe = fstat(j->dev->sink->fd, &st) == 0 &&
-		     (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
-	if (j->is_pipe && j->timeout)
-		fcntl(j->dev->sink->fd, F_SETFL, fcntl(j->dev->sink->fd, F_GETFL) | O_NONBLOCK);
+	j->out = (struct mb_image_output){ job_write, j, j->dev->out.record_size, j->dev->out.fd,
+					   NULL };
 	rc = 0;
 out:
 	free(its);
@@ -443,13 +383,17 @@ static void *job_main(void *arg)
 	mb_data_fn fn = NULL;
 	void *fa = NULL;
 
+	if (j->part > 1 && j->dev->out.next_image &&
+	    j->dev->out.next_image(j->dev->out.ctx, &j->err) < 0) {
+		j->out_failed = true;
+		j->rc = -1;
+		return NULL;
+	}
 	j->rc = j->src->open(j->src->arg, j->k, j->v, j->n, &fn, &fa, &j->err);
 	if (j->rc == 0) {
-		j->rc = mb_image_write(&j->wrap, &j->lay, fn, fa, &j->st, &j->err);
+		j->rc = mb_image_write(&j->out, &j->lay, fn, fa, &j->st, &j->err);
 		j->src->close(j->src->arg, j->k, fa);
 	}
-	if (j->is_pipe && j->timeout)
-		fcntl(j->dev->sink->fd, F_SETFL, fcntl(j->dev->sink->fd, F_GETFL) & ~O_NONBLOCK);
 	return NULL;
 }
 
@@ -461,8 +405,9 @@ static void job_free(struct job *j)
 	free(j->peers);
 }
 
-/* A device's result after its thread is done.  A failure of its sink marks
- * the device failed; any other failure (the source, a bug) ends the run. */
+/* A device's result after its thread is done.  A failure of its output
+ * marks the device failed; any other failure (the source, a bug) ends the
+ * run, with its error as it is.  A single device's failure ends it too. */
 static int job_result(struct job *j, struct mb_error *e)
 {
 	struct mb_multi_device *d = j->dev;
@@ -473,27 +418,25 @@ static int job_result(struct job *j, struct mb_error *e)
 		d->file_bytes += j->st.file_bytes;
 		return 0;
 	}
-	if (!j->sink_failed) {
-		mb_fail(e, j->err.code, 0, "%s", j->err.msg);
+	if (!j->out_failed || j->p->n_devices == 1) {
+		d->failed = j->out_failed;
+		d->err = j->err;
+		if (e->code == MB_OK)
+			*e = j->err;
 		return -1;
 	}
 	d->failed = true;
 	d->err = j->err;
-	mb_error_prefix(&d->err, "device %" PRIu32 " ('%s') failed: ", j->k, d->sink->spec);
+	mb_error_prefix(&d->err, "device %" PRIu32 " ('%s') failed: ", j->k, d->name);
 	return 0;
 }
 
-/* Writes, concurrently, the next image of every device that has items for
- * it (all devices in the first round). */
-static int run_round(struct mb_multi_plan *p, struct mb_multi_device *dev,
-		     const struct mb_multi_opts *o, const struct mb_multi_source *src,
-		     bool first, uint64_t rescues, struct mb_error *e)
+/* Lays out the next image of every device that has items for it (all
+ * devices in the first round, then told to the source). */
+static int prepare_round(struct job *jobs, struct mb_multi_plan *p, struct mb_multi_device *dev,
+			 const struct mb_multi_opts *o, const struct mb_multi_source *src,
+			 bool first, uint64_t rescues, struct mb_error *e)
 {
-	struct job *jobs = calloc(p->n_devices, sizeof(*jobs));
-	int rc = -1;
-
-	if (!jobs)
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to start the devices");
 	for (uint32_t d = 0; d < p->n_devices; d++) {
 		struct job *j = &jobs[d];
 		bool has = first;
@@ -503,14 +446,39 @@ static int run_round(struct mb_multi_plan *p, struct mb_multi_device *dev,
 		if (dev[d].failed || !has)
 			continue;
 		*j = (struct job){ .p = p, .dev = &dev[d], .src = src, .k = d + 1,
-				   .part = dev[d].parts + 1, .timeout = o->device_timeout };
+				   .part = dev[d].parts + 1 };
 		if (job_prepare(j, o, rescues, e) < 0)
-			goto out;
+			return -1;
 	}
+	for (uint32_t d = 0; first && src->laid_out && d < p->n_devices; d++)
+		if (jobs[d].lay.index_text &&
+		    src->laid_out(src->arg, d + 1, jobs[d].v, jobs[d].n, e) < 0)
+			return -1;
+	return 0;
+}
+
+/* Writes, concurrently, the next image of every device that has items for
+ * it; a single device is written by the calling thread. */
+static int run_round(struct mb_multi_plan *p, struct mb_multi_device *dev,
+		     const struct mb_multi_opts *o, const struct mb_multi_source *src,
+		     bool first, uint64_t rescues, struct mb_error *e)
+{
+	struct job *jobs = calloc(p->n_devices, sizeof(*jobs));
+	int rc = -1;
+
+	if (!jobs)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to start the devices");
+	if (prepare_round(jobs, p, dev, o, src, first, rescues, e) < 0)
+		goto out;
 	for (uint32_t d = 0; d < p->n_devices; d++) {
 		if (!jobs[d].lay.index_text)
 			continue;
-		if (pthread_create(&jobs[d].th, NULL, job_main, &jobs[d]) != 0) {
+		if (p->n_devices == 1) {
+			job_main(&jobs[d]);
+			jobs[d].started = true;
+			continue;
+		}
+		if ((errno = pthread_create(&jobs[d].th, NULL, job_main, &jobs[d])) != 0) {
 			mb_fail(e, MB_ERR_GENERAL, errno, "unable to start device %" PRIu32, d + 1);
 			goto out;
 		}
@@ -520,7 +488,8 @@ static int run_round(struct mb_multi_plan *p, struct mb_multi_device *dev,
 out:
 	for (uint32_t d = 0; d < p->n_devices; d++) {
 		if (jobs[d].started) {
-			pthread_join(jobs[d].th, NULL);
+			if (p->n_devices > 1)
+				pthread_join(jobs[d].th, NULL);
 			if (job_result(&jobs[d], e) < 0)
 				rc = -1;
 		}
@@ -541,10 +510,10 @@ static int cmp_weight_desc(const void *a, const void *b)
 
 /* Items of the image that just failed on each failed device move to the
  * survivors: largest first, each to the survivor with the fewest bytes.
- * Returns the mask of devices rescued, 0 if nothing moved, or -1 (none
- * survives). */
-static int64_t move_items(struct mb_multi_plan *p, struct mb_multi_device *dev,
-			  const uint32_t *tried, struct mb_error *e)
+ * *moved is the mask of devices rescued (bit k-1 for device k, all 64 bits
+ * in use), 0 if nothing moved; -1 when none survives. */
+static int move_items(struct mb_multi_plan *p, struct mb_multi_device *dev,
+		      const uint32_t *tried, uint64_t *moved, struct mb_error *e)
 {
 	uint64_t load[MB_MULTI_MAX_DEVICES], mask = 0;
 	bool dead[MB_MULTI_MAX_DEVICES];
@@ -582,7 +551,8 @@ static int64_t move_items(struct mb_multi_plan *p, struct mb_multi_device *dev,
 		load[d] += weight(&mv[i]->ent);
 	}
 	free(mv);
-	return (int64_t)(mask & INT64_MAX);
+	*moved = mask;
+	return 0;
 }
 
 int mb_multi_write(struct mb_multi_plan *p, struct mb_multi_device *dev,
@@ -593,18 +563,16 @@ int mb_multi_write(struct mb_multi_plan *p, struct mb_multi_device *dev,
 	uint32_t tried[MB_MULTI_MAX_DEVICES];
 
 	for (uint32_t round = 1; ; round++) {
-		int64_t moved;
+		uint64_t moved = 0;
 
 		for (uint32_t d = 0; d < p->n_devices; d++)
 			tried[d] = dev[d].failed ? 0 : dev[d].parts + 1;
-		if (run_round(p, dev, o, src, round == 1, rescues, e) < 0)
-			return -1;
-		moved = move_items(p, dev, tried, e);
-		if (moved < 0)
+		if (run_round(p, dev, o, src, round == 1, rescues, e) < 0 ||
+		    move_items(p, dev, tried, &moved, e) < 0)
 			return -1;
 		if (moved == 0)
 			break;
-		rescues |= (uint64_t)moved;
+		rescues |= moved;
 	}
 	for (size_t i = 0; i < p->n_items; i++)
 		dev[p->items[i].device - 1].items++;

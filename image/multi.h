@@ -8,12 +8,14 @@
  *         its fair share (total / N) is cut there and the rest goes on, so
  *         a few large files cannot unbalance the set.  Directories go to
  *         every device, so each image extracts as a tree of its own.
- * Write:  one thread per device, each running mb_image_write() on its own
- *         sink and layout, pulling data through its own reader (a factory
- *         callback gives each thread its own).  Every image's index names
+ * Write:  one thread per device (none for a single device: a single image
+ *         is a set of one), each running mb_image_write() on its own
+ *         output and layout, pulling data through its own reader (a
+ *         factory callback gives each thread its own).  Every image's index names
  *         the set: backup id, device k of N and what every other image holds.
  * Failover: a device that fails (write error, end of medium, a pipe stalled
- *         longer than the timeout) is reported; every item planned on it
+ *         longer than its deadline: a filter of the medium's chain) is
+ *         reported; every item planned on it
  *         moves to the survivors, balanced again, and each survivor appends
  *         a rescue image (part 2, its own index naming what it rescues)
  *         after its first one.  A failed image has no trailer, so nothing on
@@ -29,7 +31,6 @@
 #include "common/entry.h"
 #include "common/error.h"
 #include "image/image.h"
-#include "plugins/media/sink.h"
 
 #define MB_MULTI_MAX_DEVICES 64
 
@@ -69,13 +70,19 @@ struct mb_multi_source {
 	int (*open)(void *arg, uint32_t device, struct mb_entry *const *entries,
 		    size_t n, mb_data_fn *fn, void **fn_arg, struct mb_error *e);
 	void (*close)(void *arg, uint32_t device, void *fn_arg);
+	/* Optional: called once every first image is laid out (the entries
+	 * of device k's image, image_offset exact) and before any byte is
+	 * written; a failure ends the run. */
+	int (*laid_out)(void *arg, uint32_t device, struct mb_entry *const *entries,
+			size_t n, struct mb_error *e);
 	void *arg;
 };
 
-/* One device: its sink is opened (and later closed or aborted) by the
+/* One device: its output is opened (and later closed or aborted) by the
  * caller; the rest is filled by mb_multi_write(). */
 struct mb_multi_device {
-	struct mb_sink *sink;
+	struct mb_image_output out;
+	const char *name;		/* for messages: "file:/backup/a" */
 	bool failed;
 	struct mb_error err;		/* why it failed */
 	uint32_t parts;			/* images completed on it */
@@ -86,7 +93,6 @@ struct mb_multi_device {
 
 struct mb_multi_opts {
 	struct mb_image_meta meta;	/* backup_id, created, source, record_size */
-	unsigned device_timeout;	/* seconds a pipe may stall; 0: none */
 };
 
 /* Plans n entries (logical order, borrowed until mb_multi_plan_free) over
@@ -104,7 +110,7 @@ double mb_multi_imbalance(const struct mb_multi_plan *p);
  * survivors until every item is stored.  dev has p->n_devices elements.
  * Returns 0 when every item is stored (failed devices are reported in
  * dev[k].failed/err), -1 (MB_ERR_MEDIA naming the first failure) when no
- * device survives.  Afterwards p->items[i].device/part/ent.image_offset
+ * device survives; a single device's failure is its own error, as is.  Afterwards p->items[i].device/part/ent.image_offset
  * tell where each item landed. */
 int mb_multi_write(struct mb_multi_plan *p, struct mb_multi_device *dev,
 		   const struct mb_multi_opts *o, const struct mb_multi_source *src,

@@ -1,6 +1,6 @@
 /*
  * The reader: the index member, then members in order (or one reached by
- * lseek), then the trailer.  Every length read from the image is bounded;
+ * seeking the input), then the trailer.  Every length read from the image is bounded;
  * every header is checked against its checksum and against the index.
  * Reads are exact after open and after a seek (so the byte count shows
  * what a single-file restore really read) and read ahead in large chunks
@@ -18,10 +18,8 @@
 #define META_STEP (64u << 20)	/* grow index buffers as data arrives */
 
 struct mb_image_reader {
-	int fd;
-	struct mb_image_input in;	/* in.read NULL: plain fd */
+	struct mb_image_input in;	/* borrowed; in.seek NULL: in order only */
 	char *name;
-	off_t base;		/* fd offset of image byte 0, -1 if not seekable */
 	struct mb_index idx;
 	unsigned char *buf;
 	size_t head, tail;	/* buffered bytes [head, tail) */
@@ -40,18 +38,6 @@ struct mb_image_reader {
 };
 
 #define CTX_INDEX SIZE_MAX
-
-static struct {
-	int fd;
-	struct mb_image_input in;
-} input_for = { .fd = -1 };
-
-void mb_image_set_input(int fd, const struct mb_image_input *in)
-{
-	input_for.fd = in ? fd : -1;
-	if (in)
-		input_for.in = *in;
-}
 
 /* "'dir/file'", "the index", "the trailer" ... (static storage). */
 static const char *where(const struct mb_image_reader *r)
@@ -77,25 +63,14 @@ static int truncated(struct mb_image_reader *r, struct mb_error *e)
 		       "%" PRIu64 " (inside %s)", r->name, r->pos, where(r));
 }
 
-/* One read(2) into dst, at most n bytes; 0 at the end of the image. */
+/* One read of the input into dst, at most n bytes; 0 at the end. */
 static ssize_t raw_read(struct mb_image_reader *r, void *dst, size_t n,
 			struct mb_error *e)
 {
-	ssize_t got;
+	ssize_t got = r->in.read(r->in.ctx, dst, n, e);
 
-	if (r->in.read) {
-		got = r->in.read(r->in.ctx, dst, n, e);
-		if (got > 0)
-			r->bytes_read += (uint64_t)got;
-		return got;
-	}
-	do
-		got = read(r->fd, dst, n);
-	while (got < 0 && errno == EINTR);
-	if (got < 0)
-		return mb_fail(e, MB_ERR_IO, errno, "unable to read image '%s' at offset "
-			       "%" PRIu64, r->name, r->pos);
-	r->bytes_read += (uint64_t)got;
+	if (got > 0)
+		r->bytes_read += (uint64_t)got;
 	return got;
 }
 
@@ -135,18 +110,17 @@ static int rd_get(struct mb_image_reader *r, void *dst, size_t n,
 	return 0;
 }
 
-/* Skips n bytes: by lseek when large and the fd allows it. */
+/* Skips n bytes: by seeking when large and the input allows it. */
 static int rd_skip(struct mb_image_reader *r, uint64_t n, struct mb_error *e)
 {
 	uint64_t have = r->tail - r->head;
 
-	if (r->base >= 0 && !r->in.read && n > RBUF_SIZE) {
+	if (r->in.seek && n > RBUF_SIZE) {
 		r->head = r->tail = 0;
 		r->pos += have;
 		n -= have;
-		if (lseek(r->fd, r->base + (off_t)(r->pos + n), SEEK_SET) < 0)
-			return mb_fail(e, MB_ERR_IO, errno, "unable to seek in image '%s'",
-				       r->name);
+		if (r->in.seek(r->in.ctx, r->pos + n, e) < 0)
+			return -1;
 		r->pos += n;
 		return 0;
 	}
@@ -238,6 +212,15 @@ static int one_rec_fn(void *arg, const char *key, size_t klen, const char *val,
 	return 0;
 }
 
+/* A header's data of size bytes (malloc'ed into *raw) and its padding. */
+static int read_padded(struct mb_image_reader *r, uint64_t size, char **raw,
+		       struct mb_error *e)
+{
+	if (read_text(r, size, raw, e) < 0)
+		return -1;
+	return rd_skip(r, mbi_pad(size) - size, e);
+}
+
 /* A 'g' member holding one record "key=text"; *text is malloc'ed and
  * *text_at is the image offset of its first byte. */
 static int read_global(struct mb_image_reader *r, const char *name,
@@ -258,7 +241,7 @@ static int read_global(struct mb_image_reader *r, const char *name,
 			" in image '%s'", where(r), at, r->name);
 		goto out;
 	}
-	if (read_text(r, size, &raw, e) < 0 || rd_skip(r, mbi_pad(size) - size, e) < 0)
+	if (read_padded(r, size, &raw, e) < 0)
 		goto out;
 	if (mbi_pax_parse(raw, (size_t)size, one_rec_fn, &o, &why) < 0 || o.count != 1) {
 		mb_fail(e, MB_ERR_CORRUPT, 0, "malformed %s member at offset %" PRIu64
@@ -277,10 +260,11 @@ out:
 	return rc;
 }
 
-int mb_image_open(struct mb_image_reader **out, int fd, const char *name,
+int mb_image_open(struct mb_image_reader **out, const struct mb_image_input *in,
 		  struct mb_error *e)
 {
 	struct mb_image_reader *r = calloc(1, sizeof(*r));
+	const char *name = in->name;
 	char *text = NULL;
 	size_t tlen;
 	uint64_t at;
@@ -290,12 +274,7 @@ int mb_image_open(struct mb_image_reader **out, int fd, const char *name,
 		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open image '%s'", name);
 		goto fail;
 	}
-	r->fd = fd;
-	r->base = lseek(fd, 0, SEEK_CUR);
-	if (fd == input_for.fd) {
-		r->in = input_for.in;
-		r->base = r->in.seek ? 0 : -1;
-	}
+	r->in = *in;
 	r->exact = true;
 	r->ctx = CTX_INDEX;
 	if (read_global(r, MBI_INDEX_NAME, MBI_INDEX_KEY, &text, &tlen, &at, e) < 0) {
@@ -445,7 +424,7 @@ static int read_pax(struct mb_image_reader *r, struct member_recs *mr,
 		header_error(r, at, "no pax extended header", e);
 		goto out;
 	}
-	if (read_text(r, size, &raw, e) < 0 || rd_skip(r, mbi_pad(size) - size, e) < 0)
+	if (read_padded(r, size, &raw, e) < 0)
 		goto out;
 	if (mbi_pax_parse(raw, (size_t)size, member_rec_fn, mr, &why) < 0 ||
 	    !mr->have_path || !mr->have_mtime) {
@@ -607,11 +586,11 @@ ssize_t mb_image_read(struct mb_image_reader *r, void *buf, size_t len,
 
 static int seek_to(struct mb_image_reader *r, uint64_t off, struct mb_error *e)
 {
-	if (r->in.read && r->base >= 0) {
+	if (r->in.seek) {
 		if (r->in.seek(r->in.ctx, off, e) < 0)
 			return -1;
-	} else if (r->base < 0 || lseek(r->fd, r->base + (off_t)off, SEEK_SET) < 0) {
-		mb_fail(e, MB_ERR_MEDIA, r->base < 0 ? ESPIPE : errno,
+	} else {
+		mb_fail(e, MB_ERR_MEDIA, ESPIPE,
 			"unable to seek in image '%s'", r->name);
 		mb_hint(e, "single-file access needs a seekable image (a file); "
 			"a pipe or tape image can only be read in order");

@@ -80,7 +80,7 @@ static int walk(struct mb_image_reader *r, struct vstate *v,
 	return rc;
 }
 
-int mb_image_verify(int fd, const char *name, struct mb_image_stats *st,
+int mb_image_verify(const struct mb_image_input *in, struct mb_image_stats *st,
 		    struct mb_error *e)
 {
 	struct mb_image_reader *r = NULL;
@@ -89,14 +89,14 @@ int mb_image_verify(int fd, const char *name, struct mb_image_stats *st,
 	size_t n;
 	int rc = -1;
 
-	if (mb_image_open(&r, fd, name, e) < 0)
+	if (mb_image_open(&r, in, e) < 0)
 		goto out;
 	n = mb_image_index(r)->n;
 	v.hash = malloc((n + 1) * sizeof(*v.hash));
 	v.entry = malloc((n + 1) * sizeof(*v.entry));
 	v.buf = malloc(VBUF_SIZE);
 	if (!v.hash || !v.entry || !v.buf) {
-		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to verify image '%s'", name);
+		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to verify image '%s'", in->name);
 		goto out;
 	}
 	if (walk(r, &v, &local, e) < 0 || compare_hashes(r, &v, e) < 0 ||

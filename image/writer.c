@@ -1,6 +1,6 @@
 /*
- * The writer: streams a laid-out image through a sink.  Bytes gather in
- * large buffers (a multiple of the record size) so every sink write is
+ * The writer: streams a laid-out image to an output.  Bytes gather in
+ * large buffers (a multiple of the record size) so every output write is
  * whole records, as tape needs; a thread writes the full buffers while
  * the next ones fill (flusher.c).  File data is hashed in that buffer
  * while it is still in cache: the extent reader preads straight into it
@@ -212,7 +212,7 @@ out:
 	return rc;
 }
 
-int mb_image_write(struct mb_sink *sink, const struct mb_image_layout *lay,
+int mb_image_write(const struct mb_image_output *to, const struct mb_image_layout *lay,
 		   mb_data_fn data, void *data_arg, struct mb_image_stats *st,
 		   struct mb_error *e)
 {
@@ -224,7 +224,7 @@ int mb_image_write(struct mb_sink *sink, const struct mb_image_layout *lay,
 	if (!lay->index_text || rs == 0 || rs % MB_IMAGE_BLOCK)
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "image written without a layout");
 	w.cap = rs >= WBUF_TARGET ? rs : WBUF_TARGET / rs * rs;
-	if (mbi_flusher_start(&w.out, sink, w.cap, e) < 0)
+	if (mbi_flusher_start(&w.out, to, w.cap, e) < 0)
 		goto out;
 	w.buf = mbi_flusher_buffer(w.out);
 	hashes = calloc(lay->n_entries + 1, sizeof(*hashes));

@@ -20,8 +20,14 @@ int mb_recover(const struct mb_options *opt, struct mb_error *e);
 /* True when path is an image file that is one device's part of a set. */
 bool mb_image_is_set_member(const char *path);
 
-/* Opens --from (a path, or - for stdin); *name is what messages call it. */
-int mb_open_image_arg(const struct mb_options *opt, int *fd, const char **name,
-		      struct mb_error *e);
+/* Opens an image medium as --from takes it: spec, or --from itself when
+ * spec is NULL (a path, "-" for standard input, "tape:/dev/nstN"), with
+ * the media options of opt (--backup, --volume-change, ...).  The image
+ * reader reads it through mb_media_input(*out); mb_media_next_image()
+ * moves on to a rescue image after it; mb_media_close() closes it.
+ * Messages call it (*out)->name ("standard input" for "-"). */
+struct mb_media_in;
+int mb_open_image_arg(const struct mb_options *opt, const char *spec,
+		      struct mb_media_in **out, struct mb_error *e);
 
 #endif

@@ -15,35 +15,24 @@
 #include "orchestrator/catalog.h"
 #include "orchestrator/commands.h"
 #include "orchestrator/restore_set.h"
-#include "plugins/media/tape.h"
+#include "plugins/media/media.h"
 
-int mb_open_image_arg(const struct mb_options *opt, int *fd, const char **name,
-		      struct mb_error *e)
+int mb_open_image_arg(const struct mb_options *opt, const char *spec,
+		      struct mb_media_in **out, struct mb_error *e)
 {
-	if (!opt->from) {
+	struct mb_media_params p;
+
+	*out = NULL;
+	if (!spec)
+		spec = opt->from;
+	if (!spec) {
 		mb_fail(e, MB_ERR_USAGE, 0, "missing --from");
 		mb_hint(e, "give the image: --from /backup/data.mbi, or --from - for standard input");
 		return -1;
 	}
-	*name = opt->from;
-	if (strncmp(opt->from, "tape:", 5) == 0)
-		return mb_tape_open_read(opt->from + 5, fd, e);
-	if (strcmp(opt->from, "-") == 0) {
-		*fd = STDIN_FILENO;
-		*name = "standard input";
-		return 0;
-	}
-	*fd = open(opt->from, O_RDONLY | O_CLOEXEC);
-	if (*fd < 0)
-		return mb_fail(e, errno == ENOENT ? MB_ERR_NOT_FOUND : MB_ERR_IO, errno,
-			       "unable to open image '%s'", opt->from);
-	return 0;
-}
-
-static void close_image_arg(int fd)
-{
-	if (fd > STDERR_FILENO)
-		close(fd);
+	if (mb_options_media_params(opt, 0, &p, e) < 0)
+		return -1;
+	return mb_media_open_read(out, spec, &p, e);
 }
 
 /* "-rw-r--r--" as ls and tar show it. */
@@ -116,19 +105,18 @@ static void ls_json(const struct mb_index *ix)
 int mb_cmd_ls(const struct mb_options *opt, struct mb_error *e)
 {
 	struct mb_image_reader *r = NULL;
-	const char *name;
-	int fd = -1;
+	struct mb_media_in *m = NULL;
 
-	if (mb_open_image_arg(opt, &fd, &name, e) < 0)
+	if (mb_open_image_arg(opt, NULL, &m, e) < 0)
 		return -1;
-	if (mb_image_open(&r, fd, name, e) == 0) {
+	if (mb_image_open(&r, mb_media_input(m), e) == 0) {
 		if (opt->output && strcmp(opt->output, "json") == 0)
 			ls_json(mb_image_index(r));
 		else
 			ls_text(mb_image_index(r));
 	}
 	mb_image_close(r);
-	close_image_arg(fd);
+	mb_media_close(m);
 	return e->code ? -1 : 0;
 }
 
@@ -136,6 +124,8 @@ bool mb_image_is_set_member(const char *path)
 {
 	struct mb_image_reader *r = NULL;
 	struct mb_error ignored = { 0 };
+	struct mb_image_input in;
+	struct mb_image_fd f;
 	struct stat st;
 	bool set = false;
 	int fd;
@@ -143,7 +133,8 @@ bool mb_image_is_set_member(const char *path)
 	if (!path || stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return false;
-	if (mb_image_open(&r, fd, path, &ignored) == 0)
+	mb_image_input_fd(&in, &f, fd, path);
+	if (mb_image_open(&r, &in, &ignored) == 0)
 		set = mb_image_index(r)->meta.device_count > 1;
 	mb_image_close(r);
 	close(fd);
@@ -172,15 +163,15 @@ static int verify_set(const struct mb_options *opt, struct mb_error *e)
 int mb_cmd_verify(const struct mb_options *opt, struct mb_error *e)
 {
 	struct mb_image_stats st = { 0 };
-	const char *name;
-	int fd = -1, rc;
+	struct mb_media_in *m = NULL;
+	int rc;
 
 	if (opt->froms.n > 1 || mb_image_is_set_member(opt->from))
 		return verify_set(opt, e);
-	if (mb_open_image_arg(opt, &fd, &name, e) < 0)
+	if (mb_open_image_arg(opt, NULL, &m, e) < 0)
 		return -1;
-	rc = mb_image_verify(fd, name, &st, e);
-	close_image_arg(fd);
+	rc = mb_image_verify(mb_media_input(m), &st, e);
+	mb_media_close(m);
 	if (rc < 0)
 		return -1;
 	if (opt->output && strcmp(opt->output, "json") == 0)

@@ -8,7 +8,7 @@
 
 #include "common/log.h"
 #include "orchestrator/mount_split.h"
-#include "plugins/media/sink.h"
+#include "plugins/media/media.h"
 #include "plugins/mirror/mirror.h"
 #include "plugins/quiesce/quiesce.h"
 
@@ -109,11 +109,12 @@ void mb_obl_free(struct mb_obligations *o)
 mb_undo_fn mb_obl_undo_for(const char *kind, const char *driver)
 {
 	const struct mb_mirror_ops *mirror;
+	const struct mb_media_ops *media;
 
 	if (strcmp(kind, "freeze") == 0)
 		return mb_fsfreeze_undo;
-	if (strcmp(kind, "media") == 0)
-		return mb_sink_undo_partial;
+	if (strcmp(kind, "media") == 0 && (media = mb_media_driver(driver)))
+		return media->undo;
 	if (strcmp(kind, "mount") == 0)
 		return mb_split_unmount;
 	if (strcmp(kind, "split") == 0 && (mirror = mb_mirror_driver(driver)))

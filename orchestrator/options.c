@@ -14,7 +14,7 @@
 #include "common/log.h"
 #include "common/trust.h"
 #include "orchestrator/options_internal.h"
-#include "plugins/media/tape.h"
+#include "plugins/media/media.h"
 #include "plugins/quiesce/postgres.h"
 
 #define MB_DEFAULT_CATALOG "/var/lib/mbackup/catalog.db"
@@ -376,22 +376,24 @@ static int parse_size(const char *v, uint64_t *out)
 	return 0;
 }
 
-/* Hands the tape options to the tape driver (sink and reader). */
-static int apply_tape(struct mb_options *o, struct mb_error *e)
+/* The media options the drivers take at open (media.h): tape record size,
+ * append / overwrite, volume change, ring size, which tape image, --force.
+ * n_media > 1 adds the deadline of a stalled device (several devices). */
+int mb_options_media_params(const struct mb_options *o, size_t n_media,
+			    struct mb_media_params *p, struct mb_error *e)
 {
-	struct mb_tape_params p = {
-		.block_size = (uint32_t)o->block_size, .append = o->append,
+	*p = (struct mb_media_params){
+		.force = o->force, .block_size = (uint32_t)o->block_size, .append = o->append,
 		.overwrite = o->overwrite, .volume_change = o->volume_change,
 		.backup = o->backup,
+		.device_timeout = n_media > 1 ? (unsigned)o->device_timeout : 0,
 	};
-
 	if (o->append && o->overwrite)
 		return usage_error(e, "options '%s' and --overwrite exclude each other (for '%s')",
 				   "--append", o->verb_name);
-	if (o->buffer && parse_size(o->buffer, &p.buffer) < 0)
+	if (o->buffer && parse_size(o->buffer, &p->buffer) < 0)
 		return usage_error(e, "invalid --buffer '%s' (a size such as 64M) for '%s'",
 				   o->buffer, o->verb_name);
-	mb_tape_set_params(&p);
 	return 0;
 }
 
@@ -431,7 +433,7 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_erro
 		warn_pg_password(o);
 	if (check_volume_change(o, e) < 0)
 		return -1;
-	return apply_tape(o, e);
+	return mb_options_media_params(o, o->media.n, &(struct mb_media_params){ 0 }, e);
 }
 
 void mb_options_free(struct mb_options *o)

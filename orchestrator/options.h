@@ -73,4 +73,11 @@ void mb_options_usage(const struct mb_options *o);
 /* The effective configuration as JSON text (malloc'ed), for the catalog. */
 char *mb_options_json(const struct mb_options *o);
 
+/* The media drivers' options (plugins/media/media.h), checked: --append
+ * with --overwrite and a bad --buffer are usage errors.  n_media > 1 adds
+ * --device-timeout (a stalled device of several). */
+struct mb_media_params;
+int mb_options_media_params(const struct mb_options *o, size_t n_media,
+			    struct mb_media_params *p, struct mb_error *e);
+
 #endif

@@ -203,7 +203,7 @@ static int check_locations(struct mb_run *r, struct mb_error *e)
 	    refuse_fd_on_frozen(r, STDOUT_FILENO, "standard output", e) < 0)
 		return -1;
 	for (size_t i = 0; i < o->media.n; i++) {
-		char *media_dir = mb_sink_spec_dir(o->media.v[i]);
+		char *media_dir = mb_media_dir(o->media.v[i]);
 		int rc = refuse_on_frozen(r, "media", media_dir, e);
 
 		free(media_dir);
@@ -239,25 +239,27 @@ static int open_catalog(struct mb_run *r, struct mb_error *e)
 	return 0;
 }
 
-/* A file image is written as PATH.partial: recorded first, so a run that
- * dies leaves recover something to remove. */
-static int open_one_media(struct mb_run *r, const char *spec, struct mb_error *e)
+/* What the driver leaves behind if the run dies (file: PATH.partial) is
+ * recorded first, so recover has something to undo. */
+static int open_one_media(struct mb_run *r, const char *spec,
+			  const struct mb_media_params *p, struct mb_error *e)
 {
+	const struct mb_media_ops *ops;
 	int k = r->n_sinks;
-	char *partial = NULL;
+	char *what = NULL;
 	int rc;
 
 	r->media_handle[k] = -1;
-	if (strncmp(spec, "file:", 5) == 0) {
-		if (asprintf(&partial, "%s%s", spec + 5, MB_SINK_PARTIAL_SUFFIX) < 0)
-			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open media '%s'", spec);
-		rc = mb_obl_take(&r->obl, "media", "file", partial, mb_sink_undo_partial,
+	if (mb_media_obligation(spec, &ops, &what, e) < 0)
+		return -1;
+	if (what) {
+		rc = mb_obl_take(&r->obl, "media", ops->name, what, ops->undo,
 				 &r->media_handle[k], e);
-		free(partial);
+		free(what);
 		if (rc < 0)
 			return -1;
 	}
-	if (mb_sink_open_mode(&r->sinks[k], spec, r->opt->force, e) < 0)
+	if (mb_sink_open(&r->sinks[k], spec, p, e) < 0)
 		return -1;
 	r->n_sinks++;
 	return 0;
@@ -265,8 +267,12 @@ static int open_one_media(struct mb_run *r, const char *spec, struct mb_error *e
 
 static int open_media(struct mb_run *r, struct mb_error *e)
 {
+	struct mb_media_params p;
+
+	if (mb_options_media_params(r->opt, r->opt->media.n, &p, e) < 0)
+		return -1;
 	for (size_t i = 0; i < r->opt->media.n; i++)
-		if (open_one_media(r, r->opt->media.v[i], e) < 0)
+		if (open_one_media(r, r->opt->media.v[i], &p, e) < 0)
 			return -1;
 	return 0;
 }

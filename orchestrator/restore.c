@@ -17,7 +17,7 @@
 #include "orchestrator/commands.h"
 #include "orchestrator/restore_set.h"
 #include "orchestrator/restore_target.h"
-#include "plugins/media/tape.h"
+#include "plugins/media/media.h"
 
 #define RESTORE_BUF (1 << 20)
 
@@ -157,11 +157,12 @@ static int restore_all(struct restore *rs, struct mb_error *e)
 	return rc;
 }
 
-static void restore_report(const struct mb_options *opt, struct restore *rs)
+static void restore_report(const struct mb_options *opt, struct restore *rs,
+			   const struct mb_media_in *m)
 {
 	uint64_t read = mb_image_bytes_read(rs->reader), recs = 0, rsize = 0;
 
-	mb_tape_read_stats(&recs, &rsize);
+	mb_media_read_stats(m, &recs, &rsize);
 	if (rsize)
 		mb_info("tape: read %llu records of %llu bytes (the image has %llu)",
 			(unsigned long long)recs, (unsigned long long)rsize,
@@ -241,8 +242,9 @@ static int restore_set(const struct mb_options *opt, struct mb_error *e)
 int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e)
 {
 	struct restore rs = { 0 };
+	struct mb_media_in *m = NULL;
 	const char *name;
-	int fd = -1, rc = -1;
+	int rc = -1;
 
 	if (!opt->to) {
 		mb_fail(e, MB_ERR_USAGE, 0, "missing --to");
@@ -251,9 +253,10 @@ int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e)
 	}
 	if (opt->froms.n > 1 || mb_image_is_set_member(opt->from))
 		return restore_set(opt, e);
-	if (mb_open_image_arg(opt, &fd, &name, e) < 0)
+	if (mb_open_image_arg(opt, NULL, &m, e) < 0)
 		return -1;
-	if (mb_image_open(&rs.reader, fd, name, e) < 0)
+	name = m->name;
+	if (mb_image_open(&rs.reader, mb_media_input(m), e) < 0)
 		goto out;
 	rs.index = mb_image_index(rs.reader);
 	rs.buf = malloc(RESTORE_BUF);
@@ -268,13 +271,12 @@ int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e)
 		rc = -1;
 	rs.target = NULL;
 	if (rc == 0)
-		restore_report(opt, &rs);
+		restore_report(opt, &rs, m);
 out:
 	if (rs.target)
 		mb_target_close(rs.target, NULL);
 	mb_image_close(rs.reader);
-	if (fd > STDERR_FILENO)
-		close(fd);
+	mb_media_close(m);
 	free(rs.buf);
 	free(rs.got);
 	free(rs.got_path);

@@ -24,6 +24,8 @@
 
 struct img {
 	int fd;
+	struct mb_image_input *in;	/* over fd from base (its own memory: */
+	struct mb_image_fd *in_fd;	/* the array of images grows) */
 	char *name;
 	uint64_t base;
 	struct mb_image_reader *r;
@@ -76,7 +78,12 @@ static int add_img(struct set *s, int fd, const char *path, uint64_t base,
 	s->n++;
 	if (lseek(fd, (off_t)base, SEEK_SET) < 0)
 		return mb_fail(e, MB_ERR_MEDIA, errno, "unable to seek in image '%s'", m->name);
-	if (mb_image_open(&m->r, fd, m->name, e) < 0)
+	m->in = malloc(sizeof(*m->in));
+	m->in_fd = malloc(sizeof(*m->in_fd));
+	if (!m->in || !m->in_fd)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", path);
+	mb_image_input_fd(m->in, m->in_fd, fd, m->name);
+	if (mb_image_open(&m->r, m->in, e) < 0)
 		return -1;
 	m->idx = mb_image_index(m->r);
 	return 0;
@@ -144,6 +151,8 @@ static void close_set(struct set *s)
 		if (s->v[i].fd >= 0)
 			close(s->v[i].fd);
 		free(s->v[i].name);
+		free(s->v[i].in);
+		free(s->v[i].in_fd);
 	}
 	for (size_t i = 0; i < s->n_segs; i++)
 		if (s->segs[i].fd >= 0)
@@ -518,6 +527,8 @@ static int verify_one(struct img *m, struct mb_set_stats *st, struct mb_error *e
 	struct feed f;
 	pthread_t th;
 	struct mb_image_stats one = { 0 };
+	struct mb_image_input in;
+	struct mb_image_fd in_fd;
 	int rc;
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
@@ -528,7 +539,8 @@ static int verify_one(struct img *m, struct mb_set_stats *st, struct mb_error *e
 		close(pfd[1]);
 		return mb_fail(e, MB_ERR_GENERAL, 0, "unable to verify '%s'", m->name);
 	}
-	rc = mb_image_verify(pfd[0], m->name, &one, e);
+	mb_image_input_fd(&in, &in_fd, pfd[0], m->name);
+	rc = mb_image_verify(&in, &one, e);
 	close(pfd[0]);	/* a feeder still writing gets EPIPE */
 	pthread_join(th, NULL);
 	st->files += one.files;

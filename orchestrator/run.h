@@ -18,7 +18,7 @@
 #include "orchestrator/guard.h"
 #include "orchestrator/obligations.h"
 #include "orchestrator/options.h"
-#include "plugins/media/sink.h"
+#include "plugins/media/media.h"
 #include "plugins/mirror/mirror.h"
 #include "plugins/quiesce/quiesce.h"
 

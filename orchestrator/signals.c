@@ -3,12 +3,16 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+/* Set once before any thread starts, read-only afterwards. */
 static int signal_fd = -1;
-static int signal_seen;
+/* The stop flag: the first terminating signal read, shared by every
+ * thread that checks (the device threads of a multi-device backup). */
+static atomic_int signal_seen;
 
 int mb_signals_block(struct mb_error *e)
 {
@@ -31,12 +35,15 @@ int mb_signals_block(struct mb_error *e)
 int mb_signal_pending(void)
 {
 	struct signalfd_siginfo info;
+	int seen = atomic_load(&signal_seen), none = 0;
 
-	if (signal_seen || signal_fd < 0)
-		return signal_seen;
+	if (seen || signal_fd < 0)
+		return seen;
+	/* The kernel hands each queued signal to one reader only; the first
+	 * one read sets the flag for all. */
 	if (read(signal_fd, &info, sizeof(info)) == sizeof(info))
-		signal_seen = (int)info.ssi_signo;
-	return signal_seen;
+		atomic_compare_exchange_strong(&signal_seen, &none, (int)info.ssi_signo);
+	return atomic_load(&signal_seen);
 }
 
 int mb_signal_check(struct mb_error *e)

@@ -4,6 +4,9 @@
  * while streaming), never inside the window: a signal that arrives while
  * the filesystems are frozen waits until they are thawed.  No handler runs
  * any code.  Children started by spawn get the default mask back.
+ * Any thread may check (the device threads do, between files): the first
+ * signal read from the signalfd sets one atomic stop flag that every
+ * thread then sees.
  */
 #ifndef MB_SIGNALS_H
 #define MB_SIGNALS_H

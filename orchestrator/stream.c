@@ -1,9 +1,10 @@
 /*
  * P7 stream and the media side of P8: the split leg read by extent into
- * one image, or into one image per device when several --media are given
- * (image/multi.c plans the items and writes the devices concurrently, each
- * with a reader of its own).  Files whose extents cannot be trusted are
- * read through a read-only mount of the split leg, made only when needed.
+ * one image per device (image/multi.c plans the items and writes the
+ * devices concurrently, each with a reader of its own; a single image is
+ * a set of one, written without a thread).  Files whose extents cannot be
+ * trusted are read through a read-only mount of the split leg, made only
+ * when needed.
  */
 #include "orchestrator/run.h"
 
@@ -20,7 +21,6 @@
 #include "image/multi.h"
 #include "orchestrator/mount_split.h"
 #include "orchestrator/signals.h"
-#include "plugins/media/tape.h"
 
 #define OTHER_BUF (1u << 20)
 
@@ -173,29 +173,10 @@ static void image_meta(struct mb_run *r, struct mb_image_meta *meta)
 	meta->device_count = (uint32_t)r->n_sinks;
 }
 
-/* One device: the image's offsets are exact before any byte is written. */
-static int stream_single(struct mb_run *r, struct mb_entry **v, const struct mb_image_meta *meta,
-			 struct mb_error *e)
-{
-	struct stream_ctx *s = NULL;
-	int rc = -1;
-
-	if (mb_image_layout(v, r->set.n, meta, &r->layout, e) < 0 ||
-	    mb_catalog_save_set(r->catalog, r->id, v, r->set.n, e) < 0 ||
-	    mount_split_if_needed(r, e) < 0 || ctx_open(r, v, r->set.n, &s, e) < 0)
-		goto out;
-	if (mb_image_write(r->sinks[0], &r->layout, stream_file, s, &r->image, e) < 0)
-		goto out;
-	r->image_status[0] = "complete";
-	rc = 0;
-out:
-	ctx_close(s);
-	return rc;
-}
-
 /* The multi writer's per-device source: a reader of its own. */
 struct multi_src {
 	struct mb_run *r;
+	struct mb_entry **v;	/* the set, in logical order */
 };
 
 static int multi_open(void *arg, uint32_t device, struct mb_entry *const *v, size_t n,
@@ -214,6 +195,29 @@ static int multi_open(void *arg, uint32_t device, struct mb_entry *const *v, siz
 static void multi_close(void *arg, uint32_t device, void *fn_arg)
 {
 	ctx_close(fn_arg);
+}
+
+/* Before any byte is written: the set goes to the catalog (on one device
+ * with each entry's image offset, as its image holds the set in order),
+ * and the split leg is mounted if some file must be read through it. */
+static int multi_laid_out(void *arg, uint32_t device, struct mb_entry *const *v, size_t n,
+			  struct mb_error *e)
+{
+	struct multi_src *m = arg;
+	struct mb_run *r = m->r;
+
+	if (r->n_sinks == 1) {
+		if (n != r->set.n)
+			return mb_fail(e, MB_ERR_INTERNAL, 0, "image of %zu entries for a set of %zu",
+				       n, r->set.n);
+		for (size_t i = 0; i < n; i++)
+			m->v[i]->image_offset = v[i]->image_offset;
+	}
+	if (device > 1)
+		return 0;
+	if (mb_catalog_save_set(r->catalog, r->id, m->v, r->set.n, e) < 0)
+		return -1;
+	return mount_split_if_needed(r, e);
 }
 
 static int save_placements(struct mb_run *r, const struct mb_multi_plan *plan,
@@ -235,20 +239,8 @@ static int save_placements(struct mb_run *r, const struct mb_multi_plan *plan,
 	return rc;
 }
 
-/* Several devices: plan, write concurrently, fail over; record where
- * every item landed and which device failed. */
-static int stream_multi(struct mb_run *r, struct mb_entry **v, const struct mb_image_meta *meta,
-			struct mb_error *e)
+static int check_record_sizes(struct mb_run *r, struct mb_error *e)
 {
-	struct mb_multi_device dev[MB_MAX_MEDIA] = { 0 };
-	struct mb_multi_opts mo = { .meta = *meta, .device_timeout = (unsigned)r->opt->device_timeout };
-	struct multi_src ms = { r };
-	struct mb_multi_source src = { multi_open, multi_close, &ms };
-	struct mb_multi_plan plan = { 0 };
-	enum mb_multi_order order;
-	int rc = -1;
-
-	mb_multi_order_parse(r->opt->order, &order);
 	for (int k = 1; k < r->n_sinks; k++)
 		if (r->sinks[k]->record_size != r->sinks[0]->record_size) {
 			mb_fail(e, MB_ERR_USAGE, 0, "media '%s' and '%s' need different record sizes",
@@ -256,15 +248,37 @@ static int stream_multi(struct mb_run *r, struct mb_entry **v, const struct mb_i
 			mb_hint(e, "several devices must share one record size (--block-size for tapes)");
 			return -1;
 		}
-	for (int k = 0; k < r->n_sinks; k++)
-		dev[k].sink = r->sinks[k];
-	if (mb_multi_plan(v, r->set.n, (uint32_t)r->n_sinks, (uint64_t)r->opt->segment_threshold,
-			  order, &plan, e) < 0 ||
-	    mb_catalog_save_set(r->catalog, r->id, v, r->set.n, e) < 0 ||
-	    mount_split_if_needed(r, e) < 0)
+	return 0;
+}
+
+/* Plan, write (concurrently when several), fail over; record where every
+ * item landed (several devices) and which device failed. */
+static int stream_set(struct mb_run *r, struct mb_entry **v, const struct mb_image_meta *meta,
+		      struct mb_error *e)
+{
+	struct mb_multi_device dev[MB_MAX_MEDIA] = { 0 };
+	struct mb_multi_opts mo = { .meta = *meta };
+	struct multi_src ms = { r, v };
+	struct mb_multi_source src = { multi_open, multi_close, multi_laid_out, &ms };
+	struct mb_multi_plan plan = { 0 };
+	enum mb_multi_order order = MB_ORDER_DESC;
+	int rc = -1;
+
+	if (r->n_sinks > 1)
+		mb_multi_order_parse(r->opt->order, &order);
+	if (check_record_sizes(r, e) < 0)
+		return -1;
+	for (int k = 0; k < r->n_sinks; k++) {
+		dev[k].out = mb_sink_output(r->sinks[k]);
+		dev[k].name = r->sinks[k]->spec;
+	}
+	if (mb_multi_plan(v, r->set.n, (uint32_t)r->n_sinks,
+			  r->n_sinks > 1 ? (uint64_t)r->opt->segment_threshold : 0, order, &plan, e) < 0)
 		goto out;
-	mb_info("%d devices: %zu items, segments up to %llu bytes, planned imbalance %.3f",
-		r->n_sinks, plan.n_items, (unsigned long long)plan.threshold, mb_multi_imbalance(&plan));
+	if (r->n_sinks > 1)
+		mb_info("%d devices: %zu items, segments up to %llu bytes, planned imbalance %.3f",
+			r->n_sinks, plan.n_items, (unsigned long long)plan.threshold,
+			mb_multi_imbalance(&plan));
 	if (mb_multi_write(&plan, dev, &mo, &src, e) < 0)
 		goto out;
 	for (int k = 0; k < r->n_sinks; k++) {
@@ -275,7 +289,7 @@ static int stream_multi(struct mb_run *r, struct mb_entry **v, const struct mb_i
 			mb_warn("device %d ('%s') failed: %s; its items went to the others",
 				k + 1, r->sinks[k]->spec, dev[k].err.msg);
 	}
-	rc = save_placements(r, &plan, e);
+	rc = r->n_sinks > 1 ? save_placements(r, &plan, e) : 0;
 out:
 	mb_multi_plan_free(&plan);
 	return rc;
@@ -290,7 +304,7 @@ int mb_stream(struct mb_run *r, struct mb_error *e)
 	if (!v)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out the image");
 	image_meta(r, &meta);
-	rc = r->n_sinks == 1 ? stream_single(r, v, &meta, e) : stream_multi(r, v, &meta, e);
+	rc = stream_set(r, v, &meta, e);
 	free(v);
 	if (rc == 0)
 		snprintf(r->detail, sizeof(r->detail),
@@ -300,20 +314,23 @@ int mb_stream(struct mb_run *r, struct mb_error *e)
 	return rc;
 }
 
-/* A tape sink says where the image went (tape label, volume, file,
- * record size); the catalog keeps it with each member's starting record.
- * The tape module reports its last image only: one tape device a run. */
-static int record_tape(struct mb_run *r, int k, const char *spec, struct mb_error *e)
+/* A medium with positions (a tape) says where the image went (label,
+ * volume, file, record size); the catalog keeps it with each member's
+ * starting record. */
+static int record_position(struct mb_run *r, int k, const struct mb_media_position *pos,
+			   struct mb_error *e)
 {
-	struct mb_catalog_tape_part parts[MB_TAPE_MAX_VOLUMES];
-	struct mb_tape_info ti;
+	struct mb_catalog_tape_part parts[MB_MEDIA_MAX_VOLUMES];
 
-	if (r->n_sinks != 1 || strncmp(spec, "tape:", 5) != 0 || !mb_tape_last_info(&ti))
+	/* One tape device a run: the catalog's tape members are computed
+	 * from the set's image offsets, which only a single image has. */
+	if (pos->n_parts == 0 || r->n_sinks != 1)
 		return 0;
-	for (size_t i = 0; i < ti.n_parts; i++)
-		parts[i] = (struct mb_catalog_tape_part){ ti.part[i].label, ti.part[i].volume,
-							  ti.part[i].file_no, ti.part[i].first_byte };
-	return mb_catalog_tape_add(r->catalog, r->id, k + 1, ti.record_size, parts, ti.n_parts, e);
+	for (size_t i = 0; i < pos->n_parts; i++)
+		parts[i] = (struct mb_catalog_tape_part){ pos->part[i].label, pos->part[i].volume,
+							  pos->part[i].file_no, pos->part[i].first_byte };
+	return mb_catalog_tape_add(r->catalog, r->id, k + 1, pos->record_size, parts,
+				   pos->n_parts, e);
 }
 
 /* P8, the media side: every good image closed (made durable, renamed into
@@ -321,6 +338,7 @@ static int record_tape(struct mb_run *r, int k, const char *spec, struct mb_erro
  * failed. */
 int mb_stream_close_media(struct mb_run *r, struct mb_error *e)
 {
+	struct mb_media_position pos;
 	int rc = 0;
 
 	for (int k = 0; k < r->n_sinks; k++) {
@@ -330,9 +348,10 @@ int mb_stream_close_media(struct mb_run *r, struct mb_error *e)
 		uint64_t bytes = s->bytes;
 
 		r->sinks[k] = NULL;
+		pos.n_parts = 0;
 		/* After a failure the rest are dropped: the run fails anyway. */
 		if (rc == 0 && strcmp(status, "complete") == 0)
-			rc = mb_sink_close(s, e);
+			rc = mb_sink_close(s, &pos, e);
 		else
 			mb_sink_abort(s);
 		if (rc == 0 && r->media_handle[k] >= 0)
@@ -340,8 +359,8 @@ int mb_stream_close_media(struct mb_run *r, struct mb_error *e)
 		if (rc == 0)
 			rc = mb_catalog_image_add(r->catalog, r->id, k + 1, spec ? spec : "?",
 						  bytes, status, e);
-		if (rc == 0 && spec && strcmp(status, "complete") == 0)
-			rc = record_tape(r, k, spec, e);
+		if (rc == 0 && strcmp(status, "complete") == 0)
+			rc = record_position(r, k, &pos, e);
 		free(spec);
 	}
 	return rc;

@@ -1,6 +1,7 @@
 /*
- * tape:DEVICE — the tape sink.  Records go through a RAM ring to a drive
- * thread, so the drive keeps streaming while the reader stalls; every
+ * tape:DEVICE — the tape sink.  Records reach it through a RAM ring (the
+ * ring filter, ring.c, stacked over it because the table says the tape
+ * streams), so the drive keeps streaming while the reader stalls; every
  * write() to the drive is exactly one record.  The first ENOSPC (early
  * warning) ends the volume: filemark, end-of-volume record, filemark, the
  * volume-change hook, a label on the next volume, and the record that did
@@ -9,7 +10,6 @@
 #include "plugins/media/tape.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,50 +18,22 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "plugins/media/sink.h"
-
-static struct mb_tape_params params;
-static struct mb_tape_info last_info;
-static bool have_last_info;
-
-void mb_tape_set_params(const struct mb_tape_params *p)
-{
-	params = *p;
-}
-
-const struct mb_tape_params *mbt_params(void)
-{
-	return &params;
-}
-
-bool mb_tape_last_info(struct mb_tape_info *out)
-{
-	if (have_last_info)
-		*out = last_info;
-	return have_last_info;
-}
+#include "plugins/media/drivers.h"
 
 enum bot_kind { BOT_BLANK, BOT_OURS, BOT_FOREIGN };
 
 struct tape_sink {
+	struct mb_media_params params;	/* as given at open (strings borrowed) */
 	char *dev;
 	int fd;
 	uint32_t bs;
 	char label[64];
 	uint32_t volume;
-	uint64_t written;		/* image bytes on tape */
+	uint32_t file_no;		/* tape file being written on the volume */
+	uint64_t written;		/* bytes of the current image on tape */
 	struct mb_tape_info info;
 	unsigned char *scratch;		/* MB_TAPE_MAX_BLOCK, for reads at BOT */
-	/* the ring: cap records; the drive thread takes from tail */
-	unsigned char *ring;
-	size_t cap, head, tail, count;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t thr;
-	bool started, done, stop, failed;
-	struct mb_error err;		/* the drive thread's failure */
-	struct timespec t_first, t_last;
-	uint64_t records_at_underrun;
+	struct timespec t_first, t_last;	/* the drive's first and last record */
 };
 
 static uint64_t ns_between(const struct timespec *a, const struct timespec *b)
@@ -226,10 +198,10 @@ static int position_first(struct tape_sink *t, struct mb_error *e)
 
 	if (look_at_bot(t, &kind, text, sizeof(text), e) < 0)
 		return -1;
-	if (params.append && kind == BOT_OURS && !params.overwrite) {
+	if (t->params.append && kind == BOT_OURS && !t->params.overwrite) {
 		if (adopt_label(t, text, e) < 0 || find_end(t, &file_no, e) < 0)
 			return -1;
-	} else if (kind == BOT_BLANK || params.overwrite) {
+	} else if (kind == BOT_BLANK || t->params.overwrite) {
 		new_label_name(t);
 		t->volume = 1;
 		if (write_label(t, "", e) < 0)
@@ -237,25 +209,26 @@ static int position_first(struct tape_sink *t, struct mb_error *e)
 	} else {
 		return refuse_used(t, kind == BOT_OURS, text, e);
 	}
-	t->info.part[0] = (struct mb_tape_part){ .volume = t->volume, .file_no = file_no };
-	snprintf(t->info.part[0].label, sizeof(t->info.part[0].label), "%s", t->label);
-	t->info.n_parts = 1;
+	t->file_no = file_no;
+	t->info.pos.part[0] = (struct mb_media_part){ .volume = t->volume, .file_no = file_no };
+	snprintf(t->info.pos.part[0].label, sizeof(t->info.pos.part[0].label), "%s", t->label);
+	t->info.pos.n_parts = 1;
 	return 0;
 }
 
 /* The early warning: close this volume cleanly, get the next one. */
 static int next_volume(struct tape_sink *t, struct mb_error *e)
 {
-	const struct mb_tape_part *cur = &t->info.part[t->info.n_parts - 1];
+	const struct mb_media_part *cur = &t->info.pos.part[t->info.pos.n_parts - 1];
 	char text[512], extra[256];
 	enum bot_kind kind;
-	struct mb_tape_part *p;
+	struct mb_media_part *p;
 
 	snprintf(text, sizeof(text), "label=%s\nvolume=%u\nimage=%s:%u:%u\nnext_volume=%u\n"
-		 "image_byte=%llu\n", t->label, t->volume, t->info.part[0].label,
-		 t->info.part[0].volume, t->info.part[0].file_no, t->volume + 1,
+		 "image_byte=%llu\n", t->label, t->volume, t->info.pos.part[0].label,
+		 t->info.pos.part[0].volume, t->info.pos.part[0].file_no, t->volume + 1,
 		 (unsigned long long)t->written);
-	if (t->info.n_parts == MB_TAPE_MAX_VOLUMES)
+	if (t->info.pos.n_parts == MB_TAPE_MAX_VOLUMES)
 		return mb_fail(e, MB_ERR_MEDIA, 0, "image needs more than %d tape volumes",
 			       MB_TAPE_MAX_VOLUMES);
 	if (mbt_op(t->fd, t->dev, MTWEOF, 1, e) < 0 || write_meta(t, MBT_EOV_NAME, text, e) < 0)
@@ -266,19 +239,20 @@ static int next_volume(struct tape_sink *t, struct mb_error *e)
 	t->fd = -1;
 	t->volume++;
 	t->info.volume_changes++;
-	if (mbt_volume_change(params.volume_change, t->dev, t->volume, e) < 0 ||
+	if (mbt_volume_change(t->params.volume_change, t->dev, t->volume, e) < 0 ||
 	    mbt_open_dev(t->dev, true, &t->fd, e) < 0 ||
 	    look_at_bot(t, &kind, text, sizeof(text), e) < 0)
 		return -1;
-	if (kind != BOT_BLANK && !params.overwrite)
+	if (kind != BOT_BLANK && !t->params.overwrite)
 		return refuse_used(t, kind == BOT_OURS, text, e);
 	snprintf(extra, sizeof(extra), "continues=%s:%u:%u\nimage_byte=%llu\n",
-		 t->info.part[0].label, t->info.part[0].volume, t->info.part[0].file_no,
+		 t->info.pos.part[0].label, t->info.pos.part[0].volume, t->info.pos.part[0].file_no,
 		 (unsigned long long)t->written);
 	if (write_label(t, extra, e) < 0)
 		return -1;
-	p = &t->info.part[t->info.n_parts++];
-	*p = (struct mb_tape_part){ .volume = t->volume, .file_no = 1, .first_byte = t->written };
+	p = &t->info.pos.part[t->info.pos.n_parts++];
+	t->file_no = 1;
+	*p = (struct mb_media_part){ .volume = t->volume, .file_no = 1, .first_byte = t->written };
 	snprintf(p->label, sizeof(p->label), "%s", t->label);
 	return 0;
 }
@@ -299,57 +273,10 @@ static int drive_record(struct tape_sink *t, const void *rec, struct mb_error *e
 	return 0;
 }
 
-/* The drive thread: waits for the ring to be half full before (re)starting,
- * so a slow reader makes the drive stop seldom rather than often. */
-static void *drive_main(void *arg)
-{
-	struct tape_sink *t = arg;
-	bool primed = false;
-
-	pthread_mutex_lock(&t->mu);
-	for (;;) {
-		const unsigned char *rec;
-
-		while (!t->stop && !(t->done && t->count == 0) &&
-		       (t->count == 0 || (!primed && !t->done && t->count < t->cap / 2)))
-			pthread_cond_wait(&t->cv, &t->mu);
-		if (t->stop || t->count == 0)
-			break;
-		primed = true;
-		rec = t->ring + t->tail * t->bs;
-		pthread_mutex_unlock(&t->mu);
-		if (t->info.records == 0)
-			clock_gettime(CLOCK_MONOTONIC, &t->t_first);
-		if (drive_record(t, rec, &t->err) < 0) {
-			pthread_mutex_lock(&t->mu);
-			t->failed = true;
-			pthread_cond_broadcast(&t->cv);
-			break;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t->t_last);
-		pthread_mutex_lock(&t->mu);
-		t->tail = (t->tail + 1) % t->cap;
-		t->count--;
-		if (t->count == 0 && !t->done) {
-			t->info.underruns++;
-			t->records_at_underrun = t->info.records;
-			primed = false;
-		}
-		pthread_cond_broadcast(&t->cv);
-	}
-	pthread_mutex_unlock(&t->mu);
-	return NULL;
-}
-
 static void tape_free(struct tape_sink *t)
 {
 	if (t->fd >= 0)
 		close(t->fd);
-	if (t->started) {
-		pthread_mutex_destroy(&t->mu);
-		pthread_cond_destroy(&t->cv);
-	}
-	free(t->ring);
 	free(t->scratch);
 	free(t->dev);
 	free(t);
@@ -365,47 +292,29 @@ static int check_block_size(uint32_t bs, struct mb_error *e)
 	return 0;
 }
 
-static int start_ring(struct tape_sink *t, struct mb_error *e)
-{
-	uint64_t bytes = params.buffer ? params.buffer : MB_TAPE_DEFAULT_BUFFER;
-
-	t->cap = bytes / t->bs < 2 ? 2 : (size_t)(bytes / t->bs);
-	if (!(t->ring = malloc(t->cap * t->bs)))
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to allocate a %llu-byte "
-			       "tape buffer", (unsigned long long)bytes);
-	pthread_mutex_init(&t->mu, NULL);
-	pthread_cond_init(&t->cv, NULL);
-	t->started = true;
-	if ((errno = pthread_create(&t->thr, NULL, drive_main, t)) != 0) {
-		t->started = false;
-		pthread_mutex_destroy(&t->mu);
-		pthread_cond_destroy(&t->cv);
-		return mb_fail(e, MB_ERR_GENERAL, errno, "unable to start the tape writer");
-	}
-	return 0;
-}
-
-int mb_tape_sink_open(struct mb_sink *s, const char *arg, struct mb_error *e)
+static int tape_open(struct mb_sink *s, const char *arg, const struct mb_media_params *p,
+		     struct mb_error *e)
 {
 	struct tape_sink *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open tape '%s'", arg);
+	t->params = *p;
 	t->fd = -1;
-	t->bs = params.block_size ? params.block_size : MB_TAPE_DEFAULT_BLOCK;
+	t->bs = t->params.block_size ? t->params.block_size : MB_TAPE_DEFAULT_BLOCK;
 	if (check_block_size(t->bs, e) < 0)
 		goto fail;
-	if (!(t->dev = strdup(arg)) || !(t->scratch = malloc(MB_TAPE_MAX_BLOCK))) {
+	if (!(t->dev = strdup(arg)) || !(t->scratch = malloc(MB_TAPE_MAX_BLOCK)) ||
+	    !(s->path = strdup(arg))) {
 		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open tape '%s'", arg);
 		goto fail;
 	}
-	t->info.record_size = t->bs;
+	t->info.pos.record_size = t->bs;
 	if (mbt_open_dev(arg, true, &t->fd, e) < 0 || mbt_set_block(t->fd, arg, t->bs, e) < 0 ||
-	    position_first(t, e) < 0 || start_ring(t, e) < 0)
+	    position_first(t, e) < 0)
 		goto fail;
 	mb_info("tape: writing image as file %u of volume %u of '%s' in '%s', %u-byte records",
-		t->info.part[0].file_no, t->volume, t->label, arg, t->bs);
-	s->path = strdup(arg);
+		t->info.pos.part[0].file_no, t->volume, t->label, arg, t->bs);
 	s->priv = t;
 	s->record_size = t->bs;
 	return 0;
@@ -414,82 +323,47 @@ fail:
 	return -1;
 }
 
-/* The drive thread's failure becomes the caller's (first error wins). */
-static int copy_err(struct mb_error *e, const struct mb_error *from)
-{
-	if (e->code == 0)
-		*e = *from;
-	return -1;
-}
-
-/* Queues whole records; blocks while the ring is full. */
-int mb_tape_sink_write(struct mb_sink *s, const void *buf, size_t len,
-		       struct mb_error *e)
+/* Writes whole records, each one write() to the drive. */
+static int tape_write(struct mb_sink *s, const void *buf, size_t len, struct mb_error *e)
 {
 	struct tape_sink *t = s->priv;
 	const unsigned char *p = buf;
-	int rc = 0;
 
 	if (len % t->bs)
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "%zu bytes for tape '%s' are not whole "
 			       "%u-byte records", len, t->dev, t->bs);
-	pthread_mutex_lock(&t->mu);
-	for (; len > 0 && rc == 0; len -= t->bs, p += t->bs) {
-		while (t->count == t->cap && !t->failed)
-			pthread_cond_wait(&t->cv, &t->mu);
-		if (t->failed)
-			break;
-		memcpy(t->ring + t->head * t->bs, p, t->bs);
-		t->head = (t->head + 1) % t->cap;
-		t->count++;
+	for (; len > 0; len -= t->bs, p += t->bs) {
+		if (t->info.records == 0)
+			clock_gettime(CLOCK_MONOTONIC, &t->t_first);
+		if (drive_record(t, p, e) < 0)
+			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &t->t_last);
 		s->bytes += t->bs;
-		pthread_cond_broadcast(&t->cv);
 	}
-	if (t->failed)
-		rc = copy_err(e, &t->err);
-	pthread_mutex_unlock(&t->mu);
-	return rc;
+	return 0;
 }
 
-static void stop_drive(struct tape_sink *t, bool abort)
-{
-	if (!t->started)
-		return;
-	pthread_mutex_lock(&t->mu);
-	t->done = true;
-	t->stop = abort;
-	pthread_cond_broadcast(&t->cv);
-	pthread_mutex_unlock(&t->mu);
-	pthread_join(t->thr, NULL);
-}
-
-static void report(struct tape_sink *t)
+/* The ring above says how often it ran dry (s->ran_dry). */
+static void report(struct tape_sink *t, const struct mb_sink *s)
 {
 	uint64_t ns = t->info.records ? ns_between(&t->t_first, &t->t_last) : 0;
 	double mbs = ns ? (double)t->info.records * t->bs / 1e6 / ((double)ns / 1e9) : 0;
 
-	if (t->info.underruns && t->records_at_underrun == t->info.records)
-		t->info.underruns--;	/* the ring emptying at the very end */
+	t->info.underruns = s->ran_dry;
 	t->info.drive_ns = ns;
 	mb_info("tape: %llu records of %u bytes on %zu volume(s), drive rate %.1f MB/s, "
 		"buffer ran dry %llu time(s)", (unsigned long long)t->info.records, t->bs,
-		t->info.n_parts, mbs, (unsigned long long)t->info.underruns);
-	last_info = t->info;
-	have_last_info = true;
+		t->info.pos.n_parts, mbs, (unsigned long long)t->info.underruns);
 }
 
-int mb_tape_sink_close(struct mb_sink *s, struct mb_error *e)
+static int tape_close(struct mb_sink *s, struct mb_media_position *where, struct mb_error *e)
 {
 	struct tape_sink *t = s->priv;
-	int rc = 0;
-
-	stop_drive(t, false);
-	if (t->failed)
-		rc = copy_err(e, &t->err);
+	int rc = mbt_op(t->fd, t->dev, MTWEOF, 1, e);
 	if (rc == 0)
-		rc = mbt_op(t->fd, t->dev, MTWEOF, 1, e);
-	if (rc == 0)
-		report(t);
+		report(t, s);
+	if (rc == 0 && where)
+		*where = t->info.pos;
 	if (rc == 0 && close(t->fd) < 0)
 		rc = mb_fail(e, MB_ERR_MEDIA, errno, "unable to close tape '%s'", t->dev);
 	else if (rc < 0)
@@ -501,14 +375,39 @@ int mb_tape_sink_close(struct mb_sink *s, struct mb_error *e)
 	return rc;
 }
 
-void mb_tape_sink_abort(struct mb_sink *s)
+/* Another image follows (a rescue image): it gets a tape file of its own,
+ * and the parts from now on are its parts. */
+static int tape_mark(struct mb_sink *s, struct mb_error *e)
+{
+	struct tape_sink *t = s->priv;
+
+	if (mbt_op(t->fd, t->dev, MTWEOF, 1, e) < 0)
+		return -1;
+	t->file_no++;
+	t->written = 0;
+	t->info.pos.part[0] = (struct mb_media_part){ .volume = t->volume, .file_no = t->file_no };
+	snprintf(t->info.pos.part[0].label, sizeof(t->info.pos.part[0].label), "%s", t->label);
+	t->info.pos.n_parts = 1;
+	mb_info("tape: writing image as file %u of volume %u of '%s' in '%s', %u-byte records",
+		t->file_no, t->volume, t->label, t->dev, t->bs);
+	return 0;
+}
+
+static void tape_abort(struct mb_sink *s)
 {
 	struct tape_sink *t = s->priv;
 
 	if (!t)
 		return;
-	stop_drive(t, true);
 	tape_free(t);
 	s->priv = NULL;
 	s->fd = -1;
 }
+
+const struct mb_media_ops mbm_tape_ops = {
+	.name = "tape", .open_write = tape_open, .write = tape_write, .close = tape_close,
+	.abort = tape_abort, .mark = tape_mark, .has_position = true, .streams = true,
+	.open_read = mbt_open_read, .read = mbt_read, .seek = mbt_seek,
+	.next_image = mbt_next_image, .close_read = mbt_close_read,
+	.read_stats = mbt_read_stats,
+};

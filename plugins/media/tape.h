@@ -23,57 +23,30 @@
 #include <sys/types.h>
 
 #include "common/error.h"
+#include "plugins/media/media.h"
 
 #define MB_TAPE_DEFAULT_BLOCK (256u * 1024)
 #define MB_TAPE_MAX_BLOCK (1u << 20)	/* what st reads in one go */
-#define MB_TAPE_DEFAULT_BUFFER (64u << 20)
-#define MB_TAPE_MAX_VOLUMES 64
 
-/* What the command line says about tapes (set once, before a tape sink or
- * reader is opened: options.c does it after parsing). */
-struct mb_tape_params {
-	uint32_t block_size;		/* 0: MB_TAPE_DEFAULT_BLOCK */
-	bool append, overwrite;
-	const char *volume_change;	/* command, argv split on spaces; NULL: none */
-	uint64_t buffer;		/* RAM ring bytes; 0: the default */
-	const char *backup;		/* restore: which image (NULL: the last) */
-};
-void mb_tape_set_params(const struct mb_tape_params *p);
-const struct mb_tape_params *mbt_params(void);
+#define MB_TAPE_MAX_VOLUMES MB_MEDIA_MAX_VOLUMES
 
-/* Where one image went: one part per volume it touches. */
-struct mb_tape_part {
-	char label[64];		/* the volume set's name */
-	uint32_t volume;	/* counting from 1 */
-	uint32_t file_no;	/* tape file holding this part */
-	uint64_t first_byte;	/* image byte at the part's first record */
-};
+/* What the sink knows at the end: where the image went (media.h) and the
+ * drive side of the ring. */
 struct mb_tape_info {
-	uint32_t record_size;
-	size_t n_parts;
-	struct mb_tape_part part[MB_TAPE_MAX_VOLUMES];
-	/* the drive side of the ring */
+	struct mb_media_position pos;
 	uint64_t records, drive_ns, underruns, volume_changes;
 };
-/* The info of the last tape sink closed in this process (false if none). */
-bool mb_tape_last_info(struct mb_tape_info *out);
 
-/* The sink driver behind "tape:DEVICE" (see sink.c). */
-struct mb_sink;
-int mb_tape_sink_open(struct mb_sink *s, const char *arg, struct mb_error *e);
-int mb_tape_sink_write(struct mb_sink *s, const void *buf, size_t len,
-		       struct mb_error *e);
-int mb_tape_sink_close(struct mb_sink *s, struct mb_error *e);
-void mb_tape_sink_abort(struct mb_sink *s);
-
-/* Reading: opens DEVICE, reads the label, finds the image (params.backup
- * or the last one on the volume), positions at its first record and makes
- * every read of *fd_out go through the tape reader (mb_image_set_input).
- * The caller closes *fd_out. */
-int mb_tape_open_read(const char *dev, int *fd_out, struct mb_error *e);
-/* Records read from the tape since mb_tape_open_read, and the image's
- * records (0 if no tape is open). */
-void mb_tape_read_stats(uint64_t *records, uint64_t *record_size);
+/* The read side of the "tape" driver (tape_read.c), in mbm_tape_ops:
+ * opens DEVICE, reads the label, finds the image (p->backup or the last
+ * one on the volume) and positions at its first record. */
+int mbt_open_read(struct mb_media_in *m, const char *dev, const struct mb_media_params *p,
+		  struct mb_error *e);
+ssize_t mbt_read(struct mb_media_in *m, void *buf, size_t n, struct mb_error *e);
+int mbt_seek(struct mb_media_in *m, uint64_t off, struct mb_error *e);
+int mbt_next_image(struct mb_media_in *m, uint64_t size, struct mb_error *e);
+void mbt_close_read(struct mb_media_in *m);
+void mbt_read_stats(const struct mb_media_in *m, uint64_t *records, uint64_t *record_size);
 
 /* Tape helpers shared by the sink and the reader (tape_dev.c). */
 int mbt_open_dev(const char *dev, bool write, int *fd, struct mb_error *e);

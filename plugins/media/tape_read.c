@@ -21,6 +21,7 @@
 
 #include "common/log.h"
 #include "image/image.h"
+#include "plugins/media/media.h"
 
 struct tape_in {
 	char *dev;
@@ -29,7 +30,7 @@ struct tape_in {
 	char label[64];
 	uint32_t loaded;		/* volume in the drive */
 	char image_id[96];		/* "label:volume:file" where it starts */
-	struct mb_tape_part part[MB_TAPE_MAX_VOLUMES];
+	struct mb_media_part part[MB_TAPE_MAX_VOLUMES];
 	size_t n_parts;
 	bool last_known;		/* part[n_parts-1] is the image's last */
 	size_t cur;			/* part being read */
@@ -39,16 +40,8 @@ struct tape_in {
 	uint64_t records;
 	long base_blk;			/* MTIOCPOS at the image's start, -1 */
 	bool scanning;			/* no volume changes while looking */
+	struct mb_media_params params;	/* as given at open (strings borrowed) */
 };
-
-#define rparams (*mbt_params())
-static struct tape_in *open_in;
-
-void mb_tape_read_stats(uint64_t *records, uint64_t *record_size)
-{
-	*records = open_in ? open_in->records : 0;
-	*record_size = open_in ? open_in->bs : 0;
-}
 
 /* Reads the label at BOT into text. */
 static int read_label(struct tape_in *t, char *text, size_t cap, struct mb_error *e)
@@ -79,7 +72,7 @@ static int load_volume(struct tape_in *t, uint32_t vol, struct mb_error *e)
 		return 0;
 	close(t->fd);
 	t->fd = -1;
-	if (mbt_volume_change(rparams.volume_change, t->dev, vol, e) < 0 ||
+	if (mbt_volume_change(t->params.volume_change, t->dev, vol, e) < 0 ||
 	    mbt_open_dev(t->dev, false, &t->fd, e) < 0 || read_label(t, text, sizeof(text), e) < 0)
 		return -1;
 	mbt_kv(text, "label", label, sizeof(label));
@@ -100,7 +93,7 @@ static int load_volume(struct tape_in *t, uint32_t vol, struct mb_error *e)
 static int probe_eov(struct tape_in *t, struct mb_error *e)
 {
 	char text[512], img[96] = "", at[32] = "";
-	struct mb_tape_part *p;
+	struct mb_media_part *p;
 	ssize_t n = mbt_read_record(t->fd, t->dev, t->buf, MB_TAPE_MAX_BLOCK, e);
 
 	if (n == -1)
@@ -114,7 +107,7 @@ static int probe_eov(struct tape_in *t, struct mb_error *e)
 	if (t->n_parts == MB_TAPE_MAX_VOLUMES)
 		return mb_fail(e, MB_ERR_CORRUPT, 0, "image on '%s' spans too many volumes", t->dev);
 	p = &t->part[t->n_parts++];
-	*p = (struct mb_tape_part){ .volume = t->part[t->n_parts - 2].volume + 1, .file_no = 1,
+	*p = (struct mb_media_part){ .volume = t->part[t->n_parts - 2].volume + 1, .file_no = 1,
 				    .first_byte = strtoull(at, NULL, 10) };
 	snprintf(p->label, sizeof(p->label), "%s", t->label);
 	return 1;
@@ -123,7 +116,7 @@ static int probe_eov(struct tape_in *t, struct mb_error *e)
 /* Puts the drive at record rec (counted from the part's start) of part i. */
 static int position(struct tape_in *t, size_t i, uint64_t rec, struct mb_error *e)
 {
-	const struct mb_tape_part *p = &t->part[i];
+	const struct mb_media_part *p = &t->part[i];
 	struct mtop seek = { .mt_op = MTSEEK, .mt_count = (int)(t->base_blk + (long)rec) };
 
 	if (load_volume(t, p->volume, e) < 0)
@@ -217,27 +210,38 @@ static int tin_seek(void *ctx, uint64_t off, struct mb_error *e)
 static int image_id_at(struct tape_in *t, uint32_t f, char *id, size_t cap,
 		       struct mb_error *e)
 {
-	struct mb_image_input in = { tin_read, NULL, t };
+	struct mb_image_input in = { tin_read, NULL, t, t->dev };
 	struct mb_image_reader *r = NULL;
 	struct mb_error e2 = { 0 };
-	int key = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-	(void)e;
 	*id = 0;
-	t->part[0] = (struct mb_tape_part){ .volume = t->loaded, .file_no = f };
+	t->part[0] = (struct mb_media_part){ .volume = t->loaded, .file_no = f };
 	t->n_parts = 1;
 	t->cur = 0;
 	t->len = t->off = 0;
 	t->next_pos = 0;
-	if (key < 0)
-		return mb_fail(e, MB_ERR_GENERAL, errno, "unable to open '/dev/null'");
-	mb_image_set_input(key, &in);
-	if (mb_image_open(&r, key, t->dev, &e2) == 0)
+	if (mb_image_open(&r, &in, &e2) == 0)
 		snprintf(id, cap, "%s", mb_image_index(r)->meta.backup_id);
 	mb_image_close(r);
-	mb_image_set_input(key, NULL);
-	close(key);
 	return 0;
+}
+
+/* Goes to the start of tape file f of the loaded volume and reads its
+ * first record: 0 if the images end there (blank, or an end-of-volume
+ * record), 1 if it may hold one, -1 on error. */
+static int peek_file(struct tape_in *t, uint32_t f, struct mb_error *e)
+{
+	char text[512];
+	ssize_t n;
+
+	if (mbt_op(t->fd, t->dev, MTREW, 1, e) < 0 ||
+	    mbt_op(t->fd, t->dev, MTFSF, (int)f, e) < 0)
+		return -1;
+	n = mbt_read_record(t->fd, t->dev, t->buf, MB_TAPE_MAX_BLOCK, e);
+	if (n == -1)
+		return -1;
+	return n == -2 || (n > 0 && mbt_parse_record(t->buf, (size_t)n, MBT_EOV_NAME, text,
+						     sizeof(text))) ? 0 : 1;
 }
 
 /* Walks the images of the loaded volume; keeps the file of the one asked
@@ -247,19 +251,14 @@ static int find_image(struct tape_in *t, uint32_t first, uint32_t *file,
 		      struct mb_error *e)
 {
 	char id[64], ids[512] = "";
-	ssize_t n;
+	int rc;
 
 	*file = 0;
 	t->scanning = true;
 	for (uint32_t f = first; f < 1000000; f++) {
-		if (mbt_op(t->fd, t->dev, MTREW, 1, e) < 0 ||
-		    mbt_op(t->fd, t->dev, MTFSF, (int)f, e) < 0)
+		if ((rc = peek_file(t, f, e)) < 0)
 			return -1;
-		n = mbt_read_record(t->fd, t->dev, t->buf, MB_TAPE_MAX_BLOCK, e);
-		if (n == -1)
-			return -1;
-		if (n == -2 || (n > 0 && mbt_parse_record(t->buf, (size_t)n, MBT_EOV_NAME, id,
-							    sizeof(id))))
+		if (rc == 0)
 			break;
 		if (mbt_op(t->fd, t->dev, MTREW, 1, e) < 0 ||
 		    mbt_op(t->fd, t->dev, MTFSF, (int)f, e) < 0 || image_id_at(t, f, id, sizeof(id), e) < 0)
@@ -268,16 +267,16 @@ static int find_image(struct tape_in *t, uint32_t first, uint32_t *file,
 			continue;
 		if (strlen(ids) + strlen(id) + 2 < sizeof(ids))
 			snprintf(ids + strlen(ids), sizeof(ids) - strlen(ids), "%s%s", *ids ? " " : "", id);
-		if (!rparams.backup || strcmp(rparams.backup, id) == 0)
+		if (!t->params.backup || strcmp(t->params.backup, id) == 0)
 			*file = f;
-		if (rparams.backup && *file)
+		if (t->params.backup && *file)
 			break;
 	}
 	t->scanning = false;
 	if (*file)
 		return 0;
-	mb_fail(e, MB_ERR_NOT_FOUND, 0, rparams.backup ? "backup '%s' is not on tape '%s'" :
-		"%sno image on tape '%s'", rparams.backup ? rparams.backup : "", t->dev);
+	mb_fail(e, MB_ERR_NOT_FOUND, 0, t->params.backup ? "backup '%s' is not on tape '%s'" :
+		"%sno image on tape '%s'", t->params.backup ? t->params.backup : "", t->dev);
 	if (*ids)
 		mb_hint(e, "this volume holds backup(s) %s", ids);
 	return -1;
@@ -300,7 +299,7 @@ static int start_image(struct tape_in *t, uint32_t file, struct mb_error *e)
 {
 	struct mtpos pos;
 
-	t->part[0] = (struct mb_tape_part){ .volume = t->loaded, .file_no = file };
+	t->part[0] = (struct mb_media_part){ .volume = t->loaded, .file_no = file };
 	snprintf(t->part[0].label, sizeof(t->part[0].label), "%s", t->label);
 	t->n_parts = 1;
 	t->last_known = false;
@@ -314,18 +313,18 @@ static int start_image(struct tape_in *t, uint32_t file, struct mb_error *e)
 	return 0;
 }
 
-int mb_tape_open_read(const char *dev, int *fd_out, struct mb_error *e)
+int mbt_open_read(struct mb_media_in *m, const char *dev, const struct mb_media_params *p,
+		  struct mb_error *e)
 {
 	struct tape_in *t = calloc(1, sizeof(*t));
-	struct mb_image_input in = { tin_read, tin_seek, NULL };
 	char text[512], v[32] = "0";
 	uint32_t file;
 
-	*fd_out = -1;
 	if (!t || !(t->dev = strdup(dev)) || !(t->buf = malloc(MB_TAPE_MAX_BLOCK))) {
 		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open tape '%s'", dev);
 		goto fail;
 	}
+	t->params = *p;
 	t->fd = -1;
 	if (mbt_open_dev(dev, false, &t->fd, e) < 0 || read_label(t, text, sizeof(text), e) < 0)
 		goto fail;
@@ -341,18 +340,54 @@ int mb_tape_open_read(const char *dev, int *fd_out, struct mb_error *e)
 	if (find_image(t, mbt_kv(text, "continues", v, sizeof(v)) ? 2 : 1, &file, e) < 0 ||
 	    start_image(t, file, e) < 0)
 		goto fail;
-	if ((*fd_out = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
-		mb_fail(e, MB_ERR_GENERAL, errno, "unable to open '/dev/null'");
-		goto fail;
-	}
 	mb_info("tape: reading image from file %u of volume %u of '%s' in '%s', %u-byte records",
 		file, t->loaded, t->label, dev, t->bs);
-	in.ctx = t;
-	mb_image_set_input(*fd_out, &in);
-	tin_free(open_in);
-	open_in = t;
+	m->priv = t;
 	return 0;
 fail:
 	tin_free(t);
 	return -1;
+}
+
+ssize_t mbt_read(struct mb_media_in *m, void *buf, size_t n, struct mb_error *e)
+{
+	return tin_read(m->priv, buf, n, e);
+}
+
+int mbt_seek(struct mb_media_in *m, uint64_t off, struct mb_error *e)
+{
+	return tin_seek(m->priv, off, e);
+}
+
+/* The image after the current one (size bytes) is the next tape file on
+ * the volume where the current one ends: the file after it, or file 2 of
+ * a continuation volume. */
+int mbt_next_image(struct mb_media_in *m, uint64_t size, struct mb_error *e)
+{
+	struct tape_in *t = m->priv;
+	const struct mb_media_part *last;
+	uint32_t file;
+	int rc;
+
+	if (tin_seek(t, size ? size - 1 : 0, e) < 0)
+		return -1;
+	last = &t->part[t->cur];
+	file = (t->cur == 0 ? last->file_no : 1) + 1;
+	if ((rc = peek_file(t, file, e)) <= 0)
+		return rc;
+	return start_image(t, file, e) < 0 ? -1 : 1;
+}
+
+void mbt_read_stats(const struct mb_media_in *m, uint64_t *records, uint64_t *record_size)
+{
+	const struct tape_in *t = m->priv;
+
+	*records = t ? t->records : 0;
+	*record_size = t ? t->bs : 0;
+}
+
+void mbt_close_read(struct mb_media_in *m)
+{
+	tin_free(m->priv);
+	m->priv = NULL;
 }

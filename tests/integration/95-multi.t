@@ -5,9 +5,6 @@
 # the survivors; with a device missing, restore lists what it cannot (19).
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
-if ! "$MB" --help 2>&1 | grep -q -- '--segment-threshold'; then
-	skip_all "several --media not wired yet"
-fi
 fx_init
 fx_setup ext4 1G
 mkdir -p "$SRC/base/16384" "$SRC/etc"
@@ -24,9 +21,6 @@ mkdir -p "$O"
 
 run fx_backup --media "file:$O/a" --media "file:$O/b" --media "file:$O/c" \
 	--segment-threshold 64M
-if [ "$RUN_RC" = 2 ]; then
-	skip_all "several --media not wired yet"
-fi
 exit_is 0 "backup on three devices exits 0"
 ok "three images" test -s "$O/a" -a -s "$O/b" -a -s "$O/c"
 

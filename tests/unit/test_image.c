@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -18,6 +19,7 @@
 #include <ftw.h>
 
 #include "image/image.h"
+#include "plugins/media/media.h"
 #include "image/internal.h"
 #include "tests/lib/tap.h"
 
@@ -122,17 +124,19 @@ static int write_image(const char *path, struct mb_image_layout *lay,
 		       struct gen *g, struct mb_error *e)
 {
 	struct mb_sink *s = NULL;
+	struct mb_image_output out;
 	char spec[300];
 
 	unlink(path);
 	snprintf(spec, sizeof(spec), "file:%s", path);
-	if (mb_sink_open(&s, spec, e) < 0)
+	if (mb_sink_open(&s, spec, &(struct mb_media_params){ 0 }, e) < 0)
 		return -1;
-	if (mb_image_write(s, lay, gen_data, g, NULL, e) < 0) {
+	out = mb_sink_output(s);
+	if (mb_image_write(&out, lay, gen_data, g, NULL, e) < 0) {
 		mb_sink_abort(s);
 		return -1;
 	}
-	return mb_sink_close(s, e);
+	return mb_sink_close(s, NULL, e);
 }
 
 static unsigned char *slurp(const char *path, size_t *len)
@@ -264,36 +268,39 @@ static const char gnu_t_err[] =
 	"tar: Ignoring unknown extended header keyword 'hdrcharset'\n"
 	GNU_SEG_WARNINGS;
 
+/* Runs argv (a tar): it exits 0 and says exactly want_err. */
+static void run_tar(char **argv, const char *want_err)
+{
+	char name[300];
+	unsigned char *err;
+	size_t n;
+
+	snprintf(name, sizeof(name), "%s %s exits 0", argv[0], argv[1]);
+	is_int(run(argv, DIR "/out", DIR "/err"), 0, name);
+	err = slurp(DIR "/err", &n);
+	snprintf(name, sizeof(name), "%s %s stderr", argv[0], argv[1]);
+	is_str((char *)err, want_err, name);
+	free(err);
+}
+
 static void test_extract(const char *tool, const char *x_err, const char *t_err)
 {
 	char dir[256], name[300];
 	char *xargv[] = { (char *)tool, "-xpf", IMG, "-C", dir, NULL };
 	char *targv[] = { (char *)tool, "-tvf", IMG, NULL };
 	char *rm[] = { "rm", "-rf", dir, NULL };
-	unsigned char *err;
-	size_t n;
 
 	snprintf(dir, sizeof(dir), DIR "/x-%s", tool);
 	run(rm, DIR "/out", DIR "/err");
 	mkdir(dir, 0700);
-	snprintf(name, sizeof(name), "%s -xpf exits 0", tool);
-	is_int(run(xargv, DIR "/out", DIR "/err"), 0, name);
-	err = slurp(DIR "/err", &n);
-	snprintf(name, sizeof(name), "%s -xpf stderr", tool);
-	is_str((char *)err, x_err, name);
-	free(err);
+	run_tar(xargv, x_err);
 	snprintf(name, sizeof(name), "%s extracts every entry exactly", tool);
 	is_int(check_tree(dir, strcmp(tool, "bsdtar") == 0), 0, name);
 	tree_count = 0;
 	nftw(dir, count_fn, 16, FTW_PHYS);
 	snprintf(name, sizeof(name), "%s extracts nothing else", tool);
 	is_int(tree_count, n_ents, name);
-	snprintf(name, sizeof(name), "%s -tvf exits 0", tool);
-	is_int(run(targv, DIR "/out", DIR "/err"), 0, name);
-	err = slurp(DIR "/err", &n);
-	snprintf(name, sizeof(name), "%s -tvf stderr", tool);
-	is_str((char *)err, t_err, name);
-	free(err);
+	run_tar(targv, t_err);
 	run(rm, DIR "/out", DIR "/err");
 }
 
@@ -333,7 +340,11 @@ static void test_index(void)
 	const struct mb_index *idx;
 	int bad = 0;
 
-	is_int(mb_image_open(&r, fd, "a.mbi", &e), 0, "open the image");
+	struct mb_image_input in;
+	struct mb_image_fd f;
+
+	mb_image_input_fd(&in, &f, fd, "a.mbi");
+	is_int(mb_image_open(&r, &in, &e), 0, "open the image");
 	idx = mb_image_index(r);
 	is_int(idx->n, n_ents, "index has every entry");
 	is_str(idx->meta.source, "/srv/data on /dev/loop3 (ext4)", "source round-trips");
@@ -372,7 +383,11 @@ static void test_seek(void)
 	ssize_t n;
 	bool same = true;
 
-	mb_image_open(&r, fd, "a.mbi", &e);
+	struct mb_image_input in;
+	struct mb_image_fd f;
+
+	mb_image_input_fd(&in, &f, fd, "a.mbi");
+	mb_image_open(&r, &in, &e);
 	before = mb_image_bytes_read(r);
 	is_int(before, mb_image_index(r)->data_offset, "open reads exactly the index");
 	is_int(mb_image_seek(r, 1, &e), 0, "seek to dir/file.dat");
@@ -409,6 +424,8 @@ static void test_seek(void)
 static void test_pipe_seek(void)
 {
 	struct mb_image_reader *r = NULL;
+	struct mb_image_input in;
+	struct mb_image_fd f;
 	struct mb_error e = { 0 };
 	int p[2], fd = open(IMG, O_RDONLY | O_CLOEXEC);
 	pid_t pid;
@@ -427,7 +444,8 @@ static void test_pipe_seek(void)
 		_exit(0);
 	}
 	close(p[1]);
-	is_int(mb_image_open(&r, p[0], "pipe", &e), 0, "open through a pipe");
+	mb_image_input_fd(&in, &f, p[0], "pipe");
+	is_int(mb_image_open(&r, &in, &e), 0, "open through a pipe");
 	is_int(mb_image_seek(r, 1, &e), -1, "seek on a pipe fails");
 	is_str(e.msg, "unable to seek in image 'pipe': Illegal seek", "seek error");
 	is_int(e.code, MB_ERR_MEDIA, "seek error code");
@@ -459,9 +477,12 @@ static int verify_file(const char *path, const char *name, struct mb_error *e)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
 	struct mb_image_stats st;
+	struct mb_image_input in;
+	struct mb_image_fd f;
 
 	mb_error_clear(e);
-	rc = mb_image_verify(fd, name, &st, e);
+	mb_image_input_fd(&in, &f, fd, name);
+	rc = mb_image_verify(&in, &st, e);
 	close(fd);
 	return rc;
 }
@@ -627,11 +648,13 @@ static void test_huge(void)
 	pid = fork();
 	if (pid == 0)
 		_exit(run(tv, DIR "/huge.out", DIR "/huge.err"));
-	if (mb_sink_open(&s, "pipe:" DIR "/fifo", &e) == 0) {
-		if (mb_image_write(s, &lay, zero_data, NULL, &st, &e) < 0)
+	if (mb_sink_open(&s, "pipe:" DIR "/fifo", &(struct mb_media_params){ 0 }, &e) == 0) {
+		struct mb_image_output to = mb_sink_output(s);
+
+		if (mb_image_write(&to, &lay, zero_data, NULL, &st, &e) < 0)
 			mb_sink_abort(s);
 		else
-			mb_sink_close(s, &e);
+			mb_sink_close(s, NULL, &e);
 	}
 	waitpid(pid, &status, 0);
 	is_str(e.msg, "", "9 GiB image written through a FIFO");
@@ -647,6 +670,85 @@ static void test_huge(void)
 	mb_image_layout_free(&lay);
 }
 
+/* Reads member i of r whole; true if its data matches the trailer. */
+static bool member_matches(struct mb_image_reader *r, size_t i)
+{
+	struct mb_error e = { 0 };
+	struct mb_member m = { 0 };
+	const struct mb_trailer *t = mb_image_trailer(r, &e);
+	char buf[65536];
+	bool good;
+
+	if (!t || mb_image_seek(r, i, &e) < 0 || mb_image_next(r, &m, &e) != 1)
+		return false;
+	while (mb_image_read(r, buf, sizeof(buf), &e) > 0)
+		;
+	good = mb_image_data_hash(r) &&
+	       strcmp(mb_image_data_hash(r), mb_trailer_hash_at(t, m.offset) ?
+		      mb_trailer_hash_at(t, m.offset) : "") == 0;
+	mb_member_free(&m);
+	return good;
+}
+
+/* IMG twice in one file, the second copy with a byte of member 1's data
+ * flipped (so the two images can be told apart). */
+static void write_two(void)
+{
+	struct mb_image_reader *r = NULL;
+	struct mb_image_input in;
+	struct mb_image_fd f;
+	struct mb_member m = { 0 };
+	struct mb_error e = { 0 };
+	int fd = open(IMG, O_RDONLY | O_CLOEXEC);
+
+	mb_image_input_fd(&in, &f, fd, "a.mbi");
+	if (mb_image_open(&r, &in, &e) < 0 || mb_image_seek(r, 1, &e) < 0 ||
+	    mb_image_next(r, &m, &e) != 1 || copy_damaged(DIR "/b.mbi", (int64_t)m.data_offset, -1) < 0 ||
+	    system("cat " IMG " " DIR "/b.mbi > " DIR "/two.mbi") != 0)
+		diag("unable to make two.mbi");
+	mb_member_free(&m);
+	mb_image_close(r);
+	close(fd);
+}
+
+/* The media reader (media.h): a path is a file medium; an image appended
+ * after the first (a rescue image) is the next image, named PATH@BYTE,
+ * and a reader of the first stays valid beside one of the second;
+ * standard input cannot move on to another image. */
+static void test_media_read(uint64_t size)
+{
+	struct mb_media_params p = { 0 };
+	struct mb_media_in *m = NULL;
+	struct mb_image_reader *r1 = NULL, *r2 = NULL;
+	struct mb_error e = { 0 };
+	char name[64];
+
+	write_two();
+	is_int(mb_media_open_read(&m, DIR "/two.mbi", &p, &e), 0, "media: a path opens as a file");
+	is_int(mb_image_open(&r1, mb_media_input(m), &e), 0, "media: first image");
+	is_int(mb_image_index(r1)->image_size, size, "media: first image's size");
+	is_int(mb_media_next_image(m, size, &e), 1, "media: a second image follows");
+	snprintf(name, sizeof(name), DIR "/two.mbi@%llu", (unsigned long long)size);
+	is_str(m->name, name, "media: it is named by its byte");
+	is_int(mb_image_open(&r2, mb_media_input(m), &e), 0, "media: second image opens");
+	ok(!member_matches(r2, 1), "media: the second image reads its own (damaged) bytes");
+	ok(member_matches(r1, 1), "media: the first image's reader still reads the first image");
+	mb_image_close(r1);
+	mb_image_close(r2);
+	is_int(mb_media_next_image(m, size, &e), 0, "media: nothing after the second");
+	mb_media_close(m);
+	is_int(mb_media_open_read(&m, "-", &p, &e), 0, "media: - is standard input");
+	is_str(m->name, "standard input", "media: so messages say");
+	is_int(mb_media_next_image(m, size, &e), -1, "media: no next image on standard input");
+	is_str(e.msg, "unable to read the set from '-': Illegal seek", "media: says why");
+	mb_media_close(m);
+	mb_error_clear(&e);
+	is_int(mb_media_open_read(&m, DIR "/none.mbi", &p, &e), -1, "media: missing file");
+	is_int(e.code, MB_ERR_NOT_FOUND, "media: missing file is not found");
+	is_str(e.msg, "unable to open image '" DIR "/none.mbi': No such file or directory",
+	       "media: missing file message");
+}
+
 int main(void)
 {
 	struct mb_image_meta meta = { .backup_id = "17", .created = 1700000000,
@@ -657,6 +759,8 @@ int main(void)
 
 	if (geteuid() != 0)
 		skip_all("extracting owners and devices needs root");
+	/* other checkouts run this test too: one at a time in DIR */
+	flock(open(DIR ".lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600), LOCK_EX);
 	run(rm, "/dev/null", "/dev/null");
 	mkdir(DIR, 0700);
 	build_set();
@@ -682,6 +786,7 @@ int main(void)
 	test_extract("bsdtar", "", "");
 	test_seek();
 	test_pipe_seek();
+	test_media_read(lay.image_size);
 	test_damage();
 	test_not_image();
 	test_write_errors(&lay);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "image/image.h"
+#include "plugins/media/media.h"
 #include "tests/lib/tap.h"
 
 #define DIR "/tmp/image-emit-t"
@@ -77,19 +78,21 @@ static unsigned char *write_to(const char *path, struct mb_image_layout *lay,
 			       struct mb_error *e)
 {
 	struct mb_sink *s = NULL;
+	struct mb_image_output out;
 	char spec[300];
 	unsigned char *p = NULL;
 	FILE *f;
 
 	unlink(path);
 	snprintf(spec, sizeof(spec), "file:%s", path);
-	if (mb_sink_open(&s, spec, e) < 0)
+	if (mb_sink_open(&s, spec, &(struct mb_media_params){ 0 }, e) < 0)
 		return NULL;
-	if (mb_image_write(s, lay, fn, arg, NULL, e) < 0) {
+	out = mb_sink_output(s);
+	if (mb_image_write(&out, lay, fn, arg, NULL, e) < 0) {
 		mb_sink_abort(s);
 		return NULL;
 	}
-	if (mb_sink_close(s, e) < 0 || !(f = fopen(path, "rb")))
+	if (mb_sink_close(s, NULL, e) < 0 || !(f = fopen(path, "rb")))
 		return NULL;
 	fseek(f, 0, SEEK_END);
 	*len = (size_t)ftell(f);

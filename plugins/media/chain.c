@@ -1,0 +1,102 @@
+/*
+ * Filters: sinks over a sink (s->next).  The deadline watches a device
+ * that can stall (a FIFO or socket whose reader stops reading): its fd is
+ * made non-blocking and every write waits at most timeout seconds for
+ * room, so a stalled device fails instead of hanging the run.
+ */
+#include "plugins/media/drivers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct deadline {
+	unsigned timeout;
+	int flags;		/* the fd's flags before */
+};
+
+static int deadline_write(struct mb_sink *s, const void *buf, size_t len,
+			  struct mb_error *e)
+{
+	struct deadline *d = s->priv;
+	struct mb_sink *n = s->next;
+	const char *c = buf;
+
+	while (len > 0) {
+		struct pollfd pfd = { .fd = n->fd, .events = POLLOUT };
+		int pr = poll(&pfd, 1, (int)d->timeout * 1000);
+		ssize_t w;
+
+		if (pr == 0)
+			return mb_fail(e, MB_ERR_TIMEOUT, 0, "stalled for %u s at byte %llu",
+				       d->timeout, (unsigned long long)n->bytes);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		w = pr < 0 ? -1 : write(n->fd, c, len);
+		if (w < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (w <= 0)
+			return mb_fail(e, MB_ERR_MEDIA, w < 0 ? errno : 0, "unable to write to "
+				       "'%s' at byte %llu", n->spec, (unsigned long long)n->bytes);
+		c += w;
+		len -= (size_t)w;
+		n->bytes += (uint64_t)w;
+		s->bytes += (uint64_t)w;
+	}
+	return 0;
+}
+
+/* Gives the fd its blocking mode back before the sink below closes it. */
+static void deadline_abort(struct mb_sink *s)
+{
+	struct deadline *d = s->priv;
+
+	if (d && s->next->fd >= 0)
+		fcntl(s->next->fd, F_SETFL, d->flags);
+	free(d);
+	s->priv = NULL;
+}
+
+static int deadline_close(struct mb_sink *s, struct mb_media_position *where,
+			  struct mb_error *e)
+{
+	deadline_abort(s);
+	return 0;
+}
+
+const struct mb_media_ops mbm_deadline_ops = {
+	.name = "deadline", .write = deadline_write, .close = deadline_close,
+	.abort = deadline_abort,
+};
+
+int mb_sink_push_deadline(struct mb_sink **top, unsigned timeout, struct mb_error *e)
+{
+	struct mb_sink *n = *top, *s;
+	struct deadline *d;
+	struct stat st;
+
+	if (n->fd < 0 || fstat(n->fd, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return 0;
+	s = mbm_sink_new(&mbm_deadline_ops, n->spec);
+	d = calloc(1, sizeof(*d));
+	if (!s || !d || (d->flags = fcntl(n->fd, F_GETFL)) < 0 ||
+	    fcntl(n->fd, F_SETFL, d->flags | O_NONBLOCK) < 0) {
+		free(d);
+		if (s)
+			free(s->spec);
+		free(s);
+		return mb_fail(e, MB_ERR_GENERAL, errno ? errno : ENOMEM,
+			       "unable to watch media '%s' for stalls", n->spec);
+	}
+	d->timeout = timeout;
+	s->priv = d;
+	s->next = n;
+	s->fd = n->fd;
+	s->record_size = n->record_size;
+	s->path = NULL;
+	*top = s;
+	return 0;
+}

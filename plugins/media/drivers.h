@@ -1,0 +1,23 @@
+/*
+ * The driver tables media.c registers (not part of the public contract:
+ * callers find drivers by name through media.h).
+ */
+#ifndef MB_MEDIA_DRIVERS_H
+#define MB_MEDIA_DRIVERS_H
+
+#include "plugins/media/media.h"
+
+extern const struct mb_media_ops mbm_file_ops;		/* fd.c */
+extern const struct mb_media_ops mbm_pipe_ops;		/* fd.c */
+extern const struct mb_media_ops mbm_stdout_ops;	/* fd.c, "-" */
+extern const struct mb_media_ops mbm_tape_ops;		/* tape.c, tape_read.c */
+extern const struct mb_media_ops mbm_deadline_ops;	/* chain.c, a filter */
+extern const struct mb_media_ops mbm_ring_ops;		/* ring.c, a filter */
+
+/* A sink of ops for spec, not yet opened (fd -1); NULL: out of memory. */
+struct mb_sink *mbm_sink_new(const struct mb_media_ops *ops, const char *spec);
+
+/* Writes all of buf to s->fd or fails naming s->spec and the byte. */
+int mbm_write_all(struct mb_sink *s, const void *buf, size_t len, struct mb_error *e);
+
+#endif

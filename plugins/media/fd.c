@@ -1,0 +1,324 @@
+/*
+ * The media drivers over a plain file descriptor: file:PATH (both ways),
+ * pipe:FIFO (writing) and "-" (standard output / standard input).  See
+ * media.h for the table they fill.
+ */
+#include "plugins/media/drivers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PARTIAL_SUFFIX ".partial"
+
+/* Writes all of buf or fails: a short write is retried, never taken as
+ * success. */
+int mbm_write_all(struct mb_sink *s, const void *buf, size_t len, struct mb_error *e)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(s->fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return mb_fail(e, MB_ERR_MEDIA, errno,
+				       "unable to write to '%s' at byte %llu",
+				       s->spec, (unsigned long long)s->bytes);
+		if (n == 0)
+			return mb_fail(e, MB_ERR_MEDIA, 0,
+				       "unable to write to '%s' at byte %llu: no progress",
+				       s->spec, (unsigned long long)s->bytes);
+		p += n;
+		len -= n;
+		s->bytes += n;
+	}
+	return 0;
+}
+
+static int file_obligation(const char *arg, char **what, struct mb_error *e)
+{
+	if (asprintf(what, "%s%s", arg, PARTIAL_SUFFIX) < 0) {
+		*what = NULL;
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open media 'file:%s'", arg);
+	}
+	return 0;
+}
+
+static int set_path(struct mb_sink *s, const char *arg, struct mb_error *e)
+{
+	if (!(s->path = strdup(arg)))
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open media '%s'", arg);
+	return 0;
+}
+
+/* file:PATH — the image is written to PATH.partial and renamed to PATH
+ * only when it is complete, so a failed run never leaves a half image
+ * under the real name (nor destroys the old one with --force).  An
+ * existing PATH is refused unless --force.  A non-regular PATH (a device
+ * such as /dev/null) is written in place. */
+static int file_open(struct mb_sink *s, const char *arg, const struct mb_media_params *p,
+		     struct mb_error *e)
+{
+	struct stat st;
+	char *partial = NULL;
+
+	if (!*arg)
+		return mb_fail(e, MB_ERR_USAGE, 0, "media '%s' names no file", s->spec);
+	if (stat(arg, &st) == 0 && !S_ISREG(st.st_mode)) {
+		s->fd = open(arg, O_WRONLY | O_CLOEXEC);
+		if (s->fd < 0)
+			return mb_fail(e, MB_ERR_MEDIA, errno, "unable to open media '%s'", arg);
+		return set_path(s, arg, e);
+	}
+	if (!p->force && access(arg, F_OK) == 0) {
+		mb_fail(e, MB_ERR_MEDIA, 0, "media file '%s' already exists", arg);
+		mb_hint(e, "choose a new name, or pass --force to overwrite it");
+		return -1;
+	}
+	if (file_obligation(arg, &partial, e) < 0)
+		return -1;
+	s->fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (s->fd < 0) {
+		mb_fail(e, MB_ERR_MEDIA, errno, "unable to create media file '%s'", partial);
+		free(partial);
+		return -1;
+	}
+	s->priv = partial;
+	return set_path(s, arg, e);
+}
+
+static int fd_close(struct mb_sink *s, struct mb_media_position *where, struct mb_error *e)
+{
+	int rc = 0;
+
+	/* fsync on a pipe or tty fails with EINVAL: that is not an error. */
+	if (fsync(s->fd) < 0 && errno != EINVAL && errno != EROFS)
+		rc = mb_fail(e, MB_ERR_MEDIA, errno, "unable to flush '%s'", s->spec);
+	if (s->fd > STDERR_FILENO && close(s->fd) < 0 && rc == 0)
+		rc = mb_fail(e, MB_ERR_MEDIA, errno, "unable to close '%s'", s->spec);
+	s->fd = -1;
+	return rc;
+}
+
+static void fd_abort(struct mb_sink *s)
+{
+	if (s->fd > STDERR_FILENO)
+		close(s->fd);
+	s->fd = -1;
+}
+
+/* Makes the complete image visible under its real name. */
+static int file_close(struct mb_sink *s, struct mb_media_position *where,
+		      struct mb_error *e)
+{
+	char *partial = s->priv;
+	int rc = fd_close(s, where, e);
+
+	if (rc == 0 && partial && rename(partial, s->path) < 0)
+		rc = mb_fail(e, MB_ERR_MEDIA, errno, "unable to rename '%s' to '%s'",
+			     partial, s->path);
+	if (rc < 0 && partial)
+		unlink(partial);
+	free(partial);
+	s->priv = NULL;
+	return rc;
+}
+
+static void file_abort(struct mb_sink *s)
+{
+	char *partial = s->priv;
+
+	fd_abort(s);
+	if (partial)
+		unlink(partial);
+	free(partial);
+	s->priv = NULL;
+}
+
+static int file_undo(const char *partial_path, struct mb_error *e)
+{
+	if (unlink(partial_path) < 0 && errno != ENOENT)
+		return mb_fail(e, MB_ERR_MEDIA, errno, "unable to remove '%s'", partial_path);
+	return 0;
+}
+
+static char *path_dir(const char *arg)
+{
+	const char *slash;
+
+	if (!*arg)
+		return NULL;
+	slash = strrchr(arg, '/');
+	if (!slash)
+		return strdup(".");
+	if (slash == arg)
+		return strdup("/");
+	return strndup(arg, slash - arg);
+}
+
+/* pipe:FIFO — an existing FIFO; opening blocks until a reader appears. */
+static int pipe_open(struct mb_sink *s, const char *arg, const struct mb_media_params *p,
+		     struct mb_error *e)
+{
+	struct stat st;
+
+	if (stat(arg, &st) < 0)
+		return mb_fail(e, MB_ERR_MEDIA, errno, "unable to use pipe '%s'", arg);
+	if (!S_ISFIFO(st.st_mode))
+		return mb_fail(e, MB_ERR_MEDIA, 0, "media '%s' is not a fifo", arg);
+	s->fd = open(arg, O_WRONLY | O_CLOEXEC);
+	if (s->fd < 0)
+		return mb_fail(e, MB_ERR_MEDIA, errno, "unable to open pipe '%s'", arg);
+	return set_path(s, arg, e);
+}
+
+static int stdout_open(struct mb_sink *s, const char *arg, const struct mb_media_params *p,
+		       struct mb_error *e)
+{
+	if (isatty(STDOUT_FILENO)) {
+		mb_fail(e, MB_ERR_MEDIA, 0, "refusing to write an image to a terminal");
+		mb_hint(e, "redirect standard output, or use --media file:PATH");
+		return -1;
+	}
+	s->fd = STDOUT_FILENO;
+	return 0;
+}
+
+/* ---- reading ---- */
+
+/* One image of the medium: its own input, so a reader of an earlier image
+ * stays valid when the medium moves on to the next (pread). */
+struct fd_img {
+	struct mb_image_fd f;
+	struct mb_image_input raw;
+	char *label;		/* "PATH@BASE" for an image after the first */
+	struct fd_img *prev;
+};
+
+/* Starts image input over m->fd at its current offset, named label (owned,
+ * may be NULL: m->name). */
+static int fd_img_push(struct mb_media_in *m, char *label, struct mb_error *e)
+{
+	struct fd_img *fi = calloc(1, sizeof(*fi));
+
+	if (!fi) {
+		free(label);
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open image '%s'", m->name);
+	}
+	fi->label = label;
+	if (label)
+		m->name = label;
+	fi->prev = m->priv;
+	m->priv = fi;
+	mb_image_input_fd(&fi->raw, &fi->f, m->fd, m->name);
+	m->sequential = !fi->raw.seek;
+	m->in = fi->raw;
+	return 0;
+}
+
+static int fd_in_start(struct mb_media_in *m, int fd, struct mb_error *e)
+{
+	m->fd = fd;
+	return fd_img_push(m, NULL, e);
+}
+
+static int file_open_read(struct mb_media_in *m, const char *arg,
+			  const struct mb_media_params *p, struct mb_error *e)
+{
+	int fd = open(arg, O_RDONLY | O_CLOEXEC);
+
+	m->name = arg;
+	if (fd < 0)
+		return mb_fail(e, errno == ENOENT ? MB_ERR_NOT_FOUND : MB_ERR_IO, errno,
+			       "unable to open image '%s'", arg);
+	return fd_in_start(m, fd, e);
+}
+
+static int stdin_open_read(struct mb_media_in *m, const char *arg,
+			   const struct mb_media_params *p, struct mb_error *e)
+{
+	m->name = "standard input";
+	return fd_in_start(m, STDIN_FILENO, e);
+}
+
+/* The current image (the table's read and seek; the image reader uses
+ * each image's own input, m->in). */
+static ssize_t fd_read(struct mb_media_in *m, void *buf, size_t n, struct mb_error *e)
+{
+	struct fd_img *fi = m->priv;
+
+	return fi->raw.read(fi->raw.ctx, buf, n, e);
+}
+
+static int fd_seek(struct mb_media_in *m, uint64_t off, struct mb_error *e)
+{
+	struct fd_img *fi = m->priv;
+
+	if (!fi->raw.seek)
+		return mb_fail(e, MB_ERR_MEDIA, ESPIPE, "unable to seek in image '%s'", m->name);
+	return fi->raw.seek(fi->raw.ctx, off, e);
+}
+
+/* The next image starts at the byte after this one; none if the file
+ * ends there. */
+static int file_next_image(struct mb_media_in *m, uint64_t size, struct mb_error *e)
+{
+	struct fd_img *fi = m->priv;
+	struct stat st;
+	uint64_t base = (uint64_t)fi->f.base + size;
+	char *label;
+
+	if (!fi->raw.seek || fstat(m->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return mb_fail(e, MB_ERR_MEDIA, errno ? errno : ESPIPE,
+			       "unable to read the set from '%s'", m->spec);
+	if (base >= (uint64_t)st.st_size)
+		return 0;
+	if (asprintf(&label, "%s@%" PRIu64, m->spec, base) < 0)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", m->spec);
+	if (lseek(m->fd, (off_t)base, SEEK_SET) < 0) {
+		free(label);
+		return mb_fail(e, MB_ERR_MEDIA, errno, "unable to seek in image '%s'", m->spec);
+	}
+	m->base = base;
+	return fd_img_push(m, label, e) < 0 ? -1 : 1;
+}
+
+static void fd_close_read(struct mb_media_in *m)
+{
+	if (m->fd > STDERR_FILENO)
+		close(m->fd);
+	m->fd = -1;
+	while (m->priv) {
+		struct fd_img *fi = m->priv;
+
+		m->priv = fi->prev;
+		free(fi->label);
+		free(fi);
+	}
+}
+
+const struct mb_media_ops mbm_file_ops = {
+	.name = "file", .open_write = file_open, .write = mbm_write_all,
+	.close = file_close, .abort = file_abort, .obligation = file_obligation,
+	.undo = file_undo, .dir = path_dir, .open_read = file_open_read,
+	.read = fd_read, .seek = fd_seek, .next_image = file_next_image,
+	.close_read = fd_close_read,
+};
+
+const struct mb_media_ops mbm_pipe_ops = {
+	.name = "pipe", .open_write = pipe_open, .write = mbm_write_all,
+	.close = fd_close, .abort = fd_abort, .dir = path_dir,
+};
+
+const struct mb_media_ops mbm_stdout_ops = {
+	.name = "stdout", .open_write = stdout_open, .write = mbm_write_all,
+	.close = fd_close, .abort = fd_abort, .open_read = stdin_open_read,
+	.read = fd_read, .seek = fd_seek, .close_read = fd_close_read,
+};

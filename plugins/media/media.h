@@ -1,0 +1,220 @@
+/*
+ * Media: where an image's bytes go and where they come back from.  One
+ * table per driver, both directions, found by name from "name:arg":
+ *
+ *   file:PATH   a regular file, written as PATH.partial and renamed when
+ *               complete; an existing PATH is refused unless params.force.
+ *               Read back from PATH (--from PATH; "file:PATH" too)
+ *   -           standard output when writing, standard input when reading
+ *               (the "stdout" driver)
+ *   pipe:PATH   an existing FIFO, opened for writing
+ *   tape:DEV    a non-rewinding SCSI tape node (see tape.h), both ways
+ *
+ * Options reach a driver at open in struct mb_media_params: no driver
+ * keeps process globals.  A driver fills what it can do and leaves the
+ * rest NULL; the callers ask the table, never the name, what a medium
+ * does (records an obligation, has tape positions, can seek).
+ *
+ * Writing goes through a chain of sinks (struct mb_sink, linked by next):
+ * the driver's sink at the bottom, filters over it (ring.c: the RAM ring
+ * that keeps a tape streaming; chain.c: the deadline of a stalled device),
+ * as pg_basebackup's streamers and libarchive's filters chain.  Several
+ * devices are several chains, fanned out by image/multi.c.  The image writer sees the top of the chain as an
+ * mb_image_output (mb_sink_output).  Reading hands the image reader an
+ * mb_image_input (mb_media_input).
+ *
+ * To add a driver: fill a struct mb_media_ops in its own file and add it
+ * to the drivers[] table in media.c.
+ */
+#ifndef MB_MEDIA_H
+#define MB_MEDIA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "image/io.h"
+
+#define MB_MEDIA_MAX_VOLUMES 64
+#define MB_MEDIA_DEFAULT_RING (64u << 20)	/* params.buffer 0 */
+
+/* Everything the command line says about media, given at open. */
+struct mb_media_params {
+	bool force;			/* file: overwrite an existing PATH */
+	uint32_t block_size;		/* tape record size; 0: the default */
+	bool append, overwrite;		/* tape: after the last image / over it */
+	const char *volume_change;	/* tape: command, argv split on spaces */
+	uint64_t buffer;		/* tape: RAM ring bytes; 0: the default */
+	const char *backup;		/* tape read: which image (NULL: the last) */
+	unsigned device_timeout;	/* seconds a pipe may stall; 0: never */
+};
+
+/* Where an image went on a medium with positions (a tape): one part per
+ * volume it touches. */
+struct mb_media_part {
+	char label[64];		/* the volume set's name */
+	uint32_t volume;	/* counting from 1 */
+	uint32_t file_no;	/* tape file holding this part */
+	uint64_t first_byte;	/* image byte at the part's first record */
+};
+struct mb_media_position {
+	uint32_t record_size;
+	size_t n_parts;
+	struct mb_media_part part[MB_MEDIA_MAX_VOLUMES];
+};
+
+struct mb_sink;
+struct mb_media_in;
+
+struct mb_media_ops {
+	const char *name;	/* "file", "pipe", "stdout", "tape" */
+
+	/* ---- writing (all NULL: the driver cannot be written) ---- */
+	/* Opens s for arg (the part of the spec after "name:"); sets s->fd
+	 * where there is one and s->record_size if the medium has one. */
+	int (*open_write)(struct mb_sink *s, const char *arg,
+			  const struct mb_media_params *p, struct mb_error *e);
+	/* Writes all of len or fails: a short write is never success. */
+	int (*write)(struct mb_sink *s, const void *buf, size_t len,
+		     struct mb_error *e);
+	/* Flushes and makes the data durable (fsync where it means something)
+	 * and puts the image in place.  A medium with positions (has_position)
+	 * fills where (if not NULL) with where the image went, read from its
+	 * state before it is freed. */
+	int (*close)(struct mb_sink *s, struct mb_media_position *where,
+		     struct mb_error *e);
+	/* Gives up: closes without promising anything; never fails.  Also
+	 * called after a failed open_write (s->fd -1 / s->priv NULL if it got
+	 * nowhere). */
+	void (*abort)(struct mb_sink *s);
+	/* One image is complete and another follows on this medium (a rescue
+	 * image): a tape ends the tape file, so the next image is the next
+	 * file.  NULL: images follow byte after byte (a filter passes it on). */
+	int (*mark)(struct mb_sink *s, struct mb_error *e);
+	bool has_position;	/* tape: label, volume, file, record size */
+	/* The medium must be kept streaming: mb_sink_open stacks the RAM ring
+	 * (params.buffer bytes) over it (tape). */
+	bool streams;
+
+	/* ---- what a dead run leaves, and the way back ---- */
+	/* The argument of the obligation recorded before open_write (file:
+	 * the PATH.partial it creates), malloc'ed into *what; NULL obligation
+	 * or *what NULL: nothing to record. */
+	int (*obligation)(const char *arg, char **what, struct mb_error *e);
+	/* Undoes it (recover): removes PATH.partial; a missing one is fine. */
+	int (*undo)(const char *what, struct mb_error *e);
+	/* The directory the driver writes into (preflight refuses one on a
+	 * filesystem that will be frozen), malloc'ed; NULL: none. */
+	char *(*dir)(const char *arg);
+
+	/* ---- reading (open_read NULL: the driver cannot be read) ---- */
+	/* Opens m for arg and positions at the (first / asked-for) image. */
+	int (*open_read)(struct mb_media_in *m, const char *arg,
+			 const struct mb_media_params *p, struct mb_error *e);
+	ssize_t (*read)(struct mb_media_in *m, void *buf, size_t n, struct mb_error *e);
+	/* Positions at byte off of the current image; NULL: in order only. */
+	int (*seek)(struct mb_media_in *m, uint64_t off, struct mb_error *e);
+	/* Moves to the image after the current one, which is size bytes:
+	 * 1 if there is one, 0 if the medium ends there; NULL: none can
+	 * follow (the medium holds one image). */
+	int (*next_image)(struct mb_media_in *m, uint64_t size, struct mb_error *e);
+	void (*close_read)(struct mb_media_in *m);
+	/* Records read and the record size, for the statistics; NULL: none. */
+	void (*read_stats)(const struct mb_media_in *m, uint64_t *records,
+			   uint64_t *record_size);
+};
+
+/* The driver called name ("file", "tape", ...), or NULL.  recover uses it
+ * to find a "media" obligation's undo from the driver recorded with it. */
+const struct mb_media_ops *mb_media_driver(const char *name);
+/* The driver of spec "name:arg" ("-" is the stdout driver, arg ""), or
+ * NULL; *arg points into spec. */
+const struct mb_media_ops *mb_media_find(const char *spec, const char **arg);
+
+/* ---- writing: a chain of sinks ---- */
+
+struct mb_sink {
+	const struct mb_media_ops *ops;
+	struct mb_sink *next;	/* the sink below a filter; NULL at the bottom */
+	char *spec;		/* as the user gave it, for messages and the catalog */
+	char *path;		/* file system path if any (NULL for stdout) */
+	int fd;			/* -1 if none */
+	uint64_t bytes;		/* bytes written so far */
+	uint32_t record_size;	/* the medium's record size; 0: any (tape sets it) */
+	uint64_t ran_dry;	/* set at close by a ring above: times it ran dry */
+	void *priv;		/* driver state */
+};
+
+/* Parses spec, finds the driver, opens it and stacks the filters the
+ * table and the params ask for (the ring over a medium that streams, a
+ * deadline on a pipe when p->device_timeout).  *out is
+ * NULL on failure. */
+int mb_sink_open(struct mb_sink **out, const char *spec,
+		 const struct mb_media_params *p, struct mb_error *e);
+int mb_sink_write(struct mb_sink *s, const void *buf, size_t len,
+		  struct mb_error *e);
+/* Closes and frees the chain, top first; on failure it is still freed.
+ * where (may be NULL) gets where the image went: n_parts 0 on a medium
+ * without positions. */
+int mb_sink_close(struct mb_sink *s, struct mb_media_position *where, struct mb_error *e);
+void mb_sink_abort(struct mb_sink *s);
+/* Ends an image that another follows on the same medium (ops->mark of
+ * the first sink of the chain that has one; 0 if none has). */
+int mb_sink_mark(struct mb_sink *s, struct mb_error *e);
+/* The chain as the image writer's output (next_image: mb_sink_mark). */
+struct mb_image_output mb_sink_output(struct mb_sink *s);
+/* What to record before opening spec (see ops->obligation); *what NULL:
+ * nothing.  *ops is the driver (NULL if spec names none). */
+int mb_media_obligation(const char *spec, const struct mb_media_ops **ops, char **what,
+			struct mb_error *e);
+/* The directory spec writes into (malloc'ed), or NULL. */
+char *mb_media_dir(const char *spec);
+
+/* A filter over *top: the RAM ring (ring.c), a thread writing whole
+ * records of (*top)->record_size from bytes of RAM (at least two). */
+int mb_sink_push_ring(struct mb_sink **top, uint64_t bytes, struct mb_error *e);
+/* A filter over *top: the deadline (chain.c).  A write that makes no
+ * progress for timeout seconds fails "stalled for N s at byte B".
+ * Applies to FIFOs and sockets only; on anything else it returns next. */
+int mb_sink_push_deadline(struct mb_sink **top, unsigned timeout, struct mb_error *e);
+
+/* ---- reading ---- */
+
+struct mb_media_in {
+	const struct mb_media_ops *ops;
+	char *spec;
+	const char *name;	/* what messages call it ("standard input") */
+	int fd;
+	bool sequential;	/* set by the driver: this medium cannot seek */
+	uint64_t base;		/* file: byte of the medium where the image starts */
+	/* The current image's input: the table's read and seek on it, or one
+	 * the driver gives each image (a file: readers of earlier images stay
+	 * valid when the medium moves on). */
+	struct mb_image_input in;
+	void *priv;
+};
+
+/* Opens spec as --from takes it: a path (a file), "-" (standard input),
+ * or "name:arg" of a driver that reads ("tape:/dev/nst0", "file:PATH"),
+ * positioned at its image (p->backup picks one on a tape).  *out is NULL
+ * on failure. */
+int mb_media_open_read(struct mb_media_in **out, const char *spec,
+		       const struct mb_media_params *p, struct mb_error *e);
+/* The image reader's input (borrowed: valid until close). */
+const struct mb_image_input *mb_media_input(struct mb_media_in *m);
+/* Moves to the next image on the medium, after the current one of size
+ * bytes (a set member's rescue images follow its first): on a file at the
+ * byte after it, on tape in the next tape file.  1 if there is one (then
+ * mb_media_input() is its input and m->name its name, "PATH@BYTE" on a
+ * file), 0 if none follows, -1 on error (a pipe cannot: MB_ERR_MEDIA).
+ * On a file, readers opened on earlier images stay valid; on a tape only
+ * the current image can be read (one drive). */
+int mb_media_next_image(struct mb_media_in *m, uint64_t size, struct mb_error *e);
+/* Records read and the record size (0 and 0 on a medium without). */
+void mb_media_read_stats(const struct mb_media_in *m, uint64_t *records,
+			 uint64_t *record_size);
+void mb_media_close(struct mb_media_in *m);
+
+#endif
