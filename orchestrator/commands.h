@@ -17,9 +17,6 @@ int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e);
 int mb_cmd_list(const struct mb_options *opt, struct mb_error *e);
 int mb_recover(const struct mb_options *opt, struct mb_error *e);
 
-/* True when path is an image file that is one device's part of a set. */
-bool mb_image_is_set_member(const char *path);
-
 /* Opens --from (a path, or - for stdin); *name is what messages call it. */
 int mb_open_image_arg(const struct mb_options *opt, int *fd, const char **name,
 		      struct mb_error *e);
