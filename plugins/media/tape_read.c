@@ -39,6 +39,7 @@ struct tape_in {
 	uint64_t records;
 	long base_blk;			/* MTIOCPOS at the image's start, -1 */
 	bool scanning;			/* no volume changes while looking */
+	struct tape_in *older;		/* opened before, still read (a set) */
 };
 
 #define rparams (*mbt_params())
@@ -46,8 +47,10 @@ static struct tape_in *open_in;
 
 void mb_tape_read_stats(uint64_t *records, uint64_t *record_size)
 {
-	*records = open_in ? open_in->records : 0;
+	*records = 0;
 	*record_size = open_in ? open_in->bs : 0;
+	for (const struct tape_in *t = open_in; t; t = t->older)
+		*records += t->records;
 }
 
 /* Reads the label at BOT into text. */
@@ -349,7 +352,7 @@ int mb_tape_open_read(const char *dev, int *fd_out, struct mb_error *e)
 		file, t->loaded, t->label, dev, t->bs);
 	in.ctx = t;
 	mb_image_set_input(*fd_out, &in);
-	tin_free(open_in);
+	t->older = open_in;	/* every tape of a set is read at once */
 	open_in = t;
 	return 0;
 fail:
