@@ -251,7 +251,7 @@ static int plan_all(struct restore *rs, struct mb_error *e)
 				const struct mb_entry *t = &rs->set.v[i].idx->v[k].ent;
 				struct mb_set_item *w = mb_set_find(&rs->set, t->path, t->seg_offset);
 				struct mb_set_item *to = links && t->type == MB_T_HARDLINK ?
-					mb_set_find(&rs->set, t->link_target, 0) : NULL;
+					mb_set_first(&rs->set, t->link_target) : NULL;
 
 				if (!w || w->img != (long)i || w->entry != k || w->skip ||
 				    (t->type == MB_T_HARDLINK) != links || (to && to->skip))
@@ -291,7 +291,7 @@ static struct mb_set_item *link_to(const struct restore *rs, const struct mb_set
 	if (w->type != MB_T_HARDLINK || w->img < 0)
 		return NULL;
 	t = entry_of(rs, w);
-	if (!(to = mb_set_find(&rs->set, t->link_target, 0)))
+	if (!(to = mb_set_first(&rs->set, t->link_target)))
 		mb_fail(e, MB_ERR_CORRUPT, 0, "hard link '%s' points to '%s', which is "
 			"not in the image", w->path, t->link_target);
 	return to;
@@ -304,11 +304,11 @@ static int plan_files(struct restore *rs, struct mb_error *e)
 	const struct mb_set_restore_opts *o = rs->o;
 
 	for (size_t f = 0; f < o->n_files; f++)
-		if (!mb_set_find(&rs->set, o->files[f], 0) && !find_dir(rs, o->files[f]))
+		if (!mb_set_first(&rs->set, o->files[f]) && !find_dir(rs, o->files[f]))
 			return not_found(rs, o->files[f], e);
 	for (size_t f = 0; f < o->n_files; f++) {
 		const char *name = o->files[f];
-		struct mb_set_item *w = mb_set_find(&rs->set, name, 0), *to;
+		struct mb_set_item *w = mb_set_first(&rs->set, name), *to;
 		size_t out = w ? w->head : 0;
 
 		if (!w) {
@@ -342,7 +342,7 @@ static uint64_t missing(struct restore *rs, FILE *report, struct mb_error *e)
 	if (!names)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore"), 0;
 	for (size_t f = 0; f < o->n_files; f++) {
-		struct mb_set_item *w = mb_set_find(&rs->set, o->files[f], 0);
+		struct mb_set_item *w = mb_set_first(&rs->set, o->files[f]);
 
 		names[n++] = o->files[f];
 		if (w && w->type == MB_T_HARDLINK && w->img >= 0)
@@ -424,7 +424,8 @@ int mb_set_restore(const struct mb_set_restore_opts *o, struct mb_set_stats *st,
 	n_outs = rs.set.nw + o->n_files + 1;
 	if (restore_run(&rs, e) < 0)
 		goto out;
-	rc = st->missing ? mb_set_partial(&rs.set, st->missing, e) : 0;
+	rc = rs.set.incomplete ? mb_set_incomplete(&rs.set, e) :
+	     st->missing ? mb_set_partial(&rs.set, st->missing, e) : 0;
 out:
 	for (size_t i = 0; i < n_outs; i++)
 		if (rs.outs[i].fd >= 0) {	/* a file left incomplete goes */

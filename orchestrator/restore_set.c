@@ -252,6 +252,21 @@ struct mb_set_item *mb_set_find(const struct mb_image_set *s, const char *path,
 	return NULL;
 }
 
+struct mb_set_item *mb_set_first(const struct mb_image_set *s, const char *path)
+{
+	size_t lo = 0, hi = s->nw;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(s->w[mid].path, path) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nw && strcmp(s->w[lo].path, path) == 0 ? &s->w[lo] : NULL;
+}
+
 /* ---- what is missing ---- */
 
 static bool wanted(const char *path, const char *const *names, size_t n)
@@ -280,37 +295,56 @@ static void report_missing(const struct mb_image_set *s, FILE *report, const str
 			s->devices);
 }
 
+/* The pieces of one file: s->w[i..j). */
+static size_t missing_in(struct mb_image_set *s, size_t i, size_t j, bool want,
+			 FILE *report)
+{
+	size_t held = 0, missing = 0;
+	uint64_t covered = 0;
+	bool gap;
+
+	for (size_t k = i; k < j; k++)
+		if (s->w[k].img >= 0) {
+			covered += s->w[k].seg_length;
+			held++;
+		}
+	gap = held < j - i || (s->w[i].type == MB_T_FILE && covered != s->w[i].size);
+	for (size_t k = i; k < j; k++) {
+		s->w[k].skip = gap;
+		if (gap && want && s->w[k].img < 0)
+			missing++, report_missing(s, report, &s->w[k]);
+	}
+	if (gap && want && held == j - i) {	/* held whole, yet not covered */
+		struct mb_set_item sum = s->w[i];
+
+		sum.seg_length = covered;
+		report_missing(s, report, &sum);
+		if (!s->incomplete)
+			s->incomplete = &s->w[i], s->incomplete_bytes = covered;
+	}
+	return missing;
+}
+
 uint64_t mb_set_missing(struct mb_image_set *s, FILE *report, const char *const *names,
 			size_t n)
 {
 	uint64_t missing = 0;
 
-	for (size_t i = 0; i < s->nw; ) {
-		size_t j = i, held = 0;
-		uint64_t covered = 0;
-
-		for (; j < s->nw && s->w[j].head == i; j++)
-			if (s->w[j].img >= 0) {
-				covered += s->w[j].seg_length;
-				held++;
-			}
-		bool gap = held < j - i || (s->w[i].type == MB_T_FILE && covered != s->w[i].size);
-
-		for (size_t k = i; k < j; k++)
-			s->w[k].skip = gap;
-		if (gap && wanted(s->w[i].path, names, n)) {
-			struct mb_set_item sum = s->w[i];
-
-			sum.seg_length = covered;
-			for (size_t k = i; k < j; k++)
-				if (s->w[k].img < 0)
-					missing++, report_missing(s, report, &s->w[k]);
-			if (held == j - i)
-				missing++, report_missing(s, report, &sum);
-		}
-		i = j;
+	s->incomplete = NULL;
+	for (size_t i = 0, j; i < s->nw; i = j) {
+		for (j = i; j < s->nw && s->w[j].head == i; j++)
+			;
+		missing += missing_in(s, i, j, wanted(s->w[i].path, names, n), report);
 	}
 	return missing;
+}
+
+int mb_set_incomplete(const struct mb_image_set *s, struct mb_error *e)
+{
+	return mb_fail(e, MB_ERR_CORRUPT, 0, "'%s' cannot be restored whole: the images "
+		       "of backup %s hold %" PRIu64 " of its %" PRIu64 " bytes",
+		       s->incomplete->path, s->v[0].idx->meta.backup_id,
+		       s->incomplete_bytes, s->incomplete->size);
 }
 
 int mb_set_partial(const struct mb_image_set *s, uint64_t missing, struct mb_error *e)
@@ -346,7 +380,8 @@ static int set_verify(const struct mb_options *opt, const char *const *media,
 		st->image_bytes_read += mb_image_bytes_read(s.v[i].r);
 	}
 	st->missing = mb_set_missing(&s, report, NULL, 0);
-	rc = st->missing ? mb_set_partial(&s, st->missing, e) : 0;
+	rc = s.incomplete ? mb_set_incomplete(&s, e) :
+	     st->missing ? mb_set_partial(&s, st->missing, e) : 0;
 out:
 	mb_set_close(&s);
 	return rc;

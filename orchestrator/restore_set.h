@@ -52,6 +52,9 @@ struct mb_image_set {
 	struct mb_set_item *w;	/* sorted by path, then segment offset */
 	size_t nw;
 	uint32_t devices;
+	/* a file whose pieces are all held yet do not cover it (mb_set_missing) */
+	const struct mb_set_item *incomplete;
+	uint64_t incomplete_bytes;
 };
 
 enum {
@@ -81,15 +84,21 @@ int mb_set_open_image(const struct mb_options *opt, const char *from,
 /* The item for (path, segment offset), or NULL. */
 struct mb_set_item *mb_set_find(const struct mb_image_set *s, const char *path,
 				uint64_t seg_offset);
+/* The first piece of path (its lowest offset), or NULL. */
+struct mb_set_item *mb_set_first(const struct mb_image_set *s, const char *path);
 
 /* Marks every piece of a file with a missing piece (nothing of it is
  * restored) and prints one "cannot restore" line per missing item among
- * names (n == 0: all) to report (NULL: none); returns their count. */
+ * names (n == 0: all) to report (NULL: none); returns their count.  The
+ * first file among names whose pieces are all held but do not add up to
+ * its size is s->incomplete. */
 uint64_t mb_set_missing(struct mb_image_set *s, FILE *report, const char *const *names,
 			size_t n);
 
 /* MB_ERR_PARTIAL: missing items of the set's backup. */
 int mb_set_partial(const struct mb_image_set *s, uint64_t missing, struct mb_error *e);
+/* MB_ERR_CORRUPT: s->incomplete cannot be whole. */
+int mb_set_incomplete(const struct mb_image_set *s, struct mb_error *e);
 
 struct mb_set_stats {
 	uint64_t images;		/* images read (first and rescue) */
