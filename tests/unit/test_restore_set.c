@@ -5,7 +5,9 @@
  * under its name, and the restore and verify fail saying so (issue 16,
  * items 3 and 4).  Also reading it from a pipe, in order.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,24 +45,20 @@ static unsigned char byte_at(uint64_t ino, uint64_t off)
 	return (unsigned char)(off * 13 + ino + (off >> 9));
 }
 
+/* A piece's bytes, made whole and emitted at once (pieces are small). */
 static int gen_data(void *arg, const struct mb_entry *t, mb_emit_fn emit,
 		    void *emit_arg, struct mb_error *e)
 {
-	unsigned char buf[1000];
-	uint64_t off = t->seg_offset, left = t->seg_length;
-	uint64_t ino = t->ino;	/* the pieces of a file share it */
+	unsigned char *buf = malloc(t->seg_length + 1);
+	int rc;
 
-	while (left) {
-		size_t n = left < sizeof(buf) ? (size_t)left : sizeof(buf);
-
-		for (size_t i = 0; i < n; i++)
-			buf[i] = byte_at(ino, off + i);
-		if (emit(emit_arg, buf, n, e) < 0)
-			return -1;
-		off += n;
-		left -= n;
-	}
-	return 0;
+	if (!buf)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to make '%s'", t->path);
+	for (uint64_t i = 0; i < t->seg_length; i++)
+		buf[i] = byte_at(t->ino, t->seg_offset + i);	/* a file's pieces share its ino */
+	rc = emit(emit_arg, buf, (size_t)t->seg_length, e);
+	free(buf);
+	return rc;
 }
 
 static int write_image(struct mb_error *e)
@@ -103,15 +101,14 @@ static bool file_is(const char *path, uint64_t ino, uint64_t size)
 	return off == size && c == EOF;
 }
 
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
 static void rm_rf(const char *path)
 {
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		execlp("rm", "rm", "-rf", path, (char *)NULL);
-		_exit(127);
-	}
-	waitpid(pid, NULL, 0);
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Restores IMG (from = "-": from a pipe) into DIR/to, report in rep. */
