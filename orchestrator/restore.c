@@ -194,6 +194,21 @@ static const struct mb_trailer *trailer_of(struct mb_set_image *m, struct mb_err
 	return mb_image_trailer(m->r, e);
 }
 
+/* A damaged file goes, and so do the hard links restored to it. */
+static void remove_damaged(struct restore *rs, const char *as, uint64_t offset)
+{
+	mb_error_log("checksum mismatch in '%s' (member at offset %llu): removed", as,
+		     (unsigned long long)offset);
+	mb_target_remove(rs->tg, as, NULL);
+	for (size_t i = 0; i < rs->n_jobs; i++) {
+		const struct mb_set_item *w = &rs->set.w[rs->jobs[i].item];
+
+		if (w->type == MB_T_HARDLINK && strcmp(entry_of(rs, w)->link_target, as) == 0 &&
+		    mb_target_remove(rs->tg, rs->jobs[i].as, NULL) == 0)
+			mb_error_log("hard link '%s' to '%s': removed", rs->jobs[i].as, as);
+	}
+}
+
 /* Every piece against its image's trailer; a file with a piece that does
  * not match is removed, and the first is named. */
 static int check_pieces(struct restore *rs, struct mb_error *e)
@@ -214,9 +229,7 @@ static int check_pieces(struct restore *rs, struct mb_error *e)
 		want = mb_trailer_hash_at(t, g->offset);
 		if (want && strcmp(want, g->hash) == 0)
 			continue;
-		mb_error_log("checksum mismatch in '%s' (member at offset %llu): removed", as,
-			     (unsigned long long)g->offset);
-		mb_target_remove(rs->tg, as, NULL);
+		remove_damaged(rs, as, g->offset);
 		if (rc == 0 && rs->set.n == 1)
 			mb_fail(e, MB_ERR_CORRUPT, 0, "checksum mismatch in '%s' (member at offset "
 				"%llu)", as, (unsigned long long)g->offset);

@@ -71,6 +71,16 @@ run mb restore --from "$O/one.mbi" --to "$SCRATCH/hl1" --file d/second
 exit_is 0 "--file of a hard link from one image"
 ok "the link's data restored (one image)" cmp "$SRC/d/second" "$SCRATCH/hl1/d/second"
 
+# --- issue 16, 1: a damaged file's hard link does not keep its bytes ---
+first_off=$("$MB" ls --from "$O/one.mbi" --output json | jq -r '.entries[] | select(.path == "d/first") | .offset')
+cp "$O/one.mbi" "$O/hl-damaged.mbi"
+printf 'X' | dd of="$O/hl-damaged.mbi" bs=1 seek=$((first_off + 35000)) conv=notrunc status=none
+run mb restore --from "$O/hl-damaged.mbi" --to "$SCRATCH/hld"
+exit_is 9 "restore of an image whose linked file is damaged: corrupt"
+like "$RUN_ERR" "checksum mismatch in 'd/first'" "the damaged file is named"
+nok "the damaged file is removed" test -e "$SCRATCH/hld/d/first"
+nok "its hard link is removed too" test -e "$SCRATCH/hld/d/second"
+
 # --- one image, JSON through jansson with the same keys ---
 run mb restore --from "$O/one.mbi" --to "$SCRATCH/j" --output json
 exit_is 0 "restore of one image, json"
