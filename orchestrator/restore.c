@@ -180,13 +180,15 @@ static int run_job(struct restore *rs, const struct job *j, struct mb_error *e)
 	return restore_piece(rs, j, e);
 }
 
-/* Image m's trailer: read on to it when m is read in order. */
-static const struct mb_trailer *trailer_of(struct mb_set_image *m, struct mb_error *e)
+/* Image m's trailer: read on to it when m is read in order (walk, or an
+ * image that cannot seek: a tape is not rewound to reach it). */
+static const struct mb_trailer *trailer_of(struct mb_set_image *m, bool walk,
+					   struct mb_error *e)
 {
 	struct mb_member mem;
 	int rc;
 
-	while (!m->seekable && (rc = mb_image_next(m->r, &mem, e)) != 0) {
+	while ((walk || !m->seekable) && (rc = mb_image_next(m->r, &mem, e)) != 0) {
 		if (rc < 0)
 			return NULL;
 		mb_member_free(&mem);
@@ -218,13 +220,13 @@ static int check_pieces(struct restore *rs, struct mb_error *e)
 	int rc = 0;
 
 	for (size_t i = 0; i < rs->set.n; i++)	/* an image read in order is read whole */
-		if (!rs->set.v[i].seekable && rs->walk && !trailer_of(&rs->set.v[i], e))
+		if (rs->walk && !trailer_of(&rs->set.v[i], true, e))
 			return -1;
 	for (size_t k = 0; k < rs->n_got; k++) {
 		const struct got *g = &rs->got[k];
 		const char *want, *as = rs->outs[g->out].as;
 
-		if (g->img != img && !(t = trailer_of(&rs->set.v[img = g->img], e)))
+		if (g->img != img && !(t = trailer_of(&rs->set.v[img = g->img], false, e)))
 			return -1;
 		want = mb_trailer_hash_at(t, g->offset);
 		if (want && strcmp(want, g->hash) == 0)

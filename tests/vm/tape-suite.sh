@@ -264,7 +264,7 @@ like "$RUN_OUT" "^verify: ok: [0-9]+ files, [0-9]+ bytes, 2 image\(s\) of [0-9]+
 run "$MB" restore --from tape:/dev/nst0 --from tape:/dev/nst1 --to "$SCRATCH/tset"
 exit_is 0 "restore of the set from two tapes"
 ok "big file of the set restored" cmp -s "$SRC/big.bin" "$SCRATCH/tset/big.bin"
-ok "the set's tree is byte-exact" diff -r "$SRC" "$SCRATCH/tset"
+fx_tree_is "$SRC" "$SCRATCH/tset" "the set's tree is identical to the source"
 run "$MB" restore --from tape:/dev/nst0 --from tape:/dev/nst1 --to "$SCRATCH/tsetf" --file big.bin
 exit_is 0 "--file of a segmented file from two tapes"
 ok "it is whole" cmp -s "$SRC/big.bin" "$SCRATCH/tsetf/big.bin"
