@@ -192,5 +192,9 @@ uint64_t mb_image_bytes_read(const struct mb_image_reader *r);
  * trailer.  Fails naming the first damaged file and its image offset. */
 int mb_image_verify(const struct mb_image_input *in, struct mb_image_stats *st,
 		    struct mb_error *e);
+/* The same on a reader just opened (nothing read past its index); followed:
+ * another image comes next on the medium, so bytes after the end are its. */
+int mb_image_verify_reader(struct mb_image_reader *r, bool followed,
+			   struct mb_image_stats *st, struct mb_error *e);
 
 #endif

@@ -104,8 +104,11 @@ void mbi_trailer_free(struct mb_trailer *t);
 
 /* ---- reader.c ---- */
 
-/* After the trailer: the end blocks, the padding, then end of file. */
-int mbi_check_end(struct mb_image_reader *r, struct mb_error *e);
+/* After the trailer: the end blocks, the padding, then end of file (not
+ * checked when followed: another image comes next on the medium). */
+int mbi_check_end(struct mb_image_reader *r, bool followed, struct mb_error *e);
+/* The name messages give the reader's image. */
+const char *mbi_reader_name(const struct mb_image_reader *r);
 
 /* Output writes from a thread, through a ring of buffers (flusher.c). */
 struct mbi_flusher;

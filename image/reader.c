@@ -313,6 +313,11 @@ void mb_image_close(struct mb_image_reader *r)
 	free(r);
 }
 
+const char *mbi_reader_name(const struct mb_image_reader *r)
+{
+	return r->name;
+}
+
 const struct mb_index *mb_image_index(const struct mb_image_reader *r)
 {
 	return &r->idx;
@@ -681,8 +686,9 @@ const struct mb_trailer *mb_image_trailer(struct mb_image_reader *r,
 }
 
 /* After the trailer: two zero blocks and zero padding to the image size,
- * then nothing.  Used by verify. */
-int mbi_check_end(struct mb_image_reader *r, struct mb_error *e)
+ * then nothing (unless followed: another image comes next on the medium).
+ * Used by verify. */
+int mbi_check_end(struct mb_image_reader *r, bool followed, struct mb_error *e)
 {
 	unsigned char blk[MB_IMAGE_BLOCK];
 	ssize_t got;
@@ -697,6 +703,8 @@ int mbi_check_end(struct mb_image_reader *r, struct mb_error *e)
 			return mb_fail(e, MB_ERR_CORRUPT, 0, "non-zero block at offset %" PRIu64
 				       " after the trailer of image '%s'", at, r->name);
 	}
+	if (followed)
+		return 0;
 	got = r->tail > r->head ? 1 : raw_read(r, blk, 1, e);
 	if (got < 0)
 		return -1;

@@ -80,27 +80,24 @@ static int walk(struct mb_image_reader *r, struct vstate *v,
 	return rc;
 }
 
-int mb_image_verify(const struct mb_image_input *in, struct mb_image_stats *st,
-		    struct mb_error *e)
+int mb_image_verify_reader(struct mb_image_reader *r, bool followed,
+			   struct mb_image_stats *st, struct mb_error *e)
 {
-	struct mb_image_reader *r = NULL;
 	struct mb_image_stats local = { 0 };
 	struct vstate v = { 0 };
-	size_t n;
+	size_t n = mb_image_index(r)->n;
 	int rc = -1;
 
-	if (mb_image_open(&r, in, e) < 0)
-		goto out;
-	n = mb_image_index(r)->n;
 	v.hash = malloc((n + 1) * sizeof(*v.hash));
 	v.entry = malloc((n + 1) * sizeof(*v.entry));
 	v.buf = malloc(VBUF_SIZE);
 	if (!v.hash || !v.entry || !v.buf) {
-		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to verify image '%s'", in->name);
+		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to verify image '%s'",
+			mbi_reader_name(r));
 		goto out;
 	}
 	if (walk(r, &v, &local, e) < 0 || compare_hashes(r, &v, e) < 0 ||
-	    mbi_check_end(r, e) < 0)
+	    mbi_check_end(r, followed, e) < 0)
 		goto out;
 	local.bytes = mb_image_index(r)->image_size;
 	if (st)
@@ -110,6 +107,17 @@ out:
 	free(v.hash);
 	free(v.entry);
 	free(v.buf);
+	return rc;
+}
+
+int mb_image_verify(const struct mb_image_input *in, struct mb_image_stats *st,
+		    struct mb_error *e)
+{
+	struct mb_image_reader *r = NULL;
+	int rc = -1;
+
+	if (mb_image_open(&r, in, e) == 0)
+		rc = mb_image_verify_reader(r, false, st, e);
 	mb_image_close(r);
 	return rc;
 }

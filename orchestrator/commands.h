@@ -17,9 +17,6 @@ int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e);
 int mb_cmd_list(const struct mb_options *opt, struct mb_error *e);
 int mb_recover(const struct mb_options *opt, struct mb_error *e);
 
-/* True when path is an image file that is one device's part of a set. */
-bool mb_image_is_set_member(const char *path);
-
 /* Opens an image medium as --from takes it: spec, or --from itself when
  * spec is NULL (a path, "-" for standard input, "tape:/dev/nstN"), with
  * the media options of opt (--backup, --volume-change, ...).  The image

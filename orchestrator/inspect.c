@@ -35,6 +35,11 @@ int mb_open_image_arg(const struct mb_options *opt, const char *spec,
 	return mb_media_open_read(out, spec, &p, e);
 }
 
+static bool json_output(const struct mb_options *opt)
+{
+	return opt->output && strcmp(opt->output, "json") == 0;
+}
+
 /* "-rw-r--r--" as ls and tar show it. */
 static void mode_string(char type, uint32_t mode, char out[11])
 {
@@ -104,85 +109,47 @@ static void ls_json(const struct mb_index *ix)
 
 int mb_cmd_ls(const struct mb_options *opt, struct mb_error *e)
 {
-	struct mb_image_reader *r = NULL;
-	struct mb_media_in *m = NULL;
+	struct mb_image_set set;
+	int rc = mb_set_open(&set, opt, (const char *const *)opt->froms.v, opt->froms.n,
+			     MB_SET_FIRST_ONLY, e);
 
-	if (mb_open_image_arg(opt, NULL, &m, e) < 0)
+	if (rc == 0 && json_output(opt))
+		ls_json(set.v[0].idx);
+	else if (rc == 0)
+		ls_text(set.v[0].idx);
+	mb_set_close(&set);
+	return rc;
+}
+
+/* Each image alone, and the whole set (every item held once). */
+int mb_cmd_verify(const struct mb_options *opt, struct mb_error *e)
+{
+	struct mb_set_stats st;
+	json_t *o;
+
+	if (mb_set_verify_from(opt, stdout, &st, e) < 0)
 		return -1;
-	if (mb_image_open(&r, mb_media_input(m), e) == 0) {
-		if (opt->output && strcmp(opt->output, "json") == 0)
-			ls_json(mb_image_index(r));
-		else
-			ls_text(mb_image_index(r));
+	if (!json_output(opt) && st.images == 1 && st.devices <= 1) {
+		printf("verify: ok: %llu files, %llu bytes, image %llu bytes\n",
+		       (unsigned long long)st.files, (unsigned long long)st.bytes,
+		       (unsigned long long)st.image_bytes);
+		return 0;
 	}
-	mb_image_close(r);
-	mb_media_close(m);
-	return e->code ? -1 : 0;
-}
-
-bool mb_image_is_set_member(const char *path)
-{
-	struct mb_image_reader *r = NULL;
-	struct mb_error ignored = { 0 };
-	struct mb_image_input in;
-	struct mb_image_fd f;
-	struct stat st;
-	bool set = false;
-	int fd;
-
-	if (!path || stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return false;
-	mb_image_input_fd(&in, &f, fd, path);
-	if (mb_image_open(&r, &in, &ignored) == 0)
-		set = mb_image_index(r)->meta.device_count > 1;
-	mb_image_close(r);
-	close(fd);
-	return set;
-}
-
-/* A set: each image alone, and the whole set (every item held once). */
-static int verify_set(const struct mb_options *opt, struct mb_error *e)
-{
-	struct mb_set_stats st = { 0 };
-
-	if (mb_set_verify((const char *const *)opt->froms.v, opt->froms.n, stdout, &st, e) < 0)
-		return -1;
-	if (opt->output && strcmp(opt->output, "json") == 0)
-		printf("{\"status\":\"ok\",\"images\":%llu,\"entries\":%llu,\"files\":%llu,"
-		       "\"bytes\":%llu,\"image_bytes\":%llu}\n", (unsigned long long)st.images,
-		       (unsigned long long)st.entries, (unsigned long long)st.files,
-		       (unsigned long long)st.bytes, (unsigned long long)st.image_bytes);
-	else
+	if (!json_output(opt)) {
 		printf("verify: ok: %llu files, %llu bytes, %llu image(s) of %llu bytes\n",
 		       (unsigned long long)st.files, (unsigned long long)st.bytes,
 		       (unsigned long long)st.images, (unsigned long long)st.image_bytes);
-	return 0;
-}
-
-int mb_cmd_verify(const struct mb_options *opt, struct mb_error *e)
-{
-	struct mb_image_stats st = { 0 };
-	struct mb_media_in *m = NULL;
-	int rc;
-
-	if (opt->froms.n > 1 || mb_image_is_set_member(opt->from))
-		return verify_set(opt, e);
-	if (mb_open_image_arg(opt, NULL, &m, e) < 0)
-		return -1;
-	rc = mb_image_verify(mb_media_input(m), &st, e);
-	mb_media_close(m);
-	if (rc < 0)
-		return -1;
-	if (opt->output && strcmp(opt->output, "json") == 0)
-		printf("{\"status\":\"ok\",\"entries\":%llu,\"files\":%llu,\"bytes\":%llu,"
-		       "\"image_bytes\":%llu}\n",
-		       (unsigned long long)st.members, (unsigned long long)st.files,
-		       (unsigned long long)st.file_bytes, (unsigned long long)st.bytes);
-	else
-		printf("verify: ok: %llu files, %llu bytes, image %llu bytes\n",
-		       (unsigned long long)st.files, (unsigned long long)st.file_bytes,
-		       (unsigned long long)st.bytes);
+		return 0;
+	}
+	o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "status", "ok",
+		      "images", (json_int_t)st.images, "entries", (json_int_t)st.entries,
+		      "files", (json_int_t)st.files, "bytes", (json_int_t)st.bytes,
+		      "image_bytes", (json_int_t)st.image_bytes);
+	if (!o)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to write the verify report");
+	json_dumpf(o, stdout, JSON_COMPACT);
+	printf("\n");
+	json_decref(o);
 	return 0;
 }
 

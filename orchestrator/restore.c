@@ -1,8 +1,12 @@
 /*
- * `mbackup restore`: the whole image read in order, or single files
- * (--file) reached by seeking straight to their members.  Every file's
- * checksum is compared with the trailer's; a file that does not match is
- * removed again, so no silently damaged data stays under its name.
+ * `mbackup restore`: the set the --from images make (restore_set.h; one
+ * image is a set of one), everything or single files (--file).  The work
+ * is a list of jobs in image order: a whole restore reads each image in
+ * order, --file seeks straight to each member where the image can seek.
+ * A segmented file is created once and each piece written at its offset.
+ * Every piece's checksum is compared with its image's trailer at the end
+ * (an image read in order has its trailer last); a file that does not
+ * match is removed again, so no silently damaged data stays under its name.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -17,268 +21,505 @@
 #include "orchestrator/commands.h"
 #include "orchestrator/restore_set.h"
 #include "orchestrator/restore_target.h"
-#include "plugins/media/media.h"
 
-#define RESTORE_BUF (1 << 20)
+#define RESTORE_BUF (1u << 20)
 
-struct restore {
-	struct mb_image_reader *reader;
-	const struct mb_index *index;
-	struct mb_target *target;
-	char *buf;
-	/* checksums of the files restored, compared with the trailer's */
-	struct mb_trailer_entry *got;
-	const char **got_path;
-	size_t n_got;
-	uint64_t entries, files, bytes;
+/* A file being restored, its pieces written as they come. */
+struct out_file {
+	const char *as;		/* its name in the target */
+	int fd;
+	uint64_t left;		/* bytes of pieces still due */
+	bool made;
 };
 
-/* Copies the current member's data into a new file, hashing it. */
-static int restore_data(struct restore *rs, const struct mb_entry *ent,
-			const char *as_path, struct mb_error *e)
-{
-	struct mb_entry meta = *ent;
-	struct mb_hash h;
-	ssize_t n;
-	int fd = -1;
+/* One item to restore, under the name as, into outs[out] (a file). */
+struct job {
+	size_t item;		/* in set.w */
+	size_t out;
+	const char *as;
+	size_t order;		/* as asked, to keep ties stable */
+};
 
-	meta.path = (char *)as_path;
-	meta.type = MB_T_FILE;
-	if (mb_target_create_file(rs->target, &meta, &fd, e) < 0)
-		return -1;
-	mb_hash_init(&h);
-	while ((n = mb_image_read(rs->reader, rs->buf, RESTORE_BUF, e)) > 0) {
-		mb_hash_update(&h, rs->buf, n);
-		if (mb_target_write(rs->target, fd, rs->buf, n, e) < 0) {
-			close(fd);
-			return -1;
-		}
-		rs->bytes += n;
+/* A piece's checksum, compared with its image's trailer at the end. */
+struct got {
+	size_t img, out;
+	uint64_t offset;
+	char hash[MB_HASH_HEX_LEN + 1];
+};
+
+struct restore {
+	const struct mb_set_restore_opts *o;
+	struct mb_image_set set;
+	struct mb_target *tg;
+	char *buf;
+	struct job *jobs;
+	size_t n_jobs, cap_jobs;
+	struct out_file *outs;	/* set.nw by head item, then one per --file */
+	struct got *got;
+	size_t n_got;
+	bool walk;		/* everything: read each image in order */
+	struct mb_set_stats *st;
+};
+
+static const struct mb_entry *entry_of(const struct restore *rs, const struct mb_set_item *w)
+{
+	return &rs->set.v[w->img].idx->v[w->entry].ent;
+}
+
+static int add_job(struct restore *rs, size_t item, size_t out, const char *as,
+		   struct mb_error *e)
+{
+	if (rs->n_jobs == rs->cap_jobs) {
+		size_t cap = rs->cap_jobs ? 2 * rs->cap_jobs : 1024;
+		struct job *v = realloc(rs->jobs, cap * sizeof(*v));
+
+		if (!v)
+			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore '%s'", as);
+		rs->jobs = v;
+		rs->cap_jobs = cap;
 	}
-	if (n < 0 || mb_target_finish_file(rs->target, fd, &meta, e) < 0) {
-		if (n < 0)
-			close(fd);
-		return -1;
-	}
-	rs->got[rs->n_got].offset = ent->image_offset;
-	mb_hash_final_hex(&h, rs->got[rs->n_got].hash);
-	rs->got_path[rs->n_got++] = as_path;
-	rs->files++;
+	rs->jobs[rs->n_jobs] = (struct job){ item, out, as, rs->n_jobs };
+	rs->n_jobs++;
 	return 0;
 }
 
-/* Compares every restored file with the trailer; removes the ones that do
- * not match and fails naming the first. */
-static int check_against_trailer(struct restore *rs, const struct mb_trailer *t,
-				 struct mb_error *e)
+/* Puts image m's reader on entry k's member: by walking on, or by seeking
+ * where the image can seek and walking would not do. */
+static int reach(struct mb_set_image *m, size_t k, bool walk, struct mb_error *e)
 {
+	struct mb_member mem;
+	int rc;
+
+	if (m->next != k && (m->next > k || (m->seekable && !walk))) {
+		if (mb_image_seek(m->r, k, e) < 0)
+			return -1;
+		m->next = k;
+	}
+	do {
+		if ((rc = mb_image_next(m->r, &mem, e)) <= 0)
+			return rc < 0 ? -1 : mb_fail(e, MB_ERR_CORRUPT, 0, "member of entry %zu "
+						     "is missing in image '%s'", k, m->name);
+		mb_member_free(&mem);
+	} while (m->next++ < k);
+	return 0;
+}
+
+static int open_out(struct restore *rs, struct out_file *f, const struct mb_entry *t,
+		    const char *as, struct mb_error *e)
+{
+	struct mb_entry meta = *t;
+
+	meta.path = (char *)as;
+	meta.seg_offset = 0;
+	meta.seg_length = t->size;
+	if (mb_target_create_file(rs->tg, &meta, &f->fd, e) < 0)
+		return -1;
+	f->as = as;
+	f->left = t->size;
+	f->made = true;
+	return 0;
+}
+
+static int finish_out(struct restore *rs, struct out_file *f, const struct mb_entry *t,
+		      struct mb_error *e)
+{
+	struct mb_entry meta = *t;
+	int fd = f->fd;
+
+	meta.path = (char *)f->as;
+	meta.seg_offset = 0;
+	meta.seg_length = t->size;
+	f->fd = -1;
+	rs->st->files++;
+	rs->st->entries++;
+	return mb_target_finish_file(rs->tg, fd, &meta, e);
+}
+
+/* The current member's data into its file at its offset. */
+static int restore_piece(struct restore *rs, const struct job *j, struct mb_error *e)
+{
+	const struct mb_set_item *w = &rs->set.w[j->item];
+	struct mb_set_image *m = &rs->set.v[w->img];
+	const struct mb_entry *t = entry_of(rs, w);
+	struct out_file *f = &rs->outs[j->out];
+	struct got *g = &rs->got[rs->n_got];
+	ssize_t n;
+
+	if (!f->made && open_out(rs, f, t, j->as, e) < 0)
+		return -1;
+	if (f->fd < 0 || t->seg_length > f->left)
+		return mb_fail(e, MB_ERR_CORRUPT, 0, "pieces of '%s' overlap in the set", t->path);
+	if (mb_target_seek(rs->tg, f->fd, t->seg_offset, e) < 0)
+		return -1;
+	while ((n = mb_image_read(m->r, rs->buf, RESTORE_BUF, e)) > 0) {
+		if (mb_target_write(rs->tg, f->fd, rs->buf, (size_t)n, e) < 0)
+			return -1;
+		rs->st->bytes += (uint64_t)n;
+	}
+	if (n < 0 || !mb_image_data_hash(m->r))
+		return n < 0 ? -1 : mb_fail(e, MB_ERR_INTERNAL, 0, "'%s' not read whole", t->path);
+	*g = (struct got){ (size_t)w->img, j->out, t->image_offset, "" };
+	memcpy(g->hash, mb_image_data_hash(m->r), sizeof(g->hash));
+	rs->n_got++;
+	f->left -= t->seg_length;
+	return f->left == 0 ? finish_out(rs, f, t, e) : 0;
+}
+
+static int run_job(struct restore *rs, const struct job *j, struct mb_error *e)
+{
+	const struct mb_set_item *w = &rs->set.w[j->item];
+	const struct mb_entry *t = entry_of(rs, w);
+
+	if (t->type != MB_T_FILE) {
+		rs->st->entries++;
+		return mb_target_make(rs->tg, t, e);
+	}
+	if (reach(&rs->set.v[w->img], w->entry, rs->walk, e) < 0)
+		return -1;
+	return restore_piece(rs, j, e);
+}
+
+/* Image m's trailer: read on to it when m is read in order (walk, or an
+ * image that cannot seek: a tape is not rewound to reach it). */
+static const struct mb_trailer *trailer_of(struct mb_set_image *m, bool walk,
+					   struct mb_error *e)
+{
+	struct mb_member mem;
+	int rc;
+
+	while ((walk || !m->seekable) && (rc = mb_image_next(m->r, &mem, e)) != 0) {
+		if (rc < 0)
+			return NULL;
+		mb_member_free(&mem);
+	}
+	return mb_image_trailer(m->r, e);
+}
+
+/* A damaged file goes, and so do the hard links restored to it. */
+static void remove_damaged(struct restore *rs, const char *as, uint64_t offset)
+{
+	mb_error_log("checksum mismatch in '%s' (member at offset %llu): removed", as,
+		     (unsigned long long)offset);
+	mb_target_remove(rs->tg, as, NULL);
+	for (size_t i = 0; i < rs->n_jobs; i++) {
+		const struct mb_set_item *w = &rs->set.w[rs->jobs[i].item];
+
+		if (w->type == MB_T_HARDLINK && strcmp(entry_of(rs, w)->link_target, as) == 0 &&
+		    mb_target_remove(rs->tg, rs->jobs[i].as, NULL) == 0)
+			mb_error_log("hard link '%s' to '%s': removed", rs->jobs[i].as, as);
+	}
+}
+
+/* Every piece against its image's trailer; a file with a piece that does
+ * not match is removed, and the first is named. */
+static int check_pieces(struct restore *rs, struct mb_error *e)
+{
+	const struct mb_trailer *t = NULL;
+	size_t img = SIZE_MAX;
 	int rc = 0;
 
-	for (size_t i = 0; i < rs->n_got; i++) {
-		const char *want = mb_trailer_hash_at(t, rs->got[i].offset);
+	for (size_t i = 0; i < rs->set.n; i++)	/* an image read in order is read whole */
+		if (rs->walk && !trailer_of(&rs->set.v[i], true, e))
+			return -1;
+	for (size_t k = 0; k < rs->n_got; k++) {
+		const struct got *g = &rs->got[k];
+		const char *want, *as = rs->outs[g->out].as;
 
-		if (want && strcmp(want, rs->got[i].hash) == 0)
+		if (g->img != img && !(t = trailer_of(&rs->set.v[img = g->img], false, e)))
+			return -1;
+		want = mb_trailer_hash_at(t, g->offset);
+		if (want && strcmp(want, g->hash) == 0)
 			continue;
-		mb_error_log("checksum mismatch in '%s' (member at offset %llu): removed",
-			     rs->got_path[i], (unsigned long long)rs->got[i].offset);
-		mb_target_remove(rs->target, rs->got_path[i], NULL);
-		if (rc == 0)
-			mb_fail(e, MB_ERR_CORRUPT, 0, "checksum mismatch in '%s' (member at offset %llu)",
-				rs->got_path[i], (unsigned long long)rs->got[i].offset);
+		remove_damaged(rs, as, g->offset);
+		if (rc == 0 && rs->set.n == 1)
+			mb_fail(e, MB_ERR_CORRUPT, 0, "checksum mismatch in '%s' (member at offset "
+				"%llu)", as, (unsigned long long)g->offset);
+		else if (rc == 0)
+			mb_fail(e, MB_ERR_CORRUPT, 0, "checksum mismatch in '%s' (member at offset "
+				"%llu of image '%s')", as, (unsigned long long)g->offset,
+				rs->set.v[g->img].name);
 		rc = -1;
 	}
 	return rc;
 }
 
-static const struct mb_entry *find_entry(const struct mb_index *ix, const char *path,
-					 size_t *at)
+/* ---- what to restore ---- */
+
+/* Everything: directories first (every image holds them all), then the
+ * items image by image in image order, hard links last (their first
+ * name may come from another image); nothing of a file with a missing
+ * piece, no link to such a file. */
+static int plan_all(struct restore *rs, struct mb_error *e)
 {
-	for (size_t i = 0; i < ix->n; i++)
-		if (strcmp(ix->v[i].ent.path, path) == 0) {
-			*at = i;
-			return &ix->v[i].ent;
+	const struct mb_index *ix0 = rs->set.v[0].idx;
+
+	for (size_t k = 0; k < ix0->n; k++)
+		if (ix0->v[k].ent.type == MB_T_DIR) {
+			if (mb_target_make(rs->tg, &ix0->v[k].ent, e) < 0)
+				return -1;
+			rs->st->entries++;
 		}
-	return NULL;
-}
+	for (int links = 0; links < 2; links++)
+		for (size_t i = 0; i < rs->set.n; i++)
+			for (size_t k = 0; k < rs->set.v[i].idx->n; k++) {
+				const struct mb_entry *t = &rs->set.v[i].idx->v[k].ent;
+				struct mb_set_item *w = mb_set_find(&rs->set, t->path, t->seg_offset);
+				struct mb_set_item *to = links && t->type == MB_T_HARDLINK ?
+					mb_set_first(&rs->set, t->link_target) : NULL;
 
-/* One entry of the index restored by seeking to its member; a hard link
- * is restored as a file with the data of its first name. */
-static int restore_one(struct restore *rs, const char *path, struct mb_error *e)
-{
-	const struct mb_entry *ent;
-	struct mb_member m = { 0 };
-	size_t i, data_i;
-	int rc;
-
-	if (!(ent = find_entry(rs->index, path, &i))) {
-		mb_fail(e, MB_ERR_NOT_FOUND, 0, "'%s' is not in the image", path);
-		mb_hint(e, "mbackup ls --from IMAGE lists what it holds");
-		return -1;
-	}
-	rs->entries++;
-	data_i = i;
-	if (ent->type == MB_T_HARDLINK && !find_entry(rs->index, ent->link_target, &data_i))
-		return mb_fail(e, MB_ERR_CORRUPT, 0, "hard link '%s' points to '%s', which is not in the image",
-			       path, ent->link_target);
-	if (ent->type != MB_T_FILE && ent->type != MB_T_HARDLINK)
-		return mb_target_make(rs->target, ent, e);
-	if (mb_image_seek(rs->reader, data_i, e) < 0 || mb_image_next(rs->reader, &m, e) != 1)
-		return -1;
-	mb_member_free(&m);
-	rc = restore_data(rs, &rs->index->v[data_i].ent, ent->path, e);
-	return rc;
-}
-
-/* The whole image, member by member, in order. */
-static int restore_all(struct restore *rs, struct mb_error *e)
-{
-	struct mb_member m;
-	size_t i = 0;
-	int rc;
-
-	while ((rc = mb_image_next(rs->reader, &m, e)) == 1) {
-		const struct mb_entry *ent = NULL;
-
-		while (i < rs->index->n && rs->index->v[i].ent.image_offset != m.offset)
-			i++;
-		mb_member_free(&m);
-		if (i == rs->index->n)
-			return mb_fail(e, MB_ERR_CORRUPT, 0, "member at offset %llu is not in the index",
-				       (unsigned long long)m.offset);
-		ent = &rs->index->v[i++].ent;
-		rs->entries++;
-		if (ent->type == MB_T_FILE)
-			rc = restore_data(rs, ent, ent->path, e);
-		else
-			rc = mb_target_make(rs->target, ent, e);
-		if (rc < 0)
-			return -1;
-	}
-	return rc;
-}
-
-static void restore_report(const struct mb_options *opt, struct restore *rs,
-			   const struct mb_media_in *m)
-{
-	uint64_t read = mb_image_bytes_read(rs->reader), recs = 0, rsize = 0;
-
-	mb_media_read_stats(m, &recs, &rsize);
-	if (rsize)
-		mb_info("tape: read %llu records of %llu bytes (the image has %llu)",
-			(unsigned long long)recs, (unsigned long long)rsize,
-			(unsigned long long)(rs->index->image_size / rsize));
-	if (opt->output && strcmp(opt->output, "json") == 0 && rsize)
-		printf("{\"entries\":%llu,\"files\":%llu,\"bytes\":%llu,\"image_bytes_read\":%llu,"
-		       "\"image_size\":%llu,\"tape_records_read\":%llu,\"tape_record_size\":%llu}\n",
-		       (unsigned long long)rs->entries, (unsigned long long)rs->files,
-		       (unsigned long long)rs->bytes, (unsigned long long)read,
-		       (unsigned long long)rs->index->image_size, (unsigned long long)recs,
-		       (unsigned long long)rsize);
-	else if (opt->output && strcmp(opt->output, "json") == 0)
-		printf("{\"entries\":%llu,\"files\":%llu,\"bytes\":%llu,\"image_bytes_read\":%llu,"
-		       "\"image_size\":%llu}\n",
-		       (unsigned long long)rs->entries, (unsigned long long)rs->files,
-		       (unsigned long long)rs->bytes, (unsigned long long)read,
-		       (unsigned long long)rs->index->image_size);
-	else
-		printf("restored %llu entries (%llu bytes) to '%s'; read %llu of %llu image bytes\n",
-		       (unsigned long long)rs->entries, (unsigned long long)rs->bytes, opt->to,
-		       (unsigned long long)read, (unsigned long long)rs->index->image_size);
-}
-
-static int restore_run(const struct mb_options *opt, struct restore *rs, struct mb_error *e)
-{
-	const struct mb_trailer *t;
-	size_t i;
-
-	/* Check every requested name before restoring any of them. */
-	for (i = 0; i < opt->files.n; i++)
-		if (!find_entry(rs->index, opt->files.v[i], &(size_t){ 0 })) {
-			mb_fail(e, MB_ERR_NOT_FOUND, 0, "'%s' is not in the image", opt->files.v[i]);
-			mb_hint(e, "mbackup ls --from IMAGE lists what it holds");
-			return -1;
-		}
-	if (mb_make_parents(opt->to, MB_ERR_TARGET, e) < 0 ||
-	    mb_target_open(&rs->target, opt->to, opt->force, e) < 0)
-		return -1;
-	for (i = 0; i < opt->files.n; i++)
-		if (restore_one(rs, opt->files.v[i], e) < 0)
-			return -1;
-	if (opt->files.n == 0 && restore_all(rs, e) < 0)
-		return -1;
-	if (!(t = mb_image_trailer(rs->reader, e)) || check_against_trailer(rs, t, e) < 0)
-		return -1;
+				if (!w || w->img != (long)i || w->entry != k || w->skip ||
+				    (t->type == MB_T_HARDLINK) != links || (to && to->skip))
+					continue;
+				if (add_job(rs, (size_t)(w - rs->set.w), w->head, t->path, e) < 0)
+					return -1;
+			}
 	return 0;
 }
 
-/* Several images (a set written to several devices), or one image that
- * belongs to such a set: reassembled by orchestrator/restore_set.c. */
-static int restore_set(const struct mb_options *opt, struct mb_error *e)
+static int not_found(const struct restore *rs, const char *path, struct mb_error *e)
+{
+	if (rs->set.n > 1 || rs->set.devices > 1)
+		return mb_fail(e, MB_ERR_NOT_FOUND, 0, "'%s' is not in the set", path);
+	mb_fail(e, MB_ERR_NOT_FOUND, 0, "'%s' is not in the image", path);
+	mb_hint(e, "mbackup ls --from IMAGE lists what it holds");
+	return -1;
+}
+
+static const struct mb_entry *find_dir(const struct restore *rs, const char *path)
+{
+	const struct mb_index *ix0 = rs->set.v[0].idx;
+
+	for (size_t k = 0; k < ix0->n; k++)
+		if (ix0->v[k].ent.type == MB_T_DIR && strcmp(ix0->v[k].ent.path, path) == 0)
+			return &ix0->v[k].ent;
+	return NULL;
+}
+
+/* The first name of a hard link held by an image, or NULL. */
+static struct mb_set_item *link_to(const struct restore *rs, const struct mb_set_item *w,
+				   struct mb_error *e)
+{
+	const struct mb_entry *t;
+	struct mb_set_item *to;
+
+	if (w->type != MB_T_HARDLINK || w->img < 0)
+		return NULL;
+	t = entry_of(rs, w);
+	if (!(to = mb_set_first(&rs->set, t->link_target)))
+		mb_fail(e, MB_ERR_CORRUPT, 0, "hard link '%s' points to '%s', which is "
+			"not in the image", w->path, t->link_target);
+	return to;
+}
+
+/* --file: every requested name checked first; a hard link is restored
+ * as a file with the data of its first name. */
+static int plan_files(struct restore *rs, struct mb_error *e)
+{
+	const struct mb_set_restore_opts *o = rs->o;
+
+	for (size_t f = 0; f < o->n_files; f++)
+		if (!mb_set_first(&rs->set, o->files[f]) && !find_dir(rs, o->files[f]))
+			return not_found(rs, o->files[f], e);
+	for (size_t f = 0; f < o->n_files; f++) {
+		const char *name = o->files[f];
+		struct mb_set_item *w = mb_set_first(&rs->set, name), *to;
+		size_t out = w ? w->head : 0;
+
+		if (!w) {
+			rs->st->entries++;
+			if (mb_target_make(rs->tg, find_dir(rs, name), e) < 0)
+				return -1;
+			continue;
+		}
+		if ((to = link_to(rs, w, e))) {
+			w = to;
+			out = rs->set.nw + f;
+		} else if (e->code) {
+			return -1;
+		}
+		for (size_t i = (size_t)(w - rs->set.w); i < rs->set.nw && rs->set.w[i].head == w->head; i++)
+			if (!rs->set.w[i].skip && add_job(rs, i, out, name, e) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+/* Missing pieces of what is asked: every --file and the first names of
+ * the hard links among them. */
+static uint64_t missing(struct restore *rs, FILE *report, struct mb_error *e)
+{
+	const struct mb_set_restore_opts *o = rs->o;
+	const char **names = calloc(2 * o->n_files + 1, sizeof(*names));
+	size_t n = 0;
+	uint64_t count;
+
+	if (!names)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore"), 0;
+	for (size_t f = 0; f < o->n_files; f++) {
+		struct mb_set_item *w = mb_set_first(&rs->set, o->files[f]);
+
+		names[n++] = o->files[f];
+		if (w && w->type == MB_T_HARDLINK && w->img >= 0)
+			names[n++] = entry_of(rs, w)->link_target;
+	}
+	count = mb_set_missing(&rs->set, report, names, n);
+	free(names);
+	return count;
+}
+
+static int cmp_job(const void *a, const void *b, void *arg)
+{
+	const struct job *x = a, *y = b;
+	const struct mb_set_item *w = arg, *p = &w[x->item], *q = &w[y->item];
+
+	if (p->img != q->img)
+		return p->img < q->img ? -1 : 1;
+	if (p->entry != q->entry)
+		return p->entry < q->entry ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* ---- the run ---- */
+
+static int prepare(struct restore *rs, FILE *report, struct mb_error *e)
+{
+	const struct mb_set_restore_opts *o = rs->o;
+	size_t n_outs;
+
+	if (mb_set_open(&rs->set, o->opt, o->media, o->n_media, MB_SET_TRAILERS, e) < 0)
+		return -1;
+	rs->st->images = rs->set.n;
+	rs->st->devices = rs->set.devices;
+	for (size_t i = 0; i < rs->set.n; i++)
+		rs->st->image_bytes += rs->set.v[i].idx->image_size;
+	rs->st->missing = missing(rs, report, e);
+	n_outs = rs->set.nw + o->n_files + 1;
+	rs->buf = malloc(RESTORE_BUF);
+	rs->outs = calloc(n_outs, sizeof(*rs->outs));
+	if (e->code || !rs->buf || !rs->outs)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore to '%s'", o->to);
+	for (size_t i = 0; i < n_outs; i++)
+		rs->outs[i].fd = -1;
+	rs->walk = o->n_files == 0;
+	return 0;
+}
+
+static int restore_run(struct restore *rs, struct mb_error *e)
+{
+	const struct mb_set_restore_opts *o = rs->o;
+
+	if (o->n_files && plan_files(rs, e) < 0)	/* names checked before the target */
+		return -1;
+	if (mb_make_parents(o->to, MB_ERR_TARGET, e) < 0 ||
+	    mb_target_open(&rs->tg, o->to, o->force, e) < 0)
+		return -1;
+	if (o->n_files == 0 && plan_all(rs, e) < 0)
+		return -1;
+	qsort_r(rs->jobs, rs->n_jobs, sizeof(*rs->jobs), cmp_job, rs->set.w);
+	rs->got = calloc(rs->n_jobs + 1, sizeof(*rs->got));
+	if (!rs->got)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore to '%s'", o->to);
+	for (size_t i = 0; i < rs->n_jobs; i++)
+		if (run_job(rs, &rs->jobs[i], e) < 0)
+			return -1;
+	return check_pieces(rs, e);
+}
+
+int mb_set_restore(const struct mb_set_restore_opts *o, struct mb_set_stats *st,
+		   struct mb_error *e)
+{
+	struct restore rs = { .o = o, .st = st };
+	size_t n_outs = 0;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (prepare(&rs, o->report, e) < 0)
+		goto out;
+	n_outs = rs.set.nw + o->n_files + 1;
+	if (restore_run(&rs, e) < 0)
+		goto out;
+	rc = rs.set.incomplete ? mb_set_incomplete(&rs.set, e) :
+	     st->missing ? mb_set_partial(&rs.set, st->missing, e) : 0;
+out:
+	for (size_t i = 0; i < n_outs; i++)
+		if (rs.outs[i].fd >= 0) {	/* a file left incomplete goes */
+			close(rs.outs[i].fd);
+			mb_target_remove(rs.tg, rs.outs[i].as, NULL);
+		}
+	if (rs.tg && mb_target_close(rs.tg, rc == 0 ? e : NULL) < 0)
+		rc = -1;
+	for (size_t i = 0; i < rs.set.n; i++)
+		st->image_bytes_read += mb_image_bytes_read(rs.set.v[i].r);
+	mb_set_read_stats(&rs.set, &st->records, &st->record_size);
+	mb_set_close(&rs.set);
+	free(rs.buf);
+	free(rs.outs);
+	free(rs.jobs);
+	free(rs.got);
+	return rc;
+}
+
+static void json_set_u64(json_t *o, const char *key, uint64_t v)
+{
+	json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
+static void restore_report(const struct mb_options *opt, const struct mb_set_stats *st)
+{
+	uint64_t recs = st->records, rsize = st->record_size;
+
+	if (rsize)
+		mb_info("tape: read %llu records of %llu bytes (the image has %llu)",
+			(unsigned long long)recs, (unsigned long long)rsize,
+			(unsigned long long)(st->image_bytes / rsize));
+	if (opt->output && strcmp(opt->output, "json") == 0) {
+		json_t *o = json_object();
+
+		json_set_u64(o, "images", st->images);
+		json_set_u64(o, "entries", st->entries);
+		json_set_u64(o, "files", st->files);
+		json_set_u64(o, "bytes", st->bytes);
+		json_set_u64(o, "missing", st->missing);
+		json_set_u64(o, "image_bytes_read", st->image_bytes_read);
+		json_set_u64(o, "image_size", st->image_bytes);
+		if (rsize) {
+			json_set_u64(o, "tape_records_read", recs);
+			json_set_u64(o, "tape_record_size", rsize);
+		}
+		json_dumpf(o, stdout, JSON_COMPACT);
+		printf("\n");
+		json_decref(o);
+	} else if (st->images == 1 && st->devices <= 1) {
+		printf("restored %llu entries (%llu bytes) to '%s'; read %llu of %llu image bytes\n",
+		       (unsigned long long)st->entries, (unsigned long long)st->bytes, opt->to,
+		       (unsigned long long)st->image_bytes_read,
+		       (unsigned long long)st->image_bytes);
+	} else {
+		printf("restored %llu entries (%llu bytes) from %llu image(s) to '%s'%s\n",
+		       (unsigned long long)st->entries, (unsigned long long)st->bytes,
+		       (unsigned long long)st->images, opt->to,
+		       st->missing ? "; some items are missing (listed above)" : "");
+	}
+}
+
+int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e)
 {
 	struct mb_set_restore_opts o = {
 		.media = (const char *const *)opt->froms.v, .n_media = opt->froms.n,
 		.to = opt->to, .force = opt->force,
 		.files = (const char *const *)opt->files.v, .n_files = opt->files.n,
-		.report = stdout,
+		.report = stdout, .opt = opt,
 	};
-	struct mb_set_stats st = { 0 };
-	int rc = mb_set_restore(&o, &st, e);
-
-	if (rc == 0 || e->code == MB_ERR_PARTIAL) {
-		if (opt->output && strcmp(opt->output, "json") == 0)
-			printf("{\"images\":%llu,\"entries\":%llu,\"files\":%llu,\"bytes\":%llu,"
-			       "\"missing\":%llu}\n", (unsigned long long)st.images,
-			       (unsigned long long)st.entries, (unsigned long long)st.files,
-			       (unsigned long long)st.bytes, (unsigned long long)st.missing);
-		else
-			printf("restored %llu entries (%llu bytes) from %llu image(s) to '%s'%s\n",
-			       (unsigned long long)st.entries, (unsigned long long)st.bytes,
-			       (unsigned long long)st.images, opt->to,
-			       st.missing ? "; some items are missing (listed above)" : "");
-	}
-	return rc;
-}
-
-int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e)
-{
-	struct restore rs = { 0 };
-	struct mb_media_in *m = NULL;
-	const char *name;
-	int rc = -1;
+	struct mb_set_stats st;
+	int rc;
 
 	if (!opt->to) {
 		mb_fail(e, MB_ERR_USAGE, 0, "missing --to");
 		mb_hint(e, "give the directory to restore into: --to DIR");
 		return -1;
 	}
-	if (opt->froms.n > 1 || mb_image_is_set_member(opt->from))
-		return restore_set(opt, e);
-	if (mb_open_image_arg(opt, NULL, &m, e) < 0)
-		return -1;
-	name = m->name;
-	if (mb_image_open(&rs.reader, mb_media_input(m), e) < 0)
-		goto out;
-	rs.index = mb_image_index(rs.reader);
-	rs.buf = malloc(RESTORE_BUF);
-	rs.got = calloc(rs.index->n + 1, sizeof(*rs.got));
-	rs.got_path = calloc(rs.index->n + 1, sizeof(*rs.got_path));
-	if (!rs.buf || !rs.got || !rs.got_path) {
-		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore '%s'", name);
-		goto out;
-	}
-	rc = restore_run(opt, &rs, e);
-	if (rs.target && mb_target_close(rs.target, rc == 0 ? e : NULL) < 0)
-		rc = -1;
-	rs.target = NULL;
-	if (rc == 0)
-		restore_report(opt, &rs, m);
-out:
-	if (rs.target)
-		mb_target_close(rs.target, NULL);
-	mb_image_close(rs.reader);
-	mb_media_close(m);
-	free(rs.buf);
-	free(rs.got);
-	free(rs.got_path);
+	rc = mb_set_restore(&o, &st, e);
+	if (rc == 0 || e->code == MB_ERR_PARTIAL)
+		restore_report(opt, &st);
 	return rc;
 }

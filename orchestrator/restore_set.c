@@ -1,122 +1,112 @@
 /*
- * Restore / verify of a set of images written to several devices.  The
- * set is the union of what every index holds and names (its "p" lines);
- * an item is restored from the image that holds it, a segmented file is
- * created once and each segment written at its offset (mb_target_seek),
- * and an item held by no image given is listed, exactly, as missing.
+ * The set ls, verify and restore read (restore_set.h): every image of
+ * every medium opened once, checked to be of one backup, and the items
+ * of the set collected, sorted by path and segment offset, one per piece.
  */
 #include "orchestrator/restore_set.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/hash.h"
-#include "image/image.h"
-#include "orchestrator/restore_target.h"
+#include "orchestrator/commands.h"
+#include "plugins/media/media.h"
 
-#define SET_BUF (1u << 20)
+/* ---- opening ---- */
 
-struct img {
-	int fd;
-	struct mb_image_input *in;	/* over fd from base (its own memory: */
-	struct mb_image_fd *in_fd;	/* the array of images grows) */
-	char *name;
-	uint64_t base;
-	struct mb_image_reader *r;
-	const struct mb_index *idx;
-	bool usable;		/* its trailer reads: the image is complete */
-};
-
-/* One item of the set: held by an image (img >= 0, entry) or missing. */
-struct want {
-	const char *path;
-	char type;
-	uint64_t size, seg_offset, seg_length;
-	uint32_t device, part;
-	long img;
-	size_t entry;
-	bool skip;		/* part of a file that cannot be restored whole */
-};
-
-struct set {
-	struct img *v;
-	size_t n;
-	struct want *w;
-	size_t nw;
-	uint32_t devices;
-	char *buf;
-	/* segmented files being restored */
-	struct open_seg { const char *path; int fd; uint64_t left; } *segs;
-	size_t n_segs;
-};
-
-/* ---- loading every image of every media ---- */
-
-static int add_img(struct set *s, int fd, const char *path, uint64_t base,
-		   struct mb_error *e)
+/* The next image of prev's medium, where earlier images stay readable
+ * (a file: rescue images follow the first); a medium read in order
+ * (standard input, a pipe) or one drive (a tape) gives its first only. */
+static int next_image(const struct mb_set_image *prev, struct mb_set_image *out,
+		      struct mb_error *e)
 {
-	struct img *nv = realloc(s->v, (s->n + 1) * sizeof(*nv)), *m;
+	int rc;
 
-	if (!nv)
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", path);
-	s->v = nv;
-	m = &s->v[s->n];
-	memset(m, 0, sizeof(*m));
-	m->fd = fd;
-	m->base = base;
-	if ((base == 0 ? asprintf(&m->name, "%s", path) :
-	     asprintf(&m->name, "%s@%" PRIu64, path, base)) < 0) {
-		m->name = NULL;
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", path);
-	}
-	s->n++;
-	if (lseek(fd, (off_t)base, SEEK_SET) < 0)
-		return mb_fail(e, MB_ERR_MEDIA, errno, "unable to seek in image '%s'", m->name);
-	m->in = malloc(sizeof(*m->in));
-	m->in_fd = malloc(sizeof(*m->in_fd));
-	if (!m->in || !m->in_fd)
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", path);
-	mb_image_input_fd(m->in, m->in_fd, fd, m->name);
-	if (mb_image_open(&m->r, m->in, e) < 0)
-		return -1;
-	m->idx = mb_image_index(m->r);
-	return 0;
+	if (!prev->seekable || !prev->m->keeps_images)
+		return 0;
+	if ((rc = mb_media_next_image(prev->m, prev->idx->image_size, e)) <= 0)
+		return rc;
+	out->m = prev->m;
+	out->base = prev->m->base;
+	return 1;
 }
 
-/* A media: its first image, then every rescue image appended after it. */
-static int load_media(struct set *s, const char *path, struct mb_error *e)
+int mb_set_open_image(const struct mb_options *opt, const char *from,
+		      const struct mb_set_image *prev, struct mb_set_image *out,
+		      struct mb_error *e)
 {
-	uint64_t base = 0;
-	struct stat st;
+	static const struct mb_options defaults;	/* the library callers' */
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (prev && (rc = next_image(prev, out, e)) <= 0)
+		return rc;
+	if (!prev) {
+		if (mb_open_image_arg(opt ? opt : &defaults, from, &out->m, e) < 0)
+			return -1;
+		out->owns_medium = true;
+	}
+	/* standard input is read in order, even from a file */
+	out->seekable = !out->m->sequential && strcmp(from, "-") != 0;
+	if (!(out->name = strdup(out->m->name)))
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", from);
+	if (mb_image_open(&out->r, mb_media_input(out->m), e) < 0)
+		return -1;
+	out->idx = mb_image_index(out->r);
+	out->usable = true;
+	return 1;
+}
+
+/* A medium outlives every reader of its images: readers first. */
+static void close_image(struct mb_set_image *m)
+{
+	mb_image_close(m->r);
+	m->r = NULL;
+	free(m->name);
+	m->name = NULL;
+}
+
+static void close_medium(struct mb_set_image *m)
+{
+	if (m->owns_medium)
+		mb_media_close(m->m);
+	memset(m, 0, sizeof(*m));
+}
+
+/* A medium: its first image, then every rescue image appended after it
+ * (first: its first image only). */
+static int load_medium(struct mb_image_set *s, const struct mb_options *opt,
+		       const char *from, bool first, struct mb_error *e)
+{
+	size_t start = s->n;
 
 	for (;;) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		struct mb_set_image *nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
+		int rc;
 
-		if (fd < 0)
-			return mb_fail(e, MB_ERR_MEDIA, errno, "unable to open '%s'", path);
-		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-			close(fd);
-			return mb_fail(e, MB_ERR_MEDIA, errno ? errno : ESPIPE,
-				       "unable to read the set from '%s'", path);
+		if (!nv)
+			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", from);
+		s->v = nv;
+		rc = mb_set_open_image(opt, from, s->n > start ? &s->v[s->n - 1] : NULL,
+				       &s->v[s->n], e);
+		if (rc <= 0) {
+			close_image(&s->v[s->n]);
+			close_medium(&s->v[s->n]);
+			return rc;
 		}
-		if (base > 0 && base >= (uint64_t)st.st_size) {
-			close(fd);
+		if (s->n > start)
+			s->v[s->n - 1].followed = true;
+		if (s->n++ == start && first)
 			return 0;
-		}
-		if (add_img(s, fd, path, base, e) < 0)
-			return -1;
-		base += s->v[s->n - 1].idx->image_size;
 	}
 }
 
 /* Same backup, same device count, no image given twice. */
-static int check_set(struct set *s, struct mb_error *e)
+static int check_set(struct mb_image_set *s, struct mb_error *e)
 {
 	const struct mb_image_meta *m0 = &s->v[0].idx->meta;
 
@@ -138,37 +128,55 @@ static int check_set(struct set *s, struct mb_error *e)
 					       "is given twice ('%s' and '%s')", m->device_index,
 					       m->backup_id, s->v[j].name, s->v[i].name);
 		}
-		/* an image without its trailer (a device that failed) holds nothing */
-		s->v[i].usable = mb_image_trailer(s->v[i].r, &(struct mb_error){ 0 }) != NULL;
 	}
 	return 0;
 }
 
-static void close_set(struct set *s)
+/* An image of a set without its trailer (a device that failed) holds
+ * nothing: its items are on the survivors' rescue images.  Only an image
+ * that can seek tells before it is read; one of a set of one always holds
+ * its items (a damaged one fails as it is read). */
+static void check_trailers(struct mb_image_set *s)
 {
+	for (size_t i = 0; i < s->n; i++)
+		if (s->devices > 1 && s->v[i].seekable) {
+			s->v[i].usable = mb_image_trailer(s->v[i].r, &(struct mb_error){ 0 }) != NULL;
+			s->v[i].next = SIZE_MAX;	/* the reader is past the members */
+		}
+}
+
+void mb_set_read_stats(const struct mb_image_set *s, uint64_t *records,
+		       uint64_t *record_size)
+{
+	*records = *record_size = 0;
 	for (size_t i = 0; i < s->n; i++) {
-		mb_image_close(s->v[i].r);
-		if (s->v[i].fd >= 0)
-			close(s->v[i].fd);
-		free(s->v[i].name);
-		free(s->v[i].in);
-		free(s->v[i].in_fd);
+		uint64_t r, size;
+
+		if (!s->v[i].owns_medium)
+			continue;
+		mb_media_read_stats(s->v[i].m, &r, &size);
+		*records += r;
+		if (size)
+			*record_size = size;
 	}
-	for (size_t i = 0; i < s->n_segs; i++)
-		if (s->segs[i].fd >= 0)
-			close(s->segs[i].fd);
-	free(s->segs);
+}
+
+void mb_set_close(struct mb_image_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		close_image(&s->v[i]);
+	for (size_t i = 0; i < s->n; i++)
+		close_medium(&s->v[i]);
 	free(s->v);
 	free(s->w);
-	free(s->buf);
 	memset(s, 0, sizeof(*s));
 }
 
 /* ---- the set's items ---- */
 
-static int cmp_want(const void *a, const void *b)
+static int cmp_item(const void *a, const void *b)
 {
-	const struct want *x = a, *y = b;
+	const struct mb_set_item *x = a, *y = b;
 	int c = strcmp(x->path, y->path);
 
 	if (c)
@@ -181,110 +189,85 @@ static int cmp_want(const void *a, const void *b)
 	return x->part > y->part ? -1 : x->part < y->part ? 1 : 0;
 }
 
-static int collect(struct set *s, struct mb_error *e)
+static void add_items(struct mb_image_set *s, size_t i)
 {
-	size_t cap = 0;
+	const struct mb_index *ix = s->v[i].idx;
+	uint32_t part = ix->meta.part ? ix->meta.part : 1;
 
-	for (size_t i = 0; i < s->n; i++) {
-		const struct mb_index *ix = s->v[i].idx;
+	for (size_t k = 0; k < ix->n && s->v[i].usable; k++) {
+		const struct mb_entry *t = &ix->v[k].ent;
 
-		cap += ix->n + ix->meta.n_peers;
+		if (t->type != MB_T_DIR)
+			s->w[s->nw++] = (struct mb_set_item){ t->path, t->type, t->size,
+				t->seg_offset, t->seg_length, ix->meta.device_index,
+				part, (long)i, k, 0, false };
 	}
+	for (size_t k = 0; k < ix->meta.n_peers; k++) {
+		const struct mb_image_peer *p = &ix->meta.peers[k];
+
+		s->w[s->nw++] = (struct mb_set_item){ p->path, p->type, p->size, p->seg_offset,
+			p->seg_length, p->device, p->part, -1, 0, 0, false };
+	}
+}
+
+/* Every item once: sorted, then one per (path, offset), the holder if
+ * any, else the latest naming; head links the pieces of a file. */
+static int collect(struct mb_image_set *s, struct mb_error *e)
+{
+	size_t cap = 0, u = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		cap += s->v[i].idx->n + s->v[i].idx->meta.n_peers;
 	s->w = calloc(cap + 1, sizeof(*s->w));
 	if (!s->w)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to load the set");
-	for (size_t i = 0; i < s->n; i++) {
-		const struct mb_index *ix = s->v[i].idx;
-		uint32_t part = ix->meta.part ? ix->meta.part : 1;
+	for (size_t i = 0; i < s->n; i++)
+		add_items(s, i);
+	qsort(s->w, s->nw, sizeof(*s->w), cmp_item);
+	for (size_t i = 0; i < s->nw; i++) {
+		bool same = u > 0 && strcmp(s->w[u - 1].path, s->w[i].path) == 0;
 
-		for (size_t k = 0; k < ix->n && s->v[i].usable; k++) {
-			const struct mb_entry *t = &ix->v[k].ent;
-
-			if (t->type != MB_T_DIR)
-				s->w[s->nw++] = (struct want){ t->path, t->type, t->size,
-					t->seg_offset, t->seg_length, ix->meta.device_index,
-					part, (long)i, k, false };
-		}
-		for (size_t k = 0; k < ix->meta.n_peers; k++) {
-			const struct mb_image_peer *p = &ix->meta.peers[k];
-
-			s->w[s->nw++] = (struct want){ p->path, p->type, p->size, p->seg_offset,
-				p->seg_length, p->device, p->part, -1, 0, false };
-		}
+		if (same && s->w[u - 1].seg_offset == s->w[i].seg_offset)
+			continue;
+		s->w[u] = s->w[i];
+		s->w[u].head = same ? s->w[u - 1].head : u;
+		u++;
 	}
-	qsort(s->w, s->nw, sizeof(*s->w), cmp_want);
-	/* one per (path, offset): the holder if any, else the latest naming */
-	{
-		size_t u = 0;
-
-		for (size_t i = 0; i < s->nw; i++)
-			if (u == 0 || strcmp(s->w[u - 1].path, s->w[i].path) != 0 ||
-			    s->w[u - 1].seg_offset != s->w[i].seg_offset)
-				s->w[u++] = s->w[i];
-		s->nw = u;
-	}
+	s->nw = u;
 	return 0;
 }
 
-/* Marks every piece of a file with a missing piece (nothing of it is
- * restored) and reports each missing item; returns their count. */
-static bool wanted(const char *path, const char *const *files, size_t n)
+int mb_set_open(struct mb_image_set *s, const struct mb_options *opt,
+		const char *const *media, size_t n_media, int flags, struct mb_error *e)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(files[i], path) == 0)
-			return true;
-	return n == 0;
+	bool first = flags & MB_SET_FIRST_ONLY;
+
+	memset(s, 0, sizeof(*s));
+	if (n_media == 0)	/* the "missing --from" error */
+		return load_medium(s, opt, NULL, first, e) < 0 ? -1 :
+		       mb_fail(e, MB_ERR_USAGE, 0, "no image given");
+	for (size_t i = 0; i < n_media; i++)
+		if (load_medium(s, opt, media[i], first, e) < 0)
+			return -1;
+	if (check_set(s, e) < 0)
+		return -1;
+	if (flags & MB_SET_TRAILERS)
+		check_trailers(s);
+	return collect(s, e);
 }
 
-static uint64_t find_missing(struct set *s, FILE *report, const char *const *files,
-			     size_t n_files)
-{
-	uint64_t missing = 0;
-
-	for (size_t i = 0; i < s->nw; ) {
-		size_t j = i;
-		bool gap = false;
-		uint64_t covered = 0;
-
-		for (; j < s->nw && strcmp(s->w[j].path, s->w[i].path) == 0; j++) {
-			gap = gap || s->w[j].img < 0;
-			if (s->w[j].img >= 0)
-				covered += s->w[j].seg_length;
-		}
-		if (s->w[i].type == MB_T_FILE && covered != s->w[i].size)
-			gap = true;
-		for (size_t k = i; k < j; k++) {
-			s->w[k].skip = gap;
-			if (s->w[k].img >= 0 || !wanted(s->w[k].path, files, n_files))
-				continue;
-			missing++;
-			if (report && s->w[k].type == MB_T_FILE && s->w[k].seg_length != s->w[k].size)
-				fprintf(report, "cannot restore '%s': bytes %" PRIu64 "-%" PRIu64
-					" of %" PRIu64 " are on device %" PRIu32 " of %" PRIu32
-					", which is not given\n", s->w[k].path, s->w[k].seg_offset,
-					s->w[k].seg_offset + s->w[k].seg_length, s->w[k].size,
-					s->w[k].device, s->devices);
-			else if (report)
-				fprintf(report, "cannot restore '%s': it is on device %" PRIu32
-					" of %" PRIu32 ", which is not given\n", s->w[k].path,
-					s->w[k].device, s->devices);
-		}
-		i = j;
-	}
-	return missing;
-}
-
-static struct want *find_want(struct set *s, const char *path, uint64_t off)
+struct mb_set_item *mb_set_find(const struct mb_image_set *s, const char *path,
+				uint64_t seg_offset)
 {
 	size_t lo = 0, hi = s->nw;
 
 	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
+		size_t mid = lo + (hi - lo) / 2;
 		int c = strcmp(s->w[mid].path, path);
 
-		if (c == 0 && s->w[mid].seg_offset == off)
+		if (c == 0 && s->w[mid].seg_offset == seg_offset)
 			return &s->w[mid];
-		if (c < 0 || (c == 0 && s->w[mid].seg_offset < off))
+		if (c < 0 || (c == 0 && s->w[mid].seg_offset < seg_offset))
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -292,281 +275,149 @@ static struct want *find_want(struct set *s, const char *path, uint64_t off)
 	return NULL;
 }
 
-/* ---- restoring ---- */
-
-static const char *trailer_hash(struct img *m, uint64_t offset, struct mb_error *e)
+struct mb_set_item *mb_set_first(const struct mb_image_set *s, const char *path)
 {
-	return mb_trailer_hash_at(mb_image_trailer(m->r, e), offset);
+	size_t lo = 0, hi = s->nw;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(s->w[mid].path, path) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nw && strcmp(s->w[lo].path, path) == 0 ? &s->w[lo] : NULL;
 }
 
-/* The fd of the file a piece belongs to: new for a whole file or the
- * first piece of a segmented one, else the one kept open. */
-static int piece_fd(struct set *s, struct mb_target *tg, const struct mb_entry *t,
-		    struct open_seg **slot, struct mb_error *e)
+/* ---- what is missing ---- */
+
+static bool wanted(const char *path, const char *const *names, size_t n)
 {
-	struct mb_entry meta = *t;
-	struct open_seg *nv;
-	int fd = -1;
-
-	*slot = NULL;
-	for (size_t i = 0; i < s->n_segs; i++)
-		if (s->segs[i].fd >= 0 && strcmp(s->segs[i].path, t->path) == 0) {
-			*slot = &s->segs[i];
-			return 0;
-		}
-	meta.seg_offset = 0;
-	meta.seg_length = t->size;
-	if (mb_target_create_file(tg, &meta, &fd, e) < 0)
-		return -1;
-	nv = realloc(s->segs, (s->n_segs + 1) * sizeof(*nv));
-	if (!nv) {
-		close(fd);
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore '%s'", t->path);
-	}
-	s->segs = nv;
-	*slot = &s->segs[s->n_segs++];
-	**slot = (struct open_seg){ t->path, fd, t->size };
-	return 0;
-}
-
-/* The current member's data into its file at its offset, checked against
- * the image's trailer; a damaged file is removed. */
-static int restore_piece(struct set *s, struct mb_target *tg, struct img *m,
-			 const struct mb_entry *t, struct mb_set_stats *st,
-			 struct mb_error *e)
-{
-	struct open_seg *slot;
-	const char *want;
-	char got[MB_HASH_HEX_LEN + 1];
-	struct mb_hash h;
-	ssize_t n;
-
-	if (piece_fd(s, tg, t, &slot, e) < 0 || mb_target_seek(tg, slot->fd, t->seg_offset, e) < 0)
-		return -1;
-	mb_hash_init(&h);
-	while ((n = mb_image_read(m->r, s->buf, SET_BUF, e)) > 0) {
-		mb_hash_update(&h, s->buf, (size_t)n);
-		if (mb_target_write(tg, slot->fd, s->buf, (size_t)n, e) < 0)
-			return -1;
-		st->bytes += (uint64_t)n;
-	}
-	if (n < 0)
-		return -1;
-	mb_hash_final_hex(&h, got);
-	want = trailer_hash(m, t->image_offset, e);
-	if (!want || strcmp(want, got) != 0) {
-		close(slot->fd);
-		slot->fd = -1;
-		mb_target_remove(tg, t->path, NULL);
-		return mb_fail(e, MB_ERR_CORRUPT, 0, "checksum mismatch in '%s' (member at "
-			       "offset %" PRIu64 " of image '%s')", t->path, t->image_offset,
-			       m->name);
-	}
-	slot->left -= t->seg_length;
-	if (slot->left == 0) {
-		int fd = slot->fd;
-
-		slot->fd = -1;
-		st->files++;
-		st->entries++;
-		return mb_target_finish_file(tg, fd, &(struct mb_entry){ .path = t->path,
-			.type = MB_T_FILE, .size = t->size, .mode = t->mode, .uid = t->uid,
-			.gid = t->gid, .mtime_sec = t->mtime_sec, .mtime_nsec = t->mtime_nsec,
-			.seg_length = t->size }, e);
-	}
-	return 0;
-}
-
-/* One held item, reached by seeking to its member. */
-static int restore_item(struct set *s, struct mb_target *tg, const struct want *w,
-			struct mb_set_stats *st, struct mb_error *e)
-{
-	struct img *m = &s->v[w->img];
-	const struct mb_entry *t = &m->idx->v[w->entry].ent;
-	struct mb_member mem = { 0 };
-	int rc;
-
-	if (t->type != MB_T_FILE) {
-		st->entries++;
-		return mb_target_make(tg, t, e);
-	}
-	if (mb_image_seek(m->r, w->entry, e) < 0 || mb_image_next(m->r, &mem, e) != 1)
-		return -1;
-	mb_member_free(&mem);
-	rc = restore_piece(s, tg, m, t, st, e);
-	return rc;
-}
-
-/* Directories first (every image holds them all), shallowest first, then
- * the items image by image in image order (sequential reads on each
- * media), hard links last (their first name may come from another image). */
-static int restore_all(struct set *s, struct mb_target *tg, struct mb_set_stats *st,
-		       struct mb_error *e)
-{
-	const struct mb_index *ix0 = s->v[0].idx;
-
-	for (size_t k = 0; k < ix0->n; k++)
-		if (ix0->v[k].ent.type == MB_T_DIR) {
-			if (mb_target_make(tg, &ix0->v[k].ent, e) < 0)
-				return -1;
-			st->entries++;
-		}
-	for (int links = 0; links < 2; links++)
-		for (size_t i = 0; i < s->n; i++)
-			for (size_t k = 0; k < s->v[i].idx->n; k++) {
-				const struct mb_entry *t = &s->v[i].idx->v[k].ent;
-				struct want *w = find_want(s, t->path, t->seg_offset);
-
-				if (!w || w->img != (long)i || w->entry != k || w->skip ||
-				    (t->type == MB_T_HARDLINK) != links)
-					continue;
-				if (restore_item(s, tg, w, st, e) < 0)
-					return -1;
-			}
-	return 0;
-}
-
-/* --file: every piece of each name, from whichever image holds it. */
-static int restore_files(struct set *s, const struct mb_set_restore_opts *o,
-			 struct mb_target *tg, struct mb_set_stats *st, struct mb_error *e)
-{
-	for (size_t f = 0; f < o->n_files; f++) {
-		struct want *w = find_want(s, o->files[f], 0);
-
-		if (!w)
-			return mb_fail(e, MB_ERR_NOT_FOUND, 0, "'%s' is not in the set", o->files[f]);
-		for (; w < s->w + s->nw && strcmp(w->path, o->files[f]) == 0; w++)
-			if (!w->skip && w->type != MB_T_DIR && restore_item(s, tg, w, st, e) < 0)
-				return -1;
-	}
-	return 0;
-}
-
-static int open_set(struct set *s, const char *const *media, size_t n,
-		    struct mb_error *e)
-{
-	if (n == 0)
-		return mb_fail(e, MB_ERR_USAGE, 0, "no image given");
-	s->buf = malloc(SET_BUF);
-	if (!s->buf)
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read the set");
 	for (size_t i = 0; i < n; i++)
-		if (load_media(s, media[i], e) < 0)
-			return -1;
-	return check_set(s, e) < 0 || collect(s, e) < 0 ? -1 : 0;
+		if (strcmp(names[i], path) == 0)
+			return true;
+	return n == 0;
 }
 
-static int partial(struct set *s, uint64_t missing, struct mb_error *e)
+static void report_missing(const struct mb_image_set *s, FILE *report, const struct mb_set_item *w)
+{
+	if (!report)
+		return;
+	if (w->img >= 0)	/* every piece held, yet they do not cover the file */
+		fprintf(report, "cannot restore '%s': its pieces hold %" PRIu64 " of its %"
+			PRIu64 " bytes\n", w->path, w->seg_length, w->size);
+	else if (w->type == MB_T_FILE && w->seg_length != w->size)
+		fprintf(report, "cannot restore '%s': bytes %" PRIu64 "-%" PRIu64
+			" of %" PRIu64 " are on device %" PRIu32 " of %" PRIu32
+			", which is not given\n", w->path, w->seg_offset,
+			w->seg_offset + w->seg_length, w->size, w->device, s->devices);
+	else
+		fprintf(report, "cannot restore '%s': it is on device %" PRIu32
+			" of %" PRIu32 ", which is not given\n", w->path, w->device,
+			s->devices);
+}
+
+/* The pieces of one file: s->w[i..j). */
+static size_t missing_in(struct mb_image_set *s, size_t i, size_t j, bool want,
+			 FILE *report)
+{
+	size_t held = 0, missing = 0;
+	uint64_t covered = 0;
+	bool gap;
+
+	for (size_t k = i; k < j; k++)
+		if (s->w[k].img >= 0) {
+			covered += s->w[k].seg_length;
+			held++;
+		}
+	gap = held < j - i || (s->w[i].type == MB_T_FILE && covered != s->w[i].size);
+	for (size_t k = i; k < j; k++) {
+		s->w[k].skip = gap;
+		if (gap && want && s->w[k].img < 0)
+			missing++, report_missing(s, report, &s->w[k]);
+	}
+	if (gap && want && held == j - i) {	/* held whole, yet not covered */
+		struct mb_set_item sum = s->w[i];
+
+		sum.seg_length = covered;
+		report_missing(s, report, &sum);
+		if (!s->incomplete)
+			s->incomplete = &s->w[i], s->incomplete_bytes = covered;
+	}
+	return missing;
+}
+
+uint64_t mb_set_missing(struct mb_image_set *s, FILE *report, const char *const *names,
+			size_t n)
+{
+	uint64_t missing = 0;
+
+	s->incomplete = NULL;
+	for (size_t i = 0, j; i < s->nw; i = j) {
+		for (j = i; j < s->nw && s->w[j].head == i; j++)
+			;
+		missing += missing_in(s, i, j, wanted(s->w[i].path, names, n), report);
+	}
+	return missing;
+}
+
+int mb_set_incomplete(const struct mb_image_set *s, struct mb_error *e)
+{
+	return mb_fail(e, MB_ERR_CORRUPT, 0, "'%s' cannot be restored whole: the images "
+		       "of backup %s hold %" PRIu64 " of its %" PRIu64 " bytes",
+		       s->incomplete->path, s->v[0].idx->meta.backup_id,
+		       s->incomplete_bytes, s->incomplete->size);
+}
+
+int mb_set_partial(const struct mb_image_set *s, uint64_t missing, struct mb_error *e)
 {
 	return mb_fail(e, MB_ERR_PARTIAL, 0, "%" PRIu64 " item(s) of backup %s cannot be "
 		       "restored: they are on devices not given", missing,
 		       s->v[0].idx->meta.backup_id);
 }
 
-int mb_set_restore(const struct mb_set_restore_opts *o, struct mb_set_stats *st,
-		   struct mb_error *e)
+/* ---- verify ---- */
+
+static int set_verify(const struct mb_options *opt, const char *const *media,
+		      size_t n_media, FILE *report, struct mb_set_stats *st,
+		      struct mb_error *e)
 {
-	struct set s = { 0 };
-	struct mb_target *tg = NULL;
+	struct mb_image_set s;
 	int rc = -1;
 
 	memset(st, 0, sizeof(*st));
-	if (open_set(&s, o->media, o->n_media, e) < 0)
+	if (mb_set_open(&s, opt, media, n_media, 0, e) < 0)
 		goto out;
 	st->images = s.n;
-	for (size_t i = 0; i < s.n; i++)
+	st->devices = s.devices;
+	for (size_t i = 0; i < s.n; i++) {
+		struct mb_image_stats one = { 0 };
+
+		if (mb_image_verify_reader(s.v[i].r, s.v[i].followed, &one, e) < 0)
+			goto out;
+		st->files += one.files;
+		st->bytes += one.file_bytes;
+		st->entries += one.members;
 		st->image_bytes += s.v[i].idx->image_size;
-	st->missing = find_missing(&s, o->report, o->files, o->n_files);
-	if (mb_target_open(&tg, o->to, o->force, e) < 0)
-		goto out;
-	if ((o->n_files ? restore_files(&s, o, tg, st, e) : restore_all(&s, tg, st, e)) < 0)
-		goto out;
-	rc = st->missing ? partial(&s, st->missing, e) : 0;
+		st->image_bytes_read += mb_image_bytes_read(s.v[i].r);
+	}
+	st->missing = mb_set_missing(&s, report, NULL, 0);
+	rc = s.incomplete ? mb_set_incomplete(&s, e) :
+	     st->missing ? mb_set_partial(&s, st->missing, e) : 0;
 out:
-	for (size_t i = 0; i < s.n_segs; i++)
-		if (s.segs[i].fd >= 0) {	/* a file left incomplete goes */
-			close(s.segs[i].fd);
-			s.segs[i].fd = -1;
-			mb_target_remove(tg, s.segs[i].path, NULL);
-		}
-	if (tg && mb_target_close(tg, rc == 0 ? e : NULL) < 0)
-		rc = -1;
-	close_set(&s);
-	return rc;
-}
-
-/* ---- verify ---- */
-
-struct feed {
-	int in, out;
-	uint64_t off, len;
-};
-
-/* Copies one image's bytes into a pipe, so mb_image_verify sees exactly
- * that image (a rescue image may follow it on the media). */
-static void *feed_main(void *arg)
-{
-	struct feed *f = arg;
-	loff_t off = (loff_t)f->off;
-
-	while (f->len > 0) {
-		ssize_t n = splice(f->in, &off, f->out, NULL,
-				   f->len > (1u << 20) ? (1u << 20) : (size_t)f->len, SPLICE_F_MOVE);
-
-		if (n <= 0)
-			break;
-		f->len -= (uint64_t)n;
-	}
-	close(f->out);
-	return NULL;
-}
-
-static int verify_one(struct img *m, struct mb_set_stats *st, struct mb_error *e)
-{
-	int pfd[2];
-	struct feed f;
-	pthread_t th;
-	struct mb_image_stats one = { 0 };
-	struct mb_image_input in;
-	struct mb_image_fd in_fd;
-	int rc;
-
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return mb_fail(e, MB_ERR_GENERAL, errno, "unable to verify '%s'", m->name);
-	f = (struct feed){ m->fd, pfd[1], m->base, m->idx->image_size };
-	if (pthread_create(&th, NULL, feed_main, &f) != 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return mb_fail(e, MB_ERR_GENERAL, 0, "unable to verify '%s'", m->name);
-	}
-	mb_image_input_fd(&in, &in_fd, pfd[0], m->name);
-	rc = mb_image_verify(&in, &one, e);
-	close(pfd[0]);	/* a feeder still writing gets EPIPE */
-	pthread_join(th, NULL);
-	st->files += one.files;
-	st->bytes += one.file_bytes;
-	st->entries += one.members;
+	mb_set_close(&s);
 	return rc;
 }
 
 int mb_set_verify(const char *const *media, size_t n_media, FILE *report,
 		  struct mb_set_stats *st, struct mb_error *e)
 {
-	struct set s = { 0 };
-	int rc = -1;
+	return set_verify(NULL, media, n_media, report, st, e);
+}
 
-	memset(st, 0, sizeof(*st));
-	if (open_set(&s, media, n_media, e) < 0)
-		goto out;
-	st->images = s.n;
-	for (size_t i = 0; i < s.n; i++) {
-		if (verify_one(&s.v[i], st, e) < 0)
-			goto out;
-		st->image_bytes += s.v[i].idx->image_size;
-	}
-	st->missing = find_missing(&s, report, NULL, 0);
-	rc = st->missing ? partial(&s, st->missing, e) : 0;
-out:
-	close_set(&s);
-	return rc;
+int mb_set_verify_from(const struct mb_options *opt, FILE *report,
+		       struct mb_set_stats *st, struct mb_error *e)
+{
+	return set_verify(opt, (const char *const *)opt->froms.v, opt->froms.n, report, st, e);
 }

@@ -375,21 +375,32 @@ static struct timespec mtime_of(const struct mb_entry *ent)
 				  .tv_nsec = ent->mtime_nsec };
 }
 
+/* Owner (if root), mode and mtime of an open file or directory; NULL, or
+ * what failed (errno tells why). */
+static const char *set_fd_meta(const struct mb_target *t, int fd, uint32_t uid,
+			       uint32_t gid, uint32_t mode, struct timespec mtime)
+{
+	struct timespec ts[2] = { mtime, mtime };
+
+	/* chown first: it clears set-id bits that chmod then restores */
+	if (t->root && fchown(fd, uid, gid) < 0)
+		return "set the owner of";
+	if (fchmod(fd, mode & 07777) < 0)
+		return "set the mode of";
+	if (futimens(fd, ts) < 0)
+		return "set the mtime of";
+	return NULL;
+}
+
 int mb_target_finish_file(struct mb_target *t, int fd,
 			  const struct mb_entry *ent, struct mb_error *e)
 {
-	struct timespec ts[2] = { mtime_of(ent), mtime_of(ent) };
 	const char *what = NULL;
 
 	if (ftruncate(fd, (off_t)ent->size) < 0)
 		what = "set the size of";
-	/* chown first: it clears set-id bits that chmod then restores */
-	else if (t->root && fchown(fd, ent->uid, ent->gid) < 0)
-		what = "set the owner of";
-	else if (fchmod(fd, ent->mode & 07777) < 0)
-		what = "set the mode of";
-	else if (futimens(fd, ts) < 0)
-		what = "set the mtime of";
+	else
+		what = set_fd_meta(t, fd, ent->uid, ent->gid, ent->mode, mtime_of(ent));
 	if (what)
 		mb_fail(e, MB_ERR_IO, errno, "unable to %s '%s'", what,
 			ent->path);
@@ -587,7 +598,6 @@ static int cmp_depth(const void *a, const void *b)
 static int apply_dir(struct mb_target *t, const struct dir_meta *d,
 		     struct mb_error *e)
 {
-	struct timespec ts[2] = { d->mtime, d->mtime };
 	const char *leaf, *what = NULL;
 	int pfd = -1, fd = -1;
 
@@ -596,12 +606,8 @@ static int apply_dir(struct mb_target *t, const struct dir_meta *d,
 	fd = openat(pfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		what = "open directory";
-	else if (t->root && fchown(fd, d->uid, d->gid) < 0)
-		what = "set the owner of";
-	else if (fchmod(fd, d->mode & 07777) < 0)
-		what = "set the mode of";
-	else if (futimens(fd, ts) < 0)
-		what = "set the mtime of";
+	else
+		what = set_fd_meta(t, fd, d->uid, d->gid, d->mode, d->mtime);
 	if (what)
 		mb_fail(e, MB_ERR_IO, errno, "unable to %s '%s'", what, d->path);
 	close_fd(&fd);

@@ -188,6 +188,8 @@ struct mb_media_in {
 	const char *name;	/* what messages call it ("standard input") */
 	int fd;
 	bool sequential;	/* set by the driver: this medium cannot seek */
+	bool keeps_images;	/* set by the driver: readers of earlier images
+				 * stay valid after mb_media_next_image() */
 	uint64_t base;		/* file: byte of the medium where the image starts */
 	/* The current image's input: the table's read and seek on it, or one
 	 * the driver gives each image (a file: readers of earlier images stay

@@ -246,4 +246,31 @@ cp "$TD/tape1.img" "$TD/wrong/vol2.img" 2>/dev/null || { mkdir -p "$TD/wrong"; c
 run "$MB" restore --from tape:$NST --to "$SCRATCH/rw" --volume-change "$SELF --load $TD/wrong"
 exit_is 8 "wrong volume at restore"
 like "$RUN_ERR" "not volume 2 of" "the wrong volume named"
+
+# ==== a set written to two tapes (issue 8, 4a; restore engineer's section) ====
+# --media tape:A --media tape:B writes one image per drive; restore and
+# verify read the set from both drives at once; one tape alone restores
+# what it holds and lists the rest, never a segment under a file's name.
+new_tape "$TD/set1.img" 256
+new_tape "$TD/set2.img" 256
+load 1 "$TD/set1.img"; load 2 "$TD/set2.img"
+mt -f /dev/nst0 rewind; mt -f /dev/nst1 rewind
+run fx_backup --media tape:/dev/nst0 --media tape:/dev/nst1 --segment-threshold 2M
+exit_is 0 "a set written to two tapes"
+mt -f /dev/nst0 rewind; mt -f /dev/nst1 rewind
+run "$MB" verify --from tape:/dev/nst0 --from tape:/dev/nst1
+exit_is 0 "verify of the set from two tapes"
+like "$RUN_OUT" "^verify: ok: [0-9]+ files, [0-9]+ bytes, 2 image\(s\) of [0-9]+ bytes$" "verify names two images"
+run "$MB" restore --from tape:/dev/nst0 --from tape:/dev/nst1 --to "$SCRATCH/tset"
+exit_is 0 "restore of the set from two tapes"
+ok "big file of the set restored" cmp -s "$SRC/big.bin" "$SCRATCH/tset/big.bin"
+fx_tree_is "$SRC" "$SCRATCH/tset" "the set's tree is identical to the source"
+run "$MB" restore --from tape:/dev/nst0 --from tape:/dev/nst1 --to "$SCRATCH/tsetf" --file big.bin
+exit_is 0 "--file of a segmented file from two tapes"
+ok "it is whole" cmp -s "$SRC/big.bin" "$SCRATCH/tsetf/big.bin"
+run "$MB" restore --from tape:/dev/nst0 --to "$SCRATCH/tone"
+exit_is 19 "one tape of the set alone: partial (19)"
+like "$RUN_OUT" "cannot restore 'big.bin': bytes [0-9]+-[0-9]+ of [0-9]+ are on device 2 of 2, which is not given" \
+	"the segment on the other tape is listed"
+nok "no part of big.bin under its name" test -e "$SCRATCH/tone/big.bin"
 done_testing

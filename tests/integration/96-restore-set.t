@@ -1,0 +1,110 @@
+#!/bin/bash
+# A single image is a set of one, and a set need not sit in regular files:
+# restore and verify read every image through one path.  Members read
+# through a pipe or a FIFO (issue 8, 4a), a hard link restored alone
+# (4b), one member of a set read from standard input (4c), a set of many
+# small files (4d).
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/fixture.sh"
+fx_init
+fx_setup ext4 1G
+mkdir -p "$SRC/d" "$SRC/many"
+head -c $((12 * 1048576)) /dev/urandom >"$SRC/big.bin"
+head -c 70000 /dev/urandom >"$SRC/d/first"
+ln "$SRC/d/first" "$SRC/d/second"
+for i in $(seq 1 40); do head -c $((i * 53)) /dev/urandom >"$SRC/d/f$i"; done
+O=$SCRATCH/out
+mkdir -p "$O"
+
+run fx_backup --media "file:$O/a" --media "file:$O/b" --segment-threshold 4M
+exit_is 0 "backup on two devices exits 0"
+segs=$("$MB" ls --from "$O/a" --output json | jq '[.entries[] | select(.path | test("^big.bin"))] | length')
+ok "device 1 holds part of big.bin, not all of it ($segs piece(s))" test "${segs:-0}" -ge 1
+
+# --- 4c: one member of the set from standard input ---
+run bash -c "'$MB' restore --from - --to '$SCRATCH/c' < '$O/a'"
+exit_is 19 "one member from stdin: partial (19)"
+like "$RUN_OUT" "cannot restore 'big.bin': bytes [0-9]+-[0-9]+ of $(stat -c %s "$SRC/big.bin") are on device 2 of 2, which is not given" \
+	"the missing segment of big.bin is listed"
+nok "no wrong big.bin under its name" test -e "$SCRATCH/c/big.bin"
+run bash -c "cat '$O/a' | '$MB' restore --from - --to '$SCRATCH/c2'"
+exit_is 19 "one member from a pipe: partial (19)"
+nok "no wrong big.bin under its name (pipe)" test -e "$SCRATCH/c2/big.bin"
+bad=0
+while IFS= read -r f; do
+	cmp -s "$SCRATCH/c2/$f" "$SRC/$f" || bad=$((bad + 1))
+done < <(cd "$SCRATCH/c2" && find . -type f | sed 's|^\./||')
+is "$bad" 0 "every file restored from one member is exact"
+
+# --- 4a: members that are not regular files ---
+run bash -c "cat '$O/a' | '$MB' restore --from - --from '$O/b' --to '$SCRATCH/p'"
+exit_is 0 "a set with one member from a pipe restores"
+ok "byte-exact" diff -r "$SRC" "$SCRATCH/p"
+mkfifo "$O/fifo-a" "$O/fifo-b"
+cat "$O/a" >"$O/fifo-a" & fa=$!
+cat "$O/b" >"$O/fifo-b" & fb=$!
+run mb restore --from "$O/fifo-a" --from "$O/fifo-b" --to "$SCRATCH/f"
+exit_is 0 "a set read from two FIFOs restores"
+ok "byte-exact from FIFOs" diff -r "$SRC" "$SCRATCH/f"
+kill "$fa" "$fb" 2>/dev/null
+wait "$fa" "$fb" 2>/dev/null
+run bash -c "cat '$O/b' | '$MB' verify --from '$O/a' --from -"
+exit_is 0 "verify of a set with a member from a pipe"
+like "$RUN_OUT" "^verify: ok: [0-9]+ files, [0-9]+ bytes, 2 image\(s\) of $(($(stat -c %s "$O/a") + $(stat -c %s "$O/b"))) bytes$" \
+	"verify summary of the set"
+run bash -c "cat '$O/b' | '$MB' verify --from - --output json"
+exit_is 19 "verify of one member from a pipe: partial (19)"
+like "$RUN_OUT" "cannot restore 'big.bin'" "verify lists the missing segment"
+run bash -c "cat '$O/a' | '$MB' restore --from - --from '$O/b' --to '$SCRATCH/pf' --file big.bin --file d/f7"
+exit_is 0 "--file of a set with a member from a pipe"
+ok "big.bin exact" cmp "$SRC/big.bin" "$SCRATCH/pf/big.bin"
+ok "d/f7 exact" cmp "$SRC/d/f7" "$SCRATCH/pf/d/f7"
+
+# --- 4b: --file of a hard link whose first name is not restored ---
+run mb restore --from "$O/a" --from "$O/b" --to "$SCRATCH/hl" --file d/second
+exit_is 0 "--file of a hard link from a set"
+ok "the link's data restored" cmp "$SRC/d/second" "$SCRATCH/hl/d/second"
+nok "its first name is not restored" test -e "$SCRATCH/hl/d/first"
+run fx_backup --media "file:$O/one.mbi"
+exit_is 0 "backup on one device"
+run mb restore --from "$O/one.mbi" --to "$SCRATCH/hl1" --file d/second
+exit_is 0 "--file of a hard link from one image"
+ok "the link's data restored (one image)" cmp "$SRC/d/second" "$SCRATCH/hl1/d/second"
+
+# --- issue 16, 1: a damaged file's hard link does not keep its bytes ---
+first_off=$("$MB" ls --from "$O/one.mbi" --output json | jq -r '.entries[] | select(.path == "d/first") | .offset')
+cp "$O/one.mbi" "$O/hl-damaged.mbi"
+printf 'X' | dd of="$O/hl-damaged.mbi" bs=1 seek=$((first_off + 35000)) conv=notrunc status=none
+run mb restore --from "$O/hl-damaged.mbi" --to "$SCRATCH/hld"
+exit_is 9 "restore of an image whose linked file is damaged: corrupt"
+like "$RUN_ERR" "checksum mismatch in 'd/first'" "the damaged file is named"
+nok "the damaged file is removed" test -e "$SCRATCH/hld/d/first"
+nok "its hard link is removed too" test -e "$SCRATCH/hld/d/second"
+
+# --- one image, JSON through jansson with the same keys ---
+run mb restore --from "$O/one.mbi" --to "$SCRATCH/j" --output json
+exit_is 0 "restore of one image, json"
+is "$(jq -r '[.entries, .files, .bytes, .image_size] | map(type) | join(",")' <<<"$RUN_OUT")" \
+	"number,number,number,number" "restore json: entries, files, bytes, image_size"
+is "$(jq -r .image_size <<<"$RUN_OUT")" "$(stat -c %s "$O/one.mbi")" "restore json: image_size"
+is "$(jq -r .files <<<"$RUN_OUT")" "$(find "$SRC" -type f -printf '%i\n' | sort -u | wc -l)" "restore json: files (a hard link is not one)"
+ok "restore json: image_bytes_read" test "$(jq -r .image_bytes_read <<<"$RUN_OUT")" -gt 0
+run mb verify --from "$O/one.mbi" --output json
+exit_is 0 "verify of one image, json"
+is "$(jq -r '[.status, .image_bytes] | join(",")' <<<"$RUN_OUT")" "ok,$(stat -c %s "$O/one.mbi")" \
+	"verify json: status, image_bytes"
+run mb verify --from "$O/a" --from "$O/b" --output json
+exit_is 0 "verify of the set, json"
+is "$(jq -r '[.status, .images] | join(",")' <<<"$RUN_OUT")" "ok,2" "verify json of the set"
+run mb restore --from "$O/a" --to "$SCRATCH/jp" --output json
+exit_is 19 "restore of one member, json: partial"
+is "$(jq -r '.missing > 0' <<<"$(tail -1 <<<"$RUN_OUT")")" "true" "restore json: missing"
+
+# --- 4d: many small files over two devices (linear, not quadratic) ---
+for i in $(seq 1 3000); do printf '%s' "$i" >"$SRC/many/$i"; done
+run fx_backup --media "file:$O/m1" --media "file:$O/m2" --force
+exit_is 0 "backup of 3000 small files on two devices"
+run mb restore --from "$O/m1" --from "$O/m2" --to "$SCRATCH/m"
+exit_is 0 "restore of 3000 small files from two devices"
+ok "byte-exact" diff -r "$SRC" "$SCRATCH/m"
+done_testing
