@@ -83,7 +83,8 @@ run mb restore --from "$SCRATCH/out/trunc.mbi" --to "$SCRATCH/r-trunc"
 exit_is 10 "restore of a truncated image -> truncated"
 is "$(errors)" "mbackup: error: image '$SCRATCH/out/trunc.mbi' is truncated at offset $mid (inside '$mid_member')" \
 	"restore of a truncated image: message"
-nok "restore of a truncated image leaves no partial z-after" test -e "$SCRATCH/r-trunc/z-after"
+nok "restore of a truncated image leaves nothing of the member cut short" test -e "$SCRATCH/r-trunc/$mid_member"
+nok "nor anything after it" test -e "$SCRATCH/r-trunc/z-after"
 run bash -c "head -c $((size / 2)) '$IMG' | '$MB' verify --from -"
 exit_is 10 "verify from a pipe that ends early -> truncated"
 is "$(errors)" "mbackup: error: image 'standard input' is truncated at offset $mid (inside '$mid_member')" \
