@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "plugins/media/tape.h"
-#include "plugins/quiesce/postgres.h"
+#include "plugins/quiesce/postgres/postgres.h"
 
 #define MB_DEFAULT_CATALOG "/var/lib/mbackup/catalog.db"
 
@@ -426,4 +426,13 @@ char *mb_options_json(const struct mb_options *o)
 	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
 	return text;
+}
+
+const char *mb_options_text(const struct mb_options *o, const char *name)
+{
+	const struct opt_def *d = find_opt(name, strlen(name));
+
+	if (!d || d->kind != OPT_STR)
+		return NULL;
+	return *(char *const *)((const char *)o + d->offset);
 }

@@ -1,8 +1,10 @@
 /*
- * The fsfreeze plugin: FIFREEZE every filesystem involved inside the
- * window, FITHAW on leave.  prepare opens the mountpoints and records one
- * "freeze" obligation per filesystem in the catalog, so the window itself
- * holds only ioctls: no path lookups, no catalog commits.
+ * The fsfreeze plugin (the last of every stack): FIFREEZE every
+ * filesystem involved inside the window, FITHAW on leave.  prepare opens
+ * the mountpoints and records one "freeze" obligation per filesystem in
+ * the catalog, so the window itself holds only ioctls: no path lookups,
+ * no catalog commits.  undo thaws one mountpoint by its path (recover);
+ * a filesystem that is not frozen is fine.
  */
 #include "plugins/quiesce/quiesce.h"
 
@@ -13,13 +15,13 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "common/log.h"
-
 struct fsfreeze {
 	int *fds;
 	int *handles;		/* obligation handle per mount, -1 if not taken */
 	int *frozen;
 };
+
+static int fsfreeze_undo(const char *mountpoint, struct mb_error *e);
 
 static int fsfreeze_prepare(struct mb_quiesce *q, struct mb_error *e)
 {
@@ -41,7 +43,7 @@ static int fsfreeze_prepare(struct mb_quiesce *q, struct mb_error *e)
 		if (f->fds[i] < 0)
 			return mb_fail(e, MB_ERR_QUIESCE, errno, "unable to open '%s'", q->mounts[i]);
 		if (mb_obl_take(q->obl, "freeze", "fsfreeze", q->mounts[i],
-				mb_fsfreeze_undo, &f->handles[i], e) < 0)
+				fsfreeze_undo, &f->handles[i], e) < 0)
 			return -1;
 		/* Write back dirty data now, so the freeze itself has little
 		 * left to flush and the window stays short. */
@@ -112,27 +114,26 @@ static void fsfreeze_close(struct mb_quiesce *q)
 	q->priv = NULL;
 }
 
-int mb_fsfreeze_undo(const char *mountpoint, struct mb_error *e)
+static int fsfreeze_undo(const char *mountpoint, struct mb_error *e)
 {
-	int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
 
 	if (fd < 0 && errno == ENOENT)
 		return 0;
 	if (fd < 0)
 		return mb_fail(e, MB_ERR_QUIESCE, errno, "unable to open '%s' to thaw it", mountpoint);
-	if (ioctl(fd, FITHAW, 0) < 0 && errno != EINVAL) {
-		mb_fail(e, MB_ERR_QUIESCE, errno, "unable to thaw '%s'", mountpoint);
-		close(fd);
-		return -1;
-	}
+	if (ioctl(fd, FITHAW, 0) < 0 && errno != EINVAL)
+		rc = mb_fail(e, MB_ERR_QUIESCE, errno, "unable to thaw '%s'", mountpoint);
 	close(fd);
-	return 0;
+	return rc;
 }
 
 const struct mb_quiesce_ops mb_quiesce_fsfreeze = {
 	.name = "fsfreeze",
+	.in_window = true,
 	.prepare = fsfreeze_prepare,
 	.enter = fsfreeze_enter,
 	.leave = fsfreeze_leave,
 	.close = fsfreeze_close,
+	.undo = fsfreeze_undo,
 };
