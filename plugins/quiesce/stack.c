@@ -20,10 +20,13 @@ int mb_quiesce_stack_open(struct mb_quiesce_stack *s, const char *db,
 	memset(s, 0, sizeof(*s));
 	if (!ops)
 		return mb_fail(e, MB_ERR_USAGE, 0, "unknown --db '%s'", db ? db : "");
-	for (; *ops && s->n < MB_QUIESCE_MAX; ops++) {
-		struct mb_quiesce *q = calloc(1, sizeof(*q));
+	for (; *ops; ops++) {
+		struct mb_quiesce *q;
 
-		if (!q)
+		if (s->n == MB_QUIESCE_MAX)
+			return mb_fail(e, MB_ERR_INTERNAL, 0, "--db '%s' stacks more than %d plugins",
+				       db, MB_QUIESCE_MAX);
+		if (!(q = calloc(1, sizeof(*q))))
 			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to set up '%s'",
 				       (*ops)->name);
 		q->ops = *ops;
