@@ -7,7 +7,7 @@ LDLIBS  += -lsqlite3 -ljansson -lpq -lcrypto -pthread
 PREFIX  ?= /usr/local
 BUILD   := build
 
-LIB_SRC  := $(wildcard common/*.c image/*.c extentmap/*.c plugins/*/*.c) \
+LIB_SRC  := $(wildcard common/*.c image/*.c extentmap/*.c plugins/*/*.c plugins/*/*/*.c) \
             $(filter-out orchestrator/main.c,$(wildcard orchestrator/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

@@ -39,8 +39,13 @@ int mb_fail(struct mb_error *e, int code, int err, const char *fmt, ...)
 	va_list ap;
 	size_t len;
 
-	if (!e || e->code != MB_OK)
+	if (!e)
 		return -1;
+	if (e->code != MB_OK) {
+		e->kept_older = 1;
+		return -1;
+	}
+	e->kept_older = 0;
 	e->code = code ? code : MB_ERR_GENERAL;
 	e->sys_errno = err;
 	va_start(ap, fmt);
@@ -56,7 +61,7 @@ void mb_hint(struct mb_error *e, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!e || e->hint[0])
+	if (!e || e->code == MB_OK || e->kept_older || e->hint[0])
 		return;
 	va_start(ap, fmt);
 	vsnprintf(e->hint, sizeof(e->hint), fmt, ap);

@@ -40,6 +40,9 @@ struct mb_error {
 	int sys_errno;		/* errno at the failure, 0 if none */
 	char msg[1024];		/* "unable to freeze '/srv/pg': Device or resource busy" */
 	char hint[512];		/* optional "HINT:" text, empty if none */
+	int kept_older;		/* the latest mb_fail found an error already
+				 * recorded and left it: a hint given now is
+				 * about a failure that was dropped */
 };
 
 /* Record a failure unless one is already recorded; always returns -1.
@@ -47,7 +50,9 @@ struct mb_error {
 int mb_fail(struct mb_error *e, int code, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* Attach a hint to the recorded failure (only if it has none yet). */
+/* Attach a hint to the failure the latest mb_fail recorded (only if it
+ * has none yet).  When that mb_fail was dropped because an older error
+ * was kept, the hint is dropped too: it would explain the wrong failure. */
 void mb_hint(struct mb_error *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -128,15 +128,15 @@ static size_t leg_mounts(struct mb_run *r, char *mounts[MB_MAX_LEGS])
 	return (size_t)r->n_legs;
 }
 
-/* Slow preparations of the window, all before the first freeze: open the
- * filesystems, record every obligation. */
+/* Slow preparations of the window, all before the first freeze: every
+ * plugin of the stack prepares (and records its obligations), every
+ * mirror prepares its split. */
 static int prepare_window(struct mb_run *r, struct mb_error *e)
 {
 	char *mounts[MB_MAX_LEGS];
 	size_t n = leg_mounts(r, mounts);
 
-	if (mb_quiesce_open(&r->quiesce, "fsfreeze", mounts, n, &r->obl, e) < 0 ||
-	    r->quiesce->ops->prepare(r->quiesce, e) < 0)
+	if (mb_quiesce_stack_prepare(&r->quiesce, mounts, n, &r->obl, e) < 0)
 		return -1;
 	for (int i = 0; i < r->n_legs; i++) {
 		struct mb_mirror *m = r->legs[i].mirror;
@@ -149,31 +149,40 @@ static int prepare_window(struct mb_run *r, struct mb_error *e)
 	return 0;
 }
 
-/* P3: the database enters backup mode (or checkpoints), then the window
- * opens: guard armed, filesystems frozen.  The guard's deadline starts at
- * the freeze, not before the database's checkpoint. */
-static int step_quiesce(struct mb_run *r, struct mb_error *e)
+/* The window opens: the guard is armed, its deadline starting now. */
+static int open_window(struct mb_run *r, struct mb_error *e)
 {
 	char *mounts[MB_MAX_LEGS];
 	size_t n = leg_mounts(r, mounts);
 
-	if (prepare_window(r, e) < 0)
-		return -1;
-	if (r->db) {
-		r->db_start_ms = mb_now_ms();
-		r->db_entered = true;
-		if (r->db->ops->enter(r->db, e) < 0)
-			return -1;
-	}
 	if (mb_guard_arm(&r->guard, mounts, n, (int)r->opt->freeze_timeout, e) < 0)
 		return -1;
 	r->window_start_ms = mb_now_ms();
 	r->in_window = true;
-	if (r->quiesce->ops->enter(r->quiesce, e) < 0)
+	return 0;
+}
+
+/* P3: the plugins enter in order: those outside the window first (a
+ * database's backup mode), then the window opens (guard armed) and the
+ * rest enter (filesystems frozen).  The guard's deadline starts with the
+ * window, not before the plugins outside it. */
+static int step_quiesce(struct mb_run *r, struct mb_error *e)
+{
+	const char *bracket = mb_quiesce_stack_bracket(&r->quiesce);
+	const struct mb_quiesce *q;
+
+	if (prepare_window(r, e) < 0)
 		return -1;
-	snprintf(r->detail, sizeof(r->detail), "%sfroze %zu filesystem(s): '%.400s'%s",
-		 r->db ? "database bracket entered, " : "", n, r->mount.mountpoint,
-		 n > 1 ? " and more" : "");
+	r->bracket_start_ms = mb_now_ms();
+	while ((q = mb_quiesce_stack_next(&r->quiesce))) {
+		if (q->ops->in_window && !r->in_window && open_window(r, e) < 0)
+			return -1;
+		if (mb_quiesce_stack_enter_next(&r->quiesce, e) < 0)
+			return -1;
+	}
+	snprintf(r->detail, sizeof(r->detail), "%s%sfroze %d filesystem(s): '%.400s'%s",
+		 bracket ? bracket : "", bracket ? " bracket entered, " : "", r->n_legs,
+		 r->mount.mountpoint, r->n_legs > 1 ? " and more" : "");
 	return 0;
 }
 
@@ -200,8 +209,9 @@ static int step_recheck(struct mb_run *r, struct mb_error *e)
 	return 0;
 }
 
-/* Thaws and disarms the guard; used by P6 and by every failure inside the
- * window.  A guard that fired first means the split cannot be trusted. */
+/* The plugins inside the window leave (thaw), then the guard is
+ * disarmed; used by P6 and by every failure inside the window.  A guard
+ * that fired first means the split cannot be trusted. */
 static int leave_window(struct mb_run *r, struct mb_error *e)
 {
 	bool fired = false;
@@ -209,54 +219,59 @@ static int leave_window(struct mb_run *r, struct mb_error *e)
 
 	if (!r->in_window)
 		return 0;
-	if (r->quiesce && r->quiesce->ops->leave(r->quiesce, e) < 0)
+	if (mb_quiesce_stack_leave(&r->quiesce, true, e) < 0)
 		rc = -1;
 	r->window_end_ms = mb_now_ms();
 	r->in_window = false;
-	if (mb_guard_disarm(&r->guard, &fired, e) < 0) {
+	if (mb_guard_disarm(&r->guard, &fired, e) < 0)
+		rc = -1;
+	if (fired)
 		mb_hint(e, "the window took longer than --freeze-timeout (%ld s)",
 			r->opt->freeze_timeout);
-		rc = -1;
-	}
 	return rc;
 }
 
-/* Ends the database's bracket (pg_backup_stop on the session that
- * started it); on every path once entered, idempotent. */
-static int leave_db(struct mb_run *r, struct mb_error *e)
+/* The plugins outside the window leave (a database's backup mode ends);
+ * on every path once entered, idempotent. */
+static int leave_bracket(struct mb_run *r, struct mb_error *e)
 {
-	if (!r->db_entered)
+	if (r->quiesce.entered == 0)
 		return 0;
-	r->db_entered = false;
-	r->db_end_ms = mb_now_ms();
-	return r->db->ops->leave(r->db, e);
+	r->bracket_end_ms = mb_now_ms();
+	return mb_quiesce_stack_leave(&r->quiesce, false, e);
 }
 
-/* P6: the window closes, then the database leaves backup mode. */
+/* P6: the window closes, then the bracket around it. */
 static int step_unquiesce(struct mb_run *r, struct mb_error *e)
 {
+	const char *bracket = mb_quiesce_stack_bracket(&r->quiesce);
 	long long window;
 
-	if (leave_window(r, e) < 0 || leave_db(r, e) < 0)
+	if (leave_window(r, e) < 0 || leave_bracket(r, e) < 0)
 		return -1;
 	window = r->window_end_ms - r->window_start_ms;
-	if (r->db)
-		snprintf(r->detail, sizeof(r->detail), "window %lld ms, database bracket %lld ms",
-			 window, r->db_end_ms - r->db_start_ms);
+	if (bracket)
+		snprintf(r->detail, sizeof(r->detail), "window %lld ms, %s bracket %lld ms",
+			 window, bracket, r->bracket_end_ms - r->bracket_start_ms);
 	else
 		snprintf(r->detail, sizeof(r->detail), "window %lld ms", window);
 	return mb_catalog_run_set_window(r->catalog, r->id, window, e);
 }
 
-/* P7: the cluster's own rules first (what to leave out, what to add),
- * then the image(s), laid out before any byte is written, streamed from
- * the split leg (orchestrator/stream.c). */
+/* P7: the plugins' rules first (what to leave out, what to add, then
+ * what describes the whole set), then the image(s), laid out before any
+ * byte is written, streamed from the split leg (orchestrator/stream.c). */
 static int step_stream(struct mb_run *r, struct mb_error *e)
 {
-	if (r->db) {
-		mb_pg_run_filter(r);
-		if (mb_pg_run_artifacts(r, e) < 0 || mb_pg_run_manifest(r, e) < 0)
+	if (mb_quiesce_stack_filter(&r->quiesce, &r->set))
+		mb_set_finalize(&r->set);
+	for (int manifest = 0; manifest < 2; manifest++) {
+		size_t n = r->set.n;
+
+		if (mb_quiesce_stack_artifacts(&r->quiesce, &r->set, manifest, e) < 0)
 			return -1;
+		if (r->set.n != n)
+			mb_set_finalize(&r->set);
 	}
 	return mb_stream(r, e);
 }
@@ -283,8 +298,9 @@ static void abort_run(struct mb_run *r, struct mb_error *e)
 {
 	if (r->in_window && leave_window(r, e) < 0)
 		mb_error_log("unable to leave the window cleanly; the guard thaws at its deadline");
-	if (r->db_entered && leave_db(r, NULL) < 0)
-		mb_error_log("unable to end the database's backup mode; closing its session ends it");
+	if (r->quiesce.entered && leave_bracket(r, NULL) < 0)
+		mb_error_log("unable to end the %s bracket cleanly; closing it ends it",
+			     mb_quiesce_stack_bracket(&r->quiesce) ?: "quiesce");
 	if (r->catalog && r->n_notes)
 		flush_notes(r, NULL);
 	if (r->guard.sock >= 0 && r->guard.pid > 0) {
@@ -311,8 +327,7 @@ static void end_run(struct mb_run *r, int rc, struct mb_error *e)
 
 static void free_run(struct mb_run *r)
 {
-	mb_quiesce_close(r->quiesce);
-	mb_quiesce_close(r->db);	/* drops the session and its temporary slot */
+	mb_quiesce_stack_close(&r->quiesce);	/* newest first */
 	for (int i = 0; i < r->n_legs; i++)
 		mb_mirror_close(r->legs[i].mirror);
 	mb_image_layout_free(&r->layout);

@@ -106,18 +106,49 @@ void mb_obl_free(struct mb_obligations *o)
 	o->n = 0;
 }
 
+/* Each kind of obligation belongs to one registry; it knows the undo of
+ * each of its drivers by the driver's name. */
+static mb_undo_fn quiesce_undo(const char *driver)
+{
+	const struct mb_quiesce_ops *q = mb_quiesce_driver(driver);
+
+	return q ? q->undo : NULL;
+}
+
+static mb_undo_fn mirror_undo(const char *driver)
+{
+	const struct mb_mirror_ops *m = mb_mirror_driver(driver);
+
+	return m ? m->undo : NULL;
+}
+
+static mb_undo_fn media_undo(const char *driver)
+{
+	const struct mb_media_ops *m = mb_media_driver(driver);
+
+	return m ? m->undo : NULL;
+}
+
+/* The orchestrator's own: the read-only mount of a split leg. */
+static mb_undo_fn mount_undo(const char *driver)
+{
+	return mb_split_unmount;
+}
+
+static const struct {
+	const char *kind;
+	mb_undo_fn (*lookup)(const char *driver);
+} undo_registries[] = {
+	{ "freeze", quiesce_undo },
+	{ "split", mirror_undo },
+	{ "media", media_undo },
+	{ "mount", mount_undo },
+};
+
 mb_undo_fn mb_obl_undo_for(const char *kind, const char *driver)
 {
-	const struct mb_mirror_ops *mirror;
-	const struct mb_media_ops *media;
-
-	if (strcmp(kind, "freeze") == 0)
-		return mb_fsfreeze_undo;
-	if (strcmp(kind, "media") == 0 && (media = mb_media_driver(driver)))
-		return media->undo;
-	if (strcmp(kind, "mount") == 0)
-		return mb_split_unmount;
-	if (strcmp(kind, "split") == 0 && (mirror = mb_mirror_driver(driver)))
-		return mirror->undo;
+	for (size_t i = 0; i < sizeof(undo_registries) / sizeof(undo_registries[0]); i++)
+		if (strcmp(undo_registries[i].kind, kind) == 0)
+			return undo_registries[i].lookup(driver);
 	return NULL;
 }

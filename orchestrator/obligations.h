@@ -11,11 +11,8 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "common/obligation.h"
 #include "orchestrator/catalog.h"
-
-/* Undoes one obligation from its catalog text alone; idempotent (undoing
- * what was never done, or already undone, succeeds). */
-typedef int (*mb_undo_fn)(const char *arg, struct mb_error *e);
 
 #define MB_OBL_MAX 64
 
@@ -35,13 +32,7 @@ struct mb_obligations {
 };
 
 void mb_obl_init(struct mb_obligations *o, struct mb_catalog *c, int64_t run_id);
-/* Records the intent (catalog row "pending") and pushes the undo; the
- * caller acts only if this succeeds.  *handle identifies it later. */
-int mb_obl_take(struct mb_obligations *o, const char *kind, const char *driver,
-		const char *arg, mb_undo_fn undo, int *handle,
-		struct mb_error *e);
-/* The caller has undone it itself (e.g. thawed through its own fd). */
-int mb_obl_done(struct mb_obligations *o, int handle, struct mb_error *e);
+/* mb_obl_take and mb_obl_done: see common/obligation.h. */
 /* Undo it now through its undo function, then mark it released. */
 int mb_obl_release(struct mb_obligations *o, int handle, struct mb_error *e);
 /* Keep it on purpose (--keep-split): released without undo. */
@@ -51,7 +42,8 @@ int mb_obl_keep(struct mb_obligations *o, int handle, struct mb_error *e);
 int mb_obl_unwind(struct mb_obligations *o, struct mb_error *e);
 void mb_obl_free(struct mb_obligations *o);
 
-/* The undo function for a (kind, driver) pair found in the catalog. */
+/* The undo function for a (kind, driver) pair found in the catalog, asked
+ * of the registry that owns the kind; NULL if none knows it. */
 mb_undo_fn mb_obl_undo_for(const char *kind, const char *driver);
 
 #endif

@@ -15,7 +15,7 @@
 #include "common/trust.h"
 #include "orchestrator/options_internal.h"
 #include "plugins/media/media.h"
-#include "plugins/quiesce/postgres.h"
+#include "plugins/quiesce/postgres/postgres.h"
 
 #define MB_DEFAULT_CATALOG "/var/lib/mbackup/catalog.db"
 
@@ -512,4 +512,13 @@ char *mb_options_json(const struct mb_options *o)
 	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
 	return text;
+}
+
+const char *mb_options_text(const struct mb_options *o, const char *name)
+{
+	const struct opt_def *d = mb_opt_find(name, strlen(name));
+
+	if (!d || d->kind != OPT_STR)
+		return NULL;
+	return *(char *const *)((const char *)o + d->offset);
 }

@@ -70,6 +70,10 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv,
 void mb_options_free(struct mb_options *o);
 /* --help text for the verb (all verbs if none given). */
 void mb_options_usage(const struct mb_options *o);
+/* The value of a text option by its name ("mode"), NULL if unset or not a
+ * text option: how plugins read their options without knowing this
+ * struct. */
+const char *mb_options_text(const struct mb_options *o, const char *name);
 /* The effective configuration as JSON text (malloc'ed), for the catalog. */
 char *mb_options_json(const struct mb_options *o);
 

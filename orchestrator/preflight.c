@@ -21,23 +21,17 @@
 
 static int check_options(const struct mb_options *o, struct mb_error *e)
 {
-	if (!o->db) {
-		mb_fail(e, MB_ERR_USAGE, 0, "missing --db");
-		mb_hint(e, "--db none freezes the source filesystem around the split");
+	bool dictates_source;
+
+	if (mb_quiesce_stack_check(o->db, &dictates_source, e) < 0)
 		return -1;
-	}
-	if (strcmp(o->db, "none") != 0 && strcmp(o->db, "postgres") != 0) {
-		mb_fail(e, MB_ERR_USAGE, 0, "unknown --db '%s'", o->db);
-		mb_hint(e, "use postgres, or none to freeze the source filesystem only");
-		return -1;
-	}
 	if (o->mirrors.n == 0 || o->mirrors.n > MB_MAX_LEGS) {
 		mb_fail(e, MB_ERR_USAGE, 0, o->mirrors.n ? "too many --mirror (at most %d)"
 							 : "missing --mirror", MB_MAX_LEGS);
 		mb_hint(e, "e.g. --mirror lvm:vg/pgdata, or --mirror loop:/dev/loop3");
 		return -1;
 	}
-	if (o->sources.n > 1 || (o->sources.n == 0 && strcmp(o->db, "none") == 0)) {
+	if (o->sources.n > 1 || (o->sources.n == 0 && !dictates_source)) {
 		mb_fail(e, MB_ERR_USAGE, 0, "%s --source", o->sources.n ? "exactly one" : "missing");
 		mb_hint(e, "e.g. --source /srv/data");
 		return -1;
@@ -73,9 +67,27 @@ static int check_media_options(const struct mb_options *o, bool check_only,
 	return 0;
 }
 
+static const char *run_option(const void *opt, const char *name)
+{
+	return mb_options_text(opt, name);
+}
+
+/* The --db stack: each plugin reads its options, then looks at the world
+ * (a database says where its data lives, and that it can be reached). */
+static int open_quiesce(struct mb_run *r, struct mb_error *e)
+{
+	const struct mb_quiesce_params params = { .option = run_option, .ctx = r->opt,
+						  .label = "mbackup" };
+
+	if (mb_quiesce_stack_open(&r->quiesce, r->opt->db, &params, e) < 0)
+		return -1;
+	return mb_quiesce_stack_discover(&r->quiesce, e);
+}
+
 static int resolve_source(struct mb_run *r, struct mb_error *e)
 {
-	const char *src = r->db ? mb_pg_run_source(r, e) : r->opt->sources.v[0];
+	const char *given = r->opt->sources.n ? r->opt->sources.v[0] : NULL;
+	const char *src = mb_quiesce_stack_source(&r->quiesce, given, e);
 	struct stat st;
 
 	if (!src)
@@ -93,7 +105,8 @@ static int resolve_source(struct mb_run *r, struct mb_error *e)
 	return 0;
 }
 
-int mb_leg_of_dev(const struct mb_run *r, dev_t dev)
+/* The leg whose filesystem is dev, or -1. */
+static int leg_of_dev(const struct mb_run *r, dev_t dev)
 {
 	for (int i = 0; i < r->n_legs; i++)
 		if (r->legs[i].mirror->rdev == dev)
@@ -112,7 +125,7 @@ static int open_legs(struct mb_run *r, struct mb_error *e)
 			return -1;
 		leg->mirror->sync_timeout_s = (int)r->opt->sync_timeout;
 		r->n_legs++;
-		if (mb_leg_of_dev(r, leg->mirror->rdev) != r->n_legs - 1)
+		if (leg_of_dev(r, leg->mirror->rdev) != r->n_legs - 1)
 			return mb_fail(e, MB_ERR_USAGE, 0, "mirror '%s' is given twice",
 				       leg->mirror->spec);
 		if (mb_mount_by_dev(leg->mirror->rdev, &leg->mount, e) < 0) {
@@ -129,7 +142,7 @@ static int open_legs(struct mb_run *r, struct mb_error *e)
  * that mirror device's number); that leg becomes legs[0]. */
 static int check_source_on_mirror(struct mb_run *r, struct mb_error *e)
 {
-	int i = mb_leg_of_dev(r, r->source_dev);
+	int i = leg_of_dev(r, r->source_dev);
 	struct mb_leg first;
 
 	if (i < 0) {
@@ -149,12 +162,19 @@ static int check_source_on_mirror(struct mb_run *r, struct mb_error *e)
 	return 0;
 }
 
-/* Every extra mirror must hold something the run needs. */
+/* Every extra mirror must hold something the run needs: a plugin that
+ * places its data accounts for the legs; without one, one leg only. */
 static int check_legs_used(struct mb_run *r, struct mb_error *e)
 {
-	if (r->db)
-		return mb_pg_run_check_legs(r, e);
-	if (r->n_legs == 1)
+	struct mb_quiesce_leg legs[MB_MAX_LEGS];
+	bool placed;
+
+	for (int i = 0; i < r->n_legs; i++)
+		legs[i] = (struct mb_quiesce_leg){ .dev = r->legs[i].mirror->rdev,
+						   .mirror = r->legs[i].mirror->spec };
+	if (mb_quiesce_stack_place(&r->quiesce, legs, (size_t)r->n_legs, &placed, e) < 0)
+		return -1;
+	if (placed || r->n_legs == 1)
 		return 0;
 	mb_fail(e, MB_ERR_USAGE, 0, "mirror '%s' holds nothing of source '%s'",
 		r->legs[1].mirror->spec, r->source);
@@ -173,7 +193,7 @@ static int refuse_on_frozen(struct mb_run *r, const char *what, const char *path
 		return 0;
 	if (mb_path_dev(path, &dev, e) < 0)
 		return -1;
-	if ((leg = mb_leg_of_dev(r, dev)) < 0)
+	if ((leg = leg_of_dev(r, dev)) < 0)
 		return 0;
 	mb_fail(e, MB_ERR_CONFIG, 0, "%s '%s' is on a filesystem that will be frozen ('%s')",
 		what, path, r->legs[leg].mount.mountpoint);
@@ -186,10 +206,10 @@ static int refuse_fd_on_frozen(struct mb_run *r, int fd, const char *what,
 {
 	struct stat st;
 
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || mb_leg_of_dev(r, st.st_dev) < 0)
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || leg_of_dev(r, st.st_dev) < 0)
 		return 0;
 	mb_fail(e, MB_ERR_CONFIG, 0, "%s is a file on a filesystem that will be frozen ('%s')",
-		what, r->legs[mb_leg_of_dev(r, st.st_dev)].mount.mountpoint);
+		what, r->legs[leg_of_dev(r, st.st_dev)].mount.mountpoint);
 	mb_hint(e, "redirect it to another filesystem");
 	return -1;
 }
@@ -283,10 +303,7 @@ int mb_preflight(struct mb_run *r, struct mb_error *e)
 
 	if (check_options(o, e) < 0 || check_media_options(o, r->check_only, e) < 0)
 		return -1;
-	/* The cluster says where its data lives (and that it can be reached). */
-	if (strcmp(o->db, "postgres") == 0 && mb_pg_run_prepare(r, e) < 0)
-		return -1;
-	if (resolve_source(r, e) < 0 || open_legs(r, e) < 0 ||
+	if (open_quiesce(r, e) < 0 || resolve_source(r, e) < 0 || open_legs(r, e) < 0 ||
 	    check_source_on_mirror(r, e) < 0 || check_legs_used(r, e) < 0 ||
 	    check_locations(r, e) < 0)
 		return -1;

@@ -33,8 +33,8 @@ struct mb_phase_note {
 };
 
 /* One mirror of the run and the filesystem it holds.  legs[0] holds the
- * source; the others hold what the source needs from elsewhere (PostgreSQL's
- * pg_wal on its own volume).  Every leg is frozen and split in the window. */
+ * source; the others hold what the source needs from elsewhere (a database's
+ * WAL on its own volume).  Every leg is frozen and split in the window. */
 #define MB_MAX_LEGS 8
 #define MB_MAX_MEDIA 64		/* image/multi.h's MB_MULTI_MAX_DEVICES */
 struct mb_leg {
@@ -70,10 +70,8 @@ struct mb_run {
 	/* P3..P6 */
 	struct mb_obligations obl;
 	bool obl_ready;
-	struct mb_quiesce *quiesce;	/* fsfreeze */
-	struct mb_quiesce *db;		/* postgres, NULL with --db none */
-	bool db_entered;		/* backup mode (or checkpoint) begun */
-	long long db_start_ms, db_end_ms;
+	struct mb_quiesce_stack quiesce;	/* the --db stack, opened in P0 */
+	long long bracket_start_ms, bracket_end_ms;
 	struct mb_guard guard;
 	bool in_window;
 	long long window_start_ms, window_end_ms;
@@ -96,17 +94,6 @@ int mb_backup(const struct mb_options *opt, bool check_only, struct mb_error *e)
 /* P0 checks that change nothing (the sources, the mirror, where the
  * catalog, lock, logs and media live); then the catalog and the lock. */
 int mb_preflight(struct mb_run *r, struct mb_error *e);
-
-/* --db postgres (orchestrator/pgdata.c) */
-int mb_pg_run_prepare(struct mb_run *r, struct mb_error *e);
-const char *mb_pg_run_source(struct mb_run *r, struct mb_error *e);
-int mb_pg_run_check_legs(struct mb_run *r, struct mb_error *e);
-/* The leg whose filesystem is dev, or -1. */
-int mb_leg_of_dev(const struct mb_run *r, dev_t dev);
-void mb_pg_run_filter(struct mb_run *r);
-int mb_pg_run_artifacts(struct mb_run *r, struct mb_error *e);
-/* backup_manifest for pg_verifybackup (orchestrator/pg_manifest.c). */
-int mb_pg_run_manifest(struct mb_run *r, struct mb_error *e);
 
 /* P7/P8 (orchestrator/stream.c): writes the image, or one image per
  * device when several --media are given; closes the media and records

@@ -1,51 +1,49 @@
 /*
- * The fsfreeze plugin: FIFREEZE every filesystem involved inside the
- * window, FITHAW on leave.  prepare opens the mountpoints and records one
- * "freeze" obligation per filesystem in the catalog, so the window itself
- * holds only ioctls: no path lookups, no catalog commits.
+ * The fsfreeze plugin (the last of every stack): FIFREEZE every
+ * filesystem involved inside the window, FITHAW on leave.  prepare opens
+ * the mountpoints and records one "freeze" obligation per filesystem in
+ * the catalog, so the window itself holds only ioctls: no path lookups,
+ * no catalog commits.  undo thaws one mountpoint by its path (recover);
+ * a filesystem that is not frozen is fine.
  */
 #include "plugins/quiesce/quiesce.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "common/log.h"
-
-struct fsfreeze {
-	int *fds;
-	int *handles;		/* obligation handle per mount, -1 if not taken */
-	int *frozen;
+/* One per mountpoint, in q->mounts order (priv is the array). */
+struct frozen_fs {
+	int fd;			/* -1 until opened */
+	int handle;		/* obligation handle, -1 if not taken */
+	bool frozen;
 };
+
+static int fsfreeze_undo(const char *mountpoint, struct mb_error *e);
 
 static int fsfreeze_prepare(struct mb_quiesce *q, struct mb_error *e)
 {
-	struct fsfreeze *f = calloc(1, sizeof(*f));
-	size_t n = q->n_mounts ? q->n_mounts : 1;
+	struct frozen_fs *v = calloc(q->n_mounts ? q->n_mounts : 1, sizeof(*v));
 
-	if (!f)
+	if (!v)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to prepare the freeze");
-	q->priv = f;
-	f->fds = calloc(n, sizeof(int));
-	f->handles = calloc(n, sizeof(int));
-	f->frozen = calloc(n, sizeof(int));
-	if (!f->fds || !f->handles || !f->frozen)
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to prepare the freeze");
+	q->priv = v;
 	for (size_t i = 0; i < q->n_mounts; i++)
-		f->fds[i] = f->handles[i] = -1;
+		v[i].fd = v[i].handle = -1;
 	for (size_t i = 0; i < q->n_mounts; i++) {
-		f->fds[i] = open(q->mounts[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (f->fds[i] < 0)
+		v[i].fd = open(q->mounts[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (v[i].fd < 0)
 			return mb_fail(e, MB_ERR_QUIESCE, errno, "unable to open '%s'", q->mounts[i]);
 		if (mb_obl_take(q->obl, "freeze", "fsfreeze", q->mounts[i],
-				mb_fsfreeze_undo, &f->handles[i], e) < 0)
+				fsfreeze_undo, &v[i].handle, e) < 0)
 			return -1;
 		/* Write back dirty data now, so the freeze itself has little
 		 * left to flush and the window stays short. */
-		if (syncfs(f->fds[i]) < 0)
+		if (syncfs(v[i].fd) < 0)
 			return mb_fail(e, MB_ERR_QUIESCE, errno, "unable to sync '%s'", q->mounts[i]);
 	}
 	return 0;
@@ -53,10 +51,10 @@ static int fsfreeze_prepare(struct mb_quiesce *q, struct mb_error *e)
 
 static int fsfreeze_enter(struct mb_quiesce *q, struct mb_error *e)
 {
-	struct fsfreeze *f = q->priv;
+	struct frozen_fs *v = q->priv;
 
 	for (size_t i = 0; i < q->n_mounts; i++) {
-		if (ioctl(f->fds[i], FIFREEZE, 0) < 0) {
+		if (ioctl(v[i].fd, FIFREEZE, 0) < 0) {
 			int err = errno;
 
 			mb_fail(e, MB_ERR_QUIESCE, err, "unable to freeze '%s'", q->mounts[i]);
@@ -64,11 +62,11 @@ static int fsfreeze_enter(struct mb_quiesce *q, struct mb_error *e)
 				mb_hint(e, "it is frozen already (fsfreeze -u %s thaws it)", q->mounts[i]);
 			/* We froze nothing here: thawing it would undo someone
 			 * else's freeze, so the obligation is void. */
-			mb_obl_done(q->obl, f->handles[i], NULL);
-			f->handles[i] = -1;
+			mb_obl_done(q->obl, v[i].handle, NULL);
+			v[i].handle = -1;
 			return -1;
 		}
-		f->frozen[i] = 1;
+		v[i].frozen = true;
 	}
 	return 0;
 }
@@ -76,63 +74,55 @@ static int fsfreeze_enter(struct mb_quiesce *q, struct mb_error *e)
 /* Newest first; EINVAL means "not frozen" (the guard may have thawed it). */
 static int fsfreeze_leave(struct mb_quiesce *q, struct mb_error *e)
 {
-	struct fsfreeze *f = q->priv;
+	struct frozen_fs *v = q->priv;
 	int rc = 0;
 
-	if (!f)
-		return 0;
-	for (size_t i = q->n_mounts; i-- > 0;) {
-		if (!f->frozen[i])
+	for (size_t i = v ? q->n_mounts : 0; i-- > 0;) {
+		if (!v[i].frozen)
 			continue;
-		if (ioctl(f->fds[i], FITHAW, 0) < 0 && errno != EINVAL) {
+		if (ioctl(v[i].fd, FITHAW, 0) < 0 && errno != EINVAL) {
 			rc = mb_fail(e, MB_ERR_QUIESCE, errno, "unable to thaw '%s'", q->mounts[i]);
 			continue;
 		}
-		f->frozen[i] = 0;
-		if (f->handles[i] >= 0)
-			mb_obl_done(q->obl, f->handles[i], NULL);
-		f->handles[i] = -1;
+		v[i].frozen = false;
+		if (v[i].handle >= 0)
+			mb_obl_done(q->obl, v[i].handle, NULL);
+		v[i].handle = -1;
 	}
 	return rc;
 }
 
 static void fsfreeze_close(struct mb_quiesce *q)
 {
-	struct fsfreeze *f = q->priv;
+	struct frozen_fs *v = q->priv;
 
-	if (!f)
-		return;
-	for (size_t i = 0; f->fds && i < q->n_mounts; i++)
-		if (f->fds[i] >= 0)
-			close(f->fds[i]);
-	free(f->fds);
-	free(f->handles);
-	free(f->frozen);
-	free(f);
+	for (size_t i = 0; v && i < q->n_mounts; i++)
+		if (v[i].fd >= 0)
+			close(v[i].fd);
+	free(v);
 	q->priv = NULL;
 }
 
-int mb_fsfreeze_undo(const char *mountpoint, struct mb_error *e)
+static int fsfreeze_undo(const char *mountpoint, struct mb_error *e)
 {
-	int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
 
 	if (fd < 0 && errno == ENOENT)
 		return 0;
 	if (fd < 0)
 		return mb_fail(e, MB_ERR_QUIESCE, errno, "unable to open '%s' to thaw it", mountpoint);
-	if (ioctl(fd, FITHAW, 0) < 0 && errno != EINVAL) {
-		mb_fail(e, MB_ERR_QUIESCE, errno, "unable to thaw '%s'", mountpoint);
-		close(fd);
-		return -1;
-	}
+	if (ioctl(fd, FITHAW, 0) < 0 && errno != EINVAL)
+		rc = mb_fail(e, MB_ERR_QUIESCE, errno, "unable to thaw '%s'", mountpoint);
 	close(fd);
-	return 0;
+	return rc;
 }
 
 const struct mb_quiesce_ops mb_quiesce_fsfreeze = {
 	.name = "fsfreeze",
+	.in_window = true,
 	.prepare = fsfreeze_prepare,
 	.enter = fsfreeze_enter,
 	.leave = fsfreeze_leave,
 	.close = fsfreeze_close,
+	.undo = fsfreeze_undo,
 };

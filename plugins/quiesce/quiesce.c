@@ -1,8 +1,10 @@
-/* The quiesce plugin registry; see quiesce.h. */
+/*
+ * The quiesce registry; see quiesce.h.  The one place that maps a --db
+ * value to its stack and a plugin name to its table: a new plugin is added
+ * here (and to a stack).
+ */
 #include "plugins/quiesce/quiesce.h"
 
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 extern const struct mb_quiesce_ops mb_quiesce_fsfreeze;
@@ -13,40 +15,58 @@ static const struct mb_quiesce_ops *const quiesce_plugins[] = {
 	&mb_quiesce_postgres,
 };
 
-int mb_quiesce_open(struct mb_quiesce **out, const char *name,
-		    char *const *mounts, size_t n_mounts,
-		    struct mb_obligations *obl, struct mb_error *e)
-{
-	const struct mb_quiesce_ops *ops = NULL;
-	struct mb_quiesce *q;
+/* --db value -> the plugins it stacks, entered in this order: the ones
+ * outside the window first, the filesystem freeze last. */
+static const struct {
+	const char *db;
+	const struct mb_quiesce_ops *stack[MB_QUIESCE_MAX + 1];	/* NULL-terminated */
+} quiesce_stacks[] = {
+	{ "none", { &mb_quiesce_fsfreeze } },
+	{ "postgres", { &mb_quiesce_postgres, &mb_quiesce_fsfreeze } },
+};
 
-	*out = NULL;
-	for (size_t i = 0; i < sizeof(quiesce_plugins) / sizeof(quiesce_plugins[0]); i++)
-		if (strcmp(quiesce_plugins[i]->name, name) == 0)
-			ops = quiesce_plugins[i];
-	if (!ops)
-		return mb_fail(e, MB_ERR_USAGE, 0, "unknown quiesce plugin '%s'", name);
-	q = calloc(1, sizeof(*q));
-	if (!q || !(q->mounts = calloc(n_mounts ? n_mounts : 1, sizeof(char *)))) {
-		free(q);
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to set up '%s'", name);
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static int stack_of(const char *db)
+{
+	for (size_t i = 0; db && i < N_OF(quiesce_stacks); i++)
+		if (strcmp(quiesce_stacks[i].db, db) == 0)
+			return (int)i;
+	return -1;
+}
+
+int mb_quiesce_stack_check(const char *db, bool *dictates_source, struct mb_error *e)
+{
+	int k = stack_of(db);
+
+	*dictates_source = false;
+	if (!db) {
+		mb_fail(e, MB_ERR_USAGE, 0, "missing --db");
+		mb_hint(e, "--db none freezes the source filesystem around the split");
+		return -1;
 	}
-	q->ops = ops;
-	q->obl = obl;
-	for (size_t i = 0; i < n_mounts; i++)
-		q->mounts[q->n_mounts++] = strdup(mounts[i]);
-	*out = q;
+	if (k < 0) {
+		mb_fail(e, MB_ERR_USAGE, 0, "unknown --db '%s'", db);
+		mb_hint(e, "use postgres, or none to freeze the source filesystem only");
+		return -1;
+	}
+	for (size_t i = 0; quiesce_stacks[k].stack[i]; i++)
+		if (quiesce_stacks[k].stack[i]->source)
+			*dictates_source = true;
 	return 0;
 }
 
-void mb_quiesce_close(struct mb_quiesce *q)
+const struct mb_quiesce_ops *const *mb_quiesce_stack_of(const char *db)
 {
-	if (!q)
-		return;
-	if (q->ops->close)
-		q->ops->close(q);
-	for (size_t i = 0; i < q->n_mounts; i++)
-		free(q->mounts[i]);
-	free(q->mounts);
-	free(q);
+	int k = stack_of(db);
+
+	return k < 0 ? NULL : quiesce_stacks[k].stack;
+}
+
+const struct mb_quiesce_ops *mb_quiesce_driver(const char *name)
+{
+	for (size_t i = 0; i < N_OF(quiesce_plugins); i++)
+		if (strcmp(quiesce_plugins[i]->name, name) == 0)
+			return quiesce_plugins[i];
+	return NULL;
 }

@@ -1,47 +1,172 @@
 /*
- * Quiesce plugins: brackets around the split.  A plugin is a table of
- * functions registered by name in quiesce.c:
- *   prepare  slow work before the window (connect, check, open fds)
- *   enter    fast, inside the window; records each obligation before acting
- *   leave    idempotent, safe to call twice, safe after a partial enter
- * The runner enters plugins in order and leaves them in reverse order.
- *   fsfreeze  FIFREEZE / FITHAW of every filesystem involved (--db none,
- *             and under the postgres plugin in every mode)
+ * Quiesce plugins: brackets around the split, used as an ordered stack.
+ * --db names a stack (quiesce.c's registry table):
+ *   none      [fsfreeze]
+ *   postgres  [postgres, fsfreeze]
+ * The runner opens the stack, prepares every plugin, enters them in order,
+ * leaves them in reverse, closes them all; it knows no plugin by name.
+ *
+ * A plugin is a table of functions.  Required: name, enter, leave.  Every
+ * other member is optional (NULL: nothing to do).  In the order of a run:
+ *
+ *   open       P0, cheap, no I/O: reads its options (params->option) and
+ *              refuses bad ones (MB_ERR_USAGE)
+ *   discover   P0, changes nothing: looks at the world (connects, finds
+ *              where its data lives); `mbackup check` stops after place
+ *   source     P0: the directory it dictates as the source (given: the
+ *              --source of the command line, NULL if none); the stack's
+ *              first plugin with a source op decides
+ *   place      P0: checks where its data lives against the run's legs;
+ *              a plugin with place accounts for every leg beyond legs[0]
+ *              (without one in the stack there must be one leg only)
+ *   prepare    P3, slow, before the window: records every obligation
+ *              (q->obl) before acting, opens what enter needs
+ *   enter      P3, fast; plugins with in_window enter inside the window
+ *              (after the guard is armed), the others before it
+ *   leave      P6 and every failure path; idempotent, safe to call twice
+ *              and after a failed or partial enter
+ *   filter     P7: keep, drop, or store as a directory of its own each
+ *              relative path of the set (the runner applies it)
+ *   filtered   told how many entries its filter left out (its log line)
+ *   artifacts  P7, after leave: adds entries to the set (files from
+ *              memory or from a live path)
+ *   manifest   P7, after every plugin's artifacts, the set in logical
+ *              order: adds a description of the whole set
+ *   close      always, newest first; frees what open allocated
+ *   undo       heals one of its obligations from the catalog's text alone
+ *              (`mbackup recover`; found by name, mb_quiesce_driver)
+ *
+ * plugins/ include no orchestrator header: options arrive through
+ * struct mb_quiesce_params, obligations through common/obligation.h.
  */
 #ifndef MB_QUIESCE_H
 #define MB_QUIESCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
+#include "common/entry.h"
 #include "common/error.h"
-#include "orchestrator/obligations.h"
+#include "common/obligation.h"
 
 struct mb_quiesce;
 
+/* What the runner hands every plugin at open. */
+struct mb_quiesce_params {
+	/* The value of an option by its command-line name ("mode"); NULL
+	 * if it is not set.  ctx is the runner's. */
+	const char *(*option)(const void *ctx, const char *name);
+	const void *ctx;
+	const char *label;	/* names the backup, e.g. PostgreSQL's label */
+};
+
+/* One filesystem of the run as plugins see it; legs[0] holds the source. */
+struct mb_quiesce_leg {
+	dev_t dev;		/* st_dev of the filesystem on the mirror */
+	const char *mirror;	/* its --mirror spec */
+};
+
+enum mb_quiesce_keep {
+	MB_QUIESCE_KEEP = 0,
+	MB_QUIESCE_DROP,	/* left out of the image */
+	MB_QUIESCE_AS_DIR,	/* a symlink becomes a directory of its own */
+};
+
 struct mb_quiesce_ops {
 	const char *name;
+	bool in_window;		/* entered inside the guarded window */
+	const char *bracket;	/* what its bracket is called in the phase
+				 * details ("database"); NULL: in_window */
+	int (*open)(struct mb_quiesce *q, const struct mb_quiesce_params *p,
+		    struct mb_error *e);
+	int (*discover)(struct mb_quiesce *q, struct mb_error *e);
+	const char *(*source)(struct mb_quiesce *q, const char *given,
+			      struct mb_error *e);
+	int (*place)(struct mb_quiesce *q, const struct mb_quiesce_leg *legs,
+		     size_t n, struct mb_error *e);
 	int (*prepare)(struct mb_quiesce *q, struct mb_error *e);
 	int (*enter)(struct mb_quiesce *q, struct mb_error *e);
 	int (*leave)(struct mb_quiesce *q, struct mb_error *e);
+	enum mb_quiesce_keep (*filter)(struct mb_quiesce *q, const char *path);
+	void (*filtered)(struct mb_quiesce *q, size_t dropped);
+	int (*artifacts)(struct mb_quiesce *q, struct mb_set *set,
+			 struct mb_error *e);
+	int (*manifest)(struct mb_quiesce *q, struct mb_set *set,
+			struct mb_error *e);
 	void (*close)(struct mb_quiesce *q);
+	mb_undo_fn undo;
 };
 
+/* One plugin of a stack. */
 struct mb_quiesce {
 	const struct mb_quiesce_ops *ops;
-	struct mb_obligations *obl;	/* where enter records what it does */
-	char **mounts;			/* mountpoints of the filesystems involved */
-	size_t n_mounts;
+	struct mb_obligations *obl;	/* from prepare on: where it records */
+	char **mounts;			/* from prepare on: the filesystems */
+	size_t n_mounts;		/* involved, legs[0] first */
 	void *priv;
 };
 
-/* Finds the plugin by name and sets it up for these mountpoints. */
-int mb_quiesce_open(struct mb_quiesce **out, const char *name,
-		    char *const *mounts, size_t n_mounts,
-		    struct mb_obligations *obl, struct mb_error *e);
-void mb_quiesce_close(struct mb_quiesce *q);
+#define MB_QUIESCE_MAX 4
 
-/* Thaws one mountpoint (the catalog text of a "freeze" obligation);
- * a filesystem that is not frozen is fine. */
-int mb_fsfreeze_undo(const char *mountpoint, struct mb_error *e);
+/* An ordered stack; entered counts the plugins whose enter was called
+ * (leave undoes exactly those, newest first). */
+struct mb_quiesce_stack {
+	struct mb_quiesce *v[MB_QUIESCE_MAX];
+	size_t n;
+	size_t entered;
+};
+
+/* ---- the registry (quiesce.c) ---- */
+
+/* Checks a --db value against the table: MB_ERR_USAGE with a hint if it
+ * is missing or unknown.  *dictates_source: a plugin of the stack names
+ * the source itself (--source may be left out). */
+int mb_quiesce_stack_check(const char *db, bool *dictates_source,
+			   struct mb_error *e);
+/* The plugins of a --db stack in order, NULL-terminated; NULL if the
+ * value is unknown. */
+const struct mb_quiesce_ops *const *mb_quiesce_stack_of(const char *db);
+/* The plugin table entry by name, for recover; NULL if unknown. */
+const struct mb_quiesce_ops *mb_quiesce_driver(const char *name);
+
+/* ---- the stack (stack.c) ---- */
+
+/* Opens the plugins of the --db stack in order (each one's open). */
+int mb_quiesce_stack_open(struct mb_quiesce_stack *s, const char *db,
+			  const struct mb_quiesce_params *p, struct mb_error *e);
+/* Every plugin's discover, in order. */
+int mb_quiesce_stack_discover(struct mb_quiesce_stack *s, struct mb_error *e);
+/* The source a plugin dictates, else given; NULL after a failure. */
+const char *mb_quiesce_stack_source(struct mb_quiesce_stack *s, const char *given,
+				    struct mb_error *e);
+/* Every plugin's place; *placed: some plugin accounted for the legs. */
+int mb_quiesce_stack_place(struct mb_quiesce_stack *s, const struct mb_quiesce_leg *legs,
+			   size_t n, bool *placed, struct mb_error *e);
+/* Hands every plugin the filesystems and the obligations, then prepares
+ * them in order. */
+int mb_quiesce_stack_prepare(struct mb_quiesce_stack *s, char *const *mounts,
+			     size_t n_mounts, struct mb_obligations *obl,
+			     struct mb_error *e);
+/* The next plugin to enter, NULL when all have; then enters it (it
+ * counts as entered even if its enter fails).  Between the two the caller
+ * arms the guard before the first plugin with in_window. */
+const struct mb_quiesce *mb_quiesce_stack_next(const struct mb_quiesce_stack *s);
+int mb_quiesce_stack_enter_next(struct mb_quiesce_stack *s, struct mb_error *e);
+/* Leaves the entered plugins newest first; window_only stops below the
+ * plugins with in_window.  Carries on past failures; the first is in e. */
+int mb_quiesce_stack_leave(struct mb_quiesce_stack *s, bool window_only,
+			   struct mb_error *e);
+/* The bracket name of the stack's first plugin outside the window, or
+ * NULL when every plugin is in the window. */
+const char *mb_quiesce_stack_bracket(const struct mb_quiesce_stack *s);
+/* Applies every plugin's filter to the set; true if it changed anything
+ * (then the caller re-derives the set's order and links). */
+bool mb_quiesce_stack_filter(struct mb_quiesce_stack *s, struct mb_set *set);
+/* Every plugin's artifacts (or, with manifest, every plugin's manifest). */
+int mb_quiesce_stack_artifacts(struct mb_quiesce_stack *s, struct mb_set *set,
+			       bool manifest, struct mb_error *e);
+/* Closes every plugin, newest first; the stack is empty afterwards. */
+void mb_quiesce_stack_close(struct mb_quiesce_stack *s);
 
 #endif

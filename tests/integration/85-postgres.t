@@ -125,6 +125,17 @@ like "$RUN_OUT" "^check: ok" "... and says so"
 is "$(fx_clones)" "" "... splitting nothing"
 run env PGPORT="$PORT" "$MB" check --db postgres --mirror "loop:$SRC_LOOP" --catalog "$CATALOG"
 exit_is 5 "check names a pg_wal that is on no given mirror"
+like "$RUN_ERR" "pg_wal '$WAL_MNT/pg/pg_wal' is on the filesystem at '$WAL_MNT', which is on no given mirror" \
+	"... with the filesystem it is on"
+run env PGPORT="$PORT" "$MB" check --db postgres --mode lukewarm --mirror "loop:$SRC_LOOP" \
+	--catalog "$CATALOG"
+exit_is 2 "an invalid --mode is a usage error"
+like "$RUN_ERR" "invalid --mode 'lukewarm'" "... naming it"
+run env PGPORT="$PORT" "$MB" check --db postgres --source "$SRC_MNT/pg" --mirror "loop:$SRC_LOOP" \
+	--mirror "loop:$WAL_LOOP" --catalog "$CATALOG"
+exit_is 5 "a --source that is not the data directory is refused"
+like "$RUN_ERR" "--source '$SRC_MNT/pg' is not the data directory of the cluster \\('$DATA'\\)" \
+	"... naming both"
 
 # ---- 3. freeze mode needs pg_wal on the data filesystem
 run env PGPORT="$PORT" "$MB" --db postgres --mode freeze --mirror "loop:$SRC_LOOP" \
@@ -139,6 +150,10 @@ PORT3=$((PORT + 2))
 as_pg "$PGBIN/initdb" -A trust -D "$DATA3" >/dev/null && start_pg "$DATA3" "$PORT3" &&
 	as_pg "$PGBIN/pgbench" -h "$SOCK" -p "$PORT3" -i -s 2 -q postgres >/dev/null 2>&1 ||
 	bail_out "second cluster failed"
+run "$MB" check --db postgres --pg-conn "host=$SOCK port=$PORT3 user=postgres" \
+	--mirror "loop:$SRC_LOOP" --mirror "loop:$WAL_LOOP" --catalog "$CATALOG"
+exit_is 2 "a mirror that holds nothing of the cluster is refused"
+like "$RUN_ERR" "mirror 'loop:$WAL_LOOP' holds nothing of the cluster" "... naming it"
 fx_bg "$PGBIN/pgbench" -h "$SOCK" -p "$PORT3" -n -c 2 -T 20 postgres >/dev/null 2>&1
 sleep 1
 run "$MB" --db postgres --mode freeze --pg-conn "host=$SOCK port=$PORT3 user=postgres" \

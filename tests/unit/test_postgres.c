@@ -1,6 +1,7 @@
 /*
- * Unit tests for plugins/quiesce/postgres.c and pg_util.c: the WAL file
- * arithmetic, then the plugin against a real PostgreSQL 15 server started
+ * Unit tests for plugins/quiesce/postgres/: the WAL file arithmetic, the
+ * options and the filter, then the plugin against a real PostgreSQL 15
+ * server started
  * here (initdb with 1 MiB WAL segments and pg_wal symlinked elsewhere, a
  * tablespace, a private port and socket directory under /var/tmp), run as
  * the postgres user and removed on every exit path.
@@ -24,12 +25,11 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "plugins/quiesce/postgres.h"
+#include "common/mountinfo.h"
+#include "plugins/quiesce/postgres/postgres.h"
 #include "tests/lib/tap.h"
 
 #define PGBIN "/usr/lib/postgresql/15/bin/"
-
-extern const struct mb_quiesce_ops mb_quiesce_postgres;
 
 static char tmp[64], sock[128], datadir[128], waldir[128], tsdir[128], cmdlog[128];
 static char conn_ok[512];
@@ -216,15 +216,49 @@ static long long wait_gone(int pid)
 	return n;
 }
 
+/* The options a test hands the plugin: "mode" and "pg-conn". */
+struct test_options {
+	const char *mode, *conninfo;
+};
+
+static const char *test_option(const void *ctx, const char *name)
+{
+	const struct test_options *o = ctx;
+
+	if (strcmp(name, "mode") == 0)
+		return o->mode;
+	return strcmp(name, "pg-conn") == 0 ? o->conninfo : NULL;
+}
+
+/* Opens the plugin as the runner does, with these options. */
+static int pg_open(struct mb_quiesce *q, const char *conninfo, const char *mode,
+		   const char *label, struct mb_error *e)
+{
+	const struct test_options o = { .mode = mode, .conninfo = conninfo };
+	const struct mb_quiesce_params params = { .option = test_option, .ctx = &o,
+						  .label = label };
+
+	*q = (struct mb_quiesce){ .ops = &mb_quiesce_postgres };
+	return q->ops->open(q, &params, e);
+}
+
+/* open, discover and prepare: what the runner does before the window. */
+static int pg_ready(struct mb_quiesce *q, const char *conninfo, const char *mode,
+		    const char *label, struct mb_error *e)
+{
+	if (pg_open(q, conninfo, mode, label, e) < 0 || q->ops->discover(q, e) < 0)
+		return -1;
+	return q->ops->prepare(q, e);
+}
+
 /* A whole hot bracket with this conninfo; returns the first error. */
 static struct mb_error try_prepare(const char *conninfo, const char *label)
 {
-	struct mb_quiesce q = { .ops = &mb_quiesce_postgres };
-	struct mb_pg_config c = { .conninfo = conninfo, .mode = MB_PG_HOT, .label = label };
+	struct mb_quiesce q;
 	struct mb_error e = { 0 };
 
-	if (mb_pg_configure(&q, &c, &e) == 0 && q.ops->prepare(&q, &e) == 0 &&
-	    q.ops->enter(&q, &e) == 0 && q.ops->leave(&q, &e) == 0 && !mb_pg_backup_result(&q))
+	if (pg_ready(&q, conninfo, "hot", label, &e) == 0 && q.ops->enter(&q, &e) == 0 &&
+	    q.ops->leave(&q, &e) == 0 && !mb_pg_backup_result(&q))
 		mb_fail(&e, MB_ERR_INTERNAL, 0, "no backup result");
 	q.ops->close(&q);
 	return e;
@@ -309,6 +343,46 @@ static void test_lsn_and_conninfo(void)
 	is_str(buf, "user=x application_name='it\\'s'", "values are quoted as conninfo wants");
 }
 
+/* Options at open, and the filter, need no server. */
+static void test_open_and_filter(void)
+{
+	static const struct { const char *path; enum mb_quiesce_keep hot, freeze; } rules[] = {
+		{ "postmaster.pid", MB_QUIESCE_DROP, MB_QUIESCE_DROP },
+		{ "backup_label", MB_QUIESCE_DROP, MB_QUIESCE_DROP },
+		{ "base/1/pg_internal.init", MB_QUIESCE_DROP, MB_QUIESCE_DROP },
+		{ "pg_stat_tmp", MB_QUIESCE_KEEP, MB_QUIESCE_KEEP },
+		{ "pg_stat_tmp/global.stat", MB_QUIESCE_DROP, MB_QUIESCE_DROP },
+		{ "pg_replslot/s/state", MB_QUIESCE_DROP, MB_QUIESCE_DROP },
+		{ "pg_wal", MB_QUIESCE_AS_DIR, MB_QUIESCE_AS_DIR },
+		{ "pg_wal/000000010000000000000003", MB_QUIESCE_DROP, MB_QUIESCE_KEEP },
+		{ "pg_wal/archive_status", MB_QUIESCE_KEEP, MB_QUIESCE_KEEP },
+		{ "base/1/1259", MB_QUIESCE_KEEP, MB_QUIESCE_KEEP },
+		{ "sub/postmaster.pid", MB_QUIESCE_KEEP, MB_QUIESCE_KEEP },
+	};
+	struct mb_quiesce hot, freeze, bad;
+	struct mb_error e = { 0 };
+	int wrong = 0;
+
+	ok(pg_open(&hot, "host=/x", NULL, NULL, &e) == 0 && pg_open(&freeze, NULL, "freeze", NULL, &e) == 0,
+	   "open takes the options (mode unset: hot)");
+	ok(mb_pg_info(&hot) == NULL, "nothing is discovered at open");
+	pg_open(&bad, NULL, "lukewarm", NULL, &e);
+	is_int(e.code, MB_ERR_USAGE, "an invalid --mode is a usage error");
+	is_str(e.msg, "invalid --mode 'lukewarm'", "its message");
+	is_str(e.hint, "use hot (backup mode, the WAL as redo log) or freeze (checkpoint + freeze)",
+	       "its hint");
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (hot.ops->filter(&hot, rules[i].path) != rules[i].hot ||
+		    freeze.ops->filter(&freeze, rules[i].path) != rules[i].freeze) {
+			diag("filter of '%s' is wrong", rules[i].path);
+			wrong++;
+		}
+	is_int(wrong, 0, "the filter keeps, drops and rewrites as the cluster needs (hot, freeze)");
+	hot.ops->close(&hot);
+	freeze.ops->close(&freeze);
+	bad.ops->close(&bad);
+}
+
 /* The WAL the image needs is all still in the live pg_wal after the stop. */
 static void check_wal_present(const struct mb_pg_info *in, const struct mb_pg_backup *b)
 {
@@ -329,12 +403,37 @@ static void check_wal_present(const struct mb_pg_info *in, const struct mb_pg_ba
 	mb_pg_wal_segments_free(v, n);
 }
 
-/* What prepare found, against what setup made. */
-static void check_discovery(const struct mb_pg_info *in, const char *slot)
+/* Where the cluster lives against the legs a run was given. */
+static void check_place(struct mb_quiesce *q, const struct mb_pg_info *in)
 {
 	struct mb_error e = { 0 };
-	char real[PATH_MAX], want[512];
-	struct stat st;
+	struct stat here, proc;
+	struct mb_mount m;
+	char want[sizeof(m.mountpoint) + 1024];
+
+	stat(tmp, &here);
+	stat("/proc", &proc);
+	ok(q->ops->place(q, (struct mb_quiesce_leg[]){ { here.st_dev, "loop:/dev/loop1" } }, 1,
+			 &e) == 0, "place: data directory, pg_wal and tablespace on legs[0]");
+	q->ops->place(q, (struct mb_quiesce_leg[]){ { here.st_dev, "loop:/dev/loop1" },
+						     { proc.st_dev, "loop:/dev/loop2" } }, 2, &e);
+	is_int(e.code, MB_ERR_USAGE, "place: a leg that holds nothing is a usage error");
+	is_str(e.msg, "mirror 'loop:/dev/loop2' holds nothing of the cluster", "its message");
+	mb_error_clear(&e);
+	q->ops->place(q, (struct mb_quiesce_leg[]){ { proc.st_dev, "loop:/dev/loop2" } }, 1, &e);
+	mb_mount_by_dev(here.st_dev, &m, NULL);
+	snprintf(want, sizeof(want), "pg_wal '%s' is on the filesystem at '%s', which is on no "
+		 "given mirror", in->wal_directory, m.mountpoint);
+	is_str(e.msg, want, "place: pg_wal on no leg is named");
+	is_int(e.code, MB_ERR_SOURCE, "with MB_ERR_SOURCE");
+	mb_error_clear(&e);
+}
+
+/* What discover found, against what setup made; the source it dictates. */
+static void check_discovery(struct mb_quiesce *q, const struct mb_pg_info *in, const char *slot)
+{
+	struct mb_error e = { 0 };
+	char real[PATH_MAX], want[1024];
 
 	is_str(in->data_directory, realpath(datadir, real), "data directory");
 	is_str(in->wal_directory, realpath(waldir, real), "pg_wal is the symlink's target");
@@ -345,27 +444,26 @@ static void check_discovery(const struct mb_pg_info *in, const char *slot)
 	is_int(in->timeline, 1, "timeline");
 	ok(in->server_version_num >= 150000 && !in->in_recovery, "version and role");
 	is_int(slots(slot), 1, "the temporary slot exists after prepare");
-	stat(tmp, &st);
-	ok(mb_pg_check_device(in, st.st_dev, "/", &e) == 0, "every directory is on the filesystem");
-	stat("/proc", &st);
-	mb_pg_check_device(in, st.st_dev, "/proc", &e);
-	snprintf(want, sizeof(want), "the data directory '%s' is not on the mirrored filesystem "
-		 "'/proc'", in->data_directory);
-	is_str(e.msg, want, "a directory on another filesystem is named");
+	is_str(q->ops->source(q, NULL, &e), in->data_directory, "the source is the data directory");
+	is_str(q->ops->source(q, datadir, &e), in->data_directory, "... given as itself, too");
+	ok(q->ops->source(q, tmp, &e) == NULL, "another --source is refused");
+	snprintf(want, sizeof(want), "--source '%s' is not the data directory of the cluster ('%s')",
+		 tmp, in->data_directory);
+	is_str(e.msg, want, "... naming both");
 	mb_error_clear(&e);
+	check_place(q, in);
 }
 
 static void test_hot_bracket(void)
 {
-	struct mb_quiesce q = { .ops = &mb_quiesce_postgres };
-	struct mb_pg_config c = { .conninfo = conn_ok, .mode = MB_PG_HOT, .label = "unit test" };
+	struct mb_quiesce q;
 	struct mb_error e = { 0 };
 	const struct mb_pg_info *in;
 	const struct mb_pg_backup *b;
 	char want[512], slot[64] = "";
 	int pid = -1;
 
-	ok(mb_pg_configure(&q, &c, &e) == 0 && q.ops->prepare(&q, &e) == 0, "prepare");
+	ok(pg_ready(&q, conn_ok, "hot", "unit test", &e) == 0, "open, discover, prepare");
 	if (e.code)
 		diag("%s / %s", e.msg, e.hint);
 	in = mb_pg_info(&q);
@@ -374,7 +472,7 @@ static void test_hot_bracket(void)
 		return;
 	pid = in->backend_pid;
 	snprintf(slot, sizeof(slot), "%s", in->slot_name);
-	check_discovery(in, slot);
+	check_discovery(&q, in, slot);
 	is_int(fpi_bytes(), 0, "no backup is running before enter");
 
 	ok(q.ops->enter(&q, &e) == 0, "hot enter");
@@ -425,13 +523,11 @@ static void test_kill_in_backup(void)
 	fflush(stdout);
 	child = fork();
 	if (child == 0) {
-		struct mb_quiesce q = { .ops = &mb_quiesce_postgres };
-		struct mb_pg_config c = { .conninfo = conn_ok, .mode = MB_PG_HOT };
+		struct mb_quiesce q;
 		struct mb_error e = { 0 };
 
 		close(p[0]);
-		if (mb_pg_configure(&q, &c, &e) == 0 && q.ops->prepare(&q, &e) == 0 &&
-		    q.ops->enter(&q, &e) == 0)
+		if (pg_ready(&q, conn_ok, "hot", NULL, &e) == 0 && q.ops->enter(&q, &e) == 0)
 			pid = mb_pg_info(&q)->backend_pid;
 		if (write(p[1], &pid, sizeof(pid)) != sizeof(pid))
 			_exit(1);
@@ -518,15 +614,13 @@ static void test_errors(void)
 /* A failed enter leaves nothing and leave is then a no-op. */
 static void test_failed_enter(void)
 {
-	struct mb_quiesce q = { .ops = &mb_quiesce_postgres };
+	struct mb_quiesce q;
 	char label[1100];
-	struct mb_pg_config c = { .conninfo = conn_ok, .mode = MB_PG_HOT, .label = label };
 	struct mb_error e = { 0 };
 
 	memset(label, 'x', sizeof(label) - 1);
 	label[sizeof(label) - 1] = '\0';
-	mb_pg_configure(&q, &c, &e);
-	q.ops->prepare(&q, &e);
+	pg_ready(&q, conn_ok, "hot", label, &e);
 	ok(q.ops->enter(&q, &e) == -1, "enter with a label pg_backup_start refuses fails");
 	is_str(e.msg, "unable to start the backup: backup label too long (max 1024 bytes)",
 	       "with the server's message");
@@ -539,8 +633,7 @@ static void test_failed_enter(void)
 
 static void test_freeze_and_env(void)
 {
-	struct mb_quiesce q = { .ops = &mb_quiesce_postgres };
-	struct mb_pg_config c = { .conninfo = NULL, .mode = MB_PG_FREEZE };
+	struct mb_quiesce q;
 	struct mb_error e = { 0 };
 	char p[16];
 	int pid;
@@ -550,7 +643,7 @@ static void test_freeze_and_env(void)
 	setenv("PGPORT", p, 1);
 	setenv("PGUSER", "postgres", 1);
 	setenv("PGDATABASE", "postgres", 1);
-	ok(mb_pg_configure(&q, &c, &e) == 0 && q.ops->prepare(&q, &e) == 0,
+	ok(pg_ready(&q, NULL, "freeze", NULL, &e) == 0,
 	   "prepare from the libpq environment (PGHOST, PGPORT, PGUSER)");
 	unsetenv("PGHOST");
 	unsetenv("PGPORT");
@@ -595,9 +688,10 @@ static int setup(void)
 
 int main(void)
 {
-	plan(geteuid() == 0 ? 81 : 17);
+	plan(geteuid() == 0 ? 94 : 23);
 	test_wal_arithmetic();
 	test_lsn_and_conninfo();
+	test_open_and_filter();
 	if (geteuid() != 0) {
 		diag("not root: the server tests need runuser -u postgres; skipped");
 		return done_testing();

@@ -1,21 +1,34 @@
 /*
- * The postgres quiesce plugin (registered as "postgres" in quiesce.c),
- * libpq, PostgreSQL 15 or later.  One session is held from prepare to
- * close; backup start and stop run on that same session.
+ * The postgres quiesce plugin (registered as "postgres" in quiesce.c,
+ * first of the --db postgres stack), libpq, PostgreSQL 15 or later.
+ * Everything mbackup knows about PostgreSQL lives in this folder.  One
+ * session is held from discover to close; backup start and stop run on
+ * that same session.
  *
- *   prepare  connect (libpq environment or a conninfo), check the version
- *            and the rights, discover the data directory, tablespaces, the
- *            real pg_wal, wal_segment_size and the timeline; create a
- *            TEMPORARY physical replication slot (WAL from here on is kept
- *            until the session ends); CHECKPOINT, so the checkpoint inside
- *            the window is quick
- *   enter    hot: pg_backup_start(label, fast => true) -> start LSN
- *            freeze: CHECKPOINT (fsfreeze does the rest)
- *   leave    hot: pg_backup_stop(wait_for_archive => false) -> stop LSN,
- *            backup_label, tablespace_map; idempotent; nothing after a
- *            failed enter.  freeze: nothing
- *   close    disconnect: the slot goes away with the session.  Close only
- *            after the WAL segments have been copied from the live pg_wal.
+ *   open      options "mode" (hot | freeze) and "pg-conn" (a conninfo;
+ *             unset: libpq's environment); the label from the params
+ *   discover  connect, check the version and the rights, discover the
+ *             data directory, tablespaces, the real pg_wal,
+ *             wal_segment_size and the timeline (postgres.c)
+ *   source    the data directory; a --source given must name it
+ *   place     the data directory on legs[0], tablespaces there too, pg_wal
+ *             on any leg in hot mode but on legs[0] in freeze mode, and no
+ *             leg that holds none of it (pgdata.c)
+ *   prepare   create a TEMPORARY physical replication slot (WAL from here
+ *             on is kept until the session ends); CHECKPOINT, so the
+ *             checkpoint inside the window is quick
+ *   enter     hot: pg_backup_start(label, fast => true) -> start LSN
+ *             freeze: CHECKPOINT (fsfreeze does the rest)
+ *   leave     hot: pg_backup_stop(wait_for_archive => false) -> stop LSN,
+ *             backup_label, tablespace_map; idempotent; nothing after a
+ *             failed enter.  freeze: nothing
+ *   filter    drop what a restored cluster must not inherit; pg_wal as a
+ *             directory of its own (pgdata.c)
+ *   artifacts backup_label, tablespace_map, the WAL start..stop from the
+ *             live pg_wal (pgdata.c)
+ *   manifest  backup_manifest for pg_verifybackup (pg_manifest.c)
+ *   close     disconnect: the slot goes away with the session.  The
+ *             runner closes after streaming, so the WAL is still there.
  *
  * The guard needs nothing for the database: a non-exclusive backup and a
  * temporary slot belong to the session, and the server ends both by
@@ -33,17 +46,11 @@
 #include "common/error.h"
 #include "plugins/quiesce/quiesce.h"
 
+extern const struct mb_quiesce_ops mb_quiesce_postgres;
+
 enum mb_pg_mode {
 	MB_PG_HOT = 0,		/* pg_backup_start / pg_backup_stop */
 	MB_PG_FREEZE = 1,	/* CHECKPOINT, then the filesystem freeze */
-};
-
-struct mb_pg_config {
-	const char *conninfo;	/* NULL or "": libpq's environment (PGHOST...) */
-	enum mb_pg_mode mode;
-	const char *label;	/* backup label; NULL: "mbackup" */
-	bool check_only;	/* prepare only connects, checks and discovers:
-				 * no slot, no checkpoint (`mbackup check`) */
 };
 
 struct mb_pg_tablespace {
@@ -52,7 +59,7 @@ struct mb_pg_tablespace {
 	char *location;		/* pg_tablespace_location(), as the server says */
 };
 
-/* What prepare discovered; valid until close. */
+/* What discover found; valid until close. */
 struct mb_pg_info {
 	int server_version_num;		/* e.g. 150004 */
 	bool in_recovery;		/* the server is a standby */
@@ -61,8 +68,8 @@ struct mb_pg_info {
 	struct mb_pg_tablespace *tablespaces;	/* user tablespaces, by oid */
 	size_t n_tablespaces;
 	uint64_t wal_segment_size;	/* bytes */
-	uint32_t timeline;		/* of the last checkpoint, at prepare */
-	char slot_name[64];		/* the temporary slot */
+	uint32_t timeline;		/* of the last checkpoint, at discover */
+	char slot_name[64];		/* the temporary slot, from prepare on */
 	int backend_pid;		/* the held session */
 };
 
@@ -76,22 +83,11 @@ struct mb_pg_backup {
 
 #define MB_PG_WALNAME_LEN 25	/* 24 hex digits + NUL */
 
-/* Sets the connection and the mode; call after mb_quiesce_open(...,
- * "postgres", ...) and before prepare (without it: environment, hot). */
-int mb_pg_configure(struct mb_quiesce *q, const struct mb_pg_config *c,
-		    struct mb_error *e);
-
-/* NULL until prepare has succeeded. */
+/* NULL until discover has succeeded. */
 const struct mb_pg_info *mb_pg_info(const struct mb_quiesce *q);
 
 /* NULL until a hot leave has returned the stop LSN and the artifacts. */
 const struct mb_pg_backup *mb_pg_backup_result(const struct mb_quiesce *q);
-
-/* Checks that the data directory, pg_wal and every tablespace live on the
- * filesystem with device dev (the mirror's); MB_ERR_SOURCE naming the
- * first one that does not. */
-int mb_pg_check_device(const struct mb_pg_info *info, dev_t dev,
-		       const char *mountpoint, struct mb_error *e);
 
 /* The WAL file names the image needs, from the segment of start_lsn to
  * the segment holding the last byte before stop_lsn (never before the

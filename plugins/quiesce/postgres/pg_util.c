@@ -1,8 +1,8 @@
 /*
  * Pieces of the postgres plugin that need no server: LSN text, WAL file
- * names, the conninfo for logs, and where the cluster's directories live.
+ * names, the conninfo for logs.
  */
-#include "plugins/quiesce/postgres.h"
+#include "plugins/quiesce/postgres/postgres.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MB_PG_MIN_SEG (1ULL << 20)
 #define MB_PG_MAX_SEG (1ULL << 30)
@@ -124,37 +123,4 @@ void mb_pg_conninfo_redact(const char *conninfo, char *out, size_t size)
 		if (o->val && strcmp(o->keyword, "password") != 0)
 			append_option(out, size, o->keyword, o->val);
 	PQconninfoFree(opts);
-}
-
-static int check_one(const char *path, const char *role, dev_t dev, const char *mountpoint,
-		     struct mb_error *e)
-{
-	struct stat st;
-
-	if (stat(path, &st) < 0)
-		return mb_fail(e, MB_ERR_SOURCE, errno, "unable to stat %s '%s'", role, path);
-	if (st.st_dev != dev) {
-		mb_fail(e, MB_ERR_SOURCE, 0, "%s '%s' is not on the mirrored filesystem '%s'",
-			role, path, mountpoint);
-		mb_hint(e, "every part of the cluster (data directory, pg_wal, tablespaces) "
-			   "must live on a mirrored filesystem");
-		return -1;
-	}
-	return 0;
-}
-
-int mb_pg_check_device(const struct mb_pg_info *info, dev_t dev, const char *mountpoint,
-		       struct mb_error *e)
-{
-	if (check_one(info->data_directory, "the data directory", dev, mountpoint, e) < 0 ||
-	    check_one(info->wal_directory, "the WAL directory", dev, mountpoint, e) < 0)
-		return -1;
-	for (size_t i = 0; i < info->n_tablespaces; i++) {
-		char role[128];
-
-		snprintf(role, sizeof(role), "tablespace \"%.100s\"", info->tablespaces[i].name);
-		if (check_one(info->tablespaces[i].location, role, dev, mountpoint, e) < 0)
-			return -1;
-	}
-	return 0;
 }

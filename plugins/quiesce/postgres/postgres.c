@@ -1,10 +1,10 @@
 /*
- * The postgres quiesce plugin; see postgres.h for the bracket.  Every SQL
- * statement runs on the one session opened by prepare, in autocommit.
- * Any failure in prepare disconnects at once, so the server drops the
- * temporary slot and nothing is left behind.
+ * The postgres quiesce plugin's session; see postgres.h for the bracket.
+ * Every SQL statement runs on the one session opened by discover, in
+ * autocommit.  Any failure in discover or prepare disconnects at once, so
+ * the server drops the temporary slot and nothing is left behind.
  */
-#include "plugins/quiesce/postgres.h"
+#include "plugins/quiesce/postgres/pg_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -18,19 +18,6 @@
 
 #define PG_MIN_VERSION 150000
 
-struct pg {
-	char *conninfo;
-	enum mb_pg_mode mode;
-	char *label;
-	bool check_only;	/* `mbackup check`: discover, change nothing */
-	PGconn *conn;
-	bool prepared;
-	bool in_backup;		/* pg_backup_start succeeded, no stop yet */
-	bool stopped;		/* result is filled in */
-	struct mb_pg_info info;
-	struct mb_pg_backup result;
-};
-
 static struct pg *pg_priv(struct mb_quiesce *q, struct mb_error *e)
 {
 	if (!q->priv && !(q->priv = calloc(1, sizeof(struct pg))))
@@ -38,20 +25,23 @@ static struct pg *pg_priv(struct mb_quiesce *q, struct mb_error *e)
 	return q->priv;
 }
 
-int mb_pg_configure(struct mb_quiesce *q, const struct mb_pg_config *c, struct mb_error *e)
+static int pg_open(struct mb_quiesce *q, const struct mb_quiesce_params *params,
+		   struct mb_error *e)
 {
 	struct pg *p = pg_priv(q, e);
+	const char *mode = params->option(params->ctx, "mode");
+	const char *conninfo = params->option(params->ctx, "pg-conn");
 
 	if (!p)
 		return -1;
-	if (p->conn)
-		return mb_fail(e, MB_ERR_INTERNAL, 0, "postgres plugin configured after prepare");
-	free(p->conninfo);
-	free(p->label);
-	p->conninfo = strdup(c->conninfo ? c->conninfo : "");
-	p->label = strdup(c->label ? c->label : "mbackup");
-	p->mode = c->mode;
-	p->check_only = c->check_only;
+	if (mode && strcmp(mode, "hot") != 0 && strcmp(mode, "freeze") != 0) {
+		mb_fail(e, MB_ERR_USAGE, 0, "invalid --mode '%s'", mode);
+		mb_hint(e, "use hot (backup mode, the WAL as redo log) or freeze (checkpoint + freeze)");
+		return -1;
+	}
+	p->mode = mode && strcmp(mode, "freeze") == 0 ? MB_PG_FREEZE : MB_PG_HOT;
+	p->conninfo = strdup(conninfo ? conninfo : "");
+	p->label = strdup(params->label ? params->label : "mbackup");
 	if (!p->conninfo || !p->label)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to set up the postgres plugin");
 	return 0;
@@ -61,7 +51,7 @@ const struct mb_pg_info *mb_pg_info(const struct mb_quiesce *q)
 {
 	const struct pg *p = q ? q->priv : NULL;
 
-	return p && p->prepared ? &p->info : NULL;
+	return p && p->discovered ? &p->info : NULL;
 }
 
 const struct mb_pg_backup *mb_pg_backup_result(const struct mb_quiesce *q)
@@ -321,28 +311,45 @@ static void pg_free_info(struct mb_pg_info *in)
 	free(in->tablespaces);
 }
 
+/* Ends the session after a failure: the server drops the slot and ends
+ * a backup still running, so nothing is left behind. */
+static int pg_drop(struct pg *p)
+{
+	PQfinish(p->conn);
+	p->conn = NULL;
+	p->discovered = p->prepared = false;
+	return -1;
+}
+
+static int pg_discover(struct mb_quiesce *q, struct mb_error *e)
+{
+	struct pg *p = q->priv;
+	char safe[512];
+
+	if (!p || p->conn)
+		return mb_fail(e, MB_ERR_INTERNAL, 0, "postgres plugin discovering %s",
+			       p ? "twice" : "before open");
+	pg_free_info(&p->info);		/* a retry after a failed discover */
+	memset(&p->info, 0, sizeof(p->info));
+	mb_pg_conninfo_redact(p->conninfo, safe, sizeof(safe));
+	mb_info("connecting to PostgreSQL: %s", safe);
+	if (pg_connect(p, e) < 0 || check_rights(p, e) < 0 || discover(p, e) < 0)
+		return pg_drop(p);
+	p->discovered = true;
+	return 0;
+}
+
 static int pg_prepare(struct mb_quiesce *q, struct mb_error *e)
 {
-	struct pg *p = pg_priv(q, e);
+	struct pg *p = q->priv;
 
-	if (!p)
-		return -1;
-	if ((!p->label && !(p->label = strdup("mbackup"))) ||
-	    (!p->conninfo && !(p->conninfo = strdup(""))))
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to set up the postgres plugin");
-	if (p->conn)
+	if (!p || !p->discovered || !p->conn)
+		return mb_fail(e, MB_ERR_INTERNAL, 0, "postgres plugin prepared before discover");
+	if (p->prepared)
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "postgres plugin prepared twice");
-	pg_free_info(&p->info);		/* a retry after a failed prepare */
-	memset(&p->info, 0, sizeof(p->info));
-	if (pg_connect(p, e) < 0 || check_rights(p, e) < 0 || discover(p, e) < 0 ||
-	    (!p->check_only && reserve_wal(p, e) < 0) ||
-	    (!p->check_only &&
-	     pg_exec(p, "run CHECKPOINT before the window", "CHECKPOINT", 0, NULL, NULL, e) < 0)) {
-		/* The session's end drops the slot: nothing is left behind. */
-		PQfinish(p->conn);
-		p->conn = NULL;
-		return -1;
-	}
+	if (reserve_wal(p, e) < 0 ||
+	    pg_exec(p, "run CHECKPOINT before the window", "CHECKPOINT", 0, NULL, NULL, e) < 0)
+		return pg_drop(p);
 	p->prepared = true;
 	return 0;
 }
@@ -445,10 +452,22 @@ static void pg_close(struct mb_quiesce *q)
 	q->priv = NULL;
 }
 
+/* No undo: a non-exclusive backup and a temporary slot belong to the
+ * session, and the server ends both when the session dies (even if
+ * mbackup is SIGKILLed), so no obligation is recorded. */
 const struct mb_quiesce_ops mb_quiesce_postgres = {
 	.name = "postgres",
+	.bracket = "database",
+	.open = pg_open,
+	.discover = pg_discover,
+	.source = mb_pg_source,
+	.place = mb_pg_place,
 	.prepare = pg_prepare,
 	.enter = pg_enter,
 	.leave = pg_leave,
+	.filter = mb_pg_filter,
+	.filtered = mb_pg_filtered,
+	.artifacts = mb_pg_artifacts,
+	.manifest = mb_pg_manifest,
 	.close = pg_close,
 };

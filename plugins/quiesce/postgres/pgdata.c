@@ -1,9 +1,9 @@
 /*
- * The PostgreSQL side of a run (--db postgres): what the cluster needs in
- * the image beyond the split leg's files, and what it must not get.
+ * The cluster's rules for the backup set: where it must live, what the
+ * image needs beyond the split leg's files, and what it must not get.
  *
- *   prepare    connect and discover before anything else (P0); the data
- *              directory becomes the source
+ *   source     the data directory is the source (P0)
+ *   place      the data directory, tablespaces and pg_wal against the legs
  *   filter     drop what a restored cluster must not inherit (the
  *              postmaster's pid file, temporary and runtime directories'
  *              contents, replication slots, and in hot mode the split
@@ -13,7 +13,7 @@
  *              from the LIVE pg_wal (the temporary slot keeps it), so the
  *              extracted image starts as it is
  */
-#include "orchestrator/run.h"
+#include "plugins/quiesce/postgres/pg_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -24,8 +24,6 @@
 
 #include "common/log.h"
 #include "common/mountinfo.h"
-#include "extentmap/extentmap.h"
-#include "plugins/quiesce/postgres.h"
 
 /* Directories whose contents a restored cluster must start without
  * (the directories themselves are kept, empty). */
@@ -63,43 +61,26 @@ static bool excluded(const char *path, bool hot)
 	return hot && inside(path, "pg_wal") && strcmp(path, "pg_wal/archive_status") != 0;
 }
 
-int mb_pg_run_prepare(struct mb_run *r, struct mb_error *e)
-{
-	const struct mb_options *o = r->opt;
-	struct mb_pg_config cfg = { .conninfo = o->pg_conn, .label = "mbackup",
-				    .check_only = r->check_only };
-	char safe[512];
-
-	if (strcmp(o->mode, "hot") != 0 && strcmp(o->mode, "freeze") != 0) {
-		mb_fail(e, MB_ERR_USAGE, 0, "invalid --mode '%s'", o->mode);
-		mb_hint(e, "use hot (backup mode, the WAL as redo log) or freeze (checkpoint + freeze)");
-		return -1;
-	}
-	cfg.mode = strcmp(o->mode, "hot") == 0 ? MB_PG_HOT : MB_PG_FREEZE;
-	mb_pg_conninfo_redact(o->pg_conn, safe, sizeof(safe));
-	mb_info("connecting to PostgreSQL: %s", safe);
-	if (mb_quiesce_open(&r->db, "postgres", NULL, 0, NULL, e) < 0 ||
-	    mb_pg_configure(r->db, &cfg, e) < 0 || r->db->ops->prepare(r->db, e) < 0)
-		return -1;
-	return 0;
-}
-
 /* The source of a postgres run is its data directory; a --source given
  * as well must name the same directory. */
-const char *mb_pg_run_source(struct mb_run *r, struct mb_error *e)
+const char *mb_pg_source(struct mb_quiesce *q, const char *given, struct mb_error *e)
 {
-	const struct mb_pg_info *info = mb_pg_info(r->db);
-	char *given;
+	const struct mb_pg_info *info = mb_pg_info(q);
+	char *real;
 	bool same;
 
-	if (r->opt->sources.n == 0)
+	if (!info) {
+		mb_fail(e, MB_ERR_INTERNAL, 0, "postgres plugin asked for its source before discover");
+		return NULL;
+	}
+	if (!given)
 		return info->data_directory;
-	given = realpath(r->opt->sources.v[0], NULL);
-	same = given && strcmp(given, info->data_directory) == 0;
-	free(given);
+	real = realpath(given, NULL);
+	same = real && strcmp(real, info->data_directory) == 0;
+	free(real);
 	if (!same) {
 		mb_fail(e, MB_ERR_SOURCE, 0, "--source '%s' is not the data directory of the cluster ('%s')",
-			r->opt->sources.v[0], info->data_directory);
+			given, info->data_directory);
 		mb_hint(e, "leave --source out: mbackup asks the server where its data directory is");
 		return NULL;
 	}
@@ -107,17 +88,17 @@ const char *mb_pg_run_source(struct mb_run *r, struct mb_error *e)
 }
 
 /* The leg a directory of the cluster lives on, or a failure naming it. */
-static int leg_of(struct mb_run *r, const char *what, const char *path,
-		  struct mb_error *e)
+static int leg_of(const struct mb_quiesce_leg *legs, size_t n, const char *what,
+		  const char *path, struct mb_error *e)
 {
 	struct stat st;
 	struct mb_mount m;
-	int leg;
 
 	if (stat(path, &st) < 0)
 		return mb_fail(e, MB_ERR_SOURCE, errno, "unable to stat %s '%s'", what, path);
-	if ((leg = mb_leg_of_dev(r, st.st_dev)) >= 0)
-		return leg;
+	for (size_t i = 0; i < n; i++)
+		if (legs[i].dev == st.st_dev)
+			return (int)i;
 	if (mb_mount_by_dev(st.st_dev, &m, NULL) < 0)
 		snprintf(m.mountpoint, sizeof(m.mountpoint), "?");
 	mb_fail(e, MB_ERR_SOURCE, 0, "%s '%s' is on the filesystem at '%s', which is on no given mirror",
@@ -130,13 +111,16 @@ static int leg_of(struct mb_run *r, const char *what, const char *path,
  * on legs[0], tablespaces there too (others are not supported yet), pg_wal
  * on any leg in hot mode (its WAL is read live) but on legs[0] in freeze
  * mode (read from the split leg); and no mirror that holds none of it. */
-int mb_pg_run_check_legs(struct mb_run *r, struct mb_error *e)
+int mb_pg_place(struct mb_quiesce *q, const struct mb_quiesce_leg *legs, size_t n,
+		struct mb_error *e)
 {
-	const struct mb_pg_info *info = mb_pg_info(r->db);
-	bool hot = strcmp(r->opt->mode, "hot") == 0;
-	int wal = leg_of(r, "pg_wal", info->wal_directory, e);
+	const struct mb_pg_info *info = mb_pg_info(q);
+	bool hot = ((struct pg *)q->priv)->mode == MB_PG_HOT;
+	int wal;
 
-	if (wal < 0)
+	if (!info)
+		return mb_fail(e, MB_ERR_INTERNAL, 0, "postgres plugin placed before discover");
+	if ((wal = leg_of(legs, n, "pg_wal", info->wal_directory, e)) < 0)
 		return -1;
 	if (wal > 0 && !hot) {
 		mb_fail(e, MB_ERR_SOURCE, 0, "--mode freeze needs pg_wal ('%s') on the data directory's filesystem",
@@ -145,7 +129,7 @@ int mb_pg_run_check_legs(struct mb_run *r, struct mb_error *e)
 		return -1;
 	}
 	for (size_t i = 0; i < info->n_tablespaces; i++) {
-		int leg = leg_of(r, "tablespace", info->tablespaces[i].location, e);
+		int leg = leg_of(legs, n, "tablespace", info->tablespaces[i].location, e);
 
 		if (leg < 0)
 			return -1;
@@ -156,50 +140,36 @@ int mb_pg_run_check_legs(struct mb_run *r, struct mb_error *e)
 			return -1;
 		}
 	}
-	for (int i = 1; i < r->n_legs; i++)
-		if (i != wal) {
+	for (size_t i = 1; i < n; i++)
+		if ((int)i != wal) {
 			mb_fail(e, MB_ERR_USAGE, 0, "mirror '%s' holds nothing of the cluster",
-				r->legs[i].mirror->spec);
+				legs[i].mirror);
 			mb_hint(e, "give the mirrors of the data directory and of pg_wal only");
 			return -1;
 		}
 	return 0;
 }
 
-void mb_pg_run_filter(struct mb_run *r)
+enum mb_quiesce_keep mb_pg_filter(struct mb_quiesce *q, const char *path)
 {
-	bool hot = strcmp(r->opt->mode, "hot") == 0;
-	size_t kept = 0, dropped = 0;
+	if (excluded(path, ((struct pg *)q->priv)->mode == MB_PG_HOT))
+		return MB_QUIESCE_DROP;
+	/* A pg_wal symlink would point the restored cluster at the
+	 * production WAL: it becomes a directory of its own. */
+	return strcmp(path, "pg_wal") == 0 ? MB_QUIESCE_AS_DIR : MB_QUIESCE_KEEP;
+}
 
-	for (size_t i = 0; i < r->set.n; i++) {
-		struct mb_entry *ent = &r->set.v[i];
-
-		if (excluded(ent->path, hot)) {
-			mb_entry_free(ent);
-			dropped++;
-			continue;
-		}
-		/* A pg_wal symlink would point the restored cluster at the
-		 * production WAL: it becomes a directory of its own. */
-		if (strcmp(ent->path, "pg_wal") == 0 && ent->type == MB_T_SYMLINK) {
-			free(ent->link_target);
-			ent->link_target = NULL;
-			ent->type = MB_T_DIR;
-			ent->mode = S_IFDIR | 0700;
-		}
-		r->set.v[kept++] = *ent;
-	}
-	r->set.n = kept;
-	mb_set_finalize(&r->set);
+void mb_pg_filtered(struct mb_quiesce *q, size_t dropped)
+{
 	mb_info("postgres: %zu entries left out of the image (pid file, runtime directories%s)",
-		dropped, hot ? ", the split leg's WAL" : "");
+		dropped, ((struct pg *)q->priv)->mode == MB_PG_HOT ? ", the split leg's WAL" : "");
 }
 
 /* A file the image gets from memory (backup_label, tablespace_map). */
-static int add_content(struct mb_run *r, const char *path, const char *text,
+static int add_content(struct mb_set *set, const char *path, const char *text,
 		       const struct stat *owner, struct mb_error *e)
 {
-	struct mb_entry *ent = mb_set_add(&r->set);
+	struct mb_entry *ent = mb_set_add(set);
 
 	if (!ent || !(ent->path = strdup(path)) || !(ent->content = strdup(text)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to add '%s' to the image", path);
@@ -214,10 +184,10 @@ static int add_content(struct mb_run *r, const char *path, const char *text,
 }
 
 /* A WAL segment read from the live pg_wal while streaming. */
-static int add_wal(struct mb_run *r, const char *dir, const char *name,
+static int add_wal(struct mb_set *set, const char *dir, const char *name,
 		   struct mb_error *e)
 {
-	struct mb_entry *ent = mb_set_add(&r->set);
+	struct mb_entry *ent = mb_set_add(set);
 	struct stat st;
 
 	if (!ent || asprintf(&ent->live_path, "%s/%s", dir, name) < 0 ||
@@ -241,10 +211,10 @@ static int add_wal(struct mb_run *r, const char *dir, const char *name,
 	return 0;
 }
 
-int mb_pg_run_artifacts(struct mb_run *r, struct mb_error *e)
+int mb_pg_artifacts(struct mb_quiesce *q, struct mb_set *set, struct mb_error *e)
 {
-	const struct mb_pg_backup *b = mb_pg_backup_result(r->db);
-	const struct mb_pg_info *info = mb_pg_info(r->db);
+	const struct mb_pg_backup *b = mb_pg_backup_result(q);
+	const struct mb_pg_info *info = mb_pg_info(q);
 	char **names = NULL;
 	size_t n = 0;
 	struct stat owner;
@@ -254,16 +224,15 @@ int mb_pg_run_artifacts(struct mb_run *r, struct mb_error *e)
 		return 0;
 	if (stat(info->data_directory, &owner) < 0)
 		return mb_fail(e, MB_ERR_SOURCE, errno, "unable to stat '%s'", info->data_directory);
-	if (add_content(r, "backup_label", b->backup_label, &owner, e) < 0 ||
+	if (add_content(set, "backup_label", b->backup_label, &owner, e) < 0 ||
 	    (b->tablespace_map[0] &&
-	     add_content(r, "tablespace_map", b->tablespace_map, &owner, e) < 0) ||
+	     add_content(set, "tablespace_map", b->tablespace_map, &owner, e) < 0) ||
 	    mb_pg_wal_segments(b->timeline, b->start_lsn, b->stop_lsn, info->wal_segment_size,
 			       &names, &n, e) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
-		if (add_wal(r, info->wal_directory, names[i], e) < 0)
+		if (add_wal(set, info->wal_directory, names[i], e) < 0)
 			goto out;
-	mb_set_finalize(&r->set);
 	mb_info("postgres: backup_label, %s%zu WAL segment(s) %s..%s from the live pg_wal",
 		b->tablespace_map[0] ? "tablespace_map, " : "", n, n ? names[0] : "-",
 		n ? names[n - 1] : "-");

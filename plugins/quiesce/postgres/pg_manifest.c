@@ -9,7 +9,7 @@
  * written, so it is an ordinary member of the laid-out image.  The
  * manifest's own SHA-256 (required by the format) comes from OpenSSL.
  */
-#include "orchestrator/run.h"
+#include "plugins/quiesce/postgres/pg_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -19,8 +19,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-
-#include "plugins/quiesce/postgres.h"
 
 struct text {
 	char *p;
@@ -71,7 +69,7 @@ static int sha256_hex(const char *p, size_t len, char hex[65], struct mb_error *
 }
 
 /* The manifest text for the set as it will be in the image. */
-static int manifest_text(const struct mb_run *r, const struct mb_pg_backup *b,
+static int manifest_text(const struct mb_set *set, const struct mb_pg_backup *b,
 			 char **out, struct mb_error *e)
 {
 	struct text t = { 0 };
@@ -81,8 +79,8 @@ static int manifest_text(const struct mb_run *r, const struct mb_pg_backup *b,
 	if (!(t.f = open_memstream(&t.p, &t.len)))
 		return mb_fail(e, MB_ERR_GENERAL, errno, "unable to build backup_manifest");
 	fprintf(t.f, "{ \"PostgreSQL-Backup-Manifest-Version\": 1,\n\"Files\": [");
-	for (size_t i = 0; i < r->set.n; i++) {
-		const struct mb_entry *ent = &r->set.v[i];
+	for (size_t i = 0; i < set->n; i++) {
+		const struct mb_entry *ent = &set->v[i];
 
 		/* pg_verifybackup checks pg_wal by parsing the WAL range */
 		if ((ent->type == MB_T_FILE || ent->type == MB_T_HARDLINK) &&
@@ -105,21 +103,21 @@ static int manifest_text(const struct mb_run *r, const struct mb_pg_backup *b,
 	return 0;
 }
 
-int mb_pg_run_manifest(struct mb_run *r, struct mb_error *e)
+int mb_pg_manifest(struct mb_quiesce *q, struct mb_set *set, struct mb_error *e)
 {
-	const struct mb_pg_backup *b = mb_pg_backup_result(r->db);
+	const struct mb_pg_backup *b = mb_pg_backup_result(q);
 	struct mb_entry owner = { 0 }, *ent;
 	char *text = NULL;
 
 	if (!b)		/* freeze mode: not a base backup in PostgreSQL's terms */
 		return 0;
 	/* It looks like backup_label: same owner, mode and time. */
-	for (size_t i = 0; i < r->set.n; i++)
-		if (strcmp(r->set.v[i].path, "backup_label") == 0)
-			owner = r->set.v[i];
-	if (manifest_text(r, b, &text, e) < 0)
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->v[i].path, "backup_label") == 0)
+			owner = set->v[i];
+	if (manifest_text(set, b, &text, e) < 0)
 		return -1;
-	ent = mb_set_add(&r->set);
+	ent = mb_set_add(set);
 	if (!ent || !(ent->path = strdup("backup_manifest"))) {
 		free(text);
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to add backup_manifest");
@@ -132,6 +130,5 @@ int mb_pg_run_manifest(struct mb_run *r, struct mb_error *e)
 	ent->gid = owner.gid;
 	ent->mtime_sec = owner.mtime_sec;
 	ent->nlink = 1;
-	mb_set_finalize(&r->set);
 	return 0;
 }

@@ -1,0 +1,32 @@
+/*
+ * The obligation interface every layer may use: how a plugin records what
+ * it is about to do (so that it can be undone even after a crash) and says
+ * when it has undone it itself.  The stack behind the handle, its catalog
+ * rows and the newest-first unwind belong to the orchestrator
+ * (orchestrator/obligations.c); plugins see only this.
+ */
+#ifndef MB_OBLIGATION_H
+#define MB_OBLIGATION_H
+
+#include "common/error.h"
+
+/* Undoes one obligation from its catalog text alone; idempotent (undoing
+ * what was never done, or already undone, succeeds).  Plugins publish
+ * theirs in their driver table; `mbackup recover` finds it by name. */
+typedef int (*mb_undo_fn)(const char *arg, struct mb_error *e);
+
+/* The run's obligations (opaque here). */
+struct mb_obligations;
+
+/* Records the intent (catalog row "pending") and pushes the undo; the
+ * caller acts only if this succeeds.  kind names what is at stake
+ * ("freeze"), driver the table whose undo heals it ("fsfreeze"), arg what
+ * undo needs ("/srv/pg").  *handle identifies it later. */
+int mb_obl_take(struct mb_obligations *o, const char *kind, const char *driver,
+		const char *arg, mb_undo_fn undo, int *handle,
+		struct mb_error *e);
+/* The caller has undone it itself (e.g. thawed through its own fd), or
+ * it turned out void (nothing was done). */
+int mb_obl_done(struct mb_obligations *o, int handle, struct mb_error *e);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * Inside the postgres plugin: the state one handle holds, shared by its
+ * files (postgres.c: the session; pgdata.c: the cluster's rules for the
+ * set; pg_manifest.c: backup_manifest).  Not for use outside this folder.
+ */
+#ifndef MB_PG_INTERNAL_H
+#define MB_PG_INTERNAL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "plugins/quiesce/postgres/postgres.h"
+
+struct pg {
+	char *conninfo;		/* "" : libpq's environment */
+	enum mb_pg_mode mode;
+	char *label;
+	PGconn *conn;
+	bool discovered;	/* info is filled in */
+	bool prepared;		/* the slot holds the WAL */
+	bool in_backup;		/* pg_backup_start succeeded, no stop yet */
+	bool stopped;		/* result is filled in */
+	struct mb_pg_info info;
+	struct mb_pg_backup result;
+};
+
+/* pgdata.c */
+const char *mb_pg_source(struct mb_quiesce *q, const char *given, struct mb_error *e);
+int mb_pg_place(struct mb_quiesce *q, const struct mb_quiesce_leg *legs, size_t n,
+		struct mb_error *e);
+enum mb_quiesce_keep mb_pg_filter(struct mb_quiesce *q, const char *path);
+void mb_pg_filtered(struct mb_quiesce *q, size_t dropped);
+int mb_pg_artifacts(struct mb_quiesce *q, struct mb_set *set, struct mb_error *e);
+
+/* pg_manifest.c */
+int mb_pg_manifest(struct mb_quiesce *q, struct mb_set *set, struct mb_error *e);
+
+#endif
