@@ -78,6 +78,20 @@ int mb_lock_acquire(const char *path, int *fd, struct mb_error *e)
 	return 0;
 }
 
+int mb_lock_catalog(const char *catalog, int *fd, struct mb_error *e)
+{
+	char *path = NULL;
+	int rc;
+
+	*fd = -1;
+	if (asprintf(&path, "%s.lock", catalog) < 0)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM,
+			       "unable to open lock file '%s.lock'", catalog);
+	rc = mb_lock_acquire(path, fd, e);
+	free(path);
+	return rc;
+}
+
 void mb_lock_release(int fd)
 {
 	if (fd < 0)

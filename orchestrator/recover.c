@@ -7,7 +7,6 @@
  */
 #include "orchestrator/run.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -67,19 +66,19 @@ int mb_recover_locked(struct mb_catalog *c, int *undone, struct mb_error *e)
 int mb_recover(const struct mb_options *opt, struct mb_error *e)
 {
 	struct mb_catalog *c = NULL;
-	char lock[PATH_MAX + 8];
 	int fd = -1, undone = 0, rc = -1;
 
-	snprintf(lock, sizeof(lock), "%s.lock", opt->catalog);
-	if (mb_catalog_open(&c, opt->catalog, e) < 0 || mb_lock_acquire(lock, &fd, e) < 0)
+	/* The lock before the catalog: no live run's catalog is opened. */
+	if (mb_lock_catalog(opt->catalog, &fd, e) < 0 ||
+	    mb_catalog_open(&c, opt->catalog, e) < 0)
 		goto out;
 	if (mb_recover_locked(c, &undone, e) < 0)
 		goto out;
 	printf("recover: %d obligation(s) undone\n", undone);
 	rc = 0;
 out:
+	mb_catalog_close(c);
 	if (fd >= 0)
 		mb_lock_release(fd);
-	mb_catalog_close(c);
 	return rc;
 }

@@ -57,7 +57,7 @@ int main(void)
 	struct stat st;
 	int fd = -1, fd2 = -1;
 
-	plan(17);
+	plan(20);
 	if (system("rm -rf " DIR) != 0)
 		diag("could not clean " DIR);
 
@@ -102,6 +102,13 @@ int main(void)
 	mb_error_clear(&e);
 	is_int(mb_lock_acquire(PATH, &fd, &e), 0, "acquire after holder closed");
 	mb_lock_release(fd);
+
+	/* A catalog's lock is CATALOG.lock, the very file a run locks. */
+	mb_error_clear(&e);
+	is_int(mb_lock_catalog(DIR "/sub/catalog.db", &fd, &e), 0, "catalog lock taken");
+	is_int(try_in_child().code, MB_ERR_LOCKED, "catalog lock: it is PATH.lock");
+	mb_lock_release(fd);
+	is_int(try_in_child().code, 0, "catalog lock: released");
 
 	mb_error_clear(&e);
 	is_int(mb_lock_acquire("/proc/nonexistent/x.lock", &fd, &e), -1,
