@@ -2,6 +2,7 @@
 # The run lock comes before the catalog: a run (or recover) that loses the
 # lock exits 4 naming the holder, never 12 "database is locked" because it
 # touched the catalog first, and never creates a catalog it has no right to.
+# recover refuses a catalog that does not exist (exit 12, as list does).
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
 fx_init
@@ -129,4 +130,19 @@ is "${#bad[@]}" 0 "$ROUNDS rounds of two runs on a fresh catalog: only exits 0 a
 [ "${#bad[@]}" = 0 ] || diag "${bad[@]}"
 note "$raced of $ROUNDS rounds overlapped (one run lost the lock)"
 
+# 4. recover refuses a catalog that does not exist, and creates nothing
+run "$MB" recover --catalog "$SCRATCH/typo/catalog.db"
+exit_is 12 "recover on a missing catalog exits 12"
+is "$RUN_ERR" "mbackup: error: no catalog at '$SCRATCH/typo/catalog.db': No such file or directory
+HINT: no backup has run with this catalog yet (see --catalog)" \
+	"recover on a missing catalog: the exact message"
+nok "recover on a missing catalog created nothing" test -e "$SCRATCH/typo"
+is "$RUN_OUT" "" "recover on a missing catalog prints nothing on stdout"
+rec_err=$RUN_ERR
+run "$MB" list --catalog "$SCRATCH/typo/catalog.db"
+exit_is 12 "list on a missing catalog exits 12 too"
+is "$RUN_ERR" "$rec_err" "and says the same"
+run "$MB" recover --catalog "$SCRATCH/race-1/catalog.db"
+exit_is 0 "recover on an existing catalog still exits 0"
+is "$RUN_OUT" "recover: 0 obligation(s) undone" "and says what it did"
 done_testing
