@@ -91,6 +91,13 @@ ok "catalog busy, lock held: recover fails at once ($((SECONDS - start)) s)" \
 release_catalog
 exec 9>&-
 
+# a catalog where none can be made is still a catalog error (12), now
+# found by the lock beside it
+run backup_to /proc/nonexistent/catalog.db "$SCRATCH/out/proc.mbi"
+exit_is 12 "catalog in an unusable place: exit 12"
+is "$(errlines "$RUN_ERR")" "mbackup: error: unable to create directory '/proc/nonexistent': No such file or directory" \
+	"catalog in an unusable place: the exact message"
+
 # 3. two runs at once on a fresh catalog, many times: one wins, the other
 #    (when they overlap) exits 4 naming the winner; nothing else
 ROUNDS=20
