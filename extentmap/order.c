@@ -112,7 +112,8 @@ static void derive_links(struct mb_set *set)
 		}
 		refs[n++] = (struct link_ref){ ent->ino, i };
 	}
-	qsort(refs, n, sizeof(*refs), link_ref_cmp);
+	if (n > 1)	/* refs is NULL without multi-link files */
+		qsort(refs, n, sizeof(*refs), link_ref_cmp);
 	for (size_t i = 0, first = 0; i < n; i++) {
 		struct mb_entry *ent = &set->v[refs[i].idx];
 

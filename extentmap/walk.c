@@ -144,7 +144,8 @@ static int read_names(int dirfd, const char *prefix, struct names *nm,
 			*prefix ? prefix : ".");
 		goto out;
 	}
-	qsort(nm->v, nm->n, sizeof(*nm->v), name_cmp);
+	if (nm->n > 1)	/* qsort(NULL, 0, ...) is undefined: an empty directory */
+		qsort(nm->v, nm->n, sizeof(*nm->v), name_cmp);
 	ret = 0;
 	goto out;
 oom:

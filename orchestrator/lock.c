@@ -78,6 +78,25 @@ int mb_lock_acquire(const char *path, int *fd, struct mb_error *e)
 	return 0;
 }
 
+int mb_lock_catalog(const char *catalog, int *fd, struct mb_error *e)
+{
+	char *path = NULL;
+	int rc;
+
+	*fd = -1;
+	if (asprintf(&path, "%s.lock", catalog) < 0)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM,
+			       "unable to open lock file '%s.lock'", catalog);
+	/* The lock lives beside the catalog: a place where it cannot be made
+	 * is a catalog error (12), as when the catalog was opened first. */
+	rc = mb_make_parents(catalog, MB_ERR_CATALOG, e);
+	if (rc == 0 && (rc = mb_lock_acquire(path, fd, e)) < 0 &&
+	    e->code == MB_ERR_CONFIG)
+		e->code = MB_ERR_CATALOG;
+	free(path);
+	return rc;
+}
+
 void mb_lock_release(int fd)
 {
 	if (fd < 0)

@@ -14,4 +14,9 @@
 int mb_lock_acquire(const char *path, int *fd, struct mb_error *e);
 void mb_lock_release(int fd);
 
+/* The run lock of a catalog, CATALOG.lock.  Taken before the catalog is
+ * opened: a run that loses must fail here (MB_ERR_LOCKED), never on the
+ * catalog the winner is creating or writing. */
+int mb_lock_catalog(const char *catalog, int *fd, struct mb_error *e);
+
 #endif

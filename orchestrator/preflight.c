@@ -235,13 +235,12 @@ static int check_locations(struct mb_run *r, struct mb_error *e)
 
 static int open_catalog(struct mb_run *r, struct mb_error *e)
 {
-	char lock[PATH_MAX + 8];
 	int undone = 0;
 	char *config;
 
-	snprintf(lock, sizeof(lock), "%s.lock", r->opt->catalog);
-	if (mb_catalog_open(&r->catalog, r->opt->catalog, e) < 0 ||
-	    mb_lock_acquire(lock, &r->lock_fd, e) < 0)
+	/* The lock first: a run that loses it must not touch the catalog. */
+	if (mb_lock_catalog(r->opt->catalog, &r->lock_fd, e) < 0 ||
+	    mb_catalog_open(&r->catalog, r->opt->catalog, e) < 0)
 		return -1;
 	if (mb_recover_locked(r->catalog, &undone, e) < 0)
 		return -1;

@@ -7,9 +7,10 @@
  */
 #include "orchestrator/run.h"
 
-#include <limits.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "orchestrator/lock.h"
@@ -64,22 +65,34 @@ int mb_recover_locked(struct mb_catalog *c, int *undone, struct mb_error *e)
 	return rc;
 }
 
+/* recover heals a catalog, it never makes one: a mistyped --catalog must
+ * not succeed on a new empty file (the same refusal as list). */
+static int catalog_exists(const char *path, struct mb_error *e)
+{
+	if (access(path, F_OK) == 0)
+		return 0;
+	mb_fail(e, MB_ERR_CATALOG, errno, "no catalog at '%s'", path);
+	mb_hint(e, "no backup has run with this catalog yet (see --catalog)");
+	return -1;
+}
+
 int mb_recover(const struct mb_options *opt, struct mb_error *e)
 {
 	struct mb_catalog *c = NULL;
-	char lock[PATH_MAX + 8];
 	int fd = -1, undone = 0, rc = -1;
 
-	snprintf(lock, sizeof(lock), "%s.lock", opt->catalog);
-	if (mb_catalog_open(&c, opt->catalog, e) < 0 || mb_lock_acquire(lock, &fd, e) < 0)
+	/* The lock before the catalog: no live run's catalog is opened. */
+	if (catalog_exists(opt->catalog, e) < 0 ||
+	    mb_lock_catalog(opt->catalog, &fd, e) < 0 ||
+	    mb_catalog_open(&c, opt->catalog, e) < 0)
 		goto out;
 	if (mb_recover_locked(c, &undone, e) < 0)
 		goto out;
 	printf("recover: %d obligation(s) undone\n", undone);
 	rc = 0;
 out:
+	mb_catalog_close(c);
 	if (fd >= 0)
 		mb_lock_release(fd);
-	mb_catalog_close(c);
 	return rc;
 }

@@ -59,7 +59,7 @@ int main(void)
 	struct stat st;
 	int fd = -1, fd2 = -1;
 
-	plan(17);
+	plan(25);
 	snprintf(DIR, sizeof(DIR), "/tmp/lock-test-%d", (int)getpid());
 	snprintf(PATH, sizeof(PATH), "%s/sub/catalog.db.lock", DIR);
 	snprintf(want, sizeof(want), "rm -rf %s", DIR);
@@ -108,6 +108,24 @@ int main(void)
 	mb_error_clear(&e);
 	is_int(mb_lock_acquire(PATH, &fd, &e), 0, "acquire after holder closed");
 	mb_lock_release(fd);
+
+	/* A catalog's lock is CATALOG.lock, the very file a run locks. */
+	mb_error_clear(&e);
+	snprintf(want, sizeof(want), "%s/sub/catalog.db", DIR);
+	is_int(mb_lock_catalog(want, &fd, &e), 0, "catalog lock taken");
+	is_int(try_in_child().code, MB_ERR_LOCKED, "catalog lock: it is PATH.lock");
+	mb_lock_release(fd);
+	is_int(try_in_child().code, 0, "catalog lock: released");
+	mb_error_clear(&e);
+	is_int(mb_lock_catalog("/proc/nonexistent/catalog.db", &fd, &e), -1,
+	       "catalog lock in an unusable place fails");
+	is_int(e.code, MB_ERR_CATALOG, "catalog lock in an unusable place: a catalog error");
+	is_str(e.msg, "unable to create directory '/proc/nonexistent': "
+	       "No such file or directory", "catalog lock in an unusable place: message");
+	mb_error_clear(&e);
+	is_int(mb_lock_catalog("/proc/self/catalog.db", &fd, &e), -1,
+	       "catalog lock where no file can be made fails");
+	is_int(e.code, MB_ERR_CATALOG, "no lock file: a catalog error");
 
 	mb_error_clear(&e);
 	is_int(mb_lock_acquire("/proc/nonexistent/x.lock", &fd, &e), -1,
