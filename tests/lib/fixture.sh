@@ -385,3 +385,57 @@ fx_strip_meta() {
 		done
 	done
 }
+
+# ---- PostgreSQL 15 on loop mirrors ----
+#
+#   fx_pg_available || skip_all ...   # PostgreSQL 15's binaries, $FX_PGBIN
+#   fx_wal_fs [SIZE]             # a second loop fs: $WAL_IMG, $WAL_LOOP at $WAL_MNT
+#   fx_pg_env                    # $SOCK (private socket dir), PGHOST, PGUSER, PGDATABASE
+#   fx_as_pg CMD...              # CMD as the postgres user
+#   fx_pg_start DATADIR PORT     # a private server (log $SOCK/log-PORT)
+#   fx_pg_stop_all               # every server fx_pg_start started (call it
+#                                # from the EXIT trap, before fx_cleanup)
+#   fx_sql PORT SQL              # one statement, unaligned tuples only
+FX_PGBIN=/usr/lib/postgresql/15/bin
+FX_PG_DIRS=()
+
+fx_pg_available() {
+	[ -x "$FX_PGBIN/initdb" ]
+}
+
+fx_wal_fs() {
+	WAL_IMG=$BACKING/wal.img
+	WAL_MNT=$SCRATCH/wal
+	truncate -s "${1:-512M}" "$WAL_IMG" &&
+		fx_mkfs ext4 "$WAL_IMG" &&
+		WAL_LOOP=$(losetup -f --show "$WAL_IMG") &&
+		mkdir -p "$WAL_MNT" && mount "$WAL_LOOP" "$WAL_MNT" ||
+		bail_out "unable to set up the WAL fs"
+}
+
+fx_pg_env() {
+	SOCK=$SCRATCH/sock
+	mkdir -p "$SOCK" && chown postgres "$SOCK" || bail_out "unable to make '$SOCK'"
+	export PGHOST=$SOCK PGUSER=postgres PGDATABASE=postgres
+}
+
+fx_as_pg() {
+	runuser -u postgres -- "$@"
+}
+
+fx_pg_start() {
+	fx_as_pg "$FX_PGBIN/pg_ctl" -D "$1" -w -l "$SOCK/log-$2" \
+		-o "-p $2 -k $SOCK -c listen_addresses='' -c fsync=on" start >/dev/null &&
+		FX_PG_DIRS+=("$1")
+}
+
+fx_pg_stop_all() {
+	local d
+	for d in "${FX_PG_DIRS[@]}"; do
+		fx_as_pg "$FX_PGBIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1
+	done
+}
+
+fx_sql() {
+	psql -X -q -At -p "$1" -c "$2"
+}

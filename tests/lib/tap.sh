@@ -5,6 +5,8 @@
 #   ok "name" cmd args...        # passes when the command exits 0
 #   nok "name" cmd args...       # passes when the command exits non-zero
 #   pass "name" / fail "name" [why...]
+#                                # a name ending "# TODO why" marks a known
+#                                # bug: a failure does not fail the file
 #   is "$got" "$want" "name"     # exact string
 #   isnt "$got" "$unwanted" "name"
 #   like "$got" 'ERE' "name"     # bash =~ regex
@@ -69,7 +71,11 @@ fail() {
 	shift
 	where=$(_tap_where)
 	TAP_COUNT=$((TAP_COUNT + 1))
-	TAP_FAILED=$((TAP_FAILED + 1))
+	# A TODO (a known bug, named) fails without failing the file.
+	case $name in
+	*" # TODO "*) ;;
+	*) TAP_FAILED=$((TAP_FAILED + 1)) ;;
+	esac
 	echo "not ok $TAP_COUNT - $name"
 	diag "  Failed test '$name'"
 	diag "  at $where"
