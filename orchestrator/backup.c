@@ -397,7 +397,7 @@ int mb_backup(const struct mb_options *opt, bool check_only, struct mb_error *e)
 		rc = run_phase(&r, "stream", "after-stream", step_stream, e);
 	/* P8: image complete and durable, leg merged back. */
 	if (rc == 0)
-		rc = run_phase(&r, "finish", NULL, step_finish, e);
+		rc = run_phase(&r, "finish", "after-finish", step_finish, e);
 out:
 	if (rc < 0)
 		abort_run(&r, e);
