@@ -7,42 +7,19 @@
 # server, and SIGKILL inside the window.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
-PGBIN=/usr/lib/postgresql/15/bin
-[ -x "$PGBIN/initdb" ] || skip_all "PostgreSQL 15 is not installed (run deploy/setup)"
+PGBIN=$FX_PGBIN
+fx_pg_available || skip_all "PostgreSQL 15 is not installed (run deploy/setup)"
 fx_init
 chmod 755 "$SCRATCH"
 fx_backing 3G
 fx_source ext4 1G
-
 # A second filesystem for pg_wal, on its own loop mirror.
-truncate -s 512M "$BACKING/wal.img"
-fx_mkfs ext4 "$BACKING/wal.img"
-WAL_LOOP=$(losetup -f --show "$BACKING/wal.img")
-WAL_MNT=$SCRATCH/wal
-mkdir -p "$WAL_MNT" && mount "$WAL_LOOP" "$WAL_MNT" || bail_out "unable to mount the WAL fs"
-
-SOCK=$SCRATCH/sock
-mkdir -p "$SOCK" "$SRC_MNT/pg" "$WAL_MNT/pg"
-chown postgres "$SOCK" "$SRC_MNT/pg" "$WAL_MNT/pg"
-as_pg() { runuser -u postgres -- "$@"; }
+fx_wal_fs 512M
+fx_pg_env
+mkdir -p "$SRC_MNT/pg" "$WAL_MNT/pg"
+chown postgres "$SRC_MNT/pg" "$WAL_MNT/pg"
 PORT=$((20000 + RANDOM % 20000))
-export PGHOST=$SOCK PGUSER=postgres PGDATABASE=postgres
-
-# start_pg DATADIR PORT: a private server, stopped at cleanup.
-PG_DIRS=()
-start_pg() {
-	as_pg "$PGBIN/pg_ctl" -D "$1" -w -l "$SOCK/log-$2" \
-		-o "-p $2 -k $SOCK -c listen_addresses='' -c fsync=on" start >/dev/null &&
-		PG_DIRS+=("$1")
-}
-stop_all_pg() {
-	local d
-	for d in "${PG_DIRS[@]}"; do
-		as_pg "$PGBIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1
-	done
-}
-trap 'stop_all_pg; fx_cleanup' EXIT
-sql() { psql -X -q -At -p "$1" -c "$2"; }
+trap 'fx_pg_stop_all; fx_cleanup' EXIT
 stop_bg() {
 	local pid
 	for pid in "${FX_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
@@ -51,12 +28,12 @@ stop_bg() {
 }
 
 DATA=$SRC_MNT/pg/data
-as_pg "$PGBIN/initdb" -A trust -D "$DATA" -X "$WAL_MNT/pg/pg_wal" >/dev/null ||
+fx_as_pg "$PGBIN/initdb" -A trust -D "$DATA" -X "$WAL_MNT/pg/pg_wal" >/dev/null ||
 	bail_out "initdb failed"
-start_pg "$DATA" "$PORT" || bail_out "postgres did not start: $(tail -5 "$SOCK/log-$PORT")"
-as_pg "$PGBIN/pgbench" -h "$SOCK" -p "$PORT" -i -s 5 -q postgres >/dev/null 2>&1 ||
+fx_pg_start "$DATA" "$PORT" || bail_out "postgres did not start: $(tail -5 "$SOCK/log-$PORT")"
+fx_as_pg "$PGBIN/pgbench" -h "$SOCK" -p "$PORT" -i -s 5 -q postgres >/dev/null 2>&1 ||
 	bail_out "pgbench -i failed"
-sql "$PORT" "create table ticks (id integer primary key)"
+fx_sql "$PORT" "create table ticks (id integer primary key)"
 
 # The row writer: one transaction per row; an id is written to the file
 # only after its commit returned.
@@ -103,16 +80,16 @@ run "$PGBIN/pg_verifybackup" "$SCRATCH/tarx"
 exit_is 0 "pg_verifybackup accepts what plain GNU tar extracted"
 chown -R postgres "$SCRATCH/rest"
 PORT2=$((PORT + 1))
-ok "the copy starts" start_pg "$SCRATCH/rest/data" "$PORT2"
+ok "the copy starts" fx_pg_start "$SCRATCH/rest/data" "$PORT2"
 like "$(cat "$SOCK/log-$PORT2")" "consistent recovery state reached" "it reached consistency from the backup's WAL"
-run as_pg "$PGBIN/pg_amcheck" -h "$SOCK" -p "$PORT2" --all --install-missing --heapallindexed
+run fx_as_pg "$PGBIN/pg_amcheck" -h "$SOCK" -p "$PORT2" --all --install-missing --heapallindexed
 exit_is 0 "pg_amcheck finds nothing wrong"
-a=$(sql "$PORT2" "select sum(abalance) from pgbench_accounts")
-b=$(sql "$PORT2" "select sum(bbalance) from pgbench_branches")
-t=$(sql "$PORT2" "select sum(tbalance) from pgbench_tellers")
-h=$(sql "$PORT2" "select coalesce(sum(delta), 0) from pgbench_history")
+a=$(fx_sql "$PORT2" "select sum(abalance) from pgbench_accounts")
+b=$(fx_sql "$PORT2" "select sum(bbalance) from pgbench_branches")
+t=$(fx_sql "$PORT2" "select sum(tbalance) from pgbench_tellers")
+h=$(fx_sql "$PORT2" "select coalesce(sum(delta), 0) from pgbench_history")
 ok "pgbench balances agree ($a $b $t $h)" test -n "$a" -a "$a" = "$b" -a "$b" = "$t" -a "$t" = "$h"
-read -r n lo hi <<<"$(sql "$PORT2" "select count(*), min(id), max(id) from ticks" | tr '|' ' ')"
+read -r n lo hi <<<"$(fx_sql "$PORT2" "select count(*), min(id), max(id) from ticks" | tr '|' ' ')"
 is "$lo" "1" "ticks start at 1"
 is "$n" "$hi" "ticks have no gap (count $n, max $hi)"
 ok "every row committed before the backup began is there ($hi >= $before)" test "${hi:-0}" -ge "$before"
@@ -147,8 +124,8 @@ ok "... and writes no image" test ! -e "$SCRATCH/out/refused.mbi"
 # A second cluster, WAL inside, for freeze mode.
 DATA3=$SRC_MNT/pg/data3
 PORT3=$((PORT + 2))
-as_pg "$PGBIN/initdb" -A trust -D "$DATA3" >/dev/null && start_pg "$DATA3" "$PORT3" &&
-	as_pg "$PGBIN/pgbench" -h "$SOCK" -p "$PORT3" -i -s 2 -q postgres >/dev/null 2>&1 ||
+fx_as_pg "$PGBIN/initdb" -A trust -D "$DATA3" >/dev/null && fx_pg_start "$DATA3" "$PORT3" &&
+	fx_as_pg "$PGBIN/pgbench" -h "$SOCK" -p "$PORT3" -i -s 2 -q postgres >/dev/null 2>&1 ||
 	bail_out "second cluster failed"
 run "$MB" check --db postgres --pg-conn "host=$SOCK port=$PORT3 user=postgres" \
 	--mirror "loop:$SRC_LOOP" --mirror "loop:$WAL_LOOP" --catalog "$CATALOG"
@@ -165,9 +142,9 @@ exit_is 0 "the freeze image restores"
 ok "no backup_label in a freeze image" test ! -e "$SCRATCH/rest3/data/backup_label"
 chown -R postgres "$SCRATCH/rest3"
 PORT4=$((PORT + 3))
-ok "the freeze copy starts (crash recovery)" start_pg "$SCRATCH/rest3/data" "$PORT4"
-a=$(sql "$PORT4" "select sum(abalance) from pgbench_accounts")
-h=$(sql "$PORT4" "select coalesce(sum(delta), 0) from pgbench_history")
+ok "the freeze copy starts (crash recovery)" fx_pg_start "$SCRATCH/rest3/data" "$PORT4"
+a=$(fx_sql "$PORT4" "select sum(abalance) from pgbench_accounts")
+h=$(fx_sql "$PORT4" "select coalesce(sum(delta), 0) from pgbench_history")
 ok "its balances agree with its history ($a $h)" test -n "$a" -a "$a" = "$h"
 
 # ---- 4. bad input: an unreachable server changes nothing
@@ -187,9 +164,9 @@ exit_is 137 "killed inside the window"
 ok "the data filesystem is writable again" test -n "$(fx_wait_writable "$DATA" 15)"
 ok "the WAL filesystem is writable again" test -n "$(fx_wait_writable "$WAL_MNT" 15)"
 sleep 1
-is "$(sql "$PORT" "select count(*) from pg_stat_activity where query ilike '%pg_backup_start%' and pid <> pg_backend_pid()")" \
+is "$(fx_sql "$PORT" "select count(*) from pg_stat_activity where query ilike '%pg_backup_start%' and pid <> pg_backend_pid()")" \
 	"0" "no session is left in backup mode"
-is "$(sql "$PORT" "select count(*) from pg_replication_slots where slot_name like 'mbackup%'")" \
+is "$(fx_sql "$PORT" "select count(*) from pg_replication_slots where slot_name like 'mbackup%'")" \
 	"0" "the temporary slot is gone"
 run "$MB" recover --catalog "$CATALOG"
 exit_is 0 "recover"
