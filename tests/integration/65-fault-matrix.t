@@ -33,22 +33,26 @@ POINTS=(after-preflight after-sync after-premap in-window after-split after-rech
 ACTIONS=(error term kill hang)
 HANG_TERM_S=3
 
-# The expected end of a case: "EXIT<TAB>the error line" ("-": none).
-# error fails the phase at once; term is SIGTERM to itself, blocked and
-# read at the next safe point (the next phase boundary outside the
-# window, or the next streamed file); kill is SIGKILL.
+# The expected end of a case, tab-separated: the exit code, the error
+# line ("-": none), the run's status before recover and its error in the
+# catalog after it.  error fails the phase at once; term is SIGTERM to
+# itself, blocked and read at the next safe point (the next phase
+# boundary outside the window, or the next streamed file); kill is
+# SIGKILL, and only recover ends the run.  A hang ends as term or kill,
+# whichever ended it.
+DIED="the run died; recovered by mbackup recover"
 expected() { # POINT ACTION
 	case $2 in
-	error) printf '1\tmbackup: error: injected fault at %s' "$1" ;;
-	term) printf '15\tmbackup: error: interrupted by SIGTERM' ;;
-	kill) printf '137\t-' ;;
+	error) printf '1\tmbackup: error: injected fault at %s\tfailed\tinjected fault at %s' "$1" "$1" ;;
+	term) printf '15\tmbackup: error: interrupted by SIGTERM\tfailed\tinterrupted by SIGTERM' ;;
+	kill) printf '137\t-\trunning\t%s' "$DIED" ;;
 	esac
 }
 
 # Known bugs: TODO[POINT:ACTION:CHECK]="the bug" makes that one check of
 # that case a TODO (it still runs; never a skip).  CHECK is one of exit
-# message fired hung writable session backup-start recover status clone
-# mount final partial.
+# message fired hung writable session backup-start run status recover
+# clone mount final partial.
 declare -A TODO=()
 # P8 renames the image into place (mb_stream_close_media in step_finish)
 # before end_run marks the run complete: whatever ends the run between
@@ -157,23 +161,24 @@ td() { # CHECK
 }
 
 check_case() { # POINT ACTION MEDIA-NAME
-	local c="$1:$2" want lines left
+	local c="$1:$2" want lines left w_exit w_line w_status w_error
 	CASE=$c
 	if [ "$2" = hang ]; then
 		run_hang "$1" "$3"
 		note "$c: the hang needed $HOW"
 		is "$HUNG_WRITABLE" yes "$c: both filesystems are writable while it hangs$(td hung)"
 		case $HOW in
-		SIGTERM) want=$'15\tmbackup: error: interrupted by SIGTERM' ;;
-		SIGKILL) want=$'137\t-' ;;
+		SIGTERM) want=$(expected "$1" term) ;;
+		SIGKILL) want=$(expected "$1" kill) ;;
 		esac
 	else
 		run mbk "$3" MBACKUP_FAULT="$c"
 		want=$(expected "$1" "$2")
 	fi
-	exit_is "${want%%$'\t'*}" "$c: exit ${want%%$'\t'*}${HOW:+ (ended by $HOW)}$(td exit)"
+	IFS=$'\t' read -r w_exit w_line w_status w_error <<<"$want"
+	exit_is "$w_exit" "$c: exit $w_exit${HOW:+ (ended by $HOW)}$(td exit)"
 	lines=$(grep '^mbackup: error: ' <<<"$RUN_ERR")
-	is "${lines:--}" "${want#*$'\t'}" "$c: the error line$(td message)"
+	is "${lines:--}" "$w_line" "$c: the error line$(td message)"
 	like "$RUN_ERR" "injecting fault '$2' at $1" "$c: the fault fired at $1$(td fired)"
 	ok "$c: the data filesystem is writable$(td writable)" \
 		test -n "$(fx_wait_writable "$DATA" 10)"
@@ -182,9 +187,13 @@ check_case() { # POINT ACTION MEDIA-NAME
 	left=$(pg_left 10)
 	is "$left" "0 session(s), 0 slot(s)" "$c: no mbackup session or slot is left$(td session)"
 	ok "$c: pg_backup_start works in a fresh session$(td backup-start)" backup_mode_works
+	LAST_ID=$((LAST_ID + 1))
+	is "$(last_run id)" "$LAST_ID" "$c: the case made one run$(td run)"
+	is "$(last_run status)" "$w_status" "$c: before recover the run is $w_status$(td status)"
 	run "$MB" recover --catalog "$CATALOG"
 	exit_is 0 "$c: recover$(td recover)"
-	is "$(last_run status)" "failed" "$c: the run is marked failed$(td status)"
+	is "$(last_run status)/$(last_run error)" "failed/$w_error" \
+		"$c: after recover the run is failed ($w_error)$(td status)"
 	is "$(fx_clones)" "" "$c: no split clone is left$(td clone)"
 	is "$(split_mounts)" "" "$c: no split mount is left$(td mount)"
 	ok "$c: no image under its final name$(td final)" test ! -e "$SCRATCH/out/$3"
@@ -193,6 +202,7 @@ check_case() { # POINT ACTION MEDIA-NAME
 }
 
 HOW=""
+LAST_ID=0
 for action in "${ACTIONS[@]}"; do
 	for point in "${POINTS[@]}"; do
 		check_case "$point" "$action" "$action-$point.mbi"
@@ -201,7 +211,8 @@ for action in "${ACTIONS[@]}"; do
 	exit_is 0 "$action: a normal backup after the row succeeds"
 	like "$RUN_ERR" "phase stream: done in [0-9]+ ms \(.*, [1-9][0-9]* via the filesystem\)" \
 		"$action: ... reading some files through the split mount"
-	is "$(last_run status)" "complete" "$action: ... and is complete"
+	LAST_ID=$((LAST_ID + 1))
+	is "$(last_run id)/$(last_run status)" "$LAST_ID/complete" "$action: ... and is complete"
 	ok "$action: ... its image is in place" test -s "$SCRATCH/out/after-$action.mbi"
 done
 run "$MB" restore --from "$SCRATCH/out/after-${ACTIONS[-1]}.mbi" --to "$SCRATCH/rest/data"
