@@ -32,6 +32,9 @@ POINTS=(after-preflight after-sync after-premap in-window after-split after-rech
 	after-unquiesce mid-stream after-stream after-finish)
 ACTIONS=(error term kill hang)
 HANG_TERM_S=3
+# --freeze-timeout: the guard's deadline, with room for a loaded machine
+# (a window here takes about 100 ms).
+FREEZE_S=5
 
 # The expected end of a case, tab-separated: the exit code, the error
 # line ("-": none), the run's status before recover and its error in the
@@ -82,7 +85,7 @@ mbk_cmd() { # MEDIA-NAME [ENV...]
 	shift
 	MBK=(env PGPORT="$PORT" "$@" "$MB" --db postgres --mirror "loop:$SRC_LOOP"
 		--mirror "loop:$WAL_LOOP" --media "file:$media" --catalog "$CATALOG"
-		--freeze-timeout 3)
+		--freeze-timeout "$FREEZE_S")
 }
 mbk() { # MEDIA-NAME [ENV...]
 	mbk_cmd "$@"
@@ -121,7 +124,8 @@ last_run() { # FIELD
 
 # The hang: waits for it to hang, then SIGTERM, then SIGKILL after
 # HANG_TERM_S; sets RUN_RC, RUN_ERR, HOW (the signal that ended it) and
-# HUNG_WRITABLE (both filesystems took a write just before the SIGKILL).
+# HUNG_WRITABLE (both filesystems took a write before the SIGKILL, within
+# the guard's deadline and a margin).
 run_hang() { # POINT MEDIA-NAME
 	local pid start err=$SCRATCH/hang.err
 	mbk_cmd "$2" MBACKUP_FAULT="$1:hang"
@@ -140,10 +144,11 @@ run_hang() { # POINT MEDIA-NAME
 	while kill -0 "$pid" 2>/dev/null && [ $((SECONDS - start)) -lt "$HANG_TERM_S" ]; do
 		sleep 0.1
 	done
-	# Inside the window the guard's deadline (--freeze-timeout 3) has
-	# passed by now: the filesystems thaw while mbackup still hangs.
+	# Inside the window the guard's deadline thaws the filesystems
+	# while mbackup still hangs.
 	HUNG_WRITABLE=no
-	fx_writable "$DATA" 3 && fx_writable "$WAL_MNT/pg" 3 && HUNG_WRITABLE=yes
+	[ -n "$(fx_wait_writable "$DATA" $((FREEZE_S + 3)))" ] &&
+		[ -n "$(fx_wait_writable "$WAL_MNT/pg" 3)" ] && HUNG_WRITABLE=yes
 	if kill -0 "$pid" 2>/dev/null; then
 		HOW=SIGKILL
 		kill -KILL "$pid"
