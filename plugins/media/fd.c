@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,7 +164,31 @@ static char *path_dir(const char *arg)
 	return strndup(arg, slash - arg);
 }
 
-/* pipe:FIFO — an existing FIFO; opening blocks until a reader appears. */
+/* Opens FIFO arg for writing once a reader has it open.  A blocking
+ * open would wait for the reader past any signal: the open is tried
+ * without blocking, and retried every 100 ms while the stop allows. */
+static int open_fifo(const char *arg, const struct mb_media_stop *stop, struct mb_error *e)
+{
+	for (;;) {
+		int fd = open(arg, O_WRONLY | O_NONBLOCK | O_CLOEXEC), flags;
+
+		if (fd >= 0) {
+			if ((flags = fcntl(fd, F_GETFL)) < 0 ||
+			    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+				mb_fail(e, MB_ERR_MEDIA, errno, "unable to open pipe '%s'", arg);
+				close(fd);
+				return -1;
+			}
+			return fd;
+		}
+		if (errno != ENXIO && errno != EINTR)
+			return mb_fail(e, MB_ERR_MEDIA, errno, "unable to open pipe '%s'", arg);
+		if (mbm_wait(-1, 0, stop, 100, e) < 0)
+			return -1;
+	}
+}
+
+/* pipe:FIFO — an existing FIFO; opening waits until a reader appears. */
 static int pipe_open(struct mb_sink *s, const char *arg, const struct mb_media_params *p,
 		     struct mb_error *e)
 {
@@ -173,9 +198,9 @@ static int pipe_open(struct mb_sink *s, const char *arg, const struct mb_media_p
 		return mb_fail(e, MB_ERR_MEDIA, errno, "unable to use pipe '%s'", arg);
 	if (!S_ISFIFO(st.st_mode))
 		return mb_fail(e, MB_ERR_MEDIA, 0, "media '%s' is not a fifo", arg);
-	s->fd = open(arg, O_WRONLY | O_CLOEXEC);
+	s->fd = open_fifo(arg, &p->stop, e);
 	if (s->fd < 0)
-		return mb_fail(e, MB_ERR_MEDIA, errno, "unable to open pipe '%s'", arg);
+		return -1;
 	return set_path(s, arg, e);
 }
 
@@ -198,9 +223,28 @@ static int stdout_open(struct mb_sink *s, const char *arg, const struct mb_media
 struct fd_img {
 	struct mb_image_fd f;
 	struct mb_image_input raw;
+	struct mb_media_stop stop;
 	char *label;		/* "PATH@BASE" for an image after the first */
 	struct fd_img *prev;
 };
+
+/* A read waits for data or the run's stop: a writer of a pipe that stalls
+ * (restore --from -) cannot hold a signal back. */
+static ssize_t stop_read(void *ctx, void *buf, size_t n, struct mb_error *e)
+{
+	struct fd_img *fi = ctx;
+
+	if (mbm_wait(fi->f.fd, POLLIN, &fi->stop, -1, e) < 0)
+		return -1;
+	return fi->raw.read(fi->raw.ctx, buf, n, e);
+}
+
+static int stop_seek(void *ctx, uint64_t off, struct mb_error *e)
+{
+	struct fd_img *fi = ctx;
+
+	return fi->raw.seek(fi->raw.ctx, off, e);
+}
 
 /* Starts image input over m->fd at its current offset, named label (owned,
  * may be NULL: m->name). */
@@ -220,6 +264,10 @@ static int fd_img_push(struct mb_media_in *m, char *label, struct mb_error *e)
 	mb_image_input_fd(&fi->raw, &fi->f, m->fd, m->name);
 	m->sequential = !fi->raw.seek;
 	m->in = fi->raw;
+	fi->stop = m->stop;
+	if (fi->stop.check)
+		m->in = (struct mb_image_input){ stop_read, fi->raw.seek ? stop_seek : NULL, fi,
+						 fi->raw.name };
 	return 0;
 }
 

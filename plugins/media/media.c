@@ -89,8 +89,9 @@ int mb_sink_open(struct mb_sink **out, const char *spec,
 		return -1;
 	}
 	if ((ops->streams && mb_sink_push_ring(&s, p->buffer ? p->buffer : MB_MEDIA_DEFAULT_RING,
-						e) < 0) ||
-	    (p->device_timeout && mb_sink_push_deadline(&s, p->device_timeout, e) < 0)) {
+						&p->stop, e) < 0) ||
+	    ((p->device_timeout || p->stop.check) &&
+	     mb_sink_push_deadline(&s, p->device_timeout, &p->stop, e) < 0)) {
 		mb_sink_abort(s);
 		return -1;
 	}
@@ -224,6 +225,7 @@ int mb_media_open_read(struct mb_media_in **out, const char *spec,
 	m->ops = ops;
 	m->fd = -1;
 	m->name = m->spec;
+	m->stop = p->stop;
 	if (ops->open_read(m, arg, p, e) < 0) {
 		mb_media_close(m);
 		return -1;

@@ -40,6 +40,17 @@
 #define MB_MEDIA_MAX_VOLUMES 64
 #define MB_MEDIA_DEFAULT_RING (64u << 20)	/* params.buffer 0 */
 
+/* The run's stop (the caller's signals): fd turns readable once the run
+ * must end and stays so; check then fails with why (MB_ERR_INTERRUPTED,
+ * "interrupted by SIGTERM").  check NULL: nothing stops a wait.  Every
+ * wait of a driver or filter for a device that can block (a FIFO, a
+ * socket, standard input or output, a full ring) watches it, so a blocked
+ * write or read ends within moments of a signal. */
+struct mb_media_stop {
+	int fd;
+	int (*check)(struct mb_error *e);
+};
+
 /* Everything the command line says about media, given at open. */
 struct mb_media_params {
 	bool force;			/* file: overwrite an existing PATH */
@@ -49,6 +60,7 @@ struct mb_media_params {
 	uint64_t buffer;		/* tape: RAM ring bytes; 0: the default */
 	const char *backup;		/* tape read: which image (NULL: the last) */
 	unsigned device_timeout;	/* seconds a pipe may stall; 0: never */
+	struct mb_media_stop stop;	/* what ends a blocked wait */
 };
 
 /* Where an image went on a medium with positions (a tape): one part per
@@ -148,8 +160,8 @@ struct mb_sink {
 };
 
 /* Parses spec, finds the driver, opens it and stacks the filters the
- * table and the params ask for (the ring over a medium that streams, a
- * deadline on a pipe when p->device_timeout).  *out is
+ * table and the params ask for (the ring over a medium that streams, the
+ * deadline on a FIFO or socket: p->device_timeout and p->stop).  *out is
  * NULL on failure. */
 int mb_sink_open(struct mb_sink **out, const char *spec,
 		 const struct mb_media_params *p, struct mb_error *e);
@@ -173,12 +185,18 @@ int mb_media_obligation(const char *spec, const struct mb_media_ops **ops, char 
 char *mb_media_dir(const char *spec);
 
 /* A filter over *top: the RAM ring (ring.c), a thread writing whole
- * records of (*top)->record_size from bytes of RAM (at least two). */
-int mb_sink_push_ring(struct mb_sink **top, uint64_t bytes, struct mb_error *e);
+ * records of (*top)->record_size from bytes of RAM (at least two).  A
+ * producer waiting for room ends when stop (may be NULL) says so; a write
+ * already under way in the thread is waited for (a tape drive's write
+ * returns or fails by itself). */
+int mb_sink_push_ring(struct mb_sink **top, uint64_t bytes, const struct mb_media_stop *stop,
+		      struct mb_error *e);
 /* A filter over *top: the deadline (chain.c).  A write that makes no
- * progress for timeout seconds fails "stalled for N s at byte B".
- * Applies to FIFOs and sockets only; on anything else it returns next. */
-int mb_sink_push_deadline(struct mb_sink **top, unsigned timeout, struct mb_error *e);
+ * progress for timeout seconds (0: never) fails "stalled for N s at byte
+ * B" (MB_ERR_TIMEOUT); a write that waits ends at once when stop says so.
+ * Applies to FIFOs and sockets only; on anything else it stacks nothing. */
+int mb_sink_push_deadline(struct mb_sink **top, unsigned timeout,
+			  const struct mb_media_stop *stop, struct mb_error *e);
 
 /* ---- reading ---- */
 
@@ -191,6 +209,7 @@ struct mb_media_in {
 	bool keeps_images;	/* set by the driver: readers of earlier images
 				 * stay valid after mb_media_next_image() */
 	uint64_t base;		/* file: byte of the medium where the image starts */
+	struct mb_media_stop stop;	/* from the params: ends a blocked read */
 	/* The current image's input: the table's read and seek on it, or one
 	 * the driver gives each image (a file: readers of earlier images stay
 	 * valid when the medium moves on). */
