@@ -64,24 +64,35 @@ static int set_path(struct mb_sink *s, const char *arg, struct mb_error *e)
  * under the real name (nor destroys the old one with --force).  An
  * existing PATH is refused unless --force.  A non-regular PATH (a device
  * such as /dev/null) is written in place. */
+static int file_check(const char *arg, const struct mb_media_params *p, struct mb_error *e)
+{
+	struct stat st;
+
+	if (!*arg)
+		return mb_fail(e, MB_ERR_USAGE, 0, "media 'file:%s' names no file", arg);
+	if (stat(arg, &st) == 0 && !S_ISREG(st.st_mode))
+		return 0;
+	if (!p->force && access(arg, F_OK) == 0) {
+		mb_fail(e, MB_ERR_MEDIA, 0, "media file '%s' already exists", arg);
+		mb_hint(e, "choose a new name, or pass --force to overwrite it");
+		return -1;
+	}
+	return 0;
+}
+
 static int file_open(struct mb_sink *s, const char *arg, const struct mb_media_params *p,
 		     struct mb_error *e)
 {
 	struct stat st;
 	char *partial = NULL;
 
-	if (!*arg)
-		return mb_fail(e, MB_ERR_USAGE, 0, "media '%s' names no file", s->spec);
+	if (file_check(arg, p, e) < 0)
+		return -1;
 	if (stat(arg, &st) == 0 && !S_ISREG(st.st_mode)) {
 		s->fd = open(arg, O_WRONLY | O_CLOEXEC);
 		if (s->fd < 0)
 			return mb_fail(e, MB_ERR_MEDIA, errno, "unable to open media '%s'", arg);
 		return set_path(s, arg, e);
-	}
-	if (!p->force && access(arg, F_OK) == 0) {
-		mb_fail(e, MB_ERR_MEDIA, 0, "media file '%s' already exists", arg);
-		mb_hint(e, "choose a new name, or pass --force to overwrite it");
-		return -1;
 	}
 	if (file_obligation(arg, &partial, e) < 0)
 		return -1;
@@ -188,9 +199,7 @@ static int open_fifo(const char *arg, const struct mb_media_stop *stop, struct m
 	}
 }
 
-/* pipe:FIFO — an existing FIFO; opening waits until a reader appears. */
-static int pipe_open(struct mb_sink *s, const char *arg, const struct mb_media_params *p,
-		     struct mb_error *e)
+static int pipe_check(const char *arg, const struct mb_media_params *p, struct mb_error *e)
 {
 	struct stat st;
 
@@ -198,6 +207,15 @@ static int pipe_open(struct mb_sink *s, const char *arg, const struct mb_media_p
 		return mb_fail(e, MB_ERR_MEDIA, errno, "unable to use pipe '%s'", arg);
 	if (!S_ISFIFO(st.st_mode))
 		return mb_fail(e, MB_ERR_MEDIA, 0, "media '%s' is not a fifo", arg);
+	return 0;
+}
+
+/* pipe:FIFO — an existing FIFO; opening waits until a reader appears. */
+static int pipe_open(struct mb_sink *s, const char *arg, const struct mb_media_params *p,
+		     struct mb_error *e)
+{
+	if (pipe_check(arg, p, e) < 0)
+		return -1;
 	s->fd = open_fifo(arg, &p->stop, e);
 	if (s->fd < 0)
 		return -1;
@@ -354,7 +372,7 @@ static void fd_close_read(struct mb_media_in *m)
 }
 
 const struct mb_media_ops mbm_file_ops = {
-	.name = "file", .open_write = file_open, .write = mbm_write_all,
+	.name = "file", .check = file_check, .open_write = file_open, .write = mbm_write_all,
 	.close = file_close, .abort = file_abort, .obligation = file_obligation,
 	.undo = file_undo, .dir = path_dir, .open_read = file_open_read,
 	.read = fd_read, .seek = fd_seek, .next_image = file_next_image,
@@ -362,7 +380,7 @@ const struct mb_media_ops mbm_file_ops = {
 };
 
 const struct mb_media_ops mbm_pipe_ops = {
-	.name = "pipe", .open_write = pipe_open, .write = mbm_write_all,
+	.name = "pipe", .check = pipe_check, .open_write = pipe_open, .write = mbm_write_all,
 	.close = fd_close, .abort = fd_abort, .dir = path_dir,
 };
 

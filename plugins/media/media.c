@@ -99,6 +99,16 @@ int mb_sink_open(struct mb_sink **out, const char *spec,
 	return 0;
 }
 
+int mb_media_check(const char *spec, const struct mb_media_params *p, struct mb_error *e)
+{
+	const char *arg;
+	const struct mb_media_ops *ops = mb_media_find(spec, &arg);
+
+	if (!ops || !ops->open_write)
+		return unknown_media(spec, e);
+	return ops->check ? ops->check(arg, p, e) : 0;
+}
+
 int mb_sink_write(struct mb_sink *s, const void *buf, size_t len,
 		  struct mb_error *e)
 {

@@ -84,6 +84,11 @@ struct mb_media_ops {
 	const char *name;	/* "file", "pipe", "stdout", "tape" */
 
 	/* ---- writing (all NULL: the driver cannot be written) ---- */
+	/* Checks what can be checked of arg without opening or changing
+	 * anything (a file that exists without --force, a FIFO that is not
+	 * one, a node that is not a tape), with the messages open_write
+	 * gives; NULL: nothing to check. */
+	int (*check)(const char *arg, const struct mb_media_params *p, struct mb_error *e);
 	/* Opens s for arg (the part of the spec after "name:"); sets s->fd
 	 * where there is one and s->record_size if the medium has one. */
 	int (*open_write)(struct mb_sink *s, const char *arg,
@@ -177,6 +182,9 @@ void mb_sink_abort(struct mb_sink *s);
 int mb_sink_mark(struct mb_sink *s, struct mb_error *e);
 /* The chain as the image writer's output (next_image: mb_sink_mark). */
 struct mb_image_output mb_sink_output(struct mb_sink *s);
+/* Checks spec before anything is opened or recorded (preflight, before
+ * the catalog): an unknown or unwritable spec, then the driver's check. */
+int mb_media_check(const char *spec, const struct mb_media_params *p, struct mb_error *e);
 /* What to record before opening spec (see ops->obligation); *what NULL:
  * nothing.  *ops is the driver (NULL if spec names none). */
 int mb_media_obligation(const char *spec, const struct mb_media_ops **ops, char **what,
