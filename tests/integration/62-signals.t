@@ -44,11 +44,11 @@ ended() {
 	ENDED_RC=$?
 }
 
-# term_case NAME WAIT_REGEX MEDIA...: a backup that blocks on its media;
-# SIGTERM once WAIT_REGEX is in its log.
+# term_case NAME SIG WAIT_REGEX MEDIA...: a backup that blocks on its
+# media; SIG (TERM, INT, HUP) once WAIT_REGEX is in its log.
 term_case() {
-	local name=$1 regex=$2 pid
-	shift 2
+	local name=$1 sig=$2 regex=$3 pid
+	shift 3
 	# (mbackup itself in the background, not a shell around it: its pid)
 	"$MB" backup --db none --mirror "loop:$SRC_LOOP" --source "$SRC" --catalog "$CATALOG" \
 		"$@" --force 2>"$SCRATCH/$name.err" &
@@ -58,11 +58,11 @@ term_case() {
 		ok "$name: reached the point that blocks" wait_for "$SCRATCH/$name.err" "$regex" 30
 	fi
 	sleep 2
-	kill -TERM "$pid"
+	kill -"$sig" "$pid"
 	ended "$pid" "$BOUND"
-	is "$ENDED_RC" 15 "$name: SIGTERM ends the run (exit 15) within $BOUND s"
+	is "$ENDED_RC" 15 "$name: SIG$sig ends the run (exit 15) within $BOUND s"
 	is "$(grep '^mbackup: error: ' "$SCRATCH/$name.err")" \
-		"mbackup: error: interrupted by SIGTERM" "$name: message"
+		"mbackup: error: interrupted by SIG$sig" "$name: message"
 	ok "$name: source writable" fx_writable "$SRC" 2
 	is "$(status_of_last)" "failed" "$name: list shows the run failed"
 	is "$(fx_clones)" "" "$name: split clone gone"
@@ -74,8 +74,9 @@ mkfifo "$O/stall"
 sleep 1000 <"$O/stall" &
 READER=$!
 FX_PIDS+=($READER)
-term_case "stalled fifo" "phase unquiesce: done" --media "pipe:$O/stall"
-term_case "stalled fifo of a set" "phase unquiesce: done" \
+term_case "stalled fifo" TERM "phase unquiesce: done" --media "pipe:$O/stall"
+term_case "stalled fifo, SIGINT" INT "phase unquiesce: done" --media "pipe:$O/stall"
+term_case "stalled fifo of a set" TERM "phase unquiesce: done" \
 	--media "file:$O/a.mbi" --media "pipe:$O/stall"
 nok "stalled fifo of a set: no image under the final name" test -e "$O/a.mbi"
 nok "stalled fifo of a set: no .partial left" test -e "$O/a.mbi.partial"
@@ -84,7 +85,7 @@ wait "$READER" 2>/dev/null
 
 # 2. A FIFO nobody opens: opening it blocks in the preflight.
 mkfifo "$O/noreader"
-term_case "fifo without a reader" "" --media "file:$O/b.mbi" --media "pipe:$O/noreader"
+term_case "fifo without a reader" HUP "" --media "file:$O/b.mbi" --media "pipe:$O/noreader"
 nok "fifo without a reader: no .partial left" test -e "$O/b.mbi.partial"
 
 # 3. One stalled device times out like a device of a set.
