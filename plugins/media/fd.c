@@ -18,11 +18,15 @@
 #define PARTIAL_SUFFIX ".partial"
 
 /* Writes all of buf or fails: a short write is retried, never taken as
- * success. */
+ * success.  The run's stop is looked at first: a write to a file that
+ * takes its time (a slow network filesystem) ends at the next buffer
+ * (the image writer's are of megabytes) once a signal came. */
 int mbm_write_all(struct mb_sink *s, const void *buf, size_t len, struct mb_error *e)
 {
 	const char *p = buf;
 
+	if (s->stop.check && s->stop.check(e) < 0)
+		return -1;
 	while (len > 0) {
 		ssize_t n = write(s->fd, p, len);
 

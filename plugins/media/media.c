@@ -83,6 +83,7 @@ int mb_sink_open(struct mb_sink **out, const char *spec,
 		return unknown_media(spec, e);
 	if (!(s = mbm_sink_new(ops, spec)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open media '%s'", spec);
+	s->stop = p->stop;
 	if (ops->open_write(s, arg, p, e) < 0) {
 		ops->abort(s);		/* what a half-done open left (an fd, a partial file) */
 		sink_free(s);

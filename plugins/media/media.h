@@ -161,6 +161,7 @@ struct mb_sink {
 	uint64_t bytes;		/* bytes written so far */
 	uint32_t record_size;	/* the medium's record size; 0: any (tape sets it) */
 	uint64_t ran_dry;	/* set at close by a ring above: times it ran dry */
+	struct mb_media_stop stop;	/* the params': looked at before each write */
 	void *priv;		/* driver state */
 };
 

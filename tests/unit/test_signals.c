@@ -92,6 +92,33 @@ static void blocked_write_ends(void)
 	free(buf);
 }
 
+/* A write to a file (one that takes its time: a slow network filesystem)
+ * looks at the stop before each buffer; the image is not left behind. */
+static void file_write_stops(void)
+{
+	char dir[] = "/tmp/test-signals.XXXXXX", spec[96], partial[96];
+	struct mb_media_params p = { .stop = { mb_signal_fd(), mb_signal_check } };
+	struct mb_error e = { 0 };
+	struct mb_sink *s = NULL;
+	int rc = -2;
+
+	if (!mkdtemp(dir)) {
+		skip(3, "no scratch directory");
+		return;
+	}
+	snprintf(spec, sizeof(spec), "file:%s/img", dir);
+	snprintf(partial, sizeof(partial), "%s/img.partial", dir);
+	if (mb_sink_open(&s, spec, &p, &e) == 0) {
+		rc = mb_sink_write(s, "x", 1, &e);
+		mb_sink_abort(s);
+	}
+	is_int(rc, -1, "a file write after SIGTERM fails");
+	ok(e.code == MB_ERR_INTERRUPTED && strcmp(e.msg, "interrupted by SIGTERM") == 0,
+	   "... with 'interrupted by SIGTERM' (15)");
+	ok(access(partial, F_OK) < 0, "... and leaves no partial image");
+	rmdir(dir);
+}
+
 int main(void)
 {
 	struct mb_error e = { 0 };
@@ -99,7 +126,7 @@ int main(void)
 	pthread_t th[THREADS];
 	bool all = true, msg = true;
 
-	plan(8);
+	plan(11);
 	is_int(mb_signals_block(&e), 0, "signals blocked, signalfd made");
 	is_int(mb_signal_pending(), 0, "nothing pending at first");
 	blocked_write_ends();
@@ -118,5 +145,6 @@ int main(void)
 	ok(msg, "every thread fails with 'interrupted by SIGTERM'");
 	is_int(poll(&(struct pollfd){ .fd = mb_signal_fd(), .events = POLLIN }, 1, 0), 1,
 	       "the signalfd stays readable after the signal was seen");
+	file_write_stops();
 	return done_testing();
 }
