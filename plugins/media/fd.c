@@ -63,11 +63,7 @@ static int set_path(struct mb_sink *s, const char *arg, struct mb_error *e)
 	return 0;
 }
 
-/* file:PATH — the image is written to PATH.partial and renamed to PATH
- * only when it is complete, so a failed run never leaves a half image
- * under the real name (nor destroys the old one with --force).  An
- * existing PATH is refused unless --force.  A non-regular PATH (a device
- * such as /dev/null) is written in place. */
+/* file:PATH: what can be seen before opening (see file_open). */
 static int file_check(const char *arg, const struct mb_media_params *p, struct mb_error *e)
 {
 	struct stat st;
@@ -84,6 +80,11 @@ static int file_check(const char *arg, const struct mb_media_params *p, struct m
 	return 0;
 }
 
+/* file:PATH — the image is written to PATH.partial and renamed to PATH
+ * only when it is complete, so a failed run never leaves a half image
+ * under the real name (nor destroys the old one with --force).  An
+ * existing PATH is refused unless --force.  A non-regular PATH (a device
+ * such as /dev/null) is written in place. */
 static int file_open(struct mb_sink *s, const char *arg, const struct mb_media_params *p,
 		     struct mb_error *e)
 {

@@ -7,7 +7,8 @@
  *               Read back from PATH (--from PATH; "file:PATH" too)
  *   -           standard output when writing, standard input when reading
  *               (the "stdout" driver)
- *   pipe:PATH   an existing FIFO, opened for writing
+ *   pipe:PATH   an existing FIFO, opened for writing once a reader has it
+ *               open (the wait ends on a signal, see struct mb_media_stop)
  *   tape:DEV    a non-rewinding SCSI tape node (see tape.h), both ways
  *
  * Options reach a driver at open in struct mb_media_params: no driver
