@@ -123,5 +123,6 @@ is "$ENDED_RC" 15 "restore --from - with a stalled writer: SIGTERM ends it (exit
 is "$(grep '^mbackup: error: ' "$SCRATCH/restore.err")" \
 	"mbackup: error: interrupted by SIGTERM" "... message"
 kill -KILL "$WRITER" 2>/dev/null
+wait "$WRITER" 2>/dev/null
 
 done_testing
