@@ -280,13 +280,14 @@ struct job {
 };
 
 /* Writes through the device's output (its chain of sinks); a failure
- * there is the device's, not the run's. */
+ * there is the device's, not the run's, unless it is the run's stop (a
+ * signal ending a blocked write): that ends the run, never a failover. */
 static int job_write(void *ctx, const void *buf, size_t len, struct mb_error *e)
 {
 	struct job *j = ctx;
 	int rc = j->dev->out.write(j->dev->out.ctx, buf, len, e);
 
-	if (rc < 0)
+	if (rc < 0 && e->code != MB_ERR_INTERRUPTED)
 		j->out_failed = true;
 	return rc;
 }

@@ -343,13 +343,13 @@ static void free_run(struct mb_run *r)
 	free(r->source);
 }
 
-static void report(struct mb_run *r)
+static void report(struct mb_run *r, const char *checked)
 {
 	char failed[512] = "";
 	size_t len = 0;
 
 	if (r->check_only) {
-		printf("check: ok: %s\n", r->detail);
+		printf("check: ok: %s\n", checked);
 		return;
 	}
 	for (int k = 0; k < r->n_sinks && len < sizeof(failed); k++)
@@ -367,11 +367,14 @@ int mb_backup(const struct mb_options *opt, bool check_only, struct mb_error *e)
 	struct mb_run r = { .opt = opt, .check_only = check_only, .lock_fd = -1,
 			    .mount_handle = -1,
 			    .guard = { .pid = -1, .sock = -1 } };
+	char checked[sizeof(r.detail)] = "";
 	int rc;
 
-	/* P0: options, the source on its mirror, locations, catalog, lock,
-	 * leftovers of a dead run, the media. */
+	/* P0: options, the source on its mirror, locations, the media specs,
+	 * catalog, lock, leftovers of a dead run, the media (check: no
+	 * catalog). */
 	rc = run_phase(&r, "preflight", "after-preflight", mb_preflight, e);
+	snprintf(checked, sizeof(checked), "%s", r.detail);	/* what check says */
 	/* P1: the mirror is healthy and in sync. */
 	if (rc == 0)
 		rc = run_phase(&r, "sync", "after-sync", step_sync, e);
@@ -403,7 +406,7 @@ out:
 		abort_run(&r, e);
 	end_run(&r, rc, e);
 	if (rc == 0)
-		report(&r);
+		report(&r, checked);
 	free_run(&r);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "orchestrator/signals.h"
 #include "common/trust.h"
 #include "orchestrator/options_internal.h"
 #include "plugins/media/media.h"
@@ -43,7 +44,7 @@ const struct opt_def mb_opt_table[] = {
 	{ "order", OPT_STR, MB_VERB_BACKUP, OFF(order), "desc|asc|logical", "desc", 0, 0,
 	  "several media: the order items are placed in" },
 	{ "device-timeout", OPT_LONG, MB_VERB_BACKUP, OFF(device_timeout), "SECONDS", "300", 0, 86400,
-	  "several media: a device stalled this long has failed (0: never)" },
+	  "a device (a FIFO, a socket) stalled this long has failed (0: never); one of several fails over" },
 	{ "catalog", OPT_STR, V_ALL, OFF(catalog), "PATH", MB_DEFAULT_CATALOG, 0, 0,
 	  "catalog database (the lock is PATH.lock)" },
 	{ "freeze-timeout", OPT_LONG, V_BACKUP, OFF(freeze_timeout), "SECONDS", "10", 1, 3600,
@@ -377,8 +378,9 @@ static int parse_size(const char *v, uint64_t *out)
 }
 
 /* The media options the drivers take at open (media.h): tape record size,
- * append / overwrite, volume change, ring size, which tape image, --force.
- * n_media > 1 adds the deadline of a stalled device (several devices). */
+ * append / overwrite, volume change, ring size, which tape image, --force,
+ * the deadline of a stalled device (one or several) and the signals that
+ * end a blocked media wait. */
 int mb_options_media_params(const struct mb_options *o, size_t n_media,
 			    struct mb_media_params *p, struct mb_error *e)
 {
@@ -386,7 +388,8 @@ int mb_options_media_params(const struct mb_options *o, size_t n_media,
 		.force = o->force, .block_size = (uint32_t)o->block_size, .append = o->append,
 		.overwrite = o->overwrite, .volume_change = o->volume_change,
 		.backup = o->backup,
-		.device_timeout = n_media > 1 ? (unsigned)o->device_timeout : 0,
+		.device_timeout = (unsigned)o->device_timeout,
+		.stop = { mb_signal_fd(), mb_signal_check },
 	};
 	if (o->append && o->overwrite)
 		return usage_error(e, "options '%s' and --overwrite exclude each other (for '%s')",

@@ -78,8 +78,8 @@ const char *mb_options_text(const struct mb_options *o, const char *name);
 char *mb_options_json(const struct mb_options *o);
 
 /* The media drivers' options (plugins/media/media.h), checked: --append
- * with --overwrite and a bad --buffer are usage errors.  n_media > 1 adds
- * --device-timeout (a stalled device of several). */
+ * with --overwrite and a bad --buffer are usage errors; --device-timeout
+ * and the stop of orchestrator/signals.h go with them (n_media unused). */
 struct mb_media_params;
 int mb_options_media_params(const struct mb_options *o, size_t n_media,
 			    struct mb_media_params *p, struct mb_error *e);

@@ -1,8 +1,9 @@
 /*
  * P0 preflight: everything that can be checked without changing anything
  * comes first (options, the source, the mirror, where the catalog, lock,
- * logs, temp files and media live), then the catalog, the lock, the
- * leftovers of a dead run, the run row, and the media.
+ * logs, temp files and media live, the media specs themselves), then the
+ * catalog, the lock, the leftovers of a dead run, the run row, and the
+ * media.  check stops before the catalog: it changes nothing.
  */
 #include "orchestrator/run.h"
 
@@ -284,6 +285,37 @@ static int open_one_media(struct mb_run *r, const char *spec,
 	return 0;
 }
 
+/* The media mistakes that can be seen without opening anything (an
+ * unknown spec, an existing file without --force, a FIFO that is not
+ * one, a node that is not a tape): found before the catalog is opened,
+ * so a mistake leaves no run row behind. */
+static int check_media(struct mb_run *r, struct mb_error *e)
+{
+	struct mb_media_params p;
+
+	if (mb_options_media_params(r->opt, r->opt->media.n, &p, e) < 0)
+		return -1;
+	for (size_t i = 0; i < r->opt->media.n; i++)
+		if (mb_media_check(r->opt->media.v[i], &p, e) < 0)
+			return -1;
+	return 0;
+}
+
+/* What was checked: the source, its mirror, how it is quiesced. */
+static void describe(struct mb_run *r)
+{
+	char how[128] = "";
+	size_t len = 0;
+
+	for (size_t i = 0; i < r->quiesce.n && len < sizeof(how); i++)
+		len += (size_t)snprintf(how + len, sizeof(how) - len, "%s%s", i ? "+" : "",
+					r->quiesce.v[i]->ops->name);
+	snprintf(r->detail, sizeof(r->detail),
+		 "source '%.200s' on %.100s (%s), mirror %.100s%s, quiesce %s",
+		 r->source, r->mount.source, r->mount.fstype, r->mirror->spec,
+		 r->n_legs > 1 ? " and more" : "", how[0] ? how : "none");
+}
+
 static int open_media(struct mb_run *r, struct mb_error *e)
 {
 	struct mb_media_params p;
@@ -309,12 +341,13 @@ int mb_preflight(struct mb_run *r, struct mb_error *e)
 	for (int i = 0; i < r->n_legs; i++)
 		if (r->legs[i].mirror->ops->check(r->legs[i].mirror, e) < 0)
 			return -1;
-	if (open_catalog(r, e) < 0)
+	if (check_media(r, e) < 0)
 		return -1;
-	snprintf(r->detail, sizeof(r->detail), "source '%.200s' on %.100s (%s), mirror %.100s%s",
-		 r->source, r->mount.source, r->mount.fstype, r->mirror->spec,
-		 r->n_legs > 1 ? " and more" : "");
+	describe(r);
+	/* check is read-only: no catalog, no lock, no run row. */
 	if (r->check_only)
 		return 0;
+	if (open_catalog(r, e) < 0)
+		return -1;
 	return open_media(r, e);
 }

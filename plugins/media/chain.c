@@ -2,7 +2,10 @@
  * Filters: sinks over a sink (s->next).  The deadline watches a device
  * that can stall (a FIFO or socket whose reader stops reading): its fd is
  * made non-blocking and every write waits at most timeout seconds for
- * room, so a stalled device fails instead of hanging the run.
+ * room, so a stalled device fails instead of hanging the run; the wait
+ * also watches the run's stop, so a signal ends a blocked write at once.
+ * mbm_wait is that wait, for every driver and filter that must not block
+ * past a signal.
  */
 #include "plugins/media/drivers.h"
 
@@ -11,10 +14,58 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int ms_left(long long until)
+{
+	long long left;
+
+	if (until < 0)
+		return -1;
+	left = until - monotonic_ms();
+	return left < 0 ? 0 : (int)left;
+}
+
+int mbm_wait(int fd, short events, const struct mb_media_stop *stop, int timeout_ms,
+	     struct mb_error *e)
+{
+	bool watch = stop && stop->check;
+	struct pollfd pfd[2] = { { .fd = fd, .events = events },
+				 { .fd = watch ? stop->fd : -1, .events = POLLIN } };
+	long long until = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
+
+	for (;;) {
+		int pr;
+
+		if (watch && stop->check(e) < 0)
+			return -1;
+		pr = poll(pfd, 2, ms_left(until));
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0)
+			return mb_fail(e, MB_ERR_MEDIA, errno, "unable to wait for the media");
+		if (watch && pfd[1].revents && stop->check(e) < 0)
+			return -1;
+		if (pfd[0].revents)
+			return 1;
+		if (pr == 0)
+			return 0;
+		pfd[1].fd = -1;		/* readable but no stop: checked each round */
+	}
+}
+
 struct deadline {
-	unsigned timeout;
+	unsigned timeout;	/* seconds; 0: never */
+	struct mb_media_stop stop;
 	int flags;		/* the fd's flags before */
 };
 
@@ -26,16 +77,16 @@ static int deadline_write(struct mb_sink *s, const void *buf, size_t len,
 	const char *c = buf;
 
 	while (len > 0) {
-		struct pollfd pfd = { .fd = n->fd, .events = POLLOUT };
-		int pr = poll(&pfd, 1, (int)d->timeout * 1000);
+		int ready = mbm_wait(n->fd, POLLOUT, &d->stop,
+				     d->timeout ? (int)d->timeout * 1000 : -1, e);
 		ssize_t w;
 
-		if (pr == 0)
+		if (ready < 0)
+			return -1;
+		if (ready == 0)
 			return mb_fail(e, MB_ERR_TIMEOUT, 0, "stalled for %u s at byte %llu",
 				       d->timeout, (unsigned long long)n->bytes);
-		if (pr < 0 && errno == EINTR)
-			continue;
-		w = pr < 0 ? -1 : write(n->fd, c, len);
+		w = write(n->fd, c, len);
 		if (w < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (w <= 0)
@@ -72,7 +123,8 @@ const struct mb_media_ops mbm_deadline_ops = {
 	.abort = deadline_abort,
 };
 
-int mb_sink_push_deadline(struct mb_sink **top, unsigned timeout, struct mb_error *e)
+int mb_sink_push_deadline(struct mb_sink **top, unsigned timeout,
+			  const struct mb_media_stop *stop, struct mb_error *e)
 {
 	struct mb_sink *n = *top, *s;
 	struct deadline *d;
@@ -92,6 +144,8 @@ int mb_sink_push_deadline(struct mb_sink **top, unsigned timeout, struct mb_erro
 			       "unable to watch media '%s' for stalls", n->spec);
 	}
 	d->timeout = timeout;
+	if (stop)
+		d->stop = *stop;
 	s->priv = d;
 	s->next = n;
 	s->fd = n->fd;

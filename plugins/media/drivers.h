@@ -20,4 +20,11 @@ struct mb_sink *mbm_sink_new(const struct mb_media_ops *ops, const char *spec);
 /* Writes all of buf to s->fd or fails naming s->spec and the byte. */
 int mbm_write_all(struct mb_sink *s, const void *buf, size_t len, struct mb_error *e);
 
+/* Waits until fd is ready for events (POLLIN, POLLOUT), at most
+ * timeout_ms (-1: no limit): 1 ready (or in error: the next call says
+ * why), 0 timed out, -1 when stop says the run ends (e filled).  fd -1
+ * waits for the stop alone. */
+int mbm_wait(int fd, short events, const struct mb_media_stop *stop, int timeout_ms,
+	     struct mb_error *e);
+
 #endif

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +18,15 @@
 #define PARTIAL_SUFFIX ".partial"
 
 /* Writes all of buf or fails: a short write is retried, never taken as
- * success. */
+ * success.  The run's stop is looked at first: a write to a file that
+ * takes its time (a slow network filesystem) ends at the next buffer
+ * (the image writer's are of megabytes) once a signal came. */
 int mbm_write_all(struct mb_sink *s, const void *buf, size_t len, struct mb_error *e)
 {
 	const char *p = buf;
 
+	if (s->stop.check && s->stop.check(e) < 0)
+		return -1;
 	while (len > 0) {
 		ssize_t n = write(s->fd, p, len);
 
@@ -58,6 +63,23 @@ static int set_path(struct mb_sink *s, const char *arg, struct mb_error *e)
 	return 0;
 }
 
+/* file:PATH: what can be seen before opening (see file_open). */
+static int file_check(const char *arg, const struct mb_media_params *p, struct mb_error *e)
+{
+	struct stat st;
+
+	if (!*arg)
+		return mb_fail(e, MB_ERR_USAGE, 0, "media 'file:%s' names no file", arg);
+	if (stat(arg, &st) == 0 && !S_ISREG(st.st_mode))
+		return 0;
+	if (!p->force && access(arg, F_OK) == 0) {
+		mb_fail(e, MB_ERR_MEDIA, 0, "media file '%s' already exists", arg);
+		mb_hint(e, "choose a new name, or pass --force to overwrite it");
+		return -1;
+	}
+	return 0;
+}
+
 /* file:PATH — the image is written to PATH.partial and renamed to PATH
  * only when it is complete, so a failed run never leaves a half image
  * under the real name (nor destroys the old one with --force).  An
@@ -69,18 +91,13 @@ static int file_open(struct mb_sink *s, const char *arg, const struct mb_media_p
 	struct stat st;
 	char *partial = NULL;
 
-	if (!*arg)
-		return mb_fail(e, MB_ERR_USAGE, 0, "media '%s' names no file", s->spec);
+	if (file_check(arg, p, e) < 0)
+		return -1;
 	if (stat(arg, &st) == 0 && !S_ISREG(st.st_mode)) {
 		s->fd = open(arg, O_WRONLY | O_CLOEXEC);
 		if (s->fd < 0)
 			return mb_fail(e, MB_ERR_MEDIA, errno, "unable to open media '%s'", arg);
 		return set_path(s, arg, e);
-	}
-	if (!p->force && access(arg, F_OK) == 0) {
-		mb_fail(e, MB_ERR_MEDIA, 0, "media file '%s' already exists", arg);
-		mb_hint(e, "choose a new name, or pass --force to overwrite it");
-		return -1;
 	}
 	if (file_obligation(arg, &partial, e) < 0)
 		return -1;
@@ -163,9 +180,31 @@ static char *path_dir(const char *arg)
 	return strndup(arg, slash - arg);
 }
 
-/* pipe:FIFO — an existing FIFO; opening blocks until a reader appears. */
-static int pipe_open(struct mb_sink *s, const char *arg, const struct mb_media_params *p,
-		     struct mb_error *e)
+/* Opens FIFO arg for writing once a reader has it open.  A blocking
+ * open would wait for the reader past any signal: the open is tried
+ * without blocking, and retried every 100 ms while the stop allows. */
+static int open_fifo(const char *arg, const struct mb_media_stop *stop, struct mb_error *e)
+{
+	for (;;) {
+		int fd = open(arg, O_WRONLY | O_NONBLOCK | O_CLOEXEC), flags;
+
+		if (fd >= 0) {
+			if ((flags = fcntl(fd, F_GETFL)) < 0 ||
+			    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+				mb_fail(e, MB_ERR_MEDIA, errno, "unable to open pipe '%s'", arg);
+				close(fd);
+				return -1;
+			}
+			return fd;
+		}
+		if (errno != ENXIO && errno != EINTR)
+			return mb_fail(e, MB_ERR_MEDIA, errno, "unable to open pipe '%s'", arg);
+		if (mbm_wait(-1, 0, stop, 100, e) < 0)
+			return -1;
+	}
+}
+
+static int pipe_check(const char *arg, const struct mb_media_params *p, struct mb_error *e)
 {
 	struct stat st;
 
@@ -173,9 +212,18 @@ static int pipe_open(struct mb_sink *s, const char *arg, const struct mb_media_p
 		return mb_fail(e, MB_ERR_MEDIA, errno, "unable to use pipe '%s'", arg);
 	if (!S_ISFIFO(st.st_mode))
 		return mb_fail(e, MB_ERR_MEDIA, 0, "media '%s' is not a fifo", arg);
-	s->fd = open(arg, O_WRONLY | O_CLOEXEC);
+	return 0;
+}
+
+/* pipe:FIFO — an existing FIFO; opening waits until a reader appears. */
+static int pipe_open(struct mb_sink *s, const char *arg, const struct mb_media_params *p,
+		     struct mb_error *e)
+{
+	if (pipe_check(arg, p, e) < 0)
+		return -1;
+	s->fd = open_fifo(arg, &p->stop, e);
 	if (s->fd < 0)
-		return mb_fail(e, MB_ERR_MEDIA, errno, "unable to open pipe '%s'", arg);
+		return -1;
 	return set_path(s, arg, e);
 }
 
@@ -198,9 +246,28 @@ static int stdout_open(struct mb_sink *s, const char *arg, const struct mb_media
 struct fd_img {
 	struct mb_image_fd f;
 	struct mb_image_input raw;
+	struct mb_media_stop stop;
 	char *label;		/* "PATH@BASE" for an image after the first */
 	struct fd_img *prev;
 };
+
+/* A read waits for data or the run's stop: a writer of a pipe that stalls
+ * (restore --from -) cannot hold a signal back. */
+static ssize_t stop_read(void *ctx, void *buf, size_t n, struct mb_error *e)
+{
+	struct fd_img *fi = ctx;
+
+	if (mbm_wait(fi->f.fd, POLLIN, &fi->stop, -1, e) < 0)
+		return -1;
+	return fi->raw.read(fi->raw.ctx, buf, n, e);
+}
+
+static int stop_seek(void *ctx, uint64_t off, struct mb_error *e)
+{
+	struct fd_img *fi = ctx;
+
+	return fi->raw.seek(fi->raw.ctx, off, e);
+}
 
 /* Starts image input over m->fd at its current offset, named label (owned,
  * may be NULL: m->name). */
@@ -220,6 +287,10 @@ static int fd_img_push(struct mb_media_in *m, char *label, struct mb_error *e)
 	mb_image_input_fd(&fi->raw, &fi->f, m->fd, m->name);
 	m->sequential = !fi->raw.seek;
 	m->in = fi->raw;
+	fi->stop = m->stop;
+	if (fi->stop.check)
+		m->in = (struct mb_image_input){ stop_read, fi->raw.seek ? stop_seek : NULL, fi,
+						 fi->raw.name };
 	return 0;
 }
 
@@ -306,7 +377,7 @@ static void fd_close_read(struct mb_media_in *m)
 }
 
 const struct mb_media_ops mbm_file_ops = {
-	.name = "file", .open_write = file_open, .write = mbm_write_all,
+	.name = "file", .check = file_check, .open_write = file_open, .write = mbm_write_all,
 	.close = file_close, .abort = file_abort, .obligation = file_obligation,
 	.undo = file_undo, .dir = path_dir, .open_read = file_open_read,
 	.read = fd_read, .seek = fd_seek, .next_image = file_next_image,
@@ -314,7 +385,7 @@ const struct mb_media_ops mbm_file_ops = {
 };
 
 const struct mb_media_ops mbm_pipe_ops = {
-	.name = "pipe", .open_write = pipe_open, .write = mbm_write_all,
+	.name = "pipe", .check = pipe_check, .open_write = pipe_open, .write = mbm_write_all,
 	.close = fd_close, .abort = fd_abort, .dir = path_dir,
 };
 

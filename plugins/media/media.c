@@ -83,19 +83,31 @@ int mb_sink_open(struct mb_sink **out, const char *spec,
 		return unknown_media(spec, e);
 	if (!(s = mbm_sink_new(ops, spec)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open media '%s'", spec);
+	s->stop = p->stop;
 	if (ops->open_write(s, arg, p, e) < 0) {
 		ops->abort(s);		/* what a half-done open left (an fd, a partial file) */
 		sink_free(s);
 		return -1;
 	}
 	if ((ops->streams && mb_sink_push_ring(&s, p->buffer ? p->buffer : MB_MEDIA_DEFAULT_RING,
-						e) < 0) ||
-	    (p->device_timeout && mb_sink_push_deadline(&s, p->device_timeout, e) < 0)) {
+						&p->stop, e) < 0) ||
+	    ((p->device_timeout || p->stop.check) &&
+	     mb_sink_push_deadline(&s, p->device_timeout, &p->stop, e) < 0)) {
 		mb_sink_abort(s);
 		return -1;
 	}
 	*out = s;
 	return 0;
+}
+
+int mb_media_check(const char *spec, const struct mb_media_params *p, struct mb_error *e)
+{
+	const char *arg;
+	const struct mb_media_ops *ops = mb_media_find(spec, &arg);
+
+	if (!ops || !ops->open_write)
+		return unknown_media(spec, e);
+	return ops->check ? ops->check(arg, p, e) : 0;
 }
 
 int mb_sink_write(struct mb_sink *s, const void *buf, size_t len,
@@ -224,6 +236,7 @@ int mb_media_open_read(struct mb_media_in **out, const char *spec,
 	m->ops = ops;
 	m->fd = -1;
 	m->name = m->spec;
+	m->stop = p->stop;
 	if (ops->open_read(m, arg, p, e) < 0) {
 		mb_media_close(m);
 		return -1;

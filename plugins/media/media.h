@@ -7,7 +7,8 @@
  *               Read back from PATH (--from PATH; "file:PATH" too)
  *   -           standard output when writing, standard input when reading
  *               (the "stdout" driver)
- *   pipe:PATH   an existing FIFO, opened for writing
+ *   pipe:PATH   an existing FIFO, opened for writing once a reader has it
+ *               open (the wait ends on a signal, see struct mb_media_stop)
  *   tape:DEV    a non-rewinding SCSI tape node (see tape.h), both ways
  *
  * Options reach a driver at open in struct mb_media_params: no driver
@@ -40,6 +41,17 @@
 #define MB_MEDIA_MAX_VOLUMES 64
 #define MB_MEDIA_DEFAULT_RING (64u << 20)	/* params.buffer 0 */
 
+/* The run's stop (the caller's signals): fd turns readable once the run
+ * must end and stays so; check then fails with why (MB_ERR_INTERRUPTED,
+ * "interrupted by SIGTERM").  check NULL: nothing stops a wait.  Every
+ * wait of a driver or filter for a device that can block (a FIFO, a
+ * socket, standard input or output, a full ring) watches it, so a blocked
+ * write or read ends within moments of a signal. */
+struct mb_media_stop {
+	int fd;
+	int (*check)(struct mb_error *e);
+};
+
 /* Everything the command line says about media, given at open. */
 struct mb_media_params {
 	bool force;			/* file: overwrite an existing PATH */
@@ -49,6 +61,7 @@ struct mb_media_params {
 	uint64_t buffer;		/* tape: RAM ring bytes; 0: the default */
 	const char *backup;		/* tape read: which image (NULL: the last) */
 	unsigned device_timeout;	/* seconds a pipe may stall; 0: never */
+	struct mb_media_stop stop;	/* what ends a blocked wait */
 };
 
 /* Where an image went on a medium with positions (a tape): one part per
@@ -72,6 +85,11 @@ struct mb_media_ops {
 	const char *name;	/* "file", "pipe", "stdout", "tape" */
 
 	/* ---- writing (all NULL: the driver cannot be written) ---- */
+	/* Checks what can be checked of arg without opening or changing
+	 * anything (a file that exists without --force, a FIFO that is not
+	 * one, a node that is not a tape), with the messages open_write
+	 * gives; NULL: nothing to check. */
+	int (*check)(const char *arg, const struct mb_media_params *p, struct mb_error *e);
 	/* Opens s for arg (the part of the spec after "name:"); sets s->fd
 	 * where there is one and s->record_size if the medium has one. */
 	int (*open_write)(struct mb_sink *s, const char *arg,
@@ -144,12 +162,13 @@ struct mb_sink {
 	uint64_t bytes;		/* bytes written so far */
 	uint32_t record_size;	/* the medium's record size; 0: any (tape sets it) */
 	uint64_t ran_dry;	/* set at close by a ring above: times it ran dry */
+	struct mb_media_stop stop;	/* the params': looked at before each write */
 	void *priv;		/* driver state */
 };
 
 /* Parses spec, finds the driver, opens it and stacks the filters the
- * table and the params ask for (the ring over a medium that streams, a
- * deadline on a pipe when p->device_timeout).  *out is
+ * table and the params ask for (the ring over a medium that streams, the
+ * deadline on a FIFO or socket: p->device_timeout and p->stop).  *out is
  * NULL on failure. */
 int mb_sink_open(struct mb_sink **out, const char *spec,
 		 const struct mb_media_params *p, struct mb_error *e);
@@ -165,6 +184,9 @@ void mb_sink_abort(struct mb_sink *s);
 int mb_sink_mark(struct mb_sink *s, struct mb_error *e);
 /* The chain as the image writer's output (next_image: mb_sink_mark). */
 struct mb_image_output mb_sink_output(struct mb_sink *s);
+/* Checks spec before anything is opened or recorded (preflight, before
+ * the catalog): an unknown or unwritable spec, then the driver's check. */
+int mb_media_check(const char *spec, const struct mb_media_params *p, struct mb_error *e);
 /* What to record before opening spec (see ops->obligation); *what NULL:
  * nothing.  *ops is the driver (NULL if spec names none). */
 int mb_media_obligation(const char *spec, const struct mb_media_ops **ops, char **what,
@@ -173,12 +195,18 @@ int mb_media_obligation(const char *spec, const struct mb_media_ops **ops, char 
 char *mb_media_dir(const char *spec);
 
 /* A filter over *top: the RAM ring (ring.c), a thread writing whole
- * records of (*top)->record_size from bytes of RAM (at least two). */
-int mb_sink_push_ring(struct mb_sink **top, uint64_t bytes, struct mb_error *e);
+ * records of (*top)->record_size from bytes of RAM (at least two).  A
+ * producer waiting for room ends when stop (may be NULL) says so; a write
+ * already under way in the thread is waited for (a tape drive's write
+ * returns or fails by itself). */
+int mb_sink_push_ring(struct mb_sink **top, uint64_t bytes, const struct mb_media_stop *stop,
+		      struct mb_error *e);
 /* A filter over *top: the deadline (chain.c).  A write that makes no
- * progress for timeout seconds fails "stalled for N s at byte B".
- * Applies to FIFOs and sockets only; on anything else it returns next. */
-int mb_sink_push_deadline(struct mb_sink **top, unsigned timeout, struct mb_error *e);
+ * progress for timeout seconds (0: never) fails "stalled for N s at byte
+ * B" (MB_ERR_TIMEOUT); a write that waits ends at once when stop says so.
+ * Applies to FIFOs and sockets only; on anything else it stacks nothing. */
+int mb_sink_push_deadline(struct mb_sink **top, unsigned timeout,
+			  const struct mb_media_stop *stop, struct mb_error *e);
 
 /* ---- reading ---- */
 
@@ -191,6 +219,7 @@ struct mb_media_in {
 	bool keeps_images;	/* set by the driver: readers of earlier images
 				 * stay valid after mb_media_next_image() */
 	uint64_t base;		/* file: byte of the medium where the image starts */
+	struct mb_media_stop stop;	/* from the params: ends a blocked read */
 	/* The current image's input: the table's read and seek on it, or one
 	 * the driver gives each image (a file: readers of earlier images stay
 	 * valid when the medium moves on). */

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct ring {
 	unsigned char *buf;	/* cap records of bs bytes; the thread takes from tail */
@@ -25,7 +26,34 @@ struct ring {
 	struct mb_error err;	/* the thread's failure */
 	uint64_t records, ran_dry, records_at_dry;
 	struct mb_sink *next;
+	struct mb_media_stop run_stop;	/* looked at while the producer waits */
 };
+
+#define RING_STOP_MS 200	/* how often a waiting producer looks at the stop */
+
+/* Waits for room (or the thread's failure) while the stop allows; -1 with
+ * e filled when the run must end.  Holds mu. */
+static int ring_wait_room(struct ring *g, struct mb_error *e)
+{
+	while (g->count == g->cap && !g->failed) {
+		struct timespec until;
+
+		if (!g->run_stop.check) {
+			pthread_cond_wait(&g->cv, &g->mu);
+			continue;
+		}
+		if (g->run_stop.check(e) < 0)
+			return -1;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += RING_STOP_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&g->cv, &g->mu, &until);
+	}
+	return 0;
+}
 
 /* Waits until there is a record to write (and, unless primed or done, the
  * ring is half full); false when the thread should end.  Holds mu. */
@@ -90,8 +118,10 @@ static int ring_write(struct mb_sink *s, const void *buf, size_t len, struct mb_
 			       "%u-byte records", len, s->spec, g->bs);
 	pthread_mutex_lock(&g->mu);
 	for (; len > 0; len -= g->bs, p += g->bs) {
-		while (g->count == g->cap && !g->failed)
-			pthread_cond_wait(&g->cv, &g->mu);
+		if (ring_wait_room(g, e) < 0) {
+			pthread_mutex_unlock(&g->mu);
+			return -1;
+		}
 		if (g->failed)
 			break;
 		memcpy(g->buf + g->head * g->bs, p, g->bs);
@@ -168,7 +198,8 @@ const struct mb_media_ops mbm_ring_ops = {
 	.mark = ring_mark,
 };
 
-int mb_sink_push_ring(struct mb_sink **top, uint64_t bytes, struct mb_error *e)
+int mb_sink_push_ring(struct mb_sink **top, uint64_t bytes, const struct mb_media_stop *stop,
+		      struct mb_error *e)
 {
 	struct mb_sink *n = *top, *s = mbm_sink_new(&mbm_ring_ops, n->spec);
 	struct ring *g = calloc(1, sizeof(*g));
@@ -178,6 +209,8 @@ int mb_sink_push_ring(struct mb_sink **top, uint64_t bytes, struct mb_error *e)
 	g->bs = n->record_size;
 	g->cap = bytes / g->bs < 2 ? 2 : (size_t)(bytes / g->bs);
 	g->next = n;
+	if (stop)
+		g->run_stop = *stop;
 	if (!(g->buf = malloc(g->cap * g->bs)))
 		goto nomem;
 	pthread_mutex_init(&g->mu, NULL);

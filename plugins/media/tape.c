@@ -292,6 +292,13 @@ static int check_block_size(uint32_t bs, struct mb_error *e)
 	return 0;
 }
 
+static int tape_check(const char *arg, const struct mb_media_params *p, struct mb_error *e)
+{
+	if (check_block_size(p->block_size ? p->block_size : MB_TAPE_DEFAULT_BLOCK, e) < 0)
+		return -1;
+	return mbt_check_node(arg, e);
+}
+
 static int tape_open(struct mb_sink *s, const char *arg, const struct mb_media_params *p,
 		     struct mb_error *e)
 {
@@ -405,7 +412,7 @@ static void tape_abort(struct mb_sink *s)
 }
 
 const struct mb_media_ops mbm_tape_ops = {
-	.name = "tape", .open_write = tape_open, .write = tape_write, .close = tape_close,
+	.name = "tape", .check = tape_check, .open_write = tape_open, .write = tape_write, .close = tape_close,
 	.abort = tape_abort, .mark = tape_mark, .has_position = true, .streams = true,
 	.open_read = mbt_open_read, .read = mbt_read, .seek = mbt_seek,
 	.next_image = mbt_next_image, .close_read = mbt_close_read,

@@ -49,6 +49,8 @@ void mbt_close_read(struct mb_media_in *m);
 void mbt_read_stats(const struct mb_media_in *m, uint64_t *records, uint64_t *record_size);
 
 /* Tape helpers shared by the sink and the reader (tape_dev.c). */
+/* dev is a non-rewinding SCSI tape node (nothing is opened). */
+int mbt_check_node(const char *dev, struct mb_error *e);
 int mbt_open_dev(const char *dev, bool write, int *fd, struct mb_error *e);
 int mbt_op(int fd, const char *dev, short op, int count, struct mb_error *e);
 int mbt_set_block(int fd, const char *dev, uint32_t bs, struct mb_error *e);

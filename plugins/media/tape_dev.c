@@ -22,7 +22,7 @@
 #define ST_MAJOR 9
 #define ST_NOREWIND 0x80	/* minor bit of the /dev/nstN nodes */
 
-static int check_node(const char *dev, struct mb_error *e)
+int mbt_check_node(const char *dev, struct mb_error *e)
 {
 	struct stat st;
 
@@ -46,7 +46,7 @@ int mbt_open_dev(const char *dev, bool write, int *fd, struct mb_error *e)
 	struct mtget g;
 
 	*fd = -1;
-	if (check_node(dev, e) < 0)
+	if (mbt_check_node(dev, e) < 0)
 		return -1;
 	*fd = open(dev, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (*fd < 0 && (errno == EROFS || errno == EACCES)) {

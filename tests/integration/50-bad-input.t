@@ -92,6 +92,35 @@ is "$(ls "$SCRATCH/noreflink")" "src2.img" "no clone next to the non-reflink bac
 # a real image, then restore refusals
 run "$MB" --db none "${M[@]}" "${S[@]}" --media "file:$SCRATCH/out/good.mbi" "${C[@]}"
 exit_is 0 "a good backup (default verb) exits 0"
+
+# check says what it checked and, read-only, adds no run; media mistakes
+# seen in preflight are caught before the catalog: no failed run row.
+runs() { "$MB" list --output json "${C[@]}" | jq length; }
+RUNS=$(runs)
+run "$MB" check --db none "${M[@]}" "${S[@]}" "${D[@]}" "${C[@]}"
+exit_is 0 "check exits 0"
+is "$RUN_OUT" "check: ok: source '$SRC' on $SRC_LOOP (ext4), mirror loop:$SRC_LOOP, quiesce fsfreeze" \
+	"check says what it checked"
+is "$(runs)" "$RUNS" "check adds no run to the catalog"
+run "$MB" check --db none "${M[@]}" "${S[@]}" --media "file:$SCRATCH/out/good.mbi" "${C[@]}"
+exit_is 8 "check sees an existing media file without --force (exit 8)"
+touch "$SCRATCH/out/notfifo"
+refused "media file exists" 8 "media file '$SCRATCH/out/good.mbi' already exists" \
+	"choose a new name, or pass --force to overwrite it" \
+	-- --db none "${M[@]}" "${S[@]}" --media "file:$SCRATCH/out/good.mbi" "${C[@]}"
+refused "unknown media" 2 "unknown media 'nosuch:x'" \
+	"use file:PATH, pipe:FIFO, tape:/dev/nstN or - for standard output" \
+	-- --db none "${M[@]}" "${S[@]}" --media nosuch:x "${C[@]}"
+refused "pipe not a fifo" 8 "media '$SCRATCH/out/notfifo' is not a fifo" "" \
+	-- --db none "${M[@]}" "${S[@]}" --media "pipe:$SCRATCH/out/notfifo" "${C[@]}"
+refused "tape not a tape" 8 "'/dev/null' is not a tape device" \
+	"tape: needs a SCSI tape node such as /dev/nst0" \
+	-- --db none "${M[@]}" "${S[@]}" --media "tape:/dev/null" "${C[@]}"
+refused "second media exists" 8 "media file '$SCRATCH/out/good.mbi' already exists" \
+	"choose a new name, or pass --force to overwrite it" \
+	-- --db none "${M[@]}" "${S[@]}" "${D[@]}" --media "file:$SCRATCH/out/good.mbi" "${C[@]}"
+nok "second media exists: the first one not begun" test -e "$IMG.partial"
+is "$(runs)" "$RUNS" "media mistakes add no run to the catalog"
 mkdir -p "$SCRATCH/target"
 echo keep >"$SCRATCH/target/existing"
 run "$MB" restore --from "$SCRATCH/out/good.mbi" --to "$SCRATCH/target"

@@ -113,7 +113,7 @@ static void test_ring(void)
 		data[i] = (unsigned char)(i * 7 + i / 512);
 	is_int(mb_sink_open(&s, "file:" DIR "/ring", &p, &e), 0, "file sink opened");
 	s->record_size = 512;
-	is_int(mb_sink_push_ring(&s, 4 * 512, &e), 0, "ring of 4 records pushed");
+	is_int(mb_sink_push_ring(&s, 4 * 512, NULL, &e), 0, "ring of 4 records pushed");
 	is_str(s->ops->name, "ring", "the ring is the top of the chain");
 	rc |= mb_sink_write(s, data, 10 * 512, &e);
 	rc |= mb_sink_mark(s, &e);
@@ -139,7 +139,7 @@ static void test_ring_failure(void)
 
 	is_int(mb_sink_open(&s, "file:/dev/full", &p, &e), 0, "/dev/full opened");
 	s->record_size = 512;
-	is_int(mb_sink_push_ring(&s, 4 * 512, &e), 0, "ring over /dev/full");
+	is_int(mb_sink_push_ring(&s, 4 * 512, NULL, &e), 0, "ring over /dev/full");
 	for (int i = 0; i < 8 && rc == 0; i++)
 		rc = mb_sink_write(s, data, sizeof(data), &e);
 	if (rc == 0)
