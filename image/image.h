@@ -187,6 +187,11 @@ const char *mb_image_data_hash(const struct mb_image_reader *r);
 /* Bytes read from the input so far (to show that --file reads one member). */
 uint64_t mb_image_bytes_read(const struct mb_image_reader *r);
 
+/* A path as the index writes it, for a terminal or a message: bytes <=
+ * 0x20, '%' and 0x7f percent-escaped (malloc'ed; "?" when out of memory,
+ * NULL only if even that fails). */
+char *mb_image_printable(const char *s);
+
 /* Reads the whole image sequentially and checks everything: every header
  * checksum, every member at its indexed offset, every file checksum, the
  * trailer.  Fails naming the first damaged file and its image offset. */

@@ -4,8 +4,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -57,22 +59,38 @@ static void mode_string(char type, uint32_t mode, char out[11])
 	out[10] = '\0';
 }
 
+/* "2020-09-13 12:26" in UTC, or "@SECONDS" when no date can hold it
+ * (gmtime_r fails past year 2^31: nothing of tm may be read then). */
+static void mtime_string(int64_t sec, char *out, size_t cap)
+{
+	time_t t = (time_t)sec;
+	struct tm tm;
+
+	if ((int64_t)t != sec || !gmtime_r(&t, &tm) ||
+	    strftime(out, cap, "%Y-%m-%d %H:%M", &tm) == 0)
+		snprintf(out, cap, "@%" PRId64, sec);
+}
+
+void mb_ls_entry(FILE *out, const struct mb_entry *en)
+{
+	char mode[11], when[32];
+	char *path = mb_image_printable(en->path);
+	char *target = en->link_target ? mb_image_printable(en->link_target) : NULL;
+
+	mode_string(en->type, en->mode, mode);
+	mtime_string(en->mtime_sec, when, sizeof(when));
+	fprintf(out, "%s %u/%u %12llu %s @%llu %s%s%s\n", mode, en->uid, en->gid,
+		(unsigned long long)en->size, when, (unsigned long long)en->image_offset,
+		path ? path : "?", en->link_target ? (en->type == MB_T_SYMLINK ? " -> " :
+		" link to ") : "", en->link_target ? (target ? target : "?") : "");
+	free(path);
+	free(target);
+}
+
 static void ls_text(const struct mb_index *ix)
 {
-	for (size_t i = 0; i < ix->n; i++) {
-		const struct mb_entry *en = &ix->v[i].ent;
-		char mode[11], when[32];
-		time_t t = en->mtime_sec;
-		struct tm tm;
-
-		mode_string(en->type, en->mode, mode);
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
-		printf("%s %u/%u %12llu %s @%llu %s%s%s\n", mode, en->uid, en->gid,
-		       (unsigned long long)en->size, when, (unsigned long long)en->image_offset,
-		       en->path, en->link_target ? (en->type == MB_T_SYMLINK ? " -> " : " link to ") : "",
-		       en->link_target ? en->link_target : "");
-	}
+	for (size_t i = 0; i < ix->n; i++)
+		mb_ls_entry(stdout, &ix->v[i].ent);
 }
 
 static void ls_json(const struct mb_index *ix)
