@@ -219,7 +219,7 @@ static int check_pieces(struct restore *rs, struct mb_error *e)
 	int rc = 0;
 
 	for (size_t i = 0; i < rs->set.n; i++)	/* an image read in order is read whole */
-		if (rs->walk && !trailer_of(&rs->set.v[i], true, e))
+		if (rs->walk && rs->set.v[i].usable && !trailer_of(&rs->set.v[i], true, e))
 			return -1;
 	for (size_t k = 0; k < rs->n_got; k++) {
 		const struct got *g = &rs->got[k];

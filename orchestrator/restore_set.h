@@ -31,6 +31,7 @@ struct mb_set_image {
 	bool followed;		/* another image follows it on its medium */
 	bool usable;		/* holds its items: not a set member whose
 				 * trailer cannot be read (a failed device) */
+	struct mb_error why;	/* !usable: why (its trailer's error) */
 	size_t next;		/* index entry the reader returns next */
 };
 
@@ -56,6 +57,9 @@ struct mb_image_set {
 	/* a file whose pieces are all held yet do not cover it (mb_set_missing) */
 	const struct mb_set_item *incomplete;
 	uint64_t incomplete_bytes;
+	/* the first image given whose damage (not a device left out) makes
+	 * an item missing (mb_set_missing); mb_set_partial fails with its error */
+	const struct mb_set_image *broken;
 };
 
 enum {
@@ -99,7 +103,8 @@ struct mb_set_item *mb_set_first(const struct mb_image_set *s, const char *path)
 uint64_t mb_set_missing(struct mb_image_set *s, FILE *report, const char *const *names,
 			size_t n);
 
-/* MB_ERR_PARTIAL: missing items of the set's backup. */
+/* MB_ERR_PARTIAL: missing items of the set's backup; s->broken's own
+ * error (truncated, corrupt) when a missing item is on an image given. */
 int mb_set_partial(const struct mb_image_set *s, uint64_t missing, struct mb_error *e);
 /* MB_ERR_CORRUPT: s->incomplete cannot be whole. */
 int mb_set_incomplete(const struct mb_image_set *s, struct mb_error *e);

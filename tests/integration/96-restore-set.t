@@ -60,6 +60,23 @@ exit_is 0 "--file of a set with a member from a pipe"
 ok "big.bin exact" cmp "$SRC/big.bin" "$SCRATCH/pf/big.bin"
 ok "d/f7 exact" cmp "$SRC/d/f7" "$SCRATCH/pf/d/f7"
 
+# --- issue 16, 11: a set member cut short is truncated (10), not "not given" ---
+cp "$O/a" "$O/a-cut"
+cut_at=$(( $(stat -c %s "$O/a") / 2 ))
+truncate -s "$cut_at" "$O/a-cut"
+run mb restore --from "$O/a-cut" --from "$O/b" --to "$SCRATCH/cut"
+exit_is 10 "restore of a set with a truncated member: truncated (10)"
+like "$(grep '^mbackup: error: ' <<<"$RUN_ERR")" \
+	"^mbackup: error: image '$O/a-cut' is truncated at offset [0-9]+ \\(inside the trailer\\)\$" \
+	"the error names the truncated image"
+nok "no 'which is not given' line for a device that is given" grep -q 'which is not given' <<<"$RUN_OUT"
+like "$RUN_OUT" "cannot restore '[^']*': it is on device 1 of 2, whose image '$O/a-cut' is truncated" \
+	"what the truncated member held is listed, naming the image"
+on_b=$("$MB" ls --from "$O/b" --output json | jq -r '[.entries[] | select(.type == "f" and .path != "big.bin")][0].path')
+ok "what device 2 holds is restored ($on_b)" cmp "$SRC/$on_b" "$SCRATCH/cut/$on_b"
+run mb verify --from "$O/a-cut" --from "$O/b"
+exit_is 10 "verify of a set with a truncated member: truncated (10)"
+
 # --- 4b: --file of a hard link whose first name is not restored ---
 run mb restore --from "$O/a" --from "$O/b" --to "$SCRATCH/hl" --file d/second
 exit_is 0 "--file of a hard link from a set"
