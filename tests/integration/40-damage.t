@@ -6,6 +6,7 @@
 . "$(dirname "$0")/../lib/fixture.sh"
 fx_init
 fx_setup ext4
+NL=$'\n'
 fx_random_files "$SRC/d" file- 20 1000
 { printf 'MBACKUP-DAMAGE-VICTIM-0123456789\n'; head -c 65536 /dev/urandom; } >"$SRC/d/victim.dat"
 head -c 300000 /dev/urandom >"$SRC/z-after"
@@ -85,6 +86,62 @@ is "$(errors)" "mbackup: error: image '$SCRATCH/out/trunc.mbi' is truncated at o
 	"restore of a truncated image: message"
 nok "restore of a truncated image leaves nothing of the member cut short" test -e "$SCRATCH/r-trunc/$mid_member"
 nok "nor anything after it" test -e "$SCRATCH/r-trunc/z-after"
+# issue 16, 2: a restore that stops before the trailer publishes nothing it
+# could not check (a file's checksum is in the trailer), leaves no staging
+# directory, and lists every entry it did not restore, one line each
+n_items=$("$MB" ls --from "$IMG" --output json | jq '[.entries[] | select(.type != "d")] | length')
+staged() { find "$1" -name '.mbackup-restore-*' | wc -l; }
+is "$(cd "$SCRATCH/r-trunc" && find . ! -type d | sort)" "" "truncated: no file under any name, checked or not"
+is "$(staged "$SCRATCH/r-trunc")" 0 "truncated: no staging directory left"
+like "$RUN_OUT" "(^|$NL)cannot restore 'd/file-1': its checksum could not be checked \\(the restore stopped before the trailer\\)($NL|\$)" \
+	"a file read whole before the cut is listed as unchecked"
+like "$RUN_OUT" "(^|$NL)cannot restore '$mid_member': the restore stopped before it was read whole($NL|\$)" \
+	"the member cut short is listed"
+is "$(grep -c '^cannot restore ' <<<"$RUN_OUT")" "$n_items" "one line per entry not restored ($n_items)"
+run bash -c "head -c $((size / 2)) '$IMG' | '$MB' restore --from - --to '$SCRATCH/r-pipe'"
+exit_is 10 "restore from a pipe that ends early -> truncated"
+is "$(cd "$SCRATCH/r-pipe" && find . ! -type d | sort)" "" "pipe ending early: no file left"
+is "$(grep -c '^cannot restore ' <<<"$RUN_OUT")" "$n_items" "pipe ending early: one line per entry"
+run mb restore --from "$SCRATCH/out/trunc.mbi" --to "$SCRATCH/r-trunc-one" --file d/file-1
+exit_is 10 "restore --file from an image without its trailer -> truncated"
+is "$(cd "$SCRATCH/r-trunc-one" && find . ! -type d | sort)" "" "--file: the unchecked file is not left"
+is "$RUN_OUT" "cannot restore 'd/file-1': its checksum could not be checked (the restore stopped before the trailer)" \
+	"--file: the file is listed"
+# a damaged member, then the cut
+cp "$IMG" "$SCRATCH/out/dmg-trunc.mbi"
+flip "$SCRATCH/out/dmg-trunc.mbi" $((victim_off + 150))
+truncate -s $((size - 100000)) "$SCRATCH/out/dmg-trunc.mbi"
+run mb restore --from "$SCRATCH/out/dmg-trunc.mbi" --to "$SCRATCH/r-dmg-trunc"
+exit_is 9 "a damaged member header, then truncation -> corrupt (the first cause)"
+is "$(cd "$SCRATCH/r-dmg-trunc" && find . ! -type d | sort)" "" "damaged then truncated: no file left"
+like "$RUN_OUT" "(^|$NL)cannot restore 'd/victim.dat': the restore stopped before it was read whole($NL|\$)" \
+	"the damaged member is listed"
+like "$RUN_OUT" "(^|$NL)cannot restore 'd/file-1': its checksum could not be checked" "a file before it is listed"
+is "$(grep -c '^cannot restore ' <<<"$RUN_OUT")" "$n_items" "damaged then truncated: one line per entry"
+# SIGKILL in the middle: only the staging directory holds anything, and a
+# later --force restore into the same target clears it
+mkfifo "$SCRATCH/out/kill.fifo"
+"$MB" restore --from "$SCRATCH/out/kill.fifo" --to "$SCRATCH/r-kill" >/dev/null 2>&1 & kpid=$!
+exec 7>"$SCRATCH/out/kill.fifo"
+head -c $((size / 2)) "$IMG" >&7
+for _ in $(seq 1 50); do
+	[ "$(find "$SCRATCH/r-kill" -path '*/.mbackup-restore-*/*' 2>/dev/null | wc -l)" -gt 5 ] && break
+	sleep 0.1
+done
+kill -KILL "$kpid"
+wait "$kpid" 2>/dev/null
+exec 7>&-
+ok "killed restore: files were staged" test "$(find "$SCRATCH/r-kill" -path '*/.mbackup-restore-*/*' | wc -l)" -gt 5
+is "$(cd "$SCRATCH/r-kill" && find . ! -type d ! -path './.mbackup-restore-*/*' | sort)" "" \
+	"killed restore: nothing under a final name"
+like "$(cd "$SCRATCH/r-kill" && ls -A)" "(^|$NL)\\.mbackup-restore-[A-Za-z0-9]{6}($NL|\$)" \
+	"killed restore: the staging directory is recognisable"
+run mb restore --from "$IMG" --to "$SCRATCH/r-kill"
+exit_is 11 "without --force the target holding a staging directory is refused"
+run mb restore --from "$IMG" --to "$SCRATCH/r-kill" --force
+exit_is 0 "restore --force into the killed restore's target"
+is "$(staged "$SCRATCH/r-kill")" 0 "--force: the old staging directory is gone"
+ok "--force: the tree is exact" diff -r "$SRC" "$SCRATCH/r-kill"
 run bash -c "head -c $((size / 2)) '$IMG' | '$MB' verify --from -"
 exit_is 10 "verify from a pipe that ends early -> truncated"
 is "$(errors)" "mbackup: error: image 'standard input' is truncated at offset $mid (inside '$mid_member')" \
