@@ -70,7 +70,10 @@ struct restore {
 	char *buf;
 	struct job *jobs;
 	size_t n_jobs, cap_jobs;
-	struct out_file *outs;	/* set.nw by head item, then one per --file */
+	struct out_file *outs;	/* set.nw by head item, then one per name */
+	size_t n_outs;
+	const char **names;	/* --file, a directory expanded (expand_files) */
+	size_t n_names;
 	struct got *got;
 	size_t n_got;
 	bool walk;		/* everything: read each image in order */
@@ -414,54 +417,110 @@ static struct mb_set_item *link_to(const struct restore *rs, const struct mb_set
 	return to;
 }
 
-/* --file: every requested name checked first; a hard link is restored
- * as a file with the data of its first name. */
-static int plan_files(struct restore *rs, struct mb_error *e)
+static bool below(const char *path, const char *dir, size_t len)
+{
+	return strncmp(path, dir, len) == 0 && path[len] == '/';
+}
+
+/* --file names, each checked; a directory stands for itself and everything
+ * below it (its subdirectories in index order, then the set's items), as a
+ * DBA means --file base/16384: that database's files. */
+static int expand_files(struct restore *rs, struct mb_error *e)
 {
 	const struct mb_set_restore_opts *o = rs->o;
+	const struct mb_index *ix0 = rs->set.v[0].idx;
+	size_t cap = o->n_files + 1;
 
-	for (size_t f = 0; f < o->n_files; f++)
+	for (size_t f = 0; f < o->n_files; f++) {
 		if (!mb_set_first(&rs->set, o->files[f]) && !find_dir(rs, o->files[f]))
 			return not_found(rs, o->files[f], e);
+		if (find_dir(rs, o->files[f]))
+			cap += ix0->n + rs->set.nw;
+	}
+	if (!(rs->names = calloc(cap, sizeof(*rs->names))))
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore to '%s'", o->to);
 	for (size_t f = 0; f < o->n_files; f++) {
 		const char *name = o->files[f];
-		struct mb_set_item *w = mb_set_first(&rs->set, name), *to;
-		size_t out = w ? w->head : 0;
+		size_t len = strlen(name);
 
-		if (!w) {
-			rs->st->entries++;
-			if (mb_target_make(rs->tg, find_dir(rs, name), e) < 0)
-				return -1;
+		rs->names[rs->n_names++] = name;
+		if (!find_dir(rs, name))
 			continue;
-		}
-		if ((to = link_to(rs, w, e))) {
-			w = to;
-			out = rs->set.nw + f;
-		} else if (e->code) {
-			return -1;
-		}
-		for (size_t i = (size_t)(w - rs->set.w); i < rs->set.nw && rs->set.w[i].head == w->head; i++)
-			if (!rs->set.w[i].skip && add_job(rs, i, out, name, e) < 0)
-				return -1;
+		for (size_t k = 0; k < ix0->n; k++)
+			if (ix0->v[k].ent.type == MB_T_DIR && below(ix0->v[k].ent.path, name, len))
+				rs->names[rs->n_names++] = ix0->v[k].ent.path;
+		for (size_t i = 0; i < rs->set.nw; i++)
+			if (rs->set.w[i].head == i && below(rs->set.w[i].path, name, len))
+				rs->names[rs->n_names++] = rs->set.w[i].path;
 	}
 	return 0;
 }
 
-/* Missing pieces of what is asked: every --file and the first names of
+/* The pieces of w's file, restored as name into outs[out]. */
+static int add_file(struct restore *rs, const struct mb_set_item *w, size_t out,
+		    const char *name, struct mb_error *e)
+{
+	for (size_t i = (size_t)(w - rs->set.w); i < rs->set.nw && rs->set.w[i].head == w->head; i++)
+		if (!rs->set.w[i].skip && add_job(rs, i, out, name, e) < 0)
+			return -1;
+	return 0;
+}
+
+/* --file (expanded): a hard link is a link again when its first name is
+ * restored too, else a file with its first name's data. */
+static int plan_files(struct restore *rs, struct mb_error *e)
+{
+	bool *want = calloc(rs->set.nw + 1, sizeof(*want));
+	int rc = -1;
+
+	if (!want)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore to '%s'", rs->o->to);
+	for (size_t f = 0; f < rs->n_names; f++) {
+		struct mb_set_item *w = mb_set_first(&rs->set, rs->names[f]);
+
+		if (w && w->type == MB_T_FILE)
+			want[w->head] = true;
+	}
+	for (size_t f = 0; f < rs->n_names; f++) {
+		const char *name = rs->names[f];
+		struct mb_set_item *w = mb_set_first(&rs->set, name), *to;
+
+		if (!w) {
+			if (mb_target_make(rs->tg, find_dir(rs, name), e) < 0)
+				goto out;
+			rs->st->entries++;
+			continue;
+		}
+		if ((to = link_to(rs, w, e)) && want[to->head]) {
+			if (add_job(rs, (size_t)(w - rs->set.w), w->head, name, e) < 0)
+				goto out;
+		} else if (to) {
+			if (add_file(rs, to, rs->set.nw + f, name, e) < 0)
+				goto out;
+		} else if (e->code || add_file(rs, w, w->head, name, e) < 0) {
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(want);
+	return rc;
+}
+
+/* Missing pieces of what is asked: every name and the first names of
  * the hard links among them. */
 static uint64_t missing(struct restore *rs, FILE *report, struct mb_error *e)
 {
-	const struct mb_set_restore_opts *o = rs->o;
-	const char **names = calloc(2 * o->n_files + 1, sizeof(*names));
+	const char **names = calloc(2 * rs->n_names + 1, sizeof(*names));
 	size_t n = 0;
 	uint64_t count;
 
 	if (!names)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore"), 0;
-	for (size_t f = 0; f < o->n_files; f++) {
-		struct mb_set_item *w = mb_set_first(&rs->set, o->files[f]);
+	for (size_t f = 0; f < rs->n_names; f++) {
+		struct mb_set_item *w = mb_set_first(&rs->set, rs->names[f]);
 
-		names[n++] = o->files[f];
+		names[n++] = rs->names[f];
 		if (w && w->type == MB_T_HARDLINK && w->img >= 0)
 			names[n++] = entry_of(rs, w)->link_target;
 	}
@@ -495,8 +554,10 @@ static int prepare(struct restore *rs, FILE *report, struct mb_error *e)
 	rs->st->devices = rs->set.devices;
 	for (size_t i = 0; i < rs->set.n; i++)
 		rs->st->image_bytes += rs->set.v[i].idx->image_size;
+	if (o->n_files && expand_files(rs, e) < 0)	/* names checked before the target */
+		return -1;
 	rs->st->missing = missing(rs, report, e);
-	n_outs = rs->set.nw + o->n_files + 1;
+	n_outs = rs->n_outs = rs->set.nw + rs->n_names + 1;
 	rs->buf = malloc(RESTORE_BUF);
 	rs->outs = calloc(n_outs, sizeof(*rs->outs));
 	if (e->code || !rs->buf || !rs->outs)
@@ -511,12 +572,10 @@ static int restore_run(struct restore *rs, struct mb_error *e)
 {
 	const struct mb_set_restore_opts *o = rs->o;
 
-	if (o->n_files && plan_files(rs, e) < 0)	/* names checked before the target */
-		return -1;
 	if (mb_make_parents(o->to, MB_ERR_TARGET, e) < 0 ||
 	    mb_target_open(&rs->tg, o->to, o->force, e) < 0)
 		return -1;
-	if (o->n_files == 0 && plan_all(rs, e) < 0)
+	if ((o->n_files ? plan_files(rs, e) : plan_all(rs, e)) < 0)
 		return -1;
 	qsort_r(rs->jobs, rs->n_jobs, sizeof(*rs->jobs), cmp_job, rs->set.w);
 	rs->got = calloc(rs->n_jobs + 1, sizeof(*rs->got));
@@ -526,11 +585,11 @@ static int restore_run(struct restore *rs, struct mb_error *e)
 		if (run_job(rs, &rs->jobs[i], e) < 0)
 			return -1;
 	if (check_pieces(rs, e) < 0) {
-		publish(rs, rs->set.nw + o->n_files + 1, NULL);	/* the good ones */
+		publish(rs, rs->n_outs, NULL);	/* the good ones */
 		make_links(rs, NULL);
 		return -1;
 	}
-	if (publish(rs, rs->set.nw + o->n_files + 1, e) < 0)
+	if (publish(rs, rs->n_outs, e) < 0)
 		return -1;
 	return make_links(rs, e);
 }
@@ -539,13 +598,11 @@ int mb_set_restore(const struct mb_set_restore_opts *o, struct mb_set_stats *st,
 		   struct mb_error *e)
 {
 	struct restore rs = { .o = o, .st = st };
-	size_t n_outs = 0;
 	int rc = -1;
 
 	memset(st, 0, sizeof(*st));
 	if (prepare(&rs, o->report, e) < 0)
 		goto out;
-	n_outs = rs.set.nw + o->n_files + 1;
 	if (restore_run(&rs, e) < 0) {
 		report_unrestored(&rs, o->report);
 		goto out;
@@ -553,7 +610,7 @@ int mb_set_restore(const struct mb_set_restore_opts *o, struct mb_set_stats *st,
 	rc = rs.set.incomplete ? mb_set_incomplete(&rs.set, e) :
 	     st->missing ? mb_set_partial(&rs.set, st->missing, e) : 0;
 out:
-	for (size_t i = 0; i < n_outs; i++)	/* left incomplete: the target */
+	for (size_t i = 0; rs.outs && i < rs.n_outs; i++)	/* left incomplete: the target */
 		if (rs.outs[i].fd >= 0)		/* drops what it did not publish */
 			close(rs.outs[i].fd);
 	if (rs.tg && mb_target_close(rs.tg, rc == 0 ? e : NULL) < 0)
@@ -566,6 +623,7 @@ out:
 	free(rs.outs);
 	free(rs.jobs);
 	free(rs.got);
+	free(rs.names);
 	return rc;
 }
 

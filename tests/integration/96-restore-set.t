@@ -82,6 +82,12 @@ run mb restore --from "$O/a" --from "$O/b" --to "$SCRATCH/hl" --file d/second
 exit_is 0 "--file of a hard link from a set"
 ok "the link's data restored" cmp "$SRC/d/second" "$SCRATCH/hl/d/second"
 nok "its first name is not restored" test -e "$SCRATCH/hl/d/first"
+# --- issue 16, 13: --file DIR, a hard link and its first name below it ---
+run mb restore --from "$O/a" --from "$O/b" --to "$SCRATCH/dd" --file d
+exit_is 0 "--file of a directory from a set"
+ok "byte-exact below it" diff -r "$SRC/d" "$SCRATCH/dd/d"
+is "$(stat -c %i "$SCRATCH/dd/d/first" 2>/dev/null)" "$(stat -c %i "$SCRATCH/dd/d/second" 2>/dev/null)" \
+	"the hard link below it is a link again"
 run fx_backup --media "file:$O/one.mbi"
 exit_is 0 "backup on one device"
 run mb restore --from "$O/one.mbi" --to "$SCRATCH/hl1" --file d/second
