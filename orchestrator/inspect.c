@@ -139,36 +139,71 @@ int mb_cmd_ls(const struct mb_options *opt, struct mb_error *e)
 	return rc;
 }
 
-/* Each image alone, and the whole set (every item held once). */
-int mb_cmd_verify(const struct mb_options *opt, struct mb_error *e)
+/* --output json of a verify that failed: why, and every damaged file. */
+static void verify_json_failed(const struct mb_set_stats *st, const struct mb_error *e)
 {
-	struct mb_set_stats st;
+	json_t *o = json_pack("{s:s, s:s, s:I}", "status", mb_code_name(e->code),
+			      "error", e->msg, "images", (json_int_t)st->images);
+	json_t *arr = json_array();
+
+	for (size_t i = 0; o && arr && i < st->n_damaged; i++) {
+		const struct mb_set_damage *d = &st->damaged[i];
+
+		json_array_append_new(arr, json_pack("{s:s%, s:s, s:I, s:s}", "path", d->path,
+						     strlen(d->path), "image", d->image,
+						     "offset", (json_int_t)d->offset, "error", d->error));
+	}
+	if (o && arr) {
+		json_object_set(o, "damaged", arr);
+		json_dumpf(o, stdout, JSON_COMPACT);
+		printf("\n");
+	}
+	json_decref(arr);
+	json_decref(o);
+}
+
+static int verify_report(const struct mb_options *opt, const struct mb_set_stats *st,
+			 struct mb_error *e)
+{
 	json_t *o;
 
-	if (mb_set_verify_from(opt, stdout, &st, e) < 0)
-		return -1;
-	if (!json_output(opt) && st.images == 1 && st.devices <= 1) {
+	if (!json_output(opt) && st->images == 1 && st->devices <= 1) {
 		printf("verify: ok: %llu files, %llu bytes, image %llu bytes\n",
-		       (unsigned long long)st.files, (unsigned long long)st.bytes,
-		       (unsigned long long)st.image_bytes);
+		       (unsigned long long)st->files, (unsigned long long)st->bytes,
+		       (unsigned long long)st->image_bytes);
 		return 0;
 	}
 	if (!json_output(opt)) {
 		printf("verify: ok: %llu files, %llu bytes, %llu image(s) of %llu bytes\n",
-		       (unsigned long long)st.files, (unsigned long long)st.bytes,
-		       (unsigned long long)st.images, (unsigned long long)st.image_bytes);
+		       (unsigned long long)st->files, (unsigned long long)st->bytes,
+		       (unsigned long long)st->images, (unsigned long long)st->image_bytes);
 		return 0;
 	}
 	o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "status", "ok",
-		      "images", (json_int_t)st.images, "entries", (json_int_t)st.entries,
-		      "files", (json_int_t)st.files, "bytes", (json_int_t)st.bytes,
-		      "image_bytes", (json_int_t)st.image_bytes);
+		      "images", (json_int_t)st->images, "entries", (json_int_t)st->entries,
+		      "files", (json_int_t)st->files, "bytes", (json_int_t)st->bytes,
+		      "image_bytes", (json_int_t)st->image_bytes);
 	if (!o)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to write the verify report");
 	json_dumpf(o, stdout, JSON_COMPACT);
 	printf("\n");
 	json_decref(o);
 	return 0;
+}
+
+/* Each image alone, and the whole set (every item held once); every
+ * damaged file is listed ("damaged: ..." lines, or the JSON's "damaged"). */
+int mb_cmd_verify(const struct mb_options *opt, struct mb_error *e)
+{
+	struct mb_set_stats st;
+	int rc = mb_set_verify_from(opt, stdout, &st, e);
+
+	if (rc < 0 && json_output(opt))
+		verify_json_failed(&st, e);
+	else if (rc == 0)
+		rc = verify_report(opt, &st, e);
+	mb_set_stats_free(&st);
+	return rc;
 }
 
 int mb_cmd_list(const struct mb_options *opt, struct mb_error *e)

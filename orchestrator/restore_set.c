@@ -422,29 +422,95 @@ int mb_set_partial(const struct mb_image_set *s, uint64_t missing, struct mb_err
 
 /* ---- verify ---- */
 
+struct damage_sink {
+	struct mb_set_stats *st;
+	const struct mb_set_image *img;
+	FILE *report;		/* "damaged: ..." lines, or NULL */
+	bool set;		/* several images: each line names its own */
+	bool oom;
+};
+
+static void on_damage(void *arg, const char *path, uint64_t offset, const struct mb_error *why)
+{
+	struct damage_sink *d = arg;
+	struct mb_set_stats *st = d->st;
+	struct mb_set_damage *v = realloc(st->damaged, (st->n_damaged + 1) * sizeof(*v));
+
+	if (d->report && d->set && !strstr(why->msg, "in image '"))
+		fprintf(d->report, "damaged: %s in image '%s'\n", why->msg, d->img->name);
+	else if (d->report)
+		fprintf(d->report, "damaged: %s\n", why->msg);
+	if (!v) {
+		d->oom = true;
+		return;
+	}
+	st->damaged = v;
+	v += st->n_damaged;
+	*v = (struct mb_set_damage){ strdup(d->img->name), strdup(path), offset, strdup(why->msg) };
+	if (!v->image || !v->path || !v->error) {
+		free(v->image), free(v->path), free(v->error);
+		d->oom = true;
+		return;
+	}
+	st->n_damaged++;
+}
+
+void mb_set_stats_free(struct mb_set_stats *st)
+{
+	for (size_t i = 0; i < st->n_damaged; i++) {
+		free(st->damaged[i].image);
+		free(st->damaged[i].path);
+		free(st->damaged[i].error);
+	}
+	free(st->damaged);
+	st->damaged = NULL;
+	st->n_damaged = 0;
+}
+
+/* Image i alone, every damaged file into st; 0, or -1 with e (first wins). */
+static int verify_one(struct mb_image_set *s, size_t i, FILE *report,
+		      struct mb_set_stats *st, struct mb_error *e)
+{
+	struct damage_sink d = { st, &s->v[i], report, s->n > 1, false };
+	struct mb_image_stats one = { 0 };
+	struct mb_error mine = { 0 };
+
+	if (mb_image_verify_all(s->v[i].r, s->v[i].followed, on_damage, &d, &one, &mine) < 0) {
+		mb_fail(e, mine.code, 0, "%s", mine.msg);
+		if (mine.hint[0])
+			mb_hint(e, "%s", mine.hint);
+		return -1;
+	}
+	if (d.oom)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to verify '%s'", s->v[i].name);
+	st->files += one.files;
+	st->bytes += one.file_bytes;
+	st->entries += one.members;
+	return 0;
+}
+
 static int set_verify(const struct mb_options *opt, const char *const *media,
-		      size_t n_media, FILE *report, struct mb_set_stats *st,
+		      size_t n_media, FILE *report, bool lines, struct mb_set_stats *st,
 		      struct mb_error *e)
 {
 	struct mb_image_set s;
-	int rc = -1;
+	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
-	if (mb_set_open(&s, opt, media, n_media, 0, e) < 0)
+	if (mb_set_open(&s, opt, media, n_media, 0, e) < 0) {
+		rc = -1;
 		goto out;
+	}
 	st->images = s.n;
 	st->devices = s.devices;
-	for (size_t i = 0; i < s.n; i++) {
-		struct mb_image_stats one = { 0 };
-
-		if (mb_image_verify_reader(s.v[i].r, s.v[i].followed, &one, e) < 0)
-			goto out;
-		st->files += one.files;
-		st->bytes += one.file_bytes;
-		st->entries += one.members;
+	for (size_t i = 0; i < s.n; i++) {	/* every image, whatever the others hold */
+		if (verify_one(&s, i, lines ? report : NULL, st, e) < 0)
+			rc = -1;
 		st->image_bytes += s.v[i].idx->image_size;
 		st->image_bytes_read += mb_image_bytes_read(s.v[i].r);
 	}
+	if (rc < 0)
+		goto out;
 	st->missing = mb_set_missing(&s, report, NULL, 0);
 	rc = s.incomplete ? mb_set_incomplete(&s, e) :
 	     st->missing ? mb_set_partial(&s, st->missing, e) : 0;
@@ -456,11 +522,14 @@ out:
 int mb_set_verify(const char *const *media, size_t n_media, FILE *report,
 		  struct mb_set_stats *st, struct mb_error *e)
 {
-	return set_verify(NULL, media, n_media, report, st, e);
+	return set_verify(NULL, media, n_media, report, report != NULL, st, e);
 }
 
 int mb_set_verify_from(const struct mb_options *opt, FILE *report,
 		       struct mb_set_stats *st, struct mb_error *e)
 {
-	return set_verify(opt, (const char *const *)opt->froms.v, opt->froms.n, report, st, e);
+	bool json = opt->output && strcmp(opt->output, "json") == 0;
+
+	return set_verify(opt, (const char *const *)opt->froms.v, opt->froms.n, report,
+			  !json, st, e);
 }

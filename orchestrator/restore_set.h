@@ -109,6 +109,14 @@ int mb_set_partial(const struct mb_image_set *s, uint64_t missing, struct mb_err
 /* MB_ERR_CORRUPT: s->incomplete cannot be whole. */
 int mb_set_incomplete(const struct mb_image_set *s, struct mb_error *e);
 
+/* A damaged file verify found (every one is listed, as pg_verifybackup). */
+struct mb_set_damage {
+	char *image;		/* its image's name */
+	char *path;		/* as in the index (raw bytes) */
+	uint64_t offset;	/* its member's offset in that image */
+	char *error;		/* the message naming it */
+};
+
 struct mb_set_stats {
 	uint64_t images;		/* images read (first and rescue) */
 	uint32_t devices;		/* of the set */
@@ -117,7 +125,12 @@ struct mb_set_stats {
 	uint64_t image_bytes_read;	/* read from the media */
 	uint64_t missing;		/* items on media not given */
 	uint64_t records, record_size;	/* media with records (tape): read */
+	struct mb_set_damage *damaged;	/* verify: every damaged file */
+	size_t n_damaged;
 };
+
+/* Frees what st holds (the damaged list). */
+void mb_set_stats_free(struct mb_set_stats *st);
 
 struct mb_set_restore_opts {
 	const char *const *media;	/* --from, one per medium */
@@ -138,9 +151,14 @@ struct mb_set_restore_opts {
 int mb_set_restore(const struct mb_set_restore_opts *o, struct mb_set_stats *st,
 		   struct mb_error *e);
 
-/* Checks each image alone (as mb_image_verify) and the set as a whole:
- * every item named by any index is held by exactly one image given and
- * every segmented file is covered.  MB_ERR_PARTIAL lists what is missing. */
+/* Checks each image alone (as mb_image_verify, past every damaged file,
+ * each in st->damaged and, with report, one "damaged: ..." line on it;
+ * every image, even after one fails) and the set as a whole: every item
+ * named by any index is held by exactly one image given and every
+ * segmented file is covered.  MB_ERR_PARTIAL lists what is missing.
+ * Fails with the first image's error; st is filled either way (free it
+ * with mb_set_stats_free).  mb_set_verify_from prints the damaged lines
+ * only when the output is not JSON. */
 int mb_set_verify(const char *const *media, size_t n_media, FILE *report,
 		  struct mb_set_stats *st, struct mb_error *e);
 /* The same on the command's --from. */

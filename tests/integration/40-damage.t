@@ -63,6 +63,40 @@ exit_is 9 "verify: flipped header byte -> corrupt"
 is "$(errors)" "mbackup: error: header checksum mismatch at offset $victim_off (member of 'd/victim.dat') in image '$SCRATCH/out/hdr.mbi'" \
 	"one error line naming the member"
 
+# issue 16, 5: verify goes on past a damaged file, as pg_verifybackup, and
+# lists every one (in image order, one line each; JSON too); the error is
+# the first, the exit code the damage's (9)
+f5_off=$(member_offset "$IMG" d/file-5)
+z_off=$(member_offset "$IMG" z-after)
+M=$SCRATCH/out/many.mbi
+cp "$IMG" "$M"
+flip "$M" $((f5_off + 150))
+flip "$M" $((marker + 4000))
+flip "$M" $((z_off + 100000))
+run mb verify --from "$M"
+exit_is 9 "verify of an image with three damaged files -> corrupt"
+is "$RUN_OUT" "damaged: header checksum mismatch at offset $f5_off (member of 'd/file-5') in image '$M'
+damaged: checksum mismatch in 'd/victim.dat' (member at offset $victim_off)
+damaged: checksum mismatch in 'z-after' (member at offset $z_off)" "every damaged file listed, in image order"
+is "$RUN_ERR" "mbackup: error: header checksum mismatch at offset $f5_off (member of 'd/file-5') in image '$M'
+HINT: 3 damaged files in image '$M', each listed" "the error is the first, the hint counts them"
+run mb verify --from "$M" --output json
+exit_is 9 "verify --output json of the same image -> corrupt"
+is "$(jq -r '[.status, (.damaged | map(.path) | join(","))] | join(" ")' <<<"$RUN_OUT")" \
+	"corrupt d/file-5,d/victim.dat,z-after" "json: status and every damaged file"
+is "$(jq -r '.damaged[1] | [.offset, .error] | join(" ")' <<<"$RUN_OUT")" \
+	"$victim_off checksum mismatch in 'd/victim.dat' (member at offset $victim_off)" "json: offset and error of each"
+run bash -c "cat '$M' | '$MB' verify --from -"
+exit_is 9 "verify from a pipe of the same image -> corrupt"
+is "$RUN_OUT" "" "a pipe cannot seek past a damaged header: the first error stands, alone"
+cp "$IMG" "$M"
+flip "$M" $((marker + 4000))
+flip "$M" $((z_off + 100000))
+run bash -c "cat '$M' | '$MB' verify --from -"
+exit_is 9 "verify from a pipe, two damaged data -> corrupt"
+is "$RUN_OUT" "damaged: checksum mismatch in 'd/victim.dat' (member at offset $victim_off)
+damaged: checksum mismatch in 'z-after' (member at offset $z_off)" "from a pipe: both listed"
+
 # 3. truncation: in a member's data (the one ls places there), in the two
 # zero blocks that end every tar, in the index (the first member)
 size=$(stat -c %s "$IMG")
