@@ -325,7 +325,8 @@ static const char *why_not(struct restore *rs, const struct job *j)
 	f->reported = true;
 	switch (f->state) {
 	case OUT_STAGED:
-		return "its checksum could not be checked (the restore stopped before the trailer)";
+		return f->unchecked ? "its checksum could not be checked (the restore stopped "
+		       "before the trailer)" : "it could not be put under its name";
 	case OUT_DAMAGED:
 		return "its checksum does not match";
 	default:
@@ -430,6 +431,7 @@ static int expand_files(struct restore *rs, struct mb_error *e)
 	const struct mb_set_restore_opts *o = rs->o;
 	const struct mb_index *ix0 = rs->set.v[0].idx;
 	size_t cap = o->n_files + 1;
+	bool *seen = NULL;	/* a file named twice (a directory and a file in it) once */
 
 	for (size_t f = 0; f < o->n_files; f++) {
 		if (!mb_set_first(&rs->set, o->files[f]) && !find_dir(rs, o->files[f]))
@@ -437,12 +439,21 @@ static int expand_files(struct restore *rs, struct mb_error *e)
 		if (find_dir(rs, o->files[f]))
 			cap += ix0->n + rs->set.nw;
 	}
-	if (!(rs->names = calloc(cap, sizeof(*rs->names))))
+	rs->names = calloc(cap, sizeof(*rs->names));
+	seen = calloc(rs->set.nw + 1, sizeof(*seen));
+	if (!rs->names || !seen) {
+		free(seen);
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore to '%s'", o->to);
+	}
 	for (size_t f = 0; f < o->n_files; f++) {
 		const char *name = o->files[f];
+		const struct mb_set_item *w = mb_set_first(&rs->set, name);
 		size_t len = strlen(name);
 
+		if (w && seen[w->head])
+			continue;
+		if (w)
+			seen[w->head] = true;
 		rs->names[rs->n_names++] = name;
 		if (!find_dir(rs, name))
 			continue;
@@ -450,9 +461,12 @@ static int expand_files(struct restore *rs, struct mb_error *e)
 			if (ix0->v[k].ent.type == MB_T_DIR && below(ix0->v[k].ent.path, name, len))
 				rs->names[rs->n_names++] = ix0->v[k].ent.path;
 		for (size_t i = 0; i < rs->set.nw; i++)
-			if (rs->set.w[i].head == i && below(rs->set.w[i].path, name, len))
+			if (rs->set.w[i].head == i && !seen[i] && below(rs->set.w[i].path, name, len)) {
+				seen[i] = true;
 				rs->names[rs->n_names++] = rs->set.w[i].path;
+			}
 	}
+	free(seen);
 	return 0;
 }
 
@@ -585,8 +599,8 @@ static int restore_run(struct restore *rs, struct mb_error *e)
 		if (run_job(rs, &rs->jobs[i], e) < 0)
 			return -1;
 	if (check_pieces(rs, e) < 0) {
-		publish(rs, rs->n_outs, NULL);	/* the good ones */
-		make_links(rs, NULL);
+		publish(rs, rs->n_outs, e);	/* the good ones (the error stays) */
+		make_links(rs, e);
 		return -1;
 	}
 	if (publish(rs, rs->n_outs, e) < 0)

@@ -54,6 +54,9 @@ ok "the whole subtree is exact" diff -r "$SRC/mid" "$SCRATCH/dir2/mid"
 is "$(cd "$SCRATCH/dir2" && find . -type f | grep -vc '^\./mid/')" "0" "nothing outside it"
 is "$(printf '%s' "$RUN_OUT" | grep -o 'restored [0-9]* entries')" "restored 203 entries" \
 	"the count: mid, mid/dir, 200 small files, target.bin"
+run mb restore --from "$SCRATCH/out/dirs.mbi" --to "$SCRATCH/dir3" --file mid/small-7 --file mid/dir --file mid/dir/target.bin
+exit_is 0 "a file named alone and within a directory named too: restored once"
+ok "it is exact" cmp "$SRC/mid/dir/target.bin" "$SCRATCH/dir3/mid/dir/target.bin"
 
 run mb restore --from "$IMG" --to "$SCRATCH/none" --file mid/no-such-file
 exit_is 17 "--file of a missing path: not found"
