@@ -591,7 +591,8 @@ static int restore_run(struct restore *rs, struct mb_error *e)
 		return -1;
 	if ((o->n_files ? plan_files(rs, e) : plan_all(rs, e)) < 0)
 		return -1;
-	qsort_r(rs->jobs, rs->n_jobs, sizeof(*rs->jobs), cmp_job, rs->set.w);
+	if (rs->n_jobs)	/* (qsort_r of NULL is undefined, even of none) */
+		qsort_r(rs->jobs, rs->n_jobs, sizeof(*rs->jobs), cmp_job, rs->set.w);
 	rs->got = calloc(rs->n_jobs + 1, sizeof(*rs->got));
 	if (!rs->got)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore to '%s'", o->to);
