@@ -143,11 +143,15 @@ struct mb_set_restore_opts {
 	const struct mb_options *opt;	/* for opening the media; NULL: defaults */
 };
 
-/* Restores what the media hold (restore.c).  Fails with MB_ERR_PARTIAL
+/* Restores what the media hold (restore.c); a --file directory brings
+ * everything below it.  A file goes under its name only once its
+ * checksums matched (restore_staging.h).  Fails with MB_ERR_PARTIAL
  * when items are on media not given (after restoring everything else and
  * printing one "cannot restore" line per missing item to o->report),
- * MB_ERR_CORRUPT on a checksum mismatch (the file is removed),
- * MB_ERR_NOT_FOUND for a --file in no image of the set. */
+ * MB_ERR_CORRUPT on a checksum mismatch, the image's own error when a
+ * given image is cut short or damaged (a file not checked is not
+ * published either; every entry not restored gets a "cannot restore"
+ * line), MB_ERR_NOT_FOUND for a --file in no image of the set. */
 int mb_set_restore(const struct mb_set_restore_opts *o, struct mb_set_stats *st,
 		   struct mb_error *e);
 
