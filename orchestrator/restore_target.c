@@ -204,9 +204,8 @@ int mb_target_open(struct mb_target **out, const char *dir, bool force,
 	if (!empty && !force) {
 		mb_fail(e, MB_ERR_TARGET, 0, "restore target '%s' is not empty",
 			dir);
-		mb_hint(e, "use an empty directory, or --force to overwrite (it "
-			"also clears the " MB_STAGING_PREFIX "* directory an "
-			"interrupted restore leaves)");
+		/* (--force also clears what an interrupted restore left) */
+		mb_hint(e, "use an empty directory, or --force to overwrite");
 		return -1;
 	}
 	t = calloc(1, sizeof(*t));
