@@ -187,14 +187,31 @@ const char *mb_image_data_hash(const struct mb_image_reader *r);
 /* Bytes read from the input so far (to show that --file reads one member). */
 uint64_t mb_image_bytes_read(const struct mb_image_reader *r);
 
+/* A path as the index writes it, for a terminal or a message: bytes <=
+ * 0x20, '%' and 0x7f percent-escaped (malloc'ed; "?" when out of memory,
+ * NULL only if even that fails). */
+char *mb_image_printable(const char *s);
+
 /* Reads the whole image sequentially and checks everything: every header
  * checksum, every member at its indexed offset, every file checksum, the
- * trailer.  Fails naming the first damaged file and its image offset. */
+ * trailer, past every damaged file.  Fails naming the first damaged file
+ * and its image offset. */
 int mb_image_verify(const struct mb_image_input *in, struct mb_image_stats *st,
 		    struct mb_error *e);
 /* The same on a reader just opened (nothing read past its index); followed:
  * another image comes next on the medium, so bytes after the end are its. */
 int mb_image_verify_reader(struct mb_image_reader *r, bool followed,
 			   struct mb_image_stats *st, struct mb_error *e);
+/* One damaged file found by verify: its path, its member's offset and the
+ * error naming it (a checksum or header mismatch). */
+typedef void (*mb_verify_damage_fn)(void *arg, const char *path, uint64_t offset,
+				    const struct mb_error *why);
+/* mb_image_verify_reader() going on past every damaged file (a damaged
+ * header too, where the input can seek to the next member), calling fn
+ * (may be NULL) for each, in image order; fails with the first one's
+ * error (and a hint counting them when there are several). */
+int mb_image_verify_all(struct mb_image_reader *r, bool followed,
+			mb_verify_damage_fn fn, void *arg, struct mb_image_stats *st,
+			struct mb_error *e);
 
 #endif

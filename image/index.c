@@ -50,6 +50,11 @@ char *mbi_printable(const char *s)
 	return b.p;
 }
 
+char *mb_image_printable(const char *s)
+{
+	return mbi_printable(s);
+}
+
 /* ---- rendering ---- */
 
 static int cmp_u64(const void *a, const void *b)

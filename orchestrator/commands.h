@@ -7,7 +7,9 @@
 #define MB_COMMANDS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
+#include "common/entry.h"
 #include "common/error.h"
 #include "orchestrator/options.h"
 
@@ -26,5 +28,10 @@ int mb_recover(const struct mb_options *opt, struct mb_error *e);
 struct mb_media_in;
 int mb_open_image_arg(const struct mb_options *opt, const char *spec,
 		      struct mb_media_in **out, struct mb_error *e);
+
+/* One line of `mbackup ls` for en: mode, owner, size, mtime (UTC), its
+ * member's offset, the path and a link's target, escaped as the index
+ * escapes them (no raw control byte reaches the terminal). */
+void mb_ls_entry(FILE *out, const struct mb_entry *en);
 
 #endif

@@ -4,8 +4,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -57,22 +59,38 @@ static void mode_string(char type, uint32_t mode, char out[11])
 	out[10] = '\0';
 }
 
+/* "2020-09-13 12:26" in UTC, or "@SECONDS" when no date can hold it
+ * (gmtime_r fails past year 2^31: nothing of tm may be read then). */
+static void mtime_string(int64_t sec, char *out, size_t cap)
+{
+	time_t t = (time_t)sec;
+	struct tm tm;
+
+	if ((int64_t)t != sec || !gmtime_r(&t, &tm) ||
+	    strftime(out, cap, "%Y-%m-%d %H:%M", &tm) == 0)
+		snprintf(out, cap, "@%" PRId64, sec);
+}
+
+void mb_ls_entry(FILE *out, const struct mb_entry *en)
+{
+	char mode[11], when[32];
+	char *path = mb_image_printable(en->path);
+	char *target = en->link_target ? mb_image_printable(en->link_target) : NULL;
+
+	mode_string(en->type, en->mode, mode);
+	mtime_string(en->mtime_sec, when, sizeof(when));
+	fprintf(out, "%s %u/%u %12llu %s @%llu %s%s%s\n", mode, en->uid, en->gid,
+		(unsigned long long)en->size, when, (unsigned long long)en->image_offset,
+		path ? path : "?", en->link_target ? (en->type == MB_T_SYMLINK ? " -> " :
+		" link to ") : "", en->link_target ? (target ? target : "?") : "");
+	free(path);
+	free(target);
+}
+
 static void ls_text(const struct mb_index *ix)
 {
-	for (size_t i = 0; i < ix->n; i++) {
-		const struct mb_entry *en = &ix->v[i].ent;
-		char mode[11], when[32];
-		time_t t = en->mtime_sec;
-		struct tm tm;
-
-		mode_string(en->type, en->mode, mode);
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
-		printf("%s %u/%u %12llu %s @%llu %s%s%s\n", mode, en->uid, en->gid,
-		       (unsigned long long)en->size, when, (unsigned long long)en->image_offset,
-		       en->path, en->link_target ? (en->type == MB_T_SYMLINK ? " -> " : " link to ") : "",
-		       en->link_target ? en->link_target : "");
-	}
+	for (size_t i = 0; i < ix->n; i++)
+		mb_ls_entry(stdout, &ix->v[i].ent);
 }
 
 static void ls_json(const struct mb_index *ix)
@@ -121,36 +139,71 @@ int mb_cmd_ls(const struct mb_options *opt, struct mb_error *e)
 	return rc;
 }
 
-/* Each image alone, and the whole set (every item held once). */
-int mb_cmd_verify(const struct mb_options *opt, struct mb_error *e)
+/* --output json of a verify that failed: why, and every damaged file. */
+static void verify_json_failed(const struct mb_set_stats *st, const struct mb_error *e)
 {
-	struct mb_set_stats st;
+	json_t *o = json_pack("{s:s, s:s, s:I}", "status", mb_code_name(e->code),
+			      "error", e->msg, "images", (json_int_t)st->images);
+	json_t *arr = json_array();
+
+	for (size_t i = 0; o && arr && i < st->n_damaged; i++) {
+		const struct mb_set_damage *d = &st->damaged[i];
+
+		json_array_append_new(arr, json_pack("{s:s%, s:s, s:I, s:s}", "path", d->path,
+						     strlen(d->path), "image", d->image,
+						     "offset", (json_int_t)d->offset, "error", d->error));
+	}
+	if (o && arr) {
+		json_object_set(o, "damaged", arr);
+		json_dumpf(o, stdout, JSON_COMPACT);
+		printf("\n");
+	}
+	json_decref(arr);
+	json_decref(o);
+}
+
+static int verify_report(const struct mb_options *opt, const struct mb_set_stats *st,
+			 struct mb_error *e)
+{
 	json_t *o;
 
-	if (mb_set_verify_from(opt, stdout, &st, e) < 0)
-		return -1;
-	if (!json_output(opt) && st.images == 1 && st.devices <= 1) {
+	if (!json_output(opt) && st->images == 1 && st->devices <= 1) {
 		printf("verify: ok: %llu files, %llu bytes, image %llu bytes\n",
-		       (unsigned long long)st.files, (unsigned long long)st.bytes,
-		       (unsigned long long)st.image_bytes);
+		       (unsigned long long)st->files, (unsigned long long)st->bytes,
+		       (unsigned long long)st->image_bytes);
 		return 0;
 	}
 	if (!json_output(opt)) {
 		printf("verify: ok: %llu files, %llu bytes, %llu image(s) of %llu bytes\n",
-		       (unsigned long long)st.files, (unsigned long long)st.bytes,
-		       (unsigned long long)st.images, (unsigned long long)st.image_bytes);
+		       (unsigned long long)st->files, (unsigned long long)st->bytes,
+		       (unsigned long long)st->images, (unsigned long long)st->image_bytes);
 		return 0;
 	}
 	o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "status", "ok",
-		      "images", (json_int_t)st.images, "entries", (json_int_t)st.entries,
-		      "files", (json_int_t)st.files, "bytes", (json_int_t)st.bytes,
-		      "image_bytes", (json_int_t)st.image_bytes);
+		      "images", (json_int_t)st->images, "entries", (json_int_t)st->entries,
+		      "files", (json_int_t)st->files, "bytes", (json_int_t)st->bytes,
+		      "image_bytes", (json_int_t)st->image_bytes);
 	if (!o)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to write the verify report");
 	json_dumpf(o, stdout, JSON_COMPACT);
 	printf("\n");
 	json_decref(o);
 	return 0;
+}
+
+/* Each image alone, and the whole set (every item held once); every
+ * damaged file is listed ("damaged: ..." lines, or the JSON's "damaged"). */
+int mb_cmd_verify(const struct mb_options *opt, struct mb_error *e)
+{
+	struct mb_set_stats st;
+	int rc = mb_set_verify_from(opt, stdout, &st, e);
+
+	if (rc < 0 && json_output(opt))
+		verify_json_failed(&st, e);
+	else if (rc == 0)
+		rc = verify_report(opt, &st, e);
+	mb_set_stats_free(&st);
+	return rc;
 }
 
 int mb_cmd_list(const struct mb_options *opt, struct mb_error *e)

@@ -5,8 +5,12 @@
  * order, --file seeks straight to each member where the image can seek.
  * A segmented file is created once and each piece written at its offset.
  * Every piece's checksum is compared with its image's trailer at the end
- * (an image read in order has its trailer last); a file that does not
- * match is removed again, so no silently damaged data stays under its name.
+ * (an image read in order has its trailer last).  Until then a file waits
+ * in the target's staging directory (restore_staging.h): it is renamed to
+ * its name only once every piece matched, and hard links to it are made
+ * after that.  A restore that stops early (a truncated image, a damaged
+ * member, a pipe that ends) or finds a mismatch publishes nothing it could
+ * not check and lists every entry it did not restore, one line each.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -24,12 +28,23 @@
 
 #define RESTORE_BUF (1u << 20)
 
+enum out_state {
+	OUT_NONE,		/* not begun */
+	OUT_OPEN,		/* pieces being written (staged) */
+	OUT_STAGED,		/* written whole, its checksums not yet checked */
+	OUT_DAMAGED,		/* a piece did not match its trailer */
+	OUT_DONE,		/* checked and published under its name */
+};
+
 /* A file being restored, its pieces written as they come. */
 struct out_file {
 	const char *as;		/* its name in the target */
 	int fd;
+	size_t id;		/* its staged file (mb_target_publish) */
 	uint64_t left;		/* bytes of pieces still due */
-	bool made;
+	size_t unchecked;	/* pieces read, not yet compared with a trailer */
+	enum out_state state;
+	bool reported;		/* listed as not restored */
 };
 
 /* One item to restore, under the name as, into outs[out] (a file). */
@@ -38,6 +53,7 @@ struct job {
 	size_t out;
 	const char *as;
 	size_t order;		/* as asked, to keep ties stable */
+	bool done;		/* not a file: made */
 };
 
 /* A piece's checksum, compared with its image's trailer at the end. */
@@ -54,7 +70,10 @@ struct restore {
 	char *buf;
 	struct job *jobs;
 	size_t n_jobs, cap_jobs;
-	struct out_file *outs;	/* set.nw by head item, then one per --file */
+	struct out_file *outs;	/* set.nw by head item, then one per name */
+	size_t n_outs;
+	const char **names;	/* --file, a directory expanded (expand_files) */
+	size_t n_names;
 	struct got *got;
 	size_t n_got;
 	bool walk;		/* everything: read each image in order */
@@ -78,7 +97,7 @@ static int add_job(struct restore *rs, size_t item, size_t out, const char *as,
 		rs->jobs = v;
 		rs->cap_jobs = cap;
 	}
-	rs->jobs[rs->n_jobs] = (struct job){ item, out, as, rs->n_jobs };
+	rs->jobs[rs->n_jobs] = (struct job){ item, out, as, rs->n_jobs, false };
 	rs->n_jobs++;
 	return 0;
 }
@@ -112,11 +131,11 @@ static int open_out(struct restore *rs, struct out_file *f, const struct mb_entr
 	meta.path = (char *)as;
 	meta.seg_offset = 0;
 	meta.seg_length = t->size;
-	if (mb_target_create_file(rs->tg, &meta, &f->fd, e) < 0)
-		return -1;
 	f->as = as;
+	if (mb_target_create_file(rs->tg, &meta, &f->fd, &f->id, e) < 0)
+		return -1;
 	f->left = t->size;
-	f->made = true;
+	f->state = OUT_OPEN;
 	return 0;
 }
 
@@ -130,9 +149,10 @@ static int finish_out(struct restore *rs, struct out_file *f, const struct mb_en
 	meta.seg_offset = 0;
 	meta.seg_length = t->size;
 	f->fd = -1;
-	rs->st->files++;
-	rs->st->entries++;
-	return mb_target_finish_file(rs->tg, fd, &meta, e);
+	if (mb_target_finish_file(rs->tg, fd, &meta, e) < 0)
+		return -1;
+	f->state = OUT_STAGED;
+	return 0;
 }
 
 /* The current member's data into its file at its offset. */
@@ -145,7 +165,7 @@ static int restore_piece(struct restore *rs, const struct job *j, struct mb_erro
 	struct got *g = &rs->got[rs->n_got];
 	ssize_t n;
 
-	if (!f->made && open_out(rs, f, t, j->as, e) < 0)
+	if (f->state == OUT_NONE && open_out(rs, f, t, j->as, e) < 0)
 		return -1;
 	if (f->fd < 0 || t->seg_length > f->left)
 		return mb_fail(e, MB_ERR_CORRUPT, 0, "pieces of '%s' overlap in the set", t->path);
@@ -161,18 +181,24 @@ static int restore_piece(struct restore *rs, const struct job *j, struct mb_erro
 	*g = (struct got){ (size_t)w->img, j->out, t->image_offset, "" };
 	memcpy(g->hash, mb_image_data_hash(m->r), sizeof(g->hash));
 	rs->n_got++;
+	f->unchecked++;
 	f->left -= t->seg_length;
 	return f->left == 0 ? finish_out(rs, f, t, e) : 0;
 }
 
-static int run_job(struct restore *rs, const struct job *j, struct mb_error *e)
+static int run_job(struct restore *rs, struct job *j, struct mb_error *e)
 {
 	const struct mb_set_item *w = &rs->set.w[j->item];
 	const struct mb_entry *t = entry_of(rs, w);
 
+	if (t->type == MB_T_HARDLINK)	/* once its first name is published */
+		return 0;
 	if (t->type != MB_T_FILE) {
+		if (mb_target_make(rs->tg, t, e) < 0)
+			return -1;
 		rs->st->entries++;
-		return mb_target_make(rs->tg, t, e);
+		j->done = true;
+		return 0;
 	}
 	if (reach(&rs->set.v[w->img], w->entry, rs->walk, e) < 0)
 		return -1;
@@ -195,23 +221,8 @@ static const struct mb_trailer *trailer_of(struct mb_set_image *m, bool walk,
 	return mb_image_trailer(m->r, e);
 }
 
-/* A damaged file goes, and so do the hard links restored to it. */
-static void remove_damaged(struct restore *rs, const char *as, uint64_t offset)
-{
-	mb_error_log("checksum mismatch in '%s' (member at offset %llu): removed", as,
-		     (unsigned long long)offset);
-	mb_target_remove(rs->tg, as, NULL);
-	for (size_t i = 0; i < rs->n_jobs; i++) {
-		const struct mb_set_item *w = &rs->set.w[rs->jobs[i].item];
-
-		if (w->type == MB_T_HARDLINK && strcmp(entry_of(rs, w)->link_target, as) == 0 &&
-		    mb_target_remove(rs->tg, rs->jobs[i].as, NULL) == 0)
-			mb_error_log("hard link '%s' to '%s': removed", rs->jobs[i].as, as);
-	}
-}
-
 /* Every piece against its image's trailer; a file with a piece that does
- * not match is removed, and the first is named. */
+ * not match is not published, and the first is named. */
 static int check_pieces(struct restore *rs, struct mb_error *e)
 {
 	const struct mb_trailer *t = NULL;
@@ -219,7 +230,7 @@ static int check_pieces(struct restore *rs, struct mb_error *e)
 	int rc = 0;
 
 	for (size_t i = 0; i < rs->set.n; i++)	/* an image read in order is read whole */
-		if (rs->walk && !trailer_of(&rs->set.v[i], true, e))
+		if (rs->walk && rs->set.v[i].usable && !trailer_of(&rs->set.v[i], true, e))
 			return -1;
 	for (size_t k = 0; k < rs->n_got; k++) {
 		const struct got *g = &rs->got[k];
@@ -228,9 +239,13 @@ static int check_pieces(struct restore *rs, struct mb_error *e)
 		if (g->img != img && !(t = trailer_of(&rs->set.v[img = g->img], false, e)))
 			return -1;
 		want = mb_trailer_hash_at(t, g->offset);
-		if (want && strcmp(want, g->hash) == 0)
+		if (want && strcmp(want, g->hash) == 0) {
+			rs->outs[g->out].unchecked--;
 			continue;
-		remove_damaged(rs, as, g->offset);
+		}
+		rs->outs[g->out].state = OUT_DAMAGED;
+		mb_error_log("checksum mismatch in '%s' (member at offset %llu): not restored",
+			     as, (unsigned long long)g->offset);
 		if (rc == 0 && rs->set.n == 1)
 			mb_fail(e, MB_ERR_CORRUPT, 0, "checksum mismatch in '%s' (member at offset "
 				"%llu)", as, (unsigned long long)g->offset);
@@ -241,6 +256,98 @@ static int check_pieces(struct restore *rs, struct mb_error *e)
 		rc = -1;
 	}
 	return rc;
+}
+
+/* Every file whose pieces all matched goes under its name (after a
+ * failure too: a file checked whole is good whatever else failed). */
+static int publish(struct restore *rs, size_t n_outs, struct mb_error *e)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n_outs; i++) {
+		struct out_file *f = &rs->outs[i];
+
+		if (f->state != OUT_STAGED || f->unchecked)
+			continue;
+		if (mb_target_publish(rs->tg, f->id, e) < 0) {
+			rc = -1;
+			continue;
+		}
+		f->state = OUT_DONE;
+		rs->st->files++;
+		rs->st->entries++;
+	}
+	return rc;
+}
+
+/* The first name of a hard link job, NULL unless it is published. */
+static const struct out_file *link_first(const struct restore *rs, const struct job *j)
+{
+	const struct mb_set_item *to = mb_set_first(&rs->set, entry_of(rs, &rs->set.w[j->item])->link_target);
+
+	return to && rs->outs[to->head].state == OUT_DONE ? &rs->outs[to->head] : NULL;
+}
+
+/* Hard links, to first names published only: none keeps damaged or
+ * unchecked bytes. */
+static int make_links(struct restore *rs, struct mb_error *e)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < rs->n_jobs; i++) {
+		struct job *j = &rs->jobs[i];
+		const struct mb_set_item *w = &rs->set.w[j->item];
+
+		if (w->type != MB_T_HARDLINK || w->img < 0 || !link_first(rs, j))
+			continue;
+		if (mb_target_make(rs->tg, entry_of(rs, w), e) < 0) {
+			rc = -1;
+			continue;
+		}
+		j->done = true;
+		rs->st->entries++;
+	}
+	return rc;
+}
+
+/* Why job j's entry is not in the target, or NULL (it is). */
+static const char *why_not(struct restore *rs, const struct job *j)
+{
+	const struct mb_set_item *w = &rs->set.w[j->item];
+	struct out_file *f = &rs->outs[j->out];
+
+	if (w->type == MB_T_HARDLINK && !j->done && !link_first(rs, j))
+		return "its first name is not restored";
+	if (w->type != MB_T_FILE)
+		return j->done ? NULL : "the restore stopped before it";
+	if (f->reported || f->state == OUT_DONE)
+		return NULL;
+	f->reported = true;
+	switch (f->state) {
+	case OUT_STAGED:
+		return f->unchecked ? "its checksum could not be checked (the restore stopped "
+		       "before the trailer)" : "it could not be put under its name";
+	case OUT_DAMAGED:
+		return "its checksum does not match";
+	default:
+		return "the restore stopped before it was read whole";
+	}
+}
+
+/* One line per entry asked for and not restored, as the set's
+ * "cannot restore" lines (the error itself says why the restore failed). */
+static void report_unrestored(struct restore *rs, FILE *report)
+{
+	for (size_t i = 0; report && i < rs->n_jobs; i++) {
+		const char *why = why_not(rs, &rs->jobs[i]);
+		char *p;
+
+		if (!why)
+			continue;
+		p = mb_image_printable(rs->jobs[i].as);
+		fprintf(report, "cannot restore '%s': %s\n", p ? p : "?", why);
+		free(p);
+	}
 }
 
 /* ---- what to restore ---- */
@@ -311,54 +418,123 @@ static struct mb_set_item *link_to(const struct restore *rs, const struct mb_set
 	return to;
 }
 
-/* --file: every requested name checked first; a hard link is restored
- * as a file with the data of its first name. */
-static int plan_files(struct restore *rs, struct mb_error *e)
+static bool below(const char *path, const char *dir, size_t len)
+{
+	return strncmp(path, dir, len) == 0 && path[len] == '/';
+}
+
+/* --file names, each checked; a directory stands for itself and everything
+ * below it (its subdirectories in index order, then the set's items), as a
+ * DBA means --file base/16384: that database's files. */
+static int expand_files(struct restore *rs, struct mb_error *e)
 {
 	const struct mb_set_restore_opts *o = rs->o;
+	const struct mb_index *ix0 = rs->set.v[0].idx;
+	size_t cap = o->n_files + 1;
+	bool *seen = NULL;	/* a file named twice (a directory and a file in it) once */
 
-	for (size_t f = 0; f < o->n_files; f++)
+	for (size_t f = 0; f < o->n_files; f++) {
 		if (!mb_set_first(&rs->set, o->files[f]) && !find_dir(rs, o->files[f]))
 			return not_found(rs, o->files[f], e);
+		if (find_dir(rs, o->files[f]))
+			cap += ix0->n + rs->set.nw;
+	}
+	rs->names = calloc(cap, sizeof(*rs->names));
+	seen = calloc(rs->set.nw + 1, sizeof(*seen));
+	if (!rs->names || !seen) {
+		free(seen);
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore to '%s'", o->to);
+	}
 	for (size_t f = 0; f < o->n_files; f++) {
 		const char *name = o->files[f];
-		struct mb_set_item *w = mb_set_first(&rs->set, name), *to;
-		size_t out = w ? w->head : 0;
+		const struct mb_set_item *w = mb_set_first(&rs->set, name);
+		size_t len = strlen(name);
 
-		if (!w) {
-			rs->st->entries++;
-			if (mb_target_make(rs->tg, find_dir(rs, name), e) < 0)
-				return -1;
+		if (w && seen[w->head])
 			continue;
-		}
-		if ((to = link_to(rs, w, e))) {
-			w = to;
-			out = rs->set.nw + f;
-		} else if (e->code) {
-			return -1;
-		}
-		for (size_t i = (size_t)(w - rs->set.w); i < rs->set.nw && rs->set.w[i].head == w->head; i++)
-			if (!rs->set.w[i].skip && add_job(rs, i, out, name, e) < 0)
-				return -1;
+		if (w)
+			seen[w->head] = true;
+		rs->names[rs->n_names++] = name;
+		if (!find_dir(rs, name))
+			continue;
+		for (size_t k = 0; k < ix0->n; k++)
+			if (ix0->v[k].ent.type == MB_T_DIR && below(ix0->v[k].ent.path, name, len))
+				rs->names[rs->n_names++] = ix0->v[k].ent.path;
+		for (size_t i = 0; i < rs->set.nw; i++)
+			if (rs->set.w[i].head == i && !seen[i] && below(rs->set.w[i].path, name, len)) {
+				seen[i] = true;
+				rs->names[rs->n_names++] = rs->set.w[i].path;
+			}
 	}
+	free(seen);
 	return 0;
 }
 
-/* Missing pieces of what is asked: every --file and the first names of
+/* The pieces of w's file, restored as name into outs[out]. */
+static int add_file(struct restore *rs, const struct mb_set_item *w, size_t out,
+		    const char *name, struct mb_error *e)
+{
+	for (size_t i = (size_t)(w - rs->set.w); i < rs->set.nw && rs->set.w[i].head == w->head; i++)
+		if (!rs->set.w[i].skip && add_job(rs, i, out, name, e) < 0)
+			return -1;
+	return 0;
+}
+
+/* --file (expanded): a hard link is a link again when its first name is
+ * restored too, else a file with its first name's data. */
+static int plan_files(struct restore *rs, struct mb_error *e)
+{
+	bool *want = calloc(rs->set.nw + 1, sizeof(*want));
+	int rc = -1;
+
+	if (!want)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore to '%s'", rs->o->to);
+	for (size_t f = 0; f < rs->n_names; f++) {
+		struct mb_set_item *w = mb_set_first(&rs->set, rs->names[f]);
+
+		if (w && w->type == MB_T_FILE)
+			want[w->head] = true;
+	}
+	for (size_t f = 0; f < rs->n_names; f++) {
+		const char *name = rs->names[f];
+		struct mb_set_item *w = mb_set_first(&rs->set, name), *to;
+
+		if (!w) {
+			if (mb_target_make(rs->tg, find_dir(rs, name), e) < 0)
+				goto out;
+			rs->st->entries++;
+			continue;
+		}
+		if ((to = link_to(rs, w, e)) && want[to->head]) {
+			if (add_job(rs, (size_t)(w - rs->set.w), w->head, name, e) < 0)
+				goto out;
+		} else if (to) {
+			if (add_file(rs, to, rs->set.nw + f, name, e) < 0)
+				goto out;
+		} else if (e->code || add_file(rs, w, w->head, name, e) < 0) {
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(want);
+	return rc;
+}
+
+/* Missing pieces of what is asked: every name and the first names of
  * the hard links among them. */
 static uint64_t missing(struct restore *rs, FILE *report, struct mb_error *e)
 {
-	const struct mb_set_restore_opts *o = rs->o;
-	const char **names = calloc(2 * o->n_files + 1, sizeof(*names));
+	const char **names = calloc(2 * rs->n_names + 1, sizeof(*names));
 	size_t n = 0;
 	uint64_t count;
 
 	if (!names)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore"), 0;
-	for (size_t f = 0; f < o->n_files; f++) {
-		struct mb_set_item *w = mb_set_first(&rs->set, o->files[f]);
+	for (size_t f = 0; f < rs->n_names; f++) {
+		struct mb_set_item *w = mb_set_first(&rs->set, rs->names[f]);
 
-		names[n++] = o->files[f];
+		names[n++] = rs->names[f];
 		if (w && w->type == MB_T_HARDLINK && w->img >= 0)
 			names[n++] = entry_of(rs, w)->link_target;
 	}
@@ -392,8 +568,10 @@ static int prepare(struct restore *rs, FILE *report, struct mb_error *e)
 	rs->st->devices = rs->set.devices;
 	for (size_t i = 0; i < rs->set.n; i++)
 		rs->st->image_bytes += rs->set.v[i].idx->image_size;
+	if (o->n_files && expand_files(rs, e) < 0)	/* names checked before the target */
+		return -1;
 	rs->st->missing = missing(rs, report, e);
-	n_outs = rs->set.nw + o->n_files + 1;
+	n_outs = rs->n_outs = rs->set.nw + rs->n_names + 1;
 	rs->buf = malloc(RESTORE_BUF);
 	rs->outs = calloc(n_outs, sizeof(*rs->outs));
 	if (e->code || !rs->buf || !rs->outs)
@@ -408,44 +586,48 @@ static int restore_run(struct restore *rs, struct mb_error *e)
 {
 	const struct mb_set_restore_opts *o = rs->o;
 
-	if (o->n_files && plan_files(rs, e) < 0)	/* names checked before the target */
-		return -1;
 	if (mb_make_parents(o->to, MB_ERR_TARGET, e) < 0 ||
 	    mb_target_open(&rs->tg, o->to, o->force, e) < 0)
 		return -1;
-	if (o->n_files == 0 && plan_all(rs, e) < 0)
+	if ((o->n_files ? plan_files(rs, e) : plan_all(rs, e)) < 0)
 		return -1;
-	qsort_r(rs->jobs, rs->n_jobs, sizeof(*rs->jobs), cmp_job, rs->set.w);
+	if (rs->n_jobs)	/* (qsort_r of NULL is undefined, even of none) */
+		qsort_r(rs->jobs, rs->n_jobs, sizeof(*rs->jobs), cmp_job, rs->set.w);
 	rs->got = calloc(rs->n_jobs + 1, sizeof(*rs->got));
 	if (!rs->got)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore to '%s'", o->to);
 	for (size_t i = 0; i < rs->n_jobs; i++)
 		if (run_job(rs, &rs->jobs[i], e) < 0)
 			return -1;
-	return check_pieces(rs, e);
+	if (check_pieces(rs, e) < 0) {
+		publish(rs, rs->n_outs, e);	/* the good ones (the error stays) */
+		make_links(rs, e);
+		return -1;
+	}
+	if (publish(rs, rs->n_outs, e) < 0)
+		return -1;
+	return make_links(rs, e);
 }
 
 int mb_set_restore(const struct mb_set_restore_opts *o, struct mb_set_stats *st,
 		   struct mb_error *e)
 {
 	struct restore rs = { .o = o, .st = st };
-	size_t n_outs = 0;
 	int rc = -1;
 
 	memset(st, 0, sizeof(*st));
 	if (prepare(&rs, o->report, e) < 0)
 		goto out;
-	n_outs = rs.set.nw + o->n_files + 1;
-	if (restore_run(&rs, e) < 0)
+	if (restore_run(&rs, e) < 0) {
+		report_unrestored(&rs, o->report);
 		goto out;
+	}
 	rc = rs.set.incomplete ? mb_set_incomplete(&rs.set, e) :
 	     st->missing ? mb_set_partial(&rs.set, st->missing, e) : 0;
 out:
-	for (size_t i = 0; i < n_outs; i++)
-		if (rs.outs[i].fd >= 0) {	/* a file left incomplete goes */
+	for (size_t i = 0; rs.outs && i < rs.n_outs; i++)	/* left incomplete: the target */
+		if (rs.outs[i].fd >= 0)		/* drops what it did not publish */
 			close(rs.outs[i].fd);
-			mb_target_remove(rs.tg, rs.outs[i].as, NULL);
-		}
 	if (rs.tg && mb_target_close(rs.tg, rc == 0 ? e : NULL) < 0)
 		rc = -1;
 	for (size_t i = 0; i < rs.set.n; i++)
@@ -456,6 +638,7 @@ out:
 	free(rs.outs);
 	free(rs.jobs);
 	free(rs.got);
+	free(rs.names);
 	return rc;
 }
 

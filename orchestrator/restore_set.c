@@ -140,7 +140,7 @@ static void check_trailers(struct mb_image_set *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (s->devices > 1 && s->v[i].seekable) {
-			s->v[i].usable = mb_image_trailer(s->v[i].r, &(struct mb_error){ 0 }) != NULL;
+			s->v[i].usable = mb_image_trailer(s->v[i].r, &s->v[i].why) != NULL;
 			s->v[i].next = SIZE_MAX;	/* the reader is past the members */
 		}
 }
@@ -300,22 +300,54 @@ static bool wanted(const char *path, const char *const *names, size_t n)
 	return n == 0;
 }
 
+/* The image given for (device, part) whose trailer cannot be read, or NULL:
+ * what it held is lost to its damage, not to a device left out. */
+static const struct mb_set_image *broken_holder(const struct mb_image_set *s,
+						 uint32_t device, uint32_t part)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct mb_image_meta *m = &s->v[i].idx->meta;
+
+		if (!s->v[i].usable && m->device_index == device &&
+		    (m->part ? m->part : 1) == (part ? part : 1))
+			return &s->v[i];
+	}
+	return NULL;
+}
+
+/* "which is not given", or "whose image 'X' is truncated" (damaged). */
+static void where_missing(const struct mb_image_set *s, FILE *report,
+			  const struct mb_set_item *w)
+{
+	const struct mb_set_image *b = broken_holder(s, w->device, w->part);
+
+	fprintf(report, "device %" PRIu32 " of %" PRIu32 ", ", w->device, s->devices);
+	if (b)
+		fprintf(report, "whose image '%s' is %s\n", b->name,
+			b->why.code == MB_ERR_TRUNCATED ? "truncated" : "damaged");
+	else
+		fprintf(report, "which is not given\n");
+}
+
 static void report_missing(const struct mb_image_set *s, FILE *report, const struct mb_set_item *w)
 {
+	char *path;
+
 	if (!report)
 		return;
+	path = mb_image_printable(w->path);
 	if (w->img >= 0)	/* every piece held, yet they do not cover the file */
 		fprintf(report, "cannot restore '%s': its pieces hold %" PRIu64 " of its %"
-			PRIu64 " bytes\n", w->path, w->seg_length, w->size);
+			PRIu64 " bytes\n", path, w->seg_length, w->size);
 	else if (w->type == MB_T_FILE && w->seg_length != w->size)
 		fprintf(report, "cannot restore '%s': bytes %" PRIu64 "-%" PRIu64
-			" of %" PRIu64 " are on device %" PRIu32 " of %" PRIu32
-			", which is not given\n", w->path, w->seg_offset,
-			w->seg_offset + w->seg_length, w->size, w->device, s->devices);
+			" of %" PRIu64 " are on ", path, w->seg_offset,
+			w->seg_offset + w->seg_length, w->size);
 	else
-		fprintf(report, "cannot restore '%s': it is on device %" PRIu32
-			" of %" PRIu32 ", which is not given\n", w->path, w->device,
-			s->devices);
+		fprintf(report, "cannot restore '%s': it is on ", path);
+	if (w->img < 0)
+		where_missing(s, report, w);
+	free(path);
 }
 
 /* The pieces of one file: s->w[i..j). */
@@ -334,8 +366,11 @@ static size_t missing_in(struct mb_image_set *s, size_t i, size_t j, bool want,
 	gap = held < j - i || (s->w[i].type == MB_T_FILE && covered != s->w[i].size);
 	for (size_t k = i; k < j; k++) {
 		s->w[k].skip = gap;
-		if (gap && want && s->w[k].img < 0)
+		if (gap && want && s->w[k].img < 0) {
 			missing++, report_missing(s, report, &s->w[k]);
+			if (!s->broken)
+				s->broken = broken_holder(s, s->w[k].device, s->w[k].part);
+		}
 	}
 	if (gap && want && held == j - i) {	/* held whole, yet not covered */
 		struct mb_set_item sum = s->w[i];
@@ -354,6 +389,7 @@ uint64_t mb_set_missing(struct mb_image_set *s, FILE *report, const char *const 
 	uint64_t missing = 0;
 
 	s->incomplete = NULL;
+	s->broken = NULL;
 	for (size_t i = 0, j; i < s->nw; i = j) {
 		for (j = i; j < s->nw && s->w[j].head == i; j++)
 			;
@@ -372,6 +408,13 @@ int mb_set_incomplete(const struct mb_image_set *s, struct mb_error *e)
 
 int mb_set_partial(const struct mb_image_set *s, uint64_t missing, struct mb_error *e)
 {
+	if (s->broken) {	/* given, yet cut short or damaged: its own error */
+		mb_fail(e, s->broken->why.code ? s->broken->why.code : MB_ERR_CORRUPT,
+			0, "%s", s->broken->why.msg);
+		if (s->broken->why.hint[0])
+			mb_hint(e, "%s", s->broken->why.hint);
+		return -1;
+	}
 	return mb_fail(e, MB_ERR_PARTIAL, 0, "%" PRIu64 " item(s) of backup %s cannot be "
 		       "restored: they are on devices not given", missing,
 		       s->v[0].idx->meta.backup_id);
@@ -379,29 +422,95 @@ int mb_set_partial(const struct mb_image_set *s, uint64_t missing, struct mb_err
 
 /* ---- verify ---- */
 
+struct damage_sink {
+	struct mb_set_stats *st;
+	const struct mb_set_image *img;
+	FILE *report;		/* "damaged: ..." lines, or NULL */
+	bool set;		/* several images: each line names its own */
+	bool oom;
+};
+
+static void on_damage(void *arg, const char *path, uint64_t offset, const struct mb_error *why)
+{
+	struct damage_sink *d = arg;
+	struct mb_set_stats *st = d->st;
+	struct mb_set_damage *v = realloc(st->damaged, (st->n_damaged + 1) * sizeof(*v));
+
+	if (d->report && d->set && !strstr(why->msg, "in image '"))
+		fprintf(d->report, "damaged: %s in image '%s'\n", why->msg, d->img->name);
+	else if (d->report)
+		fprintf(d->report, "damaged: %s\n", why->msg);
+	if (!v) {
+		d->oom = true;
+		return;
+	}
+	st->damaged = v;
+	v += st->n_damaged;
+	*v = (struct mb_set_damage){ strdup(d->img->name), strdup(path), offset, strdup(why->msg) };
+	if (!v->image || !v->path || !v->error) {
+		free(v->image), free(v->path), free(v->error);
+		d->oom = true;
+		return;
+	}
+	st->n_damaged++;
+}
+
+void mb_set_stats_free(struct mb_set_stats *st)
+{
+	for (size_t i = 0; i < st->n_damaged; i++) {
+		free(st->damaged[i].image);
+		free(st->damaged[i].path);
+		free(st->damaged[i].error);
+	}
+	free(st->damaged);
+	st->damaged = NULL;
+	st->n_damaged = 0;
+}
+
+/* Image i alone, every damaged file into st; 0, or -1 with e (first wins). */
+static int verify_one(struct mb_image_set *s, size_t i, FILE *report,
+		      struct mb_set_stats *st, struct mb_error *e)
+{
+	struct damage_sink d = { st, &s->v[i], report, s->n > 1, false };
+	struct mb_image_stats one = { 0 };
+	struct mb_error mine = { 0 };
+
+	if (mb_image_verify_all(s->v[i].r, s->v[i].followed, on_damage, &d, &one, &mine) < 0) {
+		mb_fail(e, mine.code, 0, "%s", mine.msg);
+		if (mine.hint[0])
+			mb_hint(e, "%s", mine.hint);
+		return -1;
+	}
+	if (d.oom)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to verify '%s'", s->v[i].name);
+	st->files += one.files;
+	st->bytes += one.file_bytes;
+	st->entries += one.members;
+	return 0;
+}
+
 static int set_verify(const struct mb_options *opt, const char *const *media,
-		      size_t n_media, FILE *report, struct mb_set_stats *st,
+		      size_t n_media, FILE *report, bool lines, struct mb_set_stats *st,
 		      struct mb_error *e)
 {
 	struct mb_image_set s;
-	int rc = -1;
+	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
-	if (mb_set_open(&s, opt, media, n_media, 0, e) < 0)
+	if (mb_set_open(&s, opt, media, n_media, 0, e) < 0) {
+		rc = -1;
 		goto out;
+	}
 	st->images = s.n;
 	st->devices = s.devices;
-	for (size_t i = 0; i < s.n; i++) {
-		struct mb_image_stats one = { 0 };
-
-		if (mb_image_verify_reader(s.v[i].r, s.v[i].followed, &one, e) < 0)
-			goto out;
-		st->files += one.files;
-		st->bytes += one.file_bytes;
-		st->entries += one.members;
+	for (size_t i = 0; i < s.n; i++) {	/* every image, whatever the others hold */
+		if (verify_one(&s, i, lines ? report : NULL, st, e) < 0)
+			rc = -1;
 		st->image_bytes += s.v[i].idx->image_size;
 		st->image_bytes_read += mb_image_bytes_read(s.v[i].r);
 	}
+	if (rc < 0)
+		goto out;
 	st->missing = mb_set_missing(&s, report, NULL, 0);
 	rc = s.incomplete ? mb_set_incomplete(&s, e) :
 	     st->missing ? mb_set_partial(&s, st->missing, e) : 0;
@@ -413,11 +522,14 @@ out:
 int mb_set_verify(const char *const *media, size_t n_media, FILE *report,
 		  struct mb_set_stats *st, struct mb_error *e)
 {
-	return set_verify(NULL, media, n_media, report, st, e);
+	return set_verify(NULL, media, n_media, report, report != NULL, st, e);
 }
 
 int mb_set_verify_from(const struct mb_options *opt, FILE *report,
 		       struct mb_set_stats *st, struct mb_error *e)
 {
-	return set_verify(opt, (const char *const *)opt->froms.v, opt->froms.n, report, st, e);
+	bool json = opt->output && strcmp(opt->output, "json") == 0;
+
+	return set_verify(opt, (const char *const *)opt->froms.v, opt->froms.n, report,
+			  !json, st, e);
 }

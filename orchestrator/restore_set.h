@@ -31,6 +31,7 @@ struct mb_set_image {
 	bool followed;		/* another image follows it on its medium */
 	bool usable;		/* holds its items: not a set member whose
 				 * trailer cannot be read (a failed device) */
+	struct mb_error why;	/* !usable: why (its trailer's error) */
 	size_t next;		/* index entry the reader returns next */
 };
 
@@ -56,6 +57,9 @@ struct mb_image_set {
 	/* a file whose pieces are all held yet do not cover it (mb_set_missing) */
 	const struct mb_set_item *incomplete;
 	uint64_t incomplete_bytes;
+	/* the first image given whose damage (not a device left out) makes
+	 * an item missing (mb_set_missing); mb_set_partial fails with its error */
+	const struct mb_set_image *broken;
 };
 
 enum {
@@ -99,10 +103,19 @@ struct mb_set_item *mb_set_first(const struct mb_image_set *s, const char *path)
 uint64_t mb_set_missing(struct mb_image_set *s, FILE *report, const char *const *names,
 			size_t n);
 
-/* MB_ERR_PARTIAL: missing items of the set's backup. */
+/* MB_ERR_PARTIAL: missing items of the set's backup; s->broken's own
+ * error (truncated, corrupt) when a missing item is on an image given. */
 int mb_set_partial(const struct mb_image_set *s, uint64_t missing, struct mb_error *e);
 /* MB_ERR_CORRUPT: s->incomplete cannot be whole. */
 int mb_set_incomplete(const struct mb_image_set *s, struct mb_error *e);
+
+/* A damaged file verify found (every one is listed, as pg_verifybackup). */
+struct mb_set_damage {
+	char *image;		/* its image's name */
+	char *path;		/* as in the index (raw bytes) */
+	uint64_t offset;	/* its member's offset in that image */
+	char *error;		/* the message naming it */
+};
 
 struct mb_set_stats {
 	uint64_t images;		/* images read (first and rescue) */
@@ -112,7 +125,12 @@ struct mb_set_stats {
 	uint64_t image_bytes_read;	/* read from the media */
 	uint64_t missing;		/* items on media not given */
 	uint64_t records, record_size;	/* media with records (tape): read */
+	struct mb_set_damage *damaged;	/* verify: every damaged file */
+	size_t n_damaged;
 };
+
+/* Frees what st holds (the damaged list). */
+void mb_set_stats_free(struct mb_set_stats *st);
 
 struct mb_set_restore_opts {
 	const char *const *media;	/* --from, one per medium */
@@ -125,17 +143,26 @@ struct mb_set_restore_opts {
 	const struct mb_options *opt;	/* for opening the media; NULL: defaults */
 };
 
-/* Restores what the media hold (restore.c).  Fails with MB_ERR_PARTIAL
+/* Restores what the media hold (restore.c); a --file directory brings
+ * everything below it.  A file goes under its name only once its
+ * checksums matched (restore_staging.h).  Fails with MB_ERR_PARTIAL
  * when items are on media not given (after restoring everything else and
  * printing one "cannot restore" line per missing item to o->report),
- * MB_ERR_CORRUPT on a checksum mismatch (the file is removed),
- * MB_ERR_NOT_FOUND for a --file in no image of the set. */
+ * MB_ERR_CORRUPT on a checksum mismatch, the image's own error when a
+ * given image is cut short or damaged (a file not checked is not
+ * published either; every entry not restored gets a "cannot restore"
+ * line), MB_ERR_NOT_FOUND for a --file in no image of the set. */
 int mb_set_restore(const struct mb_set_restore_opts *o, struct mb_set_stats *st,
 		   struct mb_error *e);
 
-/* Checks each image alone (as mb_image_verify) and the set as a whole:
- * every item named by any index is held by exactly one image given and
- * every segmented file is covered.  MB_ERR_PARTIAL lists what is missing. */
+/* Checks each image alone (as mb_image_verify, past every damaged file,
+ * each in st->damaged and, with report, one "damaged: ..." line on it;
+ * every image, even after one fails) and the set as a whole: every item
+ * named by any index is held by exactly one image given and every
+ * segmented file is covered.  MB_ERR_PARTIAL lists what is missing.
+ * Fails with the first image's error; st is filled either way (free it
+ * with mb_set_stats_free).  mb_set_verify_from prints the damaged lines
+ * only when the output is not JSON. */
 int mb_set_verify(const char *const *media, size_t n_media, FILE *report,
 		  struct mb_set_stats *st, struct mb_error *e);
 /* The same on the command's --from. */

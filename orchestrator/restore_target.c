@@ -13,6 +13,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "orchestrator/restore_staging.h"
+
 #define BLOCK 4096
 
 /* Metadata of a restored directory, applied at close. */
@@ -38,6 +40,7 @@ struct mb_target {
 	size_t n_dirs, cap_dirs;
 	struct open_file *files;	/* indexed by fd */
 	size_t n_files;
+	struct mb_staging stage;	/* regular files until published */
 };
 
 static void close_fd(int *fd)
@@ -57,6 +60,9 @@ int mb_target_check_path(const char *path, struct mb_error *e)
 	if (*path == '/')
 		return mb_fail(e, MB_ERR_TARGET, 0,
 			       "refusing to restore '%s': absolute path", path);
+	if (mb_staging_name(path))	/* its first component is ours */
+		return mb_fail(e, MB_ERR_TARGET, 0, "refusing to restore '%s': the name of "
+			       "a restore's staging directory", path);
 	for (;;) {
 		size_t n = strcspn(p, "/");
 
@@ -198,6 +204,7 @@ int mb_target_open(struct mb_target **out, const char *dir, bool force,
 	if (!empty && !force) {
 		mb_fail(e, MB_ERR_TARGET, 0, "restore target '%s' is not empty",
 			dir);
+		/* (--force also clears what an interrupted restore left) */
 		mb_hint(e, "use an empty directory, or --force to overwrite");
 		return -1;
 	}
@@ -213,6 +220,12 @@ int mb_target_open(struct mb_target **out, const char *dir, bool force,
 	if (t->dirfd < 0) {
 		mb_fail(e, MB_ERR_TARGET, errno,
 			"unable to open restore target '%s'", dir);
+		free(t->dir);
+		free(t);
+		return -1;
+	}
+	if (mb_staging_init(&t->stage, t->dirfd, t->dir, force, e) < 0) {
+		close(t->dirfd);
 		free(t->dir);
 		free(t);
 		return -1;
@@ -263,28 +276,22 @@ static void untrack(struct mb_target *t, int fd)
 }
 
 int mb_target_create_file(struct mb_target *t, const struct mb_entry *ent,
-			  int *fd, struct mb_error *e)
+			  int *fd, size_t *id, struct mb_error *e)
 {
-	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
 	const char *leaf;
 	int pfd = -1, ffd = -1, rc = -1;
 
 	*fd = -1;
+	/* its parents now (a way out of the target is refused before any
+	 * data is read); the file itself waits in the staging directory */
 	if (open_parent(t, ent->path, true, &pfd, &leaf, e) < 0)
 		goto out;
-	ffd = openat(pfd, leaf, flags, 0600);
-	if (ffd < 0 && errno == EEXIST) {
-		if (make_room(t, pfd, leaf, ent->path, e) < 0)
-			goto out;
-		ffd = openat(pfd, leaf, flags, 0600);
-	}
-	if (ffd < 0) {
-		mb_fail(e, MB_ERR_TARGET, errno, "unable to create '%s'",
-			ent->path);
+	if (mb_staging_create(&t->stage, ent->path, &ffd, id, e) < 0)
+		goto out;
+	if (track(t, ffd, ent->path, e) < 0) {
+		mb_staging_discard(&t->stage, *id);
 		goto out;
 	}
-	if (track(t, ffd, ent->path, e) < 0)
-		goto out;
 	*fd = ffd;
 	ffd = -1;
 	rc = 0;
@@ -292,6 +299,25 @@ out:
 	close_fd(&ffd);
 	close_fd(&pfd);
 	return rc;
+}
+
+int mb_target_publish(struct mb_target *t, size_t id, struct mb_error *e)
+{
+	const char *path = mb_staging_path(&t->stage, id), *leaf;
+	int pfd = -1, rc;
+
+	if (!path)
+		return mb_fail(e, MB_ERR_INTERNAL, 0, "publish of a file not staged");
+	if (open_parent(t, path, true, &pfd, &leaf, e) < 0)
+		return -1;
+	rc = mb_staging_publish(&t->stage, id, pfd, leaf, t->force, e);
+	close_fd(&pfd);
+	return rc;
+}
+
+void mb_target_discard(struct mb_target *t, size_t id)
+{
+	mb_staging_discard(&t->stage, id);
 }
 
 static bool all_zero(const unsigned char *p, size_t n)
@@ -624,6 +650,9 @@ int mb_target_close(struct mb_target *t, struct mb_error *e)
 
 	if (!t)
 		return 0;
+	/* what was never published goes first: directories' mtimes after */
+	if (mb_staging_close(&t->stage, e) < 0)
+		rc = -1;
 	if (t->n_dirs)
 		qsort(t->dirs, t->n_dirs, sizeof(*t->dirs), cmp_depth);
 	for (size_t i = 0; i < t->n_dirs; i++) {

@@ -22,21 +22,30 @@ struct mb_target;
 
 /* Opens dir (creating it, mode 0700, if missing).  A non-empty dir is
  * refused (MB_ERR_TARGET) unless force, in which case existing entries are
- * replaced as they are restored. */
+ * replaced as they are restored and the staging directories an
+ * interrupted restore left are removed first. */
 int mb_target_open(struct mb_target **out, const char *dir, bool force,
 		   struct mb_error *e);
 
-/* Checks an image path: relative, no "." / ".." / empty components. */
+/* Checks an image path: relative, no "." / ".." / empty components, not
+ * beneath a name of the staging directory (MB_STAGING_PREFIX). */
 int mb_target_check_path(const char *path, struct mb_error *e);
 
-/* Regular file: creates it (missing parent directories too) and returns an
- * open fd.  Data is then written with mb_target_write(), which leaves holes
+/* Regular file: creates its missing parent directories and the file
+ * itself in the target's staging directory (restore_staging.h), never
+ * under its name, and returns an open fd and the id that publishes it.
+ * Data is then written with mb_target_write(), which leaves holes
  * where whole 4 KiB blocks are zero (it skips zero runs, so each byte range
  * of the new file must be written at most once); mb_target_finish_file()
  * sets the size (ftruncate to ent->size), owner (if root), mode and mtime
- * and closes. */
+ * and closes.  mb_target_publish() then renames it to its name (once its
+ * checksum is known good; with force it replaces a file there, else an
+ * existing name fails); mb_target_discard() drops it; mb_target_close()
+ * drops every file not published. */
 int mb_target_create_file(struct mb_target *t, const struct mb_entry *ent,
-			  int *fd, struct mb_error *e);
+			  int *fd, size_t *id, struct mb_error *e);
+int mb_target_publish(struct mb_target *t, size_t id, struct mb_error *e);
+void mb_target_discard(struct mb_target *t, size_t id);
 int mb_target_write(struct mb_target *t, int fd, const void *buf, size_t len,
 		    struct mb_error *e);
 /* Moves the write position of fd (a segment of a larger file starts at its
@@ -55,7 +64,8 @@ int mb_target_make(struct mb_target *t, const struct mb_entry *ent,
 int mb_target_remove(struct mb_target *t, const char *path,
 		     struct mb_error *e);
 
-/* Applies the deferred directory metadata and frees t. */
+/* Drops the files not published, removes the staging directory, applies
+ * the deferred directory metadata and frees t. */
 int mb_target_close(struct mb_target *t, struct mb_error *e);
 
 #endif

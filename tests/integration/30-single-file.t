@@ -39,6 +39,25 @@ exit_is 0 "restore of two --file"
 ok "first of two exact" cmp "$SRC/mid/small-7" "$SCRATCH/two/mid/small-7"
 ok "second of two exact" cmp "$SRC/bulk/z/big-2" "$SCRATCH/two/bulk/z/big-2"
 
+# issue 16, 13: --file DIR restores the directory and everything below it
+# (as --file base/16384 should restore that database's files)
+touch -d '@1500000000' "$SRC/mid/dir"
+run fx_backup --media "file:$SCRATCH/out/dirs.mbi" --force
+exit_is 0 "backup for the --file DIR cases"
+run mb restore --from "$SCRATCH/out/dirs.mbi" --to "$SCRATCH/dir1" --file mid/dir
+exit_is 0 "restore --file of a directory"
+ok "its file is restored" cmp "$SRC/mid/dir/target.bin" "$SCRATCH/dir1/mid/dir/target.bin"
+is "$(stat -c %.9Y "$SCRATCH/dir1/mid/dir" 2>/dev/null)" "1500000000.000000000" "the directory's own mtime"
+run mb restore --from "$SCRATCH/out/dirs.mbi" --to "$SCRATCH/dir2" --file mid
+exit_is 0 "restore --file of a directory with a subdirectory"
+ok "the whole subtree is exact" diff -r "$SRC/mid" "$SCRATCH/dir2/mid"
+is "$(cd "$SCRATCH/dir2" && find . -type f | grep -vc '^\./mid/')" "0" "nothing outside it"
+is "$(printf '%s' "$RUN_OUT" | grep -o 'restored [0-9]* entries')" "restored 203 entries" \
+	"the count: mid, mid/dir, 200 small files, target.bin"
+run mb restore --from "$SCRATCH/out/dirs.mbi" --to "$SCRATCH/dir3" --file mid/small-7 --file mid/dir --file mid/dir/target.bin
+exit_is 0 "a file named alone and within a directory named too: restored once"
+ok "it is exact" cmp "$SRC/mid/dir/target.bin" "$SCRATCH/dir3/mid/dir/target.bin"
+
 run mb restore --from "$IMG" --to "$SCRATCH/none" --file mid/no-such-file
 exit_is 17 "--file of a missing path: not found"
 like "$RUN_ERR" "^mbackup: error: .*mid/no-such-file" "the message names the path"

@@ -6,6 +6,7 @@
 . "$(dirname "$0")/../lib/fixture.sh"
 fx_init
 fx_setup ext4
+NL=$'\n'
 fx_random_files "$SRC/d" file- 20 1000
 { printf 'MBACKUP-DAMAGE-VICTIM-0123456789\n'; head -c 65536 /dev/urandom; } >"$SRC/d/victim.dat"
 head -c 300000 /dev/urandom >"$SRC/z-after"
@@ -62,6 +63,40 @@ exit_is 9 "verify: flipped header byte -> corrupt"
 is "$(errors)" "mbackup: error: header checksum mismatch at offset $victim_off (member of 'd/victim.dat') in image '$SCRATCH/out/hdr.mbi'" \
 	"one error line naming the member"
 
+# issue 16, 5: verify goes on past a damaged file, as pg_verifybackup, and
+# lists every one (in image order, one line each; JSON too); the error is
+# the first, the exit code the damage's (9)
+f5_off=$(member_offset "$IMG" d/file-5)
+z_off=$(member_offset "$IMG" z-after)
+M=$SCRATCH/out/many.mbi
+cp "$IMG" "$M"
+flip "$M" $((f5_off + 150))
+flip "$M" $((marker + 4000))
+flip "$M" $((z_off + 100000))
+run mb verify --from "$M"
+exit_is 9 "verify of an image with three damaged files -> corrupt"
+is "$RUN_OUT" "damaged: header checksum mismatch at offset $f5_off (member of 'd/file-5') in image '$M'
+damaged: checksum mismatch in 'd/victim.dat' (member at offset $victim_off)
+damaged: checksum mismatch in 'z-after' (member at offset $z_off)" "every damaged file listed, in image order"
+is "$RUN_ERR" "mbackup: error: header checksum mismatch at offset $f5_off (member of 'd/file-5') in image '$M'
+HINT: 3 damaged files in image '$M', each listed" "the error is the first, the hint counts them"
+run mb verify --from "$M" --output json
+exit_is 9 "verify --output json of the same image -> corrupt"
+is "$(jq -r '[.status, (.damaged | map(.path) | join(","))] | join(" ")' <<<"$RUN_OUT")" \
+	"corrupt d/file-5,d/victim.dat,z-after" "json: status and every damaged file"
+is "$(jq -r '.damaged[1] | [.offset, .error] | join(" ")' <<<"$RUN_OUT")" \
+	"$victim_off checksum mismatch in 'd/victim.dat' (member at offset $victim_off)" "json: offset and error of each"
+run bash -c "cat '$M' | '$MB' verify --from -"
+exit_is 9 "verify from a pipe of the same image -> corrupt"
+is "$RUN_OUT" "" "a pipe cannot seek past a damaged header: the first error stands, alone"
+cp "$IMG" "$M"
+flip "$M" $((marker + 4000))
+flip "$M" $((z_off + 100000))
+run bash -c "cat '$M' | '$MB' verify --from -"
+exit_is 9 "verify from a pipe, two damaged data -> corrupt"
+is "$RUN_OUT" "damaged: checksum mismatch in 'd/victim.dat' (member at offset $victim_off)
+damaged: checksum mismatch in 'z-after' (member at offset $z_off)" "from a pipe: both listed"
+
 # 3. truncation: in a member's data (the one ls places there), in the two
 # zero blocks that end every tar, in the index (the first member)
 size=$(stat -c %s "$IMG")
@@ -85,6 +120,62 @@ is "$(errors)" "mbackup: error: image '$SCRATCH/out/trunc.mbi' is truncated at o
 	"restore of a truncated image: message"
 nok "restore of a truncated image leaves nothing of the member cut short" test -e "$SCRATCH/r-trunc/$mid_member"
 nok "nor anything after it" test -e "$SCRATCH/r-trunc/z-after"
+# issue 16, 2: a restore that stops before the trailer publishes nothing it
+# could not check (a file's checksum is in the trailer), leaves no staging
+# directory, and lists every entry it did not restore, one line each
+n_items=$("$MB" ls --from "$IMG" --output json | jq '[.entries[] | select(.type != "d")] | length')
+staged() { find "$1" -name '.mbackup-restore-*' | wc -l; }
+is "$(cd "$SCRATCH/r-trunc" && find . ! -type d | sort)" "" "truncated: no file under any name, checked or not"
+is "$(staged "$SCRATCH/r-trunc")" 0 "truncated: no staging directory left"
+like "$RUN_OUT" "(^|$NL)cannot restore 'd/file-1': its checksum could not be checked \\(the restore stopped before the trailer\\)($NL|\$)" \
+	"a file read whole before the cut is listed as unchecked"
+like "$RUN_OUT" "(^|$NL)cannot restore '$mid_member': the restore stopped before it was read whole($NL|\$)" \
+	"the member cut short is listed"
+is "$(grep -c '^cannot restore ' <<<"$RUN_OUT")" "$n_items" "one line per entry not restored ($n_items)"
+run bash -c "head -c $((size / 2)) '$IMG' | '$MB' restore --from - --to '$SCRATCH/r-pipe'"
+exit_is 10 "restore from a pipe that ends early -> truncated"
+is "$(cd "$SCRATCH/r-pipe" && find . ! -type d | sort)" "" "pipe ending early: no file left"
+is "$(grep -c '^cannot restore ' <<<"$RUN_OUT")" "$n_items" "pipe ending early: one line per entry"
+run mb restore --from "$SCRATCH/out/trunc.mbi" --to "$SCRATCH/r-trunc-one" --file d/file-1
+exit_is 10 "restore --file from an image without its trailer -> truncated"
+is "$(cd "$SCRATCH/r-trunc-one" && find . ! -type d | sort)" "" "--file: the unchecked file is not left"
+is "$RUN_OUT" "cannot restore 'd/file-1': its checksum could not be checked (the restore stopped before the trailer)" \
+	"--file: the file is listed"
+# a damaged member, then the cut
+cp "$IMG" "$SCRATCH/out/dmg-trunc.mbi"
+flip "$SCRATCH/out/dmg-trunc.mbi" $((victim_off + 150))
+truncate -s $((size - 100000)) "$SCRATCH/out/dmg-trunc.mbi"
+run mb restore --from "$SCRATCH/out/dmg-trunc.mbi" --to "$SCRATCH/r-dmg-trunc"
+exit_is 9 "a damaged member header, then truncation -> corrupt (the first cause)"
+is "$(cd "$SCRATCH/r-dmg-trunc" && find . ! -type d | sort)" "" "damaged then truncated: no file left"
+like "$RUN_OUT" "(^|$NL)cannot restore 'd/victim.dat': the restore stopped before it was read whole($NL|\$)" \
+	"the damaged member is listed"
+like "$RUN_OUT" "(^|$NL)cannot restore 'd/file-1': its checksum could not be checked" "a file before it is listed"
+is "$(grep -c '^cannot restore ' <<<"$RUN_OUT")" "$n_items" "damaged then truncated: one line per entry"
+# SIGKILL in the middle: only the staging directory holds anything, and a
+# later --force restore into the same target clears it
+mkfifo "$SCRATCH/out/kill.fifo"
+"$MB" restore --from "$SCRATCH/out/kill.fifo" --to "$SCRATCH/r-kill" >/dev/null 2>&1 & kpid=$!
+exec 7>"$SCRATCH/out/kill.fifo"
+head -c $((size / 2)) "$IMG" >&7
+for _ in $(seq 1 50); do
+	[ "$(find "$SCRATCH/r-kill" -path '*/.mbackup-restore-*/*' 2>/dev/null | wc -l)" -gt 5 ] && break
+	sleep 0.1
+done
+kill -KILL "$kpid"
+wait "$kpid" 2>/dev/null
+exec 7>&-
+ok "killed restore: files were staged" test "$(find "$SCRATCH/r-kill" -path '*/.mbackup-restore-*/*' | wc -l)" -gt 5
+is "$(cd "$SCRATCH/r-kill" && find . ! -type d ! -path './.mbackup-restore-*/*' | sort)" "" \
+	"killed restore: nothing under a final name"
+like "$(cd "$SCRATCH/r-kill" && ls -A)" "(^|$NL)\\.mbackup-restore-[A-Za-z0-9]{6}($NL|\$)" \
+	"killed restore: the staging directory is recognisable"
+run mb restore --from "$IMG" --to "$SCRATCH/r-kill"
+exit_is 11 "without --force the target holding a staging directory is refused"
+run mb restore --from "$IMG" --to "$SCRATCH/r-kill" --force
+exit_is 0 "restore --force into the killed restore's target"
+is "$(staged "$SCRATCH/r-kill")" 0 "--force: the old staging directory is gone"
+ok "--force: the tree is exact" diff -r "$SRC" "$SCRATCH/r-kill"
 run bash -c "head -c $((size / 2)) '$IMG' | '$MB' verify --from -"
 exit_is 10 "verify from a pipe that ends early -> truncated"
 is "$(errors)" "mbackup: error: image 'standard input' is truncated at offset $mid (inside '$mid_member')" \

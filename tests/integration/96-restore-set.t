@@ -60,11 +60,34 @@ exit_is 0 "--file of a set with a member from a pipe"
 ok "big.bin exact" cmp "$SRC/big.bin" "$SCRATCH/pf/big.bin"
 ok "d/f7 exact" cmp "$SRC/d/f7" "$SCRATCH/pf/d/f7"
 
+# --- issue 16, 11: a set member cut short is truncated (10), not "not given" ---
+cp "$O/a" "$O/a-cut"
+cut_at=$(( $(stat -c %s "$O/a") / 2 ))
+truncate -s "$cut_at" "$O/a-cut"
+run mb restore --from "$O/a-cut" --from "$O/b" --to "$SCRATCH/cut"
+exit_is 10 "restore of a set with a truncated member: truncated (10)"
+like "$(grep '^mbackup: error: ' <<<"$RUN_ERR")" \
+	"^mbackup: error: image '$O/a-cut' is truncated at offset [0-9]+ \\(inside the trailer\\)\$" \
+	"the error names the truncated image"
+nok "no 'which is not given' line for a device that is given" grep -q 'which is not given' <<<"$RUN_OUT"
+like "$RUN_OUT" "cannot restore '[^']*': it is on device 1 of 2, whose image '$O/a-cut' is truncated" \
+	"what the truncated member held is listed, naming the image"
+on_b=$("$MB" ls --from "$O/b" --output json | jq -r '[.entries[] | select(.type == "f" and .path != "big.bin")][0].path')
+ok "what device 2 holds is restored ($on_b)" cmp "$SRC/$on_b" "$SCRATCH/cut/$on_b"
+run mb verify --from "$O/a-cut" --from "$O/b"
+exit_is 10 "verify of a set with a truncated member: truncated (10)"
+
 # --- 4b: --file of a hard link whose first name is not restored ---
 run mb restore --from "$O/a" --from "$O/b" --to "$SCRATCH/hl" --file d/second
 exit_is 0 "--file of a hard link from a set"
 ok "the link's data restored" cmp "$SRC/d/second" "$SCRATCH/hl/d/second"
 nok "its first name is not restored" test -e "$SCRATCH/hl/d/first"
+# --- issue 16, 13: --file DIR, a hard link and its first name below it ---
+run mb restore --from "$O/a" --from "$O/b" --to "$SCRATCH/dd" --file d
+exit_is 0 "--file of a directory from a set"
+ok "byte-exact below it" diff -r "$SRC/d" "$SCRATCH/dd/d"
+is "$(stat -c %i "$SCRATCH/dd/d/first" 2>/dev/null)" "$(stat -c %i "$SCRATCH/dd/d/second" 2>/dev/null)" \
+	"the hard link below it is a link again"
 run fx_backup --media "file:$O/one.mbi"
 exit_is 0 "backup on one device"
 run mb restore --from "$O/one.mbi" --to "$SCRATCH/hl1" --file d/second

@@ -223,6 +223,7 @@ static void test_verify(void)
 
 	is_int(mb_set_verify(media, 1, NULL, &st, &e) == -1 ? e.code : 0, MB_ERR_CORRUPT,
 	       "verify fails on the short file as restore does");
+	mb_set_stats_free(&st);
 }
 
 int main(void)

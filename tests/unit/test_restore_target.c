@@ -1,7 +1,9 @@
 /* Unit tests for orchestrator/restore_target.c: a varied tree restored with
  * its metadata and holes, and every way out of the target refused. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -30,11 +32,15 @@ static int write_file(struct mb_target *t, struct mb_entry *f, const char *data,
 {
 	int fd;
 
-	if (mb_target_create_file(t, f, &fd, e) < 0)
+	size_t id;
+
+	if (mb_target_create_file(t, f, &fd, &id, e) < 0)
 		return -1;
 	if (mb_target_write(t, fd, data, len, e) < 0)
 		return -1;
-	return mb_target_finish_file(t, fd, f, e);
+	if (mb_target_finish_file(t, fd, f, e) < 0)
+		return -1;
+	return mb_target_publish(t, id, e);
 }
 
 static int same_meta(const char *path, const struct mb_entry *x)
@@ -65,7 +71,9 @@ static int write_sparse(struct mb_target *t, struct mb_entry *f,
 	memset(buf, 'A', 4096);
 	memset(buf + (8 << 20) + 4096, 'B', 4096);
 	buf[(8 << 20) + 4096 + 5000] = 'C';	/* inside a partial block */
-	if (mb_target_create_file(t, f, &fd, e) < 0)
+	size_t id;
+
+	if (mb_target_create_file(t, f, &fd, &id, e) < 0)
 		return -1;
 	for (size_t off = 0; off < sizeof(buf) - (1 << 20); off += 1000) {
 		size_t n = sizeof(buf) - (1 << 20) - off;
@@ -73,7 +81,9 @@ static int write_sparse(struct mb_target *t, struct mb_entry *f,
 			return -1;
 	}
 	f->size = sizeof(buf);	/* the last MiB comes from ftruncate */
-	return mb_target_finish_file(t, fd, f, e);
+	if (mb_target_finish_file(t, fd, f, e) < 0)
+		return -1;
+	return mb_target_publish(t, id, e);
 }
 
 static void check_sparse(const char *path)
@@ -194,19 +204,20 @@ static void test_escapes(void)
 	struct mb_entry via = ent("s/passwd", 'f', S_IFREG | 0644);
 	char t2[160];
 	int fd;
+	size_t id;
 
 	snprintf(t2, sizeof(t2), "%s/t2", base);
 	mkdir(outside, 0755);
 	close(open(at(outside, "secret"), O_WRONLY | O_CREAT, 0600));
 	is_int(mb_target_open(&t, t2, false, &e), 0, "open target 2");
-	is_int(mb_target_create_file(t, &up, &fd, &e), -1, "'..' refused");
+	is_int(mb_target_create_file(t, &up, &fd, &id, &e), -1, "'..' refused");
 	is_str(e.msg, "refusing to restore '../escaped': '..' component",
 	       "'..': message");
 	is_int(e.code, MB_ERR_TARGET, "'..': MB_ERR_TARGET");
 
 	ok(symlink(outside, at(t2, "evil")) == 0, "planted symlink to outside");
 	mb_error_clear(&e);
-	is_int(mb_target_create_file(t, &x, &fd, &e), -1, "file via symlink");
+	is_int(mb_target_create_file(t, &x, &fd, &id, &e), -1, "file via symlink");
 	is_str(e.msg, "refusing to restore 'evil/x': 'evil' is a symlink",
 	       "file via symlink: message");
 	mb_error_clear(&e);
@@ -221,7 +232,7 @@ static void test_escapes(void)
 	mb_error_clear(&e);
 	sl.link_target = outside;
 	is_int(mb_target_make(t, &sl, &e), 0, "symlink entry to outside");
-	is_int(mb_target_create_file(t, &via, &fd, &e), -1, "file under it");
+	is_int(mb_target_create_file(t, &via, &fd, &id, &e), -1, "file under it");
 	is_str(e.msg, "refusing to restore 's/passwd': 's' is a symlink",
 	       "file under symlink entry: message");
 	mb_error_clear(&e);
@@ -292,13 +303,79 @@ static void test_force(void)
 	close(fd);
 }
 
+/* A file stays in the staging directory until published: never under its
+ * name before; dropped at close when not published; a leftover staging
+ * directory (a killed restore) is cleared by --force. */
+static int count_staging(const char *dir, char *name, size_t cap)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d)))
+		if (strncmp(de->d_name, ".mbackup-restore-", 17) == 0) {
+			snprintf(name, cap, "%s", de->d_name);
+			n++;
+		}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void test_staging(void)
+{
+	struct mb_error e = { 0 };
+	struct mb_target *t = NULL;
+	struct mb_entry a = ent("s/a", 'f', S_IFREG | 0640);
+	struct mb_entry b = ent("s/b", 'f', S_IFREG | 0640);
+	struct mb_entry bad = ent(".mbackup-restore-abcdef/x", 'f', S_IFREG | 0600);
+	char t4[160], stage[NAME_MAX + 1] = "", in_stage[400];
+	struct stat st;
+	size_t ida, idb;
+	int fa, fb;
+
+	a.size = b.size = 1;
+	snprintf(t4, sizeof(t4), "%s/t4", base);
+	is_int(mb_target_open(&t, t4, false, &e), 0, "staging: open");
+	is_int(mb_target_create_file(t, &a, &fa, &ida, &e), 0, "staging: create a");
+	is_int(mb_target_create_file(t, &b, &fb, &idb, &e), 0, "staging: create b");
+	is_int(mb_target_write(t, fa, "a", 1, &e) + mb_target_finish_file(t, fa, &a, &e), 0,
+	       "staging: a written and finished");
+	is_int(mb_target_write(t, fb, "b", 1, &e) + mb_target_finish_file(t, fb, &b, &e), 0,
+	       "staging: b written and finished");
+	ok(lstat(at(t4, "s/a"), &st) < 0 && lstat(at(t4, "s/b"), &st) < 0,
+	   "staging: nothing under a final name before publishing");
+	is_int(count_staging(t4, stage, sizeof(stage)), 1, "staging: one staging directory");
+	ok(strlen(stage) == 23, "staging: named .mbackup-restore-XXXXXX");
+	is_int(mb_target_publish(t, ida, &e), 0, "staging: publish a");
+	ok(same_meta(at(t4, "s/a"), &a), "staging: a published with its metadata");
+	is_int(mb_target_create_file(t, &bad, &fa, &ida, &e), -1, "staging: its name refused");
+	is_str(e.msg, "refusing to restore '.mbackup-restore-abcdef/x': the name of a "
+	       "restore's staging directory", "staging: message");
+	mb_error_clear(&e);
+	is_int(mb_target_close(t, &e), 0, "staging: close");
+	ok(lstat(at(t4, "s/b"), &st) < 0, "staging: b, never published, is gone");
+	is_int(count_staging(t4, stage, sizeof(stage)), 0, "staging: directory removed");
+
+	/* a killed restore's leftover */
+	mkdir(at(t4, ".mbackup-restore-Kill3d"), 0700);
+	snprintf(in_stage, sizeof(in_stage), "%s/.mbackup-restore-Kill3d/0", t4);
+	close(open(in_stage, O_WRONLY | O_CREAT, 0600));
+	is_int(mb_target_open(&t, t4, false, &e), -1, "leftover: refused without force");
+	mb_error_clear(&e);
+	is_int(mb_target_open(&t, t4, true, &e), 0, "leftover: --force opens");
+	is_int(count_staging(t4, stage, sizeof(stage)), 0, "leftover: cleared by --force");
+	is_int(mb_target_close(t, &e), 0, "leftover: close");
+	ok(lstat(at(t4, "s/a"), &st) == 0, "leftover: the published file stays");
+}
+
 int main(void)
 {
 	char cmd[200];
 
 	if (geteuid() != 0)
 		skip_all("needs root (owners, device nodes)");
-	plan(72);
+	plan(92);
 	snprintf(base, sizeof(base), "/tmp/restore_target-%d", (int)getpid());
 	snprintf(tgt, sizeof(tgt), "%s/t1", base);
 	snprintf(outside, sizeof(outside), "%s/outside", base);
@@ -307,6 +384,7 @@ int main(void)
 	test_check_path();
 	test_escapes();
 	test_force();
+	test_staging();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
 	if (system(cmd) != 0)
 		diag("cleanup of %s failed", base);
