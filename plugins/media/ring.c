@@ -23,6 +23,7 @@ struct ring {
 	pthread_cond_t cv;
 	pthread_t thr;
 	bool done, stop, failed;
+	bool draining;		/* a mark waits: write what is queued, full or not */
 	struct mb_error err;	/* the thread's failure */
 	uint64_t records, ran_dry, records_at_dry;
 	struct mb_sink *next;
@@ -60,7 +61,8 @@ static int ring_wait_room(struct ring *g, struct mb_error *e)
 static bool ring_wait(struct ring *g, bool primed)
 {
 	while (!g->stop && !(g->done && g->count == 0) &&
-	       (g->count == 0 || (!primed && !g->done && g->count < g->cap / 2)))
+	       (g->count == 0 ||
+		(!primed && !g->done && !g->draining && g->count < g->cap / 2)))
 		pthread_cond_wait(&g->cv, &g->mu);
 	return !g->stop && g->count > 0;
 }
@@ -143,8 +145,13 @@ static int ring_mark(struct mb_sink *s, struct mb_error *e)
 	int rc = 0;
 
 	pthread_mutex_lock(&g->mu);
+	/* The thread may be waiting for the ring to fill half way: tell it
+	 * not to, or both would wait for each other. */
+	g->draining = true;
+	pthread_cond_broadcast(&g->cv);
 	while (g->count > 0 && !g->failed)
 		pthread_cond_wait(&g->cv, &g->mu);
+	g->draining = false;
 	if (g->failed)
 		rc = copy_err(e, &g->err);
 	pthread_mutex_unlock(&g->mu);

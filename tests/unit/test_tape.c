@@ -118,7 +118,15 @@ static void test_ring(void)
 	rc |= mb_sink_write(s, data, 10 * 512, &e);
 	rc |= mb_sink_mark(s, &e);
 	is_int(s->next->bytes, 10 * 512, "a mark waits until the ring is written");
-	rc |= mb_sink_write(s, data + 10 * 512, 3 * 512, &e);
+	/* One record after the ring ran dry: the thread, waiting for the
+	 * ring to fill half way, must still write it when a mark waits
+	 * (before, both waited for each other; alarm() ends a deadlock). */
+	alarm(30);
+	rc |= mb_sink_write(s, data + 10 * 512, 512, &e);
+	rc |= mb_sink_mark(s, &e);
+	alarm(0);
+	is_int(s->next->bytes, 11 * 512, "a mark drains a ring holding less than half its size");
+	rc |= mb_sink_write(s, data + 11 * 512, 2 * 512, &e);
 	is_int(rc, 0, "13 records through the ring");
 	is_int(s->bytes, sizeof(data), "the ring counts what it took");
 	is_int(mb_sink_close(s, NULL, &e), 0, "ring and file closed");
@@ -153,7 +161,7 @@ static void test_ring_failure(void)
 
 int main(void)
 {
-	plan(42);
+	plan(43);
 	/* other checkouts run this test too: one at a time in DIR */
 	flock(open(DIR ".lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600), LOCK_EX);
 	if (system("rm -rf " DIR " && mkdir -p " DIR) != 0)
