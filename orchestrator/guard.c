@@ -35,8 +35,9 @@ struct guard_ctx {
 	size_t n;
 	const struct mb_quiesce_deadline *undo;
 	size_t n_undo;
-	const char *cgroup2;	/* the cgroup2 mount, NULL if none */
-	char own[PATH_MAX];	/* its own cgroup, "" if it has none */
+	char *const *hier;	/* [MB_GUARD_HIER]: the cgroup2 mount, then
+				 * systemd's v1 one (hybrid), NULL if none */
+	char own[MB_GUARD_HIER][PATH_MAX];	/* its own cgroups, "" if none */
 };
 
 static int write_text(const char *path, const char *text)
@@ -53,44 +54,57 @@ static int write_text(const char *path, const char *text)
 	return rc;
 }
 
-/* Leaves the run's process group and cgroup, so that a kill of either
- * (kill -9 -PGID, systemd's stop, cgroup.kill, a cgroup's OOM kill)
- * spares the guard, and asks the OOM killer to spare it too.  Returns 0
- * or the errno of the cgroup step (ENOENT: no cgroup2 hierarchy). */
-static int guard_detach(struct guard_ctx *c)
+/* Into hier/mbackup-guard-PID; 0 or an errno. */
+static int join_own(const char *hier, char own[PATH_MAX])
 {
 	char procs[PATH_MAX + 16], pid[24];
 	int err = 0;
 
-	setsid();	/* fails only for a group leader, which a child is not */
-	write_text("/proc/self/oom_score_adj", "-1000");
-	if (!c->cgroup2)
-		return ENOENT;
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	snprintf(c->own, sizeof(c->own), "%s/" GUARD_CGROUP_PREFIX "%d", c->cgroup2, (int)getpid());
-	snprintf(procs, sizeof(procs), "%s/cgroup.procs", c->own);
-	if (mkdir(c->own, 0755) < 0 && errno != EEXIST)
+	snprintf(own, PATH_MAX, "%s/" GUARD_CGROUP_PREFIX "%d", hier, (int)getpid());
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", own);
+	if (mkdir(own, 0755) < 0 && errno != EEXIST)
 		err = errno;
 	else if (write_text(procs, pid) < 0)
 		err = errno ? errno : EIO;
 	if (err) {
-		rmdir(c->own);
-		c->own[0] = '\0';
+		rmdir(own);
+		own[0] = '\0';
 	}
 	return err;
 }
 
-/* The guard's way out: back to the hierarchy's root cgroup, its own
- * cgroup removed, so nothing is left even when mbackup is gone. */
+/* Leaves the run's process group and cgroup, so that a kill of either
+ * (kill -9 -PGID, systemd's stop, cgroup.kill, a cgroup's OOM kill)
+ * spares the guard, and asks the OOM killer to spare it too.  Returns 0
+ * or the errno of the cgroup2 step (ENOENT: no cgroup2 hierarchy). */
+static int guard_detach(struct guard_ctx *c)
+{
+	int err;
+
+	setsid();	/* fails only for a group leader, which a child is not */
+	write_text("/proc/self/oom_score_adj", "-1000");
+	err = c->hier[0] ? join_own(c->hier[0], c->own[0]) : ENOENT;
+	/* On a hybrid machine systemd tracks a unit's processes in its v1
+	 * hierarchy: leave the unit's cgroup there too. */
+	if (c->hier[1] && join_own(c->hier[1], c->own[1]) != 0 && err == 0)
+		err = EPERM;
+	return err;
+}
+
+/* The guard's way out: back to each hierarchy's root cgroup, its own
+ * removed, so nothing is left even when mbackup is gone. */
 static void guard_exit(struct guard_ctx *c)
 {
 	char procs[PATH_MAX + 16], pid[24];
 
-	if (c->own[0]) {
-		snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-		snprintf(procs, sizeof(procs), "%s/cgroup.procs", c->cgroup2);
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	for (int i = 0; i < MB_GUARD_HIER; i++) {
+		if (!c->own[i][0])
+			continue;
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", c->hier[i]);
 		if (write_text(procs, pid) == 0)
-			rmdir(c->own);
+			rmdir(c->own[i]);
 	}
 	_exit(0);
 }
@@ -201,31 +215,40 @@ static int read_reply(int sock, char *c, int timeout_ms)
 	return read(sock, c, 1) == 1 ? 0 : -1;
 }
 
-/* The mountpoint of the cgroup2 hierarchy (/sys/fs/cgroup on a systemd
- * machine, /sys/fs/cgroup/unified on a hybrid one), malloc'd; NULL if
- * none is mounted.  Read before the fork: nothing here is frozen. */
-static char *cgroup2_mount(void)
+/* The mountpoints of the hierarchies the guard leaves the run's cgroup
+ * in, malloc'd, NULL where none is mounted: [0] cgroup2 (/sys/fs/cgroup
+ * on a systemd machine, /sys/fs/cgroup/unified on a hybrid one), [1]
+ * systemd's v1 hierarchy (name=systemd, hybrid and legacy machines).
+ * Read before the fork: nothing here is frozen. */
+static void find_hierarchies(char *hier[MB_GUARD_HIER])
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL, *found = NULL;
+	char *line = NULL;
 	size_t cap = 0;
 
-	while (f && !found && getline(&line, &cap, f) > 0) {
-		char mnt[PATH_MAX], type[64];
+	hier[0] = hier[1] = NULL;
+	while (f && getline(&line, &cap, f) > 0) {
+		char mnt[PATH_MAX], type[64], opts[1024] = "", *o;
 		const char *sep = strstr(line, " - ");
+		int i;
 
-		if (sep && sscanf(sep, " - %63s", type) == 1 && strcmp(type, "cgroup2") == 0 &&
-		    sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && !strchr(mnt, '\\'))
-			found = strdup(mnt);
+		if (!sep || sscanf(sep, " - %63s %*s %1023s", type, opts) < 1 ||
+		    sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 || strchr(mnt, '\\'))
+			continue;
+		o = strstr(opts, "name=systemd");
+		i = strcmp(type, "cgroup2") == 0 ? 0 :
+		    strcmp(type, "cgroup") == 0 && o && (o == opts || o[-1] == ',') &&
+		    (o[12] == '\0' || o[12] == ',') ? 1 : -1;
+		if (i >= 0 && !hier[i])
+			hier[i] = strdup(mnt);
 	}
 	free(line);
 	if (f)
 		fclose(f);
-	return found;
 }
 
 /* The guard's first word: ready, and whether it left the run's cgroup. */
-static int read_ready(struct mb_guard *g, const char *cgroup2, struct mb_error *e)
+static int read_ready(struct mb_guard *g, char *const *hier, struct mb_error *e)
 {
 	char msg[1 + sizeof(int)] = { 0 };
 	struct pollfd p = { .fd = g->sock, .events = POLLIN };
@@ -235,13 +258,14 @@ static int read_ready(struct mb_guard *g, const char *cgroup2, struct mb_error *
 	    msg[0] != GUARD_READY)
 		return mb_fail(e, MB_ERR_QUIESCE, 0, "the guard process did not start");
 	memcpy(&err, msg + 1, sizeof(int));
-	if (err == 0 && asprintf(&g->cgroup, "%s/" GUARD_CGROUP_PREFIX "%d", cgroup2,
-				 (int)g->pid) < 0)
-		g->cgroup = NULL;	/* the guard removes it itself */
+	for (int i = 0; i < MB_GUARD_HIER; i++)	/* the guard removes them itself */
+		if (hier[i] && asprintf(&g->cgroups[i], "%s/" GUARD_CGROUP_PREFIX "%d", hier[i],
+					(int)g->pid) < 0)
+			g->cgroups[i] = NULL;
 	if (err)
 		mb_warn("guard: unable to leave the run's cgroup: %s; a kill of the whole "
 			"cgroup inside the window leaves the filesystems frozen until "
-			"'mbackup recover'", err == ENOENT && !cgroup2 ?
+			"'mbackup recover'", err == ENOENT && !hier[0] ?
 			"no cgroup2 hierarchy is mounted" : strerror(err));
 	return 0;
 }
@@ -251,11 +275,12 @@ int mb_guard_arm(struct mb_guard *g, char *const *mounts, size_t n,
 		 int timeout_s, struct mb_error *e)
 {
 	int sv[2] = { -1, -1 }, *fds = calloc(n ? n : 1, sizeof(int)), rc = -1;
-	char *cgroup2 = cgroup2_mount();
+	char *hier[MB_GUARD_HIER];
 
+	find_hierarchies(hier);
 	g->pid = -1;
 	g->sock = -1;
-	g->cgroup = NULL;
+	g->cgroups[0] = g->cgroups[1] = NULL;
 	for (size_t i = 0; fds && i < n; i++)
 		fds[i] = -1;
 	if (!fds || open_mounts(mounts, n, fds, e) < 0)
@@ -271,7 +296,7 @@ int mb_guard_arm(struct mb_guard *g, char *const *mounts, size_t n,
 	}
 	if (g->pid == 0) {
 		struct guard_ctx c = { .sock = sv[1], .fds = fds, .n = n, .undo = undo,
-				       .n_undo = n_undo, .cgroup2 = cgroup2 };
+				       .n_undo = n_undo, .hier = hier };
 
 		guard_main(&c, timeout_s);
 	}
@@ -279,17 +304,18 @@ int mb_guard_arm(struct mb_guard *g, char *const *mounts, size_t n,
 	sv[1] = -1;
 	g->sock = sv[0];
 	sv[0] = -1;
-	if (read_ready(g, cgroup2, e) < 0)
+	if (read_ready(g, hier, e) < 0)
 		goto out;
-	mb_debug("guard %d armed, deadline %d s, %zu undo(s) at the deadline%s%s", (int)g->pid,
-		 timeout_s, n_undo, g->cgroup ? ", in " : "", g->cgroup ? g->cgroup : "");
+	mb_debug("guard %d armed, deadline %d s, %zu undo(s) at the deadline", (int)g->pid,
+		 timeout_s, n_undo);
 	rc = 0;
 out:
 	for (size_t i = 0; fds && i < n; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	free(fds);
-	free(cgroup2);
+	free(hier[0]);
+	free(hier[1]);
 	for (int i = 0; i < 2; i++)
 		if (sv[i] >= 0)
 			close(sv[i]);
@@ -316,10 +342,12 @@ int mb_guard_disarm(struct mb_guard *g, bool *fired, struct mb_error *e)
 	while (waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	g->pid = -1;
-	if (g->cgroup)	/* the guard removes it on its way out; not if killed */
-		rmdir(g->cgroup);
-	free(g->cgroup);
-	g->cgroup = NULL;
+	for (int i = 0; i < MB_GUARD_HIER; i++) {
+		if (g->cgroups[i])	/* the guard removes it on its way out; not if killed */
+			rmdir(g->cgroups[i]);
+		free(g->cgroups[i]);
+		g->cgroups[i] = NULL;
+	}
 	if (*fired)
 		rc = mb_fail(e, MB_ERR_TIMEOUT, 0, "the guard thawed the filesystems before mbackup did");
 	return rc;

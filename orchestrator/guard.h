@@ -22,8 +22,10 @@
  *   - moves itself into a cgroup of its own, <cgroup2>/mbackup-guard-PID,
  *     on the cgroup2 hierarchy (found in /proc/self/mountinfo): systemd's
  *     stop of the unit (KillMode=control-group or mixed), cgroup.kill and
- *     a cgroup's OOM kill (memory.oom.group) miss it; on its way out it
- *     goes back to the hierarchy's root cgroup and removes its own;
+ *     a cgroup's OOM kill (memory.oom.group) miss it; on a hybrid
+ *     machine, where systemd tracks a unit in its v1 hierarchy
+ *     (name=systemd), it does the same there; on its way out it goes
+ *     back to each hierarchy's root cgroup and removes its own;
  *   - sets its oom_score_adj to -1000: the OOM killer picks another.
  * Its limits: a kill aimed at the guard's own pid (kill -9 of mbackup and
  * of the guard by pid, or of every process of the machine), a reboot or
@@ -45,10 +47,12 @@
 #include "common/error.h"
 #include "plugins/quiesce/quiesce.h"
 
+#define MB_GUARD_HIER 2	/* cgroup2, systemd's v1 hierarchy */
+
 struct mb_guard {
 	pid_t pid;
 	int sock;		/* our end; -1 when not armed */
-	char *cgroup;		/* the guard's own cgroup, NULL if none */
+	char *cgroups[MB_GUARD_HIER];	/* the guard's own cgroups, NULL if none */
 };
 
 /* Forks the guard for these mountpoints; returns once it is ready (and

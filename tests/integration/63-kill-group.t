@@ -11,6 +11,9 @@ fx_init
 CG2=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' \
 	/proc/self/mountinfo | head -1)
 [ -n "$CG2" ] && [ -w "$CG2/cgroup.procs" ] || skip_all "no writable cgroup2 hierarchy"
+# systemd's v1 hierarchy on a hybrid machine (name=systemd), if any
+CG1=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup" && $(i + 3) ~ /(^|,)name=systemd(,|$)/) print $5; break } }' \
+	/proc/self/mountinfo | head -1)
 fx_setup ext4
 fx_random_files "$SRC/d" f- 40 2000
 TIMEOUT=4
@@ -80,8 +83,8 @@ after_kill() { # NAME
 	is "$(status_of_last)" "failed" "$1: recover marks the run failed"
 	is "$(fx_clones)" "" "$1: no split clone is left"
 	ok "$1: the source is writable after recover" writable "$SRC_MNT" 3
-	left=$(ls -d "$CG2"/mbackup-guard-* 2>/dev/null)
-	is "$left" "" "$1: the guard's cgroup is gone"
+	left=$(ls -d "$CG2"/mbackup-guard-* ${CG1:+"$CG1"/mbackup-guard-*} 2>/dev/null)
+	is "$left" "" "$1: the guard's cgroups are gone"
 }
 
 start_hung() { # NAME [PREFIX...]: mbackup hanging inside the window
@@ -105,6 +108,12 @@ g=$(guard_of "$HUNG")
 ok "group: the guard runs (pid ${g:-none})" test -n "$g"
 isnt "$(ps -o pgid= -p "$g" | tr -d ' ')" "$pgid" "group: the guard left the run's process group"
 is "$(grep "^0::" /proc/"$g"/cgroup 2>/dev/null)" "0::/mbackup-guard-$g" "group: the guard is in a cgroup of its own"
+if [ -n "$CG1" ]; then
+	is "$(grep -o ":name=systemd:.*" /proc/"$g"/cgroup)" ":name=systemd:/mbackup-guard-$g" \
+		"group: ... in systemd's v1 hierarchy too"
+else
+	skip "group: ... in systemd's v1 hierarchy too" "no v1 name=systemd hierarchy"
+fi
 kill -KILL -- "-$pgid"
 { wait "$HUNG"; } 2>/dev/null
 after_kill "group"
