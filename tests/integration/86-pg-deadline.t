@@ -76,6 +76,8 @@ hang_case() {
 	ok "$name: after the deadline no mbackup session and no slot is left (${took:-never} s)" \
 		test -n "$took"
 	ok "$name: ... while mbackup still hangs" kill -0 "$pid"
+	# (the line follows pg_terminate_backend's return: wait for it, bounded)
+	wait_for "$SCRATCH/$name.err" "ended the session of backend" 10
 	like "$(cat "$SCRATCH/$name.err")" \
 		"postgres: ended the session of backend $backend at the guard's deadline" \
 		"$name: the guard says which session it ended"
