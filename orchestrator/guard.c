@@ -80,16 +80,15 @@ static int join_own(const char *hier, char own[PATH_MAX])
  * or the errno of the cgroup2 step (ENOENT: no cgroup2 hierarchy). */
 static int guard_detach(struct guard_ctx *c)
 {
-	int err;
+	int err, err1;
 
 	setsid();	/* fails only for a group leader, which a child is not */
 	write_text("/proc/self/oom_score_adj", "-1000");
 	err = c->hier[0] ? join_own(c->hier[0], c->own[0]) : ENOENT;
 	/* On a hybrid machine systemd tracks a unit's processes in its v1
 	 * hierarchy: leave the unit's cgroup there too. */
-	if (c->hier[1] && join_own(c->hier[1], c->own[1]) != 0 && err == 0)
-		err = EPERM;
-	return err;
+	err1 = c->hier[1] ? join_own(c->hier[1], c->own[1]) : 0;
+	return err ? err : err1;
 }
 
 /* The guard's way out: back to each hierarchy's root cgroup, its own
@@ -115,8 +114,10 @@ static void thaw_all(const int *fds, size_t n)
 		ioctl(fds[i], FITHAW, 0);	/* EINVAL: was not frozen */
 }
 
-/* Keeps only sock and the mount fds: the guard must not hold the lock,
- * the catalog or the media open after mbackup is gone. */
+/* Keeps only sock, the mount fds and the log file (never on a frozen
+ * filesystem; without it a later fd, such as the database socket of an
+ * undo, would take its number and the log lines): the guard must not
+ * hold the lock, the catalog or the media open after mbackup is gone. */
 static void close_other_fds(int sock, const int *fds, size_t n)
 {
 	long max = sysconf(_SC_OPEN_MAX);
@@ -124,7 +125,7 @@ static void close_other_fds(int sock, const int *fds, size_t n)
 	if (max < 0 || max > 65536)
 		max = 65536;
 	for (int fd = 3; fd < max; fd++) {
-		bool keep = fd == sock;
+		bool keep = fd == sock || fd == mb_log_file_fd();
 
 		for (size_t i = 0; i < n && !keep; i++)
 			keep = fd == fds[i];
@@ -283,7 +284,11 @@ int mb_guard_arm(struct mb_guard *g, char *const *mounts, size_t n,
 	g->cgroups[0] = g->cgroups[1] = NULL;
 	for (size_t i = 0; fds && i < n; i++)
 		fds[i] = -1;
-	if (!fds || open_mounts(mounts, n, fds, e) < 0)
+	if (!fds) {
+		mb_fail(e, MB_ERR_QUIESCE, ENOMEM, "unable to start the guard");
+		goto out;
+	}
+	if (open_mounts(mounts, n, fds, e) < 0)
 		goto out;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		mb_fail(e, MB_ERR_QUIESCE, errno, "unable to create the guard's socket");

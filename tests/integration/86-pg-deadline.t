@@ -65,7 +65,7 @@ hang_case() {
 	shift 2
 	MBACKUP_FAULT=$point:hang "$MB" --db postgres --mirror "loop:$SRC_LOOP" \
 		--media "file:$SCRATCH/out/$name.mbi" --catalog "$CATALOG" --force \
-		--freeze-timeout "$TIMEOUT" "$@" 2>"$SCRATCH/$name.err" &
+		--freeze-timeout "$TIMEOUT" --log-file "$SCRATCH/$name.log" "$@" 2>"$SCRATCH/$name.err" &
 	pid=$!
 	FX_PIDS+=($pid)
 	wait_for "$SCRATCH/$name.err" "injecting fault 'hang' at $point" 30 ||
@@ -81,6 +81,9 @@ hang_case() {
 	like "$(cat "$SCRATCH/$name.err")" \
 		"postgres: ended the session of backend $backend at the guard's deadline" \
 		"$name: the guard says which session it ended"
+	like "$(cat "$SCRATCH/$name.log")" \
+		"guard: the window passed --freeze-timeout \\($TIMEOUT s\\): thawed 1 filesystem.*postgres: ended the session of backend $backend at the guard's deadline" \
+		"$name: ... in the log file too"
 	is "$(timeout -k 1 10 psql -X -q -At -c "select pg_backup_start('probe', true) is not null" \
 		-c "select lsn is not null from pg_backup_stop(false)" 2>&1 | tr '\n' ' ')" "t t " \
 		"$name: pg_backup_start and pg_backup_stop work in a fresh session"
