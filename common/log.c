@@ -29,6 +29,8 @@ int mb_log_set_file(const char *path)
 	return 0;
 }
 
+int mb_log_file_fd(void) { return log_fd; }
+
 void mb_log(enum mb_log_level level, const char *fmt, ...)
 {
 	char line[2048], stamp[40];

@@ -13,6 +13,9 @@ void mb_log_set_level(enum mb_log_level level);
 enum mb_log_level mb_log_get_level(void);
 /* Also append every line to this file (opened O_APPEND|O_CLOEXEC); -1 on error. */
 int mb_log_set_file(const char *path);
+/* The log file's fd, -1 if none: a process that closes every other fd
+ * (the guard) keeps it, or a later fd would take its number. */
+int mb_log_file_fd(void);
 void mb_log(enum mb_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

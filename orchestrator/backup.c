@@ -149,13 +149,16 @@ static int prepare_window(struct mb_run *r, struct mb_error *e)
 	return 0;
 }
 
-/* The window opens: the guard is armed, its deadline starting now. */
+/* The window opens: the guard is armed, its deadline starting now; at
+ * the deadline it also ends the bracket of the plugins entered so far. */
 static int open_window(struct mb_run *r, struct mb_error *e)
 {
 	char *mounts[MB_MAX_LEGS];
 	size_t n = leg_mounts(r, mounts);
+	struct mb_quiesce_deadline undo[MB_QUIESCE_MAX];
+	size_t n_undo = mb_quiesce_stack_deadline(&r->quiesce, undo);
 
-	if (mb_guard_arm(&r->guard, mounts, n, (int)r->opt->freeze_timeout, e) < 0)
+	if (mb_guard_arm(&r->guard, mounts, n, undo, n_undo, (int)r->opt->freeze_timeout, e) < 0)
 		return -1;
 	r->window_start_ms = mb_now_ms();
 	r->in_window = true;

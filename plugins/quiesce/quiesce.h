@@ -32,9 +32,16 @@
  *              memory or from a live path)
  *   manifest   P7, after every plugin's artifacts, the set in logical
  *              order: adds a description of the whole set
+ *   guard      P3, once entered, for plugins outside the window: the
+ *              text its undo needs to end from outside what it holds (a
+ *              database session), or NULL; the guard runs undo with it at
+ *              its deadline, after the thaw (orchestrator/guard.h), so a
+ *              hung run holds the bracket no longer than the freeze.  In
+ *              memory only, never in the catalog (it may hold a password)
  *   close      always, newest first; frees what open allocated
  *   undo       heals one of its obligations from the catalog's text alone
- *              (`mbackup recover`; found by name, mb_quiesce_driver)
+ *              (`mbackup recover`; found by name, mb_quiesce_driver), and
+ *              what guard described, in the guard process
  *
  * plugins/ include no orchestrator header: options arrive through
  * struct mb_quiesce_params, obligations through common/obligation.h.
@@ -94,8 +101,16 @@ struct mb_quiesce_ops {
 			 struct mb_error *e);
 	int (*manifest)(struct mb_quiesce *q, struct mb_set *set,
 			struct mb_error *e);
+	const char *(*guard)(struct mb_quiesce *q);
 	void (*close)(struct mb_quiesce *q);
 	mb_undo_fn undo;
+};
+
+/* What the guard ends at its deadline for one plugin. */
+struct mb_quiesce_deadline {
+	const char *name;	/* the plugin's */
+	mb_undo_fn undo;
+	const char *arg;	/* from its guard member; owned by the plugin */
 };
 
 /* One plugin of a stack. */
@@ -157,6 +172,11 @@ int mb_quiesce_stack_enter_next(struct mb_quiesce_stack *s, struct mb_error *e);
  * plugins with in_window.  Carries on past failures; the first is in e. */
 int mb_quiesce_stack_leave(struct mb_quiesce_stack *s, bool window_only,
 			   struct mb_error *e);
+/* For every entered plugin with guard and undo, oldest first, what the
+ * guard ends at its deadline; fills out[0..MB_QUIESCE_MAX), returns how
+ * many. */
+size_t mb_quiesce_stack_deadline(struct mb_quiesce_stack *s,
+				 struct mb_quiesce_deadline out[MB_QUIESCE_MAX]);
 /* The bracket name of the stack's first plugin outside the window, or
  * NULL when every plugin is in the window. */
 const char *mb_quiesce_stack_bracket(const struct mb_quiesce_stack *s);

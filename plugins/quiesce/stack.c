@@ -133,6 +133,21 @@ int mb_quiesce_stack_leave(struct mb_quiesce_stack *s, bool window_only,
 	return rc;
 }
 
+size_t mb_quiesce_stack_deadline(struct mb_quiesce_stack *s,
+				 struct mb_quiesce_deadline out[MB_QUIESCE_MAX])
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->entered; i++) {
+		struct mb_quiesce *q = s->v[i];
+		const char *arg = q->ops->guard && q->ops->undo ? q->ops->guard(q) : NULL;
+
+		if (arg)
+			out[n++] = (struct mb_quiesce_deadline){ q->ops->name, q->ops->undo, arg };
+	}
+	return n;
+}
+
 const char *mb_quiesce_stack_bracket(const struct mb_quiesce_stack *s)
 {
 	for (size_t i = 0; i < s->n; i++)

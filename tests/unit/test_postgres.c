@@ -612,6 +612,37 @@ static void test_errors(void)
 }
 
 /* A failed enter leaves nothing and leave is then a no-op. */
+/* What the guard runs at its deadline (pg_deadline.c): the held session,
+ * named by pid and start time, ended from a session of its own. */
+static void test_guard_undo(void)
+{
+	struct mb_quiesce q;
+	struct mb_error e = { 0 };
+	char slot[64], arg[1024];
+	const char *text;
+	int pid;
+
+	pg_ready(&q, conn_ok, "hot", NULL, &e);
+	ok(q.ops->enter(&q, &e) == 0 && (text = q.ops->guard(&q)) != NULL,
+	   "after prepare and enter the plugin leaves the guard a text");
+	pid = mb_pg_info(&q)->backend_pid;
+	snprintf(slot, sizeof(slot), "mbackup_%d", pid);
+	snprintf(arg, sizeof(arg), "%d 1.5 %s", pid, conn_ok);
+	ok(q.ops->undo(arg, &e) == 0 && backup_sessions(pid) == 1,
+	   "a session with that pid but another start time is not touched");
+	ok(q.ops->undo(text, &e) == 0 && e.code == 0, "undo with the guard's text succeeds");
+	is_int(wait_gone(pid), 0, "the held session is gone");
+	is_int(fpi_bytes(), 0, "and its backup with it");
+	is_int(slots(slot), 0, "and its slot");
+	ok(q.ops->undo(text, &e) == 0, "a second undo finds nothing to do and succeeds");
+	is_int(q.ops->undo("garbage", &e), -1, "a text that names no session is refused");
+	is_str(e.msg, "postgres: bad session description 'garbage'", "its message");
+	mb_error_clear(&e);
+	ok(q.ops->leave(&q, &e) == -1 && e.code == MB_ERR_DATABASE,
+	   "leave on the ended session fails (the run is failed by the guard's timeout anyway)");
+	q.ops->close(&q);
+}
+
 static void test_failed_enter(void)
 {
 	struct mb_quiesce q;
@@ -688,7 +719,7 @@ static int setup(void)
 
 int main(void)
 {
-	plan(geteuid() == 0 ? 94 : 23);
+	plan(geteuid() == 0 ? 104 : 23);
 	test_wal_arithmetic();
 	test_lsn_and_conninfo();
 	test_open_and_filter();
@@ -720,6 +751,7 @@ int main(void)
 	test_hot_bracket();
 	test_kill_in_backup();
 	test_errors();
+	test_guard_undo();
 	test_failed_enter();
 	test_freeze_and_env();
 	return done_testing();

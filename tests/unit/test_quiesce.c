@@ -94,6 +94,26 @@ static const struct mb_quiesce_ops inner = {
 	.close = fake_close,
 };
 
+static const char *fake_guard(struct mb_quiesce *q)
+{
+	return q->priv ? NULL : "session 42";
+}
+
+static int fake_undo(const char *arg, struct mb_error *e)
+{
+	return 0;
+}
+
+/* Outside the window, with what the guard ends at its deadline. */
+static const struct mb_quiesce_ops held = {
+	.name = "held", .enter = fake_enter, .leave = fake_leave, .guard = fake_guard,
+	.undo = fake_undo,
+};
+/* A guard member without an undo gives the guard nothing to run. */
+static const struct mb_quiesce_ops no_undo = {
+	.name = "no-undo", .enter = fake_enter, .leave = fake_leave, .guard = fake_guard,
+};
+
 static void stack_of(struct mb_quiesce_stack *s, const struct mb_quiesce_ops *const *ops)
 {
 	memset(s, 0, sizeof(*s));
@@ -130,8 +150,10 @@ static void test_registry(void)
 	   "postgres = [postgres, fsfreeze], the freeze in the window");
 	ok(mb_quiesce_driver("fsfreeze") && mb_quiesce_driver("fsfreeze")->undo,
 	   "fsfreeze has an undo");
-	ok(mb_quiesce_driver("postgres") && !mb_quiesce_driver("postgres")->undo,
-	   "postgres needs none (the session ends its backup)");
+	ok(mb_quiesce_driver("postgres") && mb_quiesce_driver("postgres")->undo &&
+	   mb_quiesce_driver("postgres")->guard,
+	   "postgres leaves the guard an undo (it ends the session at the deadline)");
+	ok(!mb_quiesce_driver("fsfreeze")->guard, "fsfreeze leaves the guard none (it thaws itself)");
 	ok(!mb_quiesce_driver("nope"), "an unknown plugin is not found");
 }
 
@@ -212,6 +234,26 @@ static void test_p0_and_prepare(void)
 	mb_quiesce_stack_close(&s);
 }
 
+/* What the guard is handed: entered plugins with guard and undo only. */
+static void test_deadline(void)
+{
+	struct mb_quiesce_deadline d[MB_QUIESCE_MAX];
+	struct mb_quiesce_stack s;
+	struct mb_error e = { 0 };
+
+	stack_of(&s, (const struct mb_quiesce_ops *[]){ &held, &no_undo, &inner, NULL });
+	is_int(mb_quiesce_stack_deadline(&s, d), 0, "nothing entered: nothing for the guard");
+	mb_quiesce_stack_enter_next(&s, &e);
+	mb_quiesce_stack_enter_next(&s, &e);
+	ok(mb_quiesce_stack_deadline(&s, d) == 1 && strcmp(d[0].name, "held") == 0 &&
+	   d[0].undo == fake_undo && strcmp(d[0].arg, "session 42") == 0,
+	   "an entered plugin's undo and its text; none without an undo");
+	s.v[0]->priv = s.v[0];
+	is_int(mb_quiesce_stack_deadline(&s, d), 0, "a plugin whose guard says NULL gives none");
+	s.v[0]->priv = NULL;
+	mb_quiesce_stack_close(&s);
+}
+
 static void test_filter_artifacts(void)
 {
 	static const char *const paths[] = { "drop", "keep", "link" };
@@ -245,11 +287,12 @@ static void test_filter_artifacts(void)
 
 int main(void)
 {
-	plan(46);
+	plan(50);
 	test_registry();
 	test_undo_lookup();
 	test_enter_leave();
 	test_p0_and_prepare();
+	test_deadline();
 	test_filter_artifacts();
 	return done_testing();
 }

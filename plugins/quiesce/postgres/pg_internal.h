@@ -22,6 +22,7 @@ struct pg {
 	bool stopped;		/* result is filled in */
 	struct mb_pg_info info;
 	struct mb_pg_backup result;
+	char *guard_arg;	/* from prepare on: what the guard's undo needs */
 };
 
 /* pgdata.c */
@@ -31,6 +32,10 @@ int mb_pg_place(struct mb_quiesce *q, const struct mb_quiesce_leg *legs, size_t 
 enum mb_quiesce_keep mb_pg_filter(struct mb_quiesce *q, const char *path);
 void mb_pg_filtered(struct mb_quiesce *q, size_t dropped);
 int mb_pg_artifacts(struct mb_quiesce *q, struct mb_set *set, struct mb_error *e);
+
+/* pg_deadline.c: the session ended from outside at the guard's deadline */
+const char *mb_pg_guard(struct mb_quiesce *q);
+int mb_pg_undo(const char *arg, struct mb_error *e);
 
 /* pg_manifest.c */
 int mb_pg_manifest(struct mb_quiesce *q, struct mb_set *set, struct mb_error *e);

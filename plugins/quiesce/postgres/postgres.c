@@ -339,6 +339,26 @@ static int pg_discover(struct mb_quiesce *q, struct mb_error *e)
 	return 0;
 }
 
+/* Who the session is, for the guard: its backend pid and start time (a
+ * pid alone may be reused by the time the deadline passes), and how to
+ * reach the server: "<pid> <backend_start as epoch> <conninfo>". */
+static int describe_for_guard(struct pg *p, struct mb_error *e)
+{
+	char *start = NULL;
+
+	if (pg_value(p, "read the start time of the session",
+		     "SELECT extract(epoch FROM backend_start)::text FROM pg_stat_activity"
+		     " WHERE pid = pg_backend_pid()", 0, NULL, &start, e) < 0)
+		return -1;
+	free(p->guard_arg);
+	if (asprintf(&p->guard_arg, "%d %s %s", p->info.backend_pid, start, p->conninfo) < 0)
+		p->guard_arg = NULL;
+	free(start);
+	if (!p->guard_arg)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to set up the postgres plugin");
+	return 0;
+}
+
 static int pg_prepare(struct mb_quiesce *q, struct mb_error *e)
 {
 	struct pg *p = q->priv;
@@ -347,7 +367,7 @@ static int pg_prepare(struct mb_quiesce *q, struct mb_error *e)
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "postgres plugin prepared before discover");
 	if (p->prepared)
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "postgres plugin prepared twice");
-	if (reserve_wal(p, e) < 0 ||
+	if (reserve_wal(p, e) < 0 || describe_for_guard(p, e) < 0 ||
 	    pg_exec(p, "run CHECKPOINT before the window", "CHECKPOINT", 0, NULL, NULL, e) < 0)
 		return pg_drop(p);
 	p->prepared = true;
@@ -448,13 +468,15 @@ static void pg_close(struct mb_quiesce *q)
 	free(p->result.tablespace_map);
 	free(p->conninfo);
 	free(p->label);
+	free(p->guard_arg);
 	free(p);
 	q->priv = NULL;
 }
 
-/* No undo: a non-exclusive backup and a temporary slot belong to the
- * session, and the server ends both when the session dies (even if
- * mbackup is SIGKILLed), so no obligation is recorded. */
+/* No catalog obligation: a non-exclusive backup and a temporary slot
+ * belong to the session, and the server ends both when the session dies
+ * (even if mbackup is SIGKILLed).  While mbackup lives but hangs, the
+ * guard ends the session at its deadline: guard and undo (pg_deadline.c). */
 const struct mb_quiesce_ops mb_quiesce_postgres = {
 	.name = "postgres",
 	.bracket = "database",
@@ -469,5 +491,7 @@ const struct mb_quiesce_ops mb_quiesce_postgres = {
 	.filtered = mb_pg_filtered,
 	.artifacts = mb_pg_artifacts,
 	.manifest = mb_pg_manifest,
+	.guard = mb_pg_guard,
 	.close = pg_close,
+	.undo = mb_pg_undo,
 };

@@ -30,10 +30,15 @@
  *   close     disconnect: the slot goes away with the session.  The
  *             runner closes after streaming, so the WAL is still there.
  *
- * The guard needs nothing for the database: a non-exclusive backup and a
- * temporary slot belong to the session, and the server ends both by
- * itself when the session dies (even if mbackup is SIGKILLed), so no
- * catalog obligation is recorded either.
+ *   guard     "<backend pid> <backend_start epoch> <conninfo>", read in
+ *             prepare; undo, run by the guard at its deadline, connects
+ *             on its own and terminates that session (pg_deadline.c)
+ *
+ * A non-exclusive backup and a temporary slot belong to the session, and
+ * the server ends both by itself when the session dies (even if mbackup
+ * is SIGKILLed), so no catalog obligation is recorded.  A hung mbackup
+ * keeps its session alive: the guard ends it at the --freeze-timeout
+ * deadline, so backup mode and the slot last no longer than the freeze.
  */
 #ifndef MB_POSTGRES_H
 #define MB_POSTGRES_H
