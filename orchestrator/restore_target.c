@@ -47,27 +47,43 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* A path as messages show it: control bytes as %XX (as the index writes
+ * them), so a hostile name cannot put terminal escapes or a fake line
+ * into a message (issue 16, the hostile-image test). */
+static const char *shown(const char *path, char *buf, size_t cap)
+{
+	size_t k = 0;
+
+	for (const unsigned char *p = (const unsigned char *)path; *p && k + 4 < cap; p++)
+		k += (size_t)snprintf(buf + k, cap - k, *p < 0x20 || *p == 0x7f ?
+				      "%%%02X" : "%c", *p);
+	buf[k] = 0;
+	return buf;
+}
+
 int mb_target_check_path(const char *path, struct mb_error *e)
 {
 	const char *p = path;
+	char sh[1024];
 
 	if (!path || !*path)
 		return mb_fail(e, MB_ERR_TARGET, 0,
 			       "refusing to restore '': empty path");
 	if (*path == '/')
 		return mb_fail(e, MB_ERR_TARGET, 0,
-			       "refusing to restore '%s': absolute path", path);
+			       "refusing to restore '%s': absolute path",
+			       shown(path, sh, sizeof(sh)));
 	for (;;) {
 		size_t n = strcspn(p, "/");
 
 		if (n == 0)
 			return mb_fail(e, MB_ERR_TARGET, 0,
 				       "refusing to restore '%s': empty component",
-				       path);
+				       shown(path, sh, sizeof(sh)));
 		if ((n == 1 && p[0] == '.') || (n == 2 && !strncmp(p, "..", 2)))
 			return mb_fail(e, MB_ERR_TARGET, 0,
 				       "refusing to restore '%s': '%.*s' component",
-				       path, (int)n, p);
+				       shown(path, sh, sizeof(sh)), (int)n, p);
 		if (!p[n])
 			return 0;
 		p += n + 1;
