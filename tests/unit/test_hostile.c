@@ -41,6 +41,11 @@ struct hcase {
 	const char *listing;	/* the target afterwards, see list_dir() */
 };
 
+/* a 256-byte name holding a terminal escape, and as messages show it */
+#define X50 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+#define LONG_CTL X50 X50 X50 X50 X50 "xx\x1b[2J"
+#define LONG_CTL_SHOWN X50 X50 X50 X50 X50 "xx%1B[2J"
+
 #define F(p) { .path = p, .type = MB_T_FILE, .size = 5, .seg_length = 5, .mode = 0100644 }
 #define D(p) { .path = p, .type = MB_T_DIR, .mode = 040755 }
 #define L(p, to) { .path = p, .type = MB_T_SYMLINK, .link_target = to, .mode = 0120777 }
@@ -83,6 +88,10 @@ static const struct hcase cases[] = {
 	  "", "evil%0A%1B[31mred%0D f\n" },
 	{ "control characters in a refused name", { F("../\x1b]0;owned\a") }, 11,
 	  "refusing to restore '../%1B]0;owned%07': '..' component", "" },
+	{ "control characters in a symlinked parent", { L("s\x1b[2J", OUT), F("s\x1b[2J/f") }, 11,
+	  "refusing to restore 's%1B[2J/f': 's%1B[2J' is a symlink", "s%1B[2J l " OUT "\n" },
+	{ "control characters in a name longer than NAME_MAX", { F(LONG_CTL "/f") }, 11,
+	  "refusing to restore '" LONG_CTL_SHOWN "/f': File name too long", "" },
 };
 
 /* rm -rf: nftw() cannot remove a tree deeper than PATH_MAX, GNU rm can. */
