@@ -1,5 +1,5 @@
 # mbackup — plain Makefile.  `make`, `make check`, `make check-asan`,
-# `make install`, `make bench`.
+# `make install`, `make bench`, `make fuzz`.
 # CFLAGS, LDFLAGS and LDLIBS are the user's (`make CFLAGS=-O0`); the flags
 # the build cannot do without are MB_CFLAGS and MB_LDLIBS, always used.
 # SAN_FLAGS is for check-asan.
@@ -69,6 +69,55 @@ check-asan:
 		head -n 30 $(ASAN_BUILD)/san/*; exit 1; \
 	fi; exit $$rc
 
+# ---- fuzzing (tests/fuzz/) ----
+# libFuzzer targets for the index parser, the trailer parser and the image
+# reader, built with clang into build-fuzz/ (coverage + ASan + UBSan; only
+# common/ and image/, what the targets reach).  `make fuzz FUZZ_SECONDS=N`
+# replays every target's regression inputs (tests/fuzz/regress/<target>/),
+# then fuzzes each for N seconds from its seeds (tests/fuzz/corpus/<target>/,
+# read only) and the corpus it grows in build-fuzz/corpus/<target>/; a
+# crash is saved as build-fuzz/crash/<target>-crash-<sha1> and fails the
+# target (copy it into tests/fuzz/regress/<target>/ once fixed).
+# tests/integration/99-fuzz.t runs the same for a short time in `make check`.
+# `make fuzz-seeds` rewrites the committed seeds with tests/fuzz/mkseeds.
+FUZZ_BUILD := build-fuzz
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/tests/fuzz/fuzz_%)
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(wildcard common/*.c image/*.c))
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	    -fno-omit-frame-pointer -Wno-string-concatenation
+FUZZ_RUN = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	   -dict=tests/fuzz/$(1).dict -artifact_prefix=$(FUZZ_BUILD)/crash/$(1)-
+
+fuzz-build:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC="$(FUZZ_CC)" SAN_FLAGS="$(FUZZ_SAN)" $(FUZZ_BIN)
+
+$(FUZZ_BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/mem_input.h $(FUZZ_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(FUZZ_LIB_OBJ) $(LDLIBS) $(MB_LDLIBS)
+
+fuzz: fuzz-build
+	@mkdir -p $(FUZZ_BUILD)/crash
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+		if [ -n "$$(ls tests/fuzz/regress/$$t 2>/dev/null)" ]; then \
+			$(FUZZ_BUILD)/tests/fuzz/fuzz_$$t $(call FUZZ_RUN,$$t) tests/fuzz/regress/$$t/*; \
+		fi; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		$(FUZZ_BUILD)/tests/fuzz/fuzz_$$t $(call FUZZ_RUN,$$t) -max_total_time=$(FUZZ_SECONDS) \
+			$(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t; \
+	done
+
+$(BUILD)/tests/fuzz/mkseeds: tests/fuzz/mkseeds.c $(BUILD)/libmbackup.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmbackup.a $(LDLIBS) $(MB_LDLIBS)
+
+fuzz-seeds: $(BUILD)/tests/fuzz/mkseeds
+	rm -rf tests/fuzz/corpus
+	$(BUILD)/tests/fuzz/mkseeds tests/fuzz/corpus
+
 bench: all
 	bench/run
 
@@ -84,7 +133,7 @@ install: all
 		README.md deploy/mbackup.conf.example image/FORMAT.md
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
-.PHONY: all units check check-asan bench demo install clean
+.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench demo install clean
 -include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d

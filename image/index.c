@@ -565,8 +565,10 @@ static int parse_bitmap(struct cursor *c, struct mb_index *idx, struct mb_error 
 		want = entry_inodes(ptr, idx->n, &k);
 		free(ptr);
 	}
+	/* (no memcmp when k is 0: idx->inodes is NULL then, which memcmp
+	 * may not be given even for 0 bytes; found by tests/fuzz/fuzz_index) */
 	rc = !want ? mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to load the index") :
-	     (k != idx->n_inodes || memcmp(want, idx->inodes, k * sizeof(*want))) ?
+	     (k != idx->n_inodes || (k && memcmp(want, idx->inodes, k * sizeof(*want)))) ?
 	     bad(c, e, "inode bitmap does not match the entries") : 0;
 	free(want);
 	return rc;

@@ -288,8 +288,18 @@ static const struct out_file *link_first(const struct restore *rs, const struct 
 	return to && rs->outs[to->head].state == OUT_DONE ? &rs->outs[to->head] : NULL;
 }
 
-/* Hard links, to first names published only: none keeps damaged or
- * unchecked bytes. */
+/* A hard link whose first name is a file of the set not published
+ * (damaged or unchecked): left out, so none keeps such bytes. */
+static bool link_held_back(const struct restore *rs, const struct job *j)
+{
+	const struct mb_set_item *to = mb_set_first(&rs->set, entry_of(rs, &rs->set.w[j->item])->link_target);
+
+	return to && to->type == MB_T_FILE && !link_first(rs, j);
+}
+
+/* Hard links, to first names published only.  A link whose first name is
+ * no file of the set (outside the target, through a symlink, a directory)
+ * still goes to the target, whose checks refuse it as they always did. */
 static int make_links(struct restore *rs, struct mb_error *e)
 {
 	int rc = 0;
@@ -298,7 +308,7 @@ static int make_links(struct restore *rs, struct mb_error *e)
 		struct job *j = &rs->jobs[i];
 		const struct mb_set_item *w = &rs->set.w[j->item];
 
-		if (w->type != MB_T_HARDLINK || w->img < 0 || !link_first(rs, j))
+		if (w->type != MB_T_HARDLINK || w->img < 0 || link_held_back(rs, j))
 			continue;
 		if (mb_target_make(rs->tg, entry_of(rs, w), e) < 0) {
 			rc = -1;

@@ -50,30 +50,51 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* A path as messages show it: control bytes as %XX (as the index writes
+ * them), so a hostile name cannot put terminal escapes or a fake line
+ * into a message (issue 16, the hostile-image test). */
+static const char *shown_n(const char *path, size_t n, char *buf, size_t cap)
+{
+	size_t k = 0;
+
+	for (const unsigned char *p = (const unsigned char *)path; n-- && *p && k + 4 < cap; p++)
+		k += (size_t)snprintf(buf + k, cap - k, *p < 0x20 || *p == 0x7f ?
+				      "%%%02X" : "%c", *p);
+	buf[k] = 0;
+	return buf;
+}
+
+static const char *shown(const char *path, char *buf, size_t cap)
+{
+	return shown_n(path, SIZE_MAX, buf, cap);
+}
+
 int mb_target_check_path(const char *path, struct mb_error *e)
 {
 	const char *p = path;
+	char sh[1024];
 
 	if (!path || !*path)
 		return mb_fail(e, MB_ERR_TARGET, 0,
 			       "refusing to restore '': empty path");
 	if (*path == '/')
 		return mb_fail(e, MB_ERR_TARGET, 0,
-			       "refusing to restore '%s': absolute path", path);
+			       "refusing to restore '%s': absolute path",
+			       shown(path, sh, sizeof(sh)));
 	if (mb_staging_name(path))	/* its first component is ours */
 		return mb_fail(e, MB_ERR_TARGET, 0, "refusing to restore '%s': the name of "
-			       "a restore's staging directory", path);
+			       "a restore's staging directory", shown(path, sh, sizeof(sh)));
 	for (;;) {
 		size_t n = strcspn(p, "/");
 
 		if (n == 0)
 			return mb_fail(e, MB_ERR_TARGET, 0,
 				       "refusing to restore '%s': empty component",
-				       path);
+				       shown(path, sh, sizeof(sh)));
 		if ((n == 1 && p[0] == '.') || (n == 2 && !strncmp(p, "..", 2)))
 			return mb_fail(e, MB_ERR_TARGET, 0,
 				       "refusing to restore '%s': '%.*s' component",
-				       path, (int)n, p);
+				       shown(path, sh, sizeof(sh)), (int)n, p);
 		if (!p[n])
 			return 0;
 		p += n + 1;
@@ -84,20 +105,21 @@ int mb_target_check_path(const char *path, struct mb_error *e)
 static int parent_refused(int dfd, const char *comp, const char *path,
 			  size_t prefix, int err, struct mb_error *e)
 {
+	char sh[1024], shp[1024];
 	struct stat st;
 
+	shown(path, sh, sizeof(sh));
+	shown_n(path, prefix, shp, sizeof(shp));
 	if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISLNK(st.st_mode))
 			return mb_fail(e, MB_ERR_TARGET, 0,
-				       "refusing to restore '%s': '%.*s' is a symlink",
-				       path, (int)prefix, path);
+				       "refusing to restore '%s': '%s' is a symlink", sh, shp);
 		if (!S_ISDIR(st.st_mode))
 			return mb_fail(e, MB_ERR_TARGET, 0,
-				       "refusing to restore '%s': '%.*s' is not a directory",
-				       path, (int)prefix, path);
+				       "refusing to restore '%s': '%s' is not a directory",
+				       sh, shp);
 	}
-	return mb_fail(e, MB_ERR_TARGET, err, "unable to open directory '%.*s'",
-		       (int)prefix, path);
+	return mb_fail(e, MB_ERR_TARGET, err, "unable to open directory '%s'", shp);
 }
 
 /* Opens one directory component beneath dfd, creating it if asked. */
@@ -135,9 +157,11 @@ static int open_parent(struct mb_target *t, const char *path, bool create,
 			       t->dir);
 	for (size_t n; p[n = strcspn(p, "/")]; p += n + 1) {
 		if (n > NAME_MAX) {
+			char sh[1024];
+
 			close(dfd);
 			return mb_fail(e, MB_ERR_TARGET, ENAMETOOLONG,
-				       "refusing to restore '%s'", path);
+				       "refusing to restore '%s'", shown(path, sh, sizeof(sh)));
 		}
 		memcpy(comp, p, n);
 		comp[n] = '\0';
