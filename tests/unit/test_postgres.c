@@ -349,6 +349,7 @@ static void test_open_and_filter(void)
 	static const struct { const char *path; enum mb_quiesce_keep hot, freeze; } rules[] = {
 		{ "postmaster.pid", MB_QUIESCE_DROP, MB_QUIESCE_DROP },
 		{ "backup_label", MB_QUIESCE_DROP, MB_QUIESCE_DROP },
+		{ "backup_manifest", MB_QUIESCE_DROP, MB_QUIESCE_DROP },
 		{ "base/1/pg_internal.init", MB_QUIESCE_DROP, MB_QUIESCE_DROP },
 		{ "pg_stat_tmp", MB_QUIESCE_KEEP, MB_QUIESCE_KEEP },
 		{ "pg_stat_tmp/global.stat", MB_QUIESCE_DROP, MB_QUIESCE_DROP },

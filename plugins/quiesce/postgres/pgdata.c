@@ -35,6 +35,7 @@ static const char *const emptied_dirs[] = {
 /* Files left out wherever they are, or at the top. */
 static const char *const dropped_top[] = {
 	"postmaster.pid", "postmaster.opts", "backup_label", "tablespace_map",
+	"backup_manifest",	/* a restored pg_basebackup's: the image has its own */
 };
 
 static bool inside(const char *path, const char *dir)
