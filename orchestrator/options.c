@@ -21,7 +21,7 @@
 #define MB_DEFAULT_CATALOG "/var/lib/mbackup/catalog.db"
 
 #define V_BACKUP (MB_VERB_BACKUP | MB_VERB_CHECK)
-#define V_ALL 0x7f
+#define V_ALL MB_VERB_ALL
 
 const struct opt_def mb_opt_table[] = {
 	{ "db", OPT_STR, V_BACKUP, OFF(db), "postgres|none", NULL, 0, 0,

@@ -19,6 +19,16 @@ enum mb_verb {
 	MB_VERB_RESTORE = 1 << 4,
 	MB_VERB_LIST = 1 << 5,
 	MB_VERB_RECOVER = 1 << 6,
+	/* Bits handed out ahead to the verbs being built in parallel (the
+	 * WAL archive, increments, info), so their branches merge without
+	 * renumbering; a verb exists once it is in options.c's verbs[]. */
+	MB_VERB_WAL_PUSH = 1 << 7,
+	MB_VERB_WAL_GET = 1 << 8,
+	MB_VERB_WAL_CHECK = 1 << 9,
+	MB_VERB_EXPIRE = 1 << 10,
+	MB_VERB_CONSOLIDATE = 1 << 11,
+	MB_VERB_INFO = 1 << 12,
+	MB_VERB_ALL = (1 << 13) - 1,
 };
 
 struct mb_strlist {
