@@ -8,11 +8,13 @@
 #ifndef MB_TAP_H
 #define MB_TAP_H
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 
 static int tap_count, tap_failed, tap_planned = -1;
 
@@ -79,6 +81,20 @@ static inline void skip(int n, const char *why)
 		printf("#          got: '%s'\n#     expected: '%s'\n",      \
 		       g_ ? g_ : "(null)", w_ ? w_ : "(null)");             \
 } while (0)
+
+/* Tests that work in a fixed directory (their messages name it) take
+ * this lock first: other checkouts on the machine run the same test, and
+ * two runs in one directory remove each other's files.  Held until exit. */
+static inline void tap_lock_dir(const char *dir)
+{
+	char lock[4096];
+	int fd;
+
+	snprintf(lock, sizeof(lock), "%s.lock", dir);
+	fd = open(lock, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0)
+		diag("unable to lock '%s': another run may share the directory", lock);
+}
 
 static inline int done_testing(void)
 {

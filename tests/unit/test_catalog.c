@@ -350,6 +350,7 @@ int main(void)
 	char cmd[128];
 
 	plan(94);
+	tap_lock_dir("/tmp/catalog-test");
 	snprintf(dir, sizeof(dir), "/tmp/catalog-test/sub");
 	snprintf(path, sizeof(path), "%s/catalog.db", dir);
 	sql_db = path;

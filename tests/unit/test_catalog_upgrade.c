@@ -240,6 +240,7 @@ static void newer(const char *how)
 int main(void)
 {
 	sql_db = path;
+	tap_lock_dir(path);
 	plan(4 * 14 + 7 + 2 * 7);
 	upgrade("a schema 1 catalog", 1, 0);
 	upgrade("a schema 1 catalog with the old placements table", 1, 1);

@@ -386,6 +386,7 @@ int main(int argc, char **argv)
 {
 	char self[PATH_MAX];
 
+	tap_lock_dir(TOP);
 	/* build/tests/unit/test_hostile.t -> build/mbackup */
 	if (!realpath(argv[0], self))
 		skip_all("cannot find this test's own path");

@@ -760,7 +760,7 @@ int main(void)
 	if (geteuid() != 0)
 		skip_all("extracting owners and devices needs root");
 	/* other checkouts run this test too: one at a time in DIR */
-	flock(open(DIR ".lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600), LOCK_EX);
+	tap_lock_dir(DIR);
 	run(rm, "/dev/null", "/dev/null");
 	mkdir(DIR, 0700);
 	build_set();

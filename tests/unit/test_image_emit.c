@@ -125,6 +125,7 @@ int main(void)
 	size_t alen = 0, blen = 0;
 
 	plan(7);
+	tap_lock_dir(DIR);
 	mkdir(DIR, 0700);
 	for (int i = 0; i < 4; i++)
 		ents[i].seg_length = ents[i].size;

@@ -617,7 +617,7 @@ int main(void)
 	if (geteuid() != 0)
 		skip_all("needs root (tmpfs mount)");
 	/* other checkouts run this test too: one at a time in DIR */
-	flock(open(DIR ".lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600), LOCK_EX);
+	tap_lock_dir(DIR);
 	rm_rf(DIR);
 	mkdir(DIR, 0755);
 	build_set();

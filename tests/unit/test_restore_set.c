@@ -230,6 +230,7 @@ int main(void)
 {
 	struct mb_error e = { 0 };
 
+	tap_lock_dir(DIR);
 	rm_rf(DIR);
 	mkdir(DIR, 0700);
 	if (!ok(write_image(&e) == 0, "a one-device image with segment entries")) {

@@ -163,7 +163,7 @@ int main(void)
 {
 	plan(43);
 	/* other checkouts run this test too: one at a time in DIR */
-	flock(open(DIR ".lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600), LOCK_EX);
+	tap_lock_dir(DIR);
 	if (system("rm -rf " DIR " && mkdir -p " DIR) != 0)
 		diag("unable to make " DIR);
 	test_records();
