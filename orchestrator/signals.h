@@ -15,6 +15,7 @@
 #define MB_SIGNALS_H
 
 #include "common/error.h"
+#include "common/stop.h"
 
 int mb_signals_block(struct mb_error *e);
 /* The pending terminating signal, or 0; never blocks. */
@@ -24,5 +25,9 @@ int mb_signal_check(struct mb_error *e);
 /* An fd that turns readable once a terminating signal is pending and
  * stays readable (for poll; never read it); -1 before mb_signals_block. */
 int mb_signal_fd(void);
+/* The same, as lower layers take it (common/stop.h): the signalfd and
+ * mb_signal_check; handed to the mirrors, the quiesce plugins and the
+ * walk for their slow work outside the window. */
+struct mb_stop mb_signal_stop(void);
 
 #endif
