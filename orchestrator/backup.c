@@ -106,12 +106,16 @@ static int step_sync(struct mb_run *r, struct mb_error *e)
 	return 0;
 }
 
-/* P2: walk + FIEMAP on the live filesystem, then converge. */
+/* P2: walk + FIEMAP on the live filesystem, then converge; a signal
+ * ends each pass within a few entries. */
 static int step_premap(struct mb_run *r, struct mb_error *e)
 {
+	struct mb_stop stop = mb_signal_stop();
+
 	r->premap_started = time(NULL);
-	if (mb_walk(&r->set, r->source, e) < 0 || mb_premap(&r->set, &r->premap, e) < 0 ||
-	    mb_converge(&r->set, 32, 4, &r->premap, e) < 0)
+	if (mb_walk(&r->set, r->source, &stop, e) < 0 ||
+	    mb_premap(&r->set, &stop, &r->premap, e) < 0 ||
+	    mb_converge(&r->set, 32, 4, &stop, &r->premap, e) < 0)
 		return -1;
 	snprintf(r->detail, sizeof(r->detail),
 		 "%llu entries, %llu files, %llu bytes, %llu extents, %d converge rounds",
