@@ -97,12 +97,16 @@ static int run_phase(struct mb_run *r, const char *name, const char *fault_point
 	return rc;
 }
 
-/* P1: every mirror healthy and in sync. */
+/* P1: every mirror healthy and in sync; a signal ends a resync wait. */
 static int step_sync(struct mb_run *r, struct mb_error *e)
 {
-	for (int i = 0; i < r->n_legs; i++)
-		if (r->legs[i].mirror->ops->sync(r->legs[i].mirror, e) < 0)
+	for (int i = 0; i < r->n_legs; i++) {
+		struct mb_mirror *m = r->legs[i].mirror;
+
+		m->stop = mb_signal_stop();
+		if (m->ops->sync(m, e) < 0)
 			return -1;
+	}
 	return 0;
 }
 
