@@ -1,7 +1,9 @@
 /*
  * Signals: SIGINT, SIGTERM and SIGHUP are blocked for the whole run and
  * looked at at safe points (phase boundaries, between members while
- * streaming, and inside every wait of a media write or read), never inside
+ * streaming, inside every wait of a media write or read, and, through
+ * mb_signal_stop, in P1's resync wait, every few entries of P2's passes
+ * and in every SQL statement's wait before the window), never inside
  * the window: a signal that arrives while the filesystems are frozen waits
  * until they are thawed.  No handler runs any code.  Children started by
  * spawn get the default mask back (and none of the pending signals).
