@@ -24,6 +24,7 @@
 
 #include "common/entry.h"
 #include "common/error.h"
+#include "common/stop.h"
 
 struct mb_map_stats {
 	uint64_t entries;	/* entries in the set after the step */
@@ -42,7 +43,12 @@ struct mb_map_stats {
 				 * totals over all rounds */
 };
 
-/* In every function below, st may be NULL; it is zeroed, then filled. */
+/* In every function below, st may be NULL; it is zeroed, then filled.
+ * The passes of P2 (walk, premap, converge) look at stop (may be NULL;
+ * common/stop.h) every MB_EM_STOP_EVERY entries and fail with its error
+ * once the run must end, so a big tree never makes a run deaf; the
+ * recheck, inside the window, takes none. */
+#define MB_EM_STOP_EVERY 64
 
 /* Walks root (which must be a directory) without crossing mount points
  * (other-device subtrees are skipped with a warning), lstat()s every entry
@@ -54,7 +60,8 @@ struct mb_map_stats {
  * index shows it) but carries no data: no extents, seg_offset and
  * seg_length 0; the image writes no data for it.  A regular file starts
  * with seg_offset 0 and seg_length == size. */
-int mb_walk(struct mb_set *set, const char *root, struct mb_error *e);
+int mb_walk(struct mb_set *set, const char *root, const struct mb_stop *stop,
+	    struct mb_error *e);
 
 /* FIEMAPs one open regular file into ent (replacing its extents).  Loops
  * until the LAST extent; sets ent->read_via_fs when an extent is UNKNOWN,
@@ -66,14 +73,15 @@ int mb_fiemap_fd(int fd, struct mb_entry *ent, bool sync, struct mb_error *e);
  * file's stat fields are refreshed from the open file just before its
  * map, so any later change shows up as "moved".  A name that vanished or
  * is no longer a regular file is left alone (the recheck sees it). */
-int mb_premap(struct mb_set *set, struct mb_map_stats *st, struct mb_error *e);
+int mb_premap(struct mb_set *set, const struct mb_stop *stop, struct mb_map_stats *st,
+	      struct mb_error *e);
 
 /* P2: re-stats every entry and re-maps the ones that changed (the same
  * pass as the recheck, with FIEMAP_FLAG_SYNC and without the racy rule),
  * up to max_rounds times or until at most small_enough entries changed or
  * were added in a round. */
 int mb_converge(struct mb_set *set, size_t small_enough, int max_rounds,
-		struct mb_map_stats *st, struct mb_error *e);
+		const struct mb_stop *stop, struct mb_map_stats *st, struct mb_error *e);
 
 /* P5: see above.  premap_started is the wall-clock time (unix seconds,
  * floor) at which the premap began: entries whose mtime or ctime is at or

@@ -40,10 +40,14 @@ typedef bool (*mb_em_known_fn)(void *arg, const char *path);
  * path relative to the root is prefix ("" for the root).  Names for which
  * known() is true are skipped; new subdirectories are walked fully.  Other
  * devices and sockets are skipped with a warning; names that vanish while
- * listed are skipped.  *added counts the appended entries. */
+ * listed are skipped.  *added counts the appended entries; stop (may be
+ * NULL) is looked at every MB_EM_STOP_EVERY of them. */
 int mb_em_list_dir(struct mb_set *set, int dirfd, const char *prefix,
 		   mb_em_known_fn known, void *known_arg, uint64_t *added,
-		   struct mb_error *e);
+		   const struct mb_stop *stop, struct mb_error *e);
+
+/* The stop, looked at when n is a multiple of MB_EM_STOP_EVERY. */
+int mb_em_stop_at(const struct mb_stop *stop, uint64_t n, struct mb_error *e);
 
 /* Opens ent->path below rootfd, refreshes ent's stat fields from the open
  * file and FIEMAPs it.  Returns 0 when mapped, 1 when the name no longer
@@ -65,7 +69,8 @@ int mb_em_pass_begin(const struct mb_set *set, struct mb_map_stats **st,
  * their stat did not move.  Adds to st's mapped/added/removed/changed/
  * dirs_reread, then finalizes the set. */
 int mb_em_refresh(struct mb_set *set, int rootfd, int64_t racy_from,
-		  bool sync, struct mb_map_stats *st, struct mb_error *e);
+		  bool sync, const struct mb_stop *stop, struct mb_map_stats *st,
+		  struct mb_error *e);
 
 /* Fills entries/files/bytes/extents/via_fs from the set. */
 void mb_em_totals(const struct mb_set *set, struct mb_map_stats *st);

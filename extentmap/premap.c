@@ -8,7 +8,8 @@
 
 #include "extentmap/internal.h"
 
-int mb_premap(struct mb_set *set, struct mb_map_stats *st, struct mb_error *e)
+int mb_premap(struct mb_set *set, const struct mb_stop *stop, struct mb_map_stats *st,
+	      struct mb_error *e)
 {
 	struct mb_map_stats local;
 	int rootfd, ret = -1;
@@ -18,6 +19,8 @@ int mb_premap(struct mb_set *set, struct mb_map_stats *st, struct mb_error *e)
 	for (size_t i = 0; i < set->n; i++) {
 		int rc;
 
+		if (mb_em_stop_at(stop, i + 1, e) < 0)
+			goto out;
 		if (set->v[i].type != MB_T_FILE)
 			continue;
 		if ((rc = mb_em_map_entry(rootfd, &set->v[i], true, e)) < 0)
@@ -32,7 +35,7 @@ out:
 }
 
 int mb_converge(struct mb_set *set, size_t small_enough, int max_rounds,
-		struct mb_map_stats *st, struct mb_error *e)
+		const struct mb_stop *stop, struct mb_map_stats *st, struct mb_error *e)
 {
 	struct mb_map_stats local;
 	int rootfd, ret = -1;
@@ -43,7 +46,7 @@ int mb_converge(struct mb_set *set, size_t small_enough, int max_rounds,
 		uint64_t before = st->changed + st->added;
 
 		/* No racy rule here: that is the recheck's job. */
-		if (mb_em_refresh(set, rootfd, INT64_MAX, true, st, e) < 0)
+		if (mb_em_refresh(set, rootfd, INT64_MAX, true, stop, st, e) < 0)
 			goto out;
 		st->rounds++;
 		if (st->changed + st->added - before <= small_enough)

@@ -19,6 +19,7 @@ struct pass {
 	size_t n0;		/* entries before this pass: sorted */
 	int64_t racy_from;
 	bool sync;
+	const struct mb_stop *stop;	/* NULL in the window */
 	size_t *dirs;		/* indices of directories to list again */
 	size_t n_dirs;
 	struct mb_map_stats *st;
@@ -164,7 +165,7 @@ static int relist(struct pass *p, size_t i, struct mb_error *e)
 	if (fd < 0)
 		return mb_fail(e, MB_ERR_SOURCE, errno, "unable to open '%s'", path);
 	p->st->dirs_reread++;
-	ret = mb_em_list_dir(p->set, fd, path, known, p, &p->st->added, e);
+	ret = mb_em_list_dir(p->set, fd, path, known, p, &p->st->added, p->stop, e);
 	close(fd);
 	return ret;
 }
@@ -207,7 +208,8 @@ static int run_pass(struct pass *p, struct mb_error *e)
 	size_t n_before;
 
 	for (size_t i = 0; i < p->n0; i++)
-		if (p->set->v[i].type != MB_EM_GONE && check_one(p, i, e) < 0)
+		if (mb_em_stop_at(p->stop, i + 1, e) < 0 ||
+		    (p->set->v[i].type != MB_EM_GONE && check_one(p, i, e) < 0))
 			return -1;
 	n_before = p->set->n;
 	/* The root is not an entry, so its mtime is not known: it is always
@@ -227,11 +229,12 @@ static int run_pass(struct pass *p, struct mb_error *e)
 }
 
 int mb_em_refresh(struct mb_set *set, int rootfd, int64_t racy_from,
-		  bool sync, struct mb_map_stats *st, struct mb_error *e)
+		  bool sync, const struct mb_stop *stop, struct mb_map_stats *st,
+		  struct mb_error *e)
 {
 	struct pass p = {
 		.set = set, .rootfd = rootfd, .n0 = set->n,
-		.racy_from = racy_from, .sync = sync, .st = st,
+		.racy_from = racy_from, .sync = sync, .stop = stop, .st = st,
 	};
 	int ret;
 
@@ -253,7 +256,7 @@ int mb_recheck(struct mb_set *set, int64_t premap_started,
 		return -1;
 	/* The filesystem is frozen: nothing is dirty, FIEMAP needs no sync
 	 * (and a sync inside the window must never wait on writeback). */
-	if (mb_em_refresh(set, rootfd, premap_started - 1, false, st, e) < 0)
+	if (mb_em_refresh(set, rootfd, premap_started - 1, false, NULL, st, e) < 0)
 		goto out;
 	mb_em_totals(set, st);
 	ret = 0;

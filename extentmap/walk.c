@@ -190,7 +190,8 @@ static int add_entry(struct mb_set *set, int dirfd, const char *name,
 /* Adds one name of the directory; walks it when it is a directory.
  * A name that vanished since it was listed is skipped. */
 static int list_one(struct mb_set *set, int dirfd, const char *name,
-		    char *path, uint64_t *added, struct mb_error *e)
+		    char *path, uint64_t *added, const struct mb_stop *stop,
+		    struct mb_error *e)
 {
 	struct stat st;
 	int fd = -1, ret = -1;
@@ -225,7 +226,7 @@ static int list_one(struct mb_set *set, int dirfd, const char *name,
 	(*added)++;
 	if (ret == 0 && fd >= 0)
 		ret = mb_em_list_dir(set, fd, set->v[set->n - 1].path, NULL,
-				     NULL, added, e);
+				     NULL, added, stop, e);
 out:
 	free(path);
 	if (fd >= 0)
@@ -233,9 +234,14 @@ out:
 	return ret;
 }
 
+int mb_em_stop_at(const struct mb_stop *stop, uint64_t n, struct mb_error *e)
+{
+	return n % MB_EM_STOP_EVERY == 0 ? mb_stop_check(stop, e) : 0;
+}
+
 int mb_em_list_dir(struct mb_set *set, int dirfd, const char *prefix,
 		   mb_em_known_fn known, void *known_arg, uint64_t *added,
-		   struct mb_error *e)
+		   const struct mb_stop *stop, struct mb_error *e)
 {
 	struct names nm = { 0 };
 	char *pre = strdup(prefix);	/* prefix may live in set->v */
@@ -258,7 +264,11 @@ int mb_em_list_dir(struct mb_set *set, int dirfd, const char *prefix,
 			free(path);
 			continue;
 		}
-		if (list_one(set, dirfd, nm.v[i], path, added, e) < 0)
+		if (mb_em_stop_at(stop, *added + 1, e) < 0) {
+			free(path);
+			goto out;
+		}
+		if (list_one(set, dirfd, nm.v[i], path, added, stop, e) < 0)
 			goto out;
 	}
 	ret = 0;
@@ -285,7 +295,8 @@ int mb_em_open_root(const struct mb_set *set, struct mb_error *e)
 	return fd;
 }
 
-int mb_walk(struct mb_set *set, const char *root, struct mb_error *e)
+int mb_walk(struct mb_set *set, const char *root, const struct mb_stop *stop,
+	    struct mb_error *e)
 {
 	struct stat st;
 	uint64_t added = 0;
@@ -302,7 +313,7 @@ int mb_walk(struct mb_set *set, const char *root, struct mb_error *e)
 		goto out;
 	}
 	set->dev = st.st_dev;
-	if (mb_em_list_dir(set, fd, "", NULL, NULL, &added, e) < 0)
+	if (mb_em_list_dir(set, fd, "", NULL, NULL, &added, stop, e) < 0)
 		goto out;
 	mb_set_finalize(set);
 	ret = 0;

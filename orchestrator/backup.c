@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "orchestrator/lock.h"
 #include "orchestrator/mount_split.h"
+#include "orchestrator/publish.h"
 #include "orchestrator/signals.h"
 
 typedef int (*step_fn)(struct mb_run *r, struct mb_error *e);
@@ -96,21 +97,29 @@ static int run_phase(struct mb_run *r, const char *name, const char *fault_point
 	return rc;
 }
 
-/* P1: every mirror healthy and in sync. */
+/* P1: every mirror healthy and in sync; a signal ends a resync wait. */
 static int step_sync(struct mb_run *r, struct mb_error *e)
 {
-	for (int i = 0; i < r->n_legs; i++)
-		if (r->legs[i].mirror->ops->sync(r->legs[i].mirror, e) < 0)
+	for (int i = 0; i < r->n_legs; i++) {
+		struct mb_mirror *m = r->legs[i].mirror;
+
+		m->stop = mb_signal_stop();
+		if (m->ops->sync(m, e) < 0)
 			return -1;
+	}
 	return 0;
 }
 
-/* P2: walk + FIEMAP on the live filesystem, then converge. */
+/* P2: walk + FIEMAP on the live filesystem, then converge; a signal
+ * ends each pass within a few entries. */
 static int step_premap(struct mb_run *r, struct mb_error *e)
 {
+	struct mb_stop stop = mb_signal_stop();
+
 	r->premap_started = time(NULL);
-	if (mb_walk(&r->set, r->source, e) < 0 || mb_premap(&r->set, &r->premap, e) < 0 ||
-	    mb_converge(&r->set, 32, 4, &r->premap, e) < 0)
+	if (mb_walk(&r->set, r->source, &stop, e) < 0 ||
+	    mb_premap(&r->set, &stop, &r->premap, e) < 0 ||
+	    mb_converge(&r->set, 32, 4, &stop, &r->premap, e) < 0)
 		return -1;
 	snprintf(r->detail, sizeof(r->detail),
 		 "%llu entries, %llu files, %llu bytes, %llu extents, %d converge rounds",
@@ -279,13 +288,16 @@ static int step_stream(struct mb_run *r, struct mb_error *e)
 	return mb_stream(r, e);
 }
 
-/* P8: the image is complete and durable before the run is marked good;
- * then the split leg goes back (or stays, with --keep-split). */
+/* P8: the split leg goes back (or stays, with --keep-split), then, as
+ * the last act, the images go under their final names, durably; the run
+ * is marked complete right after (commit_run).  Until then an image
+ * under its final name is a publish obligation: any end of the run
+ * before the commit removes it again (orchestrator/publish.h). */
 static int step_finish(struct mb_run *r, struct mb_error *e)
 {
-	int rc = mb_stream_close_media(r, e);
+	int rc = 0;
 
-	if (rc == 0 && r->split_mount)
+	if (r->split_mount)
 		rc = mb_obl_release(&r->obl, r->mount_handle, e);
 	for (int i = 0; rc == 0 && i < r->n_legs; i++)
 		rc = r->opt->keep_split ? mb_obl_keep(&r->obl, r->legs[i].split_handle, e)
@@ -293,7 +305,19 @@ static int step_finish(struct mb_run *r, struct mb_error *e)
 	if (rc == 0)
 		rc = mb_catalog_run_set_totals(r->catalog, r->id, r->premap.files + r->recheck.added,
 					       r->image.file_bytes, e);
+	if (rc == 0)
+		rc = mb_stream_close_media(r, e);
 	return rc;
+}
+
+/* The commit point: the run is complete exactly when this succeeds, and
+ * its images stay; then their publish obligations are void. */
+static int commit_run(struct mb_run *r, struct mb_error *e)
+{
+	if (mb_catalog_run_end(r->catalog, r->id, "complete", 0, NULL, e) < 0)
+		return -1;
+	mb_publish_done(&r->obl);
+	return 0;
 }
 
 /* Every failure path: thaw first, then undo the rest newest-first. */
@@ -319,13 +343,16 @@ static void abort_run(struct mb_run *r, struct mb_error *e)
 		mb_obl_unwind(&r->obl, NULL);
 }
 
+/* A failed run: marked so (a complete one was marked by commit_run). */
 static void end_run(struct mb_run *r, int rc, struct mb_error *e)
 {
-	if (!r->catalog)
+	struct mb_error ignored = { 0 };
+
+	if (!r->catalog || rc == 0)
 		return;
-	if (mb_catalog_run_end(r->catalog, r->id, rc ? "failed" : "complete",
-			       rc ? e->code : 0, rc ? e->msg : NULL, rc ? NULL : e) < 0 && rc == 0)
-		mb_error_log("unable to mark run %lld complete: %s", (long long)r->id, e->msg);
+	if (mb_catalog_run_end(r->catalog, r->id, "failed", e->code, e->msg, &ignored) < 0)
+		mb_error_log("unable to mark run %lld failed: %s; recover marks it",
+			     (long long)r->id, ignored.msg);
 }
 
 static void free_run(struct mb_run *r)
@@ -401,9 +428,12 @@ int mb_backup(const struct mb_options *opt, bool check_only, struct mb_error *e)
 	/* P7: stream the split leg into the image. */
 	if (rc == 0)
 		rc = run_phase(&r, "stream", "after-stream", step_stream, e);
-	/* P8: image complete and durable, leg merged back. */
+	/* P8: leg merged back, then the image under its final name. */
 	if (rc == 0)
 		rc = run_phase(&r, "finish", "after-finish", step_finish, e);
+	/* The run is complete: the commit point. */
+	if (rc == 0)
+		rc = commit_run(&r, e);
 out:
 	if (rc < 0)
 		abort_run(&r, e);

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "orchestrator/mount_split.h"
+#include "orchestrator/publish.h"
 #include "plugins/media/media.h"
 #include "plugins/mirror/mirror.h"
 #include "plugins/quiesce/quiesce.h"
@@ -135,6 +136,13 @@ static mb_undo_fn mount_undo(const char *driver)
 	return mb_split_unmount;
 }
 
+/* The orchestrator's own: an image under its final name before the run
+ * is complete (publish.h). */
+static mb_undo_fn publish_undo(const char *driver)
+{
+	return mb_publish_undo;
+}
+
 static const struct {
 	const char *kind;
 	mb_undo_fn (*lookup)(const char *driver);
@@ -143,6 +151,7 @@ static const struct {
 	{ "split", mirror_undo },
 	{ "media", media_undo },
 	{ "mount", mount_undo },
+	{ "publish", publish_undo },
 };
 
 mb_undo_fn mb_obl_undo_for(const char *kind, const char *driver)

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "image/multi.h"
 #include "orchestrator/lock.h"
+#include "orchestrator/signals.h"
 
 static int check_options(const struct mb_options *o, struct mb_error *e)
 {
@@ -78,7 +79,7 @@ static const char *run_option(const void *opt, const char *name)
 static int open_quiesce(struct mb_run *r, struct mb_error *e)
 {
 	const struct mb_quiesce_params params = { .option = run_option, .ctx = r->opt,
-						  .label = "mbackup" };
+						  .label = "mbackup", .stop = mb_signal_stop() };
 
 	if (mb_quiesce_stack_open(&r->quiesce, r->opt->db, &params, e) < 0)
 		return -1;

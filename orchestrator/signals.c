@@ -64,3 +64,8 @@ int mb_signal_fd(void)
 {
 	return signal_fd;
 }
+
+struct mb_stop mb_signal_stop(void)
+{
+	return (struct mb_stop){ signal_fd, mb_signal_check };
+}

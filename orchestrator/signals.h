@@ -1,7 +1,9 @@
 /*
  * Signals: SIGINT, SIGTERM and SIGHUP are blocked for the whole run and
  * looked at at safe points (phase boundaries, between members while
- * streaming, and inside every wait of a media write or read), never inside
+ * streaming, inside every wait of a media write or read, and, through
+ * mb_signal_stop, in P1's resync wait, every few entries of P2's passes
+ * and in every SQL statement's wait before the window), never inside
  * the window: a signal that arrives while the filesystems are frozen waits
  * until they are thawed.  No handler runs any code.  Children started by
  * spawn get the default mask back (and none of the pending signals).
@@ -15,6 +17,7 @@
 #define MB_SIGNALS_H
 
 #include "common/error.h"
+#include "common/stop.h"
 
 int mb_signals_block(struct mb_error *e);
 /* The pending terminating signal, or 0; never blocks. */
@@ -24,5 +27,9 @@ int mb_signal_check(struct mb_error *e);
 /* An fd that turns readable once a terminating signal is pending and
  * stays readable (for poll; never read it); -1 before mb_signals_block. */
 int mb_signal_fd(void);
+/* The same, as lower layers take it (common/stop.h): the signalfd and
+ * mb_signal_check; handed to the mirrors, the quiesce plugins and the
+ * walk for their slow work outside the window. */
+struct mb_stop mb_signal_stop(void);
 
 #endif

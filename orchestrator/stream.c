@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "image/multi.h"
 #include "orchestrator/mount_split.h"
+#include "orchestrator/publish.h"
 #include "orchestrator/signals.h"
 
 #define OTHER_BUF (1u << 20)
@@ -333,9 +334,45 @@ static int record_position(struct mb_run *r, int k, const struct mb_media_positi
 				   pos->n_parts, e);
 }
 
-/* P8, the media side: every good image closed (made durable, renamed into
- * place) and recorded; a failed device's image is dropped and recorded as
- * failed. */
+/* A good file image goes under its final name: the publish obligation
+ * first (publish.h), then the close (fsync, rename), then the directory
+ * flushed, so the rename is durable before the run can be marked
+ * complete; the .partial obligation is then void. */
+static int close_published(struct mb_run *r, int k, struct mb_media_position *pos,
+			   struct mb_error *e)
+{
+	struct mb_sink *s = r->sinks[k], *driver = s;
+	int h = r->media_handle[k];
+	char *final;
+	int rc;
+
+	while (driver->next)		/* under the filters: the driver's sink */
+		driver = driver->next;
+	final = driver->path ? strdup(driver->path) : NULL;
+
+	if (h < 0)
+		return mb_sink_close(s, pos, e);
+	if (!final) {
+		mb_sink_abort(s);
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to name the image '%s'",
+			       r->obl.v[h].arg);
+	}
+	rc = mb_publish_take(&r->obl, driver->ops->name, r->obl.v[h].arg, final, e);
+	if (rc == 0)
+		rc = mb_sink_close(s, pos, e);
+	else
+		mb_sink_abort(s);
+	if (rc == 0)
+		rc = mb_publish_sync_dir(final, e);
+	if (rc == 0)
+		rc = mb_obl_release(&r->obl, h, e);
+	free(final);
+	return rc;
+}
+
+/* P8, the media side, the last act before the run is marked complete:
+ * every good image closed (made durable, renamed into place) and
+ * recorded; a failed device's image is dropped and recorded as failed. */
 int mb_stream_close_media(struct mb_run *r, struct mb_error *e)
 {
 	struct mb_media_position pos;
@@ -347,14 +384,14 @@ int mb_stream_close_media(struct mb_run *r, struct mb_error *e)
 		char *spec = strdup(s->spec);
 		uint64_t bytes = s->bytes;
 
-		r->sinks[k] = NULL;
 		pos.n_parts = 0;
 		/* After a failure the rest are dropped: the run fails anyway. */
 		if (rc == 0 && strcmp(status, "complete") == 0)
-			rc = mb_sink_close(s, &pos, e);
+			rc = close_published(r, k, &pos, e);
 		else
 			mb_sink_abort(s);
-		if (rc == 0 && r->media_handle[k] >= 0)
+		r->sinks[k] = NULL;
+		if (rc == 0 && strcmp(status, "complete") != 0 && r->media_handle[k] >= 0)
 			rc = mb_obl_release(&r->obl, r->media_handle[k], e);
 		if (rc == 0)
 			rc = mb_catalog_image_add(r->catalog, r->id, k + 1, spec ? spec : "?",

@@ -35,7 +35,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -70,13 +69,6 @@ struct lv_state {
 	char last_devices[512];	/* its PVs, "/dev/vdb(1),/dev/vdc(0)" */
 	bool last_writemostly;
 };
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
 
 /* "vg/lv" into its two names, with LVM's character set. */
 static int parse_vg_lv(const char *arg, char *vg, char *lv, struct mb_error *e)
@@ -288,9 +280,10 @@ static int lvm_check(struct mb_mirror *m, struct mb_error *e)
 }
 
 /* Polls until the raid is 100% in sync with no resync, recovery or scrub
- * running, for at most timeout_s.  Fills *st with the last report. */
-static int wait_idle(const char *vg, const char *lv, int timeout_s, struct lv_state *st,
-		     struct mb_error *e)
+ * running, for at most timeout_s, or until stop (may be NULL) says so.
+ * Fills *st with the last report. */
+static int wait_idle(const char *vg, const char *lv, int timeout_s, const struct mb_stop *stop,
+		     struct lv_state *st, struct mb_error *e)
 {
 	long long deadline = mb_now_ms() + (long long)timeout_s * 1000;
 
@@ -310,7 +303,13 @@ static int wait_idle(const char *vg, const char *lv, int timeout_s, struct lv_st
 		if (isatty(STDERR_FILENO))
 			fprintf(stderr, "\r\033[Kwaiting for %s/%s: %.1f%% in sync (%s)", vg, lv,
 				st->sync_percent, st->sync_action);
-		sleep_ms(LVM_POLL_MS);
+		if (mb_stop_sleep(stop, LVM_POLL_MS, e) < 0) {
+			if (isatty(STDERR_FILENO))
+				fputs("\r\033[K", stderr);
+			mb_info("lvm: stopped waiting for '%s/%s' at %.2f%% in sync (%s)", vg, lv,
+				st->sync_percent, st->sync_action);
+			return -1;
+		}
 	}
 	mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s/%s' did not reach 100%% in sync within "
 		"%d s (%.2f%%, %s)", vg, lv, timeout_s, st->sync_percent, st->sync_action);
@@ -327,7 +326,7 @@ static int lvm_sync(struct mb_mirror *m, struct mb_error *e)
 	/* Unfit first: a linear LV would never report a sync percentage. */
 	if (lv_state_read(lm->vg, lm->lv, &st, e) < 0 || refuse_unfit(lm->vg, lm->lv, &st, e) < 0 ||
 	    wait_idle(lm->vg, lm->lv, m->sync_timeout_s > 0 ? m->sync_timeout_s : LVM_SYNC_TIMEOUT_S,
-		      &st, e) < 0 ||
+		      &m->stop, &st, e) < 0 ||
 	    refuse_unfit(lm->vg, lm->lv, &st, e) < 0)
 		return -1;
 	if (mb_now_ms() - t0 > 2 * LVM_POLL_MS)
@@ -409,7 +408,7 @@ static int scrub(const char *vg, const char *lv, const char *action,
 
 	snprintf(target, sizeof(target), "%s/%s", vg, lv);
 	if (mb_spawn(argv, LVM_CMD_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e) < 0 ||
-	    wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, &st, e) < 0)
+	    wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, &st, e) < 0)
 		return -1;
 	*mismatches = st.mismatches;
 	mb_info("lvm: %s scrub of '%s' done in %lld ms, %llu mismatched sectors", action,
@@ -425,7 +424,7 @@ static int make_whole(const char *vg, const char *lv, struct mb_error *e)
 	unsigned long long found = 0, left = 0;
 	struct lv_state st;
 
-	if (wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, &st, e) < 0 ||
+	if (wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, &st, e) < 0 ||
 	    scrub(vg, lv, "check", &found, e) < 0)
 		return -1;
 	if (found == 0)
@@ -501,7 +500,7 @@ static int lvm_undo(const char *arg, struct mb_error *e)
 	if (!st.found)
 		return mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s' not found", arg);
 	if (!st.split_lv[0] && !st.last_writemostly)
-		return wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, &st, e);
+		return wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, &st, e);
 	if (st.split_lv[0] && merge_image(vg, lv, &st, e) < 0)
 		return -1;
 	if (make_whole(vg, lv, e) < 0)

@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include "common/error.h"
+#include "common/stop.h"
 
 struct mb_mirror;
 
@@ -52,6 +53,9 @@ struct mb_mirror {
 	char *obligation_arg;	/* after prepare_split */
 	int sync_timeout_s;	/* P1: how long sync may wait for a resync
 				 * (--sync-timeout; 0: the driver's default) */
+	struct mb_stop stop;	/* ends sync's wait early (the run's signals,
+				 * set by the runner after open; zeroed: none).
+				 * undo never looks at it: it runs after a stop */
 	void *priv;
 };
 

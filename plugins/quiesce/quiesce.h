@@ -56,6 +56,7 @@
 #include "common/entry.h"
 #include "common/error.h"
 #include "common/obligation.h"
+#include "common/stop.h"
 
 struct mb_quiesce;
 
@@ -66,6 +67,9 @@ struct mb_quiesce_params {
 	const char *(*option)(const void *ctx, const char *name);
 	const void *ctx;
 	const char *label;	/* names the backup, e.g. PostgreSQL's label */
+	struct mb_stop stop;	/* the run's stop: ends a plugin's long waits
+				 * outside the window (a CHECKPOINT); never
+				 * looked at in leave; zeroed: nothing stops */
 };
 
 /* One filesystem of the run as plugins see it; legs[0] holds the source. */

@@ -7,42 +7,12 @@
 # set (--device-timeout, exit 14).
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
+. "$(dirname "$0")/../lib/signals.sh"
 fx_init
 fx_setup ext4
 fx_random_files "$SRC/d" f- 40 100000
 O=$SCRATCH/out
 BOUND=20	# seconds: not a speed assertion, only "it ended"
-
-status_of_last() {
-	"$MB" list --output json --catalog "$CATALOG" | jq -r '.[0].status'
-}
-
-# wait_for FILE REGEX SECONDS: until FILE has a line matching REGEX.
-wait_for() {
-	local start=$SECONDS
-	while [ $((SECONDS - start)) -le "$3" ]; do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
-}
-
-# ended PID SECONDS: waits for PID at most SECONDS; sets ENDED_RC (or
-# "none" after killing it when it did not end).
-ended() {
-	local start=$SECONDS
-	while kill -0 "$1" 2>/dev/null && [ $((SECONDS - start)) -le "$2" ]; do
-		sleep 0.2
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		kill -KILL "$1" 2>/dev/null
-		wait "$1" 2>/dev/null
-		ENDED_RC=none
-		return 1
-	fi
-	wait "$1"
-	ENDED_RC=$?
-}
 
 # term_case NAME SIG WAIT_REGEX MEDIA...: a backup that blocks on its
 # media; SIG (TERM, INT, HUP) once WAIT_REGEX is in its log.

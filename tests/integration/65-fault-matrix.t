@@ -57,13 +57,6 @@ expected() { # POINT ACTION
 # message fired hung writable session backup-start run status recover
 # clone mount final partial.
 declare -A TODO=()
-# P8 renames the image into place (mb_stream_close_media in step_finish)
-# before end_run marks the run complete: whatever ends the run between
-# the two leaves a complete image under its final name for a run the
-# catalog calls failed.
-for action in "${ACTIONS[@]}"; do
-	TODO[after-finish:$action:final]="the image is under its final name before the run is complete (backup.c step_finish/end_run)"
-done
 
 PORT=$((20000 + RANDOM % 20000))
 mkdir -p "$SRC_MNT/pg" "$WAL_MNT/pg"

@@ -161,8 +161,8 @@ static void run_variant(struct variant *v)
 
 	diag("---- %s ----", v->name);
 	make_files(v->fs.mnt);
-	is_int(mb_walk(&set, v->fs.mnt, &e), 0, "walk");
-	is_int(mb_premap(&set, &st, &e), 0, "premap");
+	is_int(mb_walk(&set, v->fs.mnt, NULL, &e), 0, "walk");
+	is_int(mb_premap(&set, NULL, &st, &e), 0, "premap");
 	is_str(e.msg, "", "premap: no error");
 	is_int(st.files, 11, "11 regular files (odd2 is 'h')");
 	is_int(st.mapped, 11, "all FIEMAPped");

@@ -74,14 +74,14 @@ static void test_converge(struct fx *fs, struct mb_set *set)
 	char p[600];
 
 	fx_write_at(P("%s/r1", fs->mnt), 1 * KiB, 1 * KiB, 50);
-	is_int(mb_converge(set, 0, 5, &st, &e), 0, "converge");
+	is_int(mb_converge(set, 0, 5, NULL, &st, &e), 0, "converge");
 	is_int(st.rounds, 2, "converge: a second round finds nothing new");
 	is_int(st.changed, 1, "converge: one file changed");
 	is_int(st.mapped, 1, "converge: one file re-mapped");
 	is_int(st.added + st.removed, 0, "converge: nothing added or removed");
 	is_int(st.dirs_reread, 2, "converge: the root is listed each round");
 	fx_write_at(P("%s/r1", fs->mnt), 0, 1 * KiB, 51);
-	is_int(mb_converge(set, 5, 5, &st, &e), 0, "converge (small enough)");
+	is_int(mb_converge(set, 5, 5, NULL, &st, &e), 0, "converge (small enough)");
 	is_int(st.rounds, 1, "converge: stops when few enough changed");
 }
 
@@ -97,7 +97,7 @@ static void test_recheck(struct fx *fs)
 	int64_t started;
 
 	make_tree(fs->mnt);
-	is_int(mb_walk(&set, fs->mnt, &e) || mb_premap(&set, &st, &e), 0, "walk + premap");
+	is_int(mb_walk(&set, fs->mnt, NULL, &e) || mb_premap(&set, NULL, &st, &e), 0, "walk + premap");
 	test_converge(fs, &set);
 	modify_tree(fs->mnt);
 	frozen = freeze(fs->mnt, FIFREEZE) == 0;

@@ -61,7 +61,7 @@ static int body(void *arg)
 	if (mount("tmpfs", fs.inner, "tmpfs", 0, "size=1m") < 0)
 		fs.inner[0] = '\0';
 	ok(fs.inner[0], "tmpfs mounted inside the tree");
-	is_int(mb_walk(&set, fs.mnt, &e), 0, "walk succeeds");
+	is_int(mb_walk(&set, fs.mnt, NULL, &e), 0, "walk succeeds");
 	is_str(e.msg, "", "no error");
 	is_str(set.root, fs.mnt, "root recorded");
 	is_int(set.n, 14, "14 entries: socket and mount point skipped");
@@ -103,14 +103,14 @@ static int body(void *arg)
 	mb_set_free(&set);
 
 	mb_error_clear(&e);
-	is_int(mb_walk(&set, "/nonexistent-extentmap", &e), -1, "missing root fails");
+	is_int(mb_walk(&set, "/nonexistent-extentmap", NULL, &e), -1, "missing root fails");
 	is_str(e.msg, "unable to resolve '/nonexistent-extentmap': No such file or directory",
 	       "missing root message");
 	is_int(e.code, MB_ERR_SOURCE, "missing root code");
 	mb_set_free(&set);
 	mb_error_clear(&e);
 	snprintf(path, sizeof(path), "%s/a-b", fs.mnt);
-	is_int(mb_walk(&set, path, &e), -1, "a file as root fails");
+	is_int(mb_walk(&set, path, NULL, &e), -1, "a file as root fails");
 	{
 		char msg[400];
 

@@ -6,7 +6,8 @@
 # mounted) and with xfs; backs up with the real binary under a writer,
 # restores, compares; checks that the mirror is whole afterwards (a check
 # scrub finds 0 mismatches); a linear LV is refused; a SIGKILL inside the
-# window is healed by `mbackup recover`.  Scratch (catalog, images,
+# window is healed by `mbackup recover`; SIGTERM ends a backup waiting in
+# P1 for a throttled resync.  Scratch (catalog, images,
 # restores) lives on a separate linear LV.  $MBACKUP overrides the binary.
 . "$(dirname "$0")/../lib/tap.sh"
 FX_NO_BINARY=1
@@ -163,6 +164,41 @@ roundtrip() {
 		"$fs: each writer file restores as one whole version"
 }
 
+# ---- SIGTERM ends P1's wait for a resync (issue 16, item 6): the slow
+# raid1 (a resync throttled by --maxrecoveryrate) with the default
+# --sync-timeout of 600 s; exit 15 within seconds, nothing split.
+term_in_sync_wait() {
+	local pid start rc
+	"$MB" backup --db none --mirror "lvm:$VG/slow" --source /mnt/slow/data \
+		--media "file:$S/slow.mbi" --catalog "$CATALOG" 2>"$S/slow.err" &
+	pid=$!
+	start=$SECONDS
+	until grep -q "phase preflight: done" "$S/slow.err" 2>/dev/null; do
+		[ $((SECONDS - start)) -ge 60 ] && break
+		sleep 0.2
+	done
+	sleep 2
+	ok "a backup waits for the resync in P1" kill -0 "$pid"
+	kill -TERM "$pid"
+	start=$SECONDS
+	while kill -0 "$pid" 2>/dev/null && [ $((SECONDS - start)) -le 20 ]; do
+		sleep 0.2
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+	wait "$pid"
+	rc=$?
+	is "$rc" 15 "SIGTERM ends the wait for the resync (exit 15) within 20 s"
+	is "$(grep '^mbackup: error: ' "$S/slow.err")" "mbackup: error: interrupted by SIGTERM" \
+		"... with the signal's message"
+	like "$(cat "$S/slow.err")" "lvm: stopped waiting for '$VG/slow' at [0-9.]+% in sync" \
+		"... saying how far the resync got"
+	is "$("$MB" list --output json --catalog "$CATALOG" | jq -r '.[0].status')" "failed" \
+		"... and the run is failed"
+	is "$(split_images slow)" "" "... nothing split"
+	ok "... the source writable" fx_writable /mnt/slow/data
+	nok "... no image under its final name" test -e "$S/slow.mbi"
+}
+
 t0=$(now_ms)
 setup_vg >&2 || bail_out "unable to set up the volume group on ${disks[*]}"
 write_tools
@@ -189,6 +225,7 @@ run "$MB" check --db none --mirror "lvm:$VG/slow" --source /mnt/slow/data --cata
 	--sync-timeout 2
 exit_is 6 "a mirror still resyncing after --sync-timeout is refused with exit 6"
 like "$RUN_ERR" "did not reach 100% in sync within 2 s" "... saying how far it got"
+term_in_sync_wait
 umount /mnt/slow && lvremove -q -y "$VG/slow" >&2
 
 # ---- ext4 (inline_data: the split leg is mounted too) ----
@@ -237,5 +274,6 @@ note "xfs raid1 created, populated: $(($(now_ms) - t0)) ms"
 roundtrip xfs xfs
 
 is "$("$MB" list --output json --catalog "$CATALOG" | jq -r '[.[] | select(.verb == "backup") | .status] | join(" ")')" \
-	"complete failed complete" "the catalog: two complete runs and the killed one failed"
+	"complete failed complete failed" \
+	"the catalog: two complete runs, the killed one and the stopped one failed"
 done_testing

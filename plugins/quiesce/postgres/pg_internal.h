@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+#include "common/stop.h"
 #include "plugins/quiesce/postgres/postgres.h"
 
 struct pg {
@@ -23,6 +24,7 @@ struct pg {
 	struct mb_pg_info info;
 	struct mb_pg_backup result;
 	char *guard_arg;	/* from prepare on: what the guard's undo needs */
+	struct mb_stop stop;	/* every statement waits on it, but leave's */
 };
 
 /* pgdata.c */

@@ -14,9 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 #define PG_MIN_VERSION 150000
+#define PG_POLL_MS 1000			/* a statement's wait, between looks */
+#define PG_CANCEL_WAIT_MS 10000		/* the server's answer to a cancel */
 
 static struct pg *pg_priv(struct mb_quiesce *q, struct mb_error *e)
 {
@@ -40,6 +43,7 @@ static int pg_open(struct mb_quiesce *q, const struct mb_quiesce_params *params,
 		return -1;
 	}
 	p->mode = mode && strcmp(mode, "freeze") == 0 ? MB_PG_FREEZE : MB_PG_HOT;
+	p->stop = params->stop;
 	p->conninfo = strdup(conninfo ? conninfo : "");
 	p->label = strdup(params->label ? params->label : "mbackup");
 	if (!p->conninfo || !p->label)
@@ -78,6 +82,70 @@ static const char *server_message(PGconn *conn, PGresult *res)
 	return m ? m : PQerrorMessage(conn);
 }
 
+/* After the stop: the server is asked to cancel the statement and its
+ * end is waited for, so the session stays usable (a cancelled CHECKPOINT
+ * or pg_backup_start leaves nothing); a server that does not answer
+ * within PG_CANCEL_WAIT_MS loses the session, which ends all it held. */
+static void pg_cancel(struct pg *p, const char *sql)
+{
+	PGcancel *c = PQgetCancel(p->conn);
+	long long deadline = mb_now_ms() + PG_CANCEL_WAIT_MS;
+	char err[256] = "out of memory";
+	PGresult *res;
+
+	if (!c || !PQcancel(c, err, sizeof(err)))
+		mb_warn("postgres: unable to cancel '%s': %s", sql, err);
+	PQfreeCancel(c);
+	while (PQisBusy(p->conn)) {
+		struct mb_error ignored = { 0 };
+		long long left = deadline - mb_now_ms();
+
+		if (left <= 0 || mb_stop_wait_fd(NULL, PQsocket(p->conn), (int)left, "PostgreSQL",
+						 &ignored) <= 0 || !PQconsumeInput(p->conn)) {
+			mb_warn("postgres: no answer to the cancel of '%s'; closing the session", sql);
+			PQfinish(p->conn);
+			p->conn = NULL;
+			return;
+		}
+	}
+	while ((res = PQgetResult(p->conn)))
+		PQclear(res);
+	mb_info("postgres: '%s' cancelled: the run is stopping", sql);
+}
+
+/* Sends one statement and waits for its end on the session's socket and
+ * on the run's stop, so a statement that waits long (CHECKPOINT, the
+ * checkpoint of pg_backup_start) ends within moments of a signal: then
+ * it is cancelled and the stop's error returned.  Its result (or the
+ * failure to send it) is then PQgetResult's. */
+static int pg_send_wait(struct pg *p, const char *sql, int nparams, const char *const *params,
+			struct mb_error *e)
+{
+	if (!PQsendQueryParams(p->conn, sql, nparams, NULL, params, NULL, NULL, 0))
+		return 0;
+	while (PQisBusy(p->conn)) {
+		int ready = mb_stop_wait_fd(&p->stop, PQsocket(p->conn), PG_POLL_MS, "PostgreSQL", e);
+
+		if (ready < 0) {
+			pg_cancel(p, sql);
+			return -1;
+		}
+		if (ready > 0 && !PQconsumeInput(p->conn))
+			break;
+	}
+	return 0;
+}
+
+/* The statement's one result; anything after it is dropped. */
+static PGresult *pg_result(struct pg *p)
+{
+	PGresult *res = PQgetResult(p->conn), *more;
+
+	while (res && (more = PQgetResult(p->conn)))
+		PQclear(more);
+	return res;
+}
+
 /* Runs one statement; what names it in the error ("unable to <what>"). */
 static int pg_exec(struct pg *p, const char *what, const char *sql, int nparams,
 		   const char *const *params, PGresult **out, struct mb_error *e)
@@ -89,7 +157,9 @@ static int pg_exec(struct pg *p, const char *what, const char *sql, int nparams,
 	if (out)
 		*out = NULL;
 	mb_debug("postgres: %s", sql);
-	res = PQexecParams(p->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (pg_send_wait(p, sql, nparams, params, e) < 0)
+		return -1;
+	res = pg_result(p);
 	st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		first_line(line, sizeof(line), server_message(p->conn, res));
@@ -425,6 +495,8 @@ static int pg_leave(struct mb_quiesce *q, struct mb_error *e)
 	if (!p || !p->in_backup || !p->conn)
 		return 0;
 	p->in_backup = false;
+	/* The bracket ends whatever stops the run (a signal stays pending). */
+	p->stop = (struct mb_stop){ -1, NULL };
 	if (pg_exec(p, "stop the backup", "SELECT lsn, labelfile, spcmapfile"
 		    " FROM pg_backup_stop(false)", 0, NULL, &res, e) < 0)
 		goto out;
