@@ -28,8 +28,8 @@ enum mb_verb {
 	MB_VERB_EXPIRE = 1 << 10,
 	MB_VERB_CONSOLIDATE = 1 << 11,
 	MB_VERB_INFO = 1 << 12,
-	MB_VERB_ALL = (1 << 13) - 1,
 };
+#define MB_VERB_ALL ((1 << 13) - 1)
 
 struct mb_strlist {
 	char **v;

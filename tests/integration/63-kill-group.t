@@ -83,7 +83,8 @@ after_kill() { # NAME
 	is "$(status_of_last)" "failed" "$1: recover marks the run failed"
 	is "$(fx_clones)" "" "$1: no split clone is left"
 	ok "$1: the source is writable after recover" writable "$SRC_MNT" 3
-	left=$(ls -d "$CG2"/mbackup-guard-* ${CG1:+"$CG1"/mbackup-guard-*} 2>/dev/null)
+	# only this run's guard: other checkouts on the machine run guards too
+	left=$(ls -d "$CG2/mbackup-guard-$g" ${CG1:+"$CG1/mbackup-guard-$g"} 2>/dev/null)
 	is "$left" "" "$1: the guard's cgroups are gone"
 }
 
@@ -140,6 +141,7 @@ after_kill "cgroup"
 # ---- 3. the guard, killed with mbackup while mbackup hangs past the deadline:
 # the deadline fired first, so the source is writable all along
 start_hung late setsid
+g=$(guard_of "$HUNG")
 sleep $((TIMEOUT + 2))
 ok "late: the deadline thawed the source while mbackup hangs" writable "$SRC_MNT" 2
 kill -KILL -- "-$HUNG"
