@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "orchestrator/signals.h"
 #include "common/trust.h"
+#include "orchestrator/help.h"
 #include "orchestrator/options_internal.h"
 #include "plugins/media/media.h"
 #include "plugins/quiesce/postgres/postgres.h"
@@ -32,12 +33,13 @@ const struct opt_def mb_opt_table[] = {
 	  "postgres: libpq connection string (default: PGHOST, PGPORT, PGUSER...); never a "
 	  "password here: every local user can read it in /proc/PID/cmdline while mbackup runs "
 	  "(mbackup warns), use PGPASSFILE (~/.pgpass) or a service file (service=NAME, PGSERVICE)" },
-	{ "mirror", OPT_LIST, V_BACKUP, OFF(mirrors), "DRIVER:DEV", NULL, 0, 0,
-	  "mirror holding the source (loop:/dev/loopN); repeatable" },
+	{ "mirror", OPT_LIST, V_BACKUP, OFF(mirrors), "VG/LV", NULL, 0, 0,
+	  "mirror holding the source: an LVM volume (VG/LV, /dev/VG/LV or /dev/mapper/VG-LV) or "
+	  "loop:/dev/loopN; repeatable (the data directory and pg_wal on two)" },
 	{ "source", OPT_LIST, V_BACKUP, OFF(sources), "DIR", NULL, 0, 0,
 	  "directory to back up (on the mirror's filesystem); postgres: the data directory, found by itself" },
 	{ "media", OPT_LIST, V_BACKUP, OFF(media), "SPEC", NULL, 0, 0,
-	  "where the image goes: file:PATH, pipe:FIFO or - (stdout); repeat to write several devices at "
+	  "where the image goes: file:PATH, pipe:FIFO, tape:/dev/nstN or - (stdout); repeat to write several devices at "
 	  "once (in a config file: one media line with the specs separated by spaces)" },
 	{ "segment-threshold", OPT_SIZE, MB_VERB_BACKUP, OFF(segment_threshold), "SIZE", "0", 0,
 	  1L << 62, "several media: cut files larger than this (K/M/G; 0: total / number of media)" },
@@ -77,7 +79,7 @@ const struct opt_def mb_opt_table[] = {
 	  0, 0, "tape: which image to read (default: the last on the tape)" },
 	{ "output", OPT_STR, V_ALL, OFF(output), "text|json", "text", 0, 0,
 	  "output format" },
-	{ "log-level", OPT_STR, V_ALL, OFF(log_level), "LEVEL", "info", 0, 0,
+	{ "log-level", OPT_STR, V_ALL, OFF(log_level), "error|warn|info|debug", "info", 0, 0,
 	  "error, warn, info or debug" },
 	{ "log-file", OPT_STR, V_ALL, OFF(log_file), "PATH", NULL, 0, 0,
 	  "also append the log to this file" },
@@ -101,6 +103,17 @@ static const struct { const char *name; enum mb_verb verb; const char *summary; 
 	{ "recover", MB_VERB_RECOVER, "undo what a dead run left behind" },
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+const char *mb_verb_at(size_t i, unsigned *bit, const char **summary)
+{
+	if (i >= N_VERBS)
+		return NULL;
+	if (bit)
+		*bit = verbs[i].verb;
+	if (summary)
+		*summary = verbs[i].summary;
+	return verbs[i].name;
+}
 
 const struct opt_def *mb_opt_find(const char *name, size_t len)
 {
@@ -279,8 +292,14 @@ static int pre_scan(struct mb_options *o, int argc, char **argv, int *first,
 		for (i = 0; i < N_VERBS && strcmp(verbs[i].name, argv[1]) != 0; i++)
 			;
 		if (i == N_VERBS) {
+			char names[256];
+			size_t n = 0;
+
+			for (size_t k = 0; k < N_VERBS && n < sizeof(names); k++)
+				n += snprintf(names + n, sizeof(names) - n, "%s ", verbs[k].name);
 			mb_fail(e, MB_ERR_USAGE, 0, "unknown command '%s'", argv[1]);
-			mb_hint(e, "commands: backup check ls verify restore list recover; see mbackup --help");
+			n = n < sizeof(names) ? n : sizeof(names);
+			mb_hint(e, "commands: %.*s; see mbackup --help", (int)(n - 1), names);
 			return -1;
 		}
 		o->verb = verbs[i].verb;
@@ -451,6 +470,25 @@ void mb_options_free(struct mb_options *o)
 	}
 }
 
+/* The drivers --mirror and --media name, from their registries. */
+static void usage_drivers(void)
+{
+	struct mb_driver_doc d;
+	const char *kind = "";
+
+	for (size_t i = 0; mb_driver_doc_at(i, &d); i++) {
+		char forms[64];
+
+		if (strcmp(kind, d.kind) != 0)
+			printf("\n%s drivers (--%s):\n", d.kind, kind = d.kind);
+		if (d.forms)
+			snprintf(forms, sizeof(forms), "%s", d.forms);
+		else
+			snprintf(forms, sizeof(forms), "%s:ARG", d.name);
+		printf("  %-7s %-16s %s\n", d.name, forms, d.what);
+	}
+}
+
 void mb_options_usage(const struct mb_options *o)
 {
 	bool all = !o || o->verb == MB_VERB_BACKUP;
@@ -458,6 +496,8 @@ void mb_options_usage(const struct mb_options *o)
 	printf("usage: mbackup [COMMAND] [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < N_VERBS; i++)
 		printf("  %-9s %s\n", verbs[i].name, verbs[i].summary);
+	if (all || o->verb == MB_VERB_CHECK)
+		usage_drivers();
 	printf("\noptions%s%s:\n", all ? "" : " of ", all ? "" : o->verb_name);
 	for (size_t i = 0; i < N_OPTS; i++) {
 		const struct opt_def *d = &mb_opt_table[i];
@@ -472,9 +512,11 @@ void mb_options_usage(const struct mb_options *o)
 		printf("\n");
 	}
 	printf("\nexamples:\n"
-	       "  mbackup --db postgres --mirror loop:/dev/loop3 --media file:/backup/pg.mbi\n"
+	       "  mbackup --db postgres --mirror vg/pgdata --mirror vg/pgwal --media file:/backup/pg.mbi\n"
+	       "  mbackup --db postgres --mirror vg/pgdata --media tape:/dev/nst0 --append\n"
 	       "  mbackup --db none --mirror loop:/dev/loop3 --source /srv/data --media file:/backup/data.mbi\n"
-	       "  mbackup restore --from /backup/data.mbi --to /restore --file some/file\n");
+	       "  mbackup restore --from /backup/pg.mbi --to /restore --file base/5/1259\n"
+	       "\nsee mbackup(8) and mbackup.conf(5)\n");
 }
 
 char *mb_options_json(const struct mb_options *o)
