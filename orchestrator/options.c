@@ -75,8 +75,9 @@ const struct opt_def mb_opt_table[] = {
 	  "run as root: given as a path, it must be owned by root and writable by no one else" },
 	{ "buffer", OPT_STR, V_BACKUP, OFF(buffer), "SIZE", "64M", 0, 0,
 	  "tape: RAM ring between the reader and the drive (K, M, G suffixes)" },
-	{ "backup", OPT_STR, MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE, OFF(backup), "ID", NULL,
-	  0, 0, "tape: which image to read (default: the last on the tape)" },
+	{ "backup", OPT_STR, MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE | MB_VERB_INFO, OFF(backup),
+	  "ID", NULL, 0, 0, "tape: which image to read (default: the last on the tape); info: which "
+	  "run (default: the newest backup)" },
 	{ "output", OPT_STR, V_ALL, OFF(output), "text|json", "text", 0, 0,
 	  "output format" },
 	{ "log-level", OPT_STR, V_ALL, OFF(log_level), "error|warn|info|debug", "info", 0, 0,
@@ -101,6 +102,7 @@ static const struct { const char *name; enum mb_verb verb; const char *summary; 
 	{ "restore", MB_VERB_RESTORE, "restore an image, or single files from it" },
 	{ "list", MB_VERB_LIST, "list the runs in the catalog" },
 	{ "recover", MB_VERB_RECOVER, "undo what a dead run left behind" },
+	{ "info", MB_VERB_INFO, "what one run did: phases, window, media, bytes, rate, error" },
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
