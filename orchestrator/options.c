@@ -15,6 +15,7 @@
 #include "orchestrator/signals.h"
 #include "common/trust.h"
 #include "orchestrator/help.h"
+#include "orchestrator/progress.h"
 #include "orchestrator/options_internal.h"
 #include "plugins/media/media.h"
 #include "plugins/quiesce/postgres/postgres.h"
@@ -78,6 +79,14 @@ const struct opt_def mb_opt_table[] = {
 	{ "backup", OPT_STR, MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE | MB_VERB_INFO, OFF(backup),
 	  "ID", NULL, 0, 0, "tape: which image to read (default: the last on the tape); info: which "
 	  "run (default: the newest backup)" },
+	{ "progress", OPT_STR, MB_VERB_BACKUP, OFF(progress), "auto|line|log|json|none", "auto", 0, 0,
+	  "the stream's bytes, total, rate, ETA and file: auto = one line rewritten on a terminal, "
+	  "else a log line every --progress-interval; json = one object per line to --progress-to" },
+	{ "progress-interval", OPT_LONG, MB_VERB_BACKUP, OFF(progress_interval), "SECONDS", "30", 0,
+	  3600, "seconds between two progress log lines or JSON objects (0: at every chunk)" },
+	{ "progress-to", OPT_STR, MB_VERB_BACKUP, OFF(progress_to), "PATH", NULL, 0, 0,
+	  "--progress json: append to this file, or fd:N for an inherited descriptor "
+	  "(default: standard error)" },
 	{ "output", OPT_STR, V_ALL, OFF(output), "text|json", "text", 0, 0,
 	  "output format" },
 	{ "log-level", OPT_STR, V_ALL, OFF(log_level), "error|warn|info|debug", "info", 0, 0,
@@ -455,7 +464,7 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_erro
 	o->from = o->froms.n ? o->froms.v[0] : NULL;
 	if (pg_conn_cli)
 		warn_pg_password(o);
-	if (check_volume_change(o, e) < 0)
+	if (check_volume_change(o, e) < 0 || mb_progress_check(o, e) < 0)
 		return -1;
 	return mb_options_media_params(o, o->media.n, &(struct mb_media_params){ 0 }, e);
 }
