@@ -17,7 +17,8 @@
 enum { LIST_RUNS, LIST_IMAGES, LIST_PHASES, N_SQL };
 static const char *const sql[N_SQL] = {
 	[LIST_RUNS] = "SELECT id, status, verb, started, finished, window_ms,"
-		      " bytes, files, exit_code, error FROM runs ORDER BY id DESC",
+		      " bytes, files, exit_code, error FROM runs WHERE started >= ?"
+		      " ORDER BY id DESC LIMIT ?",
 	[LIST_IMAGES] = "SELECT device, media, bytes, status FROM images"
 			" WHERE run_id = ? ORDER BY device, rowid",
 	[LIST_PHASES] = "SELECT name, started, finished, duration_ms, status,"
@@ -34,12 +35,11 @@ static const char *const phase_keys[] = {
 	"name", "started", "finished", "duration_ms", "status", "detail", NULL
 };
 
-/* sql[i] (for run `id`, if i is not LIST_RUNS) as a JSON array. */
+/* sql[i] for run `id` as a JSON array. */
 static json_t *rows_json(struct mb_catalog *c, int i, int64_t id,
 			 const char *const keys[], struct mb_error *e)
 {
-	return cat_rows_json(c, sql, i, i == LIST_RUNS ? CAT_NO_ARGS :
-			     CAT_ARGS(CAT_I(id)), keys, "list the runs", e);
+	return cat_rows_json(c, sql, i, CAT_ARGS(CAT_I(id)), keys, "list the runs", e);
 }
 
 /* Adds "media" and "phases" to one run object. */
@@ -57,10 +57,15 @@ static int run_details(struct mb_catalog *c, json_t *run, struct mb_error *e)
 	return 0;
 }
 
-/* All runs, newest first, as the array `mbackup list --output json` shows. */
-static json_t *runs_json(struct mb_catalog *c, struct mb_error *e)
+/* The runs of f (NULL: all), newest first, as the array `mbackup list
+ * --output json` shows.  (LIMIT -1: no limit.) */
+static json_t *runs_json(struct mb_catalog *c, const struct mb_list_filter *f,
+			 struct mb_error *e)
 {
-	json_t *runs = rows_json(c, LIST_RUNS, 0, run_keys, e), *run;
+	json_t *runs = cat_rows_json(c, sql, LIST_RUNS,
+				     CAT_ARGS(CAT_T(f ? f->since : ""),
+					      CAT_I(f && f->limit > 0 ? f->limit : -1)),
+				     run_keys, "list the runs", e), *run;
 	size_t i;
 
 	if (!runs)
@@ -76,7 +81,13 @@ static json_t *runs_json(struct mb_catalog *c, struct mb_error *e)
 
 int mb_catalog_list_json(struct mb_catalog *c, FILE *out, struct mb_error *e)
 {
-	json_t *runs = runs_json(c, e);
+	return mb_catalog_list_json_filtered(c, out, NULL, e);
+}
+
+int mb_catalog_list_json_filtered(struct mb_catalog *c, FILE *out,
+				  const struct mb_list_filter *f, struct mb_error *e)
+{
+	json_t *runs = runs_json(c, f, e);
 	int rc = -1;
 
 	if (!runs)
@@ -106,8 +117,14 @@ static void media_text(char *buf, size_t len, json_t *media)
 
 int mb_catalog_list_text(struct mb_catalog *c, FILE *out, struct mb_error *e)
 {
+	return mb_catalog_list_text_filtered(c, out, NULL, e);
+}
+
+int mb_catalog_list_text_filtered(struct mb_catalog *c, FILE *out,
+				  const struct mb_list_filter *f, struct mb_error *e)
+{
 	char dur[32], win[32], bytes[32], media[512];
-	json_t *runs = runs_json(c, e), *r, *d;
+	json_t *runs = runs_json(c, f, e), *r, *d;
 	size_t i;
 
 	if (!runs)

@@ -87,6 +87,11 @@ const struct opt_def mb_opt_table[] = {
 	{ "progress-to", OPT_STR, MB_VERB_BACKUP, OFF(progress_to), "PATH", NULL, 0, 0,
 	  "--progress json: append to this file, or fd:N for an inherited descriptor "
 	  "(default: standard error)" },
+	{ "since", OPT_STR, MB_VERB_LIST, OFF(since), "WHEN", NULL, 0, 0,
+	  "only the runs started since WHEN: an age (90s, 30m, 36h, 7d) or a UTC time "
+	  "(2026-12-01, 2026-12-01T22:00)" },
+	{ "limit", OPT_LONG, MB_VERB_LIST, OFF(limit), "N", "0", 0, 1000000,
+	  "only the newest N runs (0: all)" },
 	{ "output", OPT_STR, V_ALL, OFF(output), "text|json", "text", 0, 0,
 	  "output format" },
 	{ "log-level", OPT_STR, V_ALL, OFF(log_level), "error|warn|info|debug", "info", 0, 0,

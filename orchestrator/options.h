@@ -70,6 +70,8 @@ struct mb_options {
 	char *progress;			/* auto, line, log, json, none (progress.h) */
 	long progress_interval;		/* seconds between log / json reports */
 	char *progress_to;		/* json: a path or fd:N; NULL: stderr */
+	char *since;			/* list: an age (36h) or a UTC time */
+	long limit;			/* list: the newest N runs; 0: all */
 	bool help, version;
 };
 

@@ -105,6 +105,27 @@ obligations" "... the phases it ran, the fault right after the premap"
 like "$RUN_OUT" "
 error       injected fault at after-premap$" "... and the error"
 
+# list --since / --limit
+list_ids() { "$MB" list --output json --catalog "$CATALOG" "$@" | jq -r 'map(.id) | join(" ")'; }
+is "$(list_ids)" "3 2 1" "list: every run, newest first"
+is "$(list_ids --limit 2)" "3 2" "list --limit 2: the newest two"
+is "$(list_ids --since 1h)" "3 2 1" "list --since 1h: the runs of the last hour"
+cut=$(jq -r .started <<<"$J" | cut -c1-19) # run 2's start, to the second
+is "$(list_ids --since "$cut")" \
+	"$(sqlite3 "$CATALOG" "select group_concat(id, ' ') from (select id from runs where started >= '$cut' order by id desc)")" \
+	"list --since a time to the second: the runs started since"
+like "$(list_ids --since "$cut")" "^3 2( 1)?$" "... run 2 and the later"
+is "$(list_ids --since 2999-01-01)" "" "list --since a date to come: none"
+is "$(list_ids --since 2000-01-01 --limit 1)" "3" "--since and --limit together"
+run "$MB" list --catalog "$CATALOG" --limit 1
+is "$(wc -l <<<"$RUN_OUT")" 2 "list --limit 1 (text): the head and one run"
+like "$RUN_OUT" "
+ +3  failed " "... the newest"
+run "$MB" list --catalog "$CATALOG" --since yesterday
+exit_is 2 "list --since yesterday: exit 2"
+is "$RUN_ERR" "mbackup: error: invalid --since 'yesterday' for 'list'
+HINT: give an age (90s, 30m, 36h, 7d) or a UTC time (2026-12-01, 2026-12-01T22:00)" "... named"
+
 # refusals
 info --backup 99
 exit_is 17 "an unknown run: exit 17"
