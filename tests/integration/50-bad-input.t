@@ -69,6 +69,10 @@ for form in nosuchvg/pgdata /dev/nosuchvg/pgdata /dev/mapper/nosuchvg-pgdata; do
 		"the LV must exist and be active: lvs nosuchvg; lvchange -ay nosuchvg/pgdata" \
 		-- --db none --mirror "$form" "${S[@]}" "${D[@]}" "${C[@]}"
 done
+refused "log file that cannot be opened" 3 \
+	"unable to open log file '$SCRATCH/no/such/dir/mb.log': No such file or directory" \
+	"--log-file must name a file mbackup can append to, on a filesystem that is not frozen" \
+	-- --db none "${M[@]}" "${S[@]}" "${D[@]}" "${C[@]}" --log-file "$SCRATCH/no/such/dir/mb.log"
 refused "mirror not a loop device" 6 "mirror device '/dev/null' is not a loop device" \
 	"the loop: driver needs the /dev/loopN the filesystem is mounted from" \
 	-- --db none --mirror loop:/dev/null "${S[@]}" "${D[@]}" "${C[@]}"
