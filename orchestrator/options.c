@@ -295,6 +295,38 @@ static int read_config(struct mb_options *o, int argc, char **argv, int first,
 	return path ? mb_options_read_file(o, path, e) : 0;
 }
 
+/* A command verbs[] does not name: the list, and the nearest if one is. */
+static int unknown_command(struct mb_error *e, const char *name)
+{
+	const char *near = mb_verb_suggest(name);
+	char names[256], did[64] = "";
+	size_t n = 0;
+
+	for (size_t k = 0; k < N_VERBS && n < sizeof(names); k++)
+		n += snprintf(names + n, sizeof(names) - n, "%s ", verbs[k].name);
+	n = n < sizeof(names) ? n : sizeof(names);
+	if (near)
+		snprintf(did, sizeof(did), "did you mean '%s'? ", near);
+	mb_fail(e, MB_ERR_USAGE, 0, "unknown command '%s'", name);
+	mb_hint(e, "%scommands: %.*s; see mbackup --help", did, (int)(n - 1), names);
+	return -1;
+}
+
+/* An option no row names: the nearest one in the hint, if one is near. */
+static int unknown_option(struct mb_error *e, const char *a, const char *eq,
+			  const struct mb_options *o)
+{
+	const char *near = mb_opt_suggest(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2), o->verb);
+	const char *verb = o->verb_name;
+
+	mb_fail(e, MB_ERR_USAGE, 0, "unknown option '%s' for '%s'", a, verb);
+	if (near)
+		mb_hint(e, "did you mean --%s? see mbackup %s --help", near, verb);
+	else
+		mb_hint(e, "see mbackup %s --help", verb);
+	return -1;
+}
+
 /* Finds the verb (first argument if it names one), then reads --config. */
 static int pre_scan(struct mb_options *o, int argc, char **argv, int *first,
 		    struct mb_error *e)
@@ -307,17 +339,8 @@ static int pre_scan(struct mb_options *o, int argc, char **argv, int *first,
 
 		for (i = 0; i < N_VERBS && strcmp(verbs[i].name, argv[1]) != 0; i++)
 			;
-		if (i == N_VERBS) {
-			char names[256];
-			size_t n = 0;
-
-			for (size_t k = 0; k < N_VERBS && n < sizeof(names); k++)
-				n += snprintf(names + n, sizeof(names) - n, "%s ", verbs[k].name);
-			mb_fail(e, MB_ERR_USAGE, 0, "unknown command '%s'", argv[1]);
-			n = n < sizeof(names) ? n : sizeof(names);
-			mb_hint(e, "commands: %.*s; see mbackup --help", (int)(n - 1), names);
-			return -1;
-		}
+		if (i == N_VERBS)
+			return unknown_command(e, argv[1]);
 		o->verb = verbs[i].verb;
 		o->verb_name = verbs[i].name;
 		*first = 2;
@@ -455,7 +478,7 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_erro
 		eq = strchr(a + 2, '=');
 		d = mb_opt_find(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
 		if (!d)
-			return usage_error(e, "unknown option '%s' for '%s'", a, o->verb_name);
+			return unknown_option(e, a, eq, o);
 		if (!(d->verbs & o->verb))
 			return usage_error(e, "option '%s' does not apply to '%s'", a, o->verb_name);
 		if (d->kind == OPT_BOOL && eq)

@@ -484,6 +484,20 @@ static void test_cli(void)
 	ok(parse(&o, &e, (const char *[]){ "info", "--backup", "7", "--output", "json", NULL }) == 0 &&
 	   strcmp(o.backup, "7") == 0, "info --backup 7 --output json");
 	mb_options_free(&o);
+	parse(&o, &e, (const char *[]){ "--freez-timeout", "3", NULL });
+	is_str(e.hint, "did you mean --freeze-timeout? see mbackup backup --help",
+	       "a mistyped option: the nearest in the hint");
+	mb_options_free(&o);
+	parse(&o, &e, (const char *[]){ "ls", "--keep-splt", NULL });
+	is_str(e.hint, "see mbackup ls --help", "... only an option of the command");
+	mb_options_free(&o);
+	parse(&o, &e, (const char *[]){ "--bogus", NULL });
+	is_str(e.hint, "see mbackup backup --help", "... none when none is near");
+	mb_options_free(&o);
+	parse(&o, &e, (const char *[]){ "restor", NULL });
+	is_str(e.hint, "did you mean 'restore'? commands: backup check ls verify restore list "
+	       "recover info; see mbackup --help", "a mistyped command: the nearest in the hint");
+	mb_options_free(&o);
 	parse(&o, &e, (const char *[]){ "frobnicate", NULL });
 	is_str(e.hint, "commands: backup check ls verify restore list recover info; see mbackup --help",
 	       "the unknown command's hint lists every command");
@@ -492,7 +506,7 @@ static void test_cli(void)
 
 int main(void)
 {
-	plan(129 + 17);
+	plan(129 + 21);
 	snprintf(CONFIG, sizeof(CONFIG), "/tmp/options-test-%d.conf", (int)getpid());
 	test_defaults();
 	test_sizes();
