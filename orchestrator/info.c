@@ -31,7 +31,7 @@ static const char *const sql[N_SQL] = {
 	[MEDIA] = "SELECT device, media, bytes, status FROM images WHERE run_id = ?"
 		  " ORDER BY device, rowid",
 	[TAPE] = "SELECT device, label, volume, file_no, record_size, first_byte"
-		 " FROM tape_parts WHERE run_id = ? ORDER BY device, rowid",
+		 " FROM tape_parts WHERE run_id = ? ORDER BY device, volume, rowid",
 	[PLACEMENTS] = "SELECT device, count(*), sum(seg_length), sum(planned <> device)"
 		       " FROM placements WHERE run_id = ? GROUP BY device ORDER BY device",
 	[OBLIGATIONS] = "SELECT kind, driver, arg, state FROM obligations"
