@@ -95,7 +95,8 @@ const struct opt_def mb_opt_table[] = {
 	{ "output", OPT_STR, V_ALL, OFF(output), "text|json", "text", 0, 0,
 	  "output format" },
 	{ "log-level", OPT_STR, V_ALL, OFF(log_level), "error|warn|info|debug", "info", 0, 0,
-	  "error, warn, info or debug" },
+	  "what to log: errors only, warnings too, each phase and step (info), every external "
+	  "command (debug)" },
 	{ "log-file", OPT_STR, V_ALL, OFF(log_file), "PATH", NULL, 0, 0,
 	  "also append the log to this file" },
 	{ "config", OPT_STR, V_ALL, OFF(config), "FILE", NULL, 0, 0,
@@ -545,7 +546,10 @@ void mb_options_usage(const struct mb_options *o)
 		if (!all && !(d->verbs & o->verb))
 			continue;
 		snprintf(left, sizeof(left), "--%s%s%s", d->name, d->arg ? " " : "", d->arg ? d->arg : "");
-		printf("  %-28s %s", left, d->help);
+		if (strlen(left) > 28)
+			printf("  %s\n  %-28s %s", left, "", d->help);
+		else
+			printf("  %-28s %s", left, d->help);
 		if (d->deflt)
 			printf(" (default %s)", d->deflt);
 		printf("\n");
@@ -555,6 +559,7 @@ void mb_options_usage(const struct mb_options *o)
 	       "  mbackup --db postgres --mirror vg/pgdata --media tape:/dev/nst0 --append\n"
 	       "  mbackup --db none --mirror loop:/dev/loop3 --source /srv/data --media file:/backup/data.mbi\n"
 	       "  mbackup restore --from /backup/pg.mbi --to /restore --file base/5/1259\n"
+	       "  mbackup list --since 7d; mbackup info --backup 42\n"
 	       "\nsee mbackup(8) and mbackup.conf(5)\n");
 }
 
