@@ -118,6 +118,25 @@ fuzz-seeds: $(BUILD)/tests/fuzz/mkseeds
 	rm -rf tests/fuzz/corpus
 	$(BUILD)/tests/fuzz/mkseeds tests/fuzz/corpus
 
+# The man pages and the bash completion, generated from the option table
+# (doc/mkman.c, doc/mkcompletion.c) so they cannot drift from the parser.
+VERSION := $(shell sed -n 's/^\#define MBACKUP_VERSION "\(.*\)"/\1/p' orchestrator/main.c)
+DOCS := $(BUILD)/man/mbackup.8 $(BUILD)/man/mbackup.conf.5 $(BUILD)/completion/mbackup
+
+all: $(DOCS)
+docs: $(DOCS)
+
+$(BUILD)/mkman $(BUILD)/mkcompletion: $(BUILD)/%: doc/%.c $(BUILD)/libmbackup.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmbackup.a $(LDLIBS) $(MB_LDLIBS)
+
+$(BUILD)/man/%: doc/%.in $(BUILD)/mkman
+	@mkdir -p $(dir $@)
+	$(BUILD)/mkman $< $(VERSION) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/completion/mbackup: $(BUILD)/mkcompletion
+	@mkdir -p $(dir $@)
+	$(BUILD)/mkcompletion >$@.tmp && mv $@.tmp $@
+
 bench: all
 	bench/run
 
@@ -131,9 +150,13 @@ install: all
 		deploy/mbackup.service deploy/mbackup.timer deploy/mbackup-recover.service
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/doc/mbackup \
 		README.md deploy/mbackup.conf.example image/FORMAT.md
+	install -D -m 0644 $(BUILD)/man/mbackup.8 $(DESTDIR)$(PREFIX)/share/man/man8/mbackup.8
+	install -D -m 0644 $(BUILD)/man/mbackup.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/mbackup.conf.5
+	install -D -m 0644 $(BUILD)/completion/mbackup \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/mbackup
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
-.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench demo install clean
+.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench demo install clean docs
 -include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d

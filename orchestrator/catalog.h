@@ -128,6 +128,22 @@ int mb_catalog_list_json(struct mb_catalog *c, FILE *out, struct mb_error *e);
 /* The same as an aligned text table, one run a line. */
 int mb_catalog_list_text(struct mb_catalog *c, FILE *out, struct mb_error *e);
 
+/* Which runs list shows: started at since or later ("": all), the newest
+ * limit of them (0: all). */
+struct mb_list_filter {
+	char since[32];		/* catalog time text, "YYYY-MM-DDTHH:MM:SS" */
+	long limit;
+};
+/* --since (an age: 36h, 7d; or a UTC time: 2026-12-01, 2026-12-01T22:00)
+ * and --limit into f; a bad --since is MB_ERR_USAGE (list_filter.c). */
+int mb_list_filter_parse(const char *since, long limit, struct mb_list_filter *f,
+			 struct mb_error *e);
+/* mb_catalog_list_json / _text for the runs of f only (NULL: all). */
+int mb_catalog_list_json_filtered(struct mb_catalog *c, FILE *out,
+				  const struct mb_list_filter *f, struct mb_error *e);
+int mb_catalog_list_text_filtered(struct mb_catalog *c, FILE *out,
+				  const struct mb_list_filter *f, struct mb_error *e);
+
 /* Current UTC time as catalog text; buf of at least 32 bytes. */
 void mb_catalog_now(char *buf, size_t len);
 

@@ -12,59 +12,13 @@
 
 #include "orchestrator/catalog.h"
 #include "orchestrator/catalog_internal.h"
-
-/* A column as JSON: null, integer, or string (invalid UTF-8, e.g. a raw
- * path in an error message, has its non-ASCII bytes replaced by '?'). */
-static json_t *col_json(sqlite3_stmt *st, int i)
-{
-	const char *text;
-	json_t *j;
-	char *copy;
-
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_NULL:
-		return json_null();
-	case SQLITE_INTEGER:
-		return json_integer(sqlite3_column_int64(st, i));
-	}
-	text = (const char *)sqlite3_column_text(st, i);
-	if (!text)
-		return json_null();
-	if ((j = json_string(text)))
-		return j;
-	if (!(copy = strdup(text)))
-		return NULL;
-	for (char *q = copy; *q; q++)
-		if ((unsigned char)*q >= 0x80)
-			*q = '?';
-	j = json_string(copy);
-	free(copy);
-	return j;
-}
-
-/* The rows of one query, as an array of objects keyed by keys[]. */
-struct rows {
-	const char *const *keys;
-	json_t *arr;
-};
-
-static int add_row(sqlite3_stmt *st, void *ctx, struct mb_error *e)
-{
-	struct rows *r = ctx;
-	json_t *obj = json_object();
-
-	for (int i = 0; obj && r->keys[i]; i++)
-		if (json_object_set_new(obj, r->keys[i], col_json(st, i)) < 0)
-			json_decref(obj), obj = NULL;
-	if (!obj || json_array_append_new(r->arr, obj) < 0)
-		return mb_fail(e, MB_ERR_CATALOG, ENOMEM, "unable to list the runs");
-	return 0;
-}
+#include "orchestrator/catalog_json.h"
 
 enum { LIST_RUNS, LIST_IMAGES, LIST_PHASES, N_SQL };
 static const char *const sql[N_SQL] = {
 	[LIST_RUNS] = "SELECT id, status, verb, started, finished, window_ms,"
-		      " bytes, files, exit_code, error FROM runs ORDER BY id DESC",
+		      " bytes, files, exit_code, error FROM runs WHERE started >= ?"
+		      " ORDER BY id DESC LIMIT ?",
 	[LIST_IMAGES] = "SELECT device, media, bytes, status FROM images"
 			" WHERE run_id = ? ORDER BY device, rowid",
 	[LIST_PHASES] = "SELECT name, started, finished, duration_ms, status,"
@@ -81,22 +35,11 @@ static const char *const phase_keys[] = {
 	"name", "started", "finished", "duration_ms", "status", "detail", NULL
 };
 
-/* sql[i] (for run `id`, if i is not LIST_RUNS) as a JSON array. */
+/* sql[i] for run `id` as a JSON array. */
 static json_t *rows_json(struct mb_catalog *c, int i, int64_t id,
 			 const char *const keys[], struct mb_error *e)
 {
-	struct rows r = { keys, json_array() };
-
-	if (!r.arr) {
-		mb_fail(e, MB_ERR_CATALOG, ENOMEM, "unable to list the runs");
-		return NULL;
-	}
-	if (cat_each(c, sql, i, i == LIST_RUNS ? CAT_NO_ARGS :
-		     CAT_ARGS(CAT_I(id)), add_row, &r, "list the runs", e) < 0) {
-		json_decref(r.arr);
-		return NULL;
-	}
-	return r.arr;
+	return cat_rows_json(c, sql, i, CAT_ARGS(CAT_I(id)), keys, "list the runs", e);
 }
 
 /* Adds "media" and "phases" to one run object. */
@@ -114,10 +57,15 @@ static int run_details(struct mb_catalog *c, json_t *run, struct mb_error *e)
 	return 0;
 }
 
-/* All runs, newest first, as the array `mbackup list --output json` shows. */
-static json_t *runs_json(struct mb_catalog *c, struct mb_error *e)
+/* The runs of f (NULL: all), newest first, as the array `mbackup list
+ * --output json` shows.  (LIMIT -1: no limit.) */
+static json_t *runs_json(struct mb_catalog *c, const struct mb_list_filter *f,
+			 struct mb_error *e)
 {
-	json_t *runs = rows_json(c, LIST_RUNS, 0, run_keys, e), *run;
+	json_t *runs = cat_rows_json(c, sql, LIST_RUNS,
+				     CAT_ARGS(CAT_T(f ? f->since : ""),
+					      CAT_I(f && f->limit > 0 ? f->limit : -1)),
+				     run_keys, "list the runs", e), *run;
 	size_t i;
 
 	if (!runs)
@@ -133,7 +81,13 @@ static json_t *runs_json(struct mb_catalog *c, struct mb_error *e)
 
 int mb_catalog_list_json(struct mb_catalog *c, FILE *out, struct mb_error *e)
 {
-	json_t *runs = runs_json(c, e);
+	return mb_catalog_list_json_filtered(c, out, NULL, e);
+}
+
+int mb_catalog_list_json_filtered(struct mb_catalog *c, FILE *out,
+				  const struct mb_list_filter *f, struct mb_error *e)
+{
+	json_t *runs = runs_json(c, f, e);
 	int rc = -1;
 
 	if (!runs)
@@ -145,54 +99,6 @@ int mb_catalog_list_json(struct mb_catalog *c, FILE *out, struct mb_error *e)
 		rc = 0;
 	json_decref(runs);
 	return rc;
-}
-
-/* 1536 -> "1.5 KiB" */
-static void human_bytes(char *buf, size_t len, double v)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB",
-					    "PiB" };
-	int u = 0;
-
-	while (v >= 1024 && u < 5)
-		v /= 1024, u++;
-	if (u == 0)
-		snprintf(buf, len, "%.0f B", v);
-	else
-		snprintf(buf, len, "%.1f %s", v, unit[u]);
-}
-
-/* 850 -> "850 ms", 83000 -> "1m23s", 7384000 -> "2h03m" */
-static void human_ms(char *buf, size_t len, json_t *ms)
-{
-	long long v = json_integer_value(ms), s = v / 1000;
-
-	if (!json_is_integer(ms))
-		snprintf(buf, len, "-");
-	else if (v < 10000)
-		snprintf(buf, len, "%lld ms", v);
-	else if (s < 60)
-		snprintf(buf, len, "%llds", s);
-	else if (s < 3600)
-		snprintf(buf, len, "%lldm%02llds", s / 60, s % 60);
-	else
-		snprintf(buf, len, "%lldh%02lldm", s / 3600, s / 60 % 60);
-}
-
-/* Milliseconds between two catalog timestamps (whole seconds + ms). */
-static json_t *elapsed(json_t *from, json_t *to)
-{
-	struct tm a = { 0 }, b = { 0 };
-	int ams = 0, bms = 0;
-
-	if (!json_is_string(from) || !json_is_string(to) ||
-	    !strptime(json_string_value(from), "%Y-%m-%dT%H:%M:%S", &a) ||
-	    !strptime(json_string_value(to), "%Y-%m-%dT%H:%M:%S", &b))
-		return json_null();
-	sscanf(json_string_value(from) + 19, ".%3d", &ams);
-	sscanf(json_string_value(to) + 19, ".%3d", &bms);
-	return json_integer((long long)(timegm(&b) - timegm(&a)) * 1000 +
-			    bms - ams);
 }
 
 static void media_text(char *buf, size_t len, json_t *media)
@@ -211,8 +117,14 @@ static void media_text(char *buf, size_t len, json_t *media)
 
 int mb_catalog_list_text(struct mb_catalog *c, FILE *out, struct mb_error *e)
 {
+	return mb_catalog_list_text_filtered(c, out, NULL, e);
+}
+
+int mb_catalog_list_text_filtered(struct mb_catalog *c, FILE *out,
+				  const struct mb_list_filter *f, struct mb_error *e)
+{
 	char dur[32], win[32], bytes[32], media[512];
-	json_t *runs = runs_json(c, e), *r, *d;
+	json_t *runs = runs_json(c, f, e), *r, *d;
 	size_t i;
 
 	if (!runs)
@@ -220,12 +132,12 @@ int mb_catalog_list_text(struct mb_catalog *c, FILE *out, struct mb_error *e)
 	fprintf(out, "%6s  %-8s  %-24s  %9s  %8s  %10s  %s\n", "ID", "STATUS",
 		"STARTED", "DURATION", "WINDOW", "BYTES", "MEDIA");
 	json_array_foreach(runs, i, r) {
-		d = elapsed(json_object_get(r, "started"),
+		d = cat_elapsed(json_object_get(r, "started"),
 			    json_object_get(r, "finished"));
-		human_ms(dur, sizeof(dur), d);
+		cat_human_ms(dur, sizeof(dur), d);
 		json_decref(d);
-		human_ms(win, sizeof(win), json_object_get(r, "window_ms"));
-		human_bytes(bytes, sizeof(bytes),
+		cat_human_ms(win, sizeof(win), json_object_get(r, "window_ms"));
+		cat_human_bytes(bytes, sizeof(bytes),
 			    (double)json_integer_value(json_object_get(r, "bytes")));
 		media_text(media, sizeof(media), json_object_get(r, "media"));
 		fprintf(out, "%6lld  %-8s  %-24s  %9s  %8s  %10s  %s\n",

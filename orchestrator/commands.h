@@ -18,6 +18,8 @@ int mb_cmd_verify(const struct mb_options *opt, struct mb_error *e);
 int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e);
 int mb_cmd_list(const struct mb_options *opt, struct mb_error *e);
 int mb_recover(const struct mb_options *opt, struct mb_error *e);
+/* `info`: one run of the catalog in full (info.c). */
+int mb_cmd_info(const struct mb_options *opt, struct mb_error *e);
 
 /* Opens an image medium as --from takes it: spec, or --from itself when
  * spec is NULL (a path, "-" for standard input, "tape:/dev/nstN"), with

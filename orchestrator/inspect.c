@@ -209,8 +209,11 @@ int mb_cmd_verify(const struct mb_options *opt, struct mb_error *e)
 int mb_cmd_list(const struct mb_options *opt, struct mb_error *e)
 {
 	struct mb_catalog *c = NULL;
+	struct mb_list_filter f;
 	int rc;
 
+	if (mb_list_filter_parse(opt->since, opt->limit, &f, e) < 0)
+		return -1;
 	if (access(opt->catalog, F_OK) < 0) {
 		mb_fail(e, MB_ERR_CATALOG, errno, "no catalog at '%s'", opt->catalog);
 		mb_hint(e, "no backup has run with this catalog yet (see --catalog)");
@@ -219,9 +222,9 @@ int mb_cmd_list(const struct mb_options *opt, struct mb_error *e)
 	if (mb_catalog_open(&c, opt->catalog, e) < 0)
 		return -1;
 	if (opt->output && strcmp(opt->output, "json") == 0)
-		rc = mb_catalog_list_json(c, stdout, e);
+		rc = mb_catalog_list_json_filtered(c, stdout, &f, e);
 	else
-		rc = mb_catalog_list_text(c, stdout, e);
+		rc = mb_catalog_list_text_filtered(c, stdout, &f, e);
 	mb_catalog_close(c);
 	return rc;
 }

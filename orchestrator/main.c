@@ -4,6 +4,7 @@
  * dispatches the verb, and turns the first error into one line on stderr
  * (plus an optional HINT line) and a stable exit code.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,8 +34,13 @@ static int set_logging(const struct mb_options *o, struct mb_error *e)
 		mb_hint(e, "use text or json");
 		return -1;
 	}
-	if (o->log_file && mb_log_set_file(o->log_file) < 0)
-		return mb_fail(e, MB_ERR_CONFIG, 0, "unable to open log file '%s'", o->log_file);
+	if (o->log_file && mb_log_set_file(o->log_file) < 0) {
+		/* (open(2)'s errno: what was wrong with the path) */
+		mb_fail(e, MB_ERR_CONFIG, errno, "unable to open log file '%s'", o->log_file);
+		mb_hint(e, "--log-file must name a file mbackup can append to, on a filesystem "
+			"that is not frozen");
+		return -1;
+	}
 	return 0;
 }
 
@@ -55,6 +61,8 @@ static int dispatch(const struct mb_options *o, struct mb_error *e)
 		return mb_cmd_list(o, e);
 	case MB_VERB_RECOVER:
 		return mb_recover(o, e);
+	case MB_VERB_INFO:
+		return mb_cmd_info(o, e);
 	default:	/* a bit reserved in options.h for a verb not built yet */
 		break;
 	}

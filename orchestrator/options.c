@@ -14,6 +14,8 @@
 #include "common/log.h"
 #include "orchestrator/signals.h"
 #include "common/trust.h"
+#include "orchestrator/help.h"
+#include "orchestrator/progress.h"
 #include "orchestrator/options_internal.h"
 #include "plugins/media/media.h"
 #include "plugins/quiesce/postgres/postgres.h"
@@ -32,12 +34,13 @@ const struct opt_def mb_opt_table[] = {
 	  "postgres: libpq connection string (default: PGHOST, PGPORT, PGUSER...); never a "
 	  "password here: every local user can read it in /proc/PID/cmdline while mbackup runs "
 	  "(mbackup warns), use PGPASSFILE (~/.pgpass) or a service file (service=NAME, PGSERVICE)" },
-	{ "mirror", OPT_LIST, V_BACKUP, OFF(mirrors), "DRIVER:DEV", NULL, 0, 0,
-	  "mirror holding the source (loop:/dev/loopN); repeatable" },
+	{ "mirror", OPT_LIST, V_BACKUP, OFF(mirrors), "VG/LV", NULL, 0, 0,
+	  "mirror holding the source: an LVM volume (VG/LV, /dev/VG/LV or /dev/mapper/VG-LV) or "
+	  "loop:/dev/loopN; repeatable (the data directory and pg_wal on two)" },
 	{ "source", OPT_LIST, V_BACKUP, OFF(sources), "DIR", NULL, 0, 0,
 	  "directory to back up (on the mirror's filesystem); postgres: the data directory, found by itself" },
 	{ "media", OPT_LIST, V_BACKUP, OFF(media), "SPEC", NULL, 0, 0,
-	  "where the image goes: file:PATH, pipe:FIFO or - (stdout); repeat to write several devices at "
+	  "where the image goes: file:PATH, pipe:FIFO, tape:/dev/nstN or - (stdout); repeat to write several devices at "
 	  "once (in a config file: one media line with the specs separated by spaces)" },
 	{ "segment-threshold", OPT_SIZE, MB_VERB_BACKUP, OFF(segment_threshold), "SIZE", "0", 0,
 	  1L << 62, "several media: cut files larger than this (K/M/G; 0: total / number of media)" },
@@ -73,12 +76,27 @@ const struct opt_def mb_opt_table[] = {
 	  "run as root: given as a path, it must be owned by root and writable by no one else" },
 	{ "buffer", OPT_STR, V_BACKUP, OFF(buffer), "SIZE", "64M", 0, 0,
 	  "tape: RAM ring between the reader and the drive (K, M, G suffixes)" },
-	{ "backup", OPT_STR, MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE, OFF(backup), "ID", NULL,
-	  0, 0, "tape: which image to read (default: the last on the tape)" },
+	{ "backup", OPT_STR, MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE | MB_VERB_INFO, OFF(backup),
+	  "ID", NULL, 0, 0, "tape: which image to read (default: the last on the tape); info: which "
+	  "run (default: the newest backup)" },
+	{ "progress", OPT_STR, MB_VERB_BACKUP, OFF(progress), "auto|line|log|json|none", "auto", 0, 0,
+	  "the stream's bytes, total, rate, ETA and file: auto = one line rewritten on a terminal, "
+	  "else a log line every --progress-interval; json = one object per line to --progress-to" },
+	{ "progress-interval", OPT_LONG, MB_VERB_BACKUP, OFF(progress_interval), "SECONDS", "30", 0,
+	  3600, "seconds between two progress log lines or JSON objects (0: at every chunk)" },
+	{ "progress-to", OPT_STR, MB_VERB_BACKUP, OFF(progress_to), "PATH", NULL, 0, 0,
+	  "--progress json: append to this file, or fd:N for an inherited descriptor "
+	  "(default: standard error)" },
+	{ "since", OPT_STR, MB_VERB_LIST, OFF(since), "WHEN", NULL, 0, 0,
+	  "only the runs started since WHEN: an age (90s, 30m, 36h, 7d) or a UTC time "
+	  "(2026-12-01, 2026-12-01T22:00)" },
+	{ "limit", OPT_LONG, MB_VERB_LIST, OFF(limit), "N", "0", 0, 1000000,
+	  "only the newest N runs (0: all)" },
 	{ "output", OPT_STR, V_ALL, OFF(output), "text|json", "text", 0, 0,
 	  "output format" },
-	{ "log-level", OPT_STR, V_ALL, OFF(log_level), "LEVEL", "info", 0, 0,
-	  "error, warn, info or debug" },
+	{ "log-level", OPT_STR, V_ALL, OFF(log_level), "error|warn|info|debug", "info", 0, 0,
+	  "what to log: errors only, warnings too, each phase and step (info), every external "
+	  "command (debug)" },
 	{ "log-file", OPT_STR, V_ALL, OFF(log_file), "PATH", NULL, 0, 0,
 	  "also append the log to this file" },
 	{ "config", OPT_STR, V_ALL, OFF(config), "FILE", NULL, 0, 0,
@@ -99,8 +117,20 @@ static const struct { const char *name; enum mb_verb verb; const char *summary; 
 	{ "restore", MB_VERB_RESTORE, "restore an image, or single files from it" },
 	{ "list", MB_VERB_LIST, "list the runs in the catalog" },
 	{ "recover", MB_VERB_RECOVER, "undo what a dead run left behind" },
+	{ "info", MB_VERB_INFO, "what one run did: phases, window, media, bytes, rate, error" },
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+const char *mb_verb_at(size_t i, unsigned *bit, const char **summary)
+{
+	if (i >= N_VERBS)
+		return NULL;
+	if (bit)
+		*bit = verbs[i].verb;
+	if (summary)
+		*summary = verbs[i].summary;
+	return verbs[i].name;
+}
 
 const struct opt_def *mb_opt_find(const char *name, size_t len)
 {
@@ -266,6 +296,38 @@ static int read_config(struct mb_options *o, int argc, char **argv, int first,
 	return path ? mb_options_read_file(o, path, e) : 0;
 }
 
+/* A command verbs[] does not name: the list, and the nearest if one is. */
+static int unknown_command(struct mb_error *e, const char *name)
+{
+	const char *near = mb_verb_suggest(name);
+	char names[256], did[64] = "";
+	size_t n = 0;
+
+	for (size_t k = 0; k < N_VERBS && n < sizeof(names); k++)
+		n += snprintf(names + n, sizeof(names) - n, "%s ", verbs[k].name);
+	n = n < sizeof(names) ? n : sizeof(names);
+	if (near)
+		snprintf(did, sizeof(did), "did you mean '%s'? ", near);
+	mb_fail(e, MB_ERR_USAGE, 0, "unknown command '%s'", name);
+	mb_hint(e, "%scommands: %.*s; see mbackup --help", did, (int)(n - 1), names);
+	return -1;
+}
+
+/* An option no row names: the nearest one in the hint, if one is near. */
+static int unknown_option(struct mb_error *e, const char *a, const char *eq,
+			  const struct mb_options *o)
+{
+	const char *near = mb_opt_suggest(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2), o->verb);
+	const char *verb = o->verb_name;
+
+	mb_fail(e, MB_ERR_USAGE, 0, "unknown option '%s' for '%s'", a, verb);
+	if (near)
+		mb_hint(e, "did you mean --%s? see mbackup %s --help", near, verb);
+	else
+		mb_hint(e, "see mbackup %s --help", verb);
+	return -1;
+}
+
 /* Finds the verb (first argument if it names one), then reads --config. */
 static int pre_scan(struct mb_options *o, int argc, char **argv, int *first,
 		    struct mb_error *e)
@@ -278,11 +340,8 @@ static int pre_scan(struct mb_options *o, int argc, char **argv, int *first,
 
 		for (i = 0; i < N_VERBS && strcmp(verbs[i].name, argv[1]) != 0; i++)
 			;
-		if (i == N_VERBS) {
-			mb_fail(e, MB_ERR_USAGE, 0, "unknown command '%s'", argv[1]);
-			mb_hint(e, "commands: backup check ls verify restore list recover; see mbackup --help");
-			return -1;
-		}
+		if (i == N_VERBS)
+			return unknown_command(e, argv[1]);
 		o->verb = verbs[i].verb;
 		o->verb_name = verbs[i].name;
 		*first = 2;
@@ -420,7 +479,7 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_erro
 		eq = strchr(a + 2, '=');
 		d = mb_opt_find(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
 		if (!d)
-			return usage_error(e, "unknown option '%s' for '%s'", a, o->verb_name);
+			return unknown_option(e, a, eq, o);
 		if (!(d->verbs & o->verb))
 			return usage_error(e, "option '%s' does not apply to '%s'", a, o->verb_name);
 		if (d->kind == OPT_BOOL && eq)
@@ -434,7 +493,7 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_erro
 	o->from = o->froms.n ? o->froms.v[0] : NULL;
 	if (pg_conn_cli)
 		warn_pg_password(o);
-	if (check_volume_change(o, e) < 0)
+	if (check_volume_change(o, e) < 0 || mb_progress_check(o, e) < 0)
 		return -1;
 	return mb_options_media_params(o, o->media.n, &(struct mb_media_params){ 0 }, e);
 }
@@ -451,6 +510,25 @@ void mb_options_free(struct mb_options *o)
 	}
 }
 
+/* The drivers --mirror and --media name, from their registries. */
+static void usage_drivers(void)
+{
+	struct mb_driver_doc d;
+	const char *kind = "";
+
+	for (size_t i = 0; mb_driver_doc_at(i, &d); i++) {
+		char forms[64];
+
+		if (strcmp(kind, d.kind) != 0)
+			printf("\n%s drivers (--%s):\n", d.kind, kind = d.kind);
+		if (d.forms)
+			snprintf(forms, sizeof(forms), "%s", d.forms);
+		else
+			snprintf(forms, sizeof(forms), "%s:ARG", d.name);
+		printf("  %-7s %-16s %s\n", d.name, forms, d.what);
+	}
+}
+
 void mb_options_usage(const struct mb_options *o)
 {
 	bool all = !o || o->verb == MB_VERB_BACKUP;
@@ -458,6 +536,8 @@ void mb_options_usage(const struct mb_options *o)
 	printf("usage: mbackup [COMMAND] [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < N_VERBS; i++)
 		printf("  %-9s %s\n", verbs[i].name, verbs[i].summary);
+	if (all || o->verb == MB_VERB_CHECK)
+		usage_drivers();
 	printf("\noptions%s%s:\n", all ? "" : " of ", all ? "" : o->verb_name);
 	for (size_t i = 0; i < N_OPTS; i++) {
 		const struct opt_def *d = &mb_opt_table[i];
@@ -466,15 +546,21 @@ void mb_options_usage(const struct mb_options *o)
 		if (!all && !(d->verbs & o->verb))
 			continue;
 		snprintf(left, sizeof(left), "--%s%s%s", d->name, d->arg ? " " : "", d->arg ? d->arg : "");
-		printf("  %-28s %s", left, d->help);
+		if (strlen(left) > 28)
+			printf("  %s\n  %-28s %s", left, "", d->help);
+		else
+			printf("  %-28s %s", left, d->help);
 		if (d->deflt)
 			printf(" (default %s)", d->deflt);
 		printf("\n");
 	}
 	printf("\nexamples:\n"
-	       "  mbackup --db postgres --mirror loop:/dev/loop3 --media file:/backup/pg.mbi\n"
+	       "  mbackup --db postgres --mirror vg/pgdata --mirror vg/pgwal --media file:/backup/pg.mbi\n"
+	       "  mbackup --db postgres --mirror vg/pgdata --media tape:/dev/nst0 --append\n"
 	       "  mbackup --db none --mirror loop:/dev/loop3 --source /srv/data --media file:/backup/data.mbi\n"
-	       "  mbackup restore --from /backup/data.mbi --to /restore --file some/file\n");
+	       "  mbackup restore --from /backup/pg.mbi --to /restore --file base/5/1259\n"
+	       "  mbackup list --since 7d; mbackup info --backup 42\n"
+	       "\nsee mbackup(8) and mbackup.conf(5)\n");
 }
 
 char *mb_options_json(const struct mb_options *o)

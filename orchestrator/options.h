@@ -67,6 +67,11 @@ struct mb_options {
 	char *volume_change;		/* command run to load the next volume */
 	char *buffer;			/* RAM ring size, e.g. "64M" */
 	char *backup;			/* ls/verify/restore: which image on a tape */
+	char *progress;			/* auto, line, log, json, none (progress.h) */
+	long progress_interval;		/* seconds between log / json reports */
+	char *progress_to;		/* json: a path or fd:N; NULL: stderr */
+	char *since;			/* list: an age (36h) or a UTC time */
+	long limit;			/* list: the newest N runs; 0: all */
 	bool help, version;
 };
 

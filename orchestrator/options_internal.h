@@ -25,6 +25,13 @@ struct opt_def {
 extern const struct opt_def mb_opt_table[];
 extern const size_t mb_opt_count;
 
+/* The i-th command of verbs[] (its bit and one-line summary through the
+ * pointers, when not NULL); NULL past the end. */
+const char *mb_verb_at(size_t i, unsigned *bit, const char **summary);
+/* The option (of verb) or command nearest to a mistyped name, at most two
+ * edits away, or NULL (suggest.c). */
+const char *mb_opt_suggest(const char *name, size_t len, unsigned verb);
+const char *mb_verb_suggest(const char *name);
 /* The option called name[0..len), or NULL. */
 const struct opt_def *mb_opt_find(const char *name, size_t len);
 /* "backup, check": the verbs of a mask, into buf. */

@@ -30,7 +30,7 @@ static int check_options(const struct mb_options *o, struct mb_error *e)
 	if (o->mirrors.n == 0 || o->mirrors.n > MB_MAX_LEGS) {
 		mb_fail(e, MB_ERR_USAGE, 0, o->mirrors.n ? "too many --mirror (at most %d)"
 							 : "missing --mirror", MB_MAX_LEGS);
-		mb_hint(e, "e.g. --mirror lvm:vg/pgdata, or --mirror loop:/dev/loop3");
+		mb_hint(e, "e.g. --mirror vg/pgdata, or --mirror loop:/dev/loop3");
 		return -1;
 	}
 	if (o->sources.n > 1 || (o->sources.n == 0 && !dictates_source)) {

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "image/multi.h"
 #include "orchestrator/mount_split.h"
+#include "orchestrator/progress.h"
 #include "orchestrator/publish.h"
 #include "orchestrator/signals.h"
 
@@ -28,6 +29,7 @@
 /* One reader of the split leg: the data callback's argument. */
 struct stream_ctx {
 	struct mb_extent_reader *reader;
+	struct mb_progress *progress;
 	uint64_t files;
 	char *buf;		/* for files not on the split leg */
 };
@@ -105,11 +107,17 @@ static int stream_file(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
 		       void *emit_arg, struct mb_error *e)
 {
 	struct stream_ctx *s = arg;
+	struct mb_progress_emit counted = { s->progress, emit, emit_arg };
 
 	if (s->files++ == 1 && mb_fault("mid-stream", e) < 0)
 		return -1;
 	if (mb_signal_check(e) < 0)
 		return -1;
+	mb_progress_add(s->progress, 0, ent->path);
+	if (s->progress) {
+		emit_arg = &counted;
+		emit = mb_progress_emit;
+	}
 	if (ent->content || ent->live_path)
 		return stream_other(s, ent, emit, emit_arg, e);
 	return mb_extent_read(s->reader, ent, emit, emit_arg, e);
@@ -178,6 +186,7 @@ static void image_meta(struct mb_run *r, struct mb_image_meta *meta)
 struct multi_src {
 	struct mb_run *r;
 	struct mb_entry **v;	/* the set, in logical order */
+	struct mb_progress *progress;
 };
 
 static int multi_open(void *arg, uint32_t device, struct mb_entry *const *v, size_t n,
@@ -188,6 +197,7 @@ static int multi_open(void *arg, uint32_t device, struct mb_entry *const *v, siz
 
 	if (ctx_open(m->r, v, n, &s, e) < 0)
 		return -1;
+	s->progress = m->progress;
 	*fn = stream_file;
 	*fn_arg = s;
 	return 0;
@@ -259,7 +269,7 @@ static int stream_set(struct mb_run *r, struct mb_entry **v, const struct mb_ima
 {
 	struct mb_multi_device dev[MB_MAX_MEDIA] = { 0 };
 	struct mb_multi_opts mo = { .meta = *meta };
-	struct multi_src ms = { r, v };
+	struct multi_src ms = { r, v, NULL };
 	struct mb_multi_source src = { multi_open, multi_close, multi_laid_out, &ms };
 	struct mb_multi_plan plan = { 0 };
 	enum mb_multi_order order = MB_ORDER_DESC;
@@ -280,8 +290,13 @@ static int stream_set(struct mb_run *r, struct mb_entry **v, const struct mb_ima
 		mb_info("%d devices: %zu items, segments up to %llu bytes, planned imbalance %.3f",
 			r->n_sinks, plan.n_items, (unsigned long long)plan.threshold,
 			mb_multi_imbalance(&plan));
-	if (mb_multi_write(&plan, dev, &mo, &src, e) < 0)
+	if (mb_progress_start(&ms.progress, r->opt, "stream", plan.total, e) < 0)
 		goto out;
+	rc = mb_multi_write(&plan, dev, &mo, &src, e);
+	mb_progress_end(ms.progress, rc == 0);
+	if (rc < 0)
+		goto out;
+	rc = -1;
 	for (int k = 0; k < r->n_sinks; k++) {
 		r->image_status[k] = dev[k].failed ? "failed" : "complete";
 		r->image.bytes += dev[k].bytes;

@@ -22,6 +22,11 @@ const struct mb_media_ops *mb_media_driver(const char *name)
 	return NULL;
 }
 
+const struct mb_media_ops *mb_media_driver_at(size_t i)
+{
+	return i < sizeof(drivers) / sizeof(drivers[0]) ? drivers[i] : NULL;
+}
+
 const struct mb_media_ops *mb_media_find(const char *spec, const char **arg)
 {
 	const char *colon = strchr(spec, ':');

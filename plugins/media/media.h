@@ -147,6 +147,8 @@ struct mb_media_ops {
 /* The driver called name ("file", "tape", ...), or NULL.  recover uses it
  * to find a "media" obligation's undo from the driver recorded with it. */
 const struct mb_media_ops *mb_media_driver(const char *name);
+/* The i-th driver of the registry, NULL past the end (for --help). */
+const struct mb_media_ops *mb_media_driver_at(size_t i);
 /* The driver of spec "name:arg" ("-" is the stdout driver, arg ""), or
  * NULL; *arg points into spec. */
 const struct mb_media_ops *mb_media_find(const char *spec, const char **arg);

@@ -21,31 +21,31 @@ const struct mb_mirror_ops *mb_mirror_driver(const char *name)
 	return NULL;
 }
 
+const struct mb_mirror_ops *mb_mirror_driver_at(size_t i)
+{
+	return i < sizeof(mirror_drivers) / sizeof(mirror_drivers[0]) ? mirror_drivers[i] : NULL;
+}
+
+/* The spec resolved (spec.c) to "driver:arg", which m->spec keeps: the
+ * catalog and the messages name the one canonical form. */
 int mb_mirror_open(struct mb_mirror **out, const char *spec, struct mb_error *e)
 {
-	const char *colon = strchr(spec, ':');
-	const struct mb_mirror_ops *ops = NULL;
 	struct mb_mirror *m;
-	char name[32];
+	char *canon, *colon;
 
 	*out = NULL;
-	if (colon && (size_t)(colon - spec) < sizeof(name)) {
-		memcpy(name, spec, colon - spec);
-		name[colon - spec] = '\0';
-		ops = mb_mirror_driver(name);
-	}
-	if (!ops) {
-		mb_fail(e, MB_ERR_USAGE, 0, "unknown mirror '%s'", spec);
-		mb_hint(e, "use lvm:VG/LV (an LVM raid1 volume) or loop:/dev/loopN (a loop device on a reflink filesystem)");
+	if (mb_mirror_resolve(spec, &canon, e) < 0)
 		return -1;
-	}
-	m = calloc(1, sizeof(*m));
-	if (!m || !(m->spec = strdup(spec))) {
-		free(m);
+	if (!(m = calloc(1, sizeof(*m)))) {
+		free(canon);
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open mirror '%s'", spec);
 	}
-	m->ops = ops;
-	if (ops->open(m, colon + 1, e) < 0) {
+	m->spec = canon;
+	colon = strchr(canon, ':');
+	*colon = '\0';
+	m->ops = mb_mirror_driver(canon);
+	*colon = ':';
+	if (m->ops->open(m, colon + 1, e) < 0) {
 		mb_mirror_close(m);
 		return -1;
 	}

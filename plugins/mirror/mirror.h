@@ -5,7 +5,8 @@
  *   loop:/dev/loopN   the filesystem sits on a loop device whose backing file
  *                     lives on a reflink-capable filesystem; the "split" is a
  *                     FICLONE of the backing file (hosts without device-mapper)
- *   lvm:vg/lv         LVM raid1: --splitmirrors 1 --trackchanges, the split
+ *   lvm:vg/lv         (also written vg/lv, /dev/vg/lv, /dev/mapper/vg-lv: spec.c)
+ *                     LVM raid1: --splitmirrors 1 --trackchanges, the split
  *                     image set read-only; merged back and scrubbed (lvm.c)
  *
  * Order of calls: open, check (P0), sync (P1), prepare_split (before the
@@ -59,8 +60,19 @@ struct mb_mirror {
 	void *priv;
 };
 
-/* Parses "driver:arg", finds the driver, opens it. */
+/* Resolves spec (spec.c) and opens its driver. */
 int mb_mirror_open(struct mb_mirror **out, const char *spec, struct mb_error *e);
+/* The forms a DBA may write, to one canonical "driver:arg" in *canon
+ * (malloc'ed): VG/LV, /dev/VG/LV and /dev/mapper/VG-LV ('--' inside a
+ * name stands for '-'), with or without "lvm:", give "lvm:VG/LV";
+ * /dev/loopN gives "loop:/dev/loopN"; "driver:arg" of a known driver is
+ * kept.  Anything else: MB_ERR_USAGE "unknown mirror 'X'" (or "unknown
+ * mirror driver 'D' in 'X'", or "invalid logical volume 'X'" after lvm:)
+ * with mb_mirror_forms_hint as the hint.  Textual: nothing is looked up. */
+int mb_mirror_resolve(const char *spec, char **canon, struct mb_error *e);
+extern const char mb_mirror_forms_hint[];
+/* The i-th driver of the registry, NULL past the end (for --help). */
+const struct mb_mirror_ops *mb_mirror_driver_at(size_t i);
 void mb_mirror_close(struct mb_mirror *m);
 /* The driver table entry by name, for recover; NULL if unknown. */
 const struct mb_mirror_ops *mb_mirror_driver(const char *name);

@@ -43,20 +43,36 @@ refused "unknown option" 2 "unknown option '--bogus' for 'backup'" "see mbackup 
 	-- --db none "${M[@]}" "${S[@]}" "${D[@]}" "${C[@]}" --bogus
 refused "missing --source" 2 "missing --source" "e.g. --source /srv/data" \
 	-- --db none "${M[@]}" "${D[@]}" "${C[@]}"
-refused "missing --mirror" 2 "missing --mirror" "e.g. --mirror lvm:vg/pgdata, or --mirror loop:/dev/loop3" \
+refused "missing --mirror" 2 "missing --mirror" "e.g. --mirror vg/pgdata, or --mirror loop:/dev/loop3" \
 	-- --db none "${S[@]}" "${D[@]}" "${C[@]}"
 refused "missing --media" 2 "missing --media" "e.g. --media file:/backup/data.mbi, or --media - for standard output" \
 	-- --db none "${M[@]}" "${S[@]}" "${C[@]}"
 refused "bad --freeze-timeout" 2 "invalid value 'abc' for --freeze-timeout: expected 1..3600" "" \
 	-- --db none "${M[@]}" "${S[@]}" "${D[@]}" "${C[@]}" --freeze-timeout abc
 refused "unknown verb-like argument" 2 "unknown command 'frobnicate'" \
-	"commands: backup check ls verify restore list recover; see mbackup --help" -- frobnicate "${C[@]}"
+	"commands: backup check ls verify restore list recover info; see mbackup --help" -- frobnicate "${C[@]}"
 refused "source not on the mirror's fs" 5 \
 	"source '$SCRATCH/out' is on $(fs_of "$SCRATCH/out"), not on mirror '$SRC_LOOP'" \
 	"give the --mirror the source's filesystem is mounted from" \
 	-- --db none "${M[@]}" --source "$SCRATCH/out" "${D[@]}" "${C[@]}"
 refused "source missing" 5 "unable to use source '$SRC/no-such-dir': No such file or directory" "" \
 	-- --db none "${M[@]}" --source "$SRC/no-such-dir" "${D[@]}" "${C[@]}"
+FORMS_HINT="use VG/LV, /dev/VG/LV or /dev/mapper/VG-LV (an LVM volume; lvm:VG/LV also works), or loop:/dev/loopN (a loop device on a reflink filesystem)"
+refused "unknown mirror form" 2 "unknown mirror 'pgdata'" "$FORMS_HINT" \
+	-- --db none --mirror pgdata "${S[@]}" "${D[@]}" "${C[@]}"
+refused "unknown mirror driver" 2 "unknown mirror driver 'zfs' in 'zfs:tank/pg'" "$FORMS_HINT" \
+	-- --db none --mirror zfs:tank/pg "${S[@]}" "${D[@]}" "${C[@]}"
+# the plain forms reach the LVM driver (no LVM on this host: its refusal)
+for form in nosuchvg/pgdata /dev/nosuchvg/pgdata /dev/mapper/nosuchvg-pgdata; do
+	refused "plain form $form" 6 \
+		"unable to use logical volume 'nosuchvg/pgdata' ('/dev/nosuchvg/pgdata'): No such file or directory" \
+		"the LV must exist and be active: lvs nosuchvg; lvchange -ay nosuchvg/pgdata" \
+		-- --db none --mirror "$form" "${S[@]}" "${D[@]}" "${C[@]}"
+done
+refused "log file that cannot be opened" 3 \
+	"unable to open log file '$SCRATCH/no/such/dir/mb.log': No such file or directory" \
+	"--log-file must name a file mbackup can append to, on a filesystem that is not frozen" \
+	-- --db none "${M[@]}" "${S[@]}" "${D[@]}" "${C[@]}" --log-file "$SCRATCH/no/such/dir/mb.log"
 refused "mirror not a loop device" 6 "mirror device '/dev/null' is not a loop device" \
 	"the loop: driver needs the /dev/loopN the filesystem is mounted from" \
 	-- --db none --mirror loop:/dev/null "${S[@]}" "${D[@]}" "${C[@]}"
@@ -159,7 +175,7 @@ wait "$LOCKER" 2>/dev/null
 run "$MB" --help
 exit_is 0 "--help exits 0"
 is "$(sed -n '/^commands:$/,/^$/ s/^  \([a-z]*\) .*/\1/p' <<<"$RUN_OUT" | tr '\n' ' ')" \
-	"backup check ls verify restore list recover " "--help lists the verbs"
+	"backup check ls verify restore list recover info " "--help lists the verbs"
 is "$RUN_ERR" "" "--help writes nothing on stderr"
 run "$MB" --version
 exit_is 0 "--version exits 0"

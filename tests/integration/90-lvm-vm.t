@@ -1,5 +1,5 @@
 #!/bin/bash
-# The lvm: mirror driver against real LVM raid1: boots the test VM once
+# The LVM mirror driver (--mirror VG/LV) against real LVM raid1: boots the test VM once
 # (tests/vm/vm-run: qemu, the host's Debian kernel, the host's / over 9p)
 # and runs tests/vm/lvm-suite.sh inside it; its TAP is passed through.
 # Skipped when qemu, the kernel or the LVM tools are not installed

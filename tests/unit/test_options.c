@@ -455,9 +455,58 @@ static void test_usage(void)
 	refused((const char *[]){ "frobnicate", NULL }, "unknown command 'frobnicate'", "unknown verb");
 }
 
+/* The command line's own options (issue 13): progress, list's filter,
+ * info's --backup; the unknown command's hint lists verbs[]. */
+static void test_cli(void)
+{
+	struct mb_options o;
+	struct mb_error e;
+
+	ok(parse(&o, &e, (const char *[]){ NULL }) == 0, "no options: parsed");
+	is_str(o.progress, "auto", "--progress defaults to auto");
+	is_int(o.progress_interval, 30, "--progress-interval defaults to 30");
+	ok(!o.progress_to && !o.since && o.limit == 0, "no --progress-to, --since, --limit");
+	mb_options_free(&o);
+	ok(parse(&o, &e, (const char *[]){ "--progress", "json", "--progress-to", "fd:3",
+					   "--progress-interval", "0", NULL }) == 0,
+	   "--progress json --progress-to fd:3 --progress-interval 0");
+	mb_options_free(&o);
+	refused((const char *[]){ "--progress", "loud", NULL }, "invalid --progress 'loud'",
+		"bad --progress");
+	refused((const char *[]){ "--progress-to", "/tmp/p", NULL },
+		"option '--progress-to' needs --progress json", "--progress-to without json");
+	refused((const char *[]){ "list", "--progress", "json", NULL },
+		"option '--progress' does not apply to 'list'", "--progress is the backup's");
+	refused((const char *[]){ "--since", "1h", NULL },
+		"option '--since' does not apply to 'backup'", "--since is list's");
+	refused((const char *[]){ "list", "--limit", "-1", NULL },
+		"invalid value '-1' for --limit: expected 0..1000000", "--limit below 0");
+	ok(parse(&o, &e, (const char *[]){ "info", "--backup", "7", "--output", "json", NULL }) == 0 &&
+	   strcmp(o.backup, "7") == 0, "info --backup 7 --output json");
+	mb_options_free(&o);
+	parse(&o, &e, (const char *[]){ "--freez-timeout", "3", NULL });
+	is_str(e.hint, "did you mean --freeze-timeout? see mbackup backup --help",
+	       "a mistyped option: the nearest in the hint");
+	mb_options_free(&o);
+	parse(&o, &e, (const char *[]){ "ls", "--keep-splt", NULL });
+	is_str(e.hint, "see mbackup ls --help", "... only an option of the command");
+	mb_options_free(&o);
+	parse(&o, &e, (const char *[]){ "--bogus", NULL });
+	is_str(e.hint, "see mbackup backup --help", "... none when none is near");
+	mb_options_free(&o);
+	parse(&o, &e, (const char *[]){ "restor", NULL });
+	is_str(e.hint, "did you mean 'restore'? commands: backup check ls verify restore list "
+	       "recover info; see mbackup --help", "a mistyped command: the nearest in the hint");
+	mb_options_free(&o);
+	parse(&o, &e, (const char *[]){ "frobnicate", NULL });
+	is_str(e.hint, "commands: backup check ls verify restore list recover info; see mbackup --help",
+	       "the unknown command's hint lists every command");
+	mb_options_free(&o);
+}
+
 int main(void)
 {
-	plan(129);
+	plan(129 + 21);
 	snprintf(CONFIG, sizeof(CONFIG), "/tmp/options-test-%d.conf", (int)getpid());
 	test_defaults();
 	test_sizes();
@@ -470,5 +519,6 @@ int main(void)
 	test_option_as_value();
 	test_pg_password();
 	test_usage();
+	test_cli();
 	return done_testing();
 }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/vm/lvm-suite.sh - the lvm: mirror driver against real LVM raid1,
+# tests/vm/lvm-suite.sh - the LVM mirror driver (--mirror VG/LV) against real LVM raid1,
 # run INSIDE the guest (TAP):  tests/vm/vm-run --disks 2 -- tests/vm/lvm-suite.sh
 # (tests/integration/90-lvm-vm.t does that).  Builds a VG on the two blank
 # virtio disks; raid1 LVs with ext4 (inline_data, so the split leg is also
@@ -139,10 +139,10 @@ roundtrip() {
 	local lv=$1 fs=$2 src=/mnt/$1/data t0
 	start_writer "$src/w"
 	t0=$(now_ms)
-	run "$MB" --db none --mirror "lvm:$VG/$lv" --source "$src" \
+	run "$MB" --db none --mirror "$VG/$lv" --source "$src" \
 		--media "file:$S/$lv.mbi" --catalog "$CATALOG" --freeze-timeout 30
 	stop_writer
-	exit_is 0 "$fs: backup of lvm:$VG/$lv under a writer exits 0"
+	exit_is 0 "$fs: backup of $VG/$lv under a writer exits 0"
 	note "$fs: backup took $(($(now_ms) - t0)) ms; $(log_ms 'lvm: split') ;" \
 		"$(log_ms 'phase split: done') ; $(log_ms 'lvm: merged') ;" \
 		"$(log_ms 'lvm: check scrub') ; $(grep -o 'window [0-9]* ms' <<<"$RUN_ERR" | tail -1)"
@@ -206,14 +206,14 @@ note "setup (vg, scratch, seed tree): $(($(now_ms) - t0)) ms"
 
 # ---- a linear LV is refused, nothing split ----
 before=$(lvs -a --noheadings -o lv_name "$VG" | tr -d ' ' | sort | tr '\n' ' ')
-run "$MB" --db none --mirror "lvm:$VG/lin" --source /mnt/lin/data \
+run "$MB" --db none --mirror "$VG/lin" --source /mnt/lin/data \
 	--media "file:$S/lin.mbi" --catalog "$CATALOG"
 exit_is 6 "a linear LV is refused with exit 6"
 like "$RUN_ERR" "logical volume '$VG/lin' is not a raid1 mirror \(segment type 'linear'\)" \
 	"the message names the segment type"
 is "$(lvs -a --noheadings -o lv_name "$VG" | tr -d ' ' | sort | tr '\n' ' ')" "$before" \
 	"nothing was split or created"
-run "$MB" --db none --mirror "lvm:$VG/nosuch" --source /mnt/lin/data \
+run "$MB" --db none --mirror "$VG/nosuch" --source /mnt/lin/data \
 	--media "file:$S/lin.mbi" --catalog "$CATALOG"
 exit_is 6 "a missing LV is refused with exit 6"
 
@@ -221,7 +221,7 @@ exit_is 6 "a missing LV is refused with exit 6"
 lvcreate -q -y --type raid1 -m 1 -L 64M --maxrecoveryrate 64k -n slow "$VG" >&2 &&
 	mkfs.ext4 -q -F "/dev/$VG/slow" >&2 && mkdir -p /mnt/slow && mount "/dev/$VG/slow" /mnt/slow &&
 	mkdir -p /mnt/slow/data || bail_out "unable to make the slow raid1"
-run "$MB" check --db none --mirror "lvm:$VG/slow" --source /mnt/slow/data --catalog "$CATALOG" \
+run "$MB" check --db none --mirror "$VG/slow" --source /mnt/slow/data --catalog "$CATALOG" \
 	--sync-timeout 2
 exit_is 6 "a mirror still resyncing after --sync-timeout is refused with exit 6"
 like "$RUN_ERR" "did not reach 100% in sync within 2 s" "... saying how far it got"
@@ -232,12 +232,13 @@ umount /mnt/slow && lvremove -q -y "$VG/slow" >&2
 t0=$(now_ms)
 make_raid ext 256M mkfs.ext4 -q -F -I 256 -O inline_data >&2 || bail_out "unable to make the ext4 raid1"
 note "ext4 raid1 created, populated: $(($(now_ms) - t0)) ms (sync now $(lvfield ext sync_percent)%)"
-run "$MB" check --db none --mirror "lvm:$VG/ext" --source /mnt/ext/data --catalog "$CATALOG"
-exit_is 0 "mbackup check on the raid1 exits 0 (waits for the initial resync)"
+run "$MB" check --db none --mirror "/dev/$VG/ext" --source /mnt/ext/data --catalog "$CATALOG"
+exit_is 0 "mbackup check on the raid1 (as /dev/VG/LV) exits 0 (waits for the initial resync)"
+like "$RUN_OUT" "mirror lvm:$VG/ext," "... and names the LV in its one form"
 roundtrip ext ext4
 
 # ---- SIGKILL after the split, then recover ----
-run env MBACKUP_FAULT=after-split:kill "$MB" --db none --mirror "lvm:$VG/ext" \
+run env MBACKUP_FAULT=after-split:kill "$MB" --db none --mirror "$VG/ext" \
 	--source /mnt/ext/data --media "file:$S/kill.mbi" --catalog "$CATALOG" --freeze-timeout 5
 exit_is 137 "after-split:kill: killed by SIGKILL"
 took=$(fx_wait_writable /mnt/ext/data 20)
@@ -252,7 +253,7 @@ is "$("$MB" list --output json --catalog "$CATALOG" | jq -r '.[0].status')" "run
 # the merge cannot know; the check scrub after it must find and repair it.
 blockdev --setrw "/dev/mapper/$VG-ext_rimage_1"
 dd if=/dev/urandom of="/dev/mapper/$VG-ext_rimage_1" bs=1M seek=200 count=1 conv=fsync status=none
-run "$MB" check --db none --mirror "lvm:$VG/ext" --source /mnt/ext/data --catalog "$CATALOG"
+run "$MB" check --db none --mirror "/dev/mapper/$VG-ext" --source /mnt/ext/data --catalog "$CATALOG"
 exit_is 6 "mbackup check refuses a mirror with a split image"
 like "$RUN_ERR" "already has a split image '$VG/ext_rimage_1'.*HINT: .*mbackup recover" \
 	"the refusal names the image and hints at mbackup recover"

@@ -143,7 +143,7 @@ is "$(pg_sql "$PORT" "SHOW data_directory")" /pgdata/data "the cluster runs from
 
 # ---- bad input: an unreachable server changes nothing ----
 before=$(all_lvs)
-run "$MB" --db postgres --pg-conn 'host=/nonexistent port=1' --mirror "lvm:$VG/pgdata" \
+run "$MB" --db postgres --pg-conn 'host=/nonexistent port=1' --mirror "$VG/pgdata" \
 	--media "file:$S/none.mbi" --catalog "$CATALOG"
 exit_is 16 "an unreachable database exits 16"
 like "$RUN_ERR" "mbackup: error: unable to connect to PostgreSQL" "the message says so"
@@ -151,14 +151,14 @@ is "$(all_lvs)" "$before" "nothing was split or created"
 ok "nothing is frozen: the data LV is writable" writable /pgdata 3
 
 # ---- hot backup under load ----
-backup_under_load hot --mirror "lvm:$VG/pgdata"
+backup_under_load hot --mirror "$VG/pgdata"
 like "$RUN_ERR" "lvm: check scrub of '$VG/pgdata' done in [0-9]+ ms" "hot: the merge was followed by a check scrub"
 mirror_whole pgdata "hot: afterwards"
 restore_check hot --heapallindexed
 # The restored cluster runs on a linear LV: as a mirror it is refused.
 before=$(all_lvs)
 run "$MB" --db postgres --pg-conn "host=$PG_SOCK port=$RPORT user=postgres dbname=postgres" \
-	--mirror "lvm:$VG/restore" --media "file:$S/lin.mbi" --catalog "$CATALOG"
+	--mirror "$VG/restore" --media "file:$S/lin.mbi" --catalog "$CATALOG"
 exit_is 6 "a cluster on a linear LV is refused with exit 6"
 like "$RUN_ERR" "logical volume '$VG/restore' is not a raid1 mirror \(segment type 'linear'\)" \
 	"the message names the segment type"
@@ -167,7 +167,7 @@ pg_stop "$R/hot"
 rm -rf "${R:?}/hot" "$S/hot.mbi"
 
 # ---- freeze mode under load (the copy comes up by crash recovery) ----
-backup_under_load freeze --mode freeze --mirror "lvm:$VG/pgdata"
+backup_under_load freeze --mode freeze --mirror "$VG/pgdata"
 mirror_whole pgdata "freeze: afterwards"
 restore_check freeze
 pg_stop "$R/freeze"
@@ -175,7 +175,7 @@ rm -rf "${R:?}/freeze" "$S/freeze.mbi"
 
 # ---- SIGKILL inside the window ----
 run env MBACKUP_FAULT=after-split:kill "$MB" --db postgres --pg-conn "$CONN" \
-	--mirror "lvm:$VG/pgdata" --media "file:$S/kill.mbi" --catalog "$CATALOG" --freeze-timeout 5
+	--mirror "$VG/pgdata" --media "file:$S/kill.mbi" --catalog "$CATALOG" --freeze-timeout 5
 exit_is 137 "after-split:kill: killed by SIGKILL"
 took=
 for ((i = 0; i < 30; i++)); do
@@ -204,16 +204,21 @@ pg_stop /pgdata/data
 make_raid pgwal 320M "mkfs.xfs -q -f" >&2 && mv /pgdata/data/pg_wal /pgwal/pg_wal && ln -s /pgwal/pg_wal /pgdata/data/pg_wal &&
 	chown -h postgres: /pgdata/data/pg_wal /pgwal && pg_start /pgdata/data "$PORT" ||
 	bail_out "unable to move pg_wal to its own LV"
-run "$MB" check --db postgres --pg-conn "$CONN" --mirror "lvm:$VG/pgdata" --mirror "lvm:$VG/pgwal" \
+run "$MB" check --db postgres --pg-conn "$CONN" --mirror "$VG/pgdata" --mirror "$VG/pgwal" \
 	--catalog "$CATALOG"
 note "check with two mirrors: exit $RUN_RC: $(tail -1 <<<"$RUN_ERR")"
 if [ "$RUN_RC" = 2 ] && [[ $RUN_ERR =~ "exactly one --mirror" ]]; then
 	skip "data + WAL on two mirrors" "several --mirror not supported yet"
 else
-	backup_under_load two --mirror "lvm:$VG/pgdata" --mirror "lvm:$VG/pgwal"
+	backup_under_load two --mirror "$VG/pgdata" --mirror "$VG/pgwal"
 	mirror_whole pgdata "two: afterwards"
 	mirror_whole pgwal "two: afterwards"
 	restore_check two && pg_stop "$R/two"
+	# the device paths a DBA copies from df or lsblk name the same LVs
+	run "$MB" check --db postgres --pg-conn "$CONN" --mirror "/dev/$VG/pgdata" \
+		--mirror "/dev/mapper/$VG-pgwal" --catalog "$CATALOG"
+	exit_is 0 "check with /dev/VG/LV and /dev/mapper/VG-LV exits 0"
+	like "$RUN_OUT" "mirror lvm:$VG/pgdata and more" "... and names the LV in its one form"
 fi
 
 note "guest suite wall time: $(($(date +%s) - T_START)) s"

@@ -123,6 +123,9 @@ LABEL=$(grep -o "of volume 1 of '[^']*'" <<<"$RUN_ERR" | head -1 | cut -d"'" -f2
 q() { sqlite3 "$CATALOG" "$1"; }
 is "$(q "SELECT label || ' ' || volume || ' ' || file_no || ' ' || record_size FROM tape_parts WHERE run_id = $ID2")" \
 	"$LABEL 1 2 262144" "catalog: image 2 is file 2 of volume 1, 262144-byte records"
+is "$("$MB" info --backup "$ID2" --output json --catalog "$CATALOG" |
+	jq -r '.tape[] | "\(.label) \(.volume) \(.file_no) \(.record_size)"')" \
+	"$LABEL 1 2 262144" "mbackup info: where image 2 lies on tape"
 echo "changed after two" >"$SRC/needle.txt"
 run B --append
 exit_is 0 "image 3 appended"
@@ -229,6 +232,11 @@ IDV=$(last_id)
 full=$(grep -o "is full after [0-9]* image bytes" <<<"$RUN_ERR" | grep -o '[0-9]*')
 is "$(q "SELECT group_concat(volume || ':' || file_no || ':' || first_byte || ':' || record_size, ' ') FROM (SELECT * FROM tape_parts WHERE run_id = $IDV ORDER BY volume)")" \
 	"1:1:0:65536 2:1:${full:-?}:65536" "catalog: the image's two parts, the second from where volume 1 ended"
+like "$("$MB" info --backup "$IDV" --catalog "$CATALOG")" \
+	"
+tape        #1 volume 1 '[^']*', tape file 1, 65536-byte records, from byte 0
+            #1 volume 2 '[^']*', tape file 1, 65536-byte records, from byte ${full:-?}
+" "mbackup info: both volumes of the image"
 load 1 "$TD/vol1.img"; mt -f $NST rewind
 run "$MB" restore --from tape:$NST --to "$SCRATCH/rv" --volume-change "$SELF --load $TD"
 exit_is 0 "full restore across both volumes"

@@ -1,0 +1,49 @@
+/*
+ * Progress of a long phase (the stream): bytes done of the total, rate,
+ * ETA and the current file, like pg_basebackup --progress and pv.
+ *
+ *   --progress auto   (default) on a terminal (stderr), one line rewritten
+ *                     in place; otherwise a log line every
+ *                     --progress-interval seconds
+ *   --progress line   the rewritten line, terminal or not
+ *   --progress log    the log line, terminal or not
+ *   --progress json   one JSON object per line every --progress-interval
+ *                     seconds and at the end: {"phase", "bytes", "total",
+ *                     "rate", "eta_s", "file"}, to --progress-to (a path,
+ *                     or fd:N; default stderr)
+ *   --progress none
+ *
+ * Never used inside the window: nothing may write to a frozen filesystem.
+ * mb_progress_add may be called from several threads (one per device).
+ */
+#ifndef MB_PROGRESS_H
+#define MB_PROGRESS_H
+
+#include <stdint.h>
+
+#include "common/entry.h"
+#include "common/error.h"
+#include "orchestrator/options.h"
+
+struct mb_progress;
+
+/* Checks --progress, --progress-to and --progress-interval (usage errors
+ * name the option), before anything runs. */
+int mb_progress_check(const struct mb_options *o, struct mb_error *e);
+/* Starts the progress of phase over total bytes; *out NULL for none. */
+int mb_progress_start(struct mb_progress **out, const struct mb_options *o,
+		      const char *phase, uint64_t total, struct mb_error *e);
+/* bytes more done, of file (NULL: the same file); prints when due. */
+void mb_progress_add(struct mb_progress *p, uint64_t bytes, const char *file);
+/* The last report (at 100 % when done is true), then frees p. */
+void mb_progress_end(struct mb_progress *p, bool done);
+
+/* An emit that counts what passes through it into p, then calls next. */
+struct mb_progress_emit {
+	struct mb_progress *p;
+	mb_emit_fn next;
+	void *next_arg;
+};
+int mb_progress_emit(void *emit_arg, const void *buf, size_t len, struct mb_error *e);
+
+#endif

@@ -1,0 +1,80 @@
+#!/bin/bash
+# Progress of the stream: on a terminal (a pseudo-terminal from script(1))
+# one line rewritten in place that ends at 100 %; off a terminal nothing in
+# a short run; --progress json: objects that parse, whose bytes grow to the
+# total the catalog records, to a path or an inherited descriptor; the
+# refusals of bad values.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/fixture.sh"
+fx_init
+fx_setup ext4 1G
+mkdir -p "$SRC/d"
+for i in 1 2 3; do head -c $((16 * 1048576)) /dev/urandom >"$SRC/d/big$i"; done
+for i in $(seq 1 20); do head -c $((i * 1000)) /dev/urandom >"$SRC/d/f$i"; done
+O=$SCRATCH/out
+mkdir -p "$O"
+BK=(--db none --mirror "loop:$SRC_LOOP" --source "$SRC" --catalog "$CATALOG")
+
+# on a terminal: the rewritten line, by default
+run script -q -e -c "$(printf '%q ' "$MB" "${BK[@]}" --media "file:$O/tty.mbi")" /dev/null
+exit_is 0 "a backup on a terminal exits 0"
+lines=$(tr '\r' '\n' <<<"$RUN_OUT" | grep -a '^stream ')
+like "$lines" "^stream [0-9.]+ [KMG]?i?B / 48\.[0-9] MiB +[0-9]+% [0-9.]+ [KMG]?i?B/s ETA [-0-9:]+ " \
+	"the line: bytes of the total, percent, rate, ETA, file"
+like "$(tail -1 <<<"$lines")" "^stream 48\.[0-9] MiB / 48\.[0-9] MiB 100% [0-9.]+ [KMG]?i?B/s ETA 0:00 *$" \
+	"the last line is at 100 %"
+like "$RUN_OUT" $'100%[^\r\n]*\r?\n[^\r]*phase stream: done' "... and ends before the next log line"
+
+# not on a terminal: no line in a run shorter than --progress-interval
+run fx_backup --media "file:$O/plain.mbi"
+exit_is 0 "a backup off a terminal exits 0"
+unlike "$RUN_ERR" $'progress|\r' "no progress line, no carriage return"
+run fx_backup --media "file:$O/line.mbi" --progress line
+like "$RUN_ERR" $'\rstream [^\r]* 100% ' "--progress line off a terminal: the line anyway"
+run fx_backup --media "file:$O/log.mbi" --progress log --progress-interval 0
+like "$RUN_ERR" " info  progress: stream [0-9.]+ [KMG]?i?B of 48\.[0-9] MiB \([0-9]+%\), [0-9.]+ [KMG]?i?B/s, ETA [-0-9:]+, 'd/[a-z0-9]+'" \
+	"--progress log: log lines"
+
+# json to a path, at every chunk
+run fx_backup --media "file:$O/json.mbi" --progress json --progress-interval 0 \
+	--progress-to "$O/p.json"
+exit_is 0 "a backup with --progress json exits 0"
+unlike "$RUN_ERR" '"phase"' "... nothing of it on stderr"
+total=$("$MB" info --output json --catalog "$CATALOG" | jq .bytes)
+ok "every line is one JSON object" jq -e -s 'length > 2 and all(type == "object")' "$O/p.json"
+is "$(jq -r -s '[.[] | keys_unsorted | join(",")] | unique | join(" ")' "$O/p.json")" \
+	"phase,bytes,total,rate,eta_s,file" "the names: phase, bytes, total, rate, eta_s, file"
+is "$(jq -r -s 'map(.total) | unique | map(tostring) | join(",")' "$O/p.json")" "$total" \
+	"the total is the bytes the catalog records"
+is "$(jq -r -s '[range(1; length) as $i | .[$i].bytes >= .[$i - 1].bytes] | all' "$O/p.json")" true \
+	"the bytes grow monotonically"
+is "$(jq -r -s '.[-1] | "\(.phase) \(.bytes) \(.eta_s) \(.file)"' "$O/p.json")" "stream $total 0 " \
+	"... to the total"
+# several devices written at once: one progress over the set, still growing
+run fx_backup --media "file:$O/m1.mbi" --media "file:$O/m2.mbi" --media "file:$O/m3.mbi" \
+	--progress json --progress-interval 0 --progress-to "$O/multi.json"
+exit_is 0 "a backup on three devices with --progress json"
+is "$(jq -r -s '[range(1; length) as $i | .[$i].bytes >= .[$i - 1].bytes] | all' "$O/multi.json")" true \
+	"... its bytes grow monotonically across the writers"
+is "$(jq -r -s '.[-1] | "\(.bytes) \(.total)"' "$O/multi.json")" "$total $total" "... to the total"
+# json to an inherited descriptor
+run bash -c '"$@" 3>"'"$O/fd.json"'"' _ "$MB" "${BK[@]}" --media "file:$O/fd.mbi" --progress json \
+	--progress-to fd:3
+exit_is 0 "--progress-to fd:3"
+is "$(jq -r -s '.[-1].bytes' "$O/fd.json")" "$total" "... writes there"
+run fx_backup --media "file:$O/nodir.mbi" --progress json --progress-to "$O/no/such/p.json"
+exit_is 0 "a progress file that cannot be opened does not fail the backup"
+like "$RUN_ERR" "warn  progress: unable to open '$O/no/such/p.json': No such file or directory; no progress" \
+	"... it is a warning"
+
+# refusals
+run "$MB" "${BK[@]}" --media "file:$O/x.mbi" --progress loud
+exit_is 2 "--progress loud: exit 2"
+is "$RUN_ERR" "mbackup: error: invalid --progress 'loud'
+HINT: use auto, line, log, json or none" "... named, with the values"
+run "$MB" "${BK[@]}" --media "file:$O/x.mbi" --progress-to "$O/p2.json"
+exit_is 2 "--progress-to without json: exit 2"
+is "$RUN_ERR" "mbackup: error: option '--progress-to' needs --progress json
+HINT: the line and the log line go to standard error" "... named"
+nok "... and nothing written" test -e "$O/x.mbi"
+done_testing
