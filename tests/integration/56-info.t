@@ -46,7 +46,7 @@ is "$(jq -r '.window_ms | type' <<<"$J")" number "the window is recorded"
 is "$(jq -r '.duration_ms > 0 and .duration_ms + 10 >= (.phases | map(.duration_ms) | add)' <<<"$J")" true \
 	"the run lasted at least its phases"
 is "$(jq -r '.obligations | map("\(.kind):\(.state)") | join(" ")' <<<"$J")" \
-	"media:released freeze:released split:released" "the obligations, all released"
+	"media:released freeze:released split:released publish:released" "the obligations, all released"
 is "$(jq -r '[.tape, .placements, .bracket, .bracket_ms] | map(tostring) | join(" ")' <<<"$J")" \
 	"[] [] null null" "no tape, no set, no database bracket"
 info
@@ -65,7 +65,8 @@ like "$RUN_OUT" "
 obligations
   media file '$O/a\.mbi\.partial': released
   freeze fsfreeze '$SRC_MNT': released
-  split loop '[^']*\.mbackup-split-1': released$" "... and the obligations"
+  split loop '[^']*\.mbackup-split-1': released
+  publish file '[0-9]+ $O/a\.mbi': released$" "... and the obligations"
 
 # 2: three devices, the second fails mid-run: its items move to the others
 mkfifo "$O/fifo"
