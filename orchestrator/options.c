@@ -74,7 +74,8 @@ const struct opt_def mb_opt_table[] = {
 	{ "buffer", OPT_STR, V_BACKUP, OFF(buffer), "SIZE", "64M", 0, 0,
 	  "tape: RAM ring between the reader and the drive (K, M, G suffixes)" },
 	{ "backup", OPT_STR, MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE, OFF(backup), "ID", NULL,
-	  0, 0, "tape: which image to read (default: the last on the tape)" },
+	  0, 0, "tape: which image to read (default: the last on the tape); restore without "
+	  "--from: the catalog's backup ID, through its chain of increments" },
 	{ "output", OPT_STR, V_ALL, OFF(output), "text|json", "text", 0, 0,
 	  "output format" },
 	{ "log-level", OPT_STR, V_ALL, OFF(log_level), "LEVEL", "info", 0, 0,
@@ -85,6 +86,10 @@ const struct opt_def mb_opt_table[] = {
 	  "read options from FILE, once: lines 'name = value', each name once, a list's values on "
 	  "one line separated by spaces, only the command's options (check, recover, list: also the backup's); FILE "
 	  "owned by root (or you) and writable by no one else" },
+	{ "incremental", OPT_BOOL, MB_VERB_BACKUP, OFF(incremental), NULL, NULL, 0, 0,
+	  "write only the blocks changed since the base backup (the newest, or --base)" },
+	{ "base", OPT_LONG, MB_VERB_BACKUP, OFF(base), "ID", NULL, 1, LONG_MAX,
+	  "--incremental: the backup (catalog run id) to compare against" },
 	{ "help", OPT_BOOL, V_ALL, OFF(help), NULL, NULL, 0, 0, "show this help" },
 	{ "version", OPT_BOOL, V_ALL, OFF(version), NULL, NULL, 0, 0, "show the version" },
 };

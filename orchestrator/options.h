@@ -66,8 +66,12 @@ struct mb_options {
 	bool append, overwrite;
 	char *volume_change;		/* command run to load the next volume */
 	char *buffer;			/* RAM ring size, e.g. "64M" */
-	char *backup;			/* ls/verify/restore: which image on a tape */
+	char *backup;			/* ls/verify/restore: which image on a tape;
+					 * restore without --from: the catalog's
+					 * backup id (orchestrator/restore_chain.c) */
 	bool help, version;
+	bool incremental;		/* backup: only the blocks changed since --base */
+	long base;			/* backup --incremental: base run id (0: newest) */
 };
 
 /* Parses argv (and the one --config file, if any) into o.  Usage errors

@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "image/multi.h"
+#include "orchestrator/incremental.h"
 #include "orchestrator/mount_split.h"
 #include "orchestrator/signals.h"
 
@@ -27,6 +28,7 @@
 /* One reader of the split leg: the data callback's argument. */
 struct stream_ctx {
 	struct mb_extent_reader *reader;
+	struct mb_incr *incr;	/* block maps and increments (incremental.h) */
 	uint64_t files;
 	char *buf;		/* for files not on the split leg */
 };
@@ -45,6 +47,8 @@ static int mount_split_if_needed(struct mb_run *r, struct mb_error *e)
 {
 	char *copy;
 
+	if (r->split_mount)	/* (an incremental's pre-pass mounted it) */
+		return 0;
 	r->via_fs_files = 0;
 	for (size_t i = 0; i < r->set.n; i++)
 		r->via_fs_files += r->set.v[i].type == MB_T_FILE && r->set.v[i].read_via_fs;
@@ -98,6 +102,17 @@ static int stream_other(struct stream_ctx *s, const struct mb_entry *ent, mb_emi
 	return rc;
 }
 
+/* A file's bytes (ent's segment) from wherever they are. */
+static int stream_bytes(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
+			void *emit_arg, struct mb_error *e)
+{
+	struct stream_ctx *s = arg;
+
+	if (ent->content || ent->live_path)
+		return stream_other(s, ent, emit, emit_arg, e);
+	return mb_extent_read(s->reader, ent, emit, emit_arg, e);
+}
+
 /* The data callback; between files is the safe point for signals and
  * the mid-stream fault. */
 static int stream_file(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
@@ -109,9 +124,9 @@ static int stream_file(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
 		return -1;
 	if (mb_signal_check(e) < 0)
 		return -1;
-	if (ent->content || ent->live_path)
-		return stream_other(s, ent, emit, emit_arg, e);
-	return mb_extent_read(s->reader, ent, emit, emit_arg, e);
+	if (s->incr)
+		return mb_incr_data(s->incr, ent, stream_bytes, s, emit, emit_arg, e);
+	return stream_bytes(s, ent, emit, emit_arg, e);
 }
 
 /* Paths in the set are relative to the source, which sits somewhere below
@@ -149,6 +164,7 @@ static int ctx_open(struct mb_run *r, struct mb_entry *const *v, size_t n,
 	*out = NULL;
 	if (!s)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read the split leg");
+	s->incr = r->incr;
 	if (mb_extent_reader_open(&s->reader, r->mirror->split_path, r->mirror->split_offset, e) < 0 ||
 	    (r->split_mount && set_fs_root(r, s->reader, e) < 0) ||
 	    mb_extent_reader_plan(s->reader, v, n, e) < 0) {
@@ -295,13 +311,27 @@ out:
 	return rc;
 }
 
+/* Block maps, and with --incremental the pre-pass that puts the
+ * increment's entries in r->set (orchestrator/incremental.c). */
+static int prepare_increment(struct mb_run *r, struct mb_error *e)
+{
+	struct multi_src ms = { r, NULL };
+	struct mb_multi_source src = { multi_open, multi_close, NULL, &ms };
+
+	if (r->opt->incremental && mount_split_if_needed(r, e) < 0)
+		return -1;
+	return mb_incr_prepare(r, &src, e);
+}
+
 int mb_stream(struct mb_run *r, struct mb_error *e)
 {
 	struct mb_image_meta meta;
-	struct mb_entry **v = set_pointers(&r->set);
+	struct mb_entry **v;
 	int rc;
 
-	if (!v)
+	if (prepare_increment(r, e) < 0)
+		return -1;
+	if (!(v = set_pointers(&r->set)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out the image");
 	image_meta(r, &meta);
 	rc = stream_set(r, v, &meta, e);
@@ -363,5 +393,5 @@ int mb_stream_close_media(struct mb_run *r, struct mb_error *e)
 			rc = record_position(r, k, &pos, e);
 		free(spec);
 	}
-	return rc;
+	return rc == 0 ? mb_incr_record(r, e) : rc;
 }
