@@ -4,6 +4,7 @@
 #include "orchestrator/catalog_internal.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -305,4 +306,34 @@ long mb_blockmaps_find(const struct mb_blockmaps *s, const char *path)
 			hi = mid;
 	}
 	return -1;
+}
+
+/* ---- mbackup list ---- */
+
+int mb_catalog_backup_json(struct mb_catalog *c, int64_t id, struct json_t *run,
+			   struct mb_error *e)
+{
+	struct mb_backup_rec b;
+	json_t *chain;
+	char *p, *save = NULL;
+
+	if (mb_catalog_backup_get(c, id, &b, e) < 0) {
+		if (e->code != MB_ERR_NOT_FOUND)
+			return -1;
+		mb_error_clear(e);	/* a run that made no backup */
+		json_object_set_new(run, "kind", json_null());
+		return 0;
+	}
+	chain = json_array();
+	for (p = strtok_r(b.chain, ",", &save); chain && p; p = strtok_r(NULL, ",", &save))
+		json_array_append_new(chain, json_integer(strtoll(p, NULL, 10)));
+	json_object_set_new(run, "kind", json_string(b.kind));
+	json_object_set_new(run, "base", b.base_id ? json_integer(b.base_id) : json_null());
+	json_object_set_new(run, "chain", chain ? chain : json_null());
+	json_object_set_new(run, "image_bytes", json_integer((json_int_t)b.bytes));
+	json_object_set_new(run, "changed_files", json_integer((json_int_t)b.changed_files));
+	json_object_set_new(run, "changed_bytes", json_integer((json_int_t)b.changed_bytes));
+	json_object_set_new(run, "block_size", json_integer(b.block_size));
+	mb_backup_rec_free(&b);
+	return 0;
 }

@@ -58,4 +58,11 @@ int mb_catalog_blockmaps_save(struct mb_catalog *c, int64_t run_id,
 int mb_catalog_blockmaps_load(struct mb_catalog *c, int64_t run_id, struct mb_blockmaps *out,
 			      struct mb_error *e);
 
+/* `mbackup list --output json`: adds kind (null: the run made no backup),
+ * base, chain, image_bytes, changed_files, changed_bytes and block_size to
+ * the run's object. */
+struct json_t;
+int mb_catalog_backup_json(struct mb_catalog *c, int64_t id, struct json_t *run,
+			   struct mb_error *e);
+
 #endif
