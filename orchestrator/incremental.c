@@ -165,30 +165,65 @@ int mb_incr_data(struct mb_incr *x, const struct mb_entry *ent, mb_data_fn inner
 
 /* ---- the incremental: base, pre-pass, plan ---- */
 
-static int load_base(struct mb_incr *x, struct mb_run *r, struct mb_error *e)
+static uint32_t block_size_for(const struct mb_options *o)
 {
-	int64_t id = r->opt->base;
+	return o->db && strcmp(o->db, "postgres") == 0 ? 8192 : 4096;
+}
 
-	if (id == 0 && mb_catalog_backup_newest(r->catalog, &id, e) < 0)
+
+/* The base: --base or the newest complete backup, with the same blocks. */
+static int find_base(struct mb_catalog *c, const struct mb_options *o, struct mb_backup_rec *b,
+		     struct mb_error *e)
+{
+	int64_t id = o->base;
+
+	memset(b, 0, sizeof(*b));
+	if (id == 0 && mb_catalog_backup_newest(c, &id, e) < 0)
 		return -1;
-	if (mb_catalog_backup_get(r->catalog, id, &x->base, e) < 0) {
+	if (mb_catalog_backup_get(c, id, b, e) < 0) {
 		mb_hint(e, "--base takes the id of a complete backup (see mbackup list)");
 		return -1;
 	}
-	if (strcmp(x->base.status, "complete") != 0) {
+	if (strcmp(b->status, "complete") != 0) {
 		mb_fail(e, MB_ERR_USAGE, 0, "backup %lld is %s, not complete: it cannot be a base",
-			(long long)id, x->base.status);
+			(long long)id, b->status);
 		mb_hint(e, "give --base a complete backup (see mbackup list)");
 		return -1;
 	}
-	if (x->base.block_size != x->block_size) {
+	if (b->block_size != block_size_for(o)) {
 		mb_fail(e, MB_ERR_USAGE, 0, "backup %lld has blocks of %" PRIu32 " bytes, this "
 			"backup %" PRIu32 ": it cannot be the base", (long long)id,
-			x->base.block_size, x->block_size);
+			b->block_size, block_size_for(o));
 		mb_hint(e, "a base must be taken with the same --db");
 		return -1;
 	}
-	return mb_catalog_blockmaps_load(r->catalog, id, &x->base_maps, e);
+	return 0;
+}
+
+int mb_incr_check_base(struct mb_catalog *c, const struct mb_options *o, struct mb_error *e)
+{
+	struct mb_backup_rec b;
+	int rc;
+
+	if (o->base && !o->incremental) {
+		mb_fail(e, MB_ERR_USAGE, 0, "option '--base' needs --incremental");
+		mb_hint(e, "see mbackup backup --help");
+		return -1;
+	}
+	if (!o->incremental)
+		return 0;
+	rc = find_base(c, o, &b, e);
+	if (rc == 0)
+		mb_info("incremental: the base is backup %lld (%s)", (long long)b.run_id, b.kind);
+	mb_backup_rec_free(&b);
+	return rc;
+}
+
+static int load_base(struct mb_incr *x, struct mb_run *r, struct mb_error *e)
+{
+	if (find_base(r->catalog, r->opt, &x->base, e) < 0)
+		return -1;
+	return mb_catalog_blockmaps_load(r->catalog, x->base.run_id, &x->base_maps, e);
 }
 
 /* Every regular file of the state read once from the split leg, hashed. */
@@ -389,11 +424,6 @@ static int build_set(struct mb_incr *x, struct mb_set *out, struct mb_error *e)
 oom:
 	mb_set_free(out);
 	return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out the increment");
-}
-
-static uint32_t block_size_for(const struct mb_options *o)
-{
-	return o->db && strcmp(o->db, "postgres") == 0 ? 8192 : 4096;
 }
 
 int mb_incr_prepare(struct mb_run *r, const struct mb_multi_source *src, struct mb_error *e)

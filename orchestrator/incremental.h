@@ -20,6 +20,13 @@
 struct mb_run;
 struct mb_incr;
 struct mb_multi_source;
+struct mb_catalog;
+struct mb_options;
+
+/* P0: --base only with --incremental; the base exists, is complete and
+ * has the blocks of this --db (else nothing is frozen for nothing). */
+int mb_incr_check_base(struct mb_catalog *c, const struct mb_options *o,
+		       struct mb_error *e);
 
 /* P7, before the layout: the block maps of r->set; with --incremental
  * also the base, the pre-pass through src (device 1) and the increment's
