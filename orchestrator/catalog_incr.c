@@ -8,21 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ADD_BACKUP, GET_BACKUP, NEWEST, MEDIA, DEL_MAPS, LOAD_MAPS, N_SQL };
+enum { ADD_BACKUP, GET_BACKUP, NEWEST, MEDIA, DEL_MAPS, LOAD_MAPS, ROUTES, COPY_MAPS, N_SQL };
 static const char *const sql[N_SQL] = {
 	[ADD_BACKUP] = "INSERT OR REPLACE INTO backups (run_id, kind, base_id, chain,"
-		       " block_size, bytes, changed_files, changed_bytes)"
-		       " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		       " block_size, bytes, changed_files, changed_bytes, point_id)"
+		       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[GET_BACKUP] = "SELECT b.run_id, b.kind, coalesce(b.base_id, 0), b.chain,"
-		       " b.block_size, b.bytes, b.changed_files, b.changed_bytes, r.status"
+		       " b.block_size, b.bytes, b.changed_files, b.changed_bytes, r.status,"
+		       " b.point_id"
 		       " FROM backups b JOIN runs r ON r.id = b.run_id WHERE b.run_id = ?",
 	[NEWEST] = "SELECT b.run_id FROM backups b JOIN runs r ON r.id = b.run_id"
-		   " WHERE r.status = 'complete' ORDER BY b.run_id DESC LIMIT 1",
+		   " WHERE r.status = 'complete'"
+		   " AND (b.point_id = b.run_id OR b.kind = 'consolidated')"
+		   " ORDER BY b.point_id DESC, b.run_id DESC LIMIT 1",
 	[MEDIA] = "SELECT media FROM images WHERE run_id = ? AND status = 'complete'"
 		  " ORDER BY device",
 	[DEL_MAPS] = "DELETE FROM block_maps WHERE run_id = ?",
 	[LOAD_MAPS] = "SELECT path, size, block_size, file_hash, hashes, type FROM block_maps"
 		      " WHERE run_id = ? ORDER BY path",
+	/* the cost of a route: the image bytes of every backup of its chain
+	 * (a chain is "1,4,7": matched as ",1,4,7," contains ",id,") */
+	[ROUTES] = "SELECT b.run_id, (SELECT coalesce(sum(x.bytes), 0) FROM backups x"
+		   "  WHERE ',' || b.chain || ',' LIKE '%,' || x.run_id || ',%') AS cost"
+		   " FROM backups b JOIN runs r ON r.id = b.run_id"
+		   " WHERE r.status = 'complete' AND b.point_id = ? ORDER BY cost, b.run_id",
+	[COPY_MAPS] = "INSERT INTO block_maps (run_id, path, type, size, block_size, file_hash,"
+		      " hashes) SELECT ?, path, type, size, block_size, file_hash, hashes"
+		      " FROM block_maps WHERE run_id = ?",
 };
 #define ADD_MAP "INSERT INTO block_maps (run_id, path, size, block_size, file_hash," \
 		" hashes, type) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -40,7 +52,7 @@ int mb_catalog_backup_add(struct mb_catalog *c, const struct mb_backup_rec *b,
 		      CAT_ARGS(CAT_I(b->run_id), CAT_T(b->kind),
 			       b->base_id ? CAT_I(b->base_id) : CAT_T(NULL), CAT_T(b->chain),
 			       CAT_I(b->block_size), CAT_I(b->bytes), CAT_I(b->changed_files),
-			       CAT_I(b->changed_bytes)),
+			       CAT_I(b->changed_bytes), CAT_I(b->point_id ? b->point_id : b->run_id)),
 		      "record the backup", e);
 }
 
@@ -59,6 +71,7 @@ static int get_row(sqlite3_stmt *st, void *ctx, struct mb_error *e)
 	b->changed_files = (uint64_t)sqlite3_column_int64(st, 6);
 	b->changed_bytes = (uint64_t)sqlite3_column_int64(st, 7);
 	snprintf(b->status, sizeof(b->status), "%s", (const char *)sqlite3_column_text(st, 8));
+	b->point_id = sqlite3_column_int64(st, 9);
 	return 0;
 }
 
@@ -129,6 +142,44 @@ int mb_catalog_backup_media(struct mb_catalog *c, int64_t id, char ***media, siz
 	*media = m.v;
 	*n = m.n;
 	return 0;
+}
+
+struct id_rows {
+	int64_t *v;
+	size_t n, cap;
+};
+
+static int route_row(sqlite3_stmt *st, void *ctx, struct mb_error *e)
+{
+	struct id_rows *r = ctx;
+	int64_t *v = cat_grow(r->v, r->n, &r->cap, sizeof(*v));
+
+	if (!v)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read the backups");
+	r->v = v;
+	r->v[r->n++] = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+int mb_catalog_backup_routes(struct mb_catalog *c, int64_t point, int64_t **ids, size_t *n,
+			     struct mb_error *e)
+{
+	struct id_rows r = { 0 };
+
+	if (cat_each(c, sql, ROUTES, CAT_ARGS(CAT_I(point)), route_row, &r, "read the backups",
+		     e) < 0) {
+		free(r.v);
+		return -1;
+	}
+	*ids = r.v;
+	*n = r.n;
+	return 0;
+}
+
+int mb_catalog_blockmaps_copy(struct mb_catalog *c, int64_t from, int64_t to,
+			      struct mb_error *e)
+{
+	return cat_do(c, sql, COPY_MAPS, CAT_ARGS(CAT_I(to), CAT_I(from)), "copy the block maps", e);
 }
 
 /* ---- block maps ---- */
@@ -334,6 +385,7 @@ int mb_catalog_backup_json(struct mb_catalog *c, int64_t id, struct json_t *run,
 	json_object_set_new(run, "changed_files", json_integer((json_int_t)b.changed_files));
 	json_object_set_new(run, "changed_bytes", json_integer((json_int_t)b.changed_bytes));
 	json_object_set_new(run, "block_size", json_integer(b.block_size));
+	json_object_set_new(run, "point", json_integer(b.point_id));
 	mb_backup_rec_free(&b);
 	return 0;
 }

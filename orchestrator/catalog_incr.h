@@ -22,6 +22,8 @@ struct mb_backup_rec {
 	uint32_t block_size;
 	uint64_t bytes;		/* image bytes */
 	uint64_t changed_files, changed_bytes;
+	int64_t point_id;	/* the backup whose state its chain restores
+				 * (0 when adding: run_id) */
 	char status[16];	/* the run's status (read only) */
 };
 void mb_backup_rec_free(struct mb_backup_rec *b);
@@ -32,7 +34,17 @@ int mb_catalog_backup_add(struct mb_catalog *c, const struct mb_backup_rec *b,
  * when the run is no backup of this kind (or there is no such run). */
 int mb_catalog_backup_get(struct mb_catalog *c, int64_t id, struct mb_backup_rec *b,
 			  struct mb_error *e);
-/* The newest complete backup with block maps; MB_ERR_NOT_FOUND if none. */
+/* The complete backups whose chains restore point (itself, a
+ * consolidation of it, a backward increment to it), cheapest first (the
+ * sum of their chains' image bytes); malloc'ed. */
+int mb_catalog_backup_routes(struct mb_catalog *c, int64_t point, int64_t **ids, size_t *n,
+			     struct mb_error *e);
+/* A consolidation: copies the block maps of run from to run to. */
+int mb_catalog_blockmaps_copy(struct mb_catalog *c, int64_t from, int64_t to,
+			      struct mb_error *e);
+/* The newest complete backup of the newest point (a consolidation rather
+ * than the incremental it holds; never a backward increment), with block
+ * maps; MB_ERR_NOT_FOUND if none. */
 int mb_catalog_backup_newest(struct mb_catalog *c, int64_t *id, struct mb_error *e);
 /* The media specs of a run's complete images, by device (malloc'ed). */
 int mb_catalog_backup_media(struct mb_catalog *c, int64_t id, char ***media, size_t *n,

@@ -116,16 +116,16 @@ static int link_media(struct mb_catalog *cat, struct link *l, int64_t point,
 	return 0;
 }
 
-/* The chain from the catalog: ids, each complete, each with its images. */
-static int load_chain(struct chain *c, int64_t point, struct mb_error *e)
+/* The chain of route (a backup whose chain restores point) from the
+ * catalog: ids, each complete, each with its images. */
+static int load_chain(struct chain *c, struct mb_catalog *cat, int64_t route, int64_t point,
+		      struct mb_error *e)
 {
-	struct mb_catalog *cat = NULL;
 	struct mb_backup_rec b = { 0 };
 	char *p, *save = NULL;
 	int rc = -1;
 
-	if (mb_catalog_open(&cat, c->opt->catalog, e) < 0 ||
-	    mb_catalog_backup_get(cat, point, &b, e) < 0)
+	if (mb_catalog_backup_get(cat, route, &b, e) < 0)
 		goto out;
 	c->v = calloc(strlen(b.chain) / 2 + 2, sizeof(*c->v));
 	if (!c->v) {
@@ -149,10 +149,70 @@ static int load_chain(struct chain *c, int64_t point, struct mb_error *e)
 		if (link_media(cat, l, point, e) < 0)
 			goto out;
 	}
-	rc = c->n && c->v[c->n - 1].id == point ? 0 :
-	     mb_fail(e, MB_ERR_CATALOG, 0, "the chain of backup %lld ('%s') does not end at it",
-		     (long long)point, b.chain);
+	rc = c->n && c->v[c->n - 1].id == route ? 0 :
+	     mb_fail(e, MB_ERR_CATALOG, 0, "the chain of backup %lld does not end at it",
+		     (long long)route);
 out:
+	mb_backup_rec_free(&b);
+	return rc;
+}
+
+static void chain_reset(struct chain *c)
+{
+	char **names = c->names;
+	size_t n_names = c->n_names;
+
+	c->names = NULL;
+	chain_free(c);
+	c->v = NULL;
+	c->n = 0;
+	c->last = NULL;
+	c->images_bytes = 0;
+	c->names = names;
+	c->n_names = n_names;
+}
+
+static int check_chain(struct chain *c, struct mb_error *e);
+
+/* The cheapest route to point whose images are all there and right: its
+ * own chain, a consolidation of it, or a consolidation of a later point
+ * and a backward increment.  A route that fails its checks gives way to
+ * the next; if none is left, the first route's error stands. */
+static int pick_route(struct chain *c, int64_t point, struct mb_error *e)
+{
+	struct mb_catalog *cat = NULL;
+	struct mb_backup_rec b = { 0 };
+	struct mb_error first = { 0 };
+	int64_t *routes = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	if (mb_catalog_open(&cat, c->opt->catalog, e) < 0 || mb_catalog_backup_get(cat, point, &b, e) < 0 ||
+	    mb_catalog_backup_routes(cat, point, &routes, &n, e) < 0)
+		goto out;
+	if (n == 0) {
+		mb_fail(e, MB_ERR_NOT_FOUND, 0, "backup %lld is %s: no image restores it",
+			(long long)point, b.status);
+		goto out;
+	}
+	for (size_t i = 0; i < n && rc < 0; i++) {
+		struct mb_error one = { 0 };
+
+		chain_reset(c);
+		rc = load_chain(c, cat, routes[i], point, &one) < 0 || check_chain(c, &one) < 0 ? -1 : 0;
+		if (rc < 0 && i + 1 < n)
+			mb_warn("backup %lld cannot be restored through backup %lld: %s; trying the next way",
+				(long long)point, (long long)routes[i], one.msg);
+		if (rc < 0 && !first.code)
+			first = one;
+	}
+	if (rc < 0)
+		*e = first;
+	else if (c->v[c->n - 1].id != point)
+		mb_info("backup %lld: restoring through backup %lld (%zu image(s))", (long long)point,
+			(long long)c->v[c->n - 1].id, c->n);
+out:
+	free(routes);
 	mb_backup_rec_free(&b);
 	mb_catalog_close(cat);
 	return rc;
@@ -455,7 +515,7 @@ static int run_chain(struct chain *c, struct mb_error *e)
 {
 	int tree, rc = 0;
 
-	if (check_chain(c, e) < 0 || (c->n_names && c->n > 1 && plan_files(c, e) < 0))
+	if (c->n_names && c->n > 1 && plan_files(c, e) < 0)
 		return -1;
 	if (c->n == 1)		/* a full: as any image */
 		return restore_link(c, &c->v[0], c->opt->to, c->opt->force, c->names, c->n_names, e);
@@ -478,7 +538,7 @@ int mb_restore_chain(const struct mb_options *opt, struct mb_error *e)
 	c.ropt.backup = NULL;
 	c.names = opt->files.v;		/* (borrowed: chain_free frees only the array) */
 	c.n_names = opt->files.n;
-	if (parse_id(opt->backup, &id, e) < 0 || load_chain(&c, id, e) < 0)
+	if (parse_id(opt->backup, &id, e) < 0 || pick_route(&c, id, e) < 0)
 		goto out;
 	for (size_t i = 0; i < c.n_names; i++)
 		if (mb_target_check_path(c.names[i], e) < 0)
