@@ -1,6 +1,7 @@
 /* One increment applied to a restored tree; see incr_apply.h. */
 #include "orchestrator/incr_apply.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -323,4 +324,23 @@ int mb_incr_apply(struct mb_incr_apply *a, const struct mb_incr_manifest *m, str
 		    set_meta(a, &m->v[i].ent, e) < 0)
 			return -1;
 	return 0;
+}
+
+int mb_rm_tree(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+	struct dirent *de;
+
+	if (fd < 0)
+		return unlinkat(dirfd, name, 0) == 0 || errno == ENOENT ? 0 : -1;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			mb_rm_tree(fd, de->d_name);
+	closedir(d);
+	return unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : -1;
 }

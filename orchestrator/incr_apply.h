@@ -38,4 +38,8 @@ int mb_incr_apply(struct mb_incr_apply *a, const struct mb_incr_manifest *m,
  * and its last component; -1 with MB_ERR_TARGET if it escapes. */
 int mb_incr_parent(int dir, const char *path, const char **leaf, struct mb_error *e);
 
+/* Removes name below dirfd (AT_FDCWD: a path) and everything it holds,
+ * never following a symlink; 0 if it is gone (or was never there). */
+int mb_rm_tree(int dirfd, const char *name);
+
 #endif

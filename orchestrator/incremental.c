@@ -263,7 +263,7 @@ static int classify(struct mb_incr *x, size_t i, struct mb_error *e)
 	struct incr_delta *dl = &x->deltas[x->n_deltas];
 
 	x->kinds[i] = MB_INCR_WHOLE;
-	if (bi < 0 || x->base_maps.types[bi] != MB_T_FILE ||
+	if (bi < 0 || !x->have[i] || x->base_maps.types[bi] != MB_T_FILE ||
 	    x->base_maps.maps[bi].block_size != x->block_size)
 		goto whole;
 	if (mb_blockmap_diff(&x->base_maps.maps[bi], &x->maps[i], &dl->d, e) < 0)
@@ -451,6 +451,42 @@ int mb_incr_prepare(struct mb_run *r, const struct mb_multi_source *src, struct 
 	x->state = r->set;	/* the state moves aside; the increment is streamed */
 	x->st = &x->state;
 	r->set = inc;
+	return 0;
+}
+
+int mb_incr_plan_tree(struct mb_incr **out, const struct mb_set *state, struct mb_blockmaps *maps,
+		      struct mb_blockmaps *base, uint32_t block_size, int64_t id, int64_t base_id,
+		      mb_data_fn read, struct mb_set *inc, struct mb_error *e)
+{
+	struct mb_incr *x = calloc(1, sizeof(*x));
+
+	if (!(*out = x))
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to plan the increment");
+	x->block_size = block_size;
+	x->incremental = true;
+	if (state_init(x, state, e) < 0)
+		return -1;
+	for (size_t i = 0; i < state->n; i++) {
+		const struct mb_entry *t = &state->v[i];
+		long k = t->type == MB_T_FILE ? mb_blockmaps_find(maps, t->path) : -1;
+
+		if (k >= 0 && maps->maps[k].block_size == block_size && maps->maps[k].size == t->size) {
+			x->maps[i] = maps->maps[k];	/* (moved) */
+			memset(&maps->maps[k], 0, sizeof(maps->maps[k]));
+			x->have[i] = true;
+		} else if (t->type == MB_T_FILE &&
+			   hash_file(x, i, t, read, NULL, NULL, NULL, e) < 0) {	/* no map: hash it */
+			return -1;
+		}
+	}
+	x->base_maps = *base;	/* (moved) */
+	memset(base, 0, sizeof(*base));
+	x->base.run_id = base_id;
+	if (plan(x, e) < 0 || render_manifest(x, id, e) < 0 || build_set(x, inc, e) < 0)
+		return -1;
+	mb_info("backward increment: %llu of %zu entries differ, %llu bytes of them (%zu as "
+		"changed blocks)", (unsigned long long)x->changed_files, state->n,
+		(unsigned long long)x->changed_bytes, x->n_deltas);
 	return 0;
 }
 

@@ -14,6 +14,8 @@
 #ifndef MB_INCREMENTAL_H
 #define MB_INCREMENTAL_H
 
+#include <stdint.h>
+
 #include "common/entry.h"
 #include "common/error.h"
 
@@ -42,6 +44,19 @@ int mb_incr_data(struct mb_incr *x, const struct mb_entry *ent, mb_data_fn inner
 
 /* P8: the backup's kind, base and chain, and the state's block maps. */
 int mb_incr_record(struct mb_run *r, struct mb_error *e);
+
+/* consolidate: the increment that turns the state of base_id (the newer
+ * point, its block maps base) into `state` (a materialised tree: files
+ * with live_path; their maps by path, from the catalog, moved out of maps;
+ * a file without one is hashed through read).  *inc gets the increment's
+ * entries (the manifest names id and base_id); its data goes through
+ * mb_incr_data(*out, ..., read, ...).  Free *out with mb_incr_free even
+ * on failure. */
+struct mb_set;
+struct mb_blockmaps;
+int mb_incr_plan_tree(struct mb_incr **out, const struct mb_set *state, struct mb_blockmaps *maps,
+		      struct mb_blockmaps *base, uint32_t block_size, int64_t id, int64_t base_id,
+		      mb_data_fn read, struct mb_set *inc, struct mb_error *e);
 
 void mb_incr_free(struct mb_incr *x);
 

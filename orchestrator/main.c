@@ -55,6 +55,8 @@ static int dispatch(const struct mb_options *o, struct mb_error *e)
 		return mb_cmd_list(o, e);
 	case MB_VERB_RECOVER:
 		return mb_recover(o, e);
+	case MB_VERB_CONSOLIDATE:
+		return mb_cmd_consolidate(o, e);
 	}
 	return mb_fail(e, MB_ERR_INTERNAL, 0, "no such verb");
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "orchestrator/commands.h"
 #include "orchestrator/mount_split.h"
 #include "plugins/media/media.h"
 #include "plugins/mirror/mirror.h"
@@ -135,6 +136,12 @@ static mb_undo_fn mount_undo(const char *driver)
 	return mb_split_unmount;
 }
 
+/* consolidate's work directory (orchestrator/consolidate.c). */
+static mb_undo_fn workdir_undo(const char *driver)
+{
+	return strcmp(driver, "consolidate") == 0 ? mb_consolidate_undo : NULL;
+}
+
 static const struct {
 	const char *kind;
 	mb_undo_fn (*lookup)(const char *driver);
@@ -143,6 +150,7 @@ static const struct {
 	{ "split", mirror_undo },
 	{ "media", media_undo },
 	{ "mount", mount_undo },
+	{ "workdir", workdir_undo },
 };
 
 mb_undo_fn mb_obl_undo_for(const char *kind, const char *driver)

@@ -36,7 +36,7 @@ const struct opt_def mb_opt_table[] = {
 	  "mirror holding the source (loop:/dev/loopN); repeatable" },
 	{ "source", OPT_LIST, V_BACKUP, OFF(sources), "DIR", NULL, 0, 0,
 	  "directory to back up (on the mirror's filesystem); postgres: the data directory, found by itself" },
-	{ "media", OPT_LIST, V_BACKUP, OFF(media), "SPEC", NULL, 0, 0,
+	{ "media", OPT_LIST, V_BACKUP | MB_VERB_CONSOLIDATE, OFF(media), "SPEC", NULL, 0, 0,
 	  "where the image goes: file:PATH, pipe:FIFO or - (stdout); repeat to write several devices at "
 	  "once (in a config file: one media line with the specs separated by spaces)" },
 	{ "segment-threshold", OPT_SIZE, MB_VERB_BACKUP, OFF(segment_threshold), "SIZE", "0", 0,
@@ -53,7 +53,7 @@ const struct opt_def mb_opt_table[] = {
 	  "how long to wait for a mirror still resyncing before refusing it" },
 	{ "keep-split", OPT_BOOL, MB_VERB_BACKUP, OFF(keep_split), NULL, NULL, 0, 0,
 	  "keep the split leg after streaming" },
-	{ "force", OPT_BOOL, MB_VERB_BACKUP | MB_VERB_RESTORE, OFF(force), NULL, NULL, 0, 0,
+	{ "force", OPT_BOOL, MB_VERB_BACKUP | MB_VERB_RESTORE | MB_VERB_CONSOLIDATE, OFF(force), NULL, NULL, 0, 0,
 	  "overwrite an existing image file / restore into a non-empty directory" },
 	{ "from", OPT_LIST, MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE, OFF(froms), "IMAGE", NULL, 0, 0,
 	  "image to read (a path, or - for stdin); repeat for the images of a set" },
@@ -73,9 +73,10 @@ const struct opt_def mb_opt_table[] = {
 	  "run as root: given as a path, it must be owned by root and writable by no one else" },
 	{ "buffer", OPT_STR, V_BACKUP, OFF(buffer), "SIZE", "64M", 0, 0,
 	  "tape: RAM ring between the reader and the drive (K, M, G suffixes)" },
-	{ "backup", OPT_STR, MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE, OFF(backup), "ID", NULL,
-	  0, 0, "tape: which image to read (default: the last on the tape); restore without "
-	  "--from: the catalog's backup ID, through its chain of increments" },
+	{ "backup", OPT_STR, MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE | MB_VERB_CONSOLIDATE,
+	  OFF(backup), "ID", NULL, 0, 0, "tape: which image to read (default: the last on the "
+	  "tape); restore without --from: the catalog's backup ID, through the cheapest chain; "
+	  "consolidate: the incremental backup ID" },
 	{ "output", OPT_STR, V_ALL, OFF(output), "text|json", "text", 0, 0,
 	  "output format" },
 	{ "log-level", OPT_STR, V_ALL, OFF(log_level), "LEVEL", "info", 0, 0,
@@ -104,6 +105,8 @@ static const struct { const char *name; enum mb_verb verb; const char *summary; 
 	{ "restore", MB_VERB_RESTORE, "restore an image, or single files from it" },
 	{ "list", MB_VERB_LIST, "list the runs in the catalog" },
 	{ "recover", MB_VERB_RECOVER, "undo what a dead run left behind" },
+	{ "consolidate", MB_VERB_CONSOLIDATE, "an incremental's point as one whole image, its base one "
+	  "backward increment away" },
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 

@@ -9,7 +9,6 @@
  * checked against the checksum its increment recorded.  --file takes from
  * each image only the members the names need, by seeking.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -46,6 +45,8 @@ struct chain {
 	struct link *v;
 	size_t n;
 	const struct mb_incr_manifest *last;	/* the point restored */
+	int64_t point;				/* the backup asked for */
+	char route_text[128];			/* "1,4,7" */
 	char **names;		/* --file names, checked */
 	size_t n_names;
 	uint64_t images_bytes, files, bytes;
@@ -206,6 +207,10 @@ static int pick_route(struct chain *c, int64_t point, struct mb_error *e)
 		if (rc < 0 && !first.code)
 			first = one;
 	}
+	c->point = point;
+	for (size_t k = 0, len = 0; rc == 0 && k < c->n && len < sizeof(c->route_text); k++)
+		len += (size_t)snprintf(c->route_text + len, sizeof(c->route_text) - len, "%s%lld",
+					k ? "," : "", (long long)c->v[k].id);
 	if (rc < 0)
 		*e = first;
 	else if (c->v[c->n - 1].id != point)
@@ -411,26 +416,6 @@ static int plan_files(struct chain *c, struct mb_error *e)
 
 /* ---- applying ---- */
 
-/* Removes name (below dirfd) and all it holds. */
-static int rm_tree(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d;
-	struct dirent *de;
-
-	if (fd < 0)
-		return unlinkat(dirfd, name, 0);
-	if (!(d = fdopendir(fd))) {
-		close(fd);
-		return -1;
-	}
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			rm_tree(fd, de->d_name);
-	closedir(d);
-	return unlinkat(dirfd, name, AT_REMOVEDIR);
-}
-
 /* Increment k: its members into a staging directory of the target, then
  * applied to the tree. */
 static int apply_link(struct chain *c, size_t k, int tree, struct mb_error *e)
@@ -442,7 +427,7 @@ static int apply_link(struct chain *c, size_t k, int tree, struct mb_error *e)
 	int rc = -1;
 
 	snprintf(name, sizeof(name), CHAIN_STAGING "%lld", (long long)l->id);
-	rm_tree(tree, name);	/* (what an interrupted restore left) */
+	mb_rm_tree(tree, name);	/* (what an interrupted restore left) */
 	if (asprintf(&dir, "%s/%s", c->opt->to, name) < 0)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore to '%s'", c->opt->to);
 	if (c->n_names && l->n_files == 0) {	/* nothing of it asked: only the names' lines */
@@ -465,7 +450,7 @@ static int apply_link(struct chain *c, size_t k, int tree, struct mb_error *e)
 out:
 	if (a.staging >= 0)
 		close(a.staging);
-	rm_tree(tree, name);
+	mb_rm_tree(tree, name);
 	free(dir);
 	return rc;
 }
@@ -491,7 +476,7 @@ static void report(const struct chain *c)
 
 		for (size_t k = 0; k < c->n; k++)
 			json_array_append_new(ids, json_integer(c->v[k].id));
-		json_object_set_new(o, "backup", json_integer(c->v[c->n - 1].id));
+		json_object_set_new(o, "backup", json_integer(c->point));
 		json_object_set_new(o, "chain", ids);
 		json_object_set_new(o, "images_size", json_integer((json_int_t)c->images_bytes));
 		json_object_set_new(o, "files_applied", json_integer((json_int_t)c->files));
@@ -501,13 +486,16 @@ static void report(const struct chain *c)
 		json_decref(o);
 		return;
 	}
-	if (c->n == 1)
+	if (c->n == 1 && c->v[0].id == c->point)
 		printf("restored backup %lld to '%s' from its full image\n",
-		       (long long)c->v[0].id, c->opt->to);
+		       (long long)c->point, c->opt->to);
+	else if (c->n == 1)
+		printf("restored backup %lld to '%s' from its consolidation, backup %lld\n",
+		       (long long)c->point, c->opt->to, (long long)c->v[0].id);
 	else
-		printf("restored backup %lld to '%s' through %zu images: a full and %zu "
-		       "increment(s) changing %llu files (%llu bytes)\n", (long long)c->v[c->n - 1].id,
-		       c->opt->to, c->n, c->n - 1, (unsigned long long)c->files,
+		printf("restored backup %lld to '%s' through %zu images (backups %s): a full and "
+		       "%zu increment(s) changing %llu files (%llu bytes)\n", (long long)c->point,
+		       c->opt->to, c->n, c->route_text, c->n - 1, (unsigned long long)c->files,
 		       (unsigned long long)c->bytes);
 }
 
@@ -548,6 +536,24 @@ int mb_restore_chain(const struct mb_options *opt, struct mb_error *e)
 		report(&c);
 out:
 	c.names = NULL;
+	chain_free(&c);
+	return rc;
+}
+
+int mb_restore_chain_to(const struct mb_options *opt, int64_t point, const char *to,
+			struct mb_error *e)
+{
+	struct mb_options o = *opt;
+	struct chain c = { .opt = &o };
+	int rc;
+
+	o.to = (char *)to;
+	o.force = false;
+	o.backup = NULL;
+	o.files = (struct mb_strlist){ 0 };
+	o.froms = (struct mb_strlist){ 0 };
+	c.ropt = o;
+	rc = pick_route(&c, point, e) < 0 || run_chain(&c, e) < 0 ? -1 : 0;
 	chain_free(&c);
 	return rc;
 }

@@ -14,4 +14,10 @@
  * image of another backup or an increment on another base (corrupt). */
 int mb_restore_chain(const struct mb_options *opt, struct mb_error *e);
 
+/* The same for consolidate: backup point, whole, into the new directory
+ * to, nothing printed. */
+#include <stdint.h>
+int mb_restore_chain_to(const struct mb_options *opt, int64_t point, const char *to,
+			struct mb_error *e);
+
 #endif
