@@ -165,6 +165,59 @@ nok "the file is not left with the base's content" test -e "$SCRATCH/dmg2/db/rel
 mv "$OUT/b2.good" "$OUT/b2.mbi"
 point_is $B3 "B3 after the images are put back"
 
+# ---- consolidate B3: its point whole (C), B2's one backward increment away (BW)
+run mb consolidate --backup $B1 --media "file:$OUT/c-full.mbi"
+exit_is 2 "consolidate of a full: usage"
+is "$(errors)" "mbackup: error: backup $B1 is complete full: only a complete incremental backup is consolidated" \
+	"named"
+for point in after-consolidate-restore after-consolidate-whole after-consolidate-backward; do
+	run env MBACKUP_FAULT="$point:kill" "$MB" consolidate --catalog "$CATALOG" --backup $B3 \
+		--media "file:$OUT/k-$point.mbi"
+	exit_is 137 "consolidate killed $point"
+	run mb recover
+	exit_is 0 "$point: recover"
+	is "$(ls -a "$OUT" | grep -c -e '^\.mbackup-consolidate' -e '\.partial$')" 0 \
+		"$point: no work directory and no partial image left"
+	is "$(mb list --output json | jq -r '[.[0].status, .[1].status, .[0].verb] | join(" ")')" \
+		"failed failed consolidate" "$point: both runs are failed"
+done
+KILLED=6	# three consolidations of two runs each
+C=$((B4 + KILLED + 1)) BW=$((B4 + KILLED + 2))
+run mb consolidate --backup $B3 --media "file:$OUT/c.mbi"
+exit_is 0 "consolidate B3"
+is "$RUN_OUT" "consolidated backup $B3 into backup $C ('$OUT/c.mbi', $(stat -c %s "$OUT/c.mbi") bytes); backup $B2 is one backward increment away (backup $BW, '$OUT/c.mbi.back-$B2', $(stat -c %s "$OUT/c.mbi.back-$B2") bytes)" \
+	"it says what it wrote"
+run mb list --output json
+is "$(printf '%s' "$RUN_OUT" | jq -c "[.[] | select(.id == $C or .id == $BW) | [.id, .kind, .base, .chain, .point]]")" \
+	"[[$BW,\"incremental\",$C,[$C,$BW],$B2],[$C,\"consolidated\",$B3,[$C],$B3]]" \
+	"list: the whole image holds B3's point, the backward increment B2's"
+run mb verify --from "$OUT/c.mbi.back-$B2"
+exit_is 0 "the backward increment verifies"
+rm -rf "$SCRATCH/r-$B3"
+run mb restore --backup $B3 --to "$SCRATCH/r-$B3"
+exit_is 0 "B3 restores"
+is "$RUN_OUT" "restored backup $B3 to '$SCRATCH/r-$B3' from its consolidation, backup $C" \
+	"from the one whole image"
+fx_tree_is "$SCRATCH/point-$B3" "$SCRATCH/r-$B3" "B3 from its consolidation: byte-identical"
+mv "$OUT/b1.mbi" "$OUT/b1.away"
+rm -rf "$SCRATCH/r-$B2"
+run mb restore --backup $B2 --to "$SCRATCH/r-$B2"
+exit_is 0 "B2 restores without the full B1"
+like "$RUN_OUT" "through 2 images \(backups $C,$BW\)" "through the consolidation and the backward increment"
+fx_tree_is "$SCRATCH/point-$B2" "$SCRATCH/r-$B2" "B2 through the backward increment: byte-identical"
+cp "$OUT/c.mbi.back-$B2" "$OUT/bw.good"
+bw=$OUT/c.mbi.back-$B2
+off=$(member_offset "$bw" db/rel/big.mbackup-incr)
+flip "$bw" $((off + 1536 + 100))
+run mb restore --backup $B2 --to "$SCRATCH/dmg3"
+exit_is 9 "damage in the backward increment: corrupt"
+is "$(errors)" "mbackup: error: checksum mismatch in 'db/rel/big.mbackup-incr' (member at offset $off)" \
+	"names its member and offset"
+mv "$OUT/bw.good" "$bw"
+mv "$OUT/b1.away" "$OUT/b1.mbi"
+point_is $B2 "B2 with every image back"
+point_is $B1 "B1 after the consolidation"
+
 run mb restore --backup 99 --to "$SCRATCH/none"
 exit_is 17 "an unknown backup id"
 is "$(errors)" "mbackup: error: no backup 99 in catalog '$CATALOG'" "named"
