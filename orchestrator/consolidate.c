@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/range.h"
 #include "extentmap/extentmap.h"
 #include "image/image.h"
 #include "orchestrator/catalog_incr.h"
@@ -172,7 +173,6 @@ static int read_live(void *arg, const struct mb_entry *ent, mb_emit_fn emit, voi
 {
 	struct cons *c = arg;
 	uint64_t pos = ent->seg_offset, left = ent->seg_length;
-	int fd, rc = 0;
 
 	if (mb_signal_check(e) < 0)
 		return -1;
@@ -180,22 +180,7 @@ static int read_live(void *arg, const struct mb_entry *ent, mb_emit_fn emit, voi
 		return emit(emit_arg, ent->content + pos, left, e);
 	if (!c->buf && !(c->buf = malloc(LIVE_BUF)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", ent->live_path);
-	if ((fd = open(ent->live_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return mb_fail(e, MB_ERR_IO, errno, "unable to open '%s'", ent->live_path);
-	while (rc == 0 && left > 0) {
-		ssize_t n = pread(fd, c->buf, left < LIVE_BUF ? left : LIVE_BUF, (off_t)pos);
-
-		if (n <= 0) {
-			rc = mb_fail(e, MB_ERR_IO, n < 0 ? errno : 0, "unable to read '%s' at %llu",
-				     ent->live_path, (unsigned long long)pos);
-			break;
-		}
-		rc = emit(emit_arg, c->buf, (size_t)n, e);
-		pos += (uint64_t)n;
-		left -= (uint64_t)n;
-	}
-	close(fd);
-	return rc;
+	return mb_read_range(ent->live_path, pos, left, c->buf, LIVE_BUF, emit, emit_arg, e);
 }
 
 /* The tree at dir as a set whose files are read from it. */

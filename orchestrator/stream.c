@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/range.h"
 #include "image/multi.h"
 #include "orchestrator/incremental.h"
 #include "orchestrator/mount_split.h"
@@ -77,29 +78,12 @@ static int stream_other(struct stream_ctx *s, const struct mb_entry *ent, mb_emi
 			void *emit_arg, struct mb_error *e)
 {
 	uint64_t pos = ent->seg_offset, left = ent->seg_length;
-	int fd, rc = 0;
 
 	if (ent->content)
 		return emit(emit_arg, ent->content + pos, left, e);
 	if (!s->buf && !(s->buf = malloc(OTHER_BUF)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", ent->live_path);
-	fd = open(ent->live_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return mb_fail(e, MB_ERR_IO, errno, "unable to open '%s'", ent->live_path);
-	while (rc == 0 && left > 0) {
-		ssize_t n = pread(fd, s->buf, left < OTHER_BUF ? left : OTHER_BUF, (off_t)pos);
-
-		if (n <= 0) {
-			rc = mb_fail(e, MB_ERR_IO, n < 0 ? errno : 0, "unable to read '%s' at %llu",
-				     ent->live_path, (unsigned long long)pos);
-			break;
-		}
-		rc = emit(emit_arg, s->buf, (size_t)n, e);
-		pos += (uint64_t)n;
-		left -= (uint64_t)n;
-	}
-	close(fd);
-	return rc;
+	return mb_read_range(ent->live_path, pos, left, s->buf, OTHER_BUF, emit, emit_arg, e);
 }
 
 /* A file's bytes (ent's segment) from wherever they are. */
