@@ -107,6 +107,7 @@ struct mb_incr_manifest {
 	char **removed;			/* paths of the base gone at this point */
 	size_t n_removed;
 	bool owned;			/* parsed: strings are ours */
+	size_t *by_path;		/* parsed: v's indices by path (strcmp) */
 };
 
 int mb_incr_manifest_render(const struct mb_incr_manifest *m, char **text,
@@ -114,7 +115,7 @@ int mb_incr_manifest_render(const struct mb_incr_manifest *m, char **text,
 int mb_incr_manifest_parse(const char *text, size_t len, struct mb_incr_manifest *m,
 			   const char *name, struct mb_error *e);
 void mb_incr_manifest_free(struct mb_incr_manifest *m);
-/* The entry for path, or NULL (linear). */
+/* The entry for path, or NULL (a parsed manifest: binary search). */
 const struct mb_incr_entry *mb_incr_manifest_find(const struct mb_incr_manifest *m,
 						  const char *path);
 

@@ -212,6 +212,28 @@ static int parse_body(struct cur *c, struct mb_incr_manifest *m)
 	return 0;
 }
 
+static const struct mb_incr_manifest *sort_m;
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(sort_m->v[*(const size_t *)a].ent.path, sort_m->v[*(const size_t *)b].ent.path);
+}
+
+/* The index by path; two entries of one path are refused. */
+static int sort_paths(struct mb_incr_manifest *m)
+{
+	if (!(m->by_path = malloc((m->n ? m->n : 1) * sizeof(*m->by_path))))
+		return -1;
+	for (size_t i = 0; i < m->n; i++)
+		m->by_path[i] = i;
+	sort_m = m;	/* (qsort has no argument; parsing is not threaded) */
+	qsort(m->by_path, m->n, sizeof(*m->by_path), cmp_entry);
+	for (size_t i = 1; i < m->n; i++)
+		if (cmp_entry(&m->by_path[i - 1], &m->by_path[i]) == 0)
+			return -1;
+	return 0;
+}
+
 int mb_incr_manifest_parse(const char *text, size_t len, struct mb_incr_manifest *m,
 			   const char *name, struct mb_error *e)
 {
@@ -219,7 +241,7 @@ int mb_incr_manifest_parse(const char *text, size_t len, struct mb_incr_manifest
 
 	memset(m, 0, sizeof(*m));
 	m->owned = true;
-	if (parse_body(&c, m) == 0)
+	if (parse_body(&c, m) == 0 && sort_paths(m) == 0)
 		return 0;
 	mb_incr_manifest_free(m);
 	return mb_fail(e, MB_ERR_CORRUPT, 0, "corrupt increment manifest in '%s' at byte %zu",
@@ -238,14 +260,26 @@ void mb_incr_manifest_free(struct mb_incr_manifest *m)
 	}
 	free(m->v);
 	free(m->removed);
+	free(m->by_path);
 	memset(m, 0, sizeof(*m));
 }
 
 const struct mb_incr_entry *mb_incr_manifest_find(const struct mb_incr_manifest *m,
 						  const char *path)
 {
-	for (size_t i = 0; i < m->n; i++)
-		if (strcmp(m->v[i].ent.path, path) == 0)
-			return &m->v[i];
+	size_t lo = 0, hi = m->by_path ? m->n : 0;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct mb_incr_entry *x = &m->v[m->by_path[mid]];
+		int c = strcmp(x->ent.path, path);
+
+		if (c == 0)
+			return x;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }

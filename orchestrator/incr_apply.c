@@ -292,6 +292,30 @@ static int set_meta(struct mb_incr_apply *a, const struct mb_entry *t, struct mb
 	return rc;
 }
 
+static bool wanted(const struct mb_incr_apply *a, const char *path)
+{
+	return !a->wanted || a->wanted(a->wanted_arg, path);
+}
+
+/* The files a->verify names (default: this increment's) against the
+ * manifest. */
+static int check_files(struct mb_incr_apply *a, const struct mb_incr_manifest *m,
+		       struct mb_error *e)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		const struct mb_incr_entry *x = &m->v[i];
+		bool check = a->verify ? a->verify(a->verify_arg, x->ent.path)
+				       : x->kind == MB_INCR_WHOLE || x->kind == MB_INCR_DELTA;
+
+		if (x->ent.type != MB_T_FILE || !check || !wanted(a, x->ent.path))
+			continue;
+		if (check_file(a, m, x, e) < 0)
+			return -1;
+		a->checked++;
+	}
+	return 0;
+}
+
 static int apply_entry(struct mb_incr_apply *a, const struct mb_incr_manifest *m,
 		       const struct mb_incr_entry *x, struct mb_error *e)
 {
@@ -302,10 +326,10 @@ static int apply_entry(struct mb_incr_apply *a, const struct mb_incr_manifest *m
 		return 0;
 	case MB_INCR_WHOLE:
 		a->files++;
-		return apply_whole(a, x, e) < 0 ? -1 : check_file(a, m, x, e);
+		return apply_whole(a, x, e);
 	case MB_INCR_DELTA:
 		a->files++;
-		return apply_delta(a, x, e) < 0 ? -1 : check_file(a, m, x, e);
+		return apply_delta(a, x, e);
 	}
 	return mb_fail(e, MB_ERR_INTERNAL, 0, "kind '%c' of '%s'", x->kind, x->ent.path);
 }
@@ -315,13 +339,13 @@ int mb_incr_apply(struct mb_incr_apply *a, const struct mb_incr_manifest *m, str
 	if (remove_gone(a, m, e) < 0)
 		return -1;
 	for (size_t i = 0; i < m->n; i++)
-		if ((!a->wanted || a->wanted(a->wanted_arg, m->v[i].ent.path)) &&
-		    apply_entry(a, m, &m->v[i], e) < 0)
+		if (wanted(a, m->v[i].ent.path) && apply_entry(a, m, &m->v[i], e) < 0)
 			return -1;
+	if (check_files(a, m, e) < 0)
+		return -1;
 	/* files first, directories after what they hold (their mtime stays) */
 	for (size_t i = m->n; i-- > 0;)
-		if ((!a->wanted || a->wanted(a->wanted_arg, m->v[i].ent.path)) &&
-		    set_meta(a, &m->v[i].ent, e) < 0)
+		if (wanted(a, m->v[i].ent.path) && set_meta(a, &m->v[i].ent, e) < 0)
 			return -1;
 	return 0;
 }

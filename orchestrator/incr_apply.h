@@ -23,14 +23,20 @@ struct mb_incr_apply {
 	const char *target;	/* the target's name, for messages */
 	mb_incr_wanted_fn wanted;
 	void *wanted_arg;
+	/* which files to check against the manifest's checksum once all is
+	 * applied (NULL: those this increment wrote); a chain checks only
+	 * at its last increment, every file any increment of it wrote */
+	mb_incr_wanted_fn verify;
+	void *verify_arg;
 	uint64_t files, bytes;	/* files changed and bytes written */
+	uint64_t checked;	/* files checked */
 };
 
 /* Removes what the manifest lists as gone, makes every entry (whole
  * files renamed from staging, delta members' blocks written in place),
- * checks every changed file against the manifest's checksum (a file that
- * does not match is removed: MB_ERR_CORRUPT naming it) and sets owner,
- * mode and mtime of every entry. */
+ * checks the files a->verify names against the manifest's checksum (a
+ * file that does not match is removed: MB_ERR_CORRUPT naming it) and sets
+ * owner, mode and mtime of every entry. */
 int mb_incr_apply(struct mb_incr_apply *a, const struct mb_incr_manifest *m,
 		  struct mb_error *e);
 

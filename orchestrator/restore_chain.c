@@ -49,7 +49,7 @@ struct chain {
 	char route_text[128];			/* "1,4,7" */
 	char **names;		/* --file names, checked */
 	size_t n_names;
-	uint64_t images_bytes, files, bytes;
+	uint64_t images_bytes, files, bytes, checked;
 };
 
 static void free_strs(char **v, size_t n)
@@ -368,6 +368,29 @@ static bool wanted(void *arg, const char *path)
 	return false;
 }
 
+static char kind_in(const struct link *l, const char *path);
+
+/* Checked at the last increment: every file an increment of the chain
+ * wrote (one read of each, however many increments touched it). */
+static bool touched(void *arg, const char *path)
+{
+	const struct chain *c = arg;
+
+	for (size_t k = 1; k < c->n; k++) {
+		char kind = kind_in(&c->v[k], path);
+
+		if (kind == MB_INCR_WHOLE || kind == MB_INCR_DELTA)
+			return true;
+	}
+	return false;
+}
+
+/* Checked by an earlier increment: nothing (the last checks it all). */
+static bool none(void *arg, const char *path)
+{
+	return false;
+}
+
 static char kind_in(const struct link *l, const char *path)
 {
 	const struct mb_incr_entry *x = mb_incr_manifest_find(&l->man, path);
@@ -422,7 +445,8 @@ static int apply_link(struct chain *c, size_t k, int tree, struct mb_error *e)
 {
 	struct link *l = &c->v[k];
 	struct mb_incr_apply a = { .tree = tree, .staging = -1, .target = c->opt->to,
-				   .wanted = c->n_names ? wanted : NULL, .wanted_arg = c };
+				   .wanted = c->n_names ? wanted : NULL, .wanted_arg = c,
+				   .verify = k + 1 == c->n ? touched : none, .verify_arg = c };
 	char name[64], *dir = NULL;
 	int rc = -1;
 
@@ -445,8 +469,10 @@ static int apply_link(struct chain *c, size_t k, int tree, struct mb_error *e)
 	rc = mb_incr_apply(&a, &l->man, e);
 	c->files += a.files;
 	c->bytes += a.bytes;
-	mb_info("applied increment %lld: %llu files, %llu bytes", (long long)l->id,
-		(unsigned long long)a.files, (unsigned long long)a.bytes);
+	c->checked += a.checked;
+	mb_info("applied increment %lld: %llu files, %llu bytes%s", (long long)l->id,
+		(unsigned long long)a.files, (unsigned long long)a.bytes,
+		k + 1 == c->n ? ", every file the chain changed checked" : "");
 out:
 	if (a.staging >= 0)
 		close(a.staging);

@@ -118,7 +118,7 @@ static void test_manifest(void)
 		{ 'm', { .path = "l", .link_target = "-", .type = 'l', .mode = 0120777 }, "" },
 	};
 	char *removed[] = { "gone%" };
-	struct mb_incr_manifest m = { "7", "5", 8192, v, 3, removed, 1, false }, p;
+	struct mb_incr_manifest m = { "7", "5", 8192, v, 3, removed, 1, false, NULL }, p;
 	struct mb_error e = { 0 };
 	char *text;
 	size_t len;
@@ -135,6 +135,14 @@ static void test_manifest(void)
 	ok(strcmp(p.v[2].ent.link_target, "-") == 0, "same link target");
 	ok(mb_incr_manifest_find(&p, "l") == &p.v[2], "find");
 	mb_incr_manifest_free(&p);
+	free(text);
+	v[2].ent.path = "dir with space/f";	/* a path twice */
+	mb_incr_manifest_render(&m, &text, &len, &e);
+	is_int(mb_incr_manifest_parse(text, len, &p, "img", &e), -1, "a path given twice is refused");
+	mb_error_clear(&e);
+	free(text);
+	v[2].ent.path = "l";
+	mb_incr_manifest_render(&m, &text, &len, &e);
 	text[len - 2] = 'x';
 	is_int(mb_incr_manifest_parse(text, len, &p, "img", &e), -1, "a damaged end is refused");
 	ok(strncmp(e.msg, "corrupt increment manifest in 'img' at byte ", 44) == 0, "with its byte");
@@ -146,7 +154,7 @@ int main(void)
 	size_t len = 9 * BS + BS / 2;
 	unsigned char *a = malloc(len);
 
-	plan(30);
+	plan(31);
 	srand(7);
 	for (size_t i = 0; i < len; i++)
 		a[i] = (unsigned char)rand();
