@@ -46,6 +46,8 @@ struct cons {
 	bool obl_ready;
 	struct mb_backup_rec rec;	/* the point consolidated */
 	int64_t id, base;		/* that point and its base */
+	int64_t base_point;		/* the point of the base (a consolidation
+					 * holds another backup's) */
 	int64_t run, back;		/* the new backups: whole, backward */
 	char *spec, *back_spec;		/* file:PATH, file:PATH.back-<base> */
 	char *work;			/* the work directory */
@@ -87,6 +89,7 @@ static int parse_args(struct cons *c, struct mb_error *e)
 /* The point: a complete incremental; its base is the link before it. */
 static int find_point(struct cons *c, struct mb_error *e)
 {
+	struct mb_backup_rec b;
 	char *last;
 
 	if (mb_catalog_backup_get(c->cat, c->id, &c->rec, e) < 0)
@@ -104,6 +107,10 @@ static int find_point(struct cons *c, struct mb_error *e)
 	if (c->base <= 0)
 		return mb_fail(e, MB_ERR_CATALOG, 0, "backup %lld has the chain '%s', without a base",
 			       (long long)c->id, c->rec.chain);
+	if (mb_catalog_backup_get(c->cat, c->base, &b, e) < 0)
+		return -1;
+	c->base_point = b.point_id;
+	mb_backup_rec_free(&b);
 	return 0;
 }
 
@@ -127,7 +134,7 @@ static int begin(struct cons *c, struct mb_error *e)
 		return -1;
 	mb_obl_init(&c->obl, c->cat, c->run);
 	c->obl_ready = true;
-	if (asprintf(&c->back_spec, "%s.back-%lld", c->spec, (long long)c->base) < 0) {
+	if (asprintf(&c->back_spec, "%s.back-%lld", c->spec, (long long)c->base_point) < 0) {
 		c->back_spec = NULL;
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to name the backward increment");
 	}
@@ -283,7 +290,7 @@ static int write_backward(struct cons *c, const char *dir, struct mb_error *e)
 	int rc = -1;
 
 	snprintf(what, sizeof(what), "backward increment from backup %lld to backup %lld",
-		 (long long)c->id, (long long)c->base);
+		 (long long)c->id, (long long)c->base_point);
 	if (tree_set(dir, &state, e) < 0 || mb_catalog_blockmaps_load(c->cat, c->base, &old, e) < 0 ||
 	    mb_catalog_blockmaps_load(c->cat, c->id, &cur, e) < 0 ||
 	    mb_incr_plan_tree(&b.x, &state, &old, &cur, c->rec.block_size, c->back, c->run, read_live,
@@ -308,7 +315,7 @@ static int record(struct cons *c, struct mb_error *e)
 				       .point_id = c->id };
 	struct mb_backup_rec back = { .run_id = c->back, .base_id = c->run, .chain = back_chain,
 				      .block_size = c->rec.block_size, .bytes = c->back_bytes,
-				      .point_id = c->base };
+				      .point_id = c->base_point };
 
 	snprintf(whole.kind, sizeof(whole.kind), "consolidated");
 	snprintf(back.kind, sizeof(back.kind), "incremental");
@@ -327,7 +334,7 @@ static int consolidate(struct cons *c, struct mb_error *e)
 	int rc = -1;
 
 	if (make_work(c, e) < 0 || materialise(c, c->id, "point", &cur, e) < 0 ||
-	    materialise(c, c->base, "base", &old, e) < 0 ||
+	    materialise(c, c->base_point, "base", &old, e) < 0 ||
 	    mb_fault("after-consolidate-restore", e) < 0 || write_whole(c, cur, e) < 0 ||
 	    mb_fault("after-consolidate-whole", e) < 0 || write_backward(c, old, e) < 0 ||
 	    mb_fault("after-consolidate-backward", e) < 0 || record(c, e) < 0 ||
@@ -372,7 +379,7 @@ int mb_cmd_consolidate(const struct mb_options *opt, struct mb_error *e)
 		printf("consolidated backup %lld into backup %lld ('%s', %llu bytes); backup %lld is "
 		       "one backward increment away (backup %lld, '%s', %llu bytes)\n",
 		       (long long)c.id, (long long)c.run, c.spec + 5, (unsigned long long)c.bytes,
-		       (long long)c.base, (long long)c.back, c.back_spec + 5,
+		       (long long)c.base_point, (long long)c.back, c.back_spec + 5,
 		       (unsigned long long)c.back_bytes);
 	free(c.back_spec);
 	return rc;

@@ -218,6 +218,26 @@ mv "$OUT/b1.away" "$OUT/b1.mbi"
 point_is $B2 "B2 with every image back"
 point_is $B1 "B1 after the consolidation"
 
+# an incremental on the consolidation (the newest point is B4's, so
+# --base), consolidated in turn
+echo later >>"$SRC/conf/small"
+run fx_backup --media "file:$OUT/b6.mbi" --incremental --base $C
+exit_is 0 "an incremental on the consolidation"
+B6=$((BW + 1))
+like "$RUN_ERR" "incremental: the base is backup $C \(consolidated\)" "its base is the consolidation"
+snap $B6
+point_is $B6 "B6 (the consolidation + 1 increment)"
+run mb consolidate --backup $B6 --media "file:$OUT/c6.mbi"
+exit_is 0 "consolidate an incremental on a consolidation"
+like "$RUN_OUT" "backup $B3 is one backward increment away \(backup $((B6 + 2)), '$OUT/c6.mbi.back-$B3'" \
+	"the backward step leads to B3's point"
+point_is $B6 "B6 from its consolidation"
+mv "$OUT/c.mbi" "$OUT/c.away"
+mv "$OUT/b1.mbi" "$OUT/b1.away"
+point_is $B3 "B3 through the second backward increment"
+mv "$OUT/c.away" "$OUT/c.mbi"
+mv "$OUT/b1.away" "$OUT/b1.mbi"
+
 run mb restore --backup 99 --to "$SCRATCH/none"
 exit_is 17 "an unknown backup id"
 is "$(errors)" "mbackup: error: no backup 99 in catalog '$CATALOG'" "named"
