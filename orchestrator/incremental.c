@@ -157,8 +157,9 @@ int mb_incr_data(struct mb_incr *x, const struct mb_entry *ent, mb_data_fn inner
 
 	if (ent->delta)
 		return emit_delta(x, ent->delta, ent, inner, inner_arg, emit, emit_arg, e);
+	/* (a file streamed again, to a rescue image, keeps its first map) */
 	if (x->prepass || x->incremental || ent->type != MB_T_FILE || ent->seg_offset != 0 ||
-	    ent->seg_length != ent->size || (i = state_find(x, ent->path)) < 0)
+	    ent->seg_length != ent->size || (i = state_find(x, ent->path)) < 0 || x->have[i])
 		return inner(inner_arg, ent, emit, emit_arg, e);
 	return hash_file(x, (size_t)i, ent, inner, inner_arg, emit, emit_arg, e);
 }
