@@ -12,14 +12,6 @@ fx_init
 fx_setup ext4 1G
 OUT=$SCRATCH/out
 errors() { printf '%s\n' "$RUN_ERR" | grep '^mbackup: error: '; }
-flip() {
-	perl -e 'open(my $f, "+<", $ARGV[0]) or die; binmode $f; seek($f, $ARGV[1], 0);
-		read($f, my $c, 1) == 1 or die; seek($f, $ARGV[1], 0); print $f chr(ord($c) ^ 0x5a);
-		close $f or die' "$1" "$2"
-}
-member_offset() { # IMAGE PATH
-	"$MB" ls --from "$1" --output json | jq -r --arg p "$2" '.entries[] | select(.path == $p) | .offset'
-}
 # keeps the tree as it is now, to compare a restore of that point with
 snap() { cp -a "$SRC" "$SCRATCH/point-$1"; }
 point_is() { # ID NAME: restore --backup ID equals the tree at that point
@@ -142,8 +134,8 @@ nok "nothing written" test -e "$SCRATCH/foreign"
 mv "$OUT/b2.away" "$OUT/b2.mbi"
 
 cp "$OUT/b1.mbi" "$OUT/b1.good"
-off=$(member_offset "$OUT/b1.mbi" db/rel/shrinks)
-flip "$OUT/b1.mbi" $((off + 1536 + 70000))
+off=$(fx_member_offset "$OUT/b1.mbi" db/rel/shrinks)
+fx_flip "$OUT/b1.mbi" $((off + 1536 + 70000))
 run mb restore --backup $B2 --to "$SCRATCH/dmg1"
 exit_is 9 "damage in the full: corrupt"
 is "$(errors)" "mbackup: error: checksum mismatch in 'db/rel/shrinks' (member at offset $off)" \
@@ -151,8 +143,8 @@ is "$(errors)" "mbackup: error: checksum mismatch in 'db/rel/shrinks' (member at
 mv "$OUT/b1.good" "$OUT/b1.mbi"
 
 cp "$OUT/b2.mbi" "$OUT/b2.good"
-off=$(member_offset "$OUT/b2.mbi" db/rel/big.mbackup-incr)
-flip "$OUT/b2.mbi" $((off + 1536 + 200))
+off=$(fx_member_offset "$OUT/b2.mbi" db/rel/big.mbackup-incr)
+fx_flip "$OUT/b2.mbi" $((off + 1536 + 200))
 run mb verify --from "$OUT/b2.mbi"
 exit_is 9 "verify: damage in an increment's blocks: corrupt"
 is "$(errors)" "mbackup: error: checksum mismatch in 'db/rel/big.mbackup-incr' (member at offset $off)" \
@@ -207,8 +199,8 @@ like "$RUN_OUT" "through 2 images \(backups $C,$BW\)" "through the consolidation
 fx_tree_is "$SCRATCH/point-$B2" "$SCRATCH/r-$B2" "B2 through the backward increment: byte-identical"
 cp "$OUT/c.mbi.back-$B2" "$OUT/bw.good"
 bw=$OUT/c.mbi.back-$B2
-off=$(member_offset "$bw" db/rel/big.mbackup-incr)
-flip "$bw" $((off + 1536 + 100))
+off=$(fx_member_offset "$bw" db/rel/big.mbackup-incr)
+fx_flip "$bw" $((off + 1536 + 100))
 run mb restore --backup $B2 --to "$SCRATCH/dmg3"
 exit_is 9 "damage in the backward increment: corrupt"
 is "$(errors)" "mbackup: error: checksum mismatch in 'db/rel/big.mbackup-incr' (member at offset $off)" \

@@ -22,12 +22,6 @@ mkdir -p "$SRC_MNT/pg" "$WAL_MNT/pg"
 chown postgres "$SRC_MNT/pg" "$WAL_MNT/pg"
 PORT=$((20000 + RANDOM % 20000))
 trap 'rc=$?; fx_pg_stop_all; (exit $rc); fx_cleanup' EXIT
-stop_bg() {
-	local pid
-	for pid in "${FX_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-	wait 2>/dev/null
-	FX_PIDS=()
-}
 
 DATA=$SRC_MNT/pg/data
 fx_as_pg "$PGBIN/initdb" -A trust -D "$DATA" -X "$WAL_MNT/pg/pg_wal" >/dev/null ||
@@ -43,13 +37,6 @@ fx_sql "$PORT" "create database gone"
 
 TICKS=$SCRATCH/committed
 : >"$TICKS"
-ticker() {
-	local i=1
-	while psql -X -q -p "$PORT" -c "insert into ticks values ($i)" 2>/dev/null; do
-		echo "$i" >>"$TICKS"
-		i=$((i + 1))
-	done
-}
 backup() { # MEDIA-NAME extra options...
 	local m=$1
 	shift
@@ -92,7 +79,7 @@ check_point() { # ID BEFORE NAME
 }
 
 # ---- B1: full
-fx_bg ticker
+fx_bg fx_pg_ticker "$PORT" "$TICKS"
 under_load 3
 before1=$(tail -1 "$TICKS")
 backup b1.mbi
@@ -119,7 +106,7 @@ before3=$(tail -1 "$TICKS")
 backup b3.mbi --incremental
 exit_is 0 "B3: incremental on B2"
 B3=$(fx_last_run | jq -r .id)
-stop_bg
+fx_stop_bg
 
 s1=$(stat -c %s "$SCRATCH/out/b1.mbi")
 s3=$(stat -c %s "$SCRATCH/out/b3.mbi")
