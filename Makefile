@@ -140,6 +140,10 @@ $(BUILD)/completion/mbackup: $(BUILD)/mkcompletion
 bench: all
 	bench/run
 
+# block increments against fulls (PostgreSQL, pgbench; BENCH_SCALE, BENCH_FRACTIONS)
+bench-incr: all
+	bench/incr
+
 # The README's demo: a loop-mirror fixture, a backup under a writer, restore.
 demo: all
 	demo/demo
@@ -158,5 +162,5 @@ install: all
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
-.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench demo install clean docs
+.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench bench-incr demo install clean docs
 -include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d

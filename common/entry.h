@@ -70,6 +70,11 @@ struct mb_entry {
 	/* Filled by the image layout: byte offset of the entry's first header
 	 * block in its image. */
 	uint64_t image_offset;
+
+	/* A member of an increment holding changed blocks of a file: the
+	 * plan its data callback follows (orchestrator/incremental.c;
+	 * borrowed, not freed with the entry).  NULL otherwise. */
+	const void *delta;
 };
 
 /* A growable array of entries plus the root they are relative to. */

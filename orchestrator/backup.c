@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "orchestrator/incremental.h"
 #include "orchestrator/lock.h"
 #include "orchestrator/mount_split.h"
 #include "orchestrator/publish.h"
@@ -363,6 +364,7 @@ static void free_run(struct mb_run *r)
 	mb_image_layout_free(&r->layout);
 	for (int i = 0; i < r->n_sinks; i++)
 		mb_sink_abort(r->sinks[i]);
+	mb_incr_free(r->incr);	/* (before the set it may borrow) */
 	mb_set_free(&r->set);
 	if (r->obl_ready)
 		mb_obl_free(&r->obl);

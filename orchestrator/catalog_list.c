@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "orchestrator/catalog.h"
+#include "orchestrator/catalog_incr.h"
 #include "orchestrator/catalog_internal.h"
 #include "orchestrator/catalog_json.h"
 
@@ -51,7 +52,8 @@ static int run_details(struct mb_catalog *c, json_t *run, struct mb_error *e)
 	if (!(v = rows_json(c, LIST_IMAGES, id, media_keys, e)) ||
 	    json_object_set_new(run, "media", v) < 0 ||
 	    !(v = rows_json(c, LIST_PHASES, id, phase_keys, e)) ||
-	    json_object_set_new(run, "phases", v) < 0)
+	    json_object_set_new(run, "phases", v) < 0 ||
+	    mb_catalog_backup_json(c, id, run, e) < 0)
 		return mb_fail(e, MB_ERR_CATALOG, ENOMEM,
 			       "unable to list the runs");
 	return 0;

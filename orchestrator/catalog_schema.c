@@ -97,8 +97,31 @@ static const char *const v3[] = {
 	NULL
 };
 
+/* 4: increments: what each backup is (full, incremental, consolidated),
+ * its base and chain from a full, the point (backup) whose state its chain
+ * restores (itself, but for a consolidation's images), and every entry of its state with each
+ * file's block-hash map (block_size 0: none), which the next incremental
+ * compares against (orchestrator/catalog_incr.c). */
+static const char *const v4[] = {
+	"CREATE TABLE backups ("
+	" run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,"
+	" kind TEXT NOT NULL"
+	"  CHECK (kind IN ('full', 'incremental', 'consolidated')),"
+	" base_id INTEGER, chain TEXT NOT NULL, block_size INTEGER NOT NULL,"
+	" bytes INTEGER NOT NULL, changed_files INTEGER NOT NULL DEFAULT 0,"
+	" changed_bytes INTEGER NOT NULL DEFAULT 0, point_id INTEGER NOT NULL)",
+	"CREATE INDEX backups_point ON backups (point_id)",
+	"CREATE TABLE block_maps ("
+	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	" path BLOB NOT NULL, type TEXT NOT NULL, size INTEGER NOT NULL,"
+	" block_size INTEGER NOT NULL, file_hash TEXT NOT NULL,"
+	" hashes BLOB NOT NULL)",
+	"CREATE INDEX block_maps_run ON block_maps (run_id, path)",
+	NULL
+};
+
 /* migrations[k] brings version k to version k + 1. */
-static const char *const *const migrations[] = { v1, v2, v3 };
+static const char *const *const migrations[] = { v1, v2, v3, v4 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 	       MB_CATALOG_SCHEMA_VERSION,

@@ -61,6 +61,8 @@ static int dispatch(const struct mb_options *o, struct mb_error *e)
 		return mb_cmd_list(o, e);
 	case MB_VERB_RECOVER:
 		return mb_recover(o, e);
+	case MB_VERB_CONSOLIDATE:
+		return mb_cmd_consolidate(o, e);
 	case MB_VERB_INFO:
 		return mb_cmd_info(o, e);
 	default:	/* a bit reserved in options.h for a verb not built yet */

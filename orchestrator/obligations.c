@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "orchestrator/commands.h"
 #include "orchestrator/mount_split.h"
 #include "orchestrator/publish.h"
 #include "plugins/media/media.h"
@@ -143,6 +144,12 @@ static mb_undo_fn publish_undo(const char *driver)
 	return mb_publish_undo;
 }
 
+/* consolidate's work directory (orchestrator/consolidate.c). */
+static mb_undo_fn workdir_undo(const char *driver)
+{
+	return strcmp(driver, "consolidate") == 0 ? mb_consolidate_undo : NULL;
+}
+
 static const struct {
 	const char *kind;
 	mb_undo_fn (*lookup)(const char *driver);
@@ -152,6 +159,7 @@ static const struct {
 	{ "media", media_undo },
 	{ "mount", mount_undo },
 	{ "publish", publish_undo },
+	{ "workdir", workdir_undo },
 };
 
 mb_undo_fn mb_obl_undo_for(const char *kind, const char *driver)

@@ -39,7 +39,7 @@ const struct opt_def mb_opt_table[] = {
 	  "loop:/dev/loopN; repeatable (the data directory and pg_wal on two)" },
 	{ "source", OPT_LIST, V_BACKUP, OFF(sources), "DIR", NULL, 0, 0,
 	  "directory to back up (on the mirror's filesystem); postgres: the data directory, found by itself" },
-	{ "media", OPT_LIST, V_BACKUP, OFF(media), "SPEC", NULL, 0, 0,
+	{ "media", OPT_LIST, V_BACKUP | MB_VERB_CONSOLIDATE, OFF(media), "SPEC", NULL, 0, 0,
 	  "where the image goes: file:PATH, pipe:FIFO, tape:/dev/nstN or - (stdout); repeat to write several devices at "
 	  "once (in a config file: one media line with the specs separated by spaces)" },
 	{ "segment-threshold", OPT_SIZE, MB_VERB_BACKUP, OFF(segment_threshold), "SIZE", "0", 0,
@@ -56,7 +56,7 @@ const struct opt_def mb_opt_table[] = {
 	  "how long to wait for a mirror still resyncing before refusing it" },
 	{ "keep-split", OPT_BOOL, MB_VERB_BACKUP, OFF(keep_split), NULL, NULL, 0, 0,
 	  "keep the split leg after streaming" },
-	{ "force", OPT_BOOL, MB_VERB_BACKUP | MB_VERB_RESTORE, OFF(force), NULL, NULL, 0, 0,
+	{ "force", OPT_BOOL, MB_VERB_BACKUP | MB_VERB_RESTORE | MB_VERB_CONSOLIDATE, OFF(force), NULL, NULL, 0, 0,
 	  "overwrite an existing image file / restore into a non-empty directory" },
 	{ "from", OPT_LIST, MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE, OFF(froms), "IMAGE", NULL, 0, 0,
 	  "image to read (a path, or - for stdin); repeat for the images of a set" },
@@ -76,9 +76,11 @@ const struct opt_def mb_opt_table[] = {
 	  "run as root: given as a path, it must be owned by root and writable by no one else" },
 	{ "buffer", OPT_STR, V_BACKUP, OFF(buffer), "SIZE", "64M", 0, 0,
 	  "tape: RAM ring between the reader and the drive (K, M, G suffixes)" },
-	{ "backup", OPT_STR, MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE | MB_VERB_INFO, OFF(backup),
-	  "ID", NULL, 0, 0, "tape: which image to read (default: the last on the tape); info: which "
-	  "run (default: the newest backup)" },
+	{ "backup", OPT_STR, MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE | MB_VERB_INFO |
+	  MB_VERB_CONSOLIDATE, OFF(backup), "ID", NULL, 0, 0, "tape: which image to read (default: "
+	  "the last on the tape); restore without --from: the catalog's backup ID, through the "
+	  "cheapest chain; consolidate: the incremental backup ID; info: which run (default: the "
+	  "newest backup)" },
 	{ "progress", OPT_STR, MB_VERB_BACKUP, OFF(progress), "auto|line|log|json|none", "auto", 0, 0,
 	  "the stream's bytes, total, rate, ETA and file: auto = one line rewritten on a terminal, "
 	  "else a log line every --progress-interval; json = one object per line to --progress-to" },
@@ -103,6 +105,10 @@ const struct opt_def mb_opt_table[] = {
 	  "read options from FILE, once: lines 'name = value', each name once, a list's values on "
 	  "one line separated by spaces, only the command's options (check, recover, list: also the backup's); FILE "
 	  "owned by root (or you) and writable by no one else" },
+	{ "incremental", OPT_BOOL, MB_VERB_BACKUP, OFF(incremental), NULL, NULL, 0, 0,
+	  "write only the blocks changed since the base backup (the newest, or --base)" },
+	{ "base", OPT_LONG, MB_VERB_BACKUP, OFF(base), "ID", NULL, 1, LONG_MAX,
+	  "--incremental: the backup (catalog run id) to compare against" },
 	{ "help", OPT_BOOL, V_ALL, OFF(help), NULL, NULL, 0, 0, "show this help" },
 	{ "version", OPT_BOOL, V_ALL, OFF(version), NULL, NULL, 0, 0, "show the version" },
 };
@@ -118,6 +124,8 @@ static const struct { const char *name; enum mb_verb verb; const char *summary; 
 	{ "list", MB_VERB_LIST, "list the runs in the catalog" },
 	{ "recover", MB_VERB_RECOVER, "undo what a dead run left behind" },
 	{ "info", MB_VERB_INFO, "what one run did: phases, window, media, bytes, rate, error" },
+	{ "consolidate", MB_VERB_CONSOLIDATE, "an incremental's point as one whole image, its base one "
+	  "backward increment away" },
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 

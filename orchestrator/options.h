@@ -66,13 +66,17 @@ struct mb_options {
 	bool append, overwrite;
 	char *volume_change;		/* command run to load the next volume */
 	char *buffer;			/* RAM ring size, e.g. "64M" */
-	char *backup;			/* ls/verify/restore: which image on a tape */
+	char *backup;			/* ls/verify/restore: which image on a tape;
+					 * restore without --from: the catalog's
+					 * backup id (orchestrator/restore_chain.c) */
 	char *progress;			/* auto, line, log, json, none (progress.h) */
 	long progress_interval;		/* seconds between log / json reports */
 	char *progress_to;		/* json: a path or fd:N; NULL: stderr */
 	char *since;			/* list: an age (36h) or a UTC time */
 	long limit;			/* list: the newest N runs; 0: all */
 	bool help, version;
+	bool incremental;		/* backup: only the blocks changed since --base */
+	long base;			/* backup --incremental: base run id (0: newest) */
 };
 
 /* Parses argv (and the one --config file, if any) into o.  Usage errors

@@ -6,6 +6,7 @@
  * media.  check stops before the catalog: it changes nothing.
  */
 #include "orchestrator/run.h"
+#include "orchestrator/incremental.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -348,7 +349,7 @@ int mb_preflight(struct mb_run *r, struct mb_error *e)
 	/* check is read-only: no catalog, no lock, no run row. */
 	if (r->check_only)
 		return 0;
-	if (open_catalog(r, e) < 0)
+	if (open_catalog(r, e) < 0 || mb_incr_check_base(r->catalog, o, e) < 0)
 		return -1;
 	return open_media(r, e);
 }

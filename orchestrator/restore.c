@@ -23,6 +23,7 @@
 #include "common/path.h"
 #include "image/image.h"
 #include "orchestrator/commands.h"
+#include "orchestrator/restore_chain.h"
 #include "orchestrator/restore_set.h"
 #include "orchestrator/restore_target.h"
 
@@ -711,6 +712,8 @@ int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e)
 		mb_hint(e, "give the directory to restore into: --to DIR");
 		return -1;
 	}
+	if (opt->froms.n == 0 && opt->backup)	/* a catalog backup, through its chain */
+		return mb_restore_chain(opt, e);
 	rc = mb_set_restore(&o, &st, e);
 	if (rc == 0 || e->code == MB_ERR_PARTIAL)
 		restore_report(opt, &st);

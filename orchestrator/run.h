@@ -84,6 +84,7 @@ struct mb_run {
 	struct mb_image_layout layout;
 	struct mb_image_stats image;
 	uint64_t via_fs_files;
+	struct mb_incr *incr;		/* block maps; the increment (incremental.h) */
 
 	char detail[512];		/* the current phase's one-line result */
 };

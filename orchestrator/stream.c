@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/range.h"
 #include "image/multi.h"
+#include "orchestrator/incremental.h"
 #include "orchestrator/mount_split.h"
 #include "orchestrator/progress.h"
 #include "orchestrator/publish.h"
@@ -30,6 +32,7 @@
 struct stream_ctx {
 	struct mb_extent_reader *reader;
 	struct mb_progress *progress;
+	struct mb_incr *incr;	/* block maps and increments (incremental.h) */
 	uint64_t files;
 	char *buf;		/* for files not on the split leg */
 };
@@ -48,6 +51,8 @@ static int mount_split_if_needed(struct mb_run *r, struct mb_error *e)
 {
 	char *copy;
 
+	if (r->split_mount)	/* (an incremental's pre-pass mounted it) */
+		return 0;
 	r->via_fs_files = 0;
 	for (size_t i = 0; i < r->set.n; i++)
 		r->via_fs_files += r->set.v[i].type == MB_T_FILE && r->set.v[i].read_via_fs;
@@ -76,29 +81,23 @@ static int stream_other(struct stream_ctx *s, const struct mb_entry *ent, mb_emi
 			void *emit_arg, struct mb_error *e)
 {
 	uint64_t pos = ent->seg_offset, left = ent->seg_length;
-	int fd, rc = 0;
 
 	if (ent->content)
 		return emit(emit_arg, ent->content + pos, left, e);
 	if (!s->buf && !(s->buf = malloc(OTHER_BUF)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", ent->live_path);
-	fd = open(ent->live_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return mb_fail(e, MB_ERR_IO, errno, "unable to open '%s'", ent->live_path);
-	while (rc == 0 && left > 0) {
-		ssize_t n = pread(fd, s->buf, left < OTHER_BUF ? left : OTHER_BUF, (off_t)pos);
+	return mb_read_range(ent->live_path, pos, left, s->buf, OTHER_BUF, emit, emit_arg, e);
+}
 
-		if (n <= 0) {
-			rc = mb_fail(e, MB_ERR_IO, n < 0 ? errno : 0, "unable to read '%s' at %llu",
-				     ent->live_path, (unsigned long long)pos);
-			break;
-		}
-		rc = emit(emit_arg, s->buf, (size_t)n, e);
-		pos += (uint64_t)n;
-		left -= (uint64_t)n;
-	}
-	close(fd);
-	return rc;
+/* A file's bytes (ent's segment) from wherever they are. */
+static int stream_bytes(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
+			void *emit_arg, struct mb_error *e)
+{
+	struct stream_ctx *s = arg;
+
+	if (ent->content || ent->live_path)
+		return stream_other(s, ent, emit, emit_arg, e);
+	return mb_extent_read(s->reader, ent, emit, emit_arg, e);
 }
 
 /* The data callback; between files is the safe point for signals and
@@ -118,9 +117,9 @@ static int stream_file(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
 		emit_arg = &counted;
 		emit = mb_progress_emit;
 	}
-	if (ent->content || ent->live_path)
-		return stream_other(s, ent, emit, emit_arg, e);
-	return mb_extent_read(s->reader, ent, emit, emit_arg, e);
+	if (s->incr)
+		return mb_incr_data(s->incr, ent, stream_bytes, s, emit, emit_arg, e);
+	return stream_bytes(s, ent, emit, emit_arg, e);
 }
 
 /* Paths in the set are relative to the source, which sits somewhere below
@@ -158,6 +157,7 @@ static int ctx_open(struct mb_run *r, struct mb_entry *const *v, size_t n,
 	*out = NULL;
 	if (!s)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read the split leg");
+	s->incr = r->incr;
 	if (mb_extent_reader_open(&s->reader, r->mirror->split_path, r->mirror->split_offset, e) < 0 ||
 	    (r->split_mount && set_fs_root(r, s->reader, e) < 0) ||
 	    mb_extent_reader_plan(s->reader, v, n, e) < 0) {
@@ -311,13 +311,27 @@ out:
 	return rc;
 }
 
+/* Block maps, and with --incremental the pre-pass that puts the
+ * increment's entries in r->set (orchestrator/incremental.c). */
+static int prepare_increment(struct mb_run *r, struct mb_error *e)
+{
+	struct multi_src ms = { r, NULL, NULL };
+	struct mb_multi_source src = { multi_open, multi_close, NULL, &ms };
+
+	if (r->opt->incremental && mount_split_if_needed(r, e) < 0)
+		return -1;
+	return mb_incr_prepare(r, &src, e);
+}
+
 int mb_stream(struct mb_run *r, struct mb_error *e)
 {
 	struct mb_image_meta meta;
-	struct mb_entry **v = set_pointers(&r->set);
+	struct mb_entry **v;
 	int rc;
 
-	if (!v)
+	if (prepare_increment(r, e) < 0)
+		return -1;
+	if (!(v = set_pointers(&r->set)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out the image");
 	image_meta(r, &meta);
 	rc = stream_set(r, v, &meta, e);
@@ -415,5 +429,5 @@ int mb_stream_close_media(struct mb_run *r, struct mb_error *e)
 			rc = record_position(r, k, &pos, e);
 		free(spec);
 	}
-	return rc;
+	return rc == 0 ? mb_incr_record(r, e) : rc;
 }

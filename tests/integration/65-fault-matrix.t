@@ -28,8 +28,12 @@ T0=$SECONDS
 # Every fault point, in the order of the run: one after each phase
 # (orchestrator/backup.c; "in-window" is after P3, frozen), and
 # "mid-stream" after the first streamed file (orchestrator/stream.c).
+# "after-incr-prepass" is an incremental's pre-pass over the split leg
+# (orchestrator/incremental.c), run with --incremental on the base
+# backup taken before the matrix.  FAULT_POINTS="A B" runs only those.
 POINTS=(after-preflight after-sync after-premap in-window after-split after-recheck
-	after-unquiesce mid-stream after-stream after-finish)
+	after-unquiesce after-incr-prepass mid-stream after-stream after-finish)
+[ -n "${FAULT_POINTS:-}" ] && read -r -a POINTS <<<"$FAULT_POINTS"
 ACTIONS=(error term kill hang)
 HANG_TERM_S=3
 # --freeze-timeout: the guard's deadline, with room for a loaded machine
@@ -78,7 +82,7 @@ mbk_cmd() { # MEDIA-NAME [ENV...]
 	shift
 	MBK=(env PGPORT="$PORT" "$@" "$MB" --db postgres --mirror "loop:$SRC_LOOP"
 		--mirror "loop:$WAL_LOOP" --media "file:$media" --catalog "$CATALOG"
-		--freeze-timeout "$FREEZE_S")
+		--freeze-timeout "$FREEZE_S" "${MBK_EXTRA[@]}")
 }
 mbk() { # MEDIA-NAME [ENV...]
 	mbk_cmd "$@"
@@ -161,6 +165,8 @@ td() { # CHECK
 check_case() { # POINT ACTION MEDIA-NAME
 	local c="$1:$2" want lines left w_exit w_line w_status w_error
 	CASE=$c
+	MBK_EXTRA=()
+	[ "$1" = after-incr-prepass ] && MBK_EXTRA=(--incremental)
 	if [ "$2" = hang ]; then
 		run_hang "$1" "$3"
 		note "$c: the hang needed $HOW"
@@ -197,10 +203,14 @@ check_case() { # POINT ACTION MEDIA-NAME
 	ok "$c: no image under its final name$(td final)" test ! -e "$SCRATCH/out/$3"
 	ok "$c: no .partial image$(td partial)" test ! -e "$SCRATCH/out/$3.partial"
 	HOW=""
+	MBK_EXTRA=()
 }
 
 HOW=""
-LAST_ID=0
+MBK_EXTRA=()
+run mbk base.mbi
+exit_is 0 "the base backup of the incremental cases"
+LAST_ID=1
 for action in "${ACTIONS[@]}"; do
 	for point in "${POINTS[@]}"; do
 		check_case "$point" "$action" "$action-$point.mbi"

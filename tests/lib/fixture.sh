@@ -439,3 +439,33 @@ fx_pg_stop_all() {
 fx_sql() {
 	psql -X -q -At -p "$1" -c "$2"
 }
+
+# fx_flip IMAGE OFFSET: flips one byte of a file (damage on purpose).
+fx_flip() {
+	perl -e 'open(my $f, "+<", $ARGV[0]) or die; binmode $f; seek($f, $ARGV[1], 0);
+		read($f, my $c, 1) == 1 or die; seek($f, $ARGV[1], 0); print $f chr(ord($c) ^ 0x5a);
+		close $f or die' "$1" "$2"
+}
+
+# fx_member_offset IMAGE PATH: the image offset of PATH's member.
+fx_member_offset() {
+	"$MB" ls --from "$1" --output json | jq -r --arg p "$2" '.entries[] | select(.path == $p) | .offset'
+}
+
+# fx_pg_ticker PORT FILE: inserts 1, 2, ... into table ticks, one
+# transaction each, writing each id to FILE after its commit returned.
+fx_pg_ticker() {
+	local i=1
+	while psql -X -q -p "$1" -c "insert into ticks values ($i)" 2>/dev/null; do
+		echo "$i" >>"$2"
+		i=$((i + 1))
+	done
+}
+
+# fx_stop_bg: stops what fx_bg started (and waits for it).
+fx_stop_bg() {
+	local pid
+	for pid in "${FX_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+	wait 2>/dev/null
+	FX_PIDS=()
+}
