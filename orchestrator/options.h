@@ -68,6 +68,8 @@ struct mb_options {
 	char *buffer;			/* RAM ring size, e.g. "64M" */
 	char *backup;			/* ls/verify/restore: which image on a tape */
 	bool help, version;
+	char *compress;			/* none, zstd, zstd:LEVEL */
+	long compress_threads;		/* 0: one per online CPU */
 };
 
 /* Parses argv (and the one --config file, if any) into o.  Usage errors

@@ -92,7 +92,8 @@ int mb_sink_open(struct mb_sink **out, const char *spec,
 	if ((ops->streams && mb_sink_push_ring(&s, p->buffer ? p->buffer : MB_MEDIA_DEFAULT_RING,
 						&p->stop, e) < 0) ||
 	    ((p->device_timeout || p->stop.check) &&
-	     mb_sink_push_deadline(&s, p->device_timeout, &p->stop, e) < 0)) {
+	     mb_sink_push_deadline(&s, p->device_timeout, &p->stop, e) < 0) ||
+	    (p->compress.level && mb_sink_push_zstd(&s, &p->compress, e) < 0)) {
 		mb_sink_abort(s);
 		return -1;
 	}
@@ -165,10 +166,24 @@ static int output_next_image(void *ctx, struct mb_error *e)
 	return mb_sink_mark(ctx, e);
 }
 
+void mb_sink_boundary(struct mb_sink *s, uint64_t off)
+{
+	for (; s; s = s->next)
+		if (s->ops->boundary) {
+			s->ops->boundary(s, off);
+			return;
+		}
+}
+
+static void output_boundary(void *ctx, uint64_t off)
+{
+	mb_sink_boundary(ctx, off);
+}
+
 struct mb_image_output mb_sink_output(struct mb_sink *s)
 {
 	return (struct mb_image_output){ output_write, s, s->record_size, s->fd,
-					 output_next_image };
+					 output_next_image, output_boundary, s };
 }
 
 int mb_media_obligation(const char *spec, const struct mb_media_ops **ops, char **what,
@@ -243,6 +258,10 @@ int mb_media_open_read(struct mb_media_in **out, const char *spec,
 	}
 	if (!m->in.read)
 		set_input(m);
+	if (mbm_zstd_detect(m, e) < 0) {
+		mb_media_close(m);
+		return -1;
+	}
 	*out = m;
 	return 0;
 }
