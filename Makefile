@@ -121,6 +121,11 @@ fuzz-seeds: $(BUILD)/tests/fuzz/mkseeds
 bench: all
 	bench/run
 
+# --compress zstd: ratio and rate by level and threads against zstd -T2 and
+# pg_basebackup's client-zstd in the same run (bench/compress).
+bench-compress: all
+	bench/compress
+
 # The README's demo: a loop-mirror fixture, a backup under a writer, restore.
 demo: all
 	demo/demo
@@ -135,5 +140,5 @@ install: all
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
-.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench demo install clean
+.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench bench-compress demo install clean
 -include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d
