@@ -56,6 +56,8 @@ struct zimg {
 	size_t stream;
 	uint64_t pos;			/* image offset of the next byte */
 	size_t cur;			/* the frame in buf (SIZE_MAX: none) */
+	size_t bad;			/* a frame found damaged (SIZE_MAX: none) */
+	struct mb_error bad_err;	/* and why, given again without a re-read */
 	unsigned char *buf;
 	size_t cap;
 	/* in order: */
@@ -192,7 +194,12 @@ static int load_frame(struct zimg *im, size_t i, struct mb_error *e)
 	uint64_t c_at = st->start + st->t.c_off[i], d_at = st->t.d_off[i];
 	size_t got;
 
-	if (f->d_size > MAX_FRAME_READ)
+	if (i == im->bad) {		/* (verify goes on past a damaged file) */
+		if (e->code == MB_OK)
+			*e = im->bad_err;
+		return -1;
+	}
+	if (f->d_size > MAX_FRAME_READ || f->c_size > ZSTD_compressBound(MAX_FRAME_READ))
 		return damaged(im, d_at, c_at, "the seek table gives it too many bytes", e);
 	if ((f->c_size > z->cbuf_cap && !(z->cbuf = realloc(z->cbuf, z->cbuf_cap = f->c_size))) ||
 	    (f->d_size > im->cap && !(im->buf = realloc(im->buf, im->cap = f->d_size)))) {
@@ -222,8 +229,13 @@ static ssize_t seek_read(struct zimg *im, void *buf, size_t n, struct mb_error *
 
 	if (i == t->n)
 		return 0;
-	if (im->cur != i && load_frame(im, i, e) < 0)
+	if (im->cur != i && load_frame(im, i, e) < 0) {
+		if (e->code == MB_ERR_CORRUPT && im->bad == SIZE_MAX) {
+			im->bad = i;
+			im->bad_err = *e;
+		}
 		return -1;
+	}
 	left = t->d_off[i + 1] - im->pos;
 	if (n > left)
 		n = (size_t)left;
@@ -339,7 +351,7 @@ static int zimg_push(struct mb_media_in *m, size_t k, char *label, struct mb_err
 	}
 	im->z = z;
 	im->stream = k;
-	im->cur = SIZE_MAX;
+	im->cur = im->bad = SIZE_MAX;
 	im->label = label;
 	im->prev = z->img;
 	z->img = im;
