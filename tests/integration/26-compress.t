@@ -36,6 +36,9 @@ like "$RUN_ERR" "^mbackup: error: invalid value '65' for --compress-threads: exp
 run mb restore --from x --to "$SCRATCH/x" --compress zstd
 exit_is 2 "--compress on restore: usage"
 like "$RUN_ERR" "^mbackup: error: option '--compress' does not apply to 'restore'" "restore: the message"
+run fx_backup --media tape:/dev/nst0 --compress zstd
+exit_is 2 "--compress on a tape: refused (the tape reader cannot find it again yet)"
+is "$(err)" "mbackup: error: --compress is not supported on media 'tape:/dev/nst0'" "tape: the message"
 ok "nothing written by the refusals" test ! -e "$SCRATCH/out/bad.zst" -a ! -e "$SCRATCH/out/bad.zst.partial"
 
 # ---- a file ----
