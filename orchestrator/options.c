@@ -91,7 +91,8 @@ const struct opt_def mb_opt_table[] = {
 	  "compress each image into independent zstd frames with a seek table (zstd -dc | tar "
 	  "reads it; restore --file still seeks); LEVEL 1..22, default 3; name it *.zst" },
 	{ "compress-threads", OPT_LONG, V_BACKUP, OFF(compress_threads), "N", "0", 0, 64,
-	  "threads compressing each image's frames (0: one per online CPU)" },
+	  "threads compressing each image's frames (0: one per online CPU, at most 8); each "
+	  "holds 8 MiB of buffers" },
 };
 #define N_OPTS (sizeof(mb_opt_table) / sizeof(mb_opt_table[0]))
 const size_t mb_opt_count = N_OPTS;

@@ -56,7 +56,7 @@ struct mb_media_stop {
 /* --compress: zstd frames with a seek table (zstd_write.c). */
 struct mb_compress {
 	int level;		/* zstd level; 0: no compression */
-	unsigned threads;	/* compressor threads; 0: one per online CPU */
+	unsigned threads;	/* compressor threads; 0: one per online CPU (at most 8) */
 };
 
 struct mb_media_params {

@@ -65,6 +65,7 @@ struct zimg {
 	unsigned char *in;
 	ZSTD_inBuffer ib;
 	uint64_t frame_at;		/* image offset where the frame being read began */
+	uint64_t frame_c;		/* and its compressed byte */
 	bool mid;			/* inside a frame */
 	bool eof;
 };
@@ -282,13 +283,13 @@ static ssize_t seq_read(struct zimg *im, void *buf, size_t n, struct mb_error *e
 		}
 		rc = ZSTD_decompressStream(im->ds, &ob, &im->ib);
 		if (ZSTD_isError(rc))
-			return damaged(im, im->frame_at, im->z->c_read - (im->ib.size - im->ib.pos),
-				       ZSTD_getErrorName(rc), e);
+			return damaged(im, im->frame_at, im->frame_c, ZSTD_getErrorName(rc), e);
 		im->mid = rc != 0;
 		im->pos += ob.pos;
 		if (!im->mid) {
 			im->z->frames_read++;
 			im->frame_at = im->pos;
+			im->frame_c = im->z->c_read - (im->ib.size - im->ib.pos);
 		}
 	}
 	return (ssize_t)ob.pos;
@@ -499,6 +500,10 @@ int mbm_zstd_detect(struct mb_media_in *m, struct mb_error *e)
 	unsigned char p[4];
 	size_t got;
 
+	/* A tape is not looked at: compression is refused there (media.c),
+	 * and a seek back to its first byte would move the tape. */
+	if (m->ops->has_position)
+		return 0;
 	if (peek(m, p, &got, e) < 0)
 		return -1;
 	if (got == 4 && is_zstd(p))

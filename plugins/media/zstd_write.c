@@ -32,6 +32,7 @@
 #define FRAME_MAX (4u << 20)	/* cut inside a member at this */
 #define HINTS 64		/* boundaries queued ahead of the bytes */
 #define MAX_THREADS 64
+#define DEFAULT_MAX_THREADS 8	/* threads 0: the online CPUs, at most this many */
 
 struct zjob {
 	unsigned char *in, *out;
@@ -361,10 +362,12 @@ static int zw_setup(struct zw *z, const struct mb_compress *c, struct mb_error *
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	z->level = c->level;
-	z->nthr = c->threads ? c->threads : cpus > 0 ? (unsigned)cpus : 1;
+	z->nthr = c->threads ? c->threads : cpus > DEFAULT_MAX_THREADS ? DEFAULT_MAX_THREADS :
+		  cpus > 0 ? (unsigned)cpus : 1;
 	if (z->nthr > MAX_THREADS)
 		z->nthr = MAX_THREADS;
-	z->nslot = z->nthr + 2;		/* one filling, one being written, the rest compressing */
+	/* one filling, one being written, the rest compressing: 8 MiB each */
+	z->nslot = z->nthr + 2;
 	if (z->rs) {
 		z->stage_cap = z->rs >= (1u << 20) ? z->rs : (1u << 20) / z->rs * z->rs;
 		if (!(z->stage = malloc(z->stage_cap)))

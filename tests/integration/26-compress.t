@@ -133,6 +133,10 @@ like "$(err)" "^mbackup: error: damaged compressed frame in image '$BAD' at offs
 bad_read=$(printf '%s' "$RUN_ERR" | sed -n "s/.*zstd: read \([0-9]*\) of .*/\1/p")
 ok "verify goes on past the damaged files, reading the damaged frame once (${bad_read:-?} of $csize bytes)" \
 	test "${bad_read:-$((csize * 2))}" -le "$csize"
+run bash -c "cat '$BAD' | '$MB' verify --from -"
+exit_is 9 "verify of a damaged frame read in order: corrupt"
+like "$(err)" "^mbackup: error: damaged compressed frame in image 'standard input' at offset ${where% *} \\(compressed byte ${where#* }\\): [A-Za-z]" \
+	"read in order: the same frame named"
 run mb restore --from "$BAD" --to "$SCRATCH/r-bad"
 exit_is 9 "restore of a damaged frame: corrupt"
 bad_files=0
