@@ -18,7 +18,8 @@
 #include "plugins/media/zstd_seek.h"
 #include "tests/lib/tap.h"
 
-#define IMG "/tmp/mbackup-test-zstd.zst"
+/* per process: several checkouts run their tests on one machine */
+static char img_path[64];
 #define MiB (1u << 20)
 
 static unsigned char *data;	/* the "image": text-like, compressible */
@@ -95,16 +96,18 @@ static void test_table(void)
 	mbz_table_free(&t);
 }
 
-/* Writes data through the zstd filter over file:IMG, hinting boundaries. */
+/* Writes data through the zstd filter over file:img_path, hinting boundaries. */
 static int write_file(const struct mb_compress *c, const uint64_t *hints, size_t n_hints,
 		      bool two_images, struct mb_error *e)
 {
 	struct mb_media_params p = { .force = true, .compress = *c };
 	struct mb_sink *s;
 	size_t h = 0;
+	char spec[80];
 
-	unlink(IMG);
-	if (mb_sink_open(&s, "file:" IMG, &p, e) < 0)
+	snprintf(spec, sizeof(spec), "file:%s", img_path);
+	unlink(img_path);
+	if (mb_sink_open(&s, spec, &p, e) < 0)
 		return -1;
 	for (int img = 0; img < (two_images ? 2 : 1); img++) {
 		if (img && mb_sink_mark(s, e) < 0)
@@ -130,7 +133,7 @@ static int read_table(struct mbz_table *t)
 	struct stat st;
 	unsigned char *p;
 	const char *why;
-	int fd = open(IMG, O_RDONLY), rc = -1;
+	int fd = open(img_path, O_RDONLY), rc = -1;
 
 	if (fd < 0 || fstat(fd, &st) < 0 || !(p = malloc((size_t)st.st_size)))
 		return -1;
@@ -217,12 +220,12 @@ static void test_cuts_and_seeks(void)
 		is_int(t.v[3].d_size, 2 * MiB, "the rest");
 	}
 	mbz_table_free(&t);
-	file = slurp(IMG, &flen);
+	file = slurp(img_path, &flen);
 	ok(file && decompresses_to(file, flen, data, data_len, 1), "zstd reads it back whole");
 	ok(flen < data_len / 4, "and it is compressed");
 	free(file);
 
-	ok(mb_media_open_read(&m, IMG, &(struct mb_media_params){ 0 }, &e) == 0, "opens for reading");
+	ok(mb_media_open_read(&m, img_path, &(struct mb_media_params){ 0 }, &e) == 0, "opens for reading");
 	if (!m)
 		return;
 	ok(!m->sequential && m->in.seek, "a file with a table seeks");
@@ -247,16 +250,16 @@ static void test_damage(void)
 	write_file(&c, NULL, 0, false, &e);
 	if (read_table(&t) < 0)
 		return;
-	fd = open(IMG, O_RDWR);
+	fd = open(img_path, O_RDWR);
 	if (pwrite(fd, "\xff\xff\xff\xff", 4, (off_t)(t.c_off[1] + t.v[1].c_size / 2)) != 4)
 		diag("pwrite: %s", strerror(errno));
 	close(fd);
-	ok(mb_media_open_read(&m, IMG, &(struct mb_media_params){ 0 }, &e) == 0, "damaged: opens");
+	ok(mb_media_open_read(&m, img_path, &(struct mb_media_params){ 0 }, &e) == 0, "damaged: opens");
 	ok(m && m->in.seek(m->in.ctx, 4 * MiB + 10, &e) == 0 &&
 	   m->in.read(m->in.ctx, buf, sizeof(buf), &e) < 0, "a read in the damaged frame fails");
 	is_int(e.code, MB_ERR_CORRUPT, "corrupt");
 	snprintf(want, sizeof(want), "damaged compressed frame in image '%s' at offset %u "
-		 "(compressed byte %llu): ", IMG, 4 * MiB, (unsigned long long)t.c_off[1]);
+		 "(compressed byte %llu): ", img_path, 4 * MiB, (unsigned long long)t.c_off[1]);
 	ok(strncmp(e.msg, want, strlen(want)) == 0, "the message names the image and the offset");
 	diag("%s", e.msg);
 	mb_media_close(m);
@@ -271,12 +274,12 @@ static void test_two_images(void)
 	char name[256];
 
 	ok(write_file(&c, NULL, 0, true, &e) == 0, "two images, one stream each");
-	ok(mb_media_open_read(&m, IMG, &(struct mb_media_params){ 0 }, &e) == 0, "opens");
+	ok(mb_media_open_read(&m, img_path, &(struct mb_media_params){ 0 }, &e) == 0, "opens");
 	if (!m)
 		return;
 	ok(reads_at(&m->in, 0, data_len), "the first image");
 	is_int(mb_media_next_image(m, data_len, &e), 1, "a second follows");
-	snprintf(name, sizeof(name), IMG "@%llu", (unsigned long long)m->base);
+	snprintf(name, sizeof(name), "%s@%llu", img_path, (unsigned long long)m->base);
 	is_str(m->name, name, "named PATH@BYTE");
 	ok(m->base > 0, "at a byte past the first stream");
 	ok(reads_at(&m->in, 3 * MiB, 4096) && reads_at(&m->in, 0, data_len), "the second image");
@@ -337,6 +340,7 @@ static void test_records(uint32_t rs, size_t len)
 
 int main(void)
 {
+	snprintf(img_path, sizeof(img_path), "/tmp/mbackup-test-zstd-%d.zst", (int)getpid());
 	make_data(11 * MiB);
 	test_table();
 	test_cuts_and_seeks();
@@ -344,7 +348,7 @@ int main(void)
 	test_two_images();
 	test_records(10240, data_len);
 	test_records(262144, 1000);
-	unlink(IMG);
+	unlink(img_path);
 	free(data);
 	free(mem);
 	return done_testing();
