@@ -109,6 +109,22 @@ run mb restore --from "$SCRATCH/out/a.zst" --from "$SCRATCH/out/b.zst" --to "$SC
 exit_is 0 "restore of the two compressed devices"
 fx_tree_is "$SRC" "$SCRATCH/r-two" "two-device round trip identical"
 
+# a device that fails mid-run (its FIFO's reader dies): its items go to
+# rescue images on the survivors, each a stream of its own after the first
+mkfifo "$SCRATCH/fifo2"
+(head -c 65536 <"$SCRATCH/fifo2" >/dev/null) &
+run fx_backup --media "file:$SCRATCH/out/x.zst" --media "pipe:$SCRATCH/fifo2" \
+	--media "file:$SCRATCH/out/y.zst" --compress zstd:1
+exit_is 0 "compressed, a failed device: the run completes"
+like "$RUN_ERR" "device 2 .*failed" "the failed device is reported"
+wait
+streams=$(cat "$SCRATCH/out/x.zst" "$SCRATCH/out/y.zst" |
+	perl -0777 -ne 'print scalar(() = /\xb1\xea\x92\x8f/g)')
+ok "the survivors hold rescue images, streams of their own ($streams seek tables)" test "$streams" -gt 2
+run mb restore --from "$SCRATCH/out/x.zst" --from "$SCRATCH/out/y.zst" --to "$SCRATCH/r-fo"
+exit_is 0 "restore from the compressed survivors"
+fx_tree_is "$SRC" "$SCRATCH/r-fo" "failover round trip identical"
+
 # ---- damage ----
 # frame_at FILE CBYTE: "D C" - the image offset and compressed byte where
 # the frame holding compressed byte CBYTE starts (from the seek table)
