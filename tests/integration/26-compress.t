@@ -41,6 +41,14 @@ exit_is 2 "--compress on a tape: refused (the tape reader cannot find it again y
 is "$(err)" "mbackup: error: --compress is not supported on media 'tape:/dev/nst0'" "tape: the message"
 ok "nothing written by the refusals" test ! -e "$SCRATCH/out/bad.zst" -a ! -e "$SCRATCH/out/bad.zst.partial"
 
+# ---- --compress none: the image as it always was ----
+run fx_backup --media "file:$SCRATCH/out/plain.mbi" --compress none
+exit_is 0 "--compress none"
+is "$(head -c 13 "$SCRATCH/out/plain.mbi")" "mbackup-index" "a plain pax image: the index member's name first"
+unlike "$RUN_ERR" "zstd" "no compression filter on the way"
+run tar -tf "$SCRATCH/out/plain.mbi"
+exit_is 0 "tar reads it without zstd"
+
 # ---- a file ----
 run fx_backup --media "file:$IMG" --compress zstd:3 --compress-threads 2
 exit_is 0 "compressed backup to a file"
