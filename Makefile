@@ -7,7 +7,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 MB_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -I. \
            -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pthread -I$(shell pg_config --includedir)
-MB_LDLIBS := -lsqlite3 -ljansson -lpq -lcrypto -pthread
+MB_LDLIBS := -lsqlite3 -ljansson -lpq -lcrypto -lzstd -pthread
 SAN_FLAGS :=
 ALL_CFLAGS = $(MB_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
 PREFIX  ?= /usr/local
@@ -85,7 +85,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/tests/fuzz/fuzz_%)
-FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(wildcard common/*.c image/*.c))
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(wildcard common/*.c image/*.c) plugins/media/zstd_seek.c)
 FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
 	    -fno-omit-frame-pointer -Wno-string-concatenation
 FUZZ_RUN = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
@@ -144,6 +144,11 @@ bench: all
 bench-incr: all
 	bench/incr
 
+# --compress zstd: ratio and rate by level and threads against zstd -T2 and
+# pg_basebackup's client-zstd in the same run (bench/compress).
+bench-compress: all
+	bench/compress
+
 # The README's demo: a loop-mirror fixture, a backup under a writer, restore.
 demo: all
 	demo/demo
@@ -162,5 +167,5 @@ install: all
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
-.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench bench-incr demo install clean docs
+.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench bench-incr bench-compress demo install clean docs
 -include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d

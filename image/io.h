@@ -25,6 +25,13 @@ struct mb_image_output {
 	 * image after a device's first): a tape starts a tape file of its
 	 * own for it.  NULL: the next image follows at the next byte. */
 	int (*next_image)(void *ctx, struct mb_error *e);
+	/* A hint, called with boundary_ctx before the bytes of each member
+	 * (and of the trailer) are written: a member starts at image byte
+	 * off (counted from this image's first byte).  It may come from
+	 * another thread than write and ahead of it; it changes no byte.  A
+	 * compressing output cuts its frames there.  NULL: no one asks. */
+	void (*boundary)(void *boundary_ctx, uint64_t off);
+	void *boundary_ctx;
 };
 
 /* read() returns up to n bytes, 0 at the end of the medium, -1 on error.

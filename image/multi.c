@@ -371,7 +371,7 @@ static int job_prepare(struct job *j, const struct mb_multi_opts *o, uint64_t re
 	    mb_image_layout(j->v, j->n, &m, &j->lay, e) < 0)
 		goto out;
 	j->out = (struct mb_image_output){ job_write, j, j->dev->out.record_size, j->dev->out.fd,
-					   NULL };
+					   NULL, j->dev->out.boundary, j->dev->out.boundary_ctx };
 	rc = 0;
 out:
 	free(its);

@@ -17,6 +17,7 @@
 #define HASH_PIECE (64u << 10)	/* copy then hash pieces this big */
 
 struct wstate {
+	const struct mb_image_output *to;	/* for its boundary hint */
 	struct mbi_flusher *out;
 	unsigned char *buf;	/* the flusher's buffer being filled */
 	size_t cap, len;
@@ -124,6 +125,8 @@ int mb_image_emit_commit(void *arg, size_t len, struct mb_error *e)
 static int at_offset(const struct wstate *w, uint64_t want, const char *what,
 		     struct mb_error *e)
 {
+	if (w->to->boundary)
+		w->to->boundary(w->to->boundary_ctx, want);
 	if (w->pos != want)
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "%s starts at offset %" PRIu64
 			       " instead of %" PRIu64, what, w->pos, want);
@@ -223,6 +226,7 @@ int mb_image_write(const struct mb_image_output *to, const struct mb_image_layou
 
 	if (!lay->index_text || rs == 0 || rs % MB_IMAGE_BLOCK)
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "image written without a layout");
+	w.to = to;
 	w.cap = rs >= WBUF_TARGET ? rs : WBUF_TARGET / rs * rs;
 	if (mbi_flusher_start(&w.out, to, w.cap, e) < 0)
 		goto out;

@@ -111,6 +111,12 @@ const struct opt_def mb_opt_table[] = {
 	  "--incremental: the backup (catalog run id) to compare against" },
 	{ "help", OPT_BOOL, V_ALL, OFF(help), NULL, NULL, 0, 0, "show this help" },
 	{ "version", OPT_BOOL, V_ALL, OFF(version), NULL, NULL, 0, 0, "show the version" },
+	{ "compress", OPT_STR, V_BACKUP, OFF(compress), "none|zstd[:LEVEL]", "none", 0, 0,
+	  "compress each image into independent zstd frames with a seek table (zstd -dc | tar "
+	  "reads it; restore --file still seeks); LEVEL 1..22, default 3; name it *.zst" },
+	{ "compress-threads", OPT_LONG, V_BACKUP, OFF(compress_threads), "N", "0", 0, 64,
+	  "threads compressing each image's frames (0: one per online CPU, at most 8); each "
+	  "holds 8 MiB of buffers" },
 };
 #define N_OPTS (sizeof(mb_opt_table) / sizeof(mb_opt_table[0]))
 const size_t mb_opt_count = N_OPTS;
@@ -464,6 +470,9 @@ int mb_options_media_params(const struct mb_options *o, size_t n_media,
 	if (o->buffer && parse_size(o->buffer, &p->buffer) < 0)
 		return usage_error(e, "invalid --buffer '%s' (a size such as 64M) for '%s'",
 				   o->buffer, o->verb_name);
+	if (mb_compress_parse(o->compress, &p->compress, e) < 0)
+		return -1;
+	p->compress.threads = (unsigned)o->compress_threads;
 	return 0;
 }
 

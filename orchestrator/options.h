@@ -77,6 +77,8 @@ struct mb_options {
 	bool help, version;
 	bool incremental;		/* backup: only the blocks changed since --base */
 	long base;			/* backup --incremental: base run id (0: newest) */
+	char *compress;			/* none, zstd, zstd:LEVEL */
+	long compress_threads;		/* 0: one per online CPU */
 };
 
 /* Parses argv (and the one --config file, if any) into o.  Usage errors

@@ -13,6 +13,13 @@ extern const struct mb_media_ops mbm_stdout_ops;	/* fd.c, "-" */
 extern const struct mb_media_ops mbm_tape_ops;		/* tape.c, tape_read.c */
 extern const struct mb_media_ops mbm_deadline_ops;	/* chain.c, a filter */
 extern const struct mb_media_ops mbm_ring_ops;		/* ring.c, a filter */
+extern const struct mb_media_ops mbm_zstd_ops;		/* zstd_write.c, a filter */
+
+/* Reading: if m's image starts with a zstd frame, m is turned into the
+ * zstd filter over the driver's medium (zstd_read.c); else m is left as
+ * it is, positioned at the image's first byte.  -1: m is half-made and
+ * only fit for mb_media_close. */
+int mbm_zstd_detect(struct mb_media_in *m, struct mb_error *e);
 
 /* A sink of ops for spec, not yet opened (fd -1); NULL: out of memory. */
 struct mb_sink *mbm_sink_new(const struct mb_media_ops *ops, const char *spec);

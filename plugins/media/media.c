@@ -75,6 +75,19 @@ static int unknown_media(const char *spec, struct mb_error *e)
 	return -1;
 }
 
+/* Compression on a medium with positions (a tape): written in whole
+ * records, but the tape reader does not yet find a compressed image in
+ * its tape files, so mbackup could not read it back: refused. */
+static int check_compress(const struct mb_media_ops *ops, const char *spec,
+			  const struct mb_media_params *p, struct mb_error *e)
+{
+	if (!p->compress.level || !ops->has_position)
+		return 0;
+	mb_fail(e, MB_ERR_USAGE, 0, "--compress is not supported on media '%s'", spec);
+	mb_hint(e, "compress to a file, a pipe or standard output; a tape takes the image as it is");
+	return -1;
+}
+
 int mb_sink_open(struct mb_sink **out, const char *spec,
 		 const struct mb_media_params *p, struct mb_error *e)
 {
@@ -86,6 +99,8 @@ int mb_sink_open(struct mb_sink **out, const char *spec,
 	ops = mb_media_find(spec, &arg);
 	if (!ops || !ops->open_write)
 		return unknown_media(spec, e);
+	if (check_compress(ops, spec, p, e) < 0)
+		return -1;
 	if (!(s = mbm_sink_new(ops, spec)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open media '%s'", spec);
 	s->stop = p->stop;
@@ -97,7 +112,8 @@ int mb_sink_open(struct mb_sink **out, const char *spec,
 	if ((ops->streams && mb_sink_push_ring(&s, p->buffer ? p->buffer : MB_MEDIA_DEFAULT_RING,
 						&p->stop, e) < 0) ||
 	    ((p->device_timeout || p->stop.check) &&
-	     mb_sink_push_deadline(&s, p->device_timeout, &p->stop, e) < 0)) {
+	     mb_sink_push_deadline(&s, p->device_timeout, &p->stop, e) < 0) ||
+	    (p->compress.level && mb_sink_push_zstd(&s, &p->compress, e) < 0)) {
 		mb_sink_abort(s);
 		return -1;
 	}
@@ -112,6 +128,8 @@ int mb_media_check(const char *spec, const struct mb_media_params *p, struct mb_
 
 	if (!ops || !ops->open_write)
 		return unknown_media(spec, e);
+	if (check_compress(ops, spec, p, e) < 0)
+		return -1;
 	return ops->check ? ops->check(arg, p, e) : 0;
 }
 
@@ -170,10 +188,24 @@ static int output_next_image(void *ctx, struct mb_error *e)
 	return mb_sink_mark(ctx, e);
 }
 
+void mb_sink_boundary(struct mb_sink *s, uint64_t off)
+{
+	for (; s; s = s->next)
+		if (s->ops->boundary) {
+			s->ops->boundary(s, off);
+			return;
+		}
+}
+
+static void output_boundary(void *ctx, uint64_t off)
+{
+	mb_sink_boundary(ctx, off);
+}
+
 struct mb_image_output mb_sink_output(struct mb_sink *s)
 {
 	return (struct mb_image_output){ output_write, s, s->record_size, s->fd,
-					 output_next_image };
+					 output_next_image, output_boundary, s };
 }
 
 int mb_media_obligation(const char *spec, const struct mb_media_ops **ops, char **what,
@@ -248,6 +280,10 @@ int mb_media_open_read(struct mb_media_in **out, const char *spec,
 	}
 	if (!m->in.read)
 		set_input(m);
+	if (mbm_zstd_detect(m, e) < 0) {
+		mb_media_close(m);
+		return -1;
+	}
 	*out = m;
 	return 0;
 }

@@ -53,6 +53,12 @@ struct mb_media_stop {
 };
 
 /* Everything the command line says about media, given at open. */
+/* --compress: zstd frames with a seek table (zstd_write.c). */
+struct mb_compress {
+	int level;		/* zstd level; 0: no compression */
+	unsigned threads;	/* compressor threads; 0: one per online CPU (at most 8) */
+};
+
 struct mb_media_params {
 	bool force;			/* file: overwrite an existing PATH */
 	uint32_t block_size;		/* tape record size; 0: the default */
@@ -62,6 +68,7 @@ struct mb_media_params {
 	const char *backup;		/* tape read: which image (NULL: the last) */
 	unsigned device_timeout;	/* seconds a pipe may stall; 0: never */
 	struct mb_media_stop stop;	/* what ends a blocked wait */
+	struct mb_compress compress;	/* level 0: the image as it is */
 };
 
 /* Where an image went on a medium with positions (a tape): one part per
@@ -112,6 +119,10 @@ struct mb_media_ops {
 	 * file.  NULL: images follow byte after byte (a filter passes it on). */
 	int (*mark)(struct mb_sink *s, struct mb_error *e);
 	bool has_position;	/* tape: label, volume, file, record size */
+	/* A hint: a member of the image starts at image byte off, before its
+	 * bytes arrive (possibly from another thread than write): the zstd
+	 * filter cuts a frame there.  NULL: the hint is passed on. */
+	void (*boundary)(struct mb_sink *s, uint64_t off);
 	/* The medium must be kept streaming: mb_sink_open stacks the RAM ring
 	 * (params.buffer bytes) over it (tape). */
 	bool streams;
@@ -184,7 +195,10 @@ void mb_sink_abort(struct mb_sink *s);
 /* Ends an image that another follows on the same medium (ops->mark of
  * the first sink of the chain that has one; 0 if none has). */
 int mb_sink_mark(struct mb_sink *s, struct mb_error *e);
-/* The chain as the image writer's output (next_image: mb_sink_mark). */
+/* Hands the boundary hint to the first sink of the chain that takes it. */
+void mb_sink_boundary(struct mb_sink *s, uint64_t off);
+/* The chain as the image writer's output (next_image: mb_sink_mark,
+ * boundary: mb_sink_boundary). */
 struct mb_image_output mb_sink_output(struct mb_sink *s);
 /* Checks spec before anything is opened or recorded (preflight, before
  * the catalog): an unknown or unwritable spec, then the driver's check. */
@@ -210,6 +224,17 @@ int mb_sink_push_ring(struct mb_sink **top, uint64_t bytes, const struct mb_medi
 int mb_sink_push_deadline(struct mb_sink **top, unsigned timeout,
 			  const struct mb_media_stop *stop, struct mb_error *e);
 
+/* A filter over *top: zstd compression (zstd_write.c).  The image goes
+ * out as independent zstd frames, cut at member boundaries (the hint)
+ * once a frame holds 1 MiB and inside members every 4 MiB, compressed
+ * by c->threads threads and written in order, then a seek table; on a
+ * medium of fixed records (tape) the output is whole records, padded
+ * with a skippable frame.  A mark ends the stream (its seek table) and
+ * starts another for the next image. */
+int mb_sink_push_zstd(struct mb_sink **top, const struct mb_compress *c, struct mb_error *e);
+/* Parses --compress: "none", "zstd" (level 3) or "zstd:LEVEL" (1..max). */
+int mb_compress_parse(const char *text, struct mb_compress *c, struct mb_error *e);
+
 /* ---- reading ---- */
 
 struct mb_media_in {
@@ -231,8 +256,10 @@ struct mb_media_in {
 
 /* Opens spec as --from takes it: a path (a file), "-" (standard input),
  * or "name:arg" of a driver that reads ("tape:/dev/nst0", "file:PATH"),
- * positioned at its image (p->backup picks one on a tape).  *out is NULL
- * on failure. */
+ * positioned at its image (p->backup picks one on a tape).  An image
+ * that starts with a zstd frame is read through the zstd filter
+ * (zstd_read.c): by its seek table on a file (only the frames a read
+ * needs), in order elsewhere.  *out is NULL on failure. */
 int mb_media_open_read(struct mb_media_in **out, const char *spec,
 		       const struct mb_media_params *p, struct mb_error *e);
 /* The image reader's input (borrowed: valid until close). */

@@ -1,8 +1,9 @@
 /*
  * Writes the fuzz targets' seed corpus: small real images made by the
  * project's own writer (mb_image_layout + mb_image_write), and the index
- * and trailer texts they carry.  `make fuzz-seeds` runs it into
- * tests/fuzz/corpus/{reader,index,trailer}/; the output is committed.
+ * and trailer texts they carry, and seek tables of compressed images.
+ * `make fuzz-seeds` runs it into tests/fuzz/corpus/{reader,index,trailer,
+ * seektable}/; the output is committed.
  *
  *   mkseeds DIR
  */
@@ -14,6 +15,7 @@
 #include <sys/sysmacros.h>
 
 #include "image/internal.h"
+#include "plugins/media/zstd_seek.h"
 
 #define MAX_ENTS 16
 
@@ -154,6 +156,31 @@ out:
 	return rc;
 }
 
+/* Seek tables as the zstd filter writes them: one frame, a few with a
+ * padding frame last (tape), none. */
+static int seek_seeds(const char *dir)
+{
+	static const struct mbz_frame f[] = { { 4131, 4194304, 0x1234abcd },
+		{ 3000, 1048576, 7 }, { 10240, 0, 0x02cc5d05 } };
+	static const size_t counts[] = { 0, 1, 3 };
+	struct mb_error e = { 0 };
+	unsigned char buf[256];
+	char name[32];
+
+	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+		struct mbz_table t = { 0 };
+
+		for (size_t i = 0; i < counts[k]; i++)
+			mbz_table_add(&t, f[i].c_size, f[i].d_size, f[i].check, &e);
+		mbz_table_render(&t, buf);
+		snprintf(name, sizeof(name), "frames-%zu", counts[k]);
+		if (put(dir, "seektable", name, buf, mbz_table_len(t.n)) < 0)
+			return -1;
+		mbz_table_free(&t);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -164,5 +191,5 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
 		if (one(argv[1], &seeds[i]) < 0)
 			return 1;
-	return 0;
+	return seek_seeds(argv[1]) < 0 ? 1 : 0;
 }
