@@ -365,7 +365,7 @@ int main(void)
 {
 	char cmd[128];
 
-	plan(94 + 5 + 8);
+	plan(94 + 6 + 8);
 	snprintf(dir, sizeof(dir), "/tmp/catalog-test/sub");
 	snprintf(path, sizeof(path), "%s/catalog.db", dir);
 	sql_db = path;
