@@ -23,6 +23,7 @@
 #include "common/path.h"
 #include "image/image.h"
 #include "orchestrator/commands.h"
+#include "orchestrator/restore_pitr.h"
 #include "orchestrator/restore_set.h"
 #include "orchestrator/restore_target.h"
 
@@ -704,6 +705,8 @@ int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e)
 		.report = stdout, .opt = opt,
 	};
 	struct mb_set_stats st;
+	struct mb_pitr pitr = { 0 };
+	bool pitr_wanted = mb_pitr_wanted(opt);
 	int rc;
 
 	if (!opt->to) {
@@ -711,8 +714,21 @@ int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e)
 		mb_hint(e, "give the directory to restore into: --to DIR");
 		return -1;
 	}
+	/* a point in time: target, backup and archive checked before any write */
+	if (pitr_wanted && mb_pitr_prepare(&pitr, opt, e) < 0) {
+		mb_pitr_free(&pitr);
+		return -1;
+	}
+	if (pitr_wanted && !opt->froms.n) {
+		o.media = (const char *const *)pitr.from;
+		o.n_media = pitr.n_from;
+	}
 	rc = mb_set_restore(&o, &st, e);
 	if (rc == 0 || e->code == MB_ERR_PARTIAL)
 		restore_report(opt, &st);
+	/* every file checked and published: now the recovery settings */
+	if (rc == 0 && pitr_wanted)
+		rc = mb_pitr_finish(&pitr, opt, e);
+	mb_pitr_free(&pitr);
 	return rc;
 }

@@ -92,7 +92,8 @@ enum mb_quiesce_keep {
 
 /* A restore to a point in time, as the command line gives it. */
 struct mb_recovery_target {
-	const char *kind;	/* "time", "lsn", "xid", "name" or "latest" */
+	const char *kind;	/* "time", "lsn", "xid", "name", "latest" or
+				 * "immediate" (stop once consistent) */
 	const char *value;	/* as given; NULL for latest */
 	const char *action;	/* "promote", "pause" or "shutdown" */
 	bool inclusive;		/* stop just after the target, not before it */

@@ -250,7 +250,7 @@ static int pg_target_order(const struct mb_fact *f, size_t n,
 	} else if (!strcmp(t->kind, "lsn")) {
 		mb_pg_parse_lsn(t->value, &want);
 		*out = stop_lsn <= want ? MB_RECOVERY_BEFORE : MB_RECOVERY_AFTER;
-	} else if (!strcmp(t->kind, "latest")) {
+	} else if (!strcmp(t->kind, "latest") || !strcmp(t->kind, "immediate")) {
 		*out = MB_RECOVERY_BEFORE;
 	} else {
 		*out = MB_RECOVERY_UNKNOWN;

@@ -141,7 +141,10 @@ static int new_settings(FILE *f, const struct mb_recovery_target *t, const char 
 		"# these settings while recovery.signal exists\n", when, t->kind,
 		t->value ? " '" : "", t->value ? t->value : "", t->value ? "'" : "");
 	setting(f, "restore_command", command);
-	if (strcmp(t->kind, "latest")) {
+	if (!strcmp(t->kind, "immediate")) {
+		setting(f, "recovery_target", "immediate");
+		setting(f, "recovery_target_action", t->action);
+	} else if (strcmp(t->kind, "latest")) {
 		snprintf(name, sizeof(name), "recovery_target_%s", t->kind);
 		if (!strcmp(t->kind, "time") &&
 		    mb_pg_target_time_utc(t->value, value, sizeof(value)) < 0)

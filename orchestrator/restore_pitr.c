@@ -1,0 +1,349 @@
+/*
+ * A restore to a point in time; see restore_pitr.h.  What the database
+ * means by a target and by a backup's facts is the plugin's (its recovery
+ * op, found through the --db the backup was taken with); what is chosen,
+ * refused and in which order is here.
+ *
+ * The choice without --from: the newest complete backup whose
+ * consistency point lies at or before the target.  An xid or a restore
+ * point's name cannot be placed in time, so the newest backup is taken
+ * (logged, with the hint to give --from for an older one): replaying
+ * from it reaches any such target committed after it, and PostgreSQL
+ * refuses one before it ("recovery stop point is before consistent
+ * recovery point").
+ */
+#include "orchestrator/restore_pitr.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+struct target_opt {
+	const char *option, *kind, *value;
+};
+
+bool mb_pitr_wanted(const struct mb_options *o)
+{
+	return o->target_time || o->target_lsn || o->target_xid || o->target_name || o->target;
+}
+
+static int one_of(const char *v, const char *const *allowed)
+{
+	for (size_t i = 0; allowed[i]; i++)
+		if (strcmp(v, allowed[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The one target given, as the plugin is handed it. */
+static int target_of(const struct mb_options *o, struct mb_recovery_target *t,
+		     struct mb_error *e)
+{
+	static const char *const special[] = { "latest", "immediate", NULL };
+	static const char *const actions[] = { "promote", "pause", "shutdown", NULL };
+	static const char *const bools[] = { "true", "false", NULL };
+	const struct target_opt v[] = {
+		{ "--target-time", "time", o->target_time }, { "--target-lsn", "lsn", o->target_lsn },
+		{ "--target-xid", "xid", o->target_xid }, { "--target-name", "name", o->target_name },
+		{ "--target", o->target, o->target },
+	};
+	const struct target_opt *given = NULL;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		if (!v[i].value)
+			continue;
+		if (given) {
+			mb_fail(e, MB_ERR_USAGE, 0, "options '%s' and '%s' exclude each other",
+				given->option, v[i].option);
+			mb_hint(e, "give one target");
+			return -1;
+		}
+		given = &v[i];
+	}
+	if (o->target && one_of(o->target, special) < 0) {
+		mb_fail(e, MB_ERR_USAGE, 0, "invalid --target '%s'", o->target);
+		mb_hint(e, "use latest or immediate; a time, an LSN, an xid or a restore point "
+			   "go to --target-time, --target-lsn, --target-xid or --target-name");
+		return -1;
+	}
+	if (one_of(o->target_action, actions) < 0) {
+		mb_fail(e, MB_ERR_USAGE, 0, "invalid --target-action '%s'", o->target_action);
+		mb_hint(e, "use promote, pause or shutdown");
+		return -1;
+	}
+	if (one_of(o->target_inclusive, bools) < 0) {
+		mb_fail(e, MB_ERR_USAGE, 0, "invalid --target-inclusive '%s'", o->target_inclusive);
+		mb_hint(e, "use true or false");
+		return -1;
+	}
+	*t = (struct mb_recovery_target){
+		.kind = given->kind, .value = o->target ? NULL : given->value,
+		.action = o->target_action, .inclusive = !strcmp(o->target_inclusive, "true"),
+		.timeline = o->target_timeline,
+	};
+	return 0;
+}
+
+/* The --db a backup was taken with, from its stored options; NULL if none. */
+static const struct mb_quiesce_ops *plugin_of(const struct mb_catalog_point *pt)
+{
+	json_t *j = json_loads(pt->config, 0, NULL);
+	const char *db = json_string_value(json_object_get(j, "db"));
+	const struct mb_quiesce_ops *q = db ? mb_quiesce_recovery(db) : NULL;
+
+	json_decref(j);
+	return q;
+}
+
+/* "backup 3 (consistent from 2026-..., stop LSN 0/5000100, timeline 1)" */
+static void describe(char *out, size_t size, const struct mb_catalog_point *pt)
+{
+	const char *at = mb_fact_get(pt->facts, pt->n_facts, "consistent_at");
+	const char *lsn = mb_fact_get(pt->facts, pt->n_facts, "stop_lsn");
+	const char *tl = mb_fact_get(pt->facts, pt->n_facts, "timeline");
+
+	snprintf(out, size, "backup %lld (consistent from %s, stop LSN %s, timeline %s)",
+		 (long long)pt->run_id, at ? at : "?", lsn ? lsn : "?", tl ? tl : "?");
+}
+
+/* Where point pt lies against the target; UNUSABLE for a backup of a
+ * database without recovery (--db none) or a crash image. */
+static int order_of(const struct mb_pitr *p, const struct mb_catalog_point *pt,
+		    enum mb_recovery_order *o, struct mb_error *e)
+{
+	const struct mb_quiesce_ops *q = plugin_of(pt);
+
+	*o = MB_RECOVERY_UNUSABLE;
+	if (q != p->plugin)
+		return 0;
+	return q->recovery->order(pt->facts, pt->n_facts, &p->t, o, e);
+}
+
+static const char *target_text(const struct mb_pitr *p, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s", p->t.kind, p->t.value ? " '" : "",
+		 p->t.value ? p->t.value : "", p->t.value ? "'" : "");
+	return buf;
+}
+
+/* Without --from: the newest point before the target. */
+static int choose(struct mb_pitr *p, const char *catalog, struct mb_error *e)
+{
+	const struct mb_catalog_point *oldest = NULL;
+	char what[160], where[400];
+
+	for (size_t i = 0; i < p->n_points; i++) {
+		enum mb_recovery_order o;
+
+		if (order_of(p, &p->points[i], &o, e) < 0)
+			return -1;
+		if (o == MB_RECOVERY_UNUSABLE)
+			continue;
+		oldest = &p->points[i];
+		if (o == MB_RECOVERY_AFTER)
+			continue;
+		p->point = &p->points[i];
+		if (o == MB_RECOVERY_UNKNOWN)
+			mb_info("restore: target %s cannot be placed in time: starting from the "
+				"newest backup, %lld (give --from for an older one)",
+				target_text(p, what, sizeof(what)), (long long)p->point->run_id);
+		return 0;
+	}
+	target_text(p, what, sizeof(what));
+	if (!oldest) {
+		mb_fail(e, MB_ERR_NOT_FOUND, 0, "no backup in catalog '%s' can start a restore to "
+			"target %s", catalog, what);
+		mb_hint(e, "a restore to a point in time starts from a complete --db postgres "
+			   "--mode hot backup; is --catalog the one the backups went to?");
+		return -1;
+	}
+	describe(where, sizeof(where), oldest);
+	mb_fail(e, MB_ERR_NOT_FOUND, 0, "target %s lies before the oldest backup in catalog '%s'",
+		what, catalog);
+	mb_hint(e, "the oldest is %s; choose a target from then on", where);
+	return -1;
+}
+
+/* --from names an image: its backup in the catalog. */
+static bool media_is(const char *spec, const char *from)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+
+	if (!strcmp(spec, from))
+		return true;
+	if (strncmp(spec, "file:", 5))
+		return false;
+	if (!strcmp(spec + 5, from))
+		return true;
+	return realpath(spec + 5, a) && realpath(from, b) && !strcmp(a, b);
+}
+
+static int given(struct mb_pitr *p, const char *from, const char *catalog, struct mb_error *e)
+{
+	enum mb_recovery_order o;
+	char what[160], where[400];
+
+	for (size_t i = 0; i < p->n_points && !p->point; i++)
+		for (size_t k = 0; k < p->points[i].n_media && !p->point; k++)
+			if (media_is(p->points[i].media[k], from))
+				p->point = &p->points[i];
+	if (!p->point) {
+		mb_fail(e, MB_ERR_NOT_FOUND, 0, "image '%s' is no complete backup in catalog '%s': "
+			"where it starts replaying is unknown", from, catalog);
+		mb_hint(e, "give the --catalog its backup went to, or leave --from out to let "
+			   "mbackup choose");
+		return -1;
+	}
+	if (order_of(p, p->point, &o, e) < 0)
+		return -1;
+	describe(where, sizeof(where), p->point);
+	if (o == MB_RECOVERY_UNUSABLE) {
+		mb_fail(e, MB_ERR_NOT_FOUND, 0, "image '%s' cannot start a restore to a point in "
+			"time: %s has no consistency point", from, where);
+		mb_hint(e, "take the backups to roll forward with --db postgres --mode hot");
+		return -1;
+	}
+	if (o == MB_RECOVERY_AFTER) {
+		mb_fail(e, MB_ERR_NOT_FOUND, 0, "target %s lies before %s, taken to '%s'",
+			target_text(p, what, sizeof(what)), where, from);
+		mb_hint(e, "give an older backup with --from, or leave --from out to let mbackup "
+			   "choose");
+		return -1;
+	}
+	return 0;
+}
+
+/* The chosen backup's images as --from takes them. */
+static int media_of(struct mb_pitr *p, struct mb_error *e)
+{
+	const struct mb_catalog_point *pt = p->point;
+
+	if (!pt->n_media)
+		return mb_fail(e, MB_ERR_NOT_FOUND, 0, "backup %lld has no complete image",
+			       (long long)pt->run_id);
+	if (!(p->from = calloc(pt->n_media, sizeof(*p->from))))
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to choose the backup");
+	for (size_t k = 0; k < pt->n_media; k++) {
+		const char *m = pt->media[k];
+
+		if (!strcmp(m, "-") || !strncmp(m, "pipe:", 5)) {
+			mb_fail(e, MB_ERR_NOT_FOUND, 0, "backup %lld went to '%s', which cannot be "
+				"read back", (long long)pt->run_id, m);
+			mb_hint(e, "give the image with --from");
+			return -1;
+		}
+		if (!(p->from[p->n_from++] = strdup(strncmp(m, "file:", 5) ? m : m + 5)))
+			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to choose the backup");
+	}
+	return 0;
+}
+
+static int read_points(struct mb_pitr *p, const char *catalog, struct mb_error *e)
+{
+	struct mb_catalog *c = NULL;
+	int rc;
+
+	if (access(catalog, F_OK) < 0) {	/* opening would create one */
+		mb_fail(e, MB_ERR_CATALOG, errno, "unable to open catalog '%s'", catalog);
+		mb_hint(e, "a restore to a point in time chooses its backup in the catalog the "
+			   "backups went to: --catalog PATH");
+		return -1;
+	}
+	if (mb_catalog_open(&c, catalog, e) < 0)
+		return -1;
+	rc = mb_catalog_points(c, &p->points, &p->n_points, e);
+	mb_catalog_close(c);
+	return rc;
+}
+
+int mb_pitr_prepare(struct mb_pitr *p, const struct mb_options *opt, struct mb_error *e)
+{
+	char where[400];
+
+	memset(p, 0, sizeof(*p));
+	if (opt->files.n) {
+		mb_fail(e, MB_ERR_USAGE, 0, "options '--file' and '--target-...' exclude each other");
+		mb_hint(e, "a restore to a point in time restores the whole data directory");
+		return -1;
+	}
+	if (target_of(opt, &p->t, e) < 0)
+		return -1;
+	if (!(p->plugin = mb_quiesce_recovery(NULL)))
+		return mb_fail(e, MB_ERR_INTERNAL, 0, "no plugin can restore to a point in time");
+	if (p->plugin->recovery->check(&p->t, e) < 0 || read_points(p, opt->catalog, e) < 0)
+		return -1;
+	if ((opt->from ? given(p, opt->from, opt->catalog, e) : choose(p, opt->catalog, e)) < 0)
+		return -1;
+	if (!opt->from && media_of(p, e) < 0)
+		return -1;
+	describe(where, sizeof(where), p->point);
+	mb_info("restore: starting from %s", where);
+	return 0;
+}
+
+void mb_pitr_free(struct mb_pitr *p)
+{
+	for (size_t i = 0; i < p->n_from; i++)
+		free(p->from[i]);
+	free(p->from);
+	mb_catalog_points_free(p->points, p->n_points);
+	memset(p, 0, sizeof(*p));
+}
+
+/* An absolute path for the restored server, which runs elsewhere. */
+static char *absolute(const char *path, const char *what, struct mb_error *e)
+{
+	char *abs = realpath(path, NULL);
+
+	if (!abs)
+		mb_fail(e, errno == ENOMEM ? MB_ERR_GENERAL : MB_ERR_CONFIG, errno,
+			"unable to find the %s '%s'", what, path);
+	return abs;
+}
+
+/* `mbackup wal-get` as this restore runs: this very binary, the same
+ * catalog, archive and config. */
+static int fetch_argv(const struct mb_options *opt, char *argv[10], struct mb_error *e)
+{
+	size_t n = 0;
+
+	memset(argv, 0, 10 * sizeof(*argv));
+	if (!(argv[n++] = absolute("/proc/self/exe", "mbackup binary", e)) ||
+	    !(argv[n++] = strdup("wal-get")) || !(argv[n++] = strdup("--catalog")) ||
+	    !(argv[n++] = absolute(opt->catalog, "catalog", e)))
+		return e->code ? -1 : mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to write the "
+					      "recovery settings");
+	if (opt->wal_archive && (!(argv[n++] = strdup("--wal-archive")) ||
+				 !(argv[n++] = absolute(opt->wal_archive, "WAL archive", e))))
+		return e->code ? -1 : mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to write the "
+					      "recovery settings");
+	if (opt->config && (!(argv[n++] = strdup("--config")) ||
+			    !(argv[n++] = absolute(opt->config, "config file", e))))
+		return e->code ? -1 : mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to write the "
+					      "recovery settings");
+	return 0;
+}
+
+int mb_pitr_finish(struct mb_pitr *p, const struct mb_options *opt, struct mb_error *e)
+{
+	char *argv[10];
+	char what[160];
+	int rc = fetch_argv(opt, argv, e);
+
+	if (rc == 0)
+		rc = p->plugin->recovery->write(opt->to, &p->t, (const char *const *)argv, e);
+	for (size_t i = 0; i < 10; i++)
+		free(argv[i]);
+	if (rc == 0)
+		mb_info("restore: recovery settings written: the server started on '%s' replays "
+			"the WAL archive to target %s, then does %s", opt->to,
+			target_text(p, what, sizeof(what)),
+			strcmp(p->t.kind, "latest") ? p->t.action : "promote");
+	return rc;
+}
