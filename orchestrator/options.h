@@ -68,6 +68,10 @@ struct mb_options {
 	char *buffer;			/* RAM ring size, e.g. "64M" */
 	char *backup;			/* ls/verify/restore: which image on a tape */
 	bool help, version;
+	/* the WAL archive (orchestrator/wal_cmd.h) */
+	char *wal_archive;		/* directory; the config's wal-archive */
+	long retain;			/* expire: complete backups kept */
+	struct mb_strlist args;		/* wal-push PATH, wal-get NAME PATH */
 };
 
 /* Parses argv (and the one --config file, if any) into o.  Usage errors
