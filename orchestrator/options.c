@@ -19,6 +19,7 @@
 #include "plugins/quiesce/postgres/postgres.h"
 
 #define MB_DEFAULT_CATALOG "/var/lib/mbackup/catalog.db"
+#define MB_DEFAULT_CONFIG "/etc/mbackup/mbackup.conf"
 
 #define V_BACKUP (MB_VERB_BACKUP | MB_VERB_CHECK)
 #define V_ALL MB_VERB_ALL
@@ -85,6 +86,12 @@ const struct opt_def mb_opt_table[] = {
 	  "read options from FILE, once: lines 'name = value', each name once, a list's values on "
 	  "one line separated by spaces, only the command's options (check, recover, list: also the backup's); FILE "
 	  "owned by root (or you) and writable by no one else" },
+	{ "wal-archive", OPT_STR, V_BACKUP | MB_VERB_RESTORE | MB_VERB_WAL_PUSH | MB_VERB_WAL_GET |
+	  MB_VERB_WAL_CHECK | MB_VERB_EXPIRE, OFF(wal_archive), "DIR", NULL, 0, 0,
+	  "the WAL archive directory (archive_command = 'mbackup wal-push %p' reads it from "
+	  "the config file); never on a filesystem the backup freezes" },
+	{ "retain", OPT_LONG, MB_VERB_EXPIRE, OFF(retain), "N", NULL, 1, 1000000,
+	  "expire: keep the newest N complete backups (and the WAL they need)" },
 	{ "help", OPT_BOOL, V_ALL, OFF(help), NULL, NULL, 0, 0, "show this help" },
 	{ "version", OPT_BOOL, V_ALL, OFF(version), NULL, NULL, 0, 0, "show the version" },
 	{ "target-time", OPT_STR, MB_VERB_RESTORE, OFF(target_time), "TIMESTAMP", NULL, 0, 0,
@@ -118,6 +125,8 @@ static const struct { const char *name; enum mb_verb verb; const char *summary; 
 	{ "restore", MB_VERB_RESTORE, "restore an image, or single files from it" },
 	{ "list", MB_VERB_LIST, "list the runs in the catalog" },
 	{ "recover", MB_VERB_RECOVER, "undo what a dead run left behind" },
+	{ "wal-push", MB_VERB_WAL_PUSH, "archive one WAL file (archive_command = 'mbackup wal-push %p')" },
+	{ "wal-get", MB_VERB_WAL_GET, "fetch one archived WAL file (restore_command = 'mbackup wal-get %f %p')" },
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
@@ -259,6 +268,20 @@ static bool names_option(const char *a)
 	return mb_opt_find(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2)) != NULL;
 }
 
+/* The WAL verbs run from PostgreSQL's archive_command and restore_command
+ * with no --config: they read $MBACKUP_CONFIG, else MB_DEFAULT_CONFIG when
+ * it exists (the file deploy/mbackup.service gives the backup). */
+static const char *default_config(enum mb_verb verb)
+{
+	const char *env = getenv("MBACKUP_CONFIG");
+
+	if (!(verb & (MB_VERB_WAL_PUSH | MB_VERB_WAL_GET | MB_VERB_WAL_CHECK | MB_VERB_EXPIRE)))
+		return NULL;
+	if (env && *env)
+		return env;
+	return access(MB_DEFAULT_CONFIG, F_OK) == 0 ? MB_DEFAULT_CONFIG : NULL;
+}
+
 /* The --config file, read before the rest of the command line: given at
  * most once (a second one used to be ignored without a word). */
 static int read_config(struct mb_options *o, int argc, char **argv, int first,
@@ -282,7 +305,20 @@ static int read_config(struct mb_options *o, int argc, char **argv, int first,
 		if (p)
 			path = p;
 	}
+	if (!path)
+		path = default_config(o->verb);
 	return path ? mb_options_read_file(o, path, e) : 0;
+}
+
+/* " backup check ...": every verb's name, into buf. */
+static const char *verb_names(char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t k = 0; k < N_VERBS && len < cap; k++)
+		len += (size_t)snprintf(buf + len, cap - len, " %s", verbs[k].name);
+	return buf;
 }
 
 /* Finds the verb (first argument if it names one), then reads --config. */
@@ -298,8 +334,10 @@ static int pre_scan(struct mb_options *o, int argc, char **argv, int *first,
 		for (i = 0; i < N_VERBS && strcmp(verbs[i].name, argv[1]) != 0; i++)
 			;
 		if (i == N_VERBS) {
+			char names[256];
+
 			mb_fail(e, MB_ERR_USAGE, 0, "unknown command '%s'", argv[1]);
-			mb_hint(e, "commands: backup check ls verify restore list recover; see mbackup --help");
+			mb_hint(e, "commands:%s; see mbackup --help", verb_names(names, sizeof(names)));
 			return -1;
 		}
 		o->verb = verbs[i].verb;
@@ -434,6 +472,11 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_erro
 
 		if (strcmp(a, "-h") == 0)
 			a = "--help";
+		if (strncmp(a, "--", 2) != 0 && (o->verb & (MB_VERB_WAL_PUSH | MB_VERB_WAL_GET))) {
+			if (list_add(&o->args, a) < 0)
+				return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", a);
+			continue;
+		}
 		if (strncmp(a, "--", 2) != 0)
 			return usage_error(e, "unexpected argument '%s' for '%s'", a, o->verb_name);
 		eq = strchr(a + 2, '=');
@@ -468,6 +511,7 @@ void mb_options_free(struct mb_options *o)
 		else if (mb_opt_table[i].kind == OPT_LIST)
 			list_clear(field);
 	}
+	list_clear(&o->args);
 }
 
 void mb_options_usage(const struct mb_options *o)

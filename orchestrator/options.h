@@ -75,6 +75,10 @@ struct mb_options {
 	char *target_timeline;		/* latest | current | N */
 	char *wal_archive;		/* the WAL archive's directory */
 	bool help, version;
+	/* the WAL archive (orchestrator/wal_cmd.h) */
+	char *wal_archive;		/* directory; the config's wal-archive */
+	long retain;			/* expire: complete backups kept */
+	struct mb_strlist args;		/* wal-push PATH, wal-get NAME PATH */
 };
 
 /* Parses argv (and the one --config file, if any) into o.  Usage errors

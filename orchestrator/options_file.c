@@ -54,6 +54,9 @@ static unsigned config_verbs(enum mb_verb verb)
 {
 	if (verb == MB_VERB_CHECK || verb == MB_VERB_RECOVER || verb == MB_VERB_LIST)
 		return verb | MB_VERB_BACKUP;
+	/* the WAL verbs read the backup's file (wal-archive in it) */
+	if (verb & (MB_VERB_WAL_PUSH | MB_VERB_WAL_GET | MB_VERB_WAL_CHECK | MB_VERB_EXPIRE))
+		return verb | MB_VERB_BACKUP;
 	return verb;
 }
 
