@@ -110,9 +110,6 @@ const struct opt_def mb_opt_table[] = {
 	  0, 0, "stop just after the target (true) or just before it" },
 	{ "target-timeline", OPT_STR, MB_VERB_RESTORE, OFF(target_timeline), "latest|current|N",
 	  "latest", 0, 0, "the timeline to follow to the target" },
-	{ "wal-archive", OPT_STR, MB_VERB_RESTORE | MB_VERB_WAL_PUSH | MB_VERB_WAL_GET |
-	  MB_VERB_WAL_CHECK | MB_VERB_EXPIRE, OFF(wal_archive), "DIR", NULL, 0, 0,
-	  "the WAL archive (a directory on no filesystem mbackup freezes)" },
 };
 #define N_OPTS (sizeof(mb_opt_table) / sizeof(mb_opt_table[0]))
 const size_t mb_opt_count = N_OPTS;

@@ -73,7 +73,6 @@ struct mb_options {
 	char *target_action;		/* promote | pause | shutdown */
 	char *target_inclusive;		/* true | false */
 	char *target_timeline;		/* latest | current | N */
-	char *wal_archive;		/* the WAL archive's directory */
 	bool help, version;
 	/* the WAL archive (orchestrator/wal_cmd.h) */
 	char *wal_archive;		/* directory; the config's wal-archive */

@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "orchestrator/wal_archive.h"
+#include "orchestrator/wal_cmd.h"
 
 struct target_opt {
 	const char *option, *kind, *value;
@@ -132,6 +134,67 @@ static const char *target_text(const struct mb_pitr *p, char *buf, size_t size)
 	return buf;
 }
 
+/* The timeline recovery follows from a backup on sp->timeline. */
+static int target_timeline(const struct mb_pitr *p, const struct mb_recovery_span *sp,
+			   uint32_t *tli, struct mb_error *e)
+{
+	const char *t = p->t.timeline ? p->t.timeline : "latest";
+
+	if (!strcmp(t, "latest"))
+		return mb_wal_archive_latest_timeline(p->archive, sp->timeline, tli, e);
+	*tli = strcmp(t, "current") ? (uint32_t)strtoul(t, NULL, 10) : sp->timeline;
+	return 0;
+}
+
+/* Does the backup's WAL up to its consistency point lie on the path of
+ * timeline tli?  A backup of timeline 1 taken after timeline 2 left it
+ * cannot reach a point on timeline 2.  A history file missing from the
+ * archive counts as on the path: the archive check names it. */
+static int on_path(const struct mb_pitr *p, const struct mb_recovery_span *sp, uint32_t tli,
+		   bool *yes, struct mb_error *e)
+{
+	struct mb_wal_history h = { 0 };
+	struct mb_error why = { 0 };
+	const struct mb_wal_tl *tl;
+
+	*yes = tli == sp->timeline;
+	if (tli <= sp->timeline)
+		return 0;
+	if (mb_wal_history_read(p->archive, tli, &h, &why) < 0) {
+		*yes = why.code == MB_ERR_NOT_FOUND;
+		if (!*yes)
+			*e = why;
+		return *yes ? 0 : -1;
+	}
+	tl = mb_wal_history_find(&h, sp->timeline);
+	*yes = tl && sp->stop_lsn <= tl->end;
+	mb_wal_history_free(&h);
+	return 0;
+}
+
+/* Can point pt start the recovery: before the target (or not placeable)
+ * and on the target timeline's path?  Fills p->span and p->target_tli. */
+static int usable(struct mb_pitr *p, const struct mb_catalog_point *pt,
+		  enum mb_recovery_order *o, struct mb_error *e)
+{
+	bool yes;
+
+	if (order_of(p, pt, o, e) < 0)
+		return -1;
+	if (*o == MB_RECOVERY_UNUSABLE || *o == MB_RECOVERY_AFTER)
+		return 0;
+	if (p->plugin->recovery->span(pt->facts, pt->n_facts, &p->t, &p->span, e) < 0 ||
+	    target_timeline(p, &p->span, &p->target_tli, e) < 0 ||
+	    on_path(p, &p->span, p->target_tli, &yes, e) < 0)
+		return -1;
+	if (!yes) {
+		mb_info("restore: backup %lld (timeline %u) is not on the path of timeline %u",
+			(long long)pt->run_id, p->span.timeline, p->target_tli);
+		*o = MB_RECOVERY_AFTER;
+	}
+	return 0;
+}
+
 /* Without --from: the newest point before the target. */
 static int choose(struct mb_pitr *p, const char *catalog, struct mb_error *e)
 {
@@ -141,7 +204,7 @@ static int choose(struct mb_pitr *p, const char *catalog, struct mb_error *e)
 	for (size_t i = 0; i < p->n_points; i++) {
 		enum mb_recovery_order o;
 
-		if (order_of(p, &p->points[i], &o, e) < 0)
+		if (usable(p, &p->points[i], &o, e) < 0)
 			return -1;
 		if (o == MB_RECOVERY_UNUSABLE)
 			continue;
@@ -200,7 +263,7 @@ static int given(struct mb_pitr *p, const char *from, const char *catalog, struc
 			   "mbackup choose");
 		return -1;
 	}
-	if (order_of(p, p->point, &o, e) < 0)
+	if (usable(p, p->point, &o, e) < 0)
 		return -1;
 	describe(where, sizeof(where), p->point);
 	if (o == MB_RECOVERY_UNUSABLE) {
@@ -210,8 +273,9 @@ static int given(struct mb_pitr *p, const char *from, const char *catalog, struc
 		return -1;
 	}
 	if (o == MB_RECOVERY_AFTER) {
-		mb_fail(e, MB_ERR_NOT_FOUND, 0, "target %s lies before %s, taken to '%s'",
-			target_text(p, what, sizeof(what)), where, from);
+		mb_fail(e, MB_ERR_NOT_FOUND, 0, "target %s lies before %s, taken to '%s', "
+			"or on a timeline it is not on", target_text(p, what, sizeof(what)), where,
+			from);
 		mb_hint(e, "give an older backup with --from, or leave --from out to let mbackup "
 			   "choose");
 		return -1;
@@ -262,6 +326,62 @@ static int read_points(struct mb_pitr *p, const char *catalog, struct mb_error *
 	return rc;
 }
 
+/* Every segment from the backup's start to the target (to the newest
+ * archived on the way for a target that is no LSN), on the timelines the
+ * recovery follows, and their history files. */
+static int archive_complete(const struct mb_pitr *p, struct mb_error *e)
+{
+	struct mb_wal_gap gap;
+	char what[160], lsn[MB_WAL_LSN_MAX];
+	int rc = mb_wal_archive_check(p->archive, p->span.timeline, p->span.start_lsn,
+				      p->target_tli, p->span.end_lsn, &gap, e);
+
+	if (rc <= 0)
+		return rc;
+	target_text(p, what, sizeof(what));
+	mb_fail(e, MB_ERR_NOT_FOUND, 0, "WAL archive '%s' lacks '%s', which a restore from "
+		"backup %lld to target %s replays", p->archive, gap.first_missing,
+		(long long)p->point->run_id, what);
+	if (gap.lsn) {
+		mb_wal_lsn_format(gap.lsn, lsn);
+		mb_hint(e, "put the file back into the archive, or give a target before %s "
+			"(timeline %u), where it starts", lsn, gap.tli);
+	} else {
+		mb_hint(e, "put the file back into the archive, or follow another timeline "
+			"with --target-timeline");
+	}
+	return -1;
+}
+
+/* The recovery's own wal-get must run: parsed here as it will be. */
+static int fetch_argv(const struct mb_options *opt, char *argv[10], struct mb_error *e);
+
+static int fetch_check(const struct mb_options *opt, struct mb_error *e)
+{
+	char *argv[12] = { 0 };
+	struct mb_options o;
+	struct mb_error why = { 0 };
+	int argc = 0, rc = fetch_argv(opt, argv, e);
+
+	while (argv[argc])
+		argc++;
+	argv[argc] = "000000010000000000000001";	/* (not freed below) */
+	argv[argc + 1] = "/nonexistent";
+	if (rc == 0) {
+		rc = mb_options_parse(&o, argc + 2, argv, &why);
+		mb_options_free(&o);
+	}
+	if (rc < 0 && why.code) {
+		mb_fail(e, MB_ERR_CONFIG, 0, "the restored server's 'mbackup wal-get' could not "
+			"run: %s", why.msg);
+		mb_hint(e, "its --config is the restore's: give restore a config that wal-get "
+			   "reads too (the backup's keys and wal-archive), or --wal-archive only");
+	}
+	for (int i = 0; i < argc; i++)
+		free(argv[i]);
+	return rc;
+}
+
 int mb_pitr_prepare(struct mb_pitr *p, const struct mb_options *opt, struct mb_error *e)
 {
 	char where[400];
@@ -276,14 +396,17 @@ int mb_pitr_prepare(struct mb_pitr *p, const struct mb_options *opt, struct mb_e
 		return -1;
 	if (!(p->plugin = mb_quiesce_recovery(NULL)))
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "no plugin can restore to a point in time");
-	if (p->plugin->recovery->check(&p->t, e) < 0 || read_points(p, opt->catalog, e) < 0)
+	if (p->plugin->recovery->check(&p->t, e) < 0 || !(p->archive = mb_wal_archive_dir(opt, e)) ||
+	    read_points(p, opt->catalog, e) < 0)
 		return -1;
 	if ((opt->from ? given(p, opt->from, opt->catalog, e) : choose(p, opt->catalog, e)) < 0)
 		return -1;
 	if (!opt->from && media_of(p, e) < 0)
 		return -1;
 	describe(where, sizeof(where), p->point);
-	mb_info("restore: starting from %s", where);
+	mb_info("restore: starting from %s, following timeline %u", where, p->target_tli);
+	if (archive_complete(p, e) < 0 || fetch_check(opt, e) < 0)
+		return -1;
 	return 0;
 }
 
@@ -308,15 +431,14 @@ static char *absolute(const char *path, const char *what, struct mb_error *e)
 }
 
 /* `mbackup wal-get` as this restore runs: this very binary, the same
- * catalog, archive and config. */
+ * archive and config. */
 static int fetch_argv(const struct mb_options *opt, char *argv[10], struct mb_error *e)
 {
 	size_t n = 0;
 
 	memset(argv, 0, 10 * sizeof(*argv));
 	if (!(argv[n++] = absolute("/proc/self/exe", "mbackup binary", e)) ||
-	    !(argv[n++] = strdup("wal-get")) || !(argv[n++] = strdup("--catalog")) ||
-	    !(argv[n++] = absolute(opt->catalog, "catalog", e)))
+	    !(argv[n++] = strdup("wal-get")))
 		return e->code ? -1 : mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to write the "
 					      "recovery settings");
 	if (opt->wal_archive && (!(argv[n++] = strdup("--wal-archive")) ||

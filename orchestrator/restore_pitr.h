@@ -23,6 +23,9 @@ struct mb_pitr {
 	struct mb_recovery_target t;
 	const struct mb_quiesce_ops *plugin;	/* the one with the recovery op */
 	const struct mb_catalog_point *point;	/* the backup chosen */
+	const char *archive;	/* the WAL archive (--wal-archive) */
+	struct mb_recovery_span span;	/* the chosen backup's WAL */
+	uint32_t target_tli;	/* the timeline recovery follows */
 	char **from;		/* its media as --from takes them (no --from given) */
 	size_t n_from;
 	struct mb_catalog_point *points;

@@ -114,6 +114,7 @@ enum mb_recovery_order {
 struct mb_recovery_span {
 	uint32_t timeline;	/* the backup's */
 	uint64_t start_lsn;	/* from its start */
+	uint64_t stop_lsn;	/* consistent from here on */
 	uint64_t end_lsn;	/* to the target's LSN; 0: to the end of what
 				 * is archived (a time, an xid, a name, latest) */
 	uint64_t segment_size;

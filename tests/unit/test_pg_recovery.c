@@ -126,8 +126,9 @@ static void orders(void)
 	is_int(o, MB_RECOVERY_UNUSABLE, "  cannot start a recovery");
 	t = target("lsn", "0/9000000");
 	is_int(ops->span(hot, N_HOT, &t, &sp, &e), 0, "the WAL span to an LSN");
-	ok(sp.timeline == 2 && sp.start_lsn == 0x3000028 && sp.end_lsn == 0x9000000 &&
-	   sp.segment_size == 16777216, "  timeline, start, end and segment size");
+	ok(sp.timeline == 2 && sp.start_lsn == 0x3000028 && sp.stop_lsn == 0x3000100 &&
+	   sp.end_lsn == 0x9000000 && sp.segment_size == 16777216,
+	   "  timeline, start, stop, end and segment size");
 	t = target("time", "2026-11-29 15:00:00+00");
 	is_int(ops->span(hot, N_HOT, &t, &sp, &e), 0, "the WAL span to a time");
 	ok(sp.end_lsn == 0, "  to the end of the archive");

@@ -262,15 +262,16 @@ static int pg_target_span(const struct mb_fact *f, size_t n,
 			  const struct mb_recovery_target *t, struct mb_recovery_span *out,
 			  struct mb_error *e)
 {
-	const char *tl, *start, *seg;
+	const char *tl, *start, *stop, *seg;
 
 	memset(out, 0, sizeof(*out));
 	if (!(tl = need(f, n, "timeline", e)) || !(start = need(f, n, "start_lsn", e)) ||
-	    !(seg = need(f, n, "wal_segment_size", e)))
+	    !(stop = need(f, n, "stop_lsn", e)) || !(seg = need(f, n, "wal_segment_size", e)))
 		return -1;
 	out->timeline = (uint32_t)strtoul(tl, NULL, 10);
 	out->segment_size = strtoull(seg, NULL, 10);
-	if (mb_pg_parse_lsn(start, &out->start_lsn) < 0 || out->timeline == 0 ||
+	if (mb_pg_parse_lsn(start, &out->start_lsn) < 0 ||
+	    mb_pg_parse_lsn(stop, &out->stop_lsn) < 0 || out->timeline == 0 ||
 	    out->segment_size == 0)
 		return mb_fail(e, MB_ERR_CATALOG, 0, "the backup's start '%s' on timeline '%s' "
 			       "cannot be read", start, tl);
