@@ -97,8 +97,15 @@ static const char *const v3[] = {
 	NULL
 };
 
+/* 4: expire marks a run whose images it cannot remove (on tape) expired:
+ * kept in the catalog, no longer a backup to restore or to keep WAL for. */
+static const char *const v4[] = {
+	"ALTER TABLE runs ADD COLUMN expired TEXT",
+	NULL
+};
+
 /* migrations[k] brings version k to version k + 1. */
-static const char *const *const migrations[] = { v1, v2, v3 };
+static const char *const *const migrations[] = { v1, v2, v3, v4 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 	       MB_CATALOG_SCHEMA_VERSION,
