@@ -158,8 +158,8 @@ wait "$LOCKER" 2>/dev/null
 
 run "$MB" --help
 exit_is 0 "--help exits 0"
-is "$(sed -n '/^commands:$/,/^$/ s/^  \([a-z]*\) .*/\1/p' <<<"$RUN_OUT" | tr '\n' ' ')" \
-	"backup check ls verify restore list recover " "--help lists the verbs"
+is "$(sed -n '/^commands:$/,/^$/ s/^  \([a-z-]*\) .*/\1/p' <<<"$RUN_OUT" | tr '\n' ' ')" \
+	"backup check ls verify restore list recover wal-push wal-get wal-check expire " "--help lists the verbs"
 is "$RUN_ERR" "" "--help writes nothing on stderr"
 run "$MB" --version
 exit_is 0 "--version exits 0"
