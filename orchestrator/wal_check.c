@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "orchestrator/catalog_wal.h"
 #include "orchestrator/wal_archive.h"
+#include "orchestrator/wal_file.h"
 
 /* One backup's verdict. */
 struct verdict {
@@ -75,7 +76,8 @@ static json_t *verdict_json(const struct mb_wal_backup *b, const struct verdict 
 	return j;
 }
 
-static json_t *archive_json(const char *archive, const struct mb_wal_scan *s, long age)
+static json_t *archive_json(const char *archive, const struct mb_wal_scan *s, long age,
+			    const char *failure)
 {
 	json_t *j = json_object(), *tl = json_array();
 
@@ -89,11 +91,13 @@ static json_t *archive_json(const char *archive, const struct mb_wal_scan *s, lo
 	json_object_set_new(j, "history_timelines", tl);
 	json_object_set_new(j, "newest", s->n_segs ? json_string(s->newest) : json_null());
 	json_object_set_new(j, "newest_age_s", age >= 0 ? json_integer(age) : json_null());
+	json_object_set_new(j, "push_failed", failure[0] ? json_string(failure) : json_null());
 	return j;
 }
 
 static void print_text(const char *archive, const struct mb_wal_scan *s, long age,
-		       const struct mb_wal_backup *b, const struct verdict *v, size_t n)
+		       const char *failure, const struct mb_wal_backup *b, const struct verdict *v,
+		       size_t n)
 {
 	char lsn[MB_WAL_LSN_MAX];
 
@@ -101,6 +105,8 @@ static void print_text(const char *archive, const struct mb_wal_scan *s, long ag
 	       archive, s->n_segs, s->seg_size, s->n_partial, s->n_hist);
 	if (s->n_segs)
 		printf("newest %s, archived %ld s ago\n", s->newest, age);
+	if (failure[0])
+		printf("the latest wal-push failed: %s\n", failure);
 	for (size_t i = 0; i < n; i++) {
 		mb_wal_lsn_format(v[i].start_lsn, lsn);
 		if (!b[i].tli)
@@ -119,16 +125,17 @@ static void print_text(const char *archive, const struct mb_wal_scan *s, long ag
 }
 
 static int report(const struct mb_options *o, const char *archive, const struct mb_wal_scan *s,
-		  const struct mb_wal_backup *b, const struct verdict *v, size_t n)
+		  const char *failure, const struct mb_wal_backup *b, const struct verdict *v,
+		  size_t n)
 {
 	long age = s->newest_mtime ? (long)(time(NULL) - s->newest_mtime) : -1;
 	json_t *j, *arr;
 
 	if (!o->output || strcmp(o->output, "json") != 0) {
-		print_text(archive, s, age, b, v, n);
+		print_text(archive, s, age, failure, b, v, n);
 		return 0;
 	}
-	j = archive_json(archive, s, age);
+	j = archive_json(archive, s, age, failure);
 	arr = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, verdict_json(&b[i], &v[i]));
@@ -160,7 +167,7 @@ static int backups(const struct mb_options *o, struct mb_wal_backup **b, size_t 
 }
 
 /* The first backup (newest first) whose WAL is not whole fails the check. */
-static int verdict_error(const char *archive, const struct mb_wal_backup *b,
+static int verdict_error(const char *archive, const char *failure, const struct mb_wal_backup *b,
 			 const struct verdict *v, size_t n, struct mb_error *e)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -175,6 +182,12 @@ static int verdict_error(const char *archive, const struct mb_wal_backup *b,
 			return mb_fail(e, MB_ERR_PARTIAL, 0, "WAL archive '%s' for backup %" PRId64
 				       ": %s", archive, b[i].run_id, v[i].error);
 	}
+	if (failure[0]) {
+		mb_fail(e, MB_ERR_PARTIAL, 0, "WAL archive '%s' is behind: the latest wal-push "
+			"failed: %s", archive, failure);
+		mb_hint(e, "PostgreSQL retries it; its log and pg_stat_archiver say more");
+		return -1;
+	}
 	return 0;
 }
 
@@ -184,6 +197,7 @@ int mb_cmd_wal_check(const struct mb_options *o, struct mb_error *e)
 	struct mb_wal_backup *b = NULL;
 	struct verdict *v = NULL;
 	struct mb_wal_scan s = { 0 };
+	char failure[1400];
 	size_t n = 0;
 	int rc = -1;
 
@@ -197,8 +211,10 @@ int mb_cmd_wal_check(const struct mb_options *o, struct mb_error *e)
 	}
 	for (size_t i = 0; i < n; i++)
 		judge(archive, &s, &b[i], &v[i]);
-	report(o, archive, &s, b, v, n);
-	rc = verdict_error(archive, b, v, n, e);
+	if (mb_wal_failure_read(archive, failure, sizeof(failure)) != 0)
+		failure[0] = '\0';
+	report(o, archive, &s, failure, b, v, n);
+	rc = verdict_error(archive, failure, b, v, n, e);
 out:
 	free(v);
 	mb_catalog_wal_backups_free(b, n);

@@ -102,6 +102,18 @@ HINT: the archived file is kept; is another cluster archiving into '$ARCH'\?$" "
 is "$(stat -c '%i %Y' "$A" "$A.xxh128")" "$before" "the archive is unchanged"
 run as_pg "$MB" wal-get "$SEG" "$IN/got2"
 ok "and still serves the original" cmp -s "$IN/got" "$IN/got2"
+run "$MB" wal-check --catalog "$SCRATCH/no-catalog.db"
+exit_is 19 "wal-check: the archive is behind while the latest push failed"
+like "$RUN_OUT" "the latest wal-push failed: [0-9T:.-]+Z $SEG: unable to archive '$IN/$SEG': the archive holds another" \
+	"it shows the failure"
+like "$RUN_ERR" "mbackup: error: WAL archive '$ARCH' is behind: the latest wal-push failed: [0-9T:.-]+Z $SEG: unable" \
+	"and fails with it"
+cp "$A" "$IN/$SEG"
+run as_pg "$MB" wal-push "$IN/$SEG"
+exit_is 0 "the push of the right content succeeds"
+run "$MB" wal-check --catalog "$SCRATCH/no-catalog.db"
+exit_is 0 "and wal-check is content again"
+like "$RUN_ERR" "no catalog at '$SCRATCH/no-catalog.db': no backup to check the archive for" "(no catalog: a warning)"
 
 # ---- another cluster's WAL: refused
 cp "$A" "$IN/$SEG" && chown postgres "$IN/$SEG"
