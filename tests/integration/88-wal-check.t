@@ -114,7 +114,6 @@ exit_is 0 "backup 2 restores"
 chown -R postgres "$SCRATCH/rest" && chmod 700 "$REST"
 touch "$REST/recovery.signal"
 cat >>"$REST/postgresql.auto.conf" <<EOF
-archive_mode = off
 restore_command = '$MB wal-get %f %p'
 recovery_target_action = promote
 EOF
@@ -128,6 +127,25 @@ is "$(fx_sql "$PORT2" "select pg_is_in_recovery()")" "f" "it replays the archive
 is "$(fx_sql "$PORT2" "select count(*), max(i) from rows")" "400|400" \
 	"every row committed before the last archived segment is there"
 unlike "$(cat "$SOCK/log-$PORT2")" "mbackup: error" "wal-get said nothing alarming in its log"
+
+# ---- the promoted copy is timeline 2, archived into the same archive
+for i in $(seq 1 100); do [ -e "$ARCH/00000002.history" ] && break; sleep 0.1; done
+ok "its 00000002.history is archived through wal-push" test -s "$ARCH/00000002.history"
+fx_sql "$PORT2" "insert into rows select generate_series(401, 500)"
+T2=$(fx_sql "$PORT2" "select pg_walfile_name(pg_current_wal_lsn())")
+fx_sql "$PORT2" "select pg_switch_wal()" >/dev/null
+for i in $(seq 1 300); do [ -e "$(archived "$T2")" ] && break; sleep 0.1; done
+like "$T2" "^00000002" "it writes timeline 2 ($T2)"
+ok "whose segments are archived" test -e "$(archived "$T2")"
+run "$MB" wal-check --output json
+exit_is 0 "wal-check follows the latest timeline"
+is "$(jq -r '[.backups[] | "\(.target_timeline) \(.last_segment)"] | unique | join(",")' <<<"$RUN_OUT")" \
+	"2 $T2" "both backups through timeline 2's newest segment"
+is "$(jq -c '.history_timelines' <<<"$RUN_OUT")" "[2]" "the history files are counted"
+run "$MB" expire --retain 2
+exit_is 0 "expire with two timelines"
+ok "keeps timeline 2's segments" test -e "$(archived "$T2")"
+ok "and its history" test -s "$ARCH/00000002.history"
 
 # ---- a segment removed: wal-check names it
 GAP=$(ls "$ARCH/${S2:0:16}" | grep -E '^[0-9A-F]{24}$' | sort | sed -n 3p)
