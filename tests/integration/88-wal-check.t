@@ -10,6 +10,7 @@
 # fails.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
+. "$(dirname "$0")/../lib/wal.sh"
 PGBIN=$FX_PGBIN
 fx_pg_available || skip_all "PostgreSQL 15 is not installed (run deploy/setup)"
 fx_init
@@ -18,21 +19,11 @@ fx_setup ext4 1G
 fx_pg_env
 trap 'fx_pg_stop_all; fx_cleanup' EXIT
 PORT=$((20000 + RANDOM % 20000))
-ARCH=$SCRATCH/archive
-mkdir -p "$ARCH" "$SCRATCH/etc" "$SRC_MNT/pg"
-chown postgres "$ARCH" "$SRC_MNT/pg"
-CONF=$SCRATCH/etc/mbackup.conf
-printf 'wal-archive = %s\ncatalog = %s\n' "$ARCH" "$CATALOG" >"$CONF"
-chmod 644 "$CONF"
-export MBACKUP_CONFIG=$CONF
-
+mkdir -p "$SRC_MNT/pg"
+chown postgres "$SRC_MNT/pg"
+wal_setup "catalog = $CATALOG"
 DATA=$SRC_MNT/pg/data
-fx_as_pg "$PGBIN/initdb" -A trust -D "$DATA" >/dev/null || bail_out "initdb failed"
-cat >>"$DATA/postgresql.conf" <<EOF
-archive_mode = on
-archive_command = '$MB wal-push %p'
-EOF
-fx_pg_start "$DATA" "$PORT" || bail_out "postgres did not start: $(tail -5 "$SOCK/log-$PORT")"
+wal_pg_init "$DATA" "$PORT"
 fx_sql "$PORT" "create table rows (i int primary key)"
 
 rows() { # FROM TO
@@ -42,22 +33,12 @@ backup() { # NAME
 	env PGPORT="$PORT" "$MB" --db postgres --mirror "loop:$SRC_LOOP" \
 		--media "file:$SCRATCH/out/$1.mbi" --config "$CONF" --log-level warn
 }
-wait_archived() { # NAME
-	local i
-	for i in $(seq 1 300); do
-		[ "$(fx_sql "$PORT" "select last_archived_wal >= '$1' from pg_stat_archiver")" = t ] &&
-			return 0
-		sleep 0.1
-	done
-	return 1
-}
+wait_archived() { wal_wait_archived "$PORT" "$1"; }
 # first_wal IMAGE: the first pg_wal segment the image carries (its start).
 first_wal() {
 	tar -tf "$1" | grep -E '^pg_wal/[0-9A-F]{24}$' | sort | head -1 | cut -d/ -f2
 }
-archived() {
-	echo "$ARCH/${1:0:16}/$1"
-}
+archived() { wal_archived "$@"; }
 
 rows 1 100
 ok "backup 1" backup b1

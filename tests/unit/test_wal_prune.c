@@ -9,36 +9,18 @@
 #include "common/hash.h"
 #include "orchestrator/wal_archive.h"
 #include "tests/lib/tap.h"
-
-#define SEG (16u << 20)
+#include "tests/unit/test_wal_fixture.h"
 
 static char ARCH[128];
 
-static void put(const char *name, const char *text)
+static void put(const char *name, const char *text, int bad_sum)
 {
-	char path[512], dir[256], hex[MB_HASH_HEX_LEN + 1];
-	FILE *f;
-
-	snprintf(dir, sizeof(dir), "%s%s%.16s", ARCH, strlen(name) >= 24 ? "/" : "",
-		 strlen(name) >= 24 ? name : "");
-	mkdir(dir, 0700);
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	fputs(text, f);
-	fclose(f);
-	mb_hash_buf_hex(text, strlen(text), hex);
-	strcat(path, MB_WAL_SIDECAR);
-	f = fopen(path, "w");
-	fprintf(f, "%s  %s\n", hex, name);
-	fclose(f);
+	wal_fx_put(ARCH, name, text, bad_sum);
 }
 
 static void put_seg(uint32_t tli, uint64_t segno)
 {
-	char name[MB_WAL_NAME_MAX];
-
-	mb_wal_seg_name(tli, segno, SEG, name);
-	put(name, "segment");
+	wal_fx_put_seg(ARCH, tli, segno);
 }
 
 static int has(uint32_t tli, uint64_t segno, const char *suffix)
@@ -68,11 +50,11 @@ static void build(void)
 	for (uint64_t i = 2; i <= 9; i++)
 		put_seg(1, i);
 	put_seg(1, 0x100);
-	put("000000010000000000000003.00000028.backup", "label");
-	put("00000002.history", "1\t0/7000100\tno recovery target specified\n");
+	put("000000010000000000000003.00000028.backup", "label", 0);
+	put("00000002.history", "1\t0/7000100\tno recovery target specified\n", 0);
 	for (uint64_t i = 7; i <= 12; i++)
 		put_seg(2, i);
-	put("00000003.history", "1\t0/3000100\tbefore 2\n");
+	put("00000003.history", "1\t0/3000100\tbefore 2\n", 0);
 	put_seg(3, 3);
 	put_seg(3, 4);
 }
@@ -109,7 +91,7 @@ int main(void)
 
 	build();
 	snprintf(path, sizeof(path), "%s/00000002.history", ARCH);
-	put("00000002.history", "garbage\n");
+	put("00000002.history", "garbage\n", 0);
 	ok(mb_wal_prune(ARCH, &k1, 1, &out, &e) == 0 && has(2, 7, ""),
 	   "a timeline whose history cannot be read is kept whole");
 
