@@ -128,6 +128,23 @@ exit_is 0 "expire with two timelines"
 ok "keeps timeline 2's segments" test -e "$(archived "$T2")"
 ok "and its history" test -s "$ARCH/00000002.history"
 
+# ---- a backup holding the catalog lock: the archive goes on, expire waits its turn
+flock "$CATALOG.lock" sleep 60 &
+LOCKER=$!
+FX_PIDS+=($LOCKER)
+sleep 0.5
+fx_sql "$PORT" "insert into rows values (1000)"
+N=$(fx_sql "$PORT" "select pg_walfile_name(pg_current_wal_lsn())")
+fx_sql "$PORT" "select pg_switch_wal()" >/dev/null
+ok "PostgreSQL archives while the lock is held ($N)" wait_archived "$N"
+run timeout 10 "$MB" wal-check
+exit_is 0 "wal-check does not wait for the lock"
+run timeout 10 "$MB" expire --retain 2
+exit_is 4 "expire refuses while a run holds the lock"
+like "$RUN_ERR" "another mbackup run holds the lock '$CATALOG.lock'" "and says so"
+kill "$LOCKER"
+wait "$LOCKER" 2>/dev/null
+
 # ---- a segment removed: wal-check names it
 GAP=$(ls "$ARCH/${S2:0:16}" | grep -E '^[0-9A-F]{24}$' | sort | sed -n 3p)
 rm "$(archived "$GAP")" "$(archived "$GAP").xxh128"
