@@ -121,6 +121,10 @@ fuzz-seeds: $(BUILD)/tests/fuzz/mkseeds
 bench: all
 	bench/run
 
+# wal-push per segment against cp + sync, and the archive under pgbench -c 4
+bench-wal: all
+	bench/wal-push
+
 # The README's demo: a loop-mirror fixture, a backup under a writer, restore.
 demo: all
 	demo/demo
@@ -135,5 +139,5 @@ install: all
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
-.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench demo install clean
+.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench bench-wal demo install clean
 -include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d

@@ -15,8 +15,8 @@
 #include "common/error.h"
 #include "common/fact.h"
 
-#define MB_CATALOG_SCHEMA_VERSION 4	/* 2: tape tables; 3: placements + index;
-					 * 4: run facts */
+#define MB_CATALOG_SCHEMA_VERSION 5	/* 2: tape tables; 3: placements + index;
+					 * 4: runs.expired; 5: run facts */
 
 struct mb_catalog;
 

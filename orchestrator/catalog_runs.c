@@ -37,7 +37,7 @@ static const char *const sql[N_SQL] = {
 		     " VALUES (?, ?, ?)",
 	/* complete backups that reported facts, newest first */
 	[POINTS] = "SELECT id, finished, coalesce(config, '') FROM runs"
-		   " WHERE status = 'complete' AND verb = 'backup'"
+		   " WHERE status = 'complete' AND verb = 'backup' AND expired IS NULL"
 		   " AND id IN (SELECT run_id FROM run_facts) ORDER BY id DESC",
 	[POINT_FACTS] = "SELECT key, value FROM run_facts WHERE run_id = ?"
 			" ORDER BY key",

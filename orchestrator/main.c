@@ -60,6 +60,10 @@ static int dispatch(const struct mb_options *o, struct mb_error *e)
 		return mb_cmd_wal_push(o, e);
 	case MB_VERB_WAL_GET:
 		return mb_cmd_wal_get(o, e);
+	case MB_VERB_WAL_CHECK:
+		return mb_cmd_wal_check(o, e);
+	case MB_VERB_EXPIRE:
+		return mb_cmd_expire(o, e);
 	default:
 		break;
 	}

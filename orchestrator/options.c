@@ -124,6 +124,8 @@ static const struct { const char *name; enum mb_verb verb; const char *summary; 
 	{ "recover", MB_VERB_RECOVER, "undo what a dead run left behind" },
 	{ "wal-push", MB_VERB_WAL_PUSH, "archive one WAL file (archive_command = 'mbackup wal-push %p')" },
 	{ "wal-get", MB_VERB_WAL_GET, "fetch one archived WAL file (restore_command = 'mbackup wal-get %f %p')" },
+	{ "wal-check", MB_VERB_WAL_CHECK, "check the WAL archive from each backup's start" },
+	{ "expire", MB_VERB_EXPIRE, "remove old backups and the WAL no kept backup needs" },
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 

@@ -173,4 +173,29 @@ int mb_wal_scan_check(const char *archive, const struct mb_wal_scan *s, uint32_t
 int mb_wal_archive_latest_timeline(const char *archive, uint32_t start_tli, uint32_t *tli,
 				   struct mb_error *e);
 
+/* ---- expiry (wal_prune.c) ---- */
+
+/* Where a backup that is kept starts. */
+struct mb_wal_keep {
+	uint32_t tli;
+	uint64_t lsn;
+};
+
+struct mb_wal_pruned {
+	size_t files;		/* segments, .partial and .backup files removed */
+	uint64_t bytes;
+	size_t tmp;		/* temporaries of dead pushes removed (older than a day) */
+	char oldest_kept[MB_WAL_NAME_MAX];	/* the first segment still needed */
+};
+
+/* Removes every segment, .partial and .backup file no kept backup needs:
+ * a file on timeline T at segment S stays when some keep[i] has S >=
+ * the segment of keep[i].lsn and T is keep[i].tli or descends from it at
+ * keep[i].lsn (its history says so); a timeline whose history cannot be
+ * read is kept whole, history files always.  n == 0 removes nothing (no
+ * backup known to need WAL is no licence to empty the archive).  The file
+ * goes before its sidecar, so a name never lacks its checksum. */
+int mb_wal_prune(const char *archive, const struct mb_wal_keep *keep, size_t n,
+		 struct mb_wal_pruned *out, struct mb_error *e);
+
 #endif

@@ -28,6 +28,13 @@ int mb_wal_sidecar_write(int fd, const char *tmp_path, const char *name,
  * MB_ERR_NOT_FOUND, damaged MB_ERR_CORRUPT. */
 int mb_wal_file_load(const char *path, size_t max, char **text, size_t *len,
 		     struct mb_error *e);
+/* DIR/push.failed: "<UTC time> <name>: <message>\n" of the latest failed
+ * wal-push, written (best effort: the archive may be what failed) by the
+ * push that failed, removed by the next that succeeds; wal-check reports
+ * it.  read: 0 with line set, 1 when there is none. */
+void mb_wal_failure_record(const char *archive, const char *name, const char *msg);
+void mb_wal_failure_clear(const char *archive);
+int mb_wal_failure_read(const char *archive, char *line, size_t cap);
 /* fsync of a directory. */
 int mb_wal_fsync_dir(const char *dir, struct mb_error *e);
 

@@ -254,7 +254,11 @@ int mb_cmd_wal_push(const struct mb_options *o, struct mb_error *e)
 		rc = compare(&p, e);
 	else if ((rc = store(&p, true, false, e)) == 0)
 		mb_debug("wal-push: archived '%s' (%" PRIu64 " bytes)", p.path, p.size);
+	if (rc == 0)
+		mb_wal_failure_clear(p.archive);
 out:
+	if (rc < 0 && p.archive && e->code != MB_ERR_USAGE)
+		mb_wal_failure_record(p.archive, p.name[0] ? p.name : p.src, e->msg);
 	if (p.fd >= 0)
 		close(p.fd);
 	return rc;

@@ -11,6 +11,7 @@
 # one; an archive on the filesystem a backup freezes is refused.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
+. "$(dirname "$0")/../lib/wal.sh"
 PGBIN=$FX_PGBIN
 fx_pg_available || skip_all "PostgreSQL 15 is not installed (run deploy/setup)"
 fx_init
@@ -18,45 +19,21 @@ chmod 755 "$SCRATCH"
 fx_pg_env
 trap 'fx_pg_stop_all; fx_cleanup' EXIT
 PORT=$((20000 + RANDOM % 20000))
-ARCH=$SCRATCH/archive
 IN=$SCRATCH/in
-mkdir -p "$ARCH" "$IN" "$SCRATCH/etc" "$SCRATCH/pg"
-chown postgres "$ARCH" "$IN" "$SCRATCH/pg"
-CONF=$SCRATCH/etc/mbackup.conf
-printf 'wal-archive = %s\n' "$ARCH" >"$CONF"
-chmod 644 "$CONF"
-export MBACKUP_CONFIG=$CONF
+mkdir -p "$IN" "$SCRATCH/pg"
+chown postgres "$IN" "$SCRATCH/pg"
+wal_setup
 
 # as_pg CMD...: as the postgres user (what archive_command runs as).
 as_pg() {
 	runuser -u postgres -- env MBACKUP_CONFIG="$MBACKUP_CONFIG" "$@"
 }
-# archived NAME: the archived file's path.
-archived() {
-	case $1 in
-	*.history) echo "$ARCH/$1" ;;
-	*) echo "$ARCH/${1:0:16}/$1" ;;
-	esac
-}
-# wait_archived NAME: until PostgreSQL reports NAME archived (30 s).
-wait_archived() {
-	local i
-	for i in $(seq 1 300); do
-		[ "$(fx_sql "$PORT" "select last_archived_wal >= '$1' from pg_stat_archiver")" = t ] &&
-			return 0
-		sleep 0.1
-	done
-	return 1
-}
+archived() { wal_archived "$@"; }
+wait_archived() { wal_wait_archived "$PORT" "$1"; }
 
 # ---- PostgreSQL archives through a bare `mbackup wal-push %p`
 DATA=$SCRATCH/pg/data
-fx_as_pg "$PGBIN/initdb" -A trust -D "$DATA" >/dev/null || bail_out "initdb failed"
-cat >>"$DATA/postgresql.conf" <<EOF
-archive_mode = on
-archive_command = '$MB wal-push %p'
-EOF
-fx_pg_start "$DATA" "$PORT" || bail_out "postgres did not start: $(tail -5 "$SOCK/log-$PORT")"
+wal_pg_init "$DATA" "$PORT"
 fx_sql "$PORT" "create table t (i int); insert into t select generate_series(1, 10000)"
 SEG=$(fx_sql "$PORT" "select pg_walfile_name(pg_current_wal_lsn())")
 fx_sql "$PORT" "select pg_switch_wal()" >/dev/null
@@ -102,6 +79,18 @@ HINT: the archived file is kept; is another cluster archiving into '$ARCH'\?$" "
 is "$(stat -c '%i %Y' "$A" "$A.xxh128")" "$before" "the archive is unchanged"
 run as_pg "$MB" wal-get "$SEG" "$IN/got2"
 ok "and still serves the original" cmp -s "$IN/got" "$IN/got2"
+run "$MB" wal-check --catalog "$SCRATCH/no-catalog.db"
+exit_is 19 "wal-check: the archive is behind while the latest push failed"
+like "$RUN_OUT" "the latest wal-push failed: [0-9T:.-]+Z $SEG: unable to archive '$IN/$SEG': the archive holds another" \
+	"it shows the failure"
+like "$RUN_ERR" "mbackup: error: WAL archive '$ARCH' is behind: the latest wal-push failed: [0-9T:.-]+Z $SEG: unable" \
+	"and fails with it"
+cp "$A" "$IN/$SEG"
+run as_pg "$MB" wal-push "$IN/$SEG"
+exit_is 0 "the push of the right content succeeds"
+run "$MB" wal-check --catalog "$SCRATCH/no-catalog.db"
+exit_is 0 "and wal-check is content again"
+like "$RUN_ERR" "no catalog at '$SCRATCH/no-catalog.db': no backup to check the archive for" "(no catalog: a warning)"
 
 # ---- another cluster's WAL: refused
 cp "$A" "$IN/$SEG" && chown postgres "$IN/$SEG"

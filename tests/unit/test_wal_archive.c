@@ -11,8 +11,7 @@
 #include "common/hash.h"
 #include "orchestrator/wal_archive.h"
 #include "tests/lib/tap.h"
-
-#define SEG (16u << 20)
+#include "tests/unit/test_wal_fixture.h"
 
 static char ARCH[128];
 
@@ -102,36 +101,14 @@ static void history(void)
 	ok(mb_wal_history_parse("2\t0/1\tr\n", 2, &h, &e) < 0, "own timeline as parent refused");
 }
 
-/* Puts a file (and its sidecar unless bad_sum) into the archive. */
 static void put(const char *name, const char *text, int bad_sum)
 {
-	char path[512], dir[256], hex[MB_HASH_HEX_LEN + 1];
-	FILE *f;
-
-	if (strlen(name) >= 24) {
-		snprintf(dir, sizeof(dir), "%s/%.16s", ARCH, name);
-		mkdir(dir, 0700);
-	} else
-		snprintf(dir, sizeof(dir), "%s", ARCH);
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	fputs(text, f);
-	fclose(f);
-	mb_hash_buf_hex(text, strlen(text), hex);
-	if (bad_sum)
-		hex[0] = hex[0] == '0' ? '1' : '0';
-	strcat(path, MB_WAL_SIDECAR);
-	f = fopen(path, "w");
-	fprintf(f, "%s  %s\n", hex, name);
-	fclose(f);
+	wal_fx_put(ARCH, name, text, bad_sum);
 }
 
 static void put_seg(uint32_t tli, uint64_t segno)
 {
-	char name[MB_WAL_NAME_MAX];
-
-	mb_wal_seg_name(tli, segno, SEG, name);
-	put(name, "segment", 0);
+	wal_fx_put_seg(ARCH, tli, segno);
 }
 
 static void drop_seg(uint32_t tli, uint64_t segno)
