@@ -179,6 +179,16 @@ static void writes(void)
 	ok(text && strstr(text, "\nrecovery_target_time = '2026-11-29 14:00:00.500000+00'\n"
 			  "recovery_target_inclusive = 'true'\nrecovery_target_action = 'promote'\n"
 			  "recovery_target_timeline = 'latest'\n"), "the target, in UTC");
+	t = target("immediate", NULL);
+	t.action = "pause";
+	is_int(ops->write(dir, &t, fetch, &e), 0, "settings written again, to immediate");
+	text = slurp(path);
+	ok(text && strstr(text, "\n# (replaced by mbackup restore) recovery_target_time = ") &&
+	   strstr(text, "\n# (replaced by mbackup restore) restore_command = '''/usr") &&
+	   strstr(text, "\nrecovery_target = 'immediate'\nrecovery_target_action = 'pause'\n"
+		  "recovery_target_timeline = 'latest'\n") &&
+	   !strstr(strstr(text, "immediate"), "recovery_target_inclusive"),
+	   "the first restore's settings commented out, the new ones after them");
 	snprintf(path, sizeof(path), "%s/recovery.signal", dir);
 	ok(stat(path, &st) == 0 && st.st_size == 0 && (st.st_mode & 0777) == 0600,
 	   "recovery.signal, empty, 0600");
@@ -190,7 +200,7 @@ static void writes(void)
 
 int main(void)
 {
-	plan(9 + 11 * 3 + 4 + 7 * 2 + 6 + 8);
+	plan(9 + 11 * 3 + 4 + 7 * 2 + 6 + 8 + 2);
 	checks();
 	check_other();
 	orders();

@@ -119,8 +119,10 @@ static int parse_time(const char *s, int64_t *usec)
 	time_t t;
 
 	if (!digits(&s, 4, &y) || y < 1970 || *s++ != '-' || !digits(&s, 2, &mo) || *s++ != '-' ||
-	    !digits(&s, 2, &d) || (*s != ' ' && *s != 'T') || !++s || !digits(&s, 2, &h) ||
-	    *s++ != ':' || !digits(&s, 2, &mi))
+	    !digits(&s, 2, &d) || (*s != ' ' && *s != 'T'))
+		return -1;
+	s++;
+	if (!digits(&s, 2, &h) || *s++ != ':' || !digits(&s, 2, &mi))
 		return -1;
 	if (*s == ':' && (++s, !digits(&s, 2, &sec)))
 		return -1;
@@ -277,6 +279,8 @@ static int pg_target_span(const struct mb_fact *f, size_t n,
 			       "cannot be read", start, tl);
 	if (!strcmp(t->kind, "lsn"))
 		mb_pg_parse_lsn(t->value, &out->end_lsn);
+	else if (!strcmp(t->kind, "immediate"))	/* consistent, and no further */
+		out->end_lsn = out->stop_lsn;
 	return 0;
 }
 

@@ -95,25 +95,26 @@ static bool recovery_line(const char *line)
 }
 
 /* The copy's lines, its recovery settings commented out. */
-static int keep_old(FILE *out, int dirfd, struct mb_error *e)
+static int keep_old(FILE *out, int dirfd, const char *dir, struct mb_error *e)
 {
 	int fd = openat(dirfd, AUTO_CONF, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	char *line = NULL;
 	size_t cap = 0;
+	ssize_t len;
 	FILE *in;
 
 	if (fd < 0)
-		return errno == ENOENT ? 0 : mb_fail(e, MB_ERR_IO, errno, "unable to read '%s'",
-						     AUTO_CONF);
+		return errno == ENOENT ? 0 : mb_fail(e, MB_ERR_IO, errno, "unable to read "
+						     "'%s/%s'", dir, AUTO_CONF);
 	if (!(in = fdopen(fd, "r"))) {
 		close(fd);
-		return mb_fail(e, MB_ERR_IO, errno, "unable to read '%s'", AUTO_CONF);
+		return mb_fail(e, MB_ERR_IO, errno, "unable to read '%s/%s'", dir, AUTO_CONF);
 	}
-	while (getline(&line, &cap, in) > 0) {
+	while ((len = getline(&line, &cap, in)) > 0) {
 		if (recovery_line(line))
 			fputs("# (replaced by mbackup restore) ", out);
-		fputs(line, out);
-		if (line[strlen(line) - 1] != '\n')
+		fwrite(line, 1, (size_t)len, out);
+		if (line[len - 1] != '\n')
 			fputc('\n', out);
 	}
 	free(line);
@@ -159,7 +160,7 @@ static int new_settings(FILE *f, const struct mb_recovery_target *t, const char 
 
 /* name in dirfd, holding text, owned like the data directory, 0600,
  * durable; through a temporary name when tmp is given. */
-static int write_file(int dirfd, const struct stat *owner, const char *name,
+static int write_file(int dirfd, const char *dir, const struct stat *owner, const char *name,
 		      const char *tmp, const char *text, size_t len, struct mb_error *e)
 {
 	const char *as = tmp ? tmp : name;
@@ -168,15 +169,17 @@ static int write_file(int dirfd, const struct stat *owner, const char *name,
 	unlinkat(dirfd, as, 0);
 	fd = openat(dirfd, as, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return mb_fail(e, MB_ERR_IO, errno, "unable to create '%s'", as);
+		return mb_fail(e, MB_ERR_IO, errno, "unable to create '%s/%s'", dir, as);
+	errno = 0;
 	if (fchown(fd, owner->st_uid, owner->st_gid) < 0 && geteuid() == 0)
-		mb_fail(e, MB_ERR_IO, errno, "unable to give '%s' the data directory's owner", as);
+		mb_fail(e, MB_ERR_IO, errno, "unable to give '%s/%s' the data directory's owner",
+			dir, as);
 	else if (write(fd, text, len) != (ssize_t)len)
-		mb_fail(e, MB_ERR_IO, errno ? errno : ENOSPC, "unable to write '%s'", as);
+		mb_fail(e, MB_ERR_IO, errno ? errno : ENOSPC, "unable to write '%s/%s'", dir, as);
 	else if (fsync(fd) < 0)
-		mb_fail(e, MB_ERR_IO, errno, "unable to write '%s'", as);
+		mb_fail(e, MB_ERR_IO, errno, "unable to write '%s/%s'", dir, as);
 	else if (tmp && renameat(dirfd, tmp, dirfd, name) < 0)
-		mb_fail(e, MB_ERR_IO, errno, "unable to rename '%s' to '%s'", tmp, name);
+		mb_fail(e, MB_ERR_IO, errno, "unable to rename '%s/%s' to '%s'", dir, tmp, name);
 	else
 		rc = 0;
 	close(fd);
@@ -186,8 +189,8 @@ static int write_file(int dirfd, const struct stat *owner, const char *name,
 }
 
 /* The whole new postgresql.auto.conf, in memory. */
-static char *conf_text(int dirfd, const struct mb_recovery_target *t, const char *command,
-		       size_t *len, struct mb_error *e)
+static char *conf_text(int dirfd, const char *dir, const struct mb_recovery_target *t,
+		       const char *command, size_t *len, struct mb_error *e)
 {
 	char *text = NULL;
 	FILE *f = open_memstream(&text, len);
@@ -197,7 +200,7 @@ static char *conf_text(int dirfd, const struct mb_recovery_target *t, const char
 		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to write the recovery settings");
 		return NULL;
 	}
-	rc = keep_old(f, dirfd, e);
+	rc = keep_old(f, dirfd, dir, e);
 	if (rc == 0 && new_settings(f, t, command) < 0)
 		rc = mb_fail(e, MB_ERR_USAGE, 0, "invalid target time '%s'", t->value);
 	if (fclose(f) != 0 && rc == 0)
@@ -227,9 +230,9 @@ int mb_pg_recovery_write(const char *dir, const struct mb_recovery_target *t,
 		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to write the recovery settings");
 		goto out;
 	}
-	if (!(text = conf_text(dirfd, t, command, &len, e)) ||
-	    write_file(dirfd, &owner, AUTO_CONF, AUTO_TMP, text, len, e) < 0 ||
-	    write_file(dirfd, &owner, "recovery.signal", NULL, "", 0, e) < 0)
+	if (!(text = conf_text(dirfd, dir, t, command, &len, e)) ||
+	    write_file(dirfd, dir, &owner, AUTO_CONF, AUTO_TMP, text, len, e) < 0 ||
+	    write_file(dirfd, dir, &owner, "recovery.signal", NULL, "", 0, e) < 0)
 		goto out;
 	if (fsync(dirfd) < 0) {
 		mb_fail(e, MB_ERR_IO, errno, "unable to write the recovery settings in '%s'", dir);
