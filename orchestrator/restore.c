@@ -658,7 +658,8 @@ static void json_set_u64(json_t *o, const char *key, uint64_t v)
 	json_object_set_new(o, key, json_integer((json_int_t)v));
 }
 
-static void restore_report(const struct mb_options *opt, const struct mb_set_stats *st)
+static void restore_report(const struct mb_options *opt, const struct mb_set_stats *st,
+			   const struct mb_pitr *pitr)
 {
 	uint64_t recs = st->records, rsize = st->record_size;
 
@@ -676,6 +677,8 @@ static void restore_report(const struct mb_options *opt, const struct mb_set_sta
 		json_set_u64(o, "missing", st->missing);
 		json_set_u64(o, "image_bytes_read", st->image_bytes_read);
 		json_set_u64(o, "image_size", st->image_bytes);
+		if (pitr->point)
+			mb_pitr_json(pitr, o);
 		if (rsize) {
 			json_set_u64(o, "tape_records_read", recs);
 			json_set_u64(o, "tape_record_size", rsize);
@@ -724,11 +727,11 @@ int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e)
 		o.n_media = pitr.n_from;
 	}
 	rc = mb_set_restore(&o, &st, e);
-	if (rc == 0 || e->code == MB_ERR_PARTIAL)
-		restore_report(opt, &st);
 	/* every file checked and published: now the recovery settings */
 	if (rc == 0 && pitr_wanted)
 		rc = mb_pitr_finish(&pitr, opt, e);
+	if (rc == 0 || e->code == MB_ERR_PARTIAL)
+		restore_report(opt, &st, &pitr);
 	mb_pitr_free(&pitr);
 	return rc;
 }

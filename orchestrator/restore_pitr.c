@@ -410,6 +410,15 @@ int mb_pitr_prepare(struct mb_pitr *p, const struct mb_options *opt, struct mb_e
 	return 0;
 }
 
+void mb_pitr_json(const struct mb_pitr *p, json_t *report)
+{
+	json_object_set_new(report, "backup", json_integer(p->point->run_id));
+	json_object_set_new(report, "target", json_string(p->t.kind));
+	json_object_set_new(report, "target_value", p->t.value ? json_string(p->t.value)
+								: json_null());
+	json_object_set_new(report, "timeline", json_integer(p->target_tli));
+}
+
 void mb_pitr_free(struct mb_pitr *p)
 {
 	for (size_t i = 0; i < p->n_from; i++)

@@ -11,6 +11,7 @@
 #ifndef MB_RESTORE_PITR_H
 #define MB_RESTORE_PITR_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -42,6 +43,11 @@ int mb_pitr_prepare(struct mb_pitr *p, const struct mb_options *opt, struct mb_e
 
 /* Into opt->to, restored and published: the recovery settings. */
 int mb_pitr_finish(struct mb_pitr *p, const struct mb_options *opt, struct mb_error *e);
+
+/* The restore's JSON report gets "backup" (the run id started from),
+ * "target" (kind), "target_value" (as given, or null) and "timeline"
+ * (the one followed). */
+void mb_pitr_json(const struct mb_pitr *p, json_t *report);
 
 void mb_pitr_free(struct mb_pitr *p);
 

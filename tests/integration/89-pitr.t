@@ -211,8 +211,10 @@ like "$RUN_ERR" "cannot be placed in time: starting from the newest backup, $B2 
 	"... from the newest backup, saying why"
 check_copy name "restore point" "$PORT" "id <= $NAME_ROW"
 
-restore_to latest --target latest
+restore_to latest --target latest --output json
 exit_is 0 "restore to the end of the archive"
+is "$(jq -c '[.backup, .target, .target_value, .timeline]' <<<"$RUN_OUT")" "[$B2,\"latest\",null,1]" \
+	"... its JSON report names the backup, the target and the timeline"
 check_copy latest "latest" "$PORT" "true"
 
 # ---- timeline 2: a copy at T1 promoted into the archive, written to, backed up
@@ -299,4 +301,9 @@ B2J=$("$MB" list --output json --catalog "$CATALOG" | jq -c ".[] | select(.id ==
 bad 17 "target time '$T1' lies before backup $B2 (consistent from $(jq -r .consistent_at <<<"$B2J"), stop LSN $(jq -r .stop_lsn <<<"$B2J"), timeline 1), taken to '$SCRATCH/out/b2.mbi', or on a timeline it is not on" \
 	--target-time "$T1" --from "$SCRATCH/out/b2.mbi"
 bad 2 "no WAL archive given for 'restore'" --target latest --wal-archive ''
+bad 2 "invalid --target-inclusive 'maybe'" --target-time "$T1" --target-inclusive maybe
+bad 2 "options '--file' and '--target-...' exclude each other" --target latest --file base
+bad 12 "unable to open catalog '$SCRATCH/nocat/catalog.db': No such file or directory" \
+	--target latest --catalog "$SCRATCH/nocat/catalog.db"
+ok "... and creates none" test ! -e "$SCRATCH/nocat"
 done_testing
