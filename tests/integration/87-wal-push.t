@@ -157,6 +157,26 @@ run "$MB" wal-push --wal-archive "$FULL" "$IN/$NEXT"
 exit_is 0 "once space is freed the push succeeds"
 ok "whole" cmp -s "$IN/$NEXT" "$FULL/${NEXT:0:16}/$NEXT"
 
+# ---- four pushes of one segment at once: they take turns, all succeed
+RACE=$SCRATCH/race
+mkdir -p "$RACE"
+cp "$A" "$IN/$SEG"
+pids=()
+for i in 1 2 3 4; do
+	"$MB" wal-push --wal-archive "$RACE" "$IN/$SEG" 2>>"$SCRATCH/race.err" &
+	pids+=($!)
+done
+rcs=""
+for pid in "${pids[@]}"; do
+	wait "$pid"
+	rcs="$rcs $?"
+done
+is "$rcs" " 0 0 0 0" "four concurrent pushes of one name all exit 0"
+is "$(cat "$SCRATCH/race.err")" "" "with nothing to say"
+ok "one whole copy is archived" cmp -s "$A" "$RACE/${SEG:0:16}/$SEG"
+run "$MB" wal-get --wal-archive "$RACE" "$SEG" "$IN/race"
+exit_is 0 "and its checksum matches"
+
 # ---- PostgreSQL's failed archiving shows in its log, once per attempt
 chmod 000 "$ARCH"
 fx_sql "$PORT" "insert into t values (1)"
@@ -167,7 +187,7 @@ for i in $(seq 1 100); do
 done
 is "$(fx_sql "$PORT" "select failed_count > 0 from pg_stat_archiver")" "t" \
 	"an unusable archive fails the archive_command"
-like "$(cat "$SOCK/log-$PORT")" "mbackup: error: unable to read '$ARCH/archive.info': Permission denied" \
+like "$(cat "$SOCK/log-$PORT")" "mbackup: error: unable to open '$ARCH/.push.lock': Permission denied" \
 	"and the reason is in PostgreSQL's log"
 chmod 755 "$ARCH"
 LAST=$(fx_sql "$PORT" "select last_failed_wal from pg_stat_archiver")
