@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -224,21 +223,6 @@ static int compare(struct push *p, struct mb_error *e)
 	return store(p, has_sum, true, e);
 }
 
-/* Pushes into one archive take turns (DIR/.push.lock): two of one name at
- * once must not both find it absent.  Only pushes take it, never a backup. */
-static int lock_pushes(const struct push *p, int *fd, struct mb_error *e)
-{
-	char path[4200];
-
-	snprintf(path, sizeof(path), "%s/.push.lock", p->archive);
-	if ((*fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644)) < 0)
-		return mb_fail(e, MB_ERR_IO, errno, "unable to open '%s'", path);
-	while (flock(*fd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return mb_fail(e, MB_ERR_IO, errno, "unable to lock '%s'", path);
-	return 0;
-}
-
 /* The directory the file goes in (one per 4 GiB of a timeline). */
 static int make_dir(struct push *p, struct mb_error *e)
 {
@@ -261,7 +245,7 @@ int mb_cmd_wal_push(const struct mb_options *o, struct mb_error *e)
 	}
 	p.src = o->args.v[0];
 	if (!(p.archive = mb_wal_archive_dir(o, e)) || open_source(&p, e) < 0 ||
-	    lock_pushes(&p, &lock, e) < 0)
+	    mb_wal_push_lock(p.archive, &lock, e) < 0)
 		goto out;
 	if ((p.wn.kind == MB_WAL_SEGMENT || p.wn.kind == MB_WAL_PARTIAL) && check_segment(&p, e) < 0)
 		goto out;
