@@ -100,6 +100,23 @@ exit_is 3 "a segment of another system is refused"
 like "$RUN_ERR" "^mbackup: error: unable to archive '$IN/$SEG': WAL of system [0-9]+ \(segments of 16777216 bytes\), the archive '$ARCH' holds system [0-9]+ \(16777216 bytes\)
 HINT: give each cluster its own --wal-archive$" "naming both systems"
 
+# ---- a new timeline's first segment: its first page still says the old one
+NEWTL=$SCRATCH/newtl
+mkdir -p "$NEWTL"
+cp "$ARCH/archive.info" "$NEWTL/"
+T2SEG=00000002${SEG:8}
+cp "$A" "$IN/$T2SEG"
+run "$MB" wal-push --wal-archive "$NEWTL" "$IN/$T2SEG"
+exit_is 0 "a segment of timeline 2 whose first page says timeline 1 is taken (a promotion mid-segment)"
+ok "archived under its name" cmp -s "$A" "$NEWTL/${T2SEG:0:16}/$T2SEG"
+printf '\x03' | dd of="$IN/$T2SEG" bs=1 seek=4 conv=notrunc status=none
+rm -f "$NEWTL/${T2SEG:0:16}/$T2SEG"*
+run "$MB" wal-push --wal-archive "$NEWTL" "$IN/$T2SEG"
+exit_is 9 "one whose first page says a later timeline is refused"
+LSN=$(printf '0/%X' $((0x${SEG:16:8} * 16777216)))
+is "$RUN_ERR" "mbackup: error: unable to archive '$IN/$T2SEG': its first page says timeline 3 at $LSN, its name timeline 2 at $LSN" \
+	"naming both"
+
 # ---- not WAL
 printf 'hello' >"$IN/000000010000000000000077"
 chown postgres "$IN/000000010000000000000077"
