@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "orchestrator/wal_archive.h"
@@ -148,4 +149,20 @@ int mb_wal_fsync_dir(const char *dir, struct mb_error *e)
 	if (fd >= 0)
 		close(fd);
 	return rc;
+}
+
+int mb_wal_push_lock(const char *archive, int *fd, struct mb_error *e)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/.push.lock", archive);
+	if ((*fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644)) < 0)
+		return mb_fail(e, MB_ERR_IO, errno, "unable to open '%s'", path);
+	while (flock(*fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			close(*fd);
+			*fd = -1;
+			return mb_fail(e, MB_ERR_IO, errno, "unable to lock '%s'", path);
+		}
+	return 0;
 }

@@ -35,6 +35,11 @@ int mb_wal_file_load(const char *path, size_t max, char **text, size_t *len,
 void mb_wal_failure_record(const char *archive, const char *name, const char *msg);
 void mb_wal_failure_clear(const char *archive);
 int mb_wal_failure_read(const char *archive, char *line, size_t cap);
+/* DIR/.push.lock, held (flock) until *fd is closed: pushes into one
+ * archive take turns (two of one name at once must not both find it
+ * absent), and expire takes it to remove a directory a push may be about
+ * to write in.  Never taken by a backup. */
+int mb_wal_push_lock(const char *archive, int *fd, struct mb_error *e);
 /* fsync of a directory. */
 int mb_wal_fsync_dir(const char *dir, struct mb_error *e);
 

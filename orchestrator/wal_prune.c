@@ -112,7 +112,7 @@ static int prune_dir(struct prune *p, const char *sub, uint64_t first, struct mb
 	struct dirent *de;
 	size_t before = p->out->files;
 	DIR *d;
-	int rc = 0;
+	int rc = 0, lock;
 
 	snprintf(dir, sizeof(dir), "%s/%s", p->archive, sub);
 	if (!(d = opendir(dir)))
@@ -123,9 +123,12 @@ static int prune_dir(struct prune *p, const char *sub, uint64_t first, struct mb
 	closedir(d);
 	if (rc < 0 || p->out->files == before)
 		return rc;
-	if (rmdir(dir) == 0)
-		return mb_wal_fsync_dir(p->archive, e);
-	return mb_wal_fsync_dir(dir, e);
+	/* (a push may be about to write into it: under the pushes' lock) */
+	if (mb_wal_push_lock(p->archive, &lock, e) < 0)
+		return -1;
+	rc = rmdir(dir) == 0 ? mb_wal_fsync_dir(p->archive, e) : mb_wal_fsync_dir(dir, e);
+	close(lock);
+	return rc;
 }
 
 int mb_wal_prune(const char *archive, const struct mb_wal_keep *keep, size_t n,

@@ -43,16 +43,24 @@ static int check_header(struct push *p, struct mb_wal_header *h, struct mb_error
 {
 	unsigned char buf[MB_WAL_HEADER_LEN];
 	ssize_t n = pread(p->fd, buf, sizeof(buf), 0);
+	char got[MB_WAL_LSN_MAX], want[MB_WAL_LSN_MAX];
+	uint64_t start;
 
 	if (n < 0)
 		return mb_fail(e, MB_ERR_IO, errno, "unable to read '%s'", p->src);
 	if (n < MB_WAL_HEADER_LEN || mb_wal_header_parse(buf, h) < 0)
 		return mb_fail(e, MB_ERR_CORRUPT, 0, "unable to archive '%s': no PostgreSQL 15 "
 			       "WAL segment header", p->src);
-	if (h->tli != p->wn.tli || h->pageaddr != mb_wal_name_segno(&p->wn, h->seg_size) * h->seg_size)
-		return mb_fail(e, MB_ERR_CORRUPT, 0, "unable to archive '%s': its header says "
-			       "timeline %u at %" PRIX64 ", not what its name says", p->src,
-			       h->tli, h->pageaddr);
+	/* (a new timeline's first segment is the old one's up to the switch:
+	 * its first page says the parent timeline, never a later one) */
+	start = mb_wal_name_segno(&p->wn, h->seg_size) * h->seg_size;
+	if (h->tli > p->wn.tli || h->pageaddr != start) {
+		mb_wal_lsn_format(h->pageaddr, got);
+		mb_wal_lsn_format(start, want);
+		return mb_fail(e, MB_ERR_CORRUPT, 0, "unable to archive '%s': its first page says "
+			       "timeline %u at %s, its name timeline %u at %s", p->src, h->tli, got,
+			       p->wn.tli, want);
+	}
 	if (p->wn.kind == MB_WAL_SEGMENT ? p->size != h->seg_size : p->size > h->seg_size)
 		return mb_fail(e, MB_ERR_CORRUPT, 0, "unable to archive '%s': %" PRIu64 " bytes, "
 			       "its segment size is %u", p->src, p->size, h->seg_size);
@@ -236,7 +244,7 @@ static int make_dir(struct push *p, struct mb_error *e)
 int mb_cmd_wal_push(const struct mb_options *o, struct mb_error *e)
 {
 	struct push p = { .fd = -1 };
-	int rc = -1;
+	int rc = -1, lock = -1;
 
 	if (o->args.n != 1) {
 		mb_fail(e, MB_ERR_USAGE, 0, "wal-push takes one file (%zu given)", o->args.n);
@@ -244,7 +252,8 @@ int mb_cmd_wal_push(const struct mb_options *o, struct mb_error *e)
 		return -1;
 	}
 	p.src = o->args.v[0];
-	if (!(p.archive = mb_wal_archive_dir(o, e)) || open_source(&p, e) < 0)
+	if (!(p.archive = mb_wal_archive_dir(o, e)) || open_source(&p, e) < 0 ||
+	    mb_wal_push_lock(p.archive, &lock, e) < 0)
 		goto out;
 	if ((p.wn.kind == MB_WAL_SEGMENT || p.wn.kind == MB_WAL_PARTIAL) && check_segment(&p, e) < 0)
 		goto out;
@@ -261,5 +270,7 @@ out:
 		mb_wal_failure_record(p.archive, p.name[0] ? p.name : p.src, e->msg);
 	if (p.fd >= 0)
 		close(p.fd);
+	if (lock >= 0)
+		close(lock);
 	return rc;
 }

@@ -176,8 +176,10 @@ int mb_wal_scan(const char *archive, struct mb_wal_scan *s, struct mb_error *e)
 		mb_wal_scan_free(s);
 		return -1;
 	}
-	qsort(s->segs, s->n_segs, sizeof(*s->segs), cmp_seg);
-	qsort(s->hist, s->n_hist, sizeof(*s->hist), cmp_u32);
+	if (s->n_segs)
+		qsort(s->segs, s->n_segs, sizeof(*s->segs), cmp_seg);
+	if (s->n_hist)
+		qsort(s->hist, s->n_hist, sizeof(*s->hist), cmp_u32);
 	find_newest(archive, s);
 	return 0;
 }

@@ -100,6 +100,23 @@ exit_is 3 "a segment of another system is refused"
 like "$RUN_ERR" "^mbackup: error: unable to archive '$IN/$SEG': WAL of system [0-9]+ \(segments of 16777216 bytes\), the archive '$ARCH' holds system [0-9]+ \(16777216 bytes\)
 HINT: give each cluster its own --wal-archive$" "naming both systems"
 
+# ---- a new timeline's first segment: its first page still says the old one
+NEWTL=$SCRATCH/newtl
+mkdir -p "$NEWTL"
+cp "$ARCH/archive.info" "$NEWTL/"
+T2SEG=00000002${SEG:8}
+cp "$A" "$IN/$T2SEG"
+run "$MB" wal-push --wal-archive "$NEWTL" "$IN/$T2SEG"
+exit_is 0 "a segment of timeline 2 whose first page says timeline 1 is taken (a promotion mid-segment)"
+ok "archived under its name" cmp -s "$A" "$NEWTL/${T2SEG:0:16}/$T2SEG"
+printf '\x03' | dd of="$IN/$T2SEG" bs=1 seek=4 conv=notrunc status=none
+rm -f "$NEWTL/${T2SEG:0:16}/$T2SEG"*
+run "$MB" wal-push --wal-archive "$NEWTL" "$IN/$T2SEG"
+exit_is 9 "one whose first page says a later timeline is refused"
+LSN=$(printf '0/%X' $((0x${SEG:16:8} * 16777216)))
+is "$RUN_ERR" "mbackup: error: unable to archive '$IN/$T2SEG': its first page says timeline 3 at $LSN, its name timeline 2 at $LSN" \
+	"naming both"
+
 # ---- not WAL
 printf 'hello' >"$IN/000000010000000000000077"
 chown postgres "$IN/000000010000000000000077"
@@ -157,6 +174,26 @@ run "$MB" wal-push --wal-archive "$FULL" "$IN/$NEXT"
 exit_is 0 "once space is freed the push succeeds"
 ok "whole" cmp -s "$IN/$NEXT" "$FULL/${NEXT:0:16}/$NEXT"
 
+# ---- four pushes of one segment at once: they take turns, all succeed
+RACE=$SCRATCH/race
+mkdir -p "$RACE"
+cp "$A" "$IN/$SEG"
+pids=()
+for i in 1 2 3 4; do
+	"$MB" wal-push --wal-archive "$RACE" "$IN/$SEG" 2>>"$SCRATCH/race.err" &
+	pids+=($!)
+done
+rcs=""
+for pid in "${pids[@]}"; do
+	wait "$pid"
+	rcs="$rcs $?"
+done
+is "$rcs" " 0 0 0 0" "four concurrent pushes of one name all exit 0"
+is "$(cat "$SCRATCH/race.err")" "" "with nothing to say"
+ok "one whole copy is archived" cmp -s "$A" "$RACE/${SEG:0:16}/$SEG"
+run "$MB" wal-get --wal-archive "$RACE" "$SEG" "$IN/race"
+exit_is 0 "and its checksum matches"
+
 # ---- PostgreSQL's failed archiving shows in its log, once per attempt
 chmod 000 "$ARCH"
 fx_sql "$PORT" "insert into t values (1)"
@@ -167,7 +204,7 @@ for i in $(seq 1 100); do
 done
 is "$(fx_sql "$PORT" "select failed_count > 0 from pg_stat_archiver")" "t" \
 	"an unusable archive fails the archive_command"
-like "$(cat "$SOCK/log-$PORT")" "mbackup: error: unable to read '$ARCH/archive.info': Permission denied" \
+like "$(cat "$SOCK/log-$PORT")" "mbackup: error: unable to open '$ARCH/.push.lock': Permission denied" \
 	"and the reason is in PostgreSQL's log"
 chmod 755 "$ARCH"
 LAST=$(fx_sql "$PORT" "select last_failed_wal from pg_stat_archiver")

@@ -55,6 +55,13 @@ S2=$(first_wal "$SCRATCH/out/b2.mbi")
 like "$S1 $S2" "^0000000100000000000000[0-9A-F]{2} 0000000100000000000000[0-9A-F]{2}$" \
 	"each image carries its WAL from its start segment"
 
+BK=$(ls "$ARCH"/0000000100000000/ | grep -E '^[0-9A-F]{24}\.[0-9A-F]{8}\.backup$' | wc -l)
+is "$BK" "3" "PostgreSQL archived one .backup file per backup through wal-push"
+F=$(ls "$ARCH"/0000000100000000/ | grep -E '\.backup$' | tail -1)
+run "$MB" wal-get "$F" "$SCRATCH/label"
+exit_is 0 "wal-get fetches a .backup file"
+like "$(cat "$SCRATCH/label")" "LABEL: mbackup" "holding the backup's label"
+
 # ---- wal-check: whole
 run "$MB" wal-check --output json
 exit_is 0 "wal-check: the archive is whole for every backup"
@@ -112,6 +119,8 @@ unlike "$(cat "$SOCK/log-$PORT2")" "mbackup: error" "wal-get said nothing alarmi
 # ---- the promoted copy is timeline 2, archived into the same archive
 for i in $(seq 1 100); do [ -e "$ARCH/00000002.history" ] && break; sleep 0.1; done
 ok "its 00000002.history is archived through wal-push" test -s "$ARCH/00000002.history"
+run "$MB" wal-get 00000002.history "$SCRATCH/hist"
+ok "wal-get returns it as PostgreSQL wrote it" cmp -s "$SCRATCH/hist" "$REST/pg_wal/00000002.history"
 fx_sql "$PORT2" "insert into rows select generate_series(401, 500)"
 T2=$(fx_sql "$PORT2" "select pg_walfile_name(pg_current_wal_lsn())")
 fx_sql "$PORT2" "select pg_switch_wal()" >/dev/null

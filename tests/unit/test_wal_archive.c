@@ -163,6 +163,13 @@ static void continuity(void)
 	uint32_t tli = 0;
 
 	ok(mb_wal_archive_latest_timeline(ARCH, 1, &tli, &e) == 0 && tli == 2, "latest is 2");
+	put("00000004.history", "1\t0/7000100\tr\n2\t0/9000000\tr\n", 0);
+	ok(mb_wal_archive_latest_timeline(ARCH, 1, &tli, &e) == 0 && tli == 2,
+	   "  4 without 3 is not found, as PostgreSQL probes one by one");
+	ok(mb_wal_archive_latest_timeline(ARCH, 3, &tli, &e) == 0 && tli == 4, "  from 3 it is 4");
+	ok(mb_wal_archive_latest_timeline("/nonexistent/x", 1, &tli, &e) < 0 &&
+	   e.code == MB_ERR_NOT_FOUND, "  no archive: not found");
+	mb_error_clear(&e);
 	is_int(mb_wal_archive_check(ARCH, 1, 0x2000028, 1, 0x9FFFFFF, &g, &e), 0,
 	       "timeline 1 complete to 0/9FFFFFF");
 	is_str(g.last, "000000010000000000000009", "its last segment");
