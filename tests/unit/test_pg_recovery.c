@@ -181,7 +181,11 @@ static void writes(void)
 			  "recovery_target_timeline = 'latest'\n"), "the target, in UTC");
 	t = target("immediate", NULL);
 	t.action = "pause";
+	snprintf(path, sizeof(path), "%s/standby.signal", dir);
+	close(open(path, O_WRONLY | O_CREAT, 0600));
 	is_int(ops->write(dir, &t, fetch, &e), 0, "settings written again, to immediate");
+	ok(access(path, F_OK) < 0, "the standby.signal a standby's copy brought along is gone");
+	snprintf(path, sizeof(path), "%s/postgresql.auto.conf", dir);
 	text = slurp(path);
 	ok(text && strstr(text, "\n# (replaced by mbackup restore) recovery_target_time = ") &&
 	   strstr(text, "\n# (replaced by mbackup restore) restore_command = '''/usr") &&
@@ -200,7 +204,7 @@ static void writes(void)
 
 int main(void)
 {
-	plan(9 + 11 * 3 + 4 + 7 * 2 + 6 + 8 + 2);
+	plan(9 + 11 * 3 + 4 + 7 * 2 + 6 + 8 + 3);
 	checks();
 	check_other();
 	orders();

@@ -17,7 +17,9 @@
  * along (restore_command, recovery_target*: an earlier restore's), which
  * are commented out so that they cannot mix with this target.  The file
  * is replaced atomically (a new file, fsync, rename, fsync of the
- * directory), with the owner of the data directory and mode 0600.
+ * directory), with the owner of the data directory and mode 0600.  A
+ * standby.signal the copy brought along (a backup of a standby) is
+ * removed: with it the copy would stay a standby.
  */
 #include "plugins/quiesce/postgres/pg_internal.h"
 
@@ -30,6 +32,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/log.h"
 
 #define AUTO_CONF "postgresql.auto.conf"
 #define AUTO_TMP "postgresql.auto.conf.mbackup-new"
@@ -234,6 +238,14 @@ int mb_pg_recovery_write(const char *dir, const struct mb_recovery_target *t,
 	    write_file(dirfd, dir, &owner, AUTO_CONF, AUTO_TMP, text, len, e) < 0 ||
 	    write_file(dirfd, dir, &owner, "recovery.signal", NULL, "", 0, e) < 0)
 		goto out;
+	/* a standby's copy would stay a standby and never reach its target */
+	if (unlinkat(dirfd, "standby.signal", 0) == 0)
+		mb_info("postgres: removed the standby.signal the copy brought along: it "
+			"recovers to its target instead of following a primary");
+	else if (errno != ENOENT) {
+		mb_fail(e, MB_ERR_IO, errno, "unable to remove '%s/standby.signal'", dir);
+		goto out;
+	}
 	if (fsync(dirfd) < 0) {
 		mb_fail(e, MB_ERR_IO, errno, "unable to write the recovery settings in '%s'", dir);
 		goto out;
