@@ -709,6 +709,7 @@ int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e)
 	};
 	struct mb_set_stats st;
 	struct mb_pitr pitr = { 0 };
+	struct mb_options local;	/* opt with the chosen tape image's --backup */
 	bool pitr_wanted = mb_pitr_wanted(opt);
 	int rc;
 
@@ -725,6 +726,11 @@ int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e)
 	if (pitr_wanted && !opt->froms.n) {
 		o.media = (const char *const *)pitr.from;
 		o.n_media = pitr.n_from;
+	}
+	if (pitr.backup_id[0] && !opt->backup) {	/* the chosen image on a tape */
+		local = *opt;
+		local.backup = pitr.backup_id;
+		o.opt = &local;
 	}
 	rc = mb_set_restore(&o, &st, e);
 	/* every file checked and published: now the recovery settings */

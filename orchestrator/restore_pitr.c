@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "orchestrator/restore_set.h"
 #include "orchestrator/wal_archive.h"
 #include "orchestrator/wal_cmd.h"
 
@@ -233,32 +234,37 @@ static int choose(struct mb_pitr *p, const char *catalog, struct mb_error *e)
 	return -1;
 }
 
-/* --from names an image: its backup in the catalog. */
-static bool media_is(const char *spec, const char *from)
+/* The run whose backup the image(s) hold, from the index (the catalog's
+ * media paths may have been overwritten by a later backup, or the image
+ * copied elsewhere).  opt->backup picks the image on a tape. */
+static int image_run(const struct mb_options *opt, const char *const *media, size_t n,
+		     int64_t *id, struct mb_error *e)
 {
-	char a[PATH_MAX], b[PATH_MAX];
+	struct mb_image_set s = { 0 };
+	int rc = mb_set_open(&s, opt, media, n, MB_SET_FIRST_ONLY, e);
 
-	if (!strcmp(spec, from))
-		return true;
-	if (strncmp(spec, "file:", 5))
-		return false;
-	if (!strcmp(spec + 5, from))
-		return true;
-	return realpath(spec + 5, a) && realpath(from, b) && !strcmp(a, b);
+	if (rc == 0)
+		*id = strtoll(s.v[0].idx->meta.backup_id, NULL, 10);
+	mb_set_close(&s);
+	return rc;
 }
 
-static int given(struct mb_pitr *p, const char *from, const char *catalog, struct mb_error *e)
+/* --from: the backup its image holds, which must lie before the target. */
+static int given(struct mb_pitr *p, const struct mb_options *opt, struct mb_error *e)
 {
 	enum mb_recovery_order o;
 	char what[160], where[400];
+	int64_t id;
 
+	if (image_run(opt, (const char *const *)opt->froms.v, opt->froms.n, &id, e) < 0)
+		return -1;
 	for (size_t i = 0; i < p->n_points && !p->point; i++)
-		for (size_t k = 0; k < p->points[i].n_media && !p->point; k++)
-			if (media_is(p->points[i].media[k], from))
-				p->point = &p->points[i];
+		if (p->points[i].run_id == id)
+			p->point = &p->points[i];
 	if (!p->point) {
-		mb_fail(e, MB_ERR_NOT_FOUND, 0, "image '%s' is no complete backup in catalog '%s': "
-			"where it starts replaying is unknown", from, catalog);
+		mb_fail(e, MB_ERR_NOT_FOUND, 0, "image '%s' holds backup %lld, which is no complete "
+			"backup in catalog '%s': where it starts replaying is unknown", opt->from,
+			(long long)id, opt->catalog);
 		mb_hint(e, "give the --catalog its backup went to, or leave --from out to let "
 			   "mbackup choose");
 		return -1;
@@ -268,14 +274,14 @@ static int given(struct mb_pitr *p, const char *from, const char *catalog, struc
 	describe(where, sizeof(where), p->point);
 	if (o == MB_RECOVERY_UNUSABLE) {
 		mb_fail(e, MB_ERR_NOT_FOUND, 0, "image '%s' cannot start a restore to a point in "
-			"time: %s has no consistency point", from, where);
+			"time: %s has no consistency point", opt->from, where);
 		mb_hint(e, "take the backups to roll forward with --db postgres --mode hot");
 		return -1;
 	}
 	if (o == MB_RECOVERY_AFTER) {
 		mb_fail(e, MB_ERR_NOT_FOUND, 0, "target %s lies before %s, taken to '%s', "
 			"or on a timeline it is not on", target_text(p, what, sizeof(what)), where,
-			from);
+			opt->from);
 		mb_hint(e, "give an older backup with --from, or leave --from out to let mbackup "
 			   "choose");
 		return -1;
@@ -302,10 +308,33 @@ static int media_of(struct mb_pitr *p, struct mb_error *e)
 			mb_hint(e, "give the image with --from");
 			return -1;
 		}
+		if (!strncmp(m, "tape:", 5))	/* the image on it: by run id */
+			snprintf(p->backup_id, sizeof(p->backup_id), "%lld", (long long)pt->run_id);
 		if (!(p->from[p->n_from++] = strdup(strncmp(m, "file:", 5) ? m : m + 5)))
 			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to choose the backup");
 	}
 	return 0;
+}
+
+/* The chosen backup's images still hold it (not a later backup written
+ * over the same file). */
+static int media_hold(struct mb_pitr *p, const struct mb_options *opt, struct mb_error *e)
+{
+	struct mb_options o = *opt;	/* shallow: only backup differs */
+	int64_t id;
+
+	if (p->backup_id[0])
+		o.backup = p->backup_id;
+	if (image_run(&o, (const char *const *)p->from, p->n_from, &id, e) < 0)
+		return -1;
+	if (id == p->point->run_id)
+		return 0;
+	mb_fail(e, MB_ERR_NOT_FOUND, 0, "image '%s' holds backup %lld, not backup %lld the "
+		"catalog says went there", p->from[0], (long long)id,
+		(long long)p->point->run_id);
+	mb_hint(e, "a later backup was written over it; give --from an image of a backup "
+		   "before the target");
+	return -1;
 }
 
 static int read_points(struct mb_pitr *p, const char *catalog, struct mb_error *e)
@@ -399,9 +428,15 @@ int mb_pitr_prepare(struct mb_pitr *p, const struct mb_options *opt, struct mb_e
 	if (p->plugin->recovery->check(&p->t, e) < 0 || !(p->archive = mb_wal_archive_dir(opt, e)) ||
 	    read_points(p, opt->catalog, e) < 0)
 		return -1;
-	if ((opt->from ? given(p, opt->from, opt->catalog, e) : choose(p, opt->catalog, e)) < 0)
+	if (opt->from && !strcmp(opt->from, "-")) {
+		mb_fail(e, MB_ERR_USAGE, 0, "a restore to a point in time cannot read its image "
+			"from standard input");
+		mb_hint(e, "it reads the image's index first: give a file or a tape");
 		return -1;
-	if (!opt->from && media_of(p, e) < 0)
+	}
+	if ((opt->from ? given(p, opt, e) : choose(p, opt->catalog, e)) < 0)
+		return -1;
+	if (!opt->from && (media_of(p, e) < 0 || media_hold(p, opt, e) < 0))
 		return -1;
 	describe(where, sizeof(where), p->point);
 	mb_info("restore: starting from %s, following timeline %u", where, p->target_tli);

@@ -29,6 +29,7 @@ struct mb_pitr {
 	uint32_t target_tli;	/* the timeline recovery follows */
 	char **from;		/* its media as --from takes them (no --from given) */
 	size_t n_from;
+	char backup_id[24];	/* --backup for them (a tape), "" if none */
 	struct mb_catalog_point *points;
 	size_t n_points;
 };

@@ -200,9 +200,11 @@ like "$RUN_ERR" "starting from backup $B1 " "... starts from B1"
 check_copy lsn "LSN" "$PORT" "id < $LSN_ROW"
 
 XID=$(fx_sql "$PORT" "select x from ticks where id = $XID_ROW")
-restore_to xid --target-xid "$XID" --from "$SCRATCH/out/b1.mbi"
-exit_is 0 "restore to an xid between B1 and B2, from B1's image"
-like "$RUN_ERR" "starting from backup $B1 " "... starts from the image given"
+cp "$SCRATCH/out/b1.mbi" "$SCRATCH/copy-of-b1.mbi"
+restore_to xid --target-xid "$XID" --from "$SCRATCH/copy-of-b1.mbi"
+exit_is 0 "restore to an xid between B1 and B2, from a copy of B1's image"
+like "$RUN_ERR" "starting from backup $B1 " "... starts from the backup the image holds"
+rm -f "$SCRATCH/copy-of-b1.mbi"
 check_copy xid "xid" "$PORT" "id <= $XID_ROW"
 
 restore_to name --target-name before_upgrade
@@ -298,6 +300,13 @@ B2J=$("$MB" list --output json --catalog "$CATALOG" | jq -c ".[] | select(.id ==
 bad 17 "target time '$T1' lies before backup $B2 (consistent from $(jq -r .consistent_at <<<"$B2J"), stop LSN $(jq -r .stop_lsn <<<"$B2J"), timeline 1), taken to '$SCRATCH/out/b2.mbi', or on a timeline it is not on" \
 	--target-time "$T1" --from "$SCRATCH/out/b2.mbi"
 bad 2 "no WAL archive given for 'restore'" --target latest --wal-archive ''
+bad 2 "a restore to a point in time cannot read its image from standard input" \
+	--target latest --from -
+mv "$SCRATCH/out/b1.mbi" "$SCRATCH/b1.mbi.kept"
+cp "$SCRATCH/out/b2.mbi" "$SCRATCH/out/b1.mbi"
+bad 17 "image '$SCRATCH/out/b1.mbi' holds backup $B2, not backup $B1 the catalog says went there" \
+	--target-time "$T1"
+mv "$SCRATCH/b1.mbi.kept" "$SCRATCH/out/b1.mbi"
 bad 2 "invalid --target-inclusive 'maybe'" --target-time "$T1" --target-inclusive maybe
 bad 2 "options '--file' and '--target-...' exclude each other" --target latest --file base
 bad 12 "unable to open catalog '$SCRATCH/nocat/catalog.db': No such file or directory" \
