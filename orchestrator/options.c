@@ -25,11 +25,11 @@
 #define V_ALL MB_VERB_ALL
 
 const struct opt_def mb_opt_table[] = {
-	{ "db", OPT_STR, V_BACKUP, OFF(db), "postgres|none", NULL, 0, 0,
+	{ "db", OPT_STR, V_BACKUP | MB_VERB_WAL_CHECK, OFF(db), "postgres|none", NULL, 0, 0,
 	  "what to quiesce: postgres, or none (freeze the source filesystem only)" },
 	{ "mode", OPT_STR, V_BACKUP, OFF(mode), "hot|freeze", "hot", 0, 0,
 	  "postgres: hot = backup mode with the WAL as redo log, freeze = checkpoint + freeze" },
-	{ "pg-conn", OPT_STR, V_BACKUP, OFF(pg_conn), "CONNINFO", NULL, 0, 0,
+	{ "pg-conn", OPT_STR, V_BACKUP | MB_VERB_WAL_CHECK, OFF(pg_conn), "CONNINFO", NULL, 0, 0,
 	  "postgres: libpq connection string (default: PGHOST, PGPORT, PGUSER...); never a "
 	  "password here: every local user can read it in /proc/PID/cmdline while mbackup runs "
 	  "(mbackup warns), use PGPASSFILE (~/.pgpass) or a service file (service=NAME, PGSERVICE)" },
