@@ -86,7 +86,7 @@ const struct opt_def mb_opt_table[] = {
 	  "read options from FILE, once: lines 'name = value', each name once, a list's values on "
 	  "one line separated by spaces, only the command's options (check, recover, list: also the backup's); FILE "
 	  "owned by root (or you) and writable by no one else" },
-	{ "wal-archive", OPT_STR, V_BACKUP | MB_VERB_RESTORE | MB_VERB_WAL_PUSH | MB_VERB_WAL_GET |
+	{ "wal-archive", OPT_STR, V_BACKUP | MB_VERB_RESTORE | MB_VERB_LIST | MB_VERB_WAL_PUSH | MB_VERB_WAL_GET |
 	  MB_VERB_WAL_CHECK | MB_VERB_EXPIRE, OFF(wal_archive), "DIR", NULL, 0, 0,
 	  "the WAL archive directory (archive_command = 'mbackup wal-push %p' reads it from "
 	  "the config file); never on a filesystem the backup freezes" },

@@ -207,6 +207,22 @@ static void look(const struct mb_options *o, struct state *a)
 		mb_warn("wal-check: unable to ask PostgreSQL how far behind the archive is: %s", err);
 }
 
+void mb_wal_archive_summary(const char *archive)
+{
+	struct state a = { .archive = archive };
+	struct mb_wal_scan s;
+	struct mb_error e = { 0 };
+
+	if (mb_wal_scan(archive, &s, &e) < 0) {
+		printf("archive '%s': %s\n", archive, e.msg);
+		return;
+	}
+	a.s = &s;
+	look(&(struct mb_options){ 0 }, &a);
+	print_archive(&a);
+	mb_wal_scan_free(&s);
+}
+
 /* The catalog's complete backups (none when there is no catalog yet). */
 static int backups(const struct mb_options *o, struct mb_wal_backup **b, size_t *n,
 		   struct mb_error *e)

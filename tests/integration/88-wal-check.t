@@ -89,6 +89,12 @@ run "$MB" wal-check --db postgres --pg-conn "host=$SCRATCH/nowhere port=1"
 exit_is 0 "an unreachable database does not fail the archive's check"
 like "$RUN_ERR" "warn  wal-check: unable to ask PostgreSQL how far behind the archive is: connection to server on socket" "it warns"
 
+run "$MB" list --config "$CONF"
+exit_is 0 "list with the archive configured"
+like "$RUN_OUT" "archive '$ARCH': [0-9]+ segment\(s\) of 16777216 bytes, 0 partial, 0 history file\(s\)
+newest $LAST, archived [0-9]+ s ago" "ends with the archive's state"
+is "$("$MB" list --config "$CONF" --output json | jq -r type)" "array" "its JSON stays the array of runs"
+
 # ---- expire --retain 2
 IDS=$("$MB" list --output json --config "$CONF" | jq -r '[.[].id] | sort | join(" ")')
 run "$MB" expire --retain 2
