@@ -25,11 +25,11 @@
 #define V_ALL MB_VERB_ALL
 
 const struct opt_def mb_opt_table[] = {
-	{ "db", OPT_STR, V_BACKUP, OFF(db), "postgres|none", NULL, 0, 0,
+	{ "db", OPT_STR, V_BACKUP | MB_VERB_WAL_CHECK, OFF(db), "postgres|none", NULL, 0, 0,
 	  "what to quiesce: postgres, or none (freeze the source filesystem only)" },
 	{ "mode", OPT_STR, V_BACKUP, OFF(mode), "hot|freeze", "hot", 0, 0,
 	  "postgres: hot = backup mode with the WAL as redo log, freeze = checkpoint + freeze" },
-	{ "pg-conn", OPT_STR, V_BACKUP, OFF(pg_conn), "CONNINFO", NULL, 0, 0,
+	{ "pg-conn", OPT_STR, V_BACKUP | MB_VERB_WAL_CHECK, OFF(pg_conn), "CONNINFO", NULL, 0, 0,
 	  "postgres: libpq connection string (default: PGHOST, PGPORT, PGUSER...); never a "
 	  "password here: every local user can read it in /proc/PID/cmdline while mbackup runs "
 	  "(mbackup warns), use PGPASSFILE (~/.pgpass) or a service file (service=NAME, PGSERVICE)" },
@@ -86,7 +86,7 @@ const struct opt_def mb_opt_table[] = {
 	  "read options from FILE, once: lines 'name = value', each name once, a list's values on "
 	  "one line separated by spaces, only the command's options (check, recover, list: also the backup's); FILE "
 	  "owned by root (or you) and writable by no one else" },
-	{ "wal-archive", OPT_STR, V_BACKUP | MB_VERB_RESTORE | MB_VERB_WAL_PUSH | MB_VERB_WAL_GET |
+	{ "wal-archive", OPT_STR, V_BACKUP | MB_VERB_RESTORE | MB_VERB_LIST | MB_VERB_WAL_PUSH | MB_VERB_WAL_GET |
 	  MB_VERB_WAL_CHECK | MB_VERB_EXPIRE, OFF(wal_archive), "DIR", NULL, 0, 0,
 	  "the WAL archive directory (archive_command = 'mbackup wal-push %p' reads it from "
 	  "the config file); never on a filesystem the backup freezes" },

@@ -6,7 +6,8 @@
  * quietly make a set); a boolean is a bare name or true/yes/1/false/no/0;
  * only the keys of the command run (check, recover and list also take the
  * backup's: the same file drives the backup, its preflight and the healing
- * of its runs, as deploy/mbackup.service does); and
+ * of its runs, as deploy/mbackup.service does; so do wal-push, wal-get,
+ * wal-check and expire, which read the backup's file for wal-archive); and
  * the file must be one only root, or the user mbackup runs as, could have
  * written, since it can name a command run as root (common/trust.h).
  * Every refusal is MB_ERR_CONFIG, "config 'PATH' line N: ...", plus a hint.

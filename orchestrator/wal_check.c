@@ -4,7 +4,9 @@
  * its image's first pg_wal segment) along the latest timeline that
  * descends from it (its own when it is past a fork), through the newest
  * archived segment: the first missing file is named.  Then how far behind
- * the archive is: its newest segment and how long ago it was archived.
+ * the archive is: its newest segment and how long ago it was archived, the
+ * latest failed wal-push, and with --db postgres the server's own view
+ * (pg_stat_archiver: segments written but not archived, failures).
  * Exit MB_ERR_PARTIAL when a backup's WAL has a gap.  Reads only (the
  * catalog without its lock: a running backup does not hold it up).
  */
@@ -23,6 +25,7 @@
 #include "orchestrator/catalog_wal.h"
 #include "orchestrator/wal_archive.h"
 #include "orchestrator/wal_file.h"
+#include "orchestrator/wal_lag.h"
 
 /* One backup's verdict. */
 struct verdict {
@@ -76,37 +79,82 @@ static json_t *verdict_json(const struct mb_wal_backup *b, const struct verdict 
 	return j;
 }
 
-static json_t *archive_json(const char *archive, const struct mb_wal_scan *s, long age,
-			    const char *failure)
+/* What wal-check found about the archive itself. */
+struct state {
+	const char *archive;
+	const struct mb_wal_scan *s;
+	long age;			/* s since the newest segment was archived; -1 none */
+	char failure[1400];		/* push.failed's line, "" if none */
+	struct mb_wal_lag lag;		/* the database's view, when asked */
+	bool asked;
+};
+
+static json_t *lag_json(const struct mb_wal_lag *l)
 {
+	json_t *j = json_object();
+
+	json_object_set_new(j, "current", l->current[0] ? json_string(l->current) : json_null());
+	json_object_set_new(j, "last_archived", l->last_archived[0] ? json_string(l->last_archived)
+								     : json_null());
+	json_object_set_new(j, "behind_segments", l->behind >= 0 ? json_integer(l->behind)
+								  : json_null());
+	json_object_set_new(j, "failed_count", json_integer(l->failed_count));
+	json_object_set_new(j, "last_failed", l->last_failed[0] ? json_string(l->last_failed)
+								 : json_null());
+	json_object_set_new(j, "last_failed_time", l->last_failed_time[0] ?
+			    json_string(l->last_failed_time) : json_null());
+	json_object_set_new(j, "failing", json_boolean(l->failing));
+	return j;
+}
+
+static json_t *archive_json(const struct state *a)
+{
+	const struct mb_wal_scan *s = a->s;
 	json_t *j = json_object(), *tl = json_array();
 
 	for (size_t i = 0; i < s->n_hist; i++)
 		json_array_append_new(tl, json_integer(s->hist[i]));
-	json_object_set_new(j, "archive", json_string(archive));
+	json_object_set_new(j, "archive", json_string(a->archive));
 	json_object_set_new(j, "segment_size", json_integer(s->seg_size));
 	json_object_set_new(j, "segments", json_integer((json_int_t)s->n_segs));
 	json_object_set_new(j, "partial", json_integer((json_int_t)s->n_partial));
 	json_object_set_new(j, "temporary", json_integer((json_int_t)s->n_tmp));
 	json_object_set_new(j, "history_timelines", tl);
 	json_object_set_new(j, "newest", s->n_segs ? json_string(s->newest) : json_null());
-	json_object_set_new(j, "newest_age_s", age >= 0 ? json_integer(age) : json_null());
-	json_object_set_new(j, "push_failed", failure[0] ? json_string(failure) : json_null());
+	json_object_set_new(j, "newest_age_s", a->age >= 0 ? json_integer(a->age) : json_null());
+	json_object_set_new(j, "push_failed", a->failure[0] ? json_string(a->failure) : json_null());
+	json_object_set_new(j, "database", a->asked ? lag_json(&a->lag) : json_null());
 	return j;
 }
 
-static void print_text(const char *archive, const struct mb_wal_scan *s, long age,
-		       const char *failure, const struct mb_wal_backup *b, const struct verdict *v,
-		       size_t n)
+static void print_archive(const struct state *a)
+{
+	const struct mb_wal_lag *l = &a->lag;
+
+	printf("archive '%s': %zu segment(s) of %u bytes, %zu partial, %zu history file(s)\n",
+	       a->archive, a->s->n_segs, a->s->seg_size, a->s->n_partial, a->s->n_hist);
+	if (a->s->n_segs)
+		printf("newest %s, archived %ld s ago\n", a->s->newest, a->age);
+	if (a->failure[0])
+		printf("the latest wal-push failed: %s\n", a->failure);
+	if (a->asked && l->behind >= 0)
+		printf("database: writing %s, last archived %s: %ld segment(s) behind\n",
+		       l->current, l->last_archived, l->behind);
+	else if (a->asked)
+		printf("database: writing %s, last archived %s\n", l->current[0] ? l->current : "-",
+		       l->last_archived[0] ? l->last_archived : "-");
+	if (a->asked && l->failed_count)
+		printf("database: %ld archive_command failure(s), the last %s at %s%s\n",
+		       l->failed_count, l->last_failed, l->last_failed_time,
+		       l->failing ? " (failing now)" : "");
+}
+
+static void print_text(const struct state *a, const struct mb_wal_backup *b,
+		       const struct verdict *v, size_t n)
 {
 	char lsn[MB_WAL_LSN_MAX];
 
-	printf("archive '%s': %zu segment(s) of %u bytes, %zu partial, %zu history file(s)\n",
-	       archive, s->n_segs, s->seg_size, s->n_partial, s->n_hist);
-	if (s->n_segs)
-		printf("newest %s, archived %ld s ago\n", s->newest, age);
-	if (failure[0])
-		printf("the latest wal-push failed: %s\n", failure);
+	print_archive(a);
 	for (size_t i = 0; i < n; i++) {
 		mb_wal_lsn_format(v[i].start_lsn, lsn);
 		if (!b[i].tli)
@@ -124,18 +172,16 @@ static void print_text(const char *archive, const struct mb_wal_scan *s, long ag
 	}
 }
 
-static int report(const struct mb_options *o, const char *archive, const struct mb_wal_scan *s,
-		  const char *failure, const struct mb_wal_backup *b, const struct verdict *v,
-		  size_t n)
+static void report(const struct mb_options *o, const struct state *a,
+		   const struct mb_wal_backup *b, const struct verdict *v, size_t n)
 {
-	long age = s->newest_mtime ? (long)(time(NULL) - s->newest_mtime) : -1;
 	json_t *j, *arr;
 
 	if (!o->output || strcmp(o->output, "json") != 0) {
-		print_text(archive, s, age, failure, b, v, n);
-		return 0;
+		print_text(a, b, v, n);
+		return;
 	}
-	j = archive_json(archive, s, age, failure);
+	j = archive_json(a);
 	arr = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, verdict_json(&b[i], &v[i]));
@@ -143,7 +189,38 @@ static int report(const struct mb_options *o, const char *archive, const struct 
 	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	printf("\n");
 	json_decref(j);
-	return 0;
+}
+
+/* The archive's own state, and the database's view when --db postgres. */
+static void look(const struct mb_options *o, struct state *a)
+{
+	char err[512];
+
+	a->age = a->s->newest_mtime ? (long)(time(NULL) - a->s->newest_mtime) : -1;
+	if (mb_wal_failure_read(a->archive, a->failure, sizeof(a->failure)) != 0)
+		a->failure[0] = '\0';
+	if (!o->db || strcmp(o->db, "postgres") != 0)
+		return;
+	if (mb_wal_lag_query(o->pg_conn, a->s->seg_size, &a->lag, err, sizeof(err)) == 0)
+		a->asked = true;
+	else
+		mb_warn("wal-check: unable to ask PostgreSQL how far behind the archive is: %s", err);
+}
+
+void mb_wal_archive_summary(const char *archive)
+{
+	struct state a = { .archive = archive };
+	struct mb_wal_scan s;
+	struct mb_error e = { 0 };
+
+	if (mb_wal_scan(archive, &s, &e) < 0) {
+		printf("archive '%s': %s\n", archive, e.msg);
+		return;
+	}
+	a.s = &s;
+	look(&(struct mb_options){ 0 }, &a);
+	print_archive(&a);
+	mb_wal_scan_free(&s);
 }
 
 /* The catalog's complete backups (none when there is no catalog yet). */
@@ -167,8 +244,9 @@ static int backups(const struct mb_options *o, struct mb_wal_backup **b, size_t 
 }
 
 /* The first backup (newest first) whose WAL is not whole fails the check. */
-static int verdict_error(const char *archive, const char *failure, const struct mb_wal_backup *b,
-			 const struct verdict *v, size_t n, struct mb_error *e)
+static int verdict_error(const char *archive, const char *failure,
+			 const struct mb_wal_backup *b, const struct verdict *v, size_t n,
+			 struct mb_error *e)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(v[i].status, "gap") == 0) {
@@ -193,28 +271,27 @@ static int verdict_error(const char *archive, const char *failure, const struct 
 
 int mb_cmd_wal_check(const struct mb_options *o, struct mb_error *e)
 {
-	const char *archive = mb_wal_archive_dir(o, e);
+	struct state a = { .archive = mb_wal_archive_dir(o, e) };
 	struct mb_wal_backup *b = NULL;
 	struct verdict *v = NULL;
 	struct mb_wal_scan s = { 0 };
-	char failure[1400];
 	size_t n = 0;
 	int rc = -1;
 
-	if (!archive || mb_wal_scan(archive, &s, e) < 0)
+	if (!a.archive || mb_wal_scan(a.archive, &s, e) < 0)
 		return -1;
+	a.s = &s;
 	if (backups(o, &b, &n, e) < 0)
 		goto out;
 	if (n && !(v = calloc(n, sizeof(*v)))) {
-		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to check '%s'", archive);
+		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to check '%s'", a.archive);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
-		judge(archive, &s, &b[i], &v[i]);
-	if (mb_wal_failure_read(archive, failure, sizeof(failure)) != 0)
-		failure[0] = '\0';
-	report(o, archive, &s, failure, b, v, n);
-	rc = verdict_error(archive, failure, b, v, n, e);
+		judge(a.archive, &s, &b[i], &v[i]);
+	look(o, &a);
+	report(o, &a, b, v, n);
+	rc = verdict_error(a.archive, a.failure, b, v, n, e);
 out:
 	free(v);
 	mb_catalog_wal_backups_free(b, n);

@@ -18,6 +18,10 @@ int mb_cmd_wal_get(const struct mb_options *o, struct mb_error *e);
 int mb_cmd_wal_check(const struct mb_options *o, struct mb_error *e);
 int mb_cmd_expire(const struct mb_options *o, struct mb_error *e);
 
+/* The archive's state in a few lines on stdout (list shows them): its
+ * segments, the newest and its age, the latest failed wal-push. */
+void mb_wal_archive_summary(const char *archive);
+
 /* --wal-archive (or the config's wal-archive), an existing directory:
  * MB_ERR_USAGE when none is given, MB_ERR_CONFIG when it is no directory. */
 const char *mb_wal_archive_dir(const struct mb_options *o, struct mb_error *e);

@@ -180,6 +180,9 @@ static int store(struct push *p, bool data, bool replace, struct mb_error *e)
 			"unable to archive '%s' as '%s'", p->src, p->path);
 		goto out;
 	}
+	if (data && !replace)
+		unlink(tmp);	/* (before the fsync: no stale second name after a crash) */
+	tmp[0] = '\0';
 	rc = mb_wal_fsync_dir(p->dir, e);
 	if (rc == 0 && p->new_dir)
 		rc = mb_wal_fsync_dir(p->archive, e);

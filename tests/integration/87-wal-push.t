@@ -136,9 +136,26 @@ like "$RUN_ERR" "^mbackup: error: archived '$SCRATCH/damaged/${SEG:0:16}/$SEG' i
 HINT: recovery cannot go past it; put an intact copy of it in the archive$" "names the file and both checksums"
 ok "nothing is left at the path PostgreSQL gave" test ! -e "$IN/bad"
 is "$(ls "$IN" | grep -c mbackup-)" "0" "nor a temporary"
-rm "$SCRATCH/damaged/${SEG:0:16}/$SEG.xxh128"
+D=$SCRATCH/damaged/${SEG:0:16}/$SEG
+cp "$A" "$IN/$SEG"
+run "$MB" wal-push --wal-archive "$SCRATCH/damaged" "$IN/$SEG"
+exit_is 0 "pushing the intact segment again repairs the damaged copy"
+like "$RUN_ERR" "warn  wal-push: archived '$D' was damaged; stored again from '$IN/$SEG'$" "with a warning"
+ok "the archived copy is whole again" cmp -s "$A" "$D"
+rm "$D.xxh128"
 run "$MB" wal-get --wal-archive "$SCRATCH/damaged" "$SEG" "$IN/bad"
 exit_is 9 "a segment without its checksum is refused too"
+like "$RUN_ERR" "^mbackup: error: unable to read the checksum of '$D': No such file or directory" "saying so"
+run "$MB" wal-push --wal-archive "$SCRATCH/damaged" "$IN/$SEG"
+exit_is 0 "the same content pushed again writes its checksum"
+like "$RUN_ERR" "wal-push: archived '$D' had no checksum; stored again from '$IN/$SEG'$" "with a warning"
+run "$MB" wal-get --wal-archive "$SCRATCH/damaged" "$SEG" "$IN/bad"
+exit_is 0 "then wal-get serves it"
+rm "$D.xxh128"
+printf 'Q' | dd of="$D" bs=1 seek=7000000 conv=notrunc status=none
+run "$MB" wal-push --wal-archive "$SCRATCH/damaged" "$IN/$SEG"
+exit_is 11 "other content without a checksum: which is right cannot be told, refused"
+rm -f "$IN/bad"
 
 # ---- a push killed after writing, before the rename: nothing under the name
 fx_sql "$PORT" "insert into t select generate_series(1, 1000)"

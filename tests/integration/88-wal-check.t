@@ -77,6 +77,24 @@ exit_is 0 "wal-check in text"
 like "$RUN_OUT" "backup [0-9]+: timeline 1 from 0/[0-9A-F]+: complete through $LAST \(timeline 1\)" \
 	"one line per backup"
 
+run "$MB" wal-check --db postgres --pg-conn "host=$SOCK port=$PORT" --output json
+exit_is 0 "wal-check asks the database too"
+is "$(jq -r '.database.current' <<<"$RUN_OUT")" \
+	"$(fx_sql "$PORT" "select pg_walfile_name(pg_current_wal_lsn())")" "the segment it writes"
+is "$(jq -r '"\(.database.last_archived) \(.database.behind_segments) \(.database.failed_count) \(.database.failing)"' <<<"$RUN_OUT")" \
+	"$LAST 0 0 false" "the last archived, none behind, no failure"
+run "$MB" wal-check --db postgres --pg-conn "host=$SOCK port=$PORT"
+like "$RUN_OUT" "database: writing [0-9A-F]{24}, last archived $LAST: 0 segment\(s\) behind" "in text"
+run "$MB" wal-check --db postgres --pg-conn "host=$SCRATCH/nowhere port=1"
+exit_is 0 "an unreachable database does not fail the archive's check"
+like "$RUN_ERR" "warn  wal-check: unable to ask PostgreSQL how far behind the archive is: connection to server on socket" "it warns"
+
+run "$MB" list --config "$CONF"
+exit_is 0 "list with the archive configured"
+like "$RUN_OUT" "archive '$ARCH': [0-9]+ segment\(s\) of 16777216 bytes, 0 partial, 0 history file\(s\)
+newest $LAST, archived [0-9]+ s ago" "ends with the archive's state"
+is "$("$MB" list --config "$CONF" --output json | jq -r type)" "array" "its JSON stays the array of runs"
+
 # ---- expire --retain 2
 IDS=$("$MB" list --output json --config "$CONF" | jq -r '[.[].id] | sort | join(" ")')
 run "$MB" expire --retain 2
