@@ -149,6 +149,14 @@ bench-incr: all
 bench-compress: all
 	bench/compress
 
+# wal-push per segment against cp + sync, and the archive under pgbench -c 4
+bench-wal: all
+	bench/wal-push
+
+# pg_ctl start to promoted for a copy replaying N segments: wal-get against cp
+bench-pitr: all
+	bench/pitr
+
 # The README's demo: a loop-mirror fixture, a backup under a writer, restore.
 demo: all
 	demo/demo
@@ -167,5 +175,5 @@ install: all
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
-.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench bench-incr bench-compress demo install clean docs
+.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench bench-incr bench-compress bench-wal bench-pitr demo install clean docs
 -include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d

@@ -20,7 +20,7 @@
 #include "common/error.h"
 
 #define MAX_OPEN_PHASES 16
-#define CAT_TABLES 8		/* files with a statement table, at most */
+#define CAT_TABLES 16		/* files with a statement table, at most */
 #define CAT_TABLE_STMTS 16	/* statements in one table, at most */
 
 /* A phase begun by this connection: its monotonic start time. */

@@ -120,8 +120,26 @@ static const char *const v4[] = {
 	NULL
 };
 
+/* 5: expire marks a run whose images it cannot remove (on tape) expired:
+ * kept in the catalog, no longer a backup to restore or to keep WAL for. */
+static const char *const v5[] = {
+	"ALTER TABLE runs ADD COLUMN expired TEXT",
+	NULL
+};
+
+/* 6: what a backup's plugins reported about it (a database's start and
+ * stop LSN, timeline, consistency time), as key / value text: the point
+ * a restore to a point in time starts from. */
+static const char *const v6[] = {
+	"CREATE TABLE run_facts ("
+	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	" key TEXT NOT NULL, value TEXT NOT NULL,"
+	" PRIMARY KEY (run_id, key))",
+	NULL
+};
+
 /* migrations[k] brings version k to version k + 1. */
-static const char *const *const migrations[] = { v1, v2, v3, v4 };
+static const char *const *const migrations[] = { v1, v2, v3, v4, v5, v6 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 	       MB_CATALOG_SCHEMA_VERSION,

@@ -16,6 +16,7 @@
 #include "image/image.h"
 #include "orchestrator/catalog.h"
 #include "orchestrator/commands.h"
+#include "orchestrator/wal_cmd.h"
 #include "orchestrator/restore_set.h"
 #include "plugins/media/media.h"
 
@@ -225,6 +226,9 @@ int mb_cmd_list(const struct mb_options *opt, struct mb_error *e)
 		rc = mb_catalog_list_json_filtered(c, stdout, &f, e);
 	else
 		rc = mb_catalog_list_text_filtered(c, stdout, &f, e);
+	/* (text only: the JSON stays the array of runs schedulers read) */
+	if (rc == 0 && opt->wal_archive && !(opt->output && strcmp(opt->output, "json") == 0))
+		mb_wal_archive_summary(opt->wal_archive);
 	mb_catalog_close(c);
 	return rc;
 }

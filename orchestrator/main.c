@@ -13,6 +13,7 @@
 #include "orchestrator/options.h"
 #include "orchestrator/run.h"
 #include "orchestrator/signals.h"
+#include "orchestrator/wal_cmd.h"
 
 #define MBACKUP_VERSION "0.1.0"
 
@@ -61,6 +62,14 @@ static int dispatch(const struct mb_options *o, struct mb_error *e)
 		return mb_cmd_list(o, e);
 	case MB_VERB_RECOVER:
 		return mb_recover(o, e);
+	case MB_VERB_WAL_PUSH:
+		return mb_cmd_wal_push(o, e);
+	case MB_VERB_WAL_GET:
+		return mb_cmd_wal_get(o, e);
+	case MB_VERB_WAL_CHECK:
+		return mb_cmd_wal_check(o, e);
+	case MB_VERB_EXPIRE:
+		return mb_cmd_expire(o, e);
 	case MB_VERB_CONSOLIDATE:
 		return mb_cmd_consolidate(o, e);
 	case MB_VERB_INFO:
@@ -94,7 +103,8 @@ int main(int argc, char **argv)
 		rc = dispatch(&o, &e);
 out:
 	fflush(stdout);
-	if (rc < 0) {
+	/* (an error without a message is a quiet one: wal-get's "not archived") */
+	if (rc < 0 && e.msg[0]) {
 		fprintf(stderr, "mbackup: error: %s\n", e.msg);
 		if (e.hint[0])
 			fprintf(stderr, "HINT: %s\n", e.hint);

@@ -21,16 +21,17 @@
 #include "plugins/quiesce/postgres/postgres.h"
 
 #define MB_DEFAULT_CATALOG "/var/lib/mbackup/catalog.db"
+#define MB_DEFAULT_CONFIG "/etc/mbackup/mbackup.conf"
 
 #define V_BACKUP (MB_VERB_BACKUP | MB_VERB_CHECK)
 #define V_ALL MB_VERB_ALL
 
 const struct opt_def mb_opt_table[] = {
-	{ "db", OPT_STR, V_BACKUP, OFF(db), "postgres|none", NULL, 0, 0,
+	{ "db", OPT_STR, V_BACKUP | MB_VERB_WAL_CHECK, OFF(db), "postgres|none", NULL, 0, 0,
 	  "what to quiesce: postgres, or none (freeze the source filesystem only)" },
 	{ "mode", OPT_STR, V_BACKUP, OFF(mode), "hot|freeze", "hot", 0, 0,
 	  "postgres: hot = backup mode with the WAL as redo log, freeze = checkpoint + freeze" },
-	{ "pg-conn", OPT_STR, V_BACKUP, OFF(pg_conn), "CONNINFO", NULL, 0, 0,
+	{ "pg-conn", OPT_STR, V_BACKUP | MB_VERB_WAL_CHECK, OFF(pg_conn), "CONNINFO", NULL, 0, 0,
 	  "postgres: libpq connection string (default: PGHOST, PGPORT, PGUSER...); never a "
 	  "password here: every local user can read it in /proc/PID/cmdline while mbackup runs "
 	  "(mbackup warns), use PGPASSFILE (~/.pgpass) or a service file (service=NAME, PGSERVICE)" },
@@ -117,6 +118,28 @@ const struct opt_def mb_opt_table[] = {
 	{ "compress-threads", OPT_LONG, V_BACKUP, OFF(compress_threads), "N", "0", 0, 64,
 	  "threads compressing each image's frames (0: one per online CPU, at most 8); each "
 	  "holds 8 MiB of buffers" },
+	{ "wal-archive", OPT_STR, V_BACKUP | MB_VERB_RESTORE | MB_VERB_LIST | MB_VERB_WAL_PUSH | MB_VERB_WAL_GET |
+	  MB_VERB_WAL_CHECK | MB_VERB_EXPIRE, OFF(wal_archive), "DIR", NULL, 0, 0,
+	  "the WAL archive directory (archive_command = 'mbackup wal-push %p' reads it from "
+	  "the config file); never on a filesystem the backup freezes" },
+	{ "retain", OPT_LONG, MB_VERB_EXPIRE, OFF(retain), "N", NULL, 1, 1000000,
+	  "expire: keep the newest N complete backups (and the WAL they need)" },
+	{ "target-time", OPT_STR, MB_VERB_RESTORE, OFF(target_time), "TIMESTAMP", NULL, 0, 0,
+	  "replay the WAL archive up to this time, with its zone ('2026-11-29 14:02:59+00')" },
+	{ "target-lsn", OPT_STR, MB_VERB_RESTORE, OFF(target_lsn), "X/Y", NULL, 0, 0,
+	  "replay up to this WAL location" },
+	{ "target-xid", OPT_STR, MB_VERB_RESTORE, OFF(target_xid), "XID", NULL, 0, 0,
+	  "replay up to this transaction's commit" },
+	{ "target-name", OPT_STR, MB_VERB_RESTORE, OFF(target_name), "NAME", NULL, 0, 0,
+	  "replay up to this restore point (pg_create_restore_point)" },
+	{ "target", OPT_STR, MB_VERB_RESTORE, OFF(target), "latest|immediate", NULL, 0, 0,
+	  "latest: replay every archived segment; immediate: stop once the copy is consistent" },
+	{ "target-action", OPT_STR, MB_VERB_RESTORE, OFF(target_action), "promote|pause|shutdown",
+	  "promote", 0, 0, "what the restored server does at the target" },
+	{ "target-inclusive", OPT_STR, MB_VERB_RESTORE, OFF(target_inclusive), "true|false", "true",
+	  0, 0, "stop just after the target (true) or just before it" },
+	{ "target-timeline", OPT_STR, MB_VERB_RESTORE, OFF(target_timeline), "latest|current|N",
+	  "latest", 0, 0, "the timeline to follow to the target" },
 };
 #define N_OPTS (sizeof(mb_opt_table) / sizeof(mb_opt_table[0]))
 const size_t mb_opt_count = N_OPTS;
@@ -129,6 +152,10 @@ static const struct { const char *name; enum mb_verb verb; const char *summary; 
 	{ "restore", MB_VERB_RESTORE, "restore an image, or single files from it" },
 	{ "list", MB_VERB_LIST, "list the runs in the catalog" },
 	{ "recover", MB_VERB_RECOVER, "undo what a dead run left behind" },
+	{ "wal-push", MB_VERB_WAL_PUSH, "archive one WAL file (archive_command = 'mbackup wal-push %p')" },
+	{ "wal-get", MB_VERB_WAL_GET, "fetch one archived WAL file (restore_command = 'mbackup wal-get %f %p')" },
+	{ "wal-check", MB_VERB_WAL_CHECK, "check the WAL archive from each backup's start" },
+	{ "expire", MB_VERB_EXPIRE, "remove old backups and the WAL no kept backup needs" },
 	{ "info", MB_VERB_INFO, "what one run did: phases, window, media, bytes, rate, error" },
 	{ "consolidate", MB_VERB_CONSOLIDATE, "an incremental's point as one whole image, its base one "
 	  "backward increment away" },
@@ -230,7 +257,7 @@ static int set_bool(bool *field, const struct opt_def *d, const char *val, int c
 }
 
 int mb_opt_set(struct mb_options *o, const struct opt_def *d, const char *val, int code,
-	       unsigned *cli_lists, struct mb_error *e)
+	       bool *cli_lists, struct mb_error *e)
 {
 	void *field = (char *)o + d->offset;
 	long n;
@@ -253,9 +280,9 @@ int mb_opt_set(struct mb_options *o, const struct opt_def *d, const char *val, i
 		*(long *)field = n;
 		return 0;
 	case OPT_LIST:
-		if (cli_lists && !(*cli_lists & (1u << (d - mb_opt_table)))) {
+		if (cli_lists && !cli_lists[d - mb_opt_table]) {
 			list_clear(field);
-			*cli_lists |= 1u << (d - mb_opt_table);
+			cli_lists[d - mb_opt_table] = true;
 		}
 		if (list_add(field, val) < 0)
 			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to set --%s", d->name);
@@ -284,6 +311,20 @@ static bool names_option(const char *a)
 	return mb_opt_find(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2)) != NULL;
 }
 
+/* The WAL verbs run from PostgreSQL's archive_command and restore_command
+ * with no --config: they read $MBACKUP_CONFIG, else MB_DEFAULT_CONFIG when
+ * it exists (the file deploy/mbackup.service gives the backup). */
+static const char *default_config(enum mb_verb verb)
+{
+	const char *env = getenv("MBACKUP_CONFIG");
+
+	if (!(verb & (MB_VERB_WAL_PUSH | MB_VERB_WAL_GET | MB_VERB_WAL_CHECK | MB_VERB_EXPIRE)))
+		return NULL;
+	if (env && *env)
+		return env;
+	return access(MB_DEFAULT_CONFIG, F_OK) == 0 ? MB_DEFAULT_CONFIG : NULL;
+}
+
 /* The --config file, read before the rest of the command line: given at
  * most once (a second one used to be ignored without a word). */
 static int read_config(struct mb_options *o, int argc, char **argv, int first,
@@ -307,6 +348,8 @@ static int read_config(struct mb_options *o, int argc, char **argv, int first,
 		if (p)
 			path = p;
 	}
+	if (!path)
+		path = default_config(o->verb);
 	return path ? mb_options_read_file(o, path, e) : 0;
 }
 
@@ -478,7 +521,7 @@ int mb_options_media_params(const struct mb_options *o, size_t n_media,
 
 int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_error *e)
 {
-	unsigned cli_lists = 0;
+	bool cli_lists[N_OPTS] = { false };	/* a list the command line replaces */
 	bool pg_conn_cli = false;
 	int i;
 
@@ -491,6 +534,11 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_erro
 
 		if (strcmp(a, "-h") == 0)
 			a = "--help";
+		if (strncmp(a, "--", 2) != 0 && (o->verb & (MB_VERB_WAL_PUSH | MB_VERB_WAL_GET))) {
+			if (list_add(&o->args, a) < 0)
+				return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", a);
+			continue;
+		}
 		if (strncmp(a, "--", 2) != 0)
 			return usage_error(e, "unexpected argument '%s' for '%s'", a, o->verb_name);
 		eq = strchr(a + 2, '=');
@@ -503,7 +551,7 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_erro
 			return usage_error(e, "option '%s' takes no value (for '%s')", a, o->verb_name);
 		if (d->kind != OPT_BOOL && cli_value(o, argc, argv, &i, &val, e) < 0)
 			return -1;
-		if (mb_opt_set(o, d, val, MB_ERR_USAGE, &cli_lists, e) < 0)
+		if (mb_opt_set(o, d, val, MB_ERR_USAGE, cli_lists, e) < 0)
 			return -1;
 		pg_conn_cli |= d->offset == OFF(pg_conn);
 	}
@@ -525,6 +573,7 @@ void mb_options_free(struct mb_options *o)
 		else if (mb_opt_table[i].kind == OPT_LIST)
 			list_clear(field);
 	}
+	list_clear(&o->args);
 }
 
 /* The drivers --mirror and --media name, from their registries. */

@@ -79,6 +79,16 @@ struct mb_options {
 	long base;			/* backup --incremental: base run id (0: newest) */
 	char *compress;			/* none, zstd, zstd:LEVEL */
 	long compress_threads;		/* 0: one per online CPU */
+	/* restore to a point in time (orchestrator/restore_pitr.c) */
+	char *target_time, *target_lsn, *target_xid, *target_name;
+	char *target;			/* latest | immediate */
+	char *target_action;		/* promote | pause | shutdown */
+	char *target_inclusive;		/* true | false */
+	char *target_timeline;		/* latest | current | N */
+	/* the WAL archive (orchestrator/wal_cmd.h) */
+	char *wal_archive;		/* directory; the config's wal-archive */
+	long retain;			/* expire: complete backups kept */
+	struct mb_strlist args;		/* wal-push PATH, wal-get NAME PATH */
 };
 
 /* Parses argv (and the one --config file, if any) into o.  Usage errors

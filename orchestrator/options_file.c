@@ -6,7 +6,8 @@
  * quietly make a set); a boolean is a bare name or true/yes/1/false/no/0;
  * only the keys of the command run (check, recover and list also take the
  * backup's: the same file drives the backup, its preflight and the healing
- * of its runs, as deploy/mbackup.service does); and
+ * of its runs, as deploy/mbackup.service does; so do wal-push, wal-get,
+ * wal-check and expire, which read the backup's file for wal-archive); and
  * the file must be one only root, or the user mbackup runs as, could have
  * written, since it can name a command run as root (common/trust.h).
  * Every refusal is MB_ERR_CONFIG, "config 'PATH' line N: ...", plus a hint.
@@ -53,6 +54,9 @@ static int set_list(struct mb_options *o, const struct opt_def *d, char *val,
 static unsigned config_verbs(enum mb_verb verb)
 {
 	if (verb == MB_VERB_CHECK || verb == MB_VERB_RECOVER || verb == MB_VERB_LIST)
+		return verb | MB_VERB_BACKUP;
+	/* the WAL verbs read the backup's file (wal-archive in it) */
+	if (verb & (MB_VERB_WAL_PUSH | MB_VERB_WAL_GET | MB_VERB_WAL_CHECK | MB_VERB_EXPIRE))
 		return verb | MB_VERB_BACKUP;
 	return verb;
 }

@@ -38,10 +38,10 @@ const struct opt_def *mb_opt_find(const char *name, size_t len);
 const char *mb_opt_verbs(unsigned verbs, char *buf, size_t cap);
 /* Sets one option from text (NULL: a boolean given bare); a bad value is
  * refused with code (MB_ERR_USAGE on the command line, MB_ERR_CONFIG in
- * a file).  cli_lists: on the command line, the lists already given there
- * (the first one replaces the config file's list); NULL: add. */
+ * a file).  cli_lists: on the command line, one flag per row of the table:
+ * the lists already given there (the first replaces the config file's list); NULL: add. */
 int mb_opt_set(struct mb_options *o, const struct opt_def *d, const char *val, int code,
-	       unsigned *cli_lists, struct mb_error *e);
+	       bool *cli_lists, struct mb_error *e);
 /* Reads the config file path into o (before the command line). */
 int mb_options_read_file(struct mb_options *o, const char *path, struct mb_error *e);
 

@@ -50,7 +50,7 @@ refused "missing --media" 2 "missing --media" "e.g. --media file:/backup/data.mb
 refused "bad --freeze-timeout" 2 "invalid value 'abc' for --freeze-timeout: expected 1..3600" "" \
 	-- --db none "${M[@]}" "${S[@]}" "${D[@]}" "${C[@]}" --freeze-timeout abc
 refused "unknown verb-like argument" 2 "unknown command 'frobnicate'" \
-	"commands: backup check ls verify restore list recover info; see mbackup --help" -- frobnicate "${C[@]}"
+	"commands: backup check ls verify restore list recover wal-push wal-get wal-check expire info consolidate; see mbackup --help" -- frobnicate "${C[@]}"
 refused "source not on the mirror's fs" 5 \
 	"source '$SCRATCH/out' is on $(fs_of "$SCRATCH/out"), not on mirror '$SRC_LOOP'" \
 	"give the --mirror the source's filesystem is mounted from" \
@@ -174,8 +174,8 @@ wait "$LOCKER" 2>/dev/null
 
 run "$MB" --help
 exit_is 0 "--help exits 0"
-is "$(sed -n '/^commands:$/,/^$/ s/^  \([a-z]*\) .*/\1/p' <<<"$RUN_OUT" | tr '\n' ' ')" \
-	"backup check ls verify restore list recover info " "--help lists the verbs"
+is "$(sed -n '/^commands:$/,/^$/ s/^  \([a-z-]*\) .*/\1/p' <<<"$RUN_OUT" | tr '\n' ' ')" \
+	"backup check ls verify restore list recover wal-push wal-get wal-check expire info consolidate " "--help lists the verbs"
 is "$RUN_ERR" "" "--help writes nothing on stderr"
 run "$MB" --version
 exit_is 0 "--version exits 0"

@@ -496,10 +496,10 @@ static void test_cli(void)
 	mb_options_free(&o);
 	parse(&o, &e, (const char *[]){ "restor", NULL });
 	is_str(e.hint, "did you mean 'restore'? commands: backup check ls verify restore list "
-	       "recover info; see mbackup --help", "a mistyped command: the nearest in the hint");
+	       "recover wal-push wal-get wal-check expire info consolidate; see mbackup --help", "a mistyped command: the nearest in the hint");
 	mb_options_free(&o);
 	parse(&o, &e, (const char *[]){ "frobnicate", NULL });
-	is_str(e.hint, "commands: backup check ls verify restore list recover info; see mbackup --help",
+	is_str(e.hint, "commands: backup check ls verify restore list recover wal-push wal-get wal-check expire info consolidate; see mbackup --help",
 	       "the unknown command's hint lists every command");
 	mb_options_free(&o);
 }

@@ -1,0 +1,29 @@
+/*
+ * The WAL archive's verbs (orchestrator/wal_archive.h is the archive):
+ *   wal-push PATH         archive_command = 'mbackup wal-push %p'
+ *   wal-get NAME PATH     restore_command = 'mbackup wal-get %f %p'
+ *   wal-check             continuity from each complete backup's start
+ *   expire --retain N     keep the newest N complete backups and their WAL
+ * Each reports through e; main() prints it (wal-get's "not archived" has
+ * no message: PostgreSQL probes for files that do not exist).
+ */
+#ifndef MB_WAL_CMD_H
+#define MB_WAL_CMD_H
+
+#include "common/error.h"
+#include "orchestrator/options.h"
+
+int mb_cmd_wal_push(const struct mb_options *o, struct mb_error *e);
+int mb_cmd_wal_get(const struct mb_options *o, struct mb_error *e);
+int mb_cmd_wal_check(const struct mb_options *o, struct mb_error *e);
+int mb_cmd_expire(const struct mb_options *o, struct mb_error *e);
+
+/* The archive's state in a few lines on stdout (list shows them): its
+ * segments, the newest and its age, the latest failed wal-push. */
+void mb_wal_archive_summary(const char *archive);
+
+/* --wal-archive (or the config's wal-archive), an existing directory:
+ * MB_ERR_USAGE when none is given, MB_ERR_CONFIG when it is no directory. */
+const char *mb_wal_archive_dir(const struct mb_options *o, struct mb_error *e);
+
+#endif
