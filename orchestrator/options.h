@@ -67,6 +67,11 @@ struct mb_options {
 	char *volume_change;		/* command run to load the next volume */
 	char *buffer;			/* RAM ring size, e.g. "64M" */
 	char *backup;			/* ls/verify/restore: which image on a tape */
+	/* yielding to production (orchestrator/pace.h) */
+	long max_rate;			/* bytes/s read from the split leg, 0: no cap */
+	char *io_nice;			/* idle | best-effort:N, NULL: unchanged */
+	char *checkpoint;		/* postgres: spread | fast */
+	char *yield;			/* auto | off */
 	bool help, version;
 };
 
