@@ -14,7 +14,7 @@
 #include "common/entry.h"
 #include "common/error.h"
 
-#define MB_CATALOG_SCHEMA_VERSION 3	/* 2: tape tables; 3: placements + index */
+#define MB_CATALOG_SCHEMA_VERSION 4	/* 2: tape tables; 3: placements + index; 4: run_pace */
 
 struct mb_catalog;
 
@@ -39,6 +39,21 @@ int mb_catalog_run_set_window(struct mb_catalog *c, int64_t run_id,
 int mb_catalog_run_set_totals(struct mb_catalog *c, int64_t run_id,
 			      uint64_t files, uint64_t bytes,
 			      struct mb_error *e);
+
+/* How the stream yielded (orchestrator/pace.h): --max-rate, --yield, the
+ * bytes read, the stream's time, the readers' waits, the time the
+ * governor held the rate down, its lowest rate and how often it lowered
+ * it (catalog_pace.c). */
+struct mb_catalog_pace {
+	uint64_t max_rate;
+	bool yield;
+	uint64_t bytes;
+	long long stream_ms, waited_ms, yielded_ms;
+	uint64_t rate_min;
+	unsigned downs;
+};
+int mb_catalog_run_pace(struct mb_catalog *c, int64_t run_id, const struct mb_catalog_pace *p,
+			struct mb_error *e);
 
 /* Phases: begin records the start; end records the end, the duration, a
  * status ("ok" / "failed") and a short free-text detail. */

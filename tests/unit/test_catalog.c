@@ -35,11 +35,11 @@ static void test_open(void)
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600,
 	   "catalog file is 0600");
 	mb_catalog_close(c);
-	is_int(sql1("PRAGMA user_version"), 3, "schema version 3");
-	is_int(sql1("SELECT version FROM schema_version"), 3,
-	       "schema_version says 3 too");
+	is_int(sql1("PRAGMA user_version"), 4, "schema version 4");
+	is_int(sql1("SELECT version FROM schema_version"), 4,
+	       "schema_version says 4 too");
 	is_int(sql1("SELECT count(*) FROM sqlite_master WHERE type = 'table'"),
-	       10, "ten tables");
+	       11, "eleven tables");
 	is_str(sqlt("PRAGMA journal_mode"), "wal", "journal_mode is WAL");
 	is_int(mb_catalog_open(&c, path, &e), 0, "reopen");
 	mb_catalog_close(c);
