@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "image/multi.h"
 #include "orchestrator/mount_split.h"
+#include "orchestrator/pace.h"
 #include "orchestrator/signals.h"
 
 #define OTHER_BUF (1u << 20)
@@ -29,6 +30,8 @@ struct stream_ctx {
 	struct mb_extent_reader *reader;
 	uint64_t files;
 	char *buf;		/* for files not on the split leg */
+	struct mb_pace *pace;	/* the run's, shared by every reader */
+	int saved_ioprio;	/* this thread's before the stream, -1: kept */
 };
 
 /* The entries of the image, in the set's (logical) order. */
@@ -83,7 +86,13 @@ static int stream_other(struct stream_ctx *s, const struct mb_entry *ent, mb_emi
 	if (fd < 0)
 		return mb_fail(e, MB_ERR_IO, errno, "unable to open '%s'", ent->live_path);
 	while (rc == 0 && left > 0) {
-		ssize_t n = pread(fd, s->buf, left < OTHER_BUF ? left : OTHER_BUF, (off_t)pos);
+		ssize_t n;
+
+		if (mb_pace_take(s->pace, left < OTHER_BUF ? left : OTHER_BUF, mb_signal_check, e) < 0) {
+			rc = -1;
+			break;
+		}
+		n = pread(fd, s->buf, left < OTHER_BUF ? left : OTHER_BUF, (off_t)pos);
 
 		if (n <= 0) {
 			rc = mb_fail(e, MB_ERR_IO, n < 0 ? errno : 0, "unable to read '%s' at %llu",
@@ -96,6 +105,33 @@ static int stream_other(struct stream_ctx *s, const struct mb_entry *ent, mb_emi
 	}
 	close(fd);
 	return rc;
+}
+
+/* A file off the split leg, in pieces the run's pace allows (--max-rate,
+ * --yield): each piece is a segment of the entry read on its own. */
+static int stream_paced(struct stream_ctx *s, const struct mb_entry *ent, mb_emit_fn emit,
+			void *emit_arg, struct mb_error *e)
+{
+	struct mb_entry part = *ent;
+	uint64_t pos = ent->seg_offset, left = ent->seg_length;
+
+	if (left == 0 && ent->size > 0)	/* an entry never segmented */
+		left = ent->size;
+	if (!mb_pace_active(s->pace) || ent->type != MB_T_FILE || left == 0)
+		return mb_extent_read(s->reader, ent, emit, emit_arg, e);
+	while (left > 0) {
+		uint64_t n = mb_pace_chunk(s->pace, left);
+
+		if (mb_pace_take(s->pace, n, mb_signal_check, e) < 0)
+			return -1;
+		part.seg_offset = pos;
+		part.seg_length = n;
+		if (mb_extent_read(s->reader, &part, emit, emit_arg, e) < 0)
+			return -1;
+		pos += n;
+		left -= n;
+	}
+	return 0;
 }
 
 /* The data callback; between files is the safe point for signals and
@@ -111,7 +147,7 @@ static int stream_file(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
 		return -1;
 	if (ent->content || ent->live_path)
 		return stream_other(s, ent, emit, emit_arg, e);
-	return mb_extent_read(s->reader, ent, emit, emit_arg, e);
+	return stream_paced(s, ent, emit, emit_arg, e);
 }
 
 /* Paths in the set are relative to the source, which sits somewhere below
@@ -136,19 +172,23 @@ static void ctx_close(struct stream_ctx *s)
 	if (!s)
 		return;
 	mb_extent_reader_close(s->reader);
+	mb_pace_ioprio_restore(s->saved_ioprio);
 	free(s->buf);
 	free(s);
 }
 
 /* A reader of the split leg that will read entries v in this order. */
-static int ctx_open(struct mb_run *r, struct mb_entry *const *v, size_t n,
-		    struct stream_ctx **out, struct mb_error *e)
+static int ctx_open(struct mb_run *r, struct mb_pace *pace, struct mb_entry *const *v,
+		    size_t n, struct stream_ctx **out, struct mb_error *e)
 {
 	struct stream_ctx *s = calloc(1, sizeof(*s));
 
 	*out = NULL;
 	if (!s)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read the split leg");
+	s->pace = pace;
+	/* before the reader's read-ahead thread starts: it inherits it */
+	mb_pace_ioprio_enter(s->pace, &s->saved_ioprio);
 	if (mb_extent_reader_open(&s->reader, r->mirror->split_path, r->mirror->split_offset, e) < 0 ||
 	    (r->split_mount && set_fs_root(r, s->reader, e) < 0) ||
 	    mb_extent_reader_plan(s->reader, v, n, e) < 0) {
@@ -177,6 +217,7 @@ static void image_meta(struct mb_run *r, struct mb_image_meta *meta)
 struct multi_src {
 	struct mb_run *r;
 	struct mb_entry **v;	/* the set, in logical order */
+	struct mb_pace *pace;
 };
 
 static int multi_open(void *arg, uint32_t device, struct mb_entry *const *v, size_t n,
@@ -185,7 +226,7 @@ static int multi_open(void *arg, uint32_t device, struct mb_entry *const *v, siz
 	struct multi_src *m = arg;
 	struct stream_ctx *s;
 
-	if (ctx_open(m->r, v, n, &s, e) < 0)
+	if (ctx_open(m->r, m->pace, v, n, &s, e) < 0)
 		return -1;
 	*fn = stream_file;
 	*fn_arg = s;
@@ -254,11 +295,11 @@ static int check_record_sizes(struct mb_run *r, struct mb_error *e)
 /* Plan, write (concurrently when several), fail over; record where every
  * item landed (several devices) and which device failed. */
 static int stream_set(struct mb_run *r, struct mb_entry **v, const struct mb_image_meta *meta,
-		      struct mb_error *e)
+		      struct mb_pace *pace, struct mb_error *e)
 {
 	struct mb_multi_device dev[MB_MAX_MEDIA] = { 0 };
 	struct mb_multi_opts mo = { .meta = *meta };
-	struct multi_src ms = { r, v };
+	struct multi_src ms = { r, v, pace };
 	struct mb_multi_source src = { multi_open, multi_close, multi_laid_out, &ms };
 	struct mb_multi_plan plan = { 0 };
 	enum mb_multi_order order = MB_ORDER_DESC;
@@ -299,18 +340,22 @@ int mb_stream(struct mb_run *r, struct mb_error *e)
 {
 	struct mb_image_meta meta;
 	struct mb_entry **v = set_pointers(&r->set);
+	struct mb_pace pace;
+	struct mb_pace_stats ps;
 	int rc;
 
 	if (!v)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out the image");
+	if (mb_pace_start(&pace, r->opt, r->source_dev, e) < 0) {
+		free(v);
+		return -1;
+	}
 	image_meta(r, &meta);
-	rc = stream_set(r, v, &meta, e);
+	rc = stream_set(r, v, &meta, &pace, e);
 	free(v);
+	mb_pace_stop(&pace, &ps);
 	if (rc == 0)
-		snprintf(r->detail, sizeof(r->detail),
-			 "%d image(s), %llu bytes of image, %llu file bytes, %llu via the filesystem",
-			 r->n_sinks, (unsigned long long)r->image.bytes,
-			 (unsigned long long)r->image.file_bytes, (unsigned long long)r->via_fs_files);
+		rc = mb_pace_record(r, &pace, &ps, e);
 	return rc;
 }
 
