@@ -21,7 +21,11 @@
  * smoothed latency above 2 x the best seen + 1 ms -> the rate x 0.5,
  * never below the floor (the backup always finishes); in between: hold.
  * An interval with no I/O completed is production at rest: healthy; the
- * best latency is learnt from intervals of MIN_IOS I/Os or more.
+ * best latency is learnt from intervals of MIN_IOS I/Os or more, and
+ * creeps towards the current one by 1/64 a step (~16 s): a latency that
+ * stays high while the stream crawls at the floor is not the stream's
+ * doing (another load on the disks), and after ~13 s of it the governor
+ * climbs again instead of crawling for nothing.
  */
 #include "orchestrator/pace.h"
 
@@ -31,6 +35,7 @@
 #include <sys/sysmacros.h>
 
 #define MIN_IOS 4
+#define DRIFT 64	/* the best latency creeps 1/64 a step towards the current */
 #define UP_NUM 5	/* x 5/4 */
 #define UP_DEN 4
 
@@ -68,6 +73,8 @@ static bool measure(struct mb_governor *g, const struct mb_gov_sample *s)
 	g->ewma_ms = g->ewma_ms > 0 ? (g->ewma_ms + lat) / 2 : lat;
 	if (ios >= MIN_IOS && (g->base_ms == 0 || g->ewma_ms < g->base_ms))
 		g->base_ms = g->ewma_ms;
+	else if (ios >= MIN_IOS)	/* a latency that lasts becomes the norm */
+		g->base_ms += (g->ewma_ms - g->base_ms) / DRIFT;
 	return g->base_ms > 0;
 }
 

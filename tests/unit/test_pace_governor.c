@@ -89,6 +89,25 @@ static void test_ceiling_and_noise(void)
 	is_int(g.rate, 4 * MiB, "a ceiling under 4 x floor: start at the ceiling");
 }
 
+/* A latency that stays high whatever the stream does: not the stream's
+ * doing, and the governor climbs again after a while (the best latency
+ * creeps towards the current by 1/64 a step). */
+static void test_not_ours(void)
+{
+	struct mb_governor g;
+	int steps = 0;
+
+	at = (struct mb_gov_sample){ .now_ms = 1000 };
+	mb_governor_init(&g, 8 * MiB, 0);
+	mb_governor_step(&g, &at);
+	step(&g, 100, 2.0, full(&g));
+	while (step(&g, 100, 12.0, full(&g)) != MB_GOV_UP && steps < 1000)
+		steps++;
+	ok(g.rate == 10 * MiB, "after sustained slowness at the floor: climbing again");
+	ok(steps >= 40 && steps <= 80, "  after 10 to 20 s of it");
+	diag("%d steps", steps);
+}
+
 static void test_first_reading_slow(void)
 {
 	struct mb_governor g;
@@ -105,10 +124,11 @@ static void test_first_reading_slow(void)
 
 int main(void)
 {
-	plan(30);
+	plan(32);
 	test_start_and_climb();
 	test_suffer_and_recover();
 	test_ceiling_and_noise();
+	test_not_ours();
 	test_first_reading_slow();
 	return done_testing();
 }
