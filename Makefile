@@ -157,6 +157,15 @@ bench-wal: all
 bench-pitr: all
 	bench/pitr
 
+# mbackup against pg_basebackup, pgBackRest and tar on one pgbench cluster,
+# same run (BENCH_SCALE, BENCH_REPS, BENCH_LOAD_S); never part of check.
+bench-compare: all
+	bench/compare
+
+# The window and peak RSS against the number of files (BENCH_FILES).
+bench-files: all
+	bench/files
+
 # The README's demo: a loop-mirror fixture, a backup under a writer, restore.
 demo: all
 	demo/demo
@@ -175,5 +184,5 @@ install: all
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
-.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench bench-incr bench-compress bench-wal bench-pitr demo install clean docs
+.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench bench-incr bench-compress bench-wal bench-pitr bench-compare bench-files demo install clean docs
 -include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d

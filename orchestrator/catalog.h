@@ -15,9 +15,9 @@
 #include "common/error.h"
 #include "common/fact.h"
 
-#define MB_CATALOG_SCHEMA_VERSION 6	/* 2: tape tables; 3: placements + index;
+#define MB_CATALOG_SCHEMA_VERSION 7	/* 2: tape tables; 3: placements + index;
 					 * 4: backups + block maps; 5: runs.expired;
-					 * 6: run facts */
+					 * 6: run facts; 7: run_pace */
 
 struct mb_catalog;
 
@@ -64,6 +64,21 @@ struct mb_catalog_point {
 int mb_catalog_points(struct mb_catalog *c, struct mb_catalog_point **v, size_t *n,
 		      struct mb_error *e);
 void mb_catalog_points_free(struct mb_catalog_point *v, size_t n);
+
+/* How the stream yielded (orchestrator/pace.h): --max-rate, --yield, the
+ * bytes read, the stream's time, the readers' waits, the time the
+ * governor held the rate down, its lowest rate and how often it lowered
+ * it (catalog_pace.c). */
+struct mb_catalog_pace {
+	uint64_t max_rate;
+	bool yield;
+	uint64_t bytes;
+	long long stream_ms, waited_ms, yielded_ms;
+	uint64_t rate_min;
+	unsigned downs;
+};
+int mb_catalog_run_pace(struct mb_catalog *c, int64_t run_id, const struct mb_catalog_pace *p,
+			struct mb_error *e);
 
 /* Phases: begin records the start; end records the end, the duration, a
  * status ("ok" / "failed") and a short free-text detail. */

@@ -138,8 +138,20 @@ static const char *const v6[] = {
 	NULL
 };
 
+/* 7: how each run's stream yielded to production (--max-rate, --yield):
+ * one row a backup, written after the stream. */
+static const char *const v7[] = {
+	"CREATE TABLE run_pace ("
+	" run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,"
+	" max_rate INTEGER NOT NULL, yield TEXT NOT NULL,"
+	" bytes INTEGER NOT NULL, stream_ms INTEGER NOT NULL,"
+	" waited_ms INTEGER NOT NULL, yielded_ms INTEGER NOT NULL,"
+	" rate_min INTEGER, downs INTEGER NOT NULL)",
+	NULL
+};
+
 /* migrations[k] brings version k to version k + 1. */
-static const char *const *const migrations[] = { v1, v2, v3, v4, v5, v6 };
+static const char *const *const migrations[] = { v1, v2, v3, v4, v5, v6, v7 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 	       MB_CATALOG_SCHEMA_VERSION,

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "orchestrator/pace.h"
 #include "orchestrator/signals.h"
 #include "common/trust.h"
 #include "orchestrator/help.h"
@@ -110,6 +111,16 @@ const struct opt_def mb_opt_table[] = {
 	  "write only the blocks changed since the base backup (the newest, or --base)" },
 	{ "base", OPT_LONG, MB_VERB_BACKUP, OFF(base), "ID", NULL, 1, LONG_MAX,
 	  "--incremental: the backup (catalog run id) to compare against" },
+	{ "max-rate", OPT_SIZE, MB_VERB_BACKUP, OFF(max_rate), "SIZE", "0", 0, 1L << 40,
+	  "bytes per second read from the split leg, all readers together (K/M/G; 0: no cap)" },
+	{ "io-nice", OPT_STR, MB_VERB_BACKUP, OFF(io_nice), "idle|best-effort:N", NULL, 0, 0,
+	  "I/O priority of the stream's readers (only schedulers that honour it act on it: bfq "
+	  "both class and level, mq-deadline the class; none and kyber ignore it)" },
+	{ "checkpoint", OPT_STR, V_BACKUP, OFF(checkpoint), "spread|fast", "spread", 0, 0,
+	  "postgres hot mode: spread = the start checkpoint at the database's own pace, "
+	  "fast = CHECKPOINT then an immediate start checkpoint" },
+	{ "yield", OPT_STR, MB_VERB_BACKUP, OFF(yield), "auto|off", "off", 0, 0,
+	  "auto: lower the read rate while the source device's latency rises, raise it after" },
 	{ "help", OPT_BOOL, V_ALL, OFF(help), NULL, NULL, 0, 0, "show this help" },
 	{ "version", OPT_BOOL, V_ALL, OFF(version), NULL, NULL, 0, 0, "show the version" },
 	{ "compress", OPT_STR, V_BACKUP, OFF(compress), "none|zstd[:LEVEL]", "none", 0, 0,
@@ -558,7 +569,8 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_erro
 	o->from = o->froms.n ? o->froms.v[0] : NULL;
 	if (pg_conn_cli)
 		warn_pg_password(o);
-	if (check_volume_change(o, e) < 0 || mb_progress_check(o, e) < 0)
+	if (check_volume_change(o, e) < 0 || mb_progress_check(o, e) < 0 ||
+	    mb_pace_check_options(o, e) < 0)
 		return -1;
 	return mb_options_media_params(o, o->media.n, &(struct mb_media_params){ 0 }, e);
 }

@@ -74,6 +74,11 @@ struct mb_options {
 	char *progress_to;		/* json: a path or fd:N; NULL: stderr */
 	char *since;			/* list: an age (36h) or a UTC time */
 	long limit;			/* list: the newest N runs; 0: all */
+	/* yielding to production (orchestrator/pace.h) */
+	long max_rate;			/* bytes/s read from the split leg, 0: no cap */
+	char *io_nice;			/* idle | best-effort:N, NULL: unchanged */
+	char *checkpoint;		/* postgres: spread | fast */
+	char *yield;			/* auto | off */
 	bool help, version;
 	bool incremental;		/* backup: only the blocks changed since --base */
 	long base;			/* backup --incremental: base run id (0: newest) */

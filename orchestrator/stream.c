@@ -24,6 +24,7 @@
 #include "orchestrator/mount_split.h"
 #include "orchestrator/progress.h"
 #include "orchestrator/publish.h"
+#include "orchestrator/pace.h"
 #include "orchestrator/signals.h"
 
 #define OTHER_BUF (1u << 20)
@@ -35,6 +36,8 @@ struct stream_ctx {
 	struct mb_incr *incr;	/* block maps and increments (incremental.h) */
 	uint64_t files;
 	char *buf;		/* for files not on the split leg */
+	struct mb_pace *pace;	/* the run's, shared by every reader */
+	int saved_ioprio;	/* this thread's before the stream, -1: kept */
 };
 
 /* The entries of the image, in the set's (logical) order. */
@@ -86,7 +89,36 @@ static int stream_other(struct stream_ctx *s, const struct mb_entry *ent, mb_emi
 		return emit(emit_arg, ent->content + pos, left, e);
 	if (!s->buf && !(s->buf = malloc(OTHER_BUF)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", ent->live_path);
+	if (mb_pace_take(s->pace, left, mb_signal_check, e) < 0)
+		return -1;
 	return mb_read_range(ent->live_path, pos, left, s->buf, OTHER_BUF, emit, emit_arg, e);
+}
+
+/* A file off the split leg, in pieces the run's pace allows (--max-rate,
+ * --yield): each piece is a segment of the entry read on its own. */
+static int stream_paced(struct stream_ctx *s, const struct mb_entry *ent, mb_emit_fn emit,
+			void *emit_arg, struct mb_error *e)
+{
+	struct mb_entry part = *ent;
+	uint64_t pos = ent->seg_offset, left = ent->seg_length;
+
+	if (left == 0 && ent->size > 0)	/* an entry never segmented */
+		left = ent->size;
+	if (!mb_pace_active(s->pace) || ent->type != MB_T_FILE || left == 0)
+		return mb_extent_read(s->reader, ent, emit, emit_arg, e);
+	while (left > 0) {
+		uint64_t n = mb_pace_chunk(s->pace, left);
+
+		if (mb_pace_take(s->pace, n, mb_signal_check, e) < 0)
+			return -1;
+		part.seg_offset = pos;
+		part.seg_length = n;
+		if (mb_extent_read(s->reader, &part, emit, emit_arg, e) < 0)
+			return -1;
+		pos += n;
+		left -= n;
+	}
+	return 0;
 }
 
 /* A file's bytes (ent's segment) from wherever they are. */
@@ -97,7 +129,7 @@ static int stream_bytes(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
 
 	if (ent->content || ent->live_path)
 		return stream_other(s, ent, emit, emit_arg, e);
-	return mb_extent_read(s->reader, ent, emit, emit_arg, e);
+	return stream_paced(s, ent, emit, emit_arg, e);
 }
 
 /* The data callback; between files is the safe point for signals and
@@ -144,13 +176,14 @@ static void ctx_close(struct stream_ctx *s)
 	if (!s)
 		return;
 	mb_extent_reader_close(s->reader);
+	mb_pace_ioprio_restore(s->saved_ioprio);
 	free(s->buf);
 	free(s);
 }
 
 /* A reader of the split leg that will read entries v in this order. */
-static int ctx_open(struct mb_run *r, struct mb_entry *const *v, size_t n,
-		    struct stream_ctx **out, struct mb_error *e)
+static int ctx_open(struct mb_run *r, struct mb_pace *pace, struct mb_entry *const *v,
+		    size_t n, struct stream_ctx **out, struct mb_error *e)
 {
 	struct stream_ctx *s = calloc(1, sizeof(*s));
 
@@ -158,6 +191,9 @@ static int ctx_open(struct mb_run *r, struct mb_entry *const *v, size_t n,
 	if (!s)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read the split leg");
 	s->incr = r->incr;
+	s->pace = pace;
+	/* before the reader's read-ahead thread starts: it inherits it */
+	mb_pace_ioprio_enter(s->pace, &s->saved_ioprio);
 	if (mb_extent_reader_open(&s->reader, r->mirror->split_path, r->mirror->split_offset, e) < 0 ||
 	    (r->split_mount && set_fs_root(r, s->reader, e) < 0) ||
 	    mb_extent_reader_plan(s->reader, v, n, e) < 0) {
@@ -187,6 +223,7 @@ struct multi_src {
 	struct mb_run *r;
 	struct mb_entry **v;	/* the set, in logical order */
 	struct mb_progress *progress;
+	struct mb_pace *pace;
 };
 
 static int multi_open(void *arg, uint32_t device, struct mb_entry *const *v, size_t n,
@@ -195,7 +232,7 @@ static int multi_open(void *arg, uint32_t device, struct mb_entry *const *v, siz
 	struct multi_src *m = arg;
 	struct stream_ctx *s;
 
-	if (ctx_open(m->r, v, n, &s, e) < 0)
+	if (ctx_open(m->r, m->pace, v, n, &s, e) < 0)
 		return -1;
 	s->progress = m->progress;
 	*fn = stream_file;
@@ -265,11 +302,11 @@ static int check_record_sizes(struct mb_run *r, struct mb_error *e)
 /* Plan, write (concurrently when several), fail over; record where every
  * item landed (several devices) and which device failed. */
 static int stream_set(struct mb_run *r, struct mb_entry **v, const struct mb_image_meta *meta,
-		      struct mb_error *e)
+		      struct mb_pace *pace, struct mb_error *e)
 {
 	struct mb_multi_device dev[MB_MAX_MEDIA] = { 0 };
 	struct mb_multi_opts mo = { .meta = *meta };
-	struct multi_src ms = { r, v, NULL };
+	struct multi_src ms = { r, v, NULL, pace };
 	struct mb_multi_source src = { multi_open, multi_close, multi_laid_out, &ms };
 	struct mb_multi_plan plan = { 0 };
 	enum mb_multi_order order = MB_ORDER_DESC;
@@ -315,7 +352,7 @@ out:
  * increment's entries in r->set (orchestrator/incremental.c). */
 static int prepare_increment(struct mb_run *r, struct mb_error *e)
 {
-	struct multi_src ms = { r, NULL, NULL };
+	struct multi_src ms = { r, NULL, NULL, NULL };
 	struct mb_multi_source src = { multi_open, multi_close, NULL, &ms };
 
 	if (r->opt->incremental && mount_split_if_needed(r, e) < 0)
@@ -326,21 +363,25 @@ static int prepare_increment(struct mb_run *r, struct mb_error *e)
 int mb_stream(struct mb_run *r, struct mb_error *e)
 {
 	struct mb_image_meta meta;
-	struct mb_entry **v;
+	struct mb_entry **v = set_pointers(&r->set);
+	struct mb_pace pace;
+	struct mb_pace_stats ps;
 	int rc;
 
 	if (prepare_increment(r, e) < 0)
 		return -1;
 	if (!(v = set_pointers(&r->set)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out the image");
+	if (mb_pace_start(&pace, r->opt, r->source_dev, e) < 0) {
+		free(v);
+		return -1;
+	}
 	image_meta(r, &meta);
-	rc = stream_set(r, v, &meta, e);
+	rc = stream_set(r, v, &meta, &pace, e);
 	free(v);
+	mb_pace_stop(&pace, &ps);
 	if (rc == 0)
-		snprintf(r->detail, sizeof(r->detail),
-			 "%d image(s), %llu bytes of image, %llu file bytes, %llu via the filesystem",
-			 r->n_sinks, (unsigned long long)r->image.bytes,
-			 (unsigned long long)r->image.file_bytes, (unsigned long long)r->via_fs_files);
+		rc = mb_pace_record(r, &pace, &ps, e);
 	return rc;
 }
 

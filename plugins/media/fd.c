@@ -4,6 +4,7 @@
  * media.h for the table they fill.
  */
 #include "plugins/media/drivers.h"
+#include "plugins/media/writebehind.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +46,23 @@ int mbm_write_all(struct mb_sink *s, const void *buf, size_t len, struct mb_erro
 		s->bytes += n;
 	}
 	return 0;
+}
+
+/* A file image's state: the name it is written under until complete, and
+ * its write-behind. */
+struct file_priv {
+	char *partial;
+	struct mbm_writebehind wb;
+};
+
+/* file:PATH's write: every byte as mbm_write_all, then the write-behind. */
+static int file_write(struct mb_sink *s, const void *buf, size_t len, struct mb_error *e)
+{
+	struct file_priv *fp = s->priv;
+
+	if (mbm_write_all(s, buf, len, e) < 0)
+		return -1;
+	return fp ? mbm_wb_advance(&fp->wb, s->fd, s->bytes, s->spec, e) : 0;
 }
 
 static int file_obligation(const char *arg, char **what, struct mb_error *e)
@@ -90,6 +108,7 @@ static int file_open(struct mb_sink *s, const char *arg, const struct mb_media_p
 {
 	struct stat st;
 	char *partial = NULL;
+	struct file_priv *fp;
 
 	if (file_check(arg, p, e) < 0)
 		return -1;
@@ -101,13 +120,19 @@ static int file_open(struct mb_sink *s, const char *arg, const struct mb_media_p
 	}
 	if (file_obligation(arg, &partial, e) < 0)
 		return -1;
+	if (!(fp = calloc(1, sizeof(*fp)))) {
+		free(partial);
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open media 'file:%s'", arg);
+	}
 	s->fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (s->fd < 0) {
 		mb_fail(e, MB_ERR_MEDIA, errno, "unable to create media file '%s'", partial);
 		free(partial);
+		free(fp);
 		return -1;
 	}
-	s->priv = partial;
+	fp->partial = partial;
+	s->priv = fp;
 	return set_path(s, arg, e);
 }
 
@@ -135,7 +160,8 @@ static void fd_abort(struct mb_sink *s)
 static int file_close(struct mb_sink *s, struct mb_media_position *where,
 		      struct mb_error *e)
 {
-	char *partial = s->priv;
+	struct file_priv *fp = s->priv;
+	char *partial = fp ? fp->partial : NULL;
 	int rc = fd_close(s, where, e);
 
 	if (rc == 0 && partial && rename(partial, s->path) < 0)
@@ -144,18 +170,21 @@ static int file_close(struct mb_sink *s, struct mb_media_position *where,
 	if (rc < 0 && partial)
 		unlink(partial);
 	free(partial);
+	free(fp);
 	s->priv = NULL;
 	return rc;
 }
 
 static void file_abort(struct mb_sink *s)
 {
-	char *partial = s->priv;
+	struct file_priv *fp = s->priv;
 
 	fd_abort(s);
-	if (partial)
-		unlink(partial);
-	free(partial);
+	if (fp && fp->partial)
+		unlink(fp->partial);
+	if (fp)
+		free(fp->partial);
+	free(fp);
 	s->priv = NULL;
 }
 
@@ -377,7 +406,7 @@ static void fd_close_read(struct mb_media_in *m)
 }
 
 const struct mb_media_ops mbm_file_ops = {
-	.name = "file", .check = file_check, .open_write = file_open, .write = mbm_write_all,
+	.name = "file", .check = file_check, .open_write = file_open, .write = file_write,
 	.close = file_close, .abort = file_abort, .obligation = file_obligation,
 	.undo = file_undo, .dir = path_dir, .open_read = file_open_read,
 	.read = fd_read, .seek = fd_seek, .next_image = file_next_image,

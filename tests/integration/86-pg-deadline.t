@@ -27,7 +27,7 @@ stop_pg() { as_pg "$PGBIN/pg_ctl" -D "$DATA" -m immediate stop >/dev/null 2>&1; 
 trap 'rc=$?; stop_pg; (exit $rc); fx_cleanup' EXIT
 as_pg "$PGBIN/initdb" -A trust -D "$DATA" >/dev/null || bail_out "initdb failed"
 as_pg "$PGBIN/pg_ctl" -D "$DATA" -w -l "$SOCK/log" \
-	-o "-p $PORT -k $SOCK -c listen_addresses=''" start >/dev/null ||
+	-o "-p $PORT -k $SOCK -c listen_addresses='' -c checkpoint_completion_target=0" start >/dev/null ||
 	bail_out "postgres did not start: $(tail -5 "$SOCK/log")"
 as_pg "$PGBIN/pgbench" -i -s 2 -q postgres >/dev/null 2>&1 || bail_out "pgbench -i failed"
 

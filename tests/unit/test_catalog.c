@@ -35,11 +35,11 @@ static void test_open(void)
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600,
 	   "catalog file is 0600");
 	mb_catalog_close(c);
-	is_int(sql1("PRAGMA user_version"), 6, "schema version 6");
-	is_int(sql1("SELECT version FROM schema_version"), 6,
-	       "schema_version says 6 too");
+	is_int(sql1("PRAGMA user_version"), 7, "schema version 7");
+	is_int(sql1("SELECT version FROM schema_version"), 7,
+	       "schema_version says 7 too");
 	is_int(sql1("SELECT count(*) FROM sqlite_master WHERE type = 'table'"),
-	       13, "thirteen tables");
+	       14, "fourteen tables");
 	is_str(sqlt("PRAGMA journal_mode"), "wal", "journal_mode is WAL");
 	is_int(mb_catalog_open(&c, path, &e), 0, "reopen");
 	mb_catalog_close(c);

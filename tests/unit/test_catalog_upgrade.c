@@ -166,11 +166,12 @@ static void upgrade(const char *what, int version, int placements)
 	snprintf(name, sizeof(name), "%s: new placements recorded", what);
 	is_int(c ? mb_catalog_save_placements(c, 1, &p, 1, &e) : -1, 0, name);
 	mb_catalog_close(c);
-	is_int(sql1("PRAGMA user_version"), 6, "  user_version 6");
-	is_int(sql1("SELECT group_concat(version) FROM schema_version"), 6,
-	       "  one schema_version row, 6 (older mbackups refuse the file)");
+	is_int(sql1("PRAGMA user_version"), 7, "  user_version 7");
+	is_int(sql1("SELECT group_concat(version) FROM schema_version"), 7,
+	       "  one schema_version row, 7 (older mbackups refuse the file)");
 	is_int(sql1("SELECT count(*) FROM runs WHERE expired IS NULL"), 2,
 	       "  runs.expired there, NULL for the old runs");
+	is_int(exists("table", "run_pace"), 1, "  the run_pace table (7) is there");
 	is_int(sql1("SELECT count(*) || group_concat(id, '') FROM runs"), 212,
 	       "  runs kept");
 	is_int(sql1("SELECT count(*) FROM phases WHERE detail = '2 files'"), 1,
@@ -214,7 +215,7 @@ static void failed_migration(void)
 	ok(build(2, 0) == 0 && sql_exec("CREATE TABLE placements_run (x);") == 0,
 	   "a schema 2 catalog where the index name is taken");
 	is_int(mb_catalog_open(&c, path, &e), -1, "  open fails");
-	snprintf(msg, sizeof(msg), "unable to upgrade the schema to version 6 in"
+	snprintf(msg, sizeof(msg), "unable to upgrade the schema to version 7 in"
 		 " catalog '%s': there is already a table named placements_run",
 		 path);
 	is_str(e.msg, msg, "  message");
@@ -236,12 +237,12 @@ static void newer(const char *how)
 	fresh();
 	is_int(mb_catalog_open(&c, path, &e), 0, "a new catalog");
 	mb_catalog_close(c);
-	is_int(sql1("PRAGMA user_version"), 6, "  starts at user_version 6");
+	is_int(sql1("PRAGMA user_version"), 7, "  starts at user_version 7");
 	is_int(exists("index", "placements_run"), 1, "  with the placements index");
 	sql_exec(how);
 	is_int(mb_catalog_open(&c, path, &e), -1, how);
-	snprintf(msg, sizeof(msg), "catalog '%s' has schema version 7, newer than"
-		 " this mbackup supports (6)", path);
+	snprintf(msg, sizeof(msg), "catalog '%s' has schema version 8, newer than"
+		 " this mbackup supports (7)", path);
 	is_str(e.msg, msg, "  message");
 	is_str(e.hint, "run a newer mbackup, or point --catalog at another file",
 	       "  hint");
@@ -252,14 +253,14 @@ int main(void)
 {
 	sql_db = path;
 	tap_lock_dir(path);
-	plan(4 * 18 + 7 + 2 * 7);
+	plan(4 * 19 + 7 + 2 * 7);
 	upgrade("a schema 1 catalog", 1, 0);
 	upgrade("a schema 1 catalog with the old placements table", 1, 1);
 	upgrade("a schema 2 catalog", 2, 0);
 	upgrade("a schema 2 catalog with the old placements table", 2, 1);
 	failed_migration();
-	newer("PRAGMA user_version = 7");
-	newer("UPDATE schema_version SET version = 7");
+	newer("PRAGMA user_version = 8");
+	newer("UPDATE schema_version SET version = 8");
 	fresh();
 	return done_testing();
 }

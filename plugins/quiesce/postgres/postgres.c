@@ -34,6 +34,7 @@ static int pg_open(struct mb_quiesce *q, const struct mb_quiesce_params *params,
 	struct pg *p = pg_priv(q, e);
 	const char *mode = params->option(params->ctx, "mode");
 	const char *conninfo = params->option(params->ctx, "pg-conn");
+	const char *checkpoint = params->option(params->ctx, "checkpoint");
 
 	if (!p)
 		return -1;
@@ -44,6 +45,7 @@ static int pg_open(struct mb_quiesce *q, const struct mb_quiesce_params *params,
 	}
 	p->mode = mode && strcmp(mode, "freeze") == 0 ? MB_PG_FREEZE : MB_PG_HOT;
 	p->stop = params->stop;
+	p->fast = checkpoint && strcmp(checkpoint, "fast") == 0;
 	p->conninfo = strdup(conninfo ? conninfo : "");
 	p->label = strdup(params->label ? params->label : "mbackup");
 	if (!p->conninfo || !p->label)
@@ -437,8 +439,11 @@ static int pg_prepare(struct mb_quiesce *q, struct mb_error *e)
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "postgres plugin prepared before discover");
 	if (p->prepared)
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "postgres plugin prepared twice");
+	/* --checkpoint spread (hot mode): no CHECKPOINT of ours, the start's
+	 * own checkpoint runs at the server's pace (pg_enter) */
 	if (reserve_wal(p, e) < 0 || describe_for_guard(p, e) < 0 ||
-	    pg_exec(p, "run CHECKPOINT before the window", "CHECKPOINT", 0, NULL, NULL, e) < 0)
+	    ((p->fast || p->mode == MB_PG_FREEZE) &&
+	     pg_exec(p, "run CHECKPOINT before the window", "CHECKPOINT", 0, NULL, NULL, e) < 0))
 		return pg_drop(p);
 	p->prepared = true;
 	return 0;
@@ -449,6 +454,7 @@ static int pg_enter(struct mb_quiesce *q, struct mb_error *e)
 	struct pg *p = q->priv;
 	const char *params[1];
 	char *lsn = NULL;
+	long long started;
 	int rc;
 
 	if (!p || !p->prepared || !p->conn)
@@ -459,8 +465,9 @@ static int pg_enter(struct mb_quiesce *q, struct mb_error *e)
 		return mb_fail(e, MB_ERR_DATABASE, 0, "unable to start the backup: "
 			       "a backup is already in progress in this session");
 	params[0] = p->label;
-	rc = pg_value(p, "start the backup", "SELECT pg_backup_start($1, true)", 1, params,
-		      &lsn, e);
+	started = mb_now_ms();
+	rc = pg_value(p, "start the backup", p->fast ? "SELECT pg_backup_start($1, true)"
+		      : "SELECT pg_backup_start($1, false)", 1, params, &lsn, e);
 	if (rc == 0 && mb_pg_parse_lsn(lsn, &p->result.start_lsn) < 0)
 		rc = mb_fail(e, MB_ERR_DATABASE, 0, "unable to start the backup: bad LSN '%s'", lsn);
 	/* A failed start leaves no backup: the server rolled it back, or the
@@ -469,7 +476,8 @@ static int pg_enter(struct mb_quiesce *q, struct mb_error *e)
 	if (lsn)
 		p->in_backup = true;
 	if (rc == 0)
-		mb_info("postgres: backup '%s' started at %s", p->label, lsn);
+		mb_info("postgres: backup '%s' started at %s after a %s checkpoint of %lld ms",
+			p->label, lsn, p->fast ? "fast" : "spread", mb_now_ms() - started);
 	free(lsn);
 	return rc;
 }
