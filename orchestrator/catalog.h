@@ -14,7 +14,8 @@
 #include "common/entry.h"
 #include "common/error.h"
 
-#define MB_CATALOG_SCHEMA_VERSION 3	/* 2: tape tables; 3: placements + index */
+#define MB_CATALOG_SCHEMA_VERSION 4	/* 2: tape tables; 3: placements + index;
+					 * 4: snapshots */
 
 struct mb_catalog;
 

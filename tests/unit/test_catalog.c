@@ -35,11 +35,11 @@ static void test_open(void)
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600,
 	   "catalog file is 0600");
 	mb_catalog_close(c);
-	is_int(sql1("PRAGMA user_version"), 3, "schema version 3");
-	is_int(sql1("SELECT version FROM schema_version"), 3,
-	       "schema_version says 3 too");
+	is_int(sql1("PRAGMA user_version"), 4, "schema version 4");
+	is_int(sql1("SELECT version FROM schema_version"), 4,
+	       "schema_version says 4 too");
 	is_int(sql1("SELECT count(*) FROM sqlite_master WHERE type = 'table'"),
-	       10, "ten tables");
+	       11, "eleven tables");
 	is_str(sqlt("PRAGMA journal_mode"), "wal", "journal_mode is WAL");
 	is_int(mb_catalog_open(&c, path, &e), 0, "reopen");
 	mb_catalog_close(c);
@@ -141,7 +141,7 @@ static void test_list(void)
 	struct mb_catalog *c = NULL;
 	static const char *const want_keys[] = { "id", "status", "verb",
 		"started", "finished", "window_ms", "bytes", "files",
-		"exit_code", "error", "media", "phases" };
+		"exit_code", "error", "media", "phases", "snapshots" };
 	char *buf = NULL;
 	size_t len = 0, i;
 	FILE *f = open_memstream(&buf, &len);
@@ -158,10 +158,10 @@ static void test_list(void)
 	ok(json_is_array(root) && json_array_size(root) == 3, "three runs");
 	r0 = json_array_get(root, 0);
 	r1 = json_array_get(root, 2);
-	is_int(json_object_size(r1), 12, "exactly 12 keys");
+	is_int(json_object_size(r1), 13, "exactly 13 keys");
 	i = 0;
 	json_object_foreach(r1, key, v)
-		ok(i < 12 && !strcmp(key, want_keys[i++]), key);
+		ok(i < 13 && !strcmp(key, want_keys[i++]), key);
 	is_int(json_integer_value(json_object_get(r0, "id")), run3, "newest first");
 	ok(json_is_null(json_object_get(r0, "finished")), "running: finished null");
 	ok(json_is_null(json_object_get(r0, "exit_code")), "running: exit null");
@@ -349,7 +349,7 @@ int main(void)
 {
 	char cmd[128];
 
-	plan(94);
+	plan(95);
 	snprintf(dir, sizeof(dir), "/tmp/catalog-test/sub");
 	snprintf(path, sizeof(path), "%s/catalog.db", dir);
 	sql_db = path;

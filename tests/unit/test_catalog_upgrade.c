@@ -2,7 +2,7 @@
  * versions really had (copied from the git history, not from the code's
  * migration list, so the test cannot agree with a wrong list), filled with
  * rows, then opened by this mbackup: rows kept, new tables and index there,
- * PRAGMA user_version 3.  Also: a version 1 or 2 catalog already holding a
+ * PRAGMA user_version 4.  Also: a version 1 or 2 catalog already holding a
  * placements table made by the old create-on-first-use code, a migration
  * that fails part way leaving the catalog untouched, a newer catalog
  * refused. */
@@ -166,9 +166,9 @@ static void upgrade(const char *what, int version, int placements)
 	snprintf(name, sizeof(name), "%s: new placements recorded", what);
 	is_int(c ? mb_catalog_save_placements(c, 1, &p, 1, &e) : -1, 0, name);
 	mb_catalog_close(c);
-	is_int(sql1("PRAGMA user_version"), 3, "  user_version 3");
-	is_int(sql1("SELECT group_concat(version) FROM schema_version"), 3,
-	       "  one schema_version row, 3 (older mbackups refuse the file)");
+	is_int(sql1("PRAGMA user_version"), 4, "  user_version 4");
+	is_int(sql1("SELECT group_concat(version) FROM schema_version"), 4,
+	       "  one schema_version row, 4 (older mbackups refuse the file)");
 	is_int(sql1("SELECT count(*) || group_concat(id, '') FROM runs"), 212,
 	       "  runs kept");
 	is_int(sql1("SELECT count(*) FROM phases WHERE detail = '2 files'"), 1,
@@ -190,6 +190,9 @@ static void upgrade(const char *what, int version, int placements)
 		    " WHERE (seqno = 0 AND name = 'run_id')"
 		    " OR (seqno = 1 AND name = 'path')"), 2,
 	       "  the index is on (run_id, path)");
+	is_int(sql1("SELECT count(*) FROM pragma_table_info('snapshots')"
+		    " WHERE name IN ('method', 'peak_pct', 'extensions', 'throttled_ms')"), 4,
+	       "  snapshots table there (migration 4)");
 }
 
 /* Migration 3 cannot create its index (an old table holds the name): the
@@ -203,7 +206,7 @@ static void failed_migration(void)
 	ok(build(2, 0) == 0 && sql_exec("CREATE TABLE placements_run (x);") == 0,
 	   "a schema 2 catalog where the index name is taken");
 	is_int(mb_catalog_open(&c, path, &e), -1, "  open fails");
-	snprintf(msg, sizeof(msg), "unable to upgrade the schema to version 3 in"
+	snprintf(msg, sizeof(msg), "unable to upgrade the schema to version 4 in"
 		 " catalog '%s': there is already a table named placements_run",
 		 path);
 	is_str(e.msg, msg, "  message");
@@ -225,12 +228,12 @@ static void newer(const char *how)
 	fresh();
 	is_int(mb_catalog_open(&c, path, &e), 0, "a new catalog");
 	mb_catalog_close(c);
-	is_int(sql1("PRAGMA user_version"), 3, "  starts at user_version 3");
+	is_int(sql1("PRAGMA user_version"), 4, "  starts at user_version 4");
 	is_int(exists("index", "placements_run"), 1, "  with the placements index");
 	sql_exec(how);
 	is_int(mb_catalog_open(&c, path, &e), -1, how);
-	snprintf(msg, sizeof(msg), "catalog '%s' has schema version 4, newer than"
-		 " this mbackup supports (3)", path);
+	snprintf(msg, sizeof(msg), "catalog '%s' has schema version 5, newer than"
+		 " this mbackup supports (4)", path);
 	is_str(e.msg, msg, "  message");
 	is_str(e.hint, "run a newer mbackup, or point --catalog at another file",
 	       "  hint");
@@ -240,14 +243,14 @@ static void newer(const char *how)
 int main(void)
 {
 	sql_db = path;
-	plan(4 * 14 + 7 + 2 * 7);
+	plan(4 * 15 + 7 + 2 * 7);
 	upgrade("a schema 1 catalog", 1, 0);
 	upgrade("a schema 1 catalog with the old placements table", 1, 1);
 	upgrade("a schema 2 catalog", 2, 0);
 	upgrade("a schema 2 catalog with the old placements table", 2, 1);
 	failed_migration();
-	newer("PRAGMA user_version = 4");
-	newer("UPDATE schema_version SET version = 4");
+	newer("PRAGMA user_version = 5");
+	newer("UPDATE schema_version SET version = 5");
 	fresh();
 	return done_testing();
 }
