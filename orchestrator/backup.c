@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "orchestrator/catalog_snapshot.h"
 #include "orchestrator/lock.h"
 #include "orchestrator/mount_split.h"
 #include "orchestrator/signals.h"
@@ -261,6 +262,20 @@ static int step_unquiesce(struct mb_run *r, struct mb_error *e)
 	return mb_catalog_run_set_window(r->catalog, r->id, window, e);
 }
 
+/* After the stream, whatever its result: each mirror says whether its
+ * split leg stayed whole (a snapshot's container may have overflowed:
+ * that cause replaces the read error it gave the stream). */
+static int legs_streamed(struct mb_run *r, int rc, struct mb_error *e)
+{
+	for (int i = 0; i < r->n_legs; i++) {
+		struct mb_mirror *m = r->legs[i].mirror;
+
+		if (m->ops->stream_done && m->ops->stream_done(m, rc, e) < 0)
+			rc = -1;
+	}
+	return rc;
+}
+
 /* P7: the plugins' rules first (what to leave out, what to add, then
  * what describes the whole set), then the image(s), laid out before any
  * byte is written, streamed from the split leg (orchestrator/stream.c). */
@@ -276,7 +291,7 @@ static int step_stream(struct mb_run *r, struct mb_error *e)
 		if (r->set.n != n)
 			mb_set_finalize(&r->set);
 	}
-	return mb_stream(r, e);
+	return legs_streamed(r, mb_stream(r, e), e);
 }
 
 /* P8: the image is complete and durable before the run is marked good;
@@ -323,6 +338,13 @@ static void end_run(struct mb_run *r, int rc, struct mb_error *e)
 {
 	if (!r->catalog)
 		return;
+	for (int i = 0; i < r->n_legs; i++) {
+		struct mb_error lost = { 0 };
+
+		if (r->legs[i].mirror->stats.method &&
+		    mb_catalog_snapshot_add(r->catalog, r->id, &r->legs[i].mirror->stats, &lost) < 0)
+			mb_error_log("%s", lost.msg);
+	}
 	if (mb_catalog_run_end(r->catalog, r->id, rc ? "failed" : "complete",
 			       rc ? e->code : 0, rc ? e->msg : NULL, rc ? NULL : e) < 0 && rc == 0)
 		mb_error_log("unable to mark run %lld complete: %s", (long long)r->id, e->msg);

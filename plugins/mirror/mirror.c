@@ -1,16 +1,17 @@
 /* The mirror driver registry; see mirror.h. */
 #include "plugins/mirror/mirror.h"
+#include "plugins/mirror/lvm_util.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 extern const struct mb_mirror_ops mb_mirror_loop;
-extern const struct mb_mirror_ops mb_mirror_lvm;
 
 static const struct mb_mirror_ops *const mirror_drivers[] = {
 	&mb_mirror_loop,
 	&mb_mirror_lvm,
+	&mb_mirror_lvm_snapshot,	/* picked for lvm: by the LV's type */
 };
 
 const struct mb_mirror_ops *mb_mirror_driver(const char *name)
@@ -34,6 +35,9 @@ int mb_mirror_open(struct mb_mirror **out, const char *spec, struct mb_error *e)
 		name[colon - spec] = '\0';
 		ops = mb_mirror_driver(name);
 	}
+	/* lvm:VG/LV: the LV's type picks the method. */
+	if (ops == &mb_mirror_lvm && mb_lvm_method(colon + 1, &ops, e) < 0)
+		return -1;
 	if (!ops) {
 		mb_fail(e, MB_ERR_USAGE, 0, "unknown mirror '%s'", spec);
 		mb_hint(e, "use lvm:VG/LV (an LVM raid1 volume) or loop:/dev/loopN (a loop device on a reflink filesystem)");
