@@ -17,15 +17,6 @@
 int mb_dm_suspend(const char *name, struct mb_error *e);
 int mb_dm_resume(const char *name, struct mb_error *e);
 
-/* The suspend with a keeper (dm_resumer.c): a child that resumes the
- * device if this process dies before mb_dm_resumer_done. */
-struct mb_dm_resumer {
-	int pid, fd;
-};
-int mb_dm_suspend_guarded(const char *name, struct mb_dm_resumer *r, struct mb_error *e);
-/* The device is resumed (or given up on): the child ends. */
-void mb_dm_resumer_done(struct mb_dm_resumer *r);
-
 struct mb_dm_snap_fill {
 	uint64_t used;		/* sectors: data + metadata */
 	uint64_t total;

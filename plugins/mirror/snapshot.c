@@ -32,6 +32,7 @@
 #include "common/log.h"
 #include "common/spawn.h"
 #include "plugins/mirror/dm.h"
+#include "plugins/mirror/keeper.h"
 
 #define LVM_TIMEOUT_MS 120000
 #define SNAP_CREATE_TIMEOUT_MS 30000	/* inside the window: the guard bounds it too */
@@ -283,7 +284,7 @@ static int snap_split(struct mb_mirror *m, struct mb_error *e)
 	struct mb_snap_watch_conf conf = { .pv = m->snap.pv, .limit = m->snap.extend_max };
 	long long t0 = mb_now_ms();
 	struct mb_error ignored = { 0 };
-	struct mb_dm_resumer keeper;
+	struct mb_keeper keeper;
 	int rc;
 
 	if (mb_dm_suspend_guarded(s->origin_dm, &keeper, e) < 0)
@@ -292,7 +293,7 @@ static int snap_split(struct mb_mirror *m, struct mb_error *e)
 	rc = create_snapshot(m, s, e);
 	if (mb_dm_resume(s->origin_dm, rc < 0 ? &ignored : e) < 0)
 		rc = -1;
-	mb_dm_resumer_done(&keeper);
+	mb_keeper_done(&keeper);
 	if (rc < 0)
 		return -1;
 	free(m->split_path);

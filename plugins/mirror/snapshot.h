@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "common/error.h"
+#include "plugins/mirror/keeper.h"
 #include "plugins/mirror/lvm_util.h"
 #include "plugins/mirror/mirror.h"
 
@@ -23,11 +24,12 @@
 
 /* The writers' limit: a cgroup v2 io.max line on the origin device. */
 struct mb_throttle {
-	char cgroup[512];	/* "/sys/fs/cgroup/pg"; "" if none found */
+	char cgroup[600];	/* "/sys/fs/cgroup/pg"; "" if none found */
 	char devno[32];		/* "253:0" */
-	char previous[256];	/* its io.max line before, "" if none */
+	char previous[64];	/* its wbps before ("max" if none) */
 	long long bps;		/* the limit set (wbps) */
 	bool set;
+	struct mb_keeper keeper;	/* writes previous back if we die */
 };
 
 /* What the watch needs and what it found; the thread owns the counters

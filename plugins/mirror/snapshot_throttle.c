@@ -112,13 +112,26 @@ static int write_iomax(const char *cgroup, const char *devno, const char *wbps,
 	return rc;
 }
 
+/* The first limit starts a keeper that writes the previous line back if
+ * mbackup dies before lifting it (kill -9 included; recover too). */
 int mb_throttle_set(struct mb_throttle *t, long long bps, struct mb_error *e)
 {
 	char v[32];
 
+	if (!t->set) {
+		memset(&t->keeper, 0, sizeof(t->keeper));
+		snprintf(t->keeper.file, sizeof(t->keeper.file), "%.580s/io.max", t->cgroup);
+		snprintf(t->keeper.line, sizeof(t->keeper.line), "%s wbps=%s\n", t->devno,
+			 t->previous[0] ? t->previous : "max");
+		if (mb_keeper_start(&t->keeper, e) < 0)
+			return -1;
+	}
 	snprintf(v, sizeof(v), "%lld", bps);
-	if (write_iomax(t->cgroup, t->devno, v, e) < 0)
+	if (write_iomax(t->cgroup, t->devno, v, e) < 0) {
+		if (!t->set)
+			mb_keeper_done(&t->keeper);
 		return -1;
+	}
 	t->bps = bps;
 	t->set = true;
 	return 0;
@@ -130,6 +143,7 @@ int mb_throttle_lift(struct mb_throttle *t, struct mb_error *e)
 		return 0;
 	if (write_iomax(t->cgroup, t->devno, t->previous[0] ? t->previous : "max", e) < 0)
 		return -1;
+	mb_keeper_done(&t->keeper);
 	t->set = false;
 	return 0;
 }

@@ -10,7 +10,7 @@
  * when it cannot grow and the fill passes MB_SNAP_THROTTLE_AT (or would
  * pass 80 % within a second at the current rate), it limits
  * the writers (snapshot_throttle.c) until the stream ends, halving the
- * limit while the fill keeps rising.  An invalidated snapshot is noted:
+ * limit every second while the fill keeps rising.  An invalidated snapshot is noted:
  * the stream's reads fail, and stream_done says why.
  */
 #include "plugins/mirror/snapshot.h"
@@ -30,7 +30,7 @@
 #define LVEXTEND_TIMEOUT_MS 60000
 #define THROTTLE_START_BPS (1LL << 20)	/* first limit: 1 MiB/s */
 #define THROTTLE_MIN_BPS (64LL << 10)
-#define THROTTLE_STEP_MS 2000		/* halve the limit at most this often */
+#define THROTTLE_STEP_MS 1000		/* halve the limit at most this often */
 
 struct mb_snap_watch {
 	struct mb_snap_watch_conf conf;
