@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "orchestrator/incremental.h"
+#include "orchestrator/catalog_snapshot.h"
 #include "orchestrator/lock.h"
 #include "orchestrator/mount_split.h"
 #include "orchestrator/publish.h"
@@ -289,6 +290,20 @@ static int step_unquiesce(struct mb_run *r, struct mb_error *e)
 	return record_facts(r, e);
 }
 
+/* After the stream, whatever its result: each mirror says whether its
+ * split leg stayed whole (a snapshot's container may have overflowed:
+ * that cause replaces the read error it gave the stream). */
+static int legs_streamed(struct mb_run *r, int rc, struct mb_error *e)
+{
+	for (int i = 0; i < r->n_legs; i++) {
+		struct mb_mirror *m = r->legs[i].mirror;
+
+		if (m->ops->stream_done && m->ops->stream_done(m, rc, e) < 0)
+			rc = -1;
+	}
+	return rc;
+}
+
 /* P7: the plugins' rules first (what to leave out, what to add, then
  * what describes the whole set), then the image(s), laid out before any
  * byte is written, streamed from the split leg (orchestrator/stream.c). */
@@ -304,7 +319,7 @@ static int step_stream(struct mb_run *r, struct mb_error *e)
 		if (r->set.n != n)
 			mb_set_finalize(&r->set);
 	}
-	return mb_stream(r, e);
+	return legs_streamed(r, mb_stream(r, e), e);
 }
 
 /* P8: the split leg goes back (or stays, with --keep-split), then, as
@@ -329,10 +344,25 @@ static int step_finish(struct mb_run *r, struct mb_error *e)
 	return rc;
 }
 
+/* What each snapshot that stood in for a mirror went through (its peak
+ * fill, extensions, writers slowed), for complete and failed runs alike;
+ * a record lost is only logged. */
+static void record_snapshots(struct mb_run *r)
+{
+	for (int i = 0; i < r->n_legs; i++) {
+		struct mb_error lost = { 0 };
+
+		if (r->legs[i].mirror->stats.method &&
+		    mb_catalog_snapshot_add(r->catalog, r->id, &r->legs[i].mirror->stats, &lost) < 0)
+			mb_error_log("%s", lost.msg);
+	}
+}
+
 /* The commit point: the run is complete exactly when this succeeds, and
  * its images stay; then their publish obligations are void. */
 static int commit_run(struct mb_run *r, struct mb_error *e)
 {
+	record_snapshots(r);
 	if (mb_catalog_run_end(r->catalog, r->id, "complete", 0, NULL, e) < 0)
 		return -1;
 	mb_publish_done(&r->obl);
@@ -369,6 +399,7 @@ static void end_run(struct mb_run *r, int rc, struct mb_error *e)
 
 	if (!r->catalog || rc == 0)
 		return;
+	record_snapshots(r);
 	if (mb_catalog_run_end(r->catalog, r->id, "failed", e->code, e->msg, &ignored) < 0)
 		mb_error_log("unable to mark run %lld failed: %s; recover marks it",
 			     (long long)r->id, ignored.msg);

@@ -15,6 +15,7 @@
 #include "orchestrator/catalog_incr.h"
 #include "orchestrator/catalog_internal.h"
 #include "orchestrator/catalog_json.h"
+#include "orchestrator/catalog_snapshot.h"
 
 enum { LIST_RUNS, LIST_IMAGES, LIST_PHASES, LIST_FACTS, N_SQL };
 static const char *const sql[N_SQL] = {
@@ -102,7 +103,9 @@ static int run_details(struct mb_catalog *c, json_t *run, struct mb_error *e)
 	    json_object_set_new(run, "media", v) < 0 ||
 	    !(v = rows_json(c, LIST_PHASES, id, phase_keys, e)) ||
 	    json_object_set_new(run, "phases", v) < 0 ||
-	    mb_catalog_backup_json(c, id, run, e) < 0)
+	    mb_catalog_backup_json(c, id, run, e) < 0 ||
+	    !(v = mb_catalog_snapshot_json(c, id, e)) ||
+	    json_object_set_new(run, "snapshots", v) < 0)
 		return mb_fail(e, MB_ERR_CATALOG, ENOMEM,
 			       "unable to list the runs");
 	return 0;
@@ -166,6 +169,26 @@ static void media_text(char *buf, size_t len, json_t *media)
 				     "complete") ? " (failed)" : "");
 }
 
+/* One line per snapshot under its run. */
+static void snapshots_text(FILE *out, json_t *snaps)
+{
+	size_t i;
+	json_t *s;
+
+	json_array_foreach(snaps, i, s)
+		fprintf(out, "%6s  snapshot %s '%s' of '%s': peak %.1f%%, %lld extension(s), "
+			"%lld -> %lld MiB, writers throttled %lld ms%s\n", "",
+			json_string_value(json_object_get(s, "method")) ?: "?",
+			json_string_value(json_object_get(s, "snapshot")) ?: "?",
+			json_string_value(json_object_get(s, "origin")) ?: "?",
+			json_number_value(json_object_get(s, "peak_pct")),
+			(long long)json_integer_value(json_object_get(s, "extensions")),
+			(long long)json_integer_value(json_object_get(s, "size_initial")) >> 20,
+			(long long)json_integer_value(json_object_get(s, "size_final")) >> 20,
+			(long long)json_integer_value(json_object_get(s, "throttled_ms")),
+			json_is_true(json_object_get(s, "invalidated")) ? ", INVALIDATED" : "");
+}
+
 int mb_catalog_list_text(struct mb_catalog *c, FILE *out, struct mb_error *e)
 {
 	return mb_catalog_list_text_filtered(c, out, NULL, e);
@@ -196,6 +219,7 @@ int mb_catalog_list_text_filtered(struct mb_catalog *c, FILE *out,
 			json_string_value(json_object_get(r, "status")),
 			json_string_value(json_object_get(r, "started")), dur,
 			win, bytes, media);
+		snapshots_text(out, json_object_get(r, "snapshots"));
 	}
 	json_decref(runs);
 	if (fflush(out) == EOF)

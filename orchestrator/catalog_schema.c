@@ -150,8 +150,23 @@ static const char *const v7[] = {
 	NULL
 };
 
+/* 8: the snapshot that stood in for a split leg (plugins/mirror/snapshot.c):
+ * method, the container's sizes and peak fill, its extensions and how long
+ * the writers were throttled. */
+static const char *const v8[] = {
+	"CREATE TABLE snapshots ("
+	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	" method TEXT NOT NULL, origin TEXT NOT NULL, snapshot TEXT NOT NULL,"
+	" container_pv TEXT, chunk_bytes INTEGER, size_initial INTEGER,"
+	" size_final INTEGER, extensions INTEGER NOT NULL, peak_pct REAL,"
+	" throttled_ms INTEGER NOT NULL, throttle_bps INTEGER,"
+	" invalidated INTEGER NOT NULL, outcome TEXT)",
+	"CREATE INDEX snapshots_run ON snapshots (run_id)",
+	NULL
+};
+
 /* migrations[k] brings version k to version k + 1. */
-static const char *const *const migrations[] = { v1, v2, v3, v4, v5, v6, v7 };
+static const char *const *const migrations[] = { v1, v2, v3, v4, v5, v6, v7, v8 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 	       MB_CATALOG_SCHEMA_VERSION,

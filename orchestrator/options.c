@@ -56,6 +56,18 @@ const struct opt_def mb_opt_table[] = {
 	  "the guard thaws by itself after this long" },
 	{ "sync-timeout", OPT_LONG, V_BACKUP, OFF(sync_timeout), "SECONDS", "600", 1, 86400,
 	  "how long to wait for a mirror still resyncing before refusing it" },
+	{ "snapshot-size", OPT_STR, V_BACKUP, OFF(snapshot_size), "SIZE|N%", "10%", 0, 0,
+	  "lvm: a linear or striped LV is snapshotted: the COW container, a size (K/M/G) or a "
+	  "percentage of the origin" },
+	{ "snapshot-pv", OPT_STR, V_BACKUP, OFF(snapshot_pv), "PV", NULL, 0, 0,
+	  "lvm snapshot: the PV of the volume group the container goes on (default: any)" },
+	{ "snapshot-chunk", OPT_SIZE, V_BACKUP, OFF(snapshot_chunk), "SIZE", "8K", 4096, 512 << 10,
+	  "lvm snapshot: the COW chunk, a power of 2 (8K: one PostgreSQL page)" },
+	{ "snapshot-extend-max", OPT_SIZE, V_BACKUP, OFF(snapshot_extend_max), "SIZE", "0", 0,
+	  1L << 62, "lvm snapshot: the size the watch may grow the container to (0: as far as "
+	  "the free space goes)" },
+	{ "throttle-writers", OPT_STR, V_BACKUP, OFF(throttle_writers), "auto|off", "auto", 0, 0,
+	  "lvm snapshot: limit the writers' cgroup (io.max) when the container cannot grow" },
 	{ "keep-split", OPT_BOOL, MB_VERB_BACKUP, OFF(keep_split), NULL, NULL, 0, 0,
 	  "keep the split leg after streaming" },
 	{ "force", OPT_BOOL, MB_VERB_BACKUP | MB_VERB_RESTORE | MB_VERB_CONSOLIDATE, OFF(force), NULL, NULL, 0, 0,

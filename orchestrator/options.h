@@ -49,6 +49,12 @@ struct mb_options {
 	long freeze_timeout;		/* seconds */
 	long sync_timeout;		/* seconds P1 waits for a mirror resync */
 	bool keep_split;
+	/* lvm snapshot (plugins/mirror/snapshot.c) */
+	char *snapshot_size;		/* "10%" or a size */
+	char *snapshot_pv;
+	long snapshot_chunk;		/* bytes */
+	long snapshot_extend_max;	/* bytes; 0: the free space */
+	char *throttle_writers;		/* "auto" or "off" */
 	bool force;
 	char *output;			/* "text" or "json" */
 	char *log_level;

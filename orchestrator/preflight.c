@@ -39,6 +39,11 @@ static int check_options(const struct mb_options *o, struct mb_error *e)
 		mb_hint(e, "e.g. --source /srv/data");
 		return -1;
 	}
+	if (strcmp(o->throttle_writers, "auto") != 0 && strcmp(o->throttle_writers, "off") != 0) {
+		mb_fail(e, MB_ERR_USAGE, 0, "invalid --throttle-writers '%s'", o->throttle_writers);
+		mb_hint(e, "use auto (limit the writers when a snapshot's container cannot grow) or off");
+		return -1;
+	}
 	return 0;
 }
 
@@ -127,6 +132,9 @@ static int open_legs(struct mb_run *r, struct mb_error *e)
 		if (mb_mirror_open(&leg->mirror, r->opt->mirrors.v[i], e) < 0)
 			return -1;
 		leg->mirror->sync_timeout_s = (int)r->opt->sync_timeout;
+		leg->mirror->snap = (struct mb_snapshot_params){
+			r->opt->snapshot_size, r->opt->snapshot_pv, r->opt->snapshot_chunk,
+			r->opt->snapshot_extend_max, r->opt->throttle_writers };
 		r->n_legs++;
 		if (leg_of_dev(r, leg->mirror->rdev) != r->n_legs - 1)
 			return mb_fail(e, MB_ERR_USAGE, 0, "mirror '%s' is given twice",

@@ -524,3 +524,14 @@ const struct mb_mirror_ops mb_mirror_lvm = {
 	.undo = lvm_undo,
 	.close = lvm_close,
 };
+
+/* For the other LVM drivers (lvm_util.h). */
+int mb_lvm_parse_vg_lv(const char *arg, char *vg, char *lv, struct mb_error *e)
+{
+	return parse_vg_lv(arg, vg, lv, e);
+}
+
+void mb_lvm_dm_name(const char *vg, const char *lv, char *out, size_t len)
+{
+	dm_name(vg, lv, out, len);
+}

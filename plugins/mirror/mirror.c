@@ -1,16 +1,17 @@
 /* The mirror driver registry; see mirror.h. */
 #include "plugins/mirror/mirror.h"
+#include "plugins/mirror/lvm_util.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 extern const struct mb_mirror_ops mb_mirror_loop;
-extern const struct mb_mirror_ops mb_mirror_lvm;
 
 static const struct mb_mirror_ops *const mirror_drivers[] = {
 	&mb_mirror_loop,
 	&mb_mirror_lvm,
+	&mb_mirror_lvm_snapshot,	/* picked for lvm: by the LV's type */
 };
 
 const struct mb_mirror_ops *mb_mirror_driver(const char *name)
@@ -45,6 +46,12 @@ int mb_mirror_open(struct mb_mirror **out, const char *spec, struct mb_error *e)
 	*colon = '\0';
 	m->ops = mb_mirror_driver(canon);
 	*colon = ':';
+	/* lvm:VG/LV: the LV's type picks the method (lvm_method.c) */
+	if (m->ops == &mb_mirror_lvm && mb_lvm_method(colon + 1, &m->ops, e) < 0) {
+		m->ops = NULL;
+		mb_mirror_close(m);
+		return -1;
+	}
 	if (m->ops->open(m, colon + 1, e) < 0) {
 		mb_mirror_close(m);
 		return -1;

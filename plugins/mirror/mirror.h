@@ -7,7 +7,10 @@
  *                     FICLONE of the backing file (hosts without device-mapper)
  *   lvm:vg/lv         (also written vg/lv, /dev/vg/lv, /dev/mapper/vg-lv: spec.c)
  *                     LVM raid1: --splitmirrors 1 --trackchanges, the split
- *                     image set read-only; merged back and scrubbed (lvm.c)
+ *                     image set read-only; merged back and scrubbed (lvm.c);
+ *                     a linear or striped LV gets a classic COW snapshot
+ *                     instead, watched while it lives (snapshot*.c): the LV's
+ *                     type picks the driver (lvm_method.c)
  *
  * Order of calls: open, check (P0), sync (P1), prepare_split (before the
  * window: slow set-up), split (P4, inside the window: fast), close.  The
@@ -42,6 +45,35 @@ struct mb_mirror_ops {
 	 * idempotent, safe when the split never happened. */
 	int (*undo)(const char *obligation_arg, struct mb_error *e);
 	void (*close)(struct mb_mirror *m);
+	/* Optional.  After the stream, whatever its result (stream_rc): 0 if
+	 * the split leg stayed whole for the whole stream; stops anything
+	 * the driver runs alongside the stream (a snapshot's watch), fills
+	 * m->stats.  A leg lost meanwhile fails here with the cause, which
+	 * replaces the read error the stream saw. */
+	int (*stream_done)(struct mb_mirror *m, int stream_rc, struct mb_error *e);
+};
+
+/* The snapshot drivers' settings (--snapshot-*, --throttle-writers). */
+struct mb_snapshot_params {
+	const char *size;	/* "10%" of the origin, or bytes with K/M/G */
+	const char *pv;		/* the container's PV; NULL: anywhere in the VG */
+	long chunk;		/* bytes; 0: the driver's default */
+	long extend_max;	/* bytes the container may grow to; 0: VG free space */
+	const char *throttle;	/* "auto" or "off" */
+};
+
+/* What a snapshot driver records about its run (the catalog's snapshots
+ * table); method is NULL for drivers that split a real leg. */
+struct mb_mirror_stats {
+	const char *method;	/* "classic" */
+	char origin[320], snapshot[320], container_pv[320];
+	long long chunk_bytes, size_initial, size_final;
+	int extensions;
+	double peak_pct;	/* the container's highest fill seen */
+	long long throttled_ms;
+	long long throttle_bps;	/* the write limit while throttled, 0: never */
+	bool invalidated;
+	char outcome[256];	/* one line: how the container ended */
 };
 
 struct mb_mirror {
@@ -57,6 +89,8 @@ struct mb_mirror {
 	struct mb_stop stop;	/* ends sync's wait early (the run's signals,
 				 * set by the runner after open; zeroed: none).
 				 * undo never looks at it: it runs after a stop */
+	struct mb_snapshot_params snap;	/* set before check (P0) */
+	struct mb_mirror_stats stats;	/* filled by stream_done */
 	void *priv;
 };
 

@@ -35,11 +35,11 @@ static void test_open(void)
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600,
 	   "catalog file is 0600");
 	mb_catalog_close(c);
-	is_int(sql1("PRAGMA user_version"), 7, "schema version 7");
-	is_int(sql1("SELECT version FROM schema_version"), 7,
-	       "schema_version says 7 too");
+	is_int(sql1("PRAGMA user_version"), 8, "schema version 8");
+	is_int(sql1("SELECT version FROM schema_version"), 8,
+	       "schema_version says 8 too");
 	is_int(sql1("SELECT count(*) FROM sqlite_master WHERE type = 'table'"),
-	       14, "fourteen tables");
+	       15, "fifteen tables");
 	is_str(sqlt("PRAGMA journal_mode"), "wal", "journal_mode is WAL");
 	is_int(mb_catalog_open(&c, path, &e), 0, "reopen");
 	mb_catalog_close(c);
@@ -142,7 +142,8 @@ static void test_list(void)
 	static const char *const want_keys[] = { "id", "status", "verb",
 		"started", "finished", "window_ms", "bytes", "files",
 		"exit_code", "error", "end_time", "start_lsn", "stop_lsn",
-		"timeline", "consistent_at", "media", "phases", "kind" };
+		"timeline", "consistent_at", "media", "phases", "kind",
+		"snapshots" };
 	char *buf = NULL;
 	size_t len = 0, i;
 	FILE *f = open_memstream(&buf, &len);
@@ -163,11 +164,11 @@ static void test_list(void)
 	ok(json_is_array(root) && json_array_size(root) == 3, "three runs");
 	r0 = json_array_get(root, 0);
 	r1 = json_array_get(root, 2);
-	is_int(json_object_size(r0), 18, "exactly 18 keys (kind null: no backups row)");
+	is_int(json_object_size(r0), 19, "exactly 19 keys (kind null: no backups row)");
 	i = 0;
 	json_object_foreach(r0, key, v)
-		ok(i < 18 && !strcmp(key, want_keys[i++]), key);
-	is_int(json_object_size(r1), 19, "a run with facts: one key more");
+		ok(i < 19 && !strcmp(key, want_keys[i++]), key);
+	is_int(json_object_size(r1), 20, "a run with facts: one key more");
 	is_int(json_integer_value(json_object_get(r1, "timeline")), 2, "timeline a number");
 	is_str(json_string_value(json_object_get(r1, "stop_lsn")), "0/5000100", "stop_lsn");
 	is_int(json_integer_value(json_object_get(r1, "system_id")), 7441, "other facts shown");
@@ -367,7 +368,7 @@ int main(void)
 {
 	char cmd[128];
 
-	plan(94 + 6 + 8 + 1 + 1);
+	plan(94 + 6 + 8 + 1 + 1 + 1);
 	tap_lock_dir("/tmp/catalog-test");
 	snprintf(dir, sizeof(dir), "/tmp/catalog-test/sub");
 	snprintf(path, sizeof(path), "%s/catalog.db", dir);

@@ -5,7 +5,7 @@
 # virtio disks; raid1 LVs with ext4 (inline_data, so the split leg is also
 # mounted) and with xfs; backs up with the real binary under a writer,
 # restores, compares; checks that the mirror is whole afterwards (a check
-# scrub finds 0 mismatches); a linear LV is refused; a SIGKILL inside the
+# scrub finds 0 mismatches); a linear LV gets a snapshot (check); a SIGKILL inside the
 # window is healed by `mbackup recover`; SIGTERM ends a backup waiting in
 # P1 for a throttled resync.  Scratch (catalog, images,
 # restores) lives on a separate linear LV.  $MBACKUP overrides the binary.
@@ -204,13 +204,12 @@ setup_vg >&2 || bail_out "unable to set up the volume group on ${disks[*]}"
 write_tools
 note "setup (vg, scratch, seed tree): $(($(now_ms) - t0)) ms"
 
-# ---- a linear LV is refused, nothing split ----
+# ---- a linear LV: check says a snapshot stands in, nothing created ----
 before=$(lvs -a --noheadings -o lv_name "$VG" | tr -d ' ' | sort | tr '\n' ' ')
-run "$MB" --db none --mirror "$VG/lin" --source /mnt/lin/data \
-	--media "file:$S/lin.mbi" --catalog "$CATALOG"
-exit_is 6 "a linear LV is refused with exit 6"
-like "$RUN_ERR" "logical volume '$VG/lin' is not a raid1 mirror \(segment type 'linear'\)" \
-	"the message names the segment type"
+run "$MB" check --db none --mirror "$VG/lin" --source /mnt/lin/data --catalog "$CATALOG"
+exit_is 0 "check of a linear LV exits 0"
+like "$RUN_ERR" "lvm: '$VG/lin' is linear or striped, not raid1: a classic snapshot stands in" \
+	"check says a classic snapshot stands in"
 is "$(lvs -a --noheadings -o lv_name "$VG" | tr -d ' ' | sort | tr '\n' ' ')" "$before" \
 	"nothing was split or created"
 run "$MB" --db none --mirror "$VG/nosuch" --source /mnt/lin/data \

@@ -1,0 +1,99 @@
+/* device-mapper calls of the snapshot drivers; see dm.h. */
+#include "plugins/mirror/dm.h"
+
+#include <errno.h>
+#include <libdevmapper.h>
+#include <string.h>
+
+/* One task on `name`, run; its info in *info if asked.  With exists_only,
+ * a missing device is success with info->exists 0. */
+static struct dm_task *dm_run(int type, const char *name, bool skip_lockfs,
+			      struct dm_info *info, const char *what, struct mb_error *e)
+{
+	struct dm_task *t = dm_task_create(type);
+
+	if (!t) {
+		mb_fail(e, MB_ERR_MIRROR, ENOMEM, "unable to %s '%s'", what, name);
+		return NULL;
+	}
+	if (!dm_task_set_name(t, name) || (skip_lockfs && !dm_task_skip_lockfs(t)) ||
+	    !dm_task_run(t) || (info && !dm_task_get_info(t, info))) {
+		mb_fail(e, MB_ERR_MIRROR, errno ? errno : EIO, "unable to %s device-mapper device '%s'",
+			what, name);
+		dm_task_destroy(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* Whether `name` exists and is suspended; -1 if it cannot be asked. */
+static int dm_state(const char *name, bool *exists, bool *suspended, struct mb_error *e)
+{
+	struct dm_info info;
+	struct dm_task *t = dm_run(DM_DEVICE_INFO, name, false, &info, "inspect", e);
+
+	if (!t)
+		return -1;
+	*exists = info.exists;
+	*suspended = info.exists && info.suspended;
+	dm_task_destroy(t);
+	return 0;
+}
+
+int mb_dm_suspend(const char *name, struct mb_error *e)
+{
+	struct dm_task *t = dm_run(DM_DEVICE_SUSPEND, name, true, NULL, "suspend", e);
+
+	if (!t)
+		return -1;
+	dm_task_destroy(t);
+	return 0;
+}
+
+int mb_dm_resume(const char *name, struct mb_error *e)
+{
+	bool exists, suspended;
+	struct dm_task *t;
+
+	if (dm_state(name, &exists, &suspended, e) < 0)
+		return -1;
+	if (!suspended)
+		return 0;
+	if (!(t = dm_run(DM_DEVICE_RESUME, name, false, NULL, "resume", e)))
+		return -1;
+	dm_task_destroy(t);
+	return 0;
+}
+
+int mb_dm_snapshot_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error *e)
+{
+	struct dm_task *t = dm_run(DM_DEVICE_STATUS, name, false, NULL, "read the status of", e);
+	struct dm_status_snapshot *s = NULL;
+	struct dm_pool *mem = NULL;
+	uint64_t start, length;
+	char *type = NULL, *params = NULL;
+	int rc = -1;
+
+	if (!t)
+		return -1;
+	dm_get_next_target(t, NULL, &start, &length, &type, &params);
+	if (!type || strcmp(type, "snapshot") != 0 || !params) {
+		mb_fail(e, MB_ERR_MIRROR, 0, "device-mapper device '%s' is not a snapshot (%s)",
+			name, type ? type : "no table");
+		goto out;
+	}
+	if (!(mem = dm_pool_create("mbackup", 1024)) || !dm_get_status_snapshot(mem, params, &s)) {
+		mb_fail(e, MB_ERR_MIRROR, 0, "unable to parse the status of snapshot '%s': '%s'",
+			name, params);
+		goto out;
+	}
+	f->used = s->used_sectors + (s->has_metadata_sectors ? s->metadata_sectors : 0);
+	f->total = s->total_sectors;
+	f->invalid = s->invalid || s->overflow || s->merge_failed;
+	rc = 0;
+out:
+	if (mem)
+		dm_pool_destroy(mem);
+	dm_task_destroy(t);
+	return rc;
+}

@@ -1,0 +1,64 @@
+/*
+ * The classic snapshot driver's parts (snapshot.c: the driver,
+ * snapshot_watch.c: the watch, snapshot_throttle.c: the writers' limit).
+ */
+#ifndef MB_MIRROR_SNAPSHOT_H
+#define MB_MIRROR_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "plugins/mirror/keeper.h"
+#include "plugins/mirror/lvm_util.h"
+#include "plugins/mirror/mirror.h"
+
+/* The thresholds of the watch, in percent of the container: extend at
+ * EXTEND_AT (half full leaves a lvextend's worth of headroom even under
+ * emulation), throttle the writers at THROTTLE_AT when it cannot grow. */
+#define MB_SNAP_POLL_MS 250
+#define MB_SNAP_EXTEND_AT 50.0
+#define MB_SNAP_THROTTLE_AT 60.0
+#define MB_SNAP_GROW_MIN (16LL << 20)	/* bytes added per lvextend, at least */
+
+/* The writers' limit: a cgroup v2 io.max line on the origin device. */
+struct mb_throttle {
+	char cgroup[600];	/* "/sys/fs/cgroup/pg"; "" if none found */
+	char devno[32];		/* "253:0" */
+	char previous[64];	/* its wbps before ("max" if none) */
+	long long bps;		/* the limit set (wbps) */
+	bool set;
+	struct mb_keeper keeper;	/* writes previous back if we die */
+};
+
+/* What the watch needs and what it found; the thread owns the counters
+ * under the lock. */
+struct mb_snap_watch;
+
+struct mb_snap_watch_conf {
+	char vg[MB_LVM_NAME_MAX], snap_lv[MB_LVM_NAME_MAX + 32];
+	char snap_dm[2 * (2 * MB_LVM_NAME_MAX + 32)];
+	const char *pv;			/* lvextend onto it; NULL: the VG */
+	long long size;			/* the container now, bytes */
+	long long limit;		/* bytes it may grow to; 0: free space */
+	struct mb_throttle *throttle;	/* NULL: --throttle-writers off */
+};
+
+int mb_snap_watch_start(struct mb_snap_watch **out, const struct mb_snap_watch_conf *conf,
+			struct mb_error *e);
+/* Stops the thread (lifting any throttle) and fills st. */
+void mb_snap_watch_stop(struct mb_snap_watch *w, struct mb_mirror_stats *st);
+
+/* Finds the cgroup of the processes working in the origin's filesystem
+ * (their cwd is on rdev: a postmaster and its backends chdir to PGDATA);
+ * t->cgroup stays "" if none can be throttled (logged). */
+void mb_throttle_find(struct mb_throttle *t, dev_t lv_rdev);
+/* Sets wbps=bps on the origin device for t->cgroup (t->previous kept). */
+int mb_throttle_set(struct mb_throttle *t, long long bps, struct mb_error *e);
+/* Puts the previous line back; idempotent. */
+int mb_throttle_lift(struct mb_throttle *t, struct mb_error *e);
+/* From an obligation's text "CGROUP|MAJ:MIN|PREVIOUS": lift it. */
+int mb_throttle_undo(const char *text, struct mb_error *e);
+
+#endif

@@ -1,0 +1,163 @@
+/*
+ * The writers' limit of a snapshot run: cgroup v2 io.max (wbps only:
+ * wbps with wiops misbehaved on some kernels) on the origin LV's device
+ * for the cgroup of the processes working in its filesystem, found by
+ * their cwd (a postmaster and its backends chdir to PGDATA).  The limit
+ * throttles the origin's bios at submission, so the copy-outs into the
+ * container slow with them.  The root cgroup has no io.max: writers there
+ * cannot be throttled, and the run says so before the window.
+ */
+#include "plugins/mirror/snapshot.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#define CGROUP2_ROOT "/sys/fs/cgroup"
+
+/* The cgroup2 path of pid ("/pg" from "0::/pg"), "" if none. */
+static void cgroup_of(const char *pid, char *out, size_t len)
+{
+	char path[300], line[512];
+	FILE *f;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%s/cgroup", pid);
+	if (!(f = fopen(path, "re")))
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(out, len, "%s", line + 3);
+		}
+	fclose(f);
+}
+
+/* The wbps of devno's line in io.max ("max" when none). */
+static void wbps_of(const char *iomax, const char *devno, char *out, size_t len)
+{
+	char line[512];
+	size_t n = strlen(devno);
+	FILE *f = fopen(iomax, "re");
+
+	snprintf(out, len, "max");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *w = strstr(line, " wbps=");
+
+		if (strncmp(line, devno, n) == 0 && line[n] == ' ' && w)
+			snprintf(out, len, "%.*s", (int)strcspn(w + 6, " \n"), w + 6);
+	}
+	fclose(f);
+}
+
+void mb_throttle_find(struct mb_throttle *t, dev_t lv_rdev)
+{
+	DIR *d = opendir("/proc");
+	char self[512], cg[512], path[600];
+	struct dirent *de;
+	struct stat st;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(t->devno, sizeof(t->devno), "%u:%u", major(lv_rdev), minor(lv_rdev));
+	cgroup_of("self", self, sizeof(self));
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cwd", de->d_name);
+		if (stat(path, &st) < 0 || st.st_dev != lv_rdev)
+			continue;
+		cgroup_of(de->d_name, cg, sizeof(cg));
+		if (!cg[0] || strcmp(cg, "/") == 0 || strcmp(cg, self) == 0 || strchr(cg, '|'))
+			continue;
+		snprintf(path, sizeof(path), CGROUP2_ROOT "%s/io.max", cg);
+		if (access(path, W_OK) < 0)
+			continue;
+		snprintf(t->cgroup, sizeof(t->cgroup), CGROUP2_ROOT "%s", cg);
+		wbps_of(path, t->devno, t->previous, sizeof(t->previous));
+		break;
+	}
+	if (d)
+		closedir(d);
+	if (t->cgroup[0])
+		mb_info("snapshot: writers to throttle if need be: cgroup '%s' on %s (wbps now %s)",
+			t->cgroup, t->devno, t->previous);
+	else
+		mb_warn("snapshot: no writers' cgroup with io.max found for device %s: "
+			"writers cannot be throttled", t->devno);
+}
+
+static int write_iomax(const char *cgroup, const char *devno, const char *wbps,
+		       struct mb_error *e)
+{
+	char path[600], line[128];
+	int fd, n, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/io.max", cgroup);
+	n = snprintf(line, sizeof(line), "%s wbps=%s\n", devno, wbps);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 || write(fd, line, (size_t)n) != n)
+		rc = mb_fail(e, MB_ERR_GENERAL, errno, "unable to write '%s wbps=%s' to '%s'",
+			     devno, wbps, path);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* The first limit starts a keeper that writes the previous line back if
+ * mbackup dies before lifting it (kill -9 included; recover too). */
+int mb_throttle_set(struct mb_throttle *t, long long bps, struct mb_error *e)
+{
+	char v[32];
+
+	if (!t->set) {
+		memset(&t->keeper, 0, sizeof(t->keeper));
+		snprintf(t->keeper.file, sizeof(t->keeper.file), "%.580s/io.max", t->cgroup);
+		snprintf(t->keeper.line, sizeof(t->keeper.line), "%s wbps=%s\n", t->devno,
+			 t->previous[0] ? t->previous : "max");
+		if (mb_keeper_start(&t->keeper, e) < 0)
+			return -1;
+	}
+	snprintf(v, sizeof(v), "%lld", bps);
+	if (write_iomax(t->cgroup, t->devno, v, e) < 0) {
+		if (!t->set)
+			mb_keeper_done(&t->keeper);
+		return -1;
+	}
+	t->bps = bps;
+	t->set = true;
+	return 0;
+}
+
+int mb_throttle_lift(struct mb_throttle *t, struct mb_error *e)
+{
+	if (!t->set)
+		return 0;
+	if (write_iomax(t->cgroup, t->devno, t->previous[0] ? t->previous : "max", e) < 0)
+		return -1;
+	mb_keeper_done(&t->keeper);
+	t->set = false;
+	return 0;
+}
+
+/* "CGROUP|MAJ:MIN|PREVIOUS": a cgroup gone (its processes ended) has
+ * nothing left to lift. */
+int mb_throttle_undo(const char *text, struct mb_error *e)
+{
+	char cg[512], devno[32], prev[64], path[600];
+
+	if (sscanf(text, "%511[^|]|%31[^|]|%63s", cg, devno, prev) != 3)
+		return mb_fail(e, MB_ERR_INTERNAL, 0, "invalid throttle record '%s'", text);
+	snprintf(path, sizeof(path), "%s/io.max", cg);
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	return write_iomax(cg, devno, prev, e);
+}

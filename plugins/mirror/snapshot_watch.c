@@ -1,0 +1,257 @@
+/*
+ * The watch of a classic snapshot: a thread reads the container's fill
+ * through libdevmapper every MB_SNAP_POLL_MS for the snapshot's whole life
+ * (dmeventd is not relied on: it checks from 50 % in 5 % steps, seconds
+ * apart).  Past MB_SNAP_EXTEND_AT, or when the fill rate would pass it
+ * within twice the time the last lvextend took (at least 2 s: lvextend
+ * suspends and reloads, seconds under load), it grows the container by
+ * half its size, at least MB_SNAP_GROW_MIN and what that horizon's writes
+ * need twice over, with lvextend, up to --snapshot-extend-max;
+ * when it cannot grow and the fill passes MB_SNAP_THROTTLE_AT (or would
+ * pass 80 % within a second at the current rate), it limits
+ * the writers (snapshot_throttle.c) until the stream ends, halving the
+ * limit every second while the fill keeps rising.  An invalidated snapshot is noted:
+ * the stream's reads fail, and stream_done says why.
+ */
+#include "plugins/mirror/snapshot.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/spawn.h"
+#include "plugins/mirror/dm.h"
+
+#define LVEXTEND_TIMEOUT_MS 60000
+#define THROTTLE_START_BPS (1LL << 20)	/* first limit: 1 MiB/s */
+#define THROTTLE_MIN_BPS (64LL << 10)
+#define THROTTLE_STEP_MS 1000		/* halve the limit at most this often */
+
+struct mb_snap_watch {
+	struct mb_snap_watch_conf conf;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop, cannot_grow, invalid;
+	double peak, last_pct;
+	int extensions;
+	long long size_initial, throttle_since, throttled_ms, last_step;
+	long long extend_ms;		/* the last lvextend's duration */
+	double rate;			/* bytes/s into the container, smoothed */
+	uint64_t last_used;		/* sectors, at last_ms */
+	long long last_ms;
+};
+
+/* Grows the container; false when it cannot (limit, no free space). */
+static long long horizon_ms(const struct mb_snap_watch *w)
+{
+	return 2 * w->extend_ms > 2000 ? 2 * w->extend_ms : 2000;
+}
+
+static bool grow(struct mb_snap_watch *w)
+{
+	long long add = w->conf.size / 2 > MB_SNAP_GROW_MIN ? w->conf.size / 2 : MB_SNAP_GROW_MIN;
+	long long need = (long long)(2 * w->rate * (double)horizon_ms(w) / 1000), t0 = mb_now_ms();
+	char size[32], target[2 * MB_LVM_NAME_MAX + 40];
+	const char *argv[] = { "lvextend", "-q", "-L", size, target, w->conf.pv, NULL };
+	struct mb_error e = { 0 };
+
+	if (need > add)
+		add = need;
+	if (w->conf.limit > 0 && w->conf.size + add > w->conf.limit)
+		add = w->conf.limit - w->conf.size;
+	if (add < (1 << 20))
+		return false;
+	snprintf(size, sizeof(size), "+%lldk", add >> 10);
+	snprintf(target, sizeof(target), "%s/%s", w->conf.vg, w->conf.snap_lv);
+	if (mb_spawn(argv, LVEXTEND_TIMEOUT_MS, MB_ERR_MIRROR, NULL, &e) < 0) {
+		mb_warn("snapshot: unable to extend '%s' (%s); it cannot grow further", target, e.msg);
+		return false;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->conf.size += add;
+	w->extensions++;
+	w->extend_ms = mb_now_ms() - t0;
+	pthread_mutex_unlock(&w->lock);
+	mb_info("snapshot: extended '%s' by %lld MiB to %lld MiB in %lld ms", target, add >> 20,
+		w->conf.size >> 20, w->extend_ms);
+	return true;
+}
+
+/* Past the mark with no room to grow: limit the writers, halving the
+ * limit every THROTTLE_STEP_MS while the fill still rises. */
+static void throttle(struct mb_snap_watch *w, double pct, double before)
+{
+	struct mb_throttle *t = w->conf.throttle;
+	long long now = mb_now_ms(), bps;
+	struct mb_error e = { 0 };
+
+	if (!t || !t->cgroup[0])
+		return;
+	if (t->set && (pct <= before || now - w->last_step < THROTTLE_STEP_MS ||
+		       t->bps <= THROTTLE_MIN_BPS))
+		return;
+	bps = t->set ? t->bps / 2 : THROTTLE_START_BPS;
+	if (mb_throttle_set(t, bps < THROTTLE_MIN_BPS ? THROTTLE_MIN_BPS : bps, &e) < 0) {
+		mb_warn("snapshot: %s", e.msg);
+		return;
+	}
+	pthread_mutex_lock(&w->lock);
+	if (!w->throttle_since)
+		w->throttle_since = now;
+	w->last_step = now;
+	pthread_mutex_unlock(&w->lock);
+	mb_info("snapshot: container %.1f%% full and it cannot grow: writers of '%s' limited to "
+		"%lld KiB/s", pct, t->cgroup, t->bps >> 10);
+}
+
+/* The fill rate, bytes/s, smoothed over about a second of polls. */
+static void update_rate(struct mb_snap_watch *w, uint64_t used)
+{
+	long long now = mb_now_ms();
+
+	if (w->last_ms && now > w->last_ms && used >= w->last_used) {
+		double r = (double)(used - w->last_used) * 512 * 1000 / (double)(now - w->last_ms);
+
+		w->rate = w->rate * 0.75 + r * 0.25;
+	}
+	w->last_used = used;
+	w->last_ms = now;
+}
+
+/* Past the mark, or going to pass it before an lvextend could be done. */
+static bool wants_room(const struct mb_snap_watch *w, const struct mb_dm_snap_fill *f, double pct)
+{
+	double soon = (double)f->used * 512 + w->rate * (double)horizon_ms(w) / 1000;
+
+	return pct >= MB_SNAP_EXTEND_AT ||
+	       soon >= (double)f->total * 512 * MB_SNAP_EXTEND_AT / 100;
+}
+
+/* One look at the container; false once the snapshot is lost. */
+static bool poll_once(struct mb_snap_watch *w)
+{
+	struct mb_dm_snap_fill f;
+	struct mb_error e = { 0 };
+	double pct, before = w->last_pct;
+
+	if (mb_dm_snapshot_fill(w->conf.snap_dm, &f, &e) < 0) {
+		mb_warn("snapshot: %s", e.msg);
+		return true;
+	}
+	update_rate(w, f.used);
+	pct = f.invalid ? 100.0 : f.total ? 100.0 * (double)f.used / (double)f.total : 0;
+	pthread_mutex_lock(&w->lock);
+	w->last_pct = pct;
+	if (pct > w->peak)
+		w->peak = pct;
+	w->invalid = f.invalid;
+	pthread_mutex_unlock(&w->lock);
+	if (f.invalid) {
+		mb_error_log("snapshot '%s/%s' is invalid: its container overflowed",
+			     w->conf.vg, w->conf.snap_lv);
+		return false;
+	}
+	if (!w->cannot_grow && wants_room(w, &f, pct) && !grow(w))
+		w->cannot_grow = true;
+	if (w->cannot_grow && (pct >= MB_SNAP_THROTTLE_AT ||
+			       (double)f.used * 512 + w->rate >= (double)f.total * 512 * 0.8))
+		throttle(w, pct, before);
+	return true;
+}
+
+static void *watch_main(void *arg)
+{
+	struct mb_snap_watch *w = arg;
+	bool alive = true;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		struct timespec until;
+
+		pthread_mutex_unlock(&w->lock);
+		if (alive)
+			alive = poll_once(w);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += MB_SNAP_POLL_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_mutex_lock(&w->lock);
+		if (!w->stop)
+			pthread_cond_timedwait(&w->wake, &w->lock, &until);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+int mb_snap_watch_start(struct mb_snap_watch **out, const struct mb_snap_watch_conf *conf,
+			struct mb_error *e)
+{
+	struct mb_snap_watch *w = calloc(1, sizeof(*w));
+	int err;
+
+	*out = NULL;
+	if (!w)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to watch snapshot '%s'",
+			       conf->snap_lv);
+	w->conf = *conf;
+	w->size_initial = conf->size;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	if ((err = pthread_create(&w->thread, NULL, watch_main, w)) != 0) {
+		pthread_cond_destroy(&w->wake);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return mb_fail(e, MB_ERR_GENERAL, err, "unable to watch snapshot '%s'",
+			       conf->snap_lv);
+	}
+	*out = w;
+	return 0;
+}
+
+/* The last look, after the thread: the fill at the end, and the limit
+ * lifted at once (production first). */
+static void watch_final(struct mb_snap_watch *w)
+{
+	struct mb_error e = { 0 };
+
+	if (!w->invalid)
+		poll_once(w);
+	if (w->conf.throttle && w->conf.throttle->set) {
+		w->throttled_ms = mb_now_ms() - w->throttle_since;
+		if (mb_throttle_lift(w->conf.throttle, &e) < 0)
+			mb_error_log("%s (recover lifts it)", e.msg);
+		else
+			mb_info("snapshot: writers of '%s' released after %lld ms",
+				w->conf.throttle->cgroup, w->throttled_ms);
+	}
+}
+
+void mb_snap_watch_stop(struct mb_snap_watch *w, struct mb_mirror_stats *st)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	watch_final(w);
+	if (st) {
+		st->size_initial = w->size_initial;
+		st->size_final = w->conf.size;
+		st->extensions = w->extensions;
+		st->peak_pct = w->peak;
+		st->throttled_ms = w->throttled_ms;
+		st->throttle_bps = w->conf.throttle ? w->conf.throttle->bps : 0;
+		st->invalidated = w->invalid;
+	}
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}

@@ -1,0 +1,326 @@
+#!/bin/bash
+# tests/vm/snapshot-suite.sh - lvm:VG/LV on a linear LV, inside the guest
+# (TAP): a classic COW snapshot stands in for the split leg.  Run by
+# tests/integration/93-snapshot-vm.t:
+#   tests/vm/vm-run --disks 2 --disk-size 1G -- tests/vm/snapshot-suite.sh
+# The data LV is on the first disk, the containers (--snapshot-pv) on the
+# second.  A writer overwrites the backup set in place (O_DIRECT, so every
+# block hits the origin during the stream) from a cgroup of its own, its
+# cwd on the data filesystem (how mbackup finds the writers to throttle).
+. "$(dirname "$0")/../lib/tap.sh"
+FX_NO_BINARY=1
+. "$(dirname "$0")/../lib/fixture.sh"
+. "$(dirname "$0")/pg-lib.sh"
+
+[ -n "${VM_GUEST:-}" ] || skip_all "runs inside the test VM: tests/vm/vm-run --disks 2 -- $0"
+read -r -a disks <<<"${VM_DISKS:-}"
+[ "${#disks[@]}" -ge 2 ] || skip_all "needs 2 virtio disks (vm-run --disks 2)"
+[ -x "$MB" ] || bail_out "no binary at '$MB' (run make)"
+
+VG=mbs
+S=/scratch
+D=/mnt/lin/data
+CATALOG=$S/catalog.db
+CG=/sys/fs/cgroup/mbwriter
+WRITER= HOLDER= BENCH=
+T_START=$(date +%s)
+
+cleanup() {
+	[ -n "$WRITER" ] && kill "$WRITER" 2>/dev/null
+	[ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null
+	[ -n "$BENCH" ] && kill "$BENCH" 2>/dev/null
+	tick_stop
+	return 0
+}
+trap cleanup EXIT
+. "$(dirname "$0")/lvm-lib.sh"
+
+snaps() { lvs --noheadings -o lv_name "$VG" | tr -d ' ' | grep _mbsnap_ | tr '\n' ' '; }
+last_run() { "$MB" list --output json --catalog "$CATALOG" | jq -r ".[0]$1"; }
+sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 md5sum); }
+iomax() { grep "^$DEVNO " "$CG/io.max" | grep -o 'wbps=[^ ]*' || echo "wbps=max"; }
+
+setup() {
+	pvcreate -q -y "${disks[0]}" "${disks[1]}" && vgcreate -q "$VG" "${disks[0]}" "${disks[1]}" &&
+		lvcreate -q -y -L 560M -n scratch "$VG" "${disks[0]}" && mkfs.ext4 -q "/dev/$VG/scratch" &&
+		mkdir -p "$S" && mount "/dev/$VG/scratch" "$S" &&
+		lvcreate -q -y -L 256M -n lin "$VG" "${disks[0]}" && mkfs.ext4 -q "/dev/$VG/lin" &&
+		mkdir -p /mnt/lin && mount "/dev/$VG/lin" /mnt/lin && mkdir -p "$D/static" &&
+		fx_populate "$D/static" &&
+		head -c 16M /dev/urandom >"$D/big1" &&
+		for i in 2 3 4 5 6; do
+			cp "$D/big1" "$D/big$i" || return 1
+		done && sync &&
+		mkdir -p /sys/fs/cgroup && { mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup; } &&
+		echo +io >/sys/fs/cgroup/cgroup.subtree_control && mkdir -p "$CG"
+}
+
+# holder_start: an idle process in the cgroup $CG, its cwd in $D: what a
+# postmaster is to mbackup when it looks for the writers to throttle.
+holder_start() {
+	(echo "$BASHPID" >"$CG/cgroup.procs" && cd "$D" && exec sleep 100000) &
+	HOLDER=$!
+}
+
+# writer_start: overwrites big1..big6 (16 MiB each) in place, 1 MiB at a time with a
+# pause (about 10 MiB/s; none with $FAST set), O_DIRECT, from the cgroup
+# $CG with its cwd in $D, until killed.
+writer_start() {
+	(
+		echo "$BASHPID" >"$CG/cgroup.procs" && cd "$D" || exit 1
+		while :; do
+			for i in 1 2 3 4 5 6; do
+				for ((j = 0; j < 16; j++)); do
+					dd if=/dev/zero of="big$i" bs=1M count=1 seek=$j conv=notrunc \
+						oflag=direct status=none
+					[ -n "${FAST:-}" ] || sleep 0.05
+				done
+			done
+		done
+	) &
+	WRITER=$!
+}
+writer_stop() { [ -n "$WRITER" ] && kill "$WRITER" && wait "$WRITER" 2>/dev/null; WRITER=; }
+
+# backup_bg WHAT ARGS: mbackup in the background; the writer starts as soon
+# as the window has closed, so it overwrites the origin during the stream.
+# With $KILL_ON set, mbackup is killed (SIGKILL) once its log matches it.
+# With $SLOW set, the image goes to stdout and on to the file at about
+# 8 MiB/s, so the stream lasts long enough for the writer to fill the
+# container (and for the watch to act) whatever the guest's speed.
+slow_sink() { perl -e 'while (read(STDIN, $b, 1 << 20)) { print $b; select(undef, undef, undef, 0.12) }'; }
+mb_bg() {
+	local what=$1
+	shift
+	(echo "$BASHPID" >"$S/pid" && exec "$MB" --db none --mirror "lvm:$VG/lin" --source "$D" \
+		--catalog "$CATALOG" --snapshot-pv "${disks[1]}" "$@" 2>"$S/$what.log")
+}
+backup_bg() {
+	local what=$1 i pid job
+	shift
+	rm -f "$S/$what.mbi" "$S/$what.log" "$S/pid" "$S/rc"
+	if [ -n "${SLOW:-}" ]; then
+		{ mb_bg "$what" --media - "$@" | slow_sink >"$S/$what.mbi"; echo "${PIPESTATUS[0]}" >"$S/rc"; } &
+	else
+		{ mb_bg "$what" --media "file:$S/$what.mbi" "$@"; echo "$?" >"$S/rc"; } &
+	fi
+	job=$!
+	for ((i = 0; i < 100; i++)); do [ -s "$S/pid" ] && break; sleep 0.1; done
+	pid=$(cat "$S/pid")
+	for ((i = 0; i < 600; i++)); do
+		grep -q "phase unquiesce: done" "$S/$what.log" 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	writer_start
+	for ((i = 0; i < 600 && ${KILL_ON:+1}0; i++)); do
+		grep -Eq "$KILL_ON" "$S/$what.log" && { kill -9 "$pid"; break; }
+		sleep 0.1
+	done
+	wait "$job"
+	RUN_RC=$(cat "$S/rc")
+	RUN_ERR=$(cat "$S/$what.log")
+	writer_stop
+	note "$what: exit $RUN_RC; $(grep -o 'snapshot .*peak.*' <<<"$RUN_ERR" | head -1);" \
+		"$(grep -o "taken in [0-9]* ms" <<<"$RUN_ERR" | head -1), $(grep -o 'window [0-9]* ms' <<<"$RUN_ERR" | head -1)"
+}
+
+restore_same() {
+	local what=$1
+	rm -rf "$S/r-$what"
+	run "$MB" restore --from "$S/$what.mbi" --to "$S/r-$what"
+	exit_is 0 "$what: restore exits 0"
+	is "$(sums "$S/r-$what")" "$BEFORE" "$what: the restored set is byte-identical to the source at the snapshot"
+	rm -rf "${S:?}/r-$what" "$S/$what.mbi"
+}
+
+reset_data() {
+	for i in 1 2 3 4 5 6; do cp "$S/orig-big$i" "$D/big$i" || return 1; done
+	sync
+	BEFORE=$(sums "$D")
+}
+
+t0=$(now_ms)
+setup >&2 || bail_out "unable to set up the volume group"
+for i in 1 2 3 4 5 6; do cp "$D/big$i" "$S/orig-big$i"; done
+DEVNO=$(printf '%d:%d' "0x$(stat -L -c %t "/dev/$VG/lin")" "0x$(stat -L -c %T "/dev/$VG/lin")")
+BEFORE=$(sums "$D")
+holder_start
+note "setup: $(($(now_ms) - t0)) ms; data LV $DEVNO"
+
+# ---- check says which method and why ----
+run "$MB" check --db none --mirror "lvm:$VG/lin" --source "$D" --catalog "$CATALOG" \
+	--snapshot-pv "${disks[1]}"
+exit_is 0 "check of a linear LV exits 0"
+like "$RUN_ERR" "lvm: '$VG/lin' is linear or striped, not raid1: a classic snapshot stands in: container 25 MiB \(10% of the origin\) on '${disks[1]}', chunk 8 KiB" \
+	"check names the method, the container and why"
+is "$(snaps)" "" "check created nothing"
+
+# ---- bad input: a container that cannot fit, a PV of no VG ----
+run "$MB" check --db none --mirror "lvm:$VG/lin" --source "$D" --snapshot-size 5G
+exit_is 6 "a container larger than the free space exits 6"
+like "$RUN_ERR" "mbackup: error: no room for the snapshot of '$VG/lin': the container needs 5120 MiB, volume group '$VG' has [0-9]+ MiB free" \
+	"the message gives the sizes"
+run "$MB" check --db none --mirror "lvm:$VG/lin" --source "$D" --snapshot-pv /dev/nosuch
+exit_is 6 "--snapshot-pv outside the VG exits 6"
+like "$RUN_ERR" "mbackup: error: --snapshot-pv '/dev/nosuch' is not a physical volume of volume group '$VG'" "the message names it"
+run "$MB" check --db none --mirror "lvm:$VG/lin" --source "$D" --snapshot-size 10x
+exit_is 2 "a bad --snapshot-size exits 2"
+like "$RUN_ERR" "mbackup: error: invalid value '10x' for --snapshot-size" "the message names the value"
+run "$MB" check --db none --mirror "lvm:$VG/lin" --source "$D" --throttle-writers sometimes
+exit_is 2 "a bad --throttle-writers exits 2"
+
+# ---- a thin LV is refused for now (LVM cannot snapshot it under the frozen filesystem) ----
+if lvcreate -q -y -L 64M -T "$VG/pool" "${disks[1]}" >/dev/null 2>&1 &&
+	lvcreate -q -y -V 64M -T "$VG/pool" -n thin >/dev/null 2>&1 && mkfs.ext4 -q "/dev/$VG/thin" &&
+	mkdir -p /mnt/thin && mount "/dev/$VG/thin" /mnt/thin; then
+	run "$MB" check --db none --mirror "lvm:$VG/thin" --source /mnt/thin
+	exit_is 6 "a thin LV is refused with exit 6"
+	like "$RUN_ERR" "mbackup: error: logical volume '$VG/thin' is thin: thin snapshots are not supported yet" \
+		"the message says why"
+	umount /mnt/thin
+	lvremove -q -f "$VG/pool" >/dev/null 2>&1
+else
+	fail "unable to make a thin LV"
+fi
+
+# ---- 1. a roomy container: the origin overwritten during the stream ----
+backup_bg roomy --snapshot-size 200M
+exit_is 0 "roomy: the backup exits 0 while the writer overwrites the set"
+like "$RUN_ERR" "lvm: snapshot '$VG/lin_mbsnap_[0-9]+' taken in [0-9]+ ms" "roomy: the snapshot was taken in the window"
+is "$(snaps)" "" "roomy: the snapshot is removed after the stream"
+is "$(last_run '.snapshots[0].method')/$(last_run '.snapshots[0].invalidated')" "classic/false" \
+	"roomy: list records a classic snapshot, never invalidated"
+ok "roomy: the writer filled the container during the stream (peak $(last_run '.snapshots[0].peak_pct')%)" \
+	test "$(last_run '.snapshots[0].peak_pct | floor')" -gt 0
+restore_same roomy
+reset_data
+
+# ---- 2. a small container that is extended ----
+SLOW=1 backup_bg extend --snapshot-size 16M
+exit_is 0 "extend: the backup exits 0"
+like "$RUN_ERR" "snapshot: extended '$VG/lin_mbsnap_[0-9]+' by [0-9]+ MiB" "extend: the container was extended"
+ok "extend: list counts the extensions ($(last_run '.snapshots[0].extensions'))" \
+	test "$(last_run '.snapshots[0].extensions')" -ge 1
+is "$(last_run '.snapshots[0].invalidated')" false "extend: never invalidated"
+is "$(snaps)" "" "extend: the snapshot is removed"
+restore_same extend
+reset_data
+
+# ---- 3. no room to grow, writers not throttled: the run fails cleanly ----
+FAST=1 backup_bg overflow --snapshot-size 8M --snapshot-extend-max 8M --throttle-writers off
+exit_is 6 "overflow: the run exits 6"
+like "$RUN_ERR" "mbackup: error: snapshot '$VG/lin_mbsnap_[0-9]+' overflowed its container \(8 MiB after 0 extension\(s\)\) and was invalidated: the image is incomplete" \
+	"overflow: the message says the container overflowed"
+ok "overflow: nothing under the image's name" test ! -e "$S/overflow.mbi"
+is "$(snaps)" "" "overflow: the snapshot is removed"
+is "$(last_run .status)/$(last_run '.snapshots[0].invalidated')" "failed/true" "overflow: the run is failed, the snapshot recorded invalidated"
+ok "overflow: the origin is intact (the writer's zeros are there)" \
+	cmp -n 1048576 "$D/big1" /dev/zero
+reset_data
+
+# ---- 4. no room to grow: the writers are throttled, the backup valid ----
+SLOW=1 backup_bg throttle --snapshot-size 16M --snapshot-extend-max 16M
+exit_is 0 "throttle: the backup exits 0"
+like "$RUN_ERR" "snapshot: container [0-9.]+% full and it cannot grow: writers of '$CG' limited to [0-9]+ KiB/s" \
+	"throttle: the writers were limited"
+like "$RUN_ERR" "snapshot: writers of '$CG' released after [0-9]+ ms" "throttle: and released"
+is "$(iomax)" "wbps=max" "throttle: io.max is back to no limit"
+ok "throttle: list records the throttled time ($(last_run '.snapshots[0].throttled_ms') ms)" \
+	test "$(last_run '.snapshots[0].throttled_ms')" -gt 0
+is "$(last_run '.snapshots[0].invalidated')" false "throttle: never invalidated"
+restore_same throttle
+reset_data
+
+# ---- 5. SIGKILL while the writers are throttled: recover heals ----
+SLOW=1 KILL_ON="writers of '$CG' limited to" backup_bg kill --snapshot-size 16M --snapshot-extend-max 16M
+exit_is 137 "kill: killed by SIGKILL while the writers are throttled"
+for ((i = 0; i < 30; i++)); do [ "$(iomax)" = wbps=max ] && break; sleep 0.1; done
+is "$(iomax)" "wbps=max" "kill: the keeper lifted the writers' limit at once"
+like "$(snaps)" "lin_mbsnap_[0-9]+" "kill: the snapshot is left behind"
+run "$MB" check --db none --mirror "lvm:$VG/lin" --source "$D"
+exit_is 6 "kill: a new run is refused while it is there"
+like "$RUN_ERR" "has a snapshot '$VG/lin_mbsnap_[0-9]+' left by an mbackup run" "kill: the message names it"
+run "$MB" recover --catalog "$CATALOG"
+exit_is 0 "kill: recover exits 0"
+is "$(snaps)" "" "kill: recover removed the snapshot"
+is "$(last_run .status)" failed "kill: the run is marked failed"
+is "$(iomax)" "wbps=max" "kill: no limit after recover"
+rm -f "$S/kill.mbi"
+reset_data
+# ---- 6. SIGKILL while the origin is suspended (before lvcreate) ----
+run env MBACKUP_FAULT=snapshot-suspended:kill "$MB" --db none --mirror "lvm:$VG/lin" --source "$D" \
+	--media "file:$S/susp.mbi" --catalog "$CATALOG" --snapshot-pv "${disks[1]}" --freeze-timeout 5
+exit_is 137 "suspended: killed by SIGKILL with the origin suspended"
+state=
+for ((i = 0; i < 50; i++)); do
+	state=$(dmsetup info -c --noheadings -o attr "$VG-lin")
+	[[ $state != *s* ]] && break
+	sleep 0.1
+done
+unlike "$state" "s" "suspended: the keeper resumed the origin (attr $state)"
+took=
+for ((i = 0; i < 40; i++)); do
+	if timeout 2 touch "$D/.probe" 2>/dev/null; then took=$i; rm -f "$D/.probe"; break; fi
+done
+ok "suspended: the filesystem is writable again (${took:-?} tries)" test -n "$took"
+run "$MB" recover --catalog "$CATALOG"
+exit_is 0 "suspended: recover exits 0"
+is "$(snaps)" "" "suspended: no snapshot is left"
+
+run "$MB" --db none --mirror "lvm:$VG/lin" --source "$D" --media "file:$S/after.mbi" \
+	--catalog "$CATALOG" --snapshot-pv "${disks[1]}"
+exit_is 0 "kill: a later run works"
+restore_same after
+
+# ---- 7. PostgreSQL on a linear LV, hot mode, under pgbench and the tick writer ----
+pg_scenario() {
+	local port=5432 rport=5433 conn max n min got before
+	conn="host=$PG_SOCK port=$port user=postgres dbname=postgres"
+	lvcreate -q -y -L 400M -n pg "$VG" "${disks[0]}" >/dev/null && mkfs.ext4 -q "/dev/$VG/pg" &&
+		mkdir -p /pg && mount "/dev/$VG/pg" /pg && cp -a "$PG_TEMPLATE" /pg/data &&
+		chown -R postgres: /pg/data && chmod 700 /pg/data &&
+		(echo "$BASHPID" >"$CG/cgroup.procs" && pg_start /pg/data "$port") ||
+		{ fail "pg: unable to start PostgreSQL on $VG/pg"; return; }
+	"$PG_BIN/pgbench" -n -c 2 -T 600 -U postgres -h "$PG_SOCK" -p "$port" postgres >/dev/null 2>&1 &
+	BENCH=$!
+	tick_start "$port" "$S/ticks"
+	sleep 3
+	before=$(tick_last "$S/ticks")
+	run "$MB" --db postgres --pg-conn "$conn" --mirror "lvm:$VG/pg" --media "file:$S/pg.mbi" \
+		--catalog "$CATALOG" --snapshot-pv "${disks[1]}" --freeze-timeout 30
+	tick_stop
+	kill "$BENCH" 2>/dev/null
+	wait "$BENCH" 2>/dev/null
+	BENCH=
+	note "pg: $(grep -o 'snapshot .*peak.*' <<<"$RUN_ERR" | head -1); $(grep -o 'window [0-9]* ms' <<<"$RUN_ERR" | tail -1)"
+	exit_is 0 "pg: a hot backup of PostgreSQL on a linear LV under pgbench exits 0"
+	is "$(last_run .status)/$(last_run '.snapshots[0].method')/$(last_run '.snapshots[0].invalidated')" \
+		"complete/classic/false" "pg: complete, from a classic snapshot never invalidated"
+	is "$(snaps)" "" "pg: the snapshot is removed"
+	run "$MB" restore --from "$S/pg.mbi" --to "$S/r-pg"
+	exit_is 0 "pg: restore exits 0"
+	rm -f "$S/pg.mbi"
+	chown -R postgres: "$S/r-pg" && chmod 700 "$S/r-pg"
+	if ! ok "pg: the restored cluster starts" pg_start "$S/r-pg" "$rport"; then
+		diag "$(tail -20 "$PG_SOCK/pg-$rport.log")"
+		return
+	fi
+	run "$PG_BIN/pg_amcheck" -U postgres -h "$PG_SOCK" -p "$rport" --all --install-missing
+	is "$RUN_RC/$RUN_OUT$RUN_ERR" "0/" "pg: pg_amcheck --all is clean"
+	got=$(pg_balances "$rport")
+	like "$got" '^(-?[0-9]+) \1 \1 \1$' "pg: pgbench balances agree ($got)"
+	read -r max n min <<<"$(pg_sql "$rport" "SELECT coalesce(max(id), 0) || ' ' || count(*) || ' ' || coalesce(min(id), 1) FROM ticks")"
+	is "$min/$n" "1/$max" "pg: the ticks are contiguous 1..$max"
+	ok "pg: every tick committed before mbackup started is there ($before <= $max)" test "${before:-x}" -le "$max"
+	pg_stop "$S/r-pg"
+	pg_stop /pg/data
+}
+if [ -n "${PG_TEMPLATE:-}" ] && [ -f "$PG_TEMPLATE/PG_VERSION" ] && [ -x "$PG_BIN/postgres" ]; then
+	pg_scenario
+else
+	skip "PostgreSQL on a linear LV" "no PostgreSQL 15 template (\$PG_TEMPLATE)"
+fi
+
+note "guest suite wall time: $(($(date +%s) - T_START)) s"
+done_testing
