@@ -8,11 +8,15 @@
 
 extern const struct mb_mirror_ops mb_mirror_loop;
 
+/* The drivers a user writes (--mirror DRIVER:ARG, --help, completion),
+ * then the methods a driver picks by itself (lvm: a linear LV gets the
+ * snapshot), which recover still finds by the name in an obligation. */
 static const struct mb_mirror_ops *const mirror_drivers[] = {
 	&mb_mirror_loop,
 	&mb_mirror_lvm,
 	&mb_mirror_lvm_snapshot,	/* picked for lvm: by the LV's type */
 };
+enum { N_WRITTEN = 2 };	/* the first N_WRITTEN are written by users */
 
 const struct mb_mirror_ops *mb_mirror_driver(const char *name)
 {
@@ -24,7 +28,7 @@ const struct mb_mirror_ops *mb_mirror_driver(const char *name)
 
 const struct mb_mirror_ops *mb_mirror_driver_at(size_t i)
 {
-	return i < sizeof(mirror_drivers) / sizeof(mirror_drivers[0]) ? mirror_drivers[i] : NULL;
+	return i < N_WRITTEN ? mirror_drivers[i] : NULL;
 }
 
 /* The spec resolved (spec.c) to "driver:arg", which m->spec keeps: the

@@ -105,7 +105,8 @@ int mb_mirror_open(struct mb_mirror **out, const char *spec, struct mb_error *e)
  * with mb_mirror_forms_hint as the hint.  Textual: nothing is looked up. */
 int mb_mirror_resolve(const char *spec, char **canon, struct mb_error *e);
 extern const char mb_mirror_forms_hint[];
-/* The i-th driver of the registry, NULL past the end (for --help). */
+/* The i-th driver a user writes, NULL past the end (for --help and the
+ * completion; a method a driver picks by itself is not listed). */
 const struct mb_mirror_ops *mb_mirror_driver_at(size_t i);
 void mb_mirror_close(struct mb_mirror *m);
 /* The driver table entry by name, for recover; NULL if unknown. */

@@ -41,39 +41,48 @@ sessions() {
 		(select count(*) from pg_replication_slots where slot_name like 'mbackup%') || ' slot(s)'"
 }
 
-# The run's CHECKPOINT under way.
-in_checkpoint() {
+# The run's statement under way: STMT, as pg_stat_activity shows it.
+in_statement() { # STMT
 	local start=$SECONDS
 	while [ $((SECONDS - start)) -le 60 ]; do
 		[ "$(fx_sql "$PORT" "select count(*) from pg_stat_activity
-			where application_name = 'mbackup' and query = 'CHECKPOINT'
+			where application_name = 'mbackup' and query = '$1'
 			and state = 'active'")" = 1 ] && return 0
 		sleep 0.1
 	done
 	return 1
 }
-HELD=$(fx_sql "$PORT" "select pid from pg_stat_activity where backend_type = 'checkpointer'")
-kill -STOP "$HELD" || bail_out "unable to stop the checkpointer"
-"${BK[@]}" --media "file:$SCRATCH/held.mbi" 2>"$SCRATCH/held.err" &
-pid=$!
-FX_PIDS+=($pid)
-ok "the run waits in its CHECKPOINT" in_checkpoint
-sleep 2
-ok "... and still does 2 s later" kill -0 "$pid"
-kill -TERM "$pid"
-ended "$pid" "$BOUND"
-is "$ENDED_RC" 15 "SIGTERM during the CHECKPOINT ends the run (exit 15) within $BOUND s"
-is "$(grep '^mbackup: error: ' "$SCRATCH/held.err")" "mbackup: error: interrupted by SIGTERM" \
-	"... with the signal's message"
-like "$(cat "$SCRATCH/held.err")" "postgres: 'CHECKPOINT' cancelled: the run is stopping" \
-	"... having cancelled the CHECKPOINT"
-is "$(sessions)" "0 session(s), 0 slot(s)" "no mbackup session or slot is left"
-kill -CONT "$HELD" && HELD=""
-is "$(phase_status_of_last quiesce)" "failed" "the quiesce phase failed"
-is "$(status_of_last)" "failed" "list shows the run failed"
-is "$(fx_clones)" "" "no split clone"
-nok "no image under its final name" test -e "$SCRATCH/held.mbi"
-nok "no .partial image" test -e "$SCRATCH/held.mbi.partial"
+
+# With the checkpointer stopped, the run's first statement that waits for
+# a checkpoint hangs: --checkpoint fast, its own CHECKPOINT; spread (the
+# default), pg_backup_start(fast => false).  SIGTERM cancels either.
+held() { # MODE STMT
+	local mode=$1 stmt=$2 pid
+	HELD=$(fx_sql "$PORT" "select pid from pg_stat_activity where backend_type = 'checkpointer'")
+	kill -STOP "$HELD" || bail_out "unable to stop the checkpointer"
+	"${BK[@]}" --checkpoint "$mode" --media "file:$SCRATCH/held.mbi" 2>"$SCRATCH/held.err" &
+	pid=$!
+	FX_PIDS+=($pid)
+	ok "$mode: the run waits in '$stmt'" in_statement "$stmt"
+	sleep 2
+	ok "$mode: ... and still does 2 s later" kill -0 "$pid"
+	kill -TERM "$pid"
+	ended "$pid" "$BOUND"
+	is "$ENDED_RC" 15 "$mode: SIGTERM during it ends the run (exit 15) within $BOUND s"
+	is "$(grep '^mbackup: error: ' "$SCRATCH/held.err")" "mbackup: error: interrupted by SIGTERM" \
+		"$mode: ... with the signal's message"
+	ok "$mode: ... having cancelled it" \
+		grep -qF "postgres: '$stmt' cancelled: the run is stopping" "$SCRATCH/held.err"
+	is "$(sessions)" "0 session(s), 0 slot(s)" "$mode: no mbackup session or slot is left"
+	kill -CONT "$HELD" && HELD=""
+	is "$(status_of_last)" "failed" "$mode: list shows the run failed"
+	is "$(fx_clones)" "" "$mode: no split clone"
+	nok "$mode: no image under its final name" test -e "$SCRATCH/held.mbi"
+	nok "$mode: no .partial image" test -e "$SCRATCH/held.mbi.partial"
+}
+held fast 'CHECKPOINT'
+is "$(phase_status_of_last quiesce)" "failed" "fast: the quiesce phase failed"
+held spread 'SELECT pg_backup_start($1, false)'
 
 run "${BK[@]}" --media "file:$SCRATCH/after.mbi"
 exit_is 0 "with the checkpointer back, a backup succeeds"
