@@ -125,6 +125,10 @@ bench: all
 bench-wal: all
 	bench/wal-push
 
+# pg_ctl start to promoted for a copy replaying N segments: wal-get against cp
+bench-pitr: all
+	bench/pitr
+
 # The README's demo: a loop-mirror fixture, a backup under a writer, restore.
 demo: all
 	demo/demo
@@ -139,5 +143,5 @@ install: all
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
-.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench bench-wal demo install clean
+.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench bench-wal bench-pitr demo install clean
 -include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d

@@ -244,6 +244,22 @@ static int leave_bracket(struct mb_run *r, struct mb_error *e)
 	return mb_quiesce_stack_leave(&r->quiesce, false, e);
 }
 
+/* What the plugins know of the backup now that it is taken (a
+ * database's stop LSN and consistency time), into the catalog as they
+ * report it: what a restore to a point in time starts from. */
+static int record_facts(struct mb_run *r, struct mb_error *e)
+{
+	struct mb_fact f[MB_FACTS_MAX];
+	size_t n;
+
+	if (mb_quiesce_stack_facts(&r->quiesce, f, MB_FACTS_MAX, &n, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (mb_catalog_run_set_fact(r->catalog, r->id, f[i].key, f[i].value, e) < 0)
+			return -1;
+	return 0;
+}
+
 /* P6: the window closes, then the bracket around it. */
 static int step_unquiesce(struct mb_run *r, struct mb_error *e)
 {
@@ -258,7 +274,9 @@ static int step_unquiesce(struct mb_run *r, struct mb_error *e)
 			 window, bracket, r->bracket_end_ms - r->bracket_start_ms);
 	else
 		snprintf(r->detail, sizeof(r->detail), "window %lld ms", window);
-	return mb_catalog_run_set_window(r->catalog, r->id, window, e);
+	if (mb_catalog_run_set_window(r->catalog, r->id, window, e) < 0)
+		return -1;
+	return record_facts(r, e);
 }
 
 /* P7: the plugins' rules first (what to leave out, what to add, then

@@ -13,9 +13,10 @@
 
 #include "common/entry.h"
 #include "common/error.h"
+#include "common/fact.h"
 
-#define MB_CATALOG_SCHEMA_VERSION 4	/* 2: tape tables; 3: placements + index;
-					 * 4: runs.expired */
+#define MB_CATALOG_SCHEMA_VERSION 5	/* 2: tape tables; 3: placements + index;
+					 * 4: runs.expired; 5: run facts */
 
 struct mb_catalog;
 
@@ -40,6 +41,28 @@ int mb_catalog_run_set_window(struct mb_catalog *c, int64_t run_id,
 int mb_catalog_run_set_totals(struct mb_catalog *c, int64_t run_id,
 			      uint64_t files, uint64_t bytes,
 			      struct mb_error *e);
+
+/* A fact a plugin reported about the run (common/fact.h), stored as it
+ * is given; a key given again replaces its value. */
+int mb_catalog_run_set_fact(struct mb_catalog *c, int64_t run_id, const char *key,
+			    const char *value, struct mb_error *e);
+
+/* A complete backup with the facts its plugins reported: a point a
+ * restore to a point in time can start from. */
+struct mb_catalog_point {
+	int64_t run_id;
+	char finished[32];
+	char *config;			/* the run's options as JSON text */
+	char **media;			/* its complete images' media specs,
+					 * by device */
+	size_t n_media;
+	struct mb_fact facts[MB_FACTS_MAX];
+	size_t n_facts;
+};
+/* Every such backup, newest first.  Free with mb_catalog_points_free. */
+int mb_catalog_points(struct mb_catalog *c, struct mb_catalog_point **v, size_t *n,
+		      struct mb_error *e);
+void mb_catalog_points_free(struct mb_catalog_point *v, size_t n);
 
 /* Phases: begin records the start; end records the end, the duration, a
  * status ("ok" / "failed") and a short free-text detail. */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,18 +62,27 @@ static int add_row(sqlite3_stmt *st, void *ctx, struct mb_error *e)
 	return 0;
 }
 
-enum { LIST_RUNS, LIST_IMAGES, LIST_PHASES, N_SQL };
+enum { LIST_RUNS, LIST_IMAGES, LIST_PHASES, LIST_FACTS, N_SQL };
 static const char *const sql[N_SQL] = {
 	[LIST_RUNS] = "SELECT id, status, verb, started, finished, window_ms,"
-		      " bytes, files, exit_code, error FROM runs ORDER BY id DESC",
+		      " bytes, files, exit_code, error,"
+		      " CASE status WHEN 'complete' THEN finished END"
+		      " FROM runs ORDER BY id DESC",
 	[LIST_IMAGES] = "SELECT device, media, bytes, status FROM images"
 			" WHERE run_id = ? ORDER BY device, rowid",
 	[LIST_PHASES] = "SELECT name, started, finished, duration_ms, status,"
 			" detail FROM phases WHERE run_id = ? ORDER BY rowid",
+	[LIST_FACTS] = "SELECT key, value FROM run_facts WHERE run_id = ?"
+		       " ORDER BY key",
 };
 static const char *const run_keys[] = {
 	"id", "status", "verb", "started", "finished", "window_ms", "bytes",
-	"files", "exit_code", "error", NULL
+	"files", "exit_code", "error", "end_time", NULL
+};
+/* Facts every run shows, null when its plugins reported none (a backup
+ * of --db none); any other fact a plugin reports is shown too. */
+static const char *const fact_keys[] = {
+	"start_lsn", "stop_lsn", "timeline", "consistent_at", NULL
 };
 static const char *const media_keys[] = {
 	"device", "media", "bytes", "status", NULL
@@ -99,12 +109,52 @@ static json_t *rows_json(struct mb_catalog *c, int i, int64_t id,
 	return r.arr;
 }
 
-/* Adds "media" and "phases" to one run object. */
+/* A fact's value as JSON: digits alone are a number (a timeline). */
+static json_t *fact_json(const char *value)
+{
+	size_t len = strlen(value);
+
+	if (len && len < 16 && strspn(value, "0123456789") == len)
+		return json_integer(strtoll(value, NULL, 10));
+	return json_string(value);
+}
+
+static int add_fact(sqlite3_stmt *st, void *ctx, struct mb_error *e)
+{
+	json_t *run = ctx, *v;
+	const char *key = (const char *)sqlite3_column_text(st, 0);
+	bool known = false;
+
+	for (int i = 0; key && fact_keys[i]; i++)
+		known |= strcmp(key, fact_keys[i]) == 0;
+	/* a key of the run itself ("id", "media") stays the run's */
+	if (!key || (!known && json_object_get(run, key)) || !strcmp(key, "media") ||
+	    !strcmp(key, "phases"))
+		return 0;
+	v = fact_json((const char *)sqlite3_column_text(st, 1));
+	if (!v || json_object_set_new(run, key, v) < 0)
+		return mb_fail(e, MB_ERR_CATALOG, ENOMEM, "unable to list the runs");
+	return 0;
+}
+
+/* The facts of one run as keys of its object. */
+static int run_facts(struct mb_catalog *c, json_t *run, int64_t id, struct mb_error *e)
+{
+	for (int i = 0; fact_keys[i]; i++)
+		if (json_object_set_new(run, fact_keys[i], json_null()) < 0)
+			return mb_fail(e, MB_ERR_CATALOG, ENOMEM, "unable to list the runs");
+	return cat_each(c, sql, LIST_FACTS, CAT_ARGS(CAT_I(id)), add_fact, run,
+			"list the runs", e);
+}
+
+/* Adds the facts, "media" and "phases" to one run object. */
 static int run_details(struct mb_catalog *c, json_t *run, struct mb_error *e)
 {
 	int64_t id = json_integer_value(json_object_get(run, "id"));
 	json_t *v;
 
+	if (run_facts(c, run, id, e) < 0)
+		return -1;
 	if (!(v = rows_json(c, LIST_IMAGES, id, media_keys, e)) ||
 	    json_object_set_new(run, "media", v) < 0 ||
 	    !(v = rows_json(c, LIST_PHASES, id, phase_keys, e)) ||

@@ -5,12 +5,14 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 enum { RUN_BEGIN, RUN_END, RUN_WINDOW, RUN_TOTALS, RUNS_RUNNING,
-       PHASE_BEGIN, PHASE_END, PHASE_RECORD, N_SQL };
+       PHASE_BEGIN, PHASE_END, PHASE_RECORD, RUN_FACT, POINTS, POINT_FACTS,
+       POINT_MEDIA, N_SQL };
 static const char *const sql[N_SQL] = {
 	[RUN_BEGIN] = "INSERT INTO runs (verb, status, started, pid, host, config)"
 		      " VALUES (?, 'running', ?, ?, ?, ?)",
@@ -31,6 +33,16 @@ static const char *const sql[N_SQL] = {
 	[PHASE_RECORD] = "INSERT INTO phases (run_id, name, started, finished,"
 			 " duration_ms, status, detail)"
 			 " VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[RUN_FACT] = "INSERT OR REPLACE INTO run_facts (run_id, key, value)"
+		     " VALUES (?, ?, ?)",
+	/* complete backups that reported facts, newest first */
+	[POINTS] = "SELECT id, finished, coalesce(config, '') FROM runs"
+		   " WHERE status = 'complete' AND verb = 'backup' AND expired IS NULL"
+		   " AND id IN (SELECT run_id FROM run_facts) ORDER BY id DESC",
+	[POINT_FACTS] = "SELECT key, value FROM run_facts WHERE run_id = ?"
+			" ORDER BY key",
+	[POINT_MEDIA] = "SELECT media FROM images WHERE run_id = ?"
+			" AND status = 'complete' ORDER BY device, rowid",
 };
 
 int mb_catalog_run_begin(struct mb_catalog *c, const char *verb,
@@ -202,4 +214,97 @@ int mb_catalog_phase_record(struct mb_catalog *c, int64_t run_id,
 			       CAT_T(finished), CAT_I(duration_ms),
 			       CAT_T(status ? status : "ok"), CAT_T(detail)),
 		      "record the phase", e);
+}
+
+int mb_catalog_run_set_fact(struct mb_catalog *c, int64_t run_id, const char *key,
+			    const char *value, struct mb_error *e)
+{
+	return cat_do(c, sql, RUN_FACT, CAT_ARGS(CAT_I(run_id), CAT_T(key), CAT_T(value)),
+		      "record the facts of the run", e);
+}
+
+struct points {
+	struct mb_catalog_point *v;
+	size_t n, cap;
+};
+
+static int add_point(sqlite3_stmt *st, void *ctx, struct mb_error *e)
+{
+	struct points *ps = ctx;
+	struct mb_catalog_point *nv = cat_grow(ps->v, ps->n, &ps->cap, sizeof(*nv)), *p;
+
+	if (!nv)
+		return mb_fail(e, MB_ERR_CATALOG, ENOMEM, "unable to read the backups");
+	ps->v = nv;
+	p = memset(&ps->v[ps->n++], 0, sizeof(*p));
+	p->run_id = sqlite3_column_int64(st, 0);
+	snprintf(p->finished, sizeof(p->finished), "%s", sqlite3_column_text(st, 1) ?: (const unsigned char *)"");
+	if (!(p->config = strdup((const char *)sqlite3_column_text(st, 2))))
+		return mb_fail(e, MB_ERR_CATALOG, ENOMEM, "unable to read the backups");
+	return 0;
+}
+
+static int add_fact(sqlite3_stmt *st, void *ctx, struct mb_error *e)
+{
+	struct mb_catalog_point *p = ctx;
+	struct mb_fact *f;
+
+	if (p->n_facts == MB_FACTS_MAX)
+		return 0;
+	f = &p->facts[p->n_facts++];
+	snprintf(f->key, sizeof(f->key), "%s", sqlite3_column_text(st, 0));
+	snprintf(f->value, sizeof(f->value), "%s", sqlite3_column_text(st, 1));
+	return 0;
+}
+
+static int add_media(sqlite3_stmt *st, void *ctx, struct mb_error *e)
+{
+	struct mb_catalog_point *p = ctx;
+	size_t cap = p->n_media;	/* grown one at a time: a few devices */
+	char **nv = cat_grow(p->media, p->n_media, &cap, sizeof(*nv));
+
+	if (!nv)
+		return mb_fail(e, MB_ERR_CATALOG, ENOMEM, "unable to read the backups");
+	p->media = nv;
+	if (!(p->media[p->n_media] = strdup((const char *)sqlite3_column_text(st, 0))))
+		return mb_fail(e, MB_ERR_CATALOG, ENOMEM, "unable to read the backups");
+	p->n_media++;
+	return 0;
+}
+
+int mb_catalog_points(struct mb_catalog *c, struct mb_catalog_point **v, size_t *n,
+		      struct mb_error *e)
+{
+	struct points got = { 0 };
+	const char *what = "read the backups";
+	int rc = cat_each(c, sql, POINTS, CAT_NO_ARGS, add_point, &got, what, e);
+
+	for (size_t i = 0; rc == 0 && i < got.n; i++) {
+		struct mb_catalog_point *p = &got.v[i];
+
+		if (cat_each(c, sql, POINT_FACTS, CAT_ARGS(CAT_I(p->run_id)), add_fact, p,
+			     what, e) < 0 ||
+		    cat_each(c, sql, POINT_MEDIA, CAT_ARGS(CAT_I(p->run_id)), add_media, p,
+			     what, e) < 0)
+			rc = -1;
+	}
+	if (rc < 0) {
+		mb_catalog_points_free(got.v, got.n);
+		got.v = NULL;
+		got.n = 0;
+	}
+	*v = got.v;
+	*n = got.n;
+	return rc;
+}
+
+void mb_catalog_points_free(struct mb_catalog_point *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		for (size_t k = 0; k < v[i].n_media; k++)
+			free(v[i].media[k]);
+		free(v[i].media);
+		free(v[i].config);
+	}
+	free(v);
 }

@@ -104,8 +104,19 @@ static const char *const v4[] = {
 	NULL
 };
 
+/* 5: what a backup's plugins reported about it (a database's start and
+ * stop LSN, timeline, consistency time), as key / value text: the point
+ * a restore to a point in time starts from. */
+static const char *const v5[] = {
+	"CREATE TABLE run_facts ("
+	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	" key TEXT NOT NULL, value TEXT NOT NULL,"
+	" PRIMARY KEY (run_id, key))",
+	NULL
+};
+
 /* migrations[k] brings version k to version k + 1. */
-static const char *const *const migrations[] = { v1, v2, v3, v4 };
+static const char *const *const migrations[] = { v1, v2, v3, v4, v5 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 	       MB_CATALOG_SCHEMA_VERSION,

@@ -94,6 +94,22 @@ const struct opt_def mb_opt_table[] = {
 	  "expire: keep the newest N complete backups (and the WAL they need)" },
 	{ "help", OPT_BOOL, V_ALL, OFF(help), NULL, NULL, 0, 0, "show this help" },
 	{ "version", OPT_BOOL, V_ALL, OFF(version), NULL, NULL, 0, 0, "show the version" },
+	{ "target-time", OPT_STR, MB_VERB_RESTORE, OFF(target_time), "TIMESTAMP", NULL, 0, 0,
+	  "replay the WAL archive up to this time, with its zone ('2026-11-29 14:02:59+00')" },
+	{ "target-lsn", OPT_STR, MB_VERB_RESTORE, OFF(target_lsn), "X/Y", NULL, 0, 0,
+	  "replay up to this WAL location" },
+	{ "target-xid", OPT_STR, MB_VERB_RESTORE, OFF(target_xid), "XID", NULL, 0, 0,
+	  "replay up to this transaction's commit" },
+	{ "target-name", OPT_STR, MB_VERB_RESTORE, OFF(target_name), "NAME", NULL, 0, 0,
+	  "replay up to this restore point (pg_create_restore_point)" },
+	{ "target", OPT_STR, MB_VERB_RESTORE, OFF(target), "latest|immediate", NULL, 0, 0,
+	  "latest: replay every archived segment; immediate: stop once the copy is consistent" },
+	{ "target-action", OPT_STR, MB_VERB_RESTORE, OFF(target_action), "promote|pause|shutdown",
+	  "promote", 0, 0, "what the restored server does at the target" },
+	{ "target-inclusive", OPT_STR, MB_VERB_RESTORE, OFF(target_inclusive), "true|false", "true",
+	  0, 0, "stop just after the target (true) or just before it" },
+	{ "target-timeline", OPT_STR, MB_VERB_RESTORE, OFF(target_timeline), "latest|current|N",
+	  "latest", 0, 0, "the timeline to follow to the target" },
 };
 #define N_OPTS (sizeof(mb_opt_table) / sizeof(mb_opt_table[0]))
 const size_t mb_opt_count = N_OPTS;

@@ -67,6 +67,12 @@ struct mb_options {
 	char *volume_change;		/* command run to load the next volume */
 	char *buffer;			/* RAM ring size, e.g. "64M" */
 	char *backup;			/* ls/verify/restore: which image on a tape */
+	/* restore to a point in time (orchestrator/restore_pitr.c) */
+	char *target_time, *target_lsn, *target_xid, *target_name;
+	char *target;			/* latest | immediate */
+	char *target_action;		/* promote | pause | shutdown */
+	char *target_inclusive;		/* true | false */
+	char *target_timeline;		/* latest | current | N */
 	bool help, version;
 	/* the WAL archive (orchestrator/wal_cmd.h) */
 	char *wal_archive;		/* directory; the config's wal-archive */

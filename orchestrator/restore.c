@@ -23,6 +23,7 @@
 #include "common/path.h"
 #include "image/image.h"
 #include "orchestrator/commands.h"
+#include "orchestrator/restore_pitr.h"
 #include "orchestrator/restore_set.h"
 #include "orchestrator/restore_target.h"
 
@@ -657,7 +658,8 @@ static void json_set_u64(json_t *o, const char *key, uint64_t v)
 	json_object_set_new(o, key, json_integer((json_int_t)v));
 }
 
-static void restore_report(const struct mb_options *opt, const struct mb_set_stats *st)
+static void restore_report(const struct mb_options *opt, const struct mb_set_stats *st,
+			   const struct mb_pitr *pitr)
 {
 	uint64_t recs = st->records, rsize = st->record_size;
 
@@ -675,6 +677,8 @@ static void restore_report(const struct mb_options *opt, const struct mb_set_sta
 		json_set_u64(o, "missing", st->missing);
 		json_set_u64(o, "image_bytes_read", st->image_bytes_read);
 		json_set_u64(o, "image_size", st->image_bytes);
+		if (pitr->point)
+			mb_pitr_json(pitr, o);
 		if (rsize) {
 			json_set_u64(o, "tape_records_read", recs);
 			json_set_u64(o, "tape_record_size", rsize);
@@ -704,6 +708,9 @@ int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e)
 		.report = stdout, .opt = opt,
 	};
 	struct mb_set_stats st;
+	struct mb_pitr pitr = { 0 };
+	struct mb_options local;	/* opt with the chosen tape image's --backup */
+	bool pitr_wanted = mb_pitr_wanted(opt);
 	int rc;
 
 	if (!opt->to) {
@@ -711,8 +718,26 @@ int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e)
 		mb_hint(e, "give the directory to restore into: --to DIR");
 		return -1;
 	}
+	/* a point in time: target, backup and archive checked before any write */
+	if (pitr_wanted && mb_pitr_prepare(&pitr, opt, e) < 0) {
+		mb_pitr_free(&pitr);
+		return -1;
+	}
+	if (pitr_wanted && !opt->froms.n) {
+		o.media = (const char *const *)pitr.from;
+		o.n_media = pitr.n_from;
+	}
+	if (pitr.backup_id[0] && !opt->backup) {	/* the chosen image on a tape */
+		local = *opt;
+		local.backup = pitr.backup_id;
+		o.opt = &local;
+	}
 	rc = mb_set_restore(&o, &st, e);
+	/* every file checked and published: now the recovery settings */
+	if (rc == 0 && pitr_wanted)
+		rc = mb_pitr_finish(&pitr, opt, e);
 	if (rc == 0 || e->code == MB_ERR_PARTIAL)
-		restore_report(opt, &st);
+		restore_report(opt, &st, &pitr);
+	mb_pitr_free(&pitr);
 	return rc;
 }

@@ -70,3 +70,14 @@ const struct mb_quiesce_ops *mb_quiesce_driver(const char *name)
 			return quiesce_plugins[i];
 	return NULL;
 }
+
+const struct mb_quiesce_ops *mb_quiesce_recovery(const char *db)
+{
+	const struct mb_quiesce_ops *const *v = db ? mb_quiesce_stack_of(db) : quiesce_plugins;
+	size_t n = db ? MB_QUIESCE_MAX : N_OF(quiesce_plugins);
+
+	for (size_t i = 0; v && i < n && v[i]; i++)
+		if (v[i]->recovery)
+			return v[i];
+	return NULL;
+}

@@ -28,6 +28,10 @@
  *   filter     P7: keep, drop, or store as a directory of its own each
  *              relative path of the set (the runner applies it)
  *   filtered   told how many entries its filter left out (its log line)
+ *   facts      P6, after leave: what it knows about the backup (a
+ *              database's start and stop LSN, timeline, the time it is
+ *              consistent from), key / value text the catalog stores as
+ *              it is given (common/fact.h)
  *   artifacts  P7, after leave: adds entries to the set (files from
  *              memory or from a live path)
  *   manifest   P7, after every plugin's artifacts, the set in logical
@@ -42,6 +46,10 @@
  *   undo       heals one of its obligations from the catalog's text alone
  *              (`mbackup recover`; found by name, mb_quiesce_driver), and
  *              what guard described, in the guard process
+ *   recovery   for `restore` to a point in time, with no handle (the
+ *              backup is long over): checks a target, places a backup's
+ *              facts against it, and writes what the restored copy needs
+ *              to replay to it (struct mb_recovery_ops)
  *
  * plugins/ include no orchestrator header: options arrive through
  * struct mb_quiesce_params, obligations through common/obligation.h.
@@ -51,10 +59,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/entry.h"
 #include "common/error.h"
+#include "common/fact.h"
 #include "common/obligation.h"
 
 struct mb_quiesce;
@@ -80,6 +90,54 @@ enum mb_quiesce_keep {
 	MB_QUIESCE_AS_DIR,	/* a symlink becomes a directory of its own */
 };
 
+/* A restore to a point in time, as the command line gives it. */
+struct mb_recovery_target {
+	const char *kind;	/* "time", "lsn", "xid", "name", "latest" or
+				 * "immediate" (stop once consistent) */
+	const char *value;	/* as given; NULL for latest */
+	const char *action;	/* "promote", "pause" or "shutdown" */
+	bool inclusive;		/* stop just after the target, not before it */
+	const char *timeline;	/* "latest", or a timeline number */
+};
+
+/* Where a backup lies against a target. */
+enum mb_recovery_order {
+	MB_RECOVERY_BEFORE,	/* consistent at or before it: a start point */
+	MB_RECOVERY_AFTER,	/* consistent only after it */
+	MB_RECOVERY_UNKNOWN,	/* the target cannot be placed in time (an
+				 * xid, a restore point's name) */
+	MB_RECOVERY_UNUSABLE,	/* the backup cannot start a recovery (a
+				 * crash image: PostgreSQL's freeze mode) */
+};
+
+/* The WAL a restore from a backup to a target must find in the archive. */
+struct mb_recovery_span {
+	uint32_t timeline;	/* the backup's */
+	uint64_t start_lsn;	/* from its start */
+	uint64_t stop_lsn;	/* consistent from here on */
+	uint64_t end_lsn;	/* to the target's LSN; 0: to the end of what
+				 * is archived (a time, an xid, a name, latest) */
+	uint64_t segment_size;
+};
+
+struct mb_recovery_ops {
+	/* Refuses a malformed target: MB_ERR_USAGE and a hint. */
+	int (*check)(const struct mb_recovery_target *t, struct mb_error *e);
+	/* Where the backup with facts f[0..n) lies against t; a backup whose
+	 * facts cannot start a recovery (freeze mode) is refused with why. */
+	int (*order)(const struct mb_fact *f, size_t n, const struct mb_recovery_target *t,
+		     enum mb_recovery_order *out, struct mb_error *e);
+	/* The WAL span that recovery reads. */
+	int (*span)(const struct mb_fact *f, size_t n, const struct mb_recovery_target *t,
+		    struct mb_recovery_span *out, struct mb_error *e);
+	/* Into dir, the restored and published copy: what makes it replay to
+	 * t when started, fetching each WAL file with fetch (an argv: the
+	 * program and its options; the plugin adds the file's name and the
+	 * path to write it to, the way its database hands them over). */
+	int (*write)(const char *dir, const struct mb_recovery_target *t,
+		     const char *const *fetch, struct mb_error *e);
+};
+
 struct mb_quiesce_ops {
 	const char *name;
 	bool in_window;		/* entered inside the guarded window */
@@ -97,6 +155,8 @@ struct mb_quiesce_ops {
 	int (*leave)(struct mb_quiesce *q, struct mb_error *e);
 	enum mb_quiesce_keep (*filter)(struct mb_quiesce *q, const char *path);
 	void (*filtered)(struct mb_quiesce *q, size_t dropped);
+	int (*facts)(struct mb_quiesce *q, struct mb_fact *out, size_t cap, size_t *n,
+		     struct mb_error *e);
 	int (*artifacts)(struct mb_quiesce *q, struct mb_set *set,
 			 struct mb_error *e);
 	int (*manifest)(struct mb_quiesce *q, struct mb_set *set,
@@ -104,6 +164,7 @@ struct mb_quiesce_ops {
 	const char *(*guard)(struct mb_quiesce *q);
 	void (*close)(struct mb_quiesce *q);
 	mb_undo_fn undo;
+	const struct mb_recovery_ops *recovery;
 };
 
 /* What the guard ends at its deadline for one plugin. */
@@ -144,6 +205,9 @@ int mb_quiesce_stack_check(const char *db, bool *dictates_source,
 const struct mb_quiesce_ops *const *mb_quiesce_stack_of(const char *db);
 /* The plugin table entry by name, for recover; NULL if unknown. */
 const struct mb_quiesce_ops *mb_quiesce_driver(const char *name);
+/* The first plugin of the --db stack with a recovery member (db NULL: of
+ * the whole registry), or NULL if none. */
+const struct mb_quiesce_ops *mb_quiesce_recovery(const char *db);
 
 /* ---- the stack (stack.c) ---- */
 
@@ -183,6 +247,9 @@ const char *mb_quiesce_stack_bracket(const struct mb_quiesce_stack *s);
 /* Applies every plugin's filter to the set; true if it changed anything
  * (then the caller re-derives the set's order and links). */
 bool mb_quiesce_stack_filter(struct mb_quiesce_stack *s, struct mb_set *set);
+/* Every plugin's facts, in order, into out[0..cap); *n: how many. */
+int mb_quiesce_stack_facts(struct mb_quiesce_stack *s, struct mb_fact *out, size_t cap,
+			   size_t *n, struct mb_error *e);
 /* Every plugin's artifacts (or, with manifest, every plugin's manifest). */
 int mb_quiesce_stack_artifacts(struct mb_quiesce_stack *s, struct mb_set *set,
 			       bool manifest, struct mb_error *e);

@@ -214,6 +214,21 @@ int mb_quiesce_stack_artifacts(struct mb_quiesce_stack *s, struct mb_set *set,
 	return 0;
 }
 
+int mb_quiesce_stack_facts(struct mb_quiesce_stack *s, struct mb_fact *out, size_t cap,
+			   size_t *n, struct mb_error *e)
+{
+	*n = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		struct mb_quiesce *q = s->v[i];
+		size_t got = 0;
+
+		if (q->ops->facts && q->ops->facts(q, out + *n, cap - *n, &got, e) < 0)
+			return -1;
+		*n += got;
+	}
+	return 0;
+}
+
 void mb_quiesce_stack_close(struct mb_quiesce_stack *s)
 {
 	while (s->n > 0) {

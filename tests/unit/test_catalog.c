@@ -35,11 +35,11 @@ static void test_open(void)
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600,
 	   "catalog file is 0600");
 	mb_catalog_close(c);
-	is_int(sql1("PRAGMA user_version"), 4, "schema version 4");
-	is_int(sql1("SELECT version FROM schema_version"), 4,
-	       "schema_version says 4 too");
+	is_int(sql1("PRAGMA user_version"), 5, "schema version 5");
+	is_int(sql1("SELECT version FROM schema_version"), 5,
+	       "schema_version says 5 too");
 	is_int(sql1("SELECT count(*) FROM sqlite_master WHERE type = 'table'"),
-	       10, "ten tables");
+	       11, "eleven tables");
 	is_str(sqlt("PRAGMA journal_mode"), "wal", "journal_mode is WAL");
 	is_int(mb_catalog_open(&c, path, &e), 0, "reopen");
 	mb_catalog_close(c);
@@ -141,7 +141,8 @@ static void test_list(void)
 	struct mb_catalog *c = NULL;
 	static const char *const want_keys[] = { "id", "status", "verb",
 		"started", "finished", "window_ms", "bytes", "files",
-		"exit_code", "error", "media", "phases" };
+		"exit_code", "error", "end_time", "start_lsn", "stop_lsn",
+		"timeline", "consistent_at", "media", "phases" };
 	char *buf = NULL;
 	size_t len = 0, i;
 	FILE *f = open_memstream(&buf, &len);
@@ -152,16 +153,31 @@ static void test_list(void)
 
 	mb_catalog_open(&c, path, &e);
 	mb_catalog_run_begin(c, "backup", NULL, &run3, &e);
+	is_int(mb_catalog_run_set_fact(c, 1, "timeline", "2", &e) +
+	       mb_catalog_run_set_fact(c, 1, "stop_lsn", "0/5000100", &e) +
+	       mb_catalog_run_set_fact(c, 1, "system_id", "7441", &e) +
+	       mb_catalog_run_set_fact(c, 1, "id", "99", &e), 0, "facts recorded");
 	is_int(mb_catalog_list_json(c, f, &e), 0, "list json");
 	fclose(f);
 	root = json_loads(buf, 0, &je);
 	ok(json_is_array(root) && json_array_size(root) == 3, "three runs");
 	r0 = json_array_get(root, 0);
 	r1 = json_array_get(root, 2);
-	is_int(json_object_size(r1), 12, "exactly 12 keys");
+	is_int(json_object_size(r0), 17, "exactly 17 keys");
 	i = 0;
-	json_object_foreach(r1, key, v)
-		ok(i < 12 && !strcmp(key, want_keys[i++]), key);
+	json_object_foreach(r0, key, v)
+		ok(i < 17 && !strcmp(key, want_keys[i++]), key);
+	is_int(json_object_size(r1), 18, "a run with facts: one key more");
+	is_int(json_integer_value(json_object_get(r1, "timeline")), 2, "timeline a number");
+	is_str(json_string_value(json_object_get(r1, "stop_lsn")), "0/5000100", "stop_lsn");
+	is_int(json_integer_value(json_object_get(r1, "system_id")), 7441, "other facts shown");
+	is_int(json_integer_value(json_object_get(r1, "id")), 1, "a fact named id: the run's stays");
+	ok(json_is_null(json_object_get(r0, "stop_lsn")), "no facts: null");
+	ok(json_is_string(json_object_get(r1, "end_time")) &&
+	   json_equal(json_object_get(r1, "end_time"), json_object_get(r1, "finished")),
+	   "complete: end_time is when it finished");
+	ok(json_is_null(json_object_get(json_array_get(root, 1), "end_time")),
+	   "failed: no end_time");
 	is_int(json_integer_value(json_object_get(r0, "id")), run3, "newest first");
 	ok(json_is_null(json_object_get(r0, "finished")), "running: finished null");
 	ok(json_is_null(json_object_get(r0, "exit_code")), "running: exit null");
@@ -349,7 +365,7 @@ int main(void)
 {
 	char cmd[128];
 
-	plan(94);
+	plan(94 + 6 + 8);
 	snprintf(dir, sizeof(dir), "/tmp/catalog-test/sub");
 	snprintf(path, sizeof(path), "%s/catalog.db", dir);
 	sql_db = path;

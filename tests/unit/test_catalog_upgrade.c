@@ -2,7 +2,7 @@
  * versions really had (copied from the git history, not from the code's
  * migration list, so the test cannot agree with a wrong list), filled with
  * rows, then opened by this mbackup: rows kept, new tables and index there,
- * PRAGMA user_version 4 (4: runs.expired).  Also: a version 1 or 2 catalog already holding a
+ * PRAGMA user_version 5 (4: runs.expired, 5: the run_facts table).  Also: a version 1 or 2 catalog already holding a
  * placements table made by the old create-on-first-use code, a migration
  * that fails part way leaving the catalog untouched, a newer catalog
  * refused. */
@@ -166,9 +166,9 @@ static void upgrade(const char *what, int version, int placements)
 	snprintf(name, sizeof(name), "%s: new placements recorded", what);
 	is_int(c ? mb_catalog_save_placements(c, 1, &p, 1, &e) : -1, 0, name);
 	mb_catalog_close(c);
-	is_int(sql1("PRAGMA user_version"), 4, "  user_version 4");
-	is_int(sql1("SELECT group_concat(version) FROM schema_version"), 4,
-	       "  one schema_version row, 4 (older mbackups refuse the file)");
+	is_int(sql1("PRAGMA user_version"), 5, "  user_version 5");
+	is_int(sql1("SELECT group_concat(version) FROM schema_version"), 5,
+	       "  one schema_version row, 5 (older mbackups refuse the file)");
 	is_int(sql1("SELECT count(*) FROM runs WHERE expired IS NULL"), 2,
 	       "  runs.expired there, NULL for the old runs");
 	is_int(sql1("SELECT count(*) || group_concat(id, '') FROM runs"), 212,
@@ -188,6 +188,13 @@ static void upgrade(const char *what, int version, int placements)
 	is_int(sql1("SELECT count(*) FROM placements WHERE run_id = 1"),
 	       placements ? 3 : 1, "  placements there, rows kept");
 	is_int(exists("index", "placements_run"), 1, "  placements index there");
+	ok(mb_catalog_open(&c, path, &e) == 0 &&
+	   mb_catalog_run_set_fact(c, 1, "stop_lsn", "0/5000100", &e) == 0 &&
+	   mb_catalog_run_set_fact(c, 1, "stop_lsn", "0/6000100", &e) == 0,
+	   "  a fact recorded for an old run, then replaced");
+	mb_catalog_close(c);
+	is_int(sql1("SELECT count(*) FROM run_facts WHERE run_id = 1 AND key = 'stop_lsn'"
+		    " AND value = '0/6000100'"), 1, "  run_facts there, one row a key");
 	is_int(sql1("SELECT count(*) FROM pragma_index_info('placements_run')"
 		    " WHERE (seqno = 0 AND name = 'run_id')"
 		    " OR (seqno = 1 AND name = 'path')"), 2,
@@ -205,7 +212,7 @@ static void failed_migration(void)
 	ok(build(2, 0) == 0 && sql_exec("CREATE TABLE placements_run (x);") == 0,
 	   "a schema 2 catalog where the index name is taken");
 	is_int(mb_catalog_open(&c, path, &e), -1, "  open fails");
-	snprintf(msg, sizeof(msg), "unable to upgrade the schema to version 4 in"
+	snprintf(msg, sizeof(msg), "unable to upgrade the schema to version 5 in"
 		 " catalog '%s': there is already a table named placements_run",
 		 path);
 	is_str(e.msg, msg, "  message");
@@ -227,12 +234,12 @@ static void newer(const char *how)
 	fresh();
 	is_int(mb_catalog_open(&c, path, &e), 0, "a new catalog");
 	mb_catalog_close(c);
-	is_int(sql1("PRAGMA user_version"), 4, "  starts at user_version 4");
+	is_int(sql1("PRAGMA user_version"), 5, "  starts at user_version 5");
 	is_int(exists("index", "placements_run"), 1, "  with the placements index");
 	sql_exec(how);
 	is_int(mb_catalog_open(&c, path, &e), -1, how);
-	snprintf(msg, sizeof(msg), "catalog '%s' has schema version 5, newer than"
-		 " this mbackup supports (4)", path);
+	snprintf(msg, sizeof(msg), "catalog '%s' has schema version 6, newer than"
+		 " this mbackup supports (5)", path);
 	is_str(e.msg, msg, "  message");
 	is_str(e.hint, "run a newer mbackup, or point --catalog at another file",
 	       "  hint");
@@ -242,14 +249,14 @@ static void newer(const char *how)
 int main(void)
 {
 	sql_db = path;
-	plan(4 * 15 + 7 + 2 * 7);
+	plan(4 * 17 + 7 + 2 * 7);
 	upgrade("a schema 1 catalog", 1, 0);
 	upgrade("a schema 1 catalog with the old placements table", 1, 1);
 	upgrade("a schema 2 catalog", 2, 0);
 	upgrade("a schema 2 catalog with the old placements table", 2, 1);
 	failed_migration();
-	newer("PRAGMA user_version = 5");
-	newer("UPDATE schema_version SET version = 5");
+	newer("PRAGMA user_version = 6");
+	newer("UPDATE schema_version SET version = 6");
 	fresh();
 	return done_testing();
 }

@@ -37,6 +37,19 @@ int mb_pg_artifacts(struct mb_quiesce *q, struct mb_set *set, struct mb_error *e
 const char *mb_pg_guard(struct mb_quiesce *q);
 int mb_pg_undo(const char *arg, struct mb_error *e);
 
+/* pg_recovery.c: what a backup is as a start point, and the restore to a
+ * point in time */
+int mb_pg_facts(struct mb_quiesce *q, struct mb_fact *out, size_t cap, size_t *n,
+		struct mb_error *e);
+extern const struct mb_recovery_ops mb_pg_recovery;
+/* recovery_target_time's value: the time given, in UTC; -1 if malformed */
+int mb_pg_target_time_utc(const char *value, char *out, size_t size);
+
+/* pg_recovery_conf.c: recovery.signal and the settings in
+ * postgresql.auto.conf (the recovery op's write) */
+int mb_pg_recovery_write(const char *dir, const struct mb_recovery_target *t,
+			 const char *const *fetch, struct mb_error *e);
+
 /* pg_manifest.c */
 int mb_pg_manifest(struct mb_quiesce *q, struct mb_set *set, struct mb_error *e);
 

@@ -425,13 +425,19 @@ static int pg_leave(struct mb_quiesce *q, struct mb_error *e)
 	if (!p || !p->in_backup || !p->conn)
 		return 0;
 	p->in_backup = false;
-	if (pg_exec(p, "stop the backup", "SELECT lsn, labelfile, spcmapfile"
-		    " FROM pg_backup_stop(false)", 0, NULL, &res, e) < 0)
+	/* clock_timestamp() is read after the stop returned: every commit
+	 * the copy holds is no later than it (pg_recovery.c's consistent_at) */
+	if (pg_exec(p, "stop the backup", "SELECT lsn, labelfile, spcmapfile,"
+		    " to_char(clock_timestamp() AT TIME ZONE 'UTC',"
+		    " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM pg_backup_stop(false)",
+		    0, NULL, &res, e) < 0)
 		goto out;
 	if (PQntuples(res) != 1 || mb_pg_parse_lsn(PQgetvalue(res, 0, 0), &p->result.stop_lsn) < 0) {
 		mb_fail(e, MB_ERR_DATABASE, 0, "unable to stop the backup: unexpected result");
 		goto out;
 	}
+	snprintf(p->result.consistent_at, sizeof(p->result.consistent_at), "%s",
+		 PQgetvalue(res, 0, 3));
 	p->result.backup_label = strdup(PQgetvalue(res, 0, 1));
 	p->result.tablespace_map = strdup(PQgetvalue(res, 0, 2));
 	if (!p->result.backup_label || !p->result.tablespace_map) {
@@ -494,4 +500,6 @@ const struct mb_quiesce_ops mb_quiesce_postgres = {
 	.guard = mb_pg_guard,
 	.close = pg_close,
 	.undo = mb_pg_undo,
+	.facts = mb_pg_facts,
+	.recovery = &mb_pg_recovery,
 };

@@ -27,6 +27,11 @@
  *   artifacts backup_label, tablespace_map, the WAL start..stop from the
  *             live pg_wal (pgdata.c)
  *   manifest  backup_manifest for pg_verifybackup (pg_manifest.c)
+ *   facts     hot: start and stop LSN, timeline, segment size and the
+ *             time the copy is consistent from (pg_recovery.c)
+ *   recovery  restore to a point in time: the target checked, a backup
+ *             placed against it, recovery.signal and the recovery
+ *             settings in postgresql.auto.conf (pg_recovery.c)
  *   close     disconnect: the slot goes away with the session.  The
  *             runner closes after streaming, so the WAL is still there.
  *
@@ -84,6 +89,8 @@ struct mb_pg_backup {
 	uint32_t timeline;		/* START TIMELINE of backup_label */
 	char *backup_label;		/* goes into the image as backup_label */
 	char *tablespace_map;		/* "" if no user tablespace */
+	char consistent_at[40];		/* the server's clock just after the
+					 * stop, UTC "YYYY-MM-DDTHH:MM:SS.ffffffZ" */
 };
 
 #define MB_PG_WALNAME_LEN 25	/* 24 hex digits + NUL */
