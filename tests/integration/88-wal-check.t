@@ -67,8 +67,12 @@ run "$MB" wal-check --output json
 exit_is 0 "wal-check: the archive is whole for every backup"
 is "$(jq -r '[.backups[].status] | join(" ")' <<<"$RUN_OUT")" "complete complete complete" \
 	"three complete backups"
-is "$(jq -r '.backups[2].start_lsn' <<<"$RUN_OUT")" \
-	"$(printf '%X/%X' 0 $((0x${S1:16:8} * 16777216)))" "the oldest starts at its first segment"
+START=$(jq -r '.backups[2].start_lsn' <<<"$RUN_OUT")
+is "$(( (0x${START%/*} << 32 | 0x${START#*/}) / 16777216 ))" "$((0x${S1:8:8} * 256 + 0x${S1:16:8}))" \
+	"the oldest starts in its first segment ($START)"
+ID1=$(jq -r '.backups[2].id' <<<"$RUN_OUT")
+is "$START" "$("$MB" list --output json --config "$CONF" | jq -r ".[] | select(.id == $ID1) | .start_lsn")" \
+	"at the start LSN its run recorded"
 is "$(jq -r '.backups[0].last_segment' <<<"$RUN_OUT")" "$LAST" "checked through the newest segment"
 is "$(jq -r '.newest' <<<"$RUN_OUT")" "$LAST" "the newest archived segment"
 ok "archived moments ago" test "$(jq -r '.newest_age_s' <<<"$RUN_OUT")" -lt 60
