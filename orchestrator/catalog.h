@@ -15,9 +15,10 @@
 #include "common/error.h"
 #include "common/fact.h"
 
-#define MB_CATALOG_SCHEMA_VERSION 8	/* 2: tape tables; 3: placements + index;
+#define MB_CATALOG_SCHEMA_VERSION 9	/* 2: tape tables; 3: placements + index;
 					 * 4: backups + block maps; 5: runs.expired;
-					 * 6: run facts; 7: run_pace; 8: snapshots */
+					 * 6: run facts; 7: run_pace; 8: snapshots;
+					 * 9: wal_files */
 
 struct mb_catalog;
 

@@ -165,8 +165,18 @@ static const char *const v8[] = {
 	NULL
 };
 
+/* 9: the WAL archive as the catalog knows it: each archived file (name,
+ * timeline, size, checksum, when), copied from the archive by wal-check and
+ * expire (wal_record.c), which is the truth: wal-push does not write here. */
+static const char *const v9[] = {
+	"CREATE TABLE wal_files ("
+	" name TEXT PRIMARY KEY, timeline INTEGER NOT NULL, size INTEGER NOT NULL,"
+	" checksum TEXT NOT NULL, archived_at TEXT NOT NULL)",
+	NULL
+};
+
 /* migrations[k] brings version k to version k + 1. */
-static const char *const *const migrations[] = { v1, v2, v3, v4, v5, v6, v7, v8 };
+static const char *const *const migrations[] = { v1, v2, v3, v4, v5, v6, v7, v8, v9 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 	       MB_CATALOG_SCHEMA_VERSION,

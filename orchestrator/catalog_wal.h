@@ -40,4 +40,12 @@ int mb_catalog_runs_before(struct mb_catalog *c, int64_t run_id, struct mb_wal_b
 int mb_catalog_run_expire(struct mb_catalog *c, int64_t run_id, bool keep,
 			  struct mb_error *e);
 
+/* Brings the catalog's record of the archive (wal_files) up to date from
+ * scan s of archive: files not yet recorded added (size, sidecar
+ * checksum, mtime as archived_at), files gone from it dropped
+ * (wal_record.c).  How many of each in *added, *dropped. */
+struct mb_wal_scan;
+int mb_catalog_wal_record(struct mb_catalog *c, const char *archive, const struct mb_wal_scan *s,
+			  size_t *added, size_t *dropped, struct mb_error *e);
+
 #endif

@@ -88,6 +88,19 @@ static int expire_wal(const char *archive, const struct mb_wal_backup *b, size_t
 	return 0;
 }
 
+/* The catalog's record of the archive, after the WAL went (wal_record.c). */
+static int record_archive(struct mb_catalog *c, const char *archive, struct mb_error *e)
+{
+	struct mb_wal_scan s = { 0 };
+	size_t added, dropped;
+	int rc = mb_wal_scan(archive, &s, e);
+
+	if (rc == 0)
+		rc = mb_catalog_wal_record(c, archive, &s, &added, &dropped, e);
+	mb_wal_scan_free(&s);
+	return rc;
+}
+
 int mb_cmd_expire(const struct mb_options *o, struct mb_error *e)
 {
 	const char *archive = NULL;
@@ -114,7 +127,7 @@ int mb_cmd_expire(const struct mb_options *o, struct mb_error *e)
 	kept = n < (size_t)o->retain ? n : (size_t)o->retain;
 	if (kept && expire_runs(c, b[kept - 1].run_id, &removed, e) < 0)
 		goto out;
-	if (archive && expire_wal(archive, b, kept, e) < 0)
+	if (archive && (expire_wal(archive, b, kept, e) < 0 || record_archive(c, archive, e) < 0))
 		goto out;
 	printf("expire: %zu complete backup(s) kept, %zu run(s) expired\n", kept, removed);
 	rc = 0;

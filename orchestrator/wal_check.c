@@ -223,11 +223,15 @@ void mb_wal_archive_summary(const char *archive)
 	mb_wal_scan_free(&s);
 }
 
-/* The catalog's complete backups (none when there is no catalog yet). */
-static int backups(const struct mb_options *o, struct mb_wal_backup **b, size_t *n,
-		   struct mb_error *e)
+/* The catalog's complete backups (none when there is no catalog yet);
+ * the catalog's record of the archive brought up to date on the way (a
+ * record that fails is only a warning: the check goes on). */
+static int backups(const struct mb_options *o, const struct state *a, struct mb_wal_backup **b,
+		   size_t *n, struct mb_error *e)
 {
 	struct mb_catalog *c = NULL;
+	struct mb_error lost = { 0 };
+	size_t added, dropped;
 	int rc;
 
 	*b = NULL;
@@ -239,6 +243,11 @@ static int backups(const struct mb_options *o, struct mb_wal_backup **b, size_t 
 	if (mb_catalog_open(&c, o->catalog, e) < 0)
 		return -1;
 	rc = mb_catalog_wal_backups(c, b, n, e);
+	if (rc == 0 && mb_catalog_wal_record(c, a->archive, a->s, &added, &dropped, &lost) < 0)
+		mb_warn("%s", lost.msg);
+	else if (rc == 0)
+		mb_debug("wal-check: the catalog's record of the archive: %zu file(s) added, "
+			"%zu dropped", added, dropped);
 	mb_catalog_close(c);
 	return rc;
 }
@@ -281,7 +290,7 @@ int mb_cmd_wal_check(const struct mb_options *o, struct mb_error *e)
 	if (!a.archive || mb_wal_scan(a.archive, &s, e) < 0)
 		return -1;
 	a.s = &s;
-	if (backups(o, &b, &n, e) < 0)
+	if (backups(o, &a, &b, &n, e) < 0)
 		goto out;
 	if (n && !(v = calloc(n, sizeof(*v)))) {
 		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to check '%s'", a.archive);

@@ -76,6 +76,19 @@ is "$START" "$("$MB" list --output json --config "$CONF" | jq -r ".[] | select(.
 is "$(jq -r '.backups[0].last_segment' <<<"$RUN_OUT")" "$LAST" "checked through the newest segment"
 is "$(jq -r '.newest' <<<"$RUN_OUT")" "$LAST" "the newest archived segment"
 ok "archived moments ago" test "$(jq -r '.newest_age_s' <<<"$RUN_OUT")" -lt 60
+# the catalog's record of the archive (wal_files), brought up to date by wal-check
+in_archive() {
+	find "$ARCH" -regextype posix-extended -type f \
+		-regex '.*/([0-9A-F]{24}|[0-9A-F]{8}\.history)' | wc -l
+}
+recorded() { sqlite3 "$CATALOG" "select count(*) from wal_files"; }
+N_ARCH=$(in_archive)
+is "$(recorded)" "$N_ARCH" "wal-check recorded every archived segment and history file ($N_ARCH)"
+is "$(sqlite3 "$CATALOG" "select timeline || ' ' || size || ' ' || checksum from wal_files
+	where name = '$S1'")" "1 16777216 $(cut -d' ' -f1 "$(archived "$S1").xxh128")" \
+	"... with its timeline, size and the sidecar's checksum"
+like "$(sqlite3 "$CATALOG" "select archived_at from wal_files where name = '$S1'")" \
+	'^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' "... and when it was archived"
 run "$MB" wal-check
 exit_is 0 "wal-check in text"
 like "$RUN_OUT" "backup [0-9]+: timeline 1 from 0/[0-9A-F]+: complete through $LAST \(timeline 1\)" \
@@ -111,6 +124,9 @@ is "$("$MB" list --output json --config "$CONF" | jq -r '[.[].id] | sort | join(
 ok "WAL before the oldest kept backup's start is removed ($S1)" test ! -e "$(archived "$S1")"
 ok "its sidecar too" test ! -e "$(archived "$S1").xxh128"
 ok "the kept backup's start segment stays ($S2)" test -e "$(archived "$S2")"
+is "$(sqlite3 "$CATALOG" "select count(*) from wal_files where name = '$S1'")" "0" \
+	"expire dropped the removed WAL from the catalog's record"
+is "$(recorded)" "$(in_archive)" "... which matches the archive again"
 run "$MB" wal-check
 exit_is 0 "wal-check: still whole for the kept backups"
 run "$MB" expire --retain 2

@@ -35,11 +35,11 @@ static void test_open(void)
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600,
 	   "catalog file is 0600");
 	mb_catalog_close(c);
-	is_int(sql1("PRAGMA user_version"), 8, "schema version 8");
-	is_int(sql1("SELECT version FROM schema_version"), 8,
-	       "schema_version says 8 too");
+	is_int(sql1("PRAGMA user_version"), 9, "schema version 9");
+	is_int(sql1("SELECT version FROM schema_version"), 9,
+	       "schema_version says 9 too");
 	is_int(sql1("SELECT count(*) FROM sqlite_master WHERE type = 'table'"),
-	       15, "fifteen tables");
+	       16, "sixteen tables");
 	is_str(sqlt("PRAGMA journal_mode"), "wal", "journal_mode is WAL");
 	is_int(mb_catalog_open(&c, path, &e), 0, "reopen");
 	mb_catalog_close(c);
