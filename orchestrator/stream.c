@@ -422,6 +422,11 @@ static int close_published(struct mb_run *r, int k, struct mb_media_position *po
 
 	if (h < 0)
 		return mb_sink_close(s, pos, e);
+	if (!driver->ops->dir) {	/* no name to rename to (s3): the close publishes */
+		free(final);
+		rc = mb_sink_close(s, pos, e);
+		return rc == 0 ? mb_obl_release(&r->obl, h, e) : rc;
+	}
 	if (!final) {
 		mb_sink_abort(s);
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to name the image '%s'",
