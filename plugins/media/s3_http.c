@@ -379,8 +379,8 @@ int mbm_s3_fail(struct mbm_s3 *c, const struct mbm_s3_req *r, const char *what,
 	char *code = mbm_s3_xml(r->text, "Code");
 	const char *hint = hint_for(code, r->status);
 
-	if (!code && r->status == 404 && strcmp(r->method, "HEAD") == 0)
-		code = strdup("Not Found");
+	if (!code && (r->status == 403 || r->status == 404))	/* a HEAD's answer has no body */
+		code = strdup(r->status == 403 ? "Forbidden" : "Not Found");
 	mb_fail(e, MB_ERR_MEDIA, 0, "unable to %s '%s': HTTP %ld%s%s", what, c->spec, r->status,
 		code ? " " : "", code ? code : "");
 	if (hint)

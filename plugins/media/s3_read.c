@@ -38,6 +38,8 @@ static int head_object(struct s3r *r, struct mb_error *e)
 		goto out;
 	if (q.status != 200) {
 		mbm_s3_fail(&r->c, &q, "open", e);
+		if (q.status == 404 && !e->kept_older)	/* as a missing image file */
+			e->code = MB_ERR_NOT_FOUND;
 		goto out;
 	}
 	r->size = q.length;
@@ -62,10 +64,11 @@ int mbm_s3_open_read(struct mb_media_in *m, const char *arg, const struct mb_med
 	return 0;
 }
 
-/* Fetches the window at r->pos: one ranged GET. */
-static int fetch(struct s3r *r, struct mb_error *e)
+/* Fetches the window at r->pos, at least n bytes of it (up to the
+ * largest window): one ranged GET. */
+static int fetch(struct s3r *r, size_t n, struct mb_error *e)
 {
-	size_t want = r->next_len;
+	size_t want = n > r->next_len ? (n < WIN_MAX ? n : WIN_MAX) : r->next_len;
 	struct mbm_s3_req q = { .method = "GET" };
 	int rc = -1;
 
@@ -113,7 +116,7 @@ ssize_t mbm_s3_read(struct mb_media_in *m, void *buf, size_t n, struct mb_error 
 	if (r->pos < r->win_off || r->pos >= r->win_off + r->win_len) {
 		if (m->stop.check && m->stop.check(e) < 0)
 			return -1;
-		if (fetch(r, e) < 0)
+		if (fetch(r, n, e) < 0)
 			return -1;
 	}
 	off = (size_t)(r->pos - r->win_off);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 
@@ -27,6 +28,7 @@
 #define PART_MAX (5ull << 30)
 #define PARTS_PER_STEP 1000
 #define MAX_PARTS 10000
+#define ABORT_PATIENCE 30	/* seconds a failed run tries to abort its upload */
 
 struct s3w {
 	struct mbm_s3 c;
@@ -279,6 +281,32 @@ out:
 	return rc;
 }
 
+/* The run's own abort: a gateway that went away (restarted, failed over)
+ * is given ABORT_PATIENCE seconds to come back, since a run marked failed
+ * is not looked at again by recover. */
+static int abort_patiently(struct s3w *w, struct mb_error *e)
+{
+	time_t until = time(NULL) + ABORT_PATIENCE;
+
+	for (;;) {
+		struct mb_error one = { 0 };
+		struct timespec pause = { 1, 0 };
+
+		if (mbm_s3_abort_upload(&w->c, w->upload_id, &one) == 0)
+			return 0;
+		if (one.msg[0] && strstr(one.msg, ": HTTP ") != NULL) {
+			*e = one;	/* the store answered: no use waiting */
+			return -1;
+		}
+		if (time(NULL) >= until) {
+			*e = one;
+			return -1;
+		}
+		mb_info("s3: the store is unreachable, trying the abort again");
+		nanosleep(&pause, NULL);
+	}
+}
+
 static void s3_abort(struct mb_sink *s)
 {
 	struct s3w *w = s->priv;
@@ -292,8 +320,8 @@ static void s3_abort(struct mb_sink *s)
 		wait_idle(w, &ignored);
 	}
 	w->c.stop.check = NULL;		/* the abort is sent even after a signal */
-	if (w->upload_id && mbm_s3_abort_upload(&w->c, w->upload_id, &e) < 0)
-		mb_warn("%s (recover aborts it)", e.msg);
+	if (w->upload_id && abort_patiently(w, &e) < 0)
+		mb_warn("%s: its parts stay in the store until it is aborted", e.msg);
 	s3w_free(w);
 	s->priv = NULL;
 }

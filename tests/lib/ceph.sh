@@ -10,6 +10,7 @@
 #   s3_uploads BUCKET            # the keys of its unfinished multipart uploads
 #   s3_get BUCKET/KEY FILE       # the object into FILE
 #   fx_ceph_down                 # stops it (fx_cleanup does too)
+#   s3_rgw_kill, s3_rgw_start    # the gateway killed (kill -9) and started again
 # The cluster is stopped at exit by fx_cleanup (tests/lib/fixture.sh).
 
 fx_ceph_up() {
@@ -42,7 +43,7 @@ s3_mb() {
 }
 
 s3_keys() {
-	s3 GET "$1?list-type=2&prefix=${2:-}" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g'
+	s3 GET "$1?list-type=2&prefix=$(printf '%s' "${2:-}" | sed 's|/|%2F|g')" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g'
 }
 
 s3_uploads() {
@@ -52,4 +53,32 @@ s3_uploads() {
 s3_get() {
 	curl -s -f --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
 		-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -o "$2" "$S3_ENDPOINT/$1"
+}
+
+# s3_rgw_kill: kill -9 of the gateway (the mon and the OSD stay up).
+s3_rgw_kill() {
+	local pid
+	pid=$(cat "$FX_CEPH_DIR/run/rgw.pid") || return 1
+	kill -KILL "$pid"
+	while [ -d "/proc/$pid" ] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; do
+		sleep 0.05
+	done
+}
+
+# s3_rgw_start: the gateway again, on its port; returns once it answers.
+s3_rgw_start() {
+	local i
+	(
+		for fd in /proc/$BASHPID/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] && [ "$fd" -lt 255 ] && eval "exec $fd>&-"
+		done
+		CEPH_CONF=$FX_CEPH_DIR/ceph.conf exec radosgw -n client.rgw.a </dev/null \
+			>>"$FX_CEPH_DIR/log/daemons.out" 2>&1
+	) || return 1
+	for i in $(seq 150); do
+		[ "$(s3 GET "" -o /dev/null | tail -n 1)" = 200 ] && return 0
+		sleep 0.2
+	done
+	return 1
 }
