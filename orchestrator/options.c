@@ -42,7 +42,7 @@ const struct opt_def mb_opt_table[] = {
 	{ "source", OPT_LIST, V_BACKUP, OFF(sources), "DIR", NULL, 0, 0,
 	  "directory to back up (on the mirror's filesystem); postgres: the data directory, found by itself" },
 	{ "media", OPT_LIST, V_BACKUP | MB_VERB_CONSOLIDATE, OFF(media), "SPEC", NULL, 0, 0,
-	  "where the image goes: file:PATH, pipe:FIFO, tape:/dev/nstN or - (stdout); repeat to write several devices at "
+	  "where the image goes: file:PATH, pipe:FIFO, tape:/dev/nstN, s3://BUCKET/KEY or - (stdout); repeat to write several devices at "
 	  "once (in a config file: one media line with the specs separated by spaces)" },
 	{ "segment-threshold", OPT_SIZE, MB_VERB_BACKUP, OFF(segment_threshold), "SIZE", "0", 0,
 	  1L << 62, "several media: cut files larger than this (K/M/G; 0: total / number of media)" },
