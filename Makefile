@@ -166,6 +166,10 @@ bench-compare: all
 bench-files: all
 	bench/files
 
+# the s3:// media against curl -T / GET on a local Ceph (BENCH_MB, BENCH_REPS)
+bench-s3: all
+	bench/s3
+
 # The README's demo: a loop-mirror fixture, a backup under a writer, restore.
 demo: all
 	demo/demo

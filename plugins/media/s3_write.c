@@ -1,8 +1,8 @@
 /*
  * s3://BUCKET/KEY, writing: the image as one multipart upload.
  *
- * Parts are filled in RAM while a thread uploads the one before (two
- * buffers: one filling, one in flight), each with the SHA-256 of its body
+ * Parts are filled in RAM while two threads upload the ones before (three
+ * buffers: one filling, two in flight), each with the SHA-256 of its body
  * signed into the request, which the store checks.  A part is 8 MiB; the
  * size doubles every 1,000 parts, so 10,000 parts hold 8 TiB (more than
  * the 5 TiB an S3 object may be).  The upload is completed only at close,
@@ -29,24 +29,31 @@
 #define PARTS_PER_STEP 1000
 #define MAX_PARTS 10000
 #define ABORT_PATIENCE 30	/* seconds a failed run tries to abort its upload */
+#define UPLOADERS 2		/* parts in flight */
+#define SLOTS (UPLOADERS + 1)	/* and one filling */
+
+struct slot {
+	char *buf;
+	size_t cap, len;
+	uint32_t no;			/* its part number */
+	bool busy;			/* queued or uploading */
+};
 
 struct s3w {
-	struct mbm_s3 c;
+	struct mbm_s3 c;		/* the main thread's: start, complete, abort */
+	struct mbm_s3 tc[UPLOADERS];	/* one client per uploader */
 	char *upload_id;
-	char *buf[2];
-	size_t cap[2], fill;
-	int cur;			/* the buffer being filled */
-	uint32_t n_parts;		/* parts handed to the thread */
+	struct slot slot[SLOTS];
+	int cur;			/* the slot being filled */
+	int queue[SLOTS], q_head, q_len;	/* slots waiting for an uploader */
+	uint32_t n_parts;		/* parts handed over */
 	char (*etag)[96];		/* per part, from its answer */
-	pthread_t th;
-	bool th_started;
+	pthread_t th[UPLOADERS];
+	int n_threads;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	bool busy, quit;		/* a part in the thread / the thread must end */
-	int job;			/* its buffer */
-	size_t job_len;
-	uint32_t job_no;
-	struct mb_error err;		/* the thread's first failure */
+	bool quit;
+	struct mb_error err;		/* the uploaders' first failure */
 	bool failed;
 };
 
@@ -58,7 +65,8 @@ static uint64_t part_size(uint32_t no)
 }
 
 /* Uploads one part: PUT ?partNumber=N&uploadId=ID. */
-static int put_part(struct s3w *w, const void *buf, size_t len, uint32_t no, struct mb_error *e)
+static int put_part(struct s3w *w, struct mbm_s3 *c, const void *buf, size_t len, uint32_t no,
+		    struct mb_error *e)
 {
 	char what[64], *query = NULL;
 	struct mbm_s3_req r = { .method = "PUT", .body = buf, .body_len = len };
@@ -67,18 +75,18 @@ static int put_part(struct s3w *w, const void *buf, size_t len, uint32_t no, str
 	snprintf(what, sizeof(what), "upload part %" PRIu32 " of", no);
 	if (asprintf(&query, "partNumber=%" PRIu32 "&uploadId=%s", no, w->upload_id) < 0) {
 		query = NULL;
-		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to %s '%s'", what, w->c.spec);
+		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to %s '%s'", what, c->spec);
 		goto out;
 	}
 	r.query = query;
-	if (mbm_s3_do(&w->c, &r, what, e) < 0)
+	if (mbm_s3_do(c, &r, what, e) < 0)
 		goto out;
 	if (r.status / 100 != 2 || !r.etag[0]) {
-		mbm_s3_fail(&w->c, &r, what, e);
+		mbm_s3_fail(c, &r, what, e);
 		goto out;
 	}
 	memcpy(w->etag[no - 1], r.etag, sizeof(r.etag));
-	mb_debug("s3: part %" PRIu32 " of '%s': %zu bytes, etag %s", no, w->c.spec, len, r.etag);
+	mb_debug("s3: part %" PRIu32 " of '%s': %zu bytes, etag %s", no, c->spec, len, r.etag);
 	rc = 0;
 out:
 	mbm_s3_req_free(&r);
@@ -86,40 +94,65 @@ out:
 	return rc;
 }
 
+struct uploader_arg {
+	struct s3w *w;
+	int i;
+};
+
+/* An uploader: takes the oldest queued slot, uploads it with its own
+ * client, frees the slot; ends once told to and the queue is empty. */
 static void *uploader(void *arg)
 {
-	struct s3w *w = arg;
+	struct s3w *w = ((struct uploader_arg *)arg)->w;
+	struct mbm_s3 *c = &w->tc[((struct uploader_arg *)arg)->i];
 
+	free(arg);
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (!w->busy && !w->quit)
+		while (!w->q_len && !w->quit)
 			pthread_cond_wait(&w->cv, &w->mu);
-		if (!w->busy)
+		if (!w->q_len)
 			break;
-		pthread_mutex_unlock(&w->mu);
+		struct slot *sl = &w->slot[w->queue[w->q_head]];
 		struct mb_error e = { 0 };
-		int rc = put_part(w, w->buf[w->job], w->job_len, w->job_no, &e);
+		bool skip = w->failed;	/* after a failure the rest is dropped */
+
+		w->q_head = (w->q_head + 1) % SLOTS;
+		w->q_len--;
+		pthread_mutex_unlock(&w->mu);
+		int rc = skip ? 0 : put_part(w, c, sl->buf, sl->len, sl->no, &e);
 
 		pthread_mutex_lock(&w->mu);
 		if (rc < 0 && !w->failed) {
 			w->err = e;
 			w->failed = true;
 		}
-		w->busy = false;
+		sl->busy = false;
 		pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
-/* Waits until no part is in flight; -1 (the thread's error) if one failed. */
+/* Under w->mu: a slot neither queued nor uploading, or -1. */
+static int free_slot(const struct s3w *w)
+{
+	for (int i = 0; i < SLOTS; i++)
+		if (!w->slot[i].busy)
+			return i;
+	return -1;
+}
+
+/* Waits until every part handed over is uploaded; -1 (the uploaders'
+ * error) if one failed. */
 static int wait_idle(struct s3w *w, struct mb_error *e)
 {
-	int failed;
+	bool failed;
 
 	pthread_mutex_lock(&w->mu);
-	while (w->busy)
-		pthread_cond_wait(&w->cv, &w->mu);
+	for (int i = 0; i < SLOTS; i++)
+		while (w->slot[i].busy)
+			pthread_cond_wait(&w->cv, &w->mu);
 	failed = w->failed;
 	pthread_mutex_unlock(&w->mu);
 	if (failed) {
@@ -129,38 +162,47 @@ static int wait_idle(struct s3w *w, struct mb_error *e)
 	return 0;
 }
 
-/* Hands the filling buffer to the thread and switches to the other. */
+/* Queues the filling slot and takes a free one (waiting while every slot
+ * is busy); -1 once an upload failed. */
 static int hand_over(struct s3w *w, struct mb_error *e)
 {
-	if (wait_idle(w, e) < 0)
-		return -1;
+	int next;
+
 	if (w->n_parts == MAX_PARTS)
 		return mb_fail(e, MB_ERR_MEDIA, EFBIG, "unable to write '%s': more than %d parts",
 			       w->c.spec, MAX_PARTS);
 	pthread_mutex_lock(&w->mu);
-	w->job = w->cur;
-	w->job_len = w->fill;
-	w->job_no = ++w->n_parts;
-	w->busy = true;
+	w->slot[w->cur].no = ++w->n_parts;
+	w->slot[w->cur].busy = true;
+	w->queue[(w->q_head + w->q_len) % SLOTS] = w->cur;
+	w->q_len++;
 	pthread_cond_broadcast(&w->cv);
+	while ((next = free_slot(w)) < 0 && !w->failed)
+		pthread_cond_wait(&w->cv, &w->mu);
+	if (w->failed) {
+		*e = w->err;
+		pthread_mutex_unlock(&w->mu);
+		return -1;
+	}
 	pthread_mutex_unlock(&w->mu);
-	w->cur ^= 1;
-	w->fill = 0;
+	w->cur = next;
+	w->slot[next].len = 0;
 	return 0;
 }
 
-/* The filling buffer, at least the size of the next part. */
+/* The filling slot's buffer, at least the size of the next part. */
 static int ensure_buffer(struct s3w *w, struct mb_error *e)
 {
+	struct slot *sl = &w->slot[w->cur];
 	size_t want = (size_t)part_size(w->n_parts + 1);
 	char *b;
 
-	if (w->cap[w->cur] >= want)
+	if (sl->cap >= want)
 		return 0;
-	if (!(b = realloc(w->buf[w->cur], want)))
+	if (!(b = realloc(sl->buf, want)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to buffer a part of '%s'", w->c.spec);
-	w->buf[w->cur] = b;
-	w->cap[w->cur] = want;
+	sl->buf = b;
+	sl->cap = want;
 	return 0;
 }
 
@@ -172,18 +214,20 @@ static int s3_write(struct mb_sink *s, const void *buf, size_t len, struct mb_er
 	if (s->stop.check && s->stop.check(e) < 0)
 		return -1;
 	while (len > 0) {
+		struct slot *sl;
 		size_t room, n;
 
 		if (ensure_buffer(w, e) < 0)
 			return -1;
-		room = (size_t)part_size(w->n_parts + 1) - w->fill;
+		sl = &w->slot[w->cur];
+		room = (size_t)part_size(w->n_parts + 1) - sl->len;
 		n = len < room ? len : room;
-		memcpy(w->buf[w->cur] + w->fill, p, n);
-		w->fill += n;
+		memcpy(sl->buf + sl->len, p, n);
+		sl->len += n;
 		p += n;
 		len -= n;
 		s->bytes += n;
-		if (w->fill == part_size(w->n_parts + 1) && hand_over(w, e) < 0)
+		if (sl->len == part_size(w->n_parts + 1) && hand_over(w, e) < 0)
 			return -1;
 	}
 	return 0;
@@ -215,21 +259,46 @@ out:
 
 static void s3w_free(struct s3w *w)
 {
-	if (w->th_started) {
-		pthread_mutex_lock(&w->mu);
-		w->quit = true;
-		pthread_cond_broadcast(&w->cv);
-		pthread_mutex_unlock(&w->mu);
-		pthread_join(w->th, NULL);
-	}
+	pthread_mutex_lock(&w->mu);
+	w->quit = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	for (int i = 0; i < w->n_threads; i++)
+		pthread_join(w->th[i], NULL);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	mbm_s3_fini(&w->c);
+	for (int i = 0; i < UPLOADERS; i++)
+		mbm_s3_fini(&w->tc[i]);
 	free(w->upload_id);
-	free(w->buf[0]);
-	free(w->buf[1]);
+	for (int i = 0; i < SLOTS; i++)
+		free(w->slot[i].buf);
 	free(w->etag);
 	free(w);
+}
+
+/* The uploaders, each with a client of its own (a curl handle is used by
+ * one thread at a time). */
+static int start_uploaders(struct s3w *w, const char *arg, const struct mb_media_params *p,
+			   struct mb_error *e)
+{
+	for (int i = 0; i < UPLOADERS; i++) {
+		struct uploader_arg *a = malloc(sizeof(*a));
+
+		if (mbm_s3_init(&w->tc[i], arg, p, e) < 0) {
+			free(a);
+			return -1;
+		}
+		if (a)
+			*a = (struct uploader_arg){ w, i };
+		if (!a || pthread_create(&w->th[i], NULL, uploader, a) != 0) {
+			free(a);
+			return mb_fail(e, MB_ERR_GENERAL, EAGAIN, "unable to start the upload of '%s'",
+				       w->c.spec);
+		}
+		w->n_threads++;
+	}
+	return 0;
 }
 
 static int s3_open_write(struct mb_sink *s, const char *arg, const struct mb_media_params *p,
@@ -247,11 +316,7 @@ static int s3_open_write(struct mb_sink *s, const char *arg, const struct mb_med
 	if (mbm_s3_init(&w->c, arg, p, e) < 0 || mbm_s3_refuse_existing(&w->c, p->force, e) < 0 ||
 	    create_upload(w, e) < 0)
 		return -1;
-	if (pthread_create(&w->th, NULL, uploader, w) != 0)
-		return mb_fail(e, MB_ERR_GENERAL, EAGAIN, "unable to start the upload of '%s'",
-			       w->c.spec);
-	w->th_started = true;
-	return 0;
+	return start_uploaders(w, arg, p, e);
 }
 
 /* AbortMultipartUpload: DELETE ?uploadId=ID; 404: already gone. */
@@ -314,7 +379,7 @@ static void s3_abort(struct mb_sink *s)
 
 	if (!w)
 		return;
-	if (w->th_started) {
+	if (w->n_threads) {
 		struct mb_error ignored = { 0 };
 
 		wait_idle(w, &ignored);
@@ -331,11 +396,13 @@ static int s3_close(struct mb_sink *s, struct mb_media_position *where, struct m
 	struct s3w *w = s->priv;
 
 	/* the last part, short (a part may be empty only when it is the only one) */
-	if ((w->fill > 0 || w->n_parts == 0) && hand_over(w, e) < 0)
+	if ((w->slot[w->cur].len > 0 || w->n_parts == 0) && hand_over(w, e) < 0)
 		goto fail;
 	if (wait_idle(w, e) < 0 ||
 	    mbm_s3_complete(&w->c, w->upload_id, w->etag, w->n_parts, s->bytes, e) < 0)
 		goto fail;
+	for (int i = 0; i < UPLOADERS; i++)
+		w->c.requests += w->tc[i].requests;
 	mb_info("s3: '%s' complete: %" PRIu64 " bytes in %" PRIu32 " parts, %" PRIu64
 		" requests", w->c.spec, s->bytes, w->n_parts, w->c.requests);
 	free(w->upload_id);
