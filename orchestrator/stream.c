@@ -363,7 +363,7 @@ static int prepare_increment(struct mb_run *r, struct mb_error *e)
 int mb_stream(struct mb_run *r, struct mb_error *e)
 {
 	struct mb_image_meta meta;
-	struct mb_entry **v = set_pointers(&r->set);
+	struct mb_entry **v;
 	struct mb_pace pace;
 	struct mb_pace_stats ps;
 	int rc;
