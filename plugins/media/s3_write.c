@@ -423,10 +423,15 @@ static int s3_obligation(const char *arg, char **what, struct mb_error *e)
 	return 0;
 }
 
+/* Before anything is recorded (and by `check`): the settings, and a HEAD
+ * of the object (reachable, credentials taken, no image in the way). */
 static int s3_check(const char *arg, const struct mb_media_params *p, struct mb_error *e)
 {
 	struct mbm_s3 c;
 	int rc = mbm_s3_init(&c, arg, p, e);
+
+	if (rc == 0)
+		rc = mbm_s3_refuse_existing(&c, p->force, e);
 
 	mbm_s3_fini(&c);
 	return rc;

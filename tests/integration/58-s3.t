@@ -97,10 +97,18 @@ refused "an existing object" 8 "media object '$OBJ' already exists" \
 
 # ---- the store refuses, or is not there ----
 B=(backup --db none --mirror "loop:$SRC_LOOP" --source "$SRC" --catalog "$CATALOG" "${C[@]}")
+run mb check --db none --mirror "loop:$SRC_LOOP" --source "$SRC" --catalog "$CATALOG" "${C[@]}" \
+	--media s3://backups/x.mbi
+exit_is 0 "check with s3:// media: the store answers"
 conf "wrong-secret"
 refused "wrong credentials" 8 "unable to look up 's3://backups/x.mbi': HTTP 403 Forbidden" \
 	"check s3-access-key and s3-secret-key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and the bucket's policy" \
 	-- "${B[@]}" --media s3://backups/x.mbi
+is "$(printf '%s\n' "$RUN_ERR" | grep -c ' error ')" "0" "refused before anything was recorded: no undo to fail"
+refused "check with wrong credentials" 8 "unable to look up 's3://backups/x.mbi': HTTP 403 Forbidden" \
+	"check s3-access-key and s3-secret-key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and the bucket's policy" \
+	-- check --db none --mirror "loop:$SRC_LOOP" --source "$SRC" --catalog "$CATALOG" "${C[@]}" \
+	--media s3://backups/x.mbi
 refused "wrong credentials when reading" 8 "unable to open '$OBJ': HTTP 403 Forbidden" \
 	"check s3-access-key and s3-secret-key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and the bucket's policy" \
 	-- ls "${C[@]}" --from "$OBJ"
