@@ -7,7 +7,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 MB_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -I. \
            -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pthread -I$(shell pg_config --includedir)
-MB_LDLIBS := -lsqlite3 -ljansson -lpq -lcrypto -lzstd -ldevmapper -pthread
+MB_LDLIBS := -lsqlite3 -ljansson -lpq -lcrypto -lzstd -ldevmapper -pthread -lcurl
 SAN_FLAGS :=
 ALL_CFLAGS = $(MB_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
 PREFIX  ?= /usr/local
@@ -165,6 +165,10 @@ bench-compare: all
 # The window and peak RSS against the number of files (BENCH_FILES).
 bench-files: all
 	bench/files
+
+# the s3:// media against curl -T / GET on a local Ceph (BENCH_MB, BENCH_REPS)
+bench-s3: all
+	bench/s3
 
 # The README's demo: a loop-mirror fixture, a backup under a writer, restore.
 demo: all

@@ -42,7 +42,7 @@ const struct opt_def mb_opt_table[] = {
 	{ "source", OPT_LIST, V_BACKUP, OFF(sources), "DIR", NULL, 0, 0,
 	  "directory to back up (on the mirror's filesystem); postgres: the data directory, found by itself" },
 	{ "media", OPT_LIST, V_BACKUP | MB_VERB_CONSOLIDATE, OFF(media), "SPEC", NULL, 0, 0,
-	  "where the image goes: file:PATH, pipe:FIFO, tape:/dev/nstN or - (stdout); repeat to write several devices at "
+	  "where the image goes: file:PATH, pipe:FIFO, tape:/dev/nstN, s3://BUCKET/KEY or - (stdout); repeat to write several devices at "
 	  "once (in a config file: one media line with the specs separated by spaces)" },
 	{ "segment-threshold", OPT_SIZE, MB_VERB_BACKUP, OFF(segment_threshold), "SIZE", "0", 0,
 	  1L << 62, "several media: cut files larger than this (K/M/G; 0: total / number of media)" },
@@ -163,6 +163,20 @@ const struct opt_def mb_opt_table[] = {
 	  0, 0, "stop just after the target (true) or just before it" },
 	{ "target-timeline", OPT_STR, MB_VERB_RESTORE, OFF(target_timeline), "latest|current|N",
 	  "latest", 0, 0, "the timeline to follow to the target" },
+	{ "s3-endpoint", OPT_STR, V_ALL, OFF(s3_endpoint), "URL", NULL, 0, 0,
+	  "s3:// media: the object store, http(s)://HOST[:PORT] (config file only; default: "
+	  "AWS_ENDPOINT_URL)" },
+	{ "s3-region", OPT_STR, V_ALL, OFF(s3_region), "REGION", NULL, 0, 0,
+	  "s3:// media: the region requests are signed for (config file only; default: "
+	  "AWS_DEFAULT_REGION, else us-east-1)" },
+	{ "s3-access-key", OPT_STR, V_ALL, OFF(s3_access_key), "KEY", NULL, 0, 0,
+	  "s3:// media: the access key id (config file only; default: AWS_ACCESS_KEY_ID)" },
+	{ "s3-secret-key", OPT_STR, V_ALL, OFF(s3_secret_key), "SECRET", NULL, 0, 0,
+	  "s3:// media: the secret key (config file only, which must then be mode 0600 and owned "
+	  "by root; default: AWS_SECRET_ACCESS_KEY); never logged nor stored in the catalog" },
+	{ "s3-uri-style", OPT_STR, V_ALL, OFF(s3_uri_style), "path|virtual", "path", 0, 0,
+	  "s3:// media: path style http://HOST/BUCKET/KEY (Ceph RGW, MinIO) or virtual-host "
+	  "style http://BUCKET.HOST/KEY (config file only)" },
 };
 #define N_OPTS (sizeof(mb_opt_table) / sizeof(mb_opt_table[0]))
 const size_t mb_opt_count = N_OPTS;
@@ -539,7 +553,19 @@ int mb_options_media_params(const struct mb_options *o, size_t n_media,
 	if (mb_compress_parse(o->compress, &p->compress, e) < 0)
 		return -1;
 	p->compress.threads = (unsigned)o->compress_threads;
+	if (o->s3_uri_style && strcmp(o->s3_uri_style, "path") && strcmp(o->s3_uri_style, "virtual"))
+		return usage_error(e, "invalid s3-uri-style '%s' (path or virtual) for '%s'",
+				   o->s3_uri_style, o->verb_name);
+	mb_media_s3_set(&(struct mb_s3_settings){ o->s3_endpoint, o->s3_region, o->s3_access_key,
+						  o->s3_secret_key, o->s3_uri_style });
 	return 0;
+}
+
+/* The object store's settings: never on the command line (every local
+ * user reads /proc/PID/cmdline). */
+static bool config_only(const struct opt_def *d)
+{
+	return strncmp(d->name, "s3-", 3) == 0;
 }
 
 int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_error *e)
@@ -570,6 +596,9 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_erro
 			return unknown_option(e, a, eq, o);
 		if (!(d->verbs & o->verb))
 			return usage_error(e, "option '%s' does not apply to '%s'", a, o->verb_name);
+		if (config_only(d))
+			return usage_error(e, "option '%s' is read from the config file only (for '%s')",
+					   a, o->verb_name);
 		if (d->kind == OPT_BOOL && eq)
 			return usage_error(e, "option '%s' takes no value (for '%s')", a, o->verb_name);
 		if (d->kind != OPT_BOOL && cli_value(o, argc, argv, &i, &val, e) < 0)
@@ -664,8 +693,9 @@ char *mb_options_json(const struct mb_options *o)
 		const void *field = (const char *)o + d->offset;
 		json_t *v = NULL;
 
-		if (d->offset == OFF(help) || d->offset == OFF(version))
-			continue;
+		if (d->offset == OFF(help) || d->offset == OFF(version) ||
+		    d->offset == OFF(s3_secret_key))
+			continue;	/* the stored configuration never holds a secret */
 		if (d->offset == OFF(pg_conn) && o->pg_conn) {
 			char safe[1024];
 

@@ -100,6 +100,8 @@ struct mb_options {
 	char *wal_archive;		/* directory; the config's wal-archive */
 	long retain;			/* expire: complete backups kept */
 	struct mb_strlist args;		/* wal-push PATH, wal-get NAME PATH */
+	/* the object store (s3:// media): config file only, never argv */
+	char *s3_endpoint, *s3_region, *s3_access_key, *s3_secret_key, *s3_uri_style;
 };
 
 /* Parses argv (and the one --config file, if any) into o.  Usage errors

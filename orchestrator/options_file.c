@@ -17,12 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/trust.h"
 #include "orchestrator/options_internal.h"
 
-#define MAX_OPTS 64
+#define MAX_OPTS 128
 
 static char *trim(char *s)
 {
@@ -121,6 +122,22 @@ static int read_line(struct mb_options *o, char *s, int lineno, int *seen, struc
 	return 0;
 }
 
+/* A file holding a secret (s3-secret-key) is readable by root alone. */
+static int check_secret_file(const char *path, int fd, struct mb_error *e)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return mb_fail(e, MB_ERR_CONFIG, errno, "unable to read config file '%s'", path);
+	if (st.st_uid == 0 && (st.st_mode & 077) == 0)
+		return 0;
+	mb_fail(e, MB_ERR_CONFIG, 0, "config file '%s' holds s3-secret-key but is mode %04o, "
+		"owned by uid %u", path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+	mb_hint(e, "chown root '%s' and chmod 600 '%s', or give AWS_SECRET_ACCESS_KEY in the "
+		"environment", path, path);
+	return -1;
+}
+
 int mb_options_read_file(struct mb_options *o, const char *path, struct mb_error *e)
 {
 	/* (O_NONBLOCK: a FIFO is refused as not a regular file, not waited on) */
@@ -130,7 +147,7 @@ int mb_options_read_file(struct mb_options *o, const char *path, struct mb_error
 	size_t cap = 0;
 	FILE *f = NULL;
 
-	_Static_assert(MAX_OPTS <= 64, "seen[] holds one line number per option");
+	_Static_assert(MAX_OPTS <= 128, "seen[] holds one line number per option");
 	if (fd < 0)
 		return mb_fail(e, MB_ERR_CONFIG, errno, "unable to read config file '%s'", path);
 	if (mb_opt_count > MAX_OPTS) {
@@ -156,6 +173,8 @@ int mb_options_read_file(struct mb_options *o, const char *path, struct mb_error
 	}
 	if (rc == 0 && ferror(f))
 		rc = mb_fail(e, MB_ERR_CONFIG, errno, "unable to read config file '%s'", path);
+	if (rc == 0 && o->s3_secret_key)
+		rc = check_secret_file(path, fileno(f), e);
 out:
 	free(line);
 	if (f)

@@ -363,7 +363,7 @@ static int prepare_increment(struct mb_run *r, struct mb_error *e)
 int mb_stream(struct mb_run *r, struct mb_error *e)
 {
 	struct mb_image_meta meta;
-	struct mb_entry **v = set_pointers(&r->set);
+	struct mb_entry **v;
 	struct mb_pace pace;
 	struct mb_pace_stats ps;
 	int rc;
@@ -422,6 +422,11 @@ static int close_published(struct mb_run *r, int k, struct mb_media_position *po
 
 	if (h < 0)
 		return mb_sink_close(s, pos, e);
+	if (!driver->ops->dir) {	/* no name to rename to (s3): the close publishes */
+		free(final);
+		rc = mb_sink_close(s, pos, e);
+		return rc == 0 ? mb_obl_release(&r->obl, h, e) : rc;
+	}
 	if (!final) {
 		mb_sink_abort(s);
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to name the image '%s'",

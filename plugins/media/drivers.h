@@ -11,6 +11,7 @@ extern const struct mb_media_ops mbm_file_ops;		/* fd.c */
 extern const struct mb_media_ops mbm_pipe_ops;		/* fd.c */
 extern const struct mb_media_ops mbm_stdout_ops;	/* fd.c, "-" */
 extern const struct mb_media_ops mbm_tape_ops;		/* tape.c, tape_read.c */
+extern const struct mb_media_ops mbm_s3_ops;		/* s3_write.c, s3_read.c */
 extern const struct mb_media_ops mbm_deadline_ops;	/* chain.c, a filter */
 extern const struct mb_media_ops mbm_ring_ops;		/* ring.c, a filter */
 extern const struct mb_media_ops mbm_zstd_ops;		/* zstd_write.c, a filter */

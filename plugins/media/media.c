@@ -11,7 +11,7 @@
 /* Every driver, found by name; filters are not here (they are stacked by
  * mb_sink_open, never named on the command line). */
 static const struct mb_media_ops *const drivers[] = {
-	&mbm_file_ops, &mbm_pipe_ops, &mbm_stdout_ops, &mbm_tape_ops,
+	&mbm_file_ops, &mbm_pipe_ops, &mbm_stdout_ops, &mbm_tape_ops, &mbm_s3_ops,
 };
 
 const struct mb_media_ops *mb_media_driver(const char *name)
@@ -71,7 +71,7 @@ struct mb_sink *mbm_sink_new(const struct mb_media_ops *ops, const char *spec)
 static int unknown_media(const char *spec, struct mb_error *e)
 {
 	mb_fail(e, MB_ERR_USAGE, 0, "unknown media '%s'", spec);
-	mb_hint(e, "use file:PATH, pipe:FIFO, tape:/dev/nstN or - for standard output");
+	mb_hint(e, "use file:PATH, pipe:FIFO, tape:/dev/nstN, s3://BUCKET/KEY or - for standard output");
 	return -1;
 }
 

@@ -10,6 +10,8 @@
  *   pipe:PATH   an existing FIFO, opened for writing once a reader has it
  *               open (the wait ends on a signal, see struct mb_media_stop)
  *   tape:DEV    a non-rewinding SCSI tape node (see tape.h), both ways
+ *   s3://BUCKET/KEY  an object store (s3_write.c, s3_read.c): a multipart
+ *               upload completed at close, ranged GETs when reading
  *
  * Options reach a driver at open in struct mb_media_params: no driver
  * keeps process globals.  A driver fills what it can do and leaves the
@@ -234,6 +236,18 @@ int mb_sink_push_deadline(struct mb_sink **top, unsigned timeout,
 int mb_sink_push_zstd(struct mb_sink **top, const struct mb_compress *c, struct mb_error *e);
 /* Parses --compress: "none", "zstd" (level 3) or "zstd:LEVEL" (1..max). */
 int mb_compress_parse(const char *text, struct mb_compress *c, struct mb_error *e);
+
+/* s3://BUCKET/KEY (s3_http.c): the object store's endpoint, region,
+ * credentials and addressing ("path" or "virtual"), from the config file
+ * only (never the command line).  NULL fields fall back on the AWS
+ * environment variables (AWS_ENDPOINT_URL, AWS_DEFAULT_REGION or
+ * AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).  Kept for the
+ * process (the strings are borrowed: they must outlive every s3 call),
+ * because recover's undo of an upload has only the obligation's text. */
+struct mb_s3_settings {
+	const char *endpoint, *region, *access_key, *secret_key, *uri_style;
+};
+void mb_media_s3_set(const struct mb_s3_settings *s);
 
 /* ---- reading ---- */
 

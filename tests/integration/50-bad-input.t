@@ -125,7 +125,7 @@ refused "media file exists" 8 "media file '$SCRATCH/out/good.mbi' already exists
 	"choose a new name, or pass --force to overwrite it" \
 	-- --db none "${M[@]}" "${S[@]}" --media "file:$SCRATCH/out/good.mbi" "${C[@]}"
 refused "unknown media" 2 "unknown media 'nosuch:x'" \
-	"use file:PATH, pipe:FIFO, tape:/dev/nstN or - for standard output" \
+	"use file:PATH, pipe:FIFO, tape:/dev/nstN, s3://BUCKET/KEY or - for standard output" \
 	-- --db none "${M[@]}" "${S[@]}" --media nosuch:x "${C[@]}"
 refused "pipe not a fifo" 8 "media '$SCRATCH/out/notfifo' is not a fifo" "" \
 	-- --db none "${M[@]}" "${S[@]}" --media "pipe:$SCRATCH/out/notfifo" "${C[@]}"

@@ -23,7 +23,7 @@ done
 text8=$(MANWIDTH=250 man -l "$MAN8" 2>/dev/null | col -bx)
 text5=$(MANWIDTH=250 man -l "$MAN5" 2>/dev/null | col -bx)
 run "$MB" --help
-options=$(sed -n 's/^  --\([a-z][a-z-]*\).*/\1/p' <<<"$RUN_OUT")
+options=$(sed -n 's/^  --\([a-z][a-z0-9-]*\).*/\1/p' <<<"$RUN_OUT")
 verbs=$(sed -n '/^commands:$/,/^$/ s/^  \([a-z-]*\) .*/\1/p' <<<"$RUN_OUT")
 is "$(wc -l <<<"$options")" \
 	"$(sed -n '/^const struct opt_def mb_opt_table/,/^};/p' "$MB_ROOT/orchestrator/options.c" | grep -c '^	{ "')" \
@@ -74,7 +74,7 @@ is "$(complete_words mbackup '' | tr '\n' ' ')" "$(tr '\n' ' ' <<<"$verbs")" \
 is "$(complete_words mbackup --db '' | tr '\n' ' ')" "postgres none " "completion: --db values"
 is "$(complete_words mbackup --order '' | tr '\n' ' ')" "desc asc logical " \
 	"completion: --order values"
-is "$(complete_words mbackup --media '' | sort | tr '\n' ' ')" "- file: pipe: tape: " \
+is "$(complete_words mbackup --media '' | sort | tr '\n' ' ')" "- file: pipe: s3: tape: " \
 	"completion: --media prefixes from the registry"
 like "$(complete_words mbackup --mirror '' | tr '\n' ' ')" "loop: lvm: $" \
 	"completion: --mirror prefixes from the registry"
@@ -83,7 +83,7 @@ is "$(complete_words mbackup ls --from "$SCRATCH/im")" "$SCRATCH/img.mbi" \
 	"completion: a path option completes file names"
 all=
 for v in $verbs; do
-	want=$("$MB" "$v" --help | sed -n 's/^  \(--[a-z][a-z-]*\).*/\1/p' | sort)
+	want=$("$MB" "$v" --help | sed -n 's/^  \(--[a-z][a-z0-9-]*\).*/\1/p' | sort)
 	got=$(complete_words mbackup "$v" -- | sort)
 	all+=$'\n'$got
 	[ "$v" = backup ] && continue # (backup --help lists every option)

@@ -92,6 +92,9 @@ fx_cleanup() {
 	for pid in "${FX_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null
 	done
+	# the object store of tests/lib/ceph.sh
+	[ -n "${FX_CEPH_DIR:-}" ] && [ -d "$FX_CEPH_DIR" ] &&
+		"$MB_ROOT/tests/lib/ceph-down" "$FX_CEPH_DIR" --keep
 	for pass in 1 2 3; do
 		for m in $(_fx_mounts); do
 			fsfreeze -u "$m" 2>/dev/null

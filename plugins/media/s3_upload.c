@@ -1,0 +1,170 @@
+/*
+ * s3://BUCKET/KEY: the requests around a multipart upload: the check for
+ * an existing object, the completion and its check, and recover's undo
+ * (every upload a dead run left under the key, aborted).  See s3.h.
+ */
+#include "plugins/media/s3.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+int mbm_s3_refuse_existing(struct mbm_s3 *c, bool force, struct mb_error *e)
+{
+	struct mbm_s3_req r = { .method = "HEAD" };
+	int rc = -1;
+
+	if (mbm_s3_do(c, &r, "look up", e) < 0)
+		goto out;
+	if (r.status == 200 && !force) {
+		mb_fail(e, MB_ERR_MEDIA, 0, "media object '%s' already exists", c->spec);
+		mb_hint(e, "choose a new name, or pass --force to overwrite it");
+		goto out;
+	}
+	/* 404: no object, or no bucket (the upload's start says which) */
+	if (r.status != 200 && r.status != 404) {
+		mbm_s3_fail(c, &r, "look up", e);
+		goto out;
+	}
+	rc = 0;
+out:
+	mbm_s3_req_free(&r);
+	return rc;
+}
+
+/* <CompleteMultipartUpload> naming every part and its ETag. */
+static char *complete_body(const char (*etag)[96], uint32_t n, size_t *len)
+{
+	size_t cap = 64 + (size_t)n * 160, off;
+	char *b = malloc(cap);
+
+	if (!b)
+		return NULL;
+	off = (size_t)snprintf(b, cap, "<CompleteMultipartUpload>");
+	for (uint32_t i = 0; i < n; i++)
+		off += (size_t)snprintf(b + off, cap - off,
+					"<Part><PartNumber>%" PRIu32 "</PartNumber><ETag>%s</ETag></Part>",
+					i + 1, etag[i]);
+	off += (size_t)snprintf(b + off, cap - off, "</CompleteMultipartUpload>");
+	*len = off;
+	return b;
+}
+
+/* The object as the store now has it: size bytes. */
+static int check_size(struct mbm_s3 *c, uint64_t size, struct mb_error *e)
+{
+	struct mbm_s3_req r = { .method = "HEAD" };
+	int rc = -1;
+
+	if (mbm_s3_do(c, &r, "check", e) < 0)
+		goto out;
+	if (r.status != 200) {
+		mbm_s3_fail(c, &r, "check", e);
+		goto out;
+	}
+	if (r.length != size) {
+		mb_fail(e, MB_ERR_MEDIA, 0, "unable to complete '%s': the store holds %" PRIu64
+			" bytes, %" PRIu64 " were written", c->spec, r.length, size);
+		goto out;
+	}
+	rc = 0;
+out:
+	mbm_s3_req_free(&r);
+	return rc;
+}
+
+int mbm_s3_complete(struct mbm_s3 *c, const char *upload_id, const char (*etag)[96],
+		    uint32_t n, uint64_t size, struct mb_error *e)
+{
+	struct mbm_s3_req r = { .method = "POST" };
+	char *query = NULL, *body = complete_body(etag, n, &r.body_len);
+	int rc = -1;
+
+	if (!body || asprintf(&query, "uploadId=%s", upload_id) < 0) {
+		query = NULL;
+		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to complete '%s'", c->spec);
+		goto out;
+	}
+	r.body = body;
+	r.query = query;
+	if (mbm_s3_do(c, &r, "complete", e) < 0)
+		goto out;
+	/* a 200 may still carry an <Error> (S3 sends it once the body started) */
+	if (r.status != 200 || (r.text && strstr(r.text, "<Error>"))) {
+		mbm_s3_fail(c, &r, "complete", e);
+		goto out;
+	}
+	rc = check_size(c, size, e);
+out:
+	mbm_s3_req_free(&r);
+	free(query);
+	free(body);
+	return rc;
+}
+
+/* Aborts each <Upload> of list whose <Key> is c->key exactly. */
+static int abort_listed(struct mbm_s3 *c, const char *list, int *n, struct mb_error *e)
+{
+	const char *u = list;
+	int rc = 0;
+
+	while (rc == 0 && (u = strstr(u, "<Upload>"))) {
+		const char *end = strstr(u, "</Upload>");
+		char *one = end ? strndup(u, (size_t)(end - u)) : NULL;
+		char *key = one ? mbm_s3_xml(one, "Key") : NULL;
+		char *id = one ? mbm_s3_xml(one, "UploadId") : NULL;
+
+		if (!end)
+			break;
+		if (key && id && strcmp(key, c->key) == 0) {
+			rc = mbm_s3_abort_upload(c, id, e);
+			(*n)++;
+		}
+		free(one);
+		free(key);
+		free(id);
+		u = end;
+	}
+	return rc;
+}
+
+int mbm_s3_undo(const char *what, struct mb_error *e)
+{
+	struct mbm_s3 c;
+	struct mbm_s3_req r = { .method = "GET", .bucket_only = true };
+	char *prefix = NULL, *query = NULL;
+	int rc = -1, n = 0;
+
+	if (mbm_s3_init(&c, what, NULL, e) < 0)
+		goto out;
+	if (!(prefix = mbm_s3_encode(c.key, false)) ||
+	    asprintf(&query, "prefix=%s&uploads=", prefix) < 0) {
+		query = NULL;
+		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to list the uploads of '%s'", c.spec);
+		goto out;
+	}
+	r.query = query;
+	if (mbm_s3_do(&c, &r, "list the uploads of", e) < 0)
+		goto out;
+	if (r.status == 404) {		/* no bucket: no upload either */
+		rc = 0;
+		goto out;
+	}
+	if (r.status != 200) {
+		mbm_s3_fail(&c, &r, "list the uploads of", e);
+		goto out;
+	}
+	rc = abort_listed(&c, r.text ? r.text : "", &n, e);
+	if (rc == 0 && n == 0)
+		mb_debug("s3: no upload left under '%s'", c.spec);
+out:
+	mbm_s3_req_free(&r);
+	free(prefix);
+	free(query);
+	mbm_s3_fini(&c);
+	return rc;
+}
