@@ -23,6 +23,7 @@
 
 #include "common/entry.h"
 #include "common/error.h"
+#include "image/image.h"
 #include "orchestrator/options.h"
 
 struct mb_progress;
@@ -45,5 +46,20 @@ struct mb_progress_emit {
 	void *next_arg;
 };
 int mb_progress_emit(void *emit_arg, const void *buf, size_t len, struct mb_error *e);
+
+/* An image input that counts the bytes read through it into p (NULL: not
+ * yet, or none), the current file being the index entry at the position
+ * read (idx NULL: not known yet); progress_input.c.  Heap-allocated: the
+ * reader keeps a copy of c->in, whose ctx is c. */
+struct mb_progress_input {
+	struct mb_image_input in;	/* what the reader reads */
+	struct mb_image_input inner;
+	struct mb_progress *p;
+	const struct mb_index *idx;
+	uint64_t pos;		/* image offset of the next byte */
+	size_t cur;		/* index entry at pos */
+};
+/* NULL when out of memory (the caller reads inner directly then). */
+struct mb_progress_input *mb_progress_input_new(const struct mb_image_input *inner);
 
 #endif
