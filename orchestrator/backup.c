@@ -21,6 +21,7 @@
 #include "orchestrator/catalog_snapshot.h"
 #include "orchestrator/lock.h"
 #include "orchestrator/mount_split.h"
+#include "orchestrator/progress.h"
 #include "orchestrator/publish.h"
 #include "orchestrator/signals.h"
 
@@ -99,17 +100,26 @@ static int run_phase(struct mb_run *r, const char *name, const char *fault_point
 	return rc;
 }
 
-/* P1: every mirror healthy and in sync; a signal ends a resync wait. */
+/* P1: every mirror healthy and in sync; a signal ends a resync wait,
+ * whose percentage is the progress of the phase (before the window). */
 static int step_sync(struct mb_run *r, struct mb_error *e)
 {
-	for (int i = 0; i < r->n_legs; i++) {
+	struct mb_progress *p;
+	int rc = 0;
+
+	if (mb_progress_start_percent(&p, r->opt, "sync", e) < 0)
+		return -1;
+	for (int i = 0; i < r->n_legs && rc == 0; i++) {
 		struct mb_mirror *m = r->legs[i].mirror;
 
 		m->stop = mb_signal_stop();
-		if (m->ops->sync(m, e) < 0)
-			return -1;
+		m->on_sync = p ? mb_progress_on_sync : NULL;
+		m->on_sync_arg = p;
+		rc = m->ops->sync(m, e);
+		m->on_sync = NULL;
 	}
-	return 0;
+	mb_progress_end(p, rc == 0);
+	return rc;
 }
 
 /* P2: walk + FIEMAP on the live filesystem, then converge; a signal

@@ -39,6 +39,16 @@ void mb_progress_add(struct mb_progress *p, uint64_t bytes, const char *file);
 /* The last report (at 100 % when done is true), then frees p. */
 void mb_progress_end(struct mb_progress *p, bool done);
 
+/* A wait measured in percent (the sync wait): the same modes, the line
+ * "sync VG/LV 45.3% ETA 1:23", the JSON {"phase", "percent", "eta_s",
+ * "file"}; mb_progress_percent sets where it is.  mb_progress_end prints
+ * nothing when no percentage came (nothing was waited for). */
+int mb_progress_start_percent(struct mb_progress **out, const struct mb_options *o,
+			      const char *phase, struct mb_error *e);
+void mb_progress_percent(struct mb_progress *p, double percent, const char *what);
+/* The same as a mirror's on_sync callback (arg: the struct mb_progress). */
+void mb_progress_on_sync(void *arg, const char *what, double percent);
+
 /* An emit that counts what passes through it into p, then calls next. */
 struct mb_progress_emit {
 	struct mb_progress *p;

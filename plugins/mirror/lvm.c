@@ -282,10 +282,15 @@ static int lvm_check(struct mb_mirror *m, struct mb_error *e)
 /* Polls until the raid is 100% in sync with no resync, recovery or scrub
  * running, for at most timeout_s, or until stop (may be NULL) says so.
  * Fills *st with the last report. */
-static int wait_idle(const char *vg, const char *lv, int timeout_s, const struct mb_stop *stop,
+static int wait_idle(const char *vg, const char *lv, int timeout_s, const struct mb_mirror *m,
 		     struct lv_state *st, struct mb_error *e)
 {
 	long long deadline = mb_now_ms() + (long long)timeout_s * 1000;
+	const struct mb_stop *stop = m ? &m->stop : NULL;
+	bool tty = isatty(STDERR_FILENO) && !(m && m->on_sync);
+	char what[2 * LVM_NAME_MAX + 2];
+
+	snprintf(what, sizeof(what), "%s/%s", vg, lv);
 
 	for (;;) {
 		if (lv_state_read(vg, lv, st, e) < 0)
@@ -293,18 +298,20 @@ static int wait_idle(const char *vg, const char *lv, int timeout_s, const struct
 		if (!st->found)
 			return mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s/%s' not found", vg, lv);
 		if (st->sync_percent >= 100.0 && strcmp(st->sync_action, "idle") == 0) {
-			if (isatty(STDERR_FILENO))
+			if (tty)
 				fputs("\r\033[K", stderr);
 			return 0;
 		}
 		if (mb_now_ms() > deadline)
 			break;
-		/* A person at a terminal sees the resync move. */
-		if (isatty(STDERR_FILENO))
+		/* A person at a terminal sees the resync move, a scheduler too. */
+		if (m && m->on_sync)
+			m->on_sync(m->on_sync_arg, what, st->sync_percent < 0 ? 0 : st->sync_percent);
+		else if (tty)
 			fprintf(stderr, "\r\033[Kwaiting for %s/%s: %.1f%% in sync (%s)", vg, lv,
 				st->sync_percent, st->sync_action);
 		if (mb_stop_sleep(stop, LVM_POLL_MS, e) < 0) {
-			if (isatty(STDERR_FILENO))
+			if (tty)
 				fputs("\r\033[K", stderr);
 			mb_info("lvm: stopped waiting for '%s/%s' at %.2f%% in sync (%s)", vg, lv,
 				st->sync_percent, st->sync_action);
@@ -326,7 +333,7 @@ static int lvm_sync(struct mb_mirror *m, struct mb_error *e)
 	/* Unfit first: a linear LV would never report a sync percentage. */
 	if (lv_state_read(lm->vg, lm->lv, &st, e) < 0 || refuse_unfit(lm->vg, lm->lv, &st, e) < 0 ||
 	    wait_idle(lm->vg, lm->lv, m->sync_timeout_s > 0 ? m->sync_timeout_s : LVM_SYNC_TIMEOUT_S,
-		      &m->stop, &st, e) < 0 ||
+		      m, &st, e) < 0 ||
 	    refuse_unfit(lm->vg, lm->lv, &st, e) < 0)
 		return -1;
 	if (mb_now_ms() - t0 > 2 * LVM_POLL_MS)

@@ -89,6 +89,10 @@ struct mb_mirror {
 	struct mb_stop stop;	/* ends sync's wait early (the run's signals,
 				 * set by the runner after open; zeroed: none).
 				 * undo never looks at it: it runs after a stop */
+	/* P1: sync's wait for a resync reports its percentage here, what
+	 * naming the volume (NULL: the driver's own line on a terminal) */
+	void (*on_sync)(void *arg, const char *what, double percent);
+	void *on_sync_arg;
 	struct mb_snapshot_params snap;	/* set before check (P0) */
 	struct mb_mirror_stats stats;	/* filled by stream_done */
 	void *priv;
