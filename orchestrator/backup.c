@@ -332,6 +332,24 @@ static int step_stream(struct mb_run *r, struct mb_error *e)
 	return legs_streamed(r, mb_stream(r, e), e);
 }
 
+/* The split legs go back (or stay, with --keep-split); the merge's and
+ * scrub's waits are the progress of the phase "merge" (after the window). */
+static int release_splits(struct mb_run *r, struct mb_error *e)
+{
+	struct mb_progress *p;
+	int rc = 0;
+
+	if (mb_progress_start_percent(&p, r->opt, "merge", e) < 0)
+		return -1;
+	mb_mirror_set_wait_report(p ? mb_progress_on_sync : NULL, p);
+	for (int i = 0; rc == 0 && i < r->n_legs; i++)
+		rc = r->opt->keep_split ? mb_obl_keep(&r->obl, r->legs[i].split_handle, e)
+					: mb_obl_release(&r->obl, r->legs[i].split_handle, e);
+	mb_mirror_set_wait_report(NULL, NULL);
+	mb_progress_end(p, rc == 0);
+	return rc;
+}
+
 /* P8: the split leg goes back (or stays, with --keep-split), then, as
  * the last act, the images go under their final names, durably; the run
  * is marked complete right after (commit_run).  Until then an image
@@ -343,9 +361,8 @@ static int step_finish(struct mb_run *r, struct mb_error *e)
 
 	if (r->split_mount)
 		rc = mb_obl_release(&r->obl, r->mount_handle, e);
-	for (int i = 0; rc == 0 && i < r->n_legs; i++)
-		rc = r->opt->keep_split ? mb_obl_keep(&r->obl, r->legs[i].split_handle, e)
-					: mb_obl_release(&r->obl, r->legs[i].split_handle, e);
+	if (rc == 0)
+		rc = release_splits(r, e);
 	if (rc == 0)
 		rc = mb_catalog_run_set_totals(r->catalog, r->id, r->premap.files + r->recheck.added,
 					       r->image.file_bytes, e);

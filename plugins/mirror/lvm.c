@@ -279,6 +279,18 @@ static int lvm_check(struct mb_mirror *m, struct mb_error *e)
 	return 0;
 }
 
+/* The percentage of a wait to sync's callback (m) or an undo's report;
+ * false when neither is set. */
+static bool report_wait(const struct mb_mirror *m, const char *what, double percent)
+{
+	percent = percent < 0 ? 0 : percent;
+	if (m && m->on_sync) {
+		m->on_sync(m->on_sync_arg, what, percent);
+		return true;
+	}
+	return !m && mb_mirror_wait_report(what, percent);
+}
+
 /* Polls until the raid is 100% in sync with no resync, recovery or scrub
  * running, for at most timeout_s, or until stop (may be NULL) says so.
  * Fills *st with the last report. */
@@ -287,10 +299,8 @@ static int wait_idle(const char *vg, const char *lv, int timeout_s, const struct
 {
 	long long deadline = mb_now_ms() + (long long)timeout_s * 1000;
 	const struct mb_stop *stop = m ? &m->stop : NULL;
-	bool tty = isatty(STDERR_FILENO) && !(m && m->on_sync);
-	char what[2 * LVM_NAME_MAX + 2];
-
-	snprintf(what, sizeof(what), "%s/%s", vg, lv);
+	bool tty = isatty(STDERR_FILENO);
+	char what[2 * LVM_NAME_MAX + 40];
 
 	for (;;) {
 		if (lv_state_read(vg, lv, st, e) < 0)
@@ -304,9 +314,11 @@ static int wait_idle(const char *vg, const char *lv, int timeout_s, const struct
 		}
 		if (mb_now_ms() > deadline)
 			break;
-		/* A person at a terminal sees the resync move, a scheduler too. */
-		if (m && m->on_sync)
-			m->on_sync(m->on_sync_arg, what, st->sync_percent < 0 ? 0 : st->sync_percent);
+		/* A person at a terminal sees the resync move, a scheduler too
+		 * (--progress: the sync's callback, or an undo's report). */
+		snprintf(what, sizeof(what), "%s/%s %s", vg, lv, st->sync_action);
+		if (report_wait(m, what, st->sync_percent))
+			tty = false;
 		else if (tty)
 			fprintf(stderr, "\r\033[Kwaiting for %s/%s: %.1f%% in sync (%s)", vg, lv,
 				st->sync_percent, st->sync_action);

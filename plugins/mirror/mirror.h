@@ -98,6 +98,15 @@ struct mb_mirror {
 	void *priv;
 };
 
+/* The waits of an undo (the merge's resync, a scrub), which has only its
+ * obligation's text: fn gets their percentage, what naming the volume and
+ * the action (NULL: none, the default).  The runner sets it around the
+ * split's release after the window; mb_mirror_wait_report calls it. */
+typedef void (*mb_mirror_wait_fn)(void *arg, const char *what, double percent);
+void mb_mirror_set_wait_report(mb_mirror_wait_fn fn, void *arg);
+/* false when no report is set (the driver may show its own line). */
+bool mb_mirror_wait_report(const char *what, double percent);
+
 /* Resolves spec (spec.c) and opens its driver. */
 int mb_mirror_open(struct mb_mirror **out, const char *spec, struct mb_error *e);
 /* The forms a DBA may write, to one canonical "driver:arg" in *canon

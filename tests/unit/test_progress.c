@@ -2,7 +2,8 @@
  * Unit tests for orchestrator/progress.c's percent mode (the sync wait):
  * the JSON objects and the rewritten line it writes for the percentages a
  * driver reports, nothing at all when none came, and a percentage past
- * 100 held at 100.  The byte mode is run end to end by 57-progress.t.
+ * 100 held at 100, and an undo's waits reaching it through the mirror
+ * plugins' report (mb_mirror_set_wait_report).  The byte mode is run end to end by 57-progress.t.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "orchestrator/progress.h"
+#include "plugins/mirror/mirror.h"
 #include "tests/lib/tap.h"
 
 static char dir[] = "/tmp/mb-test-progress.XXXXXX";
@@ -78,12 +80,34 @@ static void test_line(void)
 	       "line: rewritten in place (the shorter line padded), ends at 100 % with a newline");
 }
 
+static void test_wait_report(void)
+{
+	char path[128];
+	struct mb_progress *p;
+
+	ok(!mb_mirror_wait_report("vg/pgdata check", 10.0), "no report set: the driver's own line");
+	snprintf(path, sizeof(path), "%s/merge.json", dir);
+	p = start("json", path);
+	mb_mirror_set_wait_report(mb_progress_on_sync, p);
+	ok(mb_mirror_wait_report("vg/pgdata resync", 30.0), "a report set: taken");
+	ok(mb_mirror_wait_report("vg/pgdata check", 5.0), "  another action of the wait");
+	mb_mirror_set_wait_report(NULL, NULL);
+	ok(!mb_mirror_wait_report("vg/pgdata check", 60.0), "  unset again");
+	mb_progress_end(p, true);
+	is_str(slurp(path),
+	       "{\"phase\":\"sync\",\"percent\":30.0,\"eta_s\":null,\"file\":\"vg/pgdata resync\"}\n"
+	       "{\"phase\":\"sync\",\"percent\":5.0,\"eta_s\":null,\"file\":\"vg/pgdata check\"}\n"
+	       "{\"phase\":\"sync\",\"percent\":100.0,\"eta_s\":0,\"file\":\"vg/pgdata check\"}\n",
+	       "each action its own percentage, the last at 100");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
 		return 1;
 	test_json();
 	test_line();
+	test_wait_report();
 	if (fork() == 0)
 		execlp("rm", "rm", "-rf", dir, (char *)NULL);
 	return done_testing();
