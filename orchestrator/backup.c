@@ -21,6 +21,7 @@
 #include "orchestrator/catalog_snapshot.h"
 #include "orchestrator/lock.h"
 #include "orchestrator/mount_split.h"
+#include "orchestrator/progress.h"
 #include "orchestrator/publish.h"
 #include "orchestrator/signals.h"
 
@@ -99,17 +100,26 @@ static int run_phase(struct mb_run *r, const char *name, const char *fault_point
 	return rc;
 }
 
-/* P1: every mirror healthy and in sync; a signal ends a resync wait. */
+/* P1: every mirror healthy and in sync; a signal ends a resync wait,
+ * whose percentage is the progress of the phase (before the window). */
 static int step_sync(struct mb_run *r, struct mb_error *e)
 {
-	for (int i = 0; i < r->n_legs; i++) {
+	struct mb_progress *p;
+	int rc = 0;
+
+	if (mb_progress_start_percent(&p, r->opt, "sync", e) < 0)
+		return -1;
+	for (int i = 0; i < r->n_legs && rc == 0; i++) {
 		struct mb_mirror *m = r->legs[i].mirror;
 
 		m->stop = mb_signal_stop();
-		if (m->ops->sync(m, e) < 0)
-			return -1;
+		m->on_sync = p ? mb_progress_on_sync : NULL;
+		m->on_sync_arg = p;
+		rc = m->ops->sync(m, e);
+		m->on_sync = NULL;
 	}
-	return 0;
+	mb_progress_end(p, rc == 0);
+	return rc;
 }
 
 /* P2: walk + FIEMAP on the live filesystem, then converge; a signal
@@ -322,6 +332,24 @@ static int step_stream(struct mb_run *r, struct mb_error *e)
 	return legs_streamed(r, mb_stream(r, e), e);
 }
 
+/* The split legs go back (or stay, with --keep-split); the merge's and
+ * scrub's waits are the progress of the phase "merge" (after the window). */
+static int release_splits(struct mb_run *r, struct mb_error *e)
+{
+	struct mb_progress *p;
+	int rc = 0;
+
+	if (mb_progress_start_percent(&p, r->opt, "merge", e) < 0)
+		return -1;
+	mb_mirror_set_wait_report(p ? mb_progress_on_sync : NULL, p);
+	for (int i = 0; rc == 0 && i < r->n_legs; i++)
+		rc = r->opt->keep_split ? mb_obl_keep(&r->obl, r->legs[i].split_handle, e)
+					: mb_obl_release(&r->obl, r->legs[i].split_handle, e);
+	mb_mirror_set_wait_report(NULL, NULL);
+	mb_progress_end(p, rc == 0);
+	return rc;
+}
+
 /* P8: the split leg goes back (or stays, with --keep-split), then, as
  * the last act, the images go under their final names, durably; the run
  * is marked complete right after (commit_run).  Until then an image
@@ -333,9 +361,8 @@ static int step_finish(struct mb_run *r, struct mb_error *e)
 
 	if (r->split_mount)
 		rc = mb_obl_release(&r->obl, r->mount_handle, e);
-	for (int i = 0; rc == 0 && i < r->n_legs; i++)
-		rc = r->opt->keep_split ? mb_obl_keep(&r->obl, r->legs[i].split_handle, e)
-					: mb_obl_release(&r->obl, r->legs[i].split_handle, e);
+	if (rc == 0)
+		rc = release_splits(r, e);
 	if (rc == 0)
 		rc = mb_catalog_run_set_totals(r->catalog, r->id, r->premap.files + r->recheck.added,
 					       r->image.file_bytes, e);

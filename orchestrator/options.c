@@ -95,12 +95,15 @@ const struct opt_def mb_opt_table[] = {
 	  "the last on the tape); restore without --from: the catalog's backup ID, through the "
 	  "cheapest chain; consolidate: the incremental backup ID; info: which run (default: the "
 	  "newest backup)" },
-	{ "progress", OPT_STR, MB_VERB_BACKUP, OFF(progress), "auto|line|log|json|none", "auto", 0, 0,
+	{ "progress", OPT_STR, MB_VERB_BACKUP | MB_VERB_RESTORE | MB_VERB_VERIFY,
+	  OFF(progress), "auto|line|log|json|none", "auto", 0, 0,
 	  "the stream's bytes, total, rate, ETA and file: auto = one line rewritten on a terminal, "
 	  "else a log line every --progress-interval; json = one object per line to --progress-to" },
-	{ "progress-interval", OPT_LONG, MB_VERB_BACKUP, OFF(progress_interval), "SECONDS", "30", 0,
+	{ "progress-interval", OPT_LONG, MB_VERB_BACKUP | MB_VERB_RESTORE | MB_VERB_VERIFY,
+	  OFF(progress_interval), "SECONDS", "30", 0,
 	  3600, "seconds between two progress log lines or JSON objects (0: at every chunk)" },
-	{ "progress-to", OPT_STR, MB_VERB_BACKUP, OFF(progress_to), "PATH", NULL, 0, 0,
+	{ "progress-to", OPT_STR, MB_VERB_BACKUP | MB_VERB_RESTORE | MB_VERB_VERIFY,
+	  OFF(progress_to), "PATH", NULL, 0, 0,
 	  "--progress json: append to this file, or fd:N for an inherited descriptor "
 	  "(default: standard error)" },
 	{ "since", OPT_STR, MB_VERB_LIST, OFF(since), "WHEN", NULL, 0, 0,

@@ -32,6 +32,9 @@ struct mb_progress {
 	pthread_mutex_t lock;	/* file, width; one reporter at a time */
 	char file[200];
 	int width;		/* of the line on screen */
+	bool percent;		/* done and total in hundredths of a percent */
+	uint64_t done0;		/* done at the first report (the rate's start) */
+	bool reported;		/* a percentage came */
 };
 
 static enum mode mode_of(const char *s)
@@ -120,8 +123,10 @@ static void rate_eta(const struct mb_progress *p, uint64_t done, long long now,
 {
 	long long ms = now - p->t0;
 
+	done = done > p->done0 ? done - p->done0 : 0;
 	*rate = ms > 0 ? (uint64_t)((double)done * 1000 / (double)ms) : 0;
-	*eta = *rate ? (long long)((p->total - done) / *rate) : -1;
+	*eta = p->done0 + done >= p->total ? 0 :	/* (done: none left, however fast) */
+	       *rate ? (long long)((p->total - p->done0 - done) / *rate) : -1;
 }
 
 static void eta_text(char *buf, size_t len, long long eta)
@@ -164,6 +169,44 @@ static void report_json(struct mb_progress *p, uint64_t done, uint64_t rate, lon
 	json_decref(j);
 }
 
+static void put_line(struct mb_progress *p, char *line, int n, bool last)
+{
+	n = n < 511 ? n : 511;	/* (line is 512 bytes) */
+	put(p->fd, line, (size_t)n);
+	for (int k = n; k < p->width; k++)
+		put(p->fd, " ", 1);	/* what is left of a longer line */
+	p->width = n;
+	if (last)
+		put(p->fd, "\n", 1);
+}
+
+/* A percent report (the sync wait), the caller holding p->lock. */
+static void report_percent(struct mb_progress *p, uint64_t done, long long eta, bool last)
+{
+	double pct = (double)done / 100;
+	char eta_s[24], line[512];
+	json_t *j;
+	char *s;
+
+	eta_text(eta_s, sizeof(eta_s), eta);
+	if (p->mode == P_LOG && !last) {
+		mb_info("progress: %s '%s' %.2f%%, ETA %s", p->phase, p->file, pct, eta_s);
+	} else if (p->mode == P_LINE) {
+		put_line(p, line, snprintf(line, sizeof(line), "\r%s %.60s %5.1f%% ETA %s",
+					   p->phase, p->file, pct, eta_s), last);
+	} else if (p->mode == P_JSON) {
+		j = json_pack("{s:s, s:f, s:o, s:s}", "phase", p->phase, "percent", pct,
+			      "eta_s", eta < 0 ? json_null() : json_integer(eta), "file", p->file);
+		s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+		if (s) {
+			put(p->fd, s, strlen(s));
+			put(p->fd, "\n", 1);
+		}
+		free(s);
+		json_decref(j);
+	}
+}
+
 /* One report, the caller holding p->lock. */
 static void report(struct mb_progress *p, uint64_t done, long long now, bool last)
 {
@@ -174,6 +217,10 @@ static void report(struct mb_progress *p, uint64_t done, long long now, bool las
 
 	done = done < p->total ? done : p->total;
 	rate_eta(p, done, now, &rate, &eta);
+	if (p->percent) {
+		report_percent(p, done, eta, last);
+		return;
+	}
 	if (p->mode == P_JSON) {
 		report_json(p, done, rate, eta);
 		return;
@@ -192,13 +239,7 @@ static void report(struct mb_progress *p, uint64_t done, long long now, bool las
 	}
 	n = snprintf(line, sizeof(line), "\r%s %s / %s %3d%% %s/s ETA %s %.60s", p->phase, a, b,
 		     pct, c, eta_s, last ? "" : p->file);
-	n = n < (int)sizeof(line) ? n : (int)sizeof(line) - 1;
-	put(p->fd, line, (size_t)n);
-	for (int k = n; k < p->width; k++)
-		put(p->fd, " ", 1);	/* what is left of a longer line */
-	p->width = n;
-	if (last)
-		put(p->fd, "\n", 1);
+	put_line(p, line, n, last);
 }
 
 void mb_progress_add(struct mb_progress *p, uint64_t bytes, const char *file)
@@ -228,9 +269,10 @@ void mb_progress_end(struct mb_progress *p, bool done)
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->lock);
-	if (done)
+	if (done && !p->percent)
 		p->file[0] = '\0';
-	report(p, done ? p->total : atomic_load(&p->done), mb_now_ms(), true);
+	if (!p->percent || p->reported)
+		report(p, done ? p->total : atomic_load(&p->done), mb_now_ms(), true);
 	pthread_mutex_unlock(&p->lock);
 	pthread_mutex_destroy(&p->lock);
 	if (p->own_fd)
@@ -244,4 +286,43 @@ int mb_progress_emit(void *emit_arg, const void *buf, size_t len, struct mb_erro
 
 	mb_progress_add(c->p, len, NULL);
 	return c->next(c->next_arg, buf, len, e);
+}
+
+int mb_progress_start_percent(struct mb_progress **out, const struct mb_options *o,
+			      const char *phase, struct mb_error *e)
+{
+	if (mb_progress_start(out, o, phase, 10000, e) < 0)
+		return -1;
+	if (*out)
+		(*out)->percent = true;
+	return 0;
+}
+
+void mb_progress_percent(struct mb_progress *p, double percent, const char *what)
+{
+	uint64_t to = percent <= 0 ? 0 : percent >= 100 ? 10000 : (uint64_t)(percent * 100);
+	long long now;
+
+	if (!p)
+		return;
+	now = mb_now_ms();
+	pthread_mutex_lock(&p->lock);
+	if (!p->reported || strcmp(p->file, what ? what : "") != 0) {
+		snprintf(p->file, sizeof(p->file), "%s", what ? what : "");
+		p->t0 = now;	/* (another mirror: its own rate) */
+		p->done0 = to;
+		p->reported = true;
+		atomic_store(&p->next_ms, now);
+	}
+	atomic_store(&p->done, to);
+	if (now >= atomic_load(&p->next_ms)) {
+		atomic_store(&p->next_ms, now + p->interval_ms);
+		report(p, to, now, false);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+void mb_progress_on_sync(void *arg, const char *what, double percent)
+{
+	mb_progress_percent(arg, percent, what);
 }

@@ -23,6 +23,7 @@
 
 #include "common/entry.h"
 #include "common/error.h"
+#include "image/image.h"
 #include "orchestrator/options.h"
 
 struct mb_progress;
@@ -38,6 +39,16 @@ void mb_progress_add(struct mb_progress *p, uint64_t bytes, const char *file);
 /* The last report (at 100 % when done is true), then frees p. */
 void mb_progress_end(struct mb_progress *p, bool done);
 
+/* A wait measured in percent (the sync wait): the same modes, the line
+ * "sync VG/LV 45.3% ETA 1:23", the JSON {"phase", "percent", "eta_s",
+ * "file"}; mb_progress_percent sets where it is.  mb_progress_end prints
+ * nothing when no percentage came (nothing was waited for). */
+int mb_progress_start_percent(struct mb_progress **out, const struct mb_options *o,
+			      const char *phase, struct mb_error *e);
+void mb_progress_percent(struct mb_progress *p, double percent, const char *what);
+/* The same as a mirror's on_sync callback (arg: the struct mb_progress). */
+void mb_progress_on_sync(void *arg, const char *what, double percent);
+
 /* An emit that counts what passes through it into p, then calls next. */
 struct mb_progress_emit {
 	struct mb_progress *p;
@@ -45,5 +56,20 @@ struct mb_progress_emit {
 	void *next_arg;
 };
 int mb_progress_emit(void *emit_arg, const void *buf, size_t len, struct mb_error *e);
+
+/* An image input that counts the bytes read through it into p (NULL: not
+ * yet, or none), the current file being the index entry at the position
+ * read (idx NULL: not known yet); progress_input.c.  Heap-allocated: the
+ * reader keeps a copy of c->in, whose ctx is c. */
+struct mb_progress_input {
+	struct mb_image_input in;	/* what the reader reads */
+	struct mb_image_input inner;
+	struct mb_progress *p;
+	const struct mb_index *idx;
+	uint64_t pos;		/* image offset of the next byte */
+	size_t cur;		/* index entry at pos */
+};
+/* NULL when out of memory (the caller reads inner directly then). */
+struct mb_progress_input *mb_progress_input_new(const struct mb_image_input *inner);
 
 #endif

@@ -23,6 +23,7 @@
 #include "common/path.h"
 #include "image/image.h"
 #include "orchestrator/commands.h"
+#include "orchestrator/progress.h"
 #include "orchestrator/restore_chain.h"
 #include "orchestrator/restore_pitr.h"
 #include "orchestrator/restore_set.h"
@@ -80,6 +81,7 @@ struct restore {
 	size_t n_got;
 	bool walk;		/* everything: read each image in order */
 	struct mb_set_stats *st;
+	struct mb_progress *progress;	/* of the file bytes the jobs write */
 };
 
 static const struct mb_entry *entry_of(const struct restore *rs, const struct mb_set_item *w)
@@ -173,10 +175,12 @@ static int restore_piece(struct restore *rs, const struct job *j, struct mb_erro
 		return mb_fail(e, MB_ERR_CORRUPT, 0, "pieces of '%s' overlap in the set", t->path);
 	if (mb_target_seek(rs->tg, f->fd, t->seg_offset, e) < 0)
 		return -1;
+	mb_progress_add(rs->progress, 0, j->as);
 	while ((n = mb_image_read(m->r, rs->buf, RESTORE_BUF, e)) > 0) {
 		if (mb_target_write(rs->tg, f->fd, rs->buf, (size_t)n, e) < 0)
 			return -1;
 		rs->st->bytes += (uint64_t)n;
+		mb_progress_add(rs->progress, (uint64_t)n, NULL);
 	}
 	if (n < 0 || !mb_image_data_hash(m->r))
 		return n < 0 ? -1 : mb_fail(e, MB_ERR_INTERNAL, 0, "'%s' not read whole", t->path);
@@ -569,6 +573,23 @@ static int cmp_job(const void *a, const void *b, void *arg)
 
 /* ---- the run ---- */
 
+/* The progress of the restore over the file bytes its jobs write (the
+ * index's sizes: everything, or what --file asked for). */
+static int start_progress(struct restore *rs, struct mb_error *e)
+{
+	uint64_t total = 0;
+
+	if (!rs->o->opt)
+		return 0;
+	for (size_t i = 0; i < rs->n_jobs; i++) {
+		const struct mb_entry *t = entry_of(rs, &rs->set.w[rs->jobs[i].item]);
+
+		if (t->type == MB_T_FILE)
+			total += t->seg_length;
+	}
+	return mb_progress_start(&rs->progress, rs->o->opt, "restore", total, e);
+}
+
 static int prepare(struct restore *rs, FILE *report, struct mb_error *e)
 {
 	const struct mb_set_restore_opts *o = rs->o;
@@ -608,6 +629,8 @@ static int restore_run(struct restore *rs, struct mb_error *e)
 	rs->got = calloc(rs->n_jobs + 1, sizeof(*rs->got));
 	if (!rs->got)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore to '%s'", o->to);
+	if (start_progress(rs, e) < 0)
+		return -1;
 	for (size_t i = 0; i < rs->n_jobs; i++)
 		if (run_job(rs, &rs->jobs[i], e) < 0)
 			return -1;
@@ -630,7 +653,10 @@ int mb_set_restore(const struct mb_set_restore_opts *o, struct mb_set_stats *st,
 	memset(st, 0, sizeof(*st));
 	if (prepare(&rs, o->report, e) < 0)
 		goto out;
-	if (restore_run(&rs, e) < 0) {
+	rc = restore_run(&rs, e);
+	mb_progress_end(rs.progress, rc == 0);	/* (before the lines that follow) */
+	rs.progress = NULL;
+	if (rc < 0) {
 		report_unrestored(&rs, o->report);
 		goto out;
 	}

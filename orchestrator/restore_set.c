@@ -54,9 +54,11 @@ int mb_set_open_image(const struct mb_options *opt, const char *from,
 	out->seekable = !out->m->sequential && strcmp(from, "-") != 0;
 	if (!(out->name = strdup(out->m->name)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", from);
-	if (mb_image_open(&out->r, mb_media_input(out->m), e) < 0)
+	if (!(out->count = mb_progress_input_new(mb_media_input(out->m))))
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", from);
+	if (mb_image_open(&out->r, &out->count->in, e) < 0)
 		return -1;
-	out->idx = mb_image_index(out->r);
+	out->idx = out->count->idx = mb_image_index(out->r);
 	out->usable = true;
 	return 1;
 }
@@ -66,6 +68,8 @@ static void close_image(struct mb_set_image *m)
 {
 	mb_image_close(m->r);
 	m->r = NULL;
+	free(m->count);
+	m->count = NULL;
 	free(m->name);
 	m->name = NULL;
 }
@@ -489,15 +493,36 @@ static int verify_one(struct mb_image_set *s, size_t i, FILE *report,
 	return 0;
 }
 
+/* One progress over every image's bytes, those of the indexes already
+ * read counted as done; each image's reader counts into it. */
+static int start_verify_progress(struct mb_image_set *s, const struct mb_options *opt,
+				 struct mb_progress **p, struct mb_error *e)
+{
+	uint64_t total = 0, read = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		total += s->v[i].idx->image_size;
+		read += mb_image_bytes_read(s->v[i].r);
+	}
+	if (mb_progress_start(p, opt, "verify", total, e) < 0)
+		return -1;
+	for (size_t i = 0; i < s->n; i++)
+		s->v[i].count->p = *p;
+	mb_progress_add(*p, read, NULL);
+	return 0;
+}
+
 static int set_verify(const struct mb_options *opt, const char *const *media,
 		      size_t n_media, FILE *report, bool lines, struct mb_set_stats *st,
 		      struct mb_error *e)
 {
 	struct mb_image_set s;
+	struct mb_progress *p = NULL;
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
-	if (mb_set_open(&s, opt, media, n_media, 0, e) < 0) {
+	if (mb_set_open(&s, opt, media, n_media, 0, e) < 0 ||
+	    (opt && start_verify_progress(&s, opt, &p, e) < 0)) {
 		rc = -1;
 		goto out;
 	}
@@ -509,12 +534,15 @@ static int set_verify(const struct mb_options *opt, const char *const *media,
 		st->image_bytes += s.v[i].idx->image_size;
 		st->image_bytes_read += mb_image_bytes_read(s.v[i].r);
 	}
+	mb_progress_end(p, rc == 0);
+	p = NULL;
 	if (rc < 0)
 		goto out;
 	st->missing = mb_set_missing(&s, report, NULL, 0);
 	rc = s.incomplete ? mb_set_incomplete(&s, e) :
 	     st->missing ? mb_set_partial(&s, st->missing, e) : 0;
 out:
+	mb_progress_end(p, false);
 	mb_set_close(&s);
 	return rc;
 }

@@ -17,6 +17,7 @@
 #include "common/error.h"
 #include "image/image.h"
 #include "orchestrator/options.h"
+#include "orchestrator/progress.h"
 
 /* One image of the set. */
 struct mb_set_image {
@@ -33,6 +34,7 @@ struct mb_set_image {
 				 * trailer cannot be read (a failed device) */
 	struct mb_error why;	/* !usable: why (its trailer's error) */
 	size_t next;		/* index entry the reader returns next */
+	struct mb_progress_input *count;	/* what r reads through (progress.h) */
 };
 
 /* One item of the set: a whole entry or a segment, held by an image

@@ -279,13 +279,28 @@ static int lvm_check(struct mb_mirror *m, struct mb_error *e)
 	return 0;
 }
 
+/* The percentage of a wait to sync's callback (m) or an undo's report;
+ * false when neither is set. */
+static bool report_wait(const struct mb_mirror *m, const char *what, double percent)
+{
+	percent = percent < 0 ? 0 : percent;
+	if (m && m->on_sync) {
+		m->on_sync(m->on_sync_arg, what, percent);
+		return true;
+	}
+	return !m && mb_mirror_wait_report(what, percent);
+}
+
 /* Polls until the raid is 100% in sync with no resync, recovery or scrub
  * running, for at most timeout_s, or until stop (may be NULL) says so.
  * Fills *st with the last report. */
-static int wait_idle(const char *vg, const char *lv, int timeout_s, const struct mb_stop *stop,
+static int wait_idle(const char *vg, const char *lv, int timeout_s, const struct mb_mirror *m,
 		     struct lv_state *st, struct mb_error *e)
 {
 	long long deadline = mb_now_ms() + (long long)timeout_s * 1000;
+	const struct mb_stop *stop = m ? &m->stop : NULL;
+	bool tty = isatty(STDERR_FILENO);
+	char what[2 * LVM_NAME_MAX + 40];
 
 	for (;;) {
 		if (lv_state_read(vg, lv, st, e) < 0)
@@ -293,18 +308,22 @@ static int wait_idle(const char *vg, const char *lv, int timeout_s, const struct
 		if (!st->found)
 			return mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s/%s' not found", vg, lv);
 		if (st->sync_percent >= 100.0 && strcmp(st->sync_action, "idle") == 0) {
-			if (isatty(STDERR_FILENO))
+			if (tty)
 				fputs("\r\033[K", stderr);
 			return 0;
 		}
 		if (mb_now_ms() > deadline)
 			break;
-		/* A person at a terminal sees the resync move. */
-		if (isatty(STDERR_FILENO))
+		/* A person at a terminal sees the resync move, a scheduler too
+		 * (--progress: the sync's callback, or an undo's report). */
+		snprintf(what, sizeof(what), "%s/%s %s", vg, lv, st->sync_action);
+		if (report_wait(m, what, st->sync_percent))
+			tty = false;
+		else if (tty)
 			fprintf(stderr, "\r\033[Kwaiting for %s/%s: %.1f%% in sync (%s)", vg, lv,
 				st->sync_percent, st->sync_action);
 		if (mb_stop_sleep(stop, LVM_POLL_MS, e) < 0) {
-			if (isatty(STDERR_FILENO))
+			if (tty)
 				fputs("\r\033[K", stderr);
 			mb_info("lvm: stopped waiting for '%s/%s' at %.2f%% in sync (%s)", vg, lv,
 				st->sync_percent, st->sync_action);
@@ -326,7 +345,7 @@ static int lvm_sync(struct mb_mirror *m, struct mb_error *e)
 	/* Unfit first: a linear LV would never report a sync percentage. */
 	if (lv_state_read(lm->vg, lm->lv, &st, e) < 0 || refuse_unfit(lm->vg, lm->lv, &st, e) < 0 ||
 	    wait_idle(lm->vg, lm->lv, m->sync_timeout_s > 0 ? m->sync_timeout_s : LVM_SYNC_TIMEOUT_S,
-		      &m->stop, &st, e) < 0 ||
+		      m, &st, e) < 0 ||
 	    refuse_unfit(lm->vg, lm->lv, &st, e) < 0)
 		return -1;
 	if (mb_now_ms() - t0 > 2 * LVM_POLL_MS)

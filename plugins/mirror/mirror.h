@@ -89,10 +89,23 @@ struct mb_mirror {
 	struct mb_stop stop;	/* ends sync's wait early (the run's signals,
 				 * set by the runner after open; zeroed: none).
 				 * undo never looks at it: it runs after a stop */
+	/* P1: sync's wait for a resync reports its percentage here, what
+	 * naming the volume (NULL: the driver's own line on a terminal) */
+	void (*on_sync)(void *arg, const char *what, double percent);
+	void *on_sync_arg;
 	struct mb_snapshot_params snap;	/* set before check (P0) */
 	struct mb_mirror_stats stats;	/* filled by stream_done */
 	void *priv;
 };
+
+/* The waits of an undo (the merge's resync, a scrub), which has only its
+ * obligation's text: fn gets their percentage, what naming the volume and
+ * the action (NULL: none, the default).  The runner sets it around the
+ * split's release after the window; mb_mirror_wait_report calls it. */
+typedef void (*mb_mirror_wait_fn)(void *arg, const char *what, double percent);
+void mb_mirror_set_wait_report(mb_mirror_wait_fn fn, void *arg);
+/* false when no report is set (the driver may show its own line). */
+bool mb_mirror_wait_report(const char *what, double percent);
 
 /* Resolves spec (spec.c) and opens its driver. */
 int mb_mirror_open(struct mb_mirror **out, const char *spec, struct mb_error *e);

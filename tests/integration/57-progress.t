@@ -1,5 +1,5 @@
 #!/bin/bash
-# Progress of the stream: on a terminal (a pseudo-terminal from script(1))
+# Progress of the stream, the restore and the verify: on a terminal (a pseudo-terminal from script(1))
 # one line rewritten in place that ends at 100 %; off a terminal nothing in
 # a short run; --progress json: objects that parse, whose bytes grow to the
 # total the catalog records, to a path or an inherited descriptor; the
@@ -66,6 +66,59 @@ run fx_backup --media "file:$O/nodir.mbi" --progress json --progress-to "$O/no/s
 exit_is 0 "a progress file that cannot be opened does not fail the backup"
 like "$RUN_ERR" "warn  progress: unable to open '$O/no/such/p.json': No such file or directory; no progress" \
 	"... it is a warning"
+
+# restore and verify: the same progress, of what the image's index says
+run script -q -e -c "$(printf '%q ' "$MB" restore --from "$O/json.mbi" --to "$O/r-tty")" /dev/null
+exit_is 0 "a restore on a terminal exits 0"
+lines=$(tr '\r' '\n' <<<"$RUN_OUT" | grep -a '^restore ')
+like "$lines" "^restore [0-9.]+ [KMG]?i?B / 48\.[0-9] MiB +[0-9]+% [0-9.]+ [KMG]?i?B/s ETA [-0-9:]+ " \
+	"the restore's line: bytes of the total, percent, rate, ETA"
+like "$(tail -1 <<<"$lines")" "^restore 48\.[0-9] MiB / 48\.[0-9] MiB 100% [0-9.]+ [KMG]?i?B/s ETA 0:00 *$" \
+	"... its last line is at 100 %"
+like "$RUN_OUT" $'100%[^\r\n]*\r?\nrestored [0-9]+ entries \\('"$total"' bytes\)' \
+	"... and ends before the restore's report"
+size=$(stat -c %s "$O/json.mbi")
+mib=$(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1048576 }')
+run script -q -e -c "$(printf '%q ' "$MB" verify --from "$O/json.mbi")" /dev/null
+exit_is 0 "a verify on a terminal exits 0"
+lines=$(tr '\r' '\n' <<<"$RUN_OUT" | grep -a '^verify [0-9]')
+like "$(tail -1 <<<"$lines")" "^verify $mib MiB / $mib MiB 100% [0-9.]+ [KMG]?i?B/s ETA 0:00 *$" \
+	"the verify's line ends at 100 % of the image's bytes"
+like "$RUN_OUT" $'100%[^\r\n]*\r?\nverify: ok: ' "... before the verify's report"
+
+run "$MB" restore --from "$O/json.mbi" --to "$O/r-json" --progress json --progress-interval 0 \
+	--progress-to "$O/r.json"
+exit_is 0 "a restore with --progress json exits 0"
+ok "every line of the restore's is one JSON object" \
+	jq -e -s 'length > 2 and all(type == "object" and .phase == "restore")' "$O/r.json"
+is "$(jq -r -s 'map(.total) | unique | map(tostring) | join(",")' "$O/r.json")" "$total" \
+	"... the total is the image's file bytes"
+is "$(jq -r -s '[range(1; length) as $i | .[$i].bytes >= .[$i - 1].bytes] | all' "$O/r.json")" true \
+	"... the bytes grow monotonically"
+is "$(jq -r -s '.[-1] | "\(.bytes) \(.eta_s)"' "$O/r.json")" "$total 0" "... to the total"
+is "$(jq -r -s '[.[].file | select(. != null and startswith("d/big"))] | unique | join(" ")' \
+	"$O/r.json")" "d/big1 d/big2 d/big3" "... naming the file being restored"
+run "$MB" restore --from "$O/json.mbi" --to "$O/r-one" --file d/big2 --progress json \
+	--progress-interval 0 --progress-to "$O/r1.json"
+exit_is 0 "a restore --file with --progress json exits 0"
+is "$(jq -r -s '.[-1] | "\(.bytes) \(.total) \(.file)"' "$O/r1.json")" "16777216 16777216 " \
+	"... its total is the file asked for"
+run "$MB" verify --from "$O/json.mbi" --progress json --progress-interval 0 --progress-to "$O/v.json"
+exit_is 0 "a verify with --progress json exits 0"
+is "$(jq -r -s '[range(1; length) as $i | .[$i].bytes >= .[$i - 1].bytes] | all' "$O/v.json")" true \
+	"... its bytes grow monotonically"
+is "$(jq -r -s '.[-1] | "\(.phase) \(.bytes) \(.total)"' "$O/v.json")" "verify $size $size" \
+	"... to the image's size"
+is "$(jq -r -s '[.[].file | select(. != null and startswith("d/big"))] | unique | join(" ")' \
+	"$O/v.json")" "d/big1 d/big2 d/big3" "... naming the file being read"
+run "$MB" verify --from "$O/json.mbi" --progress log --progress-interval 0
+like "$RUN_ERR" " info  progress: verify [0-9.]+ [KMG]?i?B of $mib MiB \([0-9]+%\), " \
+	"verify --progress log: log lines"
+run "$MB" restore --from "$O/json.mbi" --to "$O/r-x" --progress-to "$O/p3.json"
+exit_is 2 "restore --progress-to without json: exit 2"
+is "$RUN_ERR" "mbackup: error: option '--progress-to' needs --progress json
+HINT: the line and the log line go to standard error" "... named"
+nok "... and nothing restored" test -e "$O/r-x"
 
 # refusals
 run "$MB" "${BK[@]}" --media "file:$O/x.mbi" --progress loud

@@ -1,0 +1,114 @@
+/*
+ * Unit tests for orchestrator/progress.c's percent mode (the sync wait):
+ * the JSON objects and the rewritten line it writes for the percentages a
+ * driver reports, nothing at all when none came, and a percentage past
+ * 100 held at 100, and an undo's waits reaching it through the mirror
+ * plugins' report (mb_mirror_set_wait_report).  The byte mode is run end to end by 57-progress.t.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "orchestrator/progress.h"
+#include "plugins/mirror/mirror.h"
+#include "tests/lib/tap.h"
+
+static char dir[] = "/tmp/mb-test-progress.XXXXXX";
+
+/* The file's text (static buffer), "" when it is missing. */
+static const char *slurp(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static struct mb_progress *start(const char *mode, const char *to)
+{
+	struct mb_options o = { .progress = (char *)mode, .progress_to = (char *)to };
+	struct mb_error e = { 0 };
+	struct mb_progress *p = NULL;
+
+	is_int(mb_progress_start_percent(&p, &o, "sync", &e), 0, "start");
+	ok(p != NULL, "  a progress");
+	return p;
+}
+
+static void test_json(void)
+{
+	char path[128];
+	struct mb_progress *p;
+
+	snprintf(path, sizeof(path), "%s/sync.json", dir);
+	p = start("json", path);
+	mb_progress_on_sync(p, "vg/pgdata", 12.5);
+	mb_progress_on_sync(p, "vg/pgdata", 140.0);
+	mb_progress_end(p, true);
+	is_str(slurp(path), "{\"phase\":\"sync\",\"percent\":12.5,\"eta_s\":null,\"file\":\"vg/pgdata\"}\n"
+	       "{\"phase\":\"sync\",\"percent\":100.0,\"eta_s\":0,\"file\":\"vg/pgdata\"}\n"
+	       "{\"phase\":\"sync\",\"percent\":100.0,\"eta_s\":0,\"file\":\"vg/pgdata\"}\n",
+	       "json: one object per report (interval 0), past 100 held at 100, the last at 100");
+	snprintf(path, sizeof(path), "%s/none.json", dir);
+	p = start("json", path);
+	mb_progress_end(p, true);
+	is_str(slurp(path), "", "json: no percentage, nothing written (nothing was waited for)");
+}
+
+static void test_line(void)
+{
+	char path[128];
+	struct mb_progress *p;
+	int fd, saved = dup(STDERR_FILENO);
+
+	snprintf(path, sizeof(path), "%s/line", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	p = start("line", NULL);
+	mb_progress_on_sync(p, "vg/pgdata", 45.25);
+	mb_progress_end(p, true);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	is_str(slurp(path), "\rsync vg/pgdata  45.2% ETA --:--\rsync vg/pgdata 100.0% ETA 0:00 \n",
+	       "line: rewritten in place (the shorter line padded), ends at 100 % with a newline");
+}
+
+static void test_wait_report(void)
+{
+	char path[128];
+	struct mb_progress *p;
+
+	ok(!mb_mirror_wait_report("vg/pgdata check", 10.0), "no report set: the driver's own line");
+	snprintf(path, sizeof(path), "%s/merge.json", dir);
+	p = start("json", path);
+	mb_mirror_set_wait_report(mb_progress_on_sync, p);
+	ok(mb_mirror_wait_report("vg/pgdata resync", 30.0), "a report set: taken");
+	ok(mb_mirror_wait_report("vg/pgdata check", 5.0), "  another action of the wait");
+	mb_mirror_set_wait_report(NULL, NULL);
+	ok(!mb_mirror_wait_report("vg/pgdata check", 60.0), "  unset again");
+	mb_progress_end(p, true);
+	is_str(slurp(path),
+	       "{\"phase\":\"sync\",\"percent\":30.0,\"eta_s\":null,\"file\":\"vg/pgdata resync\"}\n"
+	       "{\"phase\":\"sync\",\"percent\":5.0,\"eta_s\":null,\"file\":\"vg/pgdata check\"}\n"
+	       "{\"phase\":\"sync\",\"percent\":100.0,\"eta_s\":0,\"file\":\"vg/pgdata check\"}\n",
+	       "each action its own percentage, the last at 100");
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 1;
+	test_json();
+	test_line();
+	test_wait_report();
+	if (fork() == 0)
+		execlp("rm", "rm", "-rf", dir, (char *)NULL);
+	return done_testing();
+}
