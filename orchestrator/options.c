@@ -97,8 +97,9 @@ const struct opt_def mb_opt_table[] = {
 	  "newest backup)" },
 	{ "progress", OPT_STR, MB_VERB_BACKUP | MB_VERB_RESTORE | MB_VERB_VERIFY,
 	  OFF(progress), "auto|line|log|json|none", "auto", 0, 0,
-	  "the stream's bytes, total, rate, ETA and file: auto = one line rewritten on a terminal, "
-	  "else a log line every --progress-interval; json = one object per line to --progress-to" },
+	  "bytes, total, rate, ETA and file of the stream, a restore or a verify (a percentage for "
+	  "the sync and merge waits): auto = one line rewritten on a terminal, else a log line "
+	  "every --progress-interval; json = one object per line to --progress-to" },
 	{ "progress-interval", OPT_LONG, MB_VERB_BACKUP | MB_VERB_RESTORE | MB_VERB_VERIFY,
 	  OFF(progress_interval), "SECONDS", "30", 0,
 	  3600, "seconds between two progress log lines or JSON objects (0: at every chunk)" },
