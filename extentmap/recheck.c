@@ -298,10 +298,12 @@ static int check_journal(struct pass *p, struct mb_error *e)
 	p->st->journal = true;
 	p->st->named = d->files.n + d->dirs.n;
 	for (size_t k = 0; k < d->files.n; k++)
-		if (check_inode(p, d->files.v[k], false, e) < 0)
+		if (mb_em_stop_at(p->stop, k + 1, e) < 0 ||
+		    check_inode(p, d->files.v[k], false, e) < 0)
 			return -1;
 	for (size_t k = 0; k < d->dirs.n; k++)
-		if (check_inode(p, d->dirs.v[k], true, e) < 0)
+		if (mb_em_stop_at(p->stop, k + 1, e) < 0 ||
+		    check_inode(p, d->dirs.v[k], true, e) < 0)
 			return -1;
 	return 0;
 }
