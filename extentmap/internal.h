@@ -119,6 +119,9 @@ int mb_em_refresh(struct mb_set *set, int rootfd, int64_t racy_from,
 		  const struct mb_em_dirty *dirty, const struct mb_em_ino_index *x,
 		  struct mb_map_stats *st, struct mb_error *e);
 
+/* Gives back the spare room of the set's array (the end of P2). */
+void mb_em_set_trim(struct mb_set *set);
+
 /* Fills entries/files/bytes/extents/via_fs from the set. */
 void mb_em_totals(const struct mb_set *set, struct mb_map_stats *st);
 

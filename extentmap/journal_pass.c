@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -70,6 +71,7 @@ int mb_converge_journal(struct mb_set *set, struct mb_journal *j, size_t small_e
 		if (named <= small_enough)
 			break;
 	}
+	mb_em_set_trim(set);	/* (before the index, which keeps the array's address) */
 	if (index_for(mb_em_journal_index(j), set, e) < 0)
 		goto out;
 	mb_em_totals(set, st);
@@ -85,7 +87,7 @@ int mb_recheck_journal(struct mb_set *set, struct mb_journal *j, int64_t premap_
 {
 	struct mb_map_stats local;
 	struct mb_em_dirty d = { 0 };
-	struct mb_em_ino_index *x;
+	struct mb_em_ino_index *x = NULL;
 	int rootfd, ret = -1;
 
 	if (!j)
@@ -115,6 +117,10 @@ int mb_recheck_journal(struct mb_set *set, struct mb_journal *j, int64_t premap_
 	mb_em_totals(set, st);
 	ret = 0;
 out:
+	/* Nothing looks entries up by inode after the window. */
+	free(x ? x->v : NULL);
+	if (x)
+		*x = (struct mb_em_ino_index){ 0 };
 	mb_em_dirty_free(&d);
 	close(rootfd);
 	return ret;

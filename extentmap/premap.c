@@ -52,6 +52,7 @@ int mb_converge(struct mb_set *set, size_t small_enough, int max_rounds,
 		if (st->changed + st->added - before <= small_enough)
 			break;
 	}
+	mb_em_set_trim(set);
 	mb_em_totals(set, st);
 	ret = 0;
 out:
