@@ -113,12 +113,14 @@ static int step_sync(struct mb_run *r, struct mb_error *e)
 }
 
 /* The change journal, started before the walk so that it sees every
- * change the premap might miss; without it (fanotify refused) the
- * window re-checks every entry, as it always did. */
+ * change the premap might miss; without it (--full-recheck, or fanotify
+ * refused) the window re-checks every entry, as it always did. */
 static void start_journal(struct mb_run *r)
 {
 	struct mb_error je = { 0 };
 
+	if (r->opt->full_recheck)
+		return;
 	if (mb_journal_open(&r->journal, r->source, &je) < 0)
 		mb_warn("%s; the window re-checks every file", je.msg);
 }

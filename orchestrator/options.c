@@ -163,6 +163,8 @@ const struct opt_def mb_opt_table[] = {
 	  0, 0, "stop just after the target (true) or just before it" },
 	{ "target-timeline", OPT_STR, MB_VERB_RESTORE, OFF(target_timeline), "latest|current|N",
 	  "latest", 0, 0, "the timeline to follow to the target" },
+	{ "full-recheck", OPT_BOOL, V_BACKUP, OFF(full_recheck), NULL, NULL, 0, 0,
+	  "stat every file inside the window instead of going by the change journal" },
 };
 #define N_OPTS (sizeof(mb_opt_table) / sizeof(mb_opt_table[0]))
 const size_t mb_opt_count = N_OPTS;

@@ -100,6 +100,7 @@ struct mb_options {
 	char *wal_archive;		/* directory; the config's wal-archive */
 	long retain;			/* expire: complete backups kept */
 	struct mb_strlist args;		/* wal-push PATH, wal-get NAME PATH */
+	bool full_recheck;		/* no change journal (extentmap.h) */
 };
 
 /* Parses argv (and the one --config file, if any) into o.  Usage errors

@@ -25,6 +25,10 @@ is "$(recheck_detail)" "0 changed, 0 added, 0 removed, 0 dirs re-read, 0 of $n_s
 run mb restore --from "$SCRATCH/still.mbi" --to "$SCRATCH/still"
 exit_is 0 "restore of the still image exits 0"
 fx_tree_is "$SRC" "$SCRATCH/still" "still tree restored identical"
+run fx_backup --media "file:$SCRATCH/full.mbi" --full-recheck
+exit_is 0 "backup with --full-recheck exits 0"
+is "$(recheck_detail)" "0 changed, 0 added, 0 removed, 1 dirs re-read, $n_src of $n_src entries stat'ed (full)" \
+	"--full-recheck: the window stats every entry, as before the journal"
 
 # one file rewritten in place, one write(2) a version, all run long
 fx_bg perl -e '$SIG{TERM} = sub { exit 0 }; for (my $g = 0; ; $g++) {
@@ -44,5 +48,6 @@ ok "the written file is one whole version" \
 	perl -e 'local $/; open(my $f, "<", $ARGV[0]) or exit 1; my $d = <$f>;
 		exit !(length($d) == 4000 && $d =~ /^(\d{10})\1{399}$/)' "$SCRATCH/busy/d07/f42"
 rm -f "$SCRATCH/busy/d07/f42" "$SRC/d07/f42"
+touch -r "$SRC/d07" "$SCRATCH/busy/d07"	# (the removal moved both)
 fx_tree_is "$SRC" "$SCRATCH/busy" "the other files restored identical"
 done_testing
