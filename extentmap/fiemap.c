@@ -102,6 +102,17 @@ int mb_fiemap_fd(int fd, struct mb_entry *ent, bool sync, struct mb_error *e)
 		return mb_fail(e, MB_ERR_SOURCE, errno,
 			       "unable to map the extents of '%s'", ent->path);
 	}
+	/* A set holds one map per file for the whole run: no spare room (a
+	 * one-extent file kept 8 slots, 256 bytes, before). */
+	if (xv.n == 0) {
+		free(xv.v);
+		xv.v = NULL;
+	} else if (xv.n < xv.cap) {
+		struct mb_extent *fit = realloc(xv.v, xv.n * sizeof(*fit));
+
+		if (fit)
+			xv.v = fit;
+	}
 	free(ent->extents);
 	ent->extents = xv.v;
 	ent->n_extents = xv.n;

@@ -64,13 +64,63 @@ int mb_em_open_root(const struct mb_set *set, struct mb_error *e);
 int mb_em_pass_begin(const struct mb_set *set, struct mb_map_stats **st,
 		     struct mb_map_stats *scratch, struct mb_error *e);
 
+/* Inode numbers, sorted and unique once drained. */
+struct mb_em_inos {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+/* What the change journal named since its previous drain. */
+struct mb_em_dirty {
+	struct mb_em_inos files;	/* inodes whose data or attributes changed */
+	struct mb_em_inos dirs;		/* directories whose names changed */
+	uint64_t root_ino;		/* the root's (it is not an entry) */
+	bool overflowed;		/* events were lost: a full pass is due */
+	int64_t clean_since;		/* the lost ones came after this (unix s) */
+};
+
+/* Takes what the journal's queue holds (never waits) into *out (freed
+ * and replaced), resolved to inode numbers of set->dev. */
+int mb_em_journal_drain(struct mb_journal *j, struct mb_em_dirty *out,
+			struct mb_error *e);
+void mb_em_dirty_free(struct mb_em_dirty *d);
+
+/* The set's entries by inode number: (ino, index) sorted, every name of
+ * a hard link.  Valid for the set it was built on while its array and
+ * count stay (base, set_n); a pass that reshapes the set makes it stale. */
+struct mb_em_ino_ref {
+	uint64_t ino;
+	size_t idx;
+};
+struct mb_em_ino_index {
+	struct mb_em_ino_ref *v;
+	size_t n;
+	const struct mb_entry *base;
+	size_t set_n;
+};
+int mb_em_index_build(struct mb_em_ino_index *x, const struct mb_set *set);
+bool mb_em_index_fresh(const struct mb_em_ino_index *x, const struct mb_set *set);
+/* The first position of ino in x->v, or x->n. */
+size_t mb_em_index_find(const struct mb_em_ino_index *x, uint64_t ino);
+/* The journal's index, kept from the last converge round to the window. */
+struct mb_em_ino_index *mb_em_journal_index(struct mb_journal *j);
+
 /* One stat pass over the set (the body of mb_converge and mb_recheck):
  * entries whose mtime or ctime is >= racy_from are re-mapped even when
- * their stat did not move.  Adds to st's mapped/added/removed/changed/
- * dirs_reread, then finalizes the set. */
+ * their stat did not move.  With dirty (and its fresh index x), only
+ * what the journal named is looked at: its inodes are stat'ed and
+ * re-mapped whatever their stat says, its directories listed again and
+ * their direct children stat'ed (a name removed or replaced), and the
+ * set is re-sorted only when the pass reshaped it.  Adds to st's
+ * stated/mapped/added/removed/changed/dirs_reread, then finalizes the
+ * set. */
 int mb_em_refresh(struct mb_set *set, int rootfd, int64_t racy_from,
-		  bool sync, const struct mb_stop *stop, struct mb_map_stats *st,
-		  struct mb_error *e);
+		  bool sync, const struct mb_stop *stop,
+		  const struct mb_em_dirty *dirty, const struct mb_em_ino_index *x,
+		  struct mb_map_stats *st, struct mb_error *e);
+
+/* Gives back the spare room of the set's array (the end of P2). */
+void mb_em_set_trim(struct mb_set *set);
 
 /* Fills entries/files/bytes/extents/via_fs from the set. */
 void mb_em_totals(const struct mb_set *set, struct mb_map_stats *st);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "extentmap/internal.h"
@@ -61,4 +62,19 @@ void mb_em_totals(const struct mb_set *set, struct mb_map_stats *st)
 		st->extents += ent->n_extents;
 		st->via_fs += ent->read_via_fs;
 	}
+}
+
+void mb_em_set_trim(struct mb_set *set)
+{
+	/* The array doubled while the walk grew it: up to half of it (184
+	 * bytes an entry) would stay empty for the whole run.  A little room
+	 * is left for the names the window adds, so that it does not copy
+	 * the array. */
+	size_t cap = set->n + set->n / 64 + 64;
+	struct mb_entry *v;
+
+	if (cap >= set->cap || !(v = realloc(set->v, cap * sizeof(*v))))
+		return;
+	set->v = v;
+	set->cap = cap;
 }

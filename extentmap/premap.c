@@ -46,12 +46,13 @@ int mb_converge(struct mb_set *set, size_t small_enough, int max_rounds,
 		uint64_t before = st->changed + st->added;
 
 		/* No racy rule here: that is the recheck's job. */
-		if (mb_em_refresh(set, rootfd, INT64_MAX, true, stop, st, e) < 0)
+		if (mb_em_refresh(set, rootfd, INT64_MAX, true, stop, NULL, NULL, st, e) < 0)
 			goto out;
 		st->rounds++;
 		if (st->changed + st->added - before <= small_enough)
 			break;
 	}
+	mb_em_set_trim(set);
 	mb_em_totals(set, st);
 	ret = 0;
 out:

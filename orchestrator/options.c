@@ -181,6 +181,8 @@ const struct opt_def mb_opt_table[] = {
 	{ "s3-uri-style", OPT_STR, V_ALL, OFF(s3_uri_style), "path|virtual", "path", 0, 0,
 	  "s3:// media: path style http://HOST/BUCKET/KEY (Ceph RGW, MinIO) or virtual-host "
 	  "style http://BUCKET.HOST/KEY (config file only)" },
+	{ "full-recheck", OPT_BOOL, V_BACKUP, OFF(full_recheck), NULL, NULL, 0, 0,
+	  "stat every file inside the window instead of going by the change journal" },
 };
 #define N_OPTS (sizeof(mb_opt_table) / sizeof(mb_opt_table[0]))
 const size_t mb_opt_count = N_OPTS;

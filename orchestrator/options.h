@@ -102,6 +102,7 @@ struct mb_options {
 	struct mb_strlist args;		/* wal-push PATH, wal-get NAME PATH */
 	/* the object store (s3:// media): config file only, never argv */
 	char *s3_endpoint, *s3_region, *s3_access_key, *s3_secret_key, *s3_uri_style;
+	bool full_recheck;		/* no change journal (extentmap.h) */
 };
 
 /* Parses argv (and the one --config file, if any) into o.  Usage errors

@@ -66,6 +66,7 @@ struct mb_run {
 	struct mb_set set;
 	int64_t premap_started;
 	struct mb_map_stats premap, recheck;
+	struct mb_journal *journal;	/* NULL: the full passes (extentmap.h) */
 
 	/* P3..P6 */
 	struct mb_obligations obl;
