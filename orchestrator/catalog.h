@@ -15,7 +15,7 @@
 #include "common/error.h"
 #include "common/fact.h"
 
-#define MB_CATALOG_SCHEMA_VERSION 8	/* 2: tape tables; 3: placements + index;
+#define MB_CATALOG_SCHEMA_VERSION 9	/* 2: tape tables; 3: placements + index;
 					 * 4: backups + block maps; 5: runs.expired;
 					 * 6: run facts; 7: run_pace; 8: snapshots */
 
@@ -133,6 +133,12 @@ int mb_catalog_save_set(struct mb_catalog *c, int64_t run_id,
 int mb_catalog_image_add(struct mb_catalog *c, int64_t run_id,
 			 int device_index, const char *media, uint64_t bytes,
 			 const char *status, struct mb_error *e);
+/* Image k of the run was compressed to bytes on its medium.  Its tape
+ * members, if any, are dropped: they give records of image offsets, and
+ * a compressed image's records hold compressed bytes (it is read in
+ * order).  One transaction. */
+int mb_catalog_image_set_compressed(struct mb_catalog *c, int64_t run_id, int device_index,
+				    uint64_t bytes, struct mb_error *e);
 
 /* Where one item of a set written to several devices landed. */
 struct mb_placement {

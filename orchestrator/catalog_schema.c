@@ -165,8 +165,15 @@ static const char *const v8[] = {
 	NULL
 };
 
+/* 9: a compressed image's bytes on its medium (frames, seek tables,
+ * padding; NULL: not compressed), beside its image bytes: the ratio. */
+static const char *const v9[] = {
+	"ALTER TABLE images ADD COLUMN compressed_bytes INTEGER",
+	NULL
+};
+
 /* migrations[k] brings version k to version k + 1. */
-static const char *const *const migrations[] = { v1, v2, v3, v4, v5, v6, v7, v8 };
+static const char *const *const migrations[] = { v1, v2, v3, v4, v5, v6, v7, v8, v9 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 	       MB_CATALOG_SCHEMA_VERSION,

@@ -141,6 +141,8 @@ int mb_sink_write(struct mb_sink *s, const void *buf, size_t len,
 
 int mb_sink_close(struct mb_sink *s, struct mb_media_position *where, struct mb_error *e)
 {
+	uint64_t stored = 0;
+	bool packed = false;
 	int rc = 0;
 
 	if (where)
@@ -148,14 +150,19 @@ int mb_sink_close(struct mb_sink *s, struct mb_media_position *where, struct mb_
 	while (s) {
 		struct mb_sink *next = s->next;
 
+		packed |= s->ops == &mbm_zstd_ops;
 		/* After a failure the rest of the chain is dropped. */
 		if (rc == 0)
 			rc = s->ops->close(s, where, e);
 		else
 			s->ops->abort(s);
+		if (!next)
+			stored = s->bytes;	/* the driver's: what the medium holds */
 		sink_free(s);
 		s = next;
 	}
+	if (where)
+		where->compressed_bytes = rc == 0 && packed ? stored : 0;
 	return rc;
 }
 
