@@ -75,19 +75,6 @@ static int unknown_media(const char *spec, struct mb_error *e)
 	return -1;
 }
 
-/* Compression on a medium with positions (a tape): written in whole
- * records, but the tape reader does not yet find a compressed image in
- * its tape files, so mbackup could not read it back: refused. */
-static int check_compress(const struct mb_media_ops *ops, const char *spec,
-			  const struct mb_media_params *p, struct mb_error *e)
-{
-	if (!p->compress.level || !ops->has_position)
-		return 0;
-	mb_fail(e, MB_ERR_USAGE, 0, "--compress is not supported on media '%s'", spec);
-	mb_hint(e, "compress to a file, a pipe or standard output; a tape takes the image as it is");
-	return -1;
-}
-
 int mb_sink_open(struct mb_sink **out, const char *spec,
 		 const struct mb_media_params *p, struct mb_error *e)
 {
@@ -99,8 +86,6 @@ int mb_sink_open(struct mb_sink **out, const char *spec,
 	ops = mb_media_find(spec, &arg);
 	if (!ops || !ops->open_write)
 		return unknown_media(spec, e);
-	if (check_compress(ops, spec, p, e) < 0)
-		return -1;
 	if (!(s = mbm_sink_new(ops, spec)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open media '%s'", spec);
 	s->stop = p->stop;
@@ -128,8 +113,6 @@ int mb_media_check(const char *spec, const struct mb_media_params *p, struct mb_
 
 	if (!ops || !ops->open_write)
 		return unknown_media(spec, e);
-	if (check_compress(ops, spec, p, e) < 0)
-		return -1;
 	return ops->check ? ops->check(arg, p, e) : 0;
 }
 
