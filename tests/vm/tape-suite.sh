@@ -291,6 +291,8 @@ echo "needle-in-zstd-one" >"$SRC/needle.txt"
 run B --compress zstd:3 --compress-threads 2
 exit_is 0 "compressed image 1 to a blank tape"
 like "$RUN_ERR" "info  zstd: [0-9]+ image bytes in [0-9]+ frames, [0-9]+ bytes compressed" "the ratio is logged"
+diag "compressed image 1: $(grep -o 'zstd: [0-9]* image bytes.*' <<<"$RUN_ERR"); $(grep -o 'tape: [0-9]* records.*' <<<"$RUN_ERR")"
+diag "plain image 1 (top of this suite): $RATE1"
 IDZ1=$(last_id)
 echo "needle-in-zstd-two" >"$SRC/needle.txt"
 run B --append --compress zstd
