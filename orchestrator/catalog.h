@@ -15,10 +15,10 @@
 #include "common/error.h"
 #include "common/fact.h"
 
-#define MB_CATALOG_SCHEMA_VERSION 9	/* 2: tape tables; 3: placements + index;
+#define MB_CATALOG_SCHEMA_VERSION 10	/* 2: tape tables; 3: placements + index;
 					 * 4: backups + block maps; 5: runs.expired;
 					 * 6: run facts; 7: run_pace; 8: snapshots;
-					 * 9: wal_files */
+					 * 9: wal_files; 10: images.compressed_bytes */
 
 struct mb_catalog;
 
@@ -134,6 +134,12 @@ int mb_catalog_save_set(struct mb_catalog *c, int64_t run_id,
 int mb_catalog_image_add(struct mb_catalog *c, int64_t run_id,
 			 int device_index, const char *media, uint64_t bytes,
 			 const char *status, struct mb_error *e);
+/* Image k of the run was compressed to bytes on its medium.  Its tape
+ * members, if any, are dropped: they give records of image offsets, and
+ * a compressed image's records hold compressed bytes (it is read in
+ * order).  One transaction. */
+int mb_catalog_image_set_compressed(struct mb_catalog *c, int64_t run_id, int device_index,
+				    uint64_t bytes, struct mb_error *e);
 
 /* Where one item of a set written to several devices landed. */
 struct mb_placement {

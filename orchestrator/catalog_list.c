@@ -23,7 +23,7 @@ static const char *const sql[N_SQL] = {
 		      " bytes, files, exit_code, error,"
 		      " CASE status WHEN 'complete' THEN finished END"
 		      " FROM runs WHERE started >= ? ORDER BY id DESC LIMIT ?",
-	[LIST_IMAGES] = "SELECT device, media, bytes, status FROM images"
+	[LIST_IMAGES] = "SELECT device, media, bytes, status, compressed_bytes FROM images"
 			" WHERE run_id = ? ORDER BY device, rowid",
 	[LIST_PHASES] = "SELECT name, started, finished, duration_ms, status,"
 			" detail FROM phases WHERE run_id = ? ORDER BY rowid",
@@ -40,7 +40,7 @@ static const char *const fact_keys[] = {
 	"start_lsn", "stop_lsn", "timeline", "consistent_at", NULL
 };
 static const char *const media_keys[] = {
-	"device", "media", "bytes", "status", NULL
+	"device", "media", "bytes", "status", "compressed_bytes", NULL
 };
 static const char *const phase_keys[] = {
 	"name", "started", "finished", "duration_ms", "status", "detail", NULL
@@ -161,12 +161,19 @@ static void media_text(char *buf, size_t len, json_t *media)
 	json_t *m;
 
 	snprintf(buf, len, "-");
-	json_array_foreach(media, i, m)
+	json_array_foreach(media, i, m) {
+		json_int_t z = json_integer_value(json_object_get(m, "compressed_bytes"));
+
 		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s%s",
 			      i ? ", " : "",
 			      json_string_value(json_object_get(m, "media")) ?: "",
 			      strcmp(json_string_value(json_object_get(m, "status")) ?: "",
 				     "complete") ? " (failed)" : "");
+		if (z > 0)	/* the ratio: image bytes to bytes on the medium */
+			n += snprintf(buf + n, n < len ? len - n : 0, " (zstd %.2f:1)",
+				      (double)json_integer_value(json_object_get(m, "bytes")) /
+				      (double)z);
+	}
 }
 
 /* One line per snapshot under its run. */

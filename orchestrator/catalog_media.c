@@ -8,7 +8,8 @@
 #include "orchestrator/catalog.h"
 #include "orchestrator/catalog_internal.h"
 
-enum { IMAGE_ADD, PLACEMENT_ADD, TAPE_PART_ADD, TAPE_MEMBERS_ADD, N_SQL };
+enum { IMAGE_ADD, PLACEMENT_ADD, TAPE_PART_ADD, TAPE_MEMBERS_ADD, IMAGE_COMPRESSED,
+       TAPE_MEMBERS_DROP, N_SQL };
 static const char *const sql[N_SQL] = {
 	[IMAGE_ADD] = "INSERT INTO images (run_id, device, media, bytes, status)"
 		      " VALUES (?, ?, ?, ?, ?)",
@@ -31,6 +32,9 @@ static const char *const sql[N_SQL] = {
 		"   WHERE q.run_id = p.run_id AND q.device = p.device"
 		"   AND q.first_byte > p.first_byte"
 		"   AND q.first_byte <= f.image_offset)",
+	[IMAGE_COMPRESSED] = "UPDATE images SET compressed_bytes = ?3"
+			     " WHERE run_id = ?1 AND device = ?2",
+	[TAPE_MEMBERS_DROP] = "DELETE FROM tape_members WHERE run_id = ?1 AND device = ?2",
 };
 
 int mb_catalog_image_add(struct mb_catalog *c, int64_t run_id,
@@ -116,4 +120,30 @@ int mb_catalog_tape_add(struct mb_catalog *c, int64_t run_id, int device_index,
 			       "no tape position to record for run %lld",
 			       (long long)run_id);
 	return cat_tx(c, add_tape, &t, "record the tape position", e);
+}
+
+struct compressed {
+	int64_t run_id;
+	int device;
+	uint64_t bytes;
+};
+
+static int set_compressed(struct mb_catalog *c, void *ctx, struct mb_error *e)
+{
+	const struct compressed *z = ctx;
+	const char *what = "record the compressed size";
+
+	if (cat_do(c, sql, IMAGE_COMPRESSED,
+		   CAT_ARGS(CAT_I(z->run_id), CAT_I(z->device), CAT_I(z->bytes)), what, e) < 0)
+		return -1;
+	return cat_do(c, sql, TAPE_MEMBERS_DROP, CAT_ARGS(CAT_I(z->run_id), CAT_I(z->device)),
+		      what, e);
+}
+
+int mb_catalog_image_set_compressed(struct mb_catalog *c, int64_t run_id, int device_index,
+				    uint64_t bytes, struct mb_error *e)
+{
+	struct compressed z = { run_id, device_index, bytes };
+
+	return cat_tx(c, set_compressed, &z, "record the compressed size", e);
 }

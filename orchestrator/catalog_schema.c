@@ -175,8 +175,15 @@ static const char *const v9[] = {
 	NULL
 };
 
+/* 10: a compressed image's bytes on its medium (frames, seek tables,
+ * padding; NULL: not compressed), beside its image bytes: the ratio. */
+static const char *const v10[] = {
+	"ALTER TABLE images ADD COLUMN compressed_bytes INTEGER",
+	NULL
+};
+
 /* migrations[k] brings version k to version k + 1. */
-static const char *const *const migrations[] = { v1, v2, v3, v4, v5, v6, v7, v8, v9 };
+static const char *const *const migrations[] = { v1, v2, v3, v4, v5, v6, v7, v8, v9, v10 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 	       MB_CATALOG_SCHEMA_VERSION,

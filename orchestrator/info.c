@@ -28,7 +28,7 @@ static const char *const sql[N_SQL] = {
 	[LAST] = "SELECT id FROM runs WHERE verb = 'backup' ORDER BY id DESC LIMIT 1",
 	[PHASES] = "SELECT name, started, finished, duration_ms, status, detail"
 		   " FROM phases WHERE run_id = ? ORDER BY rowid",
-	[MEDIA] = "SELECT device, media, bytes, status FROM images WHERE run_id = ?"
+	[MEDIA] = "SELECT device, media, bytes, status, compressed_bytes FROM images WHERE run_id = ?"
 		  " ORDER BY device, rowid",
 	[TAPE] = "SELECT device, label, volume, file_no, record_size, first_byte"
 		 " FROM tape_parts WHERE run_id = ? ORDER BY device, volume, rowid",
@@ -41,7 +41,8 @@ static const char *const run_keys[] = { "id", "verb", "status", "started", "fini
 	"window_ms", "files", "bytes", "exit_code", "error", "config", NULL };
 static const char *const phase_keys[] = { "name", "started", "finished", "duration_ms",
 	"status", "detail", NULL };
-static const char *const media_keys[] = { "device", "media", "bytes", "status", NULL };
+static const char *const media_keys[] = { "device", "media", "bytes", "status",
+	"compressed_bytes", NULL };
 static const char *const tape_keys[] = { "device", "label", "volume", "file_no",
 	"record_size", "first_byte", NULL };
 static const char *const placement_keys[] = { "device", "items", "bytes", "moved_in", NULL };
@@ -229,14 +230,19 @@ static void text_head(FILE *out, json_t *j)
 /* Media, tape positions, placements. */
 static void text_media(FILE *out, json_t *j)
 {
-	char a[32];
+	char a[32], b[32];
 	json_t *m;
 	size_t i;
 
 	json_array_foreach(json_object_get(j, "media"), i, m) {
 		bytes_text(a, sizeof(a), m, "bytes");
-		fprintf(out, "%-11s #%lld %s, %s, %s\n", i ? "" : "media", num(m, "device"),
-			str(m, "media"), a, str(m, "status"));
+		fprintf(out, "%-11s #%lld %s, %s", i ? "" : "media", num(m, "device"), str(m, "media"), a);
+		if (num(m, "compressed_bytes") > 0) {
+			bytes_text(b, sizeof(b), m, "compressed_bytes");
+			fprintf(out, ", %s compressed (%.2f:1)", b,
+				(double)num(m, "bytes") / (double)num(m, "compressed_bytes"));
+		}
+		fprintf(out, ", %s\n", str(m, "status"));
 	}
 	json_array_foreach(json_object_get(j, "tape"), i, m)
 		fprintf(out, "%-11s #%lld volume %lld '%s', tape file %lld, %lld-byte records, "

@@ -22,6 +22,7 @@
 
 #include "common/trust.h"
 #include "orchestrator/options_internal.h"
+#include "plugins/media/media.h"
 
 #define MAX_OPTS 128
 
@@ -94,6 +95,18 @@ static const struct opt_def *line_key(const struct mb_options *o, const char *na
 	return d;
 }
 
+/* A value whose form only its parser knows is checked here, so that its
+ * refusal names the file and the line like every other. */
+static int check_value(const struct opt_def *d, const char *val, struct mb_error *e)
+{
+	struct mb_compress c;
+
+	if (strcmp(d->name, "compress") != 0 || mb_compress_parse(val, &c, e) == 0)
+		return 0;
+	e->code = MB_ERR_CONFIG;
+	return -1;
+}
+
 /* One non-empty, non-comment line. */
 static int read_line(struct mb_options *o, char *s, int lineno, int *seen, struct mb_error *e)
 {
@@ -119,7 +132,7 @@ static int read_line(struct mb_options *o, char *s, int lineno, int *seen, struc
 			mb_hint(e, "a line with the bare name also means true");
 		return -1;
 	}
-	return 0;
+	return check_value(d, val, e);
 }
 
 /* A file holding a secret (s3-secret-key) is readable by root alone. */

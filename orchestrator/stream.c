@@ -460,6 +460,7 @@ int mb_stream_close_media(struct mb_run *r, struct mb_error *e)
 		uint64_t bytes = s->bytes;
 
 		pos.n_parts = 0;
+		pos.compressed_bytes = 0;
 		/* After a failure the rest are dropped: the run fails anyway. */
 		if (rc == 0 && strcmp(status, "complete") == 0)
 			rc = close_published(r, k, &pos, e);
@@ -473,6 +474,9 @@ int mb_stream_close_media(struct mb_run *r, struct mb_error *e)
 						  bytes, status, e);
 		if (rc == 0 && strcmp(status, "complete") == 0)
 			rc = record_position(r, k, &pos, e);
+		if (rc == 0 && strcmp(status, "complete") == 0 && pos.compressed_bytes)
+			rc = mb_catalog_image_set_compressed(r->catalog, r->id, k + 1,
+							     pos.compressed_bytes, e);
 		free(spec);
 	}
 	return rc == 0 ? mb_incr_record(r, e) : rc;

@@ -21,6 +21,12 @@ extern const struct mb_media_ops mbm_zstd_ops;		/* zstd_write.c, a filter */
  * it is, positioned at the image's first byte.  -1: m is half-made and
  * only fit for mb_media_close. */
 int mbm_zstd_detect(struct mb_media_in *m, struct mb_error *e);
+/* The image read in order from lower (borrowed, not closed), through the
+ * zstd filter if it starts with a zstd frame: mb_media_input(*out), then
+ * mb_media_close(*out).  A tape's scan for the backup ids of its images
+ * reads each one's index this way (tape_read.c). */
+int mbm_zstd_open_input(struct mb_media_in **out, const struct mb_image_input *lower,
+			struct mb_error *e);
 
 /* A sink of ops for spec, not yet opened (fd -1); NULL: out of memory. */
 struct mb_sink *mbm_sink_new(const struct mb_media_ops *ops, const char *spec);

@@ -75,19 +75,6 @@ static int unknown_media(const char *spec, struct mb_error *e)
 	return -1;
 }
 
-/* Compression on a medium with positions (a tape): written in whole
- * records, but the tape reader does not yet find a compressed image in
- * its tape files, so mbackup could not read it back: refused. */
-static int check_compress(const struct mb_media_ops *ops, const char *spec,
-			  const struct mb_media_params *p, struct mb_error *e)
-{
-	if (!p->compress.level || !ops->has_position)
-		return 0;
-	mb_fail(e, MB_ERR_USAGE, 0, "--compress is not supported on media '%s'", spec);
-	mb_hint(e, "compress to a file, a pipe or standard output; a tape takes the image as it is");
-	return -1;
-}
-
 int mb_sink_open(struct mb_sink **out, const char *spec,
 		 const struct mb_media_params *p, struct mb_error *e)
 {
@@ -99,8 +86,6 @@ int mb_sink_open(struct mb_sink **out, const char *spec,
 	ops = mb_media_find(spec, &arg);
 	if (!ops || !ops->open_write)
 		return unknown_media(spec, e);
-	if (check_compress(ops, spec, p, e) < 0)
-		return -1;
 	if (!(s = mbm_sink_new(ops, spec)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open media '%s'", spec);
 	s->stop = p->stop;
@@ -128,8 +113,6 @@ int mb_media_check(const char *spec, const struct mb_media_params *p, struct mb_
 
 	if (!ops || !ops->open_write)
 		return unknown_media(spec, e);
-	if (check_compress(ops, spec, p, e) < 0)
-		return -1;
 	return ops->check ? ops->check(arg, p, e) : 0;
 }
 
@@ -141,6 +124,8 @@ int mb_sink_write(struct mb_sink *s, const void *buf, size_t len,
 
 int mb_sink_close(struct mb_sink *s, struct mb_media_position *where, struct mb_error *e)
 {
+	uint64_t stored = 0;
+	bool packed = false;
 	int rc = 0;
 
 	if (where)
@@ -148,14 +133,19 @@ int mb_sink_close(struct mb_sink *s, struct mb_media_position *where, struct mb_
 	while (s) {
 		struct mb_sink *next = s->next;
 
+		packed |= s->ops == &mbm_zstd_ops;
 		/* After a failure the rest of the chain is dropped. */
 		if (rc == 0)
 			rc = s->ops->close(s, where, e);
 		else
 			s->ops->abort(s);
+		if (!next)
+			stored = s->bytes;	/* the driver's: what the medium holds */
 		sink_free(s);
 		s = next;
 	}
+	if (where)
+		where->compressed_bytes = rc == 0 && packed ? stored : 0;
 	return rc;
 }
 

@@ -82,6 +82,9 @@ struct mb_media_part {
 	uint64_t first_byte;	/* image byte at the part's first record */
 };
 struct mb_media_position {
+	/* A compressed image's bytes on the medium (frames, seek tables,
+	 * padding), set by mb_sink_close; 0: not compressed. */
+	uint64_t compressed_bytes;
 	uint32_t record_size;
 	size_t n_parts;
 	struct mb_media_part part[MB_MEDIA_MAX_VOLUMES];

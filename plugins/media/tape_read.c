@@ -21,7 +21,7 @@
 
 #include "common/log.h"
 #include "image/image.h"
-#include "plugins/media/media.h"
+#include "plugins/media/drivers.h"
 
 struct tape_in {
 	char *dev;
@@ -94,8 +94,10 @@ static int probe_eov(struct tape_in *t, struct mb_error *e)
 {
 	char text[512], img[96] = "", at[32] = "";
 	struct mb_media_part *p;
-	ssize_t n = mbt_read_record(t->fd, t->dev, t->buf, MB_TAPE_MAX_BLOCK, e);
+	ssize_t n;
 
+	t->len = t->off = 0;		/* the buffer no longer holds a record of the image */
+	n = mbt_read_record(t->fd, t->dev, t->buf, MB_TAPE_MAX_BLOCK, e);
 	if (n == -1)
 		return -1;
 	if (n <= 0 || !mbt_parse_record(t->buf, (size_t)n, MBT_EOV_NAME, text, sizeof(text)) ||
@@ -185,6 +187,10 @@ static int tin_seek(void *ctx, uint64_t off, struct mb_error *e)
 	size_t i = 0;
 	ssize_t got;
 
+	if (t->len && off < t->next_pos && off >= t->next_pos - t->len) {
+		t->off = (size_t)(off - (t->next_pos - t->len));	/* in the record read */
+		return 0;
+	}
 	for (;;) {
 		while (i + 1 < t->n_parts && t->part[i + 1].first_byte <= want)
 			i++;
@@ -206,12 +212,14 @@ static int tin_seek(void *ctx, uint64_t off, struct mb_error *e)
 }
 
 /* The backup id in the index of the image starting at file f (the tape is
- * at the file's start); "" for a file that is not an image. */
+ * at the file's start), read through the zstd filter when the image is
+ * compressed; "" for a file that is not an image. */
 static int image_id_at(struct tape_in *t, uint32_t f, char *id, size_t cap,
 		       struct mb_error *e)
 {
 	struct mb_image_input in = { tin_read, NULL, t, t->dev };
 	struct mb_image_reader *r = NULL;
+	struct mb_media_in *z = NULL;
 	struct mb_error e2 = { 0 };
 
 	*id = 0;
@@ -220,9 +228,10 @@ static int image_id_at(struct tape_in *t, uint32_t f, char *id, size_t cap,
 	t->cur = 0;
 	t->len = t->off = 0;
 	t->next_pos = 0;
-	if (mb_image_open(&r, &in, &e2) == 0)
+	if (mbm_zstd_open_input(&z, &in, &e2) == 0 && mb_image_open(&r, mb_media_input(z), &e2) == 0)
 		snprintf(id, cap, "%s", mb_image_index(r)->meta.backup_id);
 	mb_image_close(r);
+	mb_media_close(z);
 	return 0;
 }
 
@@ -234,6 +243,7 @@ static int peek_file(struct tape_in *t, uint32_t f, struct mb_error *e)
 	char text[512];
 	ssize_t n;
 
+	t->len = t->off = 0;
 	if (mbt_op(t->fd, t->dev, MTREW, 1, e) < 0 ||
 	    mbt_op(t->fd, t->dev, MTFSF, (int)f, e) < 0)
 		return -1;

@@ -364,6 +364,9 @@ static int zimg_push(struct mb_media_in *m, size_t k, char *label, struct mb_err
 
 /* ---- the filter's table ---- */
 
+/* Below an input of mbm_zstd_open_input: no driver, nothing to close. */
+static const struct mb_media_ops bare_ops = { .name = "input" };
+
 static ssize_t zr_read(struct mb_media_in *m, void *buf, size_t n, struct mb_error *e)
 {
 	return zi_read(((struct zrd *)m->priv)->img, buf, n, e);
@@ -376,6 +379,22 @@ static int zr_seek(struct mb_media_in *m, uint64_t off, struct mb_error *e)
 	if (!z->seekable)
 		return mb_fail(e, MB_ERR_MEDIA, ESPIPE, "unable to seek in image '%s'", m->name);
 	return zi_seek(z->img, off, e);
+}
+
+/* The image's first bytes (fewer at its end). */
+static int peek(struct mb_media_in *m, unsigned char p[4], size_t *got, struct mb_error *e)
+{
+	*got = 0;
+	while (*got < 4) {
+		ssize_t n = m->in.read(m->in.ctx, p + *got, 4 - *got, e);
+
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	return 0;
 }
 
 /* The image after this one: the next stream of the file ("PATH@BYTE",
@@ -413,7 +432,9 @@ static void zr_close_read(struct mb_media_in *m)
 {
 	struct zrd *z = m->priv;
 
-	if (z->compressed && z->seekable)
+	if (z->lower.ops == &bare_ops)
+		;			/* a scan's input says nothing */
+	else if (z->compressed && z->seekable)
 		mb_info("zstd: read %" PRIu64 " of %" PRIu64 " compressed bytes (%" PRIu64
 			" frames decompressed) of '%s'", z->c_read, z->c_size, z->frames_read,
 			z->lower.name);
@@ -442,22 +463,6 @@ static const struct mb_media_ops zstd_read_ops = {
 	.name = "zstd", .read = zr_read, .seek = zr_seek, .next_image = zr_next_image,
 	.close_read = zr_close_read, .read_stats = zr_read_stats,
 };
-
-/* The image's first bytes (fewer at its end). */
-static int peek(struct mb_media_in *m, unsigned char p[4], size_t *got, struct mb_error *e)
-{
-	*got = 0;
-	while (*got < 4) {
-		ssize_t n = m->in.read(m->in.ctx, p + *got, 4 - *got, e);
-
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		*got += (size_t)n;
-	}
-	return 0;
-}
 
 /* m becomes the filter over what the driver opened. */
 static int take_over(struct mb_media_in *m, bool compressed, const unsigned char *p, size_t got,
@@ -500,10 +505,7 @@ int mbm_zstd_detect(struct mb_media_in *m, struct mb_error *e)
 	unsigned char p[4];
 	size_t got;
 
-	/* A tape is not looked at: compression is refused there (media.c),
-	 * and a seek back to its first byte would move the tape. */
-	if (m->ops->has_position)
-		return 0;
+	/* (On a tape the seek back to byte 0 stays in the record read.) */
 	if (peek(m, p, &got, e) < 0)
 		return -1;
 	if (got == 4 && is_zstd(p))
@@ -511,4 +513,25 @@ int mbm_zstd_detect(struct mb_media_in *m, struct mb_error *e)
 	if (m->in.seek)
 		return m->in.seek(m->in.ctx, 0, e);
 	return take_over(m, false, p, got, e);
+}
+
+int mbm_zstd_open_input(struct mb_media_in **out, const struct mb_image_input *lower,
+			struct mb_error *e)
+{
+	struct mb_media_in *m = calloc(1, sizeof(*m));
+
+	*out = NULL;
+	if (!m)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", lower->name);
+	m->ops = &bare_ops;
+	m->fd = -1;
+	m->name = lower->name;
+	m->in = *lower;
+	m->in.seek = NULL;		/* in order: nothing is read twice */
+	if (mbm_zstd_detect(m, e) < 0) {
+		mb_media_close(m);
+		return -1;
+	}
+	*out = m;
+	return 0;
 }

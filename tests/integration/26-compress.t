@@ -16,6 +16,10 @@ for i in $(seq 1 8); do
 done
 printf 'the one file asked for\n%.0s' $(seq 1 3000) >"$SRC/text/target.txt"
 IMG=$SCRATCH/out/img.mbi.zst
+# bytes as mbackup shows them: "12.3 MiB"
+hb() { awk -v v="$1" 'BEGIN { split("B KiB MiB GiB TiB PiB", u, " "); i = 1
+	while (v >= 1024 && i < 6) { v /= 1024; i++ }
+	if (i == 1) printf "%.0f B", v; else printf "%.1f %s", v, u[i] }'; }
 # the error line of the last run (its log lines and hint left out)
 err() { printf '%s\n' "$RUN_ERR" | grep '^mbackup: error: '; }
 
@@ -36,9 +40,13 @@ like "$RUN_ERR" "^mbackup: error: invalid value '65' for --compress-threads: exp
 run mb restore --from x --to "$SCRATCH/x" --compress zstd
 exit_is 2 "--compress on restore: usage"
 like "$RUN_ERR" "^mbackup: error: option '--compress' does not apply to 'restore'" "restore: the message"
-run fx_backup --media tape:/dev/nst0 --compress zstd
-exit_is 2 "--compress on a tape: refused (the tape reader cannot find it again yet)"
-is "$(err)" "mbackup: error: --compress is not supported on media 'tape:/dev/nst0'" "tape: the message"
+CONF=$SCRATCH/etc/zstd.conf
+mkdir -p "$SCRATCH/etc" && chmod 755 "$SCRATCH/etc"
+printf 'compress-threads = 2\ncompress = zstd:99\n' >"$CONF" && chmod 644 "$CONF"
+run fx_backup --config "$CONF" --media "file:$SCRATCH/out/bad.zst"
+exit_is 3 "a bad compress in a config file: a config error"
+is "$RUN_ERR" "mbackup: error: config '$CONF' line 2: invalid --compress 'zstd:99'
+HINT: use none, zstd or zstd:LEVEL with LEVEL from 1 to 22" "config: the file, the line and the hint"
 ok "nothing written by the refusals" test ! -e "$SCRATCH/out/bad.zst" -a ! -e "$SCRATCH/out/bad.zst.partial"
 
 # ---- --compress none: the image as it always was ----
@@ -58,6 +66,16 @@ is "$(tail -c 4 "$IMG" | od -An -tx1 | tr -d ' ')" "b1ea928f" "and ends with the
 raw=$(zstd -dc "$IMG" | wc -c)
 csize=$(stat -c %s "$IMG")
 ok "compressed: $csize bytes for $raw of image" test "$csize" -lt $((raw / 3))
+id=$(fx_last_run | jq -r .id)
+is "$(sqlite3 "$CATALOG" "SELECT bytes || ' ' || compressed_bytes FROM images WHERE run_id = $id")" \
+	"$raw $csize" "catalog: the image's bytes and its compressed bytes (the file's size)"
+is "$(mb info --backup "$id" --catalog "$CATALOG" | grep '^media')" \
+	"$(printf 'media       #1 file:%s, %s, %s compressed (%s:1), complete' "$IMG" \
+	"$(hb "$raw")" "$(hb "$csize")" \
+	"$(awk -v a="$raw" -v b="$csize" 'BEGIN { printf "%.2f", a / b }')")" "mbackup info: the compressed size and the ratio"
+like "$(mb list --catalog "$CATALOG" | sed -n 2p)" "file:$IMG \(zstd [0-9]+\.[0-9][0-9]:1\)$" "mbackup list: the ratio"
+is "$(mb list --output json --catalog "$CATALOG" | jq -r '.[0].media[0].compressed_bytes')" "$csize" \
+	"mbackup list json: compressed_bytes"
 run mb verify --from "$IMG"
 exit_is 0 "verify reads it"
 like "$RUN_OUT" "^verify: ok: " "verify: ok"

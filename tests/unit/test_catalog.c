@@ -35,9 +35,9 @@ static void test_open(void)
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600,
 	   "catalog file is 0600");
 	mb_catalog_close(c);
-	is_int(sql1("PRAGMA user_version"), 9, "schema version 9");
-	is_int(sql1("SELECT version FROM schema_version"), 9,
-	       "schema_version says 9 too");
+	is_int(sql1("PRAGMA user_version"), 10, "schema version 10");
+	is_int(sql1("SELECT version FROM schema_version"), 10,
+	       "schema_version says 10 too");
 	is_int(sql1("SELECT count(*) FROM sqlite_master WHERE type = 'table'"),
 	       16, "sixteen tables");
 	is_str(sqlt("PRAGMA journal_mode"), "wal", "journal_mode is WAL");
@@ -189,8 +189,10 @@ static void test_list(void)
 	is_str(json_string_value(json_object_get(r1, "status")), "complete",
 	       "status");
 	v = json_object_get(r1, "media");
-	ok(json_array_size(v) == 2 && json_object_size(json_array_get(v, 0)) == 4,
-	   "two media with four keys");
+	ok(json_array_size(v) == 2 && json_object_size(json_array_get(v, 0)) == 5,
+	   "two media with five keys");
+	ok(json_is_null(json_object_get(json_array_get(v, 0), "compressed_bytes")),
+	   "not compressed: compressed_bytes null");
 	is_str(json_string_value(json_object_get(json_array_get(v, 1), "media")),
 	       "tape:/dev/nst0", "media spec");
 	v = json_array_get(json_object_get(r1, "phases"), 0);
@@ -368,7 +370,7 @@ int main(void)
 {
 	char cmd[128];
 
-	plan(94 + 6 + 8 + 1 + 1 + 1);
+	plan(95 + 6 + 8 + 1 + 1 + 1);
 	tap_lock_dir("/tmp/catalog-test");
 	snprintf(dir, sizeof(dir), "/tmp/catalog-test/sub");
 	snprintf(path, sizeof(path), "%s/catalog.db", dir);

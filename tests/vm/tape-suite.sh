@@ -281,4 +281,115 @@ exit_is 19 "one tape of the set alone: partial (19)"
 like "$RUN_OUT" "cannot restore 'big.bin': bytes [0-9]+-[0-9]+ of [0-9]+ are on device 2 of 2, which is not given" \
 	"the segment on the other tape is listed"
 nok "no part of big.bin under its name" test -e "$SCRATCH/tone/big.bin"
+
+# ==== compressed images on tape (issue 14): whole records of zstd frames,
+# padded by a skippable frame; found by --backup among plain ones, read
+# in order through the zstd filter; the catalog keeps the compressed size ====
+new_tape "$TD/z1.img" 512
+load 1 "$TD/z1.img"; mt -f $NST rewind
+echo "needle-in-zstd-one" >"$SRC/needle.txt"
+run B --compress zstd:3 --compress-threads 2
+exit_is 0 "compressed image 1 to a blank tape"
+like "$RUN_ERR" "info  zstd: [0-9]+ image bytes in [0-9]+ frames, [0-9]+ bytes compressed" "the ratio is logged"
+diag "compressed image 1: $(grep -o 'zstd: [0-9]* image bytes.*' <<<"$RUN_ERR"); $(grep -o 'tape: [0-9]* records.*' <<<"$RUN_ERR")"
+diag "plain image 1 (top of this suite): $RATE1"
+IDZ1=$(last_id)
+echo "needle-in-zstd-two" >"$SRC/needle.txt"
+run B --append --compress zstd
+exit_is 0 "compressed image 2 appended"
+IDZ2=$(last_id)
+echo "needle-in-plain-three" >"$SRC/needle.txt"
+run B --append
+exit_is 0 "a plain image 3 appended after them"
+IDZ3=$(last_id)
+csize=$(q "SELECT compressed_bytes FROM images WHERE run_id = $IDZ2")
+isize=$(q "SELECT bytes FROM images WHERE run_id = $IDZ2")
+ok "catalog: image 2 compressed to $csize of its $isize bytes" \
+	test -n "$csize" -a "${csize:-0}" -gt 0 -a "${csize:-0}" -lt "${isize:-0}"
+is "$((${csize:-1} % 262144))" 0 "the compressed image fills whole 262144-byte records"
+is "$(q "SELECT file_no FROM tape_parts WHERE run_id = $IDZ2")" 2 "catalog: image 2 is tape file 2"
+is "$(q "SELECT count(*) FROM tape_members WHERE run_id = $IDZ2")" 0 \
+	"catalog: no member records for a compressed image (its records hold compressed bytes)"
+is "$(q "SELECT coalesce(compressed_bytes, 'null') FROM images WHERE run_id = $IDZ3")" null \
+	"catalog: the plain image has no compressed size"
+like "$("$MB" info --backup "$IDZ2" --catalog "$CATALOG")" \
+	"media +#1 tape:$NST, [0-9.]+ [KMG]iB, [0-9.]+ [KMG]iB compressed \([0-9.]+:1\), complete" \
+	"mbackup info: the compressed size and the ratio"
+is "$("$MB" info --backup "$IDZ2" --output json --catalog "$CATALOG" | jq -r '.media[0].compressed_bytes')" \
+	"$csize" "mbackup info json: compressed_bytes"
+like "$("$MB" list --catalog "$CATALOG")" "tape:$NST \(zstd [0-9.]+:1\)" "mbackup list: the ratio"
+mt -f $NST rewind && mt -f $NST fsf 2
+run bash -c "dd if=$NST bs=256k status=none | zstd -dc | tar -xOf - needle.txt"
+is "$RUN_OUT" "needle-in-zstd-two" "dd | zstd -dc | tar reads compressed image 2"
+run "$MB" ls --from tape:$NST --output json
+exit_is 0 "ls from a tape holding compressed images"
+is "$(jq -r .backup_id <<<"$RUN_OUT" 2>/dev/null)" "$IDZ3" "ls defaults to the last image"
+run "$MB" ls --from tape:$NST --backup "$IDZ2" --output json
+exit_is 0 "ls of compressed image 2 by --backup"
+is "$(jq -r .backup_id <<<"$RUN_OUT" 2>/dev/null)" "$IDZ2" "its index, read through zstd"
+run "$MB" ls --from tape:$NST --backup 999
+exit_is 17 "unknown --backup among compressed images: not found"
+like "$RUN_ERR" "backup '999' is not on tape '$NST'.*HINT: this volume holds backup\(s\) $IDZ1 $IDZ2 $IDZ3" \
+	"the hint lists the compressed images too"
+run "$MB" verify --from tape:$NST --backup "$IDZ1"
+exit_is 0 "verify compressed image 1"
+like "$RUN_ERR" "zstd: read [0-9]+ compressed bytes in order" "read in order through the zstd filter"
+run "$MB" restore --from tape:$NST --backup "$IDZ2" --to "$SCRATCH/z2" --file needle.txt
+exit_is 0 "restore --file from compressed image 2"
+is "$(cat "$SCRATCH/z2/needle.txt" 2>/dev/null)" "needle-in-zstd-two" "the file of image 2, not of 1 or 3"
+run "$MB" restore --from tape:$NST --backup "$IDZ1" --to "$SCRATCH/z1"
+exit_is 0 "full restore of compressed image 1"
+ok "its big file" cmp -s "$SRC/big.bin" "$SCRATCH/z1/big.bin"
+is "$(cat "$SCRATCH/z1/needle.txt" 2>/dev/null)" "needle-in-zstd-one" "image 1's own needle.txt"
+run "$MB" restore --from tape:$NST --backup "$IDZ3" --to "$SCRATCH/z3" --file needle.txt
+exit_is 0 "the plain image after the compressed ones still restores by position"
+is "$(cat "$SCRATCH/z3/needle.txt" 2>/dev/null)" "needle-in-plain-three" "image 3's needle.txt"
+# a flipped byte inside image 1's second frame: read in order, the bytes
+# come out before the frame's checksum is reached, and the member's own
+# header checksum stops them; a damaged frame header stops zstd itself
+zbad() { # BYTE OFFSET: verify image 1 from a copy of its tape with BYTE at OFFSET
+	cp "$TD/z1.img" "$TD/zbad.img"
+	printf "$1" | dd of="$TD/zbad.img" bs=1 seek="$2" conv=notrunc status=none
+	load 1 "$TD/zbad.img"; mt -f $NST rewind
+	run "$MB" verify --from tape:$NST --backup "$IDZ1"
+}
+off=$(LC_ALL=C grep -obUaP '\x28\xb5\x2f\xfd' "$TD/z1.img" | sed -n 2p | cut -d: -f1)
+[ -n "$off" ] || bail_out "no second zstd frame in '$TD/z1.img'"
+zbad '\x55' $((off + 300))
+exit_is 9 "flipped byte in a compressed frame on tape: corrupt"
+like "$RUN_ERR" "mbackup: error: header checksum mismatch at offset [0-9]+ \(member of '[^']*'\) in image 'tape:$NST'" \
+	"the damaged member named"
+zbad '\x0c' $((off + 4))
+exit_is 9 "a damaged frame header on tape: corrupt"
+like "$RUN_ERR" "mbackup: error: damaged compressed frame in image 'tape:$NST' at offset [0-9]+ \(compressed byte [0-9]+\): [A-Za-z]" \
+	"the damaged frame named"
+# across two volumes (big.bin does not compress: more than the 4 MiB tape)
+new_tape "$TD/vol1.img" 4
+new_tape "$TD/vol2.img" 64
+load 1 "$TD/vol1.img"; mt -f $NST rewind
+run B --block-size 65536 --buffer 2M --volume-change "$SELF --load $TD" --compress zstd
+exit_is 0 "compressed backup across two volumes"
+like "$RUN_ERR" "on 2 volume" "two volumes used"
+IDZV=$(last_id)
+is "$(q "SELECT group_concat(volume || ':' || file_no, ' ') FROM (SELECT * FROM tape_parts WHERE run_id = $IDZV ORDER BY volume)")" \
+	"1:1 2:1" "catalog: the compressed image's two parts"
+load 1 "$TD/vol1.img"; mt -f $NST rewind
+run "$MB" restore --from tape:$NST --to "$SCRATCH/zv" --volume-change "$SELF --load $TD"
+exit_is 0 "full restore of the compressed image across both volumes"
+ok "big file restored across the volume boundary" cmp -s "$SRC/big.bin" "$SCRATCH/zv/big.bin"
+load 1 "$TD/vol1.img"; mt -f $NST rewind
+run "$MB" restore --from tape:$NST --to "$SCRATCH/zvf" --file big.bin --volume-change "$SELF --load $TD"
+exit_is 0 "single file of the compressed image spanning the volumes"
+ok "it is whole" cmp -s "$SRC/big.bin" "$SCRATCH/zvf/big.bin"
+# a compressed set on two tapes, each image compressed on its own
+new_tape "$TD/zs1.img" 256
+new_tape "$TD/zs2.img" 256
+load 1 "$TD/zs1.img"; load 2 "$TD/zs2.img"
+mt -f /dev/nst0 rewind; mt -f /dev/nst1 rewind
+run fx_backup --media tape:/dev/nst0 --media tape:/dev/nst1 --segment-threshold 2M --compress zstd
+exit_is 0 "a compressed set written to two tapes"
+mt -f /dev/nst0 rewind; mt -f /dev/nst1 rewind
+run "$MB" restore --from tape:/dev/nst0 --from tape:/dev/nst1 --to "$SCRATCH/zset"
+exit_is 0 "restore of the compressed set from two tapes"
+fx_tree_is "$SRC" "$SCRATCH/zset" "the compressed set's tree is identical to the source"
 done_testing
