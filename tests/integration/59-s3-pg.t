@@ -8,18 +8,8 @@
 . "$(dirname "$0")/../lib/fixture.sh"
 . "$(dirname "$0")/../lib/ceph.sh"
 PGBIN=$FX_PGBIN
-fx_pg_available || skip_all "PostgreSQL 15 is not installed (run deploy/setup)"
-fx_init
-chmod 755 "$SCRATCH"
+fx_pg_suite 2G 768M 512M
 fx_ceph_up
-fx_backing 2G
-fx_source ext4 768M
-fx_wal_fs 512M
-fx_pg_env
-mkdir -p "$SRC_MNT/pg" "$WAL_MNT/pg"
-chown postgres "$SRC_MNT/pg" "$WAL_MNT/pg"
-PORT=$((20000 + RANDOM % 20000))
-trap 'fx_pg_stop_all; fx_cleanup' EXIT
 ok "bucket 'pgbackups' created" s3_mb pgbackups
 CONF=$SCRATCH/etc/mbackup.conf
 mkdir -p "$SCRATCH/etc"

@@ -8,18 +8,8 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
 PGBIN=$FX_PGBIN
-fx_pg_available || skip_all "PostgreSQL 15 is not installed (run deploy/setup)"
-fx_init
-chmod 755 "$SCRATCH"
-fx_backing 3G
-fx_source ext4 1G
-# A second filesystem for pg_wal, on its own loop mirror.
-fx_wal_fs 512M
-fx_pg_env
-mkdir -p "$SRC_MNT/pg" "$WAL_MNT/pg"
-chown postgres "$SRC_MNT/pg" "$WAL_MNT/pg"
-PORT=$((20000 + RANDOM % 20000))
-trap 'fx_pg_stop_all; fx_cleanup' EXIT
+# pg_wal on a second filesystem, on its own loop mirror.
+fx_pg_suite 3G 1G 512M
 stop_bg() {
 	local pid
 	for pid in "${FX_PIDS[@]}"; do kill "$pid" 2>/dev/null; done

@@ -11,17 +11,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
 PGBIN=$FX_PGBIN
-fx_pg_available || skip_all "PostgreSQL 15 is not installed (run deploy/setup)"
-fx_init
-chmod 755 "$SCRATCH"
-fx_backing 3G
-fx_source ext4 1G
-fx_wal_fs 512M
-fx_pg_env
-mkdir -p "$SRC_MNT/pg" "$WAL_MNT/pg"
-chown postgres "$SRC_MNT/pg" "$WAL_MNT/pg"
-PORT=$((20000 + RANDOM % 20000))
-trap 'rc=$?; fx_pg_stop_all; (exit $rc); fx_cleanup' EXIT
+fx_pg_suite 3G 1G 512M
 
 DATA=$SRC_MNT/pg/data
 fx_as_pg "$PGBIN/initdb" -A trust -D "$DATA" -X "$WAL_MNT/pg/pg_wal" >/dev/null ||

@@ -399,6 +399,13 @@ fx_strip_meta() {
 #   fx_pg_stop_all               # every server fx_pg_start started (call it
 #                                # from the EXIT trap, before fx_cleanup)
 #   fx_sql PORT SQL              # one statement, unaligned tuples only
+#   fx_pg_suite BACKING SRC WAL  # the usual start of a PostgreSQL test: skip
+#                                # without PostgreSQL 15; scratch, a source
+#                                # fs of SRC and a pg_wal fs of WAL on
+#                                # BACKING, $SOCK, pg/ dirs owned by
+#                                # postgres, a free $PORT, and the EXIT
+#                                # trap (servers stopped, then cleanup,
+#                                # keeping the test's exit status)
 FX_PGBIN=/usr/lib/postgresql/15/bin
 FX_PG_DIRS=()
 
@@ -420,6 +427,20 @@ fx_pg_env() {
 	SOCK=$SCRATCH/sock
 	mkdir -p "$SOCK" && chown postgres "$SOCK" || bail_out "unable to make '$SOCK'"
 	export PGHOST=$SOCK PGUSER=postgres PGDATABASE=postgres
+}
+
+fx_pg_suite() {
+	fx_pg_available || skip_all "PostgreSQL 15 is not installed (run deploy/setup)"
+	fx_init
+	chmod 755 "$SCRATCH"
+	fx_backing "$1"
+	fx_source ext4 "$2"
+	fx_wal_fs "$3"
+	fx_pg_env
+	mkdir -p "$SRC_MNT/pg" "$WAL_MNT/pg"
+	chown postgres "$SRC_MNT/pg" "$WAL_MNT/pg"
+	PORT=$((20000 + RANDOM % 20000))
+	trap 'rc=$?; fx_pg_stop_all; (exit $rc); fx_cleanup' EXIT
 }
 
 fx_as_pg() {
