@@ -170,20 +170,6 @@ like "$RUN_ERR" "mbackup: error: invalid value '10x' for --snapshot-size" "the m
 run "$MB" check --db none --mirror "lvm:$VG/lin" --source "$D" --throttle-writers sometimes
 exit_is 2 "a bad --throttle-writers exits 2"
 
-# ---- a thin LV is refused for now (LVM cannot snapshot it under the frozen filesystem) ----
-if lvcreate -q -y -L 64M -T "$VG/pool" "${disks[1]}" >/dev/null 2>&1 &&
-	lvcreate -q -y -V 64M -T "$VG/pool" -n thin >/dev/null 2>&1 && mkfs.ext4 -q "/dev/$VG/thin" &&
-	mkdir -p /mnt/thin && mount "/dev/$VG/thin" /mnt/thin; then
-	run "$MB" check --db none --mirror "lvm:$VG/thin" --source /mnt/thin
-	exit_is 6 "a thin LV is refused with exit 6"
-	like "$RUN_ERR" "mbackup: error: logical volume '$VG/thin' is thin: thin snapshots are not supported yet" \
-		"the message says why"
-	umount /mnt/thin
-	lvremove -q -f "$VG/pool" >/dev/null 2>&1
-else
-	fail "unable to make a thin LV"
-fi
-
 # ---- 1. a roomy container: the origin overwritten during the stream ----
 backup_bg roomy --snapshot-size 200M
 exit_is 0 "roomy: the backup exits 0 while the writer overwrites the set"
