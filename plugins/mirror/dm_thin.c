@@ -66,6 +66,12 @@ out:
 	return rc;
 }
 
+/* libdevmapper's own report of a failed ioctl, kept off stderr: the
+ * caller's error says the same with the errno, or it was expected. */
+static void quiet_log(int level, const char *file, int line, int dm_errno, const char *f, ...)
+{
+}
+
 int mb_dm_message(const char *name, const char *msg, struct mb_error *e)
 {
 	struct dm_task *t = task_on(DM_DEVICE_TARGET_MSG, name, "send a message to", e);
@@ -73,13 +79,18 @@ int mb_dm_message(const char *name, const char *msg, struct mb_error *e)
 
 	if (!t)
 		return -1;
-	if (!dm_task_set_sector(t, 0) || !dm_task_set_message(t, msg))
+	if (!dm_task_set_sector(t, 0) || !dm_task_set_message(t, msg)) {
 		mb_fail(e, MB_ERR_MIRROR, ENOMEM, "unable to send '%s' to '%s'", msg, name);
-	else if (dm_task_run(t))
+		goto out;
+	}
+	dm_log_with_errno_init(quiet_log);
+	if (dm_task_run(t))
 		rc = 0;
 	else
 		mb_fail(e, MB_ERR_MIRROR, dm_task_get_errno(t) ? dm_task_get_errno(t) : EIO,
 			"unable to send '%s' to thin pool '%s'", msg, name);
+	dm_log_with_errno_init(NULL);
+out:
 	dm_task_destroy(t);
 	return rc;
 }

@@ -148,9 +148,6 @@ static int thin_check(struct mb_mirror *m, struct mb_error *e)
 		return -1;
 	}
 	mb_lvm_report_field("vgs", "vg_free", t->vg, "vg_free", v, sizeof(v), e);
-	if (m->snap.size)
-		mb_warn("lvm: --snapshot-size does not apply to thin '%s/%s': the pool holds the "
-			"snapshot", t->vg, t->lv);
 	mb_info("lvm: '%s/%s' is thin, not raid1: a thin snapshot stands in: pool '%s/%s' %.1f%% "
 		"full%s (%lld MiB, chunk %lld KiB), grown at %.0f%% from %lld MiB free%s, writers "
 		"throttled %s, the snapshot dropped at %.0f%%", t->vg, t->lv, t->vg, t->pool, pct,

@@ -11,7 +11,9 @@
  * pass 80 % within a second at the current rate), it limits
  * the writers (snapshot_throttle.c) until the stream ends, halving the
  * limit every second while the fill keeps rising.  An invalidated snapshot is noted:
- * the stream's reads fail, and stream_done says why.
+ * the stream's reads fail, and stream_done says why.  A thin snapshot's
+ * watch (snapshot_thin.c) reads the pool instead, with marks of its own,
+ * and drops the snapshot at its abort mark before the pool can fill.
  */
 #include "plugins/mirror/snapshot.h"
 
