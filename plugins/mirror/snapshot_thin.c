@@ -139,7 +139,13 @@ static int thin_check(struct mb_mirror *m, struct mb_error *e)
 	if (refuse_leftover(t, e) < 0 || find_pool(t, &f, e) < 0)
 		return -1;
 	pct = f.total ? 100.0 * (double)f.used / (double)f.total : 100.0;
-	if (f.invalid || pct >= THIN_THROTTLE_AT) {
+	if (f.invalid && pct < THIN_THROTTLE_AT) {
+		mb_fail(e, MB_ERR_MIRROR, 0, "thin pool '%s/%s' is out of space, read-only or failed",
+			t->vg, t->pool);
+		mb_hint(e, "see lvs -a %s and dmsetup status %s", t->vg, t->pool_dm);
+		return -1;
+	}
+	if (pct >= THIN_THROTTLE_AT) {
 		mb_fail(e, MB_ERR_MIRROR, 0, "thin pool '%s/%s' is %.1f%% full%s: a snapshot could "
 			"fill it and stop every thin volume in it", t->vg, t->pool, pct,
 			f.meta ? " (metadata)" : "");
