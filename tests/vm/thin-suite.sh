@@ -8,6 +8,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 FX_NO_BINARY=1
 . "$(dirname "$0")/../lib/fixture.sh"
+. "$(dirname "$0")/pg-lib.sh"
 
 [ -n "${VM_GUEST:-}" ] || skip_all "runs inside the test VM: tests/vm/vm-run --disks 2 -- $0"
 read -r -a disks <<<"${VM_DISKS:-}"
@@ -18,13 +19,15 @@ VG=mbt
 S=/scratch
 CATALOG=$S/catalog.db
 CG=/sys/fs/cgroup/mbwriter
-WRITER= HOLDER=
+WRITER= HOLDER= BENCH=
 T_START=$(date +%s)
 LV= D=
 
 cleanup() {
 	[ -n "$WRITER" ] && kill "$WRITER" 2>/dev/null
 	[ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null
+	[ -n "$BENCH" ] && kill "$BENCH" 2>/dev/null
+	tick_stop
 	return 0
 }
 trap cleanup EXIT
@@ -234,11 +237,35 @@ PEAK=$(last_run '.snapshots[0].peak_pct | floor')
 ok "abort: the pool was dropped at the mark, never full (peak $PEAK%)" test "$PEAK" -ge 90 -a "$PEAK" -lt 100
 ok "abort: the origin stays writable" timeout 5 dd if=/dev/zero of="$D/big1" bs=1M count=1 conv=notrunc oflag=direct status=none
 is "$(last_run .status)/$(last_run '.snapshots[0].invalidated')" "failed/true" "abort: the run is failed, the snapshot recorded dropped"
+unlike "$RUN_ERR" "device-mapper: message ioctl" "abort: the undo's delete of a dropped id is silent"
 rm -f "$S/abort.mbi"
 reset_data
 
+# ---- 5. a pool that cannot grow: the writers are throttled, the backup valid ----
+DEVNO=$(printf '%d:%d' "0x$(stat -L -c %t "/dev/$VG/tsm")" "0x$(stat -L -c %T "/dev/$VG/tsm")")
+iomax() { grep "^$DEVNO " "$CG/io.max" | grep -o 'wbps=[^ ]*' || echo "wbps=max"; }
+SLOW=1 FAST=1 backup_bg throttle --snapshot-extend-max "$((SIZE >> 20))M"
+exit_is 0 "throttle: the backup exits 0"
+like "$RUN_ERR" "snapshot: container [0-9.]+% full and it cannot grow: writers of '$CG' limited to [0-9]+ KiB/s" \
+	"throttle: the writers were limited"
+like "$RUN_ERR" "snapshot: writers of '$CG' released after [0-9]+ ms" "throttle: and released"
+is "$(iomax)" "wbps=max" "throttle: io.max is back to no limit"
+is "$(last_run '.snapshots[0].invalidated')" false "throttle: never dropped"
+restore_same throttle
+reset_data
 
-# ---- 5. a small pool grows from the VG's free space ----
+# ---- 6. a pool already nearly full is refused before anything is frozen ----
+lvcreate -q -y -V 32M -T "$VG/small" -n filler >/dev/null &&
+	dd if=/dev/urandom of="/dev/$VG/filler" bs=1M count=16 oflag=direct status=none
+run "$MB" check --db none --mirror "lvm:$VG/tsm" --source "$D"
+exit_is 6 "full: check of a thin LV in a pool $(pool_pct small)% full exits 6"
+like "$RUN_ERR" "mbackup: error: thin pool '$VG/small' is [0-9.]+% full: a snapshot could fill it and stop every thin volume in it" \
+	"full: the message says why"
+like "$RUN_ERR" "HINT: extend it first: lvextend -L\+SIZE $VG/small" "full: the hint says how"
+lvremove -q -f "$VG/filler" >/dev/null
+
+
+# ---- 7. a small pool grows from the VG's free space ----
 SLOW=1 FAST=1 backup_bg grow --throttle-writers off
 exit_is 0 "grow: the backup exits 0"
 like "$RUN_ERR" "snapshot: extended '$VG/small' by [0-9]+ MiB" "grow: the pool was extended"
@@ -246,6 +273,13 @@ ok "grow: list counts the extensions ($(last_run '.snapshots[0].extensions'))" \
 	test "$(last_run '.snapshots[0].extensions')" -ge 1
 restore_same grow
 reset_data
+
+# ---- 8. PostgreSQL on a thin LV, hot mode, under pgbench and the tick writer ----
+if [ -n "${PG_TEMPLATE:-}" ] && [ -f "$PG_TEMPLATE/PG_VERSION" ] && [ -x "$PG_BIN/postgres" ]; then
+	pg_snapshot_scenario thin thin snapdevs -L 600M -V 400M -T "$VG/pgpool" "${disks[0]}"
+else
+	skip "PostgreSQL on a thin LV" "no PostgreSQL 15 template (\$PG_TEMPLATE)"
+fi
 
 note "guest suite wall time: $(($(date +%s) - T_START)) s"
 done_testing
