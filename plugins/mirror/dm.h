@@ -7,6 +7,7 @@
 #define MB_MIRROR_DM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/error.h"
@@ -20,10 +21,38 @@ int mb_dm_resume(const char *name, struct mb_error *e);
 struct mb_dm_snap_fill {
 	uint64_t used;		/* sectors: data + metadata */
 	uint64_t total;
-	bool invalid;		/* Invalid or Overflow: the snapshot is lost */
+	bool invalid;		/* Invalid or Overflow: the snapshot is lost;
+				 * for a pool: out of space, read-only or failed */
+	bool meta;		/* a pool's metadata is the fuller part */
 };
 
 /* The status of snapshot device `name`. */
 int mb_dm_snapshot_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error *e);
+
+/* dm_thin.c: a thin device's one target "thin MAJ:MIN ID" of sectors. */
+struct mb_dm_thin {
+	char pool_devno[32];	/* the pool's (-tpool) device, "253:3" */
+	unsigned dev_id;	/* the thin device's id in the pool */
+	uint64_t sectors;
+};
+
+int mb_dm_thin_table(const char *name, struct mb_dm_thin *th, struct mb_error *e);
+/* A target message to sector 0 of `name` ("create_snap 7 1", "delete 7"). */
+int mb_dm_message(const char *name, const char *msg, struct mb_error *e);
+/* Creates `name`, read-only, as thin device th->dev_id of pool th->pool_devno. */
+int mb_dm_create_thin(const char *name, const struct mb_dm_thin *th, struct mb_error *e);
+/* 1 if `name` exists, 0 if not, -1 if device-mapper cannot be asked. */
+int mb_dm_exists(const char *name, struct mb_error *e);
+/* Removes `name`; a no-op if it does not exist. */
+int mb_dm_remove(const char *name, struct mb_error *e);
+/* Replaces name's table with an error target (reloaded, resumed). */
+int mb_dm_load_error(const char *name, uint64_t sectors, struct mb_error *e);
+/* The fill of thin pool `name` (its -tpool device): the fuller of data
+ * and metadata, in sectors of the data. */
+int mb_dm_pool_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error *e);
+void mb_dm_pool_fill_of(uint64_t data_used, uint64_t data_total, uint64_t meta_used,
+			uint64_t meta_total, uint64_t sectors, struct mb_dm_snap_fill *f);
+/* 1 with the first dm device named prefix* in out (len bytes), 0 if none. */
+int mb_dm_find_prefix(const char *prefix, char *out, size_t len, struct mb_error *e);
 
 #endif

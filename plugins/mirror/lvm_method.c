@@ -1,10 +1,9 @@
 /*
  * lvm:VG/LV picks its method by the LV's segment type: a raid1 LV is split
  * (lvm.c), a linear or striped one gets a classic COW snapshot
- * (snapshot.c).  A thin LV is refused for now: LVM suspends a thin origin
- * with lockfs to snapshot it, which a filesystem frozen for the window
- * refuses (EBUSY on kernel 6.1), and a pre-suspended thin origin makes
- * lvcreate fail to activate the snapshot (measured in the guest).
+ * (snapshot.c), a thin one a thin snapshot that mbackup loads through
+ * device-mapper itself (snapshot_thin.c: why LVM cannot take it inside
+ * the window).
  */
 #include "plugins/mirror/lvm_util.h"
 
@@ -50,11 +49,7 @@ int mb_lvm_method(const char *arg, const struct mb_mirror_ops **ops, struct mb_e
 		*ops = &mb_mirror_lvm_snapshot;
 		return 0;
 	}
-	if (strcmp(segtype, "thin") == 0) {
-		mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s' is thin: thin snapshots are "
-			"not supported yet", target);
-		mb_hint(e, "mbackup splits raid1 LVs and snapshots linear or striped ones");
-		return -1;
-	}
+	if (strcmp(segtype, "thin") == 0)
+		*ops = &mb_mirror_lvm_thin;
 	return 0;
 }

@@ -20,11 +20,11 @@ void mb_lvm_dm_name(const char *vg, const char *lv, char *out, size_t len);
 
 /* The driver lvm:ARG stands for, by the LV's segment type: raid1 (and
  * anything lvs cannot tell: the raid1 driver then says what is wrong) the
- * split, linear and striped the classic snapshot.  A thin LV is refused
- * (MB_ERR_MIRROR).  *ops is left alone unless another driver is picked. */
+ * split, linear and striped the classic snapshot, thin the thin snapshot.  *ops is left alone unless another driver is picked. */
 int mb_lvm_method(const char *arg, const struct mb_mirror_ops **ops, struct mb_error *e);
 
 extern const struct mb_mirror_ops mb_mirror_lvm;
 extern const struct mb_mirror_ops mb_mirror_lvm_snapshot;
+extern const struct mb_mirror_ops mb_mirror_lvm_thin;
 
 #endif

@@ -15,6 +15,7 @@ static const struct mb_mirror_ops *const mirror_drivers[] = {
 	&mb_mirror_loop,
 	&mb_mirror_lvm,
 	&mb_mirror_lvm_snapshot,	/* picked for lvm: by the LV's type */
+	&mb_mirror_lvm_thin,		/* likewise */
 };
 enum { N_WRITTEN = 2 };	/* the first N_WRITTEN are written by users */
 

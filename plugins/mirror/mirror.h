@@ -9,8 +9,10 @@
  *                     LVM raid1: --splitmirrors 1 --trackchanges, the split
  *                     image set read-only; merged back and scrubbed (lvm.c);
  *                     a linear or striped LV gets a classic COW snapshot
- *                     instead, watched while it lives (snapshot*.c): the LV's
- *                     type picks the driver (lvm_method.c)
+ *                     instead, watched while it lives (snapshot*.c), a thin
+ *                     LV a thin snapshot mbackup loads through device-mapper
+ *                     (snapshot_thin.c): the LV's type picks the driver
+ *                     (lvm_method.c)
  *
  * Order of calls: open, check (P0), sync (P1), prepare_split (before the
  * window: slow set-up), split (P4, inside the window: fast), close.  The
@@ -65,7 +67,7 @@ struct mb_snapshot_params {
 /* What a snapshot driver records about its run (the catalog's snapshots
  * table); method is NULL for drivers that split a real leg. */
 struct mb_mirror_stats {
-	const char *method;	/* "classic" */
+	const char *method;	/* "classic" or "thin" */
 	char origin[320], snapshot[320], container_pv[320];
 	long long chunk_bytes, size_initial, size_final;
 	int extensions;

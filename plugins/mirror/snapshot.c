@@ -50,7 +50,7 @@ struct snap {
 };
 
 /* One lvs/vgs/pvs report, its first row's field; "" if none. */
-static int report_field(const char *cmd, const char *fields, const char *target,
+int mb_lvm_report_field(const char *cmd, const char *fields, const char *target,
 			const char *name, char *out, size_t len, struct mb_error *e)
 {
 	const char *argv[] = { cmd, "--reportformat", "json", "--units", "b", "--nosuffix",
@@ -160,13 +160,13 @@ static int size_container(struct mb_mirror *m, struct snap *s, struct mb_error *
 	const char *pv = m->snap.pv;
 
 	snprintf(target, sizeof(target), "%s/%s", s->vg, s->lv);
-	if (report_field("lvs", "lv_size", target, "lv_size", v, sizeof(v), e) < 0)
+	if (mb_lvm_report_field("lvs", "lv_size", target, "lv_size", v, sizeof(v), e) < 0)
 		return -1;
 	s->origin_bytes = strtoll(v, NULL, 10);
 	if (parse_size(s, m->snap.size ? m->snap.size : SNAP_DEFAULT_SIZE, e) < 0)
 		return -1;
 	if (pv) {
-		if (report_field("pvs", "vg_name,pv_free", pv, "vg_name", pv_vg, sizeof(pv_vg), e) < 0 ||
+		if (mb_lvm_report_field("pvs", "vg_name,pv_free", pv, "vg_name", pv_vg, sizeof(pv_vg), e) < 0 ||
 		    strcmp(pv_vg, s->vg) != 0) {
 			mb_error_clear(e);
 			mb_fail(e, MB_ERR_MIRROR, 0, "--snapshot-pv '%s' is not a physical volume of "
@@ -174,8 +174,8 @@ static int size_container(struct mb_mirror *m, struct snap *s, struct mb_error *
 			mb_hint(e, "add it first: vgextend %s %s", s->vg, pv);
 			return -1;
 		}
-		report_field("pvs", "pv_free", pv, "pv_free", v, sizeof(v), e);
-	} else if (report_field("vgs", "vg_free", s->vg, "vg_free", v, sizeof(v), e) < 0) {
+		mb_lvm_report_field("pvs", "pv_free", pv, "pv_free", v, sizeof(v), e);
+	} else if (mb_lvm_report_field("vgs", "vg_free", s->vg, "vg_free", v, sizeof(v), e) < 0) {
 		return -1;
 	}
 	s->free_bytes = strtoll(v, NULL, 10);
@@ -265,7 +265,7 @@ static int create_snapshot(struct mb_mirror *m, struct snap *s, struct mb_error 
 
 /* The test seam of the steps inside split (the runner's fault points
  * are between phases): MBACKUP_FAULT=<point>:kill. */
-static void fault_point(const char *point)
+void mb_snap_fault_point(const char *point)
 {
 	const char *spec = getenv("MBACKUP_FAULT");
 	size_t n = strlen(point);
@@ -289,7 +289,7 @@ static int snap_split(struct mb_mirror *m, struct mb_error *e)
 
 	if (mb_dm_suspend_guarded(s->origin_dm, &keeper, e) < 0)
 		return -1;
-	fault_point("snapshot-suspended");
+	mb_snap_fault_point("snapshot-suspended");
 	rc = create_snapshot(m, s, e);
 	if (mb_dm_resume(s->origin_dm, rc < 0 ? &ignored : e) < 0)
 		rc = -1;

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "common/error.h"
+#include "plugins/mirror/dm.h"
 #include "plugins/mirror/keeper.h"
 #include "plugins/mirror/lvm_util.h"
 #include "plugins/mirror/mirror.h"
@@ -43,6 +44,14 @@ struct mb_snap_watch_conf {
 	long long size;			/* the container now, bytes */
 	long long limit;		/* bytes it may grow to; 0: free space */
 	struct mb_throttle *throttle;	/* NULL: --throttle-writers off */
+	/* A thin pool's watch (snapshot_thin.c); zero for a classic one:
+	 * its fill (NULL: mb_dm_snapshot_fill of snap_dm), its marks in
+	 * percent (0: MB_SNAP_EXTEND_AT, MB_SNAP_THROTTLE_AT, never), and
+	 * what drops the snapshot at abort_at, before the pool fills. */
+	int (*fill)(const char *dm, struct mb_dm_snap_fill *f, struct mb_error *e);
+	double extend_at, throttle_at, abort_at;
+	void (*drop)(void *arg);
+	void *drop_arg;
 };
 
 int mb_snap_watch_start(struct mb_snap_watch **out, const struct mb_snap_watch_conf *conf,
@@ -60,5 +69,12 @@ int mb_throttle_set(struct mb_throttle *t, long long bps, struct mb_error *e);
 int mb_throttle_lift(struct mb_throttle *t, struct mb_error *e);
 /* From an obligation's text "CGROUP|MAJ:MIN|PREVIOUS": lift it. */
 int mb_throttle_undo(const char *text, struct mb_error *e);
+
+/* snapshot.c, shared with snapshot_thin.c: one field of the first row of
+ * an lvs/vgs/pvs report ("" if none); the test seam of the steps inside
+ * split, MBACKUP_FAULT=<point>:kill. */
+int mb_lvm_report_field(const char *cmd, const char *fields, const char *target,
+			const char *name, char *out, size_t len, struct mb_error *e);
+void mb_snap_fault_point(const char *point);
 
 #endif

@@ -11,7 +11,9 @@
  * pass 80 % within a second at the current rate), it limits
  * the writers (snapshot_throttle.c) until the stream ends, halving the
  * limit every second while the fill keeps rising.  An invalidated snapshot is noted:
- * the stream's reads fail, and stream_done says why.
+ * the stream's reads fail, and stream_done says why.  A thin snapshot's
+ * watch (snapshot_thin.c) reads the pool instead, with marks of its own,
+ * and drops the snapshot at its abort mark before the pool can fill.
  */
 #include "plugins/mirror/snapshot.h"
 
@@ -129,8 +131,25 @@ static bool wants_room(const struct mb_snap_watch *w, const struct mb_dm_snap_fi
 {
 	double soon = (double)f->used * 512 + w->rate * (double)horizon_ms(w) / 1000;
 
-	return pct >= MB_SNAP_EXTEND_AT ||
-	       soon >= (double)f->total * 512 * MB_SNAP_EXTEND_AT / 100;
+	return pct >= w->conf.extend_at || soon >= (double)f->total * 512 * w->conf.extend_at / 100;
+}
+
+/* The snapshot is lost (a classic one invalidated), or must go before
+ * the thin pool under it fills (dropped: the stream's reads fail). */
+static bool lost(struct mb_snap_watch *w, double pct, bool invalid)
+{
+	if (w->conf.drop) {
+		mb_error_log("thin pool '%s/%s' is %.1f%% full%s: dropping the snapshot before the "
+			     "pool fills", w->conf.vg, w->conf.snap_lv, pct, invalid ? " (out of space)" : "");
+		w->conf.drop(w->conf.drop_arg);
+	} else {
+		mb_error_log("snapshot '%s/%s' is invalid: its container overflowed",
+			     w->conf.vg, w->conf.snap_lv);
+	}
+	pthread_mutex_lock(&w->lock);
+	w->invalid = true;
+	pthread_mutex_unlock(&w->lock);
+	return false;
 }
 
 /* One look at the container; false once the snapshot is lost. */
@@ -140,7 +159,7 @@ static bool poll_once(struct mb_snap_watch *w)
 	struct mb_error e = { 0 };
 	double pct, before = w->last_pct;
 
-	if (mb_dm_snapshot_fill(w->conf.snap_dm, &f, &e) < 0) {
+	if (w->conf.fill(w->conf.snap_dm, &f, &e) < 0) {
 		mb_warn("snapshot: %s", e.msg);
 		return true;
 	}
@@ -152,14 +171,11 @@ static bool poll_once(struct mb_snap_watch *w)
 		w->peak = pct;
 	w->invalid = f.invalid;
 	pthread_mutex_unlock(&w->lock);
-	if (f.invalid) {
-		mb_error_log("snapshot '%s/%s' is invalid: its container overflowed",
-			     w->conf.vg, w->conf.snap_lv);
-		return false;
-	}
+	if (f.invalid || (w->conf.abort_at > 0 && !w->stop && pct >= w->conf.abort_at))
+		return lost(w, pct, f.invalid);
 	if (!w->cannot_grow && wants_room(w, &f, pct) && !grow(w))
 		w->cannot_grow = true;
-	if (w->cannot_grow && (pct >= MB_SNAP_THROTTLE_AT ||
+	if (w->cannot_grow && (pct >= w->conf.throttle_at ||
 			       (double)f.used * 512 + w->rate >= (double)f.total * 512 * 0.8))
 		throttle(w, pct, before);
 	return true;
@@ -200,6 +216,12 @@ int mb_snap_watch_start(struct mb_snap_watch **out, const struct mb_snap_watch_c
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to watch snapshot '%s'",
 			       conf->snap_lv);
 	w->conf = *conf;
+	if (!w->conf.fill)
+		w->conf.fill = mb_dm_snapshot_fill;
+	if (w->conf.extend_at <= 0)
+		w->conf.extend_at = MB_SNAP_EXTEND_AT;
+	if (w->conf.throttle_at <= 0)
+		w->conf.throttle_at = MB_SNAP_THROTTLE_AT;
 	w->size_initial = conf->size;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);

@@ -107,3 +107,53 @@ tick_stop() {
 
 # The last id the tick file records as committed.
 tick_last() { grep -o '^tick [0-9]*$' "$1" | tail -1 | cut -d' ' -f2; }
+
+# pg_snapshot_scenario KIND METHOD LEFT LVCREATE-ARGS...: PostgreSQL 15 on
+# a new LV vg/pg (lvcreate -n pg LVCREATE-ARGS, ext4 at /pg, started in
+# $CG), a hot backup under pgbench and the tick writer from its METHOD
+# snapshot, restored, started, pg_amcheck clean, balances agree, ticks
+# contiguous; LEFT names a function listing leftover snapshots.  Uses the
+# suite's $VG, $S, $CATALOG, $CG, disks, last_run; sets BENCH.
+pg_snapshot_scenario() {
+	local kind=$1 method=$2 left=$3 port=5432 rport=5433 conn max n min got before
+	shift 3
+	conn="host=$PG_SOCK port=$port user=postgres dbname=postgres"
+	lvcreate -q -y -n pg "$@" >/dev/null && mkfs.ext4 -q "/dev/$VG/pg" &&
+		mkdir -p /pg && mount "/dev/$VG/pg" /pg && cp -a "$PG_TEMPLATE" /pg/data &&
+		chown -R postgres: /pg/data && chmod 700 /pg/data &&
+		(echo "$BASHPID" >"$CG/cgroup.procs" && pg_start /pg/data "$port") ||
+		{ fail "pg: unable to start PostgreSQL on $VG/pg"; return; }
+	"$PG_BIN/pgbench" -n -c 2 -T 600 -U postgres -h "$PG_SOCK" -p "$port" postgres >/dev/null 2>&1 &
+	BENCH=$!
+	tick_start "$port" "$S/ticks"
+	sleep 3
+	before=$(tick_last "$S/ticks")
+	run "$MB" --db postgres --pg-conn "$conn" --mirror "lvm:$VG/pg" --media "file:$S/pg.mbi" \
+		--catalog "$CATALOG" --snapshot-pv "${disks[1]}" --freeze-timeout 30
+	tick_stop
+	kill "$BENCH" 2>/dev/null
+	wait "$BENCH" 2>/dev/null
+	BENCH=
+	note "pg: $(grep -o 'snapshot .*peak.*' <<<"$RUN_ERR" | head -1); $(grep -o 'window [0-9]* ms' <<<"$RUN_ERR" | tail -1)"
+	exit_is 0 "pg: a hot backup of PostgreSQL on a $kind LV under pgbench exits 0"
+	is "$(last_run .status)/$(last_run '.snapshots[0].method')/$(last_run '.snapshots[0].invalidated')" \
+		"complete/$method/false" "pg: complete, from a $method snapshot never invalidated"
+	is "$($left)" "" "pg: the snapshot is removed"
+	run "$MB" restore --from "$S/pg.mbi" --to "$S/r-pg"
+	exit_is 0 "pg: restore exits 0"
+	rm -f "$S/pg.mbi"
+	chown -R postgres: "$S/r-pg" && chmod 700 "$S/r-pg"
+	if ! ok "pg: the restored cluster starts" pg_start "$S/r-pg" "$rport"; then
+		diag "$(tail -20 "$PG_SOCK/pg-$rport.log")"
+		return
+	fi
+	run "$PG_BIN/pg_amcheck" -U postgres -h "$PG_SOCK" -p "$rport" --all --install-missing
+	is "$RUN_RC/$RUN_OUT$RUN_ERR" "0/" "pg: pg_amcheck --all is clean"
+	got=$(pg_balances "$rport")
+	like "$got" '^(-?[0-9]+) \1 \1 \1$' "pg: pgbench balances agree ($got)"
+	read -r max n min <<<"$(pg_sql "$rport" "SELECT coalesce(max(id), 0) || ' ' || count(*) || ' ' || coalesce(min(id), 1) FROM ticks")"
+	is "$min/$n" "1/$max" "pg: the ticks are contiguous 1..$max"
+	ok "pg: every tick committed before mbackup started is there ($before <= $max)" test "${before:-x}" -le "$max"
+	pg_stop "$S/r-pg"
+	pg_stop /pg/data
+}

@@ -170,20 +170,6 @@ like "$RUN_ERR" "mbackup: error: invalid value '10x' for --snapshot-size" "the m
 run "$MB" check --db none --mirror "lvm:$VG/lin" --source "$D" --throttle-writers sometimes
 exit_is 2 "a bad --throttle-writers exits 2"
 
-# ---- a thin LV is refused for now (LVM cannot snapshot it under the frozen filesystem) ----
-if lvcreate -q -y -L 64M -T "$VG/pool" "${disks[1]}" >/dev/null 2>&1 &&
-	lvcreate -q -y -V 64M -T "$VG/pool" -n thin >/dev/null 2>&1 && mkfs.ext4 -q "/dev/$VG/thin" &&
-	mkdir -p /mnt/thin && mount "/dev/$VG/thin" /mnt/thin; then
-	run "$MB" check --db none --mirror "lvm:$VG/thin" --source /mnt/thin
-	exit_is 6 "a thin LV is refused with exit 6"
-	like "$RUN_ERR" "mbackup: error: logical volume '$VG/thin' is thin: thin snapshots are not supported yet" \
-		"the message says why"
-	umount /mnt/thin
-	lvremove -q -f "$VG/pool" >/dev/null 2>&1
-else
-	fail "unable to make a thin LV"
-fi
-
 # ---- 1. a roomy container: the origin overwritten during the stream ----
 backup_bg roomy --snapshot-size 200M
 exit_is 0 "roomy: the backup exits 0 while the writer overwrites the set"
@@ -274,50 +260,8 @@ exit_is 0 "kill: a later run works"
 restore_same after
 
 # ---- 7. PostgreSQL on a linear LV, hot mode, under pgbench and the tick writer ----
-pg_scenario() {
-	local port=5432 rport=5433 conn max n min got before
-	conn="host=$PG_SOCK port=$port user=postgres dbname=postgres"
-	lvcreate -q -y -L 400M -n pg "$VG" "${disks[0]}" >/dev/null && mkfs.ext4 -q "/dev/$VG/pg" &&
-		mkdir -p /pg && mount "/dev/$VG/pg" /pg && cp -a "$PG_TEMPLATE" /pg/data &&
-		chown -R postgres: /pg/data && chmod 700 /pg/data &&
-		(echo "$BASHPID" >"$CG/cgroup.procs" && pg_start /pg/data "$port") ||
-		{ fail "pg: unable to start PostgreSQL on $VG/pg"; return; }
-	"$PG_BIN/pgbench" -n -c 2 -T 600 -U postgres -h "$PG_SOCK" -p "$port" postgres >/dev/null 2>&1 &
-	BENCH=$!
-	tick_start "$port" "$S/ticks"
-	sleep 3
-	before=$(tick_last "$S/ticks")
-	run "$MB" --db postgres --pg-conn "$conn" --mirror "lvm:$VG/pg" --media "file:$S/pg.mbi" \
-		--catalog "$CATALOG" --snapshot-pv "${disks[1]}" --freeze-timeout 30
-	tick_stop
-	kill "$BENCH" 2>/dev/null
-	wait "$BENCH" 2>/dev/null
-	BENCH=
-	note "pg: $(grep -o 'snapshot .*peak.*' <<<"$RUN_ERR" | head -1); $(grep -o 'window [0-9]* ms' <<<"$RUN_ERR" | tail -1)"
-	exit_is 0 "pg: a hot backup of PostgreSQL on a linear LV under pgbench exits 0"
-	is "$(last_run .status)/$(last_run '.snapshots[0].method')/$(last_run '.snapshots[0].invalidated')" \
-		"complete/classic/false" "pg: complete, from a classic snapshot never invalidated"
-	is "$(snaps)" "" "pg: the snapshot is removed"
-	run "$MB" restore --from "$S/pg.mbi" --to "$S/r-pg"
-	exit_is 0 "pg: restore exits 0"
-	rm -f "$S/pg.mbi"
-	chown -R postgres: "$S/r-pg" && chmod 700 "$S/r-pg"
-	if ! ok "pg: the restored cluster starts" pg_start "$S/r-pg" "$rport"; then
-		diag "$(tail -20 "$PG_SOCK/pg-$rport.log")"
-		return
-	fi
-	run "$PG_BIN/pg_amcheck" -U postgres -h "$PG_SOCK" -p "$rport" --all --install-missing
-	is "$RUN_RC/$RUN_OUT$RUN_ERR" "0/" "pg: pg_amcheck --all is clean"
-	got=$(pg_balances "$rport")
-	like "$got" '^(-?[0-9]+) \1 \1 \1$' "pg: pgbench balances agree ($got)"
-	read -r max n min <<<"$(pg_sql "$rport" "SELECT coalesce(max(id), 0) || ' ' || count(*) || ' ' || coalesce(min(id), 1) FROM ticks")"
-	is "$min/$n" "1/$max" "pg: the ticks are contiguous 1..$max"
-	ok "pg: every tick committed before mbackup started is there ($before <= $max)" test "${before:-x}" -le "$max"
-	pg_stop "$S/r-pg"
-	pg_stop /pg/data
-}
 if [ -n "${PG_TEMPLATE:-}" ] && [ -f "$PG_TEMPLATE/PG_VERSION" ] && [ -x "$PG_BIN/postgres" ]; then
-	pg_scenario
+	pg_snapshot_scenario linear classic snaps -L 400M "$VG" "${disks[0]}"
 else
 	skip "PostgreSQL on a linear LV" "no PostgreSQL 15 template (\$PG_TEMPLATE)"
 fi

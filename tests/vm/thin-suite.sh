@@ -1,0 +1,285 @@
+#!/bin/bash
+# tests/vm/thin-suite.sh - lvm:VG/LV on a thin LV, inside the guest (TAP):
+# mbackup takes the thin snapshot itself through device-mapper inside the
+# window.  Run by tests/integration/94-thin-vm.t:
+#   tests/vm/vm-run --disks 2 --disk-size 2G -- tests/vm/thin-suite.sh
+# A writer overwrites the backup set in place (O_DIRECT) during the
+# stream, from a cgroup of its own, its cwd on the data filesystem.
+. "$(dirname "$0")/../lib/tap.sh"
+FX_NO_BINARY=1
+. "$(dirname "$0")/../lib/fixture.sh"
+. "$(dirname "$0")/pg-lib.sh"
+
+[ -n "${VM_GUEST:-}" ] || skip_all "runs inside the test VM: tests/vm/vm-run --disks 2 -- $0"
+read -r -a disks <<<"${VM_DISKS:-}"
+[ "${#disks[@]}" -ge 2 ] || skip_all "needs 2 virtio disks (vm-run --disks 2)"
+[ -x "$MB" ] || bail_out "no binary at '$MB' (run make)"
+
+VG=mbt
+S=/scratch
+CATALOG=$S/catalog.db
+CG=/sys/fs/cgroup/mbwriter
+WRITER= HOLDER= BENCH=
+T_START=$(date +%s)
+LV= D=
+
+cleanup() {
+	[ -n "$WRITER" ] && kill "$WRITER" 2>/dev/null
+	[ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null
+	[ -n "$BENCH" ] && kill "$BENCH" 2>/dev/null
+	tick_stop
+	return 0
+}
+trap cleanup EXIT
+. "$(dirname "$0")/lvm-lib.sh"
+
+snapdevs() { dmsetup ls 2>/dev/null | awk '{print $1}' | grep _mbsnap_ | tr '\n' ' '; }
+last_run() { "$MB" list --output json --catalog "$CATALOG" | jq -r ".[0]$1"; }
+sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 md5sum); }
+pool_pct() { lvs --noheadings -o data_percent "$VG/$1" | tr -d ' '; }
+
+# thin_fs POOL POOLSIZE LV VSIZE: a pool, a thin LV on it with ext4
+# (mounted -o discard, so freed blocks go back to the pool) at /mnt/LV
+# holding the fixture and big1..big6 (16 MiB each).
+thin_fs() {
+	lvcreate -q -y -L "$2" -T "$VG/$1" "${disks[0]}" >/dev/null &&
+		lvcreate -q -y -V "$4" -T "$VG/$1" -n "$3" >/dev/null && mkfs.ext4 -q "/dev/$VG/$3" &&
+		mkdir -p "/mnt/$3" && mount -o discard "/dev/$VG/$3" "/mnt/$3" &&
+		mkdir -p "/mnt/$3/data/static" && fx_populate "/mnt/$3/data/static" &&
+		head -c 16M /dev/urandom >"/mnt/$3/data/big1" &&
+		for i in 2 3 4 5 6; do cp "/mnt/$3/data/big1" "/mnt/$3/data/big$i" || return 1; done &&
+		sync
+}
+
+setup() {
+	pvcreate -q -y "${disks[0]}" "${disks[1]}" && vgcreate -q "$VG" "${disks[0]}" "${disks[1]}" &&
+		lvcreate -q -y -L 560M -n scratch "$VG" "${disks[1]}" && mkfs.ext4 -q "/dev/$VG/scratch" &&
+		mkdir -p "$S" && mount "/dev/$VG/scratch" "$S" &&
+		thin_fs pool 400M thin 256M &&
+		mkdir -p /sys/fs/cgroup && { mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup; } &&
+		echo +io >/sys/fs/cgroup/cgroup.subtree_control && mkdir -p "$CG"
+}
+
+# use LV: the scenarios' origin, its data directory and checksums.
+use() {
+	LV=$1
+	D=/mnt/$1/data
+	for i in 1 2 3 4 5 6; do cp "$D/big$i" "$S/orig-big$i"; done
+	BEFORE=$(sums "$D")
+	[ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null
+	(echo "$BASHPID" >"$CG/cgroup.procs" && cd "$D" && exec sleep 100000) &
+	HOLDER=$!
+}
+
+# writer_start: overwrites big1..big6 in place, 1 MiB at a time (a pause
+# unless $FAST), O_DIRECT, from $CG with its cwd in $D, until killed.
+writer_start() {
+	(
+		echo "$BASHPID" >"$CG/cgroup.procs" && cd "$D" || exit 1
+		while :; do
+			for i in 1 2 3 4 5 6; do
+				for ((j = 0; j < 16; j++)); do
+					head -c 1M /dev/urandom | dd of="big$i" bs=1M count=1 seek=$j \
+						conv=notrunc oflag=direct iflag=fullblock status=none
+					[ -n "${FAST:-}" ] || sleep 0.05
+				done
+			done
+		done
+	) &
+	WRITER=$!
+}
+writer_stop() { [ -n "$WRITER" ] && kill "$WRITER" && wait "$WRITER" 2>/dev/null; WRITER=; }
+
+# backup_bg WHAT ARGS: mbackup in the background, the writer started once
+# the window has closed; $SLOW sends the image through an 8 MiB/s pipe,
+# $KILL_ON kills mbackup (SIGKILL) once its log matches.
+slow_sink() { perl -e 'while (read(STDIN, $b, 1 << 20)) { print $b; select(undef, undef, undef, 0.12) }'; }
+mb_bg() {
+	local what=$1
+	shift
+	(echo "$BASHPID" >"$S/pid" && exec "$MB" --db none --mirror "lvm:$VG/$LV" --source "$D" \
+		--catalog "$CATALOG" "$@" 2>"$S/$what.log")
+}
+backup_bg() {
+	local what=$1 i pid job
+	shift
+	rm -f "$S/$what.mbi" "$S/$what.log" "$S/pid" "$S/rc"
+	if [ -n "${SLOW:-}" ]; then
+		{ mb_bg "$what" --media - "$@" | slow_sink >"$S/$what.mbi"; echo "${PIPESTATUS[0]}" >"$S/rc"; } &
+	else
+		{ mb_bg "$what" --media "file:$S/$what.mbi" "$@"; echo "$?" >"$S/rc"; } &
+	fi
+	job=$!
+	for ((i = 0; i < 100; i++)); do [ -s "$S/pid" ] && break; sleep 0.1; done
+	pid=$(cat "$S/pid")
+	for ((i = 0; i < 600; i++)); do
+		grep -q "phase unquiesce: done" "$S/$what.log" 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	writer_start
+	for ((i = 0; i < 600 && ${KILL_ON:+1}0; i++)); do
+		grep -Eq "$KILL_ON" "$S/$what.log" && { kill -9 "$pid"; break; }
+		sleep 0.1
+	done
+	wait "$job"
+	RUN_RC=$(cat "$S/rc")
+	RUN_ERR=$(cat "$S/$what.log")
+	writer_stop
+	note "$what: exit $RUN_RC; $(grep -o 'thin snapshot .*peak.*' <<<"$RUN_ERR" | head -1);" \
+		"$(grep -o "taken in [0-9]* ms" <<<"$RUN_ERR" | head -1), $(grep -o 'window [0-9]* ms' <<<"$RUN_ERR" | head -1)"
+	[ "$RUN_RC" = 0 ] || [ -n "${KILL_ON:-}" ] || diag "$(grep -v ' debug: ' <<<"$RUN_ERR" | tail -15)"
+}
+
+restore_same() {
+	local what=$1
+	rm -rf "$S/r-$what"
+	run "$MB" restore --from "$S/$what.mbi" --to "$S/r-$what"
+	exit_is 0 "$what: restore exits 0"
+	is "$(sums "$S/r-$what")" "$BEFORE" "$what: the restored set is byte-identical to the source at the snapshot"
+	rm -rf "${S:?}/r-$what" "$S/$what.mbi"
+}
+
+reset_data() {
+	for i in 1 2 3 4 5 6; do cp "$S/orig-big$i" "$D/big$i" || return 1; done
+	sync
+	fstrim "/mnt/$LV" 2>/dev/null
+	BEFORE=$(sums "$D")
+}
+
+# gone_id POOL ID: the pool no longer has thin device ID (delete says so).
+gone_id() {
+	local out
+	out=$(dmsetup message "$VG-$1-tpool" 0 "delete $2" 2>&1) && return 1
+	grep -q "No data available" <<<"$out"
+}
+
+t0=$(now_ms)
+setup >&2 || bail_out "unable to set up the volume group"
+use thin
+note "setup: $(($(now_ms) - t0)) ms; pool $(pool_pct pool)% full"
+
+# ---- check says which method and why ----
+run "$MB" check --db none --mirror "lvm:$VG/thin" --source "$D" --catalog "$CATALOG"
+exit_is 0 "check of a thin LV exits 0"
+like "$RUN_ERR" "lvm: '$VG/thin' is thin, not raid1: a thin snapshot stands in: pool '$VG/pool' [0-9.]+% full \(400 MiB, chunk 64 KiB\), grown at 70% from [0-9]+ MiB free, writers throttled at 80% when it cannot grow, the snapshot dropped at 90%" \
+	"check names the method, the pool and the marks"
+is "$(snapdevs)" "" "check created nothing"
+
+# ---- 1. the origin overwritten during the stream ----
+SLOW=1 backup_bg roomy
+exit_is 0 "roomy: the backup exits 0 while the writer overwrites the set"
+like "$RUN_ERR" "lvm: thin snapshot '$VG/thin_mbsnap_[0-9]+' \(id [0-9]+ in pool '$VG/pool'\) taken in [0-9]+ ms" \
+	"roomy: the snapshot was taken in the window"
+is "$(snapdevs)" "" "roomy: the snapshot device is removed after the stream"
+is "$(last_run '.snapshots[0].method')/$(last_run '.snapshots[0].invalidated')" "thin/false" \
+	"roomy: list records a thin snapshot, never dropped"
+ID=$(grep -o "(id [0-9]*" <<<"$RUN_ERR" | head -1 | tr -dc 0-9)
+ok "roomy: its id $ID is deleted from the pool" gone_id pool "$ID"
+restore_same roomy
+reset_data
+run lvcreate -q -y -V 32M -T "$VG/pool" -n later
+exit_is 0 "roomy: LVM still creates a thin LV in the pool ($RUN_ERR)"
+lvremove -q -f "$VG/later" >/dev/null 2>&1
+
+# ---- 2. SIGKILL inside the window, the origin suspended ----
+run env MBACKUP_FAULT=thin-suspended:kill "$MB" --db none --mirror "lvm:$VG/thin" --source "$D" \
+	--media "file:$S/susp.mbi" --catalog "$CATALOG" --freeze-timeout 5
+exit_is 137 "suspended: killed by SIGKILL with the origin suspended"
+state=
+for ((i = 0; i < 50; i++)); do
+	state=$(dmsetup info -c --noheadings -o attr "$VG-thin")
+	[[ $state != *s* ]] && break
+	sleep 0.1
+done
+unlike "$state" "s" "suspended: the keeper resumed the origin (attr $state)"
+took=
+for ((i = 0; i < 40; i++)); do
+	if timeout 2 touch "$D/.probe" 2>/dev/null; then took=$i; rm -f "$D/.probe"; break; fi
+done
+ok "suspended: the filesystem is writable again (${took:-?} tries)" test -n "$took"
+run "$MB" recover --catalog "$CATALOG"
+exit_is 0 "suspended: recover exits 0"
+is "$(snapdevs)" "" "suspended: no snapshot device is left"
+rm -f "$S/susp.mbi"
+
+# ---- 3. SIGKILL mid-stream: recover removes the device and the id ----
+SLOW=1 KILL_ON="thin snapshot .* taken in" backup_bg kill
+exit_is 137 "kill: killed by SIGKILL during the stream"
+ID=$(grep -o "(id [0-9]*" <<<"$RUN_ERR" | head -1 | tr -dc 0-9)
+like "$(snapdevs)" "thin_mbsnap_[0-9]+" "kill: the snapshot device is left behind"
+run "$MB" check --db none --mirror "lvm:$VG/thin" --source "$D"
+exit_is 6 "kill: a new run is refused while it is there"
+like "$RUN_ERR" "mbackup: error: logical volume '$VG/thin' has a thin snapshot '$VG-thin_mbsnap_[0-9]+' left by an mbackup run" \
+	"kill: the message names it"
+run "$MB" recover --catalog "$CATALOG"
+exit_is 0 "kill: recover exits 0"
+is "$(snapdevs)" "" "kill: recover removed the snapshot device"
+ok "kill: and deleted id $ID from the pool" gone_id pool "$ID"
+is "$(last_run .status)" failed "kill: the run is marked failed"
+rm -f "$S/kill.mbi"
+reset_data
+run "$MB" --db none --mirror "lvm:$VG/thin" --source "$D" --media "file:$S/after.mbi" --catalog "$CATALOG"
+exit_is 0 "kill: a later run works"
+restore_same after
+
+# ---- 4. a pool that cannot grow: the snapshot is dropped before it fills ----
+thin_fs small 160M tsm 128M >&2 || bail_out "unable to make the small pool"
+use tsm
+SIZE=$(lvs --noheadings --units b --nosuffix -o lv_size "$VG/small" | tr -d ' ')
+note "abort: pool $(pool_pct small)% full, $((SIZE >> 20)) MiB"
+SLOW=1 FAST=1 backup_bg abort --throttle-writers off --snapshot-extend-max "$((SIZE >> 20))M"
+exit_is 6 "abort: the run exits 6"
+like "$RUN_ERR" "mbackup: error: thin pool '$VG/small' reached [0-9.]+% \([0-9]+ MiB after 0 extension\(s\)\): the snapshot was dropped before the pool could fill: the image is incomplete" \
+	"abort: the message says why"
+is "$(snapdevs)" "" "abort: the snapshot device is gone"
+PEAK=$(last_run '.snapshots[0].peak_pct | floor')
+ok "abort: the pool was dropped at the mark, never full (peak $PEAK%)" test "$PEAK" -ge 90 -a "$PEAK" -lt 100
+ok "abort: the origin stays writable" timeout 5 dd if=/dev/zero of="$D/big1" bs=1M count=1 conv=notrunc oflag=direct status=none
+is "$(last_run .status)/$(last_run '.snapshots[0].invalidated')" "failed/true" "abort: the run is failed, the snapshot recorded dropped"
+unlike "$RUN_ERR" "device-mapper: message ioctl" "abort: the undo's delete of a dropped id is silent"
+rm -f "$S/abort.mbi"
+reset_data
+
+# ---- 5. a pool that cannot grow: the writers are throttled, the backup valid ----
+DEVNO=$(printf '%d:%d' "0x$(stat -L -c %t "/dev/$VG/tsm")" "0x$(stat -L -c %T "/dev/$VG/tsm")")
+iomax() { grep "^$DEVNO " "$CG/io.max" | grep -o 'wbps=[^ ]*' || echo "wbps=max"; }
+SLOW=1 FAST=1 backup_bg throttle --snapshot-extend-max "$((SIZE >> 20))M"
+exit_is 0 "throttle: the backup exits 0"
+like "$RUN_ERR" "snapshot: container [0-9.]+% full and it cannot grow: writers of '$CG' limited to [0-9]+ KiB/s" \
+	"throttle: the writers were limited"
+like "$RUN_ERR" "snapshot: writers of '$CG' released after [0-9]+ ms" "throttle: and released"
+is "$(iomax)" "wbps=max" "throttle: io.max is back to no limit"
+is "$(last_run '.snapshots[0].invalidated')" false "throttle: never dropped"
+restore_same throttle
+reset_data
+
+# ---- 6. a pool already nearly full is refused before anything is frozen ----
+lvcreate -q -y -V 32M -T "$VG/small" -n filler >/dev/null &&
+	dd if=/dev/urandom of="/dev/$VG/filler" bs=1M count=16 oflag=direct status=none
+run "$MB" check --db none --mirror "lvm:$VG/tsm" --source "$D"
+exit_is 6 "full: check of a thin LV in a pool $(pool_pct small)% full exits 6"
+like "$RUN_ERR" "mbackup: error: thin pool '$VG/small' is [0-9.]+% full: a snapshot could fill it and stop every thin volume in it" \
+	"full: the message says why"
+like "$RUN_ERR" "HINT: extend it first: lvextend -L\+SIZE $VG/small" "full: the hint says how"
+lvremove -q -f "$VG/filler" >/dev/null
+
+
+# ---- 7. a small pool grows from the VG's free space ----
+SLOW=1 FAST=1 backup_bg grow --throttle-writers off
+exit_is 0 "grow: the backup exits 0"
+like "$RUN_ERR" "snapshot: extended '$VG/small' by [0-9]+ MiB" "grow: the pool was extended"
+ok "grow: list counts the extensions ($(last_run '.snapshots[0].extensions'))" \
+	test "$(last_run '.snapshots[0].extensions')" -ge 1
+restore_same grow
+reset_data
+
+# ---- 8. PostgreSQL on a thin LV, hot mode, under pgbench and the tick writer ----
+if [ -n "${PG_TEMPLATE:-}" ] && [ -f "$PG_TEMPLATE/PG_VERSION" ] && [ -x "$PG_BIN/postgres" ]; then
+	pg_snapshot_scenario thin thin snapdevs -L 600M -V 400M -T "$VG/pgpool" "${disks[0]}"
+else
+	skip "PostgreSQL on a thin LV" "no PostgreSQL 15 template (\$PG_TEMPLATE)"
+fi
+
+note "guest suite wall time: $(($(date +%s) - T_START)) s"
+done_testing
