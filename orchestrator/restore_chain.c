@@ -263,20 +263,30 @@ static int read_all(const char *path, char **text, size_t *len, struct mb_error 
 	return 0;
 }
 
-/* Restores the members `files` of link l (all: n 0) into dir. */
-static int restore_link(struct chain *c, const struct link *l, const char *dir, bool force,
-			char *const *files, size_t n, struct mb_error *e)
+/* Restores the members `files` of link l (all: n 0) into dir; a link's
+ * manifest (quiet) shows no progress of its own, only the links do. */
+static int restore_link_as(struct chain *c, const struct link *l, const char *dir, bool force,
+			   char *const *files, size_t n, bool quiet, struct mb_error *e)
 {
+	struct mb_options q = c->ropt;
 	struct mb_set_restore_opts o = {
 		.media = (const char *const *)l->media, .n_media = l->n_media, .to = dir,
 		.force = force, .files = (const char *const *)files, .n_files = n,
-		.report = stdout, .opt = &c->ropt,
+		.report = stdout, .opt = quiet ? &q : &c->ropt,
 	};
 	struct mb_set_stats st;
-	int rc = mb_set_restore(&o, &st, e);
+	int rc;
 
+	q.progress = (char *)"none";
+	rc = mb_set_restore(&o, &st, e);
 	mb_set_stats_free(&st);
 	return rc;
+}
+
+static int restore_link(struct chain *c, const struct link *l, const char *dir, bool force,
+			char *const *files, size_t n, struct mb_error *e)
+{
+	return restore_link_as(c, l, dir, force, files, n, false, e);
 }
 
 /* Increment k's manifest, restored (checksum checked) into tmp, parsed,
@@ -295,7 +305,8 @@ static int read_manifest(struct chain *c, size_t k, const char *tmp, struct mb_e
 		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read the chain");
 		goto out;
 	}
-	if (restore_link(c, l, dir, false, files, 1, e) < 0 || read_all(path, &text, &len, e) < 0 ||
+	if (restore_link_as(c, l, dir, false, files, 1, true, e) < 0 ||
+	    read_all(path, &text, &len, e) < 0 ||
 	    mb_incr_manifest_parse(text, len, &l->man, l->media[0], e) < 0)
 		goto out;
 	if (strcmp(l->man.backup_id, want) != 0 || strcmp(l->man.base_id, base) != 0) {
