@@ -38,9 +38,16 @@ $(BUILD)/tests/unit/%.t: tests/unit/%.c $(BUILD)/libmbackup.a tests/lib/tap.h
 units: $(UNIT_BIN)
 
 # The one test command: unit tests (C) then integration tests (the binary
-# against real loop filesystems), all under prove.
+# against real loop filesystems), all under prove.  The QEMU suites
+# (*-vm.t) each boot a guest with one vCPU that keeps one core busy under
+# TCG: they run two at a time, after everything else has run one at a time.
+VM_TESTS := $(wildcard tests/integration/*-vm.t)
+HOST_TESTS := $(filter-out $(VM_TESTS),$(wildcard tests/integration/*.t))
 check: all units
-	prove --exec '' $(PROVE_FLAGS) $(UNIT_BIN) $(wildcard tests/integration/*.t)
+	@rc=0; \
+	prove --exec '' $(PROVE_FLAGS) $(UNIT_BIN) $(HOST_TESTS) || rc=1; \
+	prove --exec '' -j2 $(PROVE_FLAGS) $(VM_TESTS) || rc=1; \
+	exit $$rc
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer, built
 # apart in build-asan (the normal build is untouched), without the QEMU

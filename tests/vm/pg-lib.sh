@@ -19,7 +19,15 @@ TICK_PIDS=()
 
 as_pg() { runuser -u postgres -- "$@"; }
 
+# Suites run two at a time (make check): one builds a template, the other
+# waits for it, then takes the same one.
 pg_template() {
+	local cache=${VM_CACHE:-/var/tmp/mbackup-vm}
+	mkdir -p "$cache" || return 1
+	(flock 9 && pg_template_locked "$@") 9>"$cache/.pg-template.lock"
+}
+
+pg_template_locked() {
 	local scale=$1 cache=${VM_CACHE:-/var/tmp/mbackup-vm}
 	local dir=$cache/pg15-s$scale-v$PG_TEMPLATE_VERSION tmp port=$((55000 + RANDOM % 1000))
 	if [ -f "$dir/PG_VERSION" ] && [ ! -e "$dir/postmaster.pid" ]; then
