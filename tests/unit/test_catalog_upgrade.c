@@ -2,8 +2,10 @@
  * versions really had (copied from the git history, not from the code's
  * migration list, so the test cannot agree with a wrong list), filled with
  * rows, then opened by this mbackup: rows kept, new tables and index there,
- * PRAGMA user_version 10 (4: backups + block maps, 5: runs.expired, 6: the run_facts table,
- * 7: run_pace, 8: snapshots, 9: wal_files, 10: images.compressed_bytes).  Also: a version 1 or 2 catalog already holding a
+ * PRAGMA user_version MB_CATALOG_SCHEMA_VERSION (4: backups + block maps,
+ * 5: runs.expired, 6: the run_facts table, 7: run_pace, 8: snapshots,
+ * 9: wal_files, 10: images.compressed_bytes; each later migration adds
+ * its own check below).  Also: a version 1 or 2 catalog already holding a
  * placements table made by the old create-on-first-use code, a migration
  * that fails part way leaving the catalog untouched, a newer catalog
  * refused. */
@@ -167,9 +169,10 @@ static void upgrade(const char *what, int version, int placements)
 	snprintf(name, sizeof(name), "%s: new placements recorded", what);
 	is_int(c ? mb_catalog_save_placements(c, 1, &p, 1, &e) : -1, 0, name);
 	mb_catalog_close(c);
-	is_int(sql1("PRAGMA user_version"), 10, "  user_version 10");
-	is_int(sql1("SELECT group_concat(version) FROM schema_version"), 10,
-	       "  one schema_version row, 10 (older mbackups refuse the file)");
+	is_int(sql1("PRAGMA user_version"), MB_CATALOG_SCHEMA_VERSION, "  user_version the newest");
+	is_int(sql1("SELECT group_concat(version) FROM schema_version"),
+	       MB_CATALOG_SCHEMA_VERSION,
+	       "  one schema_version row, the newest (older mbackups refuse the file)");
 	is_int(sql1("SELECT count(*) FROM runs WHERE expired IS NULL"), 2,
 	       "  runs.expired there, NULL for the old runs");
 	is_int(exists("table", "run_pace"), 1, "  the run_pace table (7) is there");
@@ -223,9 +226,9 @@ static void failed_migration(void)
 	ok(build(2, 0) == 0 && sql_exec("CREATE TABLE placements_run (x);") == 0,
 	   "a schema 2 catalog where the index name is taken");
 	is_int(mb_catalog_open(&c, path, &e), -1, "  open fails");
-	snprintf(msg, sizeof(msg), "unable to upgrade the schema to version 10 in"
+	snprintf(msg, sizeof(msg), "unable to upgrade the schema to version %d in"
 		 " catalog '%s': there is already a table named placements_run",
-		 path);
+		 MB_CATALOG_SCHEMA_VERSION, path);
 	is_str(e.msg, msg, "  message");
 	is_int(e.code, MB_ERR_CATALOG, "  MB_ERR_CATALOG");
 	is_int(exists("table", "placements"), 0, "  no placements table left");
@@ -245,12 +248,14 @@ static void newer(const char *how)
 	fresh();
 	is_int(mb_catalog_open(&c, path, &e), 0, "a new catalog");
 	mb_catalog_close(c);
-	is_int(sql1("PRAGMA user_version"), 10, "  starts at user_version 10");
+	is_int(sql1("PRAGMA user_version"), MB_CATALOG_SCHEMA_VERSION,
+	       "  starts at the newest user_version");
 	is_int(exists("index", "placements_run"), 1, "  with the placements index");
 	sql_exec(how);
 	is_int(mb_catalog_open(&c, path, &e), -1, how);
-	snprintf(msg, sizeof(msg), "catalog '%s' has schema version 11, newer than"
-		 " this mbackup supports (10)", path);
+	snprintf(msg, sizeof(msg), "catalog '%s' has schema version %d, newer than"
+		 " this mbackup supports (%d)", path, MB_CATALOG_SCHEMA_VERSION + 1,
+		 MB_CATALOG_SCHEMA_VERSION);
 	is_str(e.msg, msg, "  message");
 	is_str(e.hint, "run a newer mbackup, or point --catalog at another file",
 	       "  hint");
@@ -259,6 +264,8 @@ static void newer(const char *how)
 
 int main(void)
 {
+	char sql[80];
+
 	sql_db = path;
 	tap_lock_dir(path);
 	plan(4 * 22 + 7 + 2 * 7);
@@ -267,8 +274,11 @@ int main(void)
 	upgrade("a schema 2 catalog", 2, 0);
 	upgrade("a schema 2 catalog with the old placements table", 2, 1);
 	failed_migration();
-	newer("PRAGMA user_version = 11");
-	newer("UPDATE schema_version SET version = 11");
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", MB_CATALOG_SCHEMA_VERSION + 1);
+	newer(sql);
+	snprintf(sql, sizeof(sql), "UPDATE schema_version SET version = %d",
+		 MB_CATALOG_SCHEMA_VERSION + 1);
+	newer(sql);
 	fresh();
 	return done_testing();
 }
