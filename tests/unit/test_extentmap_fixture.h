@@ -27,6 +27,7 @@
 #include "common/entry.h"
 #include "common/error.h"
 #include "extentmap/extentmap.h"
+#include "tests/lib/tap.h"
 
 struct fx {
 	char dir[64];		/* /tmp/extentmap-XXXXXX */
@@ -175,6 +176,58 @@ static inline int fx_run_child(int (*body)(void *), void *arg)
 		return 1;
 	}
 	return WEXITSTATUS(status);
+}
+
+/* A test run on a scratch ext4 and a scratch xfs of the given sizes:
+ * test(fs) on each in turn, in a child (fx_run_child), with lost+found
+ * made on xfs too so that both trees look the same; the filesystems are
+ * torn down after.  The test's exit status, or 1 when a filesystem could
+ * not be set up (said in TAP). */
+struct fx_both {
+	struct fx fs[2];
+	void (*test)(struct fx *);
+};
+
+static inline int fx_both_body(void *arg)
+{
+	struct fx_both *b = arg;
+
+	for (int i = 0; i < 2; i++) {
+		char p[600];
+
+		diag("---- %s ----", i ? "xfs" : "ext4");
+		snprintf(p, sizeof(p), "%s/lost+found", b->fs[i].mnt);
+		mkdir(p, 0700);
+		b->test(&b->fs[i]);
+	}
+	return done_testing();
+}
+
+static inline int fx_main_ext4_xfs(const uint64_t size[2], void (*test)(struct fx *))
+{
+	static const char *const mkfs_ext4[] = { "mkfs.ext4", "-q", "-F", "-b", "4096", NULL };
+	static const char *const mkfs_xfs[] = { "mkfs.xfs", "-q", "-f", NULL };
+	const char *const *mkfs[2] = { mkfs_ext4, mkfs_xfs };
+	static const char *const type[2] = { "ext4", "xfs" };
+	struct fx_both b = { .test = test };
+	int rc = 1, i;
+
+	if (geteuid() != 0)
+		skip_all("needs root for loop devices");
+	for (i = 0; i < 2; i++)
+		b.fs[i].loop_fd = -1;
+	for (i = 0; i < 2; i++) {
+		if (fx_setup(&b.fs[i], type[i], mkfs[i], size[i]) < 0) {
+			printf("1..1\nnot ok 1 - %s scratch filesystem: %s\n", type[i],
+			       strerror(errno));
+			goto out;
+		}
+	}
+	rc = fx_run_child(fx_both_body, &b);
+out:
+	for (i = 0; i < 2; i++)
+		fx_teardown(&b.fs[i]);
+	return rc;
 }
 
 /* ---- helpers for the test bodies ---- */

@@ -12,10 +12,6 @@
 #define PER_DIR 100
 #define OVERFLOW_FILES 17000	/* > /proc/sys/fs/fanotify/max_queued_events */
 
-static const char *const mkfs_ext4[] = { "mkfs.ext4", "-q", "-F", "-b", "4096", NULL };
-static const char *const mkfs_xfs[] = { "mkfs.xfs", "-q", "-f", NULL };
-static struct fx fss[2];
-static const char *const fstypes[2] = { "ext4", "xfs" };
 
 #define P(...) (snprintf(p, sizeof(p), __VA_ARGS__), p)
 
@@ -204,39 +200,15 @@ static void test_overflow(struct fx *fs)
 	mb_set_free(&set);
 }
 
-static int body(void *arg)
+static void test_both(struct fx *fs)
 {
-	for (int i = 0; i < 2; i++) {
-		char p[600];
-
-		diag("---- %s ----", fstypes[i]);
-		mkdir(P("%s/lost+found", fss[i].mnt), 0700);
-		test_window(&fss[i]);
-		test_overflow(&fss[i]);
-	}
-	return done_testing();
+	test_window(fs);
+	test_overflow(fs);
 }
 
 int main(void)
 {
-	const char *const *mkfs[2] = { mkfs_ext4, mkfs_xfs };
-	uint64_t size[2] = { 256u << 20, 512u << 20 };
-	int rc = 1, i;
+	const uint64_t size[2] = { 256u << 20, 512u << 20 };
 
-	if (geteuid() != 0)
-		skip_all("needs root for loop devices");
-	for (i = 0; i < 2; i++)
-		fss[i].loop_fd = -1;
-	for (i = 0; i < 2; i++) {
-		if (fx_setup(&fss[i], fstypes[i], mkfs[i], size[i]) < 0) {
-			printf("1..1\nnot ok 1 - %s scratch filesystem: %s\n", fstypes[i],
-			       strerror(errno));
-			goto out;
-		}
-	}
-	rc = fx_run_child(body, NULL);
-out:
-	for (i = 0; i < 2; i++)
-		fx_teardown(&fss[i]);
-	return rc;
+	return fx_main_ext4_xfs(size, test_both);
 }

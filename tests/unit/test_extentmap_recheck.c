@@ -11,10 +11,6 @@
 #define KiB 1024u
 #define NOT_RACY ((int64_t)1 << 40)	/* premap "started" far in the future */
 
-static const char *const mkfs_ext4[] = { "mkfs.ext4", "-q", "-F", "-b", "4096", NULL };
-static const char *const mkfs_xfs[] = { "mkfs.xfs", "-q", "-f", NULL };
-static struct fx fss[2];
-static const char *const fstypes[2] = { "ext4", "xfs" };
 
 #define P(...) (snprintf(p, sizeof(p), __VA_ARGS__), p)
 
@@ -144,39 +140,9 @@ static void test_recheck(struct fx *fs)
 	mb_set_free(&set);
 }
 
-static int body(void *arg)
-{
-	for (int i = 0; i < 2; i++) {
-		char p[600];
-
-		diag("---- %s ----", fstypes[i]);
-		/* lost+found exists on ext4 only: make xfs look the same */
-		mkdir(P("%s/lost+found", fss[i].mnt), 0700);
-		test_recheck(&fss[i]);
-	}
-	return done_testing();
-}
-
 int main(void)
 {
-	const char *const *mkfs[2] = { mkfs_ext4, mkfs_xfs };
-	uint64_t size[2] = { 128u << 20, 512u << 20 };
-	int rc = 1, i;
+	const uint64_t size[2] = { 128u << 20, 512u << 20 };
 
-	if (geteuid() != 0)
-		skip_all("needs root for loop devices");
-	for (i = 0; i < 2; i++)
-		fss[i].loop_fd = -1;
-	for (i = 0; i < 2; i++) {
-		if (fx_setup(&fss[i], fstypes[i], mkfs[i], size[i]) < 0) {
-			printf("1..1\nnot ok 1 - %s scratch filesystem: %s\n", fstypes[i],
-			       strerror(errno));
-			goto out;
-		}
-	}
-	rc = fx_run_child(body, NULL);
-out:
-	for (i = 0; i < 2; i++)
-		fx_teardown(&fss[i]);
-	return rc;
+	return fx_main_ext4_xfs(size, test_recheck);
 }
