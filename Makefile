@@ -43,10 +43,15 @@ units: $(UNIT_BIN)
 # TCG: they run two at a time, after everything else has run one at a time.
 VM_TESTS := $(wildcard tests/integration/*-vm.t)
 HOST_TESTS := $(filter-out $(VM_TESTS),$(wildcard tests/integration/*.t))
+# When the host tests fail, their summary is printed again at the very
+# end, after the guest suites' output, where a CI log's tail shows it.
 check: all units
-	@rc=0; \
-	prove --exec '' $(PROVE_FLAGS) $(UNIT_BIN) $(HOST_TESTS) || rc=1; \
+	@rm -f $(BUILD)/check-host.failed; \
+	{ prove --exec '' $(PROVE_FLAGS) $(UNIT_BIN) $(HOST_TESTS) 2>&1 || \
+		touch $(BUILD)/check-host.failed; } | tee $(BUILD)/check-host.log; \
+	rc=0; [ ! -e $(BUILD)/check-host.failed ] || rc=1; \
 	prove --exec '' -j2 $(PROVE_FLAGS) $(VM_TESTS) || rc=1; \
+	[ ! -e $(BUILD)/check-host.failed ] || tests/lib/check-failures.sh $(BUILD)/check-host.log; \
 	exit $$rc
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer, built
