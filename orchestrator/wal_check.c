@@ -212,14 +212,14 @@ static void look(const struct mb_options *o, struct state *a)
 		mb_warn("wal-check: unable to ask PostgreSQL how far behind the archive is: %s", err);
 }
 
-void mb_wal_archive_summary(const char *archive)
+void mb_wal_archive_summary(const struct mb_options *o)
 {
-	struct state a = { .archive = archive };
+	struct state a = { .archive = o->wal_archive };
 	struct mb_wal_scan s;
 	struct mb_error e = { 0 };
 
-	if (mb_wal_store_open(archive, &a.st, &e) < 0 || mb_wal_scan(a.st, &s, &e) < 0) {
-		printf("archive '%s': %s\n", archive, e.msg);
+	if (mb_wal_archive_open(o, &a.st, NULL, &e) < 0 || mb_wal_scan(a.st, &s, &e) < 0) {
+		printf("archive '%s': %s\n", o->wal_archive, e.msg);
 		mb_wal_store_close(a.st);
 		return;
 	}

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define FIRST_WINDOW ((16u << 20) + (64u << 10))
+
 struct mb_s3_obj {
 	struct mbm_s3 c;
 };
@@ -130,20 +132,18 @@ out:
 	return rc;
 }
 
-/* A GET of the range [0, max]: one request, an answer of the object's
- * own size (206), and a 404's body says whether the key or the bucket is
- * missing (a HEAD's cannot). */
-int mb_s3_obj_get(struct mb_s3_obj *o, const char *key, size_t max, void **buf,
-		  struct mb_s3_info *info, struct mb_error *e)
+/* A GET of the range [0, win]: one request, an answer of the object's
+ * own size when it is smaller (206), and a 404's body says whether the key
+ * or the bucket is missing (a HEAD's cannot).  *buf holds win + 1 bytes;
+ * info->size > win: the object is larger. */
+static int get_window(struct mb_s3_obj *o, size_t win, void **buf, struct mb_s3_info *info,
+		      struct mb_error *e)
 {
-	struct mbm_s3_req r = { .method = "GET", .range_len = max + 1 };
+	struct mbm_s3_req r = { .method = "GET", .range_len = win + 1 };
 	char *code = NULL;
 	int rc = -1;
 
-	*buf = NULL;
-	if (aim(o, key, e) < 0)
-		return -1;
-	if (!(r.dst = malloc(max + 1))) {
+	if (!(r.dst = malloc(win + 1))) {
 		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to fetch '%s'", o->c.spec);
 		goto out;
 	}
@@ -160,10 +160,6 @@ int mb_s3_obj_get(struct mb_s3_obj *o, const char *key, size_t max, void **buf,
 		mbm_s3_fail(&o->c, &r, "fetch", e);
 		goto out;
 	}
-	if (r.got > max) {
-		mb_fail(e, MB_ERR_MEDIA, EFBIG, "unable to fetch '%s'", o->c.spec);
-		goto out;
-	}
 	info_of(&r, r.got, info);
 	*buf = r.dst;
 	r.dst = NULL;
@@ -172,6 +168,34 @@ out:
 	free(code);
 	free(r.dst);
 	mbm_s3_req_free(&r);
+	return rc;
+}
+
+/* The first window holds a 16 MiB segment (compressed or not); a larger
+ * object costs a HEAD for its size and a second GET. */
+int mb_s3_obj_get(struct mb_s3_obj *o, const char *key, size_t max, void **buf,
+		  struct mb_s3_info *info, struct mb_error *e)
+{
+	size_t win = max < FIRST_WINDOW ? max : FIRST_WINDOW;
+	int rc;
+
+	*buf = NULL;
+	if (aim(o, key, e) < 0 || (rc = get_window(o, win, buf, info, e)) != 0)
+		return e->code ? -1 : 1;
+	if (info->size <= win)
+		return 0;
+	free(*buf);
+	*buf = NULL;
+	if ((rc = mb_s3_obj_head(o, key, info, e)) != 0)
+		return rc;
+	if (info->size > max)
+		return mb_fail(e, MB_ERR_MEDIA, EFBIG, "unable to fetch '%s'", o->c.spec);
+	if ((rc = get_window(o, (size_t)info->size, buf, info, e)) == 0 &&
+	    info->size > max) {
+		free(*buf);
+		*buf = NULL;
+		return mb_fail(e, MB_ERR_MEDIA, EFBIG, "unable to fetch '%s'", o->c.spec);
+	}
 	return rc;
 }
 

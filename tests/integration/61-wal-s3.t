@@ -174,6 +174,8 @@ exit_is 0 "wal-check on the store: whole"
 like "$RUN_OUT" "archive '$ARCH': [0-9]+ segment\(s\)" "it lists the store"
 like "$RUN_OUT" "[1-9][0-9]* segment\(s\) stored compressed \(zstd\)" "and counts the compressed ones"
 like "$RUN_OUT" "backup $B1: timeline 1 from [0-9A-F/]+: complete through $ZST" "B1's WAL is complete"
+run "$MB" list --config "$CONF" --catalog "$CATALOG"
+like "$RUN_OUT" "archive '$ARCH': [0-9]+ segment\(s\) of 16777216 bytes" "list ends with the store's state"
 is "$(sqlite3 "$CATALOG" "select size < 16777216 from wal_files where name = '$ZST'")" "1" \
 	"the catalog records a compressed segment's stored size"
 is "$(sqlite3 "$CATALOG" "select size from wal_files where name = '$PLAIN'")" "16777216" "and a plain one's"
