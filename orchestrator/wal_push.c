@@ -227,19 +227,21 @@ static int compare(struct push *p, const struct mb_wal_entry *en, struct mb_erro
 	return store(p, en->rel, true, e);
 }
 
-/* Where the name is archived already (plain or .zst): 0 with en, 1 if
- * it is not. */
-static int find(struct push *p, struct mb_wal_entry *en, struct mb_error *e)
+/* Where the name is archived already: as rel, or (a segment) under its
+ * other name (plain or .zst, whichever rel is not).  0 with en, 1 if not;
+ * a store that refuses an existing name by itself is asked for the other
+ * name only. */
+static int find(struct push *p, const char *rel, struct mb_wal_entry *en, struct mb_error *e)
 {
-	char rel[MB_WAL_REL_MAX];
-	int rc;
+	char other[MB_WAL_REL_MAX];
+	int rc = 1;
 
-	for (int zst = 0; zst < 1 + compressible(p); zst++) {
-		mb_wal_rel(&p->wn, p->name, zst, rel);
-		if ((rc = p->s->ops->stat(p->s, rel, en, e)) <= 0)
-			return rc;
-	}
-	return 1;
+	if (!p->s->ops->create_is_atomic && (rc = p->s->ops->stat(p->s, rel, en, e)) <= 0)
+		return rc;
+	if (!compressible(p))
+		return 1;
+	mb_wal_rel(&p->wn, p->name, !(p->level && compressible(p)), other);
+	return p->s->ops->stat(p->s, other, en, e);
 }
 
 /* A new name stored, or the one found (or stored by a racing push) compared. */
@@ -247,10 +249,10 @@ static int archive(struct push *p, struct mb_error *e)
 {
 	char rel[MB_WAL_REL_MAX];
 	struct mb_wal_entry en;
-	int rc = find(p, &en, e);
+	int rc;
 
-	if (rc == 1) {
-		mb_wal_rel(&p->wn, p->name, p->level && compressible(p), rel);
+	mb_wal_rel(&p->wn, p->name, p->level && compressible(p), rel);
+	if ((rc = find(p, rel, &en, e)) == 1) {
 		if ((rc = store(p, rel, false, e)) != 1)
 			return rc;
 		if ((rc = p->s->ops->stat(p->s, rel, &en, e)) != 0)

@@ -44,6 +44,9 @@ typedef int (*mb_wal_list_fn)(void *ctx, const struct mb_wal_entry *en, struct m
 struct mb_wal_store_ops {
 	const char *kind;	/* "directory", "s3" */
 	const char *scheme;	/* "s3://"; NULL: the backend of values with none */
+	/* write (!replace) refuses an existing name by itself, changing
+	 * nothing: no need to look first (a request saved per push) */
+	bool create_is_atomic;
 	/* The archive must exist (no request to a store is made here). */
 	int (*open)(struct mb_wal_store *s, struct mb_error *e);
 	void (*close)(struct mb_wal_store *s);

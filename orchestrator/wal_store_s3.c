@@ -148,6 +148,7 @@ static int s3s_remove(struct mb_wal_store *s, const char *rel, struct mb_error *
 const struct mb_wal_store_ops mb_wal_store_s3 = {
 	.kind = "s3",
 	.scheme = "s3://",
+	.create_is_atomic = true,
 	.open = s3s_open,
 	.close = s3s_close,
 	.stat = s3s_stat,
