@@ -275,15 +275,20 @@ static int list_page(const char *xml, mb_s3_list_fn fn, void *ctx, struct mb_err
 	return rc;
 }
 
-/* The canonical query of one page: keys sorted, values encoded. */
+/* The canonical query of one page: keys sorted, values encoded.  The
+ * test seam MBACKUP_S3_LIST_PAGE=N asks for pages of N keys (the store's
+ * default is 1,000), so that a test sees pagination on a few objects. */
 static char *list_query(const char *prefix, const char *token)
 {
 	char *p = mbm_s3_encode(prefix, false), *t = token ? mbm_s3_encode(token, false) : NULL;
-	char *q = NULL;
+	const char *page = getenv("MBACKUP_S3_LIST_PAGE");
+	char *q = NULL, keys[40] = "";
 
+	if (page && strspn(page, "0123456789") == strlen(page) && strlen(page) < 8 && *page)
+		snprintf(keys, sizeof(keys), "max-keys=%s&", page);
 	if (p && (!token || t) &&
-	    asprintf(&q, "%s%s%slist-type=2&prefix=%s", token ? "continuation-token=" : "",
-		     token ? t : "", token ? "&" : "", p) < 0)
+	    asprintf(&q, "%s%s%slist-type=2&%sprefix=%s", token ? "continuation-token=" : "",
+		     token ? t : "", token ? "&" : "", keys, p) < 0)
 		q = NULL;
 	free(p);
 	free(t);

@@ -174,6 +174,11 @@ exit_is 0 "wal-check on the store: whole"
 like "$RUN_OUT" "archive '$ARCH': [0-9]+ segment\(s\)" "it lists the store"
 like "$RUN_OUT" "[1-9][0-9]* segment\(s\) stored compressed \(zstd\)" "and counts the compressed ones"
 like "$RUN_OUT" "backup $B1: timeline 1 from [0-9A-F/]+: complete through $ZST" "B1's WAL is complete"
+WHOLE=$RUN_OUT
+run env MBACKUP_S3_LIST_PAGE=2 "$MB" wal-check --catalog "$CATALOG"
+exit_is 0 "wal-check reading the listing two keys a page"
+is "$(sed 's/archived [0-9]* s ago/archived s ago/' <<<"$RUN_OUT")" \
+	"$(sed 's/archived [0-9]* s ago/archived s ago/' <<<"$WHOLE")" "sees what one page of them shows"
 run "$MB" list --config "$CONF" --catalog "$CATALOG"
 like "$RUN_OUT" "archive '$ARCH': [0-9]+ segment\(s\) of 16777216 bytes" "list ends with the store's state"
 is "$(sqlite3 "$CATALOG" "select size < 16777216 from wal_files where name = '$ZST'")" "1" \
