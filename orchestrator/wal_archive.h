@@ -152,8 +152,8 @@ struct mb_wal_scan {
 	time_t newest_mtime;	/* when it was archived; 0 if none */
 };
 
-/* Lists the archive (no file is read but archive.info).  A missing
- * archive directory is MB_ERR_NOT_FOUND. */
+/* Lists the archive through its store (no file is read but
+ * archive.info); NAME.zst counts as the segment NAME (n_zst counts them). */
 int mb_wal_scan(struct mb_wal_store *st, struct mb_wal_scan *s, struct mb_error *e);
 void mb_wal_scan_free(struct mb_wal_scan *s);
 bool mb_wal_scan_has(const struct mb_wal_scan *s, uint32_t tli, uint64_t segno);
