@@ -6,7 +6,8 @@
 # quiet for a missing one; the same segment twice is success, other
 # content refused with the exact message and code; the gateway down
 # during wal-push fails with the exact message and code, PostgreSQL
-# retries and catches up once it is back; half the archive compressed
+# retries and catches up once it is back; an absent bucket and a wrong
+# secret are one line and a hint; half the archive compressed
 # (wal-push --compress zstd), a point-in-time restore to a time between
 # two commits replays plain and .zst segments from the store through
 # restore_command = mbackup wal-get, and the copy holds exactly the rows
@@ -145,6 +146,21 @@ like "$(cat "$SOCK/log-$PORT")" "mbackup: error: unable to fetch 's3://wal/db1/a
 	"the reason is in its log"
 ok "the gateway is back" s3_rgw_start
 ok "PostgreSQL retries and catches up" archived_wait "$NEXT"
+
+# ---- an absent bucket, a wrong secret: one line, a hint, exit 8
+run "$MB" wal-push --wal-archive s3://nobucket/db1 "$SCRATCH/in/$NEXT"
+exit_is 8 "wal-push into an absent bucket"
+is "$RUN_ERR" "mbackup: error: unable to fetch 's3://nobucket/db1/archive.info': HTTP 404 NoSuchBucket
+HINT: create the bucket first, or check its name" "names the store's code"
+run "$MB" wal-get --wal-archive s3://nobucket/db1 "$NEXT" "$SCRATCH/in/nb"
+exit_is 8 "wal-get from an absent bucket is no quiet 'not archived'"
+is "$RUN_ERR" "mbackup: error: unable to fetch 's3://nobucket/db1/${NEXT:0:16}/$NEXT': HTTP 404 NoSuchBucket
+HINT: create the bucket first, or check its name" "it says why"
+run env AWS_SECRET_ACCESS_KEY=wrong "$MB" wal-push "$SCRATCH/in/$NEXT"
+exit_is 8 "wal-push with a wrong secret"
+is "$RUN_ERR" "mbackup: error: unable to fetch 's3://wal/db1/archive.info': HTTP 403 SignatureDoesNotMatch
+HINT: check s3-access-key and s3-secret-key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and the bucket's policy" \
+	"names the credentials"
 
 # ---- B1 on the store, rows, half the archive compressed, a target time
 is "$(backup s3://backups/b1.mbi | grep -c 'backup [0-9]* complete')" "1" "B1 to s3://backups/b1.mbi"
