@@ -208,6 +208,10 @@ static int place(const char *tmp, const char *stmp, const char *path, bool repla
 	char side[PATH_CAP + 8];
 
 	snprintf(side, sizeof(side), "%s%s", path, MB_WAL_SIDECAR);
+	/* (link refuses an existing name, but only after the sidecar went:
+	 * look first; the pushes' lock keeps this from racing) */
+	if (!replace && access(path, F_OK) == 0)
+		return 1;
 	if (stmp[0] && rename(stmp, side) < 0)
 		return mb_fail(e, MB_ERR_IO, errno, "unable to rename '%s' to '%s'", stmp, side);
 	if (replace && rename(tmp, path) < 0)

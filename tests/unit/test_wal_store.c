@@ -90,8 +90,8 @@ static void directory(void)
 	ok(mb_wal_store_local(ARCH) == ARCH && !mb_wal_store_local("s3://b/p"),
 	   "a directory is local, s3:// is not");
 	ok(s->ops->write(s, "0000000100000000/A", "abc", 3, sum, false, &e) == 0, "write");
-	ok(s->ops->write(s, "0000000100000000/A", "xyz", 3, sum, false, &e) == 1,
-	   "an existing name is refused");
+	ok(s->ops->write(s, "0000000100000000/A", "xyz", 3, "ffffffffffffffffffffffffffffffff",
+			 false, &e) == 1, "an existing name is refused");
 	ok(s->ops->read(s, "0000000100000000/A", 100, &buf, &en, &e) == 0 && en.size == 3 &&
 	   !memcmp(buf, "abc", 3) && !strcmp(en.sum, sum), "and kept, with its checksum");
 	free(buf);
