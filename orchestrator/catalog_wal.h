@@ -42,10 +42,12 @@ int mb_catalog_run_expire(struct mb_catalog *c, int64_t run_id, bool keep,
 
 /* Brings the catalog's record of the archive (wal_files) up to date from
  * scan s of archive: files not yet recorded added (size, sidecar
- * checksum, mtime as archived_at), files gone from it dropped
+ * checksum, mtime as archived_at; the size as stored), files gone from it dropped
  * (wal_record.c).  How many of each in *added, *dropped. */
 struct mb_wal_scan;
-int mb_catalog_wal_record(struct mb_catalog *c, const char *archive, const struct mb_wal_scan *s,
-			  size_t *added, size_t *dropped, struct mb_error *e);
+struct mb_wal_store;
+int mb_catalog_wal_record(struct mb_catalog *c, struct mb_wal_store *archive,
+			  const struct mb_wal_scan *s, size_t *added, size_t *dropped,
+			  struct mb_error *e);
 
 #endif

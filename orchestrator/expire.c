@@ -3,7 +3,7 @@
  * run older than the oldest of them goes: its image files on file media
  * are removed and its catalog rows deleted; a run with an image on tape
  * is marked expired instead (mbackup does not erase tapes; the catalog
- * still says what is on them).  A run holding a pending obligation is
+ * still says what is on them); an image on s3:// is deleted from the store.  A run holding a pending obligation is
  * left for recover.  Then, with a WAL archive, the WAL no kept backup
  * needs (mb_wal_prune).  Under the catalog lock: never beside a backup.
  */
@@ -19,20 +19,27 @@
 #include "orchestrator/catalog_wal.h"
 #include "orchestrator/lock.h"
 #include "orchestrator/wal_archive.h"
+#include "orchestrator/wal_file.h"
+#include "plugins/media/s3_object.h"
 
-/* Removes one run's image files; *on_tape when one is on tape. */
+/* Removes one run's images (files, objects on the store); *on_tape when
+ * one is on tape. */
 static int remove_images(const struct mb_wal_backup *r, bool *on_tape, struct mb_error *e)
 {
 	*on_tape = false;
 	for (size_t i = 0; i < r->n_media; i++) {
 		const char *m = r->media[i];
+		bool file = strncmp(m, "file:", 5) == 0, object = strncmp(m, "s3://", 5) == 0;
 
 		if (strncmp(m, "tape:", 5) == 0)
 			*on_tape = true;
-		else if (strncmp(m, "file:", 5) == 0 && unlink(m + 5) < 0 && errno != ENOENT)
+		else if (file && unlink(m + 5) < 0 && errno != ENOENT)
 			return mb_fail(e, MB_ERR_IO, errno, "unable to remove image '%s'", m + 5);
-		else if (strncmp(m, "file:", 5) == 0)
-			mb_info("expire: run %" PRId64 ": image '%s' removed", r->run_id, m + 5);
+		else if (object && mb_s3_obj_remove_url(m, e) < 0)
+			return -1;
+		if (file || object)
+			mb_info("expire: run %" PRId64 ": image '%s' removed", r->run_id,
+				file ? m + 5 : m);
 	}
 	return 0;
 }
@@ -62,7 +69,7 @@ static int expire_runs(struct mb_catalog *c, int64_t oldest_kept, size_t *remove
 }
 
 /* The WAL the kept backups b[0..n) do not need. */
-static int expire_wal(const char *archive, const struct mb_wal_backup *b, size_t n,
+static int expire_wal(struct mb_wal_store *archive, const struct mb_wal_backup *b, size_t n,
 		      struct mb_error *e)
 {
 	struct mb_wal_keep keep[n ? n : 1];
@@ -78,18 +85,18 @@ static int expire_wal(const char *archive, const struct mb_wal_backup *b, size_t
 			keep[k++] = (struct mb_wal_keep){ b[i].tli, mb_wal_backup_start(&b[i], seg_size) };
 	if (k == 0) {
 		mb_warn("expire: no kept backup has WAL; the WAL archive '%s' is left as it is",
-			archive);
+			archive->spec);
 		return 0;
 	}
 	if (mb_wal_prune(archive, keep, k, &out, e) < 0)
 		return -1;
 	mb_info("expire: %zu WAL file(s) (%" PRIu64 " bytes) removed from '%s'%s%s", out.files,
-		out.bytes, archive, out.oldest_kept[0] ? ", oldest kept " : "", out.oldest_kept);
+		out.bytes, archive->spec, out.oldest_kept[0] ? ", oldest kept " : "", out.oldest_kept);
 	return 0;
 }
 
 /* The catalog's record of the archive, after the WAL went (wal_record.c). */
-static int record_archive(struct mb_catalog *c, const char *archive, struct mb_error *e)
+static int record_archive(struct mb_catalog *c, struct mb_wal_store *archive, struct mb_error *e)
 {
 	struct mb_wal_scan s = { 0 };
 	size_t added, dropped;
@@ -103,7 +110,7 @@ static int record_archive(struct mb_catalog *c, const char *archive, struct mb_e
 
 int mb_cmd_expire(const struct mb_options *o, struct mb_error *e)
 {
-	const char *archive = NULL;
+	struct mb_wal_store *archive = NULL;
 	struct mb_catalog *c = NULL;
 	struct mb_wal_backup *b = NULL;
 	size_t n = 0, kept, removed = 0;
@@ -114,12 +121,12 @@ int mb_cmd_expire(const struct mb_options *o, struct mb_error *e)
 		mb_hint(e, "e.g. mbackup expire --retain 7 keeps the newest 7 complete backups");
 		return -1;
 	}
-	if (o->wal_archive && !(archive = mb_wal_archive_dir(o, e)))
+	if (o->wal_archive && mb_wal_archive_open(o, &archive, NULL, e) < 0)
 		return -1;
 	if (access(o->catalog, F_OK) < 0) {
 		mb_fail(e, MB_ERR_CATALOG, errno, "no catalog at '%s'", o->catalog);
 		mb_hint(e, "no backup has run with this catalog yet (see --catalog)");
-		return -1;
+		goto out;
 	}
 	if (mb_lock_catalog(o->catalog, &lock, e) < 0 || mb_catalog_open(&c, o->catalog, e) < 0 ||
 	    mb_catalog_wal_backups(c, &b, &n, e) < 0)
@@ -137,5 +144,6 @@ out:
 		mb_catalog_close(c);
 	if (lock >= 0)
 		mb_lock_release(lock);
+	mb_wal_store_close(archive);
 	return rc;
 }

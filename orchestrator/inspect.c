@@ -228,7 +228,7 @@ int mb_cmd_list(const struct mb_options *opt, struct mb_error *e)
 		rc = mb_catalog_list_text_filtered(c, stdout, &f, e);
 	/* (text only: the JSON stays the array of runs schedulers read) */
 	if (rc == 0 && opt->wal_archive && !(opt->output && strcmp(opt->output, "json") == 0))
-		mb_wal_archive_summary(opt->wal_archive);
+		mb_wal_archive_summary(opt);
 	mb_catalog_close(c);
 	return rc;
 }

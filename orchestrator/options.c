@@ -139,16 +139,18 @@ const struct opt_def mb_opt_table[] = {
 	  "auto: lower the read rate while the source device's latency rises, raise it after" },
 	{ "help", OPT_BOOL, V_ALL, OFF(help), NULL, NULL, 0, 0, "show this help" },
 	{ "version", OPT_BOOL, V_ALL, OFF(version), NULL, NULL, 0, 0, "show the version" },
-	{ "compress", OPT_STR, V_BACKUP, OFF(compress), "none|zstd[:LEVEL]", "none", 0, 0,
+	{ "compress", OPT_STR, V_BACKUP | MB_VERB_WAL_PUSH, OFF(compress), "none|zstd[:LEVEL]", "none", 0, 0,
 	  "compress each image into independent zstd frames with a seek table (zstd -dc | tar "
-	  "reads it; restore --file still seeks); LEVEL 1..22, default 3; name it *.zst" },
+	  "reads it; restore --file still seeks); LEVEL 1..22, default 3; name it *.zst; "
+	  "wal-push: each segment stored as one zstd frame, NAME.zst" },
 	{ "compress-threads", OPT_LONG, V_BACKUP, OFF(compress_threads), "N", "0", 0, 64,
 	  "threads compressing each image's frames (0: one per online CPU, at most 8); each "
 	  "holds 8 MiB of buffers" },
 	{ "wal-archive", OPT_STR, V_BACKUP | MB_VERB_RESTORE | MB_VERB_LIST | MB_VERB_WAL_PUSH | MB_VERB_WAL_GET |
-	  MB_VERB_WAL_CHECK | MB_VERB_EXPIRE, OFF(wal_archive), "DIR", NULL, 0, 0,
+	  MB_VERB_WAL_CHECK | MB_VERB_EXPIRE, OFF(wal_archive), "DIR|s3://BUCKET/PREFIX", NULL, 0, 0,
 	  "the WAL archive directory (archive_command = 'mbackup wal-push %p' reads it from "
-	  "the config file); never on a filesystem the backup freezes" },
+	  "the config file); never on a filesystem the backup freezes; or a prefix on the "
+	  "object store (the s3-* settings)" },
 	{ "retain", OPT_LONG, MB_VERB_EXPIRE, OFF(retain), "N", NULL, 1, 1000000,
 	  "expire: keep the newest N complete backups (and the WAL they need)" },
 	{ "target-time", OPT_STR, MB_VERB_RESTORE, OFF(target_time), "TIMESTAMP", NULL, 0, 0,

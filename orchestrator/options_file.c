@@ -135,14 +135,16 @@ static int read_line(struct mb_options *o, char *s, int lineno, int *seen, struc
 	return check_value(d, val, e);
 }
 
-/* A file holding a secret (s3-secret-key) is readable by root alone. */
+/* A file holding a secret (s3-secret-key) is readable by its owner alone:
+ * root, or the user running mbackup (postgres, for wal-push and wal-get
+ * as archive_command and restore_command). */
 static int check_secret_file(const char *path, int fd, struct mb_error *e)
 {
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
 		return mb_fail(e, MB_ERR_CONFIG, errno, "unable to read config file '%s'", path);
-	if (st.st_uid == 0 && (st.st_mode & 077) == 0)
+	if ((st.st_uid == 0 || st.st_uid == geteuid()) && (st.st_mode & 077) == 0)
 		return 0;
 	mb_fail(e, MB_ERR_CONFIG, 0, "config file '%s' holds s3-secret-key but is mode %04o, "
 		"owned by uid %u", path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);

@@ -5,6 +5,7 @@
  * catalog, the lock, the leftovers of a dead run, the run row, and the
  * media.  check stops before the catalog: it changes nothing.
  */
+#include "orchestrator/wal_store.h"
 #include "orchestrator/run.h"
 #include "orchestrator/incremental.h"
 
@@ -230,7 +231,7 @@ static int check_locations(struct mb_run *r, struct mb_error *e)
 	const struct mb_options *o = r->opt;
 	if (refuse_on_frozen(r, "catalog", o->catalog, e) < 0 ||
 	    refuse_on_frozen(r, "log file", o->log_file, e) < 0 ||
-	    refuse_on_frozen(r, "WAL archive", o->wal_archive, e) < 0 ||
+	    refuse_on_frozen(r, "WAL archive", mb_wal_store_local(o->wal_archive), e) < 0 ||
 	    refuse_fd_on_frozen(r, STDERR_FILENO, "standard error", e) < 0 ||
 	    refuse_fd_on_frozen(r, STDOUT_FILENO, "standard output", e) < 0)
 		return -1;

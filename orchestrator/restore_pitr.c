@@ -26,6 +26,7 @@
 #include "orchestrator/catalog_incr.h"
 #include "orchestrator/restore_set.h"
 #include "orchestrator/wal_archive.h"
+#include "orchestrator/wal_store.h"
 #include "orchestrator/wal_cmd.h"
 
 struct target_opt {
@@ -507,7 +508,9 @@ static int fetch_argv(const struct mb_options *opt, char *argv[10], struct mb_er
 		return e->code ? -1 : mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to write the "
 					      "recovery settings");
 	if (opt->wal_archive && (!(argv[n++] = strdup("--wal-archive")) ||
-				 !(argv[n++] = absolute(opt->wal_archive, "WAL archive", e))))
+				 !(argv[n++] = mb_wal_store_local(opt->wal_archive) ?
+				   absolute(opt->wal_archive, "WAL archive", e) :
+				   strdup(opt->wal_archive))))
 		return e->code ? -1 : mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to write the "
 					      "recovery settings");
 	if (opt->config && (!(argv[n++] = strdup("--config")) ||

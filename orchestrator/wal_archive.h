@@ -1,8 +1,10 @@
 /*
- * The WAL archive: the directory `archive_command = 'mbackup wal-push %p'`
- * fills and `restore_command = 'mbackup wal-get %f %p'` reads (--wal-archive
- * DIR, config key wal-archive).  Every file is byte-identical to the one in
- * pg_wal, so in an emergency a DBA can copy one back by hand.
+ * The WAL archive: the directory (or s3://BUCKET/PREFIX, wal_store.h)
+ * `archive_command = 'mbackup wal-push %p'` fills and `restore_command =
+ * 'mbackup wal-get %f %p'` reads (--wal-archive, config key wal-archive).
+ * Every file is byte-identical to the one in pg_wal, or (wal-push
+ * --compress zstd) one zstd frame of it named NAME.zst, so in an
+ * emergency a DBA can copy one back by hand (zstd -d for a .zst).
  *
  * Layout:
  *   DIR/archive.info                "system-identifier = N" and
@@ -16,7 +18,14 @@
  *                                   per 4 GiB of WAL on a timeline)
  *   .../NAME.xxh128                 the checksum sidecar of every file:
  *                                   "<32 hex digits of XXH3-128>  NAME\n"
+ *   .../NAME.zst                    a segment or .partial compressed
+ *                                   (--compress): one zstd frame with
+ *                                   its content size and checksum; its
+ *                                   sidecar NAME.zst.xxh128 holds the
+ *                                   checksum of the uncompressed bytes
  *   .../.NAME.PID.tmp               a push in progress (never read)
+ * On s3:// the same names are objects under PREFIX/, the checksum their
+ * x-amz-meta-xxh128, with no sidecars and no temporaries.
  * The sidecar sits next to its file so wal-get verifies without the catalog
  * or its lock; it is renamed into place before the file, so a file whose
  * name is visible always has its checksum.
@@ -34,11 +43,14 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "orchestrator/wal_store.h"
 
 #define MB_WAL_DEFAULT_SEG_SIZE (16u << 20)
 #define MB_WAL_NAME_MAX 64	/* the longest name (a .backup) is 40 */
 #define MB_WAL_LSN_MAX 24	/* "FFFFFFFF/FFFFFFFF" */
 #define MB_WAL_SIDECAR ".xxh128"
+#define MB_WAL_ZST ".zst"
+#define MB_WAL_FILE_MAX ((size_t)1 << 30)	/* the largest segment */
 
 /* ---- names and LSN math (wal_name.c) ---- */
 
@@ -70,6 +82,14 @@ uint64_t mb_wal_name_segno(const struct mb_wal_name *n, uint32_t seg_size);
 /* The archive directory holding name, relative to the archive ("" for a
  * history file, "TTTTTTTTLLLLLLLL" for the others). */
 void mb_wal_subdir(const struct mb_wal_name *n, const char *name, char buf[MB_WAL_NAME_MAX]);
+/* The archive-relative name name is stored under: "TTTTTTTT.history",
+ * "TTTTTTTTLLLLLLLL/NAME", with ".zst" when zst. */
+void mb_wal_rel(const struct mb_wal_name *n, const char *name, bool zst,
+		char buf[MB_WAL_REL_MAX]);
+/* A stored base name -> the WAL file's name (".zst" cut off a segment or
+ * .partial, *zst set); -1 for anything else. */
+int mb_wal_stored_parse(const char *base, struct mb_wal_name *n, char name[MB_WAL_NAME_MAX],
+			bool *zst);
 
 /* The long page header that opens every segment. */
 struct mb_wal_header {
@@ -101,8 +121,10 @@ struct mb_wal_history {
  * increase and switchpoints do not go back (MB_ERR_CORRUPT otherwise). */
 int mb_wal_history_parse(const char *text, uint32_t tli, struct mb_wal_history *h,
 			 struct mb_error *e);
-/* Reads and verifies DIR/TTTTTTTT.history; timeline 1 has none (one entry).
- * A missing file is MB_ERR_NOT_FOUND. */
+/* Reads and verifies TTTTTTTT.history; timeline 1 has none (one entry).
+ * A missing file is MB_ERR_NOT_FOUND.  read: of the archive spec names. */
+int mb_wal_history_load(struct mb_wal_store *s, uint32_t tli, struct mb_wal_history *h,
+			struct mb_error *e);
 int mb_wal_history_read(const char *archive, uint32_t tli, struct mb_wal_history *h,
 			struct mb_error *e);
 void mb_wal_history_free(struct mb_wal_history *h);
@@ -114,6 +136,7 @@ const struct mb_wal_tl *mb_wal_history_find(const struct mb_wal_history *h, uint
 struct mb_wal_seg {
 	uint32_t tli;
 	uint64_t segno;
+	bool zst;		/* stored compressed (NAME.zst) */
 };
 
 struct mb_wal_scan {
@@ -124,18 +147,19 @@ struct mb_wal_scan {
 	uint32_t *hist;		/* timelines with a history file, sorted */
 	size_t n_hist;
 	size_t n_partial, n_backup, n_tmp;
+	size_t n_zst;		/* segments stored compressed */
 	char newest[MB_WAL_NAME_MAX];	/* the newest segment by (tli, segno) */
 	time_t newest_mtime;	/* when it was archived; 0 if none */
 };
 
-/* Lists the archive (readdir only: no file is opened but archive.info).
- * A missing archive directory is MB_ERR_NOT_FOUND. */
-int mb_wal_scan(const char *archive, struct mb_wal_scan *s, struct mb_error *e);
+/* Lists the archive through its store (no file is read but
+ * archive.info); NAME.zst counts as the segment NAME (n_zst counts them). */
+int mb_wal_scan(struct mb_wal_store *st, struct mb_wal_scan *s, struct mb_error *e);
 void mb_wal_scan_free(struct mb_wal_scan *s);
 bool mb_wal_scan_has(const struct mb_wal_scan *s, uint32_t tli, uint64_t segno);
 bool mb_wal_scan_has_history(const struct mb_wal_scan *s, uint32_t tli);
 /* archive.info: *sysid 0 and *seg_size the default when there is none. */
-int mb_wal_info_read(const char *archive, uint64_t *sysid, uint32_t *seg_size,
+int mb_wal_info_read(struct mb_wal_store *st, uint64_t *sysid, uint32_t *seg_size,
 		     struct mb_error *e);
 
 /* ---- continuity (wal_continuity.c): what wal-check and restore use ---- */
@@ -165,7 +189,7 @@ int mb_wal_archive_check(const char *archive, uint32_t start_tli, uint64_t start
 			 uint32_t target_tli, uint64_t end_lsn, struct mb_wal_gap *gap,
 			 struct mb_error *e);
 /* The same on a scan already made (wal-check checks every backup on one). */
-int mb_wal_scan_check(const char *archive, const struct mb_wal_scan *s, uint32_t start_tli,
+int mb_wal_scan_check(struct mb_wal_store *st, const struct mb_wal_scan *s, uint32_t start_tli,
 		      uint64_t start_lsn, uint32_t target_tli, uint64_t end_lsn,
 		      struct mb_wal_gap *gap, struct mb_error *e);
 /* The timeline 'latest' means from start_tli: start_tli itself when no
@@ -195,7 +219,7 @@ struct mb_wal_pruned {
  * read is kept whole, history files always.  n == 0 removes nothing (no
  * backup known to need WAL is no licence to empty the archive).  The file
  * goes before its sidecar, so a name never lacks its checksum. */
-int mb_wal_prune(const char *archive, const struct mb_wal_keep *keep, size_t n,
+int mb_wal_prune(struct mb_wal_store *st, const struct mb_wal_keep *keep, size_t n,
 		 struct mb_wal_pruned *out, struct mb_error *e);
 
 #endif

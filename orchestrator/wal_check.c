@@ -35,8 +35,8 @@ struct verdict {
 	char error[1024];
 };
 
-static void judge(const char *archive, const struct mb_wal_scan *s, const struct mb_wal_backup *b,
-		  struct verdict *v)
+static void judge(struct mb_wal_store *archive, const struct mb_wal_scan *s,
+		  const struct mb_wal_backup *b, struct verdict *v)
 {
 	struct mb_error e = { 0 };
 	int rc;
@@ -82,6 +82,7 @@ static json_t *verdict_json(const struct mb_wal_backup *b, const struct verdict 
 /* What wal-check found about the archive itself. */
 struct state {
 	const char *archive;
+	struct mb_wal_store *st;
 	const struct mb_wal_scan *s;
 	long age;			/* s since the newest segment was archived; -1 none */
 	char failure[1400];		/* push.failed's line, "" if none */
@@ -116,7 +117,9 @@ static json_t *archive_json(const struct state *a)
 		json_array_append_new(tl, json_integer(s->hist[i]));
 	json_object_set_new(j, "archive", json_string(a->archive));
 	json_object_set_new(j, "segment_size", json_integer(s->seg_size));
+	json_object_set_new(j, "store", json_string(a->st->ops->kind));
 	json_object_set_new(j, "segments", json_integer((json_int_t)s->n_segs));
+	json_object_set_new(j, "compressed", json_integer((json_int_t)s->n_zst));
 	json_object_set_new(j, "partial", json_integer((json_int_t)s->n_partial));
 	json_object_set_new(j, "temporary", json_integer((json_int_t)s->n_tmp));
 	json_object_set_new(j, "history_timelines", tl);
@@ -133,6 +136,8 @@ static void print_archive(const struct state *a)
 
 	printf("archive '%s': %zu segment(s) of %u bytes, %zu partial, %zu history file(s)\n",
 	       a->archive, a->s->n_segs, a->s->seg_size, a->s->n_partial, a->s->n_hist);
+	if (a->s->n_zst)
+		printf("%zu segment(s) stored compressed (zstd)\n", a->s->n_zst);
 	if (a->s->n_segs)
 		printf("newest %s, archived %ld s ago\n", a->s->newest, a->age);
 	if (a->failure[0])
@@ -197,7 +202,7 @@ static void look(const struct mb_options *o, struct state *a)
 	char err[512];
 
 	a->age = a->s->newest_mtime ? (long)(time(NULL) - a->s->newest_mtime) : -1;
-	if (mb_wal_failure_read(a->archive, a->failure, sizeof(a->failure)) != 0)
+	if (mb_wal_failure_read(a->st, a->failure, sizeof(a->failure)) != 0)
 		a->failure[0] = '\0';
 	if (!o->db || strcmp(o->db, "postgres") != 0)
 		return;
@@ -207,20 +212,22 @@ static void look(const struct mb_options *o, struct state *a)
 		mb_warn("wal-check: unable to ask PostgreSQL how far behind the archive is: %s", err);
 }
 
-void mb_wal_archive_summary(const char *archive)
+void mb_wal_archive_summary(const struct mb_options *o)
 {
-	struct state a = { .archive = archive };
+	struct state a = { .archive = o->wal_archive };
 	struct mb_wal_scan s;
 	struct mb_error e = { 0 };
 
-	if (mb_wal_scan(archive, &s, &e) < 0) {
-		printf("archive '%s': %s\n", archive, e.msg);
+	if (mb_wal_archive_open(o, &a.st, NULL, &e) < 0 || mb_wal_scan(a.st, &s, &e) < 0) {
+		printf("archive '%s': %s\n", o->wal_archive, e.msg);
+		mb_wal_store_close(a.st);
 		return;
 	}
 	a.s = &s;
 	look(&(struct mb_options){ 0 }, &a);
 	print_archive(&a);
 	mb_wal_scan_free(&s);
+	mb_wal_store_close(a.st);
 }
 
 /* The catalog's complete backups (none when there is no catalog yet);
@@ -243,7 +250,7 @@ static int backups(const struct mb_options *o, const struct state *a, struct mb_
 	if (mb_catalog_open(&c, o->catalog, e) < 0)
 		return -1;
 	rc = mb_catalog_wal_backups(c, b, n, e);
-	if (rc == 0 && mb_catalog_wal_record(c, a->archive, a->s, &added, &dropped, &lost) < 0)
+	if (rc == 0 && mb_catalog_wal_record(c, a->st, a->s, &added, &dropped, &lost) < 0)
 		mb_warn("%s", lost.msg);
 	else if (rc == 0)
 		mb_debug("wal-check: the catalog's record of the archive: %zu file(s) added, "
@@ -280,15 +287,17 @@ static int verdict_error(const char *archive, const char *failure,
 
 int mb_cmd_wal_check(const struct mb_options *o, struct mb_error *e)
 {
-	struct state a = { .archive = mb_wal_archive_dir(o, e) };
+	struct state a = { .archive = o->wal_archive };
 	struct mb_wal_backup *b = NULL;
 	struct verdict *v = NULL;
 	struct mb_wal_scan s = { 0 };
 	size_t n = 0;
 	int rc = -1;
 
-	if (!a.archive || mb_wal_scan(a.archive, &s, e) < 0)
+	if (mb_wal_archive_open(o, &a.st, NULL, e) < 0)
 		return -1;
+	if (mb_wal_scan(a.st, &s, e) < 0)
+		goto out;
 	a.s = &s;
 	if (backups(o, &a, &b, &n, e) < 0)
 		goto out;
@@ -297,7 +306,7 @@ int mb_cmd_wal_check(const struct mb_options *o, struct mb_error *e)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
-		judge(a.archive, &s, &b[i], &v[i]);
+		judge(a.st, &s, &b[i], &v[i]);
 	look(o, &a);
 	report(o, &a, b, v, n);
 	rc = verdict_error(a.archive, a.failure, b, v, n, e);
@@ -305,5 +314,6 @@ out:
 	free(v);
 	mb_catalog_wal_backups_free(b, n);
 	mb_wal_scan_free(&s);
+	mb_wal_store_close(a.st);
 	return rc;
 }

@@ -20,10 +20,11 @@ int mb_cmd_expire(const struct mb_options *o, struct mb_error *e);
 
 /* The archive's state in a few lines on stdout (list shows them): its
  * segments, the newest and its age, the latest failed wal-push. */
-void mb_wal_archive_summary(const char *archive);
+void mb_wal_archive_summary(const struct mb_options *o);
 
-/* --wal-archive (or the config's wal-archive), an existing directory:
- * MB_ERR_USAGE when none is given, MB_ERR_CONFIG when it is no directory. */
+/* --wal-archive (or the config's wal-archive), a store that can be opened
+ * (an existing directory, or s3://BUCKET/PREFIX): MB_ERR_USAGE when none
+ * is given, MB_ERR_CONFIG when it cannot be used. */
 const char *mb_wal_archive_dir(const struct mb_options *o, struct mb_error *e);
 
 #endif

@@ -4,7 +4,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static uint32_t latest_in_scan(const struct mb_wal_scan *s, uint32_t start_tli)
 {
@@ -18,19 +17,22 @@ static uint32_t latest_in_scan(const struct mb_wal_scan *s, uint32_t start_tli)
 int mb_wal_archive_latest_timeline(const char *archive, uint32_t start_tli, uint32_t *tli,
 				   struct mb_error *e)
 {
-	char path[4096];
-	struct stat st;
+	char name[MB_WAL_NAME_MAX];
+	struct mb_wal_store *s;
+	struct mb_wal_entry en;
+	int rc = 0;
 
-	if (stat(archive, &st) < 0 || !S_ISDIR(st.st_mode))
-		return mb_fail(e, MB_ERR_NOT_FOUND, 0, "WAL archive '%s' is not a directory",
-			       archive);
-	*tli = start_tli;
-	for (;;) {
-		snprintf(path, sizeof(path), "%s/%08X.history", archive, *tli + 1);
-		if (*tli == UINT32_MAX || stat(path, &st) < 0)
-			return 0;
-		++*tli;
+	if (mb_wal_store_open(archive, &s, e) < 0) {
+		e->code = MB_ERR_NOT_FOUND;
+		return -1;
 	}
+	for (*tli = start_tli; *tli < UINT32_MAX; ++*tli) {
+		snprintf(name, sizeof(name), "%08X.history", *tli + 1);
+		if ((rc = s->ops->stat(s, name, &en, e)) != 0)
+			break;
+	}
+	mb_wal_store_close(s);
+	return rc < 0 ? -1 : 0;
 }
 
 /* The newest complete segment archived on the path h->v[first..]. */
@@ -73,7 +75,7 @@ static int walk(const struct mb_wal_scan *s, const struct mb_wal_history *h, siz
 }
 
 /* The history of target (from the archive), and where start_tli is in it. */
-static int target_history(const char *archive, const struct mb_wal_scan *s, uint32_t start_tli,
+static int target_history(struct mb_wal_store *archive, const struct mb_wal_scan *s, uint32_t start_tli,
 			  uint64_t start_lsn, uint32_t target, struct mb_wal_history *h,
 			  size_t *first, struct mb_wal_gap *gap, struct mb_error *e)
 {
@@ -85,7 +87,7 @@ static int target_history(const char *archive, const struct mb_wal_scan *s, uint
 		gap->tli = target;
 		return 1;
 	}
-	if (mb_wal_history_read(archive, target, h, e) < 0)
+	if (mb_wal_history_load(archive, target, h, e) < 0)
 		return -1;
 	tl = mb_wal_history_find(h, start_tli);
 	if (!tl || start_lsn >= tl->end) {
@@ -98,7 +100,7 @@ static int target_history(const char *archive, const struct mb_wal_scan *s, uint
 	return 0;
 }
 
-int mb_wal_scan_check(const char *archive, const struct mb_wal_scan *s, uint32_t start_tli,
+int mb_wal_scan_check(struct mb_wal_store *archive, const struct mb_wal_scan *s, uint32_t start_tli,
 		      uint64_t start_lsn, uint32_t target_tli, uint64_t end_lsn,
 		      struct mb_wal_gap *gap, struct mb_error *e)
 {
@@ -128,12 +130,16 @@ int mb_wal_archive_check(const char *archive, uint32_t start_tli, uint64_t start
 			 uint32_t target_tli, uint64_t end_lsn, struct mb_wal_gap *gap,
 			 struct mb_error *e)
 {
+	struct mb_wal_store *st;
 	struct mb_wal_scan s;
-	int rc;
+	int rc = -1;
 
-	if (mb_wal_scan(archive, &s, e) < 0)
+	if (mb_wal_store_open(archive, &st, e) < 0)
 		return -1;
-	rc = mb_wal_scan_check(archive, &s, start_tli, start_lsn, target_tli, end_lsn, gap, e);
-	mb_wal_scan_free(&s);
+	if (mb_wal_scan(st, &s, e) == 0) {
+		rc = mb_wal_scan_check(st, &s, start_tli, start_lsn, target_tli, end_lsn, gap, e);
+		mb_wal_scan_free(&s);
+	}
+	mb_wal_store_close(st);
 	return rc;
 }

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orchestrator/wal_file.h"
 
 #define HISTORY_MAX (1 << 20)
 
@@ -76,10 +75,10 @@ fail:
 	return -1;
 }
 
-int mb_wal_history_read(const char *archive, uint32_t tli, struct mb_wal_history *h,
+int mb_wal_history_load(struct mb_wal_store *s, uint32_t tli, struct mb_wal_history *h,
 			struct mb_error *e)
 {
-	char name[MB_WAL_NAME_MAX], *path = NULL, *text = NULL;
+	char name[MB_WAL_NAME_MAX], where[4200], *text = NULL;
 	size_t len = 0;
 	int rc = -1;
 
@@ -87,23 +86,32 @@ int mb_wal_history_read(const char *archive, uint32_t tli, struct mb_wal_history
 	if (tli == 1)
 		return add_tl(h, 1, 0, UINT64_MAX, e);
 	snprintf(name, sizeof(name), "%08X.history", tli);
-	if (asprintf(&path, "%s/%s", archive, name) < 0) {
-		path = NULL;
-		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", name);
-		goto out;
-	}
-	if (mb_wal_file_load(path, HISTORY_MAX, &text, &len, e) < 0)
+	mb_wal_store_where(s, name, where, sizeof(where));
+	if (mb_wal_store_load(s, name, HISTORY_MAX, true, &text, &len, e) < 0)
 		goto out;
 	if (memchr(text, '\0', len)) {
-		mb_fail(e, MB_ERR_CORRUPT, 0, "timeline history '%s' holds a NUL byte", path);
+		mb_fail(e, MB_ERR_CORRUPT, 0, "timeline history '%s' holds a NUL byte", where);
 		goto out;
 	}
 	rc = mb_wal_history_parse(text, tli, h, e);
 	if (rc < 0)
-		mb_error_prefix(e, "'%s': ", path);
+		mb_error_prefix(e, "'%s': ", where);
 out:
 	free(text);
-	free(path);
+	return rc;
+}
+
+int mb_wal_history_read(const char *archive, uint32_t tli, struct mb_wal_history *h,
+			struct mb_error *e)
+{
+	struct mb_wal_store *s;
+	int rc;
+
+	*h = (struct mb_wal_history){ 0 };
+	if (mb_wal_store_open(archive, &s, e) < 0)
+		return -1;
+	rc = mb_wal_history_load(s, tli, h, e);
+	mb_wal_store_close(s);
 	return rc;
 }
 

@@ -130,3 +130,28 @@ int mb_wal_header_parse(const unsigned char *buf, struct mb_wal_header *h)
 		return -1;
 	return 0;
 }
+
+void mb_wal_rel(const struct mb_wal_name *n, const char *name, bool zst,
+		char buf[MB_WAL_REL_MAX])
+{
+	if (n->kind == MB_WAL_HISTORY)
+		snprintf(buf, MB_WAL_REL_MAX, "%s", name);
+	else
+		snprintf(buf, MB_WAL_REL_MAX, "%.16s/%s%s", name, name, zst ? MB_WAL_ZST : "");
+}
+
+int mb_wal_stored_parse(const char *base, struct mb_wal_name *n, char name[MB_WAL_NAME_MAX],
+			bool *zst)
+{
+	size_t len = strlen(base), k = strlen(MB_WAL_ZST);
+
+	*zst = len > k && len - k < MB_WAL_NAME_MAX && strcmp(base + len - k, MB_WAL_ZST) == 0;
+	if (len >= MB_WAL_NAME_MAX + (*zst ? k : 0))
+		return -1;
+	snprintf(name, MB_WAL_NAME_MAX, "%.*s", (int)(*zst ? len - k : len), base);
+	if (mb_wal_name_parse(name, n) < 0)
+		return -1;
+	if (*zst && n->kind != MB_WAL_SEGMENT && n->kind != MB_WAL_PARTIAL)
+		return -1;
+	return 0;
+}

@@ -1,28 +1,33 @@
 /* The WAL no kept backup needs, removed; see wal_archive.h. */
 #include "orchestrator/wal_archive.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "common/log.h"
-#include "orchestrator/wal_file.h"
 
 #define TMP_AGE_S (24 * 3600)
 
+struct tl_need {
+	uint32_t tli;
+	uint64_t first;
+};
+
 struct prune {
-	const char *archive;
+	struct mb_wal_store *s;
 	const struct mb_wal_keep *keep;
 	size_t n;
 	uint32_t seg_size;
 	struct mb_wal_pruned *out;
 	uint64_t oldest_seg;
 	uint32_t oldest_tli;
+	struct mb_wal_entry *v;	/* the archive's files */
+	size_t n_v, cap_v;
+	struct tl_need *tl;	/* first_needed, per timeline seen */
+	size_t n_tl;
 };
 
 /* The first segment of timeline tli some kept backup needs; UINT64_MAX:
@@ -33,7 +38,7 @@ static uint64_t first_needed(const struct prune *p, uint32_t tli)
 	struct mb_error e = { 0 };
 	uint64_t first = UINT64_MAX;
 
-	if (mb_wal_history_read(p->archive, tli, &h, &e) < 0) {
+	if (mb_wal_history_load(p->s, tli, &h, &e) < 0) {
 		mb_warn("expire: timeline %u is kept whole: %s", tli, e.msg);
 		return 0;
 	}
@@ -48,121 +53,99 @@ static uint64_t first_needed(const struct prune *p, uint32_t tli)
 	return first;
 }
 
-/* Removes dir/name and then its sidecar. */
-static int remove_file(struct prune *p, const char *dir, const char *name, struct mb_error *e)
+/* first_needed, once per timeline. */
+static int needed(struct prune *p, uint32_t tli, uint64_t *first)
 {
-	char path[4600];
-	struct stat st;
+	struct tl_need *v;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (lstat(path, &st) < 0 || unlink(path) < 0)
-		return mb_fail(e, MB_ERR_IO, errno, "unable to remove '%s'", path);
-	strcat(path, MB_WAL_SIDECAR);
-	if (unlink(path) < 0 && errno != ENOENT)
-		return mb_fail(e, MB_ERR_IO, errno, "unable to remove '%s'", path);
-	p->out->files++;
-	p->out->bytes += (uint64_t)st.st_size;
+	for (size_t i = 0; i < p->n_tl; i++)
+		if (p->tl[i].tli == tli) {
+			*first = p->tl[i].first;
+			return 0;
+		}
+	if (!(v = realloc(p->tl, (p->n_tl + 1) * sizeof(*v))))
+		return -1;
+	p->tl = v;
+	*first = first_needed(p, tli);
+	p->tl[p->n_tl++] = (struct tl_need){ tli, *first };
 	return 0;
 }
 
-/* A dead push's temporary, older than a day. */
-static int remove_tmp(struct prune *p, const char *dir, const char *name, struct mb_error *e)
+static int collect(void *ctx, const struct mb_wal_entry *en, struct mb_error *e)
 {
-	char path[4600];
-	struct stat st;
-	size_t len = strlen(name);
+	struct prune *p = ctx;
 
-	if (len < 5 || strcmp(name + len - 4, ".tmp") != 0)
-		return 0;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (lstat(path, &st) < 0 || time(NULL) - st.st_mtime < TMP_AGE_S)
-		return 0;
-	if (unlink(path) < 0)
-		return mb_fail(e, MB_ERR_IO, errno, "unable to remove '%s'", path);
-	p->out->tmp++;
+	if (p->n_v == p->cap_v) {
+		size_t cap = p->cap_v ? p->cap_v * 2 : 256;
+		struct mb_wal_entry *v = realloc(p->v, cap * sizeof(*v));
+
+		if (!v)
+			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to list the WAL archive");
+		p->v = v;
+		p->cap_v = cap;
+	}
+	p->v[p->n_v++] = *en;
 	return 0;
 }
 
-/* One name of a timeline directory whose first needed segment is first. */
-static int prune_name(struct prune *p, const char *dir, const char *name, uint64_t first,
-		      struct mb_error *e)
+/* One file: removed when no kept backup needs it (a dead push's
+ * temporary when it is older than a day). */
+static int prune_one(struct prune *p, const struct mb_wal_entry *en, struct mb_error *e)
 {
+	const char *slash = strchr(en->rel, '/'), *base = slash ? slash + 1 : en->rel;
+	size_t len = strlen(base);
+	char name[MB_WAL_NAME_MAX];
 	struct mb_wal_name n;
-	uint64_t seg;
+	uint64_t seg, first;
+	bool zst;
 
-	if (name[0] == '.')
-		return remove_tmp(p, dir, name, e);
-	if (mb_wal_name_parse(name, &n) < 0 || n.kind == MB_WAL_HISTORY)
+	if (base[0] == '.') {
+		if (len < 5 || strcmp(base + len - 4, ".tmp") != 0 ||
+		    time(NULL) - en->mtime < TMP_AGE_S)
+			return 0;
+		p->out->tmp++;
+		return p->s->ops->remove(p->s, en->rel, e);
+	}
+	if (!slash || mb_wal_stored_parse(base, &n, name, &zst) < 0 || n.kind == MB_WAL_HISTORY)
 		return 0;
+	if (needed(p, n.tli, &first) < 0)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to expire the WAL archive");
 	seg = mb_wal_name_segno(&n, p->seg_size);
 	if (seg >= first) {
-		if (n.kind == MB_WAL_SEGMENT && (!p->oldest_tli || seg < p->oldest_seg)) {
+		if (n.kind == MB_WAL_SEGMENT && (!p->oldest_tli || seg < p->oldest_seg ||
+						 (seg == p->oldest_seg && n.tli < p->oldest_tli))) {
 			p->oldest_tli = n.tli;
 			p->oldest_seg = seg;
 		}
 		return 0;
 	}
-	return remove_file(p, dir, name, e);
-}
-
-/* One TTTTTTTTLLLLLLLL directory; removed when it is left empty. */
-static int prune_dir(struct prune *p, const char *sub, uint64_t first, struct mb_error *e)
-{
-	char dir[4200];
-	struct dirent *de;
-	size_t before = p->out->files;
-	DIR *d;
-	int rc = 0, lock;
-
-	snprintf(dir, sizeof(dir), "%s/%s", p->archive, sub);
-	if (!(d = opendir(dir)))
-		return mb_fail(e, MB_ERR_IO, errno, "unable to read '%s'", dir);
-	while (rc == 0 && (de = readdir(d)))
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			rc = prune_name(p, dir, de->d_name, first, e);
-	closedir(d);
-	if (rc < 0 || p->out->files == before)
-		return rc;
-	/* (a push may be about to write into it: under the pushes' lock) */
-	if (mb_wal_push_lock(p->archive, &lock, e) < 0)
+	if (p->s->ops->remove(p->s, en->rel, e) < 0)
 		return -1;
-	rc = rmdir(dir) == 0 ? mb_wal_fsync_dir(p->archive, e) : mb_wal_fsync_dir(dir, e);
-	close(lock);
-	return rc;
+	p->out->files++;
+	p->out->bytes += en->size;
+	return 0;
 }
 
-int mb_wal_prune(const char *archive, const struct mb_wal_keep *keep, size_t n,
+int mb_wal_prune(struct mb_wal_store *st, const struct mb_wal_keep *keep, size_t n,
 		 struct mb_wal_pruned *out, struct mb_error *e)
 {
-	struct prune p = { .archive = archive, .keep = keep, .n = n, .out = out };
+	struct prune p = { .s = st, .keep = keep, .n = n, .out = out };
 	uint64_t sysid;
-	struct dirent *de;
-	uint32_t tli = 0, first_tli = 0;
-	uint64_t first = 0;
-	DIR *d;
-	int rc = 0;
+	int rc;
 
 	*out = (struct mb_wal_pruned){ 0 };
-	if (n == 0 || mb_wal_info_read(archive, &sysid, &p.seg_size, e) < 0)
-		return n == 0 ? 0 : -1;
-	if (!(d = opendir(archive)))
-		return mb_fail(e, MB_ERR_IO, errno, "unable to read WAL archive '%s'", archive);
-	while (rc == 0 && (de = readdir(d))) {
-		struct mb_wal_name wn;
-		char probe[32];
-
-		snprintf(probe, sizeof(probe), "%.16s00000000", de->d_name);
-		if (strlen(de->d_name) != 16 || mb_wal_name_parse(probe, &wn) < 0)
-			rc = de->d_name[0] == '.' ? remove_tmp(&p, archive, de->d_name, e) : 0;
-		else {
-			if ((tli = wn.tli) != first_tli)
-				first = first_needed(&p, tli);
-			first_tli = tli;
-			rc = prune_dir(&p, de->d_name, first, e);
-		}
-	}
-	closedir(d);
+	if (n == 0)
+		return 0;
+	if (mb_wal_info_read(st, &sysid, &p.seg_size, e) < 0)
+		return -1;
+	rc = st->ops->list(st, collect, &p, e);
+	for (size_t i = 0; rc == 0 && i < p.n_v; i++)
+		rc = prune_one(&p, &p.v[i], e);
+	if (rc == 0 && out->files && st->ops->tidy)
+		rc = st->ops->tidy(st, e);
 	if (p.oldest_tli)
 		mb_wal_seg_name(p.oldest_tli, p.oldest_seg, p.seg_size, out->oldest_kept);
+	free(p.v);
+	free(p.tl);
 	return rc;
 }

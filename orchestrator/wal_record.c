@@ -1,7 +1,8 @@
 /*
  * The catalog's record of the WAL archive (table wal_files: name,
- * timeline, size, checksum, archived_at), brought up to date from the
- * archive itself.
+ * timeline, size as stored: compressed for a NAME.zst, checksum of the
+ * WAL's own bytes, archived_at), brought up to date from the archive
+ * itself.
  *
  * Why not recorded by wal-push: wal-push runs as PostgreSQL's user, which
  * cannot open the root-owned catalog, and it must never wait for a
@@ -18,12 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "common/hash.h"
 #include "orchestrator/wal_archive.h"
-#include "orchestrator/wal_file.h"
 
 enum { KNOWN, ADD, DROP, N_SQL };
 static const char *const sql[N_SQL] = {
@@ -33,19 +32,25 @@ static const char *const sql[N_SQL] = {
 	[DROP] = "DELETE FROM wal_files WHERE name = ?",
 };
 
+struct name {
+	char name[MB_WAL_NAME_MAX];	/* first: the key the lists are sorted by */
+	char rel[MB_WAL_REL_MAX];	/* where the archive stores it */
+};
+
 struct names {
-	char (*v)[MB_WAL_NAME_MAX];
+	struct name *v;
 	size_t n, cap;
 };
 
-static int add_name(struct names *l, const char *name)
+static int add_name(struct names *l, const char *name, const char *rel)
 {
 	void *v = cat_grow(l->v, l->n, &l->cap, sizeof(*l->v));
 
 	if (!v)
 		return -1;
 	l->v = v;
-	snprintf(l->v[l->n++], MB_WAL_NAME_MAX, "%s", name);
+	snprintf(l->v[l->n].name, MB_WAL_NAME_MAX, "%s", name);
+	snprintf(l->v[l->n++].rel, MB_WAL_REL_MAX, "%s", rel);
 	return 0;
 }
 
@@ -53,7 +58,7 @@ static int known_row(sqlite3_stmt *st, void *ctx, struct mb_error *e)
 {
 	const char *name = (const char *)sqlite3_column_text(st, 0);
 
-	if (add_name(ctx, name ? name : "") < 0)
+	if (add_name(ctx, name ? name : "", "") < 0)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read the archive's record");
 	return 0;
 }
@@ -71,16 +76,19 @@ static bool has(const struct names *l, const char *name)
 /* Every segment and history file the scan found, sorted by name. */
 static int present(const struct mb_wal_scan *s, struct names *l)
 {
-	char name[MB_WAL_NAME_MAX];
+	char name[MB_WAL_NAME_MAX], rel[MB_WAL_REL_MAX];
+	struct mb_wal_name n;
 
 	for (size_t i = 0; i < s->n_segs; i++) {
 		mb_wal_seg_name(s->segs[i].tli, s->segs[i].segno, s->seg_size, name);
-		if (add_name(l, name) < 0)
+		mb_wal_name_parse(name, &n);
+		mb_wal_rel(&n, name, s->segs[i].zst, rel);
+		if (add_name(l, name, rel) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < s->n_hist; i++) {
 		snprintf(name, sizeof(name), "%08X.history", (unsigned)s->hist[i]);
-		if (add_name(l, name) < 0)
+		if (add_name(l, name, name) < 0)
 			return -1;
 	}
 	if (l->n)
@@ -88,32 +96,29 @@ static int present(const struct mb_wal_scan *s, struct names *l)
 	return 0;
 }
 
-/* One file's row: its size and mtime, the checksum of its sidecar. */
-static int add_row(struct mb_catalog *c, const char *archive, const char *name,
+/* One file's row: its stored size and time, its checksum. */
+static int add_row(struct mb_catalog *c, struct mb_wal_store *st, const struct name *f,
 		   struct mb_error *e)
 {
+	struct mb_wal_entry en;
 	struct mb_wal_name n;
-	char sub[MB_WAL_NAME_MAX] = "", path[4096], hex[MB_HASH_HEX_LEN + 1], when[32];
-	struct stat st;
+	char when[32];
 	struct tm tm;
+	int rc;
 
-	if (mb_wal_name_parse(name, &n) < 0)
+	if (mb_wal_name_parse(f->name, &n) < 0)
 		return 0;
-	mb_wal_subdir(&n, name, sub);
-	snprintf(path, sizeof(path), "%s/%s%s%s", archive, sub, sub[0] ? "/" : "", name);
-	if (stat(path, &st) < 0)	/* gone since the scan (expire) */
-		return 0;
-	if (mb_wal_sidecar_read(path, hex, e) < 0)
-		return -1;
-	gmtime_r(&st.st_mtime, &tm);
+	if ((rc = st->ops->stat(st, f->rel, &en, e)) != 0)	/* 1: gone since the scan */
+		return rc < 0 ? -1 : 0;
+	gmtime_r(&en.mtime, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return cat_do(c, sql, ADD, CAT_ARGS(CAT_T(name), CAT_I(n.tli), CAT_I(st.st_size),
-					    CAT_T(hex), CAT_T(when)),
+	return cat_do(c, sql, ADD, CAT_ARGS(CAT_T(f->name), CAT_I(n.tli), CAT_I(en.size),
+					    CAT_T(en.sum), CAT_T(when)),
 		      "record an archived file", e);
 }
 
 struct sync {
-	const char *archive;
+	struct mb_wal_store *archive;
 	struct names have, known;
 	size_t added, dropped;
 };
@@ -123,16 +128,16 @@ static int sync_body(struct mb_catalog *c, void *ctx, struct mb_error *e)
 	struct sync *y = ctx;
 
 	for (size_t i = 0; i < y->have.n; i++) {
-		if (has(&y->known, y->have.v[i]))
+		if (has(&y->known, y->have.v[i].name))
 			continue;
-		if (add_row(c, y->archive, y->have.v[i], e) < 0)
+		if (add_row(c, y->archive, &y->have.v[i], e) < 0)
 			return -1;
 		y->added++;
 	}
 	for (size_t i = 0; i < y->known.n; i++) {
-		if (has(&y->have, y->known.v[i]))
+		if (has(&y->have, y->known.v[i].name))
 			continue;
-		if (cat_do(c, sql, DROP, CAT_ARGS(CAT_T(y->known.v[i])),
+		if (cat_do(c, sql, DROP, CAT_ARGS(CAT_T(y->known.v[i].name)),
 			   "forget a file gone from the archive", e) < 0)
 			return -1;
 		y->dropped++;
@@ -140,14 +145,16 @@ static int sync_body(struct mb_catalog *c, void *ctx, struct mb_error *e)
 	return 0;
 }
 
-int mb_catalog_wal_record(struct mb_catalog *c, const char *archive, const struct mb_wal_scan *s,
+int mb_catalog_wal_record(struct mb_catalog *c, struct mb_wal_store *archive,
+			  const struct mb_wal_scan *s,
 			  size_t *added, size_t *dropped, struct mb_error *e)
 {
 	struct sync y = { .archive = archive };
 	int rc = -1;
 
 	if (present(s, &y.have) < 0) {
-		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to record the archive '%s'", archive);
+		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to record the archive '%s'",
+			archive->spec);
 		goto out;
 	}
 	if (cat_each(c, sql, KNOWN, CAT_NO_ARGS, known_row, &y.known,

@@ -1,4 +1,4 @@
-/* The archive's contents, from its directories; see wal_archive.h. */
+/* The archive's contents, from its store's listing; see wal_archive.h. */
 #include "orchestrator/wal_archive.h"
 
 #include <dirent.h>
@@ -30,27 +30,31 @@ static int info_line(const char *line, uint64_t *sysid, uint32_t *seg_size)
 	return 0;
 }
 
-int mb_wal_info_read(const char *archive, uint64_t *sysid, uint32_t *seg_size,
+int mb_wal_info_read(struct mb_wal_store *st, uint64_t *sysid, uint32_t *seg_size,
 		     struct mb_error *e)
 {
-	char path[4096], line[256];
-	FILE *f;
+	char where[4200], *text = NULL, *save = NULL;
+	size_t len;
 	int rc = 0, lineno = 0;
 
 	*sysid = 0;
 	*seg_size = MB_WAL_DEFAULT_SEG_SIZE;
-	snprintf(path, sizeof(path), "%s/archive.info", archive);
-	if (!(f = fopen(path, "re")))
-		return errno == ENOENT ? 0 : mb_fail(e, MB_ERR_IO, errno, "unable to read '%s'", path);
-	while (rc == 0 && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
+	mb_wal_store_where(st, "archive.info", where, sizeof(where));
+	if (mb_wal_store_load(st, "archive.info", 4096, false, &text, &len, e) < 0) {
+		if (e->code != MB_ERR_NOT_FOUND)
+			return -1;
+		mb_error_clear(e);
+		return 0;
+	}
+	for (char *line = strtok_r(text, "\n", &save); rc == 0 && line;
+	     line = strtok_r(NULL, "\n", &save)) {
 		lineno++;
 		if (info_line(line, sysid, seg_size) < 0)
-			rc = mb_fail(e, MB_ERR_CORRUPT, 0, "'%s' line %d is malformed", path, lineno);
+			rc = mb_fail(e, MB_ERR_CORRUPT, 0, "'%s' line %d is malformed", where, lineno);
 	}
-	fclose(f);
+	free(text);
 	if (rc == 0 && *sysid == 0)
-		rc = mb_fail(e, MB_ERR_CORRUPT, 0, "'%s' names no system-identifier", path);
+		rc = mb_fail(e, MB_ERR_CORRUPT, 0, "'%s' names no system-identifier", where);
 	return rc;
 }
 
@@ -70,7 +74,7 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int push_seg(struct mb_wal_scan *s, size_t *cap, uint32_t tli, uint64_t segno)
+static int push_seg(struct mb_wal_scan *s, size_t *cap, uint32_t tli, uint64_t segno, bool zst)
 {
 	if (s->n_segs == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 256;
@@ -81,7 +85,7 @@ static int push_seg(struct mb_wal_scan *s, size_t *cap, uint32_t tli, uint64_t s
 		s->segs = v;
 		*cap = ncap;
 	}
-	s->segs[s->n_segs++] = (struct mb_wal_seg){ tli, segno };
+	s->segs[s->n_segs++] = (struct mb_wal_seg){ tli, segno, zst };
 	return 0;
 }
 
@@ -96,83 +100,53 @@ static int push_hist(struct mb_wal_scan *s, uint32_t tli)
 	return 0;
 }
 
-/* One name in the archive: counted, or ignored (sidecars, foreign files). */
-static int scan_name(struct mb_wal_scan *s, size_t *cap, const char *name, bool top)
+struct lister {
+	struct mb_wal_scan *s;
+	size_t cap;
+};
+
+/* One file of the archive: counted, or ignored (foreign files). */
+static int scan_entry(void *ctx, const struct mb_wal_entry *en, struct mb_error *e)
 {
-	size_t len = strlen(name);
+	struct lister *l = ctx;
+	struct mb_wal_scan *s = l->s;
+	const char *slash = strchr(en->rel, '/'), *base = slash ? slash + 1 : en->rel;
+	size_t len = strlen(base);
+	char name[MB_WAL_NAME_MAX];
 	struct mb_wal_name n;
-
-	if (name[0] == '.') {
-		s->n_tmp += len > 4 && strcmp(name + len - 4, ".tmp") == 0;
-		return 0;
-	}
-	if (mb_wal_name_parse(name, &n) < 0 || top != (n.kind == MB_WAL_HISTORY))
-		return 0;
-	switch (n.kind) {
-	case MB_WAL_SEGMENT:
-		return push_seg(s, cap, n.tli, mb_wal_name_segno(&n, s->seg_size));
-	case MB_WAL_HISTORY:
-		return push_hist(s, n.tli);
-	case MB_WAL_PARTIAL:
-		s->n_partial++;
-		return 0;
-	case MB_WAL_BACKUP:
-		s->n_backup++;
-		return 0;
-	}
-	return 0;
-}
-
-/* The names of one directory (top: the archive itself, with its subdirs). */
-static int scan_dir(struct mb_wal_scan *s, size_t *cap, const char *dir, bool top,
-		    struct mb_error *e)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
+	bool zst;
 	int rc = 0;
 
-	if (!d)
-		return mb_fail(e, errno == ENOENT ? MB_ERR_NOT_FOUND : MB_ERR_IO, errno,
-			       "unable to read WAL archive '%s'", dir);
-	while (rc == 0 && (errno = 0, de = readdir(d))) {
-		char sub[4096];
-
-		if (top && strlen(de->d_name) == 16 &&
-		    strspn(de->d_name, "0123456789ABCDEF") == 16) {
-			snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
-			rc = scan_dir(s, cap, sub, false, e);
-		} else if (scan_name(s, cap, de->d_name, top) < 0)
-			rc = mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to list '%s'", dir);
+	if (base[0] == '.') {
+		s->n_tmp += len > 4 && strcmp(base + len - 4, ".tmp") == 0;
+		return 0;
 	}
-	if (rc == 0 && errno)
-		rc = mb_fail(e, MB_ERR_IO, errno, "unable to read WAL archive '%s'", dir);
-	closedir(d);
-	return rc;
+	if (mb_wal_stored_parse(base, &n, name, &zst) < 0 || !slash != (n.kind == MB_WAL_HISTORY))
+		return 0;
+	if (n.kind == MB_WAL_SEGMENT) {
+		rc = push_seg(s, &l->cap, n.tli, mb_wal_name_segno(&n, s->seg_size), zst);
+		s->n_zst += zst;
+	} else if (n.kind == MB_WAL_HISTORY) {
+		rc = push_hist(s, n.tli);
+	} else {
+		s->n_partial += n.kind == MB_WAL_PARTIAL;
+		s->n_backup += n.kind == MB_WAL_BACKUP;
+	}
+	/* (segment names sort as (timeline, segment) do) */
+	if (rc == 0 && n.kind == MB_WAL_SEGMENT && strcmp(name, s->newest) > 0) {
+		snprintf(s->newest, sizeof(s->newest), "%s", name);
+		s->newest_mtime = en->mtime;
+	}
+	return rc < 0 ? mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to list the WAL archive") : 0;
 }
 
-/* The newest segment's name and when it was archived. */
-static void find_newest(const char *archive, struct mb_wal_scan *s)
+int mb_wal_scan(struct mb_wal_store *st, struct mb_wal_scan *s, struct mb_error *e)
 {
-	const struct mb_wal_seg *last;
-	char path[4096];
-	struct stat st;
-
-	if (!s->n_segs)
-		return;
-	last = &s->segs[s->n_segs - 1];
-	mb_wal_seg_name(last->tli, last->segno, s->seg_size, s->newest);
-	snprintf(path, sizeof(path), "%s/%.16s/%s", archive, s->newest, s->newest);
-	if (stat(path, &st) == 0)
-		s->newest_mtime = st.st_mtime;
-}
-
-int mb_wal_scan(const char *archive, struct mb_wal_scan *s, struct mb_error *e)
-{
-	size_t cap = 0;
+	struct lister l = { .s = s };
 
 	*s = (struct mb_wal_scan){ 0 };
-	if (mb_wal_info_read(archive, &s->sysid, &s->seg_size, e) < 0 ||
-	    scan_dir(s, &cap, archive, true, e) < 0) {
+	if (mb_wal_info_read(st, &s->sysid, &s->seg_size, e) < 0 ||
+	    st->ops->list(st, scan_entry, &l, e) < 0) {
 		mb_wal_scan_free(s);
 		return -1;
 	}
@@ -180,7 +154,6 @@ int mb_wal_scan(const char *archive, struct mb_wal_scan *s, struct mb_error *e)
 		qsort(s->segs, s->n_segs, sizeof(*s->segs), cmp_seg);
 	if (s->n_hist)
 		qsort(s->hist, s->n_hist, sizeof(*s->hist), cmp_u32);
-	find_newest(archive, s);
 	return 0;
 }
 
@@ -195,7 +168,7 @@ void mb_wal_scan_free(struct mb_wal_scan *s)
 
 bool mb_wal_scan_has(const struct mb_wal_scan *s, uint32_t tli, uint64_t segno)
 {
-	const struct mb_wal_seg key = { tli, segno };
+	const struct mb_wal_seg key = { tli, segno, false };
 
 	return s->n_segs && bsearch(&key, s->segs, s->n_segs, sizeof(key), cmp_seg);
 }

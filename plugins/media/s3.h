@@ -41,6 +41,7 @@ struct mbm_s3_req {
 	uint64_t range_from;	/* with range_len: a ranged GET */
 	size_t range_len;
 	void *dst;		/* GET: object bytes go here (range_len at most) */
+	const char *hdr[3];	/* more request headers ("If-None-Match: *"), or NULL */
 	/* the answer */
 	long status;
 	size_t got;		/* bytes put in dst */
@@ -48,6 +49,8 @@ struct mbm_s3_req {
 	size_t text_len;
 	char etag[96];		/* the ETag header, quotes included */
 	uint64_t length;	/* Content-Length (HEAD) */
+	char meta[72];		/* the x-amz-meta-xxh128 header (s3_object.c) */
+	char modified[40];	/* the Last-Modified header */
 };
 
 /* Parses "//BUCKET/KEY" and takes the settings (mb_media_s3_set, else the

@@ -208,6 +208,10 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 		sscanf(data + 5, " %95[^\r\n]", x->r->etag);
 	else if (len > 15 && strncasecmp(data, "Content-Length:", 15) == 0)
 		x->r->length = strtoull(data + 15, NULL, 10);
+	else if (len > 18 && strncasecmp(data, "x-amz-meta-xxh128:", 18) == 0)
+		sscanf(data + 18, " %71[^\r\n]", x->r->meta);
+	else if (len > 14 && strncasecmp(data, "Last-Modified:", 14) == 0)
+		sscanf(data + 14, " %39[^\r\n]", x->r->modified);
 	else if (len > 5 && strncasecmp(data, "HTTP/", 5) == 0)
 		sscanf(data, "HTTP/%*s %ld", &x->r->status);
 	return len;
@@ -234,6 +238,9 @@ static struct curl_slist *headers_for(const struct mbm_s3_req *r)
 		if (!(t = curl_slist_append(h, line)))
 			goto fail;
 	}
+	for (int i = 0; i < 3 && r->hdr[i]; i++)
+		if (!(t = curl_slist_append(h, r->hdr[i])))
+			goto fail;
 	return h;
 fail:
 	curl_slist_free_all(h);
@@ -271,6 +278,7 @@ static CURLcode attempt(struct mbm_s3 *c, struct mbm_s3_req *r, const char *url,
 	r->status = 0;
 	r->got = 0;
 	r->etag[0] = '\0';
+	r->meta[0] = r->modified[0] = '\0';
 	r->length = 0;
 	snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:s3", c->region);
 	curl_easy_reset(k);

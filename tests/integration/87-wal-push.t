@@ -8,7 +8,9 @@
 # again once space is freed; a push killed part way leaves only a
 # temporary; another cluster's WAL is refused; wal-get verifies, says
 # nothing for a file that is not archived and fails loudly on a damaged
-# one; an archive on the filesystem a backup freezes is refused.
+# one; an archive on the filesystem a backup freezes is refused;
+# --compress zstd stores NAME.zst, which wal-get decompresses, beside
+# plain segments in one archive.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
 . "$(dirname "$0")/../lib/wal.sh"
@@ -210,6 +212,57 @@ is "$(cat "$SCRATCH/race.err")" "" "with nothing to say"
 ok "one whole copy is archived" cmp -s "$A" "$RACE/${SEG:0:16}/$SEG"
 run "$MB" wal-get --wal-archive "$RACE" "$SEG" "$IN/race"
 exit_is 0 "and its checksum matches"
+
+# ---- --compress zstd: NAME.zst, read back transparently; a mixed archive
+ZA=$SCRATCH/zarch
+mkdir -p "$ZA"
+cp "$A" "$IN/$SEG"
+run "$MB" wal-push --wal-archive "$ZA" --compress zstd:3 "$IN/$SEG"
+exit_is 0 "wal-push --compress zstd:3"
+Z=$ZA/${SEG:0:16}/$SEG.zst
+ok "stored as $SEG.zst" test -f "$Z"
+ok "and not under its plain name" test ! -e "$ZA/${SEG:0:16}/$SEG"
+is "$(cat "$Z.xxh128")" "$(cut -c1-32 "$A.xxh128")  $SEG.zst" \
+	"its sidecar holds the checksum of the uncompressed segment"
+ok "it is smaller than the segment" test "$(stat -c %s "$Z")" -lt 16777216
+ok "zstd -d reads it: the segment, byte for byte" sh -c "zstd -qdc '$Z' | cmp -s - '$A'"
+run "$MB" wal-get --wal-archive "$ZA" "$SEG" "$IN/zgot"
+exit_is 0 "wal-get decompresses it"
+ok "byte-identical" cmp -s "$A" "$IN/zgot"
+run "$MB" wal-push --wal-archive "$ZA" "$IN/$SEG"
+exit_is 0 "pushed again without --compress: archived already, success"
+ok "no plain copy beside it" test ! -e "$ZA/${SEG:0:16}/$SEG"
+printf 'X' | dd of="$IN/$SEG" bs=1 seek=100000 conv=notrunc status=none
+run "$MB" wal-push --wal-archive "$ZA" --compress zstd "$IN/$SEG"
+exit_is 11 "other content under a name archived compressed is refused"
+like "$RUN_ERR" "^mbackup: error: unable to archive '$IN/$SEG': the archive holds another '$SEG' \(checksum $(cut -c1-32 "$A.xxh128"), this file [0-9a-f]{32}\)" \
+	"with both checksums"
+cp "$(archived "$NEXT")" "$IN/$NEXT"
+run "$MB" wal-push --wal-archive "$ZA" "$IN/$NEXT"
+exit_is 0 "a plain segment beside a compressed one"
+run "$MB" wal-get --wal-archive "$ZA" "$NEXT" "$IN/pgot"
+exit_is 0 "the mixed archive serves both"
+ok "byte-identical" cmp -s "$IN/$NEXT" "$IN/pgot"
+run "$MB" wal-check --wal-archive "$ZA" --catalog "$SCRATCH/no-catalog.db"
+exit_is 0 "wal-check reads a mixed archive"
+like "$RUN_OUT" "archive '$ZA': 2 segment\(s\) of 16777216 bytes" "counting both segments"
+like "$RUN_OUT" "1 segment\(s\) stored compressed \(zstd\)" "one of them compressed"
+run "$MB" wal-push --wal-archive "$ZA" --compress zstd:99 "$IN/$NEXT"
+exit_is 2 "a level out of range is refused"
+is "$RUN_ERR" "mbackup: error: invalid --compress 'zstd:99'
+HINT: use none, zstd or zstd:LEVEL with LEVEL from 1 to 22" "naming the range"
+printf 'Z' | dd of="$Z" bs=1 seek=200 conv=notrunc status=none
+run "$MB" wal-get --wal-archive "$ZA" "$SEG" "$IN/zbad"
+exit_is 9 "a damaged .zst: corrupt"
+like "$RUN_ERR" "^mbackup: error: archived '$Z' is damaged: [A-Za-z][a-z' ]+
+HINT: recovery cannot go past it; put an intact copy of it in the archive$" "naming the file"
+ok "nothing at the path PostgreSQL gave" test ! -e "$IN/zbad"
+cp "$A" "$IN/$SEG"
+run "$MB" wal-push --wal-archive "$ZA" "$IN/$SEG"
+exit_is 0 "the intact segment pushed again repairs it"
+like "$RUN_ERR" "warn  wal-push: archived '$Z' was damaged; stored again from '$IN/$SEG'$" "with a warning"
+run "$MB" wal-get --wal-archive "$ZA" "$SEG" "$IN/zgot2"
+ok "and it serves the segment again" cmp -s "$A" "$IN/zgot2"
 
 # ---- PostgreSQL's failed archiving shows in its log, once per attempt
 chmod 000 "$ARCH"

@@ -120,6 +120,19 @@ static void drop_seg(uint32_t tli, uint64_t segno)
 	unlink(path);
 }
 
+/* mb_wal_scan of the directory store of archive. */
+static int scan_in(const char *archive, struct mb_wal_scan *s, struct mb_error *e)
+{
+	struct mb_wal_store *st;
+	int rc;
+
+	if (mb_wal_store_open(archive, &st, e) < 0)
+		return -1;
+	rc = mb_wal_scan(st, s, e);
+	mb_wal_store_close(st);
+	return rc;
+}
+
 static void scan(void)
 {
 	struct mb_error e = { 0 };
@@ -127,8 +140,8 @@ static void scan(void)
 	char path[256];
 	FILE *f;
 
-	ok(mb_wal_scan("/nonexistent/mbackup-wal", &s, &e) < 0 && e.code == MB_ERR_NOT_FOUND,
-	   "a missing archive is not found");
+	ok(scan_in("/nonexistent/mbackup-wal", &s, &e) < 0 && e.code == MB_ERR_CONFIG,
+	   "a missing archive cannot be used");
 	mb_error_clear(&e);
 	snprintf(path, sizeof(path), "%s/archive.info", ARCH);
 	f = fopen(path, "w");
@@ -144,7 +157,7 @@ static void scan(void)
 		put_seg(2, i);
 	snprintf(path, sizeof(path), "%s/0000000100000000/.000000010000000000000003.1.tmp", ARCH);
 	close(open(path, O_CREAT | O_WRONLY, 0600));
-	ok(mb_wal_scan(ARCH, &s, &e) == 0, "scan");
+	ok(scan_in(ARCH, &s, &e) == 0, "scan");
 	is_int((int)s.n_segs, 15, "its segments");
 	ok(s.sysid == 42 && s.seg_size == SEG, "archive.info read");
 	ok(s.n_hist == 1 && s.hist[0] == 2 && s.n_partial == 1 && s.n_backup == 1 &&

@@ -59,6 +59,20 @@ static void build(void)
 	put_seg(3, 4);
 }
 
+/* mb_wal_prune on the directory store of archive. */
+static int prune_in(const char *archive, const struct mb_wal_keep *k, size_t n,
+		    struct mb_wal_pruned *out, struct mb_error *e)
+{
+	struct mb_wal_store *s;
+	int rc;
+
+	if (mb_wal_store_open(archive, &s, e) < 0)
+		return -1;
+	rc = mb_wal_prune(s, k, n, out, e);
+	mb_wal_store_close(s);
+	return rc;
+}
+
 int main(void)
 {
 	struct mb_error e = { 0 };
@@ -68,10 +82,10 @@ int main(void)
 
 	snprintf(ARCH, sizeof(ARCH), "/tmp/test_wal_prune.%d", (int)getpid());
 	build();
-	ok(mb_wal_prune(ARCH, NULL, 0, &out, &e) == 0 && out.files == 0 && has(1, 2, ""),
+	ok(prune_in(ARCH, NULL, 0, &out, &e) == 0 && out.files == 0 && has(1, 2, ""),
 	   "no kept backup: nothing is removed");
 
-	ok(mb_wal_prune(ARCH, &k1, 1, &out, &e) == 0, "prune for a backup at 0/5000028 on 1");
+	ok(prune_in(ARCH, &k1, 1, &out, &e) == 0, "prune for a backup at 0/5000028 on 1");
 	is_int((int)out.files, 6, "  removed 2..4 of timeline 1, its .backup, timeline 3's two");
 	ok(!has(1, 2, "") && !has(1, 4, "") && !has(1, 2, MB_WAL_SIDECAR), "  1: 2..4 gone, sidecars too");
 	ok(has(1, 5, "") && has(1, 9, "") && has(1, 0x100, ""), "  1: 5 onwards kept");
@@ -84,7 +98,7 @@ int main(void)
 	ok(access(path, F_OK) < 0, "  an emptied directory is removed");
 
 	build();
-	ok(mb_wal_prune(ARCH, k2, 2, &out, &e) == 0, "prune for backups on 2 and on 3");
+	ok(prune_in(ARCH, k2, 2, &out, &e) == 0, "prune for backups on 2 and on 3");
 	ok(!has(1, 9, "") && !has(1, 0x100, "") && !has(2, 8, ""), "  1 and 2 before 9: gone");
 	ok(has(2, 9, "") && has(2, 12, "") && has(3, 3, "") && has(3, 4, ""),
 	   "  each backup's timeline from its start: kept");
@@ -92,7 +106,7 @@ int main(void)
 	build();
 	snprintf(path, sizeof(path), "%s/00000002.history", ARCH);
 	put("00000002.history", "garbage\n", 0);
-	ok(mb_wal_prune(ARCH, &k1, 1, &out, &e) == 0 && has(2, 7, ""),
+	ok(prune_in(ARCH, &k1, 1, &out, &e) == 0 && has(2, 7, ""),
 	   "a timeline whose history cannot be read is kept whole");
 
 	snprintf(path, sizeof(path), "rm -rf %s", ARCH);
