@@ -254,7 +254,7 @@ static int open_catalog(struct mb_run *r, struct mb_error *e)
 	if (mb_lock_catalog(r->opt->catalog, &r->lock_fd, e) < 0 ||
 	    mb_catalog_open(&r->catalog, r->opt->catalog, e) < 0)
 		return -1;
-	if (mb_recover_locked(r->catalog, &undone, e) < 0)
+	if (mb_recover_shown(r->catalog, r->opt, &undone, e) < 0)
 		return -1;
 	if (undone)
 		mb_warn("recovered %d leftover obligation(s) of a run that died", undone);

@@ -145,6 +145,21 @@ is "$RUN_ERR" "mbackup: error: option '--progress-to' needs --progress json
 HINT: the line and the log line go to standard error" "... named"
 nok "... and nothing restored" test -e "$O/r-x"
 
+# recover: its undos' waits (a raid1 leg's re-merge; LVM: the guest suites)
+# are its progress; a loop split's undo waits for nothing, so it shows none
+run env MBACKUP_FAULT=after-split:kill "$MB" "${BK[@]}" --media "file:$O/kill.mbi"
+exit_is 137 "a backup killed after the split"
+is "$(fx_clones | wc -l)" 1 "... leaves its split clone"
+run "$MB" recover --catalog "$CATALOG" --progress json --progress-interval 0 \
+	--progress-to "$O/rec.json"
+exit_is 0 "recover --progress json exits 0"
+is "$(fx_clones)" "" "... the clone is gone"
+is "$(cat "$O/rec.json")" "" "... and no progress: nothing was waited for"
+run "$MB" recover --catalog "$CATALOG" --progress loud
+exit_is 2 "recover --progress loud: exit 2"
+is "$RUN_ERR" "mbackup: error: invalid --progress 'loud'
+HINT: use auto, line, log, json or none" "... named, with the values"
+
 # refusals
 run "$MB" "${BK[@]}" --media "file:$O/x.mbi" --progress loud
 exit_is 2 "--progress loud: exit 2"
