@@ -138,7 +138,7 @@ static int open_legs(struct mb_run *r, struct mb_error *e)
 		r->n_legs++;
 		if (leg_of_dev(r, leg->mirror->rdev) != r->n_legs - 1)
 			return mb_fail(e, MB_ERR_USAGE, 0, "mirror '%s' is given twice",
-				       leg->mirror->spec);
+				       leg->mirror->spec), mb_hint(e, "give each --mirror once"), -1;
 		if (mb_mount_by_dev(leg->mirror->rdev, &leg->mount, e) < 0) {
 			e->code = MB_ERR_MIRROR;
 			mb_error_prefix(e, "mirror '%s' holds no mounted filesystem: ",
