@@ -679,6 +679,7 @@ void mb_options_usage(const struct mb_options *o)
 			printf(" (default %s)", d->deflt);
 		printf("\n");
 	}
+	mb_help_exit_codes();
 	printf("\nexamples:\n"
 	       "  mbackup --db postgres --mirror vg/pgdata --mirror vg/pgwal --media file:/backup/pg.mbi\n"
 	       "  mbackup --db postgres --mirror vg/pgdata --media tape:/dev/nst0 --append\n"
