@@ -104,7 +104,8 @@ static int resolve_source(struct mb_run *r, struct mb_error *e)
 	if (!r->source || stat(r->source, &st) < 0)
 		return mb_fail(e, MB_ERR_SOURCE, errno, "unable to use source '%s'", src);
 	if (!S_ISDIR(st.st_mode))
-		return mb_fail(e, MB_ERR_SOURCE, 0, "source '%s' is not a directory", src);
+		return mb_fail(e, MB_ERR_SOURCE, 0, "source '%s' is not a directory", src),
+		       mb_hint(e, "--source names the directory whose tree is backed up"), -1;
 	r->source_dev = st.st_dev;
 	if (mb_mount_by_dev(st.st_dev, &r->mount, e) < 0) {
 		mb_error_prefix(e, "source '%s': ", src);

@@ -77,7 +77,8 @@ says 4 locked "another mbackup run holds the lock '$CATALOG.lock'" \
 	"wait for it to finish, or check 'mbackup list'" -- "$MB" "${BK[@]}" --media "file:$O/l.mbi"
 kill "$HOLDER"
 wait "$HOLDER" 2>/dev/null
-says 5 source "source '$SRC/d/hello' is not a directory" "" -- \
+says 5 source "source '$SRC/d/hello' is not a directory" \
+	"--source names the directory whose tree is backed up" -- \
 	"$MB" --db none --mirror "loop:$SRC_LOOP" --source "$SRC/d/hello" --catalog "$CATALOG" \
 	--media "file:$O/s.mbi"
 says 6 mirror "mirror device '/dev/null' is not a loop device" \
