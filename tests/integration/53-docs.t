@@ -62,7 +62,7 @@ is "$(grep '^15 ' <<<"$codes")" "15 interrupted (SIGINT, SIGTERM, SIGHUP); a sig
 	"... a code's line: its number, meaning and name"
 like "$text8" "mbackup --db postgres --mirror vg/pgdata --mirror vg/pgwal" \
 	"the examples use the plain --mirror form"
-for section in PHASES SAFETY "EXIT STATUS" ENVIRONMENT FILES EXAMPLES "JSON OUTPUT"; do
+for section in PHASES SAFETY PROGRESS "EXIT STATUS" ENVIRONMENT FILES EXAMPLES "JSON OUTPUT"; do
 	like "$text8" "
 $section
 " "mbackup(8) has $section"
