@@ -4,34 +4,55 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const code_names[MB_CODE_MAX] = {
-	[MB_OK] = "ok",
-	[MB_ERR_GENERAL] = "error",
-	[MB_ERR_USAGE] = "usage",
-	[MB_ERR_CONFIG] = "config",
-	[MB_ERR_LOCKED] = "locked",
-	[MB_ERR_SOURCE] = "source",
-	[MB_ERR_MIRROR] = "mirror",
-	[MB_ERR_QUIESCE] = "quiesce",
-	[MB_ERR_MEDIA] = "media",
-	[MB_ERR_CORRUPT] = "corrupt",
-	[MB_ERR_TRUNCATED] = "truncated",
-	[MB_ERR_TARGET] = "target",
-	[MB_ERR_CATALOG] = "catalog",
-	[MB_ERR_IO] = "io",
-	[MB_ERR_TIMEOUT] = "timeout",
-	[MB_ERR_INTERRUPTED] = "interrupted",
-	[MB_ERR_DATABASE] = "database",
-	[MB_ERR_NOT_FOUND] = "not-found",
-	[MB_ERR_INTERNAL] = "internal",
-	[MB_ERR_PARTIAL] = "partial",
+/* The one table of the codes: the stable short name (JSON, logs) and
+ * what the code means (--help and mbackup(8) print it). */
+static const struct {
+	const char *name, *text;
+} codes[] = {
+	[MB_OK] = { "ok", "success" },
+	[MB_ERR_GENERAL] = { "error", "unexpected failure (see the message)" },
+	[MB_ERR_USAGE] = { "usage", "usage: unknown or missing option, bad argument, unknown "
+			   "mirror form" },
+	[MB_ERR_CONFIG] = { "config", "configuration refused (a config file line, its owner or "
+			    "mode; media or catalog on the filesystem to freeze)" },
+	[MB_ERR_LOCKED] = { "locked", "another run holds the catalog lock" },
+	[MB_ERR_SOURCE] = { "source", "source missing or not on the mirror's filesystem" },
+	[MB_ERR_MIRROR] = { "mirror", "mirror unusable (not raid1, not in sync, already split, "
+			    "not a loop device, no reflink)" },
+	[MB_ERR_QUIESCE] = { "quiesce", "quiesce failed (freeze, backup mode)" },
+	[MB_ERR_MEDIA] = { "media", "media cannot be opened or written (exists without --force, "
+			   "not a tape, write-protected, foreign tape)" },
+	[MB_ERR_CORRUPT] = { "corrupt", "corrupt image (checksum, structure, offset)" },
+	[MB_ERR_TRUNCATED] = { "truncated", "truncated image" },
+	[MB_ERR_TARGET] = { "target", "restore target refused (not empty, a path escapes it); "
+			    "wal-push: the archive holds other content under that name" },
+	[MB_ERR_CATALOG] = { "catalog", "catalog unreadable or unwritable, or no catalog yet" },
+	[MB_ERR_IO] = { "io", "read or write error on a source or a target" },
+	[MB_ERR_TIMEOUT] = { "timeout", "a deadline passed (the window's, a command's, a stalled "
+			     "device's)" },
+	[MB_ERR_INTERRUPTED] = { "interrupted", "interrupted (SIGINT, SIGTERM, SIGHUP); a signal "
+				 "inside the window waits for the thaw; the run is marked failed" },
+	[MB_ERR_DATABASE] = { "database", "database unreachable, credentials or rights refused" },
+	[MB_ERR_NOT_FOUND] = { "not-found", "a requested file or run does not exist (wal-get: the "
+			       "file is not archived, with no message)" },
+	[MB_ERR_INTERNAL] = { "internal", "programmer error caught at run time" },
+	[MB_ERR_PARTIAL] = { "partial", "some items could not be restored (each is listed); "
+			     "wal-check: the WAL a backup needs has a gap" },
 };
+_Static_assert(sizeof(codes) / sizeof(codes[0]) == MB_CODE_MAX, "a line for every code");
 
 const char *mb_code_name(int code)
 {
-	if (code < 0 || code >= MB_CODE_MAX || !code_names[code])
+	if (code < 0 || code >= MB_CODE_MAX || !codes[code].name)
 		return "error";
-	return code_names[code];
+	return codes[code].name;
+}
+
+const char *mb_code_text(int code)
+{
+	if (code < 0 || code >= MB_CODE_MAX || !codes[code].text)
+		return "unexpected failure (see the message)";
+	return codes[code].text;
 }
 
 int mb_fail(struct mb_error *e, int code, int err, const char *fmt, ...)

@@ -64,5 +64,8 @@ void mb_error_clear(struct mb_error *e);
 
 /* Stable short name of a code ("corrupt", "usage", ...), for JSON and logs. */
 const char *mb_code_name(int code);
+/* What a code means, one line: the exit-code table of --help and of
+ * mbackup(8) (error.c holds both in one table, so they cannot drift). */
+const char *mb_code_text(int code);
 
 #endif

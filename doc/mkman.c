@@ -7,7 +7,7 @@
  *   @OPTIONS@     every option: argument, help, default, range, config key
  *   @CONFIG_KEYS@ every option as a config-file line (mbackup.conf(5))
  *   @DRIVERS@     the mirror and media drivers of the registries
- *   @EXIT_CODES@  every code of common/error.h
+ *   @EXIT_CODES@  every code of common/error.h, with mb_code_text's line
  *
  * and @VERSION@ anywhere replaced by argv[2].  Built and run by the
  * Makefile, so the pages cannot drift from the parser.
@@ -21,35 +21,6 @@
 #include "orchestrator/help.h"
 #include "orchestrator/options_internal.h"
 
-/* What each exit code means, indexed by code (names: mb_code_name). */
-static const char *const code_text[] = {
-	[MB_OK] = "success",
-	[MB_ERR_GENERAL] = "unexpected failure (see the message)",
-	[MB_ERR_USAGE] = "usage: unknown or missing option, bad argument, unknown mirror form",
-	[MB_ERR_CONFIG] = "configuration refused (a config file line, its owner or mode; media or "
-			  "catalog on the filesystem to freeze)",
-	[MB_ERR_LOCKED] = "another run holds the catalog lock",
-	[MB_ERR_SOURCE] = "source missing or not on the mirror's filesystem",
-	[MB_ERR_MIRROR] = "mirror unusable (not raid1, not in sync, already split, not a loop "
-			  "device, no reflink)",
-	[MB_ERR_QUIESCE] = "quiesce failed (freeze, backup mode)",
-	[MB_ERR_MEDIA] = "media cannot be opened or written (exists without \\-\\-force, not a "
-			 "tape, write-protected, foreign tape)",
-	[MB_ERR_CORRUPT] = "corrupt image (checksum, structure, offset)",
-	[MB_ERR_TRUNCATED] = "truncated image",
-	[MB_ERR_TARGET] = "restore target refused (not empty, a path escapes it)",
-	[MB_ERR_CATALOG] = "catalog unreadable or unwritable, or no catalog yet",
-	[MB_ERR_IO] = "read or write error on a source or a target",
-	[MB_ERR_TIMEOUT] = "a deadline passed (the window's, a command's, a stalled device's)",
-	[MB_ERR_INTERRUPTED] = "interrupted (SIGINT, SIGTERM, SIGHUP); a signal inside the window "
-			       "waits for the thaw",
-	[MB_ERR_DATABASE] = "database unreachable or refused",
-	[MB_ERR_NOT_FOUND] = "a requested file or run does not exist",
-	[MB_ERR_INTERNAL] = "programmer error caught at run time",
-	[MB_ERR_PARTIAL] = "some items could not be restored (each is listed)",
-};
-_Static_assert(sizeof(code_text) / sizeof(code_text[0]) == MB_CODE_MAX,
-	       "a line for every exit code");
 
 /* Text for roff: '\' and '-' escaped, a leading '.' or '\'' made text. */
 static void esc(const char *s)
@@ -63,14 +34,6 @@ static void esc(const char *s)
 			fputs("\\-", stdout);
 		else
 			putchar(*s);
-}
-
-/* Text already holding roff escapes (code_text): only the line start. */
-static void raw(const char *s)
-{
-	if (*s == '.' || *s == '\'')
-		fputs("\\&", stdout);
-	fputs(s, stdout);
 }
 
 static void opt_head(const struct opt_def *d, const char *prefix, const char *sep)
@@ -181,7 +144,7 @@ static void exit_codes(void)
 {
 	for (int c = 0; c < MB_CODE_MAX; c++) {
 		printf(".TP\n.B %d\n", c);
-		raw(code_text[c]);
+		esc(mb_code_text(c));
 		printf(" (\\fI%s\\fR).\n", mb_code_name(c));
 	}
 }

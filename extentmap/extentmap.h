@@ -79,6 +79,12 @@ int mb_fiemap_fd(int fd, struct mb_entry *ent, bool sync, struct mb_error *e);
  * is no longer a regular file is left alone (the recheck sees it). */
 int mb_premap(struct mb_set *set, const struct mb_stop *stop, struct mb_map_stats *st,
 	      struct mb_error *e);
+/* mb_premap, calling report (may be NULL) after each regular file of the
+ * set, mapped or left alone: its size is what was mapped (the progress of
+ * a big tree; the caller counts). */
+typedef void (*mb_map_report_fn)(void *arg, const struct mb_entry *ent);
+int mb_premap_report(struct mb_set *set, const struct mb_stop *stop, mb_map_report_fn report,
+		     void *report_arg, struct mb_map_stats *st, struct mb_error *e);
 
 /* P2: re-stats every entry and re-maps the ones that changed (the same
  * pass as the recheck, with FIEMAP_FLAG_SYNC and without the racy rule),

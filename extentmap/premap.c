@@ -11,6 +11,12 @@
 int mb_premap(struct mb_set *set, const struct mb_stop *stop, struct mb_map_stats *st,
 	      struct mb_error *e)
 {
+	return mb_premap_report(set, stop, NULL, NULL, st, e);
+}
+
+int mb_premap_report(struct mb_set *set, const struct mb_stop *stop, mb_map_report_fn report,
+		     void *report_arg, struct mb_map_stats *st, struct mb_error *e)
+{
 	struct mb_map_stats local;
 	int rootfd, ret = -1;
 
@@ -26,6 +32,8 @@ int mb_premap(struct mb_set *set, const struct mb_stop *stop, struct mb_map_stat
 		if ((rc = mb_em_map_entry(rootfd, &set->v[i], true, e)) < 0)
 			goto out;
 		st->mapped += rc == 0;
+		if (report)
+			report(report_arg, &set->v[i]);
 	}
 	mb_em_totals(set, st);
 	ret = 0;

@@ -60,7 +60,8 @@ static const char *where(const struct mb_image_reader *r)
 static int truncated(struct mb_image_reader *r, struct mb_error *e)
 {
 	return mb_fail(e, MB_ERR_TRUNCATED, 0, "image '%s' is truncated at offset "
-		       "%" PRIu64 " (inside %s)", r->name, r->pos, where(r));
+		       "%" PRIu64 " (inside %s)", r->name, r->pos, where(r)),
+	       mb_hint(e, "a copy or a write that did not finish: use another copy of the image"), -1;
 }
 
 /* One read of the input into dst, at most n bytes; 0 at the end. */

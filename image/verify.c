@@ -83,6 +83,7 @@ static int compare_hashes(struct mb_image_reader *r, struct vstate *v,
 		memset(&why, 0, sizeof(why));
 		mb_fail(&why, MB_ERR_CORRUPT, 0, "checksum mismatch in '%s' (member at "
 			"offset %" PRIu64 ")", p ? p : "?", ent->image_offset);
+		mb_hint(&why, "the image changed after it was written: restore from another copy");
 		free(p);
 		damage(v, ent, &why);
 	}

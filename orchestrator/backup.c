@@ -144,7 +144,7 @@ static int step_premap(struct mb_run *r, struct mb_error *e)
 	start_journal(r);
 	r->premap_started = time(NULL);
 	if (mb_walk(&r->set, r->source, &stop, e) < 0 ||
-	    mb_premap(&r->set, &stop, &r->premap, e) < 0 ||
+	    mb_progress_premap(r->opt, &r->set, &stop, &r->premap, e) < 0 ||
 	    (r->journal ? mb_converge_journal(&r->set, r->journal, 32, 4, &stop, &r->premap, e)
 			: mb_converge(&r->set, 32, 4, &stop, &r->premap, e)) < 0)
 		return -1;

@@ -354,6 +354,7 @@ int mb_guard_disarm(struct mb_guard *g, bool *fired, struct mb_error *e)
 		g->cgroups[i] = NULL;
 	}
 	if (*fired)
-		rc = mb_fail(e, MB_ERR_TIMEOUT, 0, "the guard thawed the filesystems before mbackup did");
+		rc = mb_fail(e, MB_ERR_TIMEOUT, 0, "the guard thawed the filesystems before mbackup did"),
+		mb_hint(e, "the window outlasted --freeze-timeout; the split is void, run again");
 	return rc;
 }

@@ -2,7 +2,10 @@
  * completion; see help.h. */
 #include "orchestrator/help.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "common/error.h"
 
 #include "plugins/media/media.h"
 #include "plugins/mirror/mirror.h"
@@ -48,4 +51,11 @@ bool mb_driver_doc_at(size_t i, struct mb_driver_doc *d)
 		return true;
 	}
 	return false;
+}
+
+void mb_help_exit_codes(void)
+{
+	printf("\nexit codes:\n");
+	for (int c = 0; c < MB_CODE_MAX; c++)
+		printf("  %2d %-12s %s\n", c, mb_code_name(c), mb_code_text(c));
 }

@@ -21,4 +21,8 @@ struct mb_driver_doc {
  * "NAME:ARG". */
 bool mb_driver_doc_at(size_t i, struct mb_driver_doc *d);
 
+/* --help's "exit codes:" section: every code of common/error.h, its
+ * name and mb_code_text's line. */
+void mb_help_exit_codes(void);
+
 #endif

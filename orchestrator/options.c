@@ -95,15 +95,15 @@ const struct opt_def mb_opt_table[] = {
 	  "the last on the tape); restore without --from: the catalog's backup ID, through the "
 	  "cheapest chain; consolidate: the incremental backup ID; info: which run (default: the "
 	  "newest backup)" },
-	{ "progress", OPT_STR, MB_VERB_BACKUP | MB_VERB_RESTORE | MB_VERB_VERIFY,
+	{ "progress", OPT_STR, MB_VERB_BACKUP | MB_VERB_RESTORE | MB_VERB_VERIFY | MB_VERB_RECOVER,
 	  OFF(progress), "auto|line|log|json|none", "auto", 0, 0,
 	  "bytes, total, rate, ETA and file of the stream, a restore or a verify (a percentage for "
 	  "the sync and merge waits): auto = one line rewritten on a terminal, else a log line "
 	  "every --progress-interval; json = one object per line to --progress-to" },
-	{ "progress-interval", OPT_LONG, MB_VERB_BACKUP | MB_VERB_RESTORE | MB_VERB_VERIFY,
+	{ "progress-interval", OPT_LONG, MB_VERB_BACKUP | MB_VERB_RESTORE | MB_VERB_VERIFY | MB_VERB_RECOVER,
 	  OFF(progress_interval), "SECONDS", "30", 0,
 	  3600, "seconds between two progress log lines or JSON objects (0: at every chunk)" },
-	{ "progress-to", OPT_STR, MB_VERB_BACKUP | MB_VERB_RESTORE | MB_VERB_VERIFY,
+	{ "progress-to", OPT_STR, MB_VERB_BACKUP | MB_VERB_RESTORE | MB_VERB_VERIFY | MB_VERB_RECOVER,
 	  OFF(progress_to), "PATH", NULL, 0, 0,
 	  "--progress json: append to this file, or fd:N for an inherited descriptor "
 	  "(default: standard error)" },
@@ -681,6 +681,7 @@ void mb_options_usage(const struct mb_options *o)
 			printf(" (default %s)", d->deflt);
 		printf("\n");
 	}
+	mb_help_exit_codes();
 	printf("\nexamples:\n"
 	       "  mbackup --db postgres --mirror vg/pgdata --mirror vg/pgwal --media file:/backup/pg.mbi\n"
 	       "  mbackup --db postgres --mirror vg/pgdata --media tape:/dev/nst0 --append\n"

@@ -105,7 +105,8 @@ static int resolve_source(struct mb_run *r, struct mb_error *e)
 	if (!r->source || stat(r->source, &st) < 0)
 		return mb_fail(e, MB_ERR_SOURCE, errno, "unable to use source '%s'", src);
 	if (!S_ISDIR(st.st_mode))
-		return mb_fail(e, MB_ERR_SOURCE, 0, "source '%s' is not a directory", src);
+		return mb_fail(e, MB_ERR_SOURCE, 0, "source '%s' is not a directory", src),
+		       mb_hint(e, "--source names the directory whose tree is backed up"), -1;
 	r->source_dev = st.st_dev;
 	if (mb_mount_by_dev(st.st_dev, &r->mount, e) < 0) {
 		mb_error_prefix(e, "source '%s': ", src);
@@ -139,7 +140,7 @@ static int open_legs(struct mb_run *r, struct mb_error *e)
 		r->n_legs++;
 		if (leg_of_dev(r, leg->mirror->rdev) != r->n_legs - 1)
 			return mb_fail(e, MB_ERR_USAGE, 0, "mirror '%s' is given twice",
-				       leg->mirror->spec);
+				       leg->mirror->spec), mb_hint(e, "give each --mirror once"), -1;
 		if (mb_mount_by_dev(leg->mirror->rdev, &leg->mount, e) < 0) {
 			e->code = MB_ERR_MIRROR;
 			mb_error_prefix(e, "mirror '%s' holds no mounted filesystem: ",
@@ -255,7 +256,7 @@ static int open_catalog(struct mb_run *r, struct mb_error *e)
 	if (mb_lock_catalog(r->opt->catalog, &r->lock_fd, e) < 0 ||
 	    mb_catalog_open(&r->catalog, r->opt->catalog, e) < 0)
 		return -1;
-	if (mb_recover_locked(r->catalog, &undone, e) < 0)
+	if (mb_recover_shown(r->catalog, r->opt, &undone, e) < 0)
 		return -1;
 	if (undone)
 		mb_warn("recovered %d leftover obligation(s) of a run that died", undone);

@@ -35,6 +35,9 @@ struct mb_progress {
 	bool percent;		/* done and total in hundredths of a percent */
 	uint64_t done0;		/* done at the first report (the rate's start) */
 	bool reported;		/* a percentage came */
+	bool files;		/* a pass over files: percent and ETA of these */
+	uint64_t files_total;
+	_Atomic uint64_t files_done;
 };
 
 static enum mode mode_of(const char *s)
@@ -111,6 +114,7 @@ int mb_progress_start(struct mb_progress **out, const struct mb_options *o,
 	p->t0 = mb_now_ms();
 	p->interval_ms = m == P_LINE ? LINE_MS : o->progress_interval * 1000;
 	atomic_init(&p->done, 0);
+	atomic_init(&p->files_done, 0);
 	atomic_init(&p->next_ms, p->t0 + p->interval_ms);
 	pthread_mutex_init(&p->lock, NULL);
 	*out = p;
@@ -151,7 +155,8 @@ static void put(int fd, const char *s, size_t n)
 	}
 }
 
-static void report_json(struct mb_progress *p, uint64_t done, uint64_t rate, long long eta)
+static void report_json(struct mb_progress *p, uint64_t done, uint64_t rate, long long eta,
+			uint64_t files)
 {
 	json_t *f = json_string(p->file);	/* (NULL: not UTF-8) */
 	json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}", "phase", p->phase,
@@ -159,7 +164,13 @@ static void report_json(struct mb_progress *p, uint64_t done, uint64_t rate, lon
 			      "rate", (json_int_t)rate,
 			      "eta_s", eta < 0 ? json_null() : json_integer(eta),
 			      "file", f ? f : json_null());
-	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	char *s;
+
+	if (j && p->files &&
+	    (json_object_set_new(j, "files", json_integer((json_int_t)files)) < 0 ||
+	     json_object_set_new(j, "files_total", json_integer((json_int_t)p->files_total)) < 0))
+		json_decref(j), j = NULL;
+	s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 
 	if (s) {
 		put(p->fd, s, strlen(s));
@@ -207,25 +218,41 @@ static void report_percent(struct mb_progress *p, uint64_t done, long long eta, 
 	}
 }
 
+/* The ETA of a pass over files, from the files done so far (-1: none yet). */
+static long long files_eta(const struct mb_progress *p, uint64_t files, long long now)
+{
+	if (files >= p->files_total)
+		return 0;
+	if (files == 0 || now <= p->t0)
+		return -1;
+	return (long long)((double)(now - p->t0) * (double)(p->files_total - files) /
+			   (double)files / 1000);
+}
+
 /* One report, the caller holding p->lock. */
 static void report(struct mb_progress *p, uint64_t done, long long now, bool last)
 {
-	char a[32], b[32], c[32], eta_s[24], line[512];
-	uint64_t rate;
+	char a[32], b[32], c[32], eta_s[24], line[512], nf[64] = "";
+	uint64_t rate, files = atomic_load(&p->files_done);
 	long long eta;
 	int pct, n;
 
 	done = done < p->total ? done : p->total;
+	files = files < p->files_total ? files : p->files_total;
 	rate_eta(p, done, now, &rate, &eta);
 	if (p->percent) {
 		report_percent(p, done, eta, last);
 		return;
 	}
+	pct = p->total ? (int)(done * 100 / p->total) : 100;
+	if (p->files) {
+		eta = files_eta(p, files, now);
+		pct = p->files_total ? (int)(files * 100 / p->files_total) : 100;
+	}
 	if (p->mode == P_JSON) {
-		report_json(p, done, rate, eta);
+		report_json(p, done, rate, eta, files);
 		return;
 	}
-	pct = p->total ? (int)(done * 100 / p->total) : 100;
 	cat_human_bytes(a, sizeof(a), (double)done);
 	cat_human_bytes(b, sizeof(b), (double)p->total);
 	cat_human_bytes(c, sizeof(c), (double)rate);
@@ -233,12 +260,18 @@ static void report(struct mb_progress *p, uint64_t done, long long now, bool las
 	if (p->mode == P_LOG && last)
 		return;	/* ("phase stream: done" follows) */
 	if (p->mode == P_LOG) {
-		mb_info("progress: %s %s of %s (%d%%), %s/s, ETA %s%s%s%s", p->phase, a, b, pct, c,
-			eta_s, p->file[0] ? ", '" : "", p->file, p->file[0] ? "'" : "");
+		if (p->files)
+			snprintf(nf, sizeof(nf), "%llu of %llu files, ", (unsigned long long)files,
+				 (unsigned long long)p->files_total);
+		mb_info("progress: %s %s%s of %s (%d%%), %s/s, ETA %s%s%s%s", p->phase, nf, a, b,
+			pct, c, eta_s, p->file[0] ? ", '" : "", p->file, p->file[0] ? "'" : "");
 		return;
 	}
-	n = snprintf(line, sizeof(line), "\r%s %s / %s %3d%% %s/s ETA %s %.60s", p->phase, a, b,
-		     pct, c, eta_s, last ? "" : p->file);
+	if (p->files)
+		snprintf(nf, sizeof(nf), "%llu / %llu files ", (unsigned long long)files,
+			 (unsigned long long)p->files_total);
+	n = snprintf(line, sizeof(line), "\r%s %s%s / %s %3d%% %s/s ETA %s %.60s", p->phase, nf,
+		     a, b, pct, c, eta_s, last ? "" : p->file);
 	put_line(p, line, n, last);
 }
 
@@ -271,6 +304,8 @@ void mb_progress_end(struct mb_progress *p, bool done)
 	pthread_mutex_lock(&p->lock);
 	if (done && !p->percent)
 		p->file[0] = '\0';
+	if (done)
+		atomic_store(&p->files_done, p->files_total);
 	if (!p->percent || p->reported)
 		report(p, done ? p->total : atomic_load(&p->done), mb_now_ms(), true);
 	pthread_mutex_unlock(&p->lock);
@@ -325,4 +360,24 @@ void mb_progress_percent(struct mb_progress *p, double percent, const char *what
 void mb_progress_on_sync(void *arg, const char *what, double percent)
 {
 	mb_progress_percent(arg, percent, what);
+}
+
+int mb_progress_start_files(struct mb_progress **out, const struct mb_options *o,
+			    const char *phase, uint64_t files, uint64_t bytes, struct mb_error *e)
+{
+	if (mb_progress_start(out, o, phase, bytes, e) < 0)
+		return -1;
+	if (*out) {
+		(*out)->files = true;
+		(*out)->files_total = files;
+	}
+	return 0;
+}
+
+void mb_progress_add_file(struct mb_progress *p, uint64_t bytes, const char *file)
+{
+	if (!p)
+		return;
+	atomic_fetch_add(&p->files_done, 1);
+	mb_progress_add(p, bytes, file);
 }

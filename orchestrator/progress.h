@@ -23,6 +23,7 @@
 
 #include "common/entry.h"
 #include "common/error.h"
+#include "common/stop.h"
 #include "image/image.h"
 #include "orchestrator/options.h"
 
@@ -48,6 +49,21 @@ int mb_progress_start_percent(struct mb_progress **out, const struct mb_options 
 void mb_progress_percent(struct mb_progress *p, double percent, const char *what);
 /* The same as a mirror's on_sync callback (arg: the struct mb_progress). */
 void mb_progress_on_sync(void *arg, const char *what, double percent);
+
+/* A pass over files (the premap): the bytes as above, and the files done
+ * of files; the percent and the ETA follow the files (a map costs per
+ * file more than per byte).  The line "premap 12 / 40 files 1.2 GiB /
+ * 3.0 GiB  30% 410 MiB/s ETA 0:07 FILE", the JSON adds "files" and
+ * "files_total".  mb_progress_add_file: one file more, of bytes. */
+int mb_progress_start_files(struct mb_progress **out, const struct mb_options *o,
+			    const char *phase, uint64_t files, uint64_t bytes, struct mb_error *e);
+void mb_progress_add_file(struct mb_progress *p, uint64_t bytes, const char *file);
+
+/* P2's premap (mb_premap_report) with the progress of phase "premap"
+ * over the set's regular files; progress_premap.c. */
+struct mb_map_stats;
+int mb_progress_premap(const struct mb_options *o, struct mb_set *set,
+		       const struct mb_stop *stop, struct mb_map_stats *st, struct mb_error *e);
 
 /* An emit that counts what passes through it into p, then calls next. */
 struct mb_progress_emit {

@@ -14,6 +14,8 @@
 
 #include "common/log.h"
 #include "orchestrator/lock.h"
+#include "orchestrator/progress.h"
+#include "plugins/mirror/mirror.h"
 
 static int undo_one(struct mb_catalog *c, const struct mb_obligation *ob,
 		    struct mb_error *e)
@@ -65,6 +67,25 @@ int mb_recover_locked(struct mb_catalog *c, int *undone, struct mb_error *e)
 	return rc;
 }
 
+/* The undos' waits (a leg's re-merge and resync, a scrub: minutes on a
+ * big LV) reach the mirror plugins' report, whose percentage is the
+ * progress of the phase "recover"; nothing shows when nothing waits. */
+int mb_recover_shown(struct mb_catalog *c, const struct mb_options *o, int *undone,
+		     struct mb_error *e)
+{
+	struct mb_progress *p;
+	int rc;
+
+	*undone = 0;
+	if (mb_progress_start_percent(&p, o, "recover", e) < 0)
+		return -1;
+	mb_mirror_set_wait_report(p ? mb_progress_on_sync : NULL, p);
+	rc = mb_recover_locked(c, undone, e);
+	mb_mirror_set_wait_report(NULL, NULL);
+	mb_progress_end(p, rc == 0);
+	return rc;
+}
+
 /* recover heals a catalog, it never makes one: a mistyped --catalog must
  * not succeed on a new empty file (the same refusal as list). */
 static int catalog_exists(const char *path, struct mb_error *e)
@@ -86,7 +107,7 @@ int mb_recover(const struct mb_options *opt, struct mb_error *e)
 	    mb_lock_catalog(opt->catalog, &fd, e) < 0 ||
 	    mb_catalog_open(&c, opt->catalog, e) < 0)
 		goto out;
-	if (mb_recover_locked(c, &undone, e) < 0)
+	if (mb_recover_shown(c, opt, &undone, e) < 0)
 		goto out;
 	printf("recover: %d obligation(s) undone\n", undone);
 	rc = 0;

@@ -421,7 +421,8 @@ int mb_set_partial(const struct mb_image_set *s, uint64_t missing, struct mb_err
 	}
 	return mb_fail(e, MB_ERR_PARTIAL, 0, "%" PRIu64 " item(s) of backup %s cannot be "
 		       "restored: they are on devices not given", missing,
-		       s->v[0].idx->meta.backup_id);
+		       s->v[0].idx->meta.backup_id), mb_hint(e, "give every image of the set, one "
+		       "--from each (mbackup info --backup ID lists them)"), -1;
 }
 
 /* ---- verify ---- */

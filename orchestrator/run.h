@@ -106,6 +106,10 @@ int mb_stream_close_media(struct mb_run *r, struct mb_error *e);
 /* `mbackup recover`: undo every obligation of runs that died, mark them
  * failed.  Also called by P0 with the lock already held. */
 int mb_recover_locked(struct mb_catalog *c, int *undone, struct mb_error *e);
+/* The same, the waits of its undos (a leg's re-merge, a scrub) shown as
+ * the progress (--progress) of the phase "recover" (recover.c). */
+int mb_recover_shown(struct mb_catalog *c, const struct mb_options *o, int *undone,
+		     struct mb_error *e);
 
 /* Test seam: MBACKUP_FAULT=<point>:<error|term|kill|hang>. */
 int mb_fault(const char *point, struct mb_error *e);

@@ -84,8 +84,10 @@ static int deadline_write(struct mb_sink *s, const void *buf, size_t len,
 		if (ready < 0)
 			return -1;
 		if (ready == 0)
-			return mb_fail(e, MB_ERR_TIMEOUT, 0, "stalled for %u s at byte %llu",
-				       d->timeout, (unsigned long long)n->bytes);
+			return mb_fail(e, MB_ERR_TIMEOUT, 0, "unable to write to '%s' at byte %llu: "
+				       "stalled for %u s", n->spec, (unsigned long long)n->bytes, d->timeout),
+			       mb_hint(e, "its reader or drive stalled; --device-timeout sets how long "
+				       "mbackup waits"), -1;
 		w = write(n->fd, c, len);
 		if (w < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;

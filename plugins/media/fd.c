@@ -240,7 +240,8 @@ static int pipe_check(const char *arg, const struct mb_media_params *p, struct m
 	if (stat(arg, &st) < 0)
 		return mb_fail(e, MB_ERR_MEDIA, errno, "unable to use pipe '%s'", arg);
 	if (!S_ISFIFO(st.st_mode))
-		return mb_fail(e, MB_ERR_MEDIA, 0, "media '%s' is not a fifo", arg);
+		return mb_fail(e, MB_ERR_MEDIA, 0, "media '%s' is not a fifo", arg),
+		       mb_hint(e, "pipe: needs a named pipe (mkfifo); a regular file is file:PATH"), -1;
 	return 0;
 }
 

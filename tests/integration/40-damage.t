@@ -201,7 +201,8 @@ is "$RUN_ERR" "$(not_image "$SCRATCH/out/plain.tar")" "plain tar: message"
 : >"$SCRATCH/out/empty"
 run mb verify --from "$SCRATCH/out/empty"
 exit_is 10 "verify of an empty file -> truncated"
-is "$RUN_ERR" "mbackup: error: image '$SCRATCH/out/empty' is truncated at offset 0 (inside the index)" \
+is "$RUN_ERR" "mbackup: error: image '$SCRATCH/out/empty' is truncated at offset 0 (inside the index)
+HINT: a copy or a write that did not finish: use another copy of the image" \
 	"empty file: message"
 run mb verify --from "$SCRATCH/out/nonexistent"
 exit_is 17 "verify of a missing image -> not found"

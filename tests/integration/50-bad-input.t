@@ -127,7 +127,8 @@ refused "media file exists" 8 "media file '$SCRATCH/out/good.mbi' already exists
 refused "unknown media" 2 "unknown media 'nosuch:x'" \
 	"use file:PATH, pipe:FIFO, tape:/dev/nstN, s3://BUCKET/KEY or - for standard output" \
 	-- --db none "${M[@]}" "${S[@]}" --media nosuch:x "${C[@]}"
-refused "pipe not a fifo" 8 "media '$SCRATCH/out/notfifo' is not a fifo" "" \
+refused "pipe not a fifo" 8 "media '$SCRATCH/out/notfifo' is not a fifo" \
+	"pipe: needs a named pipe (mkfifo); a regular file is file:PATH" \
 	-- --db none "${M[@]}" "${S[@]}" --media "pipe:$SCRATCH/out/notfifo" "${C[@]}"
 refused "tape not a tape" 8 "'/dev/null' is not a tape device" \
 	"tape: needs a SCSI tape node such as /dev/nst0" \

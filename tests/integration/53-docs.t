@@ -1,7 +1,8 @@
 #!/bin/bash
 # The man pages and the bash completion, generated from the option table:
 # they render without a single groff warning, document every command and
-# every option the parser knows (read back from --help), the completion
+# every option the parser knows (read back from --help) and the exit codes
+# --help lists (one table: common/error.c), the completion
 # offers every command's options and the values the table names, and
 # `make install` installs them with the binary.
 . "$(dirname "$0")/../lib/tap.sh"
@@ -49,10 +50,19 @@ like "$text8" "
 like "$text8" "
        --media tape:/dev/nstN \(tape\)" "... and tape"
 like "$text8" "
-       17     a requested file or run does not exist \(not-found\)\." "the exit codes"
+       17     a requested file or run does not exist \(wal-get: the file is not archived, with no message\) \(not-found\)\." "the exit codes"
+# The exit codes: one table (common/error.c) behind --help and the page.
+codes=$(sed -n '/^exit codes:$/,/^$/ s/^ *\([0-9][0-9]*\) \([a-z-]*\) *\(.*\)/\1 \3 (\2)./p' <<<"$RUN_OUT")
+is "$(wc -l <<<"$codes")" \
+	"$(sed -n '/^enum mb_code {/,/MB_CODE_MAX/p' "$MB_ROOT/common/error.h" | grep -c '^	MB_[A-Z_]* = [0-9]*,')" \
+	"--help lists every exit code of common/error.h"
+is "$(sed -n '/^EXIT STATUS$/,/^[A-Z]/ s/^       \([0-9][0-9]*\) *\(.*\)/\1 \2/p' <<<"$text8")" "$codes" \
+	"mbackup(8)'s exit codes are --help's, word for word"
+is "$(grep '^15 ' <<<"$codes")" "15 interrupted (SIGINT, SIGTERM, SIGHUP); a signal inside the window waits for the thaw; the run is marked failed (interrupted)." \
+	"... a code's line: its number, meaning and name"
 like "$text8" "mbackup --db postgres --mirror vg/pgdata --mirror vg/pgwal" \
 	"the examples use the plain --mirror form"
-for section in PHASES SAFETY "EXIT STATUS" ENVIRONMENT FILES EXAMPLES "JSON OUTPUT"; do
+for section in PHASES SAFETY PROGRESS "EXIT STATUS" ENVIRONMENT FILES EXAMPLES "JSON OUTPUT"; do
 	like "$text8" "
 $section
 " "mbackup(8) has $section"

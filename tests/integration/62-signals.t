@@ -70,7 +70,7 @@ FX_PIDS+=($pid)
 ended "$pid" 60
 is "$ENDED_RC" 14 "a single stalled device with --device-timeout 2 exits 14"
 like "$(grep '^mbackup: error: ' "$SCRATCH/timeout.err")" \
-	"^mbackup: error: stalled for 2 s at byte [0-9]+$" "... with the deadline's message"
+	"^mbackup: error: unable to write to 'pipe:$O/stall1' at byte [0-9]+: stalled for 2 s$" "... with the deadline's message"
 is "$(status_of_last)" "failed" "... and the run is failed"
 ok "... the source writable" fx_writable "$SRC" 2
 kill -KILL "$READER" 2>/dev/null

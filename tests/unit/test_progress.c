@@ -3,7 +3,9 @@
  * the JSON objects and the rewritten line it writes for the percentages a
  * driver reports, nothing at all when none came, and a percentage past
  * 100 held at 100, and an undo's waits reaching it through the mirror
- * plugins' report (mb_mirror_set_wait_report).  The byte mode is run end to end by 57-progress.t.
+ * plugins' report (mb_mirror_set_wait_report); the files mode of the
+ * premap (its counts, its end at the totals).  The byte mode is run end
+ * to end by 57-progress.t.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -101,6 +103,56 @@ static void test_wait_report(void)
 	       "each action its own percentage, the last at 100");
 }
 
+/* The values of "rate" and "eta_s" made R and E (they depend on the
+ * clock); the last object's eta_s is 0 whatever the clock. */
+static const char *norm_clock(const char *s)
+{
+	static char buf[4096];
+	size_t k = 0;
+
+	while (*s && k < sizeof(buf) - 16) {
+		const char *key = strncmp(s, "\"rate\":", 7) == 0 ? "\"rate\":R" :
+				  strncmp(s, "\"eta_s\":", 8) == 0 ? "\"eta_s\":E" : NULL;
+
+		if (!key) {
+			buf[k++] = *s++;
+			continue;
+		}
+		memcpy(buf + k, key, strlen(key));
+		k += strlen(key);
+		s = strchr(s, ':') + 1;
+		while (*s && *s != ',' && *s != '}')
+			s++;
+	}
+	buf[k] = '\0';
+	return buf;
+}
+
+static void test_files(void)
+{
+	struct mb_options o = { .progress = "json" };
+	struct mb_error e = { 0 };
+	struct mb_progress *p = NULL;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/premap.json", dir);
+	o.progress_to = path;
+	is_int(mb_progress_start_files(&p, &o, "premap", 3, 3000, &e), 0, "files: start");
+	mb_progress_add_file(p, 1000, "a");
+	mb_progress_add_file(p, 0, "b");
+	mb_progress_end(p, true);
+	ok(strstr(slurp(path), "\"eta_s\":0,\"file\":\"\",\"files\":3,\"files_total\":3}\n") != NULL,
+	   "files: the last object has nothing left (eta_s 0)");
+	is_str(norm_clock(slurp(path)),
+	       "{\"phase\":\"premap\",\"bytes\":1000,\"total\":3000,\"rate\":R,\"eta_s\":E,"
+	       "\"file\":\"a\",\"files\":1,\"files_total\":3}\n"
+	       "{\"phase\":\"premap\",\"bytes\":1000,\"total\":3000,\"rate\":R,\"eta_s\":E,"
+	       "\"file\":\"b\",\"files\":2,\"files_total\":3}\n"
+	       "{\"phase\":\"premap\",\"bytes\":3000,\"total\":3000,\"rate\":R,\"eta_s\":E,"
+	       "\"file\":\"\",\"files\":3,\"files_total\":3}\n",
+	       "files: one object per file (interval 0) with its counts, the last at the totals");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -108,6 +160,7 @@ int main(void)
 	test_json();
 	test_line();
 	test_wait_report();
+	test_files();
 	if (fork() == 0)
 		execlp("rm", "rm", "-rf", dir, (char *)NULL);
 	return done_testing();
