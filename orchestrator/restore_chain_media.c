@@ -17,6 +17,7 @@
 #include "image/blockmap.h"
 #include "orchestrator/catalog_incr.h"
 #include "orchestrator/restore_chain.h"
+#include "orchestrator/restore_pitr.h"
 #include "orchestrator/restore_set.h"
 
 enum mb_link_medium mb_link_medium_of(const char *spec)
@@ -94,6 +95,8 @@ bool mb_restore_chain_wanted(const struct mb_options *opt)
 
 	if (opt->froms.n == 0)
 		return true;
+	if (mb_pitr_wanted(opt))	/* (a point in time: its own path picks the image) */
+		return false;
 	id = strtoll(opt->backup, &end, 10);
 	if (id <= 0 || *end || !opt->catalog || access(opt->catalog, F_OK) < 0)
 		return false;	/* (--backup names an image on a tape) */
