@@ -51,6 +51,57 @@ int mb_blockhasher_update(struct mb_blockhasher *bh, const void *buf, size_t len
 int mb_blockhasher_final(struct mb_blockhasher *bh, struct mb_error *e);
 void mb_blockhasher_abort(struct mb_blockhasher *bh);
 
+/* ---- a map built from pieces (image/blockrange.c) ----
+ * A several-device full cuts a big file into segments streamed at once
+ * by different devices: each segment hashes the blocks wholly inside it
+ * into one map; a block a segment boundary cuts (segments are aligned to
+ * 4 KiB, PostgreSQL's blocks are 8 KiB) is hashed once both its parts
+ * are there.  Such a map has no whole-file hash (MB_NO_FILE_HASH): an
+ * XXH3-128 cannot be put together from pieces. */
+#define MB_NO_FILE_HASH "-"
+
+/* m for a file of size, every block's hash 0 until its piece comes. */
+int mb_blockmap_alloc(struct mb_blockmap *m, uint32_t block_size, uint64_t size,
+		      struct mb_error *e);
+
+/* Bytes [from, to) of block `block` (at data + from; data holds a block). */
+struct mb_blockedge {
+	uint64_t block;
+	uint32_t from, to;
+	unsigned char *data;
+};
+struct mb_blockedges {
+	struct mb_blockedge *v;
+	size_t n;
+};
+
+/* Hashes bytes [off, off + len) of m's file, fed in order in any chunks:
+ * the blocks wholly inside into m, the parts of the (at most two) blocks
+ * the range cuts into edges[] (after final: for mb_blockedge_merge). */
+struct mb_blockrange {
+	struct mb_blockmap *m;
+	uint64_t pos, end;
+	unsigned char *buf;	/* the block being gathered */
+	uint32_t from, len;	/* where its bytes begin, how many so far */
+	struct mb_blockedge edges[2];
+	size_t n_edges;
+};
+int mb_blockrange_init(struct mb_blockrange *r, struct mb_blockmap *m, uint64_t off,
+		       uint64_t len, struct mb_error *e);
+int mb_blockrange_update(struct mb_blockrange *r, const void *buf, size_t len,
+			 struct mb_error *e);
+/* Fails (internal) unless exactly len bytes were fed. */
+int mb_blockrange_final(struct mb_blockrange *r, struct mb_error *e);
+void mb_blockrange_abort(struct mb_blockrange *r);
+
+/* Adds edge g (its data taken) to the pending edges v of m: a block whose
+ * parts now cover it is hashed into m and leaves v.  A part given again
+ * changes no hash (if its block is hashed already, it waits in v alone:
+ * callers give each segment once, a rescue image's copy not again). */
+int mb_blockedge_merge(struct mb_blockmap *m, struct mb_blockedges *v,
+		       struct mb_blockedge *g, struct mb_error *e);
+void mb_blockedges_free(struct mb_blockedges *v);
+
 /* A run of consecutive blocks. */
 struct mb_block_run {
 	uint64_t first, count;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +26,20 @@ struct incr_delta {
 	size_t hdr_len;
 };
 
+/* A file a several-device full cut into segments: its map is built by
+ * every device streaming one of them (image/blockrange.c). */
+struct incr_pieces {
+	bool started;			/* the map is allocated */
+	struct mb_blockedges edges;	/* blocks cut by a segment boundary */
+	uint64_t *done;			/* offsets of the segments hashed */
+	size_t n_done;
+	uint64_t done_bytes;
+};
+
 struct mb_incr {
 	uint32_t block_size;
+	pthread_mutex_t lock;		/* pieces: the devices stream at once */
+	struct incr_pieces *pieces;	/* per state entry */
 	bool incremental, prepass;
 	struct mb_backup_rec base;
 	struct mb_blockmaps base_maps;
@@ -79,7 +92,8 @@ static int state_init(struct mb_incr *x, const struct mb_set *st, struct mb_erro
 	x->maps = calloc(n, sizeof(*x->maps));
 	x->have = calloc(n, sizeof(*x->have));
 	x->kinds = calloc(n, 1);
-	if (!x->by_path || !x->maps || !x->have || !x->kinds)
+	x->pieces = calloc(n, sizeof(*x->pieces));
+	if (!x->by_path || !x->maps || !x->have || !x->kinds || !x->pieces)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to map the blocks");
 	for (size_t i = 0; i < st->n; i++)
 		x->by_path[i] = i;
@@ -92,6 +106,7 @@ static int state_init(struct mb_incr *x, const struct mb_set *st, struct mb_erro
 
 struct hash_emit {
 	struct mb_blockhasher bh;
+	struct mb_blockrange br;	/* a segment's (hash_piece) */
 	mb_emit_fn emit;	/* NULL: hash only (the pre-pass) */
 	void *emit_arg;
 };
@@ -119,6 +134,81 @@ static int hash_file(struct mb_incr *x, size_t i, const struct mb_entry *ent, mb
 	}
 	x->have[i] = true;
 	return 0;
+}
+
+static int piece_emit(void *arg, const void *buf, size_t len, struct mb_error *e)
+{
+	struct hash_emit *h = arg;
+
+	if (mb_blockrange_update(&h->br, buf, len, e) < 0)
+		return -1;
+	return h->emit(h->emit_arg, buf, len, e);
+}
+
+/* Under x->lock: whether the segment at off was hashed already (a rescue
+ * image streams it again: the first map stays), else the map is there. */
+static int piece_begin(struct mb_incr *x, size_t i, const struct mb_entry *ent, bool *again,
+		       struct mb_error *e)
+{
+	struct incr_pieces *p = &x->pieces[i];
+
+	*again = false;
+	for (size_t k = 0; k < p->n_done && !*again; k++)
+		*again = p->done[k] == ent->seg_offset;
+	if (*again || p->started)
+		return 0;
+	if (mb_blockmap_alloc(&x->maps[i], x->block_size, ent->size, e) < 0)
+		return -1;
+	p->started = true;
+	return 0;
+}
+
+/* Under x->lock: the segment's edges merged, the segment counted; the map
+ * is whole once every byte of the file was hashed. */
+static int piece_end(struct mb_incr *x, size_t i, const struct mb_entry *ent,
+		     struct mb_blockrange *br, struct mb_error *e)
+{
+	struct incr_pieces *p = &x->pieces[i];
+	uint64_t *v = realloc(p->done, (p->n_done + 1) * sizeof(*v));
+
+	if (!v)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to hash the blocks");
+	p->done = v;
+	for (size_t k = 0; k < br->n_edges; k++)
+		if (mb_blockedge_merge(&x->maps[i], &p->edges, &br->edges[k], e) < 0)
+			return -1;
+	br->n_edges = 0;
+	p->done[p->n_done++] = ent->seg_offset;
+	p->done_bytes += ent->seg_length;
+	x->have[i] = p->done_bytes == ent->size && p->edges.n == 0;
+	return 0;
+}
+
+/* A segment of state file i read through inner, its blocks hashed into
+ * the file's map on the way. */
+static int hash_piece(struct mb_incr *x, size_t i, const struct mb_entry *ent, mb_data_fn inner,
+		      void *inner_arg, mb_emit_fn emit, void *emit_arg, struct mb_error *e)
+{
+	struct hash_emit h = { .emit = emit, .emit_arg = emit_arg };
+	bool again;
+	int rc;
+
+	pthread_mutex_lock(&x->lock);
+	rc = piece_begin(x, i, ent, &again, e);
+	pthread_mutex_unlock(&x->lock);
+	if (rc < 0 || again)
+		return rc < 0 ? -1 : inner(inner_arg, ent, emit, emit_arg, e);
+	if (mb_blockrange_init(&h.br, &x->maps[i], ent->seg_offset, ent->seg_length, e) < 0)
+		return -1;
+	if (inner(inner_arg, ent, piece_emit, &h, e) < 0 || mb_blockrange_final(&h.br, e) < 0) {
+		mb_blockrange_abort(&h.br);
+		return -1;
+	}
+	pthread_mutex_lock(&x->lock);
+	rc = piece_end(x, i, ent, &h.br, e);
+	pthread_mutex_unlock(&x->lock);
+	mb_blockrange_abort(&h.br);	/* (edges not merged) */
+	return rc;
 }
 
 /* A delta member's bytes [seg_offset, +seg_length): its header, then the
@@ -157,9 +247,12 @@ int mb_incr_data(struct mb_incr *x, const struct mb_entry *ent, mb_data_fn inner
 
 	if (ent->delta)
 		return emit_delta(x, ent->delta, ent, inner, inner_arg, emit, emit_arg, e);
-	/* (a file streamed again, to a rescue image, keeps its first map) */
-	if (x->prepass || x->incremental || ent->type != MB_T_FILE || ent->seg_offset != 0 ||
-	    ent->seg_length != ent->size || (i = state_find(x, ent->path)) < 0 || x->have[i])
+	if (x->prepass || x->incremental || ent->type != MB_T_FILE ||
+	    (i = state_find(x, ent->path)) < 0)
+		return inner(inner_arg, ent, emit, emit_arg, e);
+	if (ent->seg_offset != 0 || ent->seg_length != ent->size)	/* several devices */
+		return hash_piece(x, (size_t)i, ent, inner, inner_arg, emit, emit_arg, e);
+	if (x->have[i])	/* (a file streamed again, to a rescue image, keeps its first map) */
 		return inner(inner_arg, ent, emit, emit_arg, e);
 	return hash_file(x, (size_t)i, ent, inner, inner_arg, emit, emit_arg, e);
 }
@@ -256,6 +349,14 @@ out:
 	return rc;
 }
 
+/* Whole-file hashes equal, or the base's map was built from segments
+ * (none: its every block's hash and its size were compared). */
+static bool same_file_hash(const struct mb_blockmap *base, const struct mb_blockmap *cur)
+{
+	return strcmp(base->file_hash, MB_NO_FILE_HASH) == 0 ||
+	       strcmp(base->file_hash, cur->file_hash) == 0;
+}
+
 /* The kind of state file i against the base. */
 static int classify(struct mb_incr *x, size_t i, struct mb_error *e)
 {
@@ -269,7 +370,7 @@ static int classify(struct mb_incr *x, size_t i, struct mb_error *e)
 		goto whole;
 	if (mb_blockmap_diff(&x->base_maps.maps[bi], &x->maps[i], &dl->d, e) < 0)
 		return -1;
-	if (dl->d.n_runs == 0 && strcmp(x->base_maps.maps[bi].file_hash, x->maps[i].file_hash) == 0) {
+	if (dl->d.n_runs == 0 && same_file_hash(&x->base_maps.maps[bi], &x->maps[i])) {
 		x->kinds[i] = MB_INCR_SAME;
 		mb_delta_free(&dl->d);
 		return 0;
@@ -435,6 +536,7 @@ int mb_incr_prepare(struct mb_run *r, const struct mb_multi_source *src, struct 
 	if (!x)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to map the blocks");
 	r->incr = x;
+	pthread_mutex_init(&x->lock, NULL);
 	x->block_size = block_size_for(r->opt);
 	x->incremental = r->opt->incremental;
 	if (state_init(x, &r->set, e) < 0)
@@ -463,6 +565,7 @@ int mb_incr_plan_tree(struct mb_incr **out, const struct mb_set *state, struct m
 
 	if (!(*out = x))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to plan the increment");
+	pthread_mutex_init(&x->lock, NULL);
 	x->block_size = block_size;
 	x->incremental = true;
 	if (state_init(x, state, e) < 0)
@@ -471,7 +574,8 @@ int mb_incr_plan_tree(struct mb_incr **out, const struct mb_set *state, struct m
 		const struct mb_entry *t = &state->v[i];
 		long k = t->type == MB_T_FILE ? mb_blockmaps_find(maps, t->path) : -1;
 
-		if (k >= 0 && maps->maps[k].block_size == block_size && maps->maps[k].size == t->size) {
+		if (k >= 0 && maps->maps[k].block_size == block_size && maps->maps[k].size == t->size &&
+		    strcmp(maps->maps[k].file_hash, MB_NO_FILE_HASH) != 0) {
 			x->maps[i] = maps->maps[k];	/* (moved) */
 			memset(&maps->maps[k], 0, sizeof(maps->maps[k]));
 			x->have[i] = true;
@@ -550,6 +654,12 @@ void mb_incr_free(struct mb_incr *x)
 		return;
 	for (size_t i = 0; x->maps && i < x->n_state; i++)
 		mb_blockmap_free(&x->maps[i]);
+	for (size_t i = 0; x->pieces && i < x->n_state; i++) {
+		mb_blockedges_free(&x->pieces[i].edges);
+		free(x->pieces[i].done);
+	}
+	free(x->pieces);
+	pthread_mutex_destroy(&x->lock);
 	for (size_t k = 0; x->deltas && k < x->n_deltas; k++) {
 		mb_delta_free(&x->deltas[k].d);
 		free(x->deltas[k].hdr);

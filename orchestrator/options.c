@@ -92,8 +92,8 @@ const struct opt_def mb_opt_table[] = {
 	  "tape: RAM ring between the reader and the drive (K, M, G suffixes)" },
 	{ "backup", OPT_STR, MB_VERB_LS | MB_VERB_VERIFY | MB_VERB_RESTORE | MB_VERB_INFO |
 	  MB_VERB_CONSOLIDATE, OFF(backup), "ID", NULL, 0, 0, "tape: which image to read (default: "
-	  "the last on the tape); restore without --from: the catalog's backup ID, through the "
-	  "cheapest chain; consolidate: the incremental backup ID; info: which run (default: the "
+	  "the last on the tape); restore: the catalog's backup ID, through the cheapest chain "
+	  "(its images from --from, the full first, where the catalog's are read once); consolidate: the incremental backup ID; info: which run (default: the "
 	  "newest backup)" },
 	{ "progress", OPT_STR, MB_VERB_BACKUP | MB_VERB_RESTORE | MB_VERB_VERIFY | MB_VERB_RECOVER,
 	  OFF(progress), "auto|line|log|json|none", "auto", 0, 0,

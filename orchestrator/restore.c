@@ -595,7 +595,8 @@ static int prepare(struct restore *rs, FILE *report, struct mb_error *e)
 	const struct mb_set_restore_opts *o = rs->o;
 	size_t n_outs;
 
-	if (mb_set_open(&rs->set, o->opt, o->media, o->n_media, MB_SET_TRAILERS, e) < 0)
+	if (mb_set_open(&rs->set, o->opt, o->media, o->n_media, MB_SET_TRAILERS, e) < 0 ||
+	    mb_chain_check_set(&rs->set, o->chain_link, e) < 0)
 		return -1;
 	rs->st->images = rs->set.n;
 	rs->st->devices = rs->set.devices;
@@ -745,7 +746,7 @@ int mb_cmd_restore(const struct mb_options *opt, struct mb_error *e)
 		mb_hint(e, "give the directory to restore into: --to DIR");
 		return -1;
 	}
-	if (opt->froms.n == 0 && opt->backup)	/* a catalog backup, through its chain */
+	if (opt->backup && mb_restore_chain_wanted(opt))	/* a catalog backup, through its chain */
 		return mb_restore_chain(opt, e);
 	/* a point in time: target, backup and archive checked before any write */
 	if (pitr_wanted && mb_pitr_prepare(&pitr, opt, e) < 0) {

@@ -34,6 +34,9 @@ struct link {
 	int64_t id;
 	char **media;		/* image paths, one per device */
 	size_t n_media;
+	bool tape;		/* on a tape: found there by its backup id */
+	bool stream;		/* read once, in the chain's order (a pipe):
+				 * checked as it is read, not before */
 	struct mb_incr_manifest man;	/* increments */
 	char **files;		/* --file: the members needed from it */
 	size_t n_files;
@@ -49,6 +52,10 @@ struct chain {
 	char route_text[128];			/* "1,4,7" */
 	char **names;		/* --file names, checked */
 	size_t n_names;
+	bool consolidating;	/* for consolidate: every link read by seeking */
+	bool mismatch;		/* the route has another number of images
+				 * than --from gives */
+	size_t next_from;	/* the next --from to give a link */
 	uint64_t images_bytes, files, bytes, checked;
 };
 
@@ -86,8 +93,49 @@ static int parse_id(const char *s, int64_t *id, struct mb_error *e)
 	return 0;
 }
 
-/* The link's images: file media of a complete backup, each present. */
-static int link_media(struct mb_catalog *cat, struct link *l, int64_t point,
+/* A link's medium that can be read only once, named by the catalog:
+ * the user gives it again with --from (consolidate cannot read it). */
+static int stream_refused(const struct chain *c, const struct link *l, int64_t point,
+			  const char *m, struct mb_error *e)
+{
+	if (c->consolidating) {
+		mb_fail(e, MB_ERR_USAGE, 0, "backup %lld (in the chain of %lld) went to '%s', which "
+			"cannot be read by seeking: consolidation needs seekable images",
+			(long long)l->id, (long long)point, m);
+		mb_hint(e, "consolidate a chain on files or a tape; restore this one with --from "
+			"for each image and take a new full backup");
+		return -1;
+	}
+	mb_fail(e, MB_ERR_USAGE, 0, "backup %lld (in the chain of %lld) went to '%s', which is "
+		"read once, as it is written", (long long)l->id, (long long)point, m);
+	mb_hint(e, "give every image of the chain with --from, in its order (the full first): "
+		"mbackup restore --backup %lld --from IMAGE ... --to DIR", (long long)point);
+	return -1;
+}
+
+/* --from for link l: the next n_media of them, in the order given; one
+ * --from tape:DEV holds every link's image (found by backup id). */
+static int take_froms(struct chain *c, struct link *l, struct mb_error *e)
+{
+	const struct mb_strlist *f = &c->opt->froms;
+	bool one_tape = f->n == 1 && mb_link_medium_of(f->v[0]) == MB_LINK_TAPE;
+
+	if (!one_tape && c->next_from + l->n_media > f->n) {
+		c->mismatch = true;
+		c->next_from += l->n_media;
+		return 0;
+	}
+	for (size_t i = 0; i < l->n_media; i++) {
+		free(l->media[i]);
+		if (!(l->media[i] = strdup(f->v[one_tape ? 0 : c->next_from++])))
+			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read the chain");
+	}
+	return 0;
+}
+
+/* The link's images (the catalog's, or --from's), each there; a file's
+ * spec becomes its path. */
+static int link_media(struct chain *c, struct mb_catalog *cat, struct link *l, int64_t point,
 		      struct mb_error *e)
 {
 	struct stat st;
@@ -97,17 +145,20 @@ static int link_media(struct mb_catalog *cat, struct link *l, int64_t point,
 	if (l->n_media == 0)
 		return mb_fail(e, MB_ERR_NOT_FOUND, 0, "backup %lld (in the chain of %lld) has "
 			       "no complete image", (long long)l->id, (long long)point);
+	if (c->opt->froms.n && (take_froms(c, l, e) < 0 || c->mismatch))
+		return c->mismatch ? 0 : -1;
 	for (size_t i = 0; i < l->n_media; i++) {
 		char *m = l->media[i];
+		enum mb_link_medium kind = mb_link_medium_of(m);
 
-		if (strncmp(m, "file:", 5) != 0) {
-			mb_fail(e, MB_ERR_USAGE, 0, "backup %lld (in the chain of %lld) went to '%s'",
-				(long long)l->id, (long long)point, m);
-			mb_hint(e, "a chain is restored from file images; give other media with --from");
-			return -1;
-		}
-		memmove(m, m + 5, strlen(m + 5) + 1);
-		if (stat(m, &st) < 0) {
+		if (kind == MB_LINK_STREAM && !c->opt->froms.n)
+			return stream_refused(c, l, point, m, e);
+		l->stream = l->stream || kind == MB_LINK_STREAM;
+		l->tape = l->tape || kind == MB_LINK_TAPE;
+		if (kind == MB_LINK_FILE && strncmp(m, "file:", 5) == 0)
+			memmove(m, m + 5, strlen(m + 5) + 1);
+		if ((kind == MB_LINK_FILE || kind == MB_LINK_TAPE) &&
+		    stat(kind == MB_LINK_TAPE ? m + 5 : m, &st) < 0) {
 			mb_fail(e, MB_ERR_NOT_FOUND, errno, "image '%s' of backup %lld (in the chain "
 				"of %lld) is missing", m, (long long)l->id, (long long)point);
 			mb_hint(e, "backup %lld cannot be restored without it", (long long)point);
@@ -115,6 +166,28 @@ static int link_media(struct mb_catalog *cat, struct link *l, int64_t point,
 		}
 	}
 	return 0;
+}
+
+/* --from gives the route's images, no more, no fewer, standard input once. */
+static int froms_fit(struct chain *c, int64_t point, struct mb_error *e)
+{
+	const struct mb_strlist *f = &c->opt->froms;
+	size_t stdin_n = 0;
+
+	for (size_t i = 0; i < f->n; i++)
+		stdin_n += strcmp(f->v[i], "-") == 0;
+	if (stdin_n > 1)
+		return mb_fail(e, MB_ERR_USAGE, 0, "--from - is given %zu times: standard input "
+			       "holds one image of the chain", stdin_n);
+	if (f->n == 1 && mb_link_medium_of(f->v[0]) == MB_LINK_TAPE)
+		return 0;
+	if (!c->mismatch && c->next_from == f->n)
+		return 0;
+	c->mismatch = true;
+	mb_fail(e, MB_ERR_USAGE, 0, "backup %lld is restored through %zu image(s) (backups %s); "
+		"--from gives %zu", (long long)point, c->next_from, c->route_text, f->n);
+	mb_hint(e, "give one --from for each image of the chain, in its order: the full first");
+	return -1;
 }
 
 /* The chain of route (a backup whose chain restores point) from the
@@ -147,12 +220,17 @@ static int load_chain(struct chain *c, struct mb_catalog *cat, int64_t route, in
 				(long long)l->id, (long long)point, lb.status);
 			goto out;
 		}
-		if (link_media(cat, l, point, e) < 0)
+		if (link_media(c, cat, l, point, e) < 0)
 			goto out;
+		if (strlen(c->route_text) + 24 < sizeof(c->route_text))
+			sprintf(c->route_text + strlen(c->route_text), "%s%lld", c->n > 1 ? "," : "",
+				(long long)l->id);
 	}
-	rc = c->n && c->v[c->n - 1].id == route ? 0 :
-	     mb_fail(e, MB_ERR_CATALOG, 0, "the chain of backup %lld does not end at it",
-		     (long long)route);
+	if (!c->n || c->v[c->n - 1].id != route)
+		mb_fail(e, MB_ERR_CATALOG, 0, "the chain of backup %lld does not end at it",
+			(long long)route);
+	else if (!c->opt->froms.n || froms_fit(c, point, e) == 0)
+		rc = 0;
 out:
 	mb_backup_rec_free(&b);
 	return rc;
@@ -169,6 +247,9 @@ static void chain_reset(struct chain *c)
 	c->n = 0;
 	c->last = NULL;
 	c->images_bytes = 0;
+	c->mismatch = false;
+	c->next_from = 0;
+	c->route_text[0] = '\0';
 	c->names = names;
 	c->n_names = n_names;
 }
@@ -178,12 +259,14 @@ static int check_chain(struct chain *c, struct mb_error *e);
 /* The cheapest route to point whose images are all there and right: its
  * own chain, a consolidation of it, or a consolidation of a later point
  * and a backward increment.  A route that fails its checks gives way to
- * the next; if none is left, the first route's error stands. */
+ * the next; if none is left, the first route's error stands.  With --from
+ * only the routes with as many images as given are tried (silently: the
+ * user chose the images); if none has, the first route's count is named. */
 static int pick_route(struct chain *c, int64_t point, struct mb_error *e)
 {
 	struct mb_catalog *cat = NULL;
 	struct mb_backup_rec b = { 0 };
-	struct mb_error first = { 0 };
+	struct mb_error first = { 0 }, count = { 0 };
 	int64_t *routes = NULL;
 	size_t n = 0;
 	int rc = -1;
@@ -201,6 +284,11 @@ static int pick_route(struct chain *c, int64_t point, struct mb_error *e)
 
 		chain_reset(c);
 		rc = load_chain(c, cat, routes[i], point, &one) < 0 || check_chain(c, &one) < 0 ? -1 : 0;
+		if (rc < 0 && c->mismatch) {
+			if (!count.code)
+				count = one;
+			continue;
+		}
 		if (rc < 0 && i + 1 < n)
 			mb_warn("backup %lld cannot be restored through backup %lld: %s; trying the next way",
 				(long long)point, (long long)routes[i], one.msg);
@@ -208,11 +296,8 @@ static int pick_route(struct chain *c, int64_t point, struct mb_error *e)
 			first = one;
 	}
 	c->point = point;
-	for (size_t k = 0, len = 0; rc == 0 && k < c->n && len < sizeof(c->route_text); k++)
-		len += (size_t)snprintf(c->route_text + len, sizeof(c->route_text) - len, "%s%lld",
-					k ? "," : "", (long long)c->v[k].id);
 	if (rc < 0)
-		*e = first;
+		*e = first.code ? first : count;
 	else if (c->v[c->n - 1].id != point)
 		mb_info("backup %lld: restoring through backup %lld (%zu image(s))", (long long)point,
 			(long long)c->v[c->n - 1].id, c->n);
@@ -230,13 +315,13 @@ static int check_images(struct chain *c, const struct link *l, struct mb_error *
 	char want[32];
 	int rc = 0;
 
+	struct mb_options q = c->ropt;
+
 	snprintf(want, sizeof(want), "%lld", (long long)l->id);
-	if (mb_set_open(&s, &c->ropt, (const char *const *)l->media, l->n_media, 0, e) < 0)
+	q.backup = l->tape ? want : NULL;
+	if (mb_set_open(&s, &q, (const char *const *)l->media, l->n_media, 0, e) < 0)
 		return -1;
-	for (size_t i = 0; i < s.n && rc == 0; i++)
-		if (strcmp(s.v[i].idx->meta.backup_id, want) != 0)
-			rc = mb_fail(e, MB_ERR_CORRUPT, 0, "image '%s' holds backup %s, not backup %s "
-				     "of the chain", s.v[i].name, s.v[i].idx->meta.backup_id, want);
+	rc = mb_chain_check_set(&s, want, e);
 	for (size_t i = 0; i < s.n; i++)
 		c->images_bytes += s.v[i].idx->image_size;
 	mb_set_close(&s);
@@ -269,15 +354,19 @@ static int restore_link_as(struct chain *c, const struct link *l, const char *di
 			   char *const *files, size_t n, bool quiet, struct mb_error *e)
 {
 	struct mb_options q = c->ropt;
+	char want[32];
 	struct mb_set_restore_opts o = {
 		.media = (const char *const *)l->media, .n_media = l->n_media, .to = dir,
 		.force = force, .files = (const char *const *)files, .n_files = n,
-		.report = stdout, .opt = quiet ? &q : &c->ropt,
+		.report = stdout, .opt = &q, .chain_link = want,
 	};
 	struct mb_set_stats st;
 	int rc;
 
-	q.progress = (char *)"none";
+	snprintf(want, sizeof(want), "%lld", (long long)l->id);
+	q.backup = l->tape ? want : NULL;	/* (the tape is positioned on it) */
+	if (quiet)
+		q.progress = (char *)"none";
 	rc = mb_set_restore(&o, &st, e);
 	mb_set_stats_free(&st);
 	return rc;
@@ -289,24 +378,18 @@ static int restore_link(struct chain *c, const struct link *l, const char *dir, 
 	return restore_link_as(c, l, dir, force, files, n, false, e);
 }
 
-/* Increment k's manifest, restored (checksum checked) into tmp, parsed,
- * and checked to name the base the chain says. */
-static int read_manifest(struct chain *c, size_t k, const char *tmp, struct mb_error *e)
+/* Increment k's manifest (restored, its checksum checked, at path)
+ * parsed and checked to name the base the chain says. */
+static int load_manifest(struct chain *c, size_t k, const char *path, struct mb_error *e)
 {
 	struct link *l = &c->v[k];
-	char *dir = NULL, *path = NULL, *text = NULL, *files[] = { MB_INCR_MANIFEST };
-	char want[32], base[32];
+	char want[32], base[32], *text = NULL;
 	size_t len = 0;
 	int rc = -1;
 
 	snprintf(want, sizeof(want), "%lld", (long long)l->id);
 	snprintf(base, sizeof(base), "%lld", (long long)c->v[k - 1].id);
-	if (asprintf(&dir, "%s/%zu", tmp, k) < 0 || asprintf(&path, "%s/%s", dir, MB_INCR_MANIFEST) < 0) {
-		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read the chain");
-		goto out;
-	}
-	if (restore_link_as(c, l, dir, false, files, 1, true, e) < 0 ||
-	    read_all(path, &text, &len, e) < 0 ||
+	if (read_all(path, &text, &len, e) < 0 ||
 	    mb_incr_manifest_parse(text, len, &l->man, l->media[0], e) < 0)
 		goto out;
 	if (strcmp(l->man.backup_id, want) != 0 || strcmp(l->man.base_id, base) != 0) {
@@ -317,17 +400,50 @@ static int read_manifest(struct chain *c, size_t k, const char *tmp, struct mb_e
 	}
 	rc = 0;
 out:
+	free(text);
+	return rc;
+}
+
+/* Increment k's manifest, restored alone into tmp, then loaded. */
+static int read_manifest(struct chain *c, size_t k, const char *tmp, struct mb_error *e)
+{
+	struct link *l = &c->v[k];
+	char *dir = NULL, *path = NULL, *files[] = { MB_INCR_MANIFEST };
+	int rc = -1;
+
+	if (asprintf(&dir, "%s/%zu", tmp, k) < 0 || asprintf(&path, "%s/%s", dir, MB_INCR_MANIFEST) < 0) {
+		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read the chain");
+		goto out;
+	}
+	if (restore_link_as(c, l, dir, false, files, 1, true, e) < 0 || load_manifest(c, k, path, e) < 0)
+		goto out;
+	rc = 0;
+out:
 	if (path)
 		unlink(path);
 	if (dir)
 		rmdir(dir);
 	free(dir);
 	free(path);
-	free(text);
 	return rc;
 }
 
-/* Everything checked before the target is touched. */
+/* --file takes single members: every image must be reached by seeking. */
+static int stream_files_refused(const struct chain *c, struct mb_error *e)
+{
+	for (size_t k = 0; k < c->n; k++)
+		if (c->v[k].stream) {
+			mb_fail(e, MB_ERR_USAGE, 0, "--file through a chain reads its images by "
+				"seeking: '%s' (backup %lld) is read once, in order",
+				c->v[k].media[0], (long long)c->v[k].id);
+			mb_hint(e, "restore the whole point, or give the chain as files or a tape");
+			return -1;
+		}
+	return 0;
+}
+
+/* Everything checked before the target is touched; a link read once (a
+ * pipe) is checked as it is read, in the chain's order. */
 static int check_chain(struct chain *c, struct mb_error *e)
 {
 	char tmp[] = "/tmp/mbackup-chain-XXXXXX";
@@ -335,13 +451,17 @@ static int check_chain(struct chain *c, struct mb_error *e)
 	char *dir = NULL;
 	int rc = 0;
 
+	if (c->n_names && stream_files_refused(c, e) < 0)
+		return -1;
 	if (asprintf(&dir, "%s/mbackup-chain-XXXXXX", t && *t ? t : "/tmp") < 0)
 		dir = NULL;
-	if (!mkdtemp(dir ? dir : tmp))
+	if (!mkdtemp(dir ? dir : tmp)) {
+		free(dir);
 		return mb_fail(e, MB_ERR_IO, errno, "unable to make a directory for the manifests");
+	}
 	for (size_t k = 0; k < c->n && rc == 0; k++)
-		rc = check_images(c, &c->v[k], e) < 0 || (k > 0 && read_manifest(c, k, dir ? dir : tmp, e) < 0)
-		     ? -1 : 0;
+		rc = !c->v[k].stream && (check_images(c, &c->v[k], e) < 0 ||
+					 (k > 0 && read_manifest(c, k, dir ? dir : tmp, e) < 0)) ? -1 : 0;
 	rmdir(dir ? dir : tmp);
 	free(dir);
 	c->last = c->n > 1 ? &c->v[c->n - 1].man : NULL;
@@ -458,7 +578,7 @@ static int apply_link(struct chain *c, size_t k, int tree, struct mb_error *e)
 	struct mb_incr_apply a = { .tree = tree, .staging = -1, .target = c->opt->to,
 				   .wanted = c->n_names ? wanted : NULL, .wanted_arg = c,
 				   .verify = k + 1 == c->n ? touched : none, .verify_arg = c };
-	char name[64], *dir = NULL;
+	char name[64], *dir = NULL, *man = NULL;
 	int rc = -1;
 
 	snprintf(name, sizeof(name), CHAIN_STAGING "%lld", (long long)l->id);
@@ -471,6 +591,12 @@ static int apply_link(struct chain *c, size_t k, int tree, struct mb_error *e)
 			goto out;
 		}
 	} else if (restore_link(c, l, dir, false, l->files, l->n_files, e) < 0) {
+		goto out;
+	}
+	if (l->stream && (asprintf(&man, "%s/%s", dir, MB_INCR_MANIFEST) < 0 ||
+			  load_manifest(c, k, man, e) < 0)) {	/* (read with the rest) */
+		if (!e->code)
+			mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read the chain");
 		goto out;
 	}
 	if ((a.staging = openat(tree, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
@@ -489,6 +615,7 @@ out:
 		close(a.staging);
 	mb_rm_tree(tree, name);
 	free(dir);
+	free(man);
 	return rc;
 }
 
@@ -581,7 +708,7 @@ int mb_restore_chain_to(const struct mb_options *opt, int64_t point, const char 
 			struct mb_error *e)
 {
 	struct mb_options o = *opt;
-	struct chain c = { .opt = &o };
+	struct chain c = { .opt = &o, .consolidating = true };
 	int rc;
 
 	o.to = (char *)to;

@@ -14,6 +14,25 @@
  * image of another backup or an increment on another base (corrupt). */
 int mb_restore_chain(const struct mb_options *opt, struct mb_error *e);
 
+/* Whether restore --backup ID goes through the chain: without --from
+ * always; with --from when the catalog's chain of ID holds increments
+ * (else --backup only picks the image on a tape, as it always did). */
+#include <stdbool.h>
+bool mb_restore_chain_wanted(const struct mb_options *opt);
+
+/* How a link's medium is read: again and again (a file, the object
+ * store), by positioning (a tape, found by backup id), or once (a pipe,
+ * standard input, a FIFO: the chain restore reads it in its order). */
+enum mb_link_medium { MB_LINK_FILE, MB_LINK_TAPE, MB_LINK_STORE, MB_LINK_STREAM };
+enum mb_link_medium mb_link_medium_of(const char *spec);
+
+/* On the set a restore opened (restore.c): with chain_link, every image
+ * must hold that backup (MB_ERR_CORRUPT); without, an increment is
+ * refused (MB_ERR_USAGE, naming its backup and its base): alone it is no
+ * state. */
+struct mb_image_set;
+int mb_chain_check_set(struct mb_image_set *s, const char *chain_link, struct mb_error *e);
+
 /* The same for consolidate: backup point, whole, into the new directory
  * to, nothing printed. */
 #include <stdint.h>

@@ -143,6 +143,9 @@ struct mb_set_restore_opts {
 	size_t n_files;
 	FILE *report;			/* "cannot restore ..." lines; NULL: none */
 	const struct mb_options *opt;	/* for opening the media; NULL: defaults */
+	/* a link of a chain (restore_chain.c): the backup id its images must
+	 * hold; NULL: an ordinary restore, which refuses an increment */
+	const char *chain_link;
 };
 
 /* Restores what the media hold (restore.c); a --file directory brings

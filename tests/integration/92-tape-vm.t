@@ -8,4 +8,4 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/vm.sh"
 vm_require tgtd:tgt tgtimg:tgt iscsiadm:open-iscsi iscsid:open-iscsi mt:mt-st mkfs.xfs:xfsprogs sqlite3:sqlite3
-vm_exec --disks 1 --disk-size 4G --mem 2G --timeout 900 -- tests/vm/tape-suite.sh
+vm_exec --disks 1 --disk-size 4G --mem 2G --timeout 1500 -- tests/vm/tape-suite.sh

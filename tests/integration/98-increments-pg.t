@@ -1,13 +1,15 @@
 #!/bin/bash
 # Block increments of PostgreSQL 15 for real (hot mode, data and pg_wal on
 # two loop mirrors, 8 KiB blocks): a full B1 under pgbench and a numbered-
-# row writer, more load and DDL (a table dropped, one truncated, a VACUUM
+# row writer (on two devices, pgbench_accounts cut into segments whose
+# boundaries split 8 KiB blocks), more load and DDL (a table dropped, one truncated, a VACUUM
 # FULL, a database created, one dropped), an incremental B2, more load, an
 # incremental B3.  Each point restored through its chain starts, passes
 # pg_verifybackup (its own backup_manifest: every file's checksum) and
 # pg_amcheck, keeps pgbench's balances and holds every row committed
 # before its backup began, without a gap; --file of a relation from B3 is
-# the file of the B3 restore.
+# the file of the B3 restore; B2 holds only the changed blocks of the
+# segmented pgbench_accounts (its map was put together by both devices).
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
 PGBIN=$FX_PGBIN
@@ -72,9 +74,12 @@ check_point() { # ID BEFORE NAME
 fx_bg fx_pg_ticker "$PORT" "$TICKS"
 under_load 3
 before1=$(tail -1 "$TICKS")
-backup b1.mbi
-exit_is 0 "B1: full hot backup under load"
+ACC=$(fx_sql "$PORT" "select pg_relation_filepath('pgbench_accounts')")
+# 1025 x 4 KiB: every other segment boundary falls inside an 8 KiB block
+backup b1.mbi --media "file:$SCRATCH/out/b1b.mbi" --segment-threshold 4198400
+exit_is 0 "B1: full hot backup under load, on two devices"
 B1=$(fx_last_run | jq -r .id)
+like "$RUN_ERR" "2 devices: [0-9]+ items, segments up to 4198400 bytes" "B1 cut the big files into segments"
 
 # ---- B2: load and DDL, then an incremental
 under_load 3
@@ -89,6 +94,8 @@ backup b2.mbi --incremental
 exit_is 0 "B2: incremental under load"
 B2=$(fx_last_run | jq -r .id)
 like "$RUN_ERR" "incremental on backup $B1: [0-9]+ of [0-9]+ entries changed" "B2 says what changed"
+run "$MB" ls --from "$SCRATCH/out/b2.mbi"
+like "$RUN_OUT" " $ACC\.mbackup-incr" "B2: the segmented $ACC as changed blocks, not whole"
 
 # ---- B3: more load, an incremental on B2
 under_load 3
@@ -98,7 +105,7 @@ exit_is 0 "B3: incremental on B2"
 B3=$(fx_last_run | jq -r .id)
 fx_stop_bg
 
-s1=$(stat -c %s "$SCRATCH/out/b1.mbi")
+s1=$(($(stat -c %s "$SCRATCH/out/b1.mbi") + $(stat -c %s "$SCRATCH/out/b1b.mbi")))
 s3=$(stat -c %s "$SCRATCH/out/b3.mbi")
 note "full $s1 bytes, incremental after 3 s of pgbench $s3 bytes"
 ok "B3 ($s3 bytes) is under a third of the full ($s1 bytes)" test $((s3 * 3)) -lt "$s1"

@@ -44,6 +44,54 @@ static void test_hasher(unsigned char *a, size_t len)
 	mb_blockmap_free(&m1);
 }
 
+/* Piece [off, off + n) of a into m, in chunks; its edges merged into v. */
+static int piece(struct mb_blockmap *m, struct mb_blockedges *v, const unsigned char *a,
+		 size_t off, size_t n, size_t chunk)
+{
+	struct mb_blockrange r;
+	struct mb_error e = { 0 };
+	int rc = 0;
+
+	if (mb_blockrange_init(&r, m, off, n, &e) < 0)
+		return -1;
+	for (size_t k = 0; k < n && rc == 0; k += chunk)
+		rc = mb_blockrange_update(&r, a + off + k, n - k < chunk ? n - k : chunk, &e);
+	rc = rc < 0 || mb_blockrange_final(&r, &e) < 0 ? -1 : 0;
+	for (size_t k = 0; k < r.n_edges && rc == 0; k++)
+		rc = mb_blockedge_merge(m, v, &r.edges[k], &e);
+	r.n_edges = rc == 0 ? 0 : r.n_edges;
+	mb_blockrange_abort(&r);
+	return rc;
+}
+
+/* 8 KiB blocks cut by 4 KiB-aligned segments, hashed out of order. */
+static void test_pieces(unsigned char *a, size_t len)
+{
+	struct mb_blockmap whole, m;
+	struct mb_blockhasher bh;
+	struct mb_blockedges v = { 0 };
+	struct mb_error e = { 0 };
+
+	mb_blockhasher_init(&bh, &whole, 2 * BS, len, &e);
+	mb_blockhasher_update(&bh, a, len, &e);
+	mb_blockhasher_final(&bh, &e);
+	is_int(mb_blockmap_alloc(&m, 2 * BS, len, &e), 0, "a map for pieces");
+	is_str(m.file_hash, MB_NO_FILE_HASH, "it has no whole-file hash");
+	is_int(piece(&m, &v, a, 7 * BS, len - 7 * BS, len) | piece(&m, &v, a, 0, 3 * BS, 1000), 0,
+	       "the last and the first piece");
+	is_int(v.n, 2, "two blocks wait for their other part");
+	is_int(piece(&m, &v, a, 3 * BS, 4 * BS, 777), 0, "the middle piece, in odd chunks");
+	is_int(v.n, 0, "no block waits");
+	ok(memcmp(m.h, whole.h, whole.n * sizeof(uint64_t)) == 0,
+	   "the map of the pieces is the map of the whole file");
+	is_int(piece(&m, &v, a, 0, 3 * BS, 3 * BS), 0, "a piece streamed again (a rescue image)");
+	is_int(v.n, 1, "its edge waits alone");
+	ok(memcmp(m.h, whole.h, whole.n * sizeof(uint64_t)) == 0, "and the map is unchanged");
+	mb_blockedges_free(&v);
+	mb_blockmap_free(&m);
+	mb_blockmap_free(&whole);
+}
+
 static void test_diff(unsigned char *a, size_t len)
 {
 	struct mb_blockmap old, cur;
@@ -154,11 +202,12 @@ int main(void)
 	size_t len = 9 * BS + BS / 2;
 	unsigned char *a = malloc(len);
 
-	plan(31);
+	plan(41);
 	srand(7);
 	for (size_t i = 0; i < len; i++)
 		a[i] = (unsigned char)rand();
 	test_hasher(a, len);
+	test_pieces(a, len);
 	test_diff(a, len);
 	test_delta_header();
 	test_manifest();

@@ -392,4 +392,5 @@ mt -f /dev/nst0 rewind; mt -f /dev/nst1 rewind
 run "$MB" restore --from tape:/dev/nst0 --from tape:/dev/nst1 --to "$SCRATCH/zset"
 exit_is 0 "restore of the compressed set from two tapes"
 fx_tree_is "$SRC" "$SCRATCH/zset" "the compressed set's tree is identical to the source"
+. "$(dirname "$0")/tape-incr.sh"	# block increments on tape
 done_testing
