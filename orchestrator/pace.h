@@ -90,7 +90,7 @@ int mb_pace_params(const struct mb_options *o, struct mb_pace_params *p, struct 
 
 struct mb_pace_stats {
 	uint64_t bytes;		/* reserved by the readers */
-	long long stream_ms;	/* from start to stop */
+	long long stream_ms;	/* from start to stop (an incremental's pre-pass included) */
 	long long waited_ms;	/* readers' sleeps, all threads added up */
 	long long yielded_ms;	/* the governor held the rate below its peak */
 	uint64_t rate_min;	/* lowest rate the governor set, 0: none */

@@ -349,10 +349,12 @@ out:
 }
 
 /* Block maps, and with --incremental the pre-pass that puts the
- * increment's entries in r->set (orchestrator/incremental.c). */
-static int prepare_increment(struct mb_run *r, struct mb_error *e)
+ * increment's entries in r->set (orchestrator/incremental.c).  The
+ * pre-pass reads the whole split leg: it takes from the run's pace like
+ * the stream (after the window either way). */
+static int prepare_increment(struct mb_run *r, struct mb_pace *pace, struct mb_error *e)
 {
-	struct multi_src ms = { r, NULL, NULL, NULL };
+	struct multi_src ms = { r, NULL, NULL, pace };
 	struct mb_multi_source src = { multi_open, multi_close, NULL, &ms };
 
 	if (r->opt->incremental && mount_split_if_needed(r, e) < 0)
@@ -363,22 +365,21 @@ static int prepare_increment(struct mb_run *r, struct mb_error *e)
 int mb_stream(struct mb_run *r, struct mb_error *e)
 {
 	struct mb_image_meta meta;
-	struct mb_entry **v;
+	struct mb_entry **v = NULL;
 	struct mb_pace pace;
 	struct mb_pace_stats ps;
 	int rc;
 
-	if (prepare_increment(r, e) < 0)
+	if (mb_pace_start(&pace, r->opt, r->source_dev, e) < 0)
 		return -1;
-	if (!(v = set_pointers(&r->set)))
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out the image");
-	if (mb_pace_start(&pace, r->opt, r->source_dev, e) < 0) {
+	rc = prepare_increment(r, &pace, e);
+	if (rc == 0 && !(v = set_pointers(&r->set)))
+		rc = mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out the image");
+	if (rc == 0) {
+		image_meta(r, &meta);
+		rc = stream_set(r, v, &meta, &pace, e);
 		free(v);
-		return -1;
 	}
-	image_meta(r, &meta);
-	rc = stream_set(r, v, &meta, &pace, e);
-	free(v);
 	mb_pace_stop(&pace, &ps);
 	if (rc == 0)
 		rc = mb_pace_record(r, &pace, &ps, e);
