@@ -79,7 +79,8 @@ static int mount_split_if_needed(struct mb_run *r, struct mb_error *e)
 }
 
 /* A file whose bytes are in memory or on a live filesystem, not on the
- * split leg (backup_label, WAL copied after the backup's end). */
+ * split leg (backup_label, WAL copied after the backup's end), read in
+ * pieces of ~20 ms of the run's pace. */
 static int stream_other(struct stream_ctx *s, const struct mb_entry *ent, mb_emit_fn emit,
 			void *emit_arg, struct mb_error *e)
 {
@@ -89,9 +90,8 @@ static int stream_other(struct stream_ctx *s, const struct mb_entry *ent, mb_emi
 		return emit(emit_arg, ent->content + pos, left, e);
 	if (!s->buf && !(s->buf = malloc(OTHER_BUF)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", ent->live_path);
-	if (mb_pace_take(s->pace, left, mb_signal_check, e) < 0)
-		return -1;
-	return mb_read_range(ent->live_path, pos, left, s->buf, OTHER_BUF, emit, emit_arg, e);
+	return mb_read_range_pieces(ent->live_path, pos, left, s->buf, OTHER_BUF, mb_pace_piece,
+				    s->pace, emit, emit_arg, e);
 }
 
 /* A file off the split leg, in pieces the run's pace allows (--max-rate,
