@@ -279,8 +279,9 @@ static int save_placements(struct mb_run *r, const struct mb_multi_plan *plan,
 	for (size_t i = 0; i < plan->n_items; i++) {
 		const struct mb_multi_item *it = &plan->items[i];
 
-		v[i] = (struct mb_placement){ it->ent.path, it->ent.seg_offset, it->ent.seg_length,
-					      it->ent.image_offset, it->planned, it->device, it->part };
+		v[i] = (struct mb_placement){ plan->entries[it->entry]->path, it->seg_offset,
+					      it->seg_length, it->image_offset, it->planned,
+					      it->device, it->part };
 	}
 	rc = mb_catalog_save_placements(r->catalog, r->id, v, plan->n_items, e);
 	free(v);
