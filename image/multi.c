@@ -17,32 +17,36 @@
 
 /* ---- the plan ---- */
 
-static uint64_t weight(const struct mb_entry *t)
+static uint64_t weight(const struct mb_multi_item *it)
 {
-	return (t->type == MB_T_FILE ? mbi_pad(t->seg_length) : 0) + HDR_WEIGHT;
+	return (it->type == MB_T_FILE ? mbi_pad(it->seg_length) : 0) + HDR_WEIGHT;
 }
 
-static int add_item(struct mb_multi_plan *p, size_t *cap, const struct mb_entry *src,
-		    size_t entry, uint64_t off, uint64_t len, struct mb_error *e)
+/* Room for n items in all: mb_multi_plan counts them before the first,
+ * so a set of a million files is one allocation with no slack. */
+static int reserve_items(struct mb_multi_plan *p, size_t *cap, size_t n, struct mb_error *e)
 {
-	struct mb_multi_item *it;
+	struct mb_multi_item *nv;
 
-	if (p->n_items == *cap) {
-		size_t ncap = *cap ? 2 * *cap : 256;
-		struct mb_multi_item *nv = realloc(p->items, ncap * sizeof(*nv));
+	if (n <= *cap)
+		return 0;
+	if (!(nv = realloc(p->items, n * sizeof(*nv))))
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to plan the devices");
+	p->items = nv;
+	*cap = n;
+	return 0;
+}
 
-		if (!nv)
-			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to plan the devices");
-		p->items = nv;
-		*cap = ncap;
-	}
-	it = &p->items[p->n_items++];
-	memset(it, 0, sizeof(*it));
-	it->ent = *src;
-	it->ent.seg_offset = off;
-	it->ent.seg_length = src->type == MB_T_FILE ? len : 0;
-	it->ent.image_offset = 0;
-	it->entry = entry;
+static int add_item(struct mb_multi_plan *p, size_t *cap, size_t entry, uint64_t off,
+		    uint64_t len, struct mb_error *e)
+{
+	char type = p->entries[entry]->type;
+
+	if (p->n_items == *cap && reserve_items(p, cap, *cap + *cap / 8 + 16, e) < 0)
+		return -1;
+	p->items[p->n_items++] = (struct mb_multi_item){
+		.entry = entry, .seg_offset = off, .seg_length = type == MB_T_FILE ? len : 0,
+		.type = type };
 	return 0;
 }
 
@@ -50,6 +54,17 @@ static int add_item(struct mb_multi_plan *p, size_t *cap, const struct mb_entry 
  * one shorter); directories and hard links are not placed here. */
 static int cut_items(struct mb_multi_plan *p, size_t *cap, struct mb_error *e)
 {
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_entries; i++) {
+		const struct mb_entry *t = p->entries[i];
+
+		if (t->type != MB_T_DIR)	/* hard links are placed later */
+			n += t->type == MB_T_FILE && t->size > p->threshold
+			     ? (t->size + p->threshold - 1) / p->threshold : 1;
+	}
+	if (reserve_items(p, cap, n + p->n_devices, e) < 0)	/* (+ the cuts of place) */
+		return -1;
 	for (size_t i = 0; i < p->n_entries; i++) {
 		const struct mb_entry *t = p->entries[i];
 		uint64_t off = 0;
@@ -57,14 +72,14 @@ static int cut_items(struct mb_multi_plan *p, size_t *cap, struct mb_error *e)
 		if (t->type == MB_T_DIR || t->type == MB_T_HARDLINK)
 			continue;
 		if (t->type != MB_T_FILE || t->size <= p->threshold) {
-			if (add_item(p, cap, t, i, 0, t->size, e) < 0)
+			if (add_item(p, cap, i, 0, t->size, e) < 0)
 				return -1;
 			continue;
 		}
 		for (; off < t->size; off += p->threshold) {
 			uint64_t len = t->size - off < p->threshold ? t->size - off : p->threshold;
 
-			if (add_item(p, cap, t, i, off, len, e) < 0)
+			if (add_item(p, cap, i, off, len, e) < 0)
 				return -1;
 		}
 	}
@@ -75,19 +90,19 @@ static int cmp_desc(const void *a, const void *b)
 {
 	const struct mb_multi_item *x = a, *y = b;
 
-	if (x->ent.seg_length != y->ent.seg_length)
-		return x->ent.seg_length > y->ent.seg_length ? -1 : 1;
+	if (x->seg_length != y->seg_length)
+		return x->seg_length > y->seg_length ? -1 : 1;
 	if (x->entry != y->entry)
 		return x->entry < y->entry ? -1 : 1;
-	return x->ent.seg_offset < y->ent.seg_offset ? -1 : 1;
+	return x->seg_offset < y->seg_offset ? -1 : 1;
 }
 
 static int cmp_asc(const void *a, const void *b)
 {
 	const struct mb_multi_item *x = a, *y = b;
 
-	if (x->ent.seg_length != y->ent.seg_length)
-		return x->ent.seg_length < y->ent.seg_length ? -1 : 1;
+	if (x->seg_length != y->seg_length)
+		return x->seg_length < y->seg_length ? -1 : 1;
 	return -cmp_desc(b, a);
 }
 
@@ -97,8 +112,8 @@ static int cmp_logical(const void *a, const void *b)
 
 	if (x->entry != y->entry)
 		return x->entry < y->entry ? -1 : 1;
-	if (x->ent.seg_offset != y->ent.seg_offset)
-		return x->ent.seg_offset < y->ent.seg_offset ? -1 : 1;
+	if (x->seg_offset != y->seg_offset)
+		return x->seg_offset < y->seg_offset ? -1 : 1;
 	return 0;
 }
 
@@ -120,7 +135,7 @@ static int place(struct mb_multi_plan *p, size_t *cap, struct mb_error *e)
 	uint64_t sum = 0, share;
 
 	for (size_t i = 0; i < p->n_items; i++)
-		sum += weight(&p->items[i].ent);
+		sum += weight(&p->items[i]);
 	share = sum / p->n_devices + MB_IMAGE_BLOCK;
 	for (size_t i = 0; i < p->n_items; i++) {
 		struct mb_multi_item *it = &p->items[i], rest;
@@ -129,11 +144,11 @@ static int place(struct mb_multi_plan *p, size_t *cap, struct mb_error *e)
 				share - p->load[d] - HDR_WEIGHT : 0;
 		uint64_t piece = room / SEG_ALIGN * SEG_ALIGN;
 
-		if (p->load[d] + weight(&it->ent) > share && it->ent.type == MB_T_FILE &&
-		    piece >= MIN_CUT && it->ent.seg_length >= piece + MIN_CUT) {
-			struct mb_entry cur = it->ent;	/* add_item may move the items */
+		if (p->load[d] + weight(it) > share && it->type == MB_T_FILE &&
+		    piece >= MIN_CUT && it->seg_length >= piece + MIN_CUT) {
+			struct mb_multi_item cur = *it;	/* add_item may move the items */
 
-			if (add_item(p, cap, &cur, it->entry, cur.seg_offset + piece,
+			if (add_item(p, cap, cur.entry, cur.seg_offset + piece,
 				     cur.seg_length - piece, e) < 0)
 				return -1;
 			rest = p->items[p->n_items - 1];
@@ -141,11 +156,11 @@ static int place(struct mb_multi_plan *p, size_t *cap, struct mb_error *e)
 				(p->n_items - i - 2) * sizeof(*p->items));
 			p->items[i + 1] = rest;
 			it = &p->items[i];
-			it->ent.seg_length = piece;
+			it->seg_length = piece;
 		}
 		it->planned = it->device = d + 1;
 		it->part = 1;
-		p->load[d] += weight(&it->ent);
+		p->load[d] += weight(it);
 	}
 	return 0;
 }
@@ -171,8 +186,8 @@ static int place_links(struct mb_multi_plan *p, size_t *cap, struct mb_error *e)
 	if (!map)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to plan the devices");
 	for (size_t i = 0; i < n0; i++)
-		if (p->items[i].ent.type == MB_T_FILE && p->items[i].ent.seg_offset == 0)
-			map[n_files++] = (struct by_path){ p->items[i].ent.path, i };
+		if (p->items[i].type == MB_T_FILE && p->items[i].seg_offset == 0)
+			map[n_files++] = (struct by_path){ p->entries[p->items[i].entry]->path, i };
 	qsort(map, n_files, sizeof(*map), cmp_by_path);
 	for (size_t i = 0; i < p->n_entries; i++) {
 		const struct mb_entry *t = p->entries[i];
@@ -183,7 +198,7 @@ static int place_links(struct mb_multi_plan *p, size_t *cap, struct mb_error *e)
 			continue;
 		hit = bsearch(&key, map, n_files, sizeof(*map), cmp_by_path);
 		d = hit ? p->items[hit->item].planned - 1 : least_loaded(p->load, p->n_devices, NULL);
-		if (add_item(p, cap, t, i, 0, 0, e) < 0)
+		if (add_item(p, cap, i, 0, 0, e) < 0)
 			goto out;
 		p->items[p->n_items - 1].planned = p->items[p->n_items - 1].device = d + 1;
 		p->items[p->n_items - 1].part = 1;
@@ -266,7 +281,7 @@ struct job {
 	const struct mb_multi_source *src;
 	uint32_t k, part;
 	bool out_failed;		/* the device failed, not the source */
-	struct mb_entry *dirs;		/* this image's copies of the directories */
+	struct mb_entry *copies;	/* this image's own entries (several devices) */
 	struct mb_entry **v;
 	size_t n;
 	struct mb_image_peer *peers;
@@ -300,30 +315,69 @@ static int cmp_item_ptr(const void *a, const void *b)
 	return cmp_logical(x, y);
 }
 
+/* An item that is its whole entry, on the only device: the image lays
+ * out the set's entry itself (nothing else lays it out).  Otherwise it
+ * gets a copy of its own, with its piece. */
+static bool item_in_place(const struct mb_multi_plan *p, const struct mb_multi_item *it)
+{
+	const struct mb_entry *t = p->entries[it->entry];
+
+	return p->n_devices == 1 && it->seg_offset == 0 &&
+	       it->seg_length == (t->type == MB_T_FILE ? t->size : 0);
+}
+
+static struct mb_entry *item_entry(struct job *j, const struct mb_multi_item *it, size_t *n_copies)
+{
+	struct mb_entry *t;
+
+	if (item_in_place(j->p, it))
+		return j->p->entries[it->entry];
+	t = &j->copies[(*n_copies)++];
+	*t = *j->p->entries[it->entry];	/* (path and link target borrowed) */
+	t->seg_offset = it->seg_offset;
+	t->seg_length = it->seg_length;
+	t->image_offset = 0;
+	return t;
+}
+
 /* The image's entries in logical order: every directory, and the items
- * placed on (k, part).  its[] holds those items sorted. */
-static int job_entries(struct job *j, struct mb_multi_item **its, size_t n_its,
+ * placed on (k, part).  its[] holds those items sorted; at[k] gets the
+ * place of its[k] in j->v. */
+static int job_entries(struct job *j, struct mb_multi_item **its, size_t n_its, size_t *at,
 		       struct mb_error *e)
 {
 	struct mb_multi_plan *p = j->p;
-	size_t n_dirs = 0, d = 0, k = 0;
+	size_t n_dirs = 0, n_copies = 0, k = 0;
 
 	for (size_t i = 0; i < p->n_entries; i++)
 		n_dirs += p->entries[i]->type == MB_T_DIR;
-	j->dirs = calloc(n_dirs + 1, sizeof(*j->dirs));
+	for (size_t i = 0; i < n_its; i++)
+		n_copies += !item_in_place(p, its[i]);
+	n_copies += p->n_devices > 1 ? n_dirs : 0;
+	j->copies = calloc(n_copies + 1, sizeof(*j->copies));
 	j->v = calloc(n_dirs + n_its + 1, sizeof(*j->v));
-	if (!j->dirs || !j->v)
+	if (!j->copies || !j->v)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out device %" PRIu32, j->k);
 	qsort(its, n_its, sizeof(*its), cmp_item_ptr);
+	n_copies = 0;
 	for (size_t i = 0; i < p->n_entries; i++) {
-		if (p->entries[i]->type == MB_T_DIR) {
-			j->dirs[d] = *p->entries[i];
-			j->v[j->n++] = &j->dirs[d++];
+		if (p->entries[i]->type == MB_T_DIR && p->n_devices == 1) {
+			j->v[j->n++] = p->entries[i];
+		} else if (p->entries[i]->type == MB_T_DIR) {
+			j->copies[n_copies] = *p->entries[i];
+			j->v[j->n++] = &j->copies[n_copies++];
 		}
-		for (; k < n_its && its[k]->entry == i; k++)
-			j->v[j->n++] = &its[k]->ent;
+		for (; k < n_its && its[k]->entry == i; k++) {
+			at[k] = j->n;
+			j->v[j->n++] = item_entry(j, its[k], &n_copies);
+		}
 	}
 	return 0;
+}
+
+static bool peer_skip(const struct job *j, const struct mb_multi_item *it)
+{
+	return it->device == 0 || (it->device == j->k && it->part == j->part);
 }
 
 /* Every item the other images of the set hold, as they stand now. */
@@ -331,18 +385,23 @@ static int job_peers(struct job *j, struct mb_image_meta *m, struct mb_error *e)
 {
 	struct mb_multi_plan *p = j->p;
 
-	j->peers = calloc(p->n_items + 1, sizeof(*j->peers));
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_items; i++)	/* (none on a single device) */
+		n += !peer_skip(j, &p->items[i]);
+	j->peers = calloc(n + 1, sizeof(*j->peers));
 	if (!j->peers)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out device %" PRIu32, j->k);
 	for (size_t i = 0; i < p->n_items; i++) {
 		const struct mb_multi_item *it = &p->items[i];
+		const struct mb_entry *t = p->entries[it->entry];
 
-		if (it->device == 0 || (it->device == j->k && it->part == j->part))
+		if (peer_skip(j, it))
 			continue;
 		j->peers[m->n_peers++] = (struct mb_image_peer){
-			.device = it->device, .part = it->part, .type = it->ent.type,
-			.size = it->ent.size, .seg_offset = it->ent.seg_offset,
-			.seg_length = it->ent.seg_length, .path = it->ent.path };
+			.device = it->device, .part = it->part, .type = it->type,
+			.size = t->size, .seg_offset = it->seg_offset,
+			.seg_length = it->seg_length, .path = t->path };
 	}
 	m->peers = j->peers;
 	return 0;
@@ -353,12 +412,15 @@ static int job_prepare(struct job *j, const struct mb_multi_opts *o, uint64_t re
 {
 	struct mb_multi_plan *p = j->p;
 	struct mb_multi_item **its = calloc(p->n_items + 1, sizeof(*its));
+	size_t *at = calloc(p->n_items + 1, sizeof(*at));
 	struct mb_image_meta m = o->meta;
 	size_t n_its = 0;
 	int rc = -1;
 
-	if (!its)
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out device %" PRIu32, j->k);
+	if (!its || !at) {
+		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out device %" PRIu32, j->k);
+		goto out;
+	}
 	for (size_t i = 0; i < p->n_items; i++)
 		if (p->items[i].device == j->k && p->items[i].part == j->part)
 			its[n_its++] = &p->items[i];
@@ -367,14 +429,17 @@ static int job_prepare(struct job *j, const struct mb_multi_opts *o, uint64_t re
 	m.part = j->part;
 	m.rescues = rescues;
 	m.n_peers = 0;
-	if (job_entries(j, its, n_its, e) < 0 || job_peers(j, &m, e) < 0 ||
+	if (job_entries(j, its, n_its, at, e) < 0 || job_peers(j, &m, e) < 0 ||
 	    mb_image_layout(j->v, j->n, &m, &j->lay, e) < 0)
 		goto out;
+	for (size_t k = 0; k < n_its; k++)	/* where each item lies in this image */
+		its[k]->image_offset = j->v[at[k]]->image_offset;
 	j->out = (struct mb_image_output){ job_write, j, j->dev->out.record_size, j->dev->out.fd,
 					   NULL, j->dev->out.boundary, j->dev->out.boundary_ctx };
 	rc = 0;
 out:
 	free(its);
+	free(at);
 	return rc;
 }
 
@@ -401,7 +466,7 @@ static void *job_main(void *arg)
 static void job_free(struct job *j)
 {
 	mb_image_layout_free(&j->lay);
-	free(j->dirs);
+	free(j->copies);
 	free(j->v);
 	free(j->peers);
 }
@@ -504,7 +569,7 @@ static int cmp_weight_desc(const void *a, const void *b)
 {
 	const struct mb_multi_item *x = *(struct mb_multi_item *const *)a;
 	const struct mb_multi_item *y = *(struct mb_multi_item *const *)b;
-	uint64_t wx = weight(&x->ent), wy = weight(&y->ent);
+	uint64_t wx = weight(x), wy = weight(y);
 
 	return wx != wy ? (wx > wy ? -1 : 1) : cmp_logical(x, y);
 }
@@ -549,7 +614,7 @@ static int move_items(struct mb_multi_plan *p, struct mb_multi_device *dev,
 		}
 		mv[i]->device = d + 1;
 		mv[i]->part = dev[d].parts + 1;
-		load[d] += weight(&mv[i]->ent);
+		load[d] += weight(mv[i]);
 	}
 	free(mv);
 	*moved = mask;

@@ -40,15 +40,19 @@ enum mb_multi_order {
 	MB_ORDER_LOGICAL,	/* the set's own order */
 };
 
-/* One unit of placement: a whole entry or a segment of a file.  ent is a
- * shallow copy of the set's entry (path and link target borrowed) with
- * seg_offset/seg_length/image_offset of its own. */
+/* One unit of placement: a whole entry or a segment of a file, 48 bytes
+ * (the entry itself stays in the set: an item is not a copy of it; a
+ * device's image copies the entries of its items only when several
+ * devices share the set). */
 struct mb_multi_item {
-	struct mb_entry ent;
 	size_t entry;		/* index in the entries given to the plan */
+	uint64_t seg_offset;	/* the piece of the entry's file */
+	uint64_t seg_length;	/* (0 for what is not a file) */
+	uint64_t image_offset;	/* of its first header, where it landed */
 	uint32_t planned;	/* device it was planned on, 1..N */
 	uint32_t device;	/* device it landed on, 1..N (0: not stored) */
 	uint32_t part;		/* image on that device: 1 first, 2.. rescue */
+	char type;		/* the entry's */
 };
 
 struct mb_multi_plan {

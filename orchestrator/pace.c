@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "orchestrator/signals.h"
 
 #define GOV_INTERVAL_MS 250
 #define SLEEP_SLICE_US 100000	/* a stop is seen within 100 ms */
@@ -142,6 +143,19 @@ uint64_t mb_pace_chunk(struct mb_pace *pc, uint64_t left)
 	chunk = chunk < MB_PACE_MIN_CHUNK ? MB_PACE_MIN_CHUNK
 		: chunk > MB_PACE_MAX_CHUNK ? MB_PACE_MAX_CHUNK : chunk / MB_PACE_MIN_CHUNK * MB_PACE_MIN_CHUNK;
 	return left < chunk + MB_PACE_MIN_CHUNK ? left : chunk;
+}
+
+int mb_pace_piece(void *pace, size_t *n, struct mb_error *e)
+{
+	struct mb_pace *pc = pace;
+	uint64_t rate = mb_pace_active(pc) ? mb_ratelimit_rate(&pc->rl) : 0;
+	uint64_t piece = rate / 50 > MB_PACE_LIVE_PIECE ? rate / 50 : MB_PACE_LIVE_PIECE;
+
+	if (!rate)
+		return 0;
+	if (*n > piece)
+		*n = (size_t)piece;
+	return mb_pace_take(pc, *n, mb_signal_check, e);
 }
 
 void mb_pace_ioprio_enter(const struct mb_pace *pc, int *saved)

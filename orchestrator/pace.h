@@ -90,7 +90,7 @@ int mb_pace_params(const struct mb_options *o, struct mb_pace_params *p, struct 
 
 struct mb_pace_stats {
 	uint64_t bytes;		/* reserved by the readers */
-	long long stream_ms;	/* from start to stop */
+	long long stream_ms;	/* from start to stop (an incremental's pre-pass included) */
 	long long waited_ms;	/* readers' sleeps, all threads added up */
 	long long yielded_ms;	/* the governor held the rate below its peak */
 	uint64_t rate_min;	/* lowest rate the governor set, 0: none */
@@ -123,6 +123,13 @@ int mb_pace_take(struct mb_pace *pc, uint64_t n, int (*stop)(struct mb_error *e)
  * chunk of about 20 ms at the current rate (never leaving less than
  * MB_PACE_MIN_CHUNK behind). */
 uint64_t mb_pace_chunk(struct mb_pace *pc, uint64_t left);
+/* A piece of a live file (common/range.h's mb_range_piece_fn, arg the
+ * pace): *n lowered to ~20 ms of the current rate (at least
+ * MB_PACE_LIVE_PIECE: the page cache has no O_DIRECT minimum), then
+ * taken from the bucket; signals end the wait.  A 16 MiB WAL segment
+ * is no longer one reservation of a second's worth. */
+#define MB_PACE_LIVE_PIECE (64u << 10)
+int mb_pace_piece(void *pace, size_t *n, struct mb_error *e);
 bool mb_pace_active(const struct mb_pace *pc);
 /* ioprio of the calling thread for the stream: *saved gets the old one
  * (-1: untouched); mb_pace_ioprio_restore puts it back. */

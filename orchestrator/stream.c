@@ -79,7 +79,8 @@ static int mount_split_if_needed(struct mb_run *r, struct mb_error *e)
 }
 
 /* A file whose bytes are in memory or on a live filesystem, not on the
- * split leg (backup_label, WAL copied after the backup's end). */
+ * split leg (backup_label, WAL copied after the backup's end), read in
+ * pieces of ~20 ms of the run's pace. */
 static int stream_other(struct stream_ctx *s, const struct mb_entry *ent, mb_emit_fn emit,
 			void *emit_arg, struct mb_error *e)
 {
@@ -89,9 +90,8 @@ static int stream_other(struct stream_ctx *s, const struct mb_entry *ent, mb_emi
 		return emit(emit_arg, ent->content + pos, left, e);
 	if (!s->buf && !(s->buf = malloc(OTHER_BUF)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", ent->live_path);
-	if (mb_pace_take(s->pace, left, mb_signal_check, e) < 0)
-		return -1;
-	return mb_read_range(ent->live_path, pos, left, s->buf, OTHER_BUF, emit, emit_arg, e);
+	return mb_read_range_pieces(ent->live_path, pos, left, s->buf, OTHER_BUF, mb_pace_piece,
+				    s->pace, emit, emit_arg, e);
 }
 
 /* A file off the split leg, in pieces the run's pace allows (--max-rate,
@@ -279,8 +279,9 @@ static int save_placements(struct mb_run *r, const struct mb_multi_plan *plan,
 	for (size_t i = 0; i < plan->n_items; i++) {
 		const struct mb_multi_item *it = &plan->items[i];
 
-		v[i] = (struct mb_placement){ it->ent.path, it->ent.seg_offset, it->ent.seg_length,
-					      it->ent.image_offset, it->planned, it->device, it->part };
+		v[i] = (struct mb_placement){ plan->entries[it->entry]->path, it->seg_offset,
+					      it->seg_length, it->image_offset, it->planned,
+					      it->device, it->part };
 	}
 	rc = mb_catalog_save_placements(r->catalog, r->id, v, plan->n_items, e);
 	free(v);
@@ -349,10 +350,12 @@ out:
 }
 
 /* Block maps, and with --incremental the pre-pass that puts the
- * increment's entries in r->set (orchestrator/incremental.c). */
-static int prepare_increment(struct mb_run *r, struct mb_error *e)
+ * increment's entries in r->set (orchestrator/incremental.c).  The
+ * pre-pass reads the whole split leg: it takes from the run's pace like
+ * the stream (after the window either way). */
+static int prepare_increment(struct mb_run *r, struct mb_pace *pace, struct mb_error *e)
 {
-	struct multi_src ms = { r, NULL, NULL, NULL };
+	struct multi_src ms = { r, NULL, NULL, pace };
 	struct mb_multi_source src = { multi_open, multi_close, NULL, &ms };
 
 	if (r->opt->incremental && mount_split_if_needed(r, e) < 0)
@@ -363,22 +366,21 @@ static int prepare_increment(struct mb_run *r, struct mb_error *e)
 int mb_stream(struct mb_run *r, struct mb_error *e)
 {
 	struct mb_image_meta meta;
-	struct mb_entry **v;
+	struct mb_entry **v = NULL;
 	struct mb_pace pace;
 	struct mb_pace_stats ps;
 	int rc;
 
-	if (prepare_increment(r, e) < 0)
+	if (mb_pace_start(&pace, r->opt, r->source_dev, e) < 0)
 		return -1;
-	if (!(v = set_pointers(&r->set)))
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out the image");
-	if (mb_pace_start(&pace, r->opt, r->source_dev, e) < 0) {
+	rc = prepare_increment(r, &pace, e);
+	if (rc == 0 && !(v = set_pointers(&r->set)))
+		rc = mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out the image");
+	if (rc == 0) {
+		image_meta(r, &meta);
+		rc = stream_set(r, v, &meta, &pace, e);
 		free(v);
-		return -1;
 	}
-	image_meta(r, &meta);
-	rc = stream_set(r, v, &meta, &pace, e);
-	free(v);
 	mb_pace_stop(&pace, &ps);
 	if (rc == 0)
 		rc = mb_pace_record(r, &pace, &ps, e);

@@ -94,6 +94,22 @@ like "$RUN_ERR" "adjusted to the source device's latency \\(--yield auto\\)" "th
 is "$(pace yield)" "auto" "run_pace: yield auto"
 ok "run_pace: the lowest rate is at least the floor" test "$(pace rate_min)" -ge $((8 << 20))
 
+# the incremental's pre-pass reads the whole split leg to hash it: it is
+# paced too (it used to run before the bucket existed, at full speed)
+printf 'changed' | dd of="$SRC/big/f1" bs=1 seek=4096 conv=notrunc status=none
+leg=$(find "$SRC" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+run fx_backup --media "file:$SCRATCH/out/incr.mbi" --incremental --max-rate 16M
+exit_is 0 "incremental with --max-rate 16M"
+bytes=$(pace bytes) ms=$(pace stream_ms)
+ok "the pre-pass took from the bucket: $bytes >= $leg bytes of the leg" test "$bytes" -ge "$leg"
+ok "and the pace held for it: $ms ms >= ($leg - burst) / rate" \
+	test "$ms" -ge $(((leg - RATE / 50) * 1000 / RATE))
+ok "bytes read <= rate x time + burst ($bytes in $ms ms)" \
+	test "$bytes" -le $((RATE * ms / 1000 + RATE / 50))
+run "$MB" restore --catalog "$CATALOG" --backup "$(pace run_id)" --to "$SCRATCH/restored-incr"
+exit_is 0 "the paced incremental restores (its chain)"
+fx_tree_is "$SRC" "$SCRATCH/restored-incr" "restored tree identical"
+
 # ---- 3. --checkpoint spread and fast, seen in the server's log
 if ! fx_pg_available; then
 	for i in 1 2 3 4 5 6; do skip "--checkpoint $i" "PostgreSQL 15 is not installed"; done

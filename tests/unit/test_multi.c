@@ -192,8 +192,8 @@ static void check_plan(uint32_t n)
 
 		memset(cover, 0, sizeof(cover));
 		for (size_t i = 0; i < p.n_items; i++) {
-			good = good && p.items[i].ent.seg_length <= p.threshold;
-			cover[p.items[i].entry] += p.items[i].ent.seg_length;
+			good = good && p.items[i].seg_length <= p.threshold;
+			cover[p.items[i].entry] += p.items[i].seg_length;
 		}
 		for (size_t i = 0; i < n_ents; i++)
 			good = good && (ents[i].type != MB_T_FILE || cover[i] == ents[i].size);
