@@ -263,6 +263,8 @@ struct mb_media_in {
 	bool keeps_images;	/* set by the driver: readers of earlier images
 				 * stay valid after mb_media_next_image() */
 	uint64_t base;		/* file: byte of the medium where the image starts */
+	uint64_t size;		/* set by a driver that seeks and knows it without an
+				 * fd (an object's size); 0: fstat of fd, or unknown */
 	struct mb_media_stop stop;	/* from the params: ends a blocked read */
 	/* The current image's input: the table's read and seek on it, or one
 	 * the driver gives each image (a file: readers of earlier images stay
@@ -275,8 +277,9 @@ struct mb_media_in {
  * or "name:arg" of a driver that reads ("tape:/dev/nst0", "file:PATH"),
  * positioned at its image (p->backup picks one on a tape).  An image
  * that starts with a zstd frame is read through the zstd filter
- * (zstd_read.c): by its seek table on a file (only the frames a read
- * needs), in order elsewhere.  *out is NULL on failure. */
+ * (zstd_read.c): by its seek table on a file or an object (only the
+ * frames a read needs, the table found at the medium's end), in order
+ * elsewhere.  *out is NULL on failure. */
 int mb_media_open_read(struct mb_media_in **out, const char *spec,
 		       const struct mb_media_params *p, struct mb_error *e);
 /* The image reader's input (borrowed: valid until close). */

@@ -5,7 +5,10 @@
  * starts.  The window is 64 KiB after a seek (restore --file reads a
  * header and one file: a few ranges of what it needs) and doubles while
  * the reads follow on, up to 16 MiB (a whole restore streams).  The bytes
- * fetched and the requests are logged at close.
+ * fetched and the requests are logged at close.  A compressed image
+ * (zstd_read.c) is read by its seek table: the footer and the table by
+ * two ranged GETs at the object's end (m->size), then one GET per frame a
+ * read needs.
  */
 #include "plugins/media/drivers.h"
 #include "plugins/media/s3.h"
@@ -61,6 +64,7 @@ int mbm_s3_open_read(struct mb_media_in *m, const char *arg, const struct mb_med
 	if (mbm_s3_init(&r->c, arg, p, e) < 0 || head_object(r, e) < 0)
 		return -1;
 	mb_debug("s3: '%s' is %" PRIu64 " bytes", r->c.spec, r->size);
+	m->size = r->size;	/* a compressed image's seek table is at its end */
 	return 0;
 }
 
