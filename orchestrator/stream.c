@@ -338,9 +338,8 @@ static int stream_set(struct mb_run *r, struct mb_entry **v, const struct mb_ima
 		r->image_status[k] = dev[k].failed ? "failed" : "complete";
 		r->image.bytes += dev[k].bytes;
 		r->image.file_bytes += dev[k].file_bytes;
-		if (dev[k].failed)
-			mb_warn("device %d ('%s') failed: %s; its items went to the others",
-				k + 1, r->sinks[k]->spec, dev[k].err.msg);
+		if (dev[k].failed)	/* (the message names the device) */
+			mb_warn("%s; its items went to the others", dev[k].err.msg);
 	}
 	rc = r->n_sinks > 1 ? save_placements(r, &plan, e) : 0;
 out:
