@@ -2,12 +2,17 @@
  * `mbackup recover`: heals what a dead run left.  With the run lock held
  * (so no live run is touched), every open obligation of a run still marked
  * "running" is undone newest-first through the same undo functions the run
- * itself uses, and those runs are marked failed.  Safe to run any time:
- * every undo is idempotent.
+ * itself uses, and those runs are marked failed.  Then what a run that
+ * ended left undone (its own undo failed: an upload's abort while the
+ * store was down) is tried again; while it still fails it stays for the
+ * next recover: `mbackup recover` then fails with its error, a backup's
+ * preflight only warns (a store that is down must not stop a backup to
+ * a file).  Safe to run any time: every undo is idempotent.
  */
 #include "orchestrator/run.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -35,7 +40,24 @@ static int undo_one(struct mb_catalog *c, const struct mb_obligation *ob,
 	return -1;
 }
 
-int mb_recover_locked(struct mb_catalog *c, int *undone, struct mb_error *e)
+/* Undoes v (and frees it), carrying on past failures: -1 if one failed. */
+static int undo_all(struct mb_catalog *c, struct mb_obligation *v, size_t n, int *undone,
+		    struct mb_error *e)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (undo_one(c, &v[i], e) < 0)
+			rc = -1;
+		else
+			(*undone)++;
+	}
+	mb_obligations_free(v, n);
+	return rc;
+}
+
+/* The obligations of runs still marked running, and those runs failed. */
+static int recover_running(struct mb_catalog *c, int *undone, struct mb_error *e)
 {
 	struct mb_obligation *v = NULL;
 	int64_t *runs = NULL;
@@ -45,13 +67,7 @@ int mb_recover_locked(struct mb_catalog *c, int *undone, struct mb_error *e)
 	*undone = 0;
 	if (mb_catalog_obligations_open(c, &v, &n, e) < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (undo_one(c, &v[i], e) < 0)
-			rc = -1;
-		else
-			(*undone)++;
-	}
-	mb_obligations_free(v, n);
+	rc = undo_all(c, v, n, undone, e);
 	if (rc < 0)
 		return -1;	/* runs stay "running" so the next recover retries */
 	if (mb_catalog_runs_running(c, &runs, &n_runs, e) < 0)
@@ -63,6 +79,43 @@ int mb_recover_locked(struct mb_catalog *c, int *undone, struct mb_error *e)
 	}
 	free(runs);
 	return rc;
+}
+
+/* The obligations of runs that ended, tried again: -1 (e: the first
+ * failure) if one is still left. */
+static int retry_left(struct mb_catalog *c, int *undone, struct mb_error *e)
+{
+	struct mb_obligation *v = NULL;
+	size_t n = 0;
+
+	if (mb_catalog_obligations_left(c, &v, &n, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		mb_info("run %lld ended with %s '%s' not undone: trying again",
+			(long long)v[i].run_id, v[i].kind, v[i].arg);
+	return undo_all(c, v, n, undone, e);
+}
+
+/* strict: what a run that ended left undone fails the call too. */
+static int recover_all(struct mb_catalog *c, int *undone, bool strict, struct mb_error *e)
+{
+	struct mb_error left = { 0 };
+
+	if (recover_running(c, undone, e) < 0)
+		return -1;
+	if (retry_left(c, undone, &left) == 0)
+		return 0;
+	if (strict) {
+		*e = left;
+		return -1;
+	}
+	mb_warn("%s (left for the next recover)", left.msg);
+	return 0;
+}
+
+int mb_recover_locked(struct mb_catalog *c, int *undone, struct mb_error *e)
+{
+	return recover_all(c, undone, false, e);
 }
 
 /* recover heals a catalog, it never makes one: a mistyped --catalog must
@@ -86,7 +139,7 @@ int mb_recover(const struct mb_options *opt, struct mb_error *e)
 	    mb_lock_catalog(opt->catalog, &fd, e) < 0 ||
 	    mb_catalog_open(&c, opt->catalog, e) < 0)
 		goto out;
-	if (mb_recover_locked(c, &undone, e) < 0)
+	if (recover_all(c, &undone, true, e) < 0)
 		goto out;
 	printf("recover: %d obligation(s) undone\n", undone);
 	rc = 0;

@@ -56,4 +56,55 @@ failover first 1
 failover last 2
 failover zstd 1 --compress zstd:1   # one part each: the last
 
+# ---- a failed run whose abort did not get through: recover retries it ----
+# wait_upload KEY: polls until the store lists an unfinished upload of KEY
+wait_upload() {
+	local i
+	for i in $(seq 100); do
+		s3_uploads backups | grep -qxF "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# the obligation of the newest run: "kind driver state"
+obligation() {
+	sqlite3 "$CATALOG" "select kind || ' ' || driver || ' ' || state from obligations
+		where run_id = (select max(id) from runs) and kind = 'media'"
+}
+fx_bg "$MB" backup --db none --mirror "loop:$SRC_LOOP" --source "$SRC" --catalog "$CATALOG" \
+	"${C[@]}" --media s3://backups/down.mbi --max-rate 4M 2>"$SCRATCH/out/down.err"
+pid=$!
+ok "the upload of down.mbi is under way" wait_upload down.mbi
+s3_rgw_kill
+wait "$pid"
+RUN_RC=$?
+exit_is 8 "the store gone for good mid-upload: the run fails"
+like "$(cat "$SCRATCH/out/down.err")" "warn  unable to abort the upload of 's3://backups/down.mbi': Couldn't connect to server \\(http://127.0.0.1:$RGW_PORT\\): its parts stay in the store until it is aborted" \
+	"its abort gave up after 30 s"
+is "$(fx_last_run | jq -r .status)" "failed" "the run is marked failed"
+is "$(obligation)" "media s3 failed" "its upload is left as an obligation not undone"
+
+run mb recover "${C[@]}" --catalog "$CATALOG"
+exit_is 8 "recover while the store is still down: exit 8"
+is "$(printf '%s\n' "$RUN_ERR" | grep '^mbackup: error: ')" \
+	"mbackup: error: unable to list the uploads of 's3://backups/down.mbi': Couldn't connect to server (http://127.0.0.1:$RGW_PORT)" \
+	"recover says what it could not undo"
+is "$(obligation)" "media s3 failed" "the obligation stays for the next recover"
+
+run fx_backup "${C[@]}" --media "file:$SCRATCH/out/while-down.mbi"
+exit_is 0 "a backup to a file while the store is down is not held back"
+like "$RUN_ERR" "warn  unable to list the uploads of 's3://backups/down.mbi': Couldn't connect to server \\(http://127.0.0.1:$RGW_PORT\\) \\(left for the next recover\\)" \
+	"its preflight warns about the upload left"
+
+ok "the gateway is started again" s3_rgw_start
+is "$(s3_uploads backups)" "down.mbi" "the failed run's upload is still in the store"
+run mb recover "${C[@]}" --catalog "$CATALOG"
+exit_is 0 "recover once the store is back"
+is "$RUN_OUT" "recover: 1 obligation(s) undone" "recover undid it"
+is "$(s3_uploads backups)" "" "the upload is aborted"
+is "$(sqlite3 "$CATALOG" "select state from obligations where kind = 'media' and arg = '//backups/down.mbi'")" \
+	"recovered" "the obligation is marked recovered"
+run mb recover "${C[@]}" --catalog "$CATALOG"
+is "$RUN_OUT" "recover: 0 obligation(s) undone" "a second recover finds nothing left"
+
 done_testing
