@@ -17,10 +17,7 @@ head -c 1048576 /dev/urandom >"$SRC/mid/target.bin"
 ok "bucket 'backups' created" s3_mb backups
 
 CONF=$SCRATCH/etc/mbackup.conf
-mkdir -p "$SCRATCH/etc"
-printf 's3-endpoint = %s\ns3-region = %s\ns3-access-key = %s\ns3-secret-key = %s\ns3-uri-style = path\n' \
-	"$S3_ENDPOINT" "$S3_REGION" "$S3_ACCESS_KEY" "$S3_SECRET_KEY" >"$CONF"
-chmod 0600 "$CONF"
+s3_conf "$CONF"
 C=(--config "$CONF")
 
 # fetched SIZE: the bytes the s3 reader says it fetched of an object of SIZE

@@ -11,6 +11,7 @@
 #   s3_get BUCKET/KEY FILE       # the object into FILE
 #   fx_ceph_down                 # stops it (fx_cleanup does too)
 #   s3_rgw_kill, s3_rgw_start    # the gateway killed (kill -9) and started again
+#   s3_conf FILE                 # an mbackup config (mode 0600) for this store
 # The cluster is stopped at exit by fx_cleanup (tests/lib/fixture.sh).
 
 fx_ceph_up() {
@@ -81,4 +82,12 @@ s3_rgw_start() {
 		sleep 0.2
 	done
 	return 1
+}
+
+# s3_conf FILE: an mbackup config file with the store's settings, mode 0600.
+s3_conf() {
+	mkdir -p "$(dirname "$1")" &&
+		printf 's3-endpoint = %s\ns3-region = %s\ns3-access-key = %s\ns3-secret-key = %s\ns3-uri-style = path\n' \
+			"$S3_ENDPOINT" "$S3_REGION" "$S3_ACCESS_KEY" "$S3_SECRET_KEY" >"$1" &&
+		chmod 0600 "$1"
 }
