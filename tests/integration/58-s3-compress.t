@@ -6,19 +6,11 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
 . "$(dirname "$0")/../lib/ceph.sh"
-fx_init
-fx_ceph_up
-fx_setup ext4 512M
-fx_populate "$SRC"
+fx_s3_suite
 mkdir -p "$SRC/bulk" "$SRC/mid"
 head -c $((30 * 1048576)) /dev/urandom >"$SRC/bulk/big-1"
 head -c $((12 * 1048576)) /dev/urandom >"$SRC/bulk/big-2"
 head -c 1048576 /dev/urandom >"$SRC/mid/target.bin"
-ok "bucket 'backups' created" s3_mb backups
-
-CONF=$SCRATCH/etc/mbackup.conf
-s3_conf "$CONF"
-C=(--config "$CONF")
 
 # fetched SIZE: the bytes the s3 reader says it fetched of an object of SIZE
 fetched() {

@@ -11,15 +11,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
 . "$(dirname "$0")/../lib/ceph.sh"
-fx_init
-fx_ceph_up
-fx_setup ext4 512M
-fx_populate "$SRC"
-ok "bucket 'backups' created" s3_mb backups
-
-CONF=$SCRATCH/etc/mbackup.conf
-s3_conf "$CONF"
-C=(--config "$CONF")
+fx_s3_suite
 
 # failover NAME PART [backup args]: a set of three objects under NAME/,
 # part PART of NAME/b.mbi refused by the store

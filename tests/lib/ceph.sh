@@ -12,6 +12,8 @@
 #   fx_ceph_down                 # stops it (fx_cleanup does too)
 #   s3_rgw_kill, s3_rgw_start    # the gateway killed (kill -9) and started again
 #   s3_conf FILE                 # an mbackup config (mode 0600) for this store
+#   fx_s3_suite                  # the usual start: the store, bucket 'backups',
+#                                # $SRC on a loop mirror, populated; $CONF, C=(--config $CONF)
 # The cluster is stopped at exit by fx_cleanup (tests/lib/fixture.sh).
 
 fx_ceph_up() {
@@ -90,4 +92,18 @@ s3_conf() {
 		printf 's3-endpoint = %s\ns3-region = %s\ns3-access-key = %s\ns3-secret-key = %s\ns3-uri-style = path\n' \
 			"$S3_ENDPOINT" "$S3_REGION" "$S3_ACCESS_KEY" "$S3_SECRET_KEY" >"$1" &&
 		chmod 0600 "$1"
+}
+
+# fx_s3_suite: what an s3 test starts with (after sourcing tap.sh,
+# fixture.sh and this file): the store up, bucket 'backups' (a test),
+# an ext4 source on a loop mirror, populated, and its config.
+fx_s3_suite() {
+	fx_init
+	fx_ceph_up
+	fx_setup ext4 512M
+	fx_populate "$SRC"
+	ok "bucket 'backups' created" s3_mb backups
+	CONF=$SCRATCH/etc/mbackup.conf
+	s3_conf "$CONF" || bail_out "unable to write '$CONF'"
+	C=(--config "$CONF")
 }
