@@ -46,15 +46,6 @@ failover last 2
 failover zstd 1 --compress zstd:1   # one part each: the last
 
 # ---- a failed run whose abort did not get through: recover retries it ----
-# wait_upload KEY: polls until the store lists an unfinished upload of KEY
-wait_upload() {
-	local i
-	for i in $(seq 100); do
-		s3_uploads backups | grep -qxF "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # the obligation of the newest run: "kind driver state"
 obligation() {
 	sqlite3 "$CATALOG" "select kind || ' ' || driver || ' ' || state from obligations
@@ -63,7 +54,7 @@ obligation() {
 fx_bg "$MB" backup --db none --mirror "loop:$SRC_LOOP" --source "$SRC" --catalog "$CATALOG" \
 	"${C[@]}" --media s3://backups/down.mbi --max-rate 4M 2>"$SCRATCH/out/down.err"
 pid=$!
-ok "the upload of down.mbi is under way" wait_upload down.mbi
+ok "the upload of down.mbi is under way" s3_wait_upload backups down.mbi
 s3_rgw_kill
 wait "$pid"
 RUN_RC=$?

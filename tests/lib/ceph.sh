@@ -8,6 +8,7 @@
 #   s3_mb BUCKET                 # creates a bucket
 #   s3_keys BUCKET [PREFIX]      # the keys, one a line
 #   s3_uploads BUCKET            # the keys of its unfinished multipart uploads
+#   s3_wait_upload BUCKET KEY    # waits (10 s at most) until KEY's upload is listed
 #   s3_get BUCKET/KEY FILE       # the object into FILE
 #   fx_ceph_down                 # stops it (fx_cleanup does too)
 #   s3_rgw_kill, s3_rgw_start    # the gateway killed (kill -9) and started again
@@ -51,6 +52,15 @@ s3_keys() {
 
 s3_uploads() {
 	s3 GET "$1?uploads=" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g'
+}
+
+s3_wait_upload() {
+	local i
+	for i in $(seq 100); do
+		s3_uploads "$1" | grep -qxF "$2" && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 s3_get() {
