@@ -32,6 +32,12 @@ struct mb_image_output {
 	 * compressing output cuts its frames there.  NULL: no one asks. */
 	void (*boundary)(void *boundary_ctx, uint64_t off);
 	void *boundary_ctx;
+	/* Called once an image's last byte is written (several devices):
+	 * whatever the output still holds goes to the medium now, so a
+	 * device that fails at the end (a tape's end, an upload's last
+	 * part) fails while the set can still move its items to the others.
+	 * NULL: nothing is held back. */
+	int (*finish)(void *ctx, struct mb_error *e);
 };
 
 /* read() returns up to n bytes, 0 at the end of the medium, -1 on error.

@@ -435,7 +435,7 @@ static int job_prepare(struct job *j, const struct mb_multi_opts *o, uint64_t re
 	for (size_t k = 0; k < n_its; k++)	/* where each item lies in this image */
 		its[k]->image_offset = j->v[at[k]]->image_offset;
 	j->out = (struct mb_image_output){ job_write, j, j->dev->out.record_size, j->dev->out.fd,
-					   NULL, j->dev->out.boundary, j->dev->out.boundary_ctx };
+					   NULL, j->dev->out.boundary, j->dev->out.boundary_ctx, NULL };
 	rc = 0;
 out:
 	free(its);
@@ -460,6 +460,11 @@ static void *job_main(void *arg)
 		j->rc = mb_image_write(&j->out, &j->lay, fn, fa, &j->st, &j->err);
 		j->src->close(j->src->arg, j->k, fa);
 	}
+	/* what the device still holds, while a failure can still move on */
+	if (j->rc == 0 && j->dev->out.finish &&
+	    (j->rc = j->dev->out.finish(j->dev->out.ctx, &j->err)) < 0 &&
+	    j->err.code != MB_ERR_INTERRUPTED)
+		j->out_failed = true;
 	return NULL;
 }
 

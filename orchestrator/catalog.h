@@ -119,6 +119,11 @@ struct mb_obligation {
  * newest first.  Caller frees with mb_obligations_free. */
 int mb_catalog_obligations_open(struct mb_catalog *c, struct mb_obligation **v,
 				size_t *n, struct mb_error *e);
+/* Pending (or failed) obligations of runs that ended (a failed run whose
+ * own undo did not get through, such as an upload's abort while the
+ * store was down), newest first, for recover to retry. */
+int mb_catalog_obligations_left(struct mb_catalog *c, struct mb_obligation **v,
+				size_t *n, struct mb_error *e);
 void mb_obligations_free(struct mb_obligation *v, size_t n);
 /* Runs still marked "running" (their ids), for recover. */
 int mb_catalog_runs_running(struct mb_catalog *c, int64_t **ids, size_t *n,

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OBL_ADD, OBL_SET, OBL_OPEN, N_SQL };
+enum { OBL_ADD, OBL_SET, OBL_OPEN, OBL_LEFT, N_SQL };
 static const char *const sql[N_SQL] = {
 	[OBL_ADD] = "INSERT INTO obligations (run_id, kind, driver, arg, state,"
 		    " created, updated)"
@@ -18,6 +18,11 @@ static const char *const sql[N_SQL] = {
 	[OBL_OPEN] = "SELECT o.id, o.run_id, o.kind, o.driver, o.arg, o.state"
 		     " FROM obligations o JOIN runs r ON r.id = o.run_id"
 		     " WHERE r.status = 'running'"
+		     "  AND o.state IN ('pending', 'failed')"
+		     " ORDER BY o.id DESC",
+	[OBL_LEFT] = "SELECT o.id, o.run_id, o.kind, o.driver, o.arg, o.state"
+		     " FROM obligations o JOIN runs r ON r.id = o.run_id"
+		     " WHERE r.status <> 'running'"
 		     "  AND o.state IN ('pending', 'failed')"
 		     " ORDER BY o.id DESC",
 };
@@ -107,14 +112,14 @@ nomem:
 		       "unable to read the obligations");
 }
 
-int mb_catalog_obligations_open(struct mb_catalog *c, struct mb_obligation **v,
-				size_t *n, struct mb_error *e)
+static int read_obligations(struct mb_catalog *c, int which, struct mb_obligation **v,
+			    size_t *n, struct mb_error *e)
 {
 	struct obligations got = { 0 };
 
 	*v = NULL;
 	*n = 0;
-	if (cat_each(c, sql, OBL_OPEN, CAT_NO_ARGS, add_obligation, &got,
+	if (cat_each(c, sql, which, CAT_NO_ARGS, add_obligation, &got,
 		     "read the obligations", e) < 0) {
 		mb_obligations_free(got.v, got.n);
 		return -1;
@@ -122,6 +127,18 @@ int mb_catalog_obligations_open(struct mb_catalog *c, struct mb_obligation **v,
 	*v = got.v;
 	*n = got.n;
 	return 0;
+}
+
+int mb_catalog_obligations_open(struct mb_catalog *c, struct mb_obligation **v,
+				size_t *n, struct mb_error *e)
+{
+	return read_obligations(c, OBL_OPEN, v, n, e);
+}
+
+int mb_catalog_obligations_left(struct mb_catalog *c, struct mb_obligation **v,
+				size_t *n, struct mb_error *e)
+{
+	return read_obligations(c, OBL_LEFT, v, n, e);
 }
 
 void mb_obligations_free(struct mb_obligation *v, size_t n)

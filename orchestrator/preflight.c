@@ -338,7 +338,7 @@ static int open_media(struct mb_run *r, struct mb_error *e)
 	for (size_t i = 0; i < r->opt->media.n; i++)
 		if (open_one_media(r, r->opt->media.v[i], &p, e) < 0)
 			return -1;
-	return 0;
+	return mb_stream_check_media(r, e);
 }
 
 int mb_preflight(struct mb_run *r, struct mb_error *e)

@@ -2,12 +2,17 @@
  * `mbackup recover`: heals what a dead run left.  With the run lock held
  * (so no live run is touched), every open obligation of a run still marked
  * "running" is undone newest-first through the same undo functions the run
- * itself uses, and those runs are marked failed.  Safe to run any time:
- * every undo is idempotent.
+ * itself uses, and those runs are marked failed.  Then what a run that
+ * ended left undone (its own undo failed: an upload's abort while the
+ * store was down) is tried again; while it still fails it stays for the
+ * next recover: `mbackup recover` then fails with its error, a backup's
+ * preflight only warns (a store that is down must not stop a backup to
+ * a file).  Safe to run any time: every undo is idempotent.
  */
 #include "orchestrator/run.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -37,7 +42,24 @@ static int undo_one(struct mb_catalog *c, const struct mb_obligation *ob,
 	return -1;
 }
 
-int mb_recover_locked(struct mb_catalog *c, int *undone, struct mb_error *e)
+/* Undoes v (and frees it), carrying on past failures: -1 if one failed. */
+static int undo_all(struct mb_catalog *c, struct mb_obligation *v, size_t n, int *undone,
+		    struct mb_error *e)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (undo_one(c, &v[i], e) < 0)
+			rc = -1;
+		else
+			(*undone)++;
+	}
+	mb_obligations_free(v, n);
+	return rc;
+}
+
+/* The obligations of runs still marked running, and those runs failed. */
+static int recover_running(struct mb_catalog *c, int *undone, struct mb_error *e)
 {
 	struct mb_obligation *v = NULL;
 	int64_t *runs = NULL;
@@ -47,13 +69,7 @@ int mb_recover_locked(struct mb_catalog *c, int *undone, struct mb_error *e)
 	*undone = 0;
 	if (mb_catalog_obligations_open(c, &v, &n, e) < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (undo_one(c, &v[i], e) < 0)
-			rc = -1;
-		else
-			(*undone)++;
-	}
-	mb_obligations_free(v, n);
+	rc = undo_all(c, v, n, undone, e);
 	if (rc < 0)
 		return -1;	/* runs stay "running" so the next recover retries */
 	if (mb_catalog_runs_running(c, &runs, &n_runs, e) < 0)
@@ -67,11 +83,48 @@ int mb_recover_locked(struct mb_catalog *c, int *undone, struct mb_error *e)
 	return rc;
 }
 
+/* The obligations of runs that ended, tried again: -1 (e: the first
+ * failure) if one is still left. */
+static int retry_left(struct mb_catalog *c, int *undone, struct mb_error *e)
+{
+	struct mb_obligation *v = NULL;
+	size_t n = 0;
+
+	if (mb_catalog_obligations_left(c, &v, &n, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		mb_info("run %lld ended with %s '%s' not undone: trying again",
+			(long long)v[i].run_id, v[i].kind, v[i].arg);
+	return undo_all(c, v, n, undone, e);
+}
+
+/* strict: what a run that ended left undone fails the call too. */
+static int recover_all(struct mb_catalog *c, int *undone, bool strict, struct mb_error *e)
+{
+	struct mb_error left = { 0 };
+
+	if (recover_running(c, undone, e) < 0)
+		return -1;
+	if (retry_left(c, undone, &left) == 0)
+		return 0;
+	if (strict) {
+		*e = left;
+		return -1;
+	}
+	mb_warn("%s (left for the next recover)", left.msg);
+	return 0;
+}
+
+int mb_recover_locked(struct mb_catalog *c, int *undone, struct mb_error *e)
+{
+	return recover_all(c, undone, false, e);
+}
+
 /* The undos' waits (a leg's re-merge and resync, a scrub: minutes on a
  * big LV) reach the mirror plugins' report, whose percentage is the
  * progress of the phase "recover"; nothing shows when nothing waits. */
-int mb_recover_shown(struct mb_catalog *c, const struct mb_options *o, int *undone,
-		     struct mb_error *e)
+static int recover_shown(struct mb_catalog *c, const struct mb_options *o, int *undone,
+			 bool strict, struct mb_error *e)
 {
 	struct mb_progress *p;
 	int rc;
@@ -80,10 +133,16 @@ int mb_recover_shown(struct mb_catalog *c, const struct mb_options *o, int *undo
 	if (mb_progress_start_percent(&p, o, "recover", e) < 0)
 		return -1;
 	mb_mirror_set_wait_report(p ? mb_progress_on_sync : NULL, p);
-	rc = mb_recover_locked(c, undone, e);
+	rc = recover_all(c, undone, strict, e);
 	mb_mirror_set_wait_report(NULL, NULL);
 	mb_progress_end(p, rc == 0);
 	return rc;
+}
+
+int mb_recover_shown(struct mb_catalog *c, const struct mb_options *o, int *undone,
+		     struct mb_error *e)
+{
+	return recover_shown(c, o, undone, false, e);
 }
 
 /* recover heals a catalog, it never makes one: a mistyped --catalog must
@@ -107,7 +166,7 @@ int mb_recover(const struct mb_options *opt, struct mb_error *e)
 	    mb_lock_catalog(opt->catalog, &fd, e) < 0 ||
 	    mb_catalog_open(&c, opt->catalog, e) < 0)
 		goto out;
-	if (mb_recover_shown(c, opt, &undone, e) < 0)
+	if (recover_shown(c, opt, &undone, true, e) < 0)
 		goto out;
 	printf("recover: %d obligation(s) undone\n", undone);
 	rc = 0;

@@ -101,6 +101,9 @@ int mb_preflight(struct mb_run *r, struct mb_error *e);
  * device when several --media are given; closes the media and records
  * them in the catalog. */
 int mb_stream(struct mb_run *r, struct mb_error *e);
+/* The media of the set can share one image layout (one record size);
+ * preflight asks, once they are open, before anything is frozen. */
+int mb_stream_check_media(const struct mb_run *r, struct mb_error *e);
 int mb_stream_close_media(struct mb_run *r, struct mb_error *e);
 
 /* `mbackup recover`: undo every obligation of runs that died, mark them

@@ -204,16 +204,15 @@ static int ctx_open(struct mb_run *r, struct mb_pace *pace, struct mb_entry *con
 	return 0;
 }
 
-static void image_meta(struct mb_run *r, struct mb_image_meta *meta)
+static void image_meta(struct mb_run *r, uint32_t rs, struct mb_image_meta *meta)
 {
 	memset(meta, 0, sizeof(*meta));
 	snprintf(meta->backup_id, sizeof(meta->backup_id), "%lld", (long long)r->id);
 	meta->created = time(NULL);
 	snprintf(meta->source, sizeof(meta->source), "%.200s on %.100s (%.30s)",
 		 r->source, r->mount.source, r->mount.fstype);
-	/* A tape writes fixed records: the image is padded to them. */
-	meta->record_size = r->sinks[0]->record_size ? r->sinks[0]->record_size
-						      : MB_IMAGE_DEFAULT_RECORD;
+	/* A tape writes fixed records: every image of the set is padded to them. */
+	meta->record_size = rs ? rs : MB_IMAGE_DEFAULT_RECORD;
 	meta->device_index = 1;
 	meta->device_count = (uint32_t)r->n_sinks;
 }
@@ -288,16 +287,36 @@ static int save_placements(struct mb_run *r, const struct mb_multi_plan *plan,
 	return rc;
 }
 
-static int check_record_sizes(struct mb_run *r, struct mb_error *e)
+/* The set's record size: a medium of fixed records (a tape) sets it; a
+ * file, a pipe or an object takes any, so a tape and a pipe share the
+ * tape's.  Two different fixed sizes cannot share the set's layout. */
+static int set_record_size(const struct mb_run *r, uint32_t *rs, struct mb_error *e)
 {
-	for (int k = 1; k < r->n_sinks; k++)
-		if (r->sinks[k]->record_size != r->sinks[0]->record_size) {
-			mb_fail(e, MB_ERR_USAGE, 0, "media '%s' and '%s' need different record sizes",
-				r->sinks[0]->spec, r->sinks[k]->spec);
+	int first = -1;
+
+	*rs = 0;
+	for (int k = 0; k < r->n_sinks; k++) {
+		uint32_t one = r->sinks[k]->record_size;
+
+		if (!one)
+			continue;
+		if (first >= 0 && one != *rs) {
+			mb_fail(e, MB_ERR_USAGE, 0, "media '%s' and '%s' need different record sizes "
+				"(%u and %u bytes)", r->sinks[first]->spec, r->sinks[k]->spec, *rs, one);
 			mb_hint(e, "several devices must share one record size (--block-size for tapes)");
 			return -1;
 		}
+		first = first < 0 ? k : first;
+		*rs = one;
+	}
 	return 0;
+}
+
+int mb_stream_check_media(const struct mb_run *r, struct mb_error *e)
+{
+	uint32_t rs;
+
+	return set_record_size(r, &rs, e);
 }
 
 /* Plan, write (concurrently when several), fail over; record where every
@@ -315,8 +334,6 @@ static int stream_set(struct mb_run *r, struct mb_entry **v, const struct mb_ima
 
 	if (r->n_sinks > 1)
 		mb_multi_order_parse(r->opt->order, &order);
-	if (check_record_sizes(r, e) < 0)
-		return -1;
 	for (int k = 0; k < r->n_sinks; k++) {
 		dev[k].out = mb_sink_output(r->sinks[k]);
 		dev[k].name = r->sinks[k]->spec;
@@ -339,9 +356,8 @@ static int stream_set(struct mb_run *r, struct mb_entry **v, const struct mb_ima
 		r->image_status[k] = dev[k].failed ? "failed" : "complete";
 		r->image.bytes += dev[k].bytes;
 		r->image.file_bytes += dev[k].file_bytes;
-		if (dev[k].failed)
-			mb_warn("device %d ('%s') failed: %s; its items went to the others",
-				k + 1, r->sinks[k]->spec, dev[k].err.msg);
+		if (dev[k].failed)	/* (the message names the device) */
+			mb_warn("%s; its items went to the others", dev[k].err.msg);
 	}
 	rc = r->n_sinks > 1 ? save_placements(r, &plan, e) : 0;
 out:
@@ -369,15 +385,16 @@ int mb_stream(struct mb_run *r, struct mb_error *e)
 	struct mb_entry **v = NULL;
 	struct mb_pace pace;
 	struct mb_pace_stats ps;
+	uint32_t rs;
 	int rc;
 
-	if (mb_pace_start(&pace, r->opt, r->source_dev, e) < 0)
+	if (set_record_size(r, &rs, e) < 0 || mb_pace_start(&pace, r->opt, r->source_dev, e) < 0)
 		return -1;
 	rc = prepare_increment(r, &pace, e);
 	if (rc == 0 && !(v = set_pointers(&r->set)))
 		rc = mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out the image");
 	if (rc == 0) {
-		image_meta(r, &meta);
+		image_meta(r, rs, &meta);
 		rc = stream_set(r, v, &meta, &pace, e);
 		free(v);
 	}

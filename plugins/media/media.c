@@ -178,6 +178,19 @@ static int output_next_image(void *ctx, struct mb_error *e)
 	return mb_sink_mark(ctx, e);
 }
 
+int mb_sink_finish(struct mb_sink *s, struct mb_error *e)
+{
+	for (; s; s = s->next)
+		if (s->ops->finish && s->ops->finish(s, e) < 0)
+			return -1;
+	return 0;
+}
+
+static int output_finish(void *ctx, struct mb_error *e)
+{
+	return mb_sink_finish(ctx, e);
+}
+
 void mb_sink_boundary(struct mb_sink *s, uint64_t off)
 {
 	for (; s; s = s->next)
@@ -195,7 +208,7 @@ static void output_boundary(void *ctx, uint64_t off)
 struct mb_image_output mb_sink_output(struct mb_sink *s)
 {
 	return (struct mb_image_output){ output_write, s, s->record_size, s->fd,
-					 output_next_image, output_boundary, s };
+					 output_next_image, output_boundary, s, output_finish };
 }
 
 int mb_media_obligation(const char *spec, const struct mb_media_ops **ops, char **what,

@@ -128,6 +128,14 @@ struct mb_media_ops {
 	 * bytes arrive (possibly from another thread than write): the zstd
 	 * filter cuts a frame there.  NULL: the hint is passed on. */
 	void (*boundary)(struct mb_sink *s, uint64_t off);
+	/* An image's last byte is written (and, on this medium, maybe
+	 * another image follows after a mark): everything held back (a
+	 * ring's records, a compressor's last frames and seek table, an
+	 * upload's parts) goes down to the medium now, so a failure at the
+	 * end is seen while a set can fail over; only what makes the image
+	 * final (a filemark, the upload's completion, the rename) is left to
+	 * close.  NULL: nothing held back. */
+	int (*finish)(struct mb_sink *s, struct mb_error *e);
 	/* The medium must be kept streaming: mb_sink_open stacks the RAM ring
 	 * (params.buffer bytes) over it (tape). */
 	bool streams;
@@ -200,10 +208,13 @@ void mb_sink_abort(struct mb_sink *s);
 /* Ends an image that another follows on the same medium (ops->mark of
  * the first sink of the chain that has one; 0 if none has). */
 int mb_sink_mark(struct mb_sink *s, struct mb_error *e);
+/* The image's last byte is written: ops->finish of every sink of the
+ * chain that has one, top first (each pushes its bytes to the next). */
+int mb_sink_finish(struct mb_sink *s, struct mb_error *e);
 /* Hands the boundary hint to the first sink of the chain that takes it. */
 void mb_sink_boundary(struct mb_sink *s, uint64_t off);
 /* The chain as the image writer's output (next_image: mb_sink_mark,
- * boundary: mb_sink_boundary). */
+ * boundary: mb_sink_boundary, finish: mb_sink_finish). */
 struct mb_image_output mb_sink_output(struct mb_sink *s);
 /* Checks spec before anything is opened or recorded (preflight, before
  * the catalog): an unknown or unwritable spec, then the driver's check. */
@@ -263,6 +274,8 @@ struct mb_media_in {
 	bool keeps_images;	/* set by the driver: readers of earlier images
 				 * stay valid after mb_media_next_image() */
 	uint64_t base;		/* file: byte of the medium where the image starts */
+	uint64_t size;		/* set by a driver that seeks and knows it without an
+				 * fd (an object's size); 0: fstat of fd, or unknown */
 	struct mb_media_stop stop;	/* from the params: ends a blocked read */
 	/* The current image's input: the table's read and seek on it, or one
 	 * the driver gives each image (a file: readers of earlier images stay
@@ -275,8 +288,9 @@ struct mb_media_in {
  * or "name:arg" of a driver that reads ("tape:/dev/nst0", "file:PATH"),
  * positioned at its image (p->backup picks one on a tape).  An image
  * that starts with a zstd frame is read through the zstd filter
- * (zstd_read.c): by its seek table on a file (only the frames a read
- * needs), in order elsewhere.  *out is NULL on failure. */
+ * (zstd_read.c): by its seek table on a file or an object (only the
+ * frames a read needs, the table found at the medium's end), in order
+ * elsewhere.  *out is NULL on failure. */
 int mb_media_open_read(struct mb_media_in **out, const char *spec,
 		       const struct mb_media_params *p, struct mb_error *e);
 /* The image reader's input (borrowed: valid until close). */

@@ -138,8 +138,9 @@ static int ring_write(struct mb_sink *s, const void *buf, size_t len, struct mb_
 	return rc;
 }
 
-/* Waits until every queued record is written, then passes the mark on. */
-static int ring_mark(struct mb_sink *s, struct mb_error *e)
+/* Waits until every queued record is written (a tape's end or a write
+ * error shows here, not only at close). */
+static int ring_finish(struct mb_sink *s, struct mb_error *e)
 {
 	struct ring *g = s->priv;
 	int rc = 0;
@@ -155,7 +156,13 @@ static int ring_mark(struct mb_sink *s, struct mb_error *e)
 	if (g->failed)
 		rc = copy_err(e, &g->err);
 	pthread_mutex_unlock(&g->mu);
-	return rc < 0 ? -1 : mb_sink_mark(g->next, e);
+	return rc;
+}
+
+/* Every queued record written, then the mark passed on. */
+static int ring_mark(struct mb_sink *s, struct mb_error *e)
+{
+	return ring_finish(s, e) < 0 ? -1 : mb_sink_mark(((struct ring *)s->priv)->next, e);
 }
 
 static void ring_stop(struct ring *g, bool abort)
@@ -202,7 +209,7 @@ static int ring_close(struct mb_sink *s, struct mb_media_position *where, struct
 
 const struct mb_media_ops mbm_ring_ops = {
 	.name = "ring", .write = ring_write, .close = ring_close, .abort = ring_abort,
-	.mark = ring_mark,
+	.mark = ring_mark, .finish = ring_finish,
 };
 
 int mb_sink_push_ring(struct mb_sink **top, uint64_t bytes, const struct mb_media_stop *stop,

@@ -42,6 +42,9 @@ struct mbm_s3_req {
 	size_t range_len;
 	void *dst;		/* GET: object bytes go here (range_len at most) */
 	const char *hdr[3];	/* more request headers ("If-None-Match: *"), or NULL */
+	bool bad_digest;	/* the test seam: the body's SHA-256 is sent for
+				 * one byte less, and the store refuses the body
+				 * as damaged in transit (s3_write.c) */
 	/* the answer */
 	long status;
 	size_t got;		/* bytes put in dst */
@@ -89,6 +92,7 @@ int mbm_s3_open_read(struct mb_media_in *m, const char *arg, const struct mb_med
 		     struct mb_error *e);
 ssize_t mbm_s3_read(struct mb_media_in *m, void *buf, size_t n, struct mb_error *e);
 int mbm_s3_seek(struct mb_media_in *m, uint64_t off, struct mb_error *e);
+int mbm_s3_next_image(struct mb_media_in *m, uint64_t size, struct mb_error *e);
 void mbm_s3_close_read(struct mb_media_in *m);
 
 #endif

@@ -225,7 +225,8 @@ static struct curl_slist *headers_for(const struct mbm_s3_req *r)
 	char line[128] = "x-amz-content-sha256: ";
 	struct curl_slist *h, *t;
 
-	SHA256(r->body ? r->body : (const void *)"", r->body ? r->body_len : 0, md);
+	SHA256(r->body ? r->body : (const void *)"",
+	       r->body && r->body_len > r->bad_digest ? r->body_len - r->bad_digest : 0, md);
 	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
 		sprintf(line + 22 + 2 * i, "%02x", md[i]);
 	/* (no "Expect:" to drop curl's 100-continue: curl 7.88 signs the

@@ -55,6 +55,8 @@ struct s3w {
 	bool quit;
 	struct mb_error err;		/* the uploaders' first failure */
 	bool failed;
+	bool tail_sent;			/* finish uploaded the filling slot as part
+					 * n_parts + 1; no byte since */
 };
 
 static uint64_t part_size(uint32_t no)
@@ -64,12 +66,28 @@ static uint64_t part_size(uint32_t no)
 	return n > PART_MAX ? PART_MAX : n;
 }
 
+/* The test seam MBACKUP_FAULT=s3-part:N:KEY: part N of the object KEY
+ * goes out with a digest that does not match its body, so the real store
+ * refuses it (as a part damaged in transit). */
+static bool fault_part(const struct mbm_s3 *c, uint32_t no)
+{
+	const char *spec = getenv("MBACKUP_FAULT");
+	char *end;
+
+	if (!spec || strncmp(spec, "s3-part:", 8) != 0 || strtoul(spec + 8, &end, 10) != no ||
+	    *end != ':' || strcmp(end + 1, c->key) != 0)
+		return false;
+	mb_warn("injecting fault 'bad digest' at part %" PRIu32 " of '%s'", no, c->spec);
+	return true;
+}
+
 /* Uploads one part: PUT ?partNumber=N&uploadId=ID. */
 static int put_part(struct s3w *w, struct mbm_s3 *c, const void *buf, size_t len, uint32_t no,
 		    struct mb_error *e)
 {
 	char what[64], *query = NULL;
-	struct mbm_s3_req r = { .method = "PUT", .body = buf, .body_len = len };
+	struct mbm_s3_req r = { .method = "PUT", .body = buf, .body_len = len,
+				.bad_digest = fault_part(c, no) };
 	int rc = -1;
 
 	snprintf(what, sizeof(what), "upload part %" PRIu32 " of", no);
@@ -213,6 +231,7 @@ static int s3_write(struct mb_sink *s, const void *buf, size_t len, struct mb_er
 
 	if (s->stop.check && s->stop.check(e) < 0)
 		return -1;
+	w->tail_sent = w->tail_sent && len == 0;
 	while (len > 0) {
 		struct slot *sl;
 		size_t room, n;
@@ -391,12 +410,39 @@ static void s3_abort(struct mb_sink *s)
 	s->priv = NULL;
 }
 
+/* The image is written: every part is uploaded now, the last (short)
+ * one too, under the number it will have, so a store that refuses it
+ * fails this device while the set can still fail over.  Bytes written
+ * after (a rescue image) fill that part again and upload it again under
+ * the same number, which replaces it; only the completion is left. */
+static int s3_finish(struct mb_sink *s, struct mb_error *e)
+{
+	struct s3w *w = s->priv;
+	struct slot *sl;
+
+	if (wait_idle(w, e) < 0 || ensure_buffer(w, e) < 0)
+		return -1;
+	sl = &w->slot[w->cur];
+	if (w->tail_sent || (sl->len == 0 && w->n_parts > 0))
+		return 0;
+	if (w->n_parts == MAX_PARTS)
+		return mb_fail(e, MB_ERR_MEDIA, EFBIG, "unable to write '%s': more than %d parts",
+			       w->c.spec, MAX_PARTS);
+	if (put_part(w, &w->c, sl->buf, sl->len, w->n_parts + 1, e) < 0)
+		return -1;
+	w->tail_sent = true;
+	return 0;
+}
+
 static int s3_close(struct mb_sink *s, struct mb_media_position *where, struct mb_error *e)
 {
 	struct s3w *w = s->priv;
 
-	/* the last part, short (a part may be empty only when it is the only one) */
-	if ((w->slot[w->cur].len > 0 || w->n_parts == 0) && hand_over(w, e) < 0)
+	/* the last part, short (a part may be empty only when it is the only
+	 * one), unless finish sent it */
+	if (w->tail_sent)
+		w->n_parts++;
+	else if ((w->slot[w->cur].len > 0 || w->n_parts == 0) && hand_over(w, e) < 0)
 		goto fail;
 	if (wait_idle(w, e) < 0 ||
 	    mbm_s3_complete(&w->c, w->upload_id, w->etag, w->n_parts, s->bytes, e) < 0)
@@ -439,7 +485,7 @@ static int s3_check(const char *arg, const struct mb_media_params *p, struct mb_
 
 const struct mb_media_ops mbm_s3_ops = {
 	.name = "s3", .check = s3_check, .open_write = s3_open_write, .write = s3_write,
-	.close = s3_close, .abort = s3_abort, .obligation = s3_obligation,
+	.close = s3_close, .abort = s3_abort, .finish = s3_finish, .obligation = s3_obligation,
 	.undo = mbm_s3_undo, .open_read = mbm_s3_open_read, .read = mbm_s3_read,
-	.seek = mbm_s3_seek, .close_read = mbm_s3_close_read,
+	.seek = mbm_s3_seek, .next_image = mbm_s3_next_image, .close_read = mbm_s3_close_read,
 };

@@ -5,8 +5,8 @@
  * struct mb_media_in (the driver's state moves to z->lower) and hands
  * the image reader the decompressed image.
  *
- * On a file whose end holds seek tables (one per image: a device's
- * rescue images follow its first), the reader seeks: a read decompresses
+ * On a file or an object whose end holds seek tables (one per image: a
+ * device's rescue images follow its first), the reader seeks: a read decompresses
  * the one frame holding its bytes (kept until the next), so a single
  * file costs the frames it lies in.  Elsewhere (a pipe, standard input,
  * a file without a table) the frames are decompressed in order.
@@ -464,12 +464,29 @@ static const struct mb_media_ops zstd_read_ops = {
 	.close_read = zr_close_read, .read_stats = zr_read_stats,
 };
 
+/* The bytes of a medium that seeks and ends where its last seek table
+ * does: a regular file (whose images may follow each other), or what the
+ * driver says (an object's size, read back by ranged GETs); 0: none (a
+ * pipe, a tape: read in order). */
+static uint64_t medium_size(const struct mb_media_in *m)
+{
+	struct stat st;
+
+	if (!m->in.seek)
+		return 0;
+	if (m->size)
+		return m->size;
+	if (m->keeps_images && m->fd >= 0 && fstat(m->fd, &st) == 0 && S_ISREG(st.st_mode))
+		return (uint64_t)st.st_size;
+	return 0;
+}
+
 /* m becomes the filter over what the driver opened. */
 static int take_over(struct mb_media_in *m, bool compressed, const unsigned char *p, size_t got,
 		     struct mb_error *e)
 {
 	struct zrd *z = calloc(1, sizeof(*z));
-	struct stat st;
+	uint64_t size;
 
 	if (!z)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", m->name);
@@ -483,10 +500,8 @@ static int take_over(struct mb_media_in *m, bool compressed, const unsigned char
 	m->priv = z;
 	if (compressed && !(z->dctx = ZSTD_createDCtx()))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", m->name);
-	if (compressed && z->lower.in.seek && z->lower.keeps_images && z->lower.fd >= 0 &&
-	    fstat(z->lower.fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (uint64_t)st.st_size > z->lower.base) {
-		z->c_size = (uint64_t)st.st_size - z->lower.base;
+	if (compressed && (size = medium_size(&z->lower)) > z->lower.base) {
+		z->c_size = size - z->lower.base;
 		if (load_streams(z, z->c_size, e) < 0)
 			return -1;
 	}

@@ -66,6 +66,7 @@ struct zw {
 	uint64_t upos;				/* image bytes of this stream so far */
 	uint64_t cbytes;			/* its compressed bytes */
 	struct mbz_table table;
+	bool ended;				/* finish wrote the seek table; no byte since */
 	uint32_t rs;				/* the medium's record; 0: any */
 	unsigned char *stage;			/* a partial record (rs > 0) */
 	size_t stage_len, stage_cap;
@@ -207,6 +208,7 @@ static int zw_write(struct mb_sink *s, const void *buf, size_t len, struct mb_er
 	struct zw *z = s->priv;
 	const unsigned char *p = buf;
 
+	z->ended = z->ended && len == 0;
 	while (len > 0) {
 		struct zjob *j = &z->slot[z->filled % z->nslot];
 		uint64_t cut = next_cut(z, z->upos - j->in_len);
@@ -322,9 +324,23 @@ static void zw_abort(struct mb_sink *s)
 	s->priv = NULL;
 }
 
+/* The image is written: its stream ends here (the last frames and the
+ * seek table go down now), unless finish already ended it. */
+static int zw_finish(struct mb_sink *s, struct mb_error *e)
+{
+	struct zw *z = s->priv;
+
+	if (z->ended)
+		return 0;
+	if (end_stream(z, e) < 0)
+		return -1;
+	z->ended = true;
+	return 0;
+}
+
 static int zw_close(struct mb_sink *s, struct mb_media_position *where, struct mb_error *e)
 {
-	int rc = end_stream(s->priv, e);
+	int rc = zw_finish(s, e);
 
 	zw_abort(s);
 	return rc;
@@ -336,12 +352,15 @@ static int zw_mark(struct mb_sink *s, struct mb_error *e)
 {
 	struct zw *z = s->priv;
 
-	return end_stream(z, e) < 0 ? -1 : mb_sink_mark(z->next, e);
+	if (zw_finish(s, e) < 0)
+		return -1;
+	z->ended = false;	/* the next image's stream, even if empty */
+	return mb_sink_mark(z->next, e);
 }
 
 const struct mb_media_ops mbm_zstd_ops = {
 	.name = "zstd", .write = zw_write, .close = zw_close, .abort = zw_abort,
-	.mark = zw_mark, .boundary = zw_boundary,
+	.mark = zw_mark, .boundary = zw_boundary, .finish = zw_finish,
 };
 
 static int start_worker(struct zw *z, struct zworker *w, struct mb_error *e)

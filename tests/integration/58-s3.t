@@ -140,18 +140,9 @@ exit_is 0 "the set restores"
 fx_tree_is "$SRC" "$SCRATCH/set" "the set's tree is byte-exact"
 
 # ---- killed mid-upload ----
-# wait_upload KEY: polls until the store lists an unfinished upload of KEY
-wait_upload() {
-	local i
-	for i in $(seq 100); do
-		s3_uploads backups | grep -qxF "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 fx_bg "$MB" "${B[@]}" --media s3://backups/kill.mbi --max-rate 4M 2>"$SCRATCH/out/kill.err"
 pid=$!
-ok "the upload of kill.mbi is under way" wait_upload kill.mbi
+ok "the upload of kill.mbi is under way" s3_wait_upload backups kill.mbi
 sleep 1
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
@@ -166,7 +157,7 @@ ok "the source is writable" fx_writable "$SRC"
 # part in flight is retried with backoff and the backup completes.
 fx_bg "$MB" "${B[@]}" --media s3://backups/gw1.mbi --max-rate 8M 2>"$SCRATCH/out/gw1.err"
 pid=$!
-ok "the upload of gw1.mbi is under way" wait_upload gw1.mbi
+ok "the upload of gw1.mbi is under way" s3_wait_upload backups gw1.mbi
 s3_rgw_kill
 ok "the gateway is started again" s3_rgw_start
 wait "$pid"
@@ -181,7 +172,7 @@ fx_tree_is "$SRC" "$SCRATCH/gw1" "byte-exact"
 # and its abort, retried while the store is unreachable, gets through.
 fx_bg "$MB" "${B[@]}" --media s3://backups/gw.mbi --max-rate 8M 2>"$SCRATCH/out/gw.err"
 pid=$!
-ok "the upload of gw.mbi is under way" wait_upload gw.mbi
+ok "the upload of gw.mbi is under way" s3_wait_upload backups gw.mbi
 s3_rgw_kill
 (sleep 10; s3_rgw_start) &
 restarter=$!

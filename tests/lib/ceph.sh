@@ -8,9 +8,13 @@
 #   s3_mb BUCKET                 # creates a bucket
 #   s3_keys BUCKET [PREFIX]      # the keys, one a line
 #   s3_uploads BUCKET            # the keys of its unfinished multipart uploads
+#   s3_wait_upload BUCKET KEY    # waits (10 s at most) until KEY's upload is listed
 #   s3_get BUCKET/KEY FILE       # the object into FILE
 #   fx_ceph_down                 # stops it (fx_cleanup does too)
 #   s3_rgw_kill, s3_rgw_start    # the gateway killed (kill -9) and started again
+#   s3_conf FILE                 # an mbackup config (mode 0600) for this store
+#   fx_s3_suite                  # the usual start: the store, bucket 'backups',
+#                                # $SRC on a loop mirror, populated; $CONF, C=(--config $CONF)
 # The cluster is stopped at exit by fx_cleanup (tests/lib/fixture.sh).
 
 fx_ceph_up() {
@@ -50,6 +54,15 @@ s3_uploads() {
 	s3 GET "$1?uploads=" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g'
 }
 
+s3_wait_upload() {
+	local i
+	for i in $(seq 100); do
+		s3_uploads "$1" | grep -qxF "$2" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 s3_get() {
 	curl -s -f --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
 		-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -o "$2" "$S3_ENDPOINT/$1"
@@ -81,4 +94,26 @@ s3_rgw_start() {
 		sleep 0.2
 	done
 	return 1
+}
+
+# s3_conf FILE: an mbackup config file with the store's settings, mode 0600.
+s3_conf() {
+	mkdir -p "$(dirname "$1")" &&
+		printf 's3-endpoint = %s\ns3-region = %s\ns3-access-key = %s\ns3-secret-key = %s\ns3-uri-style = path\n' \
+			"$S3_ENDPOINT" "$S3_REGION" "$S3_ACCESS_KEY" "$S3_SECRET_KEY" >"$1" &&
+		chmod 0600 "$1"
+}
+
+# fx_s3_suite: what an s3 test starts with (after sourcing tap.sh,
+# fixture.sh and this file): the store up, bucket 'backups' (a test),
+# an ext4 source on a loop mirror, populated, and its config.
+fx_s3_suite() {
+	fx_init
+	fx_ceph_up
+	fx_setup ext4 512M
+	fx_populate "$SRC"
+	ok "bucket 'backups' created" s3_mb backups
+	CONF=$SCRATCH/etc/mbackup.conf
+	s3_conf "$CONF" || bail_out "unable to write '$CONF'"
+	C=(--config "$CONF")
 }

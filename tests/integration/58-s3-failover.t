@@ -1,0 +1,90 @@
+#!/bin/bash
+# A set of objects on the store (s3://) with one failing upload, against a
+# real Ceph (tests/lib/ceph-up): the store refuses a part of one object
+# (MBACKUP_FAULT=s3-part:N:KEY sends it with a digest that does not match
+# its body, which RGW refuses), the run completes on the others, the
+# failed object's upload is aborted, the catalog and info name it, and
+# the survivors restore byte-exact; the last (short) part refused too,
+# and a compressed set.  Then a failed run whose abort could not get
+# through (the store down) is left with its obligation, which recover
+# retries once the store is back.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/fixture.sh"
+. "$(dirname "$0")/../lib/ceph.sh"
+fx_s3_suite
+
+# failover NAME PART [backup args]: a set of three objects under NAME/,
+# part PART of NAME/b.mbi refused by the store
+failover() {
+	local name=$1 part=$2 status
+	shift 2
+	run env MBACKUP_FAULT="s3-part:$part:$name/b.mbi" "$MB" backup --db none \
+		--mirror "loop:$SRC_LOOP" --source "$SRC" --catalog "$CATALOG" "${C[@]}" \
+		--media "s3://backups/$name/a.mbi" --media "s3://backups/$name/b.mbi" \
+		--media "s3://backups/$name/c.mbi" "$@"
+	exit_is 0 "$name: part $part of b refused: the run completes"
+	like "$RUN_ERR" "warn  device 2 \\('s3://backups/$name/b.mbi'\\) failed: unable to upload part $part of 's3://backups/$name/b.mbi': HTTP 400 XAmzContentSHA256Mismatch; its items went to the others" \
+		"$name: the failed object and the store's refusal are named"
+	like "$RUN_ERR" "s3: upload [^ ]+ of 's3://backups/$name/b.mbi' aborted" "$name: its upload is aborted"
+	is "$(s3_keys backups "$name/" | tr '\n' ' ')" "$name/a.mbi $name/c.mbi " \
+		"$name: the two others are in the bucket, no object under b's name"
+	is "$(s3_uploads backups)" "" "$name: no multipart upload left"
+	status=$(fx_last_run | jq -r '[.status, (.media[] | "\(.media)=\(.status)")] | join(" ")')
+	is "$status" "complete s3://backups/$name/a.mbi=complete s3://backups/$name/b.mbi=failed s3://backups/$name/c.mbi=complete" \
+		"$name: the catalog says which failed"
+	run mb info "${C[@]}" --catalog "$CATALOG"
+	like "$RUN_OUT" "#2 s3://backups/$name/b.mbi, [^,]+, failed" "$name: info says which failed"
+	run mb restore "${C[@]}" --from "s3://backups/$name/a.mbi" --from "s3://backups/$name/c.mbi" \
+		--to "$SCRATCH/r-$name"
+	exit_is 0 "$name: the survivors restore"
+	fx_tree_is "$SRC" "$SCRATCH/r-$name" "$name: byte-exact"
+}
+
+# ~40 MiB over three objects: two parts each (8 MiB and the rest)
+failover first 1
+failover last 2
+failover zstd 1 --compress zstd:1   # one part each: the last
+
+# ---- a failed run whose abort did not get through: recover retries it ----
+# the obligation of the newest run: "kind driver state"
+obligation() {
+	sqlite3 "$CATALOG" "select kind || ' ' || driver || ' ' || state from obligations
+		where run_id = (select max(id) from runs) and kind = 'media'"
+}
+fx_bg "$MB" backup --db none --mirror "loop:$SRC_LOOP" --source "$SRC" --catalog "$CATALOG" \
+	"${C[@]}" --media s3://backups/down.mbi --max-rate 4M 2>"$SCRATCH/out/down.err"
+pid=$!
+ok "the upload of down.mbi is under way" s3_wait_upload backups down.mbi
+s3_rgw_kill
+wait "$pid"
+RUN_RC=$?
+exit_is 8 "the store gone for good mid-upload: the run fails"
+like "$(cat "$SCRATCH/out/down.err")" "warn  unable to abort the upload of 's3://backups/down.mbi': Couldn't connect to server \\(http://127.0.0.1:$RGW_PORT\\): its parts stay in the store until it is aborted" \
+	"its abort gave up after 30 s"
+is "$(fx_last_run | jq -r .status)" "failed" "the run is marked failed"
+is "$(obligation)" "media s3 failed" "its upload is left as an obligation not undone"
+
+run mb recover "${C[@]}" --catalog "$CATALOG"
+exit_is 8 "recover while the store is still down: exit 8"
+is "$(printf '%s\n' "$RUN_ERR" | grep '^mbackup: error: ')" \
+	"mbackup: error: unable to list the uploads of 's3://backups/down.mbi': Couldn't connect to server (http://127.0.0.1:$RGW_PORT)" \
+	"recover says what it could not undo"
+is "$(obligation)" "media s3 failed" "the obligation stays for the next recover"
+
+run fx_backup "${C[@]}" --media "file:$SCRATCH/out/while-down.mbi"
+exit_is 0 "a backup to a file while the store is down is not held back"
+like "$RUN_ERR" "warn  unable to list the uploads of 's3://backups/down.mbi': Couldn't connect to server \\(http://127.0.0.1:$RGW_PORT\\) \\(left for the next recover\\)" \
+	"its preflight warns about the upload left"
+
+ok "the gateway is started again" s3_rgw_start
+is "$(s3_uploads backups)" "down.mbi" "the failed run's upload is still in the store"
+run mb recover "${C[@]}" --catalog "$CATALOG"
+exit_is 0 "recover once the store is back"
+is "$RUN_OUT" "recover: 1 obligation(s) undone" "recover undid it"
+is "$(s3_uploads backups)" "" "the upload is aborted"
+is "$(sqlite3 "$CATALOG" "select state from obligations where kind = 'media' and arg = '//backups/down.mbi'")" \
+	"recovered" "the obligation is marked recovered"
+run mb recover "${C[@]}" --catalog "$CATALOG"
+is "$RUN_OUT" "recover: 0 obligation(s) undone" "a second recover finds nothing left"
+
+done_testing
