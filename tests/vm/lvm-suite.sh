@@ -257,9 +257,13 @@ exit_is 6 "mbackup check refuses a mirror with a split image"
 like "$RUN_ERR" "already has a split image '$VG/ext_rimage_1'.*HINT: .*mbackup recover" \
 	"the refusal names the image and hints at mbackup recover"
 t0=$(now_ms)
-run "$MB" recover --catalog "$CATALOG"
+run "$MB" recover --catalog "$CATALOG" --progress json --progress-interval 0 \
+	--progress-to "$S/recover.json"
 exit_is 0 "mbackup recover exits 0"
 note "recover (merge + check + repair + check): $(($(now_ms) - t0)) ms"
+note "recover's progress: $(wc -l <"$S/recover.json") line(s), last: $(tail -n 1 "$S/recover.json")"
+ok "recover shows its merge wait as progress of the phase 'recover', ending at 100 %" \
+	jq -e -s 'length >= 1 and all(.phase == "recover") and .[-1].percent == 100' "$S/recover.json"
 like "$RUN_ERR" "the merge left 2048 sectors of '$VG/ext' out of sync; repairing" \
 	"recover found the 1 MiB written to the split image and repaired it"
 is "$("$MB" list --output json --catalog "$CATALOG" | jq -r '.[0].status')" "failed" \
