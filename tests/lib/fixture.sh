@@ -46,6 +46,10 @@ fx_init() {
 		command -v "$t" >/dev/null || skip_all "missing tool '$t' (run deploy/setup)"
 	done
 	[ -x "$MB" ] || [ -n "${FX_NO_BINARY:-}" ] || bail_out "no binary at '$MB' (run make)"
+	# What the tests create is made for the postgres user too ($SCRATCH/etc,
+	# the archive's parents): the caller's umask (077 on a hardened CI
+	# machine) must not decide whether that user can read it.
+	umask 022
 	parent=$(_fx_scratch_parent) || bail_out "no non-tmpfs scratch directory"
 	SCRATCH=$(mktemp -d "$parent/mbackup-test.XXXX") || bail_out "mktemp failed"
 	export TMPDIR=$SCRATCH/tmp
