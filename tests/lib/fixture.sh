@@ -46,6 +46,10 @@ fx_init() {
 		command -v "$t" >/dev/null || skip_all "missing tool '$t' (run deploy/setup)"
 	done
 	[ -x "$MB" ] || [ -n "${FX_NO_BINARY:-}" ] || bail_out "no binary at '$MB' (run make)"
+	# What the tests create is made for the postgres user too ($SCRATCH/etc,
+	# the archive's parents): the caller's umask (077 on a hardened CI
+	# machine) must not decide whether that user can read it.
+	umask 022
 	parent=$(_fx_scratch_parent) || bail_out "no non-tmpfs scratch directory"
 	SCRATCH=$(mktemp -d "$parent/mbackup-test.XXXX") || bail_out "mktemp failed"
 	export TMPDIR=$SCRATCH/tmp
@@ -395,6 +399,8 @@ fx_strip_meta() {
 #   fx_wal_fs [SIZE]             # a second loop fs: $WAL_IMG, $WAL_LOOP at $WAL_MNT
 #   fx_pg_env                    # $SOCK (private socket dir), PGHOST, PGUSER, PGDATABASE
 #   fx_as_pg CMD...              # CMD as the postgres user
+#   fx_pg_mb                     # $MB becomes a copy the postgres user can
+#                                # run (archive_command, restore_command)
 #   fx_pg_start DATADIR PORT     # a private server (log $SOCK/log-PORT)
 #   fx_pg_stop_all               # every server fx_pg_start started (call it
 #                                # from the EXIT trap, before fx_cleanup)
@@ -445,6 +451,17 @@ fx_pg_suite() {
 
 fx_as_pg() {
 	runuser -u postgres -- "$@"
+}
+
+# The binary PostgreSQL runs (archive_command, restore_command) must be one
+# the postgres user can reach: a checkout under /root (mode 0700), as on a
+# CI machine, or a build made under umask 077 is not.  So a copy, mode
+# 0755, in $SCRATCH/bin ($SCRATCH made 0755 first, as for $SOCK).
+fx_pg_mb() {
+	mkdir -p "$SCRATCH/bin" && chmod 755 "$SCRATCH" "$SCRATCH/bin" &&
+		install -m 0755 "$MB" "$SCRATCH/bin/mbackup" ||
+		bail_out "unable to copy '$MB' to '$SCRATCH/bin'"
+	MB=$SCRATCH/bin/mbackup
 }
 
 # checkpoint_completion_target=0: a spread checkpoint (mbackup's default
