@@ -26,6 +26,11 @@ struct mb_dm_snap_fill {
 	bool meta;		/* a pool's metadata is the fuller part */
 };
 
+/* The status line of `name`'s one target, which must be of `type`
+ * ("snapshot", "thin-pool"): its params (malloc'ed, the caller frees)
+ * and its length in sectors. */
+int mb_dm_status_target(const char *name, const char *type, char **params, uint64_t *length,
+			struct mb_error *e);
 /* The status of snapshot device `name`. */
 int mb_dm_snapshot_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error *e);
 

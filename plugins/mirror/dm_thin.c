@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <libdevmapper.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A task of `type` on `name`, prepared by the caller's `setup` step. */
@@ -167,23 +168,14 @@ int mb_dm_load_error(const char *name, uint64_t sectors, struct mb_error *e)
 
 int mb_dm_pool_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error *e)
 {
-	struct dm_task *t = task_on(DM_DEVICE_STATUS, name, "read the status of", e);
 	struct dm_status_thin_pool *s = NULL;
 	struct dm_pool *mem = NULL;
-	uint64_t start, length;
-	char *type = NULL, *params = NULL;
+	uint64_t length;
+	char *params;
 	int rc = -1;
 
-	if (!t)
+	if (mb_dm_status_target(name, "thin-pool", &params, &length, e) < 0)
 		return -1;
-	if (task_run(t, name, "read the status of", e) < 0)
-		goto out;
-	dm_get_next_target(t, NULL, &start, &length, &type, &params);
-	if (!type || strcmp(type, "thin-pool") != 0 || !params) {
-		mb_fail(e, MB_ERR_MIRROR, 0, "device-mapper device '%s' is not a thin pool (%s)",
-			name, type ? type : "no table");
-		goto out;
-	}
 	if (!(mem = dm_pool_create("mbackup", 1024)) || !dm_get_status_thin_pool(mem, params, &s)) {
 		mb_fail(e, MB_ERR_MIRROR, 0, "unable to parse the status of thin pool '%s': '%s'",
 			name, params);
@@ -196,7 +188,7 @@ int mb_dm_pool_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error
 out:
 	if (mem)
 		dm_pool_destroy(mem);
-	dm_task_destroy(t);
+	free(params);
 	return rc;
 }
 
