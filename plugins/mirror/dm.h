@@ -50,6 +50,8 @@ int mb_dm_create_thin(const char *name, const struct mb_dm_thin *th, struct mb_e
 int mb_dm_exists(const char *name, struct mb_error *e);
 /* Removes `name`; a no-op if it does not exist. */
 int mb_dm_remove(const char *name, struct mb_error *e);
+/* Reloads `name` (made by mb_dm_create_thin) writable: discard-behind. */
+int mb_dm_reload_thin_rw(const char *name, const struct mb_dm_thin *th, struct mb_error *e);
 /* Replaces name's table with an error target (reloaded, resumed). */
 int mb_dm_load_error(const char *name, uint64_t sectors, struct mb_error *e);
 /* The fill of thin pool `name` (its -tpool device): the fuller of data

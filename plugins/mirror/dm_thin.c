@@ -147,16 +147,17 @@ int mb_dm_remove(const char *name, struct mb_error *e)
 	return rc;
 }
 
-/* Swaps name's table for an error target of the same length (its reads
- * fail from now on, its hold on the pool's device ends). */
-int mb_dm_load_error(const char *name, uint64_t sectors, struct mb_error *e)
+/* Loads one target of `type` in place of name's table (writable) and
+ * resumes it. */
+static int reload(const char *name, uint64_t sectors, const char *type, const char *params,
+		  struct mb_error *e)
 {
 	struct dm_task *t = task_on(DM_DEVICE_RELOAD, name, "reload", e);
 	int rc = -1;
 
 	if (!t)
 		return -1;
-	if (!dm_task_add_target(t, 0, sectors, "error", ""))
+	if (!dm_task_add_target(t, 0, sectors, type, params))
 		mb_fail(e, MB_ERR_MIRROR, ENOMEM, "unable to reload device-mapper device '%s'", name);
 	else if (task_run(t, name, "reload", e) == 0)
 		rc = 0;
@@ -164,6 +165,21 @@ int mb_dm_load_error(const char *name, uint64_t sectors, struct mb_error *e)
 	if (rc == 0 && (mb_dm_suspend(name, e) < 0 || mb_dm_resume(name, e) < 0))
 		rc = -1;
 	return rc;
+}
+
+/* Swaps name's table for an error target of the same length (its reads
+ * fail from now on, its hold on the pool's device ends). */
+int mb_dm_load_error(const char *name, uint64_t sectors, struct mb_error *e)
+{
+	return reload(name, sectors, "error", "", e);
+}
+
+int mb_dm_reload_thin_rw(const char *name, const struct mb_dm_thin *th, struct mb_error *e)
+{
+	char params[64];
+
+	snprintf(params, sizeof(params), "%s %u", th->pool_devno, th->dev_id);
+	return reload(name, th->sectors, "thin", params, e);
 }
 
 int mb_dm_pool_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error *e)
