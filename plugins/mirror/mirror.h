@@ -95,6 +95,8 @@ struct mb_mirror_stats {
 	long long throttled_ms;
 	long long throttle_bps;	/* the write limit while throttled, 0: never */
 	bool invalidated;
+	int meta_extensions;	/* a thin pool's metadata grown */
+	long long meta_initial, meta_final;	/* its size, bytes */
 	long long discarded_bytes;	/* given back: outside the set, then behind */
 	long long discarded_behind;	/* of which behind the stream */
 	char outcome[256];	/* one line: how the container ended */

@@ -50,7 +50,7 @@ struct thin {
 	char snap_lv[MB_LVM_NAME_MAX + 32];
 	char origin_dm[DM_NAME_LEN], snap_dm[DM_NAME_LEN], pool_dm[DM_NAME_LEN];
 	struct mb_dm_thin origin, snap;
-	long long pool_bytes, chunk_bytes;
+	long long pool_bytes, chunk_bytes, meta_bytes;
 	struct mb_throttle throttle;
 	struct mb_snap_watch *watch;
 	struct mb_discard *discard;	/* discard-behind, from stream_plan */
@@ -126,6 +126,10 @@ static int find_pool(struct thin *t, struct mb_dm_snap_fill *f, struct mb_error 
 	if (mb_lvm_report_field("lvs", "chunk_size", target, "chunk_size", v, sizeof(v), e) < 0)
 		return -1;
 	t->chunk_bytes = strtoll(v, NULL, 10);
+	if (mb_lvm_report_field("lvs", "lv_metadata_size", target, "lv_metadata_size", v, sizeof(v),
+				e) < 0)
+		return -1;
+	t->meta_bytes = strtoll(v, NULL, 10);
 	if (mb_dm_thin_table(t->origin_dm, &t->origin, e) < 0 || mb_dm_pool_fill(t->pool_dm, f, e) < 0)
 		return -1;
 	return 0;
@@ -263,6 +267,7 @@ static int thin_split(struct mb_mirror *m, struct mb_error *e)
 	snprintf(conf.snap_lv, sizeof(conf.snap_lv), "%s", t->pool);
 	snprintf(conf.snap_dm, sizeof(conf.snap_dm), "%s", t->pool_dm);
 	conf.size = t->pool_bytes;
+	conf.meta_size = t->meta_bytes;
 	conf.throttle = t->throttle.cgroup[0] ? &t->throttle : NULL;
 	mb_info("lvm: thin snapshot '%s/%s' (id %u in pool '%s/%s') taken in %lld ms", t->vg,
 		t->snap_lv, t->snap.dev_id, t->vg, t->pool, mb_now_ms() - t0);
@@ -335,9 +340,11 @@ static int thin_stream_done(struct mb_mirror *m, int stream_rc, struct mb_error 
 	discard_end(t);
 	fill_stats(m, t);
 	mb_info("lvm: thin snapshot '%s/%s': pool '%s/%s' peak %.1f%%, %d extension(s), %lld -> "
-		"%lld MiB, writers throttled %lld ms, %lld MiB discarded (%lld MiB behind the stream)",
+		"%lld MiB, metadata %d extension(s), %lld -> %lld MiB, writers throttled %lld ms, "
+		"%lld MiB discarded (%lld MiB behind the stream)",
 		t->vg, t->snap_lv, t->vg, t->pool, m->stats.peak_pct, m->stats.extensions,
-		m->stats.size_initial >> 20, m->stats.size_final >> 20, m->stats.throttled_ms,
+		m->stats.size_initial >> 20, m->stats.size_final >> 20, m->stats.meta_extensions,
+		m->stats.meta_initial >> 20, m->stats.meta_final >> 20, m->stats.throttled_ms,
 		m->stats.discarded_bytes >> 20, m->stats.discarded_behind >> 20);
 	if (!m->stats.invalidated)
 		return stream_rc;
