@@ -182,6 +182,11 @@ bench-files: all
 bench-s3: all
 	bench/s3
 
+# pgbench TPS while the split leg, a classic and a thin snapshot (discard-
+# behind on and off) are streamed, against no backup, in the guest (BENCH_SCALE, BENCH_RATE)
+bench-snapshot: all
+	bench/snapshot
+
 # The README's demo: a loop-mirror fixture, a backup under a writer, restore.
 demo: all
 	demo/demo
@@ -200,5 +205,5 @@ install: all
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
-.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench bench-incr bench-compress bench-wal bench-pitr bench-compare bench-files demo install clean docs
+.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench bench-incr bench-compress bench-wal bench-pitr bench-compare bench-files bench-snapshot demo install clean docs
 -include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d

@@ -68,6 +68,9 @@ const struct opt_def mb_opt_table[] = {
 	  "the free space goes)" },
 	{ "throttle-writers", OPT_STR, V_BACKUP, OFF(throttle_writers), "auto|off", "auto", 0, 0,
 	  "lvm snapshot: limit the writers' cgroup (io.max) when the container cannot grow" },
+	{ "discard-behind", OPT_STR, V_BACKUP, OFF(discard_behind), "auto|off", "auto", 0, 0,
+	  "lvm thin snapshot: give the snapshot's blocks back to the pool outside the backup set "
+	  "and behind the stream (auto: when the stream reads nothing else of it)" },
 	{ "keep-split", OPT_BOOL, MB_VERB_BACKUP, OFF(keep_split), NULL, NULL, 0, 0,
 	  "keep the split leg after streaming" },
 	{ "force", OPT_BOOL, MB_VERB_BACKUP | MB_VERB_RESTORE | MB_VERB_CONSOLIDATE, OFF(force), NULL, NULL, 0, 0,

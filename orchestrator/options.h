@@ -55,6 +55,7 @@ struct mb_options {
 	long snapshot_chunk;		/* bytes */
 	long snapshot_extend_max;	/* bytes; 0: the free space */
 	char *throttle_writers;		/* "auto" or "off" */
+	char *discard_behind;		/* "auto" or "off": thin snapshots */
 	bool force;
 	char *output;			/* "text" or "json" */
 	char *log_level;

@@ -45,6 +45,11 @@ static int check_options(const struct mb_options *o, struct mb_error *e)
 		mb_hint(e, "use auto (limit the writers when a snapshot's container cannot grow) or off");
 		return -1;
 	}
+	if (strcmp(o->discard_behind, "auto") != 0 && strcmp(o->discard_behind, "off") != 0) {
+		mb_fail(e, MB_ERR_USAGE, 0, "invalid --discard-behind '%s'", o->discard_behind);
+		mb_hint(e, "use auto (a thin snapshot's blocks given back behind the stream) or off");
+		return -1;
+	}
 	return 0;
 }
 
@@ -136,7 +141,8 @@ static int open_legs(struct mb_run *r, struct mb_error *e)
 		leg->mirror->sync_timeout_s = (int)r->opt->sync_timeout;
 		leg->mirror->snap = (struct mb_snapshot_params){
 			r->opt->snapshot_size, r->opt->snapshot_pv, r->opt->snapshot_chunk,
-			r->opt->snapshot_extend_max, r->opt->throttle_writers };
+			r->opt->snapshot_extend_max, r->opt->throttle_writers,
+			r->opt->discard_behind };
 		r->n_legs++;
 		if (leg_of_dev(r, leg->mirror->rdev) != r->n_legs - 1)
 			return mb_fail(e, MB_ERR_USAGE, 0, "mirror '%s' is given twice",

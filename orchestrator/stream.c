@@ -38,6 +38,7 @@ struct stream_ctx {
 	char *buf;		/* for files not on the split leg */
 	struct mb_pace *pace;	/* the run's, shared by every reader */
 	int saved_ioprio;	/* this thread's before the stream, -1: kept */
+	struct mb_mirror *discard;	/* told of each file streamed, NULL: none */
 };
 
 /* The entries of the image, in the set's (logical) order. */
@@ -132,6 +133,42 @@ static int stream_bytes(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
 	return stream_paced(s, ent, emit, emit_arg, e);
 }
 
+/* Appends the split leg's ranges of ent (none for a file whose bytes
+ * come from elsewhere) to *v (n used, cap allocated). */
+static int entry_ranges(const struct mb_mirror *m, const struct mb_entry *ent,
+			struct mb_mirror_range **v, size_t *n, size_t *cap, struct mb_error *e)
+{
+	if (ent->type != MB_T_FILE || ent->content || ent->live_path)
+		return 0;
+	for (size_t i = 0; i < ent->n_extents; i++) {
+		if (*n == *cap) {
+			size_t c = *cap ? 2 * *cap : 64;
+			struct mb_mirror_range *nv = realloc(*v, c * sizeof(*nv));
+
+			if (!nv)
+				return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to plan the discards");
+			*v = nv;
+			*cap = c;
+		}
+		(*v)[(*n)++] = (struct mb_mirror_range){ ent->extents[i].physical + m->split_offset,
+							 ent->extents[i].length };
+	}
+	return 0;
+}
+
+/* Discard-behind: ent is written to the media, its ranges may go. */
+static int streamed(struct mb_mirror *m, const struct mb_entry *ent, struct mb_error *e)
+{
+	struct mb_mirror_range *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc = entry_ranges(m, ent, &v, &n, &cap, e);
+
+	if (rc == 0 && n > 0)
+		rc = m->ops->streamed(m, v, n, e);
+	free(v);
+	return rc;
+}
+
 /* The data callback; between files is the safe point for signals and
  * the mid-stream fault. */
 static int stream_file(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
@@ -149,9 +186,10 @@ static int stream_file(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
 		emit_arg = &counted;
 		emit = mb_progress_emit;
 	}
-	if (s->incr)
-		return mb_incr_data(s->incr, ent, stream_bytes, s, emit, emit_arg, e);
-	return stream_bytes(s, ent, emit, emit_arg, e);
+	if ((s->incr ? mb_incr_data(s->incr, ent, stream_bytes, s, emit, emit_arg, e)
+		     : stream_bytes(s, ent, emit, emit_arg, e)) < 0)
+		return -1;
+	return s->discard ? streamed(s->discard, ent, e) : 0;
 }
 
 /* Paths in the set are relative to the source, which sits somewhere below
@@ -223,6 +261,7 @@ struct multi_src {
 	struct mb_entry **v;	/* the set, in logical order */
 	struct mb_progress *progress;
 	struct mb_pace *pace;
+	struct mb_mirror *discard;	/* discard-behind: the leg to tell */
 };
 
 static int multi_open(void *arg, uint32_t device, struct mb_entry *const *v, size_t n,
@@ -234,6 +273,7 @@ static int multi_open(void *arg, uint32_t device, struct mb_entry *const *v, siz
 	if (ctx_open(m->r, m->pace, v, n, &s, e) < 0)
 		return -1;
 	s->progress = m->progress;
+	s->discard = m->discard;
 	*fn = stream_file;
 	*fn_arg = s;
 	return 0;
@@ -322,11 +362,11 @@ int mb_stream_check_media(const struct mb_run *r, struct mb_error *e)
 /* Plan, write (concurrently when several), fail over; record where every
  * item landed (several devices) and which device failed. */
 static int stream_set(struct mb_run *r, struct mb_entry **v, const struct mb_image_meta *meta,
-		      struct mb_pace *pace, struct mb_error *e)
+		      struct mb_pace *pace, struct mb_mirror *discard, struct mb_error *e)
 {
 	struct mb_multi_device dev[MB_MAX_MEDIA] = { 0 };
 	struct mb_multi_opts mo = { .meta = *meta };
-	struct multi_src ms = { r, v, NULL, pace };
+	struct multi_src ms = { r, v, NULL, pace, discard };
 	struct mb_multi_source src = { multi_open, multi_close, multi_laid_out, &ms };
 	struct mb_multi_plan plan = { 0 };
 	enum mb_multi_order order = MB_ORDER_DESC;
@@ -371,12 +411,54 @@ out:
  * the stream (after the window either way). */
 static int prepare_increment(struct mb_run *r, struct mb_pace *pace, struct mb_error *e)
 {
-	struct multi_src ms = { r, NULL, NULL, pace };
+	struct multi_src ms = { r, NULL, NULL, pace, NULL };
 	struct mb_multi_source src = { multi_open, multi_close, NULL, &ms };
 
 	if (r->opt->incremental && mount_split_if_needed(r, e) < 0)
 		return -1;
 	return mb_incr_prepare(r, &src, e);
+}
+
+/* Why the stream cannot let the leg's blocks go behind it, NULL if it
+ * can: it must read nothing of the leg but the planned ranges, once. */
+static const char *no_discard_behind(const struct mb_run *r)
+{
+	if (r->n_sinks > 1)
+		return "several devices (a failed one's files are read again)";
+	if (r->opt->incremental)
+		return "an incremental (the leg is read twice)";
+	if (r->split_mount)
+		return "the split leg is mounted";
+	for (size_t i = 0; i < r->set.n; i++)
+		if (r->set.v[i].type == MB_T_FILE && r->set.v[i].read_via_fs)
+			return "a file is read through a mount of the split leg";
+	return NULL;
+}
+
+/* Discard-behind, where the leg's driver offers it (a thin snapshot)
+ * and --discard-behind is auto: every range the stream will read goes
+ * to stream_plan; *out is the leg to tell of each file streamed. */
+static int discard_plan(struct mb_run *r, struct mb_mirror **out, struct mb_error *e)
+{
+	struct mb_mirror *m = r->mirror;
+	struct mb_mirror_range *v = NULL;
+	size_t n = 0, cap = 0;
+	const char *why;
+	int rc = 0;
+
+	*out = NULL;
+	if (!m->ops->stream_plan || !m->ops->streamed || strcmp(r->opt->discard_behind, "off") == 0)
+		return 0;
+	if ((why = no_discard_behind(r))) {
+		mb_info("no discard-behind on '%s': %s", m->spec, why);
+		return 0;
+	}
+	for (size_t i = 0; rc == 0 && i < r->set.n; i++)
+		rc = entry_ranges(m, &r->set.v[i], &v, &n, &cap, e);
+	if (rc == 0 && (rc = m->ops->stream_plan(m, v, n, e)) == 0)
+		*out = m;
+	free(v);
+	return rc;
 }
 
 int mb_stream(struct mb_run *r, struct mb_error *e)
@@ -385,6 +467,7 @@ int mb_stream(struct mb_run *r, struct mb_error *e)
 	struct mb_entry **v = NULL;
 	struct mb_pace pace;
 	struct mb_pace_stats ps;
+	struct mb_mirror *discard = NULL;
 	uint32_t rs;
 	int rc;
 
@@ -395,9 +478,11 @@ int mb_stream(struct mb_run *r, struct mb_error *e)
 		rc = mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out the image");
 	if (rc == 0) {
 		image_meta(r, rs, &meta);
-		rc = stream_set(r, v, &meta, &pace, e);
-		free(v);
+		rc = discard_plan(r, &discard, e);
+		if (rc == 0)
+			rc = stream_set(r, v, &meta, &pace, discard, e);
 	}
+	free(v);
 	mb_pace_stop(&pace, &ps);
 	if (rc == 0)
 		rc = mb_pace_record(r, &pace, &ps, e);

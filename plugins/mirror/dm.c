@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <libdevmapper.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* One task on `name`, run; its info in *info if asked.  With exists_only,
@@ -18,7 +19,9 @@ static struct dm_task *dm_run(int type, const char *name, bool skip_lockfs,
 	}
 	if (!dm_task_set_name(t, name) || (skip_lockfs && !dm_task_skip_lockfs(t)) ||
 	    !dm_task_run(t) || (info && !dm_task_get_info(t, info))) {
-		mb_fail(e, MB_ERR_MIRROR, errno ? errno : EIO, "unable to %s device-mapper device '%s'",
+		int err = dm_task_get_errno(t) ? dm_task_get_errno(t) : errno;
+
+		mb_fail(e, MB_ERR_MIRROR, err ? err : EIO, "unable to %s device-mapper device '%s'",
 			what, name);
 		dm_task_destroy(t);
 		return NULL;
@@ -65,23 +68,46 @@ int mb_dm_resume(const char *name, struct mb_error *e)
 	return 0;
 }
 
-int mb_dm_snapshot_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error *e)
+/* The one target of `name`'s status, of `type`: its params copied
+ * (malloc'ed into *params) and its length in sectors. */
+int mb_dm_status_target(const char *name, const char *type, char **params, uint64_t *length,
+			struct mb_error *e)
 {
 	struct dm_task *t = dm_run(DM_DEVICE_STATUS, name, false, NULL, "read the status of", e);
-	struct dm_status_snapshot *s = NULL;
-	struct dm_pool *mem = NULL;
-	uint64_t start, length;
-	char *type = NULL, *params = NULL;
+	uint64_t start;
+	char *ttype = NULL, *tparams = NULL;
 	int rc = -1;
 
+	*params = NULL;
 	if (!t)
 		return -1;
-	dm_get_next_target(t, NULL, &start, &length, &type, &params);
-	if (!type || strcmp(type, "snapshot") != 0 || !params) {
-		mb_fail(e, MB_ERR_MIRROR, 0, "device-mapper device '%s' is not a snapshot (%s)",
-			name, type ? type : "no table");
+	dm_get_next_target(t, NULL, &start, length, &ttype, &tparams);
+	if (!ttype || strcmp(ttype, type) != 0 || !tparams) {
+		mb_fail(e, MB_ERR_MIRROR, 0, "device-mapper device '%s' is not a %s (%s)", name,
+			strcmp(type, "thin-pool") == 0 ? "thin pool" : type,
+			ttype ? ttype : "no table");
 		goto out;
 	}
+	if (!(*params = strdup(tparams))) {
+		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read the status of '%s'", name);
+		goto out;
+	}
+	rc = 0;
+out:
+	dm_task_destroy(t);
+	return rc;
+}
+
+int mb_dm_snapshot_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error *e)
+{
+	struct dm_status_snapshot *s = NULL;
+	struct dm_pool *mem = NULL;
+	uint64_t length;
+	char *params;
+	int rc = -1;
+
+	if (mb_dm_status_target(name, "snapshot", &params, &length, e) < 0)
+		return -1;
 	if (!(mem = dm_pool_create("mbackup", 1024)) || !dm_get_status_snapshot(mem, params, &s)) {
 		mb_fail(e, MB_ERR_MIRROR, 0, "unable to parse the status of snapshot '%s': '%s'",
 			name, params);
@@ -94,6 +120,6 @@ int mb_dm_snapshot_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_e
 out:
 	if (mem)
 		dm_pool_destroy(mem);
-	dm_task_destroy(t);
+	free(params);
 	return rc;
 }

@@ -26,6 +26,11 @@ struct mb_dm_snap_fill {
 	bool meta;		/* a pool's metadata is the fuller part */
 };
 
+/* The status line of `name`'s one target, which must be of `type`
+ * ("snapshot", "thin-pool"): its params (malloc'ed, the caller frees)
+ * and its length in sectors. */
+int mb_dm_status_target(const char *name, const char *type, char **params, uint64_t *length,
+			struct mb_error *e);
 /* The status of snapshot device `name`. */
 int mb_dm_snapshot_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error *e);
 
@@ -45,6 +50,8 @@ int mb_dm_create_thin(const char *name, const struct mb_dm_thin *th, struct mb_e
 int mb_dm_exists(const char *name, struct mb_error *e);
 /* Removes `name`; a no-op if it does not exist. */
 int mb_dm_remove(const char *name, struct mb_error *e);
+/* Reloads `name` (made by mb_dm_create_thin) writable: discard-behind. */
+int mb_dm_reload_thin_rw(const char *name, const struct mb_dm_thin *th, struct mb_error *e);
 /* Replaces name's table with an error target (reloaded, resumed). */
 int mb_dm_load_error(const char *name, uint64_t sectors, struct mb_error *e);
 /* The fill of thin pool `name` (its -tpool device): the fuller of data

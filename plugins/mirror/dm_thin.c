@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <libdevmapper.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A task of `type` on `name`, prepared by the caller's `setup` step. */
@@ -146,16 +147,17 @@ int mb_dm_remove(const char *name, struct mb_error *e)
 	return rc;
 }
 
-/* Swaps name's table for an error target of the same length (its reads
- * fail from now on, its hold on the pool's device ends). */
-int mb_dm_load_error(const char *name, uint64_t sectors, struct mb_error *e)
+/* Loads one target of `type` in place of name's table (writable) and
+ * resumes it. */
+static int reload(const char *name, uint64_t sectors, const char *type, const char *params,
+		  struct mb_error *e)
 {
 	struct dm_task *t = task_on(DM_DEVICE_RELOAD, name, "reload", e);
 	int rc = -1;
 
 	if (!t)
 		return -1;
-	if (!dm_task_add_target(t, 0, sectors, "error", ""))
+	if (!dm_task_add_target(t, 0, sectors, type, params))
 		mb_fail(e, MB_ERR_MIRROR, ENOMEM, "unable to reload device-mapper device '%s'", name);
 	else if (task_run(t, name, "reload", e) == 0)
 		rc = 0;
@@ -165,25 +167,31 @@ int mb_dm_load_error(const char *name, uint64_t sectors, struct mb_error *e)
 	return rc;
 }
 
+/* Swaps name's table for an error target of the same length (its reads
+ * fail from now on, its hold on the pool's device ends). */
+int mb_dm_load_error(const char *name, uint64_t sectors, struct mb_error *e)
+{
+	return reload(name, sectors, "error", "", e);
+}
+
+int mb_dm_reload_thin_rw(const char *name, const struct mb_dm_thin *th, struct mb_error *e)
+{
+	char params[64];
+
+	snprintf(params, sizeof(params), "%s %u", th->pool_devno, th->dev_id);
+	return reload(name, th->sectors, "thin", params, e);
+}
+
 int mb_dm_pool_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error *e)
 {
-	struct dm_task *t = task_on(DM_DEVICE_STATUS, name, "read the status of", e);
 	struct dm_status_thin_pool *s = NULL;
 	struct dm_pool *mem = NULL;
-	uint64_t start, length;
-	char *type = NULL, *params = NULL;
+	uint64_t length;
+	char *params;
 	int rc = -1;
 
-	if (!t)
+	if (mb_dm_status_target(name, "thin-pool", &params, &length, e) < 0)
 		return -1;
-	if (task_run(t, name, "read the status of", e) < 0)
-		goto out;
-	dm_get_next_target(t, NULL, &start, &length, &type, &params);
-	if (!type || strcmp(type, "thin-pool") != 0 || !params) {
-		mb_fail(e, MB_ERR_MIRROR, 0, "device-mapper device '%s' is not a thin pool (%s)",
-			name, type ? type : "no table");
-		goto out;
-	}
 	if (!(mem = dm_pool_create("mbackup", 1024)) || !dm_get_status_thin_pool(mem, params, &s)) {
 		mb_fail(e, MB_ERR_MIRROR, 0, "unable to parse the status of thin pool '%s': '%s'",
 			name, params);
@@ -196,7 +204,7 @@ int mb_dm_pool_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error
 out:
 	if (mem)
 		dm_pool_destroy(mem);
-	dm_task_destroy(t);
+	free(params);
 	return rc;
 }
 

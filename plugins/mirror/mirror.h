@@ -32,6 +32,11 @@
 
 struct mb_mirror;
 
+/* Bytes of the split leg (split_offset included): what the stream reads. */
+struct mb_mirror_range {
+	uint64_t offset, length;
+};
+
 struct mb_mirror_ops {
 	const char *name;
 	int (*open)(struct mb_mirror *m, const char *arg, struct mb_error *e);
@@ -53,6 +58,20 @@ struct mb_mirror_ops {
 	 * m->stats.  A leg lost meanwhile fails here with the cause, which
 	 * replaces the read error the stream saw. */
 	int (*stream_done)(struct mb_mirror *m, int stream_rc, struct mb_error *e);
+	/* Optional, discard-behind (a thin snapshot): the stream calls
+	 * stream_plan once before its first byte with every range it will
+	 * read (any order, overlaps allowed), then streamed with the ranges
+	 * of each file once they are written to the media and will not be
+	 * read again, the same ranges as in the plan.  The driver may give
+	 * back every block outside the plan at once, and each block once no
+	 * range still to be streamed touches it.  The stream calls them only
+	 * when it reads nothing else of the leg (no file read through a
+	 * mount of it, no incremental pre-pass) and writes one device (no
+	 * failover re-reads a file).  A failure fails the run. */
+	int (*stream_plan)(struct mb_mirror *m, const struct mb_mirror_range *v, size_t n,
+			   struct mb_error *e);
+	int (*streamed)(struct mb_mirror *m, const struct mb_mirror_range *v, size_t n,
+			struct mb_error *e);
 };
 
 /* The snapshot drivers' settings (--snapshot-*, --throttle-writers). */
@@ -62,6 +81,7 @@ struct mb_snapshot_params {
 	long chunk;		/* bytes; 0: the driver's default */
 	long extend_max;	/* bytes the container may grow to; 0: VG free space */
 	const char *throttle;	/* "auto" or "off" */
+	const char *discard_behind;	/* "auto" or "off" (NULL: auto) */
 };
 
 /* What a snapshot driver records about its run (the catalog's snapshots
@@ -75,6 +95,10 @@ struct mb_mirror_stats {
 	long long throttled_ms;
 	long long throttle_bps;	/* the write limit while throttled, 0: never */
 	bool invalidated;
+	int meta_extensions;	/* a thin pool's metadata grown */
+	long long meta_initial, meta_final;	/* its size, bytes */
+	long long discarded_bytes;	/* given back: outside the set, then behind */
+	long long discarded_behind;	/* of which behind the stream */
 	char outcome[256];	/* one line: how the container ended */
 };
 

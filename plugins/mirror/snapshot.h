@@ -22,6 +22,8 @@
 #define MB_SNAP_EXTEND_AT 50.0
 #define MB_SNAP_THROTTLE_AT 60.0
 #define MB_SNAP_GROW_MIN (16LL << 20)	/* bytes added per lvextend, at least */
+#define MB_SNAP_META_GROW_MIN (4LL << 20)	/* a pool's metadata, likewise */
+#define MB_SNAP_META_MAX (16320LL << 20)	/* LVM's largest pool metadata (15.94 GiB) */
 
 /* The writers' limit: a cgroup v2 io.max line on the origin device. */
 struct mb_throttle {
@@ -50,6 +52,10 @@ struct mb_snap_watch_conf {
 	 * what drops the snapshot at abort_at, before the pool fills. */
 	int (*fill)(const char *dm, struct mb_dm_snap_fill *f, struct mb_error *e);
 	double extend_at, throttle_at, abort_at;
+	/* A thin pool's metadata LV, bytes (0: none): when the metadata is
+	 * the fuller part (fill's f->meta), the watch grows it instead
+	 * (lvextend --poolmetadatasize), up to MB_SNAP_META_MAX. */
+	long long meta_size;
 	void (*drop)(void *arg);
 	void *drop_arg;
 };

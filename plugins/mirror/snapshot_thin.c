@@ -36,6 +36,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "plugins/mirror/discard.h"
 #include "plugins/mirror/dm.h"
 
 #define THIN_EXTEND_AT 70.0
@@ -49,9 +50,11 @@ struct thin {
 	char snap_lv[MB_LVM_NAME_MAX + 32];
 	char origin_dm[DM_NAME_LEN], snap_dm[DM_NAME_LEN], pool_dm[DM_NAME_LEN];
 	struct mb_dm_thin origin, snap;
-	long long pool_bytes, chunk_bytes;
+	long long pool_bytes, chunk_bytes, meta_bytes;
 	struct mb_throttle throttle;
 	struct mb_snap_watch *watch;
+	struct mb_discard *discard;	/* discard-behind, from stream_plan */
+	struct mb_discard_stats discarded;
 };
 
 /* device-mapper's name of VG/POOL's pool target. */
@@ -123,6 +126,10 @@ static int find_pool(struct thin *t, struct mb_dm_snap_fill *f, struct mb_error 
 	if (mb_lvm_report_field("lvs", "chunk_size", target, "chunk_size", v, sizeof(v), e) < 0)
 		return -1;
 	t->chunk_bytes = strtoll(v, NULL, 10);
+	if (mb_lvm_report_field("lvs", "lv_metadata_size", target, "lv_metadata_size", v, sizeof(v),
+				e) < 0)
+		return -1;
+	t->meta_bytes = strtoll(v, NULL, 10);
 	if (mb_dm_thin_table(t->origin_dm, &t->origin, e) < 0 || mb_dm_pool_fill(t->pool_dm, f, e) < 0)
 		return -1;
 	return 0;
@@ -156,11 +163,14 @@ static int thin_check(struct mb_mirror *m, struct mb_error *e)
 	mb_lvm_report_field("vgs", "vg_free", t->vg, "vg_free", v, sizeof(v), e);
 	mb_info("lvm: '%s/%s' is thin, not raid1: a thin snapshot stands in: pool '%s/%s' %.1f%% "
 		"full%s (%lld MiB, chunk %lld KiB), grown at %.0f%% from %lld MiB free%s, writers "
-		"throttled %s, the snapshot dropped at %.0f%%", t->vg, t->lv, t->vg, t->pool, pct,
+		"throttled %s, the snapshot dropped at %.0f%%, %s", t->vg, t->lv, t->vg, t->pool, pct,
 		f.meta ? " (metadata)" : "", t->pool_bytes >> 20, t->chunk_bytes >> 10,
 		THIN_EXTEND_AT, strtoll(v, NULL, 10) >> 20,
 		m->snap.extend_max ? " up to --snapshot-extend-max" : "",
-		off ? "never (--throttle-writers off)" : "at 80% when it cannot grow", THIN_ABORT_AT);
+		off ? "never (--throttle-writers off)" : "at 80% when it cannot grow", THIN_ABORT_AT,
+		m->snap.discard_behind && strcmp(m->snap.discard_behind, "off") == 0
+			? "no discard-behind (--discard-behind off)"
+			: "its blocks given back outside the set and behind the stream");
 	return 0;
 }
 
@@ -257,10 +267,51 @@ static int thin_split(struct mb_mirror *m, struct mb_error *e)
 	snprintf(conf.snap_lv, sizeof(conf.snap_lv), "%s", t->pool);
 	snprintf(conf.snap_dm, sizeof(conf.snap_dm), "%s", t->pool_dm);
 	conf.size = t->pool_bytes;
+	conf.meta_size = t->meta_bytes;
 	conf.throttle = t->throttle.cgroup[0] ? &t->throttle : NULL;
 	mb_info("lvm: thin snapshot '%s/%s' (id %u in pool '%s/%s') taken in %lld ms", t->vg,
 		t->snap_lv, t->snap.dev_id, t->vg, t->pool, mb_now_ms() - t0);
 	return mb_snap_watch_start(&t->watch, &conf, e);
+}
+
+/* Discard-behind: the snapshot, loaded read-only in the window, is made
+ * writable (a discard is a write; it is never mounted, never in LVM's
+ * metadata, and mbackup writes nothing else to it), then every pool
+ * block outside the stream's ranges is given back (discard.c). */
+static int thin_stream_plan(struct mb_mirror *m, const struct mb_mirror_range *v, size_t n,
+			    struct mb_error *e)
+{
+	struct thin *t = m->priv;
+	long long t0 = mb_now_ms();
+
+	if (m->snap.discard_behind && strcmp(m->snap.discard_behind, "off") == 0)
+		return 0;
+	if (mb_dm_reload_thin_rw(t->snap_dm, &t->snap, e) < 0 ||
+	    mb_discard_open(&t->discard, m->split_path, (uint64_t)t->chunk_bytes, v, n, e) < 0)
+		return -1;
+	mb_snap_fault_point("thin-discarded");
+	mb_discard_get(t->discard, &t->discarded);
+	mb_info("lvm: discard-behind on '%s/%s': %llu MiB outside the backup set given back to "
+		"pool '%s/%s' in %lld ms", t->vg, t->snap_lv,
+		(unsigned long long)(t->discarded.outside >> 20), t->vg, t->pool, mb_now_ms() - t0);
+	return 0;
+}
+
+static int thin_streamed(struct mb_mirror *m, const struct mb_mirror_range *v, size_t n,
+			 struct mb_error *e)
+{
+	struct thin *t = m->priv;
+
+	return mb_discard_done(t->discard, v, n, e);
+}
+
+/* The discards' count, once the stream is over. */
+static void discard_end(struct thin *t)
+{
+	if (!t->discard)
+		return;
+	mb_discard_close(t->discard, &t->discarded);
+	t->discard = NULL;
 }
 
 static void fill_stats(struct mb_mirror *m, struct thin *t)
@@ -272,6 +323,8 @@ static void fill_stats(struct mb_mirror *m, struct thin *t)
 	snprintf(st->snapshot, sizeof(st->snapshot), "%s/%s", t->vg, t->snap_lv);
 	snprintf(st->container_pv, sizeof(st->container_pv), "%s/%s", t->vg, t->pool);
 	st->chunk_bytes = t->chunk_bytes;
+	st->discarded_bytes = (long long)t->discarded.discarded;
+	st->discarded_behind = (long long)t->discarded.behind;
 	snprintf(st->outcome, sizeof(st->outcome), "%s",
 		 st->invalidated ? "dropped before the pool filled" : "valid");
 }
@@ -284,11 +337,15 @@ static int thin_stream_done(struct mb_mirror *m, int stream_rc, struct mb_error 
 
 	mb_snap_watch_stop(t->watch, &m->stats);
 	t->watch = NULL;
+	discard_end(t);
 	fill_stats(m, t);
 	mb_info("lvm: thin snapshot '%s/%s': pool '%s/%s' peak %.1f%%, %d extension(s), %lld -> "
-		"%lld MiB, writers throttled %lld ms", t->vg, t->snap_lv, t->vg, t->pool,
-		m->stats.peak_pct, m->stats.extensions, m->stats.size_initial >> 20,
-		m->stats.size_final >> 20, m->stats.throttled_ms);
+		"%lld MiB, metadata %d extension(s), %lld -> %lld MiB, writers throttled %lld ms, "
+		"%lld MiB discarded (%lld MiB behind the stream)",
+		t->vg, t->snap_lv, t->vg, t->pool, m->stats.peak_pct, m->stats.extensions,
+		m->stats.size_initial >> 20, m->stats.size_final >> 20, m->stats.meta_extensions,
+		m->stats.meta_initial >> 20, m->stats.meta_final >> 20, m->stats.throttled_ms,
+		m->stats.discarded_bytes >> 20, m->stats.discarded_behind >> 20);
 	if (!m->stats.invalidated)
 		return stream_rc;
 	mb_error_clear(e);
@@ -353,8 +410,10 @@ static void thin_close(struct mb_mirror *m)
 {
 	struct thin *t = m->priv;
 
-	if (t)
+	if (t) {
 		mb_snap_watch_stop(t->watch, NULL);
+		discard_end(t);
+	}
 	free(t);
 	m->priv = NULL;
 }
@@ -369,4 +428,6 @@ const struct mb_mirror_ops mb_mirror_lvm_thin = {
 	.undo = thin_undo,
 	.close = thin_close,
 	.stream_done = thin_stream_done,
+	.stream_plan = thin_stream_plan,
+	.streamed = thin_streamed,
 };

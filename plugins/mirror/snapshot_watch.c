@@ -40,8 +40,10 @@ struct mb_snap_watch {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stop, cannot_grow, invalid;
+	bool meta_cannot_grow;		/* a thin pool's metadata */
 	double peak, last_pct;
-	int extensions;
+	int extensions, meta_extensions;
+	long long meta_initial;
 	long long size_initial, throttle_since, throttled_ms, last_step;
 	long long extend_ms;		/* the last lvextend's duration */
 	double rate;			/* bytes/s into the container, smoothed */
@@ -83,6 +85,58 @@ static bool grow(struct mb_snap_watch *w)
 	mb_info("snapshot: extended '%s' by %lld MiB to %lld MiB in %lld ms", target, add >> 20,
 		w->conf.size >> 20, w->extend_ms);
 	return true;
+}
+
+/* A thin pool whose metadata is the fuller part: its metadata LV grows
+ * by half (at least MB_SNAP_META_GROW_MIN) up to MB_SNAP_META_MAX.  Like
+ * the data's, an extension is not undone: a pool never shrinks. */
+static bool grow_meta(struct mb_snap_watch *w)
+{
+	long long add = w->conf.meta_size / 2, t0 = mb_now_ms();
+	char size[32], target[2 * MB_LVM_NAME_MAX + 40];
+	const char *argv[] = { "lvextend", "-q", "--poolmetadatasize", size, target, w->conf.pv,
+			       NULL };
+	struct mb_error e = { 0 };
+
+	if (add < MB_SNAP_META_GROW_MIN)
+		add = MB_SNAP_META_GROW_MIN;
+	if (w->conf.meta_size + add > MB_SNAP_META_MAX)
+		add = MB_SNAP_META_MAX - w->conf.meta_size;
+	snprintf(target, sizeof(target), "%s/%s", w->conf.vg, w->conf.snap_lv);
+	if (add < (1 << 20)) {
+		mb_warn("snapshot: the metadata of '%s' is at LVM's largest; it cannot grow", target);
+		return false;
+	}
+	snprintf(size, sizeof(size), "+%lldk", add >> 10);
+	if (mb_spawn(argv, LVEXTEND_TIMEOUT_MS, MB_ERR_MIRROR, NULL, &e) < 0) {
+		mb_warn("snapshot: unable to extend the metadata of '%s' (%s); it cannot grow further",
+			target, e.msg);
+		return false;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->conf.meta_size += add;
+	w->meta_extensions++;
+	pthread_mutex_unlock(&w->lock);
+	mb_info("snapshot: extended the metadata of '%s' by %lld MiB to %lld MiB in %lld ms", target,
+		add >> 20, w->conf.meta_size >> 20, mb_now_ms() - t0);
+	return true;
+}
+
+/* Room for the fuller part: the data, or a thin pool's metadata; false
+ * (and never asked again) once that part cannot grow. */
+static bool cannot_grow(struct mb_snap_watch *w, bool meta)
+{
+	return meta && w->conf.meta_size > 0 ? w->meta_cannot_grow : w->cannot_grow;
+}
+
+static void make_room(struct mb_snap_watch *w, bool meta)
+{
+	if (meta && w->conf.meta_size > 0) {
+		if (!grow_meta(w))
+			w->meta_cannot_grow = true;
+	} else if (!grow(w)) {
+		w->cannot_grow = true;
+	}
 }
 
 /* Past the mark with no room to grow: limit the writers, halving the
@@ -173,9 +227,9 @@ static bool poll_once(struct mb_snap_watch *w)
 	pthread_mutex_unlock(&w->lock);
 	if (f.invalid || (w->conf.abort_at > 0 && !w->stop && pct >= w->conf.abort_at))
 		return lost(w, pct, f.invalid);
-	if (!w->cannot_grow && wants_room(w, &f, pct) && !grow(w))
-		w->cannot_grow = true;
-	if (w->cannot_grow && (pct >= w->conf.throttle_at ||
+	if (!cannot_grow(w, f.meta) && wants_room(w, &f, pct))
+		make_room(w, f.meta);
+	if (cannot_grow(w, f.meta) && (pct >= w->conf.throttle_at ||
 			       (double)f.used * 512 + w->rate >= (double)f.total * 512 * 0.8))
 		throttle(w, pct, before);
 	return true;
@@ -223,6 +277,7 @@ int mb_snap_watch_start(struct mb_snap_watch **out, const struct mb_snap_watch_c
 	if (w->conf.throttle_at <= 0)
 		w->conf.throttle_at = MB_SNAP_THROTTLE_AT;
 	w->size_initial = conf->size;
+	w->meta_initial = conf->meta_size;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	if ((err = pthread_create(&w->thread, NULL, watch_main, w)) != 0) {
@@ -268,6 +323,9 @@ void mb_snap_watch_stop(struct mb_snap_watch *w, struct mb_mirror_stats *st)
 		st->size_initial = w->size_initial;
 		st->size_final = w->conf.size;
 		st->extensions = w->extensions;
+		st->meta_extensions = w->meta_extensions;
+		st->meta_initial = w->meta_initial;
+		st->meta_final = w->conf.meta_size;
 		st->peak_pct = w->peak;
 		st->throttled_ms = w->throttled_ms;
 		st->throttle_bps = w->conf.throttle ? w->conf.throttle->bps : 0;

@@ -135,7 +135,12 @@ pg_snapshot_scenario() {
 	BENCH=$!
 	tick_start "$port" "$S/ticks"
 	sleep 3
-	before=$(tick_last "$S/ticks")
+	# (on a loaded host the tick writer's first commit may take longer)
+	for ((n = 0; n < 60; n++)); do
+		before=$(tick_last "$S/ticks")
+		[ -n "$before" ] && break
+		sleep 0.5
+	done
 	run "$MB" --db postgres --pg-conn "$conn" --mirror "lvm:$VG/pg" --media "file:$S/pg.mbi" \
 		--catalog "$CATALOG" --snapshot-pv "${disks[1]}" --freeze-timeout 30
 	tick_stop

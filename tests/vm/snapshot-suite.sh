@@ -22,22 +22,12 @@ S=/scratch
 D=/mnt/lin/data
 CATALOG=$S/catalog.db
 CG=/sys/fs/cgroup/mbwriter
-WRITER= HOLDER= BENCH=
 T_START=$(date +%s)
-
-cleanup() {
-	[ -n "$WRITER" ] && kill "$WRITER" 2>/dev/null
-	[ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null
-	[ -n "$BENCH" ] && kill "$BENCH" 2>/dev/null
-	tick_stop
-	return 0
-}
-trap cleanup EXIT
+. "$(dirname "$0")/snap-lib.sh"
+trap snap_cleanup EXIT
 . "$(dirname "$0")/lvm-lib.sh"
 
 snaps() { lvs --noheadings -o lv_name "$VG" | tr -d ' ' | grep _mbsnap_ | tr '\n' ' '; }
-last_run() { "$MB" list --output json --catalog "$CATALOG" | jq -r ".[0]$1"; }
-sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 md5sum); }
 iomax() { grep "^$DEVNO " "$CG/io.max" | grep -o 'wbps=[^ ]*' || echo "wbps=max"; }
 
 setup() {
@@ -55,85 +45,14 @@ setup() {
 		echo +io >/sys/fs/cgroup/cgroup.subtree_control && mkdir -p "$CG"
 }
 
-# holder_start: an idle process in the cgroup $CG, its cwd in $D: what a
-# postmaster is to mbackup when it looks for the writers to throttle.
-holder_start() {
-	(echo "$BASHPID" >"$CG/cgroup.procs" && cd "$D" && exec sleep 100000) &
-	HOLDER=$!
-}
-
-# writer_start: overwrites big1..big6 (16 MiB each) in place, 1 MiB at a time with a
-# pause (about 10 MiB/s; none with $FAST set), O_DIRECT, from the cgroup
-# $CG with its cwd in $D, until killed.
-writer_start() {
-	(
-		echo "$BASHPID" >"$CG/cgroup.procs" && cd "$D" || exit 1
-		while :; do
-			for i in 1 2 3 4 5 6; do
-				for ((j = 0; j < 16; j++)); do
-					dd if=/dev/zero of="big$i" bs=1M count=1 seek=$j conv=notrunc \
-						oflag=direct status=none
-					[ -n "${FAST:-}" ] || sleep 0.05
-				done
-			done
-		done
-	) &
-	WRITER=$!
-}
-writer_stop() { [ -n "$WRITER" ] && kill "$WRITER" && wait "$WRITER" 2>/dev/null; WRITER=; }
-
-# backup_bg WHAT ARGS: mbackup in the background; the writer starts as soon
-# as the window has closed, so it overwrites the origin during the stream.
-# With $KILL_ON set, mbackup is killed (SIGKILL) once its log matches it.
-# With $SLOW set, the image goes to stdout and on to the file at about
-# 8 MiB/s, so the stream lasts long enough for the writer to fill the
-# container (and for the watch to act) whatever the guest's speed.
-slow_sink() { perl -e 'while (read(STDIN, $b, 1 << 20)) { print $b; select(undef, undef, undef, 0.12) }'; }
+# mb_bg WHAT ARGS: mbackup on the linear LV, containers on the second disk
+# (snap-lib.sh runs it: backup_bg).
 mb_bg() {
 	local what=$1
 	shift
 	(echo "$BASHPID" >"$S/pid" && exec "$MB" --db none --mirror "lvm:$VG/lin" --source "$D" \
 		--catalog "$CATALOG" --snapshot-pv "${disks[1]}" "$@" 2>"$S/$what.log")
 }
-backup_bg() {
-	local what=$1 i pid job
-	shift
-	rm -f "$S/$what.mbi" "$S/$what.log" "$S/pid" "$S/rc"
-	if [ -n "${SLOW:-}" ]; then
-		{ mb_bg "$what" --media - "$@" | slow_sink >"$S/$what.mbi"; echo "${PIPESTATUS[0]}" >"$S/rc"; } &
-	else
-		{ mb_bg "$what" --media "file:$S/$what.mbi" "$@"; echo "$?" >"$S/rc"; } &
-	fi
-	job=$!
-	for ((i = 0; i < 100; i++)); do [ -s "$S/pid" ] && break; sleep 0.1; done
-	pid=$(cat "$S/pid")
-	for ((i = 0; i < 600; i++)); do
-		grep -q "phase unquiesce: done" "$S/$what.log" 2>/dev/null && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	writer_start
-	for ((i = 0; i < 600 && ${KILL_ON:+1}0; i++)); do
-		grep -Eq "$KILL_ON" "$S/$what.log" && { kill -9 "$pid"; break; }
-		sleep 0.1
-	done
-	wait "$job"
-	RUN_RC=$(cat "$S/rc")
-	RUN_ERR=$(cat "$S/$what.log")
-	writer_stop
-	note "$what: exit $RUN_RC; $(grep -o 'snapshot .*peak.*' <<<"$RUN_ERR" | head -1);" \
-		"$(grep -o "taken in [0-9]* ms" <<<"$RUN_ERR" | head -1), $(grep -o 'window [0-9]* ms' <<<"$RUN_ERR" | head -1)"
-}
-
-restore_same() {
-	local what=$1
-	rm -rf "$S/r-$what"
-	run "$MB" restore --from "$S/$what.mbi" --to "$S/r-$what"
-	exit_is 0 "$what: restore exits 0"
-	is "$(sums "$S/r-$what")" "$BEFORE" "$what: the restored set is byte-identical to the source at the snapshot"
-	rm -rf "${S:?}/r-$what" "$S/$what.mbi"
-}
-
 reset_data() {
 	for i in 1 2 3 4 5 6; do cp "$S/orig-big$i" "$D/big$i" || return 1; done
 	sync

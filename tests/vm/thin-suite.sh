@@ -19,23 +19,14 @@ VG=mbt
 S=/scratch
 CATALOG=$S/catalog.db
 CG=/sys/fs/cgroup/mbwriter
-WRITER= HOLDER= BENCH=
 T_START=$(date +%s)
 LV= D=
-
-cleanup() {
-	[ -n "$WRITER" ] && kill "$WRITER" 2>/dev/null
-	[ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null
-	[ -n "$BENCH" ] && kill "$BENCH" 2>/dev/null
-	tick_stop
-	return 0
-}
-trap cleanup EXIT
+WRITER_FROM=/dev/urandom	# random blocks: every overwrite is a new pool chunk
+. "$(dirname "$0")/snap-lib.sh"
+trap snap_cleanup EXIT
 . "$(dirname "$0")/lvm-lib.sh"
 
 snapdevs() { dmsetup ls 2>/dev/null | awk '{print $1}' | grep _mbsnap_ | tr '\n' ' '; }
-last_run() { "$MB" list --output json --catalog "$CATALOG" | jq -r ".[0]$1"; }
-sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 md5sum); }
 pool_pct() { lvs --noheadings -o data_percent "$VG/$1" | tr -d ' '; }
 
 # thin_fs POOL POOLSIZE LV VSIZE: a pool, a thin LV on it with ext4
@@ -66,80 +57,16 @@ use() {
 	D=/mnt/$1/data
 	for i in 1 2 3 4 5 6; do cp "$D/big$i" "$S/orig-big$i"; done
 	BEFORE=$(sums "$D")
-	[ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null
-	(echo "$BASHPID" >"$CG/cgroup.procs" && cd "$D" && exec sleep 100000) &
-	HOLDER=$!
+	holder_start
 }
 
-# writer_start: overwrites big1..big6 in place, 1 MiB at a time (a pause
-# unless $FAST), O_DIRECT, from $CG with its cwd in $D, until killed.
-writer_start() {
-	(
-		echo "$BASHPID" >"$CG/cgroup.procs" && cd "$D" || exit 1
-		while :; do
-			for i in 1 2 3 4 5 6; do
-				for ((j = 0; j < 16; j++)); do
-					head -c 1M /dev/urandom | dd of="big$i" bs=1M count=1 seek=$j \
-						conv=notrunc oflag=direct iflag=fullblock status=none
-					[ -n "${FAST:-}" ] || sleep 0.05
-				done
-			done
-		done
-	) &
-	WRITER=$!
-}
-writer_stop() { [ -n "$WRITER" ] && kill "$WRITER" && wait "$WRITER" 2>/dev/null; WRITER=; }
-
-# backup_bg WHAT ARGS: mbackup in the background, the writer started once
-# the window has closed; $SLOW sends the image through an 8 MiB/s pipe,
-# $KILL_ON kills mbackup (SIGKILL) once its log matches.
-slow_sink() { perl -e 'while (read(STDIN, $b, 1 << 20)) { print $b; select(undef, undef, undef, 0.12) }'; }
+# mb_bg WHAT ARGS: mbackup on the thin LV $LV (snap-lib.sh runs it: backup_bg).
 mb_bg() {
 	local what=$1
 	shift
 	(echo "$BASHPID" >"$S/pid" && exec "$MB" --db none --mirror "lvm:$VG/$LV" --source "$D" \
 		--catalog "$CATALOG" "$@" 2>"$S/$what.log")
 }
-backup_bg() {
-	local what=$1 i pid job
-	shift
-	rm -f "$S/$what.mbi" "$S/$what.log" "$S/pid" "$S/rc"
-	if [ -n "${SLOW:-}" ]; then
-		{ mb_bg "$what" --media - "$@" | slow_sink >"$S/$what.mbi"; echo "${PIPESTATUS[0]}" >"$S/rc"; } &
-	else
-		{ mb_bg "$what" --media "file:$S/$what.mbi" "$@"; echo "$?" >"$S/rc"; } &
-	fi
-	job=$!
-	for ((i = 0; i < 100; i++)); do [ -s "$S/pid" ] && break; sleep 0.1; done
-	pid=$(cat "$S/pid")
-	for ((i = 0; i < 600; i++)); do
-		grep -q "phase unquiesce: done" "$S/$what.log" 2>/dev/null && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	writer_start
-	for ((i = 0; i < 600 && ${KILL_ON:+1}0; i++)); do
-		grep -Eq "$KILL_ON" "$S/$what.log" && { kill -9 "$pid"; break; }
-		sleep 0.1
-	done
-	wait "$job"
-	RUN_RC=$(cat "$S/rc")
-	RUN_ERR=$(cat "$S/$what.log")
-	writer_stop
-	note "$what: exit $RUN_RC; $(grep -o 'thin snapshot .*peak.*' <<<"$RUN_ERR" | head -1);" \
-		"$(grep -o "taken in [0-9]* ms" <<<"$RUN_ERR" | head -1), $(grep -o 'window [0-9]* ms' <<<"$RUN_ERR" | head -1)"
-	[ "$RUN_RC" = 0 ] || [ -n "${KILL_ON:-}" ] || diag "$(grep -v ' debug: ' <<<"$RUN_ERR" | tail -15)"
-}
-
-restore_same() {
-	local what=$1
-	rm -rf "$S/r-$what"
-	run "$MB" restore --from "$S/$what.mbi" --to "$S/r-$what"
-	exit_is 0 "$what: restore exits 0"
-	is "$(sums "$S/r-$what")" "$BEFORE" "$what: the restored set is byte-identical to the source at the snapshot"
-	rm -rf "${S:?}/r-$what" "$S/$what.mbi"
-}
-
 reset_data() {
 	for i in 1 2 3 4 5 6; do cp "$S/orig-big$i" "$D/big$i" || return 1; done
 	sync
@@ -164,10 +91,20 @@ run "$MB" check --db none --mirror "lvm:$VG/thin" --source "$D" --catalog "$CATA
 exit_is 0 "check of a thin LV exits 0"
 like "$RUN_ERR" "lvm: '$VG/thin' is thin, not raid1: a thin snapshot stands in: pool '$VG/pool' [0-9.]+% full \(400 MiB, chunk 64 KiB\), grown at 70% from [0-9]+ MiB free, writers throttled at 80% when it cannot grow, the snapshot dropped at 90%" \
 	"check names the method, the pool and the marks"
+like "$RUN_ERR" "the snapshot dropped at 90%, its blocks given back outside the set and behind the stream" \
+	"check says the snapshot's blocks are discarded behind the stream"
+run "$MB" check --db none --mirror "lvm:$VG/thin" --source "$D" --catalog "$CATALOG" --discard-behind off
+like "$RUN_ERR" "the snapshot dropped at 90%, no discard-behind \(--discard-behind off\)" \
+	"check says when it is off"
+run "$MB" check --db none --mirror "lvm:$VG/thin" --source "$D" --discard-behind sometimes
+exit_is 2 "a bad --discard-behind exits 2"
+like "$RUN_ERR" "mbackup: error: invalid --discard-behind 'sometimes'" "the message names the value"
 is "$(snapdevs)" "" "check created nothing"
 
-# ---- 1. the origin overwritten during the stream ----
+# ---- 1. the origin overwritten during the stream (discard-behind on) ----
+pool_before=$(pool_pct pool)
 SLOW=1 backup_bg roomy
+peak_on=$(last_run '.snapshots[0].peak_pct')
 exit_is 0 "roomy: the backup exits 0 while the writer overwrites the set"
 like "$RUN_ERR" "lvm: thin snapshot '$VG/thin_mbsnap_[0-9]+' \(id [0-9]+ in pool '$VG/pool'\) taken in [0-9]+ ms" \
 	"roomy: the snapshot was taken in the window"
@@ -176,11 +113,44 @@ is "$(last_run '.snapshots[0].method')/$(last_run '.snapshots[0].invalidated')" 
 	"roomy: list records a thin snapshot, never dropped"
 ID=$(grep -o "(id [0-9]*" <<<"$RUN_ERR" | head -1 | tr -dc 0-9)
 ok "roomy: its id $ID is deleted from the pool" gone_id pool "$ID"
+like "$RUN_ERR" "lvm: discard-behind on '$VG/thin_mbsnap_[0-9]+': [0-9]+ MiB outside the backup set given back to pool '$VG/pool' in [0-9]+ ms" \
+	"roomy: the snapshot's blocks outside the set were given back"
+like "$RUN_ERR" "writers throttled [0-9]+ ms, [1-9][0-9]* MiB discarded \([1-9][0-9]* MiB behind the stream\)" \
+	"roomy: and blocks behind the stream"
 restore_same roomy
 reset_data
 run lvcreate -q -y -V 32M -T "$VG/pool" -n later
 exit_is 0 "roomy: LVM still creates a thin LV in the pool ($RUN_ERR)"
 lvremove -q -f "$VG/later" >/dev/null 2>&1
+
+# ---- 1b. discard-behind off under the same writer: the pool's peak ----
+# The writer overwrites big1..big6 while the stream reads them: with
+# discard-behind (1, the default) a block already streamed is the
+# origin's alone again (no copy, no new pool block) and the snapshot's
+# copies go as it passes; without, every overwrite is a new pool block.
+SLOW=1 backup_bg db-off --discard-behind off
+exit_is 0 "db-off: the backup exits 0"
+peak_off=$(last_run '.snapshots[0].peak_pct')
+note "pool ${pool_before}% before; peak ${peak_on}% with discard-behind ($(grep -o '[0-9]* MiB discarded ([0-9]* MiB behind the stream)' "$S/roomy.log")), ${peak_off}% without"
+like "$RUN_ERR" "writers throttled [0-9]+ ms, 0 MiB discarded \(0 MiB behind the stream\)" \
+	"db-off: nothing was discarded"
+unlike "$RUN_ERR" "discard-behind on" "db-off: and the snapshot was not made writable for it"
+ok "discard-behind lowers the pool's peak under the writer (${peak_on}% on < ${peak_off}% off)" \
+	awk -v a="$peak_on" -v b="$peak_off" 'BEGIN { exit !(a < b) }'
+rm -f "$S/db-off.mbi"
+reset_data
+
+# ---- 1c. SIGKILL just after the discards outside the set: recover heals ----
+STATIC=$(sums "$D/static")
+run env MBACKUP_FAULT=thin-discarded:kill "$MB" --db none --mirror "lvm:$VG/thin" --source "$D" \
+	--media "file:$S/disc.mbi" --catalog "$CATALOG"
+exit_is 137 "discarded: killed by SIGKILL after the discards outside the set"
+like "$(snapdevs)" "thin_mbsnap_[0-9]+" "discarded: the writable snapshot is left behind"
+run "$MB" recover --catalog "$CATALOG"
+exit_is 0 "discarded: recover exits 0"
+is "$(snapdevs)" "" "discarded: recover removed the snapshot"
+is "$(sums "$D/static")" "$STATIC" "discarded: the origin is intact (its files unchanged)"
+rm -f "$S/disc.mbi"
 
 # ---- 2. SIGKILL inside the window, the origin suspended ----
 run env MBACKUP_FAULT=thin-suspended:kill "$MB" --db none --mirror "lvm:$VG/thin" --source "$D" \
@@ -204,7 +174,7 @@ is "$(snapdevs)" "" "suspended: no snapshot device is left"
 rm -f "$S/susp.mbi"
 
 # ---- 3. SIGKILL mid-stream: recover removes the device and the id ----
-SLOW=1 KILL_ON="thin snapshot .* taken in" backup_bg kill
+SLOW=1 KILL_ON="discard-behind on '" backup_bg kill
 exit_is 137 "kill: killed by SIGKILL during the stream"
 ID=$(grep -o "(id [0-9]*" <<<"$RUN_ERR" | head -1 | tr -dc 0-9)
 like "$(snapdevs)" "thin_mbsnap_[0-9]+" "kill: the snapshot device is left behind"
@@ -216,6 +186,8 @@ run "$MB" recover --catalog "$CATALOG"
 exit_is 0 "kill: recover exits 0"
 is "$(snapdevs)" "" "kill: recover removed the snapshot device"
 ok "kill: and deleted id $ID from the pool" gone_id pool "$ID"
+like "$(grep -o 'discard-behind on .*' "$S/kill.log")" "given back to pool" "kill: discard-behind was on when it was killed"
+is "$(sums "$D/static")" "$STATIC" "kill: the origin is intact (the files the writer leaves alone)"
 is "$(last_run .status)" failed "kill: the run is marked failed"
 rm -f "$S/kill.mbi"
 reset_data
@@ -224,11 +196,13 @@ exit_is 0 "kill: a later run works"
 restore_same after
 
 # ---- 4. a pool that cannot grow: the snapshot is dropped before it fills ----
+# (4, 5 and 7 test the watch's marks: without discard-behind, which would
+# keep the pool from reaching them)
 thin_fs small 160M tsm 128M >&2 || bail_out "unable to make the small pool"
 use tsm
 SIZE=$(lvs --noheadings --units b --nosuffix -o lv_size "$VG/small" | tr -d ' ')
 note "abort: pool $(pool_pct small)% full, $((SIZE >> 20)) MiB"
-SLOW=1 FAST=1 backup_bg abort --throttle-writers off --snapshot-extend-max "$((SIZE >> 20))M"
+SLOW=1 FAST=1 backup_bg abort --discard-behind off --throttle-writers off --snapshot-extend-max "$((SIZE >> 20))M"
 exit_is 6 "abort: the run exits 6"
 like "$RUN_ERR" "mbackup: error: thin pool '$VG/small' reached [0-9.]+% \([0-9]+ MiB after 0 extension\(s\)\): the snapshot was dropped before the pool could fill: the image is incomplete" \
 	"abort: the message says why"
@@ -244,7 +218,7 @@ reset_data
 # ---- 5. a pool that cannot grow: the writers are throttled, the backup valid ----
 DEVNO=$(printf '%d:%d' "0x$(stat -L -c %t "/dev/$VG/tsm")" "0x$(stat -L -c %T "/dev/$VG/tsm")")
 iomax() { grep "^$DEVNO " "$CG/io.max" | grep -o 'wbps=[^ ]*' || echo "wbps=max"; }
-SLOW=1 FAST=1 backup_bg throttle --snapshot-extend-max "$((SIZE >> 20))M"
+SLOW=1 FAST=1 backup_bg throttle --discard-behind off --snapshot-extend-max "$((SIZE >> 20))M"
 exit_is 0 "throttle: the backup exits 0"
 like "$RUN_ERR" "snapshot: container [0-9.]+% full and it cannot grow: writers of '$CG' limited to [0-9]+ KiB/s" \
 	"throttle: the writers were limited"
@@ -266,7 +240,7 @@ lvremove -q -f "$VG/filler" >/dev/null
 
 
 # ---- 7. a small pool grows from the VG's free space ----
-SLOW=1 FAST=1 backup_bg grow --throttle-writers off
+SLOW=1 FAST=1 backup_bg grow --discard-behind off --throttle-writers off
 exit_is 0 "grow: the backup exits 0"
 like "$RUN_ERR" "snapshot: extended '$VG/small' by [0-9]+ MiB" "grow: the pool was extended"
 ok "grow: list counts the extensions ($(last_run '.snapshots[0].extensions'))" \
