@@ -353,7 +353,7 @@ static bool all_zero(const unsigned char *p, size_t n)
 	return n <= 16 || memcmp(p, p + 16, n - 16) == 0;
 }
 
-static int write_at(int fd, const unsigned char *buf, size_t len,
+static int write_at(const struct mb_target *t, int fd, const unsigned char *buf, size_t len,
 		    uint64_t pos, const char *path, struct mb_error *e)
 {
 	while (len) {
@@ -361,9 +361,16 @@ static int write_at(int fd, const unsigned char *buf, size_t len,
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return mb_fail(e, MB_ERR_IO, n < 0 ? errno : ENOSPC,
-				       "unable to write '%s'", path);
+		if (n <= 0) {
+			int err = n < 0 ? errno : ENOSPC;
+
+			mb_fail(e, MB_ERR_IO, err, "unable to write '%s' in restore target '%s'",
+				path, t->dir);
+			if (err == ENOSPC || err == EDQUOT)
+				mb_hint(e, "free space on the target's filesystem, or restore"
+					" less at a time with --file");
+			return -1;
+		}
 		buf += n;
 		len -= n;
 		pos += n;
@@ -390,7 +397,7 @@ int mb_target_write(struct mb_target *t, int fd, const void *buf, size_t len,
 		if (piece > len)
 			piece = len;
 		if (all_zero(p, piece)) {
-			if (run && write_at(fd, run, p - run, run_pos, f->path,
+			if (run && write_at(t, fd, run, p - run, run_pos, f->path,
 					    e) < 0)
 				return -1;
 			run = NULL;
@@ -403,7 +410,7 @@ int mb_target_write(struct mb_target *t, int fd, const void *buf, size_t len,
 		f->pos += piece;
 	}
 	if (run)
-		return write_at(fd, run, p - run, run_pos, f->path, e);
+		return write_at(t, fd, run, p - run, run_pos, f->path, e);
 	return 0;
 }
 

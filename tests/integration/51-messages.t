@@ -114,7 +114,8 @@ mount -o loop "$O/tiny.img" "$O/tiny" || bail_out "unable to mount a small ext4"
 head -c $((20 * 1048576)) /dev/urandom >"$SRC/d/huge"
 run "$MB" "${BK[@]}" --media "file:$O/huge.mbi"
 exit_is 0 "an image larger than the small filesystem"
-says 13 io "unable to write 'd/huge': No space left on device" "" -- \
+says 13 io "unable to write 'd/huge' in restore target '$O/tiny/r': No space left on device" \
+	"free space on the target's filesystem, or restore less at a time with --file" -- \
 	"$MB" restore --from "$O/huge.mbi" --to "$O/tiny/r"
 umount "$O/tiny"
 rm -f "$SRC/d/huge"
