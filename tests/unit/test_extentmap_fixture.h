@@ -100,6 +100,9 @@ static inline int fx_setup(struct fx *f, const char *fstype, const char *const m
 	char *argv[16];
 	int fd, n = 0;
 
+	/* The tests compare the modes they create: the caller's umask (077
+	 * on some machines) must not decide them. */
+	umask(022);
 	memset(f, 0, sizeof(*f));
 	f->loop_fd = -1;
 	strcpy(f->dir, "/tmp/extentmap-XXXXXX");
