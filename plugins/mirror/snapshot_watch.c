@@ -8,9 +8,15 @@
  * half its size, at least MB_SNAP_GROW_MIN and what that horizon's writes
  * need twice over, with lvextend, up to --snapshot-extend-max;
  * when it cannot grow and the fill passes MB_SNAP_THROTTLE_AT (or would
- * pass 80 % within a second at the current rate), it limits
- * the writers (snapshot_throttle.c) until the stream ends, halving the
- * limit every second while the fill keeps rising.  An invalidated snapshot is noted:
+ * pass 80 % within a second at the current rate), it limits the writers
+ * (snapshot_throttle.c): at every poll the limit is what lets the room
+ * left below a safety mark last THROTTLE_HORIZON_MS, never more than the
+ * limit before (at first THROTTLE_START_BPS), never under
+ * THROTTLE_MIN_BPS; so the room decays geometrically whatever the
+ * writers' demand and however late a poll comes, where a fixed step would
+ * let a fast writer through between two steps.  The limit is lifted when
+ * the fill falls THROTTLE_RELEASE_PTS under the throttle mark (a thin pool
+ * that discard-behind drains), else when the stream ends.  An invalidated snapshot is noted:
  * the stream's reads fail, and stream_done says why.  A thin snapshot's
  * watch (snapshot_thin.c) reads the pool instead, with marks of its own,
  * and drops the snapshot at its abort mark before the pool can fill.
@@ -30,9 +36,11 @@
 #include "plugins/mirror/dm.h"
 
 #define LVEXTEND_TIMEOUT_MS 60000
-#define THROTTLE_START_BPS (1LL << 20)	/* first limit: 1 MiB/s */
-#define THROTTLE_MIN_BPS (64LL << 10)
-#define THROTTLE_STEP_MS 1000		/* halve the limit at most this often */
+#define THROTTLE_START_BPS (1LL << 20)	/* first limit at most: 1 MiB/s */
+#define THROTTLE_MIN_BPS (32LL << 10)
+#define THROTTLE_HORIZON_MS 20000	/* the room left must last this long */
+#define THROTTLE_MARGIN_PTS 5.0		/* the safety mark: under the ceiling by this */
+#define THROTTLE_RELEASE_PTS 10.0	/* lifted this far under the throttle mark */
 
 struct mb_snap_watch {
 	struct mb_snap_watch_conf conf;
@@ -44,7 +52,8 @@ struct mb_snap_watch {
 	double peak, last_pct;
 	int extensions, meta_extensions;
 	long long meta_initial;
-	long long size_initial, throttle_since, throttled_ms, last_step;
+	long long size_initial, throttle_since, throttled_ms;
+	long long logged_bps;		/* the limit the log last showed */
 	long long extend_ms;		/* the last lvextend's duration */
 	double rate;			/* bytes/s into the container, smoothed */
 	uint64_t last_used;		/* sectors, at last_ms */
@@ -139,31 +148,69 @@ static void make_room(struct mb_snap_watch *w, bool meta)
 	}
 }
 
-/* Past the mark with no room to grow: limit the writers, halving the
- * limit every THROTTLE_STEP_MS while the fill still rises. */
-static void throttle(struct mb_snap_watch *w, double pct, double before)
+/* The limit that lets the room under the safety mark (under the abort
+ * mark of a thin pool, under 100 % of a classic container) last
+ * THROTTLE_HORIZON_MS. */
+static long long room_bps(const struct mb_snap_watch *w, const struct mb_dm_snap_fill *f)
+{
+	double ceiling = w->conf.abort_at > 0 ? w->conf.abort_at : 100.0;
+	double room = (double)f->total * 512 * (ceiling - THROTTLE_MARGIN_PTS) / 100 -
+		      (double)f->used * 512;
+
+	return room <= 0 ? 0 : (long long)(room * 1000 / THROTTLE_HORIZON_MS);
+}
+
+/* Past the mark with no room to grow: limit the writers to what the room
+ * left allows, lowered at every poll as it shrinks. */
+static void throttle(struct mb_snap_watch *w, const struct mb_dm_snap_fill *f, double pct)
 {
 	struct mb_throttle *t = w->conf.throttle;
-	long long now = mb_now_ms(), bps;
+	long long bps = t && t->set ? t->bps : THROTTLE_START_BPS, room = room_bps(w, f);
 	struct mb_error e = { 0 };
 
 	if (!t || !t->cgroup[0])
 		return;
-	if (t->set && (pct <= before || now - w->last_step < THROTTLE_STEP_MS ||
-		       t->bps <= THROTTLE_MIN_BPS))
+	if (room < bps)
+		bps = room;
+	if (bps < THROTTLE_MIN_BPS)
+		bps = THROTTLE_MIN_BPS;
+	if (t->set && bps >= t->bps)
 		return;
-	bps = t->set ? t->bps / 2 : THROTTLE_START_BPS;
-	if (mb_throttle_set(t, bps < THROTTLE_MIN_BPS ? THROTTLE_MIN_BPS : bps, &e) < 0) {
+	if (mb_throttle_set(t, bps, &e) < 0) {
 		mb_warn("snapshot: %s", e.msg);
 		return;
 	}
 	pthread_mutex_lock(&w->lock);
 	if (!w->throttle_since)
-		w->throttle_since = now;
-	w->last_step = now;
+		w->throttle_since = mb_now_ms();
 	pthread_mutex_unlock(&w->lock);
+	if (w->logged_bps && bps > w->logged_bps / 2 && bps > THROTTLE_MIN_BPS)
+		return;
+	w->logged_bps = bps;
 	mb_info("snapshot: container %.1f%% full and it cannot grow: writers of '%s' limited to "
 		"%lld KiB/s", pct, t->cgroup, t->bps >> 10);
+}
+
+/* Lifts the limit (the fill fell, or the stream ended); the time it held
+ * adds to throttled_ms. */
+static void release(struct mb_snap_watch *w, double pct)
+{
+	struct mb_throttle *t = w->conf.throttle;
+	struct mb_error e = { 0 };
+
+	if (!t || !t->set)
+		return;
+	if (mb_throttle_lift(t, &e) < 0) {
+		mb_error_log("%s (recover lifts it)", e.msg);
+		return;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->throttled_ms += mb_now_ms() - w->throttle_since;
+	w->throttle_since = 0;
+	pthread_mutex_unlock(&w->lock);
+	w->logged_bps = 0;
+	mb_info("snapshot: writers of '%s' released after %lld ms (container %.1f%% full)",
+		t->cgroup, w->throttled_ms, pct);
 }
 
 /* The fill rate, bytes/s, smoothed over about a second of polls. */
@@ -211,7 +258,7 @@ static bool poll_once(struct mb_snap_watch *w)
 {
 	struct mb_dm_snap_fill f;
 	struct mb_error e = { 0 };
-	double pct, before = w->last_pct;
+	double pct;
 
 	if (w->conf.fill(w->conf.snap_dm, &f, &e) < 0) {
 		mb_warn("snapshot: %s", e.msg);
@@ -231,7 +278,9 @@ static bool poll_once(struct mb_snap_watch *w)
 		make_room(w, f.meta);
 	if (cannot_grow(w, f.meta) && (pct >= w->conf.throttle_at ||
 			       (double)f.used * 512 + w->rate >= (double)f.total * 512 * 0.8))
-		throttle(w, pct, before);
+		throttle(w, &f, pct);
+	else if (pct < w->conf.throttle_at - THROTTLE_RELEASE_PTS)
+		release(w, pct);
 	return true;
 }
 
@@ -295,18 +344,9 @@ int mb_snap_watch_start(struct mb_snap_watch **out, const struct mb_snap_watch_c
  * lifted at once (production first). */
 static void watch_final(struct mb_snap_watch *w)
 {
-	struct mb_error e = { 0 };
-
 	if (!w->invalid)
 		poll_once(w);
-	if (w->conf.throttle && w->conf.throttle->set) {
-		w->throttled_ms = mb_now_ms() - w->throttle_since;
-		if (mb_throttle_lift(w->conf.throttle, &e) < 0)
-			mb_error_log("%s (recover lifts it)", e.msg);
-		else
-			mb_info("snapshot: writers of '%s' released after %lld ms",
-				w->conf.throttle->cgroup, w->throttled_ms);
-	}
+	release(w, w->last_pct);
 }
 
 void mb_snap_watch_stop(struct mb_snap_watch *w, struct mb_mirror_stats *st)

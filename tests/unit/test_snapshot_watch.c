@@ -1,0 +1,147 @@
+/*
+ * The classic snapshot's watch (plugins/mirror/snapshot_watch.c) in a
+ * closed loop: a fake container that fills as fast as a writer demands,
+ * or as its io.max limit lets it, whichever is less.  Each poll stands
+ * for SIM_S seconds of writes, twice the poll's period: a late poll
+ * against a fast writer (what a loaded CI guest is) is the normal case.  The container must never
+ * reach the safety mark although the writer demands far more than it
+ * holds; the limit only falls while it fills, is lifted when the fill
+ * falls, and is gone after the stop.  The cgroup is a directory with a
+ * plain io.max file.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plugins/mirror/snapshot.h"
+#include "tests/lib/tap.h"
+
+#define MIB (1024.0 * 1024.0)
+#define TOTAL (16ull << 11)	/* 16 MiB in sectors */
+#define SIM_S 0.5		/* seconds of writes per poll: a late poll */
+
+static struct mb_throttle thr;
+static double used;		/* bytes */
+static double demand = 8 * MIB;	/* bytes per second, unthrottled */
+static long long lowest, rises;	/* the limit's lowest; times it rose */
+static double drop_to = -1;	/* the next poll empties the container to this */
+
+static int fake_fill(const char *dm, struct mb_dm_snap_fill *f, struct mb_error *e)
+{
+	double rate = demand;
+
+	(void)dm;
+	(void)e;
+	if (thr.set) {
+		if (lowest && thr.bps > lowest)
+			rises++;
+		if (!lowest || thr.bps < lowest)
+			lowest = thr.bps;
+		if ((double)thr.bps < rate)
+			rate = (double)thr.bps;
+	}
+	used += rate * SIM_S;
+	if (drop_to >= 0) {
+		used = drop_to;
+		drop_to = -1;
+	}
+	if (used > TOTAL * 512.0)
+		used = TOTAL * 512.0;
+	f->used = (uint64_t)(used / 512);
+	f->total = TOTAL;
+	f->invalid = used >= TOTAL * 512.0;
+	f->meta = false;
+	return 0;
+}
+
+static const char *iomax(const char *dir)
+{
+	static char line[128];
+	char path[600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/io.max", dir);
+	line[0] = 0;
+	if ((f = fopen(path, "r"))) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = 0;
+		fclose(f);
+	}
+	line[strcspn(line, "\n")] = 0;
+	return line;
+}
+
+/* ok() with a printf name. */
+#define okf(cond, ...) do {                                                 \
+	char name_[256];                                                    \
+	snprintf(name_, sizeof(name_), __VA_ARGS__);                        \
+	ok(cond, name_);                                                    \
+} while (0)
+
+static struct mb_snap_watch *start(void)
+{
+	struct mb_snap_watch_conf conf = { .size = 16 << 20, .limit = 16 << 20,
+					   .throttle = &thr, .fill = fake_fill };
+	struct mb_snap_watch *w = NULL;
+	struct mb_error e = { 0 };
+
+	snprintf(conf.vg, sizeof(conf.vg), "vg");
+	snprintf(conf.snap_lv, sizeof(conf.snap_lv), "lin_mbsnap_1");
+	snprintf(conf.snap_dm, sizeof(conf.snap_dm), "vg-lin_mbsnap_1");
+	if (mb_snap_watch_start(&w, &conf, &e) < 0)
+		diag("%s", e.msg);
+	return w;
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/mbackup-test-watch.XXXXXX", path[600];
+	struct mb_mirror_stats st;
+	struct mb_snap_watch *w;
+	FILE *f;
+
+	if (!mkdtemp(dir))
+		return diag("mkdtemp"), 1;
+	snprintf(path, sizeof(path), "%s/io.max", dir);
+	if (!(f = fopen(path, "w")))
+		return diag("io.max"), 1;
+	fclose(f);
+	snprintf(thr.cgroup, sizeof(thr.cgroup), "%s", dir);
+	snprintf(thr.devno, sizeof(thr.devno), "253:0");
+	snprintf(thr.previous, sizeof(thr.previous), "max");
+
+	/* A writer demanding 8 MiB/s of a 16 MiB container that cannot
+	 * grow (a quarter of it between two polls), for 8 s of writes. */
+	ok(w = start(), "the watch starts");
+	usleep(16 * MB_SNAP_POLL_MS * 1000);
+	ok(thr.set, "the writers are limited");
+	okf(strncmp(iomax(dir), "253:0 wbps=", 11) == 0 && strcmp(iomax(dir), "253:0 wbps=max") != 0,
+	   "io.max holds a limit during the run (%s)", iomax(dir));
+	okf(used < TOTAL * 512.0 * 0.95, "the container stays under the 95 %% mark (%.1f%%)",
+	    100.0 * used / (TOTAL * 512.0));
+	okf(rises == 0 && lowest < (1 << 20), "the limit only fell (%lld B/s at its lowest, %lld rises)",
+	   lowest, rises);
+
+	/* The fill falls (a thin pool drained): the limit is lifted. */
+	drop_to = 0.3 * TOTAL * 512.0;
+	demand = 0;
+	usleep(3 * MB_SNAP_POLL_MS * 1000);
+	okf(!thr.set && strcmp(iomax(dir), "253:0 wbps=max") == 0,
+	   "lifted when the fill falls under the mark (%s)", iomax(dir));
+	demand = 8 * MIB;
+	lowest = 0;
+	usleep(6 * MB_SNAP_POLL_MS * 1000);
+	ok(thr.set, "limited again when it fills again");
+
+	memset(&st, 0, sizeof(st));
+	mb_snap_watch_stop(w, &st);
+	is_str(iomax(dir), "253:0 wbps=max", "the stop puts the previous line back");
+	okf(!st.invalidated && st.peak_pct < 95.0, "never invalidated (peak %.1f%%)", st.peak_pct);
+	okf(st.throttled_ms > 0 && st.throttle_bps >= (32 << 10),
+	   "the stats hold the time (%lld ms) and the rate (%lld B/s)", st.throttled_ms,
+	   st.throttle_bps);
+	unlink(path);
+	rmdir(dir);
+	return done_testing();
+}
