@@ -8,7 +8,7 @@
  * half its size, at least MB_SNAP_GROW_MIN and what that horizon's writes
  * need twice over, with lvextend, up to --snapshot-extend-max;
  * when it cannot grow and the fill passes MB_SNAP_THROTTLE_AT (or would
- * pass 80 % within a second at the current rate), it limits the writers
+ * pass 80 % within that horizon at the current rate), it limits the writers
  * (snapshot_throttle.c): at every poll the limit is what lets the room
  * left below a safety mark last THROTTLE_HORIZON_MS, never more than the
  * limit before (at first THROTTLE_START_BPS), never under
@@ -213,7 +213,10 @@ static void release(struct mb_snap_watch *w, double pct)
 		t->cgroup, w->throttled_ms, pct);
 }
 
-/* The fill rate, bytes/s, smoothed over about a second of polls. */
+/* The fill rate, bytes/s: a rise is taken at once, a fall smoothed over
+ * about a second of polls (a watch that must act before the container
+ * fills cannot wait for an average to catch up with a writer that just
+ * started). */
 static void update_rate(struct mb_snap_watch *w, uint64_t used)
 {
 	long long now = mb_now_ms();
@@ -221,7 +224,7 @@ static void update_rate(struct mb_snap_watch *w, uint64_t used)
 	if (w->last_ms && now > w->last_ms && used >= w->last_used) {
 		double r = (double)(used - w->last_used) * 512 * 1000 / (double)(now - w->last_ms);
 
-		w->rate = w->rate * 0.75 + r * 0.25;
+		w->rate = r > w->rate ? r : w->rate * 0.75 + r * 0.25;
 	}
 	w->last_used = used;
 	w->last_ms = now;
@@ -276,8 +279,10 @@ static bool poll_once(struct mb_snap_watch *w)
 		return lost(w, pct, f.invalid);
 	if (!cannot_grow(w, f.meta) && wants_room(w, &f, pct))
 		make_room(w, f.meta);
-	if (cannot_grow(w, f.meta) && (pct >= w->conf.throttle_at ||
-			       (double)f.used * 512 + w->rate >= (double)f.total * 512 * 0.8))
+	if (cannot_grow(w, f.meta) &&
+	    (pct >= w->conf.throttle_at ||
+	     (double)f.used * 512 + w->rate * (double)horizon_ms(w) / 1000 >=
+		     (double)f.total * 512 * 0.8))
 		throttle(w, &f, pct);
 	else if (pct < w->conf.throttle_at - THROTTLE_RELEASE_PTS)
 		release(w, pct);
