@@ -12,8 +12,10 @@
 # two commits replays plain and .zst segments from the store through
 # restore_command = mbackup wal-get, and the copy holds exactly the rows
 # before the target; wal-check reads the store and records it in the
-# catalog; expire removes the WAL no kept backup needs and the expired
-# backup's image object.  The secret comes from AWS_SECRET_ACCESS_KEY
+# catalog, and so does a backup, with the facts of what it needs
+# (wal_first..wal_last, wal_archived: yes, or missing NAME, warned);
+# expire removes the WAL no kept backup needs and the expired backup's
+# image object.  The secret comes from AWS_SECRET_ACCESS_KEY
 # (PostgreSQL's commands inherit it), or from a config file of
 # PostgreSQL's user, mode 0600.
 . "$(dirname "$0")/../lib/tap.sh"
@@ -166,6 +168,13 @@ HINT: check s3-access-key and s3-secret-key (or AWS_ACCESS_KEY_ID and AWS_SECRET
 # ---- B1 on the store, rows, half the archive compressed, a target time
 is "$(backup s3://backups/b1.mbi | grep -c 'backup [0-9]* complete')" "1" "B1 to s3://backups/b1.mbi"
 B1=$("$MB" list --output json --catalog "$CATALOG" | jq '.[0].id')
+read -r W_ARCH W_FIRST W_LAST W_START W_STOP < <("$MB" list --output json --catalog "$CATALOG" |
+	jq -r '.[0] | "\(.wal_archived) \(.wal_first) \(.wal_last) \(.start_lsn) \(.stop_lsn)"')
+is "$W_ARCH" "yes" "B1 records that the archive holds its WAL"
+is "$W_FIRST $W_LAST" "$(fx_sql "$PORT" "select pg_walfile_name('$W_START') || ' ' || pg_walfile_name('$W_STOP')")" \
+	"from its start segment to its stop segment"
+is "$(sqlite3 "$CATALOG" "select count(*) from wal_files where name = '$W_LAST'")" "1" \
+	"and the catalog's record of the archive has its stop segment"
 rows 1 20
 PLAIN=$(switch)
 fx_sql "$PORT" "alter system set archive_command = '$MB wal-push --compress zstd:5 %p'" >/dev/null
@@ -222,7 +231,16 @@ like "$(cat "$SOCK/log-$P2")" "restored log file \"$PLAIN\" from archive" "it re
 fx_as_pg "$PGBIN/pg_ctl" -D "$SCRATCH/r/pitr" -m fast stop >/dev/null
 
 # ---- expire: B2 kept, B1's image object and the WAL before B2 removed
-is "$(backup "file:$SCRATCH/out/b2.mbi" | grep -c 'backup [0-9]* complete')" "1" "B2 taken"
+run "$MB" --config "$CONF" --db postgres --pg-conn "host=$SOCK port=$PORT user=postgres" \
+	--mirror "loop:$SRC_LOOP" --media "file:$SCRATCH/out/b2.mbi" --catalog "$CATALOG" \
+	--wal-archive s3://wal/elsewhere
+exit_is 0 "B2 taken, told of an archive that does not hold its WAL"
+B2=$("$MB" list --output json --catalog "$CATALOG" | jq '.[0].id')
+read -r W_ARCH W_FIRST < <("$MB" list --output json --catalog "$CATALOG" |
+	jq -r '.[0] | "\(.wal_archived) \(.wal_first)"')
+is "$W_ARCH" "missing $W_FIRST" "B2 records its first segment as missing"
+like "$RUN_ERR" "warn  backup $B2: '$W_FIRST' is not in the WAL archive 's3://wal/elsewhere': the image restores, but no restore can replay past it" \
+	"and warns, naming it"
 run "$MB" expire --retain 1 --catalog "$CATALOG"
 exit_is 0 "expire --retain 1"
 like "$RUN_ERR" "expire: run $B1: image 's3://backups/b1.mbi' removed" "B1's image object is removed"
