@@ -469,8 +469,9 @@ static int s3_obligation(const char *arg, char **what, struct mb_error *e)
 	return 0;
 }
 
-/* Before anything is recorded (and by `check`): the settings, and a HEAD
- * of the object (reachable, credentials taken, no image in the way). */
+/* Before anything is recorded (and by `check`): the settings, a HEAD
+ * of the object (reachable, credentials taken, no image in the way) and
+ * the bucket there (s3_probe.c). */
 static int s3_check(const char *arg, const struct mb_media_params *p, struct mb_error *e)
 {
 	struct mbm_s3 c;
@@ -478,6 +479,8 @@ static int s3_check(const char *arg, const struct mb_media_params *p, struct mb_
 
 	if (rc == 0)
 		rc = mbm_s3_refuse_existing(&c, p->force, e);
+	if (rc == 0)
+		rc = mbm_s3_probe_bucket(&c, e);
 
 	mbm_s3_fini(&c);
 	return rc;
