@@ -236,13 +236,16 @@ run "$MB" --config "$CONF" --db postgres --pg-conn "host=$SOCK port=$PORT user=p
 	--wal-archive s3://wal/elsewhere
 exit_is 0 "B2 taken, told of an archive that does not hold its WAL"
 B2=$("$MB" list --output json --catalog "$CATALOG" | jq '.[0].id')
-read -r W_ARCH W_FIRST < <("$MB" list --output json --catalog "$CATALOG" |
-	jq -r '.[0] | "\(.wal_archived) \(.wal_first)"')
+IFS='|' read -r W_ARCH W_FIRST < <("$MB" list --output json --catalog "$CATALOG" |
+	jq -r '.[0] | "\(.wal_archived)|\(.wal_first)"')
 is "$W_ARCH" "missing $W_FIRST" "B2 records its first segment as missing"
 like "$RUN_ERR" "warn  backup $B2: '$W_FIRST' is not in the WAL archive 's3://wal/elsewhere': the image restores, but no restore can replay past it" \
 	"and warns, naming it"
-run "$MB" expire --retain 1 --catalog "$CATALOG"
+run env MBACKUP_S3_DELETE_BATCH=2 "$MB" expire --retain 1 --catalog "$CATALOG"
 exit_is 0 "expire --retain 1"
+N_DEL=$(sed -n "s/.*expire: \([0-9]*\) WAL file(s) .*/\1/p" <<<"$RUN_ERR")
+like "$RUN_ERR" "expire: $N_DEL WAL file\(s\) .*, in $(((N_DEL + 1) / 2)) request\(s\)" \
+	"the WAL goes by DeleteObjects, two keys a request (the test's batch; 1,000 by default)"
 like "$RUN_ERR" "expire: run $B1: image 's3://backups/b1.mbi' removed" "B1's image object is removed"
 is "$(s3_keys backups)" "" "it is gone from the bucket"
 like "$RUN_ERR" "expire: [1-9][0-9]* WAL file\(s\) \([0-9]+ bytes\) removed from '$ARCH', oldest kept " \
