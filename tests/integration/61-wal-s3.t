@@ -14,6 +14,10 @@
 # before the target; wal-check reads the store and records it in the
 # catalog, and so does a backup, with the facts of what it needs
 # (wal_first..wal_last, wal_archived: yes, or missing NAME, warned);
+# the restored copy, promoted, archives timeline 2's history and its
+# segments into the store, wal-get serves the history and a .partial
+# (pushed by hand), wal-check follows B1 into timeline 2, and a
+# restore --target latest replays across the switch from the store;
 # expire removes the WAL no kept backup needs and the expired backup's
 # image object.  The secret comes from AWS_SECRET_ACCESS_KEY
 # (PostgreSQL's commands inherit it), or from a config file of
@@ -218,7 +222,7 @@ like "$(cat "$SCRATCH/r/pitr/postgresql.auto.conf")" "restore_command = .*wal-ge
 P2=$((PORT + 1))
 chown -R postgres "$SCRATCH/r/pitr" && chmod 700 "$SCRATCH/r/pitr"
 fx_as_pg "$PGBIN/pg_ctl" -D "$SCRATCH/r/pitr" -w -t 120 -l "$SOCK/log-$P2" \
-	-o "-p $P2 -k $SOCK -c listen_addresses='' -c archive_mode=off" start >/dev/null &&
+	-o "-p $P2 -k $SOCK -c listen_addresses=''" start >/dev/null &&
 	FX_PG_DIRS+=("$SCRATCH/r/pitr")
 for i in $(seq 1 600); do
 	[ "$(fx_sql "$P2" "select pg_is_in_recovery()" 2>/dev/null)" = f ] && break
@@ -228,7 +232,55 @@ is "$(fx_sql "$P2" "select pg_is_in_recovery()")" "f" "the copy replays and prom
 is "$(fx_sql "$P2" "select count(*) || ' ' || max(id) from ticks where id > 0")" "40 40" \
 	"it holds exactly the rows committed before the target"
 like "$(cat "$SOCK/log-$P2")" "restored log file \"$PLAIN\" from archive" "it replayed a plain segment"
+
+# ---- the copy archives into the store too: timeline 2's history and its
+# segments; a .partial goes and comes back; a restore follows the switch
+for i in 1001 1002 1003; do fx_sql "$P2" "insert into ticks values ($i)"; done
+T2SEG=$(fx_sql "$P2" "select pg_walfile_name(pg_current_wal_lsn())")
+fx_sql "$P2" "select pg_switch_wal()" >/dev/null
+for i in $(seq 1 300); do
+	[ "$(fx_sql "$P2" "select last_archived_wal >= '$T2SEG' from pg_stat_archiver")" = t ] && break
+	sleep 0.1
+done
+like "$T2SEG" "^00000002" "the copy writes timeline 2"
+KEYS=$(s3_keys wal db1/)
+like "$KEYS" "db1/00000002.history" "its history file is an object"
+like "$KEYS" "$(key_of "$T2SEG")" "and its segments"
+run as_pg "$MB" wal-get 00000002.history "$SCRATCH/in/h2"
+exit_is 0 "wal-get of the history file from the store"
+ok "byte-identical to the copy's" cmp -s "$SCRATCH/in/h2" "$SCRATCH/r/pitr/pg_wal/00000002.history"
+# (the copy archived no .partial: its last timeline 1 segment came from
+# the archive, which PostgreSQL marks done; a .partial is what a promoted
+# standby or pg_receivewal leaves, pushed here by hand)
+CUR=$(fx_sql "$PORT" "select pg_walfile_name(pg_current_wal_lsn())")
+cp "$DATA/pg_wal/$CUR" "$SCRATCH/in/$CUR.partial" && chown postgres "$SCRATCH/in/$CUR.partial"
+run as_pg "$MB" wal-push "$SCRATCH/in/$CUR.partial"
+exit_is 0 "wal-push of a .partial into the store"
+like "$(s3_keys wal db1/)" "$(key_of "$CUR").partial" "it is an object beside the segments"
+run as_pg "$MB" wal-get "$CUR.partial" "$SCRATCH/in/p1"
+exit_is 0 "wal-get of the .partial from the store"
+ok "byte-identical" cmp -s "$SCRATCH/in/p1" "$SCRATCH/in/$CUR.partial"
+run "$MB" wal-check --catalog "$CATALOG"
+exit_is 0 "wal-check across the switch"
+like "$RUN_OUT" "backup $B1: timeline 1 from [0-9A-F/]+: complete through $T2SEG \(timeline 2\)" \
+	"B1's WAL runs on into timeline 2, read from the store"
 fx_as_pg "$PGBIN/pg_ctl" -D "$SCRATCH/r/pitr" -m fast stop >/dev/null
+run "$MB" restore --config "$CONF" --to "$SCRATCH/r/late" --catalog "$CATALOG" --target latest
+exit_is 0 "restore --target latest: B1, then timeline 1 and 2 from the store"
+P3=$((PORT + 2))
+chown -R postgres "$SCRATCH/r/late" && chmod 700 "$SCRATCH/r/late"
+fx_as_pg "$PGBIN/pg_ctl" -D "$SCRATCH/r/late" -w -t 120 -l "$SOCK/log-$P3" \
+	-o "-p $P3 -k $SOCK -c listen_addresses='' -c archive_mode=off" start >/dev/null &&
+	FX_PG_DIRS+=("$SCRATCH/r/late")
+for i in $(seq 1 600); do
+	[ "$(fx_sql "$P3" "select pg_is_in_recovery()" 2>/dev/null)" = f ] && break
+	sleep 0.1
+done
+is "$(fx_sql "$P3" "select count(*) || ' ' || max(id) from ticks where id > 0")" "43 1003" \
+	"it followed the switch: the rows to the target, then timeline 2's own"
+like "$(cat "$SOCK/log-$P3")" "restored log file \"00000002.history\" from archive" \
+	"the history came from the store"
+fx_as_pg "$PGBIN/pg_ctl" -D "$SCRATCH/r/late" -m fast stop >/dev/null
 
 # ---- expire: B2 kept, B1's image object and the WAL before B2 removed
 run "$MB" --config "$CONF" --db postgres --pg-conn "host=$SOCK port=$PORT user=postgres" \
