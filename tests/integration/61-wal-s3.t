@@ -69,6 +69,17 @@ rows() { # FIRST LAST: one transaction each
 		fx_sql "$PORT" "insert into ticks values ($i)"
 	done
 }
+start_copy() { # DIR PORT [SETTINGS]: a restored copy started, until it promoted (60 s)
+	local i
+	chown -R postgres "$1" && chmod 700 "$1"
+	fx_as_pg "$PGBIN/pg_ctl" -D "$1" -w -t 120 -l "$SOCK/log-$2" \
+		-o "-p $2 -k $SOCK -c listen_addresses='' ${3:-}" start >/dev/null &&
+		FX_PG_DIRS+=("$1")
+	for i in $(seq 1 600); do
+		[ "$(fx_sql "$2" "select pg_is_in_recovery()" 2>/dev/null)" = f ] && break
+		sleep 0.1
+	done
+}
 backup() { # MEDIA
 	"$MB" --config "$CONF" --db postgres --pg-conn "host=$SOCK port=$PORT user=postgres" \
 		--mirror "loop:$SRC_LOOP" --media "$1" --catalog "$CATALOG" 2>&1 | tail -1
@@ -220,14 +231,7 @@ exit_is 0 "restore --target-time from B1 on the store and the s3 archive"
 like "$(cat "$SCRATCH/r/pitr/postgresql.auto.conf")" "restore_command = .*wal-get'' ''--wal-archive'' ''$ARCH'' ''--config''" \
 	"restore_command reads the store"
 P2=$((PORT + 1))
-chown -R postgres "$SCRATCH/r/pitr" && chmod 700 "$SCRATCH/r/pitr"
-fx_as_pg "$PGBIN/pg_ctl" -D "$SCRATCH/r/pitr" -w -t 120 -l "$SOCK/log-$P2" \
-	-o "-p $P2 -k $SOCK -c listen_addresses=''" start >/dev/null &&
-	FX_PG_DIRS+=("$SCRATCH/r/pitr")
-for i in $(seq 1 600); do
-	[ "$(fx_sql "$P2" "select pg_is_in_recovery()" 2>/dev/null)" = f ] && break
-	sleep 0.1
-done
+start_copy "$SCRATCH/r/pitr" "$P2"
 is "$(fx_sql "$P2" "select pg_is_in_recovery()")" "f" "the copy replays and promotes"
 is "$(fx_sql "$P2" "select count(*) || ' ' || max(id) from ticks where id > 0")" "40 40" \
 	"it holds exactly the rows committed before the target"
@@ -268,14 +272,7 @@ fx_as_pg "$PGBIN/pg_ctl" -D "$SCRATCH/r/pitr" -m fast stop >/dev/null
 run "$MB" restore --config "$CONF" --to "$SCRATCH/r/late" --catalog "$CATALOG" --target latest
 exit_is 0 "restore --target latest: B1, then timeline 1 and 2 from the store"
 P3=$((PORT + 2))
-chown -R postgres "$SCRATCH/r/late" && chmod 700 "$SCRATCH/r/late"
-fx_as_pg "$PGBIN/pg_ctl" -D "$SCRATCH/r/late" -w -t 120 -l "$SOCK/log-$P3" \
-	-o "-p $P3 -k $SOCK -c listen_addresses='' -c archive_mode=off" start >/dev/null &&
-	FX_PG_DIRS+=("$SCRATCH/r/late")
-for i in $(seq 1 600); do
-	[ "$(fx_sql "$P3" "select pg_is_in_recovery()" 2>/dev/null)" = f ] && break
-	sleep 0.1
-done
+start_copy "$SCRATCH/r/late" "$P3" "-c archive_mode=off"
 is "$(fx_sql "$P3" "select count(*) || ' ' || max(id) from ticks where id > 0")" "43 1003" \
 	"it followed the switch: the rows to the target, then timeline 2's own"
 like "$(cat "$SOCK/log-$P3")" "restored log file \"00000002.history\" from archive" \
