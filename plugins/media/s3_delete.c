@@ -15,7 +15,7 @@
 
 #include "common/log.h"
 
-/* key with & < > escaped, appended at b + *off (cap checked by caller). */
+/* key written at b with & < > escaped (the caller sized b for it); its length. */
 static size_t put_escaped(char *b, const char *key)
 {
 	size_t n = 0;
