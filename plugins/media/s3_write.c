@@ -33,9 +33,11 @@
  * by the client's CPU (perf of a run: SHA-256 by SHA-NI, 1.7 GB/s, a
  * quarter of mbackup's own few CPU seconds; UNSIGNED-PAYLOAD with a
  * Content-MD5 instead was no faster, MD5 being the slower hash here), so
- * more parts at once is what helps: bench/s3-ab, 256 MiB images against
- * curl -T on the local Ceph, 2 -> 8 in flight went 0.35 -> 0.58 and
- * 0.42 -> 0.51 of curl's rate (bench/s3.md).  72 MiB of buffers an object. */
+ * more parts at once is what helps: bench/s3-ab against curl -T on the
+ * local Ceph, 2 -> 8 in flight went 0.35 -> 0.58 and 0.42 -> 0.51 of
+ * curl's rate (256 MiB images), 0.67 -> 0.88 (1 GiB; 4 gave 0.89): see
+ * bench/s3.md.  8, for stores farther away than 127.0.0.1, where each
+ * part waits longer; 72 MiB of buffers an object. */
 #define UPLOADERS 8
 #define SLOTS (UPLOADERS + 1)	/* and one filling */
 
