@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "orchestrator/backup_wal.h"
 #include "orchestrator/incremental.h"
 #include "orchestrator/catalog_snapshot.h"
 #include "orchestrator/lock.h"
@@ -528,6 +529,9 @@ int mb_backup(const struct mb_options *opt, bool check_only, struct mb_error *e)
 	/* P8: leg merged back, then the image under its final name. */
 	if (rc == 0)
 		rc = run_phase(&r, "finish", "after-finish", step_finish, e);
+	/* What of the WAL archive it needs, looked for (never fails it). */
+	if (rc == 0)
+		mb_backup_wal_note(&r);
 	/* The run is complete: the commit point. */
 	if (rc == 0)
 		rc = commit_run(&r, e);

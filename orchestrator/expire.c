@@ -90,8 +90,9 @@ static int expire_wal(struct mb_wal_store *archive, const struct mb_wal_backup *
 	}
 	if (mb_wal_prune(archive, keep, k, &out, e) < 0)
 		return -1;
-	mb_info("expire: %zu WAL file(s) (%" PRIu64 " bytes) removed from '%s'%s%s", out.files,
-		out.bytes, archive->spec, out.oldest_kept[0] ? ", oldest kept " : "", out.oldest_kept);
+	mb_info("expire: %zu WAL file(s) (%" PRIu64 " bytes) removed from '%s'%s%s, in %zu "
+		"request(s)", out.files, out.bytes, archive->spec,
+		out.oldest_kept[0] ? ", oldest kept " : "", out.oldest_kept, out.requests);
 	return 0;
 }
 

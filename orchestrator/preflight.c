@@ -22,6 +22,7 @@
 #include "image/multi.h"
 #include "orchestrator/lock.h"
 #include "orchestrator/signals.h"
+#include "orchestrator/wal_cmd.h"
 
 static int check_options(const struct mb_options *o, struct mb_error *e)
 {
@@ -335,6 +336,19 @@ static void describe(struct mb_run *r)
 		 r->n_legs > 1 ? " and more" : "", how[0] ? how : "none");
 }
 
+static int check_archive(struct mb_run *r, struct mb_error *e)
+{
+	size_t len = strlen(r->detail);
+
+	if (!r->opt->wal_archive || !r->opt->wal_archive[0])
+		return 0;
+	if (mb_wal_archive_probe(r->opt, e) < 0)
+		return -1;
+	snprintf(r->detail + len, sizeof(r->detail) - len, ", WAL archive '%.200s' reachable",
+		 r->opt->wal_archive);
+	return 0;
+}
+
 static int open_media(struct mb_run *r, struct mb_error *e)
 {
 	struct mb_media_params p;
@@ -363,6 +377,10 @@ int mb_preflight(struct mb_run *r, struct mb_error *e)
 	if (check_media(r, e) < 0)
 		return -1;
 	describe(r);
+	/* check: the WAL archive is reachable too (a backup does not need it
+	 * to take its image: it only records whether its WAL got there) */
+	if (r->check_only && check_archive(r, e) < 0)
+		return -1;
 	/* check is read-only: no catalog, no lock, no run row. */
 	if (r->check_only)
 		return 0;

@@ -209,6 +209,7 @@ struct mb_wal_pruned {
 	size_t files;		/* segments, .partial and .backup files removed */
 	uint64_t bytes;
 	size_t tmp;		/* temporaries of dead pushes removed (older than a day) */
+	size_t requests;	/* the store was sent to remove the files */
 	char oldest_kept[MB_WAL_NAME_MAX];	/* the first segment still needed */
 };
 

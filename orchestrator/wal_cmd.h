@@ -27,4 +27,11 @@ void mb_wal_archive_summary(const struct mb_options *o);
  * is given, MB_ERR_CONFIG when it cannot be used. */
 const char *mb_wal_archive_dir(const struct mb_options *o, struct mb_error *e);
 
+/* check: the archive of the options (none given: nothing to do) opened
+ * and its archive.info read, which an absent one may lack: on s3:// one
+ * GET that meets wrong credentials (403), an absent bucket (404
+ * NoSuchBucket) or a gateway that is down, each with its one line and
+ * hint (MB_ERR_MEDIA); an unusable directory is MB_ERR_CONFIG. */
+int mb_wal_archive_probe(const struct mb_options *o, struct mb_error *e);
+
 #endif

@@ -1,6 +1,7 @@
 /* The WAL archive of the options; see wal_cmd.h and wal_file.h. */
 #include "orchestrator/wal_cmd.h"
 #include "orchestrator/wal_file.h"
+#include "orchestrator/wal_archive.h"
 
 #include "plugins/media/media.h"
 
@@ -35,4 +36,20 @@ const char *mb_wal_archive_dir(const struct mb_options *o, struct mb_error *e)
 		return NULL;
 	mb_wal_store_close(s);
 	return o->wal_archive;
+}
+
+int mb_wal_archive_probe(const struct mb_options *o, struct mb_error *e)
+{
+	struct mb_wal_store *s;
+	uint64_t sysid;
+	uint32_t seg_size;
+	int rc;
+
+	if (!o->wal_archive || !o->wal_archive[0])
+		return 0;
+	if (mb_wal_archive_open(o, &s, NULL, e) < 0)
+		return -1;
+	rc = mb_wal_info_read(s, &sysid, &seg_size, e);
+	mb_wal_store_close(s);
+	return rc;
 }

@@ -28,6 +28,8 @@ struct prune {
 	size_t n_v, cap_v;
 	struct tl_need *tl;	/* first_needed, per timeline seen */
 	size_t n_tl;
+	const char **doomed;	/* rels of p->v to remove, in one go (remove_all) */
+	size_t n_doomed;
 };
 
 /* The first segment of timeline tli some kept backup needs; UINT64_MAX:
@@ -119,10 +121,31 @@ static int prune_one(struct prune *p, const struct mb_wal_entry *en, struct mb_e
 		}
 		return 0;
 	}
-	if (p->s->ops->remove(p->s, en->rel, e) < 0)
-		return -1;
-	p->out->files++;
+	p->doomed[p->n_doomed++] = en->rel;
 	p->out->bytes += en->size;
+	return 0;
+}
+
+/* The files no kept backup needs: all at once where the store can (one
+ * request per 1,000 objects), else one by one. */
+static int remove_all(struct prune *p, struct mb_error *e)
+{
+	struct mb_wal_store *s = p->s;
+	size_t requests = 0;
+
+	if (s->ops->remove_many && p->n_doomed) {
+		if (s->ops->remove_many(s, p->doomed, p->n_doomed, &requests, e) < 0)
+			return -1;
+		p->out->files = p->n_doomed;
+		p->out->requests = requests;
+		return 0;
+	}
+	for (size_t i = 0; i < p->n_doomed; i++) {
+		if (s->ops->remove(s, p->doomed[i], e) < 0)
+			return -1;
+		p->out->files++;
+		p->out->requests++;
+	}
 	return 0;
 }
 
@@ -139,12 +162,17 @@ int mb_wal_prune(struct mb_wal_store *st, const struct mb_wal_keep *keep, size_t
 	if (mb_wal_info_read(st, &sysid, &p.seg_size, e) < 0)
 		return -1;
 	rc = st->ops->list(st, collect, &p, e);
+	if (rc == 0 && p.n_v && !(p.doomed = calloc(p.n_v, sizeof(*p.doomed))))
+		rc = mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to expire the WAL archive");
 	for (size_t i = 0; rc == 0 && i < p.n_v; i++)
 		rc = prune_one(&p, &p.v[i], e);
+	if (rc == 0)
+		rc = remove_all(&p, e);
 	if (rc == 0 && out->files && st->ops->tidy)
 		rc = st->ops->tidy(st, e);
 	if (p.oldest_tli)
 		mb_wal_seg_name(p.oldest_tli, p.oldest_seg, p.seg_size, out->oldest_kept);
+	free(p.doomed);
 	free(p.v);
 	free(p.tl);
 	return rc;

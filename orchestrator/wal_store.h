@@ -69,6 +69,10 @@ struct mb_wal_store_ops {
 	 * tidies after removing files (empty directories). */
 	int (*lock)(struct mb_wal_store *s, int *fd, struct mb_error *e);
 	int (*tidy)(struct mb_wal_store *s, struct mb_error *e);
+	/* Optional: n files removed at once (remove's contract for each);
+	 * *requests: how many the store was sent.  Without it, remove each. */
+	int (*remove_many)(struct mb_wal_store *s, const char *const *rels, size_t n,
+			   size_t *requests, struct mb_error *e);
 };
 
 struct mb_wal_store {

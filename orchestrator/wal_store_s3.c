@@ -145,7 +145,32 @@ static int s3s_remove(struct mb_wal_store *s, const char *rel, struct mb_error *
 	return mb_s3_obj_delete(x->o, key_of(s, rel), e);
 }
 
+/* One DeleteObjects per 1,000 files, where a DELETE each took as many. */
+static int s3s_remove_many(struct mb_wal_store *s, const char *const *rels, size_t n,
+			   size_t *requests, struct mb_error *e)
+{
+	struct s3s *x = s->priv;
+	size_t plen = strlen(x->prefix) + 1;
+	char **keys = calloc(n ? n : 1, sizeof(*keys));
+	int rc = 0;
+
+	for (size_t i = 0; keys && rc == 0 && i < n; i++)
+		if (!(keys[i] = malloc(plen + strlen(rels[i]) + 1)))
+			rc = -1;
+		else
+			sprintf(keys[i], "%s/%s", x->prefix, rels[i]);
+	if (!keys || rc < 0)
+		rc = mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to expire '%s'", s->spec);
+	else
+		rc = mb_s3_obj_delete_many(x->o, (const char *const *)keys, n, requests, e);
+	for (size_t i = 0; keys && i < n; i++)
+		free(keys[i]);
+	free(keys);
+	return rc;
+}
+
 const struct mb_wal_store_ops mb_wal_store_s3 = {
+	.remove_many = s3s_remove_many,
 	.kind = "s3",
 	.scheme = "s3://",
 	.create_is_atomic = true,

@@ -80,6 +80,9 @@ char *mbm_s3_encode(const char *s, bool keep_slash);
 
 /* HEAD of the object: refused (MB_ERR_MEDIA) if it exists and !force. */
 int mbm_s3_refuse_existing(struct mbm_s3 *c, bool force, struct mb_error *e);
+/* A listing of one key of the bucket (s3_probe.c): NoSuchBucket, which
+ * a HEAD of the object cannot tell from an absent key, is an error. */
+int mbm_s3_probe_bucket(struct mbm_s3 *c, struct mb_error *e);
 /* CompleteMultipartUpload of n parts, then a HEAD that must find size
  * bytes (RGW 16's answer to the completion carries no ETag to check). */
 int mbm_s3_complete(struct mbm_s3 *c, const char *upload_id, const char (*etag)[96],

@@ -1,6 +1,7 @@
 /* One object at a time on an S3 store; see s3_object.h. */
 #include "plugins/media/s3_object.h"
 #include "plugins/media/s3.h"
+#include "plugins/media/s3_delete.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -352,4 +353,10 @@ int mb_s3_obj_remove_url(const char *url, struct mb_error *e)
 	rc = mb_s3_obj_delete(o, strchr(url + 5, '/') + 1, e);
 	mb_s3_obj_close(o);
 	return rc;
+}
+
+int mb_s3_obj_delete_many(struct mb_s3_obj *o, const char *const *keys, size_t n,
+			  size_t *requests, struct mb_error *e)
+{
+	return mbm_s3_delete_many(&o->c, keys, n, requests, e);
 }

@@ -57,6 +57,10 @@ int mb_s3_obj_list(struct mb_s3_obj *o, const char *prefix, mb_s3_list_fn fn, vo
 		   struct mb_error *e);
 /* DELETE; an absent object is success. */
 int mb_s3_obj_delete(struct mb_s3_obj *o, const char *key, struct mb_error *e);
+/* Many keys removed, 1,000 a request (DeleteObjects, s3_delete.c); an
+ * absent key is success, a key the store refuses fails naming it. */
+int mb_s3_obj_delete_many(struct mb_s3_obj *o, const char *const *keys, size_t n,
+			  size_t *requests, struct mb_error *e);
 /* The object a media spec "s3://BUCKET/KEY" names, deleted (expire). */
 int mb_s3_obj_remove_url(const char *url, struct mb_error *e);
 

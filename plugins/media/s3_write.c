@@ -1,9 +1,9 @@
 /*
  * s3://BUCKET/KEY, writing: the image as one multipart upload.
  *
- * Parts are filled in RAM while two threads upload the ones before (three
- * buffers: one filling, two in flight), each with the SHA-256 of its body
- * signed into the request, which the store checks.  A part is 8 MiB; the
+ * Parts are filled in RAM while UPLOADERS threads upload the ones before
+ * (UPLOADERS + 1 buffers: one filling, the others in flight), each with
+ * the SHA-256 of its body signed into the request, which the store checks.  A part is 8 MiB; the
  * size doubles every 1,000 parts, so 10,000 parts hold 8 TiB (more than
  * the 5 TiB an S3 object may be).  The upload is completed only at close,
  * after the trailer: an object under the image's name is always a whole
@@ -29,7 +29,16 @@
 #define PARTS_PER_STEP 1000
 #define MAX_PARTS 10000
 #define ABORT_PATIENCE 30	/* seconds a failed run tries to abort its upload */
-#define UPLOADERS 2		/* parts in flight */
+/* Parts in flight.  The rate is bound by the store's time per part, not
+ * by the client's CPU (perf of a run: SHA-256 by SHA-NI, 1.7 GB/s, a
+ * quarter of mbackup's own few CPU seconds; UNSIGNED-PAYLOAD with a
+ * Content-MD5 instead was no faster, MD5 being the slower hash here), so
+ * more parts at once is what helps: bench/s3-ab against curl -T on the
+ * local Ceph, 2 -> 8 in flight went 0.35 -> 0.58 and 0.42 -> 0.51 of
+ * curl's rate (256 MiB images), 0.67 -> 0.88 (1 GiB; 4 gave 0.89): see
+ * bench/s3.md.  8, for stores farther away than 127.0.0.1, where each
+ * part waits longer; 72 MiB of buffers an object. */
+#define UPLOADERS 8
 #define SLOTS (UPLOADERS + 1)	/* and one filling */
 
 struct slot {
@@ -469,8 +478,9 @@ static int s3_obligation(const char *arg, char **what, struct mb_error *e)
 	return 0;
 }
 
-/* Before anything is recorded (and by `check`): the settings, and a HEAD
- * of the object (reachable, credentials taken, no image in the way). */
+/* Before anything is recorded (and by `check`): the settings, a HEAD
+ * of the object (reachable, credentials taken, no image in the way) and
+ * the bucket there (s3_probe.c). */
 static int s3_check(const char *arg, const struct mb_media_params *p, struct mb_error *e)
 {
 	struct mbm_s3 c;
@@ -478,6 +488,8 @@ static int s3_check(const char *arg, const struct mb_media_params *p, struct mb_
 
 	if (rc == 0)
 		rc = mbm_s3_refuse_existing(&c, p->force, e);
+	if (rc == 0)
+		rc = mbm_s3_probe_bucket(&c, e);
 
 	mbm_s3_fini(&c);
 	return rc;

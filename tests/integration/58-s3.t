@@ -113,8 +113,30 @@ refused "wrong credentials when reading" 8 "unable to open '$OBJ': HTTP 403 Forb
 	"check s3-access-key and s3-secret-key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and the bucket's policy" \
 	-- ls "${C[@]}" --from "$OBJ"
 conf
-refused "an absent bucket" 8 "unable to start the upload of 's3://nobucket/x.mbi': HTTP 404 NoSuchBucket" \
+refused "an absent bucket" 8 "unable to list the bucket of 's3://nobucket/x.mbi': HTTP 404 NoSuchBucket" \
 	"create the bucket first, or check its name" -- "${B[@]}" --media s3://nobucket/x.mbi
+is "$(printf '%s\n' "$RUN_ERR" | grep -c ' error ')" "0" "refused in preflight, before anything was recorded"
+CK=(check --db none --mirror "loop:$SRC_LOOP" --source "$SRC" --catalog "$CATALOG" "${C[@]}")
+refused "check with an absent bucket" 8 "unable to list the bucket of 's3://nobucket/x.mbi': HTTP 404 NoSuchBucket" \
+	"create the bucket first, or check its name" -- "${CK[@]}" --media s3://nobucket/x.mbi
+# check also reaches an s3:// WAL archive (one GET of its archive.info)
+run mb "${CK[@]}" --wal-archive s3://backups/wal
+exit_is 0 "check with an s3:// WAL archive that holds nothing yet"
+like "$RUN_OUT" "^check: ok: .*, WAL archive 's3://backups/wal' reachable" "check says it reached it"
+refused "check with the WAL archive in an absent bucket" 8 \
+	"unable to fetch 's3://nobucket/wal/archive.info': HTTP 404 NoSuchBucket" \
+	"create the bucket first, or check its name" -- "${CK[@]}" --wal-archive s3://nobucket/wal
+conf "wrong-secret"
+refused "check of the WAL archive with wrong credentials" 8 \
+	"unable to fetch 's3://backups/wal/archive.info': HTTP 403 SignatureDoesNotMatch" \
+	"check s3-access-key and s3-secret-key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and the bucket's policy" \
+	-- "${CK[@]}" --wal-archive s3://backups/wal
+conf "" "http://127.0.0.1:1"
+refused "check of the WAL archive with the gateway down" 8 \
+	"unable to fetch 's3://backups/wal/archive.info': Couldn't connect to server (http://127.0.0.1:1)" \
+	"check s3-endpoint (or AWS_ENDPOINT_URL) and that the object store is up" \
+	-- "${CK[@]}" --wal-archive s3://backups/wal
+conf
 refused "an absent object" 17 "unable to open 's3://backups/nope.mbi': HTTP 404 Not Found" \
 	"check the bucket and the key" -- restore "${C[@]}" --from s3://backups/nope.mbi --to "$SCRATCH/nope"
 conf "" "http://127.0.0.1:1"

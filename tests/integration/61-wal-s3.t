@@ -12,8 +12,14 @@
 # two commits replays plain and .zst segments from the store through
 # restore_command = mbackup wal-get, and the copy holds exactly the rows
 # before the target; wal-check reads the store and records it in the
-# catalog; expire removes the WAL no kept backup needs and the expired
-# backup's image object.  The secret comes from AWS_SECRET_ACCESS_KEY
+# catalog, and so does a backup, with the facts of what it needs
+# (wal_first..wal_last, wal_archived: yes, or missing NAME, warned);
+# the restored copy, promoted, archives timeline 2's history and its
+# segments into the store, wal-get serves the history and a .partial
+# (pushed by hand), wal-check follows B1 into timeline 2, and a
+# restore --target latest replays across the switch from the store;
+# expire removes the WAL no kept backup needs and the expired backup's
+# image object.  The secret comes from AWS_SECRET_ACCESS_KEY
 # (PostgreSQL's commands inherit it), or from a config file of
 # PostgreSQL's user, mode 0600.
 . "$(dirname "$0")/../lib/tap.sh"
@@ -61,6 +67,17 @@ rows() { # FIRST LAST: one transaction each
 	local i
 	for i in $(seq "$1" "$2"); do
 		fx_sql "$PORT" "insert into ticks values ($i)"
+	done
+}
+start_copy() { # DIR PORT [SETTINGS]: a restored copy started, until it promoted (60 s)
+	local i
+	chown -R postgres "$1" && chmod 700 "$1"
+	fx_as_pg "$PGBIN/pg_ctl" -D "$1" -w -t 120 -l "$SOCK/log-$2" \
+		-o "-p $2 -k $SOCK -c listen_addresses='' ${3:-}" start >/dev/null &&
+		FX_PG_DIRS+=("$1")
+	for i in $(seq 1 600); do
+		[ "$(fx_sql "$2" "select pg_is_in_recovery()" 2>/dev/null)" = f ] && break
+		sleep 0.1
 	done
 }
 backup() { # MEDIA
@@ -166,6 +183,13 @@ HINT: check s3-access-key and s3-secret-key (or AWS_ACCESS_KEY_ID and AWS_SECRET
 # ---- B1 on the store, rows, half the archive compressed, a target time
 is "$(backup s3://backups/b1.mbi | grep -c 'backup [0-9]* complete')" "1" "B1 to s3://backups/b1.mbi"
 B1=$("$MB" list --output json --catalog "$CATALOG" | jq '.[0].id')
+read -r W_ARCH W_FIRST W_LAST W_START W_STOP < <("$MB" list --output json --catalog "$CATALOG" |
+	jq -r '.[0] | "\(.wal_archived) \(.wal_first) \(.wal_last) \(.start_lsn) \(.stop_lsn)"')
+is "$W_ARCH" "yes" "B1 records that the archive holds its WAL"
+is "$W_FIRST $W_LAST" "$(fx_sql "$PORT" "select pg_walfile_name('$W_START') || ' ' || pg_walfile_name('$W_STOP')")" \
+	"from its start segment to its stop segment"
+is "$(sqlite3 "$CATALOG" "select count(*) from wal_files where name = '$W_LAST'")" "1" \
+	"and the catalog's record of the archive has its stop segment"
 rows 1 20
 PLAIN=$(switch)
 fx_sql "$PORT" "alter system set archive_command = '$MB wal-push --compress zstd:5 %p'" >/dev/null
@@ -207,24 +231,70 @@ exit_is 0 "restore --target-time from B1 on the store and the s3 archive"
 like "$(cat "$SCRATCH/r/pitr/postgresql.auto.conf")" "restore_command = .*wal-get'' ''--wal-archive'' ''$ARCH'' ''--config''" \
 	"restore_command reads the store"
 P2=$((PORT + 1))
-chown -R postgres "$SCRATCH/r/pitr" && chmod 700 "$SCRATCH/r/pitr"
-fx_as_pg "$PGBIN/pg_ctl" -D "$SCRATCH/r/pitr" -w -t 120 -l "$SOCK/log-$P2" \
-	-o "-p $P2 -k $SOCK -c listen_addresses='' -c archive_mode=off" start >/dev/null &&
-	FX_PG_DIRS+=("$SCRATCH/r/pitr")
-for i in $(seq 1 600); do
-	[ "$(fx_sql "$P2" "select pg_is_in_recovery()" 2>/dev/null)" = f ] && break
-	sleep 0.1
-done
+start_copy "$SCRATCH/r/pitr" "$P2"
 is "$(fx_sql "$P2" "select pg_is_in_recovery()")" "f" "the copy replays and promotes"
 is "$(fx_sql "$P2" "select count(*) || ' ' || max(id) from ticks where id > 0")" "40 40" \
 	"it holds exactly the rows committed before the target"
 like "$(cat "$SOCK/log-$P2")" "restored log file \"$PLAIN\" from archive" "it replayed a plain segment"
+
+# ---- the copy archives into the store too: timeline 2's history and its
+# segments; a .partial goes and comes back; a restore follows the switch
+for i in 1001 1002 1003; do fx_sql "$P2" "insert into ticks values ($i)"; done
+T2SEG=$(fx_sql "$P2" "select pg_walfile_name(pg_current_wal_lsn())")
+fx_sql "$P2" "select pg_switch_wal()" >/dev/null
+for i in $(seq 1 300); do
+	[ "$(fx_sql "$P2" "select last_archived_wal >= '$T2SEG' from pg_stat_archiver")" = t ] && break
+	sleep 0.1
+done
+like "$T2SEG" "^00000002" "the copy writes timeline 2"
+KEYS=$(s3_keys wal db1/)
+like "$KEYS" "db1/00000002.history" "its history file is an object"
+like "$KEYS" "$(key_of "$T2SEG")" "and its segments"
+run as_pg "$MB" wal-get 00000002.history "$SCRATCH/in/h2"
+exit_is 0 "wal-get of the history file from the store"
+ok "byte-identical to the copy's" cmp -s "$SCRATCH/in/h2" "$SCRATCH/r/pitr/pg_wal/00000002.history"
+# (the copy archived no .partial: its last timeline 1 segment came from
+# the archive, which PostgreSQL marks done; a .partial is what a promoted
+# standby or pg_receivewal leaves, pushed here by hand)
+CUR=$(fx_sql "$PORT" "select pg_walfile_name(pg_current_wal_lsn())")
+cp "$DATA/pg_wal/$CUR" "$SCRATCH/in/$CUR.partial" && chown postgres "$SCRATCH/in/$CUR.partial"
+run as_pg "$MB" wal-push "$SCRATCH/in/$CUR.partial"
+exit_is 0 "wal-push of a .partial into the store"
+like "$(s3_keys wal db1/)" "$(key_of "$CUR").partial" "it is an object beside the segments"
+run as_pg "$MB" wal-get "$CUR.partial" "$SCRATCH/in/p1"
+exit_is 0 "wal-get of the .partial from the store"
+ok "byte-identical" cmp -s "$SCRATCH/in/p1" "$SCRATCH/in/$CUR.partial"
+run "$MB" wal-check --catalog "$CATALOG"
+exit_is 0 "wal-check across the switch"
+like "$RUN_OUT" "backup $B1: timeline 1 from [0-9A-F/]+: complete through $T2SEG \(timeline 2\)" \
+	"B1's WAL runs on into timeline 2, read from the store"
 fx_as_pg "$PGBIN/pg_ctl" -D "$SCRATCH/r/pitr" -m fast stop >/dev/null
+run "$MB" restore --config "$CONF" --to "$SCRATCH/r/late" --catalog "$CATALOG" --target latest
+exit_is 0 "restore --target latest: B1, then timeline 1 and 2 from the store"
+P3=$((PORT + 2))
+start_copy "$SCRATCH/r/late" "$P3" "-c archive_mode=off"
+is "$(fx_sql "$P3" "select count(*) || ' ' || max(id) from ticks where id > 0")" "43 1003" \
+	"it followed the switch: the rows to the target, then timeline 2's own"
+like "$(cat "$SOCK/log-$P3")" "restored log file \"00000002.history\" from archive" \
+	"the history came from the store"
+fx_as_pg "$PGBIN/pg_ctl" -D "$SCRATCH/r/late" -m fast stop >/dev/null
 
 # ---- expire: B2 kept, B1's image object and the WAL before B2 removed
-is "$(backup "file:$SCRATCH/out/b2.mbi" | grep -c 'backup [0-9]* complete')" "1" "B2 taken"
-run "$MB" expire --retain 1 --catalog "$CATALOG"
+run "$MB" --config "$CONF" --db postgres --pg-conn "host=$SOCK port=$PORT user=postgres" \
+	--mirror "loop:$SRC_LOOP" --media "file:$SCRATCH/out/b2.mbi" --catalog "$CATALOG" \
+	--wal-archive s3://wal/elsewhere
+exit_is 0 "B2 taken, told of an archive that does not hold its WAL"
+B2=$("$MB" list --output json --catalog "$CATALOG" | jq '.[0].id')
+IFS='|' read -r W_ARCH W_FIRST < <("$MB" list --output json --catalog "$CATALOG" |
+	jq -r '.[0] | "\(.wal_archived)|\(.wal_first)"')
+is "$W_ARCH" "missing $W_FIRST" "B2 records its first segment as missing"
+like "$RUN_ERR" "warn  backup $B2: '$W_FIRST' is not in the WAL archive 's3://wal/elsewhere': the image restores, but no restore can replay past it" \
+	"and warns, naming it"
+run env MBACKUP_S3_DELETE_BATCH=2 "$MB" expire --retain 1 --catalog "$CATALOG"
 exit_is 0 "expire --retain 1"
+N_DEL=$(sed -n "s/.*expire: \([0-9]*\) WAL file(s) .*/\1/p" <<<"$RUN_ERR")
+like "$RUN_ERR" "expire: $N_DEL WAL file\(s\) .*, in $(((N_DEL + 1) / 2)) request\(s\)" \
+	"the WAL goes by DeleteObjects, two keys a request (the test's batch; 1,000 by default)"
 like "$RUN_ERR" "expire: run $B1: image 's3://backups/b1.mbi' removed" "B1's image object is removed"
 is "$(s3_keys backups)" "" "it is gone from the bucket"
 like "$RUN_ERR" "expire: [1-9][0-9]* WAL file\(s\) \([0-9]+ bytes\) removed from '$ARCH', oldest kept " \
