@@ -76,9 +76,15 @@ char *mbm_s3_xml(const char *xml, const char *tag);
 /* s percent-encoded as SigV4 wants it (keep_slash: a path), malloc'ed. */
 char *mbm_s3_encode(const char *s, bool keep_slash);
 
+/* The object API's HEAD (s3_object.c) on c's key: 0 with *info, 1 when
+ * there is no such object (or bucket); what: "look up" for the messages. */
+struct mb_s3_info;
+int mbm_s3_head(struct mbm_s3 *c, const char *what, struct mb_s3_info *info,
+		struct mb_error *e);
+
 /* ---- the driver's pieces (s3_upload.c, s3_read.c, s3_write.c) ---- */
 
-/* HEAD of the object: refused (MB_ERR_MEDIA) if it exists and !force. */
+/* mbm_s3_head of the object: refused (MB_ERR_MEDIA) if it exists and !force. */
 int mbm_s3_refuse_existing(struct mbm_s3 *c, bool force, struct mb_error *e);
 /* CompleteMultipartUpload of n parts, then a HEAD that must find size
  * bytes (RGW 16's answer to the completion carries no ETag to check). */

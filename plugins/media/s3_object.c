@@ -109,20 +109,20 @@ static void info_of(const struct mbm_s3_req *r, uint64_t size, struct mb_s3_info
 	snprintf(info->meta, sizeof(info->meta), "%s", r->meta);
 }
 
-int mb_s3_obj_head(struct mb_s3_obj *o, const char *key, struct mb_s3_info *info,
-		   struct mb_error *e)
+int mbm_s3_head(struct mbm_s3 *c, const char *what, struct mb_s3_info *info,
+		struct mb_error *e)
 {
 	struct mbm_s3_req r = { .method = "HEAD" };
 	int rc = -1;
 
-	if (aim(o, key, e) < 0 || mbm_s3_do(&o->c, &r, "look up", e) < 0)
+	if (mbm_s3_do(c, &r, what, e) < 0)
 		goto out;
 	if (r.status == 404) {
 		rc = 1;
 		goto out;
 	}
 	if (r.status != 200) {
-		mbm_s3_fail(&o->c, &r, "look up", e);
+		mbm_s3_fail(c, &r, what, e);
 		goto out;
 	}
 	info_of(&r, r.length, info);
@@ -130,6 +130,14 @@ int mb_s3_obj_head(struct mb_s3_obj *o, const char *key, struct mb_s3_info *info
 out:
 	mbm_s3_req_free(&r);
 	return rc;
+}
+
+int mb_s3_obj_head(struct mb_s3_obj *o, const char *key, struct mb_s3_info *info,
+		   struct mb_error *e)
+{
+	if (aim(o, key, e) < 0)
+		return -1;
+	return mbm_s3_head(&o->c, "look up", info, e);
 }
 
 /* A GET of the range [0, win]: one request, an answer of the object's

@@ -4,6 +4,7 @@
  * (every upload a dead run left under the key, aborted).  See s3.h.
  */
 #include "plugins/media/s3.h"
+#include "plugins/media/s3_object.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -15,25 +16,16 @@
 
 int mbm_s3_refuse_existing(struct mbm_s3 *c, bool force, struct mb_error *e)
 {
-	struct mbm_s3_req r = { .method = "HEAD" };
-	int rc = -1;
+	struct mb_s3_info info;
+	/* 1 (a 404): no object, or no bucket (the upload's start says which) */
+	int rc = mbm_s3_head(c, "look up", &info, e);
 
-	if (mbm_s3_do(c, &r, "look up", e) < 0)
-		goto out;
-	if (r.status == 200 && !force) {
+	if (rc == 0 && !force) {
 		mb_fail(e, MB_ERR_MEDIA, 0, "media object '%s' already exists", c->spec);
 		mb_hint(e, "choose a new name, or pass --force to overwrite it");
-		goto out;
+		return -1;
 	}
-	/* 404: no object, or no bucket (the upload's start says which) */
-	if (r.status != 200 && r.status != 404) {
-		mbm_s3_fail(c, &r, "look up", e);
-		goto out;
-	}
-	rc = 0;
-out:
-	mbm_s3_req_free(&r);
-	return rc;
+	return rc < 0 ? -1 : 0;
 }
 
 /* <CompleteMultipartUpload> naming every part and its ETag. */
@@ -57,23 +49,15 @@ static char *complete_body(const char (*etag)[96], uint32_t n, size_t *len)
 /* The object as the store now has it: size bytes. */
 static int check_size(struct mbm_s3 *c, uint64_t size, struct mb_error *e)
 {
-	struct mbm_s3_req r = { .method = "HEAD" };
-	int rc = -1;
+	struct mb_s3_info info;
+	int rc = mbm_s3_head(c, "check", &info, e);
 
-	if (mbm_s3_do(c, &r, "check", e) < 0)
-		goto out;
-	if (r.status != 200) {
-		mbm_s3_fail(c, &r, "check", e);
-		goto out;
-	}
-	if (r.length != size) {
-		mb_fail(e, MB_ERR_MEDIA, 0, "unable to complete '%s': the store holds %" PRIu64
-			" bytes, %" PRIu64 " were written", c->spec, r.length, size);
-		goto out;
-	}
-	rc = 0;
-out:
-	mbm_s3_req_free(&r);
+	if (rc == 1)
+		return mb_fail(e, MB_ERR_MEDIA, 0, "unable to complete '%s': the store holds no"
+			       " object under its name", c->spec);
+	if (rc == 0 && info.size != size)
+		return mb_fail(e, MB_ERR_MEDIA, 0, "unable to complete '%s': the store holds %"
+			       PRIu64 " bytes, %" PRIu64 " were written", c->spec, info.size, size);
 	return rc;
 }
 
