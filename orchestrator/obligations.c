@@ -137,11 +137,13 @@ static mb_undo_fn mount_undo(const char *driver)
 	return mb_split_unmount;
 }
 
-/* The orchestrator's own: an image under its final name before the run
- * is complete (publish.h). */
+/* An image under its final name before the run is complete: the
+ * orchestrator's rename (publish.h), or the driver's own (s3's completion). */
 static mb_undo_fn publish_undo(const char *driver)
 {
-	return mb_publish_undo;
+	const struct mb_media_ops *m = mb_media_driver(driver);
+
+	return m && m->unpublish ? m->unpublish : mb_publish_undo;
 }
 
 /* consolidate's work directory (orchestrator/consolidate.c). */

@@ -147,6 +147,16 @@ struct mb_media_ops {
 	int (*obligation)(const char *arg, char **what, struct mb_error *e);
 	/* Undoes it (recover): removes PATH.partial; a missing one is fine. */
 	int (*undo)(const char *what, struct mb_error *e);
+	/* Optional, for a driver whose close itself puts the image under its
+	 * final name (s3: the upload's completion): called on the driver's
+	 * sink once the image's last byte is written, just before close, it
+	 * gives the text of the "publish" obligation the orchestrator records
+	 * first (malloc'ed); unpublish undoes it: the image of a run that did
+	 * not complete is removed again, as a file's rename is rolled back
+	 * (orchestrator/publish.h).  NULL: the orchestrator renames a file
+	 * itself, or the medium has no names (pipe, tape). */
+	int (*publication)(struct mb_sink *s, char **what, struct mb_error *e);
+	int (*unpublish)(const char *what, struct mb_error *e);
 	/* The directory the driver writes into (preflight refuses one on a
 	 * filesystem that will be frozen), malloc'ed; NULL: none. */
 	char *(*dir)(const char *arg);

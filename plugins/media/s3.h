@@ -91,6 +91,15 @@ int mbm_s3_refuse_existing(struct mbm_s3 *c, bool force, struct mb_error *e);
 int mbm_s3_complete(struct mbm_s3 *c, const char *upload_id, const char (*etag)[96],
 		    uint32_t n, uint64_t size, struct mb_error *e);
 int mbm_s3_abort_upload(struct mbm_s3 *c, const char *upload_id, struct mb_error *e);
+/* The completion puts the object under its name for a run that is not
+ * complete yet: the "publish" obligation's text, recorded before it,
+ * "ETAG //BUCKET/KEY" with the ETag the store will give the object (the
+ * MD5 of the parts' MD5s and "-N", computed from the parts' ETags; "-"
+ * when a part's ETag is no MD5, as under SSE-KMS), malloc'ed. */
+char *mbm_s3_publication(const struct mbm_s3 *c, const char (*etag)[96], uint32_t n);
+/* Its undo: deletes the object while it is the one the run wrote (its
+ * ETag); an older object (--force was to replace it) or none is left. */
+int mbm_s3_unpublish(const char *what, struct mb_error *e);
 /* recover: aborts every multipart upload under the obligation's key. */
 int mbm_s3_undo(const char *what, struct mb_error *e);
 

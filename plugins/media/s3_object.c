@@ -107,6 +107,7 @@ static void info_of(const struct mbm_s3_req *r, uint64_t size, struct mb_s3_info
 	info->size = size;
 	info->mtime = r->modified[0] ? parse_time(r->modified) : 0;
 	snprintf(info->meta, sizeof(info->meta), "%s", r->meta);
+	memcpy(info->etag, r->etag, sizeof(info->etag));
 }
 
 int mbm_s3_head(struct mbm_s3 *c, const char *what, struct mb_s3_info *info,

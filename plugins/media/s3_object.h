@@ -27,6 +27,7 @@ struct mb_s3_info {
 	uint64_t size;
 	time_t mtime;		/* Last-Modified; 0 if the store gave none */
 	char meta[72];		/* x-amz-meta-xxh128, "" if none */
+	char etag[96];		/* the ETag, quotes included ("" if none; HEAD only) */
 };
 
 /* A client on the bucket of url, "s3://BUCKET/KEY" (the KEY part is only

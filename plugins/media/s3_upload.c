@@ -1,7 +1,8 @@
 /*
  * s3://BUCKET/KEY: the requests around a multipart upload: the check for
- * an existing object, the completion and its check, and recover's undo
- * (every upload a dead run left under the key, aborted).  See s3.h.
+ * an existing object, the completion and its check, and recover's undos
+ * (every upload a dead run left under the key, aborted; the object a
+ * failed run completed, deleted).  See s3.h.
  */
 #include "plugins/media/s3.h"
 #include "plugins/media/s3_object.h"
@@ -11,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
 
 #include "common/log.h"
 
@@ -150,5 +154,80 @@ out:
 	free(prefix);
 	free(query);
 	mbm_s3_fini(&c);
+	return rc;
+}
+
+/* 32 hex digits (quotes around them allowed) into 16 bytes. */
+static bool md5_of_etag(const char *etag, unsigned char md5[16])
+{
+	const char *h = etag + (etag[0] == '"');
+
+	if (strspn(h, "0123456789abcdefABCDEF") != 32 || (h[32] && strcmp(h + 32, "\"") != 0))
+		return false;
+	for (int i = 0; i < 16; i++)
+		sscanf(h + 2 * i, "%2hhx", &md5[i]);
+	return true;
+}
+
+char *mbm_s3_publication(const struct mbm_s3 *c, const char (*etag)[96], uint32_t n)
+{
+	unsigned char *all = malloc((size_t)n * 16 + 1), sum[EVP_MAX_MD_SIZE];
+	char hex[2 * EVP_MAX_MD_SIZE + 1] = "-", *what = NULL;
+	unsigned int len = 0;
+	bool known = all != NULL;
+
+	for (uint32_t i = 0; known && i < n; i++)
+		known = md5_of_etag(etag[i], all + 16 * i);
+	if (known && EVP_Digest(all, (size_t)n * 16, sum, &len, EVP_md5(), NULL) == 1) {
+		for (unsigned int i = 0; i < len; i++)
+			sprintf(hex + 2 * i, "%02x", sum[i]);
+		sprintf(hex + 2 * len, "-%" PRIu32, n);
+	}
+	free(all);
+	if (asprintf(&what, "%s %s", hex, c->spec + 3) < 0)
+		return NULL;
+	return what;
+}
+
+/* The ETag the store gave (quotes around it) is want. */
+static bool etag_is(const char *etag, const char *want)
+{
+	size_t n = strlen(want);
+
+	return etag[0] == '"' && strncasecmp(etag + 1, want, n) == 0 && strcmp(etag + 1 + n, "\"") == 0;
+}
+
+int mbm_s3_unpublish(const char *what, struct mb_error *e)
+{
+	const char *url = strchr(what, ' '), *key = NULL;
+	struct mb_s3_info info;
+	struct mb_s3_obj *o = NULL;
+	char *obj = NULL, *want = url ? strndup(what, (size_t)(url - what)) : NULL;
+	int rc = -1;
+
+	if (url && strncmp(url + 1, "//", 2) == 0)
+		key = strchr(url + 3, '/');
+	if (!want || !key || !key[1] || asprintf(&obj, "s3:%s", url + 1) < 0) {
+		obj = NULL;
+		mb_fail(e, MB_ERR_INTERNAL, 0, "invalid image obligation '%s'", what);
+		goto out;
+	}
+	if (mb_s3_obj_open(&o, obj, e) < 0 || (rc = mb_s3_obj_head(o, key + 1, &info, e)) < 0)
+		goto out;
+	if (rc == 1) {		/* never completed, or removed already */
+		rc = 0;
+		goto out;
+	}
+	if (!etag_is(info.etag, want)) {
+		mb_info("leaving '%s': it is not the image of the failed run", obj);
+		rc = 0;
+		goto out;
+	}
+	if ((rc = mb_s3_obj_delete(o, key + 1, e)) == 0)
+		mb_info("removed the image '%s' of a run that did not complete", obj);
+out:
+	mb_s3_obj_close(o);
+	free(obj);
+	free(want);
 	return rc;
 }
