@@ -397,10 +397,10 @@ fx_strip_meta() {
 #
 #   fx_pg_available || skip_all ...   # PostgreSQL 15's binaries, $FX_PGBIN
 #   fx_wal_fs [SIZE]             # a second loop fs: $WAL_IMG, $WAL_LOOP at $WAL_MNT
-#   fx_pg_env                    # $SOCK (private socket dir), PGHOST, PGUSER, PGDATABASE
+#   fx_pg_env                    # $SOCK (private socket dir), PGHOST, PGUSER, PGDATABASE,
+#                                # and fx_pg_mb: $MB becomes a copy the postgres
+#                                # user can run (archive_command, restore_command)
 #   fx_as_pg CMD...              # CMD as the postgres user
-#   fx_pg_mb                     # $MB becomes a copy the postgres user can
-#                                # run (archive_command, restore_command)
 #   fx_pg_start DATADIR PORT     # a private server (log $SOCK/log-PORT)
 #   fx_pg_stop_all               # every server fx_pg_start started (call it
 #                                # from the EXIT trap, before fx_cleanup)
@@ -433,6 +433,7 @@ fx_pg_env() {
 	SOCK=$SCRATCH/sock
 	mkdir -p "$SOCK" && chown postgres "$SOCK" || bail_out "unable to make '$SOCK'"
 	export PGHOST=$SOCK PGUSER=postgres PGDATABASE=postgres
+	fx_pg_mb
 }
 
 fx_pg_suite() {
@@ -457,7 +458,10 @@ fx_as_pg() {
 # the postgres user can reach: a checkout under /root (mode 0700), as on a
 # CI machine, or a build made under umask 077 is not.  So a copy, mode
 # 0755, in $SCRATCH/bin ($SCRATCH made 0755 first, as for $SOCK).
+# fx_pg_env makes it, so that no PostgreSQL test has to remember it; a
+# second call changes nothing.
 fx_pg_mb() {
+	[ "$MB" = "$SCRATCH/bin/mbackup" ] && return 0
 	mkdir -p "$SCRATCH/bin" && chmod 755 "$SCRATCH" "$SCRATCH/bin" &&
 		install -m 0755 "$MB" "$SCRATCH/bin/mbackup" ||
 		bail_out "unable to copy '$MB' to '$SCRATCH/bin'"
