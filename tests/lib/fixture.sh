@@ -517,3 +517,21 @@ fx_stop_bg() {
 	wait 2>/dev/null
 	FX_PIDS=()
 }
+
+# fx_tiny_suite [FS]: the start of a test of refusals and messages:
+# fx_init, fx_setup FS (ext4), and the smallest tree, $SRC/d/hello.
+fx_tiny_suite() {
+	fx_init
+	fx_setup "${1:-ext4}"
+	mkdir -p "$SRC/d" && echo hello >"$SRC/d/hello" || bail_out "unable to fill '$SRC'"
+}
+
+# fx_chain_suite SIZE: the start of a test of increment chains on a plain
+# tree (--db none): fx_init, fx_setup ext4 SIZE, $OUT ($SCRATCH/out, made
+# by fx_init), and mb VERB ARGS... with the test's catalog.
+fx_chain_suite() {
+	fx_init
+	fx_setup ext4 "$1"
+	OUT=$SCRATCH/out
+	mb() { "$MB" "$1" --catalog "$CATALOG" "${@:2}"; }
+}
