@@ -56,8 +56,8 @@ struct mbm_s3_req {
 	char modified[40];	/* the Last-Modified header */
 };
 
-/* Parses "//BUCKET/KEY" and takes the settings (mb_media_s3_set, else the
- * AWS environment variables); no request is made.  p may be NULL. */
+/* Parses "//BUCKET/KEY" and takes the settings (p->s3, else the AWS
+ * environment variables) and p->stop; no request is made.  p may be NULL. */
 int mbm_s3_init(struct mbm_s3 *c, const char *arg, const struct mb_media_params *p,
 		struct mb_error *e);
 void mbm_s3_fini(struct mbm_s3 *c);
@@ -99,9 +99,9 @@ int mbm_s3_abort_upload(struct mbm_s3 *c, const char *upload_id, struct mb_error
 char *mbm_s3_publication(const struct mbm_s3 *c, const char (*etag)[96], uint32_t n);
 /* Its undo: deletes the object while it is the one the run wrote (its
  * ETag); an older object (--force was to replace it) or none is left. */
-int mbm_s3_unpublish(const char *what, struct mb_error *e);
+int mbm_s3_unpublish(const char *what, const struct mb_undo_ctx *ctx, struct mb_error *e);
 /* recover: aborts every multipart upload under the obligation's key. */
-int mbm_s3_undo(const char *what, struct mb_error *e);
+int mbm_s3_undo(const char *what, const struct mb_undo_ctx *ctx, struct mb_error *e);
 
 int mbm_s3_open_read(struct mb_media_in *m, const char *arg, const struct mb_media_params *p,
 		     struct mb_error *e);

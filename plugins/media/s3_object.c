@@ -15,7 +15,8 @@ struct mb_s3_obj {
 	struct mbm_s3 c;
 };
 
-int mb_s3_obj_open(struct mb_s3_obj **o, const char *url, struct mb_error *e)
+int mb_s3_obj_open(struct mb_s3_obj **o, const char *url, const struct mb_s3_settings *s3,
+		   struct mb_error *e)
 {
 	if (strncmp(url, "s3:", 3) != 0) {
 		*o = NULL;
@@ -23,7 +24,7 @@ int mb_s3_obj_open(struct mb_s3_obj **o, const char *url, struct mb_error *e)
 	}
 	if (!(*o = calloc(1, sizeof(**o))))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open '%s'", url);
-	if (mbm_s3_init(&(*o)->c, url + 3, NULL, e) < 0) {
+	if (mbm_s3_init(&(*o)->c, url + 3, &(struct mb_media_params){ .s3 = s3 }, e) < 0) {
 		mb_s3_obj_close(*o);
 		*o = NULL;
 		return -1;
@@ -351,12 +352,12 @@ out:
 	return rc;
 }
 
-int mb_s3_obj_remove_url(const char *url, struct mb_error *e)
+int mb_s3_obj_remove_url(const char *url, const struct mb_s3_settings *s3, struct mb_error *e)
 {
 	struct mb_s3_obj *o;
 	int rc;
 
-	if (mb_s3_obj_open(&o, url, e) < 0)
+	if (mb_s3_obj_open(&o, url, s3, e) < 0)
 		return -1;
 	rc = mb_s3_obj_delete(o, strchr(url + 5, '/') + 1, e);
 	mb_s3_obj_close(o);

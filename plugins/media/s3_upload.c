@@ -120,14 +120,14 @@ static int abort_listed(struct mbm_s3 *c, const char *list, int *n, struct mb_er
 	return rc;
 }
 
-int mbm_s3_undo(const char *what, struct mb_error *e)
+int mbm_s3_undo(const char *what, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	struct mbm_s3 c;
 	struct mbm_s3_req r = { .method = "GET", .bucket_only = true };
 	char *prefix = NULL, *query = NULL;
 	int rc = -1, n = 0;
 
-	if (mbm_s3_init(&c, what, NULL, e) < 0)
+	if (mbm_s3_init(&c, what, &(struct mb_media_params){ .s3 = ctx->s3 }, e) < 0)
 		goto out;
 	if (!(prefix = mbm_s3_encode(c.key, false)) ||
 	    asprintf(&query, "prefix=%s&uploads=", prefix) < 0) {
@@ -197,7 +197,7 @@ static bool etag_is(const char *etag, const char *want)
 	return etag[0] == '"' && strncasecmp(etag + 1, want, n) == 0 && strcmp(etag + 1 + n, "\"") == 0;
 }
 
-int mbm_s3_unpublish(const char *what, struct mb_error *e)
+int mbm_s3_unpublish(const char *what, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	const char *url = strchr(what, ' '), *key = NULL;
 	struct mb_s3_info info;
@@ -212,7 +212,7 @@ int mbm_s3_unpublish(const char *what, struct mb_error *e)
 		mb_fail(e, MB_ERR_INTERNAL, 0, "invalid image obligation '%s'", what);
 		goto out;
 	}
-	if (mb_s3_obj_open(&o, obj, e) < 0 || (rc = mb_s3_obj_head(o, key + 1, &info, e)) < 0)
+	if (mb_s3_obj_open(&o, obj, ctx->s3, e) < 0 || (rc = mb_s3_obj_head(o, key + 1, &info, e)) < 0)
 		goto out;
 	if (rc == 1) {		/* never completed, or removed already */
 		rc = 0;

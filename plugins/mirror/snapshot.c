@@ -390,7 +390,7 @@ static int lv_exists(const char *vg, const char *name, struct mb_error *e)
 
 /* "VG/LV/SNAP[|CGROUP|MAJ:MIN|WBPS]": resume the origin, lift the limit,
  * remove the snapshot; each step a no-op when there is nothing to do. */
-static int snap_undo(const char *arg, struct mb_error *e)
+static int snap_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	char vg[MB_LVM_NAME_MAX], lv[MB_LVM_NAME_MAX], snap_lv[MB_LVM_NAME_MAX + 32];
 	char origin_dm[DM_NAME_LEN], target[2 * MB_LVM_NAME_MAX + 40];

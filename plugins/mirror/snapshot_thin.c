@@ -382,7 +382,7 @@ static int delete_id(const char *vg, const char *pool, unsigned id, struct mb_er
 	return -1;
 }
 
-static int thin_undo(const char *arg, struct mb_error *e)
+static int thin_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	char vg[MB_LVM_NAME_MAX], lv[MB_LVM_NAME_MAX], snap_lv[MB_LVM_NAME_MAX + 32];
 	char pool[MB_LVM_NAME_MAX], origin_dm[DM_NAME_LEN], snap_dm[DM_NAME_LEN];
