@@ -535,3 +535,15 @@ fx_chain_suite() {
 	OUT=$SCRATCH/out
 	mb() { "$MB" "$1" --catalog "$CATALOG" "${@:2}"; }
 }
+
+# fx_pg_cluster DATA [SCALE]: initdb DATA (trust, its pg_wal on
+# $WAL_MNT/pg/pg_wal), the server started on $PORT, and with SCALE
+# pgbench's tables (-i -s SCALE); any failure bails out.
+fx_pg_cluster() {
+	fx_as_pg "$FX_PGBIN/initdb" -A trust -D "$1" -X "$WAL_MNT/pg/pg_wal" >/dev/null ||
+		bail_out "initdb failed"
+	fx_pg_start "$1" "$PORT" || bail_out "postgres did not start: $(tail -5 "$SOCK/log-$PORT")"
+	[ -z "${2:-}" ] ||
+		fx_as_pg "$FX_PGBIN/pgbench" -h "$SOCK" -p "$PORT" -i -s "$2" -q postgres >/dev/null 2>&1 ||
+		bail_out "pgbench -i failed"
+}
