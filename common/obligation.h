@@ -10,10 +10,24 @@
 
 #include "common/error.h"
 
-/* Undoes one obligation from its catalog text alone; idempotent (undoing
- * what was never done, or already undone, succeeds).  Plugins publish
- * theirs in their driver table; `mbackup recover` finds it by name. */
-typedef int (*mb_undo_fn)(const char *arg, struct mb_error *e);
+struct mb_s3_settings;		/* plugins/media/media.h */
+
+/* What an undo may need besides its text, built from the options of the
+ * run or of recover, never process-wide state: the object store's
+ * settings (s3), and where a long wait of an undo (a leg's resync after
+ * its merge, a scrub) reports its percentage, what naming the volume and
+ * the action (on_wait NULL: nowhere; the driver may show its own line). */
+struct mb_undo_ctx {
+	const struct mb_s3_settings *s3;
+	void (*on_wait)(void *arg, const char *what, double percent);
+	void *on_wait_arg;
+};
+
+/* Undoes one obligation from its catalog text alone (and ctx, never
+ * NULL); idempotent (undoing what was never done, or already undone,
+ * succeeds).  Plugins publish theirs in their driver table; `mbackup
+ * recover` finds it by name. */
+typedef int (*mb_undo_fn)(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *e);
 
 /* The run's obligations (opaque here). */
 struct mb_obligations;

@@ -28,7 +28,9 @@ int mb_read_range_pieces(const char *path, uint64_t off, uint64_t len, char *buf
 			break;
 		if (want == 0 || want > asked)
 			want = asked;
-		n = pread(fd, buf, want, (off_t)off);
+		do	/* a signal with a handler (not SA_RESTART) may cut a read short */
+			n = pread(fd, buf, want, (off_t)off);
+		while (n < 0 && errno == EINTR);
 		if (n <= 0) {
 			rc = mb_fail(e, MB_ERR_IO, n < 0 ? errno : 0, "unable to read '%s' at %llu",
 				     path, (unsigned long long)off);

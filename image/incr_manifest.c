@@ -11,7 +11,7 @@
 #include "image/internal.h"
 
 #define MANIFEST_MAGIC "mbackup-increment 1"
-#define N_FIELDS 12
+#define N_FIELDS 12		/* the most a line has: an entry's */
 
 static int render_entry(struct ibuf *b, const struct mb_incr_entry *x, struct mb_error *e)
 {
@@ -60,78 +60,30 @@ fail:
 
 struct cur {
 	const char *p, *end, *start;
-	const char *f[N_FIELDS];
-	size_t fl[N_FIELDS];
-	int n;
+	struct mbi_fields l;	/* the current line's */
 };
 
 static int next_line(struct cur *c)
 {
-	const char *nl = memchr(c->p, '\n', (size_t)(c->end - c->p)), *q = c->p;
-
-	if (!nl)
-		return -1;
-	for (c->n = 0; ; ) {
-		const char *sp = memchr(q, ' ', (size_t)(nl - q)), *fe = sp ? sp : nl;
-
-		if (fe == q || c->n == N_FIELDS)
-			return -1;
-		c->f[c->n] = q;
-		c->fl[c->n++] = (size_t)(fe - q);
-		if (!sp)
-			break;
-		q = sp + 1;
-	}
-	c->p = nl + 1;
-	return 0;
+	return mbi_split_line(&c->p, c->end, N_FIELDS, &c->l) ? -1 : 0;
 }
 
 static bool is(const struct cur *c, int i, const char *s)
 {
-	return i < c->n && c->fl[i] == strlen(s) && memcmp(c->f[i], s, c->fl[i]) == 0;
-}
-
-static int hexd(char ch)
-{
-	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-}
-
-/* "-" is NULL when dash_null; %XX escapes. */
-static int unesc(const char *f, size_t len, bool dash_null, char **out)
-{
-	char *d;
-
-	*out = NULL;
-	if (dash_null && len == 1 && f[0] == '-')
-		return 0;
-	if (!(*out = d = malloc(len + 1)))
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (f[i] != '%') {
-			*d++ = f[i];
-			continue;
-		}
-		if (i + 2 >= len + 0 || hexd(f[i + 1]) < 0 || hexd(f[i + 2]) < 0 ||
-		    (f[i + 1] == '0' && f[i + 2] == '0'))
-			return -1;
-		*d++ = (char)(hexd(f[i + 1]) * 16 + hexd(f[i + 2]));
-		i += 2;
-	}
-	*d = 0;
-	return 0;
+	return mbi_field_is(&c->l, i, s);
 }
 
 static int field_u64(const struct cur *c, int i, uint64_t *v)
 {
-	return mbi_parse_u64(c->f[i], c->fl[i], v);
+	return mbi_parse_u64(c->l.f[i], c->l.fl[i], v);
 }
 
 static int field_text(const struct cur *c, int i, char *dst, size_t cap)
 {
-	if (c->fl[i] >= cap)
+	if (c->l.fl[i] >= cap)
 		return -1;
-	memcpy(dst, c->f[i], c->fl[i]);
-	dst[c->fl[i]] = 0;
+	memcpy(dst, c->l.f[i], c->l.fl[i]);
+	dst[c->l.fl[i]] = 0;
 	return 0;
 }
 
@@ -141,16 +93,16 @@ static int parse_entry(struct cur *c, struct mb_incr_entry *x)
 	uint64_t size, mode, uid, gid, rdev;
 	char *end;
 
-	if (c->n != 12 || !is(c, 0, "e") || c->fl[1] != 1 || c->fl[2] != 1 ||
-	    !strchr("uwdm", c->f[1][0]) || !strchr("fdlhpcb", c->f[2][0]))
+	if (c->l.n != 12 || !is(c, 0, "e") || c->l.fl[1] != 1 || c->l.fl[2] != 1 ||
+	    !strchr("uwdm", c->l.f[1][0]) || !strchr("fdlhpcb", c->l.f[2][0]))
 		return -1;
-	x->kind = c->f[1][0];
-	t->type = c->f[2][0];
-	mode = strtoull(c->f[4], &end, 8);
-	if (end != c->f[4] + c->fl[4] || field_u64(c, 3, &size) < 0 || field_u64(c, 5, &uid) < 0 ||
+	x->kind = c->l.f[1][0];
+	t->type = c->l.f[2][0];
+	mode = strtoull(c->l.f[4], &end, 8);
+	if (end != c->l.f[4] + c->l.fl[4] || field_u64(c, 3, &size) < 0 || field_u64(c, 5, &uid) < 0 ||
 	    field_u64(c, 6, &gid) < 0 || field_u64(c, 7, &rdev) < 0 || mode > 0xffffffffu ||
 	    uid > UINT32_MAX || gid > UINT32_MAX ||
-	    mbi_parse_time(c->f[8], c->fl[8], &t->mtime_sec, &t->mtime_nsec) < 0)
+	    mbi_parse_time(c->l.f[8], c->l.fl[8], &t->mtime_sec, &t->mtime_nsec) < 0)
 		return -1;
 	if ((x->kind == 'm') != (t->type != 'f'))
 		return -1;
@@ -161,10 +113,10 @@ static int parse_entry(struct cur *c, struct mb_incr_entry *x)
 	t->rdev = rdev;
 	if (is(c, 9, "-"))
 		x->hash[0] = 0;
-	else if (c->fl[9] != MB_HASH_HEX_LEN || field_text(c, 9, x->hash, sizeof(x->hash)) < 0)
+	else if (c->l.fl[9] != MB_HASH_HEX_LEN || field_text(c, 9, x->hash, sizeof(x->hash)) < 0)
 		return -1;
-	if (unesc(c->f[10], c->fl[10], false, &t->path) < 0 ||
-	    unesc(c->f[11], c->fl[11], true, &t->link_target) < 0)
+	if (mbi_unescape(c->l.f[10], c->l.fl[10], MBI_DASH_ITSELF, &t->path) < 0 ||
+	    mbi_unescape(c->l.f[11], c->l.fl[11], MBI_DASH_NULL, &t->link_target) < 0)
 		return -1;
 	return 0;
 }
@@ -173,14 +125,14 @@ static int parse_head(struct cur *c, struct mb_incr_manifest *m, uint64_t *n)
 {
 	uint64_t bs;
 
-	if (next_line(c) < 0 || c->n != 2 || !is(c, 0, "mbackup-increment") || !is(c, 1, "1") ||
-	    next_line(c) < 0 || c->n != 2 || !is(c, 0, "backup-id") ||
+	if (next_line(c) < 0 || c->l.n != 2 || !is(c, 0, "mbackup-increment") || !is(c, 1, "1") ||
+	    next_line(c) < 0 || c->l.n != 2 || !is(c, 0, "backup-id") ||
 	    field_text(c, 1, m->backup_id, sizeof(m->backup_id)) < 0 ||
-	    next_line(c) < 0 || c->n != 2 || !is(c, 0, "base-id") ||
+	    next_line(c) < 0 || c->l.n != 2 || !is(c, 0, "base-id") ||
 	    field_text(c, 1, m->base_id, sizeof(m->base_id)) < 0 ||
-	    next_line(c) < 0 || c->n != 2 || !is(c, 0, "block-size") || field_u64(c, 1, &bs) < 0 ||
+	    next_line(c) < 0 || c->l.n != 2 || !is(c, 0, "block-size") || field_u64(c, 1, &bs) < 0 ||
 	    bs < MB_BLOCK_MIN || bs > MB_BLOCK_MAX ||
-	    next_line(c) < 0 || c->n != 2 || !is(c, 0, "entries") || field_u64(c, 1, n) < 0 ||
+	    next_line(c) < 0 || c->l.n != 2 || !is(c, 0, "entries") || field_u64(c, 1, n) < 0 ||
 	    *n > (uint64_t)(c->end - c->p) / 24)
 		return -1;
 	m->block_size = (uint32_t)bs;
@@ -198,16 +150,16 @@ static int parse_body(struct cur *c, struct mb_incr_manifest *m)
 			m->n++;		/* (freed with the rest) */
 			return -1;
 		}
-	if (next_line(c) < 0 || c->n != 2 || !is(c, 0, "removed") || field_u64(c, 1, &nr) < 0 ||
+	if (next_line(c) < 0 || c->l.n != 2 || !is(c, 0, "removed") || field_u64(c, 1, &nr) < 0 ||
 	    nr > (uint64_t)(c->end - c->p) / 4 || !(m->removed = calloc(nr ? nr : 1, sizeof(char *))))
 		return -1;
 	for (; m->n_removed < nr; m->n_removed++)
-		if (next_line(c) < 0 || c->n != 2 || !is(c, 0, "x") ||
-		    unesc(c->f[1], c->fl[1], false, &m->removed[m->n_removed]) < 0) {
+		if (next_line(c) < 0 || c->l.n != 2 || !is(c, 0, "x") ||
+		    mbi_unescape(c->l.f[1], c->l.fl[1], MBI_DASH_ITSELF, &m->removed[m->n_removed]) < 0) {
 			m->n_removed++;
 			return -1;
 		}
-	if (next_line(c) < 0 || c->n != 1 || !is(c, 0, "end") || c->p != c->end)
+	if (next_line(c) < 0 || c->l.n != 1 || !is(c, 0, "end") || c->p != c->end)
 		return -1;
 	return 0;
 }
@@ -237,7 +189,7 @@ static int sort_paths(struct mb_incr_manifest *m)
 int mb_incr_manifest_parse(const char *text, size_t len, struct mb_incr_manifest *m,
 			   const char *name, struct mb_error *e)
 {
-	struct cur c = { text, text + len, text, { 0 }, { 0 }, 0 };
+	struct cur c = { .p = text, .end = text + len, .start = text };
 
 	memset(m, 0, sizeof(*m));
 	m->owned = true;

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_FIELDS 14
 
 static bool must_escape(unsigned char c)
 {
@@ -180,9 +179,7 @@ struct cursor {
 	uint64_t base;		/* image offset of text[0] */
 	const char *name;	/* image name */
 	const char *what;	/* "index" or "trailer" */
-	const char *f[MAX_FIELDS];
-	size_t fl[MAX_FIELDS];
-	int n;
+	struct mbi_fields l;	/* the current line's */
 	const char *line;	/* start of the current line */
 };
 
@@ -194,35 +191,46 @@ static int bad(struct cursor *c, struct mb_error *e, const char *why)
 		       ": %s", c->what, c->name, c->base + (uint64_t)(at - c->text), why);
 }
 
-/* Splits the next line into fields separated by single spaces. */
-static int next_line(struct cursor *c, struct mb_error *e)
+const char *mbi_split_line(const char **p, const char *end, int max, struct mbi_fields *l)
 {
-	const char *nl = memchr(c->p, '\n', (size_t)(c->end - c->p));
-	const char *q;
+	const char *nl = memchr(*p, '\n', (size_t)(end - *p)), *q;
 
-	c->line = c->p;
 	if (!nl)
-		return bad(c, e, "unterminated line");
-	c->n = 0;
-	for (q = c->p; ; ) {
-		const char *sp = memchr(q, ' ', (size_t)(nl - q));
-		const char *fe = sp ? sp : nl;
+		return "unterminated line";
+	l->n = 0;
+	for (q = *p; ; ) {
+		const char *sp = memchr(q, ' ', (size_t)(nl - q)), *fe = sp ? sp : nl;
 
-		if (fe == q || c->n == MAX_FIELDS)
-			return bad(c, e, fe == q ? "empty field" : "too many fields");
-		c->f[c->n] = q;
-		c->fl[c->n++] = (size_t)(fe - q);
+		if (fe == q || l->n == max)
+			return fe == q ? "empty field" : "too many fields";
+		l->f[l->n] = q;
+		l->fl[l->n++] = (size_t)(fe - q);
 		if (!sp)
 			break;
 		q = sp + 1;
 	}
-	c->p = nl + 1;
-	return 0;
+	*p = nl + 1;
+	return NULL;
+}
+
+bool mbi_field_is(const struct mbi_fields *l, int i, const char *s)
+{
+	return i < l->n && l->fl[i] == strlen(s) && memcmp(l->f[i], s, l->fl[i]) == 0;
+}
+
+/* Splits the next line into fields separated by single spaces. */
+static int next_line(struct cursor *c, struct mb_error *e)
+{
+	const char *why;
+
+	c->line = c->p;
+	why = mbi_split_line(&c->p, c->end, MBI_MAX_FIELDS, &c->l);
+	return why ? bad(c, e, why) : 0;
 }
 
 static bool field_is(const struct cursor *c, int i, const char *s)
 {
-	return i < c->n && c->fl[i] == strlen(s) && memcmp(c->f[i], s, c->fl[i]) == 0;
+	return mbi_field_is(&c->l, i, s);
 }
 
 /* A line "key value" with exactly two fields. */
@@ -230,7 +238,7 @@ static int key_line(struct cursor *c, const char *key, struct mb_error *e)
 {
 	if (next_line(c, e) < 0)
 		return -1;
-	if (c->n != 2 || !field_is(c, 0, key)) {
+	if (c->l.n != 2 || !field_is(c, 0, key)) {
 		char why[64];
 
 		snprintf(why, sizeof(why), "expected '%s'", key);
@@ -248,15 +256,13 @@ static int hexval(int ch)
 	return -1;
 }
 
-/* Unescapes a field; "-" is NULL (or "" when empty_ok).  Returns -1 on a
- * malformed escape, a raw control byte or an escaped NUL. */
-static int unescape(const char *f, size_t len, bool empty_ok, char **out)
+int mbi_unescape(const char *f, size_t len, enum mbi_dash dash, char **out)
 {
 	char *s, *d;
 
 	*out = NULL;
-	if (len == 1 && f[0] == '-')
-		return empty_ok ? ((*out = strdup("")) ? 0 : -1) : 0;
+	if (len == 1 && f[0] == '-' && dash != MBI_DASH_ITSELF)
+		return dash == MBI_DASH_EMPTY ? ((*out = strdup("")) ? 0 : -1) : 0;
 	s = d = malloc(len + 1);
 	if (!s)
 		return -1;
@@ -345,7 +351,7 @@ static int parse_text_field(struct cursor *c, char *dst, size_t cap,
 {
 	char *s;
 
-	if (unescape(c->f[1], c->fl[1], true, &s) < 0 || strlen(s) >= cap) {
+	if (mbi_unescape(c->l.f[1], c->l.fl[1], MBI_DASH_EMPTY, &s) < 0 || strlen(s) >= cap) {
 		free(s);
 		return bad(c, e, "bad text value");
 	}
@@ -357,10 +363,10 @@ static int parse_text_field(struct cursor *c, char *dst, size_t cap,
 static int parse_device(struct cursor *c, struct mb_image_meta *m,
 			struct mb_error *e)
 {
-	const char *sl = memchr(c->f[1], '/', c->fl[1]);
+	const char *sl = memchr(c->l.f[1], '/', c->l.fl[1]);
 
-	if (!sl || parse_u32(c->f[1], (size_t)(sl - c->f[1]), &m->device_index) < 0 ||
-	    parse_u32(sl + 1, c->fl[1] - (size_t)(sl - c->f[1]) - 1, &m->device_count) < 0 ||
+	if (!sl || parse_u32(c->l.f[1], (size_t)(sl - c->l.f[1]), &m->device_index) < 0 ||
+	    parse_u32(sl + 1, c->l.fl[1] - (size_t)(sl - c->l.f[1]) - 1, &m->device_count) < 0 ||
 	    m->device_index < 1 || m->device_index > m->device_count)
 		return bad(c, e, "bad device k/n");
 	return 0;
@@ -374,7 +380,7 @@ static int parse_head(struct cursor *c, struct mb_index *idx, uint64_t *n,
 
 	if (next_line(c, e) < 0)
 		return -1;
-	if (c->n != 2 || !field_is(c, 0, "mbackup-index"))
+	if (c->l.n != 2 || !field_is(c, 0, "mbackup-index"))
 		return bad(c, e, "no index header line");
 	if (!field_is(c, 1, "1"))
 		return bad(c, e, "unsupported index version");
@@ -383,14 +389,14 @@ static int parse_head(struct cursor *c, struct mb_index *idx, uint64_t *n,
 		return -1;
 	if (key_line(c, "created", e) < 0)
 		return -1;
-	if (parse_i64(c->f[1], c->fl[1], &m->created) < 0)
+	if (parse_i64(c->l.f[1], c->l.fl[1], &m->created) < 0)
 		return bad(c, e, "bad creation time");
 	if (key_line(c, "source", e) < 0 ||
 	    parse_text_field(c, m->source, sizeof(m->source), e) < 0)
 		return -1;
 	if (key_line(c, "record-size", e) < 0)
 		return -1;
-	if (parse_u32(c->f[1], c->fl[1], &m->record_size) < 0 || m->record_size == 0 ||
+	if (parse_u32(c->l.f[1], c->l.fl[1], &m->record_size) < 0 || m->record_size == 0 ||
 	    m->record_size % MB_IMAGE_BLOCK || m->record_size > (64u << 20))
 		return bad(c, e, "bad record size");
 	if (key_line(c, "device", e) < 0 || parse_device(c, m, e) < 0)
@@ -398,17 +404,17 @@ static int parse_head(struct cursor *c, struct mb_index *idx, uint64_t *n,
 	if (key_line(c, "entries", e) < 0)
 		return -1;
 	/* An entry line has more than 32 bytes: bounds the allocation. */
-	if (mbi_parse_u64(c->f[1], c->fl[1], n) < 0 ||
+	if (mbi_parse_u64(c->l.f[1], c->l.fl[1], n) < 0 ||
 	    *n > (uint64_t)(c->end - c->text) / 32)
 		return bad(c, e, "bad entry count");
 	if (key_line(c, "data-offset", e) < 0 ||
-	    parse_hex16(c->f[1], c->fl[1], &idx->data_offset) < 0)
+	    parse_hex16(c->l.f[1], c->l.fl[1], &idx->data_offset) < 0)
 		return bad(c, e, "bad data offset");
 	if (key_line(c, "trailer-offset", e) < 0 ||
-	    parse_hex16(c->f[1], c->fl[1], &idx->trailer_offset) < 0)
+	    parse_hex16(c->l.f[1], c->l.fl[1], &idx->trailer_offset) < 0)
 		return bad(c, e, "bad trailer offset");
 	if (key_line(c, "image-size", e) < 0 ||
-	    parse_hex16(c->f[1], c->fl[1], &idx->image_size) < 0)
+	    parse_hex16(c->l.f[1], c->l.fl[1], &idx->image_size) < 0)
 		return bad(c, e, "bad image size");
 	if (idx->data_offset % MB_IMAGE_BLOCK || idx->trailer_offset % MB_IMAGE_BLOCK ||
 	    idx->trailer_offset < idx->data_offset ||
@@ -422,25 +428,25 @@ static int parse_entry(struct cursor *c, struct mb_entry *t, struct mb_error *e)
 {
 	if (next_line(c, e) < 0)
 		return -1;
-	if (c->n != 14 || !field_is(c, 0, "e") || c->fl[2] != 1)
+	if (c->l.n != 14 || !field_is(c, 0, "e") || c->l.fl[2] != 1)
 		return bad(c, e, "bad entry line");
-	t->type = c->f[2][0];
+	t->type = c->l.f[2][0];
 	if (!mbi_typeflag(t->type))
 		return bad(c, e, "bad entry type");
-	if (parse_hex16(c->f[1], c->fl[1], &t->image_offset) < 0 ||
-	    mbi_parse_u64(c->f[3], c->fl[3], &t->ino) < 0 ||
-	    mbi_parse_u64(c->f[4], c->fl[4], &t->size) < 0 ||
-	    mbi_parse_u64(c->f[5], c->fl[5], &t->seg_offset) < 0 ||
-	    mbi_parse_u64(c->f[6], c->fl[6], &t->seg_length) < 0 ||
-	    parse_mode(c->f[7], c->fl[7], &t->mode) < 0 ||
-	    parse_u32(c->f[8], c->fl[8], &t->uid) < 0 ||
-	    parse_u32(c->f[9], c->fl[9], &t->gid) < 0 ||
-	    mbi_parse_u64(c->f[10], c->fl[10], &t->rdev) < 0 ||
-	    mbi_parse_time(c->f[11], c->fl[11], &t->mtime_sec, &t->mtime_nsec) < 0)
+	if (parse_hex16(c->l.f[1], c->l.fl[1], &t->image_offset) < 0 ||
+	    mbi_parse_u64(c->l.f[3], c->l.fl[3], &t->ino) < 0 ||
+	    mbi_parse_u64(c->l.f[4], c->l.fl[4], &t->size) < 0 ||
+	    mbi_parse_u64(c->l.f[5], c->l.fl[5], &t->seg_offset) < 0 ||
+	    mbi_parse_u64(c->l.f[6], c->l.fl[6], &t->seg_length) < 0 ||
+	    parse_mode(c->l.f[7], c->l.fl[7], &t->mode) < 0 ||
+	    parse_u32(c->l.f[8], c->l.fl[8], &t->uid) < 0 ||
+	    parse_u32(c->l.f[9], c->l.fl[9], &t->gid) < 0 ||
+	    mbi_parse_u64(c->l.f[10], c->l.fl[10], &t->rdev) < 0 ||
+	    mbi_parse_time(c->l.f[11], c->l.fl[11], &t->mtime_sec, &t->mtime_nsec) < 0)
 		return bad(c, e, "bad number in entry");
-	if (unescape(c->f[12], c->fl[12], false, &t->path) < 0 || !t->path)
+	if (mbi_unescape(c->l.f[12], c->l.fl[12], MBI_DASH_NULL, &t->path) < 0 || !t->path)
 		return bad(c, e, "bad path in entry");
-	if (unescape(c->f[13], c->fl[13], false, &t->link_target) < 0)
+	if (mbi_unescape(c->l.f[13], c->l.fl[13], MBI_DASH_NULL, &t->link_target) < 0)
 		return bad(c, e, "bad link target in entry");
 	if ((t->type == MB_T_SYMLINK || t->type == MB_T_HARDLINK) != !!t->link_target)
 		return bad(c, e, "link target does not match the entry type");
@@ -480,18 +486,18 @@ static int add_inode(struct mb_index *idx, size_t *cap, uint64_t ino)
 static int parse_peer(struct cursor *c, struct mb_image_peer *p,
 		      const struct mb_image_meta *m, struct mb_error *e)
 {
-	if (c->n != 8 || !field_is(c, 0, "p") || c->fl[3] != 1 ||
-	    parse_u32(c->f[1], c->fl[1], &p->device) < 0 ||
-	    parse_u32(c->f[2], c->fl[2], &p->part) < 0 ||
-	    mbi_parse_u64(c->f[4], c->fl[4], &p->size) < 0 ||
-	    mbi_parse_u64(c->f[5], c->fl[5], &p->seg_offset) < 0 ||
-	    mbi_parse_u64(c->f[6], c->fl[6], &p->seg_length) < 0 ||
-	    !mbi_typeflag(c->f[3][0]) || p->device < 1 || p->device > m->device_count ||
+	if (c->l.n != 8 || !field_is(c, 0, "p") || c->l.fl[3] != 1 ||
+	    parse_u32(c->l.f[1], c->l.fl[1], &p->device) < 0 ||
+	    parse_u32(c->l.f[2], c->l.fl[2], &p->part) < 0 ||
+	    mbi_parse_u64(c->l.f[4], c->l.fl[4], &p->size) < 0 ||
+	    mbi_parse_u64(c->l.f[5], c->l.fl[5], &p->seg_offset) < 0 ||
+	    mbi_parse_u64(c->l.f[6], c->l.fl[6], &p->seg_length) < 0 ||
+	    !mbi_typeflag(c->l.f[3][0]) || p->device < 1 || p->device > m->device_count ||
 	    p->part < 1 || p->seg_offset > p->size ||
 	    p->seg_length > p->size - p->seg_offset ||
-	    unescape(c->f[7], c->fl[7], false, &p->path) < 0 || !p->path)
+	    mbi_unescape(c->l.f[7], c->l.fl[7], MBI_DASH_NULL, &p->path) < 0 || !p->path)
 		return bad(c, e, "bad set peer line");
-	p->type = c->f[3][0];
+	p->type = c->l.f[3][0];
 	return 0;
 }
 
@@ -502,13 +508,13 @@ static int parse_set(struct cursor *c, struct mb_index *idx, struct mb_error *e)
 	struct mb_image_peer *v = NULL;
 	size_t n = 0, cap = 0;
 
-	if (c->n != 3 || parse_u32(c->f[1], c->fl[1], &m->part) < 0 || m->part < 1 ||
-	    parse_hex16(c->f[2], c->fl[2], &m->rescues) < 0)
+	if (c->l.n != 3 || parse_u32(c->l.f[1], c->l.fl[1], &m->part) < 0 || m->part < 1 ||
+	    parse_hex16(c->l.f[2], c->l.fl[2], &m->rescues) < 0)
 		return bad(c, e, "bad set line");
 	for (;;) {
 		if (next_line(c, e) < 0)
 			return -1;
-		if (c->n == 1 && field_is(c, 0, "end"))
+		if (c->l.n == 1 && field_is(c, 0, "end"))
 			return 0;
 		if (n == cap) {
 			struct mb_image_peer *nv = realloc(v, (cap = cap ? 2 * cap : 64) * sizeof(*v));
@@ -535,16 +541,16 @@ static int parse_bitmap(struct cursor *c, struct mb_index *idx, struct mb_error 
 	for (;;) {
 		if (next_line(c, e) < 0)
 			return -1;
-		if (c->n == 1 && field_is(c, 0, "end"))
+		if (c->l.n == 1 && field_is(c, 0, "end"))
 			break;
 		if (field_is(c, 0, "set")) {
 			if (parse_set(c, idx, e) < 0)
 				return -1;
 			break;
 		}
-		if (c->n != 3 || !field_is(c, 0, "i") ||
-		    parse_hex16(c->f[1], c->fl[1], &word) < 0 ||
-		    parse_hex16(c->f[2], c->fl[2], &bits) < 0 || bits == 0 ||
+		if (c->l.n != 3 || !field_is(c, 0, "i") ||
+		    parse_hex16(c->l.f[1], c->l.fl[1], &word) < 0 ||
+		    parse_hex16(c->l.f[2], c->l.fl[2], &bits) < 0 || bits == 0 ||
 		    word > UINT64_MAX / 64 || (!first && word <= prev))
 			return bad(c, e, "bad inode bitmap line");
 		for (int j = 0; j < 64; j++)
@@ -690,8 +696,8 @@ static int parse_trailer_files(struct cursor *c, struct mb_trailer *t,
 			cap = nc;
 		}
 		te = &t->v[t->n];
-		if (c->n != 3 || parse_hex16(c->f[1], c->fl[1], &te->offset) < 0 ||
-		    parse_hash(c->f[2], c->fl[2], te->hash) < 0 ||
+		if (c->l.n != 3 || parse_hex16(c->l.f[1], c->l.fl[1], &te->offset) < 0 ||
+		    parse_hash(c->l.f[2], c->l.fl[2], te->hash) < 0 ||
 		    (t->n && te->offset <= t->v[t->n - 1].offset))
 			return bad(c, e, "bad file checksum line");
 		t->n++;
@@ -712,18 +718,18 @@ int mbi_trailer_parse(const char *text, size_t len, struct mb_trailer *t,
 	    key_line(&c, "backup-id", e) < 0 ||
 	    parse_text_field(&c, t->backup_id, sizeof(t->backup_id), e) < 0 ||
 	    key_line(&c, "index-hash", e) < 0 ||
-	    parse_hash(c.f[1], c.fl[1], t->index_hash) < 0 ||
+	    parse_hash(c.l.f[1], c.l.fl[1], t->index_hash) < 0 ||
 	    parse_trailer_files(&c, t, e) < 0)
 		goto fail;
-	if (c.n != 2 || !field_is(&c, 0, "files") ||
-	    mbi_parse_u64(c.f[1], c.fl[1], &files) < 0 || files != t->n ||
+	if (c.l.n != 2 || !field_is(&c, 0, "files") ||
+	    mbi_parse_u64(c.l.f[1], c.l.fl[1], &files) < 0 || files != t->n ||
 	    key_line(&c, "file-bytes", e) < 0 ||
-	    mbi_parse_u64(c.f[1], c.fl[1], &t->file_bytes) < 0) {
+	    mbi_parse_u64(c.l.f[1], c.l.fl[1], &t->file_bytes) < 0) {
 		bad(&c, e, "bad totals");
 		goto fail;
 	}
 	mb_hash_buf_hex(text, (size_t)(c.p - text), got);
-	if (key_line(&c, "self", e) < 0 || parse_hash(c.f[1], c.fl[1], self) < 0 ||
+	if (key_line(&c, "self", e) < 0 || parse_hash(c.l.f[1], c.l.fl[1], self) < 0 ||
 	    c.p != c.end) {
 		bad(&c, e, "bad self checksum line");
 		goto fail;

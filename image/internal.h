@@ -83,6 +83,27 @@ int mbi_fmt_time(char *buf, size_t cap, int64_t sec, uint32_t nsec);
 
 /* ---- index.c: the index and trailer text ---- */
 
+/* A line of the image's text (the index, the trailer, an increment's
+ * manifest): fields separated by single spaces. */
+#define MBI_MAX_FIELDS 14
+struct mbi_fields {
+	const char *f[MBI_MAX_FIELDS];
+	size_t fl[MBI_MAX_FIELDS];
+	int n;
+};
+/* Splits the line at *p (the text ends at end) into at most max fields
+ * (max <= MBI_MAX_FIELDS) and moves *p past its newline: NULL, or why it
+ * cannot ("unterminated line", "empty field", "too many fields"), *p
+ * left at the line. */
+const char *mbi_split_line(const char **p, const char *end, int max, struct mbi_fields *l);
+/* Field i is s exactly. */
+bool mbi_field_is(const struct mbi_fields *l, int i, const char *s);
+/* A field mbi_escape wrote, unescaped into *out (malloc'ed); the field
+ * "-" is NULL, "" or "-" itself as dash says.  -1 on a malformed escape,
+ * a raw byte that must be escaped, an escaped NUL, or no memory. */
+enum mbi_dash { MBI_DASH_NULL, MBI_DASH_EMPTY, MBI_DASH_ITSELF };
+int mbi_unescape(const char *f, size_t len, enum mbi_dash dash, char **out);
+
 /* Percent-escapes bytes <= 0x20, '%' and 0x7f; NULL is rendered "-". */
 int mbi_escape(struct ibuf *b, const char *s, struct mb_error *e);
 /* A one-line rendering of a path for messages (escaped, malloc'ed). */

@@ -360,11 +360,13 @@ static int release_splits(struct mb_run *r, struct mb_error *e)
 
 	if (mb_progress_start_percent(&p, r->opt, "merge", e) < 0)
 		return -1;
-	mb_mirror_set_wait_report(p ? mb_progress_on_sync : NULL, p);
+	r->obl.ctx.on_wait = p ? mb_progress_on_sync : NULL;
+	r->obl.ctx.on_wait_arg = p;
 	for (int i = 0; rc == 0 && i < r->n_legs; i++)
 		rc = r->opt->keep_split ? mb_obl_keep(&r->obl, r->legs[i].split_handle, e)
 					: mb_obl_release(&r->obl, r->legs[i].split_handle, e);
-	mb_mirror_set_wait_report(NULL, NULL);
+	r->obl.ctx.on_wait = NULL;
+	r->obl.ctx.on_wait_arg = NULL;
 	mb_progress_end(p, rc == 0);
 	return rc;
 }

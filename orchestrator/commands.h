@@ -23,7 +23,7 @@ int mb_cmd_info(const struct mb_options *opt, struct mb_error *e);
 /* orchestrator/consolidate.c; its work directory's undo (obligation kind
  * "workdir": the directory and all below it removed). */
 int mb_cmd_consolidate(const struct mb_options *opt, struct mb_error *e);
-int mb_consolidate_undo(const char *arg, struct mb_error *e);
+int mb_consolidate_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *e);
 
 /* Opens an image medium as --from takes it: spec, or --from itself when
  * spec is NULL (a path, "-" for standard input, "tape:/dev/nstN"), with

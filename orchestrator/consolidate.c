@@ -59,7 +59,7 @@ struct cons {
 /* ---- the work directory: an obligation of its own ---- */
 
 /* Undo of a "workdir" obligation: the directory and all below it. */
-int mb_consolidate_undo(const char *arg, struct mb_error *e)
+int mb_consolidate_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	if (mb_rm_tree(AT_FDCWD, arg) < 0)
 		return mb_fail(e, MB_ERR_IO, errno, "unable to remove '%s'", arg);
@@ -122,7 +122,8 @@ static int begin(struct cons *c, struct mb_error *e)
 
 	if (mb_lock_catalog(c->opt->catalog, &c->lock_fd, e) < 0 ||
 	    mb_catalog_open(&c->cat, c->opt->catalog, e) < 0 ||
-	    mb_recover_locked(c->cat, &undone, e) < 0 || find_point(c, e) < 0)
+	    mb_recover_locked(c->cat, &(struct mb_undo_ctx){ .s3 = &c->opt->s3 }, &undone, e) < 0 ||
+	    find_point(c, e) < 0)
 		return -1;
 	if (undone)
 		mb_warn("recovered %d leftover obligation(s) of a run that died", undone);
@@ -132,7 +133,7 @@ static int begin(struct cons *c, struct mb_error *e)
 	free(config);
 	if (rc < 0)
 		return -1;
-	mb_obl_init(&c->obl, c->cat, c->run);
+	mb_obl_init(&c->obl, c->cat, c->run, &(struct mb_undo_ctx){ .s3 = &c->opt->s3 });
 	c->obl_ready = true;
 	if (asprintf(&c->back_spec, "%s.back-%lld", c->spec, (long long)c->base_point) < 0) {
 		c->back_spec = NULL;

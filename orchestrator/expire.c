@@ -24,7 +24,8 @@
 
 /* Removes one run's images (files, objects on the store); *on_tape when
  * one is on tape. */
-static int remove_images(const struct mb_wal_backup *r, bool *on_tape, struct mb_error *e)
+static int remove_images(const struct mb_wal_backup *r, const struct mb_s3_settings *s3, bool *on_tape,
+			 struct mb_error *e)
 {
 	*on_tape = false;
 	for (size_t i = 0; i < r->n_media; i++) {
@@ -35,7 +36,7 @@ static int remove_images(const struct mb_wal_backup *r, bool *on_tape, struct mb
 			*on_tape = true;
 		else if (file && unlink(m + 5) < 0 && errno != ENOENT)
 			return mb_fail(e, MB_ERR_IO, errno, "unable to remove image '%s'", m + 5);
-		else if (object && mb_s3_obj_remove_url(m, e) < 0)
+		else if (object && mb_s3_obj_remove_url(m, s3, e) < 0)
 			return -1;
 		if (file || object)
 			mb_info("expire: run %" PRId64 ": image '%s' removed", r->run_id,
@@ -44,8 +45,8 @@ static int remove_images(const struct mb_wal_backup *r, bool *on_tape, struct mb
 	return 0;
 }
 
-static int expire_runs(struct mb_catalog *c, int64_t oldest_kept, size_t *removed,
-		       struct mb_error *e)
+static int expire_runs(struct mb_catalog *c, const struct mb_s3_settings *s3, int64_t oldest_kept,
+		       size_t *removed, struct mb_error *e)
 {
 	struct mb_wal_backup *r;
 	size_t n;
@@ -57,7 +58,7 @@ static int expire_runs(struct mb_catalog *c, int64_t oldest_kept, size_t *remove
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		bool on_tape;
 
-		if ((rc = remove_images(&r[i], &on_tape, e)) == 0)
+		if ((rc = remove_images(&r[i], s3, &on_tape, e)) == 0)
 			rc = mb_catalog_run_expire(c, r[i].run_id, on_tape, e);
 		if (rc == 0)
 			mb_info("expire: run %" PRId64 " %s", r[i].run_id,
@@ -133,7 +134,7 @@ int mb_cmd_expire(const struct mb_options *o, struct mb_error *e)
 	    mb_catalog_wal_backups(c, &b, &n, e) < 0)
 		goto out;
 	kept = n < (size_t)o->retain ? n : (size_t)o->retain;
-	if (kept && expire_runs(c, b[kept - 1].run_id, &removed, e) < 0)
+	if (kept && expire_runs(c, &o->s3, b[kept - 1].run_id, &removed, e) < 0)
 		goto out;
 	if (archive && (expire_wal(archive, b, kept, e) < 0 || record_archive(c, archive, e) < 0))
 		goto out;

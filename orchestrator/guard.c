@@ -144,7 +144,8 @@ static void guard_fire(struct guard_ctx *c, int timeout_s)
 	for (size_t i = c->n_undo; i-- > 0;) {
 		struct mb_error e = { 0 };
 
-		if (c->undo[i].undo(c->undo[i].arg, &e) < 0)
+		/* (the quiesce plugins' undos need nothing of the context) */
+		if (c->undo[i].undo(c->undo[i].arg, &(struct mb_undo_ctx){ 0 }, &e) < 0)
 			mb_error_log("guard: unable to end what '%s' holds: %s", c->undo[i].name, e.msg);
 	}
 }

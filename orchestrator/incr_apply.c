@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/hash.h"
+#include "orchestrator/restore_target.h"
 
 #define HASH_BUF (1u << 20)
 
@@ -108,7 +109,7 @@ out:
 
 /* Writes the runs of a delta member (mapped) into the file; sets its size. */
 static int write_runs(int fd, const struct mb_delta *d, const char *data, const char *path,
-		      struct mb_error *e)
+		      const char *target, struct mb_error *e)
 {
 	for (size_t k = 0; k < d->n_runs; k++) {
 		uint64_t off, len, done = 0;
@@ -117,8 +118,10 @@ static int write_runs(int fd, const struct mb_delta *d, const char *data, const 
 		while (done < len) {
 			ssize_t n = pwrite(fd, data + done, (size_t)(len - done), (off_t)(off + done));
 
+			if (n < 0 && errno == EINTR)
+				continue;
 			if (n <= 0)
-				return mb_fail(e, MB_ERR_IO, n < 0 ? errno : ENOSPC, "unable to write '%s'", path);
+				return mb_target_write_failed(n < 0 ? errno : ENOSPC, path, target, e);
 			done += (uint64_t)n;
 		}
 		data += len;
@@ -163,11 +166,11 @@ static int apply_delta(struct mb_incr_apply *a, const struct mb_incr_entry *x, s
 			a->target, x->ent.path);
 		goto out;
 	}
-	rc = write_runs(fd, &d, (const char *)map + hl, x->ent.path, e);
+	rc = write_runs(fd, &d, (const char *)map + hl, x->ent.path, a->target, e);
 	a->bytes += d.data_bytes;
 out:
 	if (fd >= 0 && close(fd) < 0 && rc == 0)
-		rc = mb_fail(e, MB_ERR_IO, errno, "unable to write '%s'", x->ent.path);
+		rc = mb_target_write_failed(errno, x->ent.path, a->target, e);
 	if (map != MAP_FAILED)
 		munmap(map, (size_t)st.st_size);
 	mb_delta_free(&d);

@@ -43,7 +43,7 @@ int mb_split_mount(const char *leg, uint64_t offset, const char *fstype,
 	return mb_spawn(argv, MOUNT_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e);
 }
 
-int mb_split_unmount(const char *dir, struct mb_error *e)
+int mb_split_unmount(const char *dir, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	/* umount(8) also detaches the loop device that mount -o loop made. */
 	const char *argv[] = { "umount", dir, NULL };

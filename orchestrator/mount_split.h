@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "common/obligation.h"
 
 /* Mounts leg (a block device, or an image file through a read-only loop
  * device at offset) of type fstype (ext4, xfs...) read-only at dir,
@@ -18,6 +19,6 @@ int mb_split_mount(const char *leg, uint64_t offset, const char *fstype,
 		   const char *dir, struct mb_error *e);
 /* Unmounts dir (and frees its loop device) and removes dir; not mounted
  * or missing is fine. */
-int mb_split_unmount(const char *dir, struct mb_error *e);
+int mb_split_unmount(const char *dir, const struct mb_undo_ctx *ctx, struct mb_error *e);
 
 #endif

@@ -14,11 +14,13 @@
 #include "plugins/mirror/mirror.h"
 #include "plugins/quiesce/quiesce.h"
 
-void mb_obl_init(struct mb_obligations *o, struct mb_catalog *c, int64_t run_id)
+void mb_obl_init(struct mb_obligations *o, struct mb_catalog *c, int64_t run_id,
+		 const struct mb_undo_ctx *ctx)
 {
 	memset(o, 0, sizeof(*o));
 	o->catalog = c;
 	o->run_id = run_id;
+	o->ctx = *ctx;
 }
 
 int mb_obl_take(struct mb_obligations *o, const char *kind, const char *driver,
@@ -72,7 +74,7 @@ int mb_obl_release(struct mb_obligations *o, int handle, struct mb_error *e)
 
 	if (!s->open)
 		return 0;
-	if (s->undo(s->arg, e) < 0) {
+	if (s->undo(s->arg, &o->ctx, e) < 0) {
 		mark(o, handle, "failed", NULL);
 		return -1;
 	}
@@ -137,11 +139,13 @@ static mb_undo_fn mount_undo(const char *driver)
 	return mb_split_unmount;
 }
 
-/* The orchestrator's own: an image under its final name before the run
- * is complete (publish.h). */
+/* An image under its final name before the run is complete: the
+ * orchestrator's rename (publish.h), or the driver's own (s3's completion). */
 static mb_undo_fn publish_undo(const char *driver)
 {
-	return mb_publish_undo;
+	const struct mb_media_ops *m = mb_media_driver(driver);
+
+	return m && m->unpublish ? m->unpublish : mb_publish_undo;
 }
 
 /* consolidate's work directory (orchestrator/consolidate.c). */

@@ -29,9 +29,11 @@ struct mb_obligations {
 	int64_t run_id;
 	struct mb_obligation_slot v[MB_OBL_MAX];
 	int n;
+	struct mb_undo_ctx ctx;	/* what every undo of the run gets */
 };
 
-void mb_obl_init(struct mb_obligations *o, struct mb_catalog *c, int64_t run_id);
+void mb_obl_init(struct mb_obligations *o, struct mb_catalog *c, int64_t run_id,
+		 const struct mb_undo_ctx *ctx);
 /* mb_obl_take and mb_obl_done: see common/obligation.h. */
 /* Undo it now through its undo function, then mark it released. */
 int mb_obl_release(struct mb_obligations *o, int handle, struct mb_error *e);

@@ -567,8 +567,7 @@ int mb_options_media_params(const struct mb_options *o, size_t n_media,
 	if (o->s3_uri_style && strcmp(o->s3_uri_style, "path") && strcmp(o->s3_uri_style, "virtual"))
 		return usage_error(e, "invalid s3-uri-style '%s' (path or virtual) for '%s'",
 				   o->s3_uri_style, o->verb_name);
-	mb_media_s3_set(&(struct mb_s3_settings){ o->s3_endpoint, o->s3_region, o->s3_access_key,
-						  o->s3_secret_key, o->s3_uri_style });
+	p->s3 = &o->s3;
 	return 0;
 }
 
@@ -624,6 +623,8 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_erro
 	if (check_volume_change(o, e) < 0 || mb_progress_check(o, e) < 0 ||
 	    mb_pace_check_options(o, e) < 0)
 		return -1;
+	o->s3 = (struct mb_s3_settings){ o->s3_endpoint, o->s3_region, o->s3_access_key,
+					 o->s3_secret_key, o->s3_uri_style };
 	return mb_options_media_params(o, o->media.n, &(struct mb_media_params){ 0 }, e);
 }
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "common/error.h"
+#include "plugins/media/media.h"
 
 enum mb_verb {
 	MB_VERB_BACKUP = 1 << 0,
@@ -104,6 +105,8 @@ struct mb_options {
 	/* the object store (s3:// media): config file only, never argv */
 	char *s3_endpoint, *s3_region, *s3_access_key, *s3_secret_key, *s3_uri_style;
 	bool full_recheck;		/* no change journal (extentmap.h) */
+	struct mb_s3_settings s3;	/* the five s3-* above, for the media, the
+					 * WAL archive and the undos (set at parse) */
 };
 
 /* Parses argv (and the one --config file, if any) into o.  Usage errors

@@ -274,7 +274,7 @@ static int open_catalog(struct mb_run *r, struct mb_error *e)
 		return -1;
 	}
 	free(config);
-	mb_obl_init(&r->obl, r->catalog, r->id);
+	mb_obl_init(&r->obl, r->catalog, r->id, &(struct mb_undo_ctx){ .s3 = &r->opt->s3 });
 	r->obl_ready = true;
 	return 0;
 }

@@ -59,7 +59,7 @@ void mb_publish_done(struct mb_obligations *o)
 	}
 }
 
-int mb_publish_undo(const char *arg, struct mb_error *e)
+int mb_publish_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	char *end;
 	uint64_t ino;

@@ -31,6 +31,6 @@ int mb_publish_sync_dir(const char *path, struct mb_error *e);
  * (without undo); failures only logged, the run is complete anyway. */
 void mb_publish_done(struct mb_obligations *o);
 /* The undo, from the obligation's text alone; idempotent. */
-int mb_publish_undo(const char *arg, struct mb_error *e);
+int mb_publish_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *e);
 
 #endif

@@ -22,15 +22,15 @@
 #include "orchestrator/progress.h"
 #include "plugins/mirror/mirror.h"
 
-static int undo_one(struct mb_catalog *c, const struct mb_obligation *ob,
-		    struct mb_error *e)
+static int undo_one(struct mb_catalog *c, const struct mb_undo_ctx *ctx,
+		    const struct mb_obligation *ob, struct mb_error *e)
 {
 	mb_undo_fn undo = mb_obl_undo_for(ob->kind, ob->driver);
 	struct mb_error one = { 0 };
 
 	if (!undo) {
 		mb_fail(&one, MB_ERR_INTERNAL, 0, "no undo known for %s %s", ob->driver, ob->kind);
-	} else if (undo(ob->arg, &one) == 0) {
+	} else if (undo(ob->arg, ctx, &one) == 0) {
 		mb_info("run %lld: undone %s '%s'", (long long)ob->run_id, ob->kind, ob->arg);
 		return mb_catalog_obligation_set(c, ob->id, "recovered", e);
 	}
@@ -43,13 +43,13 @@ static int undo_one(struct mb_catalog *c, const struct mb_obligation *ob,
 }
 
 /* Undoes v (and frees it), carrying on past failures: -1 if one failed. */
-static int undo_all(struct mb_catalog *c, struct mb_obligation *v, size_t n, int *undone,
-		    struct mb_error *e)
+static int undo_all(struct mb_catalog *c, const struct mb_undo_ctx *ctx, struct mb_obligation *v,
+		    size_t n, int *undone, struct mb_error *e)
 {
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (undo_one(c, &v[i], e) < 0)
+		if (undo_one(c, ctx, &v[i], e) < 0)
 			rc = -1;
 		else
 			(*undone)++;
@@ -59,7 +59,8 @@ static int undo_all(struct mb_catalog *c, struct mb_obligation *v, size_t n, int
 }
 
 /* The obligations of runs still marked running, and those runs failed. */
-static int recover_running(struct mb_catalog *c, int *undone, struct mb_error *e)
+static int recover_running(struct mb_catalog *c, const struct mb_undo_ctx *ctx, int *undone,
+			   struct mb_error *e)
 {
 	struct mb_obligation *v = NULL;
 	int64_t *runs = NULL;
@@ -69,7 +70,7 @@ static int recover_running(struct mb_catalog *c, int *undone, struct mb_error *e
 	*undone = 0;
 	if (mb_catalog_obligations_open(c, &v, &n, e) < 0)
 		return -1;
-	rc = undo_all(c, v, n, undone, e);
+	rc = undo_all(c, ctx, v, n, undone, e);
 	if (rc < 0)
 		return -1;	/* runs stay "running" so the next recover retries */
 	if (mb_catalog_runs_running(c, &runs, &n_runs, e) < 0)
@@ -85,7 +86,8 @@ static int recover_running(struct mb_catalog *c, int *undone, struct mb_error *e
 
 /* The obligations of runs that ended, tried again: -1 (e: the first
  * failure) if one is still left. */
-static int retry_left(struct mb_catalog *c, int *undone, struct mb_error *e)
+static int retry_left(struct mb_catalog *c, const struct mb_undo_ctx *ctx, int *undone,
+		      struct mb_error *e)
 {
 	struct mb_obligation *v = NULL;
 	size_t n = 0;
@@ -95,17 +97,18 @@ static int retry_left(struct mb_catalog *c, int *undone, struct mb_error *e)
 	for (size_t i = 0; i < n; i++)
 		mb_info("run %lld ended with %s '%s' not undone: trying again",
 			(long long)v[i].run_id, v[i].kind, v[i].arg);
-	return undo_all(c, v, n, undone, e);
+	return undo_all(c, ctx, v, n, undone, e);
 }
 
 /* strict: what a run that ended left undone fails the call too. */
-static int recover_all(struct mb_catalog *c, int *undone, bool strict, struct mb_error *e)
+static int recover_all(struct mb_catalog *c, const struct mb_undo_ctx *ctx, int *undone, bool strict,
+		       struct mb_error *e)
 {
 	struct mb_error left = { 0 };
 
-	if (recover_running(c, undone, e) < 0)
+	if (recover_running(c, ctx, undone, e) < 0)
 		return -1;
-	if (retry_left(c, undone, &left) == 0)
+	if (retry_left(c, ctx, undone, &left) == 0)
 		return 0;
 	if (strict) {
 		*e = left;
@@ -115,13 +118,14 @@ static int recover_all(struct mb_catalog *c, int *undone, bool strict, struct mb
 	return 0;
 }
 
-int mb_recover_locked(struct mb_catalog *c, int *undone, struct mb_error *e)
+int mb_recover_locked(struct mb_catalog *c, const struct mb_undo_ctx *ctx, int *undone,
+		      struct mb_error *e)
 {
-	return recover_all(c, undone, false, e);
+	return recover_all(c, ctx, undone, false, e);
 }
 
 /* The undos' waits (a leg's re-merge and resync, a scrub: minutes on a
- * big LV) reach the mirror plugins' report, whose percentage is the
+ * big LV) report through the undo context, whose percentage is the
  * progress of the phase "recover"; nothing shows when nothing waits. */
 static int recover_shown(struct mb_catalog *c, const struct mb_options *o, int *undone,
 			 bool strict, struct mb_error *e)
@@ -132,9 +136,8 @@ static int recover_shown(struct mb_catalog *c, const struct mb_options *o, int *
 	*undone = 0;
 	if (mb_progress_start_percent(&p, o, "recover", e) < 0)
 		return -1;
-	mb_mirror_set_wait_report(p ? mb_progress_on_sync : NULL, p);
-	rc = recover_all(c, undone, strict, e);
-	mb_mirror_set_wait_report(NULL, NULL);
+	rc = recover_all(c, &(struct mb_undo_ctx){ &o->s3, p ? mb_progress_on_sync : NULL, p },
+			 undone, strict, e);
 	mb_progress_end(p, rc == 0);
 	return rc;
 }

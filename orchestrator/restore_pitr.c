@@ -144,7 +144,7 @@ static int target_timeline(const struct mb_pitr *p, const struct mb_recovery_spa
 	const char *t = p->t.timeline ? p->t.timeline : "latest";
 
 	if (!strcmp(t, "latest"))
-		return mb_wal_archive_latest_timeline(p->archive, sp->timeline, tli, e);
+		return mb_wal_archive_latest_timeline(p->archive, p->s3, sp->timeline, tli, e);
 	*tli = strcmp(t, "current") ? (uint32_t)strtoul(t, NULL, 10) : sp->timeline;
 	return 0;
 }
@@ -163,7 +163,7 @@ static int on_path(const struct mb_pitr *p, const struct mb_recovery_span *sp, u
 	*yes = tli == sp->timeline;
 	if (tli <= sp->timeline)
 		return 0;
-	if (mb_wal_history_read(p->archive, tli, &h, &why) < 0) {
+	if (mb_wal_history_read(p->archive, p->s3, tli, &h, &why) < 0) {
 		*yes = why.code == MB_ERR_NOT_FOUND;
 		if (!*yes)
 			*e = why;
@@ -382,7 +382,7 @@ static int archive_complete(const struct mb_pitr *p, struct mb_error *e)
 {
 	struct mb_wal_gap gap;
 	char what[160], lsn[MB_WAL_LSN_MAX];
-	int rc = mb_wal_archive_check(p->archive, p->span.timeline, p->span.start_lsn,
+	int rc = mb_wal_archive_check(p->archive, p->s3, p->span.timeline, p->span.start_lsn,
 				      p->target_tli, p->span.end_lsn, &gap, e);
 
 	if (rc <= 0)
@@ -445,6 +445,7 @@ int mb_pitr_prepare(struct mb_pitr *p, const struct mb_options *opt, struct mb_e
 		return -1;
 	if (!(p->plugin = mb_quiesce_recovery(NULL)))
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "no plugin can restore to a point in time");
+	p->s3 = &opt->s3;
 	if (p->plugin->recovery->check(&p->t, e) < 0 || !(p->archive = mb_wal_archive_dir(opt, e)) ||
 	    read_points(p, opt->catalog, e) < 0)
 		return -1;

@@ -25,6 +25,7 @@ struct mb_pitr {
 	const struct mb_quiesce_ops *plugin;	/* the one with the recovery op */
 	const struct mb_catalog_point *point;	/* the backup chosen */
 	const char *archive;	/* the WAL archive (--wal-archive) */
+	const struct mb_s3_settings *s3;	/* its store's, if on one */
 	struct mb_recovery_span span;	/* the chosen backup's WAL */
 	uint32_t target_tli;	/* the timeline recovery follows */
 	char **from;		/* its media as --from takes them (no --from given) */

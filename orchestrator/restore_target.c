@@ -353,6 +353,15 @@ static bool all_zero(const unsigned char *p, size_t n)
 	return n <= 16 || memcmp(p, p + 16, n - 16) == 0;
 }
 
+int mb_target_write_failed(int err, const char *path, const char *dir, struct mb_error *e)
+{
+	mb_fail(e, MB_ERR_IO, err, "unable to write '%s' in restore target '%s'", path, dir);
+	if (err == ENOSPC || err == EDQUOT)
+		mb_hint(e, "free space on the target's filesystem, or restore less at a time"
+			" with --file");
+	return -1;
+}
+
 static int write_at(const struct mb_target *t, int fd, const unsigned char *buf, size_t len,
 		    uint64_t pos, const char *path, struct mb_error *e)
 {
@@ -361,16 +370,8 @@ static int write_at(const struct mb_target *t, int fd, const unsigned char *buf,
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			int err = n < 0 ? errno : ENOSPC;
-
-			mb_fail(e, MB_ERR_IO, err, "unable to write '%s' in restore target '%s'",
-				path, t->dir);
-			if (err == ENOSPC || err == EDQUOT)
-				mb_hint(e, "free space on the target's filesystem, or restore"
-					" less at a time with --file");
-			return -1;
-		}
+		if (n <= 0)
+			return mb_target_write_failed(n < 0 ? errno : ENOSPC, path, t->dir, e);
 		buf += n;
 		len -= n;
 		pos += n;

@@ -48,6 +48,10 @@ int mb_target_publish(struct mb_target *t, size_t id, struct mb_error *e);
 void mb_target_discard(struct mb_target *t, size_t id);
 int mb_target_write(struct mb_target *t, int fd, const void *buf, size_t len,
 		    struct mb_error *e);
+/* The failure of a write of path under the restore target dir (err: the
+ * write's errno, ENOSPC for a write of 0): the message names both, and a
+ * full filesystem gets a hint.  Also the increments' (incr_apply.c). */
+int mb_target_write_failed(int err, const char *path, const char *dir, struct mb_error *e);
 /* Moves the write position of fd (a segment of a larger file starts at its
  * seg_offset); skipped ranges stay holes. */
 int mb_target_seek(struct mb_target *t, int fd, uint64_t offset,

@@ -108,7 +108,8 @@ int mb_stream_close_media(struct mb_run *r, struct mb_error *e);
 
 /* `mbackup recover`: undo every obligation of runs that died, mark them
  * failed.  Also called by P0 with the lock already held. */
-int mb_recover_locked(struct mb_catalog *c, int *undone, struct mb_error *e);
+int mb_recover_locked(struct mb_catalog *c, const struct mb_undo_ctx *ctx, int *undone,
+		      struct mb_error *e);
 /* The same, the waits of its undos (a leg's re-merge, a scrub) shown as
  * the progress (--progress) of the phase "recover" (recover.c). */
 int mb_recover_shown(struct mb_catalog *c, const struct mb_options *o, int *undone,

@@ -508,6 +508,24 @@ static int record_position(struct mb_run *r, int k, const struct mb_media_positi
 				   pos->n_parts, e);
 }
 
+/* A medium whose close puts the image under its name (s3's completion):
+ * that is a publish obligation too, recorded before, from the text the
+ * driver gives; none for a medium without names. */
+static int take_publication(struct mb_run *r, struct mb_sink *driver, struct mb_error *e)
+{
+	char *what = NULL;
+	int handle, rc;
+
+	if (!driver->ops->publication)
+		return 0;
+	if (driver->ops->publication(driver, &what, e) < 0)
+		return -1;
+	rc = mb_obl_take(&r->obl, "publish", driver->ops->name, what, driver->ops->unpublish,
+			 &handle, e);
+	free(what);
+	return rc;
+}
+
 /* A good file image goes under its final name: the publish obligation
  * first (publish.h), then the close (fsync, rename), then the directory
  * flushed, so the rename is durable before the run can be marked
@@ -528,7 +546,11 @@ static int close_published(struct mb_run *r, int k, struct mb_media_position *po
 		return mb_sink_close(s, pos, e);
 	if (!driver->ops->dir) {	/* no name to rename to (s3): the close publishes */
 		free(final);
-		rc = mb_sink_close(s, pos, e);
+		rc = take_publication(r, driver, e);
+		if (rc == 0)
+			rc = mb_sink_close(s, pos, e);
+		else
+			mb_sink_abort(s);
 		return rc == 0 ? mb_obl_release(&r->obl, h, e) : rc;
 	}
 	if (!final) {

@@ -125,8 +125,8 @@ int mb_wal_history_parse(const char *text, uint32_t tli, struct mb_wal_history *
  * A missing file is MB_ERR_NOT_FOUND.  read: of the archive spec names. */
 int mb_wal_history_load(struct mb_wal_store *s, uint32_t tli, struct mb_wal_history *h,
 			struct mb_error *e);
-int mb_wal_history_read(const char *archive, uint32_t tli, struct mb_wal_history *h,
-			struct mb_error *e);
+int mb_wal_history_read(const char *archive, const struct mb_s3_settings *s3, uint32_t tli,
+			struct mb_wal_history *h, struct mb_error *e);
 void mb_wal_history_free(struct mb_wal_history *h);
 /* The entry of h holding tli, or NULL. */
 const struct mb_wal_tl *mb_wal_history_find(const struct mb_wal_history *h, uint32_t tli);
@@ -185,17 +185,17 @@ struct mb_wal_gap {
  * with gap->first_missing set (the first missing file in replay order),
  * -1 on error: MB_ERR_NOT_FOUND when the archive does not exist or the
  * target timeline does not descend from start_tli at start_lsn. */
-int mb_wal_archive_check(const char *archive, uint32_t start_tli, uint64_t start_lsn,
-			 uint32_t target_tli, uint64_t end_lsn, struct mb_wal_gap *gap,
-			 struct mb_error *e);
+int mb_wal_archive_check(const char *archive, const struct mb_s3_settings *s3, uint32_t start_tli,
+			 uint64_t start_lsn, uint32_t target_tli, uint64_t end_lsn,
+			 struct mb_wal_gap *gap, struct mb_error *e);
 /* The same on a scan already made (wal-check checks every backup on one). */
 int mb_wal_scan_check(struct mb_wal_store *st, const struct mb_wal_scan *s, uint32_t start_tli,
 		      uint64_t start_lsn, uint32_t target_tli, uint64_t end_lsn,
 		      struct mb_wal_gap *gap, struct mb_error *e);
 /* The timeline 'latest' means from start_tli: start_tli itself when no
  * TTTTTTTT.history of a later one is archived. */
-int mb_wal_archive_latest_timeline(const char *archive, uint32_t start_tli, uint32_t *tli,
-				   struct mb_error *e);
+int mb_wal_archive_latest_timeline(const char *archive, const struct mb_s3_settings *s3,
+				   uint32_t start_tli, uint32_t *tli, struct mb_error *e);
 
 /* ---- expiry (wal_prune.c) ---- */
 

@@ -14,15 +14,15 @@ static uint32_t latest_in_scan(const struct mb_wal_scan *s, uint32_t start_tli)
 	return t;
 }
 
-int mb_wal_archive_latest_timeline(const char *archive, uint32_t start_tli, uint32_t *tli,
-				   struct mb_error *e)
+int mb_wal_archive_latest_timeline(const char *archive, const struct mb_s3_settings *s3,
+				   uint32_t start_tli, uint32_t *tli, struct mb_error *e)
 {
 	char name[MB_WAL_NAME_MAX];
 	struct mb_wal_store *s;
 	struct mb_wal_entry en;
 	int rc = 0;
 
-	if (mb_wal_store_open(archive, &s, e) < 0) {
+	if (mb_wal_store_open(archive, s3, &s, e) < 0) {
 		e->code = MB_ERR_NOT_FOUND;
 		return -1;
 	}
@@ -126,7 +126,8 @@ int mb_wal_scan_check(struct mb_wal_store *archive, const struct mb_wal_scan *s,
 	return rc;
 }
 
-int mb_wal_archive_check(const char *archive, uint32_t start_tli, uint64_t start_lsn,
+int mb_wal_archive_check(const char *archive, const struct mb_s3_settings *s3, uint32_t start_tli,
+			 uint64_t start_lsn,
 			 uint32_t target_tli, uint64_t end_lsn, struct mb_wal_gap *gap,
 			 struct mb_error *e)
 {
@@ -134,7 +135,7 @@ int mb_wal_archive_check(const char *archive, uint32_t start_tli, uint64_t start
 	struct mb_wal_scan s;
 	int rc = -1;
 
-	if (mb_wal_store_open(archive, &st, e) < 0)
+	if (mb_wal_store_open(archive, s3, &st, e) < 0)
 		return -1;
 	if (mb_wal_scan(st, &s, e) == 0) {
 		rc = mb_wal_scan_check(st, &s, start_tli, start_lsn, target_tli, end_lsn, gap, e);

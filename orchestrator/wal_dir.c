@@ -25,7 +25,7 @@ int mb_wal_archive_open(const struct mb_options *o, struct mb_wal_store **s, int
 		return -1;
 	if (level)
 		*level = p.compress.level;
-	return mb_wal_store_open(o->wal_archive, s, e);
+	return mb_wal_store_open(o->wal_archive, &o->s3, s, e);
 }
 
 const char *mb_wal_archive_dir(const struct mb_options *o, struct mb_error *e)

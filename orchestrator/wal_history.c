@@ -101,14 +101,14 @@ out:
 	return rc;
 }
 
-int mb_wal_history_read(const char *archive, uint32_t tli, struct mb_wal_history *h,
-			struct mb_error *e)
+int mb_wal_history_read(const char *archive, const struct mb_s3_settings *s3, uint32_t tli,
+			struct mb_wal_history *h, struct mb_error *e)
 {
 	struct mb_wal_store *s;
 	int rc;
 
 	*h = (struct mb_wal_history){ 0 };
-	if (mb_wal_store_open(archive, &s, e) < 0)
+	if (mb_wal_store_open(archive, s3, &s, e) < 0)
 		return -1;
 	rc = mb_wal_history_load(s, tli, h, e);
 	mb_wal_store_close(s);

@@ -22,13 +22,15 @@ static const struct mb_wal_store_ops *backend_of(const char *spec)
 	return NULL;
 }
 
-int mb_wal_store_open(const char *spec, struct mb_wal_store **s, struct mb_error *e)
+int mb_wal_store_open(const char *spec, const struct mb_s3_settings *s3, struct mb_wal_store **s,
+		      struct mb_error *e)
 {
 	*s = calloc(1, sizeof(**s));
 	if (!*s)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open WAL archive '%s'", spec);
 	(*s)->ops = backend_of(spec);
 	(*s)->spec = spec;
+	(*s)->s3 = s3;
 	if ((*s)->ops->open(*s, e) < 0) {
 		free(*s);
 		*s = NULL;

@@ -78,12 +78,15 @@ struct mb_wal_store_ops {
 struct mb_wal_store {
 	const struct mb_wal_store_ops *ops;
 	const char *spec;	/* the wal-archive value, as given */
+	const struct mb_s3_settings *s3;	/* s3://: the store's (options.h) */
 	void *priv;
 };
 
 /* The backend spec's scheme selects, opened (MB_ERR_CONFIG when the
  * archive is unusable, with a hint).  close(NULL) is a no-op. */
-int mb_wal_store_open(const char *spec, struct mb_wal_store **s, struct mb_error *e);
+struct mb_s3_settings;
+int mb_wal_store_open(const char *spec, const struct mb_s3_settings *s3, struct mb_wal_store **s,
+		      struct mb_error *e);
 void mb_wal_store_close(struct mb_wal_store *s);
 /* The local directory spec names, or NULL when it is on a store (what
  * preflight checks for a frozen filesystem). */

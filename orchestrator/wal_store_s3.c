@@ -42,7 +42,7 @@ static int s3s_open(struct mb_wal_store *s, struct mb_error *e)
 		mb_hint(e, "write it s3://BUCKET/PREFIX");
 		return -1;
 	}
-	if (mb_s3_obj_open(&x->o, s->spec, e) < 0) {
+	if (mb_s3_obj_open(&x->o, s->spec, s->s3, e) < 0) {
 		free(x->prefix);
 		free(x);
 		return -1;

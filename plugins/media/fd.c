@@ -188,7 +188,7 @@ static void file_abort(struct mb_sink *s)
 	s->priv = NULL;
 }
 
-static int file_undo(const char *partial_path, struct mb_error *e)
+static int file_undo(const char *partial_path, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	if (unlink(partial_path) < 0 && errno != ENOENT)
 		return mb_fail(e, MB_ERR_MEDIA, errno, "unable to remove '%s'", partial_path);

@@ -38,6 +38,7 @@
 #include <sys/types.h>
 
 #include "common/error.h"
+#include "common/obligation.h"
 #include "image/io.h"
 
 #define MB_MEDIA_MAX_VOLUMES 64
@@ -71,6 +72,8 @@ struct mb_media_params {
 	unsigned device_timeout;	/* seconds a pipe may stall; 0: never */
 	struct mb_media_stop stop;	/* what ends a blocked wait */
 	struct mb_compress compress;	/* level 0: the image as it is */
+	const struct mb_s3_settings *s3;	/* s3://: the store's (NULL: the
+						 * environment's alone) */
 };
 
 /* Where an image went on a medium with positions (a tape): one part per
@@ -146,7 +149,17 @@ struct mb_media_ops {
 	 * or *what NULL: nothing to record. */
 	int (*obligation)(const char *arg, char **what, struct mb_error *e);
 	/* Undoes it (recover): removes PATH.partial; a missing one is fine. */
-	int (*undo)(const char *what, struct mb_error *e);
+	mb_undo_fn undo;
+	/* Optional, for a driver whose close itself puts the image under its
+	 * final name (s3: the upload's completion): called on the driver's
+	 * sink once the image's last byte is written, just before close, it
+	 * gives the text of the "publish" obligation the orchestrator records
+	 * first (malloc'ed); unpublish undoes it: the image of a run that did
+	 * not complete is removed again, as a file's rename is rolled back
+	 * (orchestrator/publish.h).  NULL: the orchestrator renames a file
+	 * itself, or the medium has no names (pipe, tape). */
+	int (*publication)(struct mb_sink *s, char **what, struct mb_error *e);
+	mb_undo_fn unpublish;
 	/* The directory the driver writes into (preflight refuses one on a
 	 * filesystem that will be frozen), malloc'ed; NULL: none. */
 	char *(*dir)(const char *arg);
@@ -253,15 +266,14 @@ int mb_compress_parse(const char *text, struct mb_compress *c, struct mb_error *
 
 /* s3://BUCKET/KEY (s3_http.c): the object store's endpoint, region,
  * credentials and addressing ("path" or "virtual"), from the config file
- * only (never the command line).  NULL fields fall back on the AWS
- * environment variables (AWS_ENDPOINT_URL, AWS_DEFAULT_REGION or
- * AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).  Kept for the
- * process (the strings are borrowed: they must outlive every s3 call),
- * because recover's undo of an upload has only the obligation's text. */
+ * only (never the command line), kept in the options; the media get them
+ * in their params, an undo (recover's abort of an upload) in its context
+ * (common/obligation.h).  NULL fields fall back on the AWS environment
+ * variables (AWS_ENDPOINT_URL, AWS_DEFAULT_REGION or AWS_REGION,
+ * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).  The strings are borrowed. */
 struct mb_s3_settings {
 	const char *endpoint, *region, *access_key, *secret_key, *uri_style;
 };
-void mb_media_s3_set(const struct mb_s3_settings *s);
 
 /* ---- reading ---- */
 

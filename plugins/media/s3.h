@@ -56,8 +56,8 @@ struct mbm_s3_req {
 	char modified[40];	/* the Last-Modified header */
 };
 
-/* Parses "//BUCKET/KEY" and takes the settings (mb_media_s3_set, else the
- * AWS environment variables); no request is made.  p may be NULL. */
+/* Parses "//BUCKET/KEY" and takes the settings (p->s3, else the AWS
+ * environment variables) and p->stop; no request is made.  p may be NULL. */
 int mbm_s3_init(struct mbm_s3 *c, const char *arg, const struct mb_media_params *p,
 		struct mb_error *e);
 void mbm_s3_fini(struct mbm_s3 *c);
@@ -76,9 +76,15 @@ char *mbm_s3_xml(const char *xml, const char *tag);
 /* s percent-encoded as SigV4 wants it (keep_slash: a path), malloc'ed. */
 char *mbm_s3_encode(const char *s, bool keep_slash);
 
+/* The object API's HEAD (s3_object.c) on c's key: 0 with *info, 1 when
+ * there is no such object (or bucket); what: "look up" for the messages. */
+struct mb_s3_info;
+int mbm_s3_head(struct mbm_s3 *c, const char *what, struct mb_s3_info *info,
+		struct mb_error *e);
+
 /* ---- the driver's pieces (s3_upload.c, s3_read.c, s3_write.c) ---- */
 
-/* HEAD of the object: refused (MB_ERR_MEDIA) if it exists and !force. */
+/* mbm_s3_head of the object: refused (MB_ERR_MEDIA) if it exists and !force. */
 int mbm_s3_refuse_existing(struct mbm_s3 *c, bool force, struct mb_error *e);
 /* A listing of one key of the bucket (s3_probe.c): NoSuchBucket, which
  * a HEAD of the object cannot tell from an absent key, is an error. */
@@ -88,8 +94,17 @@ int mbm_s3_probe_bucket(struct mbm_s3 *c, struct mb_error *e);
 int mbm_s3_complete(struct mbm_s3 *c, const char *upload_id, const char (*etag)[96],
 		    uint32_t n, uint64_t size, struct mb_error *e);
 int mbm_s3_abort_upload(struct mbm_s3 *c, const char *upload_id, struct mb_error *e);
+/* The completion puts the object under its name for a run that is not
+ * complete yet: the "publish" obligation's text, recorded before it,
+ * "ETAG //BUCKET/KEY" with the ETag the store will give the object (the
+ * MD5 of the parts' MD5s and "-N", computed from the parts' ETags; "-"
+ * when a part's ETag is no MD5, as under SSE-KMS), malloc'ed. */
+char *mbm_s3_publication(const struct mbm_s3 *c, const char (*etag)[96], uint32_t n);
+/* Its undo: deletes the object while it is the one the run wrote (its
+ * ETag); an older object (--force was to replace it) or none is left. */
+int mbm_s3_unpublish(const char *what, const struct mb_undo_ctx *ctx, struct mb_error *e);
 /* recover: aborts every multipart upload under the obligation's key. */
-int mbm_s3_undo(const char *what, struct mb_error *e);
+int mbm_s3_undo(const char *what, const struct mb_undo_ctx *ctx, struct mb_error *e);
 
 int mbm_s3_open_read(struct mb_media_in *m, const char *arg, const struct mb_media_params *p,
 		     struct mb_error *e);

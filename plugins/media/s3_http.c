@@ -17,13 +17,6 @@
 #define S3_TRIES 5		/* a request is sent at most this often */
 #define S3_BACKOFF_MS 200	/* before the 2nd try; doubled each time */
 
-static struct mb_s3_settings settings;
-
-void mb_media_s3_set(const struct mb_s3_settings *s)
-{
-	settings = *s;
-}
-
 static const char *pick(const char *set, const char *env1, const char *env2)
 {
 	const char *v = set && *set ? set : getenv(env1);
@@ -81,17 +74,19 @@ static int no_setting(struct mbm_s3 *c, const char *what, const char *key, const
 int mbm_s3_init(struct mbm_s3 *c, const char *arg, const struct mb_media_params *p,
 		struct mb_error *e)
 {
-	const char *ep, *ak, *sk, *style = settings.uri_style, *region;
+	static const struct mb_s3_settings none;
+	const struct mb_s3_settings *set = p && p->s3 ? p->s3 : &none;
+	const char *ep, *ak, *sk, *style = set->uri_style, *region;
 
 	memset(c, 0, sizeof(*c));
 	if (p)
 		c->stop = p->stop;
 	if (parse_arg(c, arg, e) < 0)
 		return -1;
-	ep = pick(settings.endpoint, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL");
-	ak = pick(settings.access_key, "AWS_ACCESS_KEY_ID", NULL);
-	sk = pick(settings.secret_key, "AWS_SECRET_ACCESS_KEY", NULL);
-	region = pick(settings.region, "AWS_DEFAULT_REGION", "AWS_REGION");
+	ep = pick(set->endpoint, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL");
+	ak = pick(set->access_key, "AWS_ACCESS_KEY_ID", NULL);
+	sk = pick(set->secret_key, "AWS_SECRET_ACCESS_KEY", NULL);
+	region = pick(set->region, "AWS_DEFAULT_REGION", "AWS_REGION");
 	if (!ep)
 		return no_setting(c, "endpoint", "s3-endpoint", "AWS_ENDPOINT_URL", e);
 	if (!ak || !sk)

@@ -16,7 +16,8 @@ struct mb_s3_obj {
 	struct mbm_s3 c;
 };
 
-int mb_s3_obj_open(struct mb_s3_obj **o, const char *url, struct mb_error *e)
+int mb_s3_obj_open(struct mb_s3_obj **o, const char *url, const struct mb_s3_settings *s3,
+		   struct mb_error *e)
 {
 	if (strncmp(url, "s3:", 3) != 0) {
 		*o = NULL;
@@ -24,7 +25,7 @@ int mb_s3_obj_open(struct mb_s3_obj **o, const char *url, struct mb_error *e)
 	}
 	if (!(*o = calloc(1, sizeof(**o))))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open '%s'", url);
-	if (mbm_s3_init(&(*o)->c, url + 3, NULL, e) < 0) {
+	if (mbm_s3_init(&(*o)->c, url + 3, &(struct mb_media_params){ .s3 = s3 }, e) < 0) {
 		mb_s3_obj_close(*o);
 		*o = NULL;
 		return -1;
@@ -108,22 +109,23 @@ static void info_of(const struct mbm_s3_req *r, uint64_t size, struct mb_s3_info
 	info->size = size;
 	info->mtime = r->modified[0] ? parse_time(r->modified) : 0;
 	snprintf(info->meta, sizeof(info->meta), "%s", r->meta);
+	memcpy(info->etag, r->etag, sizeof(info->etag));
 }
 
-int mb_s3_obj_head(struct mb_s3_obj *o, const char *key, struct mb_s3_info *info,
-		   struct mb_error *e)
+int mbm_s3_head(struct mbm_s3 *c, const char *what, struct mb_s3_info *info,
+		struct mb_error *e)
 {
 	struct mbm_s3_req r = { .method = "HEAD" };
 	int rc = -1;
 
-	if (aim(o, key, e) < 0 || mbm_s3_do(&o->c, &r, "look up", e) < 0)
+	if (mbm_s3_do(c, &r, what, e) < 0)
 		goto out;
 	if (r.status == 404) {
 		rc = 1;
 		goto out;
 	}
 	if (r.status != 200) {
-		mbm_s3_fail(&o->c, &r, "look up", e);
+		mbm_s3_fail(c, &r, what, e);
 		goto out;
 	}
 	info_of(&r, r.length, info);
@@ -131,6 +133,14 @@ int mb_s3_obj_head(struct mb_s3_obj *o, const char *key, struct mb_s3_info *info
 out:
 	mbm_s3_req_free(&r);
 	return rc;
+}
+
+int mb_s3_obj_head(struct mb_s3_obj *o, const char *key, struct mb_s3_info *info,
+		   struct mb_error *e)
+{
+	if (aim(o, key, e) < 0)
+		return -1;
+	return mbm_s3_head(&o->c, "look up", info, e);
 }
 
 /* A GET of the range [0, win]: one request, an answer of the object's
@@ -343,12 +353,12 @@ out:
 	return rc;
 }
 
-int mb_s3_obj_remove_url(const char *url, struct mb_error *e)
+int mb_s3_obj_remove_url(const char *url, const struct mb_s3_settings *s3, struct mb_error *e)
 {
 	struct mb_s3_obj *o;
 	int rc;
 
-	if (mb_s3_obj_open(&o, url, e) < 0)
+	if (mb_s3_obj_open(&o, url, s3, e) < 0)
 		return -1;
 	rc = mb_s3_obj_delete(o, strchr(url + 5, '/') + 1, e);
 	mb_s3_obj_close(o);

@@ -27,11 +27,15 @@ struct mb_s3_info {
 	uint64_t size;
 	time_t mtime;		/* Last-Modified; 0 if the store gave none */
 	char meta[72];		/* x-amz-meta-xxh128, "" if none */
+	char etag[96];		/* the ETag, quotes included ("" if none; HEAD only) */
 };
 
 /* A client on the bucket of url, "s3://BUCKET/KEY" (the KEY part is only
- * checked to be there); no request is made. */
-int mb_s3_obj_open(struct mb_s3_obj **o, const char *url, struct mb_error *e);
+ * checked to be there), with the store's settings s3 (media.h; NULL: the
+ * environment's); no request is made. */
+struct mb_s3_settings;
+int mb_s3_obj_open(struct mb_s3_obj **o, const char *url, const struct mb_s3_settings *s3,
+		   struct mb_error *e);
 void mb_s3_obj_close(struct mb_s3_obj *o);
 const char *mb_s3_obj_bucket(const struct mb_s3_obj *o);
 
@@ -62,6 +66,6 @@ int mb_s3_obj_delete(struct mb_s3_obj *o, const char *key, struct mb_error *e);
 int mb_s3_obj_delete_many(struct mb_s3_obj *o, const char *const *keys, size_t n,
 			  size_t *requests, struct mb_error *e);
 /* The object a media spec "s3://BUCKET/KEY" names, deleted (expire). */
-int mb_s3_obj_remove_url(const char *url, struct mb_error *e);
+int mb_s3_obj_remove_url(const char *url, const struct mb_s3_settings *s3, struct mb_error *e);
 
 #endif

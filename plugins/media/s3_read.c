@@ -12,6 +12,7 @@
  */
 #include "plugins/media/drivers.h"
 #include "plugins/media/s3.h"
+#include "plugins/media/s3_object.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -48,21 +49,17 @@ struct s3img {
 
 static int head_object(struct s3r *r, struct mb_error *e)
 {
-	struct mbm_s3_req q = { .method = "HEAD" };
-	int rc = -1;
+	struct mb_s3_info info;
+	int rc = mbm_s3_head(&r->c, "open", &info, e);
 
-	if (mbm_s3_do(&r->c, &q, "open", e) < 0)
-		goto out;
-	if (q.status != 200) {
-		mbm_s3_fail(&r->c, &q, "open", e);
-		if (q.status == 404 && !e->kept_older)	/* as a missing image file */
+	if (rc == 1) {		/* as a missing image file */
+		mbm_s3_fail(&r->c, &(struct mbm_s3_req){ .status = 404 }, "open", e);
+		if (!e->kept_older)
 			e->code = MB_ERR_NOT_FOUND;
-		goto out;
+		return -1;
 	}
-	r->size = q.length;
-	rc = 0;
-out:
-	mbm_s3_req_free(&q);
+	if (rc == 0)
+		r->size = info.size;
 	return rc;
 }
 

@@ -9,7 +9,8 @@
  * after the trailer: an object under the image's name is always a whole
  * image.  A failed run aborts the upload (abort), and the obligation
  * (the bucket and key) lets recover abort whatever upload a dead run left
- * under that key.
+ * under that key; an object completed for a run that then fails (another
+ * device's close failed) is deleted again (the publish obligation).
  */
 #include "plugins/media/drivers.h"
 #include "plugins/media/s3.h"
@@ -443,6 +444,20 @@ static int s3_finish(struct mb_sink *s, struct mb_error *e)
 	return 0;
 }
 
+/* Every part is up (finish), so the ETag the completion will give the
+ * object is known before it is asked for. */
+static int s3_publication(struct mb_sink *s, char **what, struct mb_error *e)
+{
+	struct s3w *w = s->priv;
+
+	if (s3_finish(s, e) < 0 || wait_idle(w, e) < 0)
+		return -1;
+	if (!(*what = mbm_s3_publication(&w->c, w->etag, w->n_parts + w->tail_sent)))
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to record the image '%s'",
+			       w->c.spec);
+	return 0;
+}
+
 static int s3_close(struct mb_sink *s, struct mb_media_position *where, struct mb_error *e)
 {
 	struct s3w *w = s->priv;
@@ -498,6 +513,7 @@ static int s3_check(const char *arg, const struct mb_media_params *p, struct mb_
 const struct mb_media_ops mbm_s3_ops = {
 	.name = "s3", .check = s3_check, .open_write = s3_open_write, .write = s3_write,
 	.close = s3_close, .abort = s3_abort, .finish = s3_finish, .obligation = s3_obligation,
-	.undo = mbm_s3_undo, .open_read = mbm_s3_open_read, .read = mbm_s3_read,
+	.undo = mbm_s3_undo, .publication = s3_publication, .unpublish = mbm_s3_unpublish,
+	.open_read = mbm_s3_open_read, .read = mbm_s3_read,
 	.seek = mbm_s3_seek, .next_image = mbm_s3_next_image, .close_read = mbm_s3_close_read,
 };

@@ -192,7 +192,7 @@ static int loop_split(struct mb_mirror *m, struct mb_error *e)
 	return m->split_path ? 0 : mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to split");
 }
 
-static int loop_undo(const char *clone, struct mb_error *e)
+static int loop_undo(const char *clone, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	if (unlink(clone) < 0 && errno != ENOENT)
 		return mb_fail(e, MB_ERR_MIRROR, errno, "unable to remove split leg '%s'", clone);

@@ -279,23 +279,24 @@ static int lvm_check(struct mb_mirror *m, struct mb_error *e)
 	return 0;
 }
 
-/* The percentage of a wait to sync's callback (m) or an undo's report;
- * false when neither is set. */
-static bool report_wait(const struct mb_mirror *m, const char *what, double percent)
+/* The percentage of a wait to sync's callback (m) or an undo's report
+ * (ctx); false when neither is set. */
+static bool report_wait(const struct mb_mirror *m, const struct mb_undo_ctx *ctx, const char *what,
+			double percent)
 {
 	percent = percent < 0 ? 0 : percent;
 	if (m && m->on_sync) {
 		m->on_sync(m->on_sync_arg, what, percent);
 		return true;
 	}
-	return !m && mb_mirror_wait_report(what, percent);
+	return !m && mb_mirror_wait_report(ctx, what, percent);
 }
 
 /* Polls until the raid is 100% in sync with no resync, recovery or scrub
  * running, for at most timeout_s, or until stop (may be NULL) says so.
  * Fills *st with the last report. */
 static int wait_idle(const char *vg, const char *lv, int timeout_s, const struct mb_mirror *m,
-		     struct lv_state *st, struct mb_error *e)
+		     const struct mb_undo_ctx *ctx, struct lv_state *st, struct mb_error *e)
 {
 	long long deadline = mb_now_ms() + (long long)timeout_s * 1000;
 	const struct mb_stop *stop = m ? &m->stop : NULL;
@@ -317,7 +318,7 @@ static int wait_idle(const char *vg, const char *lv, int timeout_s, const struct
 		/* A person at a terminal sees the resync move, a scheduler too
 		 * (--progress: the sync's callback, or an undo's report). */
 		snprintf(what, sizeof(what), "%s/%s %s", vg, lv, st->sync_action);
-		if (report_wait(m, what, st->sync_percent))
+		if (report_wait(m, ctx, what, st->sync_percent))
 			tty = false;
 		else if (tty)
 			fprintf(stderr, "\r\033[Kwaiting for %s/%s: %.1f%% in sync (%s)", vg, lv,
@@ -345,7 +346,7 @@ static int lvm_sync(struct mb_mirror *m, struct mb_error *e)
 	/* Unfit first: a linear LV would never report a sync percentage. */
 	if (lv_state_read(lm->vg, lm->lv, &st, e) < 0 || refuse_unfit(lm->vg, lm->lv, &st, e) < 0 ||
 	    wait_idle(lm->vg, lm->lv, m->sync_timeout_s > 0 ? m->sync_timeout_s : LVM_SYNC_TIMEOUT_S,
-		      m, &st, e) < 0 ||
+		      m, NULL, &st, e) < 0 ||
 	    refuse_unfit(lm->vg, lm->lv, &st, e) < 0)
 		return -1;
 	if (mb_now_ms() - t0 > 2 * LVM_POLL_MS)
@@ -417,7 +418,7 @@ static int lvm_split(struct mb_mirror *m, struct mb_error *e)
 }
 
 /* Runs one scrub (check or repair) to its end; *mismatches is what md found. */
-static int scrub(const char *vg, const char *lv, const char *action,
+static int scrub(const char *vg, const char *lv, const char *action, const struct mb_undo_ctx *ctx,
 		 unsigned long long *mismatches, struct mb_error *e)
 {
 	char target[2 * LVM_NAME_MAX + 2];
@@ -427,7 +428,7 @@ static int scrub(const char *vg, const char *lv, const char *action,
 
 	snprintf(target, sizeof(target), "%s/%s", vg, lv);
 	if (mb_spawn(argv, LVM_CMD_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e) < 0 ||
-	    wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, &st, e) < 0)
+	    wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e) < 0)
 		return -1;
 	*mismatches = st.mismatches;
 	mb_info("lvm: %s scrub of '%s' done in %lld ms, %llu mismatched sectors", action,
@@ -438,19 +439,20 @@ static int scrub(const char *vg, const char *lv, const char *action,
 /* After a merge: the legs are equal, whatever the merge resynced.  A
  * check scrub counts mismatches (dm-raid reports the count only after a
  * check, never after a repair); when it finds any, repair and check again. */
-static int make_whole(const char *vg, const char *lv, struct mb_error *e)
+static int make_whole(const char *vg, const char *lv, const struct mb_undo_ctx *ctx,
+		      struct mb_error *e)
 {
 	unsigned long long found = 0, left = 0;
 	struct lv_state st;
 
-	if (wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, &st, e) < 0 ||
-	    scrub(vg, lv, "check", &found, e) < 0)
+	if (wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e) < 0 ||
+	    scrub(vg, lv, "check", ctx, &found, e) < 0)
 		return -1;
 	if (found == 0)
 		return 0;
 	mb_warn("lvm: the merge left %llu sectors of '%s/%s' out of sync; repairing",
 		found, vg, lv);
-	if (scrub(vg, lv, "repair", &left, e) < 0 || scrub(vg, lv, "check", &left, e) < 0)
+	if (scrub(vg, lv, "repair", ctx, &left, e) < 0 || scrub(vg, lv, "check", ctx, &left, e) < 0)
 		return -1;
 	if (left == 0)
 		return 0;
@@ -509,7 +511,7 @@ static int merge_image(const char *vg, const char *lv, const struct lv_state *st
  * image if it is still split, make the mirror whole, then let md read the
  * merged leg again.  A write-mostly last leg without a split image means a
  * run died between its merge and the end of the scrub: scrub again. */
-static int lvm_undo(const char *arg, struct mb_error *e)
+static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	char vg[LVM_NAME_MAX], lv[LVM_NAME_MAX];
 	struct lv_state st;
@@ -519,10 +521,10 @@ static int lvm_undo(const char *arg, struct mb_error *e)
 	if (!st.found)
 		return mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s' not found", arg);
 	if (!st.split_lv[0] && !st.last_writemostly)
-		return wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, &st, e);
+		return wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e);
 	if (st.split_lv[0] && merge_image(vg, lv, &st, e) < 0)
 		return -1;
-	if (make_whole(vg, lv, e) < 0)
+	if (make_whole(vg, lv, ctx, e) < 0)
 		return -1;
 	return set_writemostly(vg, lv, st.last_devices, 'n', e);
 }

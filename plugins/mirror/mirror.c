@@ -78,18 +78,9 @@ void mb_mirror_close(struct mb_mirror *m)
 	free(m);
 }
 
-static mb_mirror_wait_fn wait_fn;	/* (one run per process, one thread) */
-static void *wait_arg;
-
-void mb_mirror_set_wait_report(mb_mirror_wait_fn fn, void *arg)
+bool mb_mirror_wait_report(const struct mb_undo_ctx *ctx, const char *what, double percent)
 {
-	wait_fn = fn;
-	wait_arg = arg;
-}
-
-bool mb_mirror_wait_report(const char *what, double percent)
-{
-	if (wait_fn)
-		wait_fn(wait_arg, what, percent);
-	return wait_fn != NULL;
+	if (ctx && ctx->on_wait)
+		ctx->on_wait(ctx->on_wait_arg, what, percent);
+	return ctx && ctx->on_wait;
 }

@@ -17,7 +17,8 @@
  * Order of calls: open, check (P0), sync (P1), prepare_split (before the
  * window: slow set-up), split (P4, inside the window: fast), close.  The
  * split is an obligation whose undo() joins the leg again (or drops the
- * clone) from the catalog's text alone: the runner calls it at P8 or on
+ * clone) from the catalog's text alone (and the undo context,
+ * common/obligation.h): the runner calls it at P8 or on
  * unwind (never with --keep-split), mbackup recover after a crash.
  */
 #ifndef MB_MIRROR_H
@@ -28,6 +29,7 @@
 #include <sys/types.h>
 
 #include "common/error.h"
+#include "common/obligation.h"
 #include "common/stop.h"
 
 struct mb_mirror;
@@ -50,7 +52,7 @@ struct mb_mirror_ops {
 	int (*split)(struct mb_mirror *m, struct mb_error *e);
 	/* Joins the leg named by obligation_arg again (or drops the clone);
 	 * idempotent, safe when the split never happened. */
-	int (*undo)(const char *obligation_arg, struct mb_error *e);
+	mb_undo_fn undo;
 	void (*close)(struct mb_mirror *m);
 	/* Optional.  After the stream, whatever its result (stream_rc): 0 if
 	 * the split leg stayed whole for the whole stream; stops anything
@@ -124,14 +126,11 @@ struct mb_mirror {
 	void *priv;
 };
 
-/* The waits of an undo (the merge's resync, a scrub), which has only its
- * obligation's text: fn gets their percentage, what naming the volume and
- * the action (NULL: none, the default).  The runner sets it around the
- * split's release after the window; mb_mirror_wait_report calls it. */
-typedef void (*mb_mirror_wait_fn)(void *arg, const char *what, double percent);
-void mb_mirror_set_wait_report(mb_mirror_wait_fn fn, void *arg);
-/* false when no report is set (the driver may show its own line). */
-bool mb_mirror_wait_report(const char *what, double percent);
+/* The waits of an undo (the merge's resync, a scrub): their percentage
+ * to the undo context's on_wait (the runner's around the split's release
+ * after the window, recover's); false when it has none (the driver may
+ * show its own line). */
+bool mb_mirror_wait_report(const struct mb_undo_ctx *ctx, const char *what, double percent);
 
 /* Resolves spec (spec.c) and opens its driver. */
 int mb_mirror_open(struct mb_mirror **out, const char *spec, struct mb_error *e);

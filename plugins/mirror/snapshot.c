@@ -49,29 +49,48 @@ struct snap {
 	struct mb_snap_watch *watch;
 };
 
-/* One lvs/vgs/pvs report, its first row's field; "" if none. */
-int mb_lvm_report_field(const char *cmd, const char *fields, const char *target,
-			const char *name, char *out, size_t len, struct mb_error *e)
+/* One lvs/vgs/pvs report of fields (comma-separated) for target: the
+ * first row's value of each of names[0..n) into out[i] ("" if none). */
+int mb_lvm_report_fields(const char *cmd, const char *fields, const char *target,
+			 const char *const *names, char (*out)[MB_LVM_FIELD_LEN], size_t n,
+			 struct mb_error *e)
 {
 	const char *argv[] = { cmd, "--reportformat", "json", "--units", "b", "--nosuffix",
 			       "-o", fields, target, NULL };
 	struct mb_spawn_result res = { 0 };
-	json_t *root = NULL, *rep;
-	const char *s;
+	json_t *root = NULL, *rep, *row;
 	int rc = -1;
 
-	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		out[i][0] = '\0';
 	if (mb_spawn(argv, LVM_TIMEOUT_MS, MB_ERR_MIRROR, &res, e) < 0)
 		goto out;
 	root = json_loads(res.out ? res.out : "", 0, NULL);
 	rep = json_array_get(json_object_get(root, "report"), 0);
 	rep = json_object_get(rep, strcmp(cmd, "lvs") == 0 ? "lv" : strcmp(cmd, "vgs") == 0 ? "vg" : "pv");
-	s = json_string_value(json_object_get(json_array_get(rep, 0), name));
-	snprintf(out, len, "%s", s ? s : "");
+	row = json_array_get(rep, 0);
+	for (size_t i = 0; i < n; i++) {
+		const char *v = json_string_value(json_object_get(row, names[i]));
+
+		snprintf(out[i], MB_LVM_FIELD_LEN, "%s", v ? v : "");
+	}
 	rc = 0;
 out:
 	json_decref(root);
 	mb_spawn_result_free(&res);
+	return rc;
+}
+
+int mb_lvm_report_field(const char *cmd, const char *fields, const char *target,
+			const char *name, char *out, size_t len, struct mb_error *e)
+{
+	char v[1][MB_LVM_FIELD_LEN];
+	int rc = mb_lvm_report_fields(cmd, fields, target, &name, v, 1, e);
+
+	size_t k = rc == 0 ? strnlen(v[0], len - 1) : 0;
+
+	memcpy(out, v[0], k);
+	out[k] = '\0';
 	return rc;
 }
 
@@ -156,7 +175,8 @@ static int refuse_leftover(struct snap *s, struct mb_error *e)
 /* The container's size and where it goes; refused if it does not fit. */
 static int size_container(struct mb_mirror *m, struct snap *s, struct mb_error *e)
 {
-	char v[64], target[2 * MB_LVM_NAME_MAX + 2], pv_vg[MB_LVM_NAME_MAX];
+	static const char *const pv_names[] = { "vg_name", "pv_free" };
+	char v[MB_LVM_FIELD_LEN], target[2 * MB_LVM_NAME_MAX + 2], pvf[2][MB_LVM_FIELD_LEN];
 	const char *pv = m->snap.pv;
 
 	snprintf(target, sizeof(target), "%s/%s", s->vg, s->lv);
@@ -166,15 +186,15 @@ static int size_container(struct mb_mirror *m, struct snap *s, struct mb_error *
 	if (parse_size(s, m->snap.size ? m->snap.size : SNAP_DEFAULT_SIZE, e) < 0)
 		return -1;
 	if (pv) {
-		if (mb_lvm_report_field("pvs", "vg_name,pv_free", pv, "vg_name", pv_vg, sizeof(pv_vg), e) < 0 ||
-		    strcmp(pv_vg, s->vg) != 0) {
+		if (mb_lvm_report_fields("pvs", "vg_name,pv_free", pv, pv_names, pvf, 2, e) < 0 ||
+		    strcmp(pvf[0], s->vg) != 0) {
 			mb_error_clear(e);
 			mb_fail(e, MB_ERR_MIRROR, 0, "--snapshot-pv '%s' is not a physical volume of "
 				"volume group '%s'", pv, s->vg);
 			mb_hint(e, "add it first: vgextend %s %s", s->vg, pv);
 			return -1;
 		}
-		mb_lvm_report_field("pvs", "pv_free", pv, "pv_free", v, sizeof(v), e);
+		snprintf(v, sizeof(v), "%s", pvf[1]);
 	} else if (mb_lvm_report_field("vgs", "vg_free", s->vg, "vg_free", v, sizeof(v), e) < 0) {
 		return -1;
 	}
@@ -370,7 +390,7 @@ static int lv_exists(const char *vg, const char *name, struct mb_error *e)
 
 /* "VG/LV/SNAP[|CGROUP|MAJ:MIN|WBPS]": resume the origin, lift the limit,
  * remove the snapshot; each step a no-op when there is nothing to do. */
-static int snap_undo(const char *arg, struct mb_error *e)
+static int snap_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	char vg[MB_LVM_NAME_MAX], lv[MB_LVM_NAME_MAX], snap_lv[MB_LVM_NAME_MAX + 32];
 	char origin_dm[DM_NAME_LEN], target[2 * MB_LVM_NAME_MAX + 40];

@@ -81,6 +81,12 @@ int mb_throttle_undo(const char *text, struct mb_error *e);
  * split, MBACKUP_FAULT=<point>:kill. */
 int mb_lvm_report_field(const char *cmd, const char *fields, const char *target,
 			const char *name, char *out, size_t len, struct mb_error *e);
+/* The same report's first row, several of its fields at once (one lvs,
+ * not one a field): names[i] into out[i]. */
+#define MB_LVM_FIELD_LEN 128
+int mb_lvm_report_fields(const char *cmd, const char *fields, const char *target,
+			 const char *const *names, char (*out)[MB_LVM_FIELD_LEN], size_t n,
+			 struct mb_error *e);
 void mb_snap_fault_point(const char *point);
 
 #endif

@@ -111,7 +111,8 @@ static int refuse_leftover(struct thin *t, struct mb_error *e)
 /* The pool behind the origin, its size and chunk, and its fill now. */
 static int find_pool(struct thin *t, struct mb_dm_snap_fill *f, struct mb_error *e)
 {
-	char target[2 * MB_LVM_NAME_MAX + 2], v[64];
+	static const char *const pool_names[] = { "lv_size", "chunk_size", "lv_metadata_size" };
+	char target[2 * MB_LVM_NAME_MAX + 2], v[3][MB_LVM_FIELD_LEN];
 
 	snprintf(target, sizeof(target), "%s/%s", t->vg, t->lv);
 	if (mb_lvm_report_field("lvs", "pool_lv", target, "pool_lv", t->pool, sizeof(t->pool), e) < 0)
@@ -120,16 +121,12 @@ static int find_pool(struct thin *t, struct mb_dm_snap_fill *f, struct mb_error 
 		return mb_fail(e, MB_ERR_MIRROR, 0, "unable to find the thin pool of '%s'", target);
 	pool_dm_name(t->vg, t->pool, t->pool_dm, sizeof(t->pool_dm));
 	snprintf(target, sizeof(target), "%s/%s", t->vg, t->pool);
-	if (mb_lvm_report_field("lvs", "lv_size,chunk_size", target, "lv_size", v, sizeof(v), e) < 0)
+	if (mb_lvm_report_fields("lvs", "lv_size,chunk_size,lv_metadata_size", target, pool_names,
+				 v, 3, e) < 0)
 		return -1;
-	t->pool_bytes = strtoll(v, NULL, 10);
-	if (mb_lvm_report_field("lvs", "chunk_size", target, "chunk_size", v, sizeof(v), e) < 0)
-		return -1;
-	t->chunk_bytes = strtoll(v, NULL, 10);
-	if (mb_lvm_report_field("lvs", "lv_metadata_size", target, "lv_metadata_size", v, sizeof(v),
-				e) < 0)
-		return -1;
-	t->meta_bytes = strtoll(v, NULL, 10);
+	t->pool_bytes = strtoll(v[0], NULL, 10);
+	t->chunk_bytes = strtoll(v[1], NULL, 10);
+	t->meta_bytes = strtoll(v[2], NULL, 10);
 	if (mb_dm_thin_table(t->origin_dm, &t->origin, e) < 0 || mb_dm_pool_fill(t->pool_dm, f, e) < 0)
 		return -1;
 	return 0;
@@ -385,7 +382,7 @@ static int delete_id(const char *vg, const char *pool, unsigned id, struct mb_er
 	return -1;
 }
 
-static int thin_undo(const char *arg, struct mb_error *e)
+static int thin_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	char vg[MB_LVM_NAME_MAX], lv[MB_LVM_NAME_MAX], snap_lv[MB_LVM_NAME_MAX + 32];
 	char pool[MB_LVM_NAME_MAX], origin_dm[DM_NAME_LEN], snap_dm[DM_NAME_LEN];

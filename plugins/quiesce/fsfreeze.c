@@ -23,7 +23,7 @@ struct frozen_fs {
 	bool frozen;
 };
 
-static int fsfreeze_undo(const char *mountpoint, struct mb_error *e);
+static int fsfreeze_undo(const char *mountpoint, const struct mb_undo_ctx *ctx, struct mb_error *e);
 
 static int fsfreeze_prepare(struct mb_quiesce *q, struct mb_error *e)
 {
@@ -103,7 +103,7 @@ static void fsfreeze_close(struct mb_quiesce *q)
 	q->priv = NULL;
 }
 
-static int fsfreeze_undo(const char *mountpoint, struct mb_error *e)
+static int fsfreeze_undo(const char *mountpoint, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
 

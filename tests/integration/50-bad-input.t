@@ -3,10 +3,7 @@
 # changes nothing (no image file, the source not frozen, no split clone).
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
-fx_init
-fx_setup ext4
-mkdir -p "$SRC/d"
-echo hello >"$SRC/d/hello"
+fx_tiny_suite
 IMG=$SCRATCH/out/bad.mbi
 
 # refused CASE_NAME EXIT MESSAGE HINT -- mbackup args...: the run, its exit

@@ -25,10 +25,7 @@
 # 18 (internal) is a programmer error caught at run time: no input reaches it.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
-fx_init
-fx_setup ext4
-mkdir -p "$SRC/d"
-echo hello >"$SRC/d/hello"
+fx_tiny_suite
 head -c $((4 * 1048576)) /dev/urandom >"$SRC/d/big"
 O=$SCRATCH/out
 BK=(--db none --mirror "loop:$SRC_LOOP" --source "$SRC" --catalog "$CATALOG")

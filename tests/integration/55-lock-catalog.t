@@ -5,11 +5,8 @@
 # recover refuses a catalog that does not exist (exit 12, as list does).
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
-fx_init
 command -v sqlite3 >/dev/null || skip_all "missing tool 'sqlite3'"
-fx_setup ext4
-mkdir -p "$SRC/d"
-echo hello >"$SRC/d/hello"
+fx_tiny_suite
 
 # backup_to CATALOG IMAGE: a backup of the fixture, the test's fds closed.
 backup_to() {

@@ -7,7 +7,10 @@
 # the survivors restore byte-exact; the last (short) part refused too,
 # and a compressed set.  Then a failed run whose abort could not get
 # through (the store down) is left with its obligation, which recover
-# retries once the store is back.
+# retries once the store is back.  Last, objects completed for a run that
+# then fails (MBACKUP_FAULT=after-finish) are deleted again, by the run
+# or, after kill -9, by recover, but never an object the run did not
+# write (its ETag).
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
 . "$(dirname "$0")/../lib/ceph.sh"
@@ -86,5 +89,35 @@ is "$(sqlite3 "$CATALOG" "select state from obligations where kind = 'media' and
 	"recovered" "the obligation is marked recovered"
 run mb recover "${C[@]}" --catalog "$CATALOG"
 is "$RUN_OUT" "recover: 0 obligation(s) undone" "a second recover finds nothing left"
+
+# ---- objects completed for a run that then fails: deleted again ----
+# (as a file image's rename is rolled back: a run is complete exactly when
+# its images are in place)
+set2=(--media s3://backups/rb/a.mbi --media s3://backups/rb/b.mbi)
+MBACKUP_FAULT=after-finish:error run fx_backup "${C[@]}" "${set2[@]}"
+exit_is 1 "a set of two objects, the run failing after both were completed"
+like "$RUN_ERR" "removed the image 's3://backups/rb/a.mbi' of a run that did not complete" \
+	"the first object is deleted again"
+like "$RUN_ERR" "removed the image 's3://backups/rb/b.mbi' of a run that did not complete" \
+	"and the second"
+is "$(s3_keys backups rb/)" "" "no object of the failed run under its name"
+MBACKUP_FAULT=after-finish:kill run fx_backup "${C[@]}" --media s3://backups/rb/k.mbi
+exit_is 137 "killed after the completion"
+is "$(s3_keys backups rb/)" "rb/k.mbi" "  the object is there until recover"
+run mb recover "${C[@]}" --catalog "$CATALOG"
+is "$RUN_OUT" "recover: 1 obligation(s) undone" "recover undoes its publish obligation"
+is "$(s3_keys backups rb/)" "" "  and the object is gone"
+# killed after the completion again, and the object replaced by another
+# writer before recover: it is not the run's image (its ETag), so it stays
+MBACKUP_FAULT=after-finish:kill run fx_backup "${C[@]}" --media s3://backups/rb/r.mbi
+exit_is 137 "killed after the completion of rb/r.mbi"
+echo "another writer's object" >"$SCRATCH/out/other"
+is "$(s3 PUT backups/rb/r.mbi --data-binary "@$SCRATCH/out/other" | tail -n 1)" 200 \
+	"  the object replaced by another writer"
+run mb recover "${C[@]}" --catalog "$CATALOG"
+like "$RUN_ERR" "leaving 's3://backups/rb/r.mbi': it is not the image of the failed run" \
+	"recover leaves an object the run did not write"
+s3_get backups/rb/r.mbi "$SCRATCH/out/other.got"
+ok "  it is still there, unchanged" cmp -s "$SCRATCH/out/other" "$SCRATCH/out/other.got"
 
 done_testing

@@ -33,7 +33,6 @@ fx_ceph_up
 fx_backing 2G
 fx_source ext4 1G
 fx_pg_env
-fx_pg_mb
 trap 'rc=$?; fx_pg_stop_all; (exit $rc); fx_cleanup' EXIT
 PORT=$((20000 + RANDOM % 20000))
 ok "buckets created" s3_mb wal

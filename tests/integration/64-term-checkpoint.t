@@ -26,9 +26,7 @@ PORT=$((20000 + RANDOM % 20000))
 mkdir -p "$SRC_MNT/pg" "$WAL_MNT/pg"
 chown postgres "$SRC_MNT/pg" "$WAL_MNT/pg"
 DATA=$SRC_MNT/pg/data
-fx_as_pg "$FX_PGBIN/initdb" -A trust -D "$DATA" -X "$WAL_MNT/pg/pg_wal" >/dev/null ||
-	bail_out "initdb failed"
-fx_pg_start "$DATA" "$PORT" || bail_out "postgres did not start: $(tail -5 "$SOCK/log-$PORT")"
+fx_pg_cluster "$DATA"
 fx_sql "$PORT" "create table t as select generate_series(1, 100000) as i" ||
 	bail_out "unable to fill a table"
 

@@ -66,11 +66,7 @@ PORT=$((20000 + RANDOM % 20000))
 mkdir -p "$SRC_MNT/pg" "$WAL_MNT/pg"
 chown postgres "$SRC_MNT/pg" "$WAL_MNT/pg"
 DATA=$SRC_MNT/pg/data
-fx_as_pg "$FX_PGBIN/initdb" -A trust -D "$DATA" -X "$WAL_MNT/pg/pg_wal" >/dev/null ||
-	bail_out "initdb failed"
-fx_pg_start "$DATA" "$PORT" || bail_out "postgres did not start: $(tail -5 "$SOCK/log-$PORT")"
-fx_as_pg "$FX_PGBIN/pgbench" -h "$SOCK" -p "$PORT" -i -s 2 -q postgres >/dev/null 2>&1 ||
-	bail_out "pgbench -i failed"
+fx_pg_cluster "$DATA" 2
 # The load for the whole matrix (stopped at cleanup).
 fx_bg "$FX_PGBIN/pgbench" -h "$SOCK" -p "$PORT" -n -c 2 -T 1200 postgres >/dev/null 2>&1
 PGBENCH=$!

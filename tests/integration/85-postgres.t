@@ -18,11 +18,7 @@ stop_bg() {
 }
 
 DATA=$SRC_MNT/pg/data
-fx_as_pg "$PGBIN/initdb" -A trust -D "$DATA" -X "$WAL_MNT/pg/pg_wal" >/dev/null ||
-	bail_out "initdb failed"
-fx_pg_start "$DATA" "$PORT" || bail_out "postgres did not start: $(tail -5 "$SOCK/log-$PORT")"
-fx_as_pg "$PGBIN/pgbench" -h "$SOCK" -p "$PORT" -i -s 5 -q postgres >/dev/null 2>&1 ||
-	bail_out "pgbench -i failed"
+fx_pg_cluster "$DATA" 5
 fx_sql "$PORT" "create table ticks (id integer primary key)"
 
 # The row writer: one transaction per row; an id is written to the file

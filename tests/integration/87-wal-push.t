@@ -19,7 +19,6 @@ fx_pg_available || skip_all "PostgreSQL 15 is not installed (run deploy/setup)"
 fx_init
 chmod 755 "$SCRATCH"
 fx_pg_env
-fx_pg_mb	# (postgres runs it: archive_command, restore_command)
 trap 'fx_pg_stop_all; fx_cleanup' EXIT
 PORT=$((20000 + RANDOM % 20000))
 IN=$SCRATCH/in

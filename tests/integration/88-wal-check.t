@@ -17,7 +17,6 @@ fx_init
 chmod 755 "$SCRATCH"
 fx_setup ext4 1G
 fx_pg_env
-fx_pg_mb	# (postgres runs it: archive_command, restore_command)
 trap 'fx_pg_stop_all; fx_cleanup' EXIT
 PORT=$((20000 + RANDOM % 20000))
 mkdir -p "$SRC_MNT/pg"

@@ -20,7 +20,6 @@ chmod 755 "$SCRATCH"
 fx_backing 3G
 fx_source ext4 1G
 fx_pg_env
-fx_pg_mb	# (postgres runs it: archive_command, restore_command)
 trap 'rc=$?; fx_pg_stop_all; (exit $rc); fx_cleanup' EXIT
 PORT=$((20000 + RANDOM % 20000))
 NEXT_PORT=$((PORT + 1))

@@ -6,11 +6,7 @@
 # full on two devices and an increment, restores byte-identical.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
-fx_init
-fx_setup ext4 512M
-OUT=$SCRATCH/out
-mkdir -p "$OUT"
-mb() { "$MB" "$1" --catalog "$CATALOG" "${@:2}"; }
+fx_chain_suite 512M
 
 mkdir -p "$SRC/db/rel"
 head -c $((24 * 1048576)) /dev/urandom >"$SRC/db/rel/big"

@@ -8,13 +8,9 @@
 # refused with one line each; consolidate refuses a chain on a pipe.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
-fx_init
-fx_setup ext4 512M
-OUT=$SCRATCH/out
-mkdir -p "$OUT"
+fx_chain_suite 512M
 errors() { printf '%s\n' "$RUN_ERR" | grep -e '^mbackup: error: ' -e '^HINT: '; }
 snap() { cp -a "$SRC" "$SCRATCH/point-$1"; }
-mb() { "$MB" "$1" --catalog "$CATALOG" "${@:2}"; }
 FIFO=$SCRATCH/fifo
 mkfifo "$FIFO"
 

@@ -16,11 +16,7 @@ PGBIN=$FX_PGBIN
 fx_pg_suite 3G 1G 512M
 
 DATA=$SRC_MNT/pg/data
-fx_as_pg "$PGBIN/initdb" -A trust -D "$DATA" -X "$WAL_MNT/pg/pg_wal" >/dev/null ||
-	bail_out "initdb failed"
-fx_pg_start "$DATA" "$PORT" || bail_out "postgres did not start: $(tail -5 "$SOCK/log-$PORT")"
-fx_as_pg "$PGBIN/pgbench" -h "$SOCK" -p "$PORT" -i -s 10 -q postgres >/dev/null 2>&1 ||
-	bail_out "pgbench -i failed"
+fx_pg_cluster "$DATA" 10
 fx_sql "$PORT" "create table ticks (id integer primary key)"
 fx_sql "$PORT" "create table dropme as select g from generate_series(1, 100000) g"
 fx_sql "$PORT" "create table truncme as select g from generate_series(1, 100000) g"

@@ -397,10 +397,10 @@ fx_strip_meta() {
 #
 #   fx_pg_available || skip_all ...   # PostgreSQL 15's binaries, $FX_PGBIN
 #   fx_wal_fs [SIZE]             # a second loop fs: $WAL_IMG, $WAL_LOOP at $WAL_MNT
-#   fx_pg_env                    # $SOCK (private socket dir), PGHOST, PGUSER, PGDATABASE
+#   fx_pg_env                    # $SOCK (private socket dir), PGHOST, PGUSER, PGDATABASE,
+#                                # and fx_pg_mb: $MB becomes a copy the postgres
+#                                # user can run (archive_command, restore_command)
 #   fx_as_pg CMD...              # CMD as the postgres user
-#   fx_pg_mb                     # $MB becomes a copy the postgres user can
-#                                # run (archive_command, restore_command)
 #   fx_pg_start DATADIR PORT     # a private server (log $SOCK/log-PORT)
 #   fx_pg_stop_all               # every server fx_pg_start started (call it
 #                                # from the EXIT trap, before fx_cleanup)
@@ -433,6 +433,7 @@ fx_pg_env() {
 	SOCK=$SCRATCH/sock
 	mkdir -p "$SOCK" && chown postgres "$SOCK" || bail_out "unable to make '$SOCK'"
 	export PGHOST=$SOCK PGUSER=postgres PGDATABASE=postgres
+	fx_pg_mb
 }
 
 fx_pg_suite() {
@@ -457,7 +458,10 @@ fx_as_pg() {
 # the postgres user can reach: a checkout under /root (mode 0700), as on a
 # CI machine, or a build made under umask 077 is not.  So a copy, mode
 # 0755, in $SCRATCH/bin ($SCRATCH made 0755 first, as for $SOCK).
+# fx_pg_env makes it, so that no PostgreSQL test has to remember it; a
+# second call changes nothing.
 fx_pg_mb() {
+	[ "$MB" = "$SCRATCH/bin/mbackup" ] && return 0
 	mkdir -p "$SCRATCH/bin" && chmod 755 "$SCRATCH" "$SCRATCH/bin" &&
 		install -m 0755 "$MB" "$SCRATCH/bin/mbackup" ||
 		bail_out "unable to copy '$MB' to '$SCRATCH/bin'"
@@ -512,4 +516,34 @@ fx_stop_bg() {
 	for pid in "${FX_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
 	wait 2>/dev/null
 	FX_PIDS=()
+}
+
+# fx_tiny_suite [FS]: the start of a test of refusals and messages:
+# fx_init, fx_setup FS (ext4), and the smallest tree, $SRC/d/hello.
+fx_tiny_suite() {
+	fx_init
+	fx_setup "${1:-ext4}"
+	mkdir -p "$SRC/d" && echo hello >"$SRC/d/hello" || bail_out "unable to fill '$SRC'"
+}
+
+# fx_chain_suite SIZE: the start of a test of increment chains on a plain
+# tree (--db none): fx_init, fx_setup ext4 SIZE, $OUT ($SCRATCH/out, made
+# by fx_init), and mb VERB ARGS... with the test's catalog.
+fx_chain_suite() {
+	fx_init
+	fx_setup ext4 "$1"
+	OUT=$SCRATCH/out
+	mb() { "$MB" "$1" --catalog "$CATALOG" "${@:2}"; }
+}
+
+# fx_pg_cluster DATA [SCALE]: initdb DATA (trust, its pg_wal on
+# $WAL_MNT/pg/pg_wal), the server started on $PORT, and with SCALE
+# pgbench's tables (-i -s SCALE); any failure bails out.
+fx_pg_cluster() {
+	fx_as_pg "$FX_PGBIN/initdb" -A trust -D "$1" -X "$WAL_MNT/pg/pg_wal" >/dev/null ||
+		bail_out "initdb failed"
+	fx_pg_start "$1" "$PORT" || bail_out "postgres did not start: $(tail -5 "$SOCK/log-$PORT")"
+	[ -z "${2:-}" ] ||
+		fx_as_pg "$FX_PGBIN/pgbench" -h "$SOCK" -p "$PORT" -i -s "$2" -q postgres >/dev/null 2>&1 ||
+		bail_out "pgbench -i failed"
 }

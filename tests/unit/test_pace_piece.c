@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/range.h"
@@ -52,6 +53,22 @@ static int small_then_fail(void *arg, size_t *n, struct mb_error *e)
 	return 0;
 }
 
+/* The seam: this pread stands in for libc's (the test's own symbol wins
+ * at link time) and fails with EINTR as often as eintr_left says, as a
+ * read does that a signal with a handler cuts short. */
+static int eintr_left, eintr_seen;
+
+ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+	if (eintr_left > 0) {
+		eintr_left--;
+		eintr_seen++;
+		errno = EINTR;
+		return -1;
+	}
+	return syscall(SYS_pread64, fd, buf, n, off);
+}
+
 static char path[] = "/tmp/test_pace_piece.XXXXXX";
 static unsigned file_sum;
 
@@ -91,6 +108,20 @@ static void test_pieces(char *buf)
 				    &e), -1, "a failing callback stops the read");
 	is_str(e.msg, "interrupted by SIGTERM", "  with its error");
 	is_int((long long)s.bytes, 3000, "  after the three pieces it allowed");
+}
+
+static void test_eintr(char *buf)
+{
+	struct mb_error e = { 0 };
+	struct seen s = { 0 };
+	int calls = 0;
+
+	eintr_left = 2;
+	is_int(mb_read_range_pieces(path, 100, 2500, buf, MiB, small_then_fail, &calls, record,
+				    &s, &e), 0, "a read interrupted twice (EINTR) is retried");
+	is_int(eintr_seen, 2, "  both interruptions were seen");
+	is_int((long long)s.bytes, 2500, "  every byte emitted");
+	is_int(calls, 3, "  the piece callback asked once a piece, not again for the retries");
 }
 
 /* 8 MiB/s: a piece is 20 ms of it (167772 bytes); 1 MiB costs 125 ms. */
@@ -136,8 +167,9 @@ int main(void)
 		printf("Bail out! unable to make '%s': %s\n", path, strerror(errno));
 		return 1;
 	}
-	plan(19);
+	plan(23);
 	test_pieces(buf);
+	test_eintr(buf);
 	test_paced(buf);
 	unlink(path);
 	free(buf);

@@ -632,14 +632,14 @@ static void test_guard_undo(void)
 	pid = mb_pg_info(&q)->backend_pid;
 	snprintf(slot, sizeof(slot), "mbackup_%d", pid);
 	snprintf(arg, sizeof(arg), "%d 1.5 %s", pid, conn_ok);
-	ok(q.ops->undo(arg, &e) == 0 && backup_sessions(pid) == 1,
+	ok(q.ops->undo(arg, &(struct mb_undo_ctx){ 0 }, &e) == 0 && backup_sessions(pid) == 1,
 	   "a session with that pid but another start time is not touched");
-	ok(q.ops->undo(text, &e) == 0 && e.code == 0, "undo with the guard's text succeeds");
+	ok(q.ops->undo(text, &(struct mb_undo_ctx){ 0 }, &e) == 0 && e.code == 0, "undo with the guard's text succeeds");
 	is_int(wait_gone(pid), 0, "the held session is gone");
 	is_int(fpi_bytes(), 0, "and its backup with it");
 	is_int(slots(slot), 0, "and its slot");
-	ok(q.ops->undo(text, &e) == 0, "a second undo finds nothing to do and succeeds");
-	is_int(q.ops->undo("garbage", &e), -1, "a text that names no session is refused");
+	ok(q.ops->undo(text, &(struct mb_undo_ctx){ 0 }, &e) == 0, "a second undo finds nothing to do and succeeds");
+	is_int(q.ops->undo("garbage", &(struct mb_undo_ctx){ 0 }, &e), -1, "a text that names no session is refused");
 	is_str(e.msg, "postgres: bad session description 'garbage'", "its message");
 	mb_error_clear(&e);
 	ok(q.ops->leave(&q, &e) == -1 && e.code == MB_ERR_DATABASE,

@@ -3,7 +3,7 @@
  * the JSON objects and the rewritten line it writes for the percentages a
  * driver reports, nothing at all when none came, and a percentage past
  * 100 held at 100, and an undo's waits reaching it through the mirror
- * plugins' report (mb_mirror_set_wait_report); the files mode of the
+ * plugins' report (mb_mirror_wait_report, through an undo's context); the files mode of the
  * premap (its counts, its end at the totals).  The byte mode is run end
  * to end by 57-progress.t.
  */
@@ -86,15 +86,17 @@ static void test_wait_report(void)
 {
 	char path[128];
 	struct mb_progress *p;
+	struct mb_undo_ctx ctx = { 0 };
 
-	ok(!mb_mirror_wait_report("vg/pgdata check", 10.0), "no report set: the driver's own line");
+	ok(!mb_mirror_wait_report(&ctx, "vg/pgdata check", 10.0), "no report set: the driver's own line");
+	ok(!mb_mirror_wait_report(NULL, "vg/pgdata check", 10.0), "  nor without a context");
 	snprintf(path, sizeof(path), "%s/merge.json", dir);
 	p = start("json", path);
-	mb_mirror_set_wait_report(mb_progress_on_sync, p);
-	ok(mb_mirror_wait_report("vg/pgdata resync", 30.0), "a report set: taken");
-	ok(mb_mirror_wait_report("vg/pgdata check", 5.0), "  another action of the wait");
-	mb_mirror_set_wait_report(NULL, NULL);
-	ok(!mb_mirror_wait_report("vg/pgdata check", 60.0), "  unset again");
+	ctx = (struct mb_undo_ctx){ .on_wait = mb_progress_on_sync, .on_wait_arg = p };
+	ok(mb_mirror_wait_report(&ctx, "vg/pgdata resync", 30.0), "a report set: taken");
+	ok(mb_mirror_wait_report(&ctx, "vg/pgdata check", 5.0), "  another action of the wait");
+	ctx = (struct mb_undo_ctx){ 0 };
+	ok(!mb_mirror_wait_report(&ctx, "vg/pgdata check", 60.0), "  unset again");
 	mb_progress_end(p, true);
 	is_str(slurp(path),
 	       "{\"phase\":\"sync\",\"percent\":30.0,\"eta_s\":null,\"file\":\"vg/pgdata resync\"}\n"

@@ -36,22 +36,22 @@ int main(void)
 	/* The run's own file under the final name: removed. */
 	ino = make_file(path);
 	snprintf(arg, sizeof(arg), "%" PRIu64 " %s", ino, path);
-	is_int(mb_publish_undo(arg, &e), 0, "undo of the run's image succeeds");
+	is_int(mb_publish_undo(arg, &(struct mb_undo_ctx){ 0 }, &e), 0, "undo of the run's image succeeds");
 	ok(access(path, F_OK) < 0, "... and the image is gone");
-	is_int(mb_publish_undo(arg, &e), 0, "undo again (nothing there) succeeds");
+	is_int(mb_publish_undo(arg, &(struct mb_undo_ctx){ 0 }, &e), 0, "undo again (nothing there) succeeds");
 
 	/* Another file under the name (an older image, the rename never
 	 * happened): left alone. */
 	old = make_file(other);
 	make_file(path);
 	snprintf(arg, sizeof(arg), "%" PRIu64 " %s", old, path);
-	is_int(mb_publish_undo(arg, &e), 0, "undo with another file under the name succeeds");
+	is_int(mb_publish_undo(arg, &(struct mb_undo_ctx){ 0 }, &e), 0, "undo with another file under the name succeeds");
 	ok(access(path, F_OK) == 0, "... and leaves that file");
 
-	is_int(mb_publish_undo("12", &e), -1, "an obligation without a path is refused");
+	is_int(mb_publish_undo("12", &(struct mb_undo_ctx){ 0 }, &e), -1, "an obligation without a path is refused");
 	is_str(e.msg, "invalid image obligation '12'", "... with its message");
 	mb_error_clear(&e);
-	is_int(mb_publish_undo("x /a", &e), -1, "an obligation without an inode is refused");
+	is_int(mb_publish_undo("x /a", &(struct mb_undo_ctx){ 0 }, &e), -1, "an obligation without an inode is refused");
 
 	/* The directory flush of a rename. */
 	mb_error_clear(&e);

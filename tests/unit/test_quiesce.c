@@ -99,7 +99,7 @@ static const char *fake_guard(struct mb_quiesce *q)
 	return q->priv ? NULL : "session 42";
 }
 
-static int fake_undo(const char *arg, struct mb_error *e)
+static int fake_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	return 0;
 }

@@ -46,7 +46,6 @@ static void test_init(void)
 	struct mb_error e = { 0 };
 
 	clear_env();
-	mb_media_s3_set(&(struct mb_s3_settings){ 0 });
 	is_int(mbm_s3_init(&c, "//bucket", NULL, &e), -1, "no key: refused");
 	is_int(e.code, MB_ERR_USAGE, "as a usage error");
 	is_str(e.msg, "invalid media 's3://bucket'", "the message");
@@ -64,8 +63,9 @@ static void test_init(void)
 	mbm_s3_fini(&c);
 	mb_error_clear(&e);
 	setenv("AWS_SECRET_ACCESS_KEY", "SK", 1);
-	mb_media_s3_set(&(struct mb_s3_settings){ .region = "eu-west-1", .uri_style = "virtual" });
-	is_int(mbm_s3_init(&c, "//b/dir/k", NULL, &e), 0, "the environment's endpoint and keys");
+	is_int(mbm_s3_init(&c, "//b/dir/k", &(struct mb_media_params){ .s3 = &(struct mb_s3_settings){
+			.region = "eu-west-1", .uri_style = "virtual" } }, &e), 0,
+	       "the environment's endpoint and keys");
 	is_str(c.endpoint, "http://127.0.0.1:1", "the endpoint without its trailing '/'");
 	is_str(c.region, "eu-west-1", "the config's region first");
 	is_str(c.key, "dir/k", "the key");
@@ -80,7 +80,6 @@ static void test_unreachable(void)
 	struct mb_error e = { 0 };
 	struct mbm_s3_req r = { .method = "HEAD" };
 
-	mb_media_s3_set(&(struct mb_s3_settings){ 0 });
 	if (mbm_s3_init(&c, "//b/k", NULL, &e) < 0) {
 		ok(0, "init");
 		return;

@@ -126,7 +126,7 @@ static int scan_in(const char *archive, struct mb_wal_scan *s, struct mb_error *
 	struct mb_wal_store *st;
 	int rc;
 
-	if (mb_wal_store_open(archive, &st, e) < 0)
+	if (mb_wal_store_open(archive, NULL, &st, e) < 0)
 		return -1;
 	rc = mb_wal_scan(st, s, e);
 	mb_wal_store_close(st);
@@ -175,48 +175,48 @@ static void continuity(void)
 	struct mb_wal_gap g;
 	uint32_t tli = 0;
 
-	ok(mb_wal_archive_latest_timeline(ARCH, 1, &tli, &e) == 0 && tli == 2, "latest is 2");
+	ok(mb_wal_archive_latest_timeline(ARCH, NULL, 1, &tli, &e) == 0 && tli == 2, "latest is 2");
 	put("00000004.history", "1\t0/7000100\tr\n2\t0/9000000\tr\n", 0);
-	ok(mb_wal_archive_latest_timeline(ARCH, 1, &tli, &e) == 0 && tli == 2,
+	ok(mb_wal_archive_latest_timeline(ARCH, NULL, 1, &tli, &e) == 0 && tli == 2,
 	   "  4 without 3 is not found, as PostgreSQL probes one by one");
-	ok(mb_wal_archive_latest_timeline(ARCH, 3, &tli, &e) == 0 && tli == 4, "  from 3 it is 4");
-	ok(mb_wal_archive_latest_timeline("/nonexistent/x", 1, &tli, &e) < 0 &&
+	ok(mb_wal_archive_latest_timeline(ARCH, NULL, 3, &tli, &e) == 0 && tli == 4, "  from 3 it is 4");
+	ok(mb_wal_archive_latest_timeline("/nonexistent/x", NULL, 1, &tli, &e) < 0 &&
 	   e.code == MB_ERR_NOT_FOUND, "  no archive: not found");
 	mb_error_clear(&e);
-	is_int(mb_wal_archive_check(ARCH, 1, 0x2000028, 1, 0x9FFFFFF, &g, &e), 0,
+	is_int(mb_wal_archive_check(ARCH, NULL, 1, 0x2000028, 1, 0x9FFFFFF, &g, &e), 0,
 	       "timeline 1 complete to 0/9FFFFFF");
 	is_str(g.last, "000000010000000000000009", "its last segment");
-	is_int(mb_wal_archive_check(ARCH, 1, 0x2000028, 0, 0, &g, &e), 0,
+	is_int(mb_wal_archive_check(ARCH, NULL, 1, 0x2000028, 0, 0, &g, &e), 0,
 	       "latest: complete through the newest on timeline 2");
 	ok(g.target_tli == 2 && g.end_segno == 12, "followed timeline 2 to segment 12");
 	is_str(g.last, "00000002000000000000000C", "its last segment");
-	is_int(mb_wal_archive_check(ARCH, 1, 0x2000028, 2, 0x8000000, &g, &e), 0,
+	is_int(mb_wal_archive_check(ARCH, NULL, 1, 0x2000028, 2, 0x8000000, &g, &e), 0,
 	       "the switch segment is asked on the new timeline");
-	is_int(mb_wal_archive_check(ARCH, 1, 0x2000028, 1, 0xA000000, &g, &e), 1,
+	is_int(mb_wal_archive_check(ARCH, NULL, 1, 0x2000028, 1, 0xA000000, &g, &e), 1,
 	       "timeline 1 past its newest: a gap");
 	is_str(g.first_missing, "00000001000000000000000A", "named");
 	drop_seg(2, 7);
-	is_int(mb_wal_archive_check(ARCH, 1, 0x2000028, 0, 0, &g, &e), 1,
+	is_int(mb_wal_archive_check(ARCH, NULL, 1, 0x2000028, 0, 0, &g, &e), 1,
 	       "the new timeline's first segment missing: a gap");
 	ok(strcmp(g.first_missing, "000000020000000000000007") == 0 && g.tli == 2 &&
 	   g.lsn == 0x7000000, "named with its timeline and lsn");
 	put_seg(2, 7);
 	drop_seg(1, 4);
-	is_int(mb_wal_archive_check(ARCH, 1, 0x2000028, 0, 0x9000000, &g, &e), 1,
+	is_int(mb_wal_archive_check(ARCH, NULL, 1, 0x2000028, 0, 0x9000000, &g, &e), 1,
 	       "a hole on timeline 1");
 	is_str(g.first_missing, "000000010000000000000004", "the first missing");
-	is_int(mb_wal_archive_check(ARCH, 1, 0x5000028, 0, 0x9000000, &g, &e), 0,
+	is_int(mb_wal_archive_check(ARCH, NULL, 1, 0x5000028, 0, 0x9000000, &g, &e), 0,
 	       "a backup after the hole needs nothing before it");
-	is_int(mb_wal_archive_check(ARCH, 1, 0x7000200, 2, 0, &g, &e), -1,
+	is_int(mb_wal_archive_check(ARCH, NULL, 1, 0x7000200, 2, 0, &g, &e), -1,
 	       "a start past the switch point does not lead to timeline 2");
 	is_int(e.code, MB_ERR_NOT_FOUND, "not found");
 	is_str(e.msg, "timeline 2 does not descend from timeline 1 at 0/7000200", "its message");
 	mb_error_clear(&e);
-	is_int(mb_wal_archive_check(ARCH, 1, 0x5000028, 3, 0, &g, &e), 1,
+	is_int(mb_wal_archive_check(ARCH, NULL, 1, 0x5000028, 3, 0, &g, &e), 1,
 	       "timeline 3 without its history: a gap");
 	is_str(g.first_missing, "00000003.history", "the history file named");
 	put("00000002.history", "1\t0/7000100\tno recovery target specified\n", 1);
-	is_int(mb_wal_archive_check(ARCH, 1, 0x5000028, 2, 0, &g, &e), -1,
+	is_int(mb_wal_archive_check(ARCH, NULL, 1, 0x5000028, 2, 0, &g, &e), -1,
 	       "a damaged history file is an error");
 	is_int(e.code, MB_ERR_CORRUPT, "corrupt");
 	ok(strstr(e.msg, "00000002.history' is damaged: checksum ") != NULL, e.msg);

@@ -66,7 +66,7 @@ static int prune_in(const char *archive, const struct mb_wal_keep *k, size_t n,
 	struct mb_wal_store *s;
 	int rc;
 
-	if (mb_wal_store_open(archive, &s, e) < 0)
+	if (mb_wal_store_open(archive, NULL, &s, e) < 0)
 		return -1;
 	rc = mb_wal_prune(s, k, n, out, e);
 	mb_wal_store_close(s);

@@ -85,7 +85,7 @@ static void directory(void)
 	size_t len;
 	const char sum[] = "0123456789abcdef0123456789abcdef";
 
-	ok(mb_wal_store_open(ARCH, &s, &e) == 0 && !strcmp(s->ops->kind, "directory"),
+	ok(mb_wal_store_open(ARCH, NULL, &s, &e) == 0 && !strcmp(s->ops->kind, "directory"),
 	   "a path is the directory backend");
 	ok(mb_wal_store_local(ARCH) == ARCH && !mb_wal_store_local("s3://b/p"),
 	   "a directory is local, s3:// is not");
@@ -117,7 +117,7 @@ static void directory(void)
 	snprintf(path, sizeof(path), "%s/0000000100000000", ARCH);
 	ok(access(path, F_OK) < 0, "  an empty timeline directory is removed");
 	mb_wal_store_close(s);
-	ok(mb_wal_store_open("/nonexistent/wal", &s, &e) < 0 && e.code == MB_ERR_CONFIG,
+	ok(mb_wal_store_open("/nonexistent/wal", NULL, &s, &e) < 0 && e.code == MB_ERR_CONFIG,
 	   "a missing directory cannot be used");
 	mb_error_clear(&e);
 }
@@ -127,12 +127,12 @@ static void object_store(void)
 	struct mb_error e = { 0 };
 	struct mb_wal_store *s;
 
-	ok(mb_wal_store_open("s3://bucket", &s, &e) < 0 && e.code == MB_ERR_CONFIG,
+	ok(mb_wal_store_open("s3://bucket", NULL, &s, &e) < 0 && e.code == MB_ERR_CONFIG,
 	   "s3:// without a prefix is refused");
 	is_str(e.msg, "invalid WAL archive 's3://bucket'", "  saying so");
 	is_str(e.hint, "write it s3://BUCKET/PREFIX", "  with the form");
 	mb_error_clear(&e);
-	ok(mb_wal_store_open("s3://bucket/", &s, &e) < 0 && e.code == MB_ERR_CONFIG,
+	ok(mb_wal_store_open("s3://bucket/", NULL, &s, &e) < 0 && e.code == MB_ERR_CONFIG,
 	   "nor an empty one");
 	mb_error_clear(&e);
 }

@@ -93,6 +93,10 @@ like "$RUN_ERR" "lvm: '$VG/thin' is thin, not raid1: a thin snapshot stands in: 
 	"check names the method, the pool and the marks"
 like "$RUN_ERR" "the snapshot dropped at 90%, its blocks given back outside the set and behind the stream" \
 	"check says the snapshot's blocks are discarded behind the stream"
+run "$MB" check --db none --mirror "lvm:$VG/thin" --source "$D" --catalog "$CATALOG" --log-level debug
+pool_lvs=$(printf '%s\n' "$RUN_ERR" | grep -c "running 'lvs .* $VG/pool'")
+is "$pool_lvs" 1 "one lvs of the pool for its size, chunk and metadata size (not one a field)" ||
+	diag "$(printf '%s\n' "$RUN_ERR" | grep "running 'lvs")"
 run "$MB" check --db none --mirror "lvm:$VG/thin" --source "$D" --catalog "$CATALOG" --discard-behind off
 like "$RUN_ERR" "the snapshot dropped at 90%, no discard-behind \(--discard-behind off\)" \
 	"check says when it is off"

@@ -44,7 +44,7 @@ static PGconn *connect_guard(const char *conninfo, struct mb_error *e)
 
 /* Terminates the session of "<pid> <start> <conninfo>"; a session already
  * gone is success (idempotent). */
-int mb_pg_undo(const char *arg, struct mb_error *e)
+int mb_pg_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	static const char sql[] =
 		"SELECT pg_terminate_backend(pid, " PG_TERMINATE_MS ") FROM pg_stat_activity"

@@ -38,7 +38,7 @@ int mb_pg_artifacts(struct mb_quiesce *q, struct mb_set *set, struct mb_error *e
 
 /* pg_deadline.c: the session ended from outside at the guard's deadline */
 const char *mb_pg_guard(struct mb_quiesce *q);
-int mb_pg_undo(const char *arg, struct mb_error *e);
+int mb_pg_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *e);
 
 /* pg_recovery.c: what a backup is as a start point, and the restore to a
  * point in time */
