@@ -56,9 +56,12 @@ check: all units
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer, built
 # apart in build-asan (the normal build is untouched), without the QEMU
-# suites.  Every sanitizer report goes to build-asan/san/<tool>.<pid>, so a
+# suites.  Every sanitizer report goes to $(SAN_DIR)/<tool>.<pid>, so a
 # report from a process whose exit code no test looks at (the guard, a run
-# a test kills) still fails the target.  LeakSanitizer is on: a leak is a
+# a test kills) still fails the target.  SAN_DIR is under /var/tmp, mode
+# 1777, one per checkout: PostgreSQL's archive_command runs the binary as
+# the postgres user, who cannot write under build-asan (nor reach a
+# checkout under /root), and a sanitizer that cannot open its log dies.  LeakSanitizer is on: a leak is a
 # finding.  SAN_CC is clang when there is one: with gcc (12) UBSan ignores
 # log_path and reports only on stderr, where a test may not look.
 ASAN_BUILD := build-asan
@@ -67,18 +70,19 @@ SAN_CC ?= $(or $(shell command -v clang 2>/dev/null),$(CC))
 # tables, whose strings are split on purpose; gcc ignores it.)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
        -fno-omit-frame-pointer -Wno-string-concatenation
+SAN_DIR := /var/tmp/mbackup-san$(subst /,-,$(CURDIR))
 SAN_ENV = MBACKUP=$(CURDIR)/$(ASAN_BUILD)/mbackup MBACKUP_SKIP_VM=1 \
-	ASAN_OPTIONS=log_path=$(CURDIR)/$(ASAN_BUILD)/san/asan:detect_leaks=1 \
-	UBSAN_OPTIONS=log_path=$(CURDIR)/$(ASAN_BUILD)/san/ubsan:print_stacktrace=1:halt_on_error=1
+	ASAN_OPTIONS=log_path=$(SAN_DIR)/asan:detect_leaks=1 \
+	UBSAN_OPTIONS=log_path=$(SAN_DIR)/ubsan:print_stacktrace=1:halt_on_error=1
 
 check-asan:
 	$(MAKE) BUILD=$(ASAN_BUILD) CC="$(SAN_CC)" SAN_FLAGS="$(SAN)" all units
-	rm -rf $(ASAN_BUILD)/san && mkdir -p $(ASAN_BUILD)/san
+	rm -rf $(SAN_DIR) && mkdir -p $(SAN_DIR) && chmod 1777 $(SAN_DIR)
 	$(SAN_ENV) prove --exec '' $(PROVE_FLAGS) $(UNIT_BIN:$(BUILD)/%=$(ASAN_BUILD)/%) \
 		$(wildcard tests/integration/*.t); rc=$$?; \
-	if [ -n "$$(ls $(ASAN_BUILD)/san)" ]; then \
-		echo "check-asan: sanitizer reports in $(ASAN_BUILD)/san:"; \
-		head -n 30 $(ASAN_BUILD)/san/*; exit 1; \
+	if [ -n "$$(ls $(SAN_DIR))" ]; then \
+		echo "check-asan: sanitizer reports in $(SAN_DIR):"; \
+		head -n 30 $(SAN_DIR)/*; exit 1; \
 	fi; exit $$rc
 
 # ---- fuzzing (tests/fuzz/) ----
