@@ -38,27 +38,58 @@ $(BUILD)/tests/unit/%.t: tests/unit/%.c $(BUILD)/libmbackup.a tests/lib/tap.h
 units: $(UNIT_BIN)
 
 # The one test command: unit tests (C) then integration tests (the binary
-# against real loop filesystems), all under prove.  The QEMU suites
-# (*-vm.t) each boot a guest with one vCPU that keeps one core busy under
-# TCG: they run two at a time, after everything else has run one at a time.
+# against real loop filesystems), all under prove.  Each host test has its
+# own scratch directory, loop devices, catalog (and so its lock),
+# PostgreSQL socket directory and Ceph ports, and mostly waits (fsync,
+# PostgreSQL, the store): they run two at a time, the slowest first so
+# that the pair does not end on one.  Those that time what they assert (a
+# kill inside the window, a deadline, "fails at once") then run one at a
+# time.  The QEMU suites (*-vm.t) each boot a guest with one vCPU that
+# keeps one core busy under TCG: the longest (the tape suite, about as
+# long as all the host tests) runs alongside the host tests from the
+# start, its output kept in $(BUILD)/check-vm-long.log and shown after;
+# the others run two at a time after the host tests.
 VM_TESTS := $(wildcard tests/integration/*-vm.t)
 HOST_TESTS := $(filter-out $(VM_TESTS),$(wildcard tests/integration/*.t))
+HOST_TIMED := $(wildcard $(addprefix tests/integration/,55-lock-catalog.t 60-kill-window.t \
+	62-signals.t 63-kill-group.t 64-term-checkpoint.t 64-term-premap.t 65-fault-matrix.t \
+	86-pg-deadline.t))
+HOST_SLOW := $(wildcard $(addprefix tests/integration/,95-multi.t 89-pitr.t 88-wal-check.t \
+	98-increments-pg.t 99-fuzz.t 58-s3.t 85-postgres.t 58-s3-failover.t 59-s3-pg.t \
+	80-big-sparse.t 61-wal-s3.t 87-wal-push.t 87-pace.t))
+HOST_PAR := $(HOST_SLOW) $(filter-out $(HOST_TIMED) $(HOST_SLOW),$(HOST_TESTS))
+VM_LONG := $(wildcard tests/integration/92-tape-vm.t)
+VM_REST := $(wildcard tests/integration/94-thin-vm.t) \
+	$(filter-out $(VM_LONG) tests/integration/94-thin-vm.t,$(VM_TESTS))
 # When the host tests fail, their summary is printed again at the very
 # end, after the guest suites' output, where a CI log's tail shows it.
 check: all units
-	@rm -f $(BUILD)/check-host.failed; \
-	{ prove --exec '' $(PROVE_FLAGS) $(UNIT_BIN) $(HOST_TESTS) 2>&1 || \
+	@rm -f $(BUILD)/check-*.failed; \
+	{ prove --exec '' $(PROVE_FLAGS) $(VM_LONG) >$(BUILD)/check-vm-long.log 2>&1 || \
+		touch $(BUILD)/check-vm-long.failed; } & long=$$!; \
+	{ prove --exec '' -j2 $(PROVE_FLAGS) $(HOST_PAR) $(UNIT_BIN) 2>&1 || \
 		touch $(BUILD)/check-host.failed; } | tee $(BUILD)/check-host.log; \
-	rc=0; [ ! -e $(BUILD)/check-host.failed ] || rc=1; \
-	prove --exec '' -j2 $(PROVE_FLAGS) $(VM_TESTS) || rc=1; \
-	[ ! -e $(BUILD)/check-host.failed ] || tests/lib/check-failures.sh $(BUILD)/check-host.log; \
+	{ prove --exec '' $(PROVE_FLAGS) $(HOST_TIMED) 2>&1 || \
+		touch $(BUILD)/check-host-timed.failed; } | tee $(BUILD)/check-host-timed.log; \
+	rc=0; \
+	prove --exec '' -j2 $(PROVE_FLAGS) $(VM_REST) || rc=1; \
+	wait $$long; \
+	echo "---- $(VM_LONG), run alongside the host tests ($(BUILD)/check-vm-long.log):"; \
+	cat $(BUILD)/check-vm-long.log; \
+	! ls $(BUILD)/check-*.failed >/dev/null 2>&1 || rc=1; \
+	for l in check-host check-host-timed; do \
+		[ ! -e $(BUILD)/$$l.failed ] || tests/lib/check-failures.sh $(BUILD)/$$l.log; \
+	done; \
 	exit $$rc
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer, built
 # apart in build-asan (the normal build is untouched), without the QEMU
-# suites.  Every sanitizer report goes to build-asan/san/<tool>.<pid>, so a
+# suites.  Every sanitizer report goes to $(SAN_DIR)/<tool>.<pid>, so a
 # report from a process whose exit code no test looks at (the guard, a run
-# a test kills) still fails the target.  LeakSanitizer is on: a leak is a
+# a test kills) still fails the target.  SAN_DIR is under /var/tmp, mode
+# 1777, one per checkout: PostgreSQL's archive_command runs the binary as
+# the postgres user, who cannot write under build-asan (nor reach a
+# checkout under /root), and a sanitizer that cannot open its log dies.  LeakSanitizer is on: a leak is a
 # finding.  SAN_CC is clang when there is one: with gcc (12) UBSan ignores
 # log_path and reports only on stderr, where a test may not look.
 ASAN_BUILD := build-asan
@@ -67,18 +98,19 @@ SAN_CC ?= $(or $(shell command -v clang 2>/dev/null),$(CC))
 # tables, whose strings are split on purpose; gcc ignores it.)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
        -fno-omit-frame-pointer -Wno-string-concatenation
+SAN_DIR := /var/tmp/mbackup-san$(subst /,-,$(CURDIR))
 SAN_ENV = MBACKUP=$(CURDIR)/$(ASAN_BUILD)/mbackup MBACKUP_SKIP_VM=1 \
-	ASAN_OPTIONS=log_path=$(CURDIR)/$(ASAN_BUILD)/san/asan:detect_leaks=1 \
-	UBSAN_OPTIONS=log_path=$(CURDIR)/$(ASAN_BUILD)/san/ubsan:print_stacktrace=1:halt_on_error=1
+	ASAN_OPTIONS=log_path=$(SAN_DIR)/asan:detect_leaks=1 \
+	UBSAN_OPTIONS=log_path=$(SAN_DIR)/ubsan:print_stacktrace=1:halt_on_error=1
 
 check-asan:
 	$(MAKE) BUILD=$(ASAN_BUILD) CC="$(SAN_CC)" SAN_FLAGS="$(SAN)" all units
-	rm -rf $(ASAN_BUILD)/san && mkdir -p $(ASAN_BUILD)/san
+	rm -rf $(SAN_DIR) && mkdir -p $(SAN_DIR) && chmod 1777 $(SAN_DIR)
 	$(SAN_ENV) prove --exec '' $(PROVE_FLAGS) $(UNIT_BIN:$(BUILD)/%=$(ASAN_BUILD)/%) \
 		$(wildcard tests/integration/*.t); rc=$$?; \
-	if [ -n "$$(ls $(ASAN_BUILD)/san)" ]; then \
-		echo "check-asan: sanitizer reports in $(ASAN_BUILD)/san:"; \
-		head -n 30 $(ASAN_BUILD)/san/*; exit 1; \
+	if [ -n "$$(ls $(SAN_DIR))" ]; then \
+		echo "check-asan: sanitizer reports in $(SAN_DIR):"; \
+		head -n 30 $(SAN_DIR)/*; exit 1; \
 	fi; exit $$rc
 
 # ---- fuzzing (tests/fuzz/) ----

@@ -8,6 +8,9 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
 fx_init
+for t in pgrep ps; do
+	command -v "$t" >/dev/null || skip_all "missing tool '$t' (run deploy/setup: procps)"
+done
 CG2=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' \
 	/proc/self/mountinfo | head -1)
 [ -n "$CG2" ] && [ -w "$CG2/cgroup.procs" ] || skip_all "no writable cgroup2 hierarchy"
@@ -65,9 +68,34 @@ wait_writable() {
 }
 writable() { wait_writable "$@" >/dev/null; }
 
-# The guard: mbackup's child.
+# The guard: mbackup's child (looked for a few seconds: a loaded machine
+# may schedule its fork late).
 guard_of() {
-	pgrep -P "$1" | head -1
+	local i g
+	for ((i = 0; i < 50; i++)); do
+		g=$(pgrep -P "$1" | head -1)
+		[ -n "$g" ] && break
+		sleep 0.1
+	done
+	echo "$g"
+}
+
+# reaped NAME: the hung mbackup ($HUNG) is dead within 30 s of its kill,
+# and reaped.  A kill that missed it (an empty pid or group) must fail the
+# check, not hang the test at `wait`: it is then killed by its pid.
+reaped() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$HUNG" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$HUNG" 2>/dev/null; then
+		fail "$1: mbackup (pid $HUNG) is dead after the kill"
+		kill -KILL "$HUNG" 2>/dev/null
+	else
+		pass "$1: mbackup (pid $HUNG) is dead after the kill"
+	fi
+	{ wait "$HUNG"; } 2>/dev/null
 }
 
 # What follows each kill: the source thaws within the deadline and a
@@ -116,7 +144,7 @@ else
 	skip "group: ... in systemd's v1 hierarchy too" "no v1 name=systemd hierarchy"
 fi
 kill -KILL -- "-$pgid"
-{ wait "$HUNG"; } 2>/dev/null
+reaped "group"
 after_kill "group"
 
 # ---- 2. the whole cgroup: mbackup starts in a fresh one
@@ -132,7 +160,7 @@ if [ -e "$CG/cgroup.kill" ]; then
 else
 	for pid in $(cat "$CG/cgroup.procs"); do kill -KILL "$pid"; done
 fi
-{ wait "$HUNG"; } 2>/dev/null
+reaped "cgroup"
 for ((i = 0; i < 50; i++)); do [ -z "$(cat "$CG/cgroup.procs")" ] && break; sleep 0.1; done
 is "$(cat "$CG/cgroup.procs")" "" "cgroup: every process of the run's cgroup is dead"
 rmdir "$CG"
@@ -145,7 +173,7 @@ g=$(guard_of "$HUNG")
 sleep $((TIMEOUT + 2))
 ok "late: the deadline thawed the source while mbackup hangs" writable "$SRC_MNT" 2
 kill -KILL -- "-$HUNG"
-{ wait "$HUNG"; } 2>/dev/null
+reaped "late"
 after_kill "late"
 
 # ---- the filesystem is whole: a normal backup works and restores

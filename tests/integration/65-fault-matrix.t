@@ -67,8 +67,9 @@ mkdir -p "$SRC_MNT/pg" "$WAL_MNT/pg"
 chown postgres "$SRC_MNT/pg" "$WAL_MNT/pg"
 DATA=$SRC_MNT/pg/data
 fx_pg_cluster "$DATA" 2
-# The load for the whole matrix (stopped at cleanup).
-fx_bg "$FX_PGBIN/pgbench" -h "$SOCK" -p "$PORT" -n -c 2 -T 1200 postgres >/dev/null 2>&1
+# The load for the whole matrix (stopped at cleanup); -T is only a bound
+# (a slow machine's matrix must not outlast it).
+fx_bg "$FX_PGBIN/pgbench" -h "$SOCK" -p "$PORT" -n -c 2 -T 7200 postgres >/dev/null 2>&1
 PGBENCH=$!
 
 # The backup of the matrix: MBK=(env PGPORT=... [ENV...] mbackup ...);

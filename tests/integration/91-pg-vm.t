@@ -15,4 +15,4 @@ id postgres >/dev/null 2>&1 || skip_all "no postgres user (apt-get install postg
 
 PG_TEMPLATE=$(pg_template 10) || bail_out "unable to make the PostgreSQL template on the host"
 export PG_TEMPLATE
-vm_exec --disks 2 --disk-size 3G --timeout 900 -- tests/vm/pg-suite.sh
+vm_exec --disks 2 --disk-size 3G --timeout 1500 -- tests/vm/pg-suite.sh

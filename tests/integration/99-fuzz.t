@@ -17,8 +17,10 @@ command -v clang >/dev/null ||
 SCRATCH=$(mktemp -d /var/tmp/mbackup-fuzz.XXXXXX)
 trap 'rm -rf "$SCRATCH"' EXIT
 
-# A make of our own, not the jobserver of a `make check` that runs us.
-run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$ROOT" fuzz-build
+# A make of our own, not the jobserver of a `make check` that runs us;
+# two compilers at once (a fresh CI checkout builds all of common/ and
+# image/ with clang and the sanitizers; the peer test mostly waits).
+run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -j2 -C "$ROOT" fuzz-build
 exit_is 0 "the fuzz targets build with clang"
 [ "$RUN_RC" = 0 ] || { diag "$RUN_ERR"; done_testing; }
 

@@ -116,6 +116,20 @@ tick_stop() {
 # The last id the tick file records as committed.
 tick_last() { grep -o '^tick [0-9]*$' "$1" | tail -1 | cut -d' ' -f2; }
 
+# tick_committed FILE: the last committed id once there is one, waited for
+# up to 30 s: on a loaded host (TCG, other guests) the writer's first
+# commit may come seconds after it started, and a backup started before
+# it would compare "every tick committed before" against nothing.
+tick_committed() {
+	local n last
+	for ((n = 0; n < 60; n++)); do
+		last=$(tick_last "$1")
+		[ -n "$last" ] && break
+		sleep 0.5
+	done
+	echo "$last"
+}
+
 # pg_snapshot_scenario KIND METHOD LEFT LVCREATE-ARGS...: PostgreSQL 15 on
 # a new LV vg/pg (lvcreate -n pg LVCREATE-ARGS, ext4 at /pg, started in
 # $CG), a hot backup under pgbench and the tick writer from its METHOD
@@ -135,12 +149,7 @@ pg_snapshot_scenario() {
 	BENCH=$!
 	tick_start "$port" "$S/ticks"
 	sleep 3
-	# (on a loaded host the tick writer's first commit may take longer)
-	for ((n = 0; n < 60; n++)); do
-		before=$(tick_last "$S/ticks")
-		[ -n "$before" ] && break
-		sleep 0.5
-	done
+	before=$(tick_committed "$S/ticks")
 	run "$MB" --db postgres --pg-conn "$conn" --mirror "lvm:$VG/pg" --media "file:$S/pg.mbi" \
 		--catalog "$CATALOG" --snapshot-pv "${disks[1]}" --freeze-timeout 30
 	tick_stop

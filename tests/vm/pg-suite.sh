@@ -95,7 +95,7 @@ backup_under_load() {
 	shift
 	pg_sql "$PORT" "TRUNCATE ticks" >/dev/null
 	load_start
-	BEFORE=$(tick_last "$S/ticks")
+	BEFORE=$(tick_committed "$S/ticks")
 	t0=$(now_ms)
 	run "$MB" --db postgres --pg-conn "$CONN" --media "file:$S/$what.mbi" --catalog "$CATALOG" \
 		--freeze-timeout 30 "$@"
