@@ -31,8 +31,8 @@ struct mb_extent {
 };
 
 struct mb_entry {
-	/* (fields ordered so that none pads: 152 bytes, one per file of the
-	 * set, a million files are 145 MiB of them) */
+	/* (fields ordered so that none pads: 144 bytes, one per file of the
+	 * set, a million files are 137 MiB of them) */
 	char *path;		/* relative to the source root, no leading "./",
 				 * no trailing '/'; raw bytes (may be non-UTF-8) */
 	char *link_target;	/* symlink target, or the path of the first name
@@ -47,10 +47,14 @@ struct mb_entry {
 	uint32_t mtime_nsec;
 	uint32_t ctime_nsec;
 	uint32_t nlink;
+	uint32_t n_extents;	/* of extents (fiemap.c refuses more) */
+	char type;		/* enum mb_type */
+	bool read_via_fs;	/* an extent cannot be trusted (inline, delalloc,
+				 * encoded, unknown, not aligned): read the file
+				 * through a read-only mount of the split leg */
 
 	/* Extent map, regular files only, sorted by logical offset. */
 	struct mb_extent *extents;
-	size_t n_extents;
 
 	/* Data that does not come from the split leg (regular files only):
 	 * content, when set, is the file's bytes (size of them), e.g. the
@@ -74,10 +78,6 @@ struct mb_entry {
 	 * borrowed, not freed with the entry).  NULL otherwise. */
 	const void *delta;
 
-	char type;		/* enum mb_type */
-	bool read_via_fs;	/* an extent cannot be trusted (inline, delalloc,
-				 * encoded, unknown, not aligned): read the file
-				 * through a read-only mount of the split leg */
 };
 
 /* A growable array of entries plus the root they are relative to. */

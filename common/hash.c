@@ -13,12 +13,20 @@ void mb_hash_update(struct mb_hash *h, const void *buf, size_t len)
 	XXH3_128bits_update(&h->state, buf, len);
 }
 
-void mb_hash_final_hex(struct mb_hash *h, char hex[MB_HASH_HEX_LEN + 1])
+mb_hash_raw mb_hash_final_raw(struct mb_hash *h)
 {
-	XXH128_hash_t v = XXH3_128bits_digest(&h->state);
+	return XXH3_128bits_digest(&h->state);
+}
 
+void mb_hash_raw_hex(mb_hash_raw v, char hex[MB_HASH_HEX_LEN + 1])
+{
 	snprintf(hex, MB_HASH_HEX_LEN + 1, "%016llx%016llx",
 		 (unsigned long long)v.high64, (unsigned long long)v.low64);
+}
+
+void mb_hash_final_hex(struct mb_hash *h, char hex[MB_HASH_HEX_LEN + 1])
+{
+	mb_hash_raw_hex(mb_hash_final_raw(h), hex);
 }
 
 void mb_hash_buf_hex(const void *buf, size_t len, char hex[MB_HASH_HEX_LEN + 1])

@@ -2,6 +2,7 @@
 #include "extentmap/extentmap.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <stdlib.h>
@@ -101,6 +102,11 @@ int mb_fiemap_fd(int fd, struct mb_entry *ent, bool sync, struct mb_error *e)
 		free(xv.v);
 		return mb_fail(e, MB_ERR_SOURCE, errno,
 			       "unable to map the extents of '%s'", ent->path);
+	}
+	if (xv.n > UINT32_MAX) {	/* (128 GiB of map for one file) */
+		free(xv.v);
+		return mb_fail(e, MB_ERR_SOURCE, 0, "'%s' has more than %" PRIu32 " extents",
+			       ent->path, UINT32_MAX);
 	}
 	/* A set holds one map per file for the whole run: no spare room (a
 	 * one-extent file kept 8 slots, 256 bytes, before). */

@@ -25,10 +25,11 @@
 /* One file's block hashes: XXH3-64 of each block (the last may be short)
  * and XXH3-128 of the whole file. */
 struct mb_blockmap {
+	/* (ordered so that nothing pads: 64 bytes, one per file of a full) */
 	uint64_t size;
-	uint32_t block_size;
 	uint64_t *h;		/* n = blocks of size */
 	size_t n;
+	uint32_t block_size;
 	char file_hash[MB_HASH_HEX_LEN + 1];
 };
 

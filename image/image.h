@@ -64,8 +64,9 @@ struct mb_image_layout {
 	struct mb_image_meta meta;
 	struct mb_entry **entries;	/* borrowed, in image order */
 	size_t n_entries;
-	char *index_text;		/* the index member's payload */
-	size_t index_len;
+	size_t index_len;		/* the index member's text (rendered as
+					 * it is written, never held whole) */
+	size_t trailer_len;		/* the trailer member's text */
 	uint64_t data_offset;		/* first byte after the index member */
 	uint64_t trailer_offset;	/* where the trailer member starts */
 	uint64_t image_size;		/* total bytes, padding included */

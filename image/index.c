@@ -83,7 +83,7 @@ static uint64_t *entry_inodes(struct mb_entry *const *v, size_t n, size_t *out_n
 	return ino;
 }
 
-static int render_bitmap(struct mb_entry *const *v, size_t n, struct ibuf *b,
+static int render_bitmap(struct mb_entry *const *v, size_t n, struct mbi_text *t,
 			 struct mb_error *e)
 {
 	size_t k, i = 0;
@@ -99,7 +99,8 @@ static int render_bitmap(struct mb_entry *const *v, size_t n, struct ibuf *b,
 
 		for (; i < k && ino[i] / 64 == word; i++)
 			bits |= UINT64_C(1) << (ino[i] % 64);
-		if (ibuf_printf(b, e, "i %016" PRIx64 " %016" PRIx64 "\n", word, bits) < 0)
+		if (ibuf_printf(&t->b, e, "i %016" PRIx64 " %016" PRIx64 "\n", word, bits) < 0 ||
+		    mbi_text_step(t, e) < 0)
 			goto out;
 	}
 	rc = 0;
@@ -126,10 +127,11 @@ static int render_entry(const struct mb_entry *t, struct ibuf *b,
 
 /* Several devices: "set <part> <rescues>" then one "p" line per item
  * another image of the set holds (nothing for a lone image). */
-static int render_set(const struct mb_image_meta *m, struct ibuf *b,
+static int render_set(const struct mb_image_meta *m, struct mbi_text *t,
 		      struct mb_error *e)
 {
 	uint32_t part = m->part ? m->part : 1;
+	struct ibuf *b = &t->b;
 
 	if (m->device_count <= 1 && part == 1 && m->n_peers == 0)
 		return 0;
@@ -141,16 +143,18 @@ static int render_set(const struct mb_image_meta *m, struct ibuf *b,
 		if (ibuf_printf(b, e, "p %" PRIu32 " %" PRIu32 " %c %" PRIu64 " %" PRIu64
 				" %" PRIu64 " ", p->device, p->part, p->type, p->size,
 				p->seg_offset, p->seg_length) < 0 ||
-		    mbi_escape(b, p->path, e) < 0 || ibuf_add(b, "\n", 1, e) < 0)
+		    mbi_escape(b, p->path, e) < 0 || ibuf_add(b, "\n", 1, e) < 0 ||
+		    mbi_text_step(t, e) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-int mbi_index_render(const struct mb_image_layout *lay, struct ibuf *b,
+int mbi_index_render(const struct mb_image_layout *lay, struct mbi_text *t,
 		     struct mb_error *e)
 {
 	const struct mb_image_meta *m = &lay->meta;
+	struct ibuf *b = &t->b;
 
 	if (ibuf_printf(b, e, "mbackup-index 1\nbackup-id ") < 0 ||
 	    mbi_escape(b, m->backup_id, e) < 0 ||
@@ -164,12 +168,23 @@ int mbi_index_render(const struct mb_image_layout *lay, struct ibuf *b,
 			lay->image_size) < 0)
 		return -1;
 	for (size_t i = 0; i < lay->n_entries; i++)
-		if (render_entry(lay->entries[i], b, e) < 0)
+		if (render_entry(lay->entries[i], b, e) < 0 || mbi_text_step(t, e) < 0)
 			return -1;
-	if (render_bitmap(lay->entries, lay->n_entries, b, e) < 0 ||
-	    render_set(m, b, e) < 0)
+	if (render_bitmap(lay->entries, lay->n_entries, t, e) < 0 ||
+	    render_set(m, t, e) < 0 || ibuf_printf(b, e, "end\n") < 0)
 		return -1;
-	return ibuf_printf(b, e, "end\n");
+	return mbi_text_flush(t, e);
+}
+
+int mbi_index_text(const struct mb_image_layout *lay, struct ibuf *b, struct mb_error *e)
+{
+	struct mbi_text t;
+	int rc;
+
+	mbi_text_init(&t, mbi_text_to_ibuf, b);
+	rc = mbi_index_render(lay, &t, e);
+	mbi_text_free(&t);
+	return rc;
 }
 
 /* ---- parsing ---- */
@@ -631,35 +646,39 @@ void mbi_index_free(struct mb_index *idx)
 
 /* ---- trailer ---- */
 
-int mbi_trailer_render(const struct mb_image_layout *lay,
-		       char (*hashes)[MB_HASH_HEX_LEN + 1], struct ibuf *b,
+int mbi_trailer_render(const struct mb_image_layout *lay, const char *index_hash,
+		       const mb_hash_raw *hashes, struct mbi_text *t,
 		       struct mb_error *e)
 {
 	static const char zero[MB_HASH_HEX_LEN + 1] = "00000000000000000000000000000000";
-	char ih[MB_HASH_HEX_LEN + 1], self[MB_HASH_HEX_LEN + 1];
+	char self[MB_HASH_HEX_LEN + 1], fh[MB_HASH_HEX_LEN + 1];
 	uint64_t files = 0, bytes = 0;
-	size_t start = b->len;
+	struct ibuf *b = &t->b;
 
-	mb_hash_buf_hex(lay->index_text, lay->index_len, ih);
 	if (ibuf_printf(b, e, "mbackup-trailer 1\nbackup-id ") < 0 ||
 	    mbi_escape(b, lay->meta.backup_id, e) < 0 ||
-	    ibuf_printf(b, e, "\nindex-hash %s\n", ih) < 0)
+	    ibuf_printf(b, e, "\nindex-hash %s\n", index_hash ? index_hash : zero) < 0)
 		return -1;
 	for (size_t i = 0; i < lay->n_entries; i++) {
-		const struct mb_entry *t = lay->entries[i];
+		const struct mb_entry *ent = lay->entries[i];
 
-		if (t->type != MB_T_FILE)
+		if (ent->type != MB_T_FILE)
 			continue;
-		if (ibuf_printf(b, e, "f %016" PRIx64 " %s\n", t->image_offset,
-				hashes ? hashes[files] : zero) < 0)
+		if (hashes)
+			mb_hash_raw_hex(hashes[files], fh);
+		if (ibuf_printf(b, e, "f %016" PRIx64 " %s\n", ent->image_offset,
+				hashes ? fh : zero) < 0 || mbi_text_step(t, e) < 0)
 			return -1;
 		files++;
-		bytes += t->seg_length;
+		bytes += ent->seg_length;
 	}
-	if (ibuf_printf(b, e, "files %" PRIu64 "\nfile-bytes %" PRIu64 "\n", files, bytes) < 0)
+	if (ibuf_printf(b, e, "files %" PRIu64 "\nfile-bytes %" PRIu64 "\n", files, bytes) < 0 ||
+	    mbi_text_flush(t, e) < 0)
 		return -1;
-	mb_hash_buf_hex(b->p + start, b->len - start, self);
-	return ibuf_printf(b, e, "self %s\n", self);
+	mb_hash_final_hex(&t->h, self);	/* of all the bytes before "self" */
+	if (ibuf_printf(b, e, "self %s\n", self) < 0)
+		return -1;
+	return mbi_text_flush(t, e);
 }
 
 static int parse_hash(const char *f, size_t len, char out[MB_HASH_HEX_LEN + 1])

@@ -47,11 +47,11 @@ static inline uint64_t mbi_pad(uint64_t n)
 size_t mbi_pax_reclen(size_t klen, size_t vlen);
 int mbi_pax_add(struct ibuf *b, const char *key, const char *val, size_t vlen,
 		struct mb_error *e);
-/* A 'g' member (header block + records padded) holding key=val. */
-int mbi_global_member(struct ibuf *b, const char *name, const char *key,
-		      const char *val, size_t vlen, int64_t mtime,
-		      struct mb_error *e);
 uint64_t mbi_global_member_len(const char *key, size_t vlen);
+/* A 'g' member's header block and the start of its record, "<len> key=":
+ * the vlen bytes of the value, "\n" and the padding to a block follow. */
+int mbi_global_head(struct ibuf *b, const char *name, const char *key, size_t vlen,
+		    int64_t mtime, struct mb_error *e);
 /* All header bytes of an entry's member ('x' header, records, ustar). */
 int mbi_member_headers(const struct mb_entry *ent, struct ibuf *b,
 		       struct mb_error *e);
@@ -81,6 +81,25 @@ int mbi_parse_u64(const char *p, size_t len, uint64_t *out);
 int mbi_parse_time(const char *p, size_t len, int64_t *sec, uint32_t *nsec);
 int mbi_fmt_time(char *buf, size_t cap, int64_t sec, uint32_t nsec);
 
+/* ---- text.c: the index and trailer text, rendered in pieces ---- */
+
+typedef int (*mbi_out_fn)(void *arg, const void *p, size_t len, struct mb_error *e);
+struct mbi_text {
+	struct ibuf b;		/* rendered, not passed on yet (one piece) */
+	struct mb_hash h;	/* of every byte passed on */
+	uint64_t len;		/* bytes passed on */
+	mbi_out_fn out;		/* NULL: only counted and hashed */
+	void *arg;
+};
+void mbi_text_init(struct mbi_text *t, mbi_out_fn out, void *arg);
+/* Renderers call it after each line: passes b on once it holds a piece. */
+int mbi_text_step(struct mbi_text *t, struct mb_error *e);
+/* Passes on what b holds. */
+int mbi_text_flush(struct mbi_text *t, struct mb_error *e);
+void mbi_text_free(struct mbi_text *t);
+/* An out function appending to the struct ibuf arg (a whole text in memory). */
+int mbi_text_to_ibuf(void *arg, const void *p, size_t len, struct mb_error *e);
+
 /* ---- index.c: the index and trailer text ---- */
 
 /* A line of the image's text (the index, the trailer, an increment's
@@ -108,16 +127,19 @@ int mbi_unescape(const char *f, size_t len, enum mbi_dash dash, char **out);
 int mbi_escape(struct ibuf *b, const char *s, struct mb_error *e);
 /* A one-line rendering of a path for messages (escaped, malloc'ed). */
 char *mbi_printable(const char *s);
-int mbi_index_render(const struct mb_image_layout *lay, struct ibuf *b,
+/* Renders the whole index into t (flushed at the end). */
+int mbi_index_render(const struct mb_image_layout *lay, struct mbi_text *t,
 		     struct mb_error *e);
+/* The whole index text into b, in memory (tests, seeds). */
+int mbi_index_text(const struct mb_image_layout *lay, struct ibuf *b, struct mb_error *e);
 int mbi_index_parse(const char *text, size_t len, struct mb_index *idx,
 		    const char *name, struct mb_error *e);
 void mbi_index_free(struct mb_index *idx);
 
-/* One hash per file member in image order; NULL hashes render as zeros
- * (used by the layout to size the trailer). */
-int mbi_trailer_render(const struct mb_image_layout *lay,
-		       char (*hashes)[MB_HASH_HEX_LEN + 1], struct ibuf *b,
+/* One hash per file member in image order, and the index text's; NULL
+ * hashes render as zeros (the layout sizes the trailer so).  Flushes t. */
+int mbi_trailer_render(const struct mb_image_layout *lay, const char *index_hash,
+		       const mb_hash_raw *hashes, struct mbi_text *t,
 		       struct mb_error *e);
 int mbi_trailer_parse(const char *text, size_t len, struct mb_trailer *t,
 		      uint64_t at, const char *name, struct mb_error *e);

@@ -2,8 +2,9 @@
  * The layout: every member's byte offset, computed before any data is
  * written, from the lengths of the very header bytes the writer will emit
  * (mbi_member_headers) and the data sizes.  The index carries the offsets
- * as fixed-width hex, so it is rendered once with zeros to learn its
- * length, then again with the real offsets.
+ * as fixed-width hex, so it is counted once with zeros to learn its
+ * length; the writer renders it with the real offsets (image/text.c: the
+ * text is never held whole) and checks that length.
  */
 #include "image/internal.h"
 
@@ -77,20 +78,22 @@ out:
 
 static int size_image(struct mb_image_layout *lay, struct mb_error *e)
 {
-	struct ibuf tb = { 0 };
+	struct mbi_text tt;
 	uint64_t end, rs = lay->meta.record_size;
 	int rc = -1;
 
-	if (mbi_trailer_render(lay, NULL, &tb, e) < 0)
+	mbi_text_init(&tt, NULL, NULL);
+	if (mbi_trailer_render(lay, NULL, NULL, &tt, e) < 0)
 		goto out;
+	lay->trailer_len = tt.len;
 	end = lay->trailer_offset;
-	if (add_off(&end, mbi_global_member_len(MBI_TRAILER_KEY, tb.len), e) < 0 ||
+	if (add_off(&end, mbi_global_member_len(MBI_TRAILER_KEY, tt.len), e) < 0 ||
 	    add_off(&end, 2 * MB_IMAGE_BLOCK + rs - 1, e) < 0)
 		goto out;
 	lay->image_size = end / rs * rs;
 	rc = 0;
 out:
-	ibuf_free(&tb);
+	mbi_text_free(&tt);
 	return rc;
 }
 
@@ -98,8 +101,8 @@ int mb_image_layout(struct mb_entry **entries, size_t n,
 		    const struct mb_image_meta *meta,
 		    struct mb_image_layout *out, struct mb_error *e)
 {
-	struct ibuf ib = { 0 };
-	size_t len0;
+	struct mbi_text it;
+	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	out->meta = *meta;
@@ -119,35 +122,22 @@ int mb_image_layout(struct mb_entry **entries, size_t n,
 			return -1;
 	}
 	/* Offsets are fixed width: the zero rendering has the final length. */
-	if (mbi_index_render(out, &ib, e) < 0)
-		goto fail;
-	len0 = ib.len;
-	out->data_offset = mbi_global_member_len(MBI_INDEX_KEY, len0);
-	if (place_members(out, &out->trailer_offset, e) < 0)
-		goto fail;
-	out->index_text = ib.p;		/* the trailer hashes it; length counts */
-	out->index_len = ib.len;
-	if (size_image(out, e) < 0)
-		goto fail;
-	ib.len = 0;
-	if (mbi_index_render(out, &ib, e) < 0)
-		goto fail;
-	out->index_text = ib.p;
-	out->index_len = ib.len;
-	if (ib.len != len0) {
-		mb_fail(e, MB_ERR_INTERNAL, 0, "index length changed from %zu to %zu bytes",
-			len0, ib.len);
-		goto fail;
-	}
-	return 0;
-fail:
-	ibuf_free(&ib);
-	out->index_text = NULL;
-	return -1;
+	mbi_text_init(&it, NULL, NULL);
+	if (mbi_index_render(out, &it, e) < 0)
+		goto out;
+	out->index_len = it.len;
+	out->data_offset = mbi_global_member_len(MBI_INDEX_KEY, out->index_len);
+	if (place_members(out, &out->trailer_offset, e) < 0 || size_image(out, e) < 0)
+		goto out;
+	rc = 0;
+out:
+	mbi_text_free(&it);
+	if (rc < 0)
+		out->image_size = 0;	/* not laid out */
+	return rc;
 }
 
 void mb_image_layout_free(struct mb_image_layout *lay)
 {
-	free(lay->index_text);
 	memset(lay, 0, sizeof(*lay));
 }

@@ -522,7 +522,7 @@ static int prepare_round(struct job *jobs, struct mb_multi_plan *p, struct mb_mu
 			return -1;
 	}
 	for (uint32_t d = 0; first && src->laid_out && d < p->n_devices; d++)
-		if (jobs[d].lay.index_text &&
+		if (jobs[d].lay.image_size &&
 		    src->laid_out(src->arg, d + 1, jobs[d].v, jobs[d].n, e) < 0)
 			return -1;
 	return 0;
@@ -542,7 +542,7 @@ static int run_round(struct mb_multi_plan *p, struct mb_multi_device *dev,
 	if (prepare_round(jobs, p, dev, o, src, first, rescues, e) < 0)
 		goto out;
 	for (uint32_t d = 0; d < p->n_devices; d++) {
-		if (!jobs[d].lay.index_text)
+		if (!jobs[d].lay.image_size)
 			continue;
 		if (p->n_devices == 1) {
 			job_main(&jobs[d]);

@@ -333,20 +333,17 @@ uint64_t mbi_global_member_len(const char *key, size_t vlen)
 	return MB_IMAGE_BLOCK + mbi_pad(mbi_pax_reclen(strlen(key), vlen));
 }
 
-int mbi_global_member(struct ibuf *b, const char *name, const char *key,
-		      const char *val, size_t vlen, int64_t mtime,
-		      struct mb_error *e)
+int mbi_global_head(struct ibuf *b, const char *name, const char *key, size_t vlen,
+		    int64_t mtime, struct mb_error *e)
 {
 	size_t at = b->len, rl = mbi_pax_reclen(strlen(key), vlen);
 
 	if (ibuf_reserve(b, MB_IMAGE_BLOCK + 1, e) < 0)
 		return -1;
-	b->len += MB_IMAGE_BLOCK;
-	if (mbi_pax_add(b, key, val, vlen, e) < 0 || ibuf_pad_block(b, e) < 0)
-		return -1;
 	header_block((unsigned char *)b->p + at, name, 0644, rl, mtime, 'g');
 	finish_block((unsigned char *)b->p + at);
-	return 0;
+	b->len += MB_IMAGE_BLOCK;
+	return ibuf_printf(b, e, "%zu %s=", rl, key);
 }
 
 /* ---- one entry's member ---- */

@@ -134,8 +134,8 @@ static int at_offset(const struct wstate *w, uint64_t want, const char *what,
 }
 
 static int write_file_data(struct wstate *w, const struct mb_entry *t,
-			   mb_data_fn data, void *data_arg,
-			   char hash[MB_HASH_HEX_LEN + 1], struct mb_error *e)
+			   mb_data_fn data, void *data_arg, mb_hash_raw *hash,
+			   struct mb_error *e)
 {
 	w->ent = t;
 	w->emitted = 0;
@@ -146,13 +146,13 @@ static int write_file_data(struct wstate *w, const struct mb_entry *t,
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "data of '%s' is %" PRIu64
 			       " bytes instead of %" PRIu64, t->path, w->emitted,
 			       t->seg_length);
-	mb_hash_final_hex(&w->h, hash);
+	*hash = mb_hash_final_raw(&w->h);
 	return put_zero(w, mbi_pad(t->seg_length) - t->seg_length, e);
 }
 
 static int write_members(struct wstate *w, const struct mb_image_layout *lay,
 			 mb_data_fn data, void *data_arg,
-			 char (*hashes)[MB_HASH_HEX_LEN + 1], struct mb_error *e)
+			 mb_hash_raw *hashes, struct mb_error *e)
 {
 	struct ibuf hb = { 0 };
 	size_t k = 0;
@@ -169,7 +169,7 @@ static int write_members(struct wstate *w, const struct mb_image_layout *lay,
 		if (mbi_member_headers(t, &hb, e) < 0 || put(w, hb.p, hb.len, false, e) < 0)
 			goto out;
 		if (t->type == MB_T_FILE &&
-		    write_file_data(w, t, data, data_arg, hashes[k++], e) < 0)
+		    write_file_data(w, t, data, data_arg, &hashes[k++], e) < 0)
 			goto out;
 	}
 	rc = 0;
@@ -178,41 +178,70 @@ out:
 	return rc;
 }
 
+static int put_text(void *arg, const void *p, size_t len, struct mb_error *e)
+{
+	return put(arg, p, len, false, e);
+}
+
+/* A 'g' member whose text is rendered in pieces straight into the image
+ * (the index or the trailer: index_hash NULL), len bytes as laid out;
+ * the text's hash goes to hash. */
+static int write_text_member(struct wstate *w, const struct mb_image_layout *lay,
+			     const char *index_hash, mb_hash_raw *hashes,
+			     char hash[MB_HASH_HEX_LEN + 1], struct mb_error *e)
+{
+	bool index = index_hash == NULL;
+	const char *key = index ? MBI_INDEX_KEY : MBI_TRAILER_KEY;
+	size_t len = index ? lay->index_len : lay->trailer_len;
+	uint64_t start = w->pos;
+	struct ibuf b = { 0 };
+	struct mbi_text t;
+	int rc = -1;
+
+	mbi_text_init(&t, put_text, w);
+	if (mbi_global_head(&b, index ? MBI_INDEX_NAME : MBI_TRAILER_NAME, key, len,
+			    lay->meta.created, e) < 0 || put(w, b.p, b.len, false, e) < 0 ||
+	    (index ? mbi_index_render(lay, &t, e)
+		   : mbi_trailer_render(lay, index_hash, hashes, &t, e)) < 0)
+		goto out;
+	if (t.len != len) {
+		mb_fail(e, MB_ERR_INTERNAL, 0, "the %s's text is %" PRIu64 " bytes instead of "
+			"%zu", index ? "index" : "trailer", t.len, len);
+		goto out;
+	}
+	if (put(w, "\n", 1, false, e) < 0 ||
+	    put_zero(w, start + mbi_global_member_len(key, len) - w->pos, e) < 0)
+		goto out;
+	mb_hash_final_hex(&t.h, hash);
+	rc = 0;
+out:
+	mbi_text_free(&t);
+	ibuf_free(&b);
+	return rc;
+}
+
 /* Index member, members, trailer, end blocks, padding to a record. */
 static int write_image(struct wstate *w, const struct mb_image_layout *lay,
 		       mb_data_fn data, void *data_arg,
-		       char (*hashes)[MB_HASH_HEX_LEN + 1], struct mb_error *e)
+		       mb_hash_raw *hashes, struct mb_error *e)
 {
-	struct ibuf b = { 0 }, tt = { 0 };
-	int rc = -1;
+	char ih[MB_HASH_HEX_LEN + 1], th[MB_HASH_HEX_LEN + 1];
 
-	if (mbi_global_member(&b, MBI_INDEX_NAME, MBI_INDEX_KEY, lay->index_text,
-			      lay->index_len, lay->meta.created, e) < 0 ||
-	    put(w, b.p, b.len, false, e) < 0 ||
+	if (write_text_member(w, lay, NULL, NULL, ih, e) < 0 ||
 	    at_offset(w, lay->data_offset, "the first member", e) < 0 ||
 	    write_members(w, lay, data, data_arg, hashes, e) < 0 ||
-	    at_offset(w, lay->trailer_offset, "the trailer", e) < 0)
-		goto out;
-	b.len = 0;
-	if (mbi_trailer_render(lay, hashes, &tt, e) < 0 ||
-	    mbi_global_member(&b, MBI_TRAILER_NAME, MBI_TRAILER_KEY, tt.p, tt.len,
-			      lay->meta.created, e) < 0 ||
-	    put(w, b.p, b.len, false, e) < 0)
-		goto out;
+	    at_offset(w, lay->trailer_offset, "the trailer", e) < 0 ||
+	    write_text_member(w, lay, ih, hashes, th, e) < 0)
+		return -1;
 	if (w->pos + 2 * MB_IMAGE_BLOCK > lay->image_size ||
-	    lay->image_size - w->pos - 2 * MB_IMAGE_BLOCK >= lay->meta.record_size) {
-		mb_fail(e, MB_ERR_INTERNAL, 0, "trailer ends at offset %" PRIu64
-			", which does not fit image size %" PRIu64, w->pos, lay->image_size);
-		goto out;
-	}
+	    lay->image_size - w->pos - 2 * MB_IMAGE_BLOCK >= lay->meta.record_size)
+		return mb_fail(e, MB_ERR_INTERNAL, 0, "trailer ends at offset %" PRIu64
+			       ", which does not fit image size %" PRIu64, w->pos,
+			       lay->image_size);
 	if (put_zero(w, lay->image_size - w->pos, e) < 0 || flush(w, e) < 0 ||
 	    mbi_flusher_finish(w->out, e) < 0)
-		goto out;
-	rc = 0;
-out:
-	ibuf_free(&b);
-	ibuf_free(&tt);
-	return rc;
+		return -1;
+	return 0;
 }
 
 int mb_image_write(const struct mb_image_output *to, const struct mb_image_layout *lay,
@@ -220,11 +249,11 @@ int mb_image_write(const struct mb_image_output *to, const struct mb_image_layou
 		   struct mb_error *e)
 {
 	struct wstate w = { 0 };
-	char (*hashes)[MB_HASH_HEX_LEN + 1] = NULL;
+	mb_hash_raw *hashes = NULL;
 	uint32_t rs = lay->meta.record_size;
 	int rc = -1;
 
-	if (!lay->index_text || rs == 0 || rs % MB_IMAGE_BLOCK)
+	if (!lay->image_size || rs == 0 || rs % MB_IMAGE_BLOCK)
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "image written without a layout");
 	w.to = to;
 	w.cap = rs >= WBUF_TARGET ? rs : WBUF_TARGET / rs * rs;

@@ -195,7 +195,7 @@ struct save {
 static int bind_map(sqlite3_stmt *st, int64_t run_id, const char *path, const char *type,
 		    const struct mb_blockmap *m, unsigned char *buf)
 {
-	static const struct mb_blockmap none = { 0, 0, NULL, 0, "-" };
+	static const struct mb_blockmap none = { .file_hash = "-" };
 
 	if (!m)
 		m = &none;

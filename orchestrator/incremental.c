@@ -39,7 +39,9 @@ struct incr_pieces {
 struct mb_incr {
 	uint32_t block_size;
 	pthread_mutex_t lock;		/* pieces: the devices stream at once */
-	struct incr_pieces *pieces;	/* per state entry */
+	struct incr_pieces *pieces;	/* per state entry, allocated with the
+					 * first segment (a single device has
+					 * none: 48 bytes a file saved) */
 	bool incremental, prepass;
 	struct mb_backup_rec base;
 	struct mb_blockmaps base_maps;
@@ -92,8 +94,7 @@ static int state_init(struct mb_incr *x, const struct mb_set *st, struct mb_erro
 	x->maps = calloc(n, sizeof(*x->maps));
 	x->have = calloc(n, sizeof(*x->have));
 	x->kinds = calloc(n, 1);
-	x->pieces = calloc(n, sizeof(*x->pieces));
-	if (!x->by_path || !x->maps || !x->have || !x->kinds || !x->pieces)
+	if (!x->by_path || !x->maps || !x->have || !x->kinds)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to map the blocks");
 	for (size_t i = 0; i < st->n; i++)
 		x->by_path[i] = i;
@@ -145,13 +146,23 @@ static int piece_emit(void *arg, const void *buf, size_t len, struct mb_error *e
 	return h->emit(h->emit_arg, buf, len, e);
 }
 
+/* Under x->lock: state file i's pieces, NULL when out of memory. */
+static struct incr_pieces *pieces_of(struct mb_incr *x, size_t i)
+{
+	if (!x->pieces)
+		x->pieces = calloc(x->n_state ? x->n_state : 1, sizeof(*x->pieces));
+	return x->pieces ? &x->pieces[i] : NULL;
+}
+
 /* Under x->lock: whether the segment at off was hashed already (a rescue
  * image streams it again: the first map stays), else the map is there. */
 static int piece_begin(struct mb_incr *x, size_t i, const struct mb_entry *ent, bool *again,
 		       struct mb_error *e)
 {
-	struct incr_pieces *p = &x->pieces[i];
+	struct incr_pieces *p = pieces_of(x, i);
 
+	if (!p)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to hash the blocks");
 	*again = false;
 	for (size_t k = 0; k < p->n_done && !*again; k++)
 		*again = p->done[k] == ent->seg_offset;
@@ -168,8 +179,8 @@ static int piece_begin(struct mb_incr *x, size_t i, const struct mb_entry *ent, 
 static int piece_end(struct mb_incr *x, size_t i, const struct mb_entry *ent,
 		     struct mb_blockrange *br, struct mb_error *e)
 {
-	struct incr_pieces *p = &x->pieces[i];
-	uint64_t *v = realloc(p->done, (p->n_done + 1) * sizeof(*v));
+	struct incr_pieces *p = pieces_of(x, i);
+	uint64_t *v = p ? realloc(p->done, (p->n_done + 1) * sizeof(*v)) : NULL;
 
 	if (!v)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to hash the blocks");

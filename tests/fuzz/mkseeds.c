@@ -132,8 +132,8 @@ static int one(const char *dir, struct seed *s)
 	struct ibuf img = { 0 };
 	struct mb_image_output out = { .write = mem_write, .ctx = &img, .fd = -1 };
 	struct mb_error e = { 0 };
-	size_t n = 0, tlen;
-	const char *tt;
+	size_t n = 0, tlen, ilen;
+	const char *tt, *it;
 	int rc = -1;
 
 	fix_devices(s);
@@ -145,8 +145,9 @@ static int one(const char *dir, struct seed *s)
 	if (mb_image_write(&out, &lay, gen, NULL, NULL, &e) < 0)
 		goto out;
 	tt = global_text(&img, lay.trailer_offset, &tlen);
+	it = global_text(&img, 0, &ilen);
 	rc = put(dir, "reader", s->name, img.p, img.len) < 0 ||
-	     put(dir, "index", s->name, lay.index_text, lay.index_len) < 0 ||
+	     put(dir, "index", s->name, it, ilen) < 0 ||
 	     put(dir, "trailer", s->name, tt, tlen) < 0 ? -1 : 0;
 	mb_image_layout_free(&lay);
 out:

@@ -584,7 +584,12 @@ static void test_index_parse(const struct mb_image_layout *lay)
 {
 	struct mb_index idx;
 	struct mb_error e = { 0 };
-	char *t = strdup(lay->index_text), *p;
+	struct ibuf text = { 0 };
+	char *t, *p;
+
+	is_int(mbi_index_text(lay, &text, &e), 0, "index rendered whole");
+	is_int((int)text.len, (int)lay->index_len, "at the length the layout counted");
+	t = strdup(text.p);
 
 	p = strstr(t, "entries ");
 	memcpy(p + 8, "99", 2);
@@ -599,13 +604,14 @@ static void test_index_parse(const struct mb_image_layout *lay)
 		is_str(e.msg, want, "bad entry count message names the offset");
 	}
 	free(t);
-	t = strdup(lay->index_text);
+	t = strdup(text.p);
 	p = strstr(t, "\ne ");
 	p[20] = '%';
 	mb_error_clear(&e);
 	is_int(mbi_index_parse(t, lay->index_len, &idx, "x", &e), -1, "bad entry line refused");
 	is_int(e.code, MB_ERR_CORRUPT, "bad entry line code");
 	free(t);
+	ibuf_free(&text);
 }
 
 static int zero_data(void *arg, const struct mb_entry *t, mb_emit_fn emit,
@@ -668,6 +674,47 @@ static void test_huge(void)
 		diag("%s", out);
 	free(out);
 	mb_image_layout_free(&lay);
+}
+
+/* Enough entries that the index and the trailer are each rendered in
+ * several pieces (image/text.c): written, then verified whole. */
+static void test_many(void)
+{
+	enum { MANY = 4000 };
+	struct mb_entry *v = calloc(MANY, sizeof(*v));
+	struct mb_entry **pv = calloc(MANY, sizeof(*pv));
+	struct mb_image_meta meta = { .backup_id = "m", .created = 1 };
+	struct mb_image_layout lay;
+	struct mb_sink *s = NULL;
+	struct mb_error e = { 0 };
+	int rc = -1;
+
+	for (size_t i = 0; i < MANY; i++) {
+		v[i] = (struct mb_entry){ .type = MB_T_FILE, .size = i % 700, .ino = i + 2,
+					  .mode = 0100600 };
+		asprintf(&v[i].path, "many/dir%02zu/file%05zu", i / 100, i);
+		pv[i] = &v[i];
+	}
+	is_int(mb_image_layout(pv, MANY, &meta, &lay, &e), 0, "layout of 4000 files");
+	ok(lay.index_len > 3 * 65536 && lay.trailer_len > 2 * 65536,
+	   "index and trailer span several pieces");
+	unlink(DIR "/many.mbi");
+	if (mb_sink_open(&s, "file:" DIR "/many.mbi", &(struct mb_media_params){ 0 }, &e) == 0) {
+		struct mb_image_output to = mb_sink_output(s);
+
+		if ((rc = mb_image_write(&to, &lay, zero_data, NULL, NULL, &e)) < 0)
+			mb_sink_abort(s);
+		else
+			rc = mb_sink_close(s, NULL, &e);
+	}
+	is_int(rc, 0, "4000 files written");
+	is_int(verify_file(DIR "/many.mbi", "many.mbi", &e), 0, "4000 files verify");
+	is_str(e.msg, "", "4000 files: no error");
+	mb_image_layout_free(&lay);
+	for (size_t i = 0; i < MANY; i++)
+		free(v[i].path);
+	free(v);
+	free(pv);
 }
 
 /* Reads member i of r whole; true if its data matches the trailer. */
@@ -792,6 +839,7 @@ int main(void)
 	test_write_errors(&lay);
 	test_index_parse(&lay);
 	test_huge();
+	test_many();
 	mb_image_layout_free(&lay);
 	for (size_t i = 0; i < n_ents; i++)
 		mb_entry_free(&ents[i]);

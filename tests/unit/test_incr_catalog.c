@@ -81,7 +81,8 @@ static void test_routes(struct mb_catalog *c)
 static void test_maps(struct mb_catalog *c)
 {
 	uint64_t h[3] = { 1, 0xfedcba9876543210u, 3 };
-	struct mb_blockmap m = { 9000, 4096, h, 3, "0123456789abcdef0123456789abcdef" };
+	struct mb_blockmap m = { .size = 9000, .block_size = 4096, .h = h, .n = 3,
+				 .file_hash = "0123456789abcdef0123456789abcdef" };
 	const struct mb_blockmap *maps[] = { &m, NULL, NULL };
 	const char *paths[] = { "b/file", "a", "b/seg" };
 	struct mb_blockmaps got = { 0 };
