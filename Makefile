@@ -239,3 +239,9 @@ clean:
 
 .PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench bench-incr bench-compress bench-wal bench-pitr bench-compare bench-files bench-snapshot demo install clean docs
 -include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d
+
+# The finish phase in the guest: the full check scrub after the merge
+# against MBACKUP_LVM_PROOF=tracked, same boot (BENCH_REPS); never part of check.
+.PHONY: bench-merge
+bench-merge: all
+	bench/merge

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <libdevmapper.h>
+#include <sys/sysmacros.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,4 +123,19 @@ out:
 		dm_pool_destroy(mem);
 	free(params);
 	return rc;
+}
+
+/* The device number of the dm device `name` (-1 if it does not exist). */
+int mb_dm_devno(const char *name, dev_t *devno, struct mb_error *e)
+{
+	struct dm_info info;
+	struct dm_task *t = dm_run(DM_DEVICE_INFO, name, false, &info, "inspect", e);
+
+	if (!t)
+		return -1;
+	dm_task_destroy(t);
+	if (!info.exists)
+		return mb_fail(e, MB_ERR_MIRROR, ENODEV, "no device-mapper device '%s'", name);
+	*devno = makedev(info.major, info.minor);
+	return 0;
 }

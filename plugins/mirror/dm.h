@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/error.h"
 
@@ -17,6 +18,9 @@
  * does not exist, is a no-op. */
 int mb_dm_suspend(const char *name, struct mb_error *e);
 int mb_dm_resume(const char *name, struct mb_error *e);
+/* The device number of the dm device `name`: a /dev/mapper node made
+ * without udev may be stale, so a driver checks the node against it. */
+int mb_dm_devno(const char *name, dev_t *devno, struct mb_error *e);
 
 struct mb_dm_snap_fill {
 	uint64_t used;		/* sectors: data + metadata */

@@ -17,10 +17,14 @@
  * check scrub (`lvchange --syncaction check`: one read of both legs) and,
  * only when it finds mismatches, a repair scrub (leg 0, the origin, wins)
  * and another check that must report 0.  The cost is one full read of the
- * LV per backup.  From just before the merge until that scrub is done, the
- * split leg's PVs are write-mostly for the LV, so md never serves a read
- * from a leg that may be stale.  (A write-mostly setting of the last leg
- * that the user made himself is therefore cleared by a merge.)
+ * LV per backup.  A proof on the chunks md's write-intent bitmap marked
+ * (lvm_proof.c) is there as an experiment, MBACKUP_LVM_PROOF=tracked: it
+ * costs what changed but missed a skipped resync in the guest (see
+ * full_scrub_reason), so it is not the default.  From just before the
+ * merge until the proof is done, the split leg's PVs are write-mostly for
+ * the LV, so md never serves a read from a leg that may be stale.  (A
+ * write-mostly setting of the last leg that the user made himself is
+ * therefore cleared by a merge.)
  */
 #include "plugins/mirror/mirror.h"
 #include "common/clock.h"
@@ -35,10 +39,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/spawn.h"
+#include "plugins/mirror/dm.h"
+#include "plugins/mirror/lvm_proof.h"
+#include "plugins/mirror/snapshot.h"
 
 #define LVM_NAME_MAX 128
 #define LVM_CMD_TIMEOUT_MS 120000	/* lvs, lvchange, lvconvert --merge */
@@ -46,6 +54,7 @@
 #define LVM_SYNC_TIMEOUT_S 600		/* P1's default wait for a resync (--sync-timeout) */
 #define LVM_SCRUB_TIMEOUT_S 3600	/* a scrub reads the whole LV */
 #define LVM_POLL_MS 500
+#define LVM_DEV_MAX (2 * (2 * LVM_NAME_MAX + 24) + 32)	/* a /dev/mapper node */
 
 struct lvm_mirror {
 	char vg[LVM_NAME_MAX];
@@ -507,14 +516,135 @@ static int merge_image(const char *vg, const char *lv, const struct lv_state *st
 	return 0;
 }
 
+/* Why the proof must read both legs in full (NULL: it need not).  The
+ * tracked proof is an experiment, MBACKUP_LVM_PROOF=tracked (bench/merge),
+ * not the default, because it is not sound: in the guest (lvm2 2.03.16,
+ * kernel 6.1, TCG) a merge that skipped its resync left the legs
+ * different outside every chunk leg 0's bitmap had marked before and
+ * right after the merge (8320 sectors, with 4 chunks marked and equal).
+ * Where it does run, the bitmap covers every write that went through the
+ * raid, never one to the split image itself: that needs the image still
+ * read-only at the block layer, as the split left it. */
+static const char *full_scrub_reason(const char *vg, const struct lv_state *st)
+{
+	char dev[LVM_DEV_MAX] = "/dev/mapper/";
+	const char *knob = getenv("MBACKUP_LVM_PROOF");
+	int fd, ro = 0;
+
+	if (!knob || strcmp(knob, "tracked") != 0)
+		return "";
+	dm_name(vg, st->split_lv, dev + strlen(dev), sizeof(dev) - strlen(dev));
+	fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, BLKROGET, &ro) < 0)
+		ro = 0;
+	if (fd >= 0)
+		close(fd);
+	return ro ? NULL : "the split image is writable at the block layer";
+}
+
+/* dev := /dev/mapper node of <lv>_<sub>_<n> ("rmeta", "rimage"), checked
+ * against device-mapper's own device number: without udev a node may be
+ * left from an earlier activation, and a proof that read the wrong device
+ * would prove nothing.  false (saying why) when it does not match. */
+static bool sub_dev(const char *vg, const char *lv, const char *sub, int n, char *dev,
+		    size_t len)
+{
+	char name[LVM_NAME_MAX + 24], dm[2 * (LVM_NAME_MAX + 24) + 8];
+	struct mb_error e = { 0 };
+	struct stat st;
+	dev_t devno;
+
+	snprintf(name, sizeof(name), "%s_%s_%d", lv, sub, n);
+	dm_name(vg, name, dm, sizeof(dm));
+	snprintf(dev, len, "/dev/mapper/%s", dm);
+	if (mb_dm_devno(dm, &devno, &e) < 0) {
+		mb_info("lvm: %s: scrubbing '%s/%s' in full", e.msg, vg, lv);
+		return false;
+	}
+	if (stat(dev, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != devno) {
+		mb_info("lvm: '%s' is not device-mapper's %u:%u: scrubbing '%s/%s' in full", dev,
+			major(devno), minor(devno), vg, lv);
+		return false;
+	}
+	return true;
+}
+
+/* Adds leg 0's write-intent bitmap to *d (read once before the merge,
+ * once after: what was written until the merge's suspend is in one or
+ * the other).  false, saying why, when it cannot be used. */
+static bool dirty_add(const char *vg, const char *lv, struct mb_lvm_dirty *d)
+{
+	char dev[LVM_DEV_MAX];
+	struct mb_lvm_dirty more = { 0 };
+	struct mb_error e = { 0 };
+	bool first = !d->bits;
+	int rc;
+
+	if (!sub_dev(vg, lv, "rmeta", 0, dev, sizeof(dev)))
+		return false;
+	rc = mb_lvm_dirty_read(dev, first ? d : &more, &e);
+	if (rc == 0 && !first)
+		rc = mb_lvm_dirty_union(d, &more, &e);
+	mb_lvm_dirty_free(&more);
+	if (rc < 0)
+		mb_info("lvm: %s: scrubbing '%s/%s' in full", e.msg, vg, lv);
+	else
+		mb_info("lvm: the write-intent bitmap of '%s/%s' %s: %llu of %llu regions dirty",
+			vg, lv, first ? "before the merge" : "with the one after it",
+			(unsigned long long)d->dirty, (unsigned long long)d->chunks);
+	return rc == 0;
+}
+
+/* After the merge's resync: leg 0 and the merged leg are equal on every
+ * chunk of d.  0: proven; 1: not (the caller scrubs in full). */
+static int prove_tracked(const char *vg, const char *lv, int leg, const struct mb_lvm_dirty *d,
+			 const struct mb_undo_ctx *ctx, struct mb_error *e)
+{
+	char a[LVM_DEV_MAX], b[LVM_DEV_MAX];
+	struct mb_lvm_compare c;
+	struct mb_error ce = { 0 };
+	long long t0 = mb_now_ms();
+	struct lv_state st;
+	int rc;
+
+	if (wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e) < 0)
+		return -1;
+	if (!sub_dev(vg, lv, "rimage", 0, a, sizeof(a)) ||
+	    !sub_dev(vg, lv, "rimage", leg, b, sizeof(b)))
+		return 1;
+	rc = mb_lvm_compare_dirty(a, b, d, &c, &ce);
+	if (rc < 0) {
+		mb_info("lvm: %s: scrubbing '%s/%s' in full", ce.msg, vg, lv);
+		return 1;
+	}
+	if (rc > 0) {
+		mb_warn("lvm: the merge left '%s/%s' different on its legs at byte %llu; "
+			"scrubbing in full", vg, lv, (unsigned long long)c.differ_at);
+		return 1;
+	}
+	mb_info("lvm: proved '%s/%s' whole where the split wrote: %llu of %llu regions "
+		"of %llu KiB, %llu KiB read, %llu pieces read again, in %lld ms", vg, lv,
+		(unsigned long long)c.regions, (unsigned long long)d->chunks,
+		(unsigned long long)d->chunk_bytes >> 10, (unsigned long long)c.bytes_read >> 10,
+		(unsigned long long)c.retried, mb_now_ms() - t0);
+	return 0;
+}
+
 /* From the obligation's text alone ("vg/lv"), idempotent: merge the split
  * image if it is still split, make the mirror whole, then let md read the
- * merged leg again.  A write-mostly last leg without a split image means a
- * run died between its merge and the end of the scrub: scrub again. */
+ * merged leg again.  Whole means proven by the check scrub of make_whole
+ * (or, with MBACKUP_LVM_PROOF=tracked and the split image still read-only,
+ * on the chunks md's bitmap marked, falling back to that scrub).  A
+ * write-mostly last leg without a split image means a run died between
+ * its merge and the end of the proof: scrub in full. */
 static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	char vg[LVM_NAME_MAX], lv[LVM_NAME_MAX];
+	struct mb_lvm_dirty dirty = { 0 };
+	const char *why = NULL;
 	struct lv_state st;
+	int proof = 1;
+	bool tracked;
 
 	if (parse_vg_lv(arg, vg, lv, e) < 0 || lv_state_read(vg, lv, &st, e) < 0)
 		return -1;
@@ -522,9 +652,23 @@ static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_er
 		return mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s' not found", arg);
 	if (!st.split_lv[0] && !st.last_writemostly)
 		return wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e);
-	if (st.split_lv[0] && merge_image(vg, lv, &st, e) < 0)
-		return -1;
-	if (make_whole(vg, lv, ctx, e) < 0)
+	if (st.split_lv[0]) {
+		why = full_scrub_reason(vg, &st);
+		if (why && *why)
+			mb_info("lvm: %s: scrubbing '%s/%s' in full", why, vg, lv);
+		tracked = !why && dirty_add(vg, lv, &dirty);
+		if (merge_image(vg, lv, &st, e) < 0) {
+			mb_lvm_dirty_free(&dirty);
+			return -1;
+		}
+		mb_snap_fault_point("lvm-merged");
+		if (tracked && dirty_add(vg, lv, &dirty))
+			proof = prove_tracked(vg, lv, st.last, &dirty, ctx, e);
+		mb_lvm_dirty_free(&dirty);
+		if (proof < 0)
+			return -1;
+	}
+	if (proof != 0 && make_whole(vg, lv, ctx, e) < 0)
 		return -1;
 	return set_writemostly(vg, lv, st.last_devices, 'n', e);
 }

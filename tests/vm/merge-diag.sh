@@ -1,0 +1,59 @@
+#!/bin/bash
+# merge-diag.sh [ROUNDS] - what md's write-intent bitmap says around a
+# --trackchanges split and merge, against where the legs really differ.
+# Scratch diagnostic: tests/vm/vm-run --disks 2 --disk-size 2G -- tests/vm/merge-diag.sh 4
+set -u
+read -r -a d <<<"$VM_DISKS"
+VG=md LV=x
+ws() { local n=0; while [ "$(lvs --noheadings -o sync_percent,raid_sync_action "$VG/$LV" | xargs)" != "100.00 idle" ] && [ $n -lt 300 ]; do sleep 0.2; n=$((n + 1)); done; }
+bits() {	# dirty chunk indices of the bitmap on $1
+	dd if="$1" bs=4096 skip=1 count=1 iflag=direct status=none | od -A d -t x1 -v | python3 -c '
+import sys
+b = bytes(int(x, 16) for l in sys.stdin for x in l.split()[1:])
+magic, ver = int.from_bytes(b[0:4], "little"), int.from_bytes(b[4:8], "little")
+ev, evc, ss = (int.from_bytes(b[o:o+8], "little") for o in (24, 32, 40))
+st, ch, ds = (int.from_bytes(b[o:o+4], "little") for o in (48, 52, 56))
+n = (ss * 512 + ch - 1) // ch
+dirty = [i for i in range(n) if b[256 + i // 8] >> (i % 8) & 1]
+print("magic=%x v%d events=%d cleared=%d sync=%d state=%x chunk=%dK sleep=%d dirty=%s" % (magic, ver, ev, evc, ss, st, ch >> 10, ds, dirty))'
+}
+diffchunks() {	# chunks (of $1 bytes) where rimage_0 and rimage_1 differ
+	cmp -l <(dd if=/dev/mapper/$VG-${LV}_rimage_0 bs=1M iflag=direct status=none) \
+		<(dd if=/dev/mapper/$VG-${LV}_rimage_1 bs=1M iflag=direct status=none) 2>/dev/null |
+		awk -v c="$1" '{ k = int(($1 - 1) / c); if (!(k in s)) { s[k] = 1; printf "%d ", k } } END { print "" }'
+}
+pvcreate -q -y "${d[@]:0:2}" >/dev/null; vgcreate -q "$VG" "${d[@]:0:2}" >/dev/null
+mkdir -p /mnt/x
+echo "diag start"
+for r in $(seq "${1:-4}"); do
+	lvcreate -q -y --type raid1 -m1 -L 256M -n "$LV" "$VG" >/dev/null 2>&1; ws
+	mkfs.ext4 -q -F "/dev/$VG/$LV"; mount "/dev/$VG/$LV" /mnt/x
+	dd if=/dev/urandom of=/mnt/x/a.bin bs=1M count=8 status=none; sync
+	sleep "${PRE_SPLIT_SLEEP:-0}"
+	echo "== round $r"; echo "table: $(dmsetup table $VG-$LV)"
+	echo "rmeta0 before split: $(bits /dev/mapper/$VG-${LV}_rmeta_0)"
+	dmesg -C
+	lvconvert -q -y --splitmirrors 1 --trackchanges "$VG/$LV" >/dev/null 2>&1
+	blockdev --setro /dev/mapper/$VG-${LV}_rimage_1
+	echo "split table: $(dmsetup table $VG-$LV)"
+	dd if=/dev/urandom of=/mnt/x/b.bin bs=1M count=8 conv=fsync status=none
+	echo "b.bin at: $(filefrag -v /mnt/x/b.bin | awk '/^ *[0-9]+:/ { print $4 }' | head -3 | tr '\n' ' ')"
+	echo "rmeta0 after writes: $(bits /dev/mapper/$VG-${LV}_rmeta_0)"
+	if [ -n "${GAP_WRITER:-}" ]; then
+		(while :; do dd if=/dev/urandom of=/mnt/x/c.bin bs=64k count=16 conv=fsync,notrunc status=none; done) &
+		gw=$!
+	fi
+	lvchange -q --writemostly "${d[1]}:y" "$VG/$LV" >/dev/null 2>&1
+	echo "rmeta0 after writemostly: $(bits /dev/mapper/$VG-${LV}_rmeta_0)"
+	lvconvert -q -y --merge "$VG/${LV}_rimage_1" >/dev/null 2>&1
+	echo "rmeta0 right after merge: $(bits /dev/mapper/$VG-${LV}_rmeta_0)"
+	[ -n "${GAP_WRITER:-}" ] && { kill $gw; wait $gw 2>/dev/null; sync; echo "c.bin at: $(filefrag -v /mnt/x/c.bin | awk '/^ *[0-9]+:/ { print $4 }' | head -3 | tr '\n' ' ')"; }
+	echo "rmeta1 right after merge: $(bits /dev/mapper/$VG-${LV}_rmeta_1)"
+	ws
+	echo "kernel: $(dmesg | grep -o 'md.*' | tr '\n' '|')"
+	ch=$(($(lvs --noheadings --units b --nosuffix -o region_size "$VG/$LV" | tr -d ' ')))
+	echo "region $ch; legs differ on chunks: $(diffchunks "$ch")"
+	lvchange --syncaction check "$VG/$LV"; sleep 0.5; ws
+	echo "check scrub: $(lvs --noheadings -o raid_mismatch_count "$VG/$LV" | tr -d ' ')"
+	umount /mnt/x; lvremove -q -y "$VG/$LV" >/dev/null
+done
