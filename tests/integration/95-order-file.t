@@ -65,6 +65,16 @@ tar -xf "$O/hot.mbi" -C "$SCRATCH/tar" 2>"$SCRATCH/tar.err"
 is "$(cat "$SCRATCH/tar.err")" "" "GNU tar extracts it silently"
 ok "and exactly" diff -r "$SRC" "$SCRATCH/tar"
 
+# an incremental on the reordered full keeps its own order; the chain restores
+head -c 5000 /dev/urandom >"$SRC/z/hot1"
+run fx_backup --media "file:$O/inc.mbi" --incremental --order-file "$ORDER"
+exit_is 0 "an incremental on it, --order-file given: exits 0"
+like "$RUN_ERR" "order file '$ORDER': 7 line\(s\); an incremental keeps its own order" "it says the order file is not used"
+INC=$(fx_last_run | jq -r .id)
+run mb restore --backup "$INC" --to "$SCRATCH/r-inc" --catalog "$CATALOG"
+exit_is 0 "restore --backup of the incremental (through the reordered full)"
+ok "the chain restores byte-exact" diff -r "$SRC" "$SCRATCH/r-inc"
+
 # a pipe: written in that order, read once in it
 fx_backup --media - --order-file "$ORDER" --force 2>"$SCRATCH/pipe.err" |
 	"$MB" restore --from - --to "$SCRATCH/r3" 2>"$SCRATCH/pipe-restore.err"
