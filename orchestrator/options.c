@@ -48,6 +48,9 @@ const struct opt_def mb_opt_table[] = {
 	  1L << 62, "several media: cut files larger than this (K/M/G; 0: total / number of media)" },
 	{ "order", OPT_STR, MB_VERB_BACKUP, OFF(order), "desc|asc|logical", "desc", 0, 0,
 	  "several media: the order items are placed in" },
+	{ "order-file", OPT_STR, V_BACKUP, OFF(order_file), "FILE", NULL, 0, 0,
+	  "stream the files it lists first, in its order: one path or glob below the source a line "
+	  "(e.g. the relations written most, for a snapshot to copy less)" },
 	{ "device-timeout", OPT_LONG, MB_VERB_BACKUP, OFF(device_timeout), "SECONDS", "300", 0, 86400,
 	  "a device (a FIFO, a socket) stalled this long has failed (0: never); one of several fails over" },
 	{ "catalog", OPT_STR, V_ALL, OFF(catalog), "PATH", MB_DEFAULT_CATALOG, 0, 0,

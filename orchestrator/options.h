@@ -66,6 +66,7 @@ struct mb_options {
 	const char *from;		/* froms.v[0], or NULL */
 	long segment_threshold;		/* bytes; 0: total / number of media */
 	char *order;			/* desc, asc, logical */
+	char *order_file;		/* the stream's order (order_file.h), or NULL */
 	long device_timeout;		/* seconds a device may stall */
 	char *to;
 	struct mb_strlist files;	/* restore --file */

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "image/multi.h"
 #include "orchestrator/lock.h"
+#include "orchestrator/order_file.h"
 #include "orchestrator/signals.h"
 #include "orchestrator/wal_cmd.h"
 
@@ -361,11 +362,28 @@ static int open_media(struct mb_run *r, struct mb_error *e)
 	return mb_stream_check_media(r, e);
 }
 
+/* --order-file is read again by the stream; a bad one fails here, before
+ * anything is taken. */
+static int check_order_file(const struct mb_options *o, struct mb_error *e)
+{
+	struct mb_order_file of;
+
+	if (!o->order_file)
+		return 0;
+	if (mb_order_file_load(o->order_file, &of, e) < 0)
+		return -1;
+	mb_info("order file '%s': %zu line(s)%s", o->order_file, of.n,
+		o->incremental ? "; an incremental keeps its own order" : "");
+	mb_order_file_free(&of);
+	return 0;
+}
+
 int mb_preflight(struct mb_run *r, struct mb_error *e)
 {
 	const struct mb_options *o = r->opt;
 
-	if (check_options(o, e) < 0 || check_media_options(o, r->check_only, e) < 0)
+	if (check_options(o, e) < 0 || check_media_options(o, r->check_only, e) < 0 ||
+	    check_order_file(o, e) < 0)
 		return -1;
 	if (open_quiesce(r, e) < 0 || resolve_source(r, e) < 0 || open_legs(r, e) < 0 ||
 	    check_source_on_mirror(r, e) < 0 || check_legs_used(r, e) < 0 ||

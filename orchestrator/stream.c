@@ -22,6 +22,7 @@
 #include "image/multi.h"
 #include "orchestrator/incremental.h"
 #include "orchestrator/mount_split.h"
+#include "orchestrator/order_file.h"
 #include "orchestrator/progress.h"
 #include "orchestrator/publish.h"
 #include "orchestrator/pace.h"
@@ -49,6 +50,25 @@ static struct mb_entry **set_pointers(struct mb_set *set)
 	for (size_t i = 0; v && i < set->n; i++)
 		v[i] = &set->v[i];
 	return v;
+}
+
+/* --order-file: v in its order (an incremental keeps its own: the
+ * manifest first, and it reads the leg twice, so no discard-behind). */
+static int apply_order_file(const struct mb_run *r, struct mb_entry **v, struct mb_error *e)
+{
+	struct mb_order_file of;
+	size_t moved;
+	int rc;
+
+	if (!r->opt->order_file || r->opt->incremental)
+		return 0;
+	if (mb_order_file_load(r->opt->order_file, &of, e) < 0)
+		return -1;
+	rc = mb_order_file_apply(&of, v, r->set.n, &moved, e);
+	if (rc == 0)
+		mb_info("order file '%s': %zu file(s) streamed first, in its order", of.path, moved);
+	mb_order_file_free(&of);
+	return rc;
 }
 
 static int mount_split_if_needed(struct mb_run *r, struct mb_error *e)
@@ -258,7 +278,7 @@ static void image_meta(struct mb_run *r, uint32_t rs, struct mb_image_meta *meta
 /* The multi writer's per-device source: a reader of its own. */
 struct multi_src {
 	struct mb_run *r;
-	struct mb_entry **v;	/* the set, in logical order */
+	struct mb_entry **v;	/* the set, in image order (logical or --order-file) */
 	struct mb_progress *progress;
 	struct mb_pace *pace;
 	struct mb_mirror *discard;	/* discard-behind: the leg to tell */
@@ -476,6 +496,8 @@ int mb_stream(struct mb_run *r, struct mb_error *e)
 	rc = prepare_increment(r, &pace, e);
 	if (rc == 0 && !(v = set_pointers(&r->set)))
 		rc = mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out the image");
+	if (rc == 0)
+		rc = apply_order_file(r, v, e);
 	if (rc == 0) {
 		image_meta(r, rs, &meta);
 		rc = discard_plan(r, &discard, e);

@@ -17,4 +17,4 @@ if [ -x "$PG_BIN/postgres" ] && [ -x "$PG_BIN/pgbench" ] && id postgres >/dev/nu
 	PG_TEMPLATE=$(pg_template 10) || bail_out "unable to make the PostgreSQL template on the host"
 	export PG_TEMPLATE
 fi
-vm_exec --disks 2 --disk-size 2G --timeout 1200 -- tests/vm/thin-suite.sh
+vm_exec --disks 2 --disk-size 2G --timeout 1800 -- tests/vm/thin-suite.sh

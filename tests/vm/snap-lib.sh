@@ -12,7 +12,9 @@
 #   writer_start          overwrites big1..big6 (16 MiB each) in place, 1 MiB
 #                         at a time (a pause after each unless $FAST), with
 #                         O_DIRECT from $CG, its cwd in $D, until killed;
-#                         the bytes come from $WRITER_FROM (/dev/zero)
+#                         the bytes come from $WRITER_FROM (/dev/zero);
+#                         $WRITER_FILES: which of big1..6 (default all),
+#                         $WRITER_RANDOM: at random places, not in order
 #   writer_stop
 #   backup_bg WHAT ARGS   mbackup in the background (mb_bg); the writer starts
 #                         once the window has closed; $SLOW sends the image
@@ -43,8 +45,10 @@ writer_start() {
 	(
 		echo "$BASHPID" >"$CG/cgroup.procs" && cd "$D" || exit 1
 		while :; do
-			for i in 1 2 3 4 5 6; do
-				for ((j = 0; j < 16; j++)); do
+			for i in ${WRITER_FILES:-1 2 3 4 5 6}; do
+				for ((k = 0; k < 16; k++)); do
+					j=$k
+					[ -z "${WRITER_RANDOM:-}" ] || j=$((RANDOM % 16))
 					dd if="${WRITER_FROM:-/dev/zero}" of="big$i" bs=1M count=1 seek=$j \
 						conv=notrunc oflag=direct iflag=fullblock status=none
 					[ -n "${FAST:-}" ] || sleep 0.05

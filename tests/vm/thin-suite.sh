@@ -29,11 +29,14 @@ trap snap_cleanup EXIT
 snapdevs() { dmsetup ls 2>/dev/null | awk '{print $1}' | grep _mbsnap_ | tr '\n' ' '; }
 pool_pct() { lvs --noheadings -o data_percent "$VG/$1" | tr -d ' '; }
 
-# thin_fs POOL POOLSIZE LV VSIZE: a pool, a thin LV on it with ext4
+# thin_fs POOL POOLSIZE LV VSIZE [PV [LVCREATE_OPTS]]: a pool (on PV, the
+# first disk by default, any with PV ""), a thin LV on it with ext4
 # (mounted -o discard, so freed blocks go back to the pool) at /mnt/LV
 # holding the fixture and big1..big6 (16 MiB each).
 thin_fs() {
-	lvcreate -q -y -L "$2" -T "$VG/$1" "${disks[0]}" >/dev/null &&
+	local pv=("${5-${disks[0]}}")
+	[ -n "${pv[0]}" ] || pv=()
+	lvcreate -q -y -L "$2" "${@:6}" -T "$VG/$1" "${pv[@]}" >/dev/null &&
 		lvcreate -q -y -V "$4" -T "$VG/$1" -n "$3" >/dev/null && mkfs.ext4 -q "/dev/$VG/$3" &&
 		mkdir -p "/mnt/$3" && mount -o discard "/dev/$VG/$3" "/mnt/$3" &&
 		mkdir -p "/mnt/$3/data/static" && fx_populate "/mnt/$3/data/static" &&
@@ -144,6 +147,28 @@ ok "discard-behind lowers the pool's peak under the writer (${peak_on}% on < ${p
 rm -f "$S/db-off.mbi"
 reset_data
 
+# ---- 1c'. --order-file: the file the writer overwrites streamed first ----
+# The writer overwrites big6 alone, at random places: in logical order it
+# is streamed after big1..big5 (about 10 s through the 8 MiB/s sink), so
+# nearly every block of it is copied first; listed first, most of it is
+# on the media (and discarded behind) before the writer reaches it.
+printf '# hottest first\nbig6\n' >"$S/hot.order"
+WRITER_FILES=6 WRITER_RANDOM=1 SLOW=1 backup_bg logical
+exit_is 0 "logical: the backup exits 0 under the writer of big6"
+peak_logical=$(last_run '.snapshots[0].peak_pct')
+restore_same logical
+rm -f "$S/logical.mbi"
+reset_data
+WRITER_FILES=6 WRITER_RANDOM=1 SLOW=1 backup_bg hot --order-file "$S/hot.order"
+exit_is 0 "hot: the backup with --order-file exits 0"
+peak_hot=$(last_run '.snapshots[0].peak_pct')
+like "$RUN_ERR" "order file '$S/hot.order': 1 file\(s\) streamed first, in its order" "hot: big6 went first"
+restore_same hot
+note "order: pool ${pool_before}% before; peak ${peak_logical}% in logical order, ${peak_hot}% with big6 first" \
+	"($(awk -v a="$peak_logical" -v b="$peak_hot" -v p="$pool_before" 'BEGIN { if (a > p) printf "copies %.2f of logical", (b - p) / (a - p) }'))"
+rm -f "$S/hot.mbi"
+reset_data
+
 # ---- 1c. SIGKILL just after the discards outside the set: recover heals ----
 STATIC=$(sums "$D/static")
 run env MBACKUP_FAULT=thin-discarded:kill "$MB" --db none --mirror "lvm:$VG/thin" --source "$D" \
@@ -251,6 +276,58 @@ ok "grow: list counts the extensions ($(last_run '.snapshots[0].extensions'))" \
 	test "$(last_run '.snapshots[0].extensions')" -ge 1
 restore_same grow
 reset_data
+
+# ---- 7b. a pool whose tiny metadata must grow during the run ----
+# 4 MiB of metadata (--poolmetadatasize 2M, rounded up to the VG's 4 MiB
+# extent) for 1600 MiB of data, filled past the watch's 70% mark (below
+# check's 80%) by sharing and unsharing b-tree leaves: a raw thin LV of
+# 512 MiB (a leaf maps about 8 MiB of it), then rounds of a thin snapshot
+# of it (through device-mapper, as mbackup takes its own) and a 4 KiB
+# write every 4 MiB of it (each copies its leaf), the fill checked every
+# 32 writes.  The watch finds the metadata the fuller part and grows it
+# at its first poll.
+meta_pct() { dmsetup status "$VG-mpool-tpool" | awk '{ split($5, m, "/"); printf "%d", 100 * m[1] / m[2] }'; }
+meta_fill() {
+	local round id cmds part k
+	lvcreate -q -y -V 768M -T "$VG/mpool" -n mfill >/dev/null &&
+		dd if=/dev/zero of="/dev/$VG/mfill" bs=1M count=512 oflag=direct status=none || return 1
+	id=$(dmsetup table "$VG-mfill" | awk '{ print $5 }')
+	for ((round = 1; round <= 20; round++)); do
+		(($(meta_pct) < 71)) || return 0
+		dmsetup suspend "$VG-mfill" &&
+			dmsetup message "$VG-mpool-tpool" 0 "create_snap $((16000000 + round)) $id" &&
+			dmsetup resume "$VG-mfill" || return 1
+		for ((part = 0; part < 4; part++)); do
+			cmds=()
+			for ((k = part * 32; k < part * 32 + 32; k++)); do cmds+=(-c "pwrite -q $((k << 22)) 4k"); done
+			xfs_io -d "${cmds[@]}" "/dev/$VG/mfill" || return 1
+			(($(meta_pct) < 71)) || return 0
+		done
+	done
+	return 1
+}
+t0=$(now_ms)
+thin_fs mpool 1600M tmeta 256M "" --poolmetadatasize 2M >&2 || bail_out "unable to make the metadata pool"
+meta_fill
+filled=$?
+ok "meta: the metadata filled to $(meta_pct)% ($(lvs --noheadings -o data_percent "$VG/mpool" | tr -d ' ')% data)" \
+	test "$filled" = 0
+note "meta: setup $(($(now_ms) - t0)) ms"
+use tmeta
+run "$MB" check --db none --mirror "lvm:$VG/tmeta" --source "$D" --catalog "$CATALOG"
+like "$RUN_ERR" "pool '$VG/mpool' [0-9.]+% full \(metadata\)" "meta: check sees the metadata as the fuller part"
+SLOW=1 backup_bg meta
+exit_is 0 "meta: the backup exits 0"
+like "$RUN_ERR" "snapshot: extended the metadata of '$VG/mpool' by [0-9]+ MiB to [0-9]+ MiB" "meta: the metadata was extended"
+like "$RUN_ERR" "metadata [1-9][0-9]* extension\(s\), 4 -> [0-9]+ MiB" "meta: the run's summary counts it"
+ok "meta: LVM sees the larger metadata ($(lvs --noheadings --units m -o lv_metadata_size "$VG/mpool" | tr -d ' '))" \
+	test "$(lvs --noheadings --units b --nosuffix -o lv_metadata_size "$VG/mpool" | tr -d ' ')" -gt $((4 << 20))
+is "$(snapdevs)" "" "meta: the snapshot device is removed"
+restore_same meta
+kill "$HOLDER" 2>/dev/null && wait "$HOLDER" 2>/dev/null
+HOLDER=
+umount "/mnt/tmeta"
+lvremove -q -f "$VG/mpool" >/dev/null 2>&1
 
 # ---- 8. PostgreSQL on a thin LV, hot mode, under pgbench and the tick writer ----
 if [ -n "${PG_TEMPLATE:-}" ] && [ -f "$PG_TEMPLATE/PG_VERSION" ] && [ -x "$PG_BIN/postgres" ]; then
