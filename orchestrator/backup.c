@@ -166,15 +166,22 @@ static size_t leg_mounts(struct mb_run *r, char *mounts[MB_MAX_LEGS])
 }
 
 /* Slow preparations of the window, all before the first freeze: every
- * plugin of the stack prepares (and records its obligations), every
- * mirror prepares its split. */
+ * plugin of the stack prepares (and records its obligations); the
+ * mirrors' splits are readied later (prepare_splits). */
 static int prepare_window(struct mb_run *r, struct mb_error *e)
 {
 	char *mounts[MB_MAX_LEGS];
 	size_t n = leg_mounts(r, mounts);
 
-	if (mb_quiesce_stack_prepare(&r->quiesce, mounts, n, &r->obl, e) < 0)
-		return -1;
+	return mb_quiesce_stack_prepare(&r->quiesce, mounts, n, &r->obl, e);
+}
+
+/* Each mirror readies its split (the loop mirror flushes its backing
+ * file here).  Called after the plugins outside the window entered, just
+ * before it opens: the start checkpoint of a database's backup mode is
+ * then written back here, not inside the window by the split itself. */
+static int prepare_splits(struct mb_run *r, struct mb_error *e)
+{
 	for (int i = 0; i < r->n_legs; i++) {
 		struct mb_mirror *m = r->legs[i].mirror;
 
@@ -215,11 +222,14 @@ static int step_quiesce(struct mb_run *r, struct mb_error *e)
 		return -1;
 	r->bracket_start_ms = mb_now_ms();
 	while ((q = mb_quiesce_stack_next(&r->quiesce))) {
-		if (q->ops->in_window && !r->in_window && open_window(r, e) < 0)
+		if (q->ops->in_window && !r->in_window &&
+		    (prepare_splits(r, e) < 0 || open_window(r, e) < 0))
 			return -1;
 		if (mb_quiesce_stack_enter_next(&r->quiesce, e) < 0)
 			return -1;
 	}
+	if (!r->in_window && prepare_splits(r, e) < 0)
+		return -1;
 	snprintf(r->detail, sizeof(r->detail), "%s%sfroze %d filesystem(s): '%.400s'%s",
 		 bracket ? bracket : "", bracket ? " bracket entered, " : "", r->n_legs,
 		 r->mount.mountpoint, r->n_legs > 1 ? " and more" : "");

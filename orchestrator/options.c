@@ -140,7 +140,7 @@ const struct opt_def mb_opt_table[] = {
 	  "both class and level, mq-deadline the class; none and kyber ignore it)" },
 	{ "checkpoint", OPT_STR, V_BACKUP, OFF(checkpoint), "spread|fast", "spread", 0, 0,
 	  "postgres hot mode: spread = the start checkpoint at the database's own pace, "
-	  "fast = CHECKPOINT then an immediate start checkpoint" },
+	  "fast = an immediate start checkpoint (as pg_basebackup -c fast)" },
 	{ "yield", OPT_STR, MB_VERB_BACKUP, OFF(yield), "auto|off", "off", 0, 0,
 	  "auto: lower the read rate while the source device's latency rises, raise it after" },
 	{ "help", OPT_BOOL, V_ALL, OFF(help), NULL, NULL, 0, 0, "show this help" },

@@ -38,8 +38,9 @@
  * bytes the stream has read. */
 struct mb_gov_sample {
 	long long now_ms;
-	uint64_t ios;		/* reads + writes completed */
-	uint64_t ticks_ms;	/* ms spent on them (read + write ticks) */
+	uint64_t ios;		/* reads + writes + flushes completed */
+	uint64_t ticks_ms;	/* ms spent on them (their ticks) */
+	uint64_t in_flight;	/* I/Os under way at the reading */
 	uint64_t bytes;		/* bytes the stream reserved so far */
 };
 

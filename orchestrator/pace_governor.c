@@ -14,13 +14,22 @@
  *     I/O does not depend on the demand;
  *   - it works for --db none and any database, with no connection.
  * The stream's own reads never pass through that device (they read the
- * split leg), so the signal is production's alone.
+ * split leg), so the signal is production's alone.  Flushes count too
+ * (fields 16-17 of the stat file, Linux 5.5+): a commit's wait is mostly
+ * its flush.
+ *
+ * An interval with I/Os in flight at both ends and none completed is a
+ * stall, not a rest: production waited the whole interval (seen under
+ * bench/compare: 6 s of it, during which the old rule "no completion:
+ * healthy" raised the rate from 10 to 372 MB/s).  Its latency is the
+ * interval's length.
  *
  * AIMD-like: healthy -> the rate x 1.25 (never more than twice what the
  * readers actually took, so an unused rate does not float away); the
  * smoothed latency above 2 x the best seen + 1 ms -> the rate x 0.5,
  * never below the floor (the backup always finishes); in between: hold.
- * An interval with no I/O completed is production at rest: healthy; the
+ * An interval with no I/O completed and none in flight is production at
+ * rest: healthy; the
  * best latency is learnt from intervals of MIN_IOS I/Os or more, and
  * creeps towards the current one by 1/64 a step (~16 s): a latency that
  * stays high while the stream crawls at the floor is not the stream's
@@ -67,8 +76,15 @@ static bool measure(struct mb_governor *g, const struct mb_gov_sample *s)
 	uint64_t ios = s->ios - g->last.ios, ticks = s->ticks_ms - g->last.ticks_ms;
 	double lat;
 
-	if (s->ios < g->last.ios || s->ticks_ms < g->last.ticks_ms || ios == 0)
+	if (s->ios < g->last.ios || s->ticks_ms < g->last.ticks_ms)
 		return false;
+	if (ios == 0 && !(s->in_flight && g->last.in_flight && s->now_ms > g->last.now_ms))
+		return false;
+	if (ios == 0) {		/* stalled: a latency of the whole interval, nothing learnt */
+		lat = (double)(s->now_ms - g->last.now_ms);
+		g->ewma_ms = g->ewma_ms > 0 ? (g->ewma_ms + lat) / 2 : lat;
+		return true;
+	}
 	lat = (double)ticks / (double)ios;
 	g->ewma_ms = g->ewma_ms > 0 ? (g->ewma_ms + lat) / 2 : lat;
 	if (ios >= MIN_IOS && (g->base_ms == 0 || g->ewma_ms < g->base_ms))
@@ -120,19 +136,21 @@ enum mb_gov_decision mb_governor_step(struct mb_governor *g, const struct mb_gov
 int mb_governor_read_dev(dev_t dev, struct mb_gov_sample *s, struct mb_error *e)
 {
 	char path[64];
-	uint64_t f[8];
+	uint64_t f[17] = { 0 };
 	FILE *fp;
 	int n;
 
 	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/stat", major(dev), minor(dev));
 	if (!(fp = fopen(path, "re")))
 		return mb_fail(e, MB_ERR_IO, errno, "unable to read '%s'", path);
-	n = fscanf(fp, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-		   " %" SCNu64 " %" SCNu64, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7]);
+	for (n = 0; n < 17 && fscanf(fp, "%" SCNu64, &f[n]) == 1; n++)
+		;
 	fclose(fp);
-	if (n != 8)
+	if (n < 9)
 		return mb_fail(e, MB_ERR_IO, 0, "unable to read '%s': unexpected format", path);
-	s->ios = f[0] + f[4];
-	s->ticks_ms = f[3] + f[7];
+	/* reads, writes and (17 fields: Linux 5.5+) flushes, and their ticks */
+	s->ios = f[0] + f[4] + f[15];
+	s->ticks_ms = f[3] + f[7] + f[16];
+	s->in_flight = f[8];
 	return 0;
 }

@@ -3,8 +3,9 @@
 # plugin waits for every statement on the session's socket and on the
 # run's stop, and cancels it (PQcancel) when the stop comes.  The wait is
 # the server's own: the test stops PostgreSQL's checkpointer (SIGSTOP),
-# as storage that hangs would hold it, so the run's CHECKPOINT before the
-# window waits for a checkpoint that does not come.  SIGTERM then ends
+# as storage that hangs would hold it, so the run's start of the backup
+# (pg_backup_start, immediate or spread) waits for a checkpoint that does
+# not come.  SIGTERM then ends
 # the run within seconds: exit 15, the CHECKPOINT cancelled, no mbackup
 # session or slot left, the run failed; with the checkpointer back, a
 # backup succeeds.
@@ -52,8 +53,9 @@ in_statement() { # STMT
 }
 
 # With the checkpointer stopped, the run's first statement that waits for
-# a checkpoint hangs: --checkpoint fast, its own CHECKPOINT; spread (the
-# default), pg_backup_start(fast => false).  SIGTERM cancels either.
+# a checkpoint hangs: --checkpoint fast, pg_backup_start(fast => true) (mbackup
+# runs no CHECKPOINT of its own in hot mode); spread (the default),
+# pg_backup_start(fast => false).  SIGTERM cancels either.
 held() { # MODE STMT
 	local mode=$1 stmt=$2 pid
 	HELD=$(fx_sql "$PORT" "select pid from pg_stat_activity where backend_type = 'checkpointer'")
@@ -78,7 +80,7 @@ held() { # MODE STMT
 	nok "$mode: no image under its final name" test -e "$SCRATCH/held.mbi"
 	nok "$mode: no .partial image" test -e "$SCRATCH/held.mbi.partial"
 }
-held fast 'CHECKPOINT'
+held fast 'SELECT pg_backup_start($1, true)'
 is "$(phase_status_of_last quiesce)" "failed" "fast: the quiesce phase failed"
 held spread 'SELECT pg_backup_start($1, false)'
 

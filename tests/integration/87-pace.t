@@ -144,8 +144,7 @@ is "$CKPT" "checkpoint starting: force wait" \
 	"default (spread): one checkpoint, not immediate, no CHECKPOINT of ours"
 like "$RUN_ERR" "after a spread checkpoint of [0-9]+ ms" "  the start's length is logged"
 backup_pg fast --checkpoint fast
-is "$CKPT" "checkpoint starting: immediate force wait
-checkpoint starting: immediate force wait" \
-	"--checkpoint fast: CHECKPOINT, then an immediate start checkpoint"
+is "$CKPT" "checkpoint starting: immediate force wait" \
+	"--checkpoint fast: one immediate start checkpoint, no CHECKPOINT of ours"
 like "$RUN_ERR" "after a fast checkpoint of [0-9]+ ms" "  the start's length is logged"
 done_testing

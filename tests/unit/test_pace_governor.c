@@ -122,13 +122,40 @@ static void test_first_reading_slow(void)
 	is_int(step(&g, 0, 0, full(&g)), MB_GOV_UP, "counters going back: no reading, healthy");
 }
 
+/* I/Os in flight at both readings and none completed: production is
+ * stuck (a flush that does not come back), not at rest. */
+static void test_stall(void)
+{
+	struct mb_governor g;
+
+	at = (struct mb_gov_sample){ .now_ms = 1000 };
+	mb_governor_init(&g, 8 * MiB, 0);
+	mb_governor_step(&g, &at);
+	step(&g, 100, 2.0, full(&g));
+	is_int(g.rate, 40 * MiB, "climbed to 40 MiB/s");
+	at.in_flight = 3;
+	is_int(step(&g, 0, 0, full(&g)), MB_GOV_UP, "I/Os just started, none done yet: no stall seen");
+	is_int(step(&g, 0, 0, full(&g)), MB_GOV_DOWN, "in flight a whole interval, none done: down");
+	is_int(g.rate, 25 * MiB, "  halved");
+	ok(g.base_ms == 2.0, "  the stall is not learnt as a best latency");
+	at.in_flight = 0;
+	is_int(step(&g, 0, 0, full(&g)), MB_GOV_UP, "nothing in flight, nothing done: at rest, up");
+	mb_governor_init(&g, 8 * MiB, 0);
+	g.primed = false;
+	at.in_flight = 1;
+	mb_governor_step(&g, &at);
+	is_int(step(&g, 0, 0, full(&g)), MB_GOV_DOWN, "a stall before any best latency: down too");
+	at.in_flight = 0;
+}
+
 int main(void)
 {
-	plan(32);
+	plan(39);
 	test_start_and_climb();
 	test_suffer_and_recover();
 	test_ceiling_and_noise();
 	test_not_ours();
 	test_first_reading_slow();
+	test_stall();
 	return done_testing();
 }

@@ -15,7 +15,7 @@
 struct pg {
 	char *conninfo;		/* "" : libpq's environment */
 	enum mb_pg_mode mode;
-	bool fast;		/* --checkpoint fast: CHECKPOINT, then an immediate start */
+	bool fast;		/* --checkpoint fast: an immediate start checkpoint */
 	char *label;
 	PGconn *conn;
 	bool discovered;	/* info is filled in */

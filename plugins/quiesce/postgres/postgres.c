@@ -439,10 +439,14 @@ static int pg_prepare(struct mb_quiesce *q, struct mb_error *e)
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "postgres plugin prepared before discover");
 	if (p->prepared)
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "postgres plugin prepared twice");
-	/* --checkpoint spread (hot mode): no CHECKPOINT of ours, the start's
-	 * own checkpoint runs at the server's pace (pg_enter) */
+	/* Hot mode: no CHECKPOINT of ours.  The start's own checkpoint is the
+	 * one (spread: at the server's pace; fast: immediate, as pg_basebackup
+	 * -c fast), and it runs before the guard is armed, so a CHECKPOINT
+	 * ahead of it would not shorten the window, only add a second
+	 * immediate checkpoint under production's load (1.7 s of an 8.9 s
+	 * quiesce under pgbench, bench/compare.md). */
 	if (reserve_wal(p, e) < 0 || describe_for_guard(p, e) < 0 ||
-	    ((p->fast || p->mode == MB_PG_FREEZE) &&
+	    (p->mode == MB_PG_FREEZE &&
 	     pg_exec(p, "run CHECKPOINT before the window", "CHECKPOINT", 0, NULL, NULL, e) < 0))
 		return pg_drop(p);
 	p->prepared = true;

@@ -15,9 +15,10 @@
  *             on any leg in hot mode but on legs[0] in freeze mode, and no
  *             leg that holds none of it (pgdata.c)
  *   prepare   create a TEMPORARY physical replication slot (WAL from here
- *             on is kept until the session ends); CHECKPOINT, so the
- *             checkpoint inside the window is quick
- *   enter     hot: pg_backup_start(label, fast => true) -> start LSN
+ *             on is kept until the session ends); freeze: CHECKPOINT,
+ *             so the one in enter is quick
+ *   enter     hot: pg_backup_start(label, fast => --checkpoint fast) ->
+ *             start LSN, its checkpoint the only one
  *             freeze: CHECKPOINT (fsfreeze does the rest)
  *   leave     hot: pg_backup_stop(wait_for_archive => false) -> stop LSN,
  *             backup_label, tablespace_map; idempotent; nothing after a
