@@ -104,6 +104,9 @@ hold
 XID_ROW=$(($(maxid "$PORT") + 1))	# an xid between B1 and B2: of the next row
 LSN_ROW=$((XID_ROW + 3))		# an LSN: just before that row
 release
+# Both rows must be written before B2 starts (a loaded machine's writer
+# may take longer than the pause below for three rows).
+for i in $(seq 1 600); do [ "$(maxid "$PORT")" -ge "$LSN_ROW" ] && break; sleep 0.1; done
 sleep 1.5
 is "$(backup "$PORT" b2.mbi | grep -c 'backup [0-9]* complete')" "1" "B2 taken while rows are written"
 B2=$(last_id)
