@@ -58,7 +58,16 @@ in_statement() { # STMT
 # pg_backup_start(fast => false).  SIGTERM cancels either.
 held() { # MODE STMT
 	local mode=$1 stmt=$2 pid
+	# Stopped in the middle of a checkpoint (the one a cancelled request
+	# left pending), the checkpointer may hold a WAL lock, which the run's
+	# backend then waits for without taking the cancel: stop it idle.
+	fx_sql "$PORT" "checkpoint" >/dev/null || bail_out "unable to run a checkpoint"
 	HELD=$(fx_sql "$PORT" "select pid from pg_stat_activity where backend_type = 'checkpointer'")
+	for i in $(seq 1 100); do
+		[ "$(fx_sql "$PORT" "select wait_event from pg_stat_activity where pid = $HELD")" = \
+			CheckpointerMain ] && break
+		sleep 0.1
+	done
 	kill -STOP "$HELD" || bail_out "unable to stop the checkpointer"
 	"${BK[@]}" --checkpoint "$mode" --media "file:$SCRATCH/held.mbi" 2>"$SCRATCH/held.err" &
 	pid=$!
