@@ -42,7 +42,9 @@ hold_catalog() {
 	SQ_PID=$!
 	FX_PIDS+=($SQ_PID)
 	exec 8>"$SCRATCH/sq.fifo"
-	echo "BEGIN IMMEDIATE; CREATE TABLE hold(a);" >&8
+	# (the holder waits out a probe's own moment of lock; without a busy
+	# timeout its BEGIN could fail against one and hold nothing)
+	printf '.timeout 10000\nBEGIN IMMEDIATE; CREATE TABLE hold(a);\n' >&8
 	for i in $(seq 1 50); do
 		sqlite3 "$1" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1 || return 0
 		sleep 0.1
