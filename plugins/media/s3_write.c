@@ -352,12 +352,23 @@ int mbm_s3_abort_upload(struct mbm_s3 *c, const char *upload_id, struct mb_error
 	return 0;
 }
 
+/* ABORT_PATIENCE, or the test seam MBACKUP_S3_ABORT_PATIENCE=N seconds
+ * (1 to ABORT_PATIENCE), so that a test of a store gone for good does not
+ * wait the whole time. */
+static time_t abort_patience(void)
+{
+	const char *v = getenv("MBACKUP_S3_ABORT_PATIENCE");
+	unsigned long n = v ? strtoul(v, NULL, 10) : 0;
+
+	return n && n < ABORT_PATIENCE ? (time_t)n : ABORT_PATIENCE;
+}
+
 /* The run's own abort: a gateway that went away (restarted, failed over)
  * is given ABORT_PATIENCE seconds to come back, since a run marked failed
  * is not looked at again by recover. */
 static int abort_patiently(struct s3w *w, struct mb_error *e)
 {
-	time_t until = time(NULL) + ABORT_PATIENCE;
+	time_t until = time(NULL) + abort_patience();
 
 	for (;;) {
 		struct mb_error one = { 0 };
