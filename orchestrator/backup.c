@@ -230,9 +230,10 @@ static int step_quiesce(struct mb_run *r, struct mb_error *e)
 	}
 	if (!r->in_window && prepare_splits(r, e) < 0)
 		return -1;
-	snprintf(r->detail, sizeof(r->detail), "%s%sfroze %d filesystem(s): '%.400s'%s",
+	r->frozen_ms = mb_now_ms() - r->window_start_ms;
+	snprintf(r->detail, sizeof(r->detail), "%s%sfroze %d filesystem(s): '%.400s'%s in %lld ms",
 		 bracket ? bracket : "", bracket ? " bracket entered, " : "", r->n_legs,
-		 r->mount.mountpoint, r->n_legs > 1 ? " and more" : "");
+		 r->mount.mountpoint, r->n_legs > 1 ? " and more" : "", r->frozen_ms);
 	return 0;
 }
 
@@ -272,15 +273,18 @@ static int leave_window(struct mb_run *r, struct mb_error *e)
 
 	if (!r->in_window)
 		return 0;
+	r->thaw_ms = mb_now_ms();
 	if (mb_quiesce_stack_leave(&r->quiesce, true, e) < 0)
 		rc = -1;
 	r->window_end_ms = mb_now_ms();
+	r->thaw_ms = r->window_end_ms - r->thaw_ms;
 	r->in_window = false;
 	if (mb_guard_disarm(&r->guard, &fired, e) < 0)
 		rc = -1;
 	if (fired)
 		mb_hint(e, "the window took longer than --freeze-timeout (%ld s)",
 			r->opt->freeze_timeout);
+	mb_info("window: thawed in %lld ms", r->thaw_ms);
 	return rc;
 }
 
