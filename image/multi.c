@@ -222,6 +222,18 @@ int mb_multi_order_parse(const char *s, enum mb_multi_order *out)
 	return -1;
 }
 
+/* What every plan starts from: its set and the bytes of its files. */
+static void plan_start(struct mb_multi_plan *out, struct mb_entry **entries, size_t n,
+		       uint32_t n_devices)
+{
+	out->n_devices = n_devices;
+	out->entries = entries;
+	out->n_entries = n;
+	for (size_t i = 0; i < n; i++)
+		if (entries[i]->type == MB_T_FILE)
+			out->total += entries[i]->size;
+}
+
 int mb_multi_plan(struct mb_entry **entries, size_t n, uint32_t n_devices,
 		  uint64_t threshold, enum mb_multi_order order,
 		  struct mb_multi_plan *out, struct mb_error *e)
@@ -234,12 +246,7 @@ int mb_multi_plan(struct mb_entry **entries, size_t n, uint32_t n_devices,
 	if (n_devices < 1 || n_devices > MB_MULTI_MAX_DEVICES)
 		return mb_fail(e, MB_ERR_USAGE, 0, "%" PRIu32 " devices given; from 1 to %d "
 			       "are supported", n_devices, MB_MULTI_MAX_DEVICES);
-	out->n_devices = n_devices;
-	out->entries = entries;
-	out->n_entries = n;
-	for (size_t i = 0; i < n; i++)
-		if (entries[i]->type == MB_T_FILE)
-			out->total += entries[i]->size;
+	plan_start(out, entries, n, n_devices);
 	if (!threshold)
 		threshold = (out->total + n_devices - 1) / n_devices;
 	threshold = (threshold + SEG_ALIGN - 1) / SEG_ALIGN * SEG_ALIGN;
@@ -258,13 +265,8 @@ fail:
 int mb_multi_plan_whole(struct mb_entry **entries, size_t n, struct mb_multi_plan *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->n_devices = 1;
+	plan_start(out, entries, n, 1);
 	out->whole = true;
-	out->entries = entries;
-	out->n_entries = n;
-	for (size_t i = 0; i < n; i++)
-		if (entries[i]->type == MB_T_FILE)
-			out->total += entries[i]->size;
 	out->threshold = out->total;
 	out->load[0] = out->total;
 	return 0;

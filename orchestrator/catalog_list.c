@@ -181,10 +181,17 @@ static void snapshots_text(FILE *out, json_t *snaps)
 {
 	size_t i;
 	json_t *s;
+	char rate[48];
 
-	json_array_foreach(snaps, i, s)
+	json_array_foreach(snaps, i, s) {
+		long long bps = json_integer_value(json_object_get(s, "throttle_bps"));
+
+		/* the limit the writers were held to at its lowest */
+		rate[0] = '\0';
+		if (bps > 0 && json_integer_value(json_object_get(s, "throttled_ms")) > 0)
+			snprintf(rate, sizeof(rate), " down to %lld KiB/s", bps >> 10);
 		fprintf(out, "%6s  snapshot %s '%s' of '%s': peak %.1f%%, %lld extension(s), "
-			"%lld -> %lld MiB, writers throttled %lld ms%s\n", "",
+			"%lld -> %lld MiB, writers throttled %lld ms%s%s\n", "",
 			json_string_value(json_object_get(s, "method")) ?: "?",
 			json_string_value(json_object_get(s, "snapshot")) ?: "?",
 			json_string_value(json_object_get(s, "origin")) ?: "?",
@@ -192,8 +199,9 @@ static void snapshots_text(FILE *out, json_t *snaps)
 			(long long)json_integer_value(json_object_get(s, "extensions")),
 			(long long)json_integer_value(json_object_get(s, "size_initial")) >> 20,
 			(long long)json_integer_value(json_object_get(s, "size_final")) >> 20,
-			(long long)json_integer_value(json_object_get(s, "throttled_ms")),
+			(long long)json_integer_value(json_object_get(s, "throttled_ms")), rate,
 			json_is_true(json_object_get(s, "invalidated")) ? ", INVALIDATED" : "");
+	}
 }
 
 int mb_catalog_list_text(struct mb_catalog *c, FILE *out, struct mb_error *e)

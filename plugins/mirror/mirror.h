@@ -96,7 +96,8 @@ struct mb_mirror_stats {
 	double peak_pct;	/* the container's highest fill seen */
 	long long throttled_ms;
 	long long throttle_bps;	/* the write limit while throttled, 0: never */
-	bool invalidated;
+	bool invalidated;	/* lost: invalidated, or dropped by the watch */
+	bool dropped;		/* dropped at the watch's abort mark */
 	int meta_extensions;	/* a thin pool's metadata grown */
 	long long meta_initial, meta_final;	/* its size, bytes */
 	long long discarded_bytes;	/* given back: outside the set, then behind */

@@ -12,7 +12,8 @@
  *              the read-only snapshot and resumes the origin; the watch
  *              starts (snapshot_watch.c)
  *   stream     reads the snapshot device: FIEMAP offsets of the origin are
- *              offsets of the snapshot
+ *              offsets of the snapshot; a snapshot that would overflow is
+ *              dropped first (drop_snapshot), the run fails
  *   undo       resumes the origin if it is still suspended, lifts a writers'
  *              limit, removes the snapshot: from the obligation's text alone
  *              "VG/LV/SNAP[|CGROUP|MAJ:MIN|WBPS]", idempotent
@@ -296,12 +297,44 @@ void mb_snap_fault_point(const char *point)
 	}
 }
 
+/* The watch's abort, before dm-snapshot would invalidate the snapshot:
+ * its table becomes an error target of the same length, so the kernel
+ * unregisters it from the origin (no copy-out from now on, the container
+ * never fills) and the stream's reads fail; the origin is untouched, and
+ * the run's undo removes the LV as after any run. */
+static void drop_snapshot(void *arg)
+{
+	struct snap *s = arg;
+	struct mb_error e = { 0 };
+	uint64_t sectors;
+	char *params = NULL;
+
+	if (mb_dm_status_target(s->snap_dm, "snapshot", &params, &sectors, &e) < 0 ||
+	    mb_dm_load_error(s->snap_dm, sectors, &e) < 0)
+		mb_error_log("%s (the run's undo removes the snapshot)", e.msg);
+	free(params);
+}
+
+/* How far the watch may grow the container: --snapshot-extend-max, and
+ * never past the free space preflight found (with none left an lvextend
+ * bound to fail would keep the watch from its next looks, seconds under
+ * load, while the writers run unthrottled). */
+static long long grow_limit(const struct mb_mirror *m, const struct snap *s)
+{
+	long long max = m->snap.extend_max;
+
+	if (s->free_bytes > 0 && (max <= 0 || max > s->free_bytes))
+		max = s->free_bytes;
+	return max;
+}
+
 /* Inside the window: suspend (no lockfs, guarded), lvcreate (which
  * resumes), watch. */
 static int snap_split(struct mb_mirror *m, struct mb_error *e)
 {
 	struct snap *s = m->priv;
-	struct mb_snap_watch_conf conf = { .pv = m->snap.pv, .limit = m->snap.extend_max };
+	struct mb_snap_watch_conf conf = { .pv = m->snap.pv, .limit = grow_limit(m, s),
+					   .drop = drop_snapshot, .drop_arg = s };
 	long long t0 = mb_now_ms();
 	struct mb_error ignored = { 0 };
 	struct mb_keeper keeper;
@@ -340,7 +373,11 @@ static void fill_stats(struct mb_mirror *m, struct snap *s)
 	snprintf(st->snapshot, sizeof(st->snapshot), "%s/%s", s->vg, s->snap_lv);
 	snprintf(st->container_pv, sizeof(st->container_pv), "%s", m->snap.pv ? m->snap.pv : "");
 	st->chunk_bytes = m->snap.chunk ? m->snap.chunk : SNAP_DEFAULT_CHUNK;
-	snprintf(st->outcome, sizeof(st->outcome), "%s", st->invalidated ? "invalidated" : "valid");
+	if (st->dropped)
+		snprintf(st->outcome, sizeof(st->outcome), "dropped at %.1f%% before its container "
+			 "could overflow", st->peak_pct);
+	else
+		snprintf(st->outcome, sizeof(st->outcome), "%s", st->invalidated ? "invalidated" : "valid");
 }
 
 /* After the stream: the watch stops (the writers' limit lifted); a
@@ -362,9 +399,15 @@ static int snap_stream_done(struct mb_mirror *m, int stream_rc, struct mb_error 
 	if (!m->stats.invalidated)
 		return stream_rc;
 	mb_error_clear(e);
-	mb_fail(e, MB_ERR_MIRROR, 0, "snapshot '%s/%s' overflowed its container (%lld MiB after "
-		"%d extension(s)) and was invalidated: the image is incomplete", s->vg, s->snap_lv,
-		m->stats.size_final >> 20, m->stats.extensions);
+	if (m->stats.dropped)
+		mb_fail(e, MB_ERR_MIRROR, 0, "snapshot '%s/%s' was dropped at %.1f%% of its container "
+			"(%lld MiB after %d extension(s)) before it could overflow: the image is "
+			"incomplete", s->vg, s->snap_lv, m->stats.peak_pct, m->stats.size_final >> 20,
+			m->stats.extensions);
+	else
+		mb_fail(e, MB_ERR_MIRROR, 0, "snapshot '%s/%s' overflowed its container (%lld MiB "
+			"after %d extension(s)) and was invalidated: the image is incomplete", s->vg,
+			s->snap_lv, m->stats.size_final >> 20, m->stats.extensions);
 	mb_hint(e, "give --snapshot-size or --snapshot-extend-max more, free space in volume "
 		"group '%s', or --throttle-writers auto with the writers in a cgroup of their own", s->vg);
 	return -1;

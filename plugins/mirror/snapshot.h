@@ -17,10 +17,13 @@
 
 /* The thresholds of the watch, in percent of the container: extend at
  * EXTEND_AT (half full leaves a lvextend's worth of headroom even under
- * emulation), throttle the writers at THROTTLE_AT when it cannot grow. */
+ * emulation), throttle the writers at THROTTLE_AT when it cannot grow,
+ * drop a classic snapshot at ABORT_AT (dm-snapshot invalidates at 100 %,
+ * and a chunk's copy-out is refused only then). */
 #define MB_SNAP_POLL_MS 250
 #define MB_SNAP_EXTEND_AT 50.0
 #define MB_SNAP_THROTTLE_AT 60.0
+#define MB_SNAP_ABORT_AT 97.0
 #define MB_SNAP_GROW_MIN (16LL << 20)	/* bytes added per lvextend, at least */
 #define MB_SNAP_META_GROW_MIN (4LL << 20)	/* a pool's metadata, likewise */
 #define MB_SNAP_META_MAX (16320LL << 20)	/* LVM's largest pool metadata (15.94 GiB) */
@@ -46,10 +49,15 @@ struct mb_snap_watch_conf {
 	long long size;			/* the container now, bytes */
 	long long limit;		/* bytes it may grow to; 0: free space */
 	struct mb_throttle *throttle;	/* NULL: --throttle-writers off */
-	/* A thin pool's watch (snapshot_thin.c); zero for a classic one:
-	 * its fill (NULL: mb_dm_snapshot_fill of snap_dm), its marks in
-	 * percent (0: MB_SNAP_EXTEND_AT, MB_SNAP_THROTTLE_AT, never), and
-	 * what drops the snapshot at abort_at, before the pool fills. */
+	/* A thin pool's watch (snapshot_thin.c) sets pool, its fill (NULL:
+	 * mb_dm_snapshot_fill of snap_dm) and its marks in percent (0:
+	 * MB_SNAP_EXTEND_AT, MB_SNAP_THROTTLE_AT, and abort_at
+	 * MB_SNAP_ABORT_AT for a classic one with a drop, else never).
+	 * drop ends the snapshot at abort_at: a pool's before it fills (also
+	 * when out of space), a classic one's before it is invalidated (also
+	 * when the fill, projected over the next looks, would pass the mark
+	 * and the writers cannot be slowed any more). */
+	bool pool;
 	int (*fill)(const char *dm, struct mb_dm_snap_fill *f, struct mb_error *e);
 	double extend_at, throttle_at, abort_at;
 	/* A thin pool's metadata LV, bytes (0: none): when the metadata is

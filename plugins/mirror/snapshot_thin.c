@@ -244,7 +244,7 @@ static int thin_split(struct mb_mirror *m, struct mb_error *e)
 {
 	struct thin *t = m->priv;
 	struct mb_snap_watch_conf conf = { .pv = m->snap.pv, .limit = m->snap.extend_max,
-					   .fill = mb_dm_pool_fill, .extend_at = THIN_EXTEND_AT,
+					   .pool = true, .fill = mb_dm_pool_fill, .extend_at = THIN_EXTEND_AT,
 					   .throttle_at = THIN_THROTTLE_AT, .abort_at = THIN_ABORT_AT,
 					   .drop = drop_snapshot, .drop_arg = t };
 	long long t0 = mb_now_ms();

@@ -2,24 +2,39 @@
  * The watch of a classic snapshot: a thread reads the container's fill
  * through libdevmapper every MB_SNAP_POLL_MS for the snapshot's whole life
  * (dmeventd is not relied on: it checks from 50 % in 5 % steps, seconds
- * apart).  Past MB_SNAP_EXTEND_AT, or when the fill rate would pass it
- * within twice the time the last lvextend took (at least 2 s: lvextend
- * suspends and reloads, seconds under load), it grows the container by
- * half its size, at least MB_SNAP_GROW_MIN and what that horizon's writes
- * need twice over, with lvextend, up to --snapshot-extend-max;
- * when it cannot grow and the fill passes MB_SNAP_THROTTLE_AT (or would
- * pass 80 % within that horizon at the current rate), it limits the writers
- * (snapshot_throttle.c): at every poll the limit is what lets the room
- * left below a safety mark last THROTTLE_HORIZON_MS, never more than the
- * limit before (at first THROTTLE_START_BPS), never under
- * THROTTLE_MIN_BPS; so the room decays geometrically whatever the
- * writers' demand and however late a poll comes, where a fixed step would
- * let a fast writer through between two steps.  The limit is lifted when
- * the fill falls THROTTLE_RELEASE_PTS under the throttle mark (a thin pool
- * that discard-behind drains), else when the stream ends.  An invalidated snapshot is noted:
- * the stream's reads fail, and stream_done says why.  A thin snapshot's
- * watch (snapshot_thin.c) reads the pool instead, with marks of its own,
- * and drops the snapshot at its abort mark before the pool can fill.
+ * apart).  Its levers, in order:
+ *
+ *   extend    past MB_SNAP_EXTEND_AT, or when the fill rate would pass it
+ *             within twice the time the last lvextend took (at least 2 s:
+ *             lvextend suspends and reloads, seconds under load), it grows
+ *             the container by half its size, at least MB_SNAP_GROW_MIN and
+ *             what that horizon's writes need twice over, up to
+ *             --snapshot-extend-max
+ *   throttle  when it cannot grow, one quantity decides: the room left
+ *             below a safety mark (THROTTLE_MARGIN_PTS under the abort
+ *             mark) spread over THROTTLE_HORIZON_MS, room_bps.  The writers
+ *             are limited (snapshot_throttle.c) once the fill rate exceeds
+ *             it (or past MB_SNAP_THROTTLE_AT), to it, never more than the
+ *             limit before (at first THROTTLE_START_BPS), never under
+ *             THROTTLE_MIN_BPS; so the room decays geometrically whatever
+ *             the writers ask and however late a poll comes.  The limit is
+ *             lifted when the fill falls THROTTLE_RELEASE_PTS under the
+ *             throttle mark with the rate at half the room (a thin pool
+ *             that discard-behind drains), else when the stream ends
+ *   abort     a classic snapshot is dropped (snapshot.c: its table becomes
+ *             an error target, its copy-outs stop, the stream's reads fail)
+ *             at MB_SNAP_ABORT_AT, or before it when no lever is left (it
+ *             cannot grow, the writers are at the floor or not throttled)
+ *             and the fill, projected at the fill rate over the next two
+ *             looks, would reach it: a writer faster than the floor (a
+ *             chunk copied for every small write) ends the run cleanly
+ *             instead of invalidating the snapshot.  A burst faster than a
+ *             poll can still invalidate it: that is noted, the stream's
+ *             reads fail, and stream_done says so.
+ *
+ * A thin snapshot's watch (snapshot_thin.c) reads the pool instead, with
+ * marks of its own, and drops the snapshot at its abort mark before the
+ * pool can fill.
  */
 #include "plugins/mirror/snapshot.h"
 
@@ -47,7 +62,7 @@ struct mb_snap_watch {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	bool stop, cannot_grow, invalid;
+	bool stop, cannot_grow, invalid, dropped;
 	bool meta_cannot_grow;		/* a thin pool's metadata */
 	double peak, last_pct;
 	int extensions, meta_extensions;
@@ -56,8 +71,11 @@ struct mb_snap_watch {
 	long long logged_bps;		/* the limit the log last showed */
 	long long extend_ms;		/* the last lvextend's duration */
 	double rate;			/* bytes/s into the container, smoothed */
+	double last_rate;		/* the same over the last interval alone */
 	uint64_t last_used;		/* sectors, at last_ms */
 	long long last_ms;
+	long long gap_ms;		/* between the last two looks, less work_ms */
+	long long work_ms;		/* spent growing since the last look */
 };
 
 /* Grows the container; false when it cannot (limit, no free space). */
@@ -78,10 +96,13 @@ static bool grow(struct mb_snap_watch *w)
 		add = need;
 	if (w->conf.limit > 0 && w->conf.size + add > w->conf.limit)
 		add = w->conf.limit - w->conf.size;
-	if (add < (1 << 20))
-		return false;
-	snprintf(size, sizeof(size), "+%lldk", add >> 10);
 	snprintf(target, sizeof(target), "%s/%s", w->conf.vg, w->conf.snap_lv);
+	if (add < (1 << 20)) {
+		mb_info("snapshot: '%s' cannot grow past %lld MiB (--snapshot-extend-max or the free "
+			"space)", target, w->conf.size >> 20);
+		return false;
+	}
+	snprintf(size, sizeof(size), "+%lldk", add >> 10);
 	if (mb_spawn(argv, LVEXTEND_TIMEOUT_MS, MB_ERR_MIRROR, NULL, &e) < 0) {
 		mb_warn("snapshot: unable to extend '%s' (%s); it cannot grow further", target, e.msg);
 		return false;
@@ -133,23 +154,26 @@ static bool grow_meta(struct mb_snap_watch *w)
 
 /* Room for the fuller part: the data, or a thin pool's metadata; false
  * (and never asked again) once that part cannot grow. */
-static bool cannot_grow(struct mb_snap_watch *w, bool meta)
+static bool cannot_grow(const struct mb_snap_watch *w, bool meta)
 {
 	return meta && w->conf.meta_size > 0 ? w->meta_cannot_grow : w->cannot_grow;
 }
 
 static void make_room(struct mb_snap_watch *w, bool meta)
 {
+	long long t0 = mb_now_ms();
+
 	if (meta && w->conf.meta_size > 0) {
 		if (!grow_meta(w))
 			w->meta_cannot_grow = true;
 	} else if (!grow(w)) {
 		w->cannot_grow = true;
 	}
+	w->work_ms += mb_now_ms() - t0;
 }
 
 /* The limit that lets the room under the safety mark (under the abort
- * mark of a thin pool, under 100 % of a classic container) last
+ * mark; 100 % for a container the watch cannot drop) last
  * THROTTLE_HORIZON_MS. */
 static long long room_bps(const struct mb_snap_watch *w, const struct mb_dm_snap_fill *f)
 {
@@ -216,7 +240,8 @@ static void release(struct mb_snap_watch *w, double pct)
 /* The fill rate, bytes/s: a rise is taken at once, a fall smoothed over
  * about a second of polls (a watch that must act before the container
  * fills cannot wait for an average to catch up with a writer that just
- * started). */
+ * started); a fill that fell (a thin pool given blocks back) is a net
+ * rate of none. */
 static void update_rate(struct mb_snap_watch *w, uint64_t used)
 {
 	long long now = mb_now_ms();
@@ -225,7 +250,13 @@ static void update_rate(struct mb_snap_watch *w, uint64_t used)
 		double r = (double)(used - w->last_used) * 512 * 1000 / (double)(now - w->last_ms);
 
 		w->rate = r > w->rate ? r : w->rate * 0.75 + r * 0.25;
+		w->last_rate = r;
+	} else if (used < w->last_used) {
+		w->rate = w->last_rate = 0;
 	}
+	if (w->last_ms)
+		w->gap_ms = now - w->last_ms - w->work_ms;
+	w->work_ms = 0;
 	w->last_used = used;
 	w->last_ms = now;
 }
@@ -238,21 +269,58 @@ static bool wants_room(const struct mb_snap_watch *w, const struct mb_dm_snap_fi
 	return pct >= w->conf.extend_at || soon >= (double)f->total * 512 * w->conf.extend_at / 100;
 }
 
-/* The snapshot is lost (a classic one invalidated), or must go before
- * the thin pool under it fills (dropped: the stream's reads fail). */
+/* No lever left: the container cannot grow, and its writers are not
+ * throttled (off, no cgroup) or already at the floor. */
+static bool no_lever(const struct mb_snap_watch *w, const struct mb_dm_snap_fill *f)
+{
+	const struct mb_throttle *t = w->conf.throttle;
+
+	return cannot_grow(w, f->meta) && (!t || (t->set && t->bps <= THROTTLE_MIN_BPS));
+}
+
+/* At the abort mark now, or (a classic container with no lever left) at
+ * it within the next two looks at the last interval's fill rate (the
+ * smoothed one still remembers the writers before their limit): a poll
+ * late by as much as the last one was, and the drop's own suspend, still
+ * come in time. */
+static bool must_abort(const struct mb_snap_watch *w, const struct mb_dm_snap_fill *f, double pct)
+{
+	long long ahead_ms = 2 * (w->gap_ms > MB_SNAP_POLL_MS ? w->gap_ms : MB_SNAP_POLL_MS);
+
+	if (w->conf.abort_at <= 0 || w->stop)
+		return false;
+	if (pct >= w->conf.abort_at)
+		return true;
+	if (w->conf.pool || !no_lever(w, f))
+		return false;
+	return (double)f->used * 512 + w->last_rate * (double)ahead_ms / 1000 >=
+	       (double)f->total * 512 * w->conf.abort_at / 100;
+}
+
+/* The snapshot is lost (a classic one invalidated), or must go before it
+ * is (dropped: the stream's reads fail); the writers' limit has no use
+ * any more and is lifted at once. */
 static bool lost(struct mb_snap_watch *w, double pct, bool invalid)
 {
-	if (w->conf.drop) {
+	bool drop = w->conf.drop && (w->conf.pool || !invalid);
+
+	if (drop && w->conf.pool)
 		mb_error_log("thin pool '%s/%s' is %.1f%% full%s: dropping the snapshot before the "
 			     "pool fills", w->conf.vg, w->conf.snap_lv, pct, invalid ? " (out of space)" : "");
-		w->conf.drop(w->conf.drop_arg);
-	} else {
+	else if (drop)
+		mb_error_log("snapshot '%s/%s': container %.1f%% full, filling at %lld KiB/s, and it "
+			     "cannot grow: dropping the snapshot before it overflows", w->conf.vg,
+			     w->conf.snap_lv, pct, (long long)w->last_rate >> 10);
+	else
 		mb_error_log("snapshot '%s/%s' is invalid: its container overflowed",
 			     w->conf.vg, w->conf.snap_lv);
-	}
+	if (drop)
+		w->conf.drop(w->conf.drop_arg);
 	pthread_mutex_lock(&w->lock);
 	w->invalid = true;
+	w->dropped = drop && !invalid;
 	pthread_mutex_unlock(&w->lock);
+	release(w, pct);
 	return false;
 }
 
@@ -261,6 +329,7 @@ static bool poll_once(struct mb_snap_watch *w)
 {
 	struct mb_dm_snap_fill f;
 	struct mb_error e = { 0 };
+	long long room;
 	double pct;
 
 	if (w->conf.fill(w->conf.snap_dm, &f, &e) < 0) {
@@ -275,16 +344,14 @@ static bool poll_once(struct mb_snap_watch *w)
 		w->peak = pct;
 	w->invalid = f.invalid;
 	pthread_mutex_unlock(&w->lock);
-	if (f.invalid || (w->conf.abort_at > 0 && !w->stop && pct >= w->conf.abort_at))
+	if (f.invalid || must_abort(w, &f, pct))
 		return lost(w, pct, f.invalid);
 	if (!cannot_grow(w, f.meta) && wants_room(w, &f, pct))
 		make_room(w, f.meta);
-	if (cannot_grow(w, f.meta) &&
-	    (pct >= w->conf.throttle_at ||
-	     (double)f.used * 512 + w->rate * (double)horizon_ms(w) / 1000 >=
-		     (double)f.total * 512 * 0.8))
+	room = room_bps(w, &f);
+	if (cannot_grow(w, f.meta) && (pct >= w->conf.throttle_at || (double)room < w->rate))
 		throttle(w, &f, pct);
-	else if (pct < w->conf.throttle_at - THROTTLE_RELEASE_PTS)
+	else if (pct < w->conf.throttle_at - THROTTLE_RELEASE_PTS && 2 * w->rate <= (double)room)
 		release(w, pct);
 	return true;
 }
@@ -330,6 +397,8 @@ int mb_snap_watch_start(struct mb_snap_watch **out, const struct mb_snap_watch_c
 		w->conf.extend_at = MB_SNAP_EXTEND_AT;
 	if (w->conf.throttle_at <= 0)
 		w->conf.throttle_at = MB_SNAP_THROTTLE_AT;
+	if (w->conf.abort_at <= 0 && !w->conf.pool && w->conf.drop)
+		w->conf.abort_at = MB_SNAP_ABORT_AT;
 	w->size_initial = conf->size;
 	w->meta_initial = conf->meta_size;
 	pthread_mutex_init(&w->lock, NULL);
@@ -375,6 +444,7 @@ void mb_snap_watch_stop(struct mb_snap_watch *w, struct mb_mirror_stats *st)
 		st->throttled_ms = w->throttled_ms;
 		st->throttle_bps = w->conf.throttle ? w->conf.throttle->bps : 0;
 		st->invalidated = w->invalid;
+		st->dropped = w->dropped;
 	}
 	pthread_cond_destroy(&w->wake);
 	pthread_mutex_destroy(&w->lock);

@@ -64,13 +64,13 @@ int main(void)
 	free(out);
 	out = list(c, false);
 	ok(out && strstr(out, "snapshot classic 'vg/lin_mbsnap_1' of 'vg/lin': peak 61.3%, "
-			 "2 extension(s), 16 -> 48 MiB, writers throttled 1500 ms\n"),
+			 "2 extension(s), 16 -> 48 MiB, writers throttled 1500 ms down to 1024 KiB/s\n"),
 	   "text: one line under the run");
 	s.invalidated = true;
 	is_int(mb_catalog_snapshot_add(c, other, &s, &e), 0, "an invalidated one recorded");
 	free(out);
 	out = list(c, false);
-	ok(out && strstr(out, "writers throttled 1500 ms, INVALIDATED\n"), "text: it says INVALIDATED");
+	ok(out && strstr(out, "writers throttled 1500 ms down to 1024 KiB/s, INVALIDATED\n"), "text: it says INVALIDATED");
 	free(out);
 	mb_catalog_close(c);
 	for (const char *suffix = ""; suffix; suffix = !*suffix ? "-wal" : strcmp(suffix, "-wal") == 0 ? "-shm" : NULL) {
