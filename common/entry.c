@@ -9,7 +9,7 @@ void mb_entry_free(struct mb_entry *ent)
 	if (!ent->path_pooled)
 		free(ent->path);
 	free(ent->link_target);
-	free(ent->extents);
+	mb_entry_drop_extents(ent);
 	free(ent->content);
 	free(ent->live_path);
 	memset(ent, 0, sizeof(*ent));
@@ -24,26 +24,58 @@ struct mb_names {
 	char data[];
 };
 
-char *mb_set_name(struct mb_set *set, const char *s, size_t len)
+/* len bytes at an align-byte boundary of the set's newest block. */
+static void *pool_take(struct mb_set *set, size_t len, size_t align)
 {
 	struct mb_names *b = set->names;
-	char *p;
+	size_t at = b ? (b->used + align - 1) / align * align : 0;
 
-	if (!b || b->cap - b->used < len + 1) {
-		size_t cap = len + 1 > NAMES_BLOCK ? len + 1 : NAMES_BLOCK;
+	if (!b || at > b->cap || b->cap - at < len) {
+		size_t cap = len > NAMES_BLOCK ? len : NAMES_BLOCK;
 
 		if (!(b = malloc(sizeof(*b) + cap)))
 			return NULL;
 		b->next = set->names;
-		b->used = 0;
 		b->cap = cap;
 		set->names = b;
+		at = 0;
 	}
-	p = b->data + b->used;
+	b->used = at + len;
+	return b->data + at;
+}
+
+char *mb_set_name(struct mb_set *set, const char *s, size_t len)
+{
+	char *p = pool_take(set, len + 1, 1);
+
+	if (!p)
+		return NULL;
 	memcpy(p, s, len);
 	p[len] = '\0';
-	b->used += len + 1;
 	return p;
+}
+
+void mb_set_pool_extents(struct mb_set *set, struct mb_entry *ent)
+{
+	size_t len = ent->n_extents * sizeof(*ent->extents);
+	struct mb_extent *v;
+
+	if (!ent->extents || ent->extents_pooled ||
+	    !(v = pool_take(set, len, _Alignof(struct mb_extent))))
+		return;
+	memcpy(v, ent->extents, len);
+	free(ent->extents);
+	ent->extents = v;
+	ent->extents_pooled = true;
+}
+
+void mb_entry_drop_extents(struct mb_entry *ent)
+{
+	if (!ent->extents_pooled)
+		free(ent->extents);
+	ent->extents = NULL;
+	ent->n_extents = 0;
+	ent->extents_pooled = false;
 }
 
 void mb_set_free(struct mb_set *set)

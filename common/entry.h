@@ -57,6 +57,7 @@ struct mb_entry {
 	char type;		/* enum mb_type */
 	bool path_pooled;	/* path is in its set's names (mb_set_name):
 				 * freed with the set, not with the entry */
+	bool extents_pooled;	/* so are the extents (mb_set_pool_extents) */
 	bool read_via_fs;	/* an extent cannot be trusted (inline, delalloc,
 				 * encoded, unknown, not aligned): read the file
 				 * through a read-only mount of the split leg */
@@ -118,5 +119,11 @@ struct mb_entry *mb_set_add(struct mb_set *set);
  * bytes, not a 32-byte malloc chunk.  The entry that takes it sets
  * path_pooled.  NULL on allocation failure. */
 char *mb_set_name(struct mb_set *set, const char *s, size_t len);
+/* Moves ent's extent map among the set's names (a one-extent map costs
+ * its 24 bytes, not a 32-byte malloc chunk) and sets extents_pooled; keeps
+ * the malloc'd map if the pool cannot grow. */
+void mb_set_pool_extents(struct mb_set *set, struct mb_entry *ent);
+/* Frees ent's extent map unless pooled; no map, no extents after. */
+void mb_entry_drop_extents(struct mb_entry *ent);
 
 #endif

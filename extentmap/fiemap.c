@@ -133,7 +133,7 @@ int mb_fiemap_fd(int fd, struct mb_entry *ent, bool sync, struct mb_error *e)
 		if (fit)
 			xv.v = fit;
 	}
-	free(ent->extents);
+	mb_entry_drop_extents(ent);
 	ent->extents = xv.v;
 	ent->n_extents = xv.n;
 	ent->read_via_fs = via_fs;

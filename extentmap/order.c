@@ -70,15 +70,14 @@ static void make_first(struct mb_entry *ent)
 static void make_link(struct mb_entry *first, struct mb_entry *ent)
 {
 	if (!has_map(first) && has_map(ent)) {
-		free(first->extents);
+		mb_entry_drop_extents(first);
 		first->extents = ent->extents;
 		first->n_extents = ent->n_extents;
+		first->extents_pooled = ent->extents_pooled;
 		first->read_via_fs = ent->read_via_fs;
 		ent->extents = NULL;
 	}
-	free(ent->extents);
-	ent->extents = NULL;
-	ent->n_extents = 0;
+	mb_entry_drop_extents(ent);
 	ent->read_via_fs = false;
 	free(ent->link_target);
 	ent->link_target = strdup(first->path);

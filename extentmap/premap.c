@@ -31,6 +31,7 @@ int mb_premap_report(struct mb_set *set, const struct mb_stop *stop, mb_map_repo
 			continue;
 		if ((rc = mb_em_map_entry(rootfd, &set->v[i], true, e)) < 0)
 			goto out;
+		mb_set_pool_extents(set, &set->v[i]);	/* (a remap later mallocs) */
 		st->mapped += rc == 0;
 		if (report)
 			report(report_arg, &set->v[i]);

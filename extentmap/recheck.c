@@ -86,11 +86,9 @@ static void replace(struct pass *p, size_t i, const struct stat *st)
 	if (ent->type == MB_T_DIR)
 		drop_below(p, i);
 	ent->type = mb_em_type_of(st->st_mode);
-	free(ent->extents);
+	mb_entry_drop_extents(ent);
 	free(ent->link_target);
-	ent->extents = NULL;
 	ent->link_target = NULL;
-	ent->n_extents = 0;
 	ent->read_via_fs = false;
 	mb_em_set_stat(ent, st);
 	ent->seg_offset = 0;
