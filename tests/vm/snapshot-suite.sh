@@ -252,7 +252,7 @@ pg_tight_checks() {
 pg_off_checks() {
 	local log=$PG_SOCK/pg-5432.log
 	exit_is 6 "pg-off: the run exits 6"
-	like "$RUN_ERR" "mbackup: error: snapshot '$VG/pg_mbsnap_[0-9]+' (was dropped at [0-9.]+% of its container|overflowed its container) \(20 MiB after 0 extension\(s\)\)" \
+	like "$RUN_ERR" "mbackup: error: snapshot '$VG/pg_mbsnap_[0-9]+' (was dropped at [0-9.]+% of its container|overflowed its container) \(40 MiB after 0 extension\(s\)\)" \
 		"pg-off: the message says why"
 	note "pg-off: $(last_run '.snapshots[0].outcome')"
 	is "$(last_run .status)/$(snaps)/${PG_IOMAX_SEEN:-none}" "failed//none" \
