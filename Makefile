@@ -210,6 +210,11 @@ bench-compare: all
 bench-files: all
 	bench/files
 
+# The window's parts against the number of files on LVM raid1 in the test VM
+# (BENCH_FILES, BENCH_RUNS, BENCH_BEFORE); never part of check.
+bench-files-vm: all
+	bench/files-vm
+
 # the s3:// media against curl -T / GET on a local Ceph (BENCH_MB, BENCH_REPS)
 bench-s3: all
 	bench/s3
@@ -237,7 +242,7 @@ install: all
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
-.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench bench-incr bench-compress bench-wal bench-pitr bench-compare bench-files bench-snapshot demo install clean docs
+.PHONY: all units check check-asan fuzz fuzz-build fuzz-seeds bench bench-incr bench-compress bench-wal bench-pitr bench-compare bench-files bench-files-vm bench-snapshot demo install clean docs
 -include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d
 
 # The finish phase in the guest: the full check scrub after the merge

@@ -37,3 +37,6 @@ struct mb_entry *mb_set_add(struct mb_set *set)
 	memset(&set->v[set->n], 0, sizeof(set->v[0]));
 	return &set->v[set->n++];
 }
+
+/* A one-extent file's map is one 32-byte malloc chunk (entry.h). */
+_Static_assert(sizeof(struct mb_extent) == 24, "struct mb_extent is 24 bytes");

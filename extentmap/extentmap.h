@@ -156,7 +156,9 @@ int mb_converge_journal(struct mb_set *set, struct mb_journal *j, size_t small_e
 
 /* P5 with a journal (NULL: mb_recheck): drains it and re-checks only
  * what it named since the last converge round; st->stated says how many
- * entries were stat'ed.  After an overflow: mb_recheck(premap_started). */
+ * entries were stat'ed.  After an overflow: mb_recheck(premap_started).
+ * By the journal, st's set totals (files, bytes, extents, via_fs) stay 0:
+ * counting them is a pass over the whole set, kept out of the window. */
 int mb_recheck_journal(struct mb_set *set, struct mb_journal *j, int64_t premap_started,
 		       struct mb_map_stats *st, struct mb_error *e);
 

@@ -17,28 +17,42 @@
 			 FIEMAP_EXTENT_NOT_ALIGNED | FIEMAP_EXTENT_DATA_INLINE | \
 			 FIEMAP_EXTENT_DATA_TAIL)
 
+/* Flags an extent cannot keep (none is defined today): the file is read
+ * through the filesystem rather than trusted on a flag not understood. */
+#define UNKEPT_FLAGS (~((UINT32_C(1) << MB_EXTENT_FLAG_BITS) - 1))
+
 struct extent_vec {
 	struct mb_extent *v;
 	size_t n, cap;
 };
 
+/* Appends fe, in pieces of at most MB_EXTENT_MAX_LENGTH (4 KiB aligned). */
 static int append(struct extent_vec *xv, const struct fiemap_extent *fe)
 {
-	if (xv->n == xv->cap) {
-		size_t cap = xv->cap ? xv->cap * 2 : 8;
-		struct mb_extent *v = realloc(xv->v, cap * sizeof(*v));
+	uint64_t done = 0;
 
-		if (!v)
-			return -1;
-		xv->v = v;
-		xv->cap = cap;
-	}
-	xv->v[xv->n++] = (struct mb_extent){
-		.logical = fe->fe_logical,
-		.physical = fe->fe_physical,
-		.length = fe->fe_length,
-		.flags = fe->fe_flags,
-	};
+	do {
+		uint64_t len = fe->fe_length - done;
+
+		if (xv->n == xv->cap) {
+			size_t cap = xv->cap ? xv->cap * 2 : 8;
+			struct mb_extent *v = realloc(xv->v, cap * sizeof(*v));
+
+			if (!v)
+				return -1;
+			xv->v = v;
+			xv->cap = cap;
+		}
+		if (len > MB_EXTENT_MAX_LENGTH)
+			len = MB_EXTENT_MAX_LENGTH;
+		xv->v[xv->n++] = (struct mb_extent){
+			.logical = fe->fe_logical + done,
+			.physical = fe->fe_physical + done,
+			.length = len,
+			.flags = fe->fe_flags,
+		};
+		done += len;
+	} while (done < fe->fe_length);
 	return 0;
 }
 
@@ -65,7 +79,7 @@ static int fiemap_batch(int fd, uint64_t *start, bool sync,
 	if (fm->fm_mapped_extents == 0)
 		return 1;
 	for (uint32_t i = 0; i < fm->fm_mapped_extents; i++) {
-		if (fm->fm_extents[i].fe_flags & UNTRUSTED_FLAGS)
+		if (fm->fm_extents[i].fe_flags & (UNTRUSTED_FLAGS | UNKEPT_FLAGS))
 			*via_fs = true;
 		if (append(xv, &fm->fm_extents[i]) < 0) {
 			errno = ENOMEM;

@@ -114,7 +114,10 @@ int mb_recheck_journal(struct mb_set *set, struct mb_journal *j, int64_t premap_
 	if (index_for(x, set, e) < 0 ||
 	    mb_em_refresh(set, rootfd, INT64_MAX, false, NULL, &d, x, st, e) < 0)
 		goto out;
-	mb_em_totals(set, st);
+	/* Not mb_em_totals: a scan of every entry (71 ms of the window at
+	 * 1,000,000 files on the host) for counts nothing in the window
+	 * needs; the stream counts the set itself. */
+	st->entries = set->n;
 	ret = 0;
 out:
 	/* Nothing looks entries up by inode after the window. */

@@ -222,6 +222,18 @@ int mb_multi_order_parse(const char *s, enum mb_multi_order *out)
 	return -1;
 }
 
+/* What every plan starts from: its set and the bytes of its files. */
+static void plan_start(struct mb_multi_plan *out, struct mb_entry **entries, size_t n,
+		       uint32_t n_devices)
+{
+	out->n_devices = n_devices;
+	out->entries = entries;
+	out->n_entries = n;
+	for (size_t i = 0; i < n; i++)
+		if (entries[i]->type == MB_T_FILE)
+			out->total += entries[i]->size;
+}
+
 int mb_multi_plan(struct mb_entry **entries, size_t n, uint32_t n_devices,
 		  uint64_t threshold, enum mb_multi_order order,
 		  struct mb_multi_plan *out, struct mb_error *e)
@@ -234,12 +246,7 @@ int mb_multi_plan(struct mb_entry **entries, size_t n, uint32_t n_devices,
 	if (n_devices < 1 || n_devices > MB_MULTI_MAX_DEVICES)
 		return mb_fail(e, MB_ERR_USAGE, 0, "%" PRIu32 " devices given; from 1 to %d "
 			       "are supported", n_devices, MB_MULTI_MAX_DEVICES);
-	out->n_devices = n_devices;
-	out->entries = entries;
-	out->n_entries = n;
-	for (size_t i = 0; i < n; i++)
-		if (entries[i]->type == MB_T_FILE)
-			out->total += entries[i]->size;
+	plan_start(out, entries, n, n_devices);
 	if (!threshold)
 		threshold = (out->total + n_devices - 1) / n_devices;
 	threshold = (threshold + SEG_ALIGN - 1) / SEG_ALIGN * SEG_ALIGN;
@@ -253,6 +260,16 @@ int mb_multi_plan(struct mb_entry **entries, size_t n, uint32_t n_devices,
 fail:
 	mb_multi_plan_free(out);
 	return -1;
+}
+
+int mb_multi_plan_whole(struct mb_entry **entries, size_t n, struct mb_multi_plan *out)
+{
+	memset(out, 0, sizeof(*out));
+	plan_start(out, entries, n, 1);
+	out->whole = true;
+	out->threshold = out->total;
+	out->load[0] = out->total;
+	return 0;
 }
 
 void mb_multi_plan_free(struct mb_multi_plan *p)
@@ -282,7 +299,7 @@ struct job {
 	uint32_t k, part;
 	bool out_failed;		/* the device failed, not the source */
 	struct mb_entry *copies;	/* this image's own entries (several devices) */
-	struct mb_entry **v;
+	struct mb_entry **v;		/* (a whole plan's entries: borrowed) */
 	size_t n;
 	struct mb_image_peer *peers;
 	struct mb_image_layout lay;
@@ -421,6 +438,10 @@ static int job_prepare(struct job *j, const struct mb_multi_opts *o, uint64_t re
 		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to lay out device %" PRIu32, j->k);
 		goto out;
 	}
+	if (p->whole) {		/* one image of the entries as they are */
+		j->v = p->entries;
+		j->n = p->n_entries;
+	}
 	for (size_t i = 0; i < p->n_items; i++)
 		if (p->items[i].device == j->k && p->items[i].part == j->part)
 			its[n_its++] = &p->items[i];
@@ -429,7 +450,7 @@ static int job_prepare(struct job *j, const struct mb_multi_opts *o, uint64_t re
 	m.part = j->part;
 	m.rescues = rescues;
 	m.n_peers = 0;
-	if (job_entries(j, its, n_its, at, e) < 0 || job_peers(j, &m, e) < 0 ||
+	if ((!p->whole && job_entries(j, its, n_its, at, e) < 0) || job_peers(j, &m, e) < 0 ||
 	    mb_image_layout(j->v, j->n, &m, &j->lay, e) < 0)
 		goto out;
 	for (size_t k = 0; k < n_its; k++)	/* where each item lies in this image */
@@ -472,7 +493,8 @@ static void job_free(struct job *j)
 {
 	mb_image_layout_free(&j->lay);
 	free(j->copies);
-	free(j->v);
+	if (!j->p || !j->p->whole)
+		free(j->v);
 	free(j->peers);
 }
 
@@ -647,5 +669,7 @@ int mb_multi_write(struct mb_multi_plan *p, struct mb_multi_device *dev,
 	}
 	for (size_t i = 0; i < p->n_items; i++)
 		dev[p->items[i].device - 1].items++;
+	for (size_t i = 0; p->whole && i < p->n_entries; i++)
+		dev[0].items += p->entries[i]->type != MB_T_DIR;
 	return 0;
 }

@@ -57,6 +57,7 @@ struct mb_multi_item {
 
 struct mb_multi_plan {
 	uint32_t n_devices;
+	bool whole;		/* mb_multi_plan_whole: no items */
 	uint64_t threshold;	/* segment size limit used */
 	uint64_t total;		/* file bytes of the set */
 	struct mb_multi_item *items;
@@ -104,6 +105,11 @@ struct mb_multi_opts {
 int mb_multi_plan(struct mb_entry **entries, size_t n, uint32_t n_devices,
 		  uint64_t threshold, enum mb_multi_order order,
 		  struct mb_multi_plan *out, struct mb_error *e);
+/* A single device's plan: no items (48 bytes a file, and the image's own
+ * array of entries, saved), its one image lays out the n entries as they
+ * are, in their order: what mb_multi_plan gives for one device, whose
+ * items are every entry whole. */
+int mb_multi_plan_whole(struct mb_entry **entries, size_t n, struct mb_multi_plan *out);
 void mb_multi_plan_free(struct mb_multi_plan *p);
 /* "desc", "asc", "logical" -> order; -1 if unknown. */
 int mb_multi_order_parse(const char *s, enum mb_multi_order *out);

@@ -184,14 +184,6 @@ int mb_catalog_blockmaps_copy(struct mb_catalog *c, int64_t from, int64_t to,
 
 /* ---- block maps ---- */
 
-struct save {
-	int64_t run_id;
-	const char *const *paths;
-	const char *types;
-	const struct mb_blockmap *const *maps;
-	size_t n;
-};
-
 static int bind_map(sqlite3_stmt *st, int64_t run_id, const char *path, const char *type,
 		    const struct mb_blockmap *m, unsigned char *buf)
 {
@@ -211,21 +203,28 @@ static int bind_map(sqlite3_stmt *st, int64_t run_id, const char *path, const ch
 	       sqlite3_bind_text(st, 7, type, 1, SQLITE_STATIC);
 }
 
+struct save {
+	int64_t run_id;
+	mb_blockmap_next_fn next;
+	void *next_ctx;
+};
+
 static int save_maps(struct mb_catalog *c, void *ctx, struct mb_error *e)
 {
 	const struct save *s = ctx;
 	sqlite3_stmt *st = NULL;
 	unsigned char *buf = NULL;
 	size_t cap = 0;
-	int rc = -1;
+	const char *path;
+	const struct mb_blockmap *m;
+	char type;
+	int rc = -1, got;
 
 	if (cat_do(c, sql, DEL_MAPS, CAT_ARGS(CAT_I(s->run_id)), "save the block maps", e) < 0)
 		return -1;
 	if (sqlite3_prepare_v2(c->db, ADD_MAP, -1, &st, NULL) != SQLITE_OK)
 		return cat_fail(c, "save the block maps", e);
-	for (size_t i = 0; i < s->n; i++) {
-		const struct mb_blockmap *m = s->maps[i];
-
+	while ((got = s->next(s->next_ctx, &path, &type, &m, e)) > 0) {
 		if (m && m->n * 8 > cap) {
 			free(buf);
 			cap = m->n * 8;
@@ -234,18 +233,46 @@ static int save_maps(struct mb_catalog *c, void *ctx, struct mb_error *e)
 				goto out;
 			}
 		}
-		if (bind_map(st, s->run_id, s->paths[i], &s->types[i], m,
+		if (bind_map(st, s->run_id, path, &type, m,
 			     buf ? buf : (unsigned char *)"") != SQLITE_OK ||
 		    sqlite3_step(st) != SQLITE_DONE) {
 			cat_fail(c, "save the block maps", e);
 			goto out;
 		}
 	}
-	rc = 0;
+	rc = got < 0 ? -1 : 0;
 out:
 	sqlite3_finalize(st);
 	free(buf);
 	return rc;
+}
+
+int mb_catalog_blockmaps_save_each(struct mb_catalog *c, int64_t run_id,
+				   mb_blockmap_next_fn next, void *ctx, struct mb_error *e)
+{
+	struct save s = { run_id, next, ctx };
+
+	return cat_tx(c, save_maps, &s, "save the block maps", e);
+}
+
+struct save_arrays {
+	const char *const *paths;
+	const char *types;
+	const struct mb_blockmap *const *maps;
+	size_t n, i;
+};
+
+static int next_of_arrays(void *ctx, const char **path, char *type,
+			  const struct mb_blockmap **m, struct mb_error *e)
+{
+	struct save_arrays *a = ctx;
+
+	if (a->i == a->n)
+		return 0;
+	*path = a->paths[a->i];
+	*type = a->types[a->i];
+	*m = a->maps[a->i++];
+	return 1;
 }
 
 int mb_catalog_blockmaps_save(struct mb_catalog *c, int64_t run_id,
@@ -253,9 +280,9 @@ int mb_catalog_blockmaps_save(struct mb_catalog *c, int64_t run_id,
 			      const struct mb_blockmap *const *maps, size_t n,
 			      struct mb_error *e)
 {
-	struct save s = { run_id, paths, types, maps, n };
+	struct save_arrays a = { paths, types, maps, n, 0 };
 
-	return cat_tx(c, save_maps, &s, "save the block maps", e);
+	return mb_catalog_blockmaps_save_each(c, run_id, next_of_arrays, &a, e);
 }
 
 static int map_row(sqlite3_stmt *st, void *ctx, struct mb_error *e)

@@ -67,6 +67,13 @@ int mb_catalog_blockmaps_save(struct mb_catalog *c, int64_t run_id,
 			      const char *const *paths, const char *types,
 			      const struct mb_blockmap *const *maps, size_t n,
 			      struct mb_error *e);
+/* The same, the rows given one at a time by next: 1 with *path, *type
+ * and *m (NULL: no map) valid until the next call, 0 at the end, -1 on
+ * error (the transaction is rolled back). */
+typedef int (*mb_blockmap_next_fn)(void *ctx, const char **path, char *type,
+				   const struct mb_blockmap **m, struct mb_error *e);
+int mb_catalog_blockmaps_save_each(struct mb_catalog *c, int64_t run_id,
+				   mb_blockmap_next_fn next, void *ctx, struct mb_error *e);
 int mb_catalog_blockmaps_load(struct mb_catalog *c, int64_t run_id, struct mb_blockmaps *out,
 			      struct mb_error *e);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "image/blockmap.h"
 #include "image/multi.h"
 #include "orchestrator/catalog_incr.h"
+#include "orchestrator/incremental_spill.h"
 #include "orchestrator/signals.h"
 #include "orchestrator/run.h"
 
@@ -30,6 +32,7 @@ struct incr_delta {
  * every device streaming one of them (image/blockrange.c). */
 struct incr_pieces {
 	bool started;			/* the map is allocated */
+	struct mb_blockmap map;		/* a full's: spilled once whole */
 	struct mb_blockedges edges;	/* blocks cut by a segment boundary */
 	uint64_t *done;			/* offsets of the segments hashed */
 	size_t n_done;
@@ -48,10 +51,15 @@ struct mb_incr {
 	struct mb_set state;		/* incremental: the state, r->set before */
 	const struct mb_set *st;	/* the state */
 	size_t n_state;			/* entries of the state */
-	size_t *by_path;		/* state indices sorted by path */
-	struct mb_blockmap *maps;	/* per state entry */
+	size_t *by_path;		/* state indices sorted by path (NULL
+					 * until a lookup by path needs it) */
+	struct mb_blockmap *maps;	/* per state entry: an increment's,
+					 * compared with its base */
+	struct mb_mapspill *spill;	/* a full's instead (maps NULL): each
+					 * map leaves memory once hashed */
 	bool *have;
-	char *kinds;			/* per state entry, enum mb_incr_kind */
+	char *kinds;			/* per state entry, enum mb_incr_kind
+					 * (an increment's) */
 	struct incr_delta *deltas;
 	size_t n_deltas;
 	char *manifest;
@@ -64,6 +72,22 @@ static const struct mb_set *cmp_set;
 static int cmp_index(const void *a, const void *b)
 {
 	return strcmp(cmp_set->v[*(const size_t *)a].path, cmp_set->v[*(const size_t *)b].path);
+}
+
+/* Under x->lock when several devices stream. */
+static int by_path_build(struct mb_incr *x)
+{
+	size_t n = x->st->n ? x->st->n : 1;
+
+	if (x->by_path)
+		return 0;
+	if (!(x->by_path = calloc(n, sizeof(*x->by_path))))
+		return -1;
+	for (size_t i = 0; i < x->st->n; i++)
+		x->by_path[i] = i;
+	cmp_set = x->st;
+	qsort(x->by_path, x->st->n, sizeof(*x->by_path), cmp_index);
+	return 0;
 }
 
 static long state_find(const struct mb_incr *x, const char *path)
@@ -84,23 +108,48 @@ static long state_find(const struct mb_incr *x, const char *path)
 	return -1;
 }
 
-static int state_init(struct mb_incr *x, const struct mb_set *st, struct mb_error *e)
+/* The state's maps: an increment (x->incremental) keeps them in memory
+ * to compare with its base; a full spills them to spill_dir. */
+static int state_init(struct mb_incr *x, const struct mb_set *st, const char *spill_dir,
+		      struct mb_error *e)
 {
 	size_t n = st->n ? st->n : 1;
 
 	x->st = st;
 	x->n_state = st->n;
-	x->by_path = calloc(n, sizeof(*x->by_path));
-	x->maps = calloc(n, sizeof(*x->maps));
 	x->have = calloc(n, sizeof(*x->have));
-	x->kinds = calloc(n, 1);
-	if (!x->by_path || !x->maps || !x->have || !x->kinds)
+	if (x->incremental) {
+		x->maps = calloc(n, sizeof(*x->maps));
+		x->kinds = calloc(n, 1);
+	}
+	if (!x->have || (x->incremental && (!x->maps || !x->kinds || by_path_build(x) < 0)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to map the blocks");
-	for (size_t i = 0; i < st->n; i++)
-		x->by_path[i] = i;
-	cmp_set = st;	/* (single-threaded here) */
-	qsort(x->by_path, st->n, sizeof(*x->by_path), cmp_index);
-	return 0;
+	return x->incremental ? 0 : mb_mapspill_open(&x->spill, spill_dir, e);
+}
+
+/* The state entry ent is (a copy of, on several devices), or -1. */
+static long state_index(struct mb_incr *x, const struct mb_entry *ent)
+{
+	long i;
+
+	if (ent >= x->st->v && ent < x->st->v + x->st->n)
+		return ent - x->st->v;
+	pthread_mutex_lock(&x->lock);
+	i = by_path_build(x) < 0 ? -2 : state_find(x, ent->path);
+	pthread_mutex_unlock(&x->lock);
+	return i;
+}
+
+/* A full's map of state entry i is whole: to the spill, out of memory. */
+static int spill_map(struct mb_incr *x, size_t i, struct mb_blockmap *m, struct mb_error *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&x->lock);
+	rc = mb_mapspill_put(x->spill, i, m, e);
+	pthread_mutex_unlock(&x->lock);
+	mb_blockmap_free(m);
+	return rc;
 }
 
 /* ---- hashing on the way ---- */
@@ -121,18 +170,23 @@ static int hash_emit(void *arg, const void *buf, size_t len, struct mb_error *e)
 	return h->emit ? h->emit(h->emit_arg, buf, len, e) : 0;
 }
 
-/* Reads state entry i through inner, hashing it into maps[i]. */
+/* Reads state entry i through inner, hashing it into maps[i] (a full:
+ * into the spill). */
 static int hash_file(struct mb_incr *x, size_t i, const struct mb_entry *ent, mb_data_fn inner,
 		     void *inner_arg, mb_emit_fn emit, void *emit_arg, struct mb_error *e)
 {
 	struct hash_emit h = { .emit = emit, .emit_arg = emit_arg };
+	struct mb_blockmap one = { 0 }, *m = x->maps ? &x->maps[i] : &one;
 
-	if (mb_blockhasher_init(&h.bh, &x->maps[i], x->block_size, ent->size, e) < 0)
+	if (mb_blockhasher_init(&h.bh, m, x->block_size, ent->size, e) < 0)
 		return -1;
 	if (inner(inner_arg, ent, hash_emit, &h, e) < 0 || mb_blockhasher_final(&h.bh, e) < 0) {
 		mb_blockhasher_abort(&h.bh);
+		mb_blockmap_free(&one);
 		return -1;
 	}
+	if (!x->maps && spill_map(x, i, m, e) < 0)
+		return -1;
 	x->have[i] = true;
 	return 0;
 }
@@ -144,6 +198,15 @@ static int piece_emit(void *arg, const void *buf, size_t len, struct mb_error *e
 	if (mb_blockrange_update(&h->br, buf, len, e) < 0)
 		return -1;
 	return h->emit(h->emit_arg, buf, len, e);
+}
+
+/* Under x->lock: state file i's pieces, NULL when out of memory. */
+static struct incr_pieces *pieces_of(struct mb_incr *x, size_t i);
+
+/* The map a segment of state file i hashes into. */
+static struct mb_blockmap *piece_map(struct mb_incr *x, size_t i)
+{
+	return x->maps ? &x->maps[i] : &x->pieces[i].map;
 }
 
 /* Under x->lock: state file i's pieces, NULL when out of memory. */
@@ -168,7 +231,7 @@ static int piece_begin(struct mb_incr *x, size_t i, const struct mb_entry *ent, 
 		*again = p->done[k] == ent->seg_offset;
 	if (*again || p->started)
 		return 0;
-	if (mb_blockmap_alloc(&x->maps[i], x->block_size, ent->size, e) < 0)
+	if (mb_blockmap_alloc(piece_map(x, i), x->block_size, ent->size, e) < 0)
 		return -1;
 	p->started = true;
 	return 0;
@@ -186,12 +249,17 @@ static int piece_end(struct mb_incr *x, size_t i, const struct mb_entry *ent,
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to hash the blocks");
 	p->done = v;
 	for (size_t k = 0; k < br->n_edges; k++)
-		if (mb_blockedge_merge(&x->maps[i], &p->edges, &br->edges[k], e) < 0)
+		if (mb_blockedge_merge(piece_map(x, i), &p->edges, &br->edges[k], e) < 0)
 			return -1;
 	br->n_edges = 0;
 	p->done[p->n_done++] = ent->seg_offset;
 	p->done_bytes += ent->seg_length;
 	x->have[i] = p->done_bytes == ent->size && p->edges.n == 0;
+	if (x->have[i] && !x->maps) {	/* (the lock is held: put, not spill_map) */
+		if (mb_mapspill_put(x->spill, i, &p->map, e) < 0)
+			return -1;
+		mb_blockmap_free(&p->map);
+	}
 	return 0;
 }
 
@@ -209,7 +277,7 @@ static int hash_piece(struct mb_incr *x, size_t i, const struct mb_entry *ent, m
 	pthread_mutex_unlock(&x->lock);
 	if (rc < 0 || again)
 		return rc < 0 ? -1 : inner(inner_arg, ent, emit, emit_arg, e);
-	if (mb_blockrange_init(&h.br, &x->maps[i], ent->seg_offset, ent->seg_length, e) < 0)
+	if (mb_blockrange_init(&h.br, piece_map(x, i), ent->seg_offset, ent->seg_length, e) < 0)
 		return -1;
 	if (inner(inner_arg, ent, piece_emit, &h, e) < 0 || mb_blockrange_final(&h.br, e) < 0) {
 		mb_blockrange_abort(&h.br);
@@ -258,8 +326,11 @@ int mb_incr_data(struct mb_incr *x, const struct mb_entry *ent, mb_data_fn inner
 
 	if (ent->delta)
 		return emit_delta(x, ent->delta, ent, inner, inner_arg, emit, emit_arg, e);
-	if (x->prepass || x->incremental || ent->type != MB_T_FILE ||
-	    (i = state_find(x, ent->path)) < 0)
+	if (x->prepass || x->incremental || ent->type != MB_T_FILE)
+		return inner(inner_arg, ent, emit, emit_arg, e);
+	if ((i = state_index(x, ent)) == -2)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to hash the blocks");
+	if (i < 0)
 		return inner(inner_arg, ent, emit, emit_arg, e);
 	if (ent->seg_offset != 0 || ent->seg_length != ent->size)	/* several devices */
 		return hash_piece(x, (size_t)i, ent, inner, inner_arg, emit, emit_arg, e);
@@ -543,6 +614,8 @@ int mb_incr_prepare(struct mb_run *r, const struct mb_multi_source *src, struct 
 {
 	struct mb_incr *x = calloc(1, sizeof(*x));
 	struct mb_set inc;
+	char *dir;
+	int rc;
 
 	if (!x)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to map the blocks");
@@ -550,7 +623,13 @@ int mb_incr_prepare(struct mb_run *r, const struct mb_multi_source *src, struct 
 	pthread_mutex_init(&x->lock, NULL);
 	x->block_size = block_size_for(r->opt);
 	x->incremental = r->opt->incremental;
-	if (state_init(x, &r->set, e) < 0)
+	if (!(dir = strdup(r->opt->catalog))) {
+		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to map the blocks");
+		return -1;
+	}
+	rc = state_init(x, &r->set, dirname(dir), e);	/* (the catalog's directory) */
+	free(dir);
+	if (rc < 0)
 		return -1;
 	if (!x->incremental)
 		return 0;
@@ -579,7 +658,7 @@ int mb_incr_plan_tree(struct mb_incr **out, const struct mb_set *state, struct m
 	pthread_mutex_init(&x->lock, NULL);
 	x->block_size = block_size;
 	x->incremental = true;
-	if (state_init(x, state, e) < 0)
+	if (state_init(x, state, NULL, e) < 0)
 		return -1;
 	for (size_t i = 0; i < state->n; i++) {
 		const struct mb_entry *t = &state->v[i];
@@ -619,29 +698,62 @@ static char *chain_of(const struct mb_incr *x, int64_t id)
 	return s;
 }
 
+/* The rows of mb_incr_record: every state entry in order with its map
+ * in memory (an increment), or without a map, then the spilled ones (a
+ * full). */
+struct record_rows {
+	struct mb_incr *x;
+	size_t i;
+	bool spilled;		/* the state is done: the spill's maps */
+};
+
+static int next_row(void *ctx, const char **path, char *type, const struct mb_blockmap **m,
+		    struct mb_error *e)
+{
+	struct record_rows *w = ctx;
+	struct mb_incr *x = w->x;
+	size_t i;
+	int rc;
+
+	for (; !w->spilled && w->i < x->st->n; w->i++) {
+		i = w->i;
+		if (!x->maps && x->have[i])
+			continue;	/* (in the spill) */
+		*m = x->maps && x->have[i] ? &x->maps[i] : NULL;
+		break;
+	}
+	if (!w->spilled && w->i < x->st->n) {
+		i = w->i++;
+	} else {
+		if (!x->spill)
+			return 0;
+		if (!w->spilled && mb_mapspill_rewind(x->spill, e) < 0)
+			return -1;
+		w->spilled = true;
+		if ((rc = mb_mapspill_next(x->spill, &i, m, e)) <= 0)
+			return rc;
+		if (i >= x->st->n)
+			return mb_fail(e, MB_ERR_INTERNAL, 0, "a spilled block map of entry %zu "
+				       "in a state of %zu", i, x->st->n);
+	}
+	*path = x->st->v[i].path;
+	*type = x->st->v[i].type;
+	return 1;
+}
+
 int mb_incr_record(struct mb_run *r, struct mb_error *e)
 {
 	struct mb_incr *x = r->incr;
 	struct mb_backup_rec b = { .run_id = r->id, .block_size = 0 };
-	const char **paths;
-	const struct mb_blockmap **maps;
-	char *types;
+	struct record_rows rows = { x, 0, false };
 	int rc = -1;
 
 	if (!x)
 		return 0;
-	paths = calloc(x->st->n + 1, sizeof(*paths));
-	maps = calloc(x->st->n + 1, sizeof(*maps));
-	types = calloc(x->st->n + 1, 1);
 	b.chain = chain_of(x, r->id);
-	if (!paths || !maps || !types || !b.chain) {
+	if (!b.chain) {
 		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to record the block maps");
 		goto out;
-	}
-	for (size_t i = 0; i < x->st->n; i++) {
-		paths[i] = x->st->v[i].path;
-		types[i] = x->st->v[i].type;
-		maps[i] = x->have[i] ? &x->maps[i] : NULL;
 	}
 	snprintf(b.kind, sizeof(b.kind), "%s", x->incremental ? "incremental" : "full");
 	b.base_id = x->incremental ? x->base.run_id : 0;
@@ -649,12 +761,9 @@ int mb_incr_record(struct mb_run *r, struct mb_error *e)
 	b.bytes = r->image.bytes;
 	b.changed_files = x->incremental ? x->changed_files : x->st->n;
 	b.changed_bytes = x->incremental ? x->changed_bytes : r->image.file_bytes;
-	rc = mb_catalog_blockmaps_save(r->catalog, r->id, paths, types, maps, x->st->n, e) < 0 ||
+	rc = mb_catalog_blockmaps_save_each(r->catalog, r->id, next_row, &rows, e) < 0 ||
 	     mb_catalog_backup_add(r->catalog, &b, e) < 0 ? -1 : 0;
 out:
-	free(paths);
-	free(maps);
-	free(types);
 	free(b.chain);
 	return rc;
 }
@@ -666,6 +775,7 @@ void mb_incr_free(struct mb_incr *x)
 	for (size_t i = 0; x->maps && i < x->n_state; i++)
 		mb_blockmap_free(&x->maps[i]);
 	for (size_t i = 0; x->pieces && i < x->n_state; i++) {
+		mb_blockmap_free(&x->pieces[i].map);
 		mb_blockedges_free(&x->pieces[i].edges);
 		free(x->pieces[i].done);
 	}
@@ -675,6 +785,7 @@ void mb_incr_free(struct mb_incr *x)
 		mb_delta_free(&x->deltas[k].d);
 		free(x->deltas[k].hdr);
 	}
+	mb_mapspill_close(x->spill);
 	mb_set_free(&x->state);
 	mb_backup_rec_free(&x->base);
 	mb_blockmaps_free(&x->base_maps);

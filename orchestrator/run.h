@@ -76,6 +76,7 @@ struct mb_run {
 	struct mb_guard guard;
 	bool in_window;
 	long long window_start_ms, window_end_ms;
+	long long frozen_ms, thaw_ms;	/* the window's freeze and thaw (bench/files-vm) */
 	struct mb_phase_note notes[5];
 	int n_notes;
 

@@ -398,8 +398,9 @@ static int stream_set(struct mb_run *r, struct mb_entry **v, const struct mb_ima
 		dev[k].out = mb_sink_output(r->sinks[k]);
 		dev[k].name = r->sinks[k]->spec;
 	}
-	if (mb_multi_plan(v, r->set.n, (uint32_t)r->n_sinks,
-			  r->n_sinks > 1 ? (uint64_t)r->opt->segment_threshold : 0, order, &plan, e) < 0)
+	if (r->n_sinks == 1 ? mb_multi_plan_whole(v, r->set.n, &plan) < 0
+			    : mb_multi_plan(v, r->set.n, (uint32_t)r->n_sinks,
+					    (uint64_t)r->opt->segment_threshold, order, &plan, e) < 0)
 		goto out;
 	if (r->n_sinks > 1)
 		mb_info("%d devices: %zu items, segments up to %llu bytes, planned imbalance %.3f",

@@ -70,6 +70,16 @@ int mbm_s3_do(struct mbm_s3 *c, struct mbm_s3_req *r, const char *what, struct m
  * 403 InvalidAccessKeyId" with a hint for the usual causes. */
 int mbm_s3_fail(struct mbm_s3 *c, const struct mbm_s3_req *r, const char *what,
 		struct mb_error *e);
+/* What mbm_s3_call takes: exactly 200, any 2xx; with MBM_S3_404 a 404
+ * too ("no such key", "already gone"), returned as 1. */
+enum { MBM_S3_200 = 0, MBM_S3_2XX = 1, MBM_S3_404 = 2 };
+/* One request as most callers make it: the query built from qfmt (NULL:
+ * r->query as set; a built one is freed before the return), mbm_s3_do,
+ * then mbm_s3_fail for an answer accept does not take.  0 or 1 (see
+ * MBM_S3_404) with the answer in r (free it with mbm_s3_req_free), -1. */
+int mbm_s3_call(struct mbm_s3 *c, struct mbm_s3_req *r, const char *what, unsigned accept,
+		struct mb_error *e, const char *qfmt, ...)
+	__attribute__((format(printf, 6, 7)));
 void mbm_s3_req_free(struct mbm_s3_req *r);
 /* The text of the first <tag>...</tag> of xml, malloc'ed, or NULL. */
 char *mbm_s3_xml(const char *xml, const char *tag);

@@ -115,12 +115,8 @@ static int delete_batch(struct mbm_s3 *c, const char *const *keys, size_t n, str
 	}
 	md5_header(body, r.body_len, md5);
 	r.hdr[0] = md5;
-	if (mbm_s3_do(c, &r, "remove objects of", e) < 0)
+	if (mbm_s3_call(c, &r, "remove objects of", MBM_S3_200, e, NULL) < 0)
 		goto out;
-	if (r.status != 200) {
-		mbm_s3_fail(c, &r, "remove objects of", e);
-		goto out;
-	}
 	if (mbm_s3_delete_errors(r.text, &first, &failed) < 0) {
 		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to remove objects of '%s'", c->spec);
 		goto out;

@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <openssl/sha.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -391,4 +392,41 @@ int mbm_s3_fail(struct mbm_s3 *c, const struct mbm_s3_req *r, const char *what,
 		mb_hint(e, "%s", hint);
 	free(code);
 	return -1;
+}
+
+static bool accepted(long status, unsigned accept)
+{
+	return (accept & MBM_S3_2XX) ? status / 100 == 2 : status == 200;
+}
+
+int mbm_s3_call(struct mbm_s3 *c, struct mbm_s3_req *r, const char *what, unsigned accept,
+		struct mb_error *e, const char *qfmt, ...)
+{
+	char *query = NULL;
+	int rc = -1;
+
+	if (qfmt) {
+		va_list ap;
+
+		va_start(ap, qfmt);
+		if (vasprintf(&query, qfmt, ap) < 0)
+			query = NULL;
+		va_end(ap);
+		if (!query)
+			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to %s '%s'", what, c->spec);
+		r->query = query;
+	}
+	if (mbm_s3_do(c, r, what, e) < 0)
+		goto out;
+	if ((accept & MBM_S3_404) && r->status == 404)
+		rc = 1;
+	else if (accepted(r->status, accept))
+		rc = 0;
+	else
+		mbm_s3_fail(c, r, what, e);
+out:
+	if (query)
+		r->query = NULL;
+	free(query);
+	return rc;
 }

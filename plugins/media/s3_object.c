@@ -116,21 +116,10 @@ int mbm_s3_head(struct mbm_s3 *c, const char *what, struct mb_s3_info *info,
 		struct mb_error *e)
 {
 	struct mbm_s3_req r = { .method = "HEAD" };
-	int rc = -1;
+	int rc = mbm_s3_call(c, &r, what, MBM_S3_200 | MBM_S3_404, e, NULL);
 
-	if (mbm_s3_do(c, &r, what, e) < 0)
-		goto out;
-	if (r.status == 404) {
-		rc = 1;
-		goto out;
-	}
-	if (r.status != 200) {
-		mbm_s3_fail(c, &r, what, e);
-		goto out;
-	}
-	info_of(&r, r.length, info);
-	rc = 0;
-out:
+	if (rc == 0)
+		info_of(&r, r.length, info);
 	mbm_s3_req_free(&r);
 	return rc;
 }
@@ -318,8 +307,8 @@ int mb_s3_obj_list(struct mb_s3_obj *o, const char *prefix, mb_s3_list_fn fn, vo
 
 		if (!(r.query = q))
 			rc = mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to list '%s'", o->c.spec);
-		else if ((rc = mbm_s3_do(&o->c, &r, "list", e)) == 0 && r.status != 200)
-			rc = mbm_s3_fail(&o->c, &r, "list", e);
+		else
+			rc = mbm_s3_call(&o->c, &r, "list", MBM_S3_200, e, NULL);
 		if (rc == 0)
 			rc = list_page(r.text, fn, ctx, e);
 		more = rc == 0 ? mbm_s3_xml(r.text, "IsTruncated") : NULL;
@@ -339,18 +328,12 @@ int mb_s3_obj_list(struct mb_s3_obj *o, const char *prefix, mb_s3_list_fn fn, vo
 int mb_s3_obj_delete(struct mb_s3_obj *o, const char *key, struct mb_error *e)
 {
 	struct mbm_s3_req r = { .method = "DELETE" };
-	int rc = -1;
+	int rc = aim(o, key, e);
 
-	if (aim(o, key, e) < 0 || mbm_s3_do(&o->c, &r, "remove", e) < 0)
-		goto out;
-	if (r.status / 100 != 2 && r.status != 404) {
-		mbm_s3_fail(&o->c, &r, "remove", e);
-		goto out;
-	}
-	rc = 0;
-out:
+	if (rc == 0)
+		rc = mbm_s3_call(&o->c, &r, "remove", MBM_S3_2XX | MBM_S3_404, e, NULL);
 	mbm_s3_req_free(&r);
-	return rc;
+	return rc < 0 ? -1 : 0;
 }
 
 int mb_s3_obj_remove_url(const char *url, const struct mb_s3_settings *s3, struct mb_error *e)

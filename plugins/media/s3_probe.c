@@ -15,26 +15,15 @@
 int mbm_s3_probe_bucket(struct mbm_s3 *c, struct mb_error *e)
 {
 	struct mbm_s3_req r = { .method = "GET", .bucket_only = true };
-	char *prefix = mbm_s3_encode(c->key, false), *q = NULL;
-	int rc = -1;
+	char *prefix = mbm_s3_encode(c->key, false);
+	int rc;
 
 	/* canonical: the keys sorted */
-	if (!prefix || asprintf(&q, "list-type=2&max-keys=1&prefix=%s", prefix) < 0) {
-		q = NULL;
-		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to list the bucket of '%s'", c->spec);
-		goto out;
-	}
-	r.query = q;
-	if (mbm_s3_do(c, &r, "list the bucket of", e) < 0)
-		goto out;
-	if (r.status != 200) {
-		mbm_s3_fail(c, &r, "list the bucket of", e);
-		goto out;
-	}
-	rc = 0;
-out:
+	if (!prefix)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to list the bucket of '%s'", c->spec);
+	rc = mbm_s3_call(c, &r, "list the bucket of", MBM_S3_200, e,
+			 "list-type=2&max-keys=1&prefix=%s", prefix);
 	mbm_s3_req_free(&r);
 	free(prefix);
-	free(q);
 	return rc;
 }

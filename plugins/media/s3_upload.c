@@ -69,27 +69,23 @@ int mbm_s3_complete(struct mbm_s3 *c, const char *upload_id, const char (*etag)[
 		    uint32_t n, uint64_t size, struct mb_error *e)
 {
 	struct mbm_s3_req r = { .method = "POST" };
-	char *query = NULL, *body = complete_body(etag, n, &r.body_len);
+	char *body = complete_body(etag, n, &r.body_len);
 	int rc = -1;
 
-	if (!body || asprintf(&query, "uploadId=%s", upload_id) < 0) {
-		query = NULL;
+	if (!(r.body = body)) {
 		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to complete '%s'", c->spec);
 		goto out;
 	}
-	r.body = body;
-	r.query = query;
-	if (mbm_s3_do(c, &r, "complete", e) < 0)
+	if (mbm_s3_call(c, &r, "complete", MBM_S3_200, e, "uploadId=%s", upload_id) < 0)
 		goto out;
 	/* a 200 may still carry an <Error> (S3 sends it once the body started) */
-	if (r.status != 200 || (r.text && strstr(r.text, "<Error>"))) {
+	if (r.text && strstr(r.text, "<Error>")) {
 		mbm_s3_fail(c, &r, "complete", e);
 		goto out;
 	}
 	rc = check_size(c, size, e);
 out:
 	mbm_s3_req_free(&r);
-	free(query);
 	free(body);
 	return rc;
 }
@@ -124,26 +120,19 @@ int mbm_s3_undo(const char *what, const struct mb_undo_ctx *ctx, struct mb_error
 {
 	struct mbm_s3 c;
 	struct mbm_s3_req r = { .method = "GET", .bucket_only = true };
-	char *prefix = NULL, *query = NULL;
+	char *prefix = NULL;
 	int rc = -1, n = 0;
 
 	if (mbm_s3_init(&c, what, &(struct mb_media_params){ .s3 = ctx->s3 }, e) < 0)
 		goto out;
-	if (!(prefix = mbm_s3_encode(c.key, false)) ||
-	    asprintf(&query, "prefix=%s&uploads=", prefix) < 0) {
-		query = NULL;
+	if (!(prefix = mbm_s3_encode(c.key, false))) {
 		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to list the uploads of '%s'", c.spec);
 		goto out;
 	}
-	r.query = query;
-	if (mbm_s3_do(&c, &r, "list the uploads of", e) < 0)
-		goto out;
-	if (r.status == 404) {		/* no bucket: no upload either */
-		rc = 0;
-		goto out;
-	}
-	if (r.status != 200) {
-		mbm_s3_fail(&c, &r, "list the uploads of", e);
+	rc = mbm_s3_call(&c, &r, "list the uploads of", MBM_S3_200 | MBM_S3_404, e,
+			 "prefix=%s&uploads=", prefix);
+	if (rc != 0) {		/* a 404: no bucket, no upload either */
+		rc = rc < 0 ? -1 : 0;
 		goto out;
 	}
 	rc = abort_listed(&c, r.text ? r.text : "", &n, e);
@@ -152,7 +141,6 @@ int mbm_s3_undo(const char *what, const struct mb_undo_ctx *ctx, struct mb_error
 out:
 	mbm_s3_req_free(&r);
 	free(prefix);
-	free(query);
 	mbm_s3_fini(&c);
 	return rc;
 }

@@ -95,21 +95,16 @@ static bool fault_part(const struct mbm_s3 *c, uint32_t no)
 static int put_part(struct s3w *w, struct mbm_s3 *c, const void *buf, size_t len, uint32_t no,
 		    struct mb_error *e)
 {
-	char what[64], *query = NULL;
+	char what[64];
 	struct mbm_s3_req r = { .method = "PUT", .body = buf, .body_len = len,
 				.bad_digest = fault_part(c, no) };
 	int rc = -1;
 
 	snprintf(what, sizeof(what), "upload part %" PRIu32 " of", no);
-	if (asprintf(&query, "partNumber=%" PRIu32 "&uploadId=%s", no, w->upload_id) < 0) {
-		query = NULL;
-		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to %s '%s'", what, c->spec);
+	if (mbm_s3_call(c, &r, what, MBM_S3_2XX, e, "partNumber=%" PRIu32 "&uploadId=%s", no,
+			w->upload_id) < 0)
 		goto out;
-	}
-	r.query = query;
-	if (mbm_s3_do(c, &r, what, e) < 0)
-		goto out;
-	if (r.status / 100 != 2 || !r.etag[0]) {
+	if (!r.etag[0]) {
 		mbm_s3_fail(c, &r, what, e);
 		goto out;
 	}
@@ -118,7 +113,6 @@ static int put_part(struct s3w *w, struct mbm_s3 *c, const void *buf, size_t len
 	rc = 0;
 out:
 	mbm_s3_req_free(&r);
-	free(query);
 	return rc;
 }
 
@@ -268,12 +262,8 @@ static int create_upload(struct s3w *w, struct mb_error *e)
 	struct mbm_s3_req r = { .method = "POST", .query = "uploads=" };
 	int rc = -1;
 
-	if (mbm_s3_do(&w->c, &r, "start the upload of", e) < 0)
+	if (mbm_s3_call(&w->c, &r, "start the upload of", MBM_S3_200, e, NULL) < 0)
 		goto out;
-	if (r.status != 200) {
-		mbm_s3_fail(&w->c, &r, "start the upload of", e);
-		goto out;
-	}
 	if (!(w->upload_id = mbm_s3_xml(r.text, "UploadId"))) {
 		mb_fail(e, MB_ERR_MEDIA, 0, "unable to start the upload of '%s': no upload id",
 			w->c.spec);
@@ -352,27 +342,25 @@ static int s3_open_write(struct mb_sink *s, const char *arg, const struct mb_med
 int mbm_s3_abort_upload(struct mbm_s3 *c, const char *upload_id, struct mb_error *e)
 {
 	struct mbm_s3_req r = { .method = "DELETE" };
-	char *query = NULL;
-	int rc = -1;
+	int rc = mbm_s3_call(c, &r, "abort the upload of", MBM_S3_2XX | MBM_S3_404, e,
+			     "uploadId=%s", upload_id);
 
-	if (asprintf(&query, "uploadId=%s", upload_id) < 0) {
-		query = NULL;
-		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to abort the upload of '%s'", c->spec);
-		goto out;
-	}
-	r.query = query;
-	if (mbm_s3_do(c, &r, "abort the upload of", e) < 0)
-		goto out;
-	if (r.status / 100 != 2 && r.status != 404) {
-		mbm_s3_fail(c, &r, "abort the upload of", e);
-		goto out;
-	}
-	mb_info("s3: upload %s of '%s' aborted", upload_id, c->spec);
-	rc = 0;
-out:
 	mbm_s3_req_free(&r);
-	free(query);
-	return rc;
+	if (rc < 0)
+		return -1;
+	mb_info("s3: upload %s of '%s' aborted", upload_id, c->spec);
+	return 0;
+}
+
+/* ABORT_PATIENCE, or the test seam MBACKUP_S3_ABORT_PATIENCE=N seconds
+ * (1 to ABORT_PATIENCE), so that a test of a store gone for good does not
+ * wait the whole time. */
+static time_t abort_patience(void)
+{
+	const char *v = getenv("MBACKUP_S3_ABORT_PATIENCE");
+	unsigned long n = v ? strtoul(v, NULL, 10) : 0;
+
+	return n && n < ABORT_PATIENCE ? (time_t)n : ABORT_PATIENCE;
 }
 
 /* The run's own abort: a gateway that went away (restarted, failed over)
@@ -380,7 +368,7 @@ out:
  * is not looked at again by recover. */
 static int abort_patiently(struct s3w *w, struct mb_error *e)
 {
-	time_t until = time(NULL) + ABORT_PATIENCE;
+	time_t until = time(NULL) + abort_patience();
 
 	for (;;) {
 		struct mb_error one = { 0 };

@@ -13,23 +13,29 @@
  *
  * Wholeness.  On lvm2 2.03.16 / kernel 6.1 a merge within about a second of
  * the last write to the origin sometimes takes the leg as in sync and skips
- * the resync, while lvs reports 100%.  So every merge is followed by a
- * check scrub (`lvchange --syncaction check`: one read of both legs) and,
- * only when it finds mismatches, a repair scrub (leg 0, the origin, wins)
- * and another check that must report 0.  The cost is one full read of the
- * LV per backup.  A proof on the chunks md's write-intent bitmap marked
- * (lvm_proof.c) is there as an experiment, MBACKUP_LVM_PROOF=tracked: it
- * costs what changed but missed a skipped resync in the guest (see
- * full_scrub_reason), so it is not the default.  From just before the
- * merge until the proof is done, the split leg's PVs are write-mostly for
- * the LV, so md never serves a read from a leg that may be stale.  (A
- * write-mostly setting of the last leg that the user made himself is
- * therefore cleared by a merge.)
+ * the resync, while lvs reports 100%; md's write-intent bitmap then does
+ * not even mark all the regions that differ.  So a merge is followed by a
+ * proof that the legs are equal.  With MBACKUP_LVM_PROOF=witness it costs
+ * what changed: a witness independent of md (lvm_witness.c: device-mapper's
+ * I/O counters on the LV's top device, created before the split, read after
+ * the merge) names every area written meanwhile, and only those areas of
+ * leg 0 and the merged leg are compared (lvm_proof.c).  By default, and
+ * where there is no witness (it could not be made, the device was
+ * reactivated, the split image lost its block-layer read-only flag, a run
+ * died between its merge and its proof), the proof is a check scrub
+ * (`lvchange --syncaction check`: one read of both legs in full).  When
+ * either finds a difference, a repair scrub (leg 0, the origin, wins) and
+ * another check that must report 0.  From just before the merge until the
+ * proof is done, the split leg's PVs are write-mostly for the LV, so md
+ * never serves a read from a leg that may be stale.  (A write-mostly
+ * setting of the last leg that the user made himself is therefore cleared
+ * by a merge.)
  */
 #include "plugins/mirror/mirror.h"
 #include "common/clock.h"
 
 #include <ctype.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -46,6 +52,7 @@
 #include "common/spawn.h"
 #include "plugins/mirror/dm.h"
 #include "plugins/mirror/lvm_proof.h"
+#include "plugins/mirror/lvm_witness.h"
 #include "plugins/mirror/snapshot.h"
 
 #define LVM_NAME_MAX 128
@@ -364,6 +371,50 @@ static int lvm_sync(struct mb_mirror *m, struct mb_error *e)
 	return 0;
 }
 
+/* MBACKUP_LVM_PROOF: "witness" proves a merge on the areas the witness
+ * saw written, "full" by a check scrub; unset, PROOF_DEFAULT.  Why that
+ * default: bench/merge.md. */
+#define PROOF_DEFAULT "full"
+
+static const char *proof_knob(void)
+{
+	const char *knob = getenv("MBACKUP_LVM_PROOF");
+
+	return knob && *knob ? knob : PROOF_DEFAULT;
+}
+
+static bool witness_wanted(void)
+{
+	return strcmp(proof_knob(), "witness") == 0;
+}
+
+/* Before the window: the witness counts every write to the LV from now
+ * until the proof after the merge.  Without one the merge is proven by a
+ * full scrub, so a failure here only costs time.  Undone by lvm_undo (and
+ * replaced by the next split's): a region left by a run that died before
+ * its obligation was recorded costs a few counters until then. */
+static void witness_start(const char *vg, const char *lv)
+{
+	char top[LVM_DEV_MAX];
+	struct mb_error e = { 0 };
+
+	if (!witness_wanted())
+		return;
+	dm_name(vg, lv, top, sizeof(top));
+	if (mb_lvm_witness_start(top, &e) < 0)
+		mb_warn("lvm: %s: the merge of '%s/%s' will be proven by a full scrub", e.msg, vg, lv);
+}
+
+static void witness_stop(const char *vg, const char *lv)
+{
+	char top[LVM_DEV_MAX];
+	struct mb_error e = { 0 };
+
+	dm_name(vg, lv, top, sizeof(top));
+	if (mb_lvm_witness_stop(top, &e) < 0)
+		mb_warn("lvm: %s (dmsetup message %s 0 @stats_list)", e.msg, top);
+}
+
 /* Before the window: the name the split image will get (lvconvert splits
  * the last leg), and the obligation, "vg/lv": undo finds the split image
  * itself. */
@@ -383,6 +434,7 @@ static int lvm_prepare_split(struct mb_mirror *m, int64_t run_id, struct mb_erro
 		m->obligation_arg = NULL;
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to prepare the split");
 	}
+	witness_start(lm->vg, lm->lv);
 	return 0;
 }
 
@@ -516,23 +568,18 @@ static int merge_image(const char *vg, const char *lv, const struct lv_state *st
 	return 0;
 }
 
-/* Why the proof must read both legs in full (NULL: it need not).  The
- * tracked proof is an experiment, MBACKUP_LVM_PROOF=tracked (bench/merge),
- * not the default, because it is not sound: in the guest (lvm2 2.03.16,
- * kernel 6.1, TCG) a merge that skipped its resync left the legs
- * different outside every chunk leg 0's bitmap had marked before and
- * right after the merge (8320 sectors, with 4 chunks marked and equal).
- * Where it does run, the bitmap covers every write that went through the
- * raid, never one to the split image itself: that needs the image still
- * read-only at the block layer, as the split left it. */
+/* Why the merge must be proven by a full scrub (NULL: the witness may
+ * do).  The witness sees every write that went through the LV, never one
+ * to the split image itself: that needs the image still read-only at the
+ * block layer, as the split left it. */
 static const char *full_scrub_reason(const char *vg, const struct lv_state *st)
 {
 	char dev[LVM_DEV_MAX] = "/dev/mapper/";
-	const char *knob = getenv("MBACKUP_LVM_PROOF");
 	int fd, ro = 0;
 
-	if (!knob || strcmp(knob, "tracked") != 0)
-		return "";
+	if (!witness_wanted())
+		return getenv("MBACKUP_LVM_PROOF") ? "MBACKUP_LVM_PROOF is not 'witness'"
+						   : "the check scrub is the default proof";
 	dm_name(vg, st->split_lv, dev + strlen(dev), sizeof(dev) - strlen(dev));
 	fd = open(dev, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || ioctl(fd, BLKROGET, &ro) < 0)
@@ -569,107 +616,112 @@ static bool sub_dev(const char *vg, const char *lv, const char *sub, int n, char
 	return true;
 }
 
-/* Adds leg 0's write-intent bitmap to *d (read once before the merge,
- * once after: what was written until the merge's suspend is in one or
- * the other).  false, saying why, when it cannot be used. */
-static bool dirty_add(const char *vg, const char *lv, struct mb_lvm_dirty *d)
+/* The areas the witness saw written since the split, into *d; false
+ * (saying why) when there is no witness to ask. */
+static bool witnessed(const char *vg, const char *lv, struct mb_lvm_dirty *d)
 {
-	char dev[LVM_DEV_MAX];
-	struct mb_lvm_dirty more = { 0 };
+	char top[LVM_DEV_MAX];
 	struct mb_error e = { 0 };
-	bool first = !d->bits;
+	const char *why = NULL;
 	int rc;
 
-	if (!sub_dev(vg, lv, "rmeta", 0, dev, sizeof(dev)))
-		return false;
-	rc = mb_lvm_dirty_read(dev, first ? d : &more, &e);
-	if (rc == 0 && !first)
-		rc = mb_lvm_dirty_union(d, &more, &e);
-	mb_lvm_dirty_free(&more);
-	if (rc < 0)
-		mb_info("lvm: %s: scrubbing '%s/%s' in full", e.msg, vg, lv);
-	else
-		mb_info("lvm: the write-intent bitmap of '%s/%s' %s: %llu of %llu regions dirty",
-			vg, lv, first ? "before the merge" : "with the one after it",
-			(unsigned long long)d->dirty, (unsigned long long)d->chunks);
+	dm_name(vg, lv, top, sizeof(top));
+	rc = mb_lvm_witness_read(top, d, &why, &e);
+	if (rc != 0)
+		mb_info("lvm: %s: scrubbing '%s/%s' in full", rc < 0 ? e.msg : why, vg, lv);
 	return rc == 0;
 }
 
 /* After the merge's resync: leg 0 and the merged leg are equal on every
- * chunk of d.  0: proven; 1: not (the caller scrubs in full). */
-static int prove_tracked(const char *vg, const char *lv, int leg, const struct mb_lvm_dirty *d,
-			 const struct mb_undo_ctx *ctx, struct mb_error *e)
+ * area written since the split.  The witness is read after the merge: its
+ * counters survive the merge's table reload (merge-diag.sh) and count
+ * writes still in flight, so it covers every write up to this moment; a
+ * write after it reaches both legs.  0: proven; 1: not (the caller
+ * scrubs in full). */
+static int prove_witnessed(const char *vg, const char *lv, int leg, const struct mb_undo_ctx *ctx,
+			   struct mb_error *e)
 {
 	char a[LVM_DEV_MAX], b[LVM_DEV_MAX];
+	struct mb_lvm_dirty d = { 0 };
 	struct mb_lvm_compare c;
 	struct mb_error ce = { 0 };
 	long long t0 = mb_now_ms();
 	struct lv_state st;
-	int rc;
+	int rc = 1;
 
 	if (wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e) < 0)
 		return -1;
-	if (!sub_dev(vg, lv, "rimage", 0, a, sizeof(a)) ||
+	if (!witnessed(vg, lv, &d) || !sub_dev(vg, lv, "rimage", 0, a, sizeof(a)) ||
 	    !sub_dev(vg, lv, "rimage", leg, b, sizeof(b)))
-		return 1;
-	rc = mb_lvm_compare_dirty(a, b, d, &c, &ce);
-	if (rc < 0) {
+		goto out;
+	rc = mb_lvm_compare_dirty(a, b, &d, &c, &ce);
+	if (rc < 0)
 		mb_info("lvm: %s: scrubbing '%s/%s' in full", ce.msg, vg, lv);
-		return 1;
-	}
-	if (rc > 0) {
+	else if (rc > 0)
 		mb_warn("lvm: the merge left '%s/%s' different on its legs at byte %llu; "
 			"scrubbing in full", vg, lv, (unsigned long long)c.differ_at);
-		return 1;
+	else
+		mb_info("lvm: proved '%s/%s' whole where the split wrote: %llu of %llu areas "
+			"of %llu KiB written, %llu KiB read, %llu pieces read again, in %lld ms",
+			vg, lv, (unsigned long long)c.regions, (unsigned long long)d.chunks,
+			(unsigned long long)d.chunk_bytes >> 10,
+			(unsigned long long)c.bytes_read >> 10, (unsigned long long)c.retried,
+			mb_now_ms() - t0);
+	rc = rc == 0 ? 0 : 1;
+out:
+	mb_lvm_dirty_free(&d);
+	return rc;
+}
+
+/* Test seam: MBACKUP_FAULT=lvm-merged:stop stops the run (SIGSTOP)
+ * between the merge and its proof, so a test can damage the merged leg
+ * there and continue it (SIGCONT). */
+static void fault_stop(const char *point)
+{
+	const char *spec = getenv("MBACKUP_FAULT");
+	size_t n = strlen(point);
+
+	if (spec && strncmp(spec, point, n) == 0 && strcmp(spec + n, ":stop") == 0) {
+		mb_warn("injecting fault 'stop' at %s", point);
+		raise(SIGSTOP);
 	}
-	mb_info("lvm: proved '%s/%s' whole where the split wrote: %llu of %llu regions "
-		"of %llu KiB, %llu KiB read, %llu pieces read again, in %lld ms", vg, lv,
-		(unsigned long long)c.regions, (unsigned long long)d->chunks,
-		(unsigned long long)d->chunk_bytes >> 10, (unsigned long long)c.bytes_read >> 10,
-		(unsigned long long)c.retried, mb_now_ms() - t0);
-	return 0;
 }
 
 /* From the obligation's text alone ("vg/lv"), idempotent: merge the split
- * image if it is still split, make the mirror whole, then let md read the
- * merged leg again.  Whole means proven by the check scrub of make_whole
- * (or, with MBACKUP_LVM_PROOF=tracked and the split image still read-only,
- * on the chunks md's bitmap marked, falling back to that scrub).  A
+ * image if it is still split, prove the mirror whole (the witness's areas,
+ * or a check scrub: see the top of this file), repair it if it is not,
+ * then let md read the merged leg again and drop the witness.  A
  * write-mostly last leg without a split image means a run died between
- * its merge and the end of the proof: scrub in full. */
+ * its merge and the end of its proof: scrub in full. */
 static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	char vg[LVM_NAME_MAX], lv[LVM_NAME_MAX];
-	struct mb_lvm_dirty dirty = { 0 };
-	const char *why = NULL;
+	const char *why;
 	struct lv_state st;
 	int proof = 1;
-	bool tracked;
 
 	if (parse_vg_lv(arg, vg, lv, e) < 0 || lv_state_read(vg, lv, &st, e) < 0)
 		return -1;
 	if (!st.found)
 		return mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s' not found", arg);
-	if (!st.split_lv[0] && !st.last_writemostly)
+	if (!st.split_lv[0] && !st.last_writemostly) {
+		witness_stop(vg, lv);
 		return wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e);
+	}
 	if (st.split_lv[0]) {
 		why = full_scrub_reason(vg, &st);
-		if (why && *why)
+		if (why)
 			mb_info("lvm: %s: scrubbing '%s/%s' in full", why, vg, lv);
-		tracked = !why && dirty_add(vg, lv, &dirty);
-		if (merge_image(vg, lv, &st, e) < 0) {
-			mb_lvm_dirty_free(&dirty);
+		if (merge_image(vg, lv, &st, e) < 0)
 			return -1;
-		}
 		mb_snap_fault_point("lvm-merged");
-		if (tracked && dirty_add(vg, lv, &dirty))
-			proof = prove_tracked(vg, lv, st.last, &dirty, ctx, e);
-		mb_lvm_dirty_free(&dirty);
-		if (proof < 0)
+		fault_stop("lvm-merged");
+		if (!why && (proof = prove_witnessed(vg, lv, st.last, ctx, e)) < 0)
 			return -1;
 	}
 	if (proof != 0 && make_whole(vg, lv, ctx, e) < 0)
 		return -1;
+	witness_stop(vg, lv);
 	return set_writemostly(vg, lv, st.last_devices, 'n', e);
 }
 

@@ -1,6 +1,7 @@
 /*
- * The targeted proof of a merged raid1 leg (lvm_proof.h): md's on-disk
- * write-intent bitmap, and a compare of two legs on its dirty chunks.
+ * The targeted proof of a merged raid1 leg (lvm_proof.h): a map of the
+ * regions written while a leg was split, and a compare of two legs on
+ * those regions only.
  */
 #include "plugins/mirror/lvm_proof.h"
 
@@ -12,64 +13,40 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BITMAP_MAGIC 0x6d746962u	/* "bitm" */
-#define BITMAP_SB_BYTES 256		/* sizeof(bitmap_super_t); the bits follow */
-#define BITMAP_STALE (1u << 1)		/* state: the bits cannot be trusted */
-#define BITMAP_READ_MAX (64u << 20)	/* 512 Mi chunks: far above any LV */
 #define ALIGN 4096
 #define PIECE (64u << 10)		/* compared at a time */
 #define RETRIES 20			/* of a piece that differs ... */
 #define RETRY_NS 25000000L		/* ... 25 ms apart: 0.5 s for a write in flight */
-
-static uint32_t le32(const unsigned char *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const unsigned char *p)
-{
-	return le32(p) | (uint64_t)le32(p + 4) << 32;
-}
 
 static bool bit_set(const unsigned char *bits, uint64_t i)
 {
 	return bits[i / 8] >> (i % 8) & 1;
 }
 
-int mb_lvm_dirty_parse(const unsigned char *buf, size_t len, struct mb_lvm_dirty *d,
-		       struct mb_error *e)
+int mb_lvm_dirty_init(struct mb_lvm_dirty *d, uint64_t chunk_bytes, uint64_t size_bytes,
+		      struct mb_error *e)
 {
-	uint32_t state, chunk;
-	uint64_t sync_sectors, bytes;
-
 	memset(d, 0, sizeof(*d));
-	if (len < BITMAP_SB_BYTES || le32(buf) != BITMAP_MAGIC)
-		return mb_fail(e, MB_ERR_MIRROR, 0, "no md write-intent bitmap found");
-	state = le32(buf + 48);
-	chunk = le32(buf + 52);
-	sync_sectors = le64(buf + 40);
-	if (state & BITMAP_STALE)
-		return mb_fail(e, MB_ERR_MIRROR, 0, "the md write-intent bitmap is stale");
-	if (chunk < 512 || (chunk & (chunk - 1)) || sync_sectors == 0)
-		return mb_fail(e, MB_ERR_MIRROR, 0, "the md write-intent bitmap has chunk size %u "
-			       "and sync size %llu sectors", chunk, (unsigned long long)sync_sectors);
-	d->chunk_bytes = chunk;
-	d->size_bytes = sync_sectors * 512;
-	d->chunks = (d->size_bytes + chunk - 1) / chunk;
-	bytes = (d->chunks + 7) / 8;
-	if (bytes > len - BITMAP_SB_BYTES)
-		return mb_fail(e, MB_ERR_MIRROR, 0, "the md write-intent bitmap is cut short "
-			       "(%llu chunks, %zu bytes read)", (unsigned long long)d->chunks, len);
-	d->bits = calloc(1, bytes);
+	if (chunk_bytes == 0 || chunk_bytes % 512 || size_bytes == 0)
+		return mb_fail(e, MB_ERR_MIRROR, 0, "a change map of %llu-byte regions over %llu "
+			       "bytes makes no sense", (unsigned long long)chunk_bytes,
+			       (unsigned long long)size_bytes);
+	d->chunk_bytes = chunk_bytes;
+	d->size_bytes = size_bytes;
+	d->chunks = (size_bytes + chunk_bytes - 1) / chunk_bytes;
+	d->bits = calloc(1, (d->chunks + 7) / 8);
 	if (!d->bits)
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read the write-intent bitmap");
-	memcpy(d->bits, buf + BITMAP_SB_BYTES, bytes);
-	/* Bits past the last chunk are padding: never counted or compared. */
-	if (d->chunks % 8)
-		d->bits[bytes - 1] &= (unsigned char)((1u << (d->chunks % 8)) - 1);
-	for (uint64_t i = 0; i < d->chunks; i++)
-		d->dirty += bit_set(d->bits, i);
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to hold a change map of %llu "
+			       "regions", (unsigned long long)d->chunks);
 	return 0;
+}
+
+void mb_lvm_dirty_mark(struct mb_lvm_dirty *d, uint64_t i)
+{
+	if (i >= d->chunks || bit_set(d->bits, i))
+		return;
+	d->bits[i / 8] |= (unsigned char)(1u << (i % 8));
+	d->dirty++;
 }
 
 /* Opens path for reading, O_DIRECT where the filesystem allows it (a
@@ -102,66 +79,6 @@ static ssize_t read_at(int fd, void *buf, size_t len, uint64_t off)
 		done += (size_t)n;
 	}
 	return (ssize_t)done;
-}
-
-int mb_lvm_dirty_read(const char *dev, struct mb_lvm_dirty *d, struct mb_error *e)
-{
-	unsigned char *buf = NULL;
-	size_t len = ALIGN;
-	ssize_t n;
-	int fd = open_direct(dev, e), rc = -1;
-
-	memset(d, 0, sizeof(*d));
-	if (fd < 0)
-		return -1;
-	/* The superblock first, then as much as its size needs, rounded to
-	 * the direct I/O alignment. */
-	for (int pass = 0; pass < 2; pass++) {
-		free(buf);
-		if (posix_memalign((void **)&buf, ALIGN, len) != 0) {
-			buf = NULL;
-			mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", dev);
-			goto out;
-		}
-		n = read_at(fd, buf, len, MB_LVM_BITMAP_OFFSET);
-		if (n < 0) {
-			mb_fail(e, MB_ERR_MIRROR, errno, "unable to read the bitmap of '%s'", dev);
-			goto out;
-		}
-		if (pass == 0 && (size_t)n >= BITMAP_SB_BYTES && le32(buf) == BITMAP_MAGIC &&
-		    le32(buf + 52) >= 512) {
-			uint64_t chunks = (le64(buf + 40) * 512 + le32(buf + 52) - 1) / le32(buf + 52);
-			uint64_t want = BITMAP_SB_BYTES + (chunks + 7) / 8;
-
-			if (want <= len || want > BITMAP_READ_MAX)
-				break;
-			len = (size_t)((want + ALIGN - 1) / ALIGN * ALIGN);
-			continue;
-		}
-		break;
-	}
-	rc = mb_lvm_dirty_parse(buf, (size_t)n, d, e);
-	if (rc < 0)
-		mb_error_prefix(e, "'%s': ", dev);
-out:
-	free(buf);
-	close(fd);
-	return rc;
-}
-
-int mb_lvm_dirty_union(struct mb_lvm_dirty *into, const struct mb_lvm_dirty *other,
-		       struct mb_error *e)
-{
-	if (into->chunk_bytes != other->chunk_bytes || into->chunks != other->chunks)
-		return mb_fail(e, MB_ERR_MIRROR, 0, "the write-intent bitmap changed its geometry "
-			       "(%llu to %llu chunks)", (unsigned long long)into->chunks,
-			       (unsigned long long)other->chunks);
-	into->dirty = 0;
-	for (uint64_t i = 0; i < into->chunks; i++) {
-		into->bits[i / 8] |= other->bits[i / 8] & (1u << (i % 8));
-		into->dirty += bit_set(into->bits, i);
-	}
-	return 0;
 }
 
 void mb_lvm_dirty_free(struct mb_lvm_dirty *d)

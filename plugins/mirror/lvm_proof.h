@@ -1,12 +1,13 @@
 /*
- * The targeted proof that a merged raid1 leg is whole (lvm.c calls it):
- * md's write-intent bitmap, read from a leg's rmeta sub-LV, says which
- * regions were written while the split leg was away; only those regions of
- * the two legs are compared afterwards.  A region outside the bitmap was
- * not written during the split (the split leg is read-only at the block
- * layer meanwhile, and both legs were in sync before it), so it cannot
- * differ.  There is no library for md's on-disk bitmap; its layout is the
- * kernel's bitmap_super_t (drivers/md/md-bitmap.h), read here by hand.
+ * The targeted proof that a merged raid1 leg is whole (lvm.c calls it): a
+ * change map says which regions of the LV were written while the split
+ * leg was away (lvm_witness.c fills it from device-mapper's I/O counters
+ * on the LV's top device); only those regions of the two legs are
+ * compared afterwards.  A region outside the map was not written during
+ * the split (the split leg is read-only at the block layer meanwhile, and
+ * both legs were proven equal after the previous merge), so it cannot
+ * differ.  md's own write-intent bitmap is no such map: in the guest it
+ * marked 4 of 128 regions of a merge whose legs then differed elsewhere.
  */
 #ifndef MB_LVM_PROOF_H
 #define MB_LVM_PROOF_H
@@ -16,29 +17,20 @@
 
 #include "common/error.h"
 
-/* Where dm-raid keeps the bitmap in a rmeta sub-LV: after its 4 KiB
- * superblock. */
-#define MB_LVM_BITMAP_OFFSET 4096
-
 struct mb_lvm_dirty {
 	uint64_t chunk_bytes;	/* one bit covers this much of each leg */
-	uint64_t size_bytes;	/* the array's sync size */
+	uint64_t size_bytes;	/* the LV's size */
 	uint64_t chunks;	/* bits in use */
 	uint64_t dirty;		/* of which set */
 	unsigned char *bits;	/* chunks bits, little-endian bit order */
 };
 
-/* The bitmap in buf (len bytes from its superblock on): fills *d.  A
- * buffer that is no md bitmap, a stale one or one too short for its own
- * size is refused (MB_ERR_MIRROR), saying why. */
-int mb_lvm_dirty_parse(const unsigned char *buf, size_t len, struct mb_lvm_dirty *d,
-		       struct mb_error *e);
-/* Reads and parses the bitmap of the rmeta device dev (O_DIRECT: what
- * is on the disk, not in the page cache). */
-int mb_lvm_dirty_read(const char *dev, struct mb_lvm_dirty *d, struct mb_error *e);
-/* into |= other; both of the same array (else refused). */
-int mb_lvm_dirty_union(struct mb_lvm_dirty *into, const struct mb_lvm_dirty *other,
-		       struct mb_error *e);
+/* An empty map of chunk_bytes regions over size_bytes (the last region
+ * may be short); a geometry that makes no sense is refused. */
+int mb_lvm_dirty_init(struct mb_lvm_dirty *d, uint64_t chunk_bytes, uint64_t size_bytes,
+		      struct mb_error *e);
+/* Marks region i written (past the end: ignored). */
+void mb_lvm_dirty_mark(struct mb_lvm_dirty *d, uint64_t i);
 void mb_lvm_dirty_free(struct mb_lvm_dirty *d);
 
 struct mb_lvm_compare {

@@ -8,7 +8,13 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/fixture.sh"
 D=$(dirname "$MB")
-MAN8=$D/man/mbackup.8 MAN5=$D/man/mbackup.conf.5 COMPL=$D/completion/mbackup
+# The pages and the completion are built beside the binary; a binary
+# without them (a copy elsewhere, as the guest suites use) is checked
+# against the tree's: they must still match its --help
+DOCS=$D
+[ -e "$DOCS/man/mbackup.8" ] || DOCS=$MB_ROOT/build
+MAN8=$DOCS/man/mbackup.8 MAN5=$DOCS/man/mbackup.conf.5 COMPL=$DOCS/completion/mbackup
+[ -e "$MAN8" ] || bail_out "no man page at '$MAN8' (run make)"
 SCRATCH=$(mktemp -d /var/tmp/mbackup-docs.XXXXXX)
 trap 'rm -rf "$SCRATCH"' EXIT
 

@@ -176,10 +176,10 @@ ok "keeps timeline 2's segments" test -e "$(archived "$T2")"
 ok "and its history" test -s "$ARCH/00000002.history"
 
 # ---- a backup holding the catalog lock: the archive goes on, expire waits its turn
-flock "$CATALOG.lock" sleep 60 &
-LOCKER=$!
-FX_PIDS+=($LOCKER)
-sleep 0.5
+# (held through a fd of this shell, closed below: a flock(1) child killed
+# would leave its command holding the lock)
+exec {LOCKFD}>>"$CATALOG.lock"
+flock -x "$LOCKFD"
 fx_sql "$PORT" "insert into rows values (1000)"
 N=$(fx_sql "$PORT" "select pg_walfile_name(pg_current_wal_lsn())")
 fx_sql "$PORT" "select pg_switch_wal()" >/dev/null
@@ -189,8 +189,8 @@ exit_is 0 "wal-check does not wait for the lock"
 run timeout 10 "$MB" expire --retain 2
 exit_is 4 "expire refuses while a run holds the lock"
 like "$RUN_ERR" "another mbackup run holds the lock '$CATALOG.lock'" "and says so"
-kill "$LOCKER"
-wait "$LOCKER" 2>/dev/null
+exec {LOCKFD}>&-
+ok "the lock is free again once its holder lets go" flock -n "$CATALOG.lock" true
 
 # ---- a segment removed: wal-check names it
 GAP=$(ls "$ARCH/${S2:0:16}" | grep -E '^[0-9A-F]{24}$' | sort | sed -n 3p)

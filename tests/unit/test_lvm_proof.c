@@ -1,8 +1,7 @@
 /*
  * The targeted proof of a merged raid1 leg (plugins/mirror/lvm_proof.c):
- * md's write-intent bitmap as the kernel lays it out (bitmap_super_t, the
- * bits after its 256 bytes), read from a file standing in for a rmeta
- * sub-LV; the compare of two "legs" (files) on the dirty chunks only.
+ * the change map, and the compare of two "legs" (files) on its written
+ * regions only.
  */
 #include "tests/lib/tap.h"
 #include "plugins/mirror/lvm_proof.h"
@@ -12,28 +11,6 @@
 #define CHUNK (64u << 10)
 
 static char dir[] = "/tmp/test_lvm_proof.XXXXXX";
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> 8 * i);
-}
-
-/* A bitmap superblock for a sectors-long array, the given chunks dirty. */
-static void make_bitmap(unsigned char *b, size_t len, uint64_t sectors, uint32_t state,
-			const int *dirty, int n)
-{
-	memset(b, 0, len);
-	put32(b, 0x6d746962);
-	put32(b + 4, 4);
-	put32(b + 40, (uint32_t)sectors);
-	put32(b + 44, (uint32_t)(sectors >> 32));
-	put32(b + 48, state);
-	put32(b + 52, CHUNK);
-	put32(b + 56, 5);
-	for (int i = 0; i < n; i++)
-		b[256 + dirty[i] / 8] |= (unsigned char)(1u << dirty[i] % 8);
-}
 
 static void write_file(const char *path, const void *buf, size_t len, off_t off)
 {
@@ -54,73 +31,48 @@ static char *in_dir(const char *name)
 	return p;
 }
 
-static void test_parse(void)
+static void test_map(void)
 {
-	unsigned char b[4096];
-	struct mb_lvm_dirty d, d2;
+	struct mb_lvm_dirty d;
 	struct mb_error e = { 0 };
-	const int one[] = { 0, 9 }, two[] = { 9, 15 };
 
-	/* 15.5 chunks: the last one is short, a padding bit set past it. */
-	make_bitmap(b, sizeof(b), 15 * CHUNK / 512 + 64, 0, one, 2);
-	b[256 + 2] |= 0x80;
-	is_int(mb_lvm_dirty_parse(b, sizeof(b), &d, &e), 0, "a bitmap parses");
+	/* 15.5 chunks: the last one is short. */
+	is_int(mb_lvm_dirty_init(&d, CHUNK, 15 * CHUNK + CHUNK / 2, &e), 0, "a map initialises");
 	is_int((int)d.chunks, 16, "... 16 chunks (the last one short)");
-	is_int((int)d.dirty, 2, "... 2 dirty: the padding bit past the last chunk is ignored");
-	make_bitmap(b, sizeof(b), 15 * CHUNK / 512 + 64, 0, two, 2);
-	is_int(mb_lvm_dirty_parse(b, sizeof(b), &d2, &e), 0, "a second reading parses");
-	is_int(mb_lvm_dirty_union(&d, &d2, &e), 0, "the union of the two");
-	is_int((int)d.dirty, 3, "... has 3 dirty chunks (0, 9, 15)");
-	mb_lvm_dirty_free(&d2);
-	make_bitmap(b, sizeof(b), 31 * CHUNK / 512, 0, two, 2);
-	mb_lvm_dirty_parse(b, sizeof(b), &d2, &e);
-	is_int(mb_lvm_dirty_union(&d, &d2, &e), -1, "a union across geometries is refused");
-	is_str(e.msg, "the write-intent bitmap changed its geometry (16 to 31 chunks)", "... saying so");
-	mb_lvm_dirty_free(&d2);
+	mb_lvm_dirty_mark(&d, 0);
+	mb_lvm_dirty_mark(&d, 9);
+	mb_lvm_dirty_mark(&d, 9);
+	mb_lvm_dirty_mark(&d, 16);
+	is_int((int)d.dirty, 2, "... 2 marked: twice counts once, past the end is ignored");
 	mb_lvm_dirty_free(&d);
-
-	memset(&e, 0, sizeof(e));
-	make_bitmap(b, sizeof(b), 64, 2, one, 2);
-	is_int(mb_lvm_dirty_parse(b, sizeof(b), &d, &e), -1, "a stale bitmap is refused");
-	is_str(e.msg, "the md write-intent bitmap is stale", "... saying so");
-	memset(&e, 0, sizeof(e));
-	b[0] = 0;
-	is_int(mb_lvm_dirty_parse(b, sizeof(b), &d, &e), -1, "no magic: refused");
-	is_str(e.msg, "no md write-intent bitmap found", "... saying so");
-	memset(&e, 0, sizeof(e));
-	make_bitmap(b, sizeof(b), 8192ull * 64 * CHUNK / 512, 0, one, 2);
-	is_int(mb_lvm_dirty_parse(b, sizeof(b), &d, &e), -1, "bits cut short: refused");
-	is_str(e.msg, "the md write-intent bitmap is cut short (524288 chunks, 4096 bytes read)",
+	is_int(mb_lvm_dirty_init(&d, 1000, CHUNK, &e), -1, "regions not of whole sectors: refused");
+	is_str(e.msg, "a change map of 1000-byte regions over 65536 bytes makes no sense",
 	       "... saying so");
 }
 
-static void test_read_and_compare(void)
+static void test_compare(void)
 {
 	static unsigned char leg[16 * CHUNK];
-	unsigned char b[4096];
 	struct mb_lvm_dirty d;
 	struct mb_lvm_compare c;
 	struct mb_error e = { 0 };
-	const int dirty[] = { 3, 12 };
 
-	make_bitmap(b, sizeof(b), 16 * CHUNK / 512, 0, dirty, 2);
-	write_file(in_dir("rmeta"), b, sizeof(b), MB_LVM_BITMAP_OFFSET);
-	is_int(mb_lvm_dirty_read(in_dir("rmeta"), &d, &e), 0, "the bitmap reads from the rmeta file");
-	is_int((int)d.dirty, 2, "... 2 chunks dirty");
-
+	mb_lvm_dirty_init(&d, CHUNK, sizeof(leg), &e);
+	mb_lvm_dirty_mark(&d, 3);
+	mb_lvm_dirty_mark(&d, 12);
 	for (size_t i = 0; i < sizeof(leg); i++)
 		leg[i] = (unsigned char)(i * 7);
 	write_file(in_dir("a"), leg, sizeof(leg), 0);
-	leg[5 * CHUNK + 100] ^= 1;	/* outside the bitmap: not looked at */
+	leg[5 * CHUNK + 100] ^= 1;	/* outside the map: not looked at */
 	write_file(in_dir("b"), leg, sizeof(leg), 0);
 	is_int(mb_lvm_compare_dirty(in_dir("a"), in_dir("b"), &d, &c, &e), 0,
-	       "legs equal on the dirty chunks: proven");
+	       "legs equal on the written chunks: proven");
 	is_int((int)c.regions, 2, "... 2 regions compared");
 	ok(c.bytes_read == 4 * CHUNK, "... reading 2 chunks of each leg, nothing else");
 	leg[12 * CHUNK + 4097] ^= 1;
 	write_file(in_dir("b"), leg, sizeof(leg), 0);
 	is_int(mb_lvm_compare_dirty(in_dir("a"), in_dir("b"), &d, &c, &e), 1,
-	       "a difference inside a dirty chunk is found");
+	       "a difference inside a written chunk is found");
 	ok(c.differ_at == 12 * CHUNK, "... in the piece at the start of chunk 12");
 	is_int(mb_lvm_compare_dirty(in_dir("a"), in_dir("nosuch"), &d, &c, &e), -1,
 	       "a leg that cannot be opened is an error");
@@ -131,9 +83,8 @@ int main(void)
 {
 	if (!mkdtemp(dir))
 		return 1;
-	test_parse();
-	test_read_and_compare();
-	unlink(in_dir("rmeta"));
+	test_map();
+	test_compare();
 	unlink(in_dir("a"));
 	unlink(in_dir("b"));
 	rmdir(dir);

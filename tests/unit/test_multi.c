@@ -299,6 +299,8 @@ static struct mb_multi_opts opts(void)
 	return o;
 }
 
+static bool plan_whole;	/* write_entries plans with mb_multi_plan_whole */
+
 /* Writes entries v on n devices given as sink specs; returns
  * mb_multi_write's rc. */
 static int write_entries(struct mb_entry **v, size_t nv, uint32_t n, const char *const *specs,
@@ -310,7 +312,8 @@ static int write_entries(struct mb_entry **v, size_t nv, uint32_t n, const char 
 	int rc;
 
 	memset(dev, 0, n * sizeof(*dev));
-	if (mb_multi_plan(v, nv, n, 0, MB_ORDER_DESC, p, e) < 0)
+	if (plan_whole ? mb_multi_plan_whole(v, nv, p) < 0
+		       : mb_multi_plan(v, nv, n, 0, MB_ORDER_DESC, p, e) < 0)
 		return -1;
 	for (uint32_t d = 0; d < n; d++) {
 		if (mb_sink_open(&sink[d], specs[d], &mp, e) < 0)
@@ -414,6 +417,44 @@ static void test_files(uint32_t n)
 		diag("%s", e.msg);
 	snprintf(name, sizeof(name), "N=%u: restore is byte-exact (segments reassembled)", n);
 	ok(tree_ok(DIR "/out"), name);
+	mb_multi_plan_free(&p);
+}
+
+static bool same_bytes(const char *a, const char *b)
+{
+	FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+	bool same = fa && fb;
+	int ca, cb;
+
+	while (same && (ca = getc(fa)) == (cb = getc(fb)) && ca != EOF)
+		;
+	same = same && ca == cb;
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	return same;
+}
+
+/* One device without items (mb_multi_plan_whole, what the stream uses):
+ * the image is byte for byte the one the planned set of one writes. */
+static void test_whole(void)
+{
+	const char *planned[1] = { "file:" DIR "/w1" }, *whole[1] = { "file:" DIR "/w2" };
+	struct mb_multi_device dev[1];
+	struct mb_multi_plan p;
+	struct mb_error e = { 0 };
+
+	is_int(write_set(1, planned, dev, &p, &e), 0, "N=1 planned: written");
+	mb_multi_plan_free(&p);
+	plan_whole = true;
+	is_int(write_set(1, whole, dev, &p, &e), 0, "N=1 whole: written");
+	plan_whole = false;
+	if (e.code)
+		diag("%s", e.msg);
+	is_int(p.n_items, 0, "N=1 whole: no items");
+	is_int(dev[0].items, n_ents - 2, "N=1 whole: every entry but the 2 directories counted");
+	ok(same_bytes(DIR "/w1", DIR "/w2"), "N=1 whole: the same image bytes as the planned one");
 	mb_multi_plan_free(&p);
 }
 
@@ -628,6 +669,7 @@ int main(void)
 	for (uint32_t n = 2; n <= 4; n++)
 		test_files(n);
 	test_gnu_tar();
+	test_whole();
 	test_files(3);
 	test_missing();
 	test_failover();

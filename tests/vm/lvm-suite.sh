@@ -269,6 +269,16 @@ ok "after-split:kill: the source is writable again within the freeze timeout (${
 is "$(split_images ext)" "ext_rimage_1" "the split image is left behind"
 is "$(blockdev --getro "/dev/mapper/$VG-ext_rimage_1")" "1" \
 	"the split image is read-only at the block layer"
+# The flag must refuse a write, not only warn (since 5.x a bio to a
+# read-only bdev is only logged; write(2) on the node checks the flag)
+ro_sum() { dd if="/dev/mapper/$VG-ext_rimage_1" bs=1M skip=200 count=1 iflag=direct status=none | md5sum; }
+sum0=$(ro_sum)
+run dd if=/dev/zero of="/dev/mapper/$VG-ext_rimage_1" bs=1M seek=200 count=1 oflag=direct conv=fsync status=none
+isnt "$RUN_RC" 0 "a direct write to the read-only split image fails"
+like "$RUN_ERR" "Operation not permitted" "... with EPERM"
+run dd if=/dev/zero of="/dev/mapper/$VG-ext_rimage_1" bs=1M seek=200 count=1 conv=fsync status=none
+isnt "$RUN_RC" 0 "a buffered write to it fails too"
+is "$(ro_sum)" "$sum0" "... and the split image is unchanged"
 is "$("$MB" list --output json --catalog "$CATALOG" | jq -r '.[0].status')" "running" \
 	"the killed run is still 'running'"
 # Damage the split image behind LVM's back: the write is not tracked, so
