@@ -76,11 +76,12 @@ static void wbps_of(const char *iomax, const char *devno, char *out, size_t len)
 /* io.max reaches buffered writes (PostgreSQL's WAL, its checkpointer)
  * only through cgroup writeback, which needs the memory controller on
  * the cgroup beside io: without it only direct writes are limited.  The
- * run goes on (the watch still drops the snapshot before it overflows),
- * and says so. */
-static void check_controllers(const char *cgroup)
+ * run goes on, warned (refusing would stop backups whose container has
+ * room; the watch still drops the snapshot before it overflows). */
+const char *mb_cgroup_missing(const char *cgroup)
 {
 	char path[700], line[512] = "";
+	bool io, mem;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/cgroup.controllers", cgroup);
@@ -89,10 +90,19 @@ static void check_controllers(const char *cgroup)
 			line[0] = '\0';
 		fclose(f);
 	}
-	if (!word_in(line, "memory"))
-		mb_warn("snapshot: cgroup '%s' has no memory controller: its buffered writes "
-			"(write-back) escape io.max (HINT: echo '+memory +io' > "
-			"its parent's cgroup.subtree_control)", cgroup);
+	io = word_in(line, "io");
+	mem = word_in(line, "memory");
+	return io && mem ? NULL : io ? "memory" : mem ? "io" : "memory and io";
+}
+
+static void check_controllers(const char *cgroup)
+{
+	const char *missing = mb_cgroup_missing(cgroup);
+
+	if (missing)
+		mb_warn("snapshot: cgroup '%s' has no %s controller: its buffered writes "
+			"(write-back) escape io.max (HINT: echo '+memory +io' > its parent's "
+			"cgroup.subtree_control)", cgroup, missing);
 }
 
 /* The bytes the cgroup wrote to the device (io.stat's wbytes), -1 if
@@ -152,7 +162,8 @@ void mb_throttle_find(struct mb_throttle *t, dev_t lv_rdev)
 			t->cgroup, t->devno, t->previous);
 	else
 		mb_warn("snapshot: no writers' cgroup with io.max found for device %s: "
-			"writers cannot be throttled", t->devno);
+			"writers cannot be throttled (HINT: run them in a cgroup of their own, "
+			"with '+memory +io' in its parent's cgroup.subtree_control)", t->devno);
 }
 
 static int write_iomax(const char *cgroup, const char *devno, const char *wbps,
