@@ -154,11 +154,14 @@ pg_snapshot_scenario() {
 	pg_stop /pg/data
 }
 
+# The copy is made from inside $CG: the page cache of the cluster's files
+# is charged to its memory cgroup, so their write-back is $CG's and
+# io.max reaches it (copied from outside, every write-back is the root's).
 pg_snapshot_up() {
 	lvcreate -q -y -n pg "$@" >/dev/null && mkfs.ext4 -q "/dev/$VG/pg" &&
-		mkdir -p /pg && mount "/dev/$VG/pg" /pg && cp -a "$PG_TEMPLATE" /pg/data &&
-		chown -R postgres: /pg/data && chmod 700 /pg/data &&
-		(echo "$BASHPID" >"$CG/cgroup.procs" && pg_start /pg/data 5432) ||
+		mkdir -p /pg && mount "/dev/$VG/pg" /pg &&
+		(echo "$BASHPID" >"$CG/cgroup.procs" && cp -a "$PG_TEMPLATE" /pg/data &&
+			chown -R postgres: /pg/data && chmod 700 /pg/data && pg_start /pg/data 5432) ||
 		{ fail "pg: unable to start PostgreSQL on $VG/pg"; return 1; }
 	PG_DEVNO=$(printf '%d:%d' "0x$(stat -L -c %t "/dev/$VG/pg")" "0x$(stat -L -c %T "/dev/$VG/pg")")
 }
