@@ -6,7 +6,8 @@
 
 void mb_entry_free(struct mb_entry *ent)
 {
-	free(ent->path);
+	if (!ent->path_pooled)
+		free(ent->path);
 	free(ent->link_target);
 	free(ent->extents);
 	free(ent->content);
@@ -14,10 +15,47 @@ void mb_entry_free(struct mb_entry *ent)
 	memset(ent, 0, sizeof(*ent));
 }
 
+#define NAMES_BLOCK (256u << 10)
+
+/* One block of names; the newest is the set's, older ones follow next. */
+struct mb_names {
+	struct mb_names *next;
+	size_t used, cap;
+	char data[];
+};
+
+char *mb_set_name(struct mb_set *set, const char *s, size_t len)
+{
+	struct mb_names *b = set->names;
+	char *p;
+
+	if (!b || b->cap - b->used < len + 1) {
+		size_t cap = len + 1 > NAMES_BLOCK ? len + 1 : NAMES_BLOCK;
+
+		if (!(b = malloc(sizeof(*b) + cap)))
+			return NULL;
+		b->next = set->names;
+		b->used = 0;
+		b->cap = cap;
+		set->names = b;
+	}
+	p = b->data + b->used;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	b->used += len + 1;
+	return p;
+}
+
 void mb_set_free(struct mb_set *set)
 {
 	for (size_t i = 0; i < set->n; i++)
 		mb_entry_free(&set->v[i]);
+	while (set->names) {
+		struct mb_names *b = set->names;
+
+		set->names = b->next;
+		free(b);
+	}
 	free(set->v);
 	free(set->root);
 	memset(set, 0, sizeof(*set));

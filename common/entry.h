@@ -55,6 +55,8 @@ struct mb_entry {
 	uint32_t nlink;
 	uint32_t n_extents;	/* of extents (fiemap.c refuses more) */
 	char type;		/* enum mb_type */
+	bool path_pooled;	/* path is in its set's names (mb_set_name):
+				 * freed with the set, not with the entry */
 	bool read_via_fs;	/* an extent cannot be trusted (inline, delalloc,
 				 * encoded, unknown, not aligned): read the file
 				 * through a read-only mount of the split leg */
@@ -87,11 +89,13 @@ struct mb_entry {
 };
 
 /* A growable array of entries plus the root they are relative to. */
+struct mb_names;
 struct mb_set {
 	char *root;		/* absolute path of the source on the live fs */
 	uint64_t dev;		/* st_dev of the root */
 	struct mb_entry *v;
 	size_t n, cap;
+	struct mb_names *names;	/* the walk's paths, packed (mb_set_name) */
 };
 
 /* File data flows through these: a producer (the extent reader) calls emit
@@ -109,5 +113,10 @@ void mb_entry_free(struct mb_entry *ent);
 void mb_set_free(struct mb_set *set);
 /* Appends a zeroed entry and returns it, or NULL on allocation failure. */
 struct mb_entry *mb_set_add(struct mb_set *set);
+/* A copy of the len bytes at s (plus a NUL) among the set's names, packed
+ * end to end in large blocks freed with the set: a 14-byte path costs 15
+ * bytes, not a 32-byte malloc chunk.  The entry that takes it sets
+ * path_pooled.  NULL on allocation failure. */
+char *mb_set_name(struct mb_set *set, const char *s, size_t len);
 
 #endif

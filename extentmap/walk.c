@@ -173,12 +173,15 @@ static int add_entry(struct mb_set *set, int dirfd, const char *name,
 {
 	struct mb_entry *ent = mb_set_add(set);
 
-	if (!ent) {
+	if (!ent || !(ent->path = mb_set_name(set, path, strlen(path)))) {
 		free(path);
+		if (ent)
+			set->n--;
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to add '%s'",
 			       name);
 	}
-	ent->path = path;
+	free(path);	/* (packed among the set's names) */
+	ent->path_pooled = true;
 	ent->type = mb_em_type_of(st->st_mode);
 	mb_em_set_stat(ent, st);
 	ent->seg_length = ent->size;

@@ -529,6 +529,7 @@ static int clone_entry(struct mb_entry *d, const struct mb_entry *s)
 {
 	*d = *s;
 	d->path = d->link_target = d->content = d->live_path = NULL;
+	d->path_pooled = false;
 	d->extents = NULL;
 	if (!(d->path = strdup(s->path)) ||
 	    (s->link_target && !(d->link_target = strdup(s->link_target))) ||
