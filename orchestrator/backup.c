@@ -193,7 +193,7 @@ static int prepare_splits(struct mb_run *r, struct mb_error *e)
 	return 0;
 }
 
-/* A last converge round by the change journal, right before the window
+/* The last converge rounds by the change journal, right before the window
  * opens: what moved during the slow preparations since the premap (the
  * mirrors' lvs, the syncfs, a start checkpoint) is re-mapped here, so the
  * window's re-check is left only what the freeze's lead-in touched.
@@ -207,10 +207,12 @@ static int settle(struct mb_run *r, struct mb_error *e)
 
 	if (!r->journal)
 		return 0;
-	if (mb_converge_journal(&r->set, r->journal, 0, 1, &stop, &st, e) < 0)
+	/* Up to 3 rounds, until one names at most 32 inodes: the window
+	 * stats what the writer touched during the last one. */
+	if (mb_settle_journal(&r->set, r->journal, 32, 3, &stop, &st, e) < 0)
 		return -1;
-	mb_info("a last round of the change journal before the window: %llu named, "
-		"%llu re-mapped in %lld ms", (unsigned long long)st.named,
+	mb_info("the last rounds of the change journal before the window: %d rounds, "
+		"%llu named, %llu re-mapped in %lld ms", st.rounds, (unsigned long long)st.named,
 		(unsigned long long)st.mapped, mb_now_ms() - t0);
 	return 0;
 }
