@@ -178,9 +178,10 @@ static int prepare_window(struct mb_run *r, struct mb_error *e)
 
 /* The plugins still to enter ready themselves (a freeze writes back the
  * filesystem), then each mirror readies its split (the loop mirror
- * flushes its backing file here).  Called after the plugins outside the window entered, just
- * before it opens: the start checkpoint of a database's backup mode is
- * then written back here, not inside the window by the split itself. */
+ * flushes its backing file here).  Called after the plugins outside the
+ * window entered, just before it opens: the start checkpoint of a
+ * database's backup mode is then written back here, not inside the
+ * window by the freeze or the split. */
 static int prepare_splits(struct mb_run *r, struct mb_error *e)
 {
 	/* the filesystems first: what they write back lands in the mirrors'
