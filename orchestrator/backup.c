@@ -176,12 +176,18 @@ static int prepare_window(struct mb_run *r, struct mb_error *e)
 	return mb_quiesce_stack_prepare(&r->quiesce, mounts, n, &r->obl, e);
 }
 
-/* Each mirror readies its split (the loop mirror flushes its backing
- * file here).  Called after the plugins outside the window entered, just
- * before it opens: the start checkpoint of a database's backup mode is
- * then written back here, not inside the window by the split itself. */
+/* The plugins still to enter ready themselves (a freeze writes back the
+ * filesystem), then each mirror readies its split (the loop mirror
+ * flushes its backing file here).  Called after the plugins outside the
+ * window entered, just before it opens: the start checkpoint of a
+ * database's backup mode is then written back here, not inside the
+ * window by the freeze or the split. */
 static int prepare_splits(struct mb_run *r, struct mb_error *e)
 {
+	/* the filesystems first: what they write back lands in the mirrors'
+	 * backing, which the splits then flush */
+	if (mb_quiesce_stack_ready(&r->quiesce, e) < 0)
+		return -1;
 	for (int i = 0; i < r->n_legs; i++) {
 		struct mb_mirror *m = r->legs[i].mirror;
 
