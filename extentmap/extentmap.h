@@ -154,6 +154,13 @@ int mb_converge_journal(struct mb_set *set, struct mb_journal *j, size_t small_e
 			int max_rounds, const struct mb_stop *stop,
 			struct mb_map_stats *st, struct mb_error *e);
 
+/* Right before the window: the same rounds as mb_converge_journal, but
+ * with nothing after the last drain (no trim, no totals: st's set totals
+ * stay 0), so that the window's recheck names only what changed since. */
+int mb_settle_journal(struct mb_set *set, struct mb_journal *j, size_t small_enough,
+		      int max_rounds, const struct mb_stop *stop, struct mb_map_stats *st,
+		      struct mb_error *e);
+
 /* P5 with a journal (NULL: mb_recheck): drains it and re-checks only
  * what it named since the last converge round; st->stated says how many
  * entries were stat'ed.  After an overflow: mb_recheck(premap_started).

@@ -176,12 +176,18 @@ static int prepare_window(struct mb_run *r, struct mb_error *e)
 	return mb_quiesce_stack_prepare(&r->quiesce, mounts, n, &r->obl, e);
 }
 
-/* Each mirror readies its split (the loop mirror flushes its backing
- * file here).  Called after the plugins outside the window entered, just
- * before it opens: the start checkpoint of a database's backup mode is
- * then written back here, not inside the window by the split itself. */
+/* The plugins still to enter ready themselves (a freeze writes back the
+ * filesystem), then each mirror readies its split (the loop mirror
+ * flushes its backing file here).  Called after the plugins outside the
+ * window entered, just before it opens: the start checkpoint of a
+ * database's backup mode is then written back here, not inside the
+ * window by the freeze or the split. */
 static int prepare_splits(struct mb_run *r, struct mb_error *e)
 {
+	/* the filesystems first: what they write back lands in the mirrors'
+	 * backing, which the splits then flush */
+	if (mb_quiesce_stack_ready(&r->quiesce, e) < 0)
+		return -1;
 	for (int i = 0; i < r->n_legs; i++) {
 		struct mb_mirror *m = r->legs[i].mirror;
 
@@ -193,7 +199,7 @@ static int prepare_splits(struct mb_run *r, struct mb_error *e)
 	return 0;
 }
 
-/* A last converge round by the change journal, right before the window
+/* The last converge rounds by the change journal, right before the window
  * opens: what moved during the slow preparations since the premap (the
  * mirrors' lvs, the syncfs, a start checkpoint) is re-mapped here, so the
  * window's re-check is left only what the freeze's lead-in touched.
@@ -207,10 +213,12 @@ static int settle(struct mb_run *r, struct mb_error *e)
 
 	if (!r->journal)
 		return 0;
-	if (mb_converge_journal(&r->set, r->journal, 0, 1, &stop, &st, e) < 0)
+	/* Up to 3 rounds, until one names at most 32 inodes: the window
+	 * stats what the writer touched during the last one. */
+	if (mb_settle_journal(&r->set, r->journal, 32, 3, &stop, &st, e) < 0)
 		return -1;
-	mb_info("a last round of the change journal before the window: %llu named, "
-		"%llu re-mapped in %lld ms", (unsigned long long)st.named,
+	mb_info("the last rounds of the change journal before the window: %d rounds, "
+		"%llu named, %llu re-mapped in %lld ms", st.rounds, (unsigned long long)st.named,
 		(unsigned long long)st.mapped, mb_now_ms() - t0);
 	return 0;
 }

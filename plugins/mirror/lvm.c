@@ -499,20 +499,27 @@ static int scrub(const char *vg, const char *lv, const char *action, const struc
 
 /* After a merge: the legs are equal, whatever the merge resynced.  A
  * check scrub counts mismatches (dm-raid reports the count only after a
- * check, never after a repair); when it finds any, repair and check again. */
-static int make_whole(const char *vg, const char *lv, const struct mb_undo_ctx *ctx,
+ * check, never after a repair); when it finds any, repair and check again.
+ * differ: the witness's proof already found the legs different, so the
+ * first check would only count what the repair mends: repair at once (a
+ * full pass less). */
+static int make_whole(const char *vg, const char *lv, bool differ, const struct mb_undo_ctx *ctx,
 		      struct mb_error *e)
 {
 	unsigned long long found = 0, left = 0;
 	struct lv_state st;
 
 	if (wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e) < 0 ||
-	    scrub(vg, lv, "check", ctx, &found, e) < 0)
+	    (!differ && scrub(vg, lv, "check", ctx, &found, e) < 0))
 		return -1;
-	if (found == 0)
+	if (!differ && found == 0)
 		return 0;
-	mb_warn("lvm: the merge left %llu sectors of '%s/%s' out of sync; repairing",
-		found, vg, lv);
+	if (differ)
+		mb_warn("lvm: the merge left '%s/%s' out of sync where the split wrote; repairing",
+			vg, lv);
+	else
+		mb_warn("lvm: the merge left %llu sectors of '%s/%s' out of sync; repairing",
+			found, vg, lv);
 	if (scrub(vg, lv, "repair", ctx, &left, e) < 0 || scrub(vg, lv, "check", ctx, &left, e) < 0)
 		return -1;
 	if (left == 0)
@@ -636,8 +643,9 @@ static bool witnessed(const char *vg, const char *lv, struct mb_lvm_dirty *d)
  * area written since the split.  The witness is read after the merge: its
  * counters survive the merge's table reload (merge-diag.sh) and count
  * writes still in flight, so it covers every write up to this moment; a
- * write after it reaches both legs.  0: proven; 1: not (the caller
- * scrubs in full). */
+ * write after it reaches both legs.  0: proven; 1: not (no witness, a
+ * read failed: the caller scrubs in full); 2: the legs differ there (the
+ * caller repairs). */
 static int prove_witnessed(const char *vg, const char *lv, int leg, const struct mb_undo_ctx *ctx,
 			   struct mb_error *e)
 {
@@ -667,7 +675,7 @@ static int prove_witnessed(const char *vg, const char *lv, int leg, const struct
 			(unsigned long long)d.chunk_bytes >> 10,
 			(unsigned long long)c.bytes_read >> 10, (unsigned long long)c.retried,
 			mb_now_ms() - t0);
-	rc = rc == 0 ? 0 : 1;
+	rc = rc == 0 ? 0 : rc > 0 ? 2 : 1;
 out:
 	mb_lvm_dirty_free(&d);
 	return rc;
@@ -719,7 +727,7 @@ static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_er
 		if (!why && (proof = prove_witnessed(vg, lv, st.last, ctx, e)) < 0)
 			return -1;
 	}
-	if (proof != 0 && make_whole(vg, lv, ctx, e) < 0)
+	if (proof != 0 && make_whole(vg, lv, proof == 2, ctx, e) < 0)
 		return -1;
 	witness_stop(vg, lv);
 	return set_writemostly(vg, lv, st.last_devices, 'n', e);

@@ -233,6 +233,12 @@ static int snap_check(struct mb_mirror *m, struct mb_error *e)
 		(s->free_bytes - s->size_bytes) >> 20,
 		m->snap.extend_max ? " up to --snapshot-extend-max" : "",
 		off ? "never (--throttle-writers off)" : "when it cannot grow");
+	if (!off) {
+		/* what the run would throttle, and whether io.max reaches it */
+		struct mb_throttle t;
+
+		mb_throttle_find(&t, m->rdev);
+	}
 	return 0;
 }
 

@@ -79,6 +79,11 @@ void mb_snap_watch_stop(struct mb_snap_watch *w, struct mb_mirror_stats *st);
 void mb_throttle_find(struct mb_throttle *t, dev_t lv_rdev);
 /* Sets wbps=bps on the origin device for t->cgroup (t->previous kept). */
 int mb_throttle_set(struct mb_throttle *t, long long bps, struct mb_error *e);
+/* The controllers io.max needs to reach buffered writes that cgroup lacks:
+ * "memory", "io", "memory and io"; NULL if none. */
+const char *mb_cgroup_missing(const char *cgroup);
+/* The bytes t->cgroup wrote to t->devno (io.stat's wbytes), -1 if unknown. */
+long long mb_throttle_wbytes(const struct mb_throttle *t);
 /* Puts the previous line back; idempotent. */
 int mb_throttle_lift(struct mb_throttle *t, struct mb_error *e);
 /* From an obligation's text "CGROUP|MAJ:MIN|PREVIOUS": lift it. */

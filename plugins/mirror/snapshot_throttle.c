@@ -1,6 +1,8 @@
 /*
  * The writers' limit of a snapshot run: cgroup v2 io.max (wbps only:
- * wbps with wiops misbehaved on some kernels) on the origin LV's device
+ * wbps with wiops misbehaved on some kernels; the watch divides the
+ * room by the measured copy-out amplification instead, from the bytes
+ * io.stat says the cgroup wrote, mb_throttle_wbytes) on the origin LV's device
  * for the cgroup of the processes working in its filesystem, found by
  * their cwd (a postmaster and its backends chdir to PGDATA).  The limit
  * throttles the origin's bios at submission, so the copy-outs into the
@@ -22,6 +24,17 @@
 #include "common/log.h"
 
 #define CGROUP2_ROOT "/sys/fs/cgroup"
+
+/* word is one of the space-separated words of list. */
+static bool word_in(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' ' || p[n] == '\n'))
+			return true;
+	return false;
+}
 
 /* The cgroup2 path of pid ("/pg" from "0::/pg"), "" if none. */
 static void cgroup_of(const char *pid, char *out, size_t len)
@@ -60,6 +73,60 @@ static void wbps_of(const char *iomax, const char *devno, char *out, size_t len)
 	fclose(f);
 }
 
+/* io.max reaches buffered writes (PostgreSQL's WAL, its checkpointer)
+ * only through cgroup writeback, which needs the memory controller on
+ * the cgroup beside io: without it only direct writes are limited.  The
+ * run goes on, warned (refusing would stop backups whose container has
+ * room; the watch still drops the snapshot before it overflows). */
+const char *mb_cgroup_missing(const char *cgroup)
+{
+	char path[700], line[512] = "";
+	bool io, mem;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", cgroup);
+	if ((f = fopen(path, "re"))) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		fclose(f);
+	}
+	io = word_in(line, "io");
+	mem = word_in(line, "memory");
+	return io && mem ? NULL : io ? "memory" : mem ? "io" : "memory and io";
+}
+
+static void check_controllers(const char *cgroup)
+{
+	const char *missing = mb_cgroup_missing(cgroup);
+
+	if (missing)
+		mb_warn("snapshot: cgroup '%s' has no %s controller: its buffered writes "
+			"(write-back) escape io.max (HINT: echo '+memory +io' > its parent's "
+			"cgroup.subtree_control)", cgroup, missing);
+}
+
+/* The bytes the cgroup wrote to the device (io.stat's wbytes), -1 if
+ * unknown. */
+long long mb_throttle_wbytes(const struct mb_throttle *t)
+{
+	char path[700], line[1024];
+	size_t n = strlen(t->devno);
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/io.stat", t->cgroup);
+	if (!t->cgroup[0] || !(f = fopen(path, "re")))
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *w = strstr(line, " wbytes=");
+
+		if (strncmp(line, t->devno, n) == 0 && line[n] == ' ' && w)
+			v = strtoll(w + 8, NULL, 10);
+	}
+	fclose(f);
+	return v;
+}
+
 void mb_throttle_find(struct mb_throttle *t, dev_t lv_rdev)
 {
 	DIR *d = opendir("/proc");
@@ -89,11 +156,14 @@ void mb_throttle_find(struct mb_throttle *t, dev_t lv_rdev)
 	if (d)
 		closedir(d);
 	if (t->cgroup[0])
+		check_controllers(t->cgroup);
+	if (t->cgroup[0])
 		mb_info("snapshot: writers to throttle if need be: cgroup '%s' on %s (wbps now %s)",
 			t->cgroup, t->devno, t->previous);
 	else
 		mb_warn("snapshot: no writers' cgroup with io.max found for device %s: "
-			"writers cannot be throttled", t->devno);
+			"writers cannot be throttled (HINT: run them in a cgroup of their own, "
+			"with '+memory +io' in its parent's cgroup.subtree_control)", t->devno);
 }
 
 static int write_iomax(const char *cgroup, const char *devno, const char *wbps,

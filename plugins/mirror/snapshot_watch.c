@@ -16,8 +16,21 @@
  *             are limited (snapshot_throttle.c) once the fill rate exceeds
  *             it (or past MB_SNAP_THROTTLE_AT), to it, never more than the
  *             limit before (at first THROTTLE_START_BPS), never under
- *             THROTTLE_MIN_BPS; so the room decays geometrically whatever
- *             the writers ask and however late a poll comes.  The limit is
+ *             the floor; so the room decays geometrically whatever the
+ *             writers ask and however late a poll comes.  io.max limits
+ *             the origin's bytes, the container fills by chunks: an 8 KiB
+ *             page written into a 64 KiB chunk copies 8 times its bytes.
+ *             So the limit is the room divided by the amplification the
+ *             watch measures (fill delta over the bytes the cgroup's
+ *             io.stat says it wrote; without io.stat, over the limit,
+ *             which the writers cannot pass: a lower bound), and the
+ *             floor (THROTTLE_MIN_BPS) bounds the fill, divided likewise,
+ *             never under THROTTLE_MIN_WRITE_BPS of writes (a page every
+ *             two seconds: the writers live, the backup finishes).
+ *             (wiops beside wbps would bound the chunks too, but wbps with
+ *             wiops misbehaved on some kernels, and a measured ratio also
+ *             holds for the writes that land in chunks already copied.)
+ *             The limit is
  *             lifted when the fill falls THROTTLE_RELEASE_PTS under the
  *             throttle mark with the rate at half the room (a thin pool
  *             that discard-behind drains), else when the stream ends
@@ -52,7 +65,11 @@
 
 #define LVEXTEND_TIMEOUT_MS 60000
 #define THROTTLE_START_BPS (1LL << 20)	/* first limit at most: 1 MiB/s */
-#define THROTTLE_MIN_BPS (32LL << 10)
+#define THROTTLE_MIN_BPS (32LL << 10)	/* the floor, as the container's fill */
+#define THROTTLE_MIN_WRITE_BPS (4LL << 10)	/* the floor of the writes, whatever the ratio */
+/* a ratio is taken over at least this much written, or filled */
+#define AMP_MIN_BYTES (64LL << 10)
+#define AMP_MIN_FILL (1LL << 20)
 #define THROTTLE_HORIZON_MS 20000	/* the room left must last this long */
 #define THROTTLE_MARGIN_PTS 5.0		/* the safety mark: under the ceiling by this */
 #define THROTTLE_RELEASE_PTS 10.0	/* lifted this far under the throttle mark */
@@ -72,6 +89,9 @@ struct mb_snap_watch {
 	long long extend_ms;		/* the last lvextend's duration */
 	double rate;			/* bytes/s into the container, smoothed */
 	double last_rate;		/* the same over the last interval alone */
+	double amp;			/* container bytes per byte written, >= 1 */
+	long long last_wbytes;		/* the cgroup's io.stat wbytes, -1: unknown */
+	uint64_t amp_used;		/* sectors when last_wbytes was read */
 	uint64_t last_used;		/* sectors, at last_ms */
 	long long last_ms;
 	long long gap_ms;		/* between the last two looks, less work_ms */
@@ -184,20 +204,57 @@ static long long room_bps(const struct mb_snap_watch *w, const struct mb_dm_snap
 	return room <= 0 ? 0 : (long long)(room * 1000 / THROTTLE_HORIZON_MS);
 }
 
+/* The lowest limit: THROTTLE_MIN_BPS of fill at the measured ratio, at
+ * least THROTTLE_MIN_WRITE_BPS of writes. */
+static long long floor_bps(const struct mb_snap_watch *w)
+{
+	long long bps = (long long)((double)THROTTLE_MIN_BPS / w->amp);
+
+	return bps > THROTTLE_MIN_WRITE_BPS ? bps : THROTTLE_MIN_WRITE_BPS;
+}
+
+/* The ratio of the container's fill to the origin's writes since the
+ * last reading, taken at once when it rises, smoothed when it falls; the
+ * writes are io.stat's, else the limit's most (a lower bound). */
+static void update_amp(struct mb_snap_watch *w, uint64_t used, long long dt_ms)
+{
+	const struct mb_throttle *t = w->conf.throttle;
+	long long wb = t && t->cgroup[0] ? mb_throttle_wbytes(t) : -1;
+	double wrote = -1, filled = used >= w->amp_used ? (double)(used - w->amp_used) * 512 : -1, r;
+	bool enough;
+
+	if (wb >= 0 && w->last_wbytes >= 0 && wb >= w->last_wbytes)
+		wrote = (double)(wb - w->last_wbytes);
+	else if (wb < 0 && t && t->set && dt_ms > 0)
+		wrote = (double)t->bps * (double)dt_ms / 1000;
+	enough = wrote > 0 && filled >= 0 && (wrote >= AMP_MIN_BYTES || filled >= AMP_MIN_FILL);
+	if (enough) {
+		r = filled / wrote;
+		r = r > w->amp ? r : w->amp * 0.75 + r * 0.25;
+		w->amp = r > 1 ? r : 1;
+	}
+	/* little written: the next look measures over a longer span */
+	if (enough || wb < 0 || w->last_wbytes < 0 || wb < w->last_wbytes || filled < 0) {
+		w->last_wbytes = wb;
+		w->amp_used = used;
+	}
+}
+
 /* Past the mark with no room to grow: limit the writers to what the room
- * left allows, lowered at every poll as it shrinks. */
+ * left allows at the measured ratio, lowered at every poll as it shrinks. */
 static void throttle(struct mb_snap_watch *w, const struct mb_dm_snap_fill *f, double pct)
 {
 	struct mb_throttle *t = w->conf.throttle;
-	long long bps = t && t->set ? t->bps : THROTTLE_START_BPS, room = room_bps(w, f);
+	long long bps = t && t->set ? t->bps : THROTTLE_START_BPS;
+	long long room = (long long)((double)room_bps(w, f) / w->amp);
 	struct mb_error e = { 0 };
 
 	if (!t || !t->cgroup[0])
 		return;
 	if (room < bps)
 		bps = room;
-	if (bps < THROTTLE_MIN_BPS)
-		bps = THROTTLE_MIN_BPS;
+	if (bps < floor_bps(w))
+		bps = floor_bps(w);
 	if (t->set && bps >= t->bps)
 		return;
 	if (mb_throttle_set(t, bps, &e) < 0) {
@@ -208,11 +265,11 @@ static void throttle(struct mb_snap_watch *w, const struct mb_dm_snap_fill *f, d
 	if (!w->throttle_since)
 		w->throttle_since = mb_now_ms();
 	pthread_mutex_unlock(&w->lock);
-	if (w->logged_bps && bps > w->logged_bps / 2 && bps > THROTTLE_MIN_BPS)
+	if (w->logged_bps && bps > w->logged_bps / 2 && bps > floor_bps(w))
 		return;
 	w->logged_bps = bps;
 	mb_info("snapshot: container %.1f%% full and it cannot grow: writers of '%s' limited to "
-		"%lld KiB/s", pct, t->cgroup, t->bps >> 10);
+		"%lld KiB/s (%.1f bytes copied a byte written)", pct, t->cgroup, t->bps >> 10, w->amp);
 }
 
 /* Lifts the limit (the fill fell, or the stream ended); the time it held
@@ -246,6 +303,7 @@ static void update_rate(struct mb_snap_watch *w, uint64_t used)
 {
 	long long now = mb_now_ms();
 
+	update_amp(w, used, w->last_ms ? now - w->last_ms : 0);
 	if (w->last_ms && now > w->last_ms && used >= w->last_used) {
 		double r = (double)(used - w->last_used) * 512 * 1000 / (double)(now - w->last_ms);
 
@@ -275,7 +333,7 @@ static bool no_lever(const struct mb_snap_watch *w, const struct mb_dm_snap_fill
 {
 	const struct mb_throttle *t = w->conf.throttle;
 
-	return cannot_grow(w, f->meta) && (!t || (t->set && t->bps <= THROTTLE_MIN_BPS));
+	return cannot_grow(w, f->meta) && (!t || (t->set && t->bps <= floor_bps(w)));
 }
 
 /* At the abort mark now, or (a classic container with no lever left) at
@@ -399,6 +457,8 @@ int mb_snap_watch_start(struct mb_snap_watch **out, const struct mb_snap_watch_c
 		w->conf.throttle_at = MB_SNAP_THROTTLE_AT;
 	if (w->conf.abort_at <= 0 && !w->conf.pool && w->conf.drop)
 		w->conf.abort_at = MB_SNAP_ABORT_AT;
+	w->amp = 1;
+	w->last_wbytes = -1;
 	w->size_initial = conf->size;
 	w->meta_initial = conf->meta_size;
 	pthread_mutex_init(&w->lock, NULL);

@@ -21,6 +21,10 @@
  *              (without one in the stack there must be one leg only)
  *   prepare    P3, slow, before the window: records every obligation
  *              (q->obl) before acting, opens what enter needs
+ *   ready      P3, just before the window opens, after the plugins outside
+ *              it entered: last slow work enter would otherwise do inside
+ *              the window (a freeze's write-back of what a database's
+ *              start checkpoint wrote); called for the plugins not entered
  *   enter      P3, fast; plugins with in_window enter inside the window
  *              (after the guard is armed), the others before it
  *   leave      P6 and every failure path; idempotent, safe to call twice
@@ -155,6 +159,7 @@ struct mb_quiesce_ops {
 	int (*place)(struct mb_quiesce *q, const struct mb_quiesce_leg *legs,
 		     size_t n, struct mb_error *e);
 	int (*prepare)(struct mb_quiesce *q, struct mb_error *e);
+	int (*ready)(struct mb_quiesce *q, struct mb_error *e);
 	int (*enter)(struct mb_quiesce *q, struct mb_error *e);
 	int (*leave)(struct mb_quiesce *q, struct mb_error *e);
 	enum mb_quiesce_keep (*filter)(struct mb_quiesce *q, const char *path);
@@ -231,6 +236,9 @@ int mb_quiesce_stack_place(struct mb_quiesce_stack *s, const struct mb_quiesce_l
 int mb_quiesce_stack_prepare(struct mb_quiesce_stack *s, char *const *mounts,
 			     size_t n_mounts, struct mb_obligations *obl,
 			     struct mb_error *e);
+/* Readies the plugins not entered yet (their ready op), in order; the
+ * runner calls it just before the window opens. */
+int mb_quiesce_stack_ready(struct mb_quiesce_stack *s, struct mb_error *e);
 /* The next plugin to enter, NULL when all have; then enters it (it
  * counts as entered even if its enter fails).  Between the two the caller
  * arms the guard before the first plugin with in_window. */

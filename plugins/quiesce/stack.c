@@ -101,6 +101,14 @@ int mb_quiesce_stack_prepare(struct mb_quiesce_stack *s, char *const *mounts,
 	return 0;
 }
 
+int mb_quiesce_stack_ready(struct mb_quiesce_stack *s, struct mb_error *e)
+{
+	for (size_t i = s->entered; i < s->n; i++)
+		if (s->v[i]->ops->ready && s->v[i]->ops->ready(s->v[i], e) < 0)
+			return -1;
+	return 0;
+}
+
 const struct mb_quiesce *mb_quiesce_stack_next(const struct mb_quiesce_stack *s)
 {
 	return s->entered < s->n ? s->v[s->entered] : NULL;

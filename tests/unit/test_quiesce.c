@@ -1,7 +1,7 @@
 /*
  * Unit tests for plugins/quiesce/quiesce.c (the registry: --db stacks,
  * their messages, plugins by name, the undo recover finds through them)
- * and stack.c (enter in order, leave in reverse, the window's part, the
+ * and stack.c (ready the plugins not entered, enter in order, leave in reverse, the window's part, the
  * filter applied to a set, artifacts, close), the latter on two fake
  * plugins that log their calls.
  */
@@ -40,6 +40,13 @@ static int fake_prepare(struct mb_quiesce *q, struct mb_error *e)
 {
 	called(q, "prepare");
 	return 0;
+}
+
+/* Fails when q->priv is set, like fake_enter. */
+static int fake_ready(struct mb_quiesce *q, struct mb_error *e)
+{
+	called(q, "ready");
+	return q->priv ? mb_fail(e, MB_ERR_QUIESCE, 0, "%s not ready", q->ops->name) : 0;
 }
 
 static const char *fake_source(struct mb_quiesce *q, const char *given, struct mb_error *e)
@@ -85,13 +92,14 @@ static void fake_close(struct mb_quiesce *q)
 
 static const struct mb_quiesce_ops outer = {
 	.name = "db", .bracket = "fake database", .source = fake_source, .place = fake_place,
-	.prepare = fake_prepare, .enter = fake_enter, .leave = fake_leave, .filter = fake_filter,
+	.prepare = fake_prepare, .ready = fake_ready, .enter = fake_enter, .leave = fake_leave,
+	.filter = fake_filter,
 	.filtered = fake_filtered, .artifacts = fake_artifacts, .manifest = fake_manifest,
 	.close = fake_close,
 };
 static const struct mb_quiesce_ops inner = {
-	.name = "fs", .in_window = true, .enter = fake_enter, .leave = fake_leave,
-	.close = fake_close,
+	.name = "fs", .in_window = true, .ready = fake_ready, .enter = fake_enter,
+	.leave = fake_leave, .close = fake_close,
 };
 
 static const char *fake_guard(struct mb_quiesce *q)
@@ -234,6 +242,31 @@ static void test_p0_and_prepare(void)
 	mb_quiesce_stack_close(&s);
 }
 
+/* Ready reaches the plugins not entered yet, in order; its error stops it. */
+static void test_ready(void)
+{
+	struct mb_quiesce_stack s;
+	struct mb_error e = { 0 };
+
+	stack_of(&s, (const struct mb_quiesce_ops *[]){ &outer, &held, &inner, NULL });
+	ok(mb_quiesce_stack_ready(&s, &e) == 0, "ready before any enter");
+	is_str(calls, "db.ready fs.ready", "every plugin with a ready op, in order");
+	calls[0] = '\0';
+	mb_quiesce_stack_enter_next(&s, &e);
+	mb_quiesce_stack_enter_next(&s, &e);
+	ok(mb_quiesce_stack_ready(&s, &e) == 0, "ready after the outer plugins entered");
+	is_str(calls, "db.enter held.enter fs.ready", "only the window's plugin readies");
+	mb_quiesce_stack_close(&s);
+
+	stack_of(&s, (const struct mb_quiesce_ops *[]){ &outer, &inner, NULL });
+	s.v[0]->priv = s.v[0];
+	is_int(mb_quiesce_stack_ready(&s, &e), -1, "a plugin not ready fails the call");
+	is_str(calls, "db.ready", "the plugins after it are not readied");
+	is_str(e.msg, "db not ready", "its error is kept");
+	s.v[0]->priv = NULL;
+	mb_quiesce_stack_close(&s);
+}
+
 /* What the guard is handed: entered plugins with guard and undo only. */
 static void test_deadline(void)
 {
@@ -287,11 +320,12 @@ static void test_filter_artifacts(void)
 
 int main(void)
 {
-	plan(50);
+	plan(57);
 	test_registry();
 	test_undo_lookup();
 	test_enter_leave();
 	test_p0_and_prepare();
+	test_ready();
 	test_deadline();
 	test_filter_artifacts();
 	return done_testing();

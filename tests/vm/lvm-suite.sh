@@ -5,7 +5,8 @@
 # virtio disks; raid1 LVs with ext4 (inline_data, so the split leg is also
 # mounted) and with xfs; backs up with the real binary under a writer,
 # restores, compares; checks that the mirror is whole afterwards (a check
-# scrub finds 0 mismatches); a linear LV gets a snapshot (check); a SIGKILL inside the
+# scrub finds 0 mismatches); the proof after a merge (the witness's areas)
+# finds damage put on the merged leg; a linear LV gets a snapshot (check); a SIGKILL inside the
 # window is healed by `mbackup recover`; SIGTERM ends a backup waiting in
 # P1 for a throttled resync.  Scratch (catalog, images,
 # restores) lives on a separate linear LV.  $MBACKUP overrides the binary.
@@ -20,6 +21,10 @@ read -r -a disks <<<"${VM_DISKS:-}"
 
 VG=mbt
 S=/scratch
+# The merges here are proven by the witness (its areas compared), each
+# checked afterwards by a full check scrub (mirror_whole); 91-pg-vm runs
+# the default proof.
+export MBACKUP_LVM_PROOF=${MBACKUP_LVM_PROOF:-witness}
 CATALOG=$S/catalog.db
 WRITER=
 
@@ -149,9 +154,9 @@ roundtrip() {
 		"$(log_ms 'lvm: check scrub') ; $(log_ms 'lvm: proved') ; $(grep -o 'window [0-9]* ms' <<<"$RUN_ERR" | tail -1)"
 	note "$fs: the merge and its proof:"$'\n'"$(lvm_lines)"
 	like "$RUN_ERR" "backup [0-9]+ complete: " "$fs: the last line reports the backup"
-	like "$RUN_ERR" "lvm: (proved '$VG/$lv' whole where the split wrote|check scrub of '$VG/$lv' done in [0-9]+ ms)" \
-		"$fs: the merge was followed by a proof (a check scrub, or MBACKUP_LVM_PROOF=tracked's)"
-	if [[ $RUN_ERR =~ "the merge left "[0-9]+" sectors" ]]; then
+	like "$RUN_ERR" "lvm: (proved '$VG/$lv' whole where the split wrote|the merge left '$VG/$lv' different on its legs at byte)" \
+		"$fs: the merge was proven by the witness's areas (or they showed a skipped resync)"
+	if [[ $RUN_ERR == *"the merge left "*"out of sync"* ]]; then
 		note "$fs: the merge skipped its resync (the known lvm race); mbackup repaired it"
 	fi
 	if [ "$fs" = ext4 ]; then
@@ -206,7 +211,7 @@ term_in_sync_wait() {
 # write-mostly, and recover scrubs the mirror in full.
 finish_ms() { grep -o 'phase finish: done in [0-9]*' <<<"$RUN_ERR" | grep -o '[0-9]*$'; }
 # mbackup's lines about the merge and its proof, for the report.
-lvm_lines() { grep -o 'lvm: \(merged\|proved\|the write-intent\|the merge left\|check scrub\|repair scrub\|.*scrubbing\).*' <<<"$RUN_ERR" | sed 's/^/    /'; }
+lvm_lines() { grep -o 'lvm: \(merged\|proved\|the merge left\|check scrub\|repair scrub\|.*scrubbing\).*' <<<"$RUN_ERR" | sed 's/^/    /'; }
 kill_after_merge() {
 	start_writer /mnt/xfs/data/w
 	run env MBACKUP_FAULT=lvm-merged:kill "$MB" --db none --mirror "$VG/xfs" --source /mnt/xfs/data \
@@ -220,6 +225,63 @@ kill_after_merge() {
 	like "$RUN_ERR" "check scrub of '$VG/xfs' done" "... and scrubs the mirror in full"
 	nok "... and no image under its final name" test -e "$S/merged.mbi"
 	mirror_whole xfs "after recover from lvm-merged:kill"
+}
+
+# A backup of mbt/xfs under a writer, stopped between its merge and its
+# proof (MBACKUP_FAULT=lvm-merged:stop) with the writer's data flushed
+# through the LV (the witness counts it); its pid in STOPPED.
+stop_after_merge() {
+	local n=0
+	start_writer /mnt/xfs/data/w
+	env MBACKUP_FAULT=lvm-merged:stop "$MB" --db none --mirror "$VG/xfs" --source /mnt/xfs/data \
+		--media "file:$S/$1.mbi" --catalog "$CATALOG" --freeze-timeout 30 2>"$S/$1.err" &
+	STOPPED=$!
+	while [ "$(ps -o stat= -p "$STOPPED" | cut -c1)" != T ] && kill -0 "$STOPPED" 2>/dev/null &&
+		[ $n -lt 1200 ]; do sleep 0.5; n=$((n + 1)); done
+	stop_writer
+	sync
+	is "$(ps -o stat= -p "$STOPPED" | cut -c1)" T "$1: lvm-merged:stop stops the run between the merge and its proof"
+}
+# Continues the stopped run: it must exit 0; its log in RUN_ERR.
+continue_stopped() {
+	kill -CONT "$STOPPED"
+	wait "$STOPPED"
+	is "$?" 0 "$1: ... continued, the backup exits 0"
+	RUN_ERR=$(cat "$S/$1.err")
+	note "$1: $(lvm_lines)"
+}
+
+# ---- the witness's proof finds damage where the LV was written (issue
+# 12): 4 KiB of a writer file is overwritten on the merged leg behind md's
+# back; the proof must name the piece, and the repair scrub mend it.
+inject_after_merge() {
+	local sect off
+	stop_after_merge inject
+	sect=$(xfs_bmap /mnt/xfs/data/w/f1 | awk 'NR == 2 { split($3, a, "[.]"); print a[1] }')
+	off=$((${sect:-0} * 512 + 4096))
+	dd if=/dev/urandom of="/dev/mapper/$VG-xfs_rimage_1" bs=4096 count=1 seek="$off" \
+		oflag=seek_bytes,direct conv=notrunc status=none
+	continue_stopped inject
+	like "$RUN_ERR" "the merge left '$VG/xfs' different on its legs at byte $((off / 65536 * 65536)); scrubbing in full" \
+		"... the witness's proof finds the damage in a written area (f1 at byte $off)"
+	like "$RUN_ERR" "the merge left '$VG/xfs' out of sync where the split wrote; repairing" \
+		"... so it repairs at once (no check scrub first)"
+	unlike "$RUN_ERR" "check scrub of '$VG/xfs' done in [0-9]+ ms, [1-9]" "... and its check after the repair finds 0"
+	mirror_whole xfs "after the damage found by the witness"
+}
+
+# ---- a witness lost before the proof (its dm-stats region deleted, as a
+# deactivation would) falls back to the full scrub and says so.
+lost_witness() {
+	local id
+	stop_after_merge lost
+	id=$(dmsetup message "$VG-xfs" 0 "@stats_list mbackup-split" | awk -F: 'NR == 1 { print $1 }')
+	dmsetup message "$VG-xfs" 0 "@stats_delete ${id:-none}"
+	continue_stopped lost
+	like "$RUN_ERR" "lvm: no I/O statistics region counted the writes since the split: scrubbing '$VG/xfs' in full" \
+		"... without its witness the proof says it scrubs in full"
+	like "$RUN_ERR" "lvm: check scrub of '$VG/xfs' done in [0-9]+ ms" "... and does"
+	mirror_whole xfs "after the proof without a witness"
 }
 
 t0=$(now_ms)
@@ -310,9 +372,11 @@ make_raid xfs 320M mkfs.xfs -q -f >&2 || bail_out "unable to make the xfs raid1"
 note "xfs raid1 created, populated: $(($(now_ms) - t0)) ms"
 roundtrip xfs xfs
 
+inject_after_merge
+lost_witness
 kill_after_merge
 
 is "$("$MB" list --output json --catalog "$CATALOG" | jq -r '[.[] | select(.verb == "backup") | .status] | join(" ")')" \
-	"failed complete failed complete failed" \
-	"the catalog: two complete runs, the killed one and the stopped one failed"
+	"failed complete complete complete failed complete failed" \
+	"the catalog: four complete runs, the killed one and the stopped one failed"
 done_testing

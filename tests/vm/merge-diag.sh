@@ -6,7 +6,10 @@
 # the counters survived the split's and the merge's table reloads, and any
 # chunk where the legs differ that the counters did not mark (must be none).
 # FS=xfs, NO_WM=1 (no write-mostly step before the merge) and GAP_WRITER=1
-# (a writer through the merge) provoke the race more often.
+# (a writer through the merge) provoke the race more often.  SUSPEND=1
+# suspends and resumes the top LV right before the merge (SUSPEND=alt: in
+# even rounds), to see whether that avoids the race; each round ends with
+# a "summary" line.
 # Scratch diagnostic: tests/vm/vm-run --disks 2 --disk-size 2G -- tests/vm/merge-diag.sh 4
 set -u
 read -r -a d <<<"$VM_DISKS"
@@ -60,6 +63,10 @@ for r in $(seq "${1:-4}"); do
 		gw=$!
 	fi
 	[ -n "${NO_WM:-}" ] || lvchange -q --writemostly "${d[1]}:y" "$VG/$LV" >/dev/null 2>&1
+	sus=no
+	if [ "${SUSPEND:-}" = 1 ] || { [ "${SUSPEND:-}" = alt ] && [ $((r % 2)) = 0 ]; }; then
+		dmsetup suspend "$VG-$LV"; dmsetup resume "$VG-$LV"; sus=yes
+	fi
 	echo "rmeta0 after writemostly: $(bits /dev/mapper/$VG-${LV}_rmeta_0)"
 	lvconvert -q -y --merge "$VG/${LV}_rimage_1" >/dev/null 2>&1
 	echo "rmeta0 right after merge: $(bits /dev/mapper/$VG-${LV}_rmeta_0)"
@@ -79,6 +86,8 @@ for r in $(seq "${1:-4}"); do
 	echo "differing chunks the stats missed:${miss:- none}"
 	dmsetup message "$VG-$LV" 0 "@stats_delete $sid"
 	lvchange --syncaction check "$VG/$LV"; sleep 0.5; ws
-	echo "check scrub: $(lvs --noheadings -o raid_mismatch_count "$VG/$LV" | tr -d ' ')"
+	mm=$(lvs --noheadings -o raid_mismatch_count "$VG/$LV" | tr -d ' ')
+	echo "check scrub: $mm"
+	echo "summary round $r: suspend before merge $sus, skipped resync $([ "$mm" = 0 ] && echo no || echo yes), mismatched sectors $mm, differing chunks the stats missed:${miss:- none}"
 	umount /mnt/x; lvremove -q -y "$VG/$LV" >/dev/null
 done

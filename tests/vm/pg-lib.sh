@@ -135,47 +135,93 @@ tick_committed() {
 # $CG), a hot backup under pgbench and the tick writer from its METHOD
 # snapshot, restored, started, pg_amcheck clean, balances agree, ticks
 # contiguous; LEFT names a function listing leftover snapshots.  Uses the
-# suite's $VG, $S, $CATALOG, $CG, disks, last_run; sets BENCH.
+# suite's $VG, $S, $CATALOG, $CG, disks, last_run; sets BENCH.  Its steps
+# serve further backups of the same cluster (snapshot-suite.sh):
+#   pg_snapshot_up LVCREATE-ARGS...   the LV, the cluster, PG_DEVNO
+#   pg_snapshot_backup WHAT ARGS...   mbackup --db postgres ARGS to $S/WHAT.mbi
+#                                     under pgbench and fresh ticks, io.max of
+#                                     $CG on the LV read every 0.2 s meanwhile
+#                                     (PG_IOMAX_SEEN: the limits seen); RUN_RC,
+#                                     RUN_ERR, PG_BEFORE (the last tick before)
+#   pg_snapshot_restored KIND METHOD LEFT WHAT   the checks of its restore
+#   pg_iomax                          wbps of $CG's io.max on the LV ("max")
 pg_snapshot_scenario() {
-	local kind=$1 method=$2 left=$3 port=5432 rport=5433 conn max n min got before
+	local kind=$1 method=$2 left=$3
 	shift 3
-	conn="host=$PG_SOCK port=$port user=postgres dbname=postgres"
+	pg_snapshot_up "$@" || return
+	pg_snapshot_backup pg
+	pg_snapshot_restored "$kind" "$method" "$left" pg
+	pg_stop /pg/data
+}
+
+# The copy is made from inside $CG: the page cache of the cluster's files
+# is charged to its memory cgroup, so their write-back is $CG's and
+# io.max reaches it (copied from outside, every write-back is the root's).
+pg_snapshot_up() {
 	lvcreate -q -y -n pg "$@" >/dev/null && mkfs.ext4 -q "/dev/$VG/pg" &&
-		mkdir -p /pg && mount "/dev/$VG/pg" /pg && cp -a "$PG_TEMPLATE" /pg/data &&
-		chown -R postgres: /pg/data && chmod 700 /pg/data &&
-		(echo "$BASHPID" >"$CG/cgroup.procs" && pg_start /pg/data "$port") ||
-		{ fail "pg: unable to start PostgreSQL on $VG/pg"; return; }
+		mkdir -p /pg && mount "/dev/$VG/pg" /pg &&
+		(echo "$BASHPID" >"$CG/cgroup.procs" && cp -a "$PG_TEMPLATE" /pg/data &&
+			chown -R postgres: /pg/data && chmod 700 /pg/data && pg_start /pg/data 5432) ||
+		{ fail "pg: unable to start PostgreSQL on $VG/pg"; return 1; }
+	PG_DEVNO=$(printf '%d:%d' "0x$(stat -L -c %t "/dev/$VG/pg")" "0x$(stat -L -c %T "/dev/$VG/pg")")
+}
+
+pg_iomax() { grep "^$PG_DEVNO " "$CG/io.max" | grep -o 'wbps=[^ ]*' || echo "wbps=max"; }
+
+pg_snapshot_backup() {
+	local what=$1 port=5432 pid v
+	shift
+	pg_sql "$port" "TRUNCATE ticks" >/dev/null
 	"$PG_BIN/pgbench" -n -c 2 -T 600 -U postgres -h "$PG_SOCK" -p "$port" postgres >/dev/null 2>&1 &
 	BENCH=$!
 	tick_start "$port" "$S/ticks"
 	sleep 3
-	before=$(tick_committed "$S/ticks")
-	run "$MB" --db postgres --pg-conn "$conn" --mirror "lvm:$VG/pg" --media "file:$S/pg.mbi" \
-		--catalog "$CATALOG" --snapshot-pv "${disks[1]}" --freeze-timeout 30
+	PG_BEFORE=$(tick_committed "$S/ticks")
+	"$MB" --db postgres --pg-conn "host=$PG_SOCK port=$port user=postgres dbname=postgres" \
+		--mirror "lvm:$VG/pg" --media "file:$S/$what.mbi" --catalog "$CATALOG" \
+		--snapshot-pv "${disks[1]}" --freeze-timeout 30 "$@" >/dev/null 2>"$S/$what.log" &
+	pid=$!
+	PG_IOMAX_SEEN=
+	while kill -0 "$pid" 2>/dev/null; do
+		v=$(pg_iomax)
+		[ "$v" = wbps=max ] || [[ " $PG_IOMAX_SEEN " == *" $v "* ]] || PG_IOMAX_SEEN+=" $v"
+		sleep 0.2
+	done
+	wait "$pid"
+	RUN_RC=$?
+	RUN_ERR=$(cat "$S/$what.log")
 	tick_stop
 	kill "$BENCH" 2>/dev/null
 	wait "$BENCH" 2>/dev/null
 	BENCH=
-	note "pg: $(grep -o 'snapshot .*peak.*' <<<"$RUN_ERR" | head -1); $(grep -o 'window [0-9]* ms' <<<"$RUN_ERR" | tail -1)"
-	exit_is 0 "pg: a hot backup of PostgreSQL on a $kind LV under pgbench exits 0"
+	note "$what: exit $RUN_RC; $(grep -o 'snapshot .*peak.*' <<<"$RUN_ERR" | head -1);" \
+		"$(grep -o 'window [0-9]* ms' <<<"$RUN_ERR" | tail -1); io.max seen:${PG_IOMAX_SEEN:- none}"
+}
+
+pg_snapshot_restored() {
+	local kind=$1 method=$2 left=$3 what=$4 rport=5433 max n min got
+	exit_is 0 "$what: a hot backup of PostgreSQL on a $kind LV under pgbench exits 0"
+	[ "$RUN_RC" = 0 ] || diag "$(grep -v ' debug: ' <<<"$RUN_ERR" | tail -15)"
 	is "$(last_run .status)/$(last_run '.snapshots[0].method')/$(last_run '.snapshots[0].invalidated')" \
-		"complete/$method/false" "pg: complete, from a $method snapshot never invalidated"
-	is "$($left)" "" "pg: the snapshot is removed"
-	run "$MB" restore --from "$S/pg.mbi" --to "$S/r-pg"
-	exit_is 0 "pg: restore exits 0"
-	rm -f "$S/pg.mbi"
-	chown -R postgres: "$S/r-pg" && chmod 700 "$S/r-pg"
-	if ! ok "pg: the restored cluster starts" pg_start "$S/r-pg" "$rport"; then
+		"complete/$method/false" "$what: complete, from a $method snapshot never invalidated"
+	is "$($left)" "" "$what: the snapshot is removed"
+	run "$MB" restore --from "$S/$what.mbi" --to "$S/r-$what"
+	exit_is 0 "$what: restore exits 0"
+	rm -f "$S/$what.mbi"
+	chown -R postgres: "$S/r-$what" && chmod 700 "$S/r-$what"
+	if ! ok "$what: the restored cluster starts" pg_start "$S/r-$what" "$rport"; then
 		diag "$(tail -20 "$PG_SOCK/pg-$rport.log")"
+		rm -rf "${S:?}/r-$what"
 		return
 	fi
 	run "$PG_BIN/pg_amcheck" -U postgres -h "$PG_SOCK" -p "$rport" --all --install-missing
-	is "$RUN_RC/$RUN_OUT$RUN_ERR" "0/" "pg: pg_amcheck --all is clean"
+	is "$RUN_RC/$RUN_OUT$RUN_ERR" "0/" "$what: pg_amcheck --all is clean"
 	got=$(pg_balances "$rport")
-	like "$got" '^(-?[0-9]+) \1 \1 \1$' "pg: pgbench balances agree ($got)"
+	like "$got" '^(-?[0-9]+) \1 \1 \1$' "$what: pgbench balances agree ($got)"
 	read -r max n min <<<"$(pg_sql "$rport" "SELECT coalesce(max(id), 0) || ' ' || count(*) || ' ' || coalesce(min(id), 1) FROM ticks")"
-	is "$min/$n" "1/$max" "pg: the ticks are contiguous 1..$max"
-	ok "pg: every tick committed before mbackup started is there ($before <= $max)" test "${before:-x}" -le "$max"
-	pg_stop "$S/r-pg"
-	pg_stop /pg/data
+	is "$min/$n" "1/$max" "$what: the ticks are contiguous 1..$max"
+	ok "$what: every tick committed before mbackup started is there ($PG_BEFORE <= $max)" \
+		test "${PG_BEFORE:-x}" -le "$max"
+	pg_stop "$S/r-$what"
+	rm -rf "${S:?}/r-$what"
 }

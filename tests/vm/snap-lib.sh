@@ -14,12 +14,14 @@
 #                         O_DIRECT from $CG, its cwd in $D, until killed;
 #                         the bytes come from $WRITER_FROM (/dev/zero);
 #                         $WRITER_FILES: which of big1..6 (default all),
-#                         $WRITER_RANDOM: at random places, not in order
+#                         $WRITER_RANDOM: at random places, not in order,
+#                         $WRITER_KB: KiB a write (default 1024)
 #   writer_stop
 #   backup_bg WHAT ARGS   mbackup in the background (mb_bg); the writer starts
 #                         once the window has closed; $SLOW sends the image
 #                         through an 8 MiB/s pipe (the stream lasts long
-#                         enough for the watch to act), $KILL_ON kills mbackup
+#                         enough for the watch to act; $SLOW=2: 2 MiB/s),
+#                         $KILL_ON kills mbackup
 #                         (SIGKILL) once its log matches; RUN_RC and RUN_ERR
 #   restore_same WHAT     $S/WHAT.mbi restores byte-identical to $BEFORE
 WRITER= HOLDER= BENCH=
@@ -45,11 +47,12 @@ writer_start() {
 	(
 		echo "$BASHPID" >"$CG/cgroup.procs" && cd "$D" || exit 1
 		while :; do
+			kb=${WRITER_KB:-1024}
 			for i in ${WRITER_FILES:-1 2 3 4 5 6}; do
-				for ((k = 0; k < 16; k++)); do
+				for ((k = 0; k < 16384 / kb; k++)); do
 					j=$k
-					[ -z "${WRITER_RANDOM:-}" ] || j=$((RANDOM % 16))
-					dd if="${WRITER_FROM:-/dev/zero}" of="big$i" bs=1M count=1 seek=$j \
+					[ -z "${WRITER_RANDOM:-}" ] || j=$((RANDOM % (16384 / kb)))
+					dd if="${WRITER_FROM:-/dev/zero}" of="big$i" bs=${kb}k count=1 seek=$j \
 						conv=notrunc oflag=direct iflag=fullblock status=none
 					[ -n "${FAST:-}" ] || sleep 0.05
 				done
@@ -60,7 +63,11 @@ writer_start() {
 }
 writer_stop() { [ -n "$WRITER" ] && kill "$WRITER" && wait "$WRITER" 2>/dev/null; WRITER=; }
 
-slow_sink() { perl -e 'while (read(STDIN, $b, 1 << 20)) { print $b; select(undef, undef, undef, 0.12) }'; }
+slow_sink() {
+	local pause=0.12
+	[ "${SLOW:-}" != 2 ] || pause=0.5
+	perl -e 'while (read(STDIN, $b, 1 << 20)) { print $b; select(undef, undef, undef, $ARGV[0]) }' "$pause"
+}
 
 # backup_wait_window PID WHAT: until the window has closed (or mbackup ended).
 backup_wait_window() {

@@ -42,7 +42,7 @@ setup() {
 			cp "$D/big1" "$D/big$i" || return 1
 		done && sync &&
 		mkdir -p /sys/fs/cgroup && { mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup; } &&
-		echo +io >/sys/fs/cgroup/cgroup.subtree_control && mkdir -p "$CG"
+		echo '+memory +io' >/sys/fs/cgroup/cgroup.subtree_control && mkdir -p "$CG"
 }
 
 # mb_bg WHAT ARGS: mbackup on the linear LV, containers on the second disk
@@ -119,6 +119,7 @@ exit_is 6 "overflow: the run exits 6"
 # be seen coming (dropped first); either way the run ends cleanly.
 like "$RUN_ERR" "mbackup: error: snapshot '$VG/lin_mbsnap_[0-9]+' (overflowed its container \(8 MiB after 0 extension\(s\)\) and was invalidated|was dropped at [0-9.]+% of its container \(8 MiB after 0 extension\(s\)\) before it could overflow): the image is incomplete" \
 	"overflow: the message says the container overflowed or was dropped first"
+note "overflow: $(last_run '.snapshots[0].outcome')"
 ok "overflow: nothing under the image's name" test ! -e "$S/overflow.mbi"
 is "$(snaps)" "" "overflow: the snapshot is removed"
 is "$(last_run .status)/$(last_run '.snapshots[0].invalidated')" "failed/true" "overflow: the run is failed, the snapshot recorded invalidated"
@@ -132,11 +133,36 @@ exit_is 0 "throttle: the backup exits 0"
 like "$RUN_ERR" "snapshot: container [0-9.]+% full and it cannot grow: writers of '$CG' limited to [0-9]+ KiB/s" \
 	"throttle: the writers were limited"
 like "$RUN_ERR" "snapshot: writers of '$CG' released after [0-9]+ ms" "throttle: and released"
+unlike "$RUN_ERR" "no memory controller" "throttle: the writers' cgroup has the memory controller (no warning)"
 is "$(iomax)" "wbps=max" "throttle: io.max is back to no limit"
 ok "throttle: list records the throttled time ($(last_run '.snapshots[0].throttled_ms') ms)" \
 	test "$(last_run '.snapshots[0].throttled_ms')" -gt 0
 is "$(last_run '.snapshots[0].invalidated')" false "throttle: never invalidated"
 restore_same throttle
+reset_data
+
+# ---- 4b. a writer faster than the floor: dropped before it overflows ----
+# 1 KiB writes at random places into 512 KiB chunks copy 512 times their
+# bytes: the limit is divided by that, but even at the floor of writes
+# (4 KiB/s) the container fills.  The stream (through a 2 MiB/s pipe)
+# would outlast it.
+SLOW=2 WRITER_KB=1 WRITER_RANDOM=1 backup_bg floor --snapshot-size 8M --snapshot-extend-max 8M \
+	--snapshot-chunk 512K
+exit_is 6 "floor: the run exits 6"
+like "$RUN_ERR" "snapshot: container [0-9.]+% full and it cannot grow: writers of '$CG' limited to 4 KiB/s \\([0-9.]+ bytes copied a byte written\\)" \
+	"floor: the writers were held at the floor"
+like "$RUN_ERR" "mbackup: error: snapshot '$VG/lin_mbsnap_[0-9]+' was dropped at [0-9.]+% of its container \(8 MiB after 0 extension\(s\)\) before it could overflow: the image is incomplete" \
+	"floor: the message says it was dropped before it could overflow"
+PEAK=$(last_run '.snapshots[0].peak_pct | floor')
+ok "floor: dropped near the mark, never full (peak $PEAK%)" test "$PEAK" -ge 80 -a "$PEAK" -lt 100
+is "$(last_run .status)/$(last_run '.snapshots[0].invalidated')/$(last_run '.snapshots[0].outcome' | cut -d' ' -f1)" \
+	"failed/true/dropped" "floor: the run is failed, the snapshot recorded dropped"
+is "$(snaps)" "" "floor: the snapshot is removed"
+is "$(iomax)" "wbps=max" "floor: io.max is back to no limit"
+is "$(dmsetup table "$VG-lin" | awk '{ print $3 }')" linear "floor: the origin is a plain linear LV again"
+ok "floor: the origin reads whole and takes writes" \
+	sh -c "cat '$D'/big* >/dev/null && timeout 5 dd if=/dev/zero of='$D/big1' bs=1M count=1 conv=notrunc oflag=direct status=none"
+rm -f "$S/floor.mbi"
 reset_data
 
 # ---- 5. SIGKILL while the writers are throttled: recover heals ----
@@ -181,8 +207,66 @@ exit_is 0 "kill: a later run works"
 restore_same after
 
 # ---- 7. PostgreSQL on a linear LV, hot mode, under pgbench and the tick writer ----
+# 8 and 9 back up the same cluster again, its container on a PV with no
+# free space left: throttled, then with --throttle-writers off.
+pg_classic() {
+	pg_snapshot_up -L 400M "$VG" "${disks[0]}" || return
+	pg_snapshot_backup pg
+	pg_snapshot_restored linear classic snaps pg
+	pg_no_room
+	pg_snapshot_backup pg-tight --snapshot-size 5%
+	pg_tight_checks
+	pg_snapshot_restored linear classic snaps pg-tight
+	pg_snapshot_backup pg-off --snapshot-size 5% --throttle-writers off
+	pg_off_checks
+	lvremove -q -f "$VG/filler" >/dev/null
+	pg_stop /pg/data
+}
+
+# The container PV keeps 5 extents (20 MiB, 5% of vg/pg: the issue's
+# example) free, no more.
+pg_no_room() {
+	local n
+	n=$(pvs --noheadings -o pv_pe_count,pv_pe_alloc_count "${disks[1]}" | awk '{ print $1 - $2 - 5 }')
+	lvcreate -q -y -l "$n" -n filler "$VG" "${disks[1]}" >/dev/null ||
+		bail_out "unable to fill '${disks[1]}'"
+}
+
+# ---- 8. a container of 5% that cannot grow, under pgbench ----
+pg_tight_checks() {
+	local ms bps
+	like "$RUN_ERR" "snapshot: '$VG/pg_mbsnap_[0-9]+' cannot grow past 20 MiB" \
+		"pg-tight: the container of 20 MiB cannot grow (no free space on its PV)"
+	like "$RUN_ERR" "snapshot: container [0-9.]+% full and it cannot grow: writers of '$CG' limited to [0-9]+ KiB/s" \
+		"pg-tight: PostgreSQL's writers were limited"
+	like "$RUN_ERR" "snapshot: writers of '$CG' released after [0-9]+ ms" "pg-tight: and released"
+	like "$PG_IOMAX_SEEN" "wbps=[0-9]+" "pg-tight: the postmaster's io.max held a limit during the run ($PG_IOMAX_SEEN)"
+	is "$(pg_iomax)" "wbps=max" "pg-tight: and none after it"
+	ms=$(last_run '.snapshots[0].throttled_ms')
+	bps=$(last_run '.snapshots[0].throttle_bps')
+	ok "pg-tight: list records the throttled time ($ms ms) and the rate ($bps B/s)" \
+		test "$ms" -gt 0 -a "$bps" -gt 0
+	like "$("$MB" list --catalog "$CATALOG" | grep -m1 'snapshot classic')" \
+		"writers throttled [1-9][0-9]* ms down to [1-9][0-9]* KiB/s" "pg-tight: list's text shows them"
+}
+
+# ---- 9. the same with --throttle-writers off: dropped, production untouched ----
+pg_off_checks() {
+	local log=$PG_SOCK/pg-5432.log
+	exit_is 6 "pg-off: the run exits 6"
+	like "$RUN_ERR" "mbackup: error: snapshot '$VG/pg_mbsnap_[0-9]+' (was dropped at [0-9.]+% of its container|overflowed its container) \(20 MiB after 0 extension\(s\)\)" \
+		"pg-off: the message says why"
+	note "pg-off: $(last_run '.snapshots[0].outcome')"
+	is "$(last_run .status)/$(snaps)/${PG_IOMAX_SEEN:-none}" "failed//none" \
+		"pg-off: the run is failed, the snapshot removed, the writers never limited"
+	ok "pg-off: nothing under the image's name" test ! -e "$S/pg-off.mbi"
+	ok "pg-off: PostgreSQL kept running and commits" pg_sql 5432 "INSERT INTO ticks (id) VALUES (-1)"
+	ok "pg-off: a checkpoint writes its pages to the origin" pg_sql 5432 "CHECKPOINT"
+	unlike "$(cat "$log")" "could not (write|fsync)|I/O error|PANIC" "pg-off: no write error in PostgreSQL's log"
+}
+
 if [ -n "${PG_TEMPLATE:-}" ] && [ -f "$PG_TEMPLATE/PG_VERSION" ] && [ -x "$PG_BIN/postgres" ]; then
-	pg_snapshot_scenario linear classic snaps -L 400M "$VG" "${disks[0]}"
+	pg_classic
 else
 	skip "PostgreSQL on a linear LV" "no PostgreSQL 15 template (\$PG_TEMPLATE)"
 fi
