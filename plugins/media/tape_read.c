@@ -517,18 +517,25 @@ int mbt_next_image(struct mb_media_in *m, uint64_t size, struct mb_error *e)
 	struct tape_drv *d = m->priv;
 	struct tape_in *t = d->images, *n;
 	bool known = t->last_known && t->part[t->n_parts - 1].volume == d->loaded;
+	const struct mb_media_part *last = &t->part[t->n_parts - 1];
 	uint32_t file;
-	size_t last;
 	int rc;
 
-	/* the part holding its last byte: known once it was read to its end
-	 * (its volume in the drive), else found by going there */
-	if (!known && tin_seek(t, size ? size - 1 : 0, e) < 0)
-		return -1;
-	last = known ? t->n_parts - 1 : t->cur;
-	file = (last == 0 ? t->part[0].file_no : 1) + 1;
 	if (!(n = tin_new(d)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read tape '%s'", d->dev);
+	/* the part holding its last byte: known once it was read to its end
+	 * (its volume in the drive), else found by going there with the new
+	 * image's state, so the current one's reader reads on where it was */
+	if (!known) {
+		memcpy(n->part, t->part, sizeof(t->part));
+		n->n_parts = t->n_parts;
+		n->base_blk = t->base_blk;
+		snprintf(n->image_id, sizeof(n->image_id), "%s", t->image_id);
+		if (tin_seek(n, size ? size - 1 : 0, e) < 0)
+			return -1;
+		last = &n->part[n->cur];
+	}
+	file = (last->first_byte == 0 ? last->file_no : 1) + 1;
 	if ((rc = peek_file(n, file, e)) <= 0)
 		return rc;
 	if (asprintf(&n->name, "%s@file%u", m->spec, file) < 0) {

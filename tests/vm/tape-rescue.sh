@@ -2,8 +2,8 @@
 # from its tape, sourced by tests/vm/tape-set-suite.sh inside the guest
 # after its failed sets (its drives, load, new_tape, ID_werr, ID_eom and
 # the survivors' tapes werr-b.img, eom-b.img): single files from both
-# images with the head moved forward only (a rewind per image at most,
-# never one per file), then the failure paths: the wrong tape, a tape
+# images with a few rewinds (BOT, the image found, each earlier image),
+# never one per file, then the failure paths: the wrong tape, a tape
 # without its rescue image, a tape whose rescue image is cut short.
 load 1 "$TD/werr-b.img"; mt -f /dev/nst0 rewind
 files=()
@@ -18,8 +18,8 @@ done
 is "$bad" "" "rescue: they are exact"
 rew=$(grep -o "rewound [0-9]* time" <<<"$RUN_ERR" | grep -o '[0-9]*')
 diag "rescue: $(grep -o "'/dev/nst0' rewound.*" <<<"$RUN_ERR")"
-ok "rescue: the head went back at most once per image, not per file (rewound ${rew:-?} times)" \
-	test -n "$rew" -a "${rew:-99}" -le 3
+ok "rescue: a few rewinds for the restore, not one per file (${rew:-?} for $((${#files[@]} / 2)) files)" \
+	test -n "$rew" -a "${rew:-99}" -le 5 -a "${rew:-99}" -lt $((${#files[@]} / 2))
 
 # the wrong tape: the survivors of two backups given as one set
 load 2 "$TD/eom-b.img"; mt -f /dev/nst0 rewind; mt -f /dev/nst1 rewind
