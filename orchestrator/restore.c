@@ -227,6 +227,20 @@ static const struct mb_trailer *trailer_of(struct mb_set_image *m, bool walk,
 	return mb_image_trailer(m->r, e);
 }
 
+/* After job i, the last of its image: that image is read on to its
+ * trailer now, while the medium is there (a tape's head goes on to the
+ * next image, not back for it).  A failure is check_pieces' to report. */
+static void read_on(struct restore *rs, size_t i)
+{
+	long img = rs->set.w[rs->jobs[i].item].img;
+	struct mb_error later = { 0 };
+
+	if (i + 1 < rs->n_jobs && rs->set.w[rs->jobs[i + 1].item].img == img)
+		return;
+	if (img >= 0 && rs->set.v[img].usable)
+		trailer_of(&rs->set.v[img], true, &later);
+}
+
 /* Every piece against its image's trailer; a file with a piece that does
  * not match is not published, and the first is named. */
 static int check_pieces(struct restore *rs, struct mb_error *e)
@@ -632,9 +646,12 @@ static int restore_run(struct restore *rs, struct mb_error *e)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore to '%s'", o->to);
 	if (start_progress(rs, e) < 0)
 		return -1;
-	for (size_t i = 0; i < rs->n_jobs; i++)
+	for (size_t i = 0; i < rs->n_jobs; i++) {
 		if (run_job(rs, &rs->jobs[i], e) < 0)
 			return -1;
+		if (rs->walk)
+			read_on(rs, i);
+	}
 	if (check_pieces(rs, e) < 0) {
 		publish(rs, rs->n_outs, e);	/* the good ones (the error stays) */
 		make_links(rs, e);

@@ -19,14 +19,16 @@
 /* ---- opening ---- */
 
 /* The next image of prev's medium, where earlier images stay readable
- * (a file: rescue images follow the first); a medium read in order
- * (standard input, a pipe) or one drive (a tape) gives its first only. */
+ * (a file, an object: rescue images follow the first; a tape: the tape
+ * files after it, the head moved back when an earlier one is read); a
+ * medium read in order (standard input, a pipe, a compressed image on
+ * tape) gives its first only. */
 static int next_image(const struct mb_set_image *prev, struct mb_set_image *out,
 		      struct mb_error *e)
 {
 	int rc;
 
-	if (!prev->seekable || !prev->m->keeps_images)
+	if (!prev->seekable || prev->m->images == MB_IMAGES_ONE)
 		return 0;
 	if ((rc = mb_media_next_image(prev->m, prev->idx->image_size, e)) <= 0)
 		return rc;
@@ -81,11 +83,34 @@ static void close_medium(struct mb_set_image *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* An image of a set without its trailer (a device that failed) holds
+ * nothing: its items are on the survivors' rescue images.  Only an image
+ * that can seek tells before it is read; one of a set of one always holds
+ * its items (a damaged one fails as it is read). */
+static void check_trailer(struct mb_set_image *m)
+{
+	if (m->trailer_read || m->idx->meta.device_count <= 1 || !m->seekable)
+		return;
+	m->usable = mb_image_trailer(m->r, &m->why) != NULL;
+	m->next = SIZE_MAX;	/* the reader is past the members */
+	m->trailer_read = true;
+}
+
+/* Image r after image first on one medium is a rescue image of first's
+ * backup; an image of another backup (appended after it on a tape) is
+ * not read as part of the set. */
+static bool rescue_of(const struct mb_set_image *first, const struct mb_set_image *r)
+{
+	return strcmp(first->idx->meta.backup_id, r->idx->meta.backup_id) == 0 &&
+	       r->idx->meta.part > 1;
+}
+
 /* A medium: its first image, then every rescue image appended after it
  * (first: its first image only). */
 static int load_medium(struct mb_image_set *s, const struct mb_options *opt,
-		       const char *from, bool first, struct mb_error *e)
+		       const char *from, int flags, struct mb_error *e)
 {
+	bool first = flags & MB_SET_FIRST_ONLY;
 	size_t start = s->n;
 
 	for (;;) {
@@ -95,12 +120,21 @@ static int load_medium(struct mb_image_set *s, const struct mb_options *opt,
 		if (!nv)
 			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", from);
 		s->v = nv;
+		/* on a tape, the trailer before the head leaves for the next image */
+		if (s->n > start && (flags & MB_SET_TRAILERS) &&
+		    s->v[s->n - 1].m->images == MB_IMAGES_FILES)
+			check_trailer(&s->v[s->n - 1]);
 		rc = mb_set_open_image(opt, from, s->n > start ? &s->v[s->n - 1] : NULL,
 				       &s->v[s->n], e);
 		if (rc <= 0) {
 			close_image(&s->v[s->n]);
 			close_medium(&s->v[s->n]);
 			return rc;
+		}
+		if (s->n > start && !rescue_of(&s->v[start], &s->v[s->n])) {
+			close_image(&s->v[s->n]);	/* another backup's (a tape) */
+			memset(&s->v[s->n], 0, sizeof(s->v[s->n]));
+			return 0;
 		}
 		if (s->n > start)
 			s->v[s->n - 1].followed = true;
@@ -136,17 +170,10 @@ static int check_set(struct mb_image_set *s, struct mb_error *e)
 	return 0;
 }
 
-/* An image of a set without its trailer (a device that failed) holds
- * nothing: its items are on the survivors' rescue images.  Only an image
- * that can seek tells before it is read; one of a set of one always holds
- * its items (a damaged one fails as it is read). */
 static void check_trailers(struct mb_image_set *s)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (s->devices > 1 && s->v[i].seekable) {
-			s->v[i].usable = mb_image_trailer(s->v[i].r, &s->v[i].why) != NULL;
-			s->v[i].next = SIZE_MAX;	/* the reader is past the members */
-		}
+		check_trailer(&s->v[i]);
 }
 
 void mb_set_read_stats(const struct mb_image_set *s, uint64_t *records,
@@ -198,13 +225,17 @@ static void add_items(struct mb_image_set *s, size_t i)
 	const struct mb_index *ix = s->v[i].idx;
 	uint32_t part = ix->meta.part ? ix->meta.part : 1;
 
-	for (size_t k = 0; k < ix->n && s->v[i].usable; k++) {
+	/* a rescue image cut short still names what it was to hold: missing
+	 * through its own damage, not through a device left out */
+	bool named = !s->v[i].usable && part > 1;
+
+	for (size_t k = 0; k < ix->n && (s->v[i].usable || named); k++) {
 		const struct mb_entry *t = &ix->v[k].ent;
 
 		if (t->type != MB_T_DIR)
 			s->w[s->nw++] = (struct mb_set_item){ t->path, t->type, t->size,
 				t->seg_offset, t->seg_length, ix->meta.device_index,
-				part, (long)i, k, 0, false };
+				part, named ? -1 : (long)i, k, 0, false };
 	}
 	for (size_t k = 0; k < ix->meta.n_peers; k++) {
 		const struct mb_image_peer *p = &ix->meta.peers[k];
@@ -244,14 +275,12 @@ static int collect(struct mb_image_set *s, struct mb_error *e)
 int mb_set_open(struct mb_image_set *s, const struct mb_options *opt,
 		const char *const *media, size_t n_media, int flags, struct mb_error *e)
 {
-	bool first = flags & MB_SET_FIRST_ONLY;
-
 	memset(s, 0, sizeof(*s));
 	if (n_media == 0)	/* the "missing --from" error */
-		return load_medium(s, opt, NULL, first, e) < 0 ? -1 :
+		return load_medium(s, opt, NULL, flags, e) < 0 ? -1 :
 		       mb_fail(e, MB_ERR_USAGE, 0, "no image given");
 	for (size_t i = 0; i < n_media; i++)
-		if (load_medium(s, opt, media[i], first, e) < 0)
+		if (load_medium(s, opt, media[i], flags, e) < 0)
 			return -1;
 	if (check_set(s, e) < 0)
 		return -1;

@@ -33,6 +33,7 @@ struct mb_set_image {
 	bool usable;		/* holds its items: not a set member whose
 				 * trailer cannot be read (a failed device) */
 	struct mb_error why;	/* !usable: why (its trailer's error) */
+	bool trailer_read;	/* usable says what its trailer showed */
 	size_t next;		/* index entry the reader returns next */
 	struct mb_progress_input *count;	/* what r reads through (progress.h) */
 };

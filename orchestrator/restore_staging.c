@@ -22,20 +22,30 @@ bool mb_staging_name(const char *name)
 	return strncmp(name, MB_STAGING_PREFIX, strlen(MB_STAGING_PREFIX)) == 0;
 }
 
+/* The directory name under at, for reading (NULL with errno). */
+static DIR *dir_at(int at, const char *name, int flags)
+{
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	int err = errno;
+
+	if (!d && fd >= 0) {
+		close(fd);
+		errno = err;
+	}
+	return d;
+}
+
 /* Empties and removes one leftover: it may hold only regular files (ours);
  * anything else stays, and so does the directory, with an error. */
 static int clear_one(int top, const char *name, const char *target, struct mb_error *e)
 {
-	int fd = openat(top, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	DIR *d = dir_at(top, name, O_NOFOLLOW);
 	struct dirent *de;
 	int rc = 0;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return mb_fail(e, MB_ERR_TARGET, errno, "unable to clear '%s/%s'", target, name);
-	}
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
 		    unlinkat(dirfd(d), de->d_name, 0) < 0 && rc == 0)
@@ -49,17 +59,13 @@ static int clear_one(int top, const char *name, const char *target, struct mb_er
 
 static int clear_leftovers(struct mb_staging *s, struct mb_error *e)
 {
-	int fd = openat(s->top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	DIR *d = dir_at(s->top, ".", 0);
 	struct dirent *de;
 	int rc = 0;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return mb_fail(e, MB_ERR_TARGET, errno, "unable to open restore target '%s'",
 			       s->target);
-	}
 	while (rc == 0 && (de = readdir(d)))
 		if (mb_staging_name(de->d_name)) {
 			rc = clear_one(s->top, de->d_name, s->target, e);

@@ -339,7 +339,7 @@ static int file_open_read(struct mb_media_in *m, const char *arg,
 	if (fd < 0)
 		return mb_fail(e, errno == ENOENT ? MB_ERR_NOT_FOUND : MB_ERR_IO, errno,
 			       "unable to open image '%s'", arg);
-	m->keeps_images = true;
+	m->images = MB_IMAGES_BYTES;
 	return fd_in_start(m, fd, e);
 }
 

@@ -277,14 +277,29 @@ struct mb_s3_settings {
 
 /* ---- reading ---- */
 
+/* How a medium read gives the images after its first (a set member's
+ * rescue images), the driver's word on what the device can do. */
+enum mb_media_images {
+	MB_IMAGES_ONE,		/* its first only: read in order once (standard
+				 * input, a pipe, a compressed image on tape) */
+	MB_IMAGES_FILES,	/* one head over files between filemarks (a tape):
+				 * the next image is read on past a filemark, an
+				 * earlier one by rewinding and spacing filemarks
+				 * forward; every image's input stays valid, an
+				 * image read after another moves the head back
+				 * first, so readers go image by image, forward */
+	MB_IMAGES_BYTES,	/* every byte of every image at any time, each
+				 * image's input its own (a file, an object) */
+};
+
 struct mb_media_in {
 	const struct mb_media_ops *ops;
 	char *spec;
 	const char *name;	/* what messages call it ("standard input") */
 	int fd;
 	bool sequential;	/* set by the driver: this medium cannot seek */
-	bool keeps_images;	/* set by the driver: readers of earlier images
-				 * stay valid after mb_media_next_image() */
+	enum mb_media_images images;	/* set by the driver: how it reaches
+					 * the images after the first */
 	uint64_t base;		/* file: byte of the medium where the image starts */
 	uint64_t size;		/* set by a driver that seeks and knows it without an
 				 * fd (an object's size); 0: fstat of fd, or unknown */
@@ -312,8 +327,8 @@ const struct mb_image_input *mb_media_input(struct mb_media_in *m);
  * byte after it, on tape in the next tape file.  1 if there is one (then
  * mb_media_input() is its input and m->name its name, "PATH@BYTE" on a
  * file), 0 if none follows, -1 on error (a pipe cannot: MB_ERR_MEDIA).
- * On a file, readers opened on earlier images stay valid; on a tape only
- * the current image can be read (one drive). */
+ * Readers opened on earlier images stay valid (m->images says what
+ * reaching them costs: on a tape, moving the head back). */
 int mb_media_next_image(struct mb_media_in *m, uint64_t size, struct mb_error *e);
 /* Records read and the record size (0 and 0 on a medium without). */
 void mb_media_read_stats(const struct mb_media_in *m, uint64_t *records,

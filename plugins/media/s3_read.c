@@ -185,7 +185,7 @@ int mbm_s3_open_read(struct mb_media_in *m, const char *arg, const struct mb_med
 		return -1;
 	mb_debug("s3: '%s' is %" PRIu64 " bytes", r->c.spec, r->size);
 	m->size = r->size;	/* a compressed image's seek table is at its end */
-	m->keeps_images = true;
+	m->images = MB_IMAGES_BYTES;
 	return img_push(m, 0, NULL, e);
 }
 

@@ -70,6 +70,30 @@ bool mbt_kv(const char *text, const char *key, char *out, size_t cap);
 int mbt_volume_change(const char *cmd, const char *dev, uint32_t volume,
 		      struct mb_error *e);
 
+/* A drive being read (tape_pos.c): where its head is on the loaded
+ * volume, counted by us (the emulated drive's READ POSITION fails, and its
+ * MTBSF lands one object too far), so a move is forward by records inside
+ * a tape file, forward by filemarks to a later file, and a rewind plus
+ * filemarks only to go back.  file < 0: unknown (after an error or the
+ * end of data), the next move rewinds. */
+struct mbt_drive {
+	int fd;
+	const char *dev;
+	long file;			/* tape file the head is in (0: the label) */
+	uint64_t rec;			/* records of it passed */
+	uint64_t rewinds, files_spaced, records_spaced;
+};
+/* Rewinds (the position is then BOT). */
+int mbt_rewind(struct mbt_drive *d, struct mb_error *e);
+/* Puts the head at record rec of tape file file of the loaded volume;
+ * -2 (no error set) if that file ends before record rec. */
+int mbt_goto(struct mbt_drive *d, uint32_t file, uint64_t rec, struct mb_error *e);
+/* mbt_read_record, counting what the head passed. */
+ssize_t mbt_drive_read(struct mbt_drive *d, void *buf, size_t cap, struct mb_error *e);
+/* The head is at block blk (LOCATE) which is record rec of file; 0 if
+ * the drive did it, -1 (no error: fall back to mbt_goto) if not. */
+int mbt_locate(struct mbt_drive *d, long blk, uint32_t file, uint64_t rec);
+
 #define MBT_LABEL_NAME "MBACKUP.LABEL"
 #define MBT_EOV_NAME "MBACKUP.EOV"
 

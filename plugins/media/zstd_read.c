@@ -476,7 +476,7 @@ static uint64_t medium_size(const struct mb_media_in *m)
 		return 0;
 	if (m->size)
 		return m->size;
-	if (m->keeps_images && m->fd >= 0 && fstat(m->fd, &st) == 0 && S_ISREG(st.st_mode))
+	if (m->images == MB_IMAGES_BYTES && m->fd >= 0 && fstat(m->fd, &st) == 0 && S_ISREG(st.st_mode))
 		return (uint64_t)st.st_size;
 	return 0;
 }
@@ -511,7 +511,7 @@ static int take_over(struct mb_media_in *m, bool compressed, const unsigned char
 		z->peek_len = 0;	/* read again from byte 0 */
 	z->c_read = 0;
 	m->sequential = !z->seekable;
-	m->keeps_images = z->seekable;
+	m->images = z->seekable ? z->lower.images : MB_IMAGES_ONE;
 	return zimg_push(m, 0, NULL, e);
 }
 
