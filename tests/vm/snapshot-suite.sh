@@ -74,6 +74,20 @@ exit_is 0 "check of a linear LV exits 0"
 like "$RUN_ERR" "lvm: '$VG/lin' is linear or striped, not raid1: a classic snapshot stands in: container 25 MiB \(10% of the origin\) on '${disks[1]}', chunk 8 KiB" \
 	"check names the method, the container and why"
 is "$(snaps)" "" "check created nothing"
+like "$RUN_ERR" "snapshot: writers to throttle if need be: cgroup '$CG' on $DEVNO" \
+	"check names the writers' cgroup it would throttle"
+unlike "$RUN_ERR" "controller: its buffered writes" "check: that cgroup has the memory and io controllers"
+# A cgroup with io but not memory (its parent enables +io alone): check
+# says its write-back escapes io.max.  The holder goes there and back.
+NOMEM=/sys/fs/cgroup/mbio
+mkdir -p "$NOMEM" && echo +io >"$NOMEM/cgroup.subtree_control" && mkdir -p "$NOMEM/w" &&
+	echo "$HOLDER" >"$NOMEM/w/cgroup.procs" || bail_out "unable to set up $NOMEM/w"
+run "$MB" check --db none --mirror "lvm:$VG/lin" --source "$D" --catalog "$CATALOG" \
+	--snapshot-pv "${disks[1]}"
+exit_is 0 "check with the writers' cgroup lacking memory exits 0 (a warning, not a refusal)"
+like "$RUN_ERR" "snapshot: cgroup '$NOMEM/w' has no memory controller: its buffered writes \(write-back\) escape io.max \(HINT: echo '\+memory \+io' > its parent's cgroup.subtree_control\)" \
+	"check says the cgroup lacks memory and how to enable it"
+echo "$HOLDER" >"$CG/cgroup.procs" && rmdir "$NOMEM/w" "$NOMEM" || bail_out "unable to remove $NOMEM"
 
 # ---- bad input: a container that cannot fit, a PV of no VG ----
 run "$MB" check --db none --mirror "lvm:$VG/lin" --source "$D" --snapshot-size 5G
