@@ -164,7 +164,9 @@ static int thin_check(struct mb_mirror *m, struct mb_error *e)
 		f.meta ? " (metadata)" : "", t->pool_bytes >> 20, t->chunk_bytes >> 10,
 		THIN_EXTEND_AT, strtoll(v, NULL, 10) >> 20,
 		m->snap.extend_max ? " up to --snapshot-extend-max" : "",
-		off ? "never (--throttle-writers off)" : "at 80% when it cannot grow", THIN_ABORT_AT,
+		off ? "never (--throttle-writers off)"
+		    : "when it cannot grow and its fill outruns the room (at 80% at the latest)",
+		THIN_ABORT_AT,
 		m->snap.discard_behind && strcmp(m->snap.discard_behind, "off") == 0
 			? "no discard-behind (--discard-behind off)"
 			: "its blocks given back outside the set and behind the stream");
@@ -280,10 +282,14 @@ static int thin_stream_plan(struct mb_mirror *m, const struct mb_mirror_range *v
 {
 	struct thin *t = m->priv;
 	long long t0 = mb_now_ms();
+	int rc;
 
 	if (m->snap.discard_behind && strcmp(m->snap.discard_behind, "off") == 0)
 		return 0;
-	if (mb_dm_reload_thin_rw(t->snap_dm, &t->snap, e) < 0 ||
+	mb_snap_watch_tables(t->watch, true);
+	rc = mb_dm_reload_thin_rw(t->snap_dm, &t->snap, e);
+	mb_snap_watch_tables(t->watch, false);
+	if (rc < 0 ||
 	    mb_discard_open(&t->discard, m->split_path, (uint64_t)t->chunk_bytes, v, n, e) < 0)
 		return -1;
 	mb_snap_fault_point("thin-discarded");

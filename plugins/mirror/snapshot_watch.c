@@ -78,6 +78,9 @@ struct mb_snap_watch {
 	struct mb_snap_watch_conf conf;
 	pthread_t thread;
 	pthread_mutex_t lock;
+	/* held across an lvextend, which suspends and reloads the pool's
+	 * table: a thin table loaded meanwhile is refused (EINVAL) */
+	pthread_mutex_t tables;
 	pthread_cond_t wake;
 	bool stop, cannot_grow, invalid, dropped;
 	bool meta_cannot_grow;		/* a thin pool's metadata */
@@ -103,6 +106,26 @@ static long long horizon_ms(const struct mb_snap_watch *w)
 {
 	return 2 * w->extend_ms > 2000 ? 2 * w->extend_ms : 2000;
 }
+/* One lvextend, with the tables held (mb_snap_watch_tables). */
+static int extend(struct mb_snap_watch *w, const char *const *argv, struct mb_error *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&w->tables);
+	rc = mb_spawn(argv, LVEXTEND_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e);
+	pthread_mutex_unlock(&w->tables);
+	return rc;
+}
+
+void mb_snap_watch_tables(struct mb_snap_watch *w, bool hold)
+{
+	if (!w)
+		return;
+	if (hold)
+		pthread_mutex_lock(&w->tables);
+	else
+		pthread_mutex_unlock(&w->tables);
+}
 
 static bool grow(struct mb_snap_watch *w)
 {
@@ -123,7 +146,7 @@ static bool grow(struct mb_snap_watch *w)
 		return false;
 	}
 	snprintf(size, sizeof(size), "+%lldk", add >> 10);
-	if (mb_spawn(argv, LVEXTEND_TIMEOUT_MS, MB_ERR_MIRROR, NULL, &e) < 0) {
+	if (extend(w, argv, &e) < 0) {
 		mb_warn("snapshot: unable to extend '%s' (%s); it cannot grow further", target, e.msg);
 		return false;
 	}
@@ -158,7 +181,7 @@ static bool grow_meta(struct mb_snap_watch *w)
 		return false;
 	}
 	snprintf(size, sizeof(size), "+%lldk", add >> 10);
-	if (mb_spawn(argv, LVEXTEND_TIMEOUT_MS, MB_ERR_MIRROR, NULL, &e) < 0) {
+	if (extend(w, argv, &e) < 0) {
 		mb_warn("snapshot: unable to extend the metadata of '%s' (%s); it cannot grow further",
 			target, e.msg);
 		return false;
@@ -462,10 +485,12 @@ int mb_snap_watch_start(struct mb_snap_watch **out, const struct mb_snap_watch_c
 	w->size_initial = conf->size;
 	w->meta_initial = conf->meta_size;
 	pthread_mutex_init(&w->lock, NULL);
+	pthread_mutex_init(&w->tables, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	if ((err = pthread_create(&w->thread, NULL, watch_main, w)) != 0) {
 		pthread_cond_destroy(&w->wake);
 		pthread_mutex_destroy(&w->lock);
+		pthread_mutex_destroy(&w->tables);
 		free(w);
 		return mb_fail(e, MB_ERR_GENERAL, err, "unable to watch snapshot '%s'",
 			       conf->snap_lv);
@@ -508,5 +533,6 @@ void mb_snap_watch_stop(struct mb_snap_watch *w, struct mb_mirror_stats *st)
 	}
 	pthread_cond_destroy(&w->wake);
 	pthread_mutex_destroy(&w->lock);
+	pthread_mutex_destroy(&w->tables);
 	free(w);
 }
