@@ -502,15 +502,13 @@ static int scrub(const char *vg, const char *lv, const char *action, const struc
  * check, never after a repair); when it finds any, repair and check again.
  * differ: the witness's proof already found the legs different, so the
  * first check would only count what the repair mends: repair at once (a
- * full pass less). */
+ * full pass less).  The caller has waited for md to be idle. */
 static int make_whole(const char *vg, const char *lv, bool differ, const struct mb_undo_ctx *ctx,
 		      struct mb_error *e)
 {
 	unsigned long long found = 0, left = 0;
-	struct lv_state st;
 
-	if (wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e) < 0 ||
-	    (!differ && scrub(vg, lv, "check", ctx, &found, e) < 0))
+	if (!differ && scrub(vg, lv, "check", ctx, &found, e) < 0)
 		return -1;
 	if (!differ && found == 0)
 		return 0;
@@ -559,19 +557,35 @@ static int set_writemostly(const char *vg, const char *lv, const char *devices, 
 	return mb_spawn(argv, LVM_CMD_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e);
 }
 
+/* Where lvm_undo's time goes, in ms (logged at its end: bench/merge). */
+struct undo_times {
+	long long state, writemostly, merge, resync, proof, scrub, unmark;
+};
+
+/* ms since *t, and *t := now. */
+static long long lap(long long *t)
+{
+	long long now = mb_now_ms(), d = now - *t;
+
+	*t = now;
+	return d;
+}
+
 static int merge_image(const char *vg, const char *lv, const struct lv_state *st,
-		       struct mb_error *e)
+		       struct undo_times *ut, struct mb_error *e)
 {
 	char image[3 * LVM_NAME_MAX];
 	const char *argv[] = { "lvconvert", "-y", "--merge", image, NULL };
-	long long t0 = mb_now_ms();
+	long long t = mb_now_ms();
 
 	snprintf(image, sizeof(image), "%s/%s", vg, st->split_lv);
 	if (!st->last_writemostly && set_writemostly(vg, lv, st->last_devices, 'y', e) < 0)
 		return -1;
+	ut->writemostly = lap(&t);
 	if (mb_spawn(argv, LVM_CMD_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e) < 0)
 		return -1;
-	mb_info("lvm: merged '%s' back into '%s/%s' in %lld ms", image, vg, lv, mb_now_ms() - t0);
+	ut->merge = lap(&t);
+	mb_info("lvm: merged '%s' back into '%s/%s' in %lld ms", image, vg, lv, ut->merge);
 	return 0;
 }
 
@@ -639,26 +653,23 @@ static bool witnessed(const char *vg, const char *lv, struct mb_lvm_dirty *d)
 	return rc == 0;
 }
 
-/* After the merge's resync: leg 0 and the merged leg are equal on every
- * area written since the split.  The witness is read after the merge: its
+/* After the merge's resync (the caller waited for it): leg 0 and the
+ * merged leg are equal on every area written since the split.  The
+ * witness is read after the merge: its
  * counters survive the merge's table reload (merge-diag.sh) and count
  * writes still in flight, so it covers every write up to this moment; a
  * write after it reaches both legs.  0: proven; 1: not (no witness, a
  * read failed: the caller scrubs in full); 2: the legs differ there (the
  * caller repairs). */
-static int prove_witnessed(const char *vg, const char *lv, int leg, const struct mb_undo_ctx *ctx,
-			   struct mb_error *e)
+static int prove_witnessed(const char *vg, const char *lv, int leg)
 {
 	char a[LVM_DEV_MAX], b[LVM_DEV_MAX];
 	struct mb_lvm_dirty d = { 0 };
 	struct mb_lvm_compare c;
 	struct mb_error ce = { 0 };
 	long long t0 = mb_now_ms();
-	struct lv_state st;
 	int rc = 1;
 
-	if (wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e) < 0)
-		return -1;
 	if (!witnessed(vg, lv, &d) || !sub_dev(vg, lv, "rimage", 0, a, sizeof(a)) ||
 	    !sub_dev(vg, lv, "rimage", leg, b, sizeof(b)))
 		goto out;
@@ -705,7 +716,10 @@ static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_er
 {
 	char vg[LVM_NAME_MAX], lv[LVM_NAME_MAX];
 	const char *why;
-	struct lv_state st;
+	struct lv_state st, now;
+	struct undo_times ut = { 0 };
+	long long t0 = mb_now_ms(), t = t0;
+	bool witness = false;
 	int proof = 1;
 
 	if (parse_vg_lv(arg, vg, lv, e) < 0 || lv_state_read(vg, lv, &st, e) < 0)
@@ -716,21 +730,35 @@ static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_er
 		witness_stop(vg, lv);
 		return wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e);
 	}
+	ut.state = lap(&t);
 	if (st.split_lv[0]) {
 		why = full_scrub_reason(vg, &st);
 		if (why)
 			mb_info("lvm: %s: scrubbing '%s/%s' in full", why, vg, lv);
-		if (merge_image(vg, lv, &st, e) < 0)
+		witness = !why;
+		if (merge_image(vg, lv, &st, &ut, e) < 0)
 			return -1;
 		mb_snap_fault_point("lvm-merged");
 		fault_stop("lvm-merged");
-		if (!why && (proof = prove_witnessed(vg, lv, st.last, ctx, e)) < 0)
-			return -1;
+		t = mb_now_ms();
 	}
+	if (wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &now, e) < 0)
+		return -1;
+	ut.resync = lap(&t);
+	if (witness)
+		proof = prove_witnessed(vg, lv, st.last);
+	ut.proof = lap(&t);
 	if (proof != 0 && make_whole(vg, lv, proof == 2, ctx, e) < 0)
 		return -1;
+	ut.scrub = lap(&t);
 	witness_stop(vg, lv);
-	return set_writemostly(vg, lv, st.last_devices, 'n', e);
+	if (set_writemostly(vg, lv, st.last_devices, 'n', e) < 0)
+		return -1;
+	ut.unmark = lap(&t);
+	mb_info("lvm: '%s/%s' back in %lld ms: lvs %lld, write-mostly %lld, merge %lld, "
+		"resync wait %lld, proof %lld, scrubs %lld, write-mostly off %lld ms", vg, lv,
+		t - t0, ut.state, ut.writemostly, ut.merge, ut.resync, ut.proof, ut.scrub, ut.unmark);
+	return 0;
 }
 
 static void lvm_close(struct mb_mirror *m)
