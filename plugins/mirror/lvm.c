@@ -51,6 +51,7 @@
 #include "common/log.h"
 #include "common/spawn.h"
 #include "plugins/mirror/dm.h"
+#include "plugins/mirror/lvm_md.h"
 #include "plugins/mirror/lvm_proof.h"
 #include "plugins/mirror/lvm_witness.h"
 #include "plugins/mirror/snapshot.h"
@@ -59,7 +60,6 @@
 #define LVM_CMD_TIMEOUT_MS 120000	/* lvs, lvchange, lvconvert --merge */
 #define LVM_SPLIT_TIMEOUT_MS 60000	/* inside the window: the guard bounds it anyway */
 #define LVM_SYNC_TIMEOUT_S 600		/* P1's default wait for a resync (--sync-timeout) */
-#define LVM_SCRUB_TIMEOUT_S 3600	/* a scrub reads the whole LV */
 #define LVM_POLL_MS 500
 #define LVM_DEV_MAX (2 * (2 * LVM_NAME_MAX + 24) + 32)	/* a /dev/mapper node */
 
@@ -478,56 +478,6 @@ static int lvm_split(struct mb_mirror *m, struct mb_error *e)
 	return m->split_path ? 0 : mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to split");
 }
 
-/* Runs one scrub (check or repair) to its end; *mismatches is what md found. */
-static int scrub(const char *vg, const char *lv, const char *action, const struct mb_undo_ctx *ctx,
-		 unsigned long long *mismatches, struct mb_error *e)
-{
-	char target[2 * LVM_NAME_MAX + 2];
-	const char *argv[] = { "lvchange", "--syncaction", action, target, NULL };
-	long long t0 = mb_now_ms();
-	struct lv_state st;
-
-	snprintf(target, sizeof(target), "%s/%s", vg, lv);
-	if (mb_spawn(argv, LVM_CMD_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e) < 0 ||
-	    wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e) < 0)
-		return -1;
-	*mismatches = st.mismatches;
-	mb_info("lvm: %s scrub of '%s' done in %lld ms, %llu mismatched sectors", action,
-		target, mb_now_ms() - t0, st.mismatches);
-	return 0;
-}
-
-/* After a merge: the legs are equal, whatever the merge resynced.  A
- * check scrub counts mismatches (dm-raid reports the count only after a
- * check, never after a repair); when it finds any, repair and check again.
- * differ: the witness's proof already found the legs different, so the
- * first check would only count what the repair mends: repair at once (a
- * full pass less).  The caller has waited for md to be idle. */
-static int make_whole(const char *vg, const char *lv, bool differ, const struct mb_undo_ctx *ctx,
-		      struct mb_error *e)
-{
-	unsigned long long found = 0, left = 0;
-
-	if (!differ && scrub(vg, lv, "check", ctx, &found, e) < 0)
-		return -1;
-	if (!differ && found == 0)
-		return 0;
-	if (differ)
-		mb_warn("lvm: the merge left '%s/%s' out of sync where the split wrote; repairing",
-			vg, lv);
-	else
-		mb_warn("lvm: the merge left %llu sectors of '%s/%s' out of sync; repairing",
-			found, vg, lv);
-	if (scrub(vg, lv, "repair", ctx, &left, e) < 0 || scrub(vg, lv, "check", ctx, &left, e) < 0)
-		return -1;
-	if (left == 0)
-		return 0;
-	mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s/%s' still has %llu mismatched sectors "
-		"after a repair", vg, lv, left);
-	mb_hint(e, "inspect the legs; lvchange --syncaction repair %s/%s", vg, lv);
-	return -1;
-}
-
 /* Marks the PVs of the split leg write-mostly for vg/lv (on 'y') or not
  * ('n'): md then reads only the other legs, so a leg the merge failed to
  * resync is never read before the scrub has repaired it. */
@@ -716,7 +666,8 @@ static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_er
 {
 	char vg[LVM_NAME_MAX], lv[LVM_NAME_MAX];
 	const char *why;
-	struct lv_state st, now;
+	struct lv_state st;
+	struct mb_dm_raid md;
 	struct undo_times ut = { 0 };
 	long long t0 = mb_now_ms(), t = t0;
 	bool witness = false;
@@ -728,7 +679,7 @@ static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_er
 		return mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s' not found", arg);
 	if (!st.split_lv[0] && !st.last_writemostly) {
 		witness_stop(vg, lv);
-		return wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e);
+		return wait_idle(vg, lv, MB_LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e);
 	}
 	ut.state = lap(&t);
 	if (st.split_lv[0]) {
@@ -742,13 +693,13 @@ static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_er
 		fault_stop("lvm-merged");
 		t = mb_now_ms();
 	}
-	if (wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &now, e) < 0)
+	if (mb_lvm_md_wait(vg, lv, MB_LVM_SCRUB_TIMEOUT_S, ctx, &md, e) < 0)
 		return -1;
 	ut.resync = lap(&t);
 	if (witness)
 		proof = prove_witnessed(vg, lv, st.last);
 	ut.proof = lap(&t);
-	if (proof != 0 && make_whole(vg, lv, proof == 2, ctx, e) < 0)
+	if (proof != 0 && mb_lvm_md_make_whole(vg, lv, proof == 2, ctx, e) < 0)
 		return -1;
 	ut.scrub = lap(&t);
 	witness_stop(vg, lv);
