@@ -605,11 +605,14 @@ static bool witnessed(const char *vg, const char *lv, struct mb_lvm_dirty *d)
 
 /* After the merge's resync (the caller waited for it): leg 0 and the
  * merged leg are equal on every area written since the split.  The
- * witness is read after the merge: its
- * counters survive the merge's table reload (merge-diag.sh) and count
- * writes still in flight, so it covers every write up to this moment; a
- * write after it reaches both legs.  0: proven; 1: not (no witness, a
- * read failed: the caller scrubs in full); 2: the legs differ there (the
+ * witness is read after the merge: its counters survive the merge's table
+ * reload (merge-diag.sh) and count writes still in flight, so it covers
+ * every write up to this moment; a write after it reaches both legs.  A
+ * piece where the merge's resync left the legs different is copied from
+ * leg 0 and compared again (lvm_proof.c: the merged leg is write-mostly
+ * until the end of the undo, so md reads only leg 0 meanwhile), instead of
+ * two passes over the whole LV.  0: proven; 1: not (no witness, a read
+ * failed: the caller scrubs in full); 2: the legs still differ there (the
  * caller repairs). */
 static int prove_witnessed(const char *vg, const char *lv, int leg)
 {
@@ -623,12 +626,20 @@ static int prove_witnessed(const char *vg, const char *lv, int leg)
 	if (!witnessed(vg, lv, &d) || !sub_dev(vg, lv, "rimage", 0, a, sizeof(a)) ||
 	    !sub_dev(vg, lv, "rimage", leg, b, sizeof(b)))
 		goto out;
-	rc = mb_lvm_compare_dirty(a, b, &d, &c, &ce);
+	rc = mb_lvm_mend_dirty(a, b, &d, &c, &ce);
+	if (c.mended)
+		mb_warn("lvm: the merge left '%s/%s' different on its legs in %llu pieces "
+			"(%llu KiB, the first at byte %llu) where the split wrote; copied them "
+			"from leg 0 and compared again", vg, lv, (unsigned long long)c.mended,
+			(unsigned long long)c.bytes_mended >> 10,
+			(unsigned long long)c.mended_at);
 	if (rc < 0)
 		mb_info("lvm: %s: scrubbing '%s/%s' in full", ce.msg, vg, lv);
 	else if (rc > 0)
-		mb_warn("lvm: the merge left '%s/%s' different on its legs at byte %llu; "
-			"scrubbing in full", vg, lv, (unsigned long long)c.differ_at);
+		mb_warn("lvm: the merge left '%s/%s' different on its legs at byte %llu%s%s; "
+			"scrubbing in full", vg, lv, (unsigned long long)c.differ_at,
+			c.mend_errno ? ", unable to copy it: " : "",
+			c.mend_errno ? strerror(c.mend_errno) : "");
 	else
 		mb_info("lvm: proved '%s/%s' whole where the split wrote: %llu of %llu areas "
 			"of %llu KiB written, %llu KiB read, %llu pieces read again, in %lld ms",
