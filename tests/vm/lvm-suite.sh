@@ -277,7 +277,7 @@ inject_after_merge() {
 	like "$RUN_ERR" "the merge left '$VG/xfs' different on its legs in [0-9]+ pieces \([0-9]+ KiB, the first at byte [0-9]+\) where the split wrote; copied them from leg 0" \
 		"... the witness's proof finds the damage in a written area (f1 at byte $off) and copies it"
 	at=$(grep -o "different on its legs in 1 pieces ([0-9]* KiB, the first at byte [0-9]*" <<<"$RUN_ERR" |
-		sed 's/.* \([0-9]*\) KiB, the first at byte \([0-9]*\)/\2 \1/')
+		sed 's/.*(\([0-9]*\) KiB, the first at byte \([0-9]*\)/\2 \1/')
 	read -r at n <<<"${at:-x 0}"
 	if [ "$at" != x ]; then
 		ok "... the one piece copied holds the damage ($at + $n KiB)" \
