@@ -141,9 +141,9 @@ static int render_entry(const struct mb_entry *t, struct ibuf *b,
 	if (ibuf_printf(b, e, "e %016" PRIx64 " %c %" PRIu64 " %" PRIu64 " %" PRIu64
 			" %" PRIu64 " %o %" PRIu32 " %" PRIu32 " %" PRIu64 " %s ",
 			t->image_offset, t->type, t->ino, t->size, t->seg_offset,
-			t->seg_length, t->mode, t->uid, t->gid, t->rdev, tm) < 0 ||
+			t->seg_length, t->mode, t->uid, t->gid, mb_entry_rdev(t), tm) < 0 ||
 	    mbi_escape(b, t->path, e) < 0 || ibuf_add(b, " ", 1, e) < 0 ||
-	    mbi_escape(b, t->link_target, e) < 0 || ibuf_add(b, "\n", 1, e) < 0)
+	    mbi_escape(b, mb_entry_link(t), e) < 0 || ibuf_add(b, "\n", 1, e) < 0)
 		return -1;
 	return 0;
 }
@@ -329,6 +329,15 @@ fail:
 	return -1;
 }
 
+int mbi_unescape_link(const char *f, size_t len, struct mb_entry *t)
+{
+	char *s;
+
+	if (mbi_unescape(f, len, MBI_DASH_NULL, &s) < 0)
+		return -1;
+	return mb_entry_set_link(t, s);
+}
+
 static int parse_hex16(const char *f, size_t len, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -464,6 +473,8 @@ static int parse_head(struct cursor *c, struct mb_index *idx, uint64_t *n,
 
 static int parse_entry(struct cursor *c, struct mb_entry *t, struct mb_error *e)
 {
+	uint64_t rdev;
+
 	if (next_line(c, e) < 0)
 		return -1;
 	if (c->l.n != 14 || !field_is(c, 0, "e") || c->l.fl[2] != 1)
@@ -479,14 +490,16 @@ static int parse_entry(struct cursor *c, struct mb_entry *t, struct mb_error *e)
 	    parse_mode(c->l.f[7], c->l.fl[7], &t->mode) < 0 ||
 	    parse_u32(c->l.f[8], c->l.fl[8], &t->uid) < 0 ||
 	    parse_u32(c->l.f[9], c->l.fl[9], &t->gid) < 0 ||
-	    mbi_parse_u64(c->l.f[10], c->l.fl[10], &t->rdev) < 0 ||
+	    mbi_parse_u64(c->l.f[10], c->l.fl[10], &rdev) < 0 ||
 	    mbi_parse_time(c->l.f[11], c->l.fl[11], &t->mtime_sec, &t->mtime_nsec) < 0)
 		return bad(c, e, "bad number in entry");
+	if (mb_entry_set_rdev(t, rdev) < 0)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read the index of '%s'", c->name);
 	if (mbi_unescape(c->l.f[12], c->l.fl[12], MBI_DASH_NULL, &t->path) < 0 || !t->path)
 		return bad(c, e, "bad path in entry");
-	if (mbi_unescape(c->l.f[13], c->l.fl[13], MBI_DASH_NULL, &t->link_target) < 0)
+	if (mbi_unescape_link(c->l.f[13], c->l.fl[13], t) < 0)
 		return bad(c, e, "bad link target in entry");
-	if ((t->type == MB_T_SYMLINK || t->type == MB_T_HARDLINK) != !!t->link_target)
+	if ((t->type == MB_T_SYMLINK || t->type == MB_T_HARDLINK) != !!mb_entry_link(t))
 		return bad(c, e, "link target does not match the entry type");
 	if (t->seg_offset > t->size || t->seg_length > t->size - t->seg_offset ||
 	    (t->type != MB_T_FILE && t->seg_length))
