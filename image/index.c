@@ -106,30 +106,70 @@ static uint64_t *entry_inodes(struct mb_entry *const *v, size_t n, size_t *out_n
 	return ino;
 }
 
-static int render_bitmap(struct mb_entry *const *v, size_t n, struct mbi_text *t,
+static int bitmap_line(struct mbi_text *t, uint64_t word, uint64_t bits, struct mb_error *e)
+{
+	if (ibuf_printf(&t->b, e, "i %016" PRIx64 " %016" PRIx64 "\n", word, bits) < 0)
+		return -1;
+	return mbi_text_step(t, e);
+}
+
+/* The bitmap's lines from a dense copy of it, words 0..max/64. */
+static int bitmap_dense(struct mb_entry *const *v, size_t n, uint64_t max, struct mbi_text *t,
+			struct mb_error *e)
+{
+	uint64_t *w = calloc(max / 64 + 1, sizeof(*w));
+	int rc = 0;
+
+	if (!w)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to build the inode bitmap");
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->ino)
+			w[v[i]->ino / 64] |= UINT64_C(1) << (v[i]->ino % 64);
+	for (uint64_t word = 0; rc == 0 && word <= max / 64; word++)
+		if (w[word])
+			rc = bitmap_line(t, word, w[word], e);
+	free(w);
+	return rc;
+}
+
+/* The bitmap's lines from the sorted inode numbers. */
+static int bitmap_sorted(struct mb_entry *const *v, size_t n, struct mbi_text *t,
 			 struct mb_error *e)
 {
 	size_t k, i = 0;
 	uint64_t *ino = entry_inodes(v, n, &k);
-	int rc = -1;
+	int rc = 0;
 
-	if (!ino) {
-		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to build the inode bitmap");
-		goto out;
-	}
-	while (i < k) {
+	if (!ino)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to build the inode bitmap");
+	while (rc == 0 && i < k) {
 		uint64_t word = ino[i] / 64, bits = 0;
 
 		for (; i < k && ino[i] / 64 == word; i++)
 			bits |= UINT64_C(1) << (ino[i] % 64);
-		if (ibuf_printf(&t->b, e, "i %016" PRIx64 " %016" PRIx64 "\n", word, bits) < 0 ||
-		    mbi_text_step(t, e) < 0)
-			goto out;
+		rc = bitmap_line(t, word, bits, e);
 	}
-	rc = 0;
-out:
 	free(ino);
 	return rc;
+}
+
+/* The same lines either way (the words in order, each with its bits):
+ * from a dense bitmap when it is no larger than the sorted list of 8
+ * bytes an entry, as where inodes are numbered densely from 1 (ext4: a
+ * set of 200,000 files in a 2,000,000-inode filesystem costs 250 KB at
+ * most, not 1.6 MB, at the stream's peak, where this runs); from the
+ * sorted list where they are sparse (xfs's numbers carry the AG). */
+static int render_bitmap(struct mb_entry *const *v, size_t n, struct mbi_text *t,
+			 struct mb_error *e)
+{
+	uint64_t max = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->ino > max)
+			max = v[i]->ino;
+	if (max / 64 < n)
+		return bitmap_dense(v, n, max, t, e);
+	return bitmap_sorted(v, n, t, e);
 }
 
 static int render_entry(const struct mb_entry *t, struct ibuf *b,
