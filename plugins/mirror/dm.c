@@ -2,6 +2,7 @@
 #include "plugins/mirror/dm.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <libdevmapper.h>
 #include <sys/sysmacros.h>
 #include <stdlib.h>
@@ -117,6 +118,34 @@ int mb_dm_snapshot_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_e
 	f->used = s->used_sectors + (s->has_metadata_sectors ? s->metadata_sectors : 0);
 	f->total = s->total_sectors;
 	f->invalid = s->invalid || s->overflow || s->merge_failed;
+	rc = 0;
+out:
+	if (mem)
+		dm_pool_destroy(mem);
+	free(params);
+	return rc;
+}
+
+int mb_dm_raid_state(const char *name, struct mb_dm_raid *r, struct mb_error *e)
+{
+	struct dm_status_raid *s = NULL;
+	struct dm_pool *mem = NULL;
+	uint64_t length;
+	char *params;
+	int rc = -1;
+
+	if (mb_dm_status_target(name, "raid", &params, &length, e) < 0)
+		return -1;
+	if (!(mem = dm_pool_create("mbackup", 1024)) || !dm_get_status_raid(mem, params, &s)) {
+		mb_fail(e, MB_ERR_MIRROR, 0, "unable to parse the status of raid '%s': '%s'",
+			name, params);
+		goto out;
+	}
+	r->insync = s->insync_regions;
+	r->total = s->total_regions;
+	r->mismatches = s->mismatch_count;
+	snprintf(r->health, sizeof(r->health), "%s", s->dev_health ? s->dev_health : "");
+	snprintf(r->action, sizeof(r->action), "%s", s->sync_action ? s->sync_action : "");
 	rc = 0;
 out:
 	if (mem)

@@ -38,6 +38,17 @@ int mb_dm_status_target(const char *name, const char *type, char **params, uint6
 /* The status of snapshot device `name`. */
 int mb_dm_snapshot_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error *e);
 
+/* What a raid target's status says (dm-raid's own, no lvs). */
+struct mb_dm_raid {
+	uint64_t insync, total;	/* sectors: the sync ratio */
+	uint64_t mismatches;	/* counted by the last check */
+	char health[64];	/* a char a leg: A in sync, a not, D dead */
+	char action[16];	/* idle, frozen, resync, recover, check, repair */
+};
+
+/* The status of raid device `name`: a microsecond, against an lvs. */
+int mb_dm_raid_state(const char *name, struct mb_dm_raid *r, struct mb_error *e);
+
 /* dm_thin.c: a thin device's one target "thin MAJ:MIN ID" of sectors. */
 struct mb_dm_thin {
 	char pool_devno[32];	/* the pool's (-tpool) device, "253:3" */

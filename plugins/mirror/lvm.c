@@ -51,6 +51,7 @@
 #include "common/log.h"
 #include "common/spawn.h"
 #include "plugins/mirror/dm.h"
+#include "plugins/mirror/lvm_md.h"
 #include "plugins/mirror/lvm_proof.h"
 #include "plugins/mirror/lvm_witness.h"
 #include "plugins/mirror/snapshot.h"
@@ -59,7 +60,6 @@
 #define LVM_CMD_TIMEOUT_MS 120000	/* lvs, lvchange, lvconvert --merge */
 #define LVM_SPLIT_TIMEOUT_MS 60000	/* inside the window: the guard bounds it anyway */
 #define LVM_SYNC_TIMEOUT_S 600		/* P1's default wait for a resync (--sync-timeout) */
-#define LVM_SCRUB_TIMEOUT_S 3600	/* a scrub reads the whole LV */
 #define LVM_POLL_MS 500
 #define LVM_DEV_MAX (2 * (2 * LVM_NAME_MAX + 24) + 32)	/* a /dev/mapper node */
 
@@ -478,58 +478,6 @@ static int lvm_split(struct mb_mirror *m, struct mb_error *e)
 	return m->split_path ? 0 : mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to split");
 }
 
-/* Runs one scrub (check or repair) to its end; *mismatches is what md found. */
-static int scrub(const char *vg, const char *lv, const char *action, const struct mb_undo_ctx *ctx,
-		 unsigned long long *mismatches, struct mb_error *e)
-{
-	char target[2 * LVM_NAME_MAX + 2];
-	const char *argv[] = { "lvchange", "--syncaction", action, target, NULL };
-	long long t0 = mb_now_ms();
-	struct lv_state st;
-
-	snprintf(target, sizeof(target), "%s/%s", vg, lv);
-	if (mb_spawn(argv, LVM_CMD_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e) < 0 ||
-	    wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e) < 0)
-		return -1;
-	*mismatches = st.mismatches;
-	mb_info("lvm: %s scrub of '%s' done in %lld ms, %llu mismatched sectors", action,
-		target, mb_now_ms() - t0, st.mismatches);
-	return 0;
-}
-
-/* After a merge: the legs are equal, whatever the merge resynced.  A
- * check scrub counts mismatches (dm-raid reports the count only after a
- * check, never after a repair); when it finds any, repair and check again.
- * differ: the witness's proof already found the legs different, so the
- * first check would only count what the repair mends: repair at once (a
- * full pass less). */
-static int make_whole(const char *vg, const char *lv, bool differ, const struct mb_undo_ctx *ctx,
-		      struct mb_error *e)
-{
-	unsigned long long found = 0, left = 0;
-	struct lv_state st;
-
-	if (wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e) < 0 ||
-	    (!differ && scrub(vg, lv, "check", ctx, &found, e) < 0))
-		return -1;
-	if (!differ && found == 0)
-		return 0;
-	if (differ)
-		mb_warn("lvm: the merge left '%s/%s' out of sync where the split wrote; repairing",
-			vg, lv);
-	else
-		mb_warn("lvm: the merge left %llu sectors of '%s/%s' out of sync; repairing",
-			found, vg, lv);
-	if (scrub(vg, lv, "repair", ctx, &left, e) < 0 || scrub(vg, lv, "check", ctx, &left, e) < 0)
-		return -1;
-	if (left == 0)
-		return 0;
-	mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s/%s' still has %llu mismatched sectors "
-		"after a repair", vg, lv, left);
-	mb_hint(e, "inspect the legs; lvchange --syncaction repair %s/%s", vg, lv);
-	return -1;
-}
-
 /* Marks the PVs of the split leg write-mostly for vg/lv (on 'y') or not
  * ('n'): md then reads only the other legs, so a leg the merge failed to
  * resync is never read before the scrub has repaired it. */
@@ -559,19 +507,35 @@ static int set_writemostly(const char *vg, const char *lv, const char *devices, 
 	return mb_spawn(argv, LVM_CMD_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e);
 }
 
+/* Where lvm_undo's time goes, in ms (logged at its end: bench/merge). */
+struct undo_times {
+	long long state, writemostly, merge, resync, proof, scrub, unmark;
+};
+
+/* ms since *t, and *t := now. */
+static long long lap(long long *t)
+{
+	long long now = mb_now_ms(), d = now - *t;
+
+	*t = now;
+	return d;
+}
+
 static int merge_image(const char *vg, const char *lv, const struct lv_state *st,
-		       struct mb_error *e)
+		       struct undo_times *ut, struct mb_error *e)
 {
 	char image[3 * LVM_NAME_MAX];
 	const char *argv[] = { "lvconvert", "-y", "--merge", image, NULL };
-	long long t0 = mb_now_ms();
+	long long t = mb_now_ms();
 
 	snprintf(image, sizeof(image), "%s/%s", vg, st->split_lv);
 	if (!st->last_writemostly && set_writemostly(vg, lv, st->last_devices, 'y', e) < 0)
 		return -1;
+	ut->writemostly = lap(&t);
 	if (mb_spawn(argv, LVM_CMD_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e) < 0)
 		return -1;
-	mb_info("lvm: merged '%s' back into '%s/%s' in %lld ms", image, vg, lv, mb_now_ms() - t0);
+	ut->merge = lap(&t);
+	mb_info("lvm: merged '%s' back into '%s/%s' in %lld ms", image, vg, lv, ut->merge);
 	return 0;
 }
 
@@ -639,26 +603,23 @@ static bool witnessed(const char *vg, const char *lv, struct mb_lvm_dirty *d)
 	return rc == 0;
 }
 
-/* After the merge's resync: leg 0 and the merged leg are equal on every
- * area written since the split.  The witness is read after the merge: its
+/* After the merge's resync (the caller waited for it): leg 0 and the
+ * merged leg are equal on every area written since the split.  The
+ * witness is read after the merge: its
  * counters survive the merge's table reload (merge-diag.sh) and count
  * writes still in flight, so it covers every write up to this moment; a
  * write after it reaches both legs.  0: proven; 1: not (no witness, a
  * read failed: the caller scrubs in full); 2: the legs differ there (the
  * caller repairs). */
-static int prove_witnessed(const char *vg, const char *lv, int leg, const struct mb_undo_ctx *ctx,
-			   struct mb_error *e)
+static int prove_witnessed(const char *vg, const char *lv, int leg)
 {
 	char a[LVM_DEV_MAX], b[LVM_DEV_MAX];
 	struct mb_lvm_dirty d = { 0 };
 	struct mb_lvm_compare c;
 	struct mb_error ce = { 0 };
 	long long t0 = mb_now_ms();
-	struct lv_state st;
 	int rc = 1;
 
-	if (wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e) < 0)
-		return -1;
 	if (!witnessed(vg, lv, &d) || !sub_dev(vg, lv, "rimage", 0, a, sizeof(a)) ||
 	    !sub_dev(vg, lv, "rimage", leg, b, sizeof(b)))
 		goto out;
@@ -706,6 +667,10 @@ static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_er
 	char vg[LVM_NAME_MAX], lv[LVM_NAME_MAX];
 	const char *why;
 	struct lv_state st;
+	struct mb_dm_raid md;
+	struct undo_times ut = { 0 };
+	long long t0 = mb_now_ms(), t = t0;
+	bool witness = false;
 	int proof = 1;
 
 	if (parse_vg_lv(arg, vg, lv, e) < 0 || lv_state_read(vg, lv, &st, e) < 0)
@@ -714,23 +679,37 @@ static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_er
 		return mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s' not found", arg);
 	if (!st.split_lv[0] && !st.last_writemostly) {
 		witness_stop(vg, lv);
-		return wait_idle(vg, lv, LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e);
+		return wait_idle(vg, lv, MB_LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e);
 	}
+	ut.state = lap(&t);
 	if (st.split_lv[0]) {
 		why = full_scrub_reason(vg, &st);
 		if (why)
 			mb_info("lvm: %s: scrubbing '%s/%s' in full", why, vg, lv);
-		if (merge_image(vg, lv, &st, e) < 0)
+		witness = !why;
+		if (merge_image(vg, lv, &st, &ut, e) < 0)
 			return -1;
 		mb_snap_fault_point("lvm-merged");
 		fault_stop("lvm-merged");
-		if (!why && (proof = prove_witnessed(vg, lv, st.last, ctx, e)) < 0)
-			return -1;
+		t = mb_now_ms();
 	}
-	if (proof != 0 && make_whole(vg, lv, proof == 2, ctx, e) < 0)
+	if (mb_lvm_md_wait(vg, lv, MB_LVM_SCRUB_TIMEOUT_S, ctx, &md, e) < 0)
 		return -1;
+	ut.resync = lap(&t);
+	if (witness)
+		proof = prove_witnessed(vg, lv, st.last);
+	ut.proof = lap(&t);
+	if (proof != 0 && mb_lvm_md_make_whole(vg, lv, proof == 2, ctx, e) < 0)
+		return -1;
+	ut.scrub = lap(&t);
 	witness_stop(vg, lv);
-	return set_writemostly(vg, lv, st.last_devices, 'n', e);
+	if (set_writemostly(vg, lv, st.last_devices, 'n', e) < 0)
+		return -1;
+	ut.unmark = lap(&t);
+	mb_info("lvm: '%s/%s' back in %lld ms: lvs %lld, write-mostly %lld, merge %lld, "
+		"resync wait %lld, proof %lld, scrubs %lld, write-mostly off %lld ms", vg, lv,
+		t - t0, ut.state, ut.writemostly, ut.merge, ut.resync, ut.proof, ut.scrub, ut.unmark);
+	return 0;
 }
 
 static void lvm_close(struct mb_mirror *m)
