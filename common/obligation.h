@@ -8,6 +8,8 @@
 #ifndef MB_OBLIGATION_H
 #define MB_OBLIGATION_H
 
+#include <stdbool.h>
+
 #include "common/error.h"
 
 struct mb_s3_settings;		/* plugins/media/media.h */
@@ -21,6 +23,15 @@ struct mb_undo_ctx {
 	const struct mb_s3_settings *s3;
 	void (*on_wait)(void *arg, const char *what, double percent);
 	void *on_wait_arg;
+	/* The catalog's record that a mirror's legs were proven equal, by a
+	 * full pass or by a proof of what changed since such a record (NULL:
+	 * none kept, as in the guard).  whole_take says whether mirror
+	 * ("lvm:vg/lv") as id (the driver's identity of it: an LV's UUID) had
+	 * one, and drops it: it holds only until the next split is undone;
+	 * whole_proven records one now. */
+	bool (*whole_take)(void *arg, const char *mirror, const char *id);
+	void (*whole_proven)(void *arg, const char *mirror, const char *id);
+	void *whole_arg;
 };
 
 /* Undoes one obligation from its catalog text alone (and ctx, never

@@ -182,8 +182,17 @@ static const char *const v10[] = {
 	NULL
 };
 
+/* 11: the mirrors a full pass over both legs proved whole (catalog_proof.c):
+ * a proof of only what a split wrote needs one from before the split. */
+static const char *const v11[] = {
+	"CREATE TABLE mirror_proofs ("
+	" mirror TEXT PRIMARY KEY, id TEXT NOT NULL, proven_at TEXT NOT NULL)",
+	NULL
+};
+
 /* migrations[k] brings version k to version k + 1. */
-static const char *const *const migrations[] = { v1, v2, v3, v4, v5, v6, v7, v8, v9, v10 };
+static const char *const *const migrations[] = { v1, v2, v3, v4, v5, v6, v7, v8, v9, v10,
+						 v11 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 	       MB_CATALOG_SCHEMA_VERSION,

@@ -12,6 +12,7 @@
 #include "orchestrator/publish.h"
 #include "plugins/media/media.h"
 #include "plugins/mirror/mirror.h"
+#include "orchestrator/catalog_proof.h"
 #include "plugins/quiesce/quiesce.h"
 
 void mb_obl_init(struct mb_obligations *o, struct mb_catalog *c, int64_t run_id,
@@ -21,6 +22,7 @@ void mb_obl_init(struct mb_obligations *o, struct mb_catalog *c, int64_t run_id,
 	o->catalog = c;
 	o->run_id = run_id;
 	o->ctx = *ctx;
+	mb_catalog_proof_ctx(c, &o->ctx);
 }
 
 int mb_obl_take(struct mb_obligations *o, const char *kind, const char *driver,
@@ -64,7 +66,14 @@ int mb_obl_done(struct mb_obligations *o, int handle, struct mb_error *e)
 
 int mb_obl_keep(struct mb_obligations *o, int handle, struct mb_error *e)
 {
-	mb_info("keeping %s '%s' as asked", o->v[handle].kind, o->v[handle].arg);
+	struct mb_obligation_slot *s = &o->v[handle];
+	char mirror[160];
+
+	mb_info("keeping %s '%s' as asked", s->kind, s->arg);
+	/* A kept split is merged by someone else, never proven by us. */
+	snprintf(mirror, sizeof(mirror), "%s:%s", s->driver, s->arg);
+	if (strcmp(s->kind, "split") == 0 && mb_catalog_proof_forget(o->catalog, mirror, e) < 0)
+		return -1;
 	return mark(o, handle, "released", e);
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "orchestrator/catalog_proof.h"
 #include "orchestrator/lock.h"
 #include "orchestrator/progress.h"
 #include "plugins/mirror/mirror.h"
@@ -105,7 +106,10 @@ static int recover_all(struct mb_catalog *c, const struct mb_undo_ctx *ctx, int 
 		       struct mb_error *e)
 {
 	struct mb_error left = { 0 };
+	struct mb_undo_ctx with = *ctx;
 
+	mb_catalog_proof_ctx(c, &with);
+	ctx = &with;
 	if (recover_running(c, ctx, undone, e) < 0)
 		return -1;
 	if (retry_left(c, ctx, undone, &left) == 0)
@@ -136,7 +140,9 @@ static int recover_shown(struct mb_catalog *c, const struct mb_options *o, int *
 	*undone = 0;
 	if (mb_progress_start_percent(&p, o, "recover", e) < 0)
 		return -1;
-	rc = recover_all(c, &(struct mb_undo_ctx){ &o->s3, p ? mb_progress_on_sync : NULL, p },
+	rc = recover_all(c, &(struct mb_undo_ctx){ .s3 = &o->s3,
+						   .on_wait = p ? mb_progress_on_sync : NULL,
+						   .on_wait_arg = p },
 			 undone, strict, e);
 	mb_progress_end(p, rc == 0);
 	return rc;

@@ -73,6 +73,7 @@ struct lvm_mirror {
 /* What lvs says about a raid LV and its images. */
 struct lv_state {
 	bool found;
+	char uuid[40];		/* the LV's, for the record of its proofs */
 	char segtype[32];
 	char attr[16];
 	char health[64];
@@ -164,6 +165,7 @@ static void state_from_row(struct lv_state *st, json_t *row, const char *lv)
 		const char *sync = field(row, "sync_percent");
 
 		st->found = true;
+		snprintf(st->uuid, sizeof(st->uuid), "%s", field(row, "lv_uuid"));
 		snprintf(st->segtype, sizeof(st->segtype), "%s", field(row, "segtype"));
 		snprintf(st->attr, sizeof(st->attr), "%s", field(row, "lv_attr"));
 		snprintf(st->health, sizeof(st->health), "%s", field(row, "lv_health_status"));
@@ -193,7 +195,7 @@ static int lv_state_read(const char *vg, const char *lv, struct lv_state *st,
 			 struct mb_error *e)
 {
 	const char *argv[] = { "lvs", "-a", "--reportformat", "json", "-o",
-			       "lv_name,segtype,lv_attr,lv_health_status,sync_percent,"
+			       "lv_name,lv_uuid,segtype,lv_attr,lv_health_status,sync_percent,"
 			       "raid_sync_action,raid_mismatch_count,devices", vg, NULL };
 	struct mb_spawn_result res = { 0 };
 	json_t *root = NULL, *rows;
@@ -542,8 +544,10 @@ static int merge_image(const char *vg, const char *lv, const struct lv_state *st
 /* Why the merge must be proven by a full scrub (NULL: the witness may
  * do).  The witness sees every write that went through the LV, never one
  * to the split image itself: that needs the image still read-only at the
- * block layer, as the split left it. */
-static const char *full_scrub_reason(const char *vg, const struct lv_state *st)
+ * block layer, as the split left it.  And it proves only what changed:
+ * the legs must have been proven equal before the split (recorded: the
+ * catalog's record, taken by this undo). */
+static const char *full_scrub_reason(const char *vg, const struct lv_state *st, bool recorded)
 {
 	char dev[LVM_DEV_MAX] = "/dev/mapper/";
 	int fd, ro = 0;
@@ -551,6 +555,8 @@ static const char *full_scrub_reason(const char *vg, const struct lv_state *st)
 	if (!witness_wanted())
 		return getenv("MBACKUP_LVM_PROOF") ? "MBACKUP_LVM_PROOF is not 'witness'"
 						   : "the check scrub is the default proof";
+	if (!recorded)
+		return "the catalog has no proof that the legs were equal before the split";
 	dm_name(vg, st->split_lv, dev + strlen(dev), sizeof(dev) - strlen(dev));
 	fd = open(dev, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || ioctl(fd, BLKROGET, &ro) < 0)
@@ -605,11 +611,14 @@ static bool witnessed(const char *vg, const char *lv, struct mb_lvm_dirty *d)
 
 /* After the merge's resync (the caller waited for it): leg 0 and the
  * merged leg are equal on every area written since the split.  The
- * witness is read after the merge: its
- * counters survive the merge's table reload (merge-diag.sh) and count
- * writes still in flight, so it covers every write up to this moment; a
- * write after it reaches both legs.  0: proven; 1: not (no witness, a
- * read failed: the caller scrubs in full); 2: the legs differ there (the
+ * witness is read after the merge: its counters survive the merge's table
+ * reload (merge-diag.sh) and count writes still in flight, so it covers
+ * every write up to this moment; a write after it reaches both legs.  A
+ * piece where the merge's resync left the legs different is copied from
+ * leg 0 and compared again (lvm_proof.c: the merged leg is write-mostly
+ * until the end of the undo, so md reads only leg 0 meanwhile), instead of
+ * two passes over the whole LV.  0: proven; 1: not (no witness, a read
+ * failed: the caller scrubs in full); 2: the legs still differ there (the
  * caller repairs). */
 static int prove_witnessed(const char *vg, const char *lv, int leg)
 {
@@ -623,12 +632,20 @@ static int prove_witnessed(const char *vg, const char *lv, int leg)
 	if (!witnessed(vg, lv, &d) || !sub_dev(vg, lv, "rimage", 0, a, sizeof(a)) ||
 	    !sub_dev(vg, lv, "rimage", leg, b, sizeof(b)))
 		goto out;
-	rc = mb_lvm_compare_dirty(a, b, &d, &c, &ce);
+	rc = mb_lvm_mend_dirty(a, b, &d, &c, &ce);
+	if (c.mended)
+		mb_warn("lvm: the merge left '%s/%s' different on its legs in %llu pieces "
+			"(%llu KiB, the first at byte %llu) where the split wrote; copied them "
+			"from leg 0 and compared again", vg, lv, (unsigned long long)c.mended,
+			(unsigned long long)c.bytes_mended >> 10,
+			(unsigned long long)c.mended_at);
 	if (rc < 0)
 		mb_info("lvm: %s: scrubbing '%s/%s' in full", ce.msg, vg, lv);
 	else if (rc > 0)
-		mb_warn("lvm: the merge left '%s/%s' different on its legs at byte %llu; "
-			"scrubbing in full", vg, lv, (unsigned long long)c.differ_at);
+		mb_warn("lvm: the merge left '%s/%s' different on its legs at byte %llu%s%s; "
+			"scrubbing in full", vg, lv, (unsigned long long)c.differ_at,
+			c.mend_errno ? ", unable to copy it: " : "",
+			c.mend_errno ? strerror(c.mend_errno) : "");
 	else
 		mb_info("lvm: proved '%s/%s' whole where the split wrote: %llu of %llu areas "
 			"of %llu KiB written, %llu KiB read, %llu pieces read again, in %lld ms",
@@ -670,20 +687,24 @@ static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_er
 	struct mb_dm_raid md;
 	struct undo_times ut = { 0 };
 	long long t0 = mb_now_ms(), t = t0;
-	bool witness = false;
+	bool witness = false, recorded;
+	char key[2 * LVM_NAME_MAX + 8];
 	int proof = 1;
 
 	if (parse_vg_lv(arg, vg, lv, e) < 0 || lv_state_read(vg, lv, &st, e) < 0)
 		return -1;
 	if (!st.found)
 		return mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s' not found", arg);
+	/* Taken whatever follows: only a proof below records it again. */
+	snprintf(key, sizeof(key), "lvm:%s", arg);
+	recorded = ctx->whole_take && ctx->whole_take(ctx->whole_arg, key, st.uuid);
 	if (!st.split_lv[0] && !st.last_writemostly) {
 		witness_stop(vg, lv);
 		return wait_idle(vg, lv, MB_LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e);
 	}
 	ut.state = lap(&t);
 	if (st.split_lv[0]) {
-		why = full_scrub_reason(vg, &st);
+		why = full_scrub_reason(vg, &st, recorded);
 		if (why)
 			mb_info("lvm: %s: scrubbing '%s/%s' in full", why, vg, lv);
 		witness = !why;
@@ -706,6 +727,8 @@ static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_er
 	if (set_writemostly(vg, lv, st.last_devices, 'n', e) < 0)
 		return -1;
 	ut.unmark = lap(&t);
+	if (ctx->whole_proven)
+		ctx->whole_proven(ctx->whole_arg, key, st.uuid);
 	mb_info("lvm: '%s/%s' back in %lld ms: lvs %lld, write-mostly %lld, merge %lld, "
 		"resync wait %lld, proof %lld, scrubs %lld, write-mostly off %lld ms", vg, lv,
 		t - t0, ut.state, ut.writemostly, ut.merge, ut.resync, ut.proof, ut.scrub, ut.unmark);

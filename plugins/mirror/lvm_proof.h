@@ -38,6 +38,10 @@ struct mb_lvm_compare {
 	uint64_t regions;	/* dirty chunks compared */
 	uint64_t retried;	/* pieces that differed at first and then agreed */
 	uint64_t differ_at;	/* the first byte still different (if any) */
+	uint64_t mended;	/* pieces of b written over with a's (mend) */
+	uint64_t bytes_mended;
+	uint64_t mended_at;	/* the first piece mended */
+	int mend_errno;		/* why a copy failed (then 1 at once) */
 };
 
 /* Compares devices a and b on every dirty chunk of d.  A piece that
@@ -46,5 +50,15 @@ struct mb_lvm_compare {
  * (c->differ_at); -1: a read failed (e). */
 int mb_lvm_compare_dirty(const char *a, const char *b, const struct mb_lvm_dirty *d,
 			 struct mb_lvm_compare *c, struct mb_error *e);
+/* The same, but a piece that differs is mended: a's (the origin's) is
+ * written over b's and both are read and compared again, up to a few
+ * times (a write of the LV's users may overtake the copy on a; b, the
+ * merged leg, is write-mostly meanwhile, so md never reads it).  0: equal
+ * everywhere, c->mended pieces copied (and b written back to disk); 1: a
+ * piece could not be made equal (or a copy failed: c->mend_errno); -1: a
+ * read or the write back failed.
+ * Only for a merged leg whose areas outside d are known equal. */
+int mb_lvm_mend_dirty(const char *a, const char *b, const struct mb_lvm_dirty *d,
+		      struct mb_lvm_compare *c, struct mb_error *e);
 
 #endif

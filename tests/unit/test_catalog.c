@@ -41,7 +41,7 @@ static void test_open(void)
 	is_int(sql1("SELECT version FROM schema_version"), MB_CATALOG_SCHEMA_VERSION,
 	       "schema_version says the same");
 	is_int(sql1("SELECT count(*) FROM sqlite_master WHERE type = 'table'"),
-	       16, "sixteen tables");
+	       17, "seventeen tables");
 	is_str(sqlt("PRAGMA journal_mode"), "wal", "journal_mode is WAL");
 	is_int(mb_catalog_open(&c, path, &e), 0, "reopen");
 	mb_catalog_close(c);

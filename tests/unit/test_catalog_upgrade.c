@@ -4,7 +4,7 @@
  * rows, then opened by this mbackup: rows kept, new tables and index there,
  * PRAGMA user_version MB_CATALOG_SCHEMA_VERSION (4: backups + block maps,
  * 5: runs.expired, 6: the run_facts table, 7: run_pace, 8: snapshots,
- * 9: wal_files, 10: images.compressed_bytes; each later migration adds
+ * 9: wal_files, 10: images.compressed_bytes, 11: mirror_proofs; each later migration adds
  * its own check below).  Also: a version 1 or 2 catalog already holding a
  * placements table made by the old create-on-first-use code, a migration
  * that fails part way leaving the catalog untouched, a newer catalog
@@ -177,6 +177,9 @@ static void upgrade(const char *what, int version, int placements)
 	       "  runs.expired there, NULL for the old runs");
 	is_int(exists("table", "run_pace"), 1, "  the run_pace table (7) is there");
 	is_int(exists("table", "wal_files"), 1, "  the wal_files table (9) is there");
+	is_int(exists("table", "mirror_proofs"), 1, "  the mirror_proofs table (11) is there");
+	is_int(sql1("SELECT count(*) FROM mirror_proofs"), 0,
+	       "  ... empty: no mirror of an old catalog counts as proven");
 	is_int(sql1("SELECT count(*) || group_concat(id, '') FROM runs"), 212,
 	       "  runs kept");
 	is_int(sql1("SELECT count(*) FROM phases WHERE detail = '2 files'"), 1,
@@ -268,7 +271,7 @@ int main(void)
 
 	sql_db = path;
 	tap_lock_dir(path);
-	plan(4 * 22 + 7 + 2 * 7);
+	plan(4 * 24 + 7 + 2 * 7);
 	upgrade("a schema 1 catalog", 1, 0);
 	upgrade("a schema 1 catalog with the old placements table", 1, 1);
 	upgrade("a schema 2 catalog", 2, 0);

@@ -79,12 +79,63 @@ static void test_compare(void)
 	mb_lvm_dirty_free(&d);
 }
 
+/* A merged leg that missed the split's writes, mended from the origin on
+ * the written chunks only. */
+static void test_mend(void)
+{
+	static unsigned char leg[16 * CHUNK], got[16 * CHUNK];
+	struct mb_lvm_dirty d;
+	struct mb_lvm_compare c;
+	struct mb_error e = { 0 };
+	int fd;
+
+	mb_lvm_dirty_init(&d, CHUNK, sizeof(leg), &e);
+	mb_lvm_dirty_mark(&d, 3);
+	mb_lvm_dirty_mark(&d, 12);
+	for (size_t i = 0; i < sizeof(leg); i++)
+		leg[i] = (unsigned char)(i * 7);
+	write_file(in_dir("a"), leg, sizeof(leg), 0);
+	leg[5 * CHUNK + 100] ^= 1;	/* outside the map: left as it is */
+	leg[12 * CHUNK + 4097] ^= 1;
+	leg[12 * CHUNK + 5 * 4096] ^= 1;	/* the same piece */
+	write_file(in_dir("b"), leg, sizeof(leg), 0);
+	is_int(mb_lvm_mend_dirty(in_dir("a"), in_dir("b"), &d, &c, &e), 0,
+	       "a merged leg different in a written chunk: mended, then equal");
+	is_int((int)c.mended, 1, "... one piece copied");
+	ok(c.bytes_mended == CHUNK, "... of one chunk");
+	ok(c.mended_at == 12 * CHUNK, "... the one at the start of chunk 12");
+	is_int(mb_lvm_compare_dirty(in_dir("a"), in_dir("b"), &d, &c, &e), 0,
+	       "... a compare afterwards agrees");
+	fd = open(in_dir("b"), O_RDONLY);
+	ok(fd >= 0 && pread(fd, got, sizeof(got), 0) == (ssize_t)sizeof(got) &&
+	   got[5 * CHUNK + 100] == leg[5 * CHUNK + 100], "... nothing outside the map written");
+	if (fd >= 0)
+		close(fd);
+	is_int(mb_lvm_mend_dirty(in_dir("a"), in_dir("b"), &d, &c, &e), 0,
+	       "equal legs: nothing to mend");
+	is_int((int)c.mended, 0, "... nothing copied");
+	mb_lvm_dirty_mark(&d, 6);
+	mb_lvm_dirty_mark(&d, 7);
+	leg[12 * CHUNK + 4097] ^= 1;	/* as mended */
+	leg[12 * CHUNK + 5 * 4096] ^= 1;
+	leg[7 * CHUNK + 9] ^= 1;
+	write_file(in_dir("b"), leg, sizeof(leg), 0);
+	is_int(mb_lvm_mend_dirty(in_dir("a"), in_dir("b"), &d, &c, &e), 0,
+	       "written chunks side by side are one piece: mended");
+	ok(c.regions == 4 && c.mended == 1 && c.mended_at == 6 * CHUNK &&
+	   c.bytes_mended == 2 * CHUNK, "... the piece of chunks 6 and 7, in one copy");
+	is_int(mb_lvm_mend_dirty(in_dir("a"), in_dir("nosuch"), &d, &c, &e), -1,
+	       "a merged leg that cannot be opened is an error");
+	mb_lvm_dirty_free(&d);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
 		return 1;
 	test_map();
 	test_compare();
+	test_mend();
 	unlink(in_dir("a"));
 	unlink(in_dir("b"));
 	rmdir(dir);
