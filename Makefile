@@ -7,7 +7,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 MB_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -I. \
            -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pthread -I$(shell pg_config --includedir)
-MB_LDLIBS := -lsqlite3 -ljansson -lpq -lcrypto -lzstd -ldevmapper -pthread -lcurl
+MB_LDLIBS := -lsqlite3 -ljansson -lpq -lcrypto -lzstd -ldevmapper -pthread -ldl
 SAN_FLAGS :=
 ALL_CFLAGS = $(MB_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
 PREFIX  ?= /usr/local

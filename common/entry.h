@@ -36,18 +36,37 @@ struct mb_extent {
 	uint64_t flags : MB_EXTENT_FLAG_BITS;	/* FIEMAP_EXTENT_* */
 };
 
-struct mb_entry {
-	/* (fields ordered so that none pads: 144 bytes, one per file of the
-	 * set, a million files are 137 MiB of them) */
-	char *path;		/* relative to the source root, no leading "./",
-				 * no trailing '/'; raw bytes (may be non-UTF-8) */
+/* The fields few entries need, kept apart so that the others do not pay
+ * their 40 bytes: one allocation owned by the entry, made by the first
+ * setter below that stores something, NULL for every other entry (a
+ * plain file of the split leg).  Read them through the accessors. */
+struct mb_entry_rare {
 	char *link_target;	/* symlink target, or the path of the first name
 				 * of a hard link; NULL otherwise */
+	/* Data that does not come from the split leg (regular files only):
+	 * content, when set, is the file's bytes (size of them), e.g. the
+	 * backup_label PostgreSQL returned; live_path, when set, is a file
+	 * on a live filesystem to read instead, e.g. WAL copied after the
+	 * backup's end. */
+	char *content;
+	char *live_path;
+	/* A member of an increment holding changed blocks of a file: the
+	 * plan its data callback follows (orchestrator/incremental.c;
+	 * borrowed, not freed with the entry).  NULL otherwise. */
+	const void *delta;
+	uint64_t rdev;		/* for 'c' and 'b' */
+};
+
+struct mb_entry {
+	/* (fields ordered so that none pads: 112 bytes, one per file of the
+	 * set, a million files are 107 MiB of them) */
+	char *path;		/* relative to the source root, no leading "./",
+				 * no trailing '/'; raw bytes (may be non-UTF-8) */
+	struct mb_entry_rare *rare;	/* link, device, content...; or NULL */
 	uint64_t ino;
 	uint64_t size;		/* st_size (0 for dirs, links, specials) */
 	int64_t mtime_sec;
 	int64_t ctime_sec;	/* not stored in the image; change detection */
-	uint64_t rdev;		/* for 'c' and 'b' */
 	uint32_t mode;		/* st_mode (type bits included) */
 	uint32_t uid, gid;
 	uint32_t mtime_nsec;
@@ -65,14 +84,6 @@ struct mb_entry {
 	/* Extent map, regular files only, sorted by logical offset. */
 	struct mb_extent *extents;
 
-	/* Data that does not come from the split leg (regular files only):
-	 * content, when set, is the file's bytes (size of them), e.g. the
-	 * backup_label PostgreSQL returned; live_path, when set, is a file
-	 * on a live filesystem to read instead, e.g. WAL copied after the
-	 * backup's end. */
-	char *content;
-	char *live_path;
-
 	/* Segment of a larger file (several devices, issue 5).  For a whole
 	 * file seg_offset == 0 and seg_length == size. */
 	uint64_t seg_offset;
@@ -81,13 +92,42 @@ struct mb_entry {
 	/* Filled by the image layout: byte offset of the entry's first header
 	 * block in its image. */
 	uint64_t image_offset;
-
-	/* A member of an increment holding changed blocks of a file: the
-	 * plan its data callback follows (orchestrator/incremental.c;
-	 * borrowed, not freed with the entry).  NULL otherwise. */
-	const void *delta;
-
 };
+
+/* The rare fields, NULL or 0 where the entry has none. */
+static inline const char *mb_entry_link(const struct mb_entry *ent)
+{
+	return ent->rare ? ent->rare->link_target : NULL;
+}
+static inline const char *mb_entry_content(const struct mb_entry *ent)
+{
+	return ent->rare ? ent->rare->content : NULL;
+}
+static inline const char *mb_entry_live_path(const struct mb_entry *ent)
+{
+	return ent->rare ? ent->rare->live_path : NULL;
+}
+static inline const void *mb_entry_delta(const struct mb_entry *ent)
+{
+	return ent->rare ? ent->rare->delta : NULL;
+}
+static inline uint64_t mb_entry_rdev(const struct mb_entry *ent)
+{
+	return ent->rare ? ent->rare->rdev : 0;
+}
+/* Setters: the strings become the entry's (freed with it, or at once
+ * when the setter fails) and the old value is freed.  Storing NULL or 0
+ * never fails; anything else fails (-1, errno ENOMEM) only when the
+ * entry's side record cannot be allocated. */
+int mb_entry_set_link(struct mb_entry *ent, char *target);
+int mb_entry_set_content(struct mb_entry *ent, char *content);
+int mb_entry_set_live_path(struct mb_entry *ent, char *live_path);
+int mb_entry_set_delta(struct mb_entry *ent, const void *delta);
+int mb_entry_set_rdev(struct mb_entry *ent, uint64_t rdev);
+/* A deep copy of s's side record into d (whose own is overwritten, not
+ * freed: d is a fresh copy of s); the content is s->size bytes.  -1 on
+ * allocation failure, d->rare NULL then. */
+int mb_entry_copy_rare(struct mb_entry *d, const struct mb_entry *s);
 
 /* A growable array of entries plus the root they are relative to. */
 struct mb_names;

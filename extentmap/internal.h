@@ -23,13 +23,14 @@ int mb_em_open_beneath(int dirfd, const char *path, int flags);
 char mb_em_type_of(mode_t mode);
 
 /* Copies ino, size, mode, uid, gid, times, rdev and nlink from st.  size is
- * st_size for regular files and 0 for everything else. */
-void mb_em_set_stat(struct mb_entry *ent, const struct stat *st);
+ * st_size for regular files and 0 for everything else.  Fails (ENOMEM)
+ * only for a device, whose rdev needs the entry's side record. */
+int mb_em_set_stat(struct mb_entry *ent, const struct stat *st, struct mb_error *e);
 
 /* True when ino, size, mtime or ctime differ from what ent recorded. */
 bool mb_em_stat_moved(const struct mb_entry *ent, const struct stat *st);
 
-/* (Re)reads a symlink's target into ent->link_target. */
+/* (Re)reads a symlink's target into the entry (mb_entry_link). */
 int mb_em_read_link(struct mb_entry *ent, int dirfd, const char *name,
 		    struct mb_error *e);
 

@@ -39,7 +39,8 @@ int mb_em_map_entry(int rootfd, struct mb_entry *ent, bool sync,
 	}
 	/* The stat taken before the map is what later passes compare with:
 	 * any change after it shows up as moved. */
-	mb_em_set_stat(ent, &st);
+	if (mb_em_set_stat(ent, &st, e) < 0)
+		goto out;
 	if (ent->type == MB_T_FILE)
 		ent->seg_length = ent->size;
 	ret = mb_fiemap_fd(fd, ent, sync, e);

@@ -58,8 +58,7 @@ static bool has_map(const struct mb_entry *ent)
 
 static void make_first(struct mb_entry *ent)
 {
-	free(ent->link_target);
-	ent->link_target = NULL;
+	mb_entry_set_link(ent, NULL);
 	ent->type = MB_T_FILE;
 	ent->seg_offset = 0;
 	ent->seg_length = ent->size;
@@ -79,9 +78,7 @@ static void make_link(struct mb_entry *first, struct mb_entry *ent)
 	}
 	mb_entry_drop_extents(ent);
 	ent->read_via_fs = false;
-	free(ent->link_target);
-	ent->link_target = strdup(first->path);
-	if (!ent->link_target) {
+	if (mb_entry_set_link(ent, strdup(first->path)) < 0 || !mb_entry_link(ent)) {
 		/* finalize has no error path; a backup without memory is lost */
 		mb_error_log("out of memory deriving hard links");
 		abort();

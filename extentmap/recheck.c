@@ -78,7 +78,7 @@ static int map_file(struct pass *p, struct mb_entry *ent, struct mb_error *e)
 }
 
 /* The name now holds another kind of file: start the entry afresh. */
-static void replace(struct pass *p, size_t i, const struct stat *st)
+static int replace(struct pass *p, size_t i, const struct stat *st, struct mb_error *e)
 {
 	struct mb_entry *ent = &p->set->v[i];
 
@@ -87,12 +87,13 @@ static void replace(struct pass *p, size_t i, const struct stat *st)
 		drop_below(p, i);
 	ent->type = mb_em_type_of(st->st_mode);
 	mb_entry_drop_extents(ent);
-	free(ent->link_target);
-	ent->link_target = NULL;
+	mb_entry_set_link(ent, NULL);
 	ent->read_via_fs = false;
-	mb_em_set_stat(ent, st);
 	ent->seg_offset = 0;
+	if (mb_em_set_stat(ent, st, e) < 0)
+		return -1;
 	ent->seg_length = ent->size;
+	return 0;
 }
 
 static bool same_kind(char a, char b)
@@ -135,10 +136,9 @@ static int check_one(struct pass *p, size_t i, bool force, struct mb_error *e)
 	       st.st_ctim.tv_sec >= p->racy_from;
 	if (moved) {
 		p->st->changed++;
-		if (!same_kind(ent->type, type))
-			replace(p, i, &st);
-		else
-			mb_em_set_stat(ent, &st);
+		if ((!same_kind(ent->type, type) ? replace(p, i, &st, e)
+						  : mb_em_set_stat(ent, &st, e)) < 0)
+			return -1;
 		if (type == MB_T_SYMLINK &&
 		    mb_em_read_link(ent, p->rootfd, ent->path, e) < 0)
 			return -1;

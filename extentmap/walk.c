@@ -43,8 +43,10 @@ char mb_em_type_of(mode_t mode)
 	}
 }
 
-void mb_em_set_stat(struct mb_entry *ent, const struct stat *st)
+int mb_em_set_stat(struct mb_entry *ent, const struct stat *st, struct mb_error *e)
 {
+	uint64_t rdev = S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? st->st_rdev : 0;
+
 	ent->ino = st->st_ino;
 	ent->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
 	ent->mode = st->st_mode;
@@ -54,8 +56,10 @@ void mb_em_set_stat(struct mb_entry *ent, const struct stat *st)
 	ent->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
 	ent->ctime_sec = st->st_ctim.tv_sec;
 	ent->ctime_nsec = (uint32_t)st->st_ctim.tv_nsec;
-	ent->rdev = S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? st->st_rdev : 0;
 	ent->nlink = (uint32_t)st->st_nlink;
+	if (mb_entry_set_rdev(ent, rdev) < 0)
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to add '%s'", ent->path);
+	return 0;
 }
 
 bool mb_em_stat_moved(const struct mb_entry *ent, const struct stat *st)
@@ -83,11 +87,9 @@ int mb_em_read_link(struct mb_entry *ent, int dirfd, const char *name,
 		return mb_fail(e, MB_ERR_SOURCE, ENAMETOOLONG,
 			       "unable to read link '%s'", ent->path);
 	target = strndup(buf, (size_t)len);
-	if (!target)
+	if (!target || mb_entry_set_link(ent, target) < 0)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM,
 			       "unable to read link '%s'", ent->path);
-	free(ent->link_target);
-	ent->link_target = target;
 	return 0;
 }
 
@@ -183,7 +185,8 @@ static int add_entry(struct mb_set *set, int dirfd, const char *name,
 	free(path);	/* (packed among the set's names) */
 	ent->path_pooled = true;
 	ent->type = mb_em_type_of(st->st_mode);
-	mb_em_set_stat(ent, st);
+	if (mb_em_set_stat(ent, st, e) < 0)
+		return -1;
 	ent->seg_length = ent->size;
 	if (ent->type == MB_T_SYMLINK)
 		return mb_em_read_link(ent, dirfd, name, e);

@@ -20,10 +20,10 @@ static int render_entry(struct ibuf *b, const struct mb_incr_entry *x, struct mb
 
 	mbi_fmt_time(mt, sizeof(mt), t->mtime_sec, t->mtime_nsec);
 	if (ibuf_printf(b, e, "e %c %c %" PRIu64 " %o %" PRIu32 " %" PRIu32 " %" PRIu64 " %s %s ",
-			x->kind, t->type, t->size, t->mode, t->uid, t->gid, t->rdev, mt,
+			x->kind, t->type, t->size, t->mode, t->uid, t->gid, mb_entry_rdev(t), mt,
 			x->hash[0] ? x->hash : "-") < 0 ||
 	    mbi_escape(b, t->path, e) < 0 || ibuf_add(b, " ", 1, e) < 0 ||
-	    mbi_escape(b, t->link_target, e) < 0 || ibuf_add(b, "\n", 1, e) < 0)
+	    mbi_escape(b, mb_entry_link(t), e) < 0 || ibuf_add(b, "\n", 1, e) < 0)
 		return -1;
 	return 0;
 }
@@ -110,13 +110,13 @@ static int parse_entry(struct cur *c, struct mb_incr_entry *x)
 	t->mode = (uint32_t)mode;
 	t->uid = (uint32_t)uid;
 	t->gid = (uint32_t)gid;
-	t->rdev = rdev;
 	if (is(c, 9, "-"))
 		x->hash[0] = 0;
 	else if (c->l.fl[9] != MB_HASH_HEX_LEN || field_text(c, 9, x->hash, sizeof(x->hash)) < 0)
 		return -1;
-	if (mbi_unescape(c->l.f[10], c->l.fl[10], MBI_DASH_ITSELF, &t->path) < 0 ||
-	    mbi_unescape(c->l.f[11], c->l.fl[11], MBI_DASH_NULL, &t->link_target) < 0)
+	if (mb_entry_set_rdev(t, rdev) < 0 ||
+	    mbi_unescape(c->l.f[10], c->l.fl[10], MBI_DASH_ITSELF, &t->path) < 0 ||
+	    mbi_unescape_link(c->l.f[11], c->l.fl[11], t) < 0)
 		return -1;
 	return 0;
 }
@@ -203,10 +203,8 @@ int mb_incr_manifest_parse(const char *text, size_t len, struct mb_incr_manifest
 void mb_incr_manifest_free(struct mb_incr_manifest *m)
 {
 	if (m->owned) {
-		for (size_t i = 0; i < m->n; i++) {
-			free(m->v[i].ent.path);
-			free(m->v[i].ent.link_target);
-		}
+		for (size_t i = 0; i < m->n; i++)
+			mb_entry_free(&m->v[i].ent);
 		for (size_t i = 0; i < m->n_removed; i++)
 			free(m->removed[i]);
 	}

@@ -122,6 +122,8 @@ bool mbi_field_is(const struct mbi_fields *l, int i, const char *s);
  * a raw byte that must be escaped, an escaped NUL, or no memory. */
 enum mbi_dash { MBI_DASH_NULL, MBI_DASH_EMPTY, MBI_DASH_ITSELF };
 int mbi_unescape(const char *f, size_t len, enum mbi_dash dash, char **out);
+/* The same for a link target field ("-" is none), stored in t. */
+int mbi_unescape_link(const char *f, size_t len, struct mb_entry *t);
 
 /* Percent-escapes bytes <= 0x20, '%' and 0x7f; NULL is rendered "-". */
 int mbi_escape(struct ibuf *b, const char *s, struct mb_error *e);

@@ -23,8 +23,8 @@ static int check_entry(struct mb_entry *t, size_t i, struct mb_error *e)
 	if (!mbi_typeflag(t->type))
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "entry '%s' has unknown type %d",
 			       t->path, t->type);
-	if (needs_link != (t->link_target != NULL) ||
-	    (t->link_target && !t->link_target[0]))
+	if (needs_link != (mb_entry_link(t) != NULL) ||
+	    (mb_entry_link(t) && !mb_entry_link(t)[0]))
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "entry '%s' has a bad link target",
 			       t->path);
 	if (t->type != MB_T_FILE) {

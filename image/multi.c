@@ -191,7 +191,7 @@ static int place_links(struct mb_multi_plan *p, size_t *cap, struct mb_error *e)
 	qsort(map, n_files, sizeof(*map), cmp_by_path);
 	for (size_t i = 0; i < p->n_entries; i++) {
 		const struct mb_entry *t = p->entries[i];
-		struct by_path key = { t->link_target, 0 }, *hit;
+		struct by_path key = { mb_entry_link(t), 0 }, *hit;
 		uint32_t d;
 
 		if (t->type != MB_T_HARDLINK)

@@ -498,8 +498,8 @@ static int check_member(struct mb_image_reader *r, const struct mb_entry *t,
 		return mismatch(r, m, "owner or mode", e);
 	if (m->mtime_sec != t->mtime_sec || m->mtime_nsec != t->mtime_nsec)
 		return mismatch(r, m, "mtime", e);
-	if (!!m->link_target != !!t->link_target ||
-	    (t->link_target && strcmp(m->link_target, t->link_target) != 0))
+	if (!!m->link_target != !!mb_entry_link(t) ||
+	    (mb_entry_link(t) && strcmp(m->link_target, mb_entry_link(t)) != 0))
 		return mismatch(r, m, "link target", e);
 	if (mr->seg_fields != (seg ? 3 : 0) ||
 	    (seg && (m->seg_offset != t->seg_offset || m->seg_length != t->seg_length ||

@@ -455,13 +455,13 @@ static int entry_records(const struct mb_entry *ent, const char *mpath,
 	char t[48];
 	int tn = mbi_fmt_time(t, sizeof(t), ent->mtime_sec, ent->mtime_nsec);
 
-	if ((!is_utf8(mpath) || !is_utf8(ent->link_target)) &&
+	if ((!is_utf8(mpath) || !is_utf8(mb_entry_link(ent))) &&
 	    mbi_pax_add(b, "hdrcharset", "BINARY", 6, e) < 0)
 		return -1;
 	if (mbi_pax_add(b, "path", mpath, strlen(mpath), e) < 0)
 		return -1;
-	if (ent->link_target &&
-	    mbi_pax_add(b, "linkpath", ent->link_target, strlen(ent->link_target), e) < 0)
+	if (mb_entry_link(ent) &&
+	    mbi_pax_add(b, "linkpath", mb_entry_link(ent), strlen(mb_entry_link(ent)), e) < 0)
 		return -1;
 	if (mbi_pax_add(b, "mtime", t, (size_t)tn, e) < 0)
 		return -1;
@@ -483,11 +483,11 @@ static void ustar_block(unsigned char *blk, const struct mb_entry *ent,
 		     ent->mtime_sec, mbi_typeflag(ent->type));
 	put_octal(blk + U_UID, 8, ent->uid);
 	put_octal(blk + U_GID, 8, ent->gid);
-	if (ent->link_target)
-		put_str(blk + U_LINK, 100, ent->link_target);
+	if (mb_entry_link(ent))
+		put_str(blk + U_LINK, 100, mb_entry_link(ent));
 	if (ent->type == MB_T_CHR || ent->type == MB_T_BLK) {
-		put_octal(blk + U_DEVMAJOR, 8, major(ent->rdev));
-		put_octal(blk + U_DEVMINOR, 8, minor(ent->rdev));
+		put_octal(blk + U_DEVMAJOR, 8, major(mb_entry_rdev(ent)));
+		put_octal(blk + U_DEVMINOR, 8, minor(mb_entry_rdev(ent)));
 	}
 	finish_block(blk);
 }

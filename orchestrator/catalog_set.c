@@ -30,7 +30,7 @@ static int save_entry(struct mb_catalog *c, int64_t run_id,
 			    CAT_I(x->uid), CAT_I(x->gid), CAT_I(x->mtime_sec),
 			    CAT_I(x->mtime_nsec), CAT_I(x->seg_offset),
 			    CAT_I(x->seg_length), CAT_I(x->image_offset),
-			    CAT_B(x->link_target), CAT_I(x->rdev)),
+			    CAT_B(mb_entry_link(x)), CAT_I(mb_entry_rdev(x))),
 		   what, e) < 0)
 		return -1;
 	row = sqlite3_last_insert_rowid(c->db);

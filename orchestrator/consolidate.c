@@ -184,11 +184,11 @@ static int read_live(void *arg, const struct mb_entry *ent, mb_emit_fn emit, voi
 
 	if (mb_signal_check(e) < 0)
 		return -1;
-	if (ent->content)	/* the manifest */
-		return emit(emit_arg, ent->content + pos, left, e);
+	if (mb_entry_content(ent))	/* the manifest */
+		return emit(emit_arg, mb_entry_content(ent) + pos, left, e);
 	if (!c->buf && !(c->buf = malloc(LIVE_BUF)))
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", ent->live_path);
-	return mb_read_range(ent->live_path, pos, left, c->buf, LIVE_BUF, emit, emit_arg, e);
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", mb_entry_live_path(ent));
+	return mb_read_range(mb_entry_live_path(ent), pos, left, c->buf, LIVE_BUF, emit, emit_arg, e);
 }
 
 /* The tree at dir as a set whose files are read from it. */
@@ -196,12 +196,15 @@ static int tree_set(const char *dir, struct mb_set *set, struct mb_error *e)
 {
 	if (mb_walk(set, dir, NULL, e) < 0)
 		return -1;
-	for (size_t i = 0; i < set->n; i++)
-		if (set->v[i].type == MB_T_FILE &&
-		    asprintf(&set->v[i].live_path, "%s/%s", set->root, set->v[i].path) < 0) {
-			set->v[i].live_path = NULL;
+	for (size_t i = 0; i < set->n; i++) {
+		char *live;
+
+		if (set->v[i].type != MB_T_FILE)
+			continue;
+		if (asprintf(&live, "%s/%s", set->root, set->v[i].path) < 0 ||
+		    mb_entry_set_live_path(&set->v[i], live) < 0)
 			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", dir);
-		}
+	}
 	return 0;
 }
 

@@ -260,12 +260,12 @@ static int make_meta(struct mb_incr_apply *a, const struct mb_entry *t, struct m
 		goto out;
 	}
 	if (t->type == MB_T_SYMLINK)
-		rc = symlinkat(t->link_target ? t->link_target : "", pfd, leaf);
+		rc = symlinkat(mb_entry_link(t) ? mb_entry_link(t) : "", pfd, leaf);
 	else if (t->type == MB_T_HARDLINK)
-		rc = (tfd = mb_incr_parent(a->tree, t->link_target ? t->link_target : "", &tleaf, e)) < 0
+		rc = (tfd = mb_incr_parent(a->tree, mb_entry_link(t) ? mb_entry_link(t) : "", &tleaf, e)) < 0
 		     ? -1 : linkat(tfd, tleaf, pfd, leaf, 0);
 	else
-		rc = mknodat(pfd, leaf, t->mode, (dev_t)t->rdev);
+		rc = mknodat(pfd, leaf, t->mode, (dev_t)mb_entry_rdev(t));
 	if (rc < 0)
 		mb_fail(e, MB_ERR_IO, errno, "unable to make '%s'", t->path);
 out:

@@ -324,8 +324,8 @@ int mb_incr_data(struct mb_incr *x, const struct mb_entry *ent, mb_data_fn inner
 {
 	long i;
 
-	if (ent->delta)
-		return emit_delta(x, ent->delta, ent, inner, inner_arg, emit, emit_arg, e);
+	if (mb_entry_delta(ent))
+		return emit_delta(x, mb_entry_delta(ent), ent, inner, inner_arg, emit, emit_arg, e);
 	if (x->prepass || x->incremental || ent->type != MB_T_FILE)
 		return inner(inner_arg, ent, emit, emit_arg, e);
 	if ((i = state_index(x, ent)) == -2)
@@ -528,17 +528,12 @@ static int render_manifest(struct mb_incr *x, int64_t run_id, struct mb_error *e
 static int clone_entry(struct mb_entry *d, const struct mb_entry *s)
 {
 	*d = *s;
-	d->path = d->link_target = d->content = d->live_path = NULL;
+	d->path = NULL;
 	d->path_pooled = d->extents_pooled = false;
 	d->extents = NULL;
-	if (!(d->path = strdup(s->path)) ||
-	    (s->link_target && !(d->link_target = strdup(s->link_target))) ||
-	    (s->live_path && !(d->live_path = strdup(s->live_path))) ||
-	    (s->content && !(d->content = malloc(s->size ? s->size : 1))) ||
+	if (mb_entry_copy_rare(d, s) < 0 || !(d->path = strdup(s->path)) ||
 	    (s->n_extents && !(d->extents = malloc(s->n_extents * sizeof(*d->extents)))))
 		return -1;
-	if (s->content)
-		memcpy(d->content, s->content, s->size);
 	if (s->n_extents)
 		memcpy(d->extents, s->extents, s->n_extents * sizeof(*d->extents));
 	return 0;
@@ -547,6 +542,7 @@ static int clone_entry(struct mb_entry *d, const struct mb_entry *s)
 static int add_manifest(struct mb_incr *x, struct mb_set *out)
 {
 	struct mb_entry *m = mb_set_add(out);
+	int rc;
 
 	if (!m || !(m->path = strdup(MB_INCR_MANIFEST)))
 		return -1;
@@ -554,9 +550,9 @@ static int add_manifest(struct mb_incr *x, struct mb_set *out)
 	m->mode = 0100600;
 	m->mtime_sec = time(NULL);
 	m->size = m->seg_length = x->manifest_len;
-	m->content = x->manifest;	/* (owned by the entry now) */
+	rc = mb_entry_set_content(m, x->manifest);	/* (the entry's now, or freed) */
 	x->manifest = NULL;
-	return 0;
+	return rc;
 }
 
 static int add_delta(struct mb_incr *x, struct mb_set *out, const struct incr_delta *dl)
@@ -578,8 +574,7 @@ static int add_delta(struct mb_incr *x, struct mb_set *out, const struct incr_de
 	d->mtime_nsec = s->mtime_nsec;
 	d->read_via_fs = s->read_via_fs;
 	d->size = d->seg_length = dl->hdr_len + dl->d.data_bytes;
-	d->delta = dl;
-	return 0;
+	return mb_entry_set_delta(d, dl);
 }
 
 /* The manifest, every directory, the whole files, the delta members. */

@@ -76,14 +76,14 @@ void mb_ls_entry(FILE *out, const struct mb_entry *en)
 {
 	char mode[11], when[32];
 	char *path = mb_image_printable(en->path);
-	char *target = en->link_target ? mb_image_printable(en->link_target) : NULL;
+	char *target = mb_entry_link(en) ? mb_image_printable(mb_entry_link(en)) : NULL;
 
 	mode_string(en->type, en->mode, mode);
 	mtime_string(en->mtime_sec, when, sizeof(when));
 	fprintf(out, "%s %u/%u %12llu %s @%llu %s%s%s\n", mode, en->uid, en->gid,
 		(unsigned long long)en->size, when, (unsigned long long)en->image_offset,
-		path ? path : "?", en->link_target ? (en->type == MB_T_SYMLINK ? " -> " :
-		" link to ") : "", en->link_target ? (target ? target : "?") : "");
+		path ? path : "?", mb_entry_link(en) ? (en->type == MB_T_SYMLINK ? " -> " :
+		" link to ") : "", mb_entry_link(en) ? (target ? target : "?") : "");
 	free(path);
 	free(target);
 }
@@ -115,9 +115,9 @@ static void ls_json(const struct mb_index *ix)
 		json_object_set_new(o, "mtime", json_integer(en->mtime_sec));
 		json_object_set_new(o, "offset", json_integer((json_int_t)en->image_offset));
 		json_object_set_new(o, "ino", json_integer((json_int_t)en->ino));
-		if (en->link_target)
-			json_object_set_new(o, "target", json_stringn_nocheck(en->link_target,
-									     strlen(en->link_target)));
+		if (mb_entry_link(en))
+			json_object_set_new(o, "target", json_stringn_nocheck(mb_entry_link(en),
+									     strlen(mb_entry_link(en))));
 		json_array_append_new(arr, o);
 	}
 	json_object_set_new(root, "entries", arr);

@@ -236,7 +236,7 @@ static void place_hits(struct reorder *o, size_t *moved)
 		size_t i = o->hits[k];
 
 		if (o->v[i]->type == MB_T_HARDLINK)
-			i = find(o, o->v[i]->link_target);
+			i = find(o, mb_entry_link(o->v[i]));
 		if (i >= o->n || o->placed[i] || o->v[i]->type == MB_T_DIR)
 			continue;
 		o->placed[i] = true;

@@ -303,7 +303,7 @@ static int publish(struct restore *rs, size_t n_outs, struct mb_error *e)
 /* The first name of a hard link job, NULL unless it is published. */
 static const struct out_file *link_first(const struct restore *rs, const struct job *j)
 {
-	const struct mb_set_item *to = mb_set_first(&rs->set, entry_of(rs, &rs->set.w[j->item])->link_target);
+	const struct mb_set_item *to = mb_set_first(&rs->set, mb_entry_link(entry_of(rs, &rs->set.w[j->item])));
 
 	return to && rs->outs[to->head].state == OUT_DONE ? &rs->outs[to->head] : NULL;
 }
@@ -312,7 +312,7 @@ static const struct out_file *link_first(const struct restore *rs, const struct 
  * (damaged or unchecked): left out, so none keeps such bytes. */
 static bool link_held_back(const struct restore *rs, const struct job *j)
 {
-	const struct mb_set_item *to = mb_set_first(&rs->set, entry_of(rs, &rs->set.w[j->item])->link_target);
+	const struct mb_set_item *to = mb_set_first(&rs->set, mb_entry_link(entry_of(rs, &rs->set.w[j->item])));
 
 	return to && to->type == MB_T_FILE && !link_first(rs, j);
 }
@@ -402,7 +402,7 @@ static int plan_all(struct restore *rs, struct mb_error *e)
 				const struct mb_entry *t = &rs->set.v[i].idx->v[k].ent;
 				struct mb_set_item *w = mb_set_find(&rs->set, t->path, t->seg_offset);
 				struct mb_set_item *to = links && t->type == MB_T_HARDLINK ?
-					mb_set_first(&rs->set, t->link_target) : NULL;
+					mb_set_first(&rs->set, mb_entry_link(t)) : NULL;
 
 				if (!w || w->img != (long)i || w->entry != k || w->skip ||
 				    (t->type == MB_T_HARDLINK) != links || (to && to->skip))
@@ -442,9 +442,9 @@ static struct mb_set_item *link_to(const struct restore *rs, const struct mb_set
 	if (w->type != MB_T_HARDLINK || w->img < 0)
 		return NULL;
 	t = entry_of(rs, w);
-	if (!(to = mb_set_first(&rs->set, t->link_target)))
+	if (!(to = mb_set_first(&rs->set, mb_entry_link(t))))
 		mb_fail(e, MB_ERR_CORRUPT, 0, "hard link '%s' points to '%s', which is "
-			"not in the image", w->path, t->link_target);
+			"not in the image", w->path, mb_entry_link(t));
 	return to;
 }
 
@@ -566,7 +566,7 @@ static uint64_t missing(struct restore *rs, FILE *report, struct mb_error *e)
 
 		names[n++] = rs->names[f];
 		if (w && w->type == MB_T_HARDLINK && w->img >= 0)
-			names[n++] = entry_of(rs, w)->link_target;
+			names[n++] = mb_entry_link(entry_of(rs, w));
 	}
 	count = mb_set_missing(&rs->set, report, names, n);
 	free(names);

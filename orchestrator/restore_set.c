@@ -20,15 +20,16 @@
 
 /* The next image of prev's medium, where earlier images stay readable
  * (a file, an object: rescue images follow the first; a tape: the tape
- * files after it, the head moved back when an earlier one is read); a
- * medium read in order (standard input, a pipe, a compressed image on
- * tape) gives its first only. */
+ * files after it, the head moved back when an earlier one is read, a
+ * compressed one read in order); a medium read in order once (standard
+ * input, a pipe) gives its first only. */
 static int next_image(const struct mb_set_image *prev, struct mb_set_image *out,
 		      struct mb_error *e)
 {
 	int rc;
 
-	if (!prev->seekable || prev->m->images == MB_IMAGES_ONE)
+	if (prev->m->images == MB_IMAGES_ONE ||
+	    (!prev->seekable && prev->m->images != MB_IMAGES_FILES))
 		return 0;
 	if ((rc = mb_media_next_image(prev->m, prev->idx->image_size, e)) <= 0)
 		return rc;

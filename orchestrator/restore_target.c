@@ -557,10 +557,10 @@ static int make_node(struct mb_target *t, int pfd, const char *leaf,
 
 	switch (ent->type) {
 	case MB_T_SYMLINK:
-		rc = symlinkat(ent->link_target, pfd, leaf);
+		rc = symlinkat(mb_entry_link(ent), pfd, leaf);
 		break;
 	case MB_T_HARDLINK:
-		if (open_parent(t, ent->link_target, false, &lpfd, &lleaf, e) < 0)
+		if (open_parent(t, mb_entry_link(ent), false, &lpfd, &lleaf, e) < 0)
 			return -1;
 		rc = linkat(lpfd, lleaf, pfd, leaf, 0);
 		close_fd(&lpfd);
@@ -572,7 +572,7 @@ static int make_node(struct mb_target *t, int pfd, const char *leaf,
 	case MB_T_BLK:
 		rc = mknodat(pfd, leaf,
 			     (ent->type == MB_T_CHR ? S_IFCHR : S_IFBLK) | 0600,
-			     (dev_t)ent->rdev);
+			     (dev_t)mb_entry_rdev(ent));
 		break;
 	default:
 		return mb_fail(e, MB_ERR_CORRUPT, 0,
@@ -586,7 +586,7 @@ static int make_node(struct mb_target *t, int pfd, const char *leaf,
 	if (ent->type == MB_T_HARDLINK)
 		return mb_fail(e, MB_ERR_TARGET, errno,
 			       "unable to link '%s' to '%s'", ent->path,
-			       ent->link_target);
+			       mb_entry_link(ent));
 	return mb_fail(e, MB_ERR_TARGET, errno, "unable to create '%s'",
 		       ent->path);
 }
@@ -598,7 +598,7 @@ int mb_target_make(struct mb_target *t, const struct mb_entry *ent,
 	int pfd = -1, rc = -1, made;
 
 	if ((ent->type == MB_T_SYMLINK || ent->type == MB_T_HARDLINK) &&
-	    !ent->link_target)
+	    !mb_entry_link(ent))
 		return mb_fail(e, MB_ERR_CORRUPT, 0,
 			       "unable to restore '%s': link without a target",
 			       ent->path);

@@ -107,11 +107,11 @@ static int stream_other(struct stream_ctx *s, const struct mb_entry *ent, mb_emi
 {
 	uint64_t pos = ent->seg_offset, left = ent->seg_length;
 
-	if (ent->content)
-		return emit(emit_arg, ent->content + pos, left, e);
+	if (mb_entry_content(ent))
+		return emit(emit_arg, mb_entry_content(ent) + pos, left, e);
 	if (!s->buf && !(s->buf = malloc(OTHER_BUF)))
-		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", ent->live_path);
-	return mb_read_range_pieces(ent->live_path, pos, left, s->buf, OTHER_BUF, mb_pace_piece,
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", mb_entry_live_path(ent));
+	return mb_read_range_pieces(mb_entry_live_path(ent), pos, left, s->buf, OTHER_BUF, mb_pace_piece,
 				    s->pace, emit, emit_arg, e);
 }
 
@@ -148,7 +148,7 @@ static int stream_bytes(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
 {
 	struct stream_ctx *s = arg;
 
-	if (ent->content || ent->live_path)
+	if (mb_entry_content(ent) || mb_entry_live_path(ent))
 		return stream_other(s, ent, emit, emit_arg, e);
 	return stream_paced(s, ent, emit, emit_arg, e);
 }
@@ -158,7 +158,7 @@ static int stream_bytes(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
 static int entry_ranges(const struct mb_mirror *m, const struct mb_entry *ent,
 			struct mb_mirror_range **v, size_t *n, size_t *cap, struct mb_error *e)
 {
-	if (ent->type != MB_T_FILE || ent->content || ent->live_path)
+	if (ent->type != MB_T_FILE || mb_entry_content(ent) || mb_entry_live_path(ent))
 		return 0;
 	for (size_t i = 0; i < ent->n_extents; i++) {
 		if (*n == *cap) {

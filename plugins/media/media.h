@@ -281,13 +281,14 @@ struct mb_s3_settings {
  * rescue images), the driver's word on what the device can do. */
 enum mb_media_images {
 	MB_IMAGES_ONE,		/* its first only: read in order once (standard
-				 * input, a pipe, a compressed image on tape) */
+				 * input, a pipe) */
 	MB_IMAGES_FILES,	/* one head over files between filemarks (a tape):
 				 * the next image is read on past a filemark, an
 				 * earlier one by rewinding and spacing filemarks
 				 * forward; every image's input stays valid, an
 				 * image read after another moves the head back
-				 * first, so readers go image by image, forward */
+				 * first, so readers go image by image, forward
+				 * (a compressed image: in order, m->sequential) */
 	MB_IMAGES_BYTES,	/* every byte of every image at any time, each
 				 * image's input its own (a file, an object) */
 };
@@ -328,7 +329,11 @@ const struct mb_image_input *mb_media_input(struct mb_media_in *m);
  * mb_media_input() is its input and m->name its name, "PATH@BYTE" on a
  * file), 0 if none follows, -1 on error (a pipe cannot: MB_ERR_MEDIA).
  * Readers opened on earlier images stay valid (m->images says what
- * reaching them costs: on a tape, moving the head back). */
+ * reaching them costs: on a tape, moving the head back).  size
+ * MB_MEDIA_SIZE_UNKNOWN (a driver's next_image gets it from the zstd
+ * filter, which reads a tape's compressed image in order and does not
+ * know its bytes on the medium): the driver finds the image's end itself. */
+#define MB_MEDIA_SIZE_UNKNOWN UINT64_MAX
 int mb_media_next_image(struct mb_media_in *m, uint64_t size, struct mb_error *e);
 /* Records read and the record size (0 and 0 on a medium without). */
 void mb_media_read_stats(const struct mb_media_in *m, uint64_t *records,

@@ -19,6 +19,7 @@
 
 #include "plugins/media/media.h"
 
+struct mbm_curl;
 struct mbm_s3 {
 	char *spec;		/* "s3://BUCKET/KEY", for messages */
 	char *bucket, *key;
@@ -26,6 +27,7 @@ struct mbm_s3 {
 	char *region;
 	char *userpwd;		/* "ACCESS:SECRET" for curl; never logged */
 	bool path_style;
+	const struct mbm_curl *cu;	/* libcurl (s3_curl.h) */
 	void *curl;		/* CURL *, reused for keep-alive */
 	struct mb_media_stop stop;
 	uint64_t fetched;	/* bytes of object data received */

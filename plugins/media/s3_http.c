@@ -4,7 +4,6 @@
  */
 #include "plugins/media/s3.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
@@ -14,6 +13,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "plugins/media/s3_curl.h"
 
 #define S3_TRIES 5		/* a request is sent at most this often */
 #define S3_BACKOFF_MS 200	/* before the 2nd try; doubled each time */
@@ -96,17 +96,21 @@ int mbm_s3_init(struct mbm_s3 *c, const char *arg, const struct mb_media_params 
 	c->path_style = !style || strcmp(style, "virtual") != 0;
 	if (!(c->endpoint = strndup(ep, strlen(ep) - (ep[strlen(ep) - 1] == '/'))) ||
 	    !(c->region = strdup(region ? region : "us-east-1")) ||
-	    asprintf(&c->userpwd, "%s:%s", ak, sk) < 0 || !(c->curl = curl_easy_init())) {
+	    asprintf(&c->userpwd, "%s:%s", ak, sk) < 0) {
 		c->userpwd = NULL;
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open media '%s'", c->spec);
 	}
+	if (!(c->cu = mbm_curl(c->spec, e)))
+		return -1;
+	if (!(c->curl = c->cu->easy_init()))
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open media '%s'", c->spec);
 	return 0;
 }
 
 void mbm_s3_fini(struct mbm_s3 *c)
 {
 	if (c->curl)
-		curl_easy_cleanup(c->curl);
+		c->cu->easy_cleanup(c->curl);
 	if (c->userpwd)
 		explicit_bzero(c->userpwd, strlen(c->userpwd));
 	free(c->userpwd);
@@ -215,7 +219,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 
 /* The headers: the payload's SHA-256 (curl 7.88 neither sends nor
  * computes it, and signs what this header says), a range. */
-static struct curl_slist *headers_for(const struct mbm_s3_req *r)
+static struct curl_slist *headers_for(const struct mbm_curl *cu, const struct mbm_s3_req *r)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	char line[128] = "x-amz-content-sha256: ";
@@ -227,38 +231,39 @@ static struct curl_slist *headers_for(const struct mbm_s3_req *r)
 		sprintf(line + 22 + 2 * i, "%02x", md[i]);
 	/* (no "Expect:" to drop curl's 100-continue: curl 7.88 signs the
 	 * empty header and RGW then finds the signature wrong) */
-	if (!(h = curl_slist_append(NULL, line)))
+	if (!(h = cu->slist_append(NULL, line)))
 		return NULL;
 	if (r->range_len) {
 		snprintf(line, sizeof(line), "Range: bytes=%llu-%llu", (unsigned long long)r->range_from,
 			 (unsigned long long)(r->range_from + r->range_len - 1));
-		if (!(t = curl_slist_append(h, line)))
+		if (!(t = cu->slist_append(h, line)))
 			goto fail;
 	}
 	for (int i = 0; i < 3 && r->hdr[i]; i++)
-		if (!(t = curl_slist_append(h, r->hdr[i])))
+		if (!(t = cu->slist_append(h, r->hdr[i])))
 			goto fail;
 	return h;
 fail:
-	curl_slist_free_all(h);
+	cu->slist_free_all(h);
 	return NULL;
 }
 
-static void set_method(CURL *k, const struct mbm_s3_req *r, struct xfer *x)
+static void set_method(const struct mbm_curl *cu, CURL *k, const struct mbm_s3_req *r,
+		       struct xfer *x)
 {
 	if (strcmp(r->method, "HEAD") == 0) {
-		curl_easy_setopt(k, CURLOPT_NOBODY, 1L);
+		cu->easy_setopt(k, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(r->method, "PUT") == 0) {
-		curl_easy_setopt(k, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(k, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(k, CURLOPT_READDATA, x);
-		curl_easy_setopt(k, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
+		cu->easy_setopt(k, CURLOPT_UPLOAD, 1L);
+		cu->easy_setopt(k, CURLOPT_READFUNCTION, on_read);
+		cu->easy_setopt(k, CURLOPT_READDATA, x);
+		cu->easy_setopt(k, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
 	} else if (strcmp(r->method, "POST") == 0) {
-		curl_easy_setopt(k, CURLOPT_POST, 1L);
-		curl_easy_setopt(k, CURLOPT_POSTFIELDS, r->body ? r->body : "");
-		curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+		cu->easy_setopt(k, CURLOPT_POST, 1L);
+		cu->easy_setopt(k, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+		cu->easy_setopt(k, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
 	} else if (strcmp(r->method, "GET") != 0) {
-		curl_easy_setopt(k, CURLOPT_CUSTOMREQUEST, r->method);
+		cu->easy_setopt(k, CURLOPT_CUSTOMREQUEST, r->method);
 	}
 }
 
@@ -266,6 +271,7 @@ static void set_method(CURL *k, const struct mbm_s3_req *r, struct xfer *x)
 static CURLcode attempt(struct mbm_s3 *c, struct mbm_s3_req *r, const char *url,
 			struct curl_slist *h, int *oom)
 {
+	const struct mbm_curl *cu = c->cu;
 	CURL *k = c->curl;
 	char sigv4[160];
 	struct xfer x = { .r = r };
@@ -278,26 +284,26 @@ static CURLcode attempt(struct mbm_s3 *c, struct mbm_s3_req *r, const char *url,
 	r->meta[0] = r->modified[0] = '\0';
 	r->length = 0;
 	snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:s3", c->region);
-	curl_easy_reset(k);
-	curl_easy_setopt(k, CURLOPT_URL, url);
-	curl_easy_setopt(k, CURLOPT_AWS_SIGV4, sigv4);
-	curl_easy_setopt(k, CURLOPT_USERPWD, c->userpwd);
-	curl_easy_setopt(k, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(k, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(k, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(k, CURLOPT_WRITEDATA, &x);
-	curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(k, CURLOPT_HEADERDATA, &x);
-	set_method(k, r, &x);
-	rc = curl_easy_perform(k);
+	cu->easy_reset(k);
+	cu->easy_setopt(k, CURLOPT_URL, url);
+	cu->easy_setopt(k, CURLOPT_AWS_SIGV4, sigv4);
+	cu->easy_setopt(k, CURLOPT_USERPWD, c->userpwd);
+	cu->easy_setopt(k, CURLOPT_HTTPHEADER, h);
+	cu->easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(k, CURLOPT_CONNECTTIMEOUT, 10L);
+	cu->easy_setopt(k, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	cu->easy_setopt(k, CURLOPT_LOW_SPEED_TIME, 60L);
+	cu->easy_setopt(k, CURLOPT_WRITEFUNCTION, on_body);
+	cu->easy_setopt(k, CURLOPT_WRITEDATA, &x);
+	cu->easy_setopt(k, CURLOPT_HEADERFUNCTION, on_header);
+	cu->easy_setopt(k, CURLOPT_HEADERDATA, &x);
+	set_method(c->cu, k, r, &x);
+	rc = cu->easy_perform(k);
 	c->requests++;
 	c->fetched += r->got;
 	*oom = x.oom;
 	if (rc == CURLE_OK)
-		curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &r->status);
+		cu->easy_getinfo(k, CURLINFO_RESPONSE_CODE, &r->status);
 	return rc;
 }
 
@@ -311,7 +317,7 @@ static void sleep_ms(long ms)
 int mbm_s3_do(struct mbm_s3 *c, struct mbm_s3_req *r, const char *what, struct mb_error *e)
 {
 	char *url = url_of(c, r);
-	struct curl_slist *h = headers_for(r);
+	struct curl_slist *h = headers_for(c->cu, r);
 	CURLcode rc = CURLE_OK;
 	int ret = -1, oom = 0;
 
@@ -332,18 +338,18 @@ int mbm_s3_do(struct mbm_s3 *c, struct mbm_s3_req *r, const char *what, struct m
 		if (rc == CURLE_OK && r->status / 100 != 5)
 			break;
 		mb_debug("%s '%s': try %d: %s", what, c->spec, i + 1,
-			 rc == CURLE_OK ? "server error" : curl_easy_strerror(rc));
+			 rc == CURLE_OK ? "server error" : c->cu->easy_strerror(rc));
 	}
 	if (rc != CURLE_OK) {
 		mb_fail(e, MB_ERR_MEDIA, 0, "unable to %s '%s': %s (%s)", what, c->spec,
-			curl_easy_strerror(rc), c->endpoint);
+			c->cu->easy_strerror(rc), c->endpoint);
 		mb_hint(e, "check s3-endpoint (or AWS_ENDPOINT_URL) and that the object store is up");
 		goto out;
 	}
 	ret = 0;
 out:
 	free(url);
-	curl_slist_free_all(h);
+	c->cu->slist_free_all(h);
 	return ret;
 }
 

@@ -240,6 +240,18 @@ static int part_after(struct tape_in *t, size_t i, struct mb_error *e)
 	return probe_eov(t, e);
 }
 
+/* Every part of the image, each found from the end-of-volume record after
+ * the one before (an image of unknown size: a compressed one read in
+ * order); 0 once the last is known. */
+static int last_part(struct tape_in *t, struct mb_error *e)
+{
+	int rc;
+
+	while ((rc = part_after(t, t->n_parts - 1, e)) == 1)
+		;
+	return rc;
+}
+
 /* Goes straight to the record holding off in the part it should be in;
  * only when that part ends first is the next one looked for (an image
  * on one volume is never probed past its filemark). */
@@ -508,9 +520,10 @@ int mbt_seek(struct mb_media_in *m, uint64_t off, struct mb_error *e)
 	return tin_seek(((struct tape_drv *)m->priv)->images, off, e);
 }
 
-/* The image after the current one (size bytes) is the next tape file on
- * the volume where the current one ends: the file after it, or file 2 of
- * a continuation volume.  It gets an input of its own; the current one's
+/* The image after the current one (size bytes, or MB_MEDIA_SIZE_UNKNOWN:
+ * its end is its last part's filemark) is the next tape file on the
+ * volume where the current one ends: the file after it, or file 2 of a
+ * continuation volume.  It gets an input of its own; the current one's
  * stays valid (it moves the head back when it reads again). */
 int mbt_next_image(struct mb_media_in *m, uint64_t size, struct mb_error *e)
 {
@@ -531,9 +544,10 @@ int mbt_next_image(struct mb_media_in *m, uint64_t size, struct mb_error *e)
 		n->n_parts = t->n_parts;
 		n->base_blk = t->base_blk;
 		snprintf(n->image_id, sizeof(n->image_id), "%s", t->image_id);
-		if (tin_seek(n, size ? size - 1 : 0, e) < 0)
+		if (size == MB_MEDIA_SIZE_UNKNOWN ? last_part(n, e) < 0 :
+		    tin_seek(n, size ? size - 1 : 0, e) < 0)
 			return -1;
-		last = &n->part[n->cur];
+		last = &n->part[size == MB_MEDIA_SIZE_UNKNOWN ? n->n_parts - 1 : n->cur];
 	}
 	file = (last->first_byte == 0 ? last->file_no : 1) + 1;
 	if ((rc = peek_file(n, file, e)) <= 0)

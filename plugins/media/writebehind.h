@@ -16,8 +16,14 @@
 
 #include "common/error.h"
 
+/* Overridable at build time (-DMB_WB_CHUNK=...) only for bench/yield-micro's
+ * peer builds, which compare write-behind windows in one run. */
+#ifndef MB_WB_CHUNK
 #define MB_WB_CHUNK (8u << 20)
+#endif
+#ifndef MB_WB_AHEAD
 #define MB_WB_AHEAD 4		/* chunks in flight before the oldest is waited for */
+#endif
 
 struct mbm_writebehind {
 	uint64_t started;	/* bytes handed to write-back */

@@ -52,6 +52,7 @@ struct zrd {
 struct zimg {
 	struct zrd *z;
 	struct zimg *prev;
+	struct mb_image_input lin;	/* in order: the lower input of this image */
 	char *label;
 	size_t stream;
 	uint64_t pos;			/* image offset of the next byte */
@@ -255,7 +256,7 @@ static int refill(struct zimg *im, struct mb_error *e)
 		memcpy(im->in, z->peek, z->peek_len);
 		n = (ssize_t)z->peek_len;
 		z->peek_len = 0;
-	} else if ((n = z->lower.in.read(z->lower.in.ctx, im->in, SEQ_IN, e)) < 0) {
+	} else if ((n = im->lin.read(im->lin.ctx, im->in, SEQ_IN, e)) < 0) {
 		return -1;
 	}
 	z->c_read += (uint64_t)n;
@@ -351,6 +352,7 @@ static int zimg_push(struct mb_media_in *m, size_t k, char *label, struct mb_err
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", m->name);
 	}
 	im->z = z;
+	im->lin = z->lower.in;
 	im->stream = k;
 	im->cur = im->bad = SIZE_MAX;
 	im->label = label;
@@ -381,6 +383,14 @@ static int zr_seek(struct mb_media_in *m, uint64_t off, struct mb_error *e)
 	return zi_seek(z->img, off, e);
 }
 
+/* A compressed image in order over tape files (each image its own file,
+ * reached by the driver): the set's images follow it there. */
+static bool in_files(const struct zrd *z)
+{
+	return z->compressed && z->lower.images == MB_IMAGES_FILES && z->lower.ops->next_image &&
+	       z->lower.in.seek;
+}
+
 /* The image's first bytes (fewer at its end). */
 static int peek(struct mb_media_in *m, unsigned char p[4], size_t *got, struct mb_error *e)
 {
@@ -397,15 +407,43 @@ static int peek(struct mb_media_in *m, unsigned char p[4], size_t *got, struct m
 	return 0;
 }
 
+/* In order over tape files: the next image is the next tape file, its
+ * own stream read in order from its first frame (a plain image there is
+ * not one of this compressed set: another backup appended after it). */
+static int next_file(struct mb_media_in *m, struct mb_error *e)
+{
+	struct zrd *z = m->priv;
+	unsigned char p[4];
+	size_t got;
+	char *label;
+	int rc;
+
+	if ((rc = z->lower.ops->next_image(&z->lower, MB_MEDIA_SIZE_UNKNOWN, e)) <= 0)
+		return rc;
+	if (peek(&z->lower, p, &got, e) < 0 || z->lower.in.seek(z->lower.in.ctx, 0, e) < 0)
+		return -1;
+	if (got < 4 || !is_zstd(p)) {
+		mb_info("zstd: '%s' is not compressed: not an image of this compressed set",
+			z->lower.name);
+		return 0;
+	}
+	if (!(label = strdup(z->lower.name)))
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", m->spec);
+	m->base = 0;
+	return zimg_push(m, 0, label, e) < 0 ? -1 : 1;
+}
+
 /* The image after this one: the next stream of the file ("PATH@BYTE",
- * the byte where its frames start); in order, the medium's next image
- * is not found through the compressed bytes. */
+ * the byte where its frames start), or the next tape file; on a pipe the
+ * medium's next image is not found through the compressed bytes. */
 static int zr_next_image(struct mb_media_in *m, uint64_t size, struct mb_error *e)
 {
 	struct zrd *z = m->priv;
 	size_t k = z->img->stream + 1;
 	char *label;
 
+	if (!z->seekable && in_files(z))
+		return next_file(m, e);
 	if (!z->seekable) {
 		mb_fail(e, MB_ERR_MEDIA, ESPIPE, "unable to read the set from '%s'", m->spec);
 		mb_hint(e, z->compressed ? "the images of a compressed set are read from files" :
@@ -511,7 +549,7 @@ static int take_over(struct mb_media_in *m, bool compressed, const unsigned char
 		z->peek_len = 0;	/* read again from byte 0 */
 	z->c_read = 0;
 	m->sequential = !z->seekable;
-	m->images = z->seekable ? z->lower.images : MB_IMAGES_ONE;
+	m->images = z->seekable || in_files(z) ? z->lower.images : MB_IMAGES_ONE;
 	return zimg_push(m, 0, NULL, e);
 }
 

@@ -72,8 +72,9 @@ int mb_snap_watch_start(struct mb_snap_watch **out, const struct mb_snap_watch_c
 			struct mb_error *e);
 /* Holds (hold) or releases the watch's right to extend: a thin table
  * loaded while an lvextend reloads the pool is refused, so a caller
- * that reloads a table under the pool holds it meanwhile (w NULL: none). */
-void mb_snap_watch_tables(struct mb_snap_watch *w, bool hold);
+ * that reloads a table under the pool holds it meanwhile (w NULL: none).
+ * A hold returns true when it had to wait for an extension under way. */
+bool mb_snap_watch_tables(struct mb_snap_watch *w, bool hold);
 /* Stops the thread (lifting any throttle) and fills st. */
 void mb_snap_watch_stop(struct mb_snap_watch *w, struct mb_mirror_stats *st);
 

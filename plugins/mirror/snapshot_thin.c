@@ -170,6 +170,12 @@ static int thin_check(struct mb_mirror *m, struct mb_error *e)
 		m->snap.discard_behind && strcmp(m->snap.discard_behind, "off") == 0
 			? "no discard-behind (--discard-behind off)"
 			: "its blocks given back outside the set and behind the stream");
+	if (!off) {
+		/* what the run would throttle, and whether io.max reaches it */
+		struct mb_throttle th;
+
+		mb_throttle_find(&th, m->rdev);
+	}
 	return 0;
 }
 
@@ -286,7 +292,9 @@ static int thin_stream_plan(struct mb_mirror *m, const struct mb_mirror_range *v
 
 	if (m->snap.discard_behind && strcmp(m->snap.discard_behind, "off") == 0)
 		return 0;
-	mb_snap_watch_tables(t->watch, true);
+	if (mb_snap_watch_tables(t->watch, true))
+		mb_info("lvm: the writable reload of '%s/%s' waited %lld ms for an extension of pool "
+			"'%s/%s'", t->vg, t->snap_lv, mb_now_ms() - t0, t->vg, t->pool);
 	rc = mb_dm_reload_thin_rw(t->snap_dm, &t->snap, e);
 	mb_snap_watch_tables(t->watch, false);
 	if (rc < 0 ||

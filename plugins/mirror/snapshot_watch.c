@@ -106,25 +106,39 @@ static long long horizon_ms(const struct mb_snap_watch *w)
 {
 	return 2 * w->extend_ms > 2000 ? 2 * w->extend_ms : 2000;
 }
-/* One lvextend, with the tables held (mb_snap_watch_tables). */
-static int extend(struct mb_snap_watch *w, const char *const *argv, struct mb_error *e)
+/* Takes the tables; true when they were held (an lvextend or a reload
+ * under the pool was under way: the two would have met). */
+static bool tables_take(struct mb_snap_watch *w)
 {
+	if (pthread_mutex_trylock(&w->tables) == 0)
+		return false;
+	pthread_mutex_lock(&w->tables);
+	return true;
+}
+
+/* One lvextend of target, with the tables held (mb_snap_watch_tables). */
+static int extend(struct mb_snap_watch *w, const char *const *argv, const char *target,
+		  struct mb_error *e)
+{
+	long long t0 = mb_now_ms();
 	int rc;
 
-	pthread_mutex_lock(&w->tables);
+	if (tables_take(w))
+		mb_info("snapshot: the extension of '%s' waited %lld ms for a table reload under it",
+			target, mb_now_ms() - t0);
 	rc = mb_spawn(argv, LVEXTEND_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e);
 	pthread_mutex_unlock(&w->tables);
 	return rc;
 }
 
-void mb_snap_watch_tables(struct mb_snap_watch *w, bool hold)
+bool mb_snap_watch_tables(struct mb_snap_watch *w, bool hold)
 {
 	if (!w)
-		return;
+		return false;
 	if (hold)
-		pthread_mutex_lock(&w->tables);
-	else
-		pthread_mutex_unlock(&w->tables);
+		return tables_take(w);
+	pthread_mutex_unlock(&w->tables);
+	return false;
 }
 
 static bool grow(struct mb_snap_watch *w)
@@ -146,7 +160,7 @@ static bool grow(struct mb_snap_watch *w)
 		return false;
 	}
 	snprintf(size, sizeof(size), "+%lldk", add >> 10);
-	if (extend(w, argv, &e) < 0) {
+	if (extend(w, argv, target, &e) < 0) {
 		mb_warn("snapshot: unable to extend '%s' (%s); it cannot grow further", target, e.msg);
 		return false;
 	}
@@ -181,7 +195,7 @@ static bool grow_meta(struct mb_snap_watch *w)
 		return false;
 	}
 	snprintf(size, sizeof(size), "+%lldk", add >> 10);
-	if (extend(w, argv, &e) < 0) {
+	if (extend(w, argv, target, &e) < 0) {
 		mb_warn("snapshot: unable to extend the metadata of '%s' (%s); it cannot grow further",
 			target, e.msg);
 		return false;

@@ -173,8 +173,7 @@ static bool filter_one(struct mb_quiesce *q, struct mb_entry *ent)
 	case MB_QUIESCE_AS_DIR:
 		/* A symlink would point the restored copy at production. */
 		if (ent->type == MB_T_SYMLINK) {
-			free(ent->link_target);
-			ent->link_target = NULL;
+			mb_entry_set_link(ent, NULL);
 			ent->type = MB_T_DIR;
 			ent->mode = S_IFDIR | 0700;
 		}

@@ -42,9 +42,9 @@ static const struct mb_image_peer peers[] = {
 static struct seed seeds[] = {
 	{ "plain", META("17"), {
 		D("d", 2), F("d/a", 700, 3), F("d/empty", 0, 4),
-		{ .path = "d/sym", .type = MB_T_SYMLINK, .link_target = "a", .mode = 0120777,
+		{ .path = "d/sym", .type = MB_T_SYMLINK, .rare = &(struct mb_entry_rare){ .link_target = "a" }, .mode = 0120777,
 		  .ino = 5, .mtime_sec = 1700000003 },
-		{ .path = "d/hard", .type = MB_T_HARDLINK, .link_target = "d/a", .mode = 0100644,
+		{ .path = "d/hard", .type = MB_T_HARDLINK, .rare = &(struct mb_entry_rare){ .link_target = "d/a" }, .mode = 0100644,
 		  .ino = 3, .mtime_sec = 1700000001, .mtime_nsec = 5 },
 		{ .path = "fifo", .type = MB_T_FIFO, .mode = 010600, .ino = 6 },
 		{ .path = "null", .type = MB_T_CHR, .mode = 020666, .ino = 7 },
@@ -64,8 +64,8 @@ static struct seed seeds[] = {
 		F("sp ace%/ctl\x01\x1b[1m", 10, 302),
 		F("long-name-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 		  "0123456789abcdef0123456789abcdef", 3, 303),
-		{ .path = "-", .type = MB_T_SYMLINK, .link_target = "/an/absolute/target/of/some"
-		  "/length/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		{ .path = "-", .type = MB_T_SYMLINK, .rare = &(struct mb_entry_rare){ .link_target = "/an/absolute/target/of/some"
+		  "/length/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" },
 		  .mode = 0120777, .ino = 304, .mtime_sec = -2, .mtime_nsec = 500000000 },
 		{ .path = "ids", .type = MB_T_FILE, .size = 1, .seg_length = 1, .mode = 0104755,
 		  .uid = 4000000000u, .gid = 07777777u + 1, .ino = (UINT64_C(1) << 40) + 3,
@@ -78,9 +78,9 @@ static void fix_devices(struct seed *s)
 {
 	for (struct mb_entry *t = s->ents; t->path; t++)
 		if (t->type == MB_T_CHR)
-			t->rdev = makedev(1, 3);
+			mb_entry_set_rdev(t, makedev(1, 3));
 		else if (t->type == MB_T_BLK)
-			t->rdev = makedev(7, 0);
+			mb_entry_set_rdev(t, makedev(7, 0));
 }
 
 static int gen(void *arg, const struct mb_entry *t, mb_emit_fn emit, void *emit_arg,

@@ -163,7 +163,7 @@ static void test_manifest(void)
 		{ 'd', { .path = "dir with space/f", .type = 'f', .size = 99, .mode = 0100600,
 			 .uid = 26, .gid = 26, .mtime_sec = -2, .mtime_nsec = 500000000 },
 		  "0123456789abcdef0123456789abcdef" },
-		{ 'm', { .path = "l", .link_target = "-", .type = 'l', .mode = 0120777 }, "" },
+		{ 'm', { .path = "l", .rare = &(struct mb_entry_rare){ .link_target = "-" }, .type = 'l', .mode = 0120777 }, "" },
 	};
 	char *removed[] = { "gone%" };
 	struct mb_incr_manifest m = { "7", "5", 8192, v, 3, removed, 1, false, NULL }, p;
@@ -180,7 +180,7 @@ static void test_manifest(void)
 	   strcmp(p.base_id, "5") == 0 && p.block_size == 8192, "same header and lists");
 	ok(p.v[1].ent.mtime_sec == -2 && p.v[1].ent.mtime_nsec == 500000000 && p.v[1].ent.uid == 26 &&
 	   strcmp(p.v[1].ent.path, "dir with space/f") == 0, "same file entry");
-	ok(strcmp(p.v[2].ent.link_target, "-") == 0, "same link target");
+	ok(strcmp(mb_entry_link(&p.v[2].ent), "-") == 0, "same link target");
 	ok(mb_incr_manifest_find(&p, "l") == &p.v[2], "find");
 	mb_incr_manifest_free(&p);
 	free(text);

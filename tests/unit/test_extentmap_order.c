@@ -53,7 +53,7 @@ static void test_finalize(void)
 	add(&set, "a/y", MB_T_FILE, 7, 2, 5000);
 	add(&set, "a", MB_T_DIR, 2, 3, 0);
 	/* an old second name whose first name was deleted */
-	add(&set, "lone", MB_T_HARDLINK, 11, 1, 42)->link_target = strdup("gone");
+	mb_entry_set_link(add(&set, "lone", MB_T_HARDLINK, 11, 1, 42), strdup("gone"));
 	mb_set_finalize(&set);
 	is_int(set.n, 5, "five entries");
 	for (size_t i = 0; i < 5 && i < set.n; i++)
@@ -64,16 +64,16 @@ static void test_finalize(void)
 	is_int(set.v[1].extents ? set.v[1].extents[0].physical : 0, 8192, "inherited extent");
 	is_int(set.v[1].seg_length, 5000, "first name carries the data");
 	is_int(set.v[4].type, 'h', "later name is 'h'");
-	is_str(set.v[4].link_target, "a/y", "'h' points at the first name");
+	is_str(mb_entry_link(&set.v[4]), "a/y", "'h' points at the first name");
 	is_int(set.v[4].n_extents, 0, "'h' has no extents");
 	ok(set.v[4].extents == NULL, "'h' extents freed");
 	is_int(set.v[4].seg_length, 0, "'h' carries no data");
 	is_int(set.v[4].size, 5000, "'h' keeps st_size");
 	is_int(set.v[3].type, 'f', "a single remaining name becomes 'f'");
-	ok(set.v[3].link_target == NULL, "and loses its link target");
+	ok(mb_entry_link(&set.v[3]) == NULL, "and loses its link target");
 	is_int(set.v[3].seg_length, 42, "and carries its data");
 	mb_set_finalize(&set);
-	is_str(set.v[4].link_target, "a/y", "finalize is idempotent");
+	is_str(mb_entry_link(&set.v[4]), "a/y", "finalize is idempotent");
 	is_int(set.v[1].n_extents, 1, "map kept on a second finalize");
 	mb_set_free(&set);
 }

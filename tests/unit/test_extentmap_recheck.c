@@ -113,9 +113,9 @@ static void test_recheck(struct fx *fs)
 	ent = fx_find(&set, "d2/g1");
 	is_int(ent ? ent->type : 0, 'd', "file replaced by a directory");
 	ent = fx_find(&set, "lnk");
-	is_str(ent ? ent->link_target : NULL, "d2", "symlink retargeted");
+	is_str(ent ? mb_entry_link(ent) : NULL, "d2", "symlink retargeted");
 	ent = fx_find(&set, "hl_b");
-	ok(ent && ent->type == 'f' && !ent->link_target && ent->n_extents > 0,
+	ok(ent && ent->type == 'f' && !mb_entry_link(ent) && ent->n_extents > 0,
 	   "last hard link name is 'f' with a map");
 	ent = fx_find(&set, "d1/f2");
 	is_int(ent ? ent->size : 0, 400 * KiB, "appended size");

@@ -76,14 +76,14 @@ static int body(void *arg)
 	}
 	ok(order_ok, "logical order and types");
 	ent = fx_find(&set, "z/hl2");
-	is_str(ent ? ent->link_target : NULL, "hl1", "hard link points at the first name");
+	is_str(ent ? mb_entry_link(ent) : NULL, "hl1", "hard link points at the first name");
 	is_int(ent ? ent->size : 0, 5, "'h' keeps st_size");
 	is_int(ent ? ent->seg_length : 1, 0, "'h' has no data");
 	is_int(ent ? ent->nlink : 0, 2, "nlink recorded");
 	ent = fx_find(&set, "hl1");
-	ok(ent && ent->link_target == NULL && ent->seg_length == 5, "first name carries the data");
+	ok(ent && mb_entry_link(ent) == NULL && ent->seg_length == 5, "first name carries the data");
 	ent = fx_find(&set, "link");
-	is_str(ent ? ent->link_target : NULL, "a/b/deep.txt", "symlink target");
+	is_str(ent ? mb_entry_link(ent) : NULL, "a/b/deep.txt", "symlink target");
 	is_int(ent ? ent->size : 1, 0, "symlink size 0");
 	ent = fx_find(&set, "a/b");
 	is_int(ent ? ent->mode : 0, S_IFDIR | 0750, "mode with type bits");

@@ -48,10 +48,10 @@ struct hcase {
 
 #define F(p) { .path = p, .type = MB_T_FILE, .size = 5, .seg_length = 5, .mode = 0100644 }
 #define D(p) { .path = p, .type = MB_T_DIR, .mode = 040755 }
-#define L(p, to) { .path = p, .type = MB_T_SYMLINK, .link_target = to, .mode = 0120777 }
-#define H(p, to) { .path = p, .type = MB_T_HARDLINK, .link_target = to, .mode = 0100644 }
-#define C(p, maj, min) { .path = p, .type = MB_T_CHR, .mode = 020666, .rdev = ((maj) << 8) | (min) }
-#define B(p, maj, min) { .path = p, .type = MB_T_BLK, .mode = 060660, .rdev = ((maj) << 8) | (min) }
+#define L(p, to) { .path = p, .type = MB_T_SYMLINK, .rare = &(struct mb_entry_rare){ .link_target = to }, .mode = 0120777 }
+#define H(p, to) { .path = p, .type = MB_T_HARDLINK, .rare = &(struct mb_entry_rare){ .link_target = to }, .mode = 0100644 }
+#define C(p, maj, min) { .path = p, .type = MB_T_CHR, .mode = 020666, .rare = &(struct mb_entry_rare){ .rdev = ((maj) << 8) | (min) } }
+#define B(p, maj, min) { .path = p, .type = MB_T_BLK, .mode = 060660, .rare = &(struct mb_entry_rare){ .rdev = ((maj) << 8) | (min) } }
 
 static const struct hcase cases[] = {
 	{ "a '..' component", { F("../outside/evil") }, 11,
@@ -161,8 +161,8 @@ static int write_image(const char *path, struct mb_entry *v, size_t n, struct mb
 		v[i].ino = 1000 + i;
 		v[i].mtime_sec = 1700000000;
 		for (size_t j = 0; j < i; j++)	/* a hard link shares its first name's inode */
-			if (v[i].type == MB_T_HARDLINK && v[i].link_target &&
-			    strcmp(v[i].link_target, v[j].path) == 0)
+			if (v[i].type == MB_T_HARDLINK && mb_entry_link(&v[i]) &&
+			    strcmp(mb_entry_link(&v[i]), v[j].path) == 0)
 				v[i].ino = v[j].ino;
 		ptrs[i] = &v[i];
 	}
@@ -327,7 +327,10 @@ static void run_case(size_t k, const struct hcase *c)
 	for (; n < MAX_ENTS && c->ents[n].path; n++) {
 		v[n] = c->ents[n];
 		v[n].path = subst(c->ents[n].path, out);
-		v[n].link_target = c->ents[n].link_target ? subst(c->ents[n].link_target, out) : NULL;
+		v[n].rare = NULL;
+		if (mb_entry_copy_rare(&v[n], &c->ents[n]) < 0 ||
+		    (mb_entry_link(&v[n]) && mb_entry_set_link(&v[n], subst(mb_entry_link(&v[n]), out)) < 0))
+			abort();
 	}
 	snprintf(what, sizeof(what), "%s: the image is written", c->name);
 	if (!ok(write_image(img, v, n, &e) == 0, what)) {
@@ -345,10 +348,8 @@ static void run_case(size_t k, const struct hcase *c)
 	is_str(listing(to), want_list, what);
 	check_outside(cdir, c->name, &before);
 out:
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].path);
-		free(v[i].link_target);
-	}
+	for (size_t i = 0; i < n; i++)
+		mb_entry_free(&v[i]);
 	free(want_err);
 	free(want_list);
 }

@@ -71,9 +71,9 @@ static void build_set(void)
 	add("dir/bad\xff\xfe", MB_T_FILE, 513, 0100644);
 	add("dir/\xe6\x97\xa5\xf0\x9f\x98\x80", MB_T_FILE, 2, 0100644);
 	t = add("dir/link", MB_T_SYMLINK, 0, 0120777);
-	t->link_target = strdup(long_link);
+	mb_entry_set_link(t, strdup(long_link));
 	t = add("dir/hard", MB_T_HARDLINK, 5000, 0100644);
-	t->link_target = strdup("dir/file.dat");
+	mb_entry_set_link(t, strdup("dir/file.dat"));
 	t->ino = ents[1].ino;
 	t->mtime_sec = ents[1].mtime_sec;	/* one inode, one mtime */
 	add("dir/fifo", MB_T_FIFO, 0, 010640);
@@ -87,7 +87,7 @@ static void build_set(void)
 	t->seg_offset = 4096;
 	t->seg_length = 3000;
 	t = add("dir/null", MB_T_CHR, 0, 020666);
-	t->rdev = makedev(1, 3);
+	mb_entry_set_rdev(t, makedev(1, 3));
 }
 
 static unsigned char byte_at(const struct mb_entry *t, uint64_t off)
@@ -225,15 +225,15 @@ static int check_tree(const char *root, bool bsdtar)
 		if (t->type == MB_T_FILE)
 			good = good && file_is(path, t, t->seg_offset, t->seg_length);
 		if (t->type == MB_T_CHR)
-			good = good && st.st_rdev == t->rdev;
+			good = good && st.st_rdev == mb_entry_rdev(t);
 		if (t->type == MB_T_SYMLINK) {
 			char tgt[400];
 			ssize_t k = readlink(path, tgt, sizeof(tgt) - 1);
 
-			good = good && k >= 0 && (tgt[k] = 0, strcmp(tgt, t->link_target) == 0);
+			good = good && k >= 0 && (tgt[k] = 0, strcmp(tgt, mb_entry_link(t)) == 0);
 		}
 		if (t->type == MB_T_HARDLINK) {
-			snprintf(path, sizeof(path), "%s/%s", root, t->link_target);
+			snprintf(path, sizeof(path), "%s/%s", root, mb_entry_link(t) ? mb_entry_link(t) : "?");
 			good = good && lstat(path, &first) == 0 && first.st_ino == st.st_ino;
 		}
 		if (!good) {
@@ -354,10 +354,10 @@ static void test_index(void)
 		if (strcmp(a->path, b->path) || a->type != b->type || a->ino != b->ino ||
 		    a->size != b->size || a->mode != b->mode || a->uid != b->uid ||
 		    a->gid != b->gid || a->mtime_sec != b->mtime_sec ||
-		    a->mtime_nsec != b->mtime_nsec || a->rdev != b->rdev ||
+		    a->mtime_nsec != b->mtime_nsec || mb_entry_rdev(a) != mb_entry_rdev(b) ||
 		    a->seg_offset != b->seg_offset || a->seg_length != b->seg_length ||
-		    a->image_offset != b->image_offset || !!a->link_target != !!b->link_target ||
-		    (a->link_target && strcmp(a->link_target, b->link_target))) {
+		    a->image_offset != b->image_offset || !!mb_entry_link(a) != !!mb_entry_link(b) ||
+		    (mb_entry_link(a) && strcmp(mb_entry_link(a), mb_entry_link(b)))) {
 			diag("entry %zu differs", i);
 			bad++;
 		}

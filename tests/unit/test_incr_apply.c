@@ -83,7 +83,7 @@ int main(void)
 		{ 'm', { .path = "a", .type = 'd', .mode = 040750, .mtime_sec = 1500000000 }, "" },
 		{ 'd', { .path = "a/f", .type = 'f', .size = sizeof(cur), .mode = 0100640,
 			 .mtime_sec = 1600000000, .mtime_nsec = 5 }, "" },
-		{ 'm', { .path = "l", .link_target = "a/f", .type = 'l', .mode = 0120777 }, "" },
+		{ 'm', { .path = "l", .rare = &(struct mb_entry_rare){ .link_target = "a/f" }, .type = 'l', .mode = 0120777 }, "" },
 		{ 'w', { .path = "n", .type = 'f', .size = 3, .mode = 0100600 }, "" },
 		{ 'u', { .path = "same", .type = 'f', .size = 4, .mode = 0100644 }, "" },
 	};

@@ -42,7 +42,7 @@ static void add(const char *path, char type, uint64_t size)
 	t->ino = 100 + n_ents;
 	t->mtime_sec = 1700000000;
 	if (type == MB_T_HARDLINK)
-		t->link_target = strdup("d/small1");
+		mb_entry_set_link(t, strdup("d/small1"));
 	ptrs[n_ents++] = t;
 }
 

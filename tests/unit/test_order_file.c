@@ -21,7 +21,7 @@ static void add(const char *path, char type, const char *target)
 	memset(&ents[n], 0, sizeof(ents[n]));
 	ents[n].path = (char *)path;
 	ents[n].type = type;
-	ents[n].link_target = (char *)target;
+	mb_entry_set_link(&ents[n], target ? strdup(target) : NULL);
 	v[n] = &ents[n];
 	n++;
 }

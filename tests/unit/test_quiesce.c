@@ -299,7 +299,7 @@ static void test_filter_artifacts(void)
 
 		ent->path = strdup(paths[i]);
 		ent->type = i == 2 ? MB_T_SYMLINK : MB_T_FILE;
-		ent->link_target = i == 2 ? strdup("/production/wal") : NULL;
+		mb_entry_set_link(ent, i == 2 ? strdup("/production/wal") : NULL);
 		ent->mode = i == 2 ? S_IFLNK | 0777 : S_IFREG | 0600;
 	}
 	stack_of(&s, (const struct mb_quiesce_ops *[]){ &inner, NULL });
@@ -309,7 +309,7 @@ static void test_filter_artifacts(void)
 	ok(mb_quiesce_stack_filter(&s, &set), "a filter changes the set");
 	ok(set.n == 2 && strcmp(set.v[0].path, "keep") == 0 && strcmp(set.v[1].path, "link") == 0,
 	   "the dropped entry is gone, the order kept");
-	ok(set.v[1].type == MB_T_DIR && !set.v[1].link_target && set.v[1].mode == (S_IFDIR | 0700),
+	ok(set.v[1].type == MB_T_DIR && !mb_entry_link(&set.v[1]) && set.v[1].mode == (S_IFDIR | 0700),
 	   "the symlink became a private directory");
 	ok(mb_quiesce_stack_artifacts(&s, &set, false, &e) == 0 &&
 	   mb_quiesce_stack_artifacts(&s, &set, true, &e) == 0, "artifacts, then manifest");

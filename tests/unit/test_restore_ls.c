@@ -41,10 +41,10 @@ int main(void)
 	en.type = MB_T_SYMLINK;
 	en.mode = 0120777;
 	en.size = 0;
-	en.link_target = "/srv/ts\r\x7f";
+	mb_entry_set_link(&en, strdup("/srv/ts\r\x7f"));
 	is_str(ls_line(&en), "lrwxrwxrwx 26/26            0 2020-09-13 12:26 @4096 "
 	       "pg_tblspc/16385 -> /srv/ts%0D%7F\n", "a symlink's target is escaped too");
-	en.link_target = NULL;
+	mb_entry_set_link(&en, NULL);
 	en.type = MB_T_FILE;
 	en.mode = 0100644;
 	en.path = "far";

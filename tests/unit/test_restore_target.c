@@ -125,9 +125,9 @@ static void test_tree(void)
 	char buf[64];
 
 	f.size = 5;
-	h.link_target = "d/f";
-	l.link_target = "../../etc/passwd";
-	chr.rdev = makedev(1, 3);
+	mb_entry_set_link(&h, strdup("d/f"));
+	mb_entry_set_link(&l, strdup("../../etc/passwd"));
+	mb_entry_set_rdev(&chr, makedev(1, 3));
 	is_int(mb_target_open(&t, tgt, false, &e), 0, "open a new target");
 	ok(stat(tgt, &a) == 0 && (a.st_mode & 07777) == 0700, "target made 0700");
 	is_int(mb_target_make(t, &d, &e), 0, "dir d");
@@ -223,14 +223,14 @@ static void test_escapes(void)
 	mb_error_clear(&e);
 	is_int(mb_target_make(t, &xd, &e), -1, "dir via symlink refused");
 	mb_error_clear(&e);
-	hl.link_target = "evil/secret";
+	mb_entry_set_link(&hl, strdup("evil/secret"));
 	is_int(mb_target_make(t, &hl, &e), -1, "hard link via symlink refused");
 	is_str(e.msg, "refusing to restore 'evil/secret': 'evil' is a symlink",
 	       "hard link via symlink: message");
 
 	/* the classic archive attack: a symlink entry, then a file under it */
 	mb_error_clear(&e);
-	sl.link_target = outside;
+	mb_entry_set_link(&sl, strdup(outside));
 	is_int(mb_target_make(t, &sl, &e), 0, "symlink entry to outside");
 	is_int(mb_target_create_file(t, &via, &fd, &id, &e), -1, "file under it");
 	is_str(e.msg, "refusing to restore 's/passwd': 's' is a symlink",

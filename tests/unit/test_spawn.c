@@ -171,6 +171,38 @@ static void test_fds(void)
 	close(p[1]);
 }
 
+/* The child starts with no signal blocked, SIGPIPE at its default and a
+ * process group of its own, whatever the parent has blocked or ignored. */
+static void test_signals_group(void)
+{
+	struct mb_error e = { 0 };
+	struct mb_spawn_result r;
+	const char *status[] = { "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status", NULL };
+	const char *group[] = { "awk", "{ print ($1 == $5) ? \"own\" : \"shared\" }",
+				"/proc/self/stat", NULL };
+	sigset_t block, old;
+	unsigned long long blk;
+	char *ign;
+	void (*was)(int) = signal(SIGPIPE, SIG_IGN);
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	is_int(mb_spawn(status, 5000, 1, &r, &e), 0, "grep Sig /proc/self/status");
+	blk = r.out && !strncmp(r.out, "SigBlk:", 7) ? strtoull(r.out + 7, &ign, 16) : ~0ull;
+	ign = r.out ? strstr(r.out, "SigIgn:") : NULL;
+	is_int((long long)blk, 0, "child: no signal blocked");
+	ok(ign && !(strtoull(ign + 7, NULL, 16) & (1ull << (SIGPIPE - 1))),
+	   "child: SIGPIPE not ignored");
+	mb_spawn_result_free(&r);
+	is_int(mb_spawn(group, 5000, 1, &r, &e), 0, "awk /proc/self/stat");
+	is_str(r.out, "own\n", "child leads a process group of its own");
+	mb_spawn_result_free(&r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	signal(SIGPIPE, was);
+}
+
 static void *worker(void *arg)
 {
 	struct mb_error e = { 0 };
@@ -206,12 +238,13 @@ static void test_threads(void)
 
 int main(void)
 {
-	plan(41);
+	plan(46);
 	test_exit_codes();
 	test_signal_timeout();
 	test_exec_failure();
 	test_output();
 	test_fds();
+	test_signals_group();
 	test_threads();
 	return done_testing();
 }

@@ -1,25 +1,35 @@
 # tests/vm/tape-rescue.sh - a set member's rescue images read straight
 # from its tape, sourced by tests/vm/tape-set-suite.sh inside the guest
 # after its failed sets (its drives, load, new_tape, ID_werr, ID_eom and
-# the survivors' tapes werr-b.img, eom-b.img): single files from both
-# images with a few rewinds (BOT, the image found, each earlier image),
-# never one per file, then the failure paths: the wrong tape, a tape
-# without its rescue image, a tape whose rescue image is cut short.
-load 1 "$TD/werr-b.img"; mt -f /dev/nst0 rewind
+# the survivors' tapes werr-b.img, werr-zstd-b.img, eom-b.img): single
+# files from both images, plain and compressed, with a few rewinds (BOT,
+# the image found, each earlier image), never one per file, then the
+# failure paths: the wrong tape, a tape without its rescue image, a tape
+# whose rescue image is cut short.
 files=()
 while read -r f; do [ -f "$SRC/$f" ] && [ ! -L "$SRC/$f" ] && files+=(--file "$f"); done <<<"$(
 	"$MB" ls --from "$SCRATCH/werr.mbi" --output json | jq -r '.entries[].path' | head -40)"
-run "$MB" restore --from tape:/dev/nst0 --to "$SCRATCH/rescue-f" "${files[@]}"
-exit_is 0 "rescue: $((${#files[@]} / 2)) single files of the set straight from the survivor's tape"
-bad=
-for ((i = 1; i < ${#files[@]}; i += 2)); do
-	cmp -s "$SRC/${files[i]}" "$SCRATCH/rescue-f/${files[i]}" || bad+=" ${files[i]}"
-done
-is "$bad" "" "rescue: they are exact"
-rew=$(grep -o "rewound [0-9]* time" <<<"$RUN_ERR" | grep -o '[0-9]*')
-diag "rescue: $(grep -o "'/dev/nst0' rewound.*" <<<"$RUN_ERR")"
-ok "rescue: a few rewinds for the restore, not one per file (${rew:-?} for $((${#files[@]} / 2)) files)" \
-	test -n "$rew" -a "${rew:-99}" -le 5 -a "${rew:-99}" -lt $((${#files[@]} / 2))
+# rescue_files WHAT IMG DIR: those files from survivor tape IMG (in nst0)
+# into DIR, exact, with a few rewinds, never one per file
+rescue_files() {
+	local bad= i rew
+	load 1 "$TD/$2"; mt -f /dev/nst0 rewind
+	run "$MB" restore --from tape:/dev/nst0 --to "$SCRATCH/$3" "${files[@]}"
+	exit_is 0 "$1: $((${#files[@]} / 2)) single files of the set straight from the survivor's tape"
+	for ((i = 1; i < ${#files[@]}; i += 2)); do
+		cmp -s "$SRC/${files[i]}" "$SCRATCH/$3/${files[i]}" || bad+=" ${files[i]}"
+	done
+	is "$bad" "" "$1: they are exact"
+	rew=$(grep -o "rewound [0-9]* time" <<<"$RUN_ERR" | grep -o '[0-9]*')
+	diag "$1: $(grep -o "'/dev/nst0' rewound.*" <<<"$RUN_ERR")"
+	ok "$1: a few rewinds for the restore, not one per file (${rew:-?} for $((${#files[@]} / 2)) files)" \
+		test -n "$rew" -a "${rew:-99}" -le 5 -a "${rew:-99}" -lt $((${#files[@]} / 2))
+}
+rescue_files rescue werr-b.img rescue-f
+# the compressed set's survivor: each image read in order up to the last
+# file it holds, then on to its trailer
+rescue_files "rescue (compressed)" werr-zstd-b.img rescue-z
+load 1 "$TD/werr-b.img"
 
 # the wrong tape: the survivors of two backups given as one set
 load 2 "$TD/eom-b.img"; mt -f /dev/nst0 rewind; mt -f /dev/nst1 rewind

@@ -35,15 +35,18 @@ set_failed() {
 	eval "ID_${1//-/_}=$(fx_last_run | jq -r .id)"
 	mt -f /dev/nst1 rewind
 	run "$MB" restore --from tape:/dev/nst1 --to "$SCRATCH/t-$1"
-	if [ "$1" = werr-zstd ]; then	# compressed: read in order, its first image only
-		diag "$1: straight from the survivor's tape: exit $RUN_RC: $(grep '^mbackup: error' <<<"$RUN_ERR" | head -1)"
-		return
-	fi
 	exit_is 0 "$1: the set restores straight from the survivor's tape (its rescue image is tape file 2)"
 	like "$RUN_ERR" "tape: next image from file 2 of volume 1" "$1: the rescue image read on past the filemark"
 	fx_tree_is "$SRC" "$SCRATCH/t-$1" "$1: byte-exact from the drive"
 	like "$RUN_ERR" "'/dev/nst1' rewound [1-5] time\(s\)" \
 		"$1: a few rewinds for the whole restore (BOT, the image found, each earlier image)"
+	diag "$1: $(grep -o "'/dev/nst1' rewound.*" <<<"$RUN_ERR")"
+	[[ $1 != *zstd ]] && return
+	like "$RUN_ERR" "zstd: read [0-9]+ compressed bytes in order" "$1: each compressed image read in order"
+	mt -f /dev/nst1 rewind
+	run "$MB" verify --from tape:/dev/nst1
+	exit_is 0 "$1: verify of the set straight from the survivor's tape exits 0"
+	like "$RUN_ERR" "tape: next image from file 2 of volume 1" "$1: verify reads the rescue image too"
 }
 # write_error NAME [args]: nst0 write-protected mid-run (writes then fail EIO)
 write_error() {

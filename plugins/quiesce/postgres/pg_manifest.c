@@ -118,11 +118,11 @@ int mb_pg_manifest(struct mb_quiesce *q, struct mb_set *set, struct mb_error *e)
 	if (manifest_text(set, b, &text, e) < 0)
 		return -1;
 	ent = mb_set_add(set);
-	if (!ent || !(ent->path = strdup("backup_manifest"))) {
-		free(text);
+	if (!ent || !(ent->path = strdup("backup_manifest")) || mb_entry_set_content(ent, text) < 0) {
+		if (!ent || !ent->path)
+			free(text);
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to add backup_manifest");
 	}
-	ent->content = text;
 	ent->type = MB_T_FILE;
 	ent->size = ent->seg_length = strlen(text);
 	ent->mode = owner.mode;

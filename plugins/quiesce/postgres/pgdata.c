@@ -172,7 +172,8 @@ static int add_content(struct mb_set *set, const char *path, const char *text,
 {
 	struct mb_entry *ent = mb_set_add(set);
 
-	if (!ent || !(ent->path = strdup(path)) || !(ent->content = strdup(text)))
+	if (!ent || !(ent->path = strdup(path)) || mb_entry_set_content(ent, strdup(text)) < 0 ||
+	    !mb_entry_content(ent))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to add '%s' to the image", path);
 	ent->type = MB_T_FILE;
 	ent->size = ent->seg_length = strlen(text);
@@ -190,13 +191,14 @@ static int add_wal(struct mb_set *set, const char *dir, const char *name,
 {
 	struct mb_entry *ent = mb_set_add(set);
 	struct stat st;
+	char *live;
 
-	if (!ent || asprintf(&ent->live_path, "%s/%s", dir, name) < 0 ||
+	if (!ent || asprintf(&live, "%s/%s", dir, name) < 0 || mb_entry_set_live_path(ent, live) < 0 ||
 	    asprintf(&ent->path, "pg_wal/%s", name) < 0)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to add WAL '%s'", name);
-	if (stat(ent->live_path, &st) < 0) {
+	if (stat(mb_entry_live_path(ent), &st) < 0) {
 		mb_fail(e, MB_ERR_DATABASE, errno, "WAL segment '%s' needed by the backup is gone",
-			ent->live_path);
+			mb_entry_live_path(ent));
 		mb_hint(e, "the temporary slot should keep it: is something removing WAL by hand?");
 		return -1;
 	}
