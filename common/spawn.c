@@ -274,9 +274,10 @@ static void close_fd(int *fd)
  * against 1.2-1.4 ms, bench/files.md), and an exec failure comes back as
  * its errno.  The child: its own process group, stdin from /dev/null,
  * stdout and stderr to the pipes, every fd from 3 up closed, no signal
- * blocked, SIGPIPE at its default.  On success the parent ends of the
- * pipes are in s[]; *exec_err is the errno of a failed start (pid -1). */
-static pid_t start(const char *const argv[], char **env, struct sink *s,
+ * blocked, SIGPIPE at its default.  in (>= 0) is its stdin instead.  On
+ * success the parent ends of the pipes are in s[]; *exec_err is the errno
+ * of a failed start (pid -1). */
+static pid_t start(const char *path, const char *const argv[], char **env, int in, struct sink *s,
 		   int *exec_err, const char *cmd, int code, struct mb_error *e)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, devnull = -1, rc;
@@ -286,7 +287,7 @@ static pid_t start(const char *const argv[], char **env, struct sink *s,
 	pid_t pid = -1;
 
 	*exec_err = 0;
-	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	devnull = in >= 0 ? dup(in) : open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (devnull < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
 		mb_fail(e, code, errno, "unable to run '%s'", cmd);
 		goto out;
@@ -311,7 +312,7 @@ static pid_t start(const char *const argv[], char **env, struct sink *s,
 	rc = rc ? rc : posix_spawnattr_setpgroup(&at, 0);
 	rc = rc ? rc : posix_spawnattr_setsigmask(&at, &none);
 	rc = rc ? rc : posix_spawnattr_setsigdefault(&at, &pipe_only);
-	if (rc == 0 && (rc = posix_spawnp(&pid, argv[0], &fa, &at, (char *const *)argv, env)) != 0) {
+	if (rc == 0 && (rc = posix_spawnp(&pid, path, &fa, &at, (char *const *)argv, env)) != 0) {
 		*exec_err = rc;
 		pid = -1;
 	} else if (rc != 0) {
@@ -349,7 +350,7 @@ static int run(const char *const argv[], int timeout_ms, int code,
 		mb_fail(e, code, ENOMEM, "unable to run '%s'", cmd);
 		goto out;
 	}
-	pid = start(argv, env, s, &err, cmd, code, e);
+	pid = start(argv[0], argv, env, -1, s, &err, cmd, code, e);
 	if (err) {
 		mb_fail(e, code, err, "unable to run '%s'", argv[0]);
 		goto out;
@@ -421,4 +422,48 @@ void mb_spawn_result_free(struct mb_spawn_result *res)
 	free(res->out);
 	free(res->err);
 	memset(res, 0, sizeof(*res));
+}
+
+int mb_spawn_coproc(const char *path, const char *const argv[], struct mb_coproc *c, int code,
+		    struct mb_error *e)
+{
+	struct sink s[2] = { { .fd = -1 }, { .fd = -1 } };
+	int in[2] = { -1, -1 }, err = 0;
+	char cmd[1024];
+	char **env;
+
+	c->pid = -1, c->to = c->from = c->err = -1;
+	join_argv(argv, cmd, sizeof(cmd));
+	mb_debug("starting '%s'", cmd);
+	env = child_env();
+	if (!env || pipe2(in, O_CLOEXEC) < 0) {
+		mb_fail(e, code, env ? errno : ENOMEM, "unable to run '%s'", cmd);
+		goto out;
+	}
+	c->pid = start(path ? path : argv[0], argv, env, in[0], s, &err, cmd, code, e);
+	if (err)
+		mb_fail(e, code, err, "unable to run '%s'", path ? path : argv[0]);
+	if (c->pid > 0) {
+		c->to = in[1], in[1] = -1;
+		c->from = s[0].fd, c->err = s[1].fd;
+	}
+out:
+	close_fd(&in[0]);
+	close_fd(&in[1]);
+	free(env);
+	return c->pid > 0 ? 0 : -1;
+}
+
+void mb_coproc_end(struct mb_coproc *c, int grace_ms)
+{
+	int status;
+
+	close_fd(&c->to);
+	close_fd(&c->from);
+	close_fd(&c->err);
+	if (c->pid > 0 && wait_exit(c->pid, &status, mb_now_ms() + grace_ms) != 0) {
+		kill(c->pid, SIGKILL);
+		wait_exit(c->pid, &status, -1);
+	}
+	c->pid = -1;
 }

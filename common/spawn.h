@@ -29,4 +29,19 @@ int mb_spawn(const char *const argv[], int timeout_ms, int code,
 	     struct mb_spawn_result *res, struct mb_error *e);
 void mb_spawn_result_free(struct mb_spawn_result *res);
 
+/* A child that lives on: path (NULL: argv[0], searched in PATH) started
+ * the same way (its own process
+ * group, fds from 3 closed, LC_ALL=C) with a pipe each way, for a helper
+ * that serves requests (the LVM helper, plugins/mirror/lvm_helper.c).
+ * The caller writes to `to` (its stdin) and reads `from` (its stdout) and
+ * `err` (its stderr); mb_coproc_end closes them, waits grace_ms for the
+ * child to exit, then kills it (SIGKILL) and reaps it. */
+struct mb_coproc {
+	int pid;
+	int to, from, err;
+};
+int mb_spawn_coproc(const char *path, const char *const argv[], struct mb_coproc *c,
+		    int code, struct mb_error *e);
+void mb_coproc_end(struct mb_coproc *c, int grace_ms);
+
 #endif

@@ -14,6 +14,7 @@
 #include "orchestrator/run.h"
 #include "orchestrator/signals.h"
 #include "orchestrator/wal_cmd.h"
+#include "plugins/mirror/lvm_helper.h"
 
 #define MBACKUP_VERSION "0.1.0"
 
@@ -86,6 +87,9 @@ int main(int argc, char **argv)
 	struct mb_error e = { 0 };
 	int rc;
 
+	/* the LVM helper, started by the lvm driver before the window */
+	if (argc > 0 && strcmp(argv[0], MB_LVM_HELPER_ARGV0) == 0)
+		return mb_lvm_helper_main();
 	rc = mb_options_parse(&o, argc, argv, &e);
 	if (rc == 0 && o.help) {
 		mb_options_usage(&o);

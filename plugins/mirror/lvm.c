@@ -51,6 +51,7 @@
 #include "common/log.h"
 #include "common/spawn.h"
 #include "plugins/mirror/dm.h"
+#include "plugins/mirror/lvm_helper.h"
 #include "plugins/mirror/lvm_md.h"
 #include "plugins/mirror/lvm_proof.h"
 #include "plugins/mirror/lvm_witness.h"
@@ -68,6 +69,7 @@ struct lvm_mirror {
 	char lv[LVM_NAME_MAX];
 	char split_lv[LVM_NAME_MAX + 24];	/* <lv>_rimage_N, predicted */
 	char split_dev[2 * (2 * LVM_NAME_MAX + 16)];	/* its /dev/mapper node */
+	struct mb_lvm_helper helper;	/* MBACKUP_LVM_SPLIT=helper (pid 0: none) */
 };
 
 /* What lvs says about a raid LV and its images. */
@@ -417,6 +419,21 @@ static void witness_stop(const char *vg, const char *lv)
 		mb_warn("lvm: %s (dmsetup message %s 0 @stats_list)", e.msg, top);
 }
 
+/* MBACKUP_LVM_SPLIT=helper: the split is run by LVM's command library,
+ * loaded before the window in a helper (lvm_helper.c), not by an
+ * lvconvert exec'ed inside it; unset or "exec": lvconvert.  Without the
+ * library the helper says so and the split runs lvconvert. */
+static void helper_start(struct lvm_mirror *lm)
+{
+	const char *knob = getenv("MBACKUP_LVM_SPLIT");
+	struct mb_error e = { 0 };
+
+	if (!knob || strcmp(knob, "helper") != 0 || lm->helper.co.pid > 0)
+		return;
+	if (mb_lvm_helper_start(&lm->helper, &e) < 0)
+		mb_warn("lvm: %s: the split runs lvconvert", e.msg);
+}
+
 /* Before the window: the name the split image will get (lvconvert splits
  * the last leg), and the obligation, "vg/lv": undo finds the split image
  * itself. */
@@ -437,6 +454,7 @@ static int lvm_prepare_split(struct mb_mirror *m, int64_t run_id, struct mb_erro
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to prepare the split");
 	}
 	witness_start(lm->vg, lm->lv);
+	helper_start(lm);
 	return 0;
 }
 
@@ -463,8 +481,12 @@ static int lvm_split(struct mb_mirror *m, struct mb_error *e)
 	int err;
 	const char *argv[] = { "lvconvert", "-y", "--splitmirrors", "1", "--trackchanges",
 			       m->obligation_arg, NULL };
+	char line[3 * LVM_NAME_MAX];
 
-	if (mb_spawn(argv, LVM_SPLIT_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e) < 0)
+	snprintf(line, sizeof(line), "lvconvert -y --splitmirrors 1 --trackchanges %s",
+		 m->obligation_arg);
+	if (lm->helper.co.pid > 0 ? mb_lvm_helper_run(&lm->helper, line, LVM_SPLIT_TIMEOUT_MS, e)
+				  : mb_spawn(argv, LVM_SPLIT_TIMEOUT_MS, MB_ERR_MIRROR, NULL, e))
 		return -1;
 	err = stat(lm->split_dev, &st) < 0 ? errno : S_ISBLK(st.st_mode) ? 0 : ENOTBLK;
 	if (err) {
@@ -476,7 +498,8 @@ static int lvm_split(struct mb_mirror *m, struct mb_error *e)
 		return -1;
 	m->split_path = strdup(lm->split_dev);
 	m->split_offset = 0;
-	mb_info("lvm: split '%s/%s' off in %lld ms", lm->vg, lm->split_lv, mb_now_ms() - t0);
+	mb_info("lvm: split '%s/%s' off in %lld ms%s", lm->vg, lm->split_lv, mb_now_ms() - t0,
+		lm->helper.co.pid > 0 ? " (by the LVM helper)" : "");
 	return m->split_path ? 0 : mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to split");
 }
 
@@ -737,6 +760,10 @@ static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_er
 
 static void lvm_close(struct mb_mirror *m)
 {
+	struct lvm_mirror *lm = m->priv;
+
+	if (lm)
+		mb_lvm_helper_stop(&lm->helper);
 	free(m->priv);
 	m->priv = NULL;
 }
