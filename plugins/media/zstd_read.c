@@ -53,6 +53,7 @@ struct zimg {
 	struct zrd *z;
 	struct zimg *prev;
 	struct mb_image_input lin;	/* in order: the lower input of this image */
+	const char *lname;		/* and the lower medium's name then */
 	char *label;
 	size_t stream;
 	uint64_t pos;			/* image offset of the next byte */
@@ -184,7 +185,7 @@ static int damaged(struct zimg *im, uint64_t d_at, uint64_t c_at, const char *wh
 {
 	return mb_fail(e, MB_ERR_CORRUPT, 0, "damaged compressed frame in image '%s' at offset "
 		       "%" PRIu64 " (compressed byte %" PRIu64 "): %s", im->label ? im->label :
-		       im->z->lower.name, d_at, c_at, why);
+		       im->lname, d_at, c_at, why);
 }
 
 /* Frame i of the image's stream into im->buf, checked. */
@@ -279,7 +280,7 @@ static ssize_t seq_read(struct zimg *im, void *buf, size_t n, struct mb_error *e
 			if (im->mid)
 				return mb_fail(e, MB_ERR_TRUNCATED, 0, "image '%s' is truncated at "
 					       "offset %" PRIu64 " (inside a compressed frame)",
-					       im->z->lower.name, im->pos);
+					       im->lname, im->pos);
 			return 0;
 		}
 		rc = ZSTD_decompressStream(im->ds, &ob, &im->ib);
@@ -353,6 +354,7 @@ static int zimg_push(struct mb_media_in *m, size_t k, char *label, struct mb_err
 	}
 	im->z = z;
 	im->lin = z->lower.in;
+	im->lname = z->lower.name;
 	im->stream = k;
 	im->cur = im->bad = SIZE_MAX;
 	im->label = label;
@@ -476,9 +478,10 @@ static void zr_close_read(struct mb_media_in *m)
 		mb_info("zstd: read %" PRIu64 " of %" PRIu64 " compressed bytes (%" PRIu64
 			" frames decompressed) of '%s'", z->c_read, z->c_size, z->frames_read,
 			z->lower.name);
-	else if (z->compressed)
+	else if (z->compressed)		/* (over tape files: of every image read) */
 		mb_info("zstd: read %" PRIu64 " compressed bytes in order (%" PRIu64
-			" frames) of '%s'", z->c_read, z->frames_read, z->lower.name);
+			" frames) of '%s'", z->c_read, z->frames_read,
+			in_files(z) ? m->spec : z->lower.name);
 	while (z->img) {
 		struct zimg *im = z->img;
 
