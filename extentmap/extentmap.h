@@ -211,5 +211,7 @@ int mb_extent_read(void *reader, const struct mb_entry *ent, mb_emit_fn emit,
 
 /* Bytes read from the device and through the filesystem, for stats. */
 uint64_t mb_extent_reader_bytes(const struct mb_extent_reader *r);
+/* Of those, the bytes read with O_DIRECT (segments of 1 MiB and more). */
+uint64_t mb_extent_reader_direct_bytes(const struct mb_extent_reader *r);
 
 #endif

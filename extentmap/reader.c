@@ -44,6 +44,7 @@ struct mb_extent_reader {
 	char *buf;
 	size_t fill;		/* bytes waiting in buf */
 	uint64_t bytes;		/* read from the device or the filesystem */
+	uint64_t direct_bytes;	/* of those, read with O_DIRECT */
 	struct mb_prefetch *prefetch;	/* after mb_extent_reader_plan */
 	uint64_t skip_from;	/* segments the prefetch leaves out, 0: none */
 };
@@ -163,6 +164,11 @@ uint64_t mb_extent_reader_bytes(const struct mb_extent_reader *r)
 	return r->bytes;
 }
 
+uint64_t mb_extent_reader_direct_bytes(const struct mb_extent_reader *r)
+{
+	return r->direct_bytes;
+}
+
 static int emit(struct out *o, const void *buf, size_t len, struct mb_error *e)
 {
 	if (o->emit(o->arg, buf, len, e) == 0)
@@ -194,6 +200,13 @@ static ssize_t read_block(struct mb_extent_reader *r, char *dst, size_t n,
 	return got;
 }
 
+static ssize_t counted(struct mb_extent_reader *r, ssize_t direct)
+{
+	if (direct > 0)
+		r->direct_bytes += (uint64_t)direct;
+	return direct;
+}
+
 /* Reads at most n bytes at device offset off into dst, which has room for
  * writable >= n bytes: with O_DIRECT for a big segment when the offset and
  * dst are aligned (whole blocks into dst, the last one through r->block),
@@ -208,7 +221,7 @@ static ssize_t read_device(struct out *o, char *dst, size_t n, size_t writable,
 	if (!o->direct || r->dfd < 0)
 		return pread(r->fd, dst, n, (off_t)off);
 	if (r->block_len && off >= r->block_off && off < r->block_off + r->block_len)
-		return read_block(r, dst, n, off);
+		return counted(r, read_block(r, dst, n, off));
 	if (off % r->off_align || (uintptr_t)dst % r->mem_align)
 		return pread(r->fd, dst, n, (off_t)off);
 	want = (n + r->off_align - 1) / r->off_align * r->off_align;
@@ -216,7 +229,7 @@ static ssize_t read_device(struct out *o, char *dst, size_t n, size_t writable,
 		want = n / r->off_align * r->off_align;
 	got = want ? pread(r->dfd, dst, want, (off_t)off) : read_block(r, dst, n, off);
 	if (got >= 0)
-		return (size_t)got < n ? got : (ssize_t)n;
+		return counted(r, (size_t)got < n ? got : (ssize_t)n);
 	if (errno != EINVAL)
 		return -1;
 	/* refused after all: the page cache from now on */
@@ -502,8 +515,9 @@ int mb_extent_read(void *reader, const struct mb_entry *ent, mb_emit_fn emit_fn,
 			       "segment %llu+%llu of '%s' is past its end (%llu bytes)",
 			       (unsigned long long)pos, (unsigned long long)len,
 			       ent->path, (unsigned long long)ent->size);
-	/* big segments into the writer's buffer: as prefetch.c skips them */
-	o.direct = o.in_place && len >= DIRECT_FROM;
+	/* big segments direct, into the writer's buffer or into ours (a
+	 * wrapped emit, the block hasher's): prefetch.c skips them either way */
+	o.direct = len >= DIRECT_FROM;
 	o.prefetched = !o.r->skip_from || len < o.r->skip_from;
 	if (ent->read_via_fs)
 		return read_fs(&o, pos, pos + len, e);
