@@ -70,6 +70,12 @@ int mb_dm_resume(const char *name, struct mb_error *e)
 	return 0;
 }
 
+/* How a message names a target type. */
+static const char *target_noun(const char *type)
+{
+	return strcmp(type, "thin-pool") == 0 ? "thin pool" : type;
+}
+
 /* The one target of `name`'s status, of `type`: its params copied
  * (malloc'ed into *params) and its length in sectors. */
 int mb_dm_status_target(const char *name, const char *type, char **params, uint64_t *length,
@@ -86,8 +92,7 @@ int mb_dm_status_target(const char *name, const char *type, char **params, uint6
 	dm_get_next_target(t, NULL, &start, length, &ttype, &tparams);
 	if (!ttype || strcmp(ttype, type) != 0 || !tparams) {
 		mb_fail(e, MB_ERR_MIRROR, 0, "device-mapper device '%s' is not a %s (%s)", name,
-			strcmp(type, "thin-pool") == 0 ? "thin pool" : type,
-			ttype ? ttype : "no table");
+			target_noun(type), ttype ? ttype : "no table");
 		goto out;
 	}
 	if (!(*params = strdup(tparams))) {
@@ -100,58 +105,66 @@ out:
 	return rc;
 }
 
-int mb_dm_snapshot_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error *e)
+/* The status line of `name`'s one target of `type`, handed to `parse`
+ * with a pool for libdevmapper's parsed struct; a parse that fails is
+ * reported with the line. */
+int mb_dm_status_parse(const char *name, const char *type, mb_dm_parse_fn parse, void *out,
+		       struct mb_error *e)
 {
-	struct dm_status_snapshot *s = NULL;
 	struct dm_pool *mem = NULL;
 	uint64_t length;
 	char *params;
 	int rc = -1;
 
-	if (mb_dm_status_target(name, "snapshot", &params, &length, e) < 0)
+	if (mb_dm_status_target(name, type, &params, &length, e) < 0)
 		return -1;
-	if (!(mem = dm_pool_create("mbackup", 1024)) || !dm_get_status_snapshot(mem, params, &s)) {
-		mb_fail(e, MB_ERR_MIRROR, 0, "unable to parse the status of snapshot '%s': '%s'",
-			name, params);
-		goto out;
-	}
-	f->used = s->used_sectors + (s->has_metadata_sectors ? s->metadata_sectors : 0);
-	f->total = s->total_sectors;
-	f->invalid = s->invalid || s->overflow || s->merge_failed;
-	rc = 0;
-out:
+	if (!(mem = dm_pool_create("mbackup", 1024)) || parse(mem, params, length, out) < 0)
+		mb_fail(e, MB_ERR_MIRROR, 0, "unable to parse the status of %s '%s': '%s'",
+			target_noun(type), name, params);
+	else
+		rc = 0;
 	if (mem)
 		dm_pool_destroy(mem);
 	free(params);
 	return rc;
 }
 
-int mb_dm_raid_state(const char *name, struct mb_dm_raid *r, struct mb_error *e)
+static int snapshot_of(struct dm_pool *mem, const char *params, uint64_t length, void *out)
 {
-	struct dm_status_raid *s = NULL;
-	struct dm_pool *mem = NULL;
-	uint64_t length;
-	char *params;
-	int rc = -1;
+	struct mb_dm_snap_fill *f = out;
+	struct dm_status_snapshot *s;
 
-	if (mb_dm_status_target(name, "raid", &params, &length, e) < 0)
+	if (!dm_get_status_snapshot(mem, params, &s))
 		return -1;
-	if (!(mem = dm_pool_create("mbackup", 1024)) || !dm_get_status_raid(mem, params, &s)) {
-		mb_fail(e, MB_ERR_MIRROR, 0, "unable to parse the status of raid '%s': '%s'",
-			name, params);
-		goto out;
-	}
+	f->used = s->used_sectors + (s->has_metadata_sectors ? s->metadata_sectors : 0);
+	f->total = s->total_sectors;
+	f->invalid = s->invalid || s->overflow || s->merge_failed;
+	return 0;
+}
+
+int mb_dm_snapshot_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error *e)
+{
+	return mb_dm_status_parse(name, "snapshot", snapshot_of, f, e);
+}
+
+static int raid_of(struct dm_pool *mem, const char *params, uint64_t length, void *out)
+{
+	struct mb_dm_raid *r = out;
+	struct dm_status_raid *s;
+
+	if (!dm_get_status_raid(mem, params, &s))
+		return -1;
 	r->insync = s->insync_regions;
 	r->total = s->total_regions;
 	r->mismatches = s->mismatch_count;
 	snprintf(r->health, sizeof(r->health), "%s", s->dev_health ? s->dev_health : "");
 	snprintf(r->action, sizeof(r->action), "%s", s->sync_action ? s->sync_action : "");
-	rc = 0;
-out:
-	if (mem)
-		dm_pool_destroy(mem);
-	free(params);
-	return rc;
+	return 0;
+}
+
+int mb_dm_raid_state(const char *name, struct mb_dm_raid *r, struct mb_error *e)
+{
+	return mb_dm_status_parse(name, "raid", raid_of, r, e);
 }
 
 /* The device number of the dm device `name` (-1 if it does not exist). */

@@ -35,6 +35,14 @@ struct mb_dm_snap_fill {
  * and its length in sectors. */
 int mb_dm_status_target(const char *name, const char *type, char **params, uint64_t *length,
 			struct mb_error *e);
+/* Fills `out` from libdevmapper's parse (in `mem`) of a status line of
+ * `length` sectors; -1 if it does not parse. */
+struct dm_pool;
+typedef int (*mb_dm_parse_fn)(struct dm_pool *mem, const char *params, uint64_t length,
+			      void *out);
+/* mb_dm_status_target's line of `name`, parsed by `parse` into `out`. */
+int mb_dm_status_parse(const char *name, const char *type, mb_dm_parse_fn parse, void *out,
+		       struct mb_error *e);
 /* The status of snapshot device `name`. */
 int mb_dm_snapshot_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error *e);
 

@@ -182,30 +182,22 @@ int mb_dm_reload_thin_rw(const char *name, const struct mb_dm_thin *th, struct m
 	return reload(name, th->sectors, "thin", params, e);
 }
 
-int mb_dm_pool_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error *e)
+static int pool_of(struct dm_pool *mem, const char *params, uint64_t length, void *out)
 {
-	struct dm_status_thin_pool *s = NULL;
-	struct dm_pool *mem = NULL;
-	uint64_t length;
-	char *params;
-	int rc = -1;
+	struct mb_dm_snap_fill *f = out;
+	struct dm_status_thin_pool *s;
 
-	if (mb_dm_status_target(name, "thin-pool", &params, &length, e) < 0)
+	if (!dm_get_status_thin_pool(mem, params, &s))
 		return -1;
-	if (!(mem = dm_pool_create("mbackup", 1024)) || !dm_get_status_thin_pool(mem, params, &s)) {
-		mb_fail(e, MB_ERR_MIRROR, 0, "unable to parse the status of thin pool '%s': '%s'",
-			name, params);
-		goto out;
-	}
 	mb_dm_pool_fill_of(s->used_data_blocks, s->total_data_blocks, s->used_metadata_blocks,
 			   s->total_metadata_blocks, length, f);
 	f->invalid = s->fail || s->error || s->out_of_data_space || s->read_only;
-	rc = 0;
-out:
-	if (mem)
-		dm_pool_destroy(mem);
-	free(params);
-	return rc;
+	return 0;
+}
+
+int mb_dm_pool_fill(const char *name, struct mb_dm_snap_fill *f, struct mb_error *e)
+{
+	return mb_dm_status_parse(name, "thin-pool", pool_of, f, e);
 }
 
 /* The fuller of data and metadata, as sectors of the pool's data. */
