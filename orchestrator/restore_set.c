@@ -171,10 +171,46 @@ static int check_set(struct mb_image_set *s, struct mb_error *e)
 	return 0;
 }
 
+/* Whether rescue image j, written after device k failed, places no item
+ * on image (k, part): its items all moved, so that image is the one that
+ * failed (j names where every item of the set lies). */
+static bool failed_by(const struct mb_image_meta *j, uint32_t k, uint32_t part)
+{
+	if (j->part <= 1 || k < 1 || k > 64 || !(j->rescues >> (k - 1) & 1))
+		return false;
+	for (size_t p = 0; p < j->n_peers; p++)
+		if (j->peers[p].device == k && (j->peers[p].part ? j->peers[p].part : 1) == part)
+			return false;
+	return true;
+}
+
+/* An image that cannot seek (a compressed one read in order, standard
+ * input) shows whether it has its trailer only once read whole; one that
+ * a rescue image of the set says failed holds nothing, and is set aside
+ * before anything is read, as a failed image that seeks is. */
+static void check_failed(struct mb_image_set *s, struct mb_set_image *m)
+{
+	const struct mb_image_meta *mt = &m->idx->meta;
+	uint32_t part = mt->part ? mt->part : 1;
+
+	for (size_t j = 0; j < s->n && !m->trailer_read && mt->device_count > 1; j++) {
+		if (!failed_by(&s->v[j].idx->meta, mt->device_index, part))
+			continue;
+		m->usable = false;
+		m->trailer_read = true;
+		mb_fail(&m->why, MB_ERR_TRUNCATED, 0, "image '%s' is truncated: device %" PRIu32
+			" of %" PRIu32 " failed in backup %s (its items are on the rescue image "
+			"'%s')", m->name, mt->device_index, mt->device_count, mt->backup_id,
+			s->v[j].name);
+	}
+}
+
 static void check_trailers(struct mb_image_set *s)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		check_trailer(&s->v[i]);
+		check_failed(s, &s->v[i]);
+	}
 }
 
 void mb_set_read_stats(const struct mb_image_set *s, uint64_t *records,

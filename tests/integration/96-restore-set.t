@@ -77,6 +77,32 @@ ok "what device 2 holds is restored ($on_b)" cmp "$SRC/$on_b" "$SCRATCH/cut/$on_
 run mb verify --from "$O/a-cut" --from "$O/b"
 exit_is 10 "verify of a set with a truncated member: truncated (10)"
 
+# --- a compressed set where a device failed (the reader of its FIFO dies
+# after 1 MiB): its image, read in order, is set aside before anything is
+# read, as a failed image that seeks is, not found truncated mid-restore ---
+for n in 2 3; do
+	media=(--media "file:$O/zs1-$n" --media "pipe:$O/zfifo-$n")
+	[ "$n" = 3 ] && media+=(--media "file:$O/zs3-$n")
+	mkfifo "$O/zfifo-$n"
+	(head -c 1048576 <"$O/zfifo-$n" >"$O/zfailed-$n") &
+	run fx_backup "${media[@]}" --segment-threshold 4M --compress zstd --force
+	exit_is 0 "compressed, $n devices, device 2 failed: the run completes"
+	wait
+done
+run mb restore --from "$O/zs1-2" --from "$O/zfailed-2" --to "$SCRATCH/zf"
+exit_is 0 "compressed: the failed image given with the survivor restores (0)"
+ok "byte-exact from the survivor's rescue image" diff -r "$SRC" "$SCRATCH/zf"
+like "$RUN_ERR" "zstd: read [0-9]+ compressed bytes in order \(0 frames\) of '$O/zfailed-2'" \
+	"the failed image is not read past its index"
+run mb restore --from "$O/zs1-3" --from "$O/zfailed-3" --to "$SCRATCH/zf3"
+exit_is 19 "compressed, 3 devices, a survivor left out: partial (19), not truncated"
+like "$RUN_OUT" "cannot restore '[^']*': (it is|bytes [0-9-]+ of [0-9]+ are) on device 3 of 3, which is not given" \
+	"what the survivor left out holds is listed"
+nok "nothing is said to stop mid-restore" grep -q 'the restore stopped' <<<"$RUN_OUT"
+like "$(grep '^mbackup: error: ' <<<"$RUN_ERR")" \
+	"^mbackup: error: [0-9]+ item\(s\) of backup [0-9]+ cannot be restored: they are on devices not given\$" \
+	"the error counts what is missing"
+
 # --- 4b: --file of a hard link whose first name is not restored ---
 run mb restore --from "$O/a" --from "$O/b" --to "$SCRATCH/hl" --file d/second
 exit_is 0 "--file of a hard link from a set"
