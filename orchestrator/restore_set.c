@@ -28,8 +28,7 @@ static int next_image(const struct mb_set_image *prev, struct mb_set_image *out,
 {
 	int rc;
 
-	if (prev->m->images == MB_IMAGES_ONE ||
-	    (!prev->seekable && prev->m->images != MB_IMAGES_FILES))
+	if (prev->first_only)
 		return 0;
 	if ((rc = mb_media_next_image(prev->m, prev->idx->image_size, e)) <= 0)
 		return rc;
@@ -55,6 +54,8 @@ int mb_set_open_image(const struct mb_options *opt, const char *from,
 	}
 	/* standard input is read in order, even from a file */
 	out->seekable = !out->m->sequential && strcmp(from, "-") != 0;
+	out->first_only = out->m->images == MB_IMAGES_ONE ||
+			  (!out->seekable && out->m->images != MB_IMAGES_FILES);
 	if (!(out->name = strdup(out->m->name)))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", from);
 	if (!(out->count = mb_progress_input_new(mb_media_input(out->m))))
@@ -476,6 +477,21 @@ int mb_set_incomplete(const struct mb_image_set *s, struct mb_error *e)
 		       s->incomplete_bytes, s->incomplete->size);
 }
 
+/* A set member read in order once (a pipe), not set aside as failed, may
+ * be followed there by the rescue images that hold what is missing: not
+ * reached, not "not given". */
+static int partial_in_order(const struct mb_image_set *s, const struct mb_set_image *m,
+			    uint64_t missing, struct mb_error *e)
+{
+	mb_fail(e, MB_ERR_PARTIAL, 0, "%" PRIu64 " item(s) of backup %s cannot be restored: "
+		"they are on devices not given, or on rescue images after the first image of "
+		"'%s' (a pipe is read once: its first image only)", missing,
+		s->v[0].idx->meta.backup_id, m->name);
+	mb_hint(e, "give that image as a file or a tape, where its rescue images are read "
+		"after it, and every other image of the set (mbackup info --backup ID lists them)");
+	return -1;
+}
+
 int mb_set_partial(const struct mb_image_set *s, uint64_t missing, struct mb_error *e)
 {
 	if (s->broken) {	/* given, yet cut short or damaged: its own error */
@@ -485,6 +501,9 @@ int mb_set_partial(const struct mb_image_set *s, uint64_t missing, struct mb_err
 			mb_hint(e, "%s", s->broken->why.hint);
 		return -1;
 	}
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].first_only && s->v[i].usable && s->devices > 1)
+			return partial_in_order(s, &s->v[i], missing, e);
 	return mb_fail(e, MB_ERR_PARTIAL, 0, "%" PRIu64 " item(s) of backup %s cannot be "
 		       "restored: they are on devices not given", missing,
 		       s->v[0].idx->meta.backup_id), mb_hint(e, "give every image of the set, one "

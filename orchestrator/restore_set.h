@@ -30,6 +30,8 @@ struct mb_set_image {
 	bool seekable;		/* members can be reached by seeking; false:
 				 * standard input and pipes, read in order */
 	bool followed;		/* another image follows it on its medium */
+	bool first_only;	/* its medium is read in order once (a pipe):
+				 * rescue images after it are not reached */
 	bool usable;		/* holds its items: not a set member whose
 				 * trailer cannot be read (a failed device) */
 	struct mb_error why;	/* !usable: why (its trailer's error) */

@@ -30,6 +30,9 @@ nok "no wrong big.bin under its name" test -e "$SCRATCH/c/big.bin"
 run bash -c "cat '$O/a' | '$MB' restore --from - --to '$SCRATCH/c2'"
 exit_is 19 "one member from a pipe: partial (19)"
 nok "no wrong big.bin under its name (pipe)" test -e "$SCRATCH/c2/big.bin"
+like "$(grep -A1 '^mbackup: error: ' <<<"$RUN_ERR")" "^mbackup: error: [0-9]+ item\(s\) of backup [0-9]+ cannot be restored: they are on devices not given, or on rescue images after the first image of 'standard input' \(a pipe is read once: its first image only\)
+HINT: give that image as a file or a tape, where its rescue images are read after it, and every other image of the set \(mbackup info --backup ID lists them\)\$" \
+	"one member from a pipe: the error says what a pipe does not reach"
 bad=0
 while IFS= read -r f; do
 	cmp -s "$SCRATCH/c2/$f" "$SRC/$f" || bad=$((bad + 1))
@@ -102,6 +105,15 @@ nok "nothing is said to stop mid-restore" grep -q 'the restore stopped' <<<"$RUN
 like "$(grep '^mbackup: error: ' <<<"$RUN_ERR")" \
 	"^mbackup: error: [0-9]+ item\(s\) of backup [0-9]+ cannot be restored: they are on devices not given\$" \
 	"the error counts what is missing"
+# the survivor from a pipe: its rescue image after its first is not reached
+run bash -c "cat '$O/zs1-2' | '$MB' restore --from - --to '$SCRATCH/zp'"
+exit_is 19 "compressed: the survivor from a pipe: partial (19)"
+like "$(grep '^mbackup: error: ' <<<"$RUN_ERR")" \
+	"^mbackup: error: [0-9]+ item\\(s\\) of backup [0-9]+ cannot be restored: they are on devices not given, or on rescue images after the first image of 'standard input' \\(a pipe is read once: its first image only\\)\$" \
+	"the survivor from a pipe: not only 'on devices not given'"
+run mb restore --from "$O/zs1-2" --to "$SCRATCH/zp2"
+exit_is 0 "the same survivor as a file restores whole (its rescue image read after its first)"
+ok "byte-exact from the survivor's file" diff -r "$SRC" "$SCRATCH/zp2"
 
 # --- 4b: --file of a hard link whose first name is not restored ---
 run mb restore --from "$O/a" --from "$O/b" --to "$SCRATCH/hl" --file d/second
