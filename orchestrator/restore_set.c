@@ -112,7 +112,7 @@ static bool rescue_of(const struct mb_set_image *first, const struct mb_set_imag
 static int load_medium(struct mb_image_set *s, const struct mb_options *opt,
 		       const char *from, int flags, struct mb_error *e)
 {
-	bool first = flags & MB_SET_FIRST_ONLY;
+	bool first = flags & MB_SET_FIRST_ONLY, defer;
 	size_t start = s->n;
 
 	for (;;) {
@@ -122,16 +122,18 @@ static int load_medium(struct mb_image_set *s, const struct mb_options *opt,
 		if (!nv)
 			return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", from);
 		s->v = nv;
+		/* restore: an error finding the image after this one waits until
+		 * the set shows whether this one failed (then none follows) */
+		defer = s->n > start && (flags & MB_SET_TRAILERS);
 		/* on a tape, the trailer before the head leaves for the next image */
-		if (s->n > start && (flags & MB_SET_TRAILERS) &&
-		    s->v[s->n - 1].m->images == MB_IMAGES_FILES)
+		if (defer && s->v[s->n - 1].m->images == MB_IMAGES_FILES)
 			check_trailer(&s->v[s->n - 1]);
 		rc = mb_set_open_image(opt, from, s->n > start ? &s->v[s->n - 1] : NULL,
-				       &s->v[s->n], e);
+				       &s->v[s->n], defer ? &s->v[s->n - 1].next_err : e);
 		if (rc <= 0) {
 			close_image(&s->v[s->n]);
 			close_medium(&s->v[s->n]);
-			return rc;
+			return defer ? 0 : rc;
 		}
 		if (s->n > start && !rescue_of(&s->v[start], &s->v[s->n])) {
 			close_image(&s->v[s->n]);	/* another backup's (a tape) */
@@ -324,6 +326,12 @@ int mb_set_open(struct mb_image_set *s, const struct mb_options *opt,
 		return -1;
 	if (flags & MB_SET_TRAILERS)
 		check_trailers(s);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].next_err.code && s->v[i].usable) {
+			if (!e->code)		/* (the first error wins) */
+				*e = s->v[i].next_err;
+			return -1;
+		}
 	return collect(s, e);
 }
 

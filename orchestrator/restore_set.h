@@ -36,6 +36,10 @@ struct mb_set_image {
 				 * trailer cannot be read (a failed device) */
 	struct mb_error why;	/* !usable: why (its trailer's error) */
 	bool trailer_read;	/* usable says what its trailer showed */
+	/* MB_SET_TRAILERS: finding the image after it failed (a failed tape's
+	 * image asks for the volume it never reached); the set's error unless
+	 * this image is set aside as failed, after which nothing follows */
+	struct mb_error next_err;
 	size_t next;		/* index entry the reader returns next */
 	struct mb_progress_input *count;	/* what r reads through (progress.h) */
 };
