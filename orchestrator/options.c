@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <libpq-fe.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "orchestrator/progress.h"
 #include "orchestrator/options_internal.h"
 #include "plugins/media/media.h"
+#include "plugins/quiesce/postgres/pg_lib.h"
 #include "plugins/quiesce/postgres/postgres.h"
 
 #define MB_DEFAULT_CATALOG "/var/lib/mbackup/catalog.db"
@@ -488,6 +488,11 @@ static int cli_value(const struct mb_options *o, int argc, char **argv, int *i,
 	return 0;
 }
 
+static bool db_none(const struct mb_options *o)
+{
+	return o->db && strcmp(o->db, "none") == 0;
+}
+
 /* A password in --pg-conn sits in /proc/PID/cmdline for the whole run,
  * readable by every local user: one warning line (unless --log-level
  * error; main() sets the level after the parse, so it is read here). */
@@ -499,14 +504,15 @@ static void warn_pg_password(const struct mb_options *o)
 
 	if (!o->pg_conn || strcmp(o->log_level, "error") == 0)
 		return;
-	if ((opts = PQconninfoParse(o->pg_conn, &err))) {
+	/* (--db none does not load libpq for this: the word alone) */
+	if (!db_none(o) && mb_pq_load(NULL) == 0 && (opts = mb_pq.conninfoParse(o->pg_conn, &err))) {
 		for (PQconninfoOption *p = opts; p->keyword; p++)
 			has |= strcmp(p->keyword, "password") == 0 && p->val && *p->val;
-		PQconninfoFree(opts);
+		mb_pq.conninfoFree(opts);
 	} else {
 		/* (unparsable: refused at connect time; warn on the word alone) */
 		has = strstr(o->pg_conn, "password") != NULL;
-		PQfreemem(err);
+		mb_pq.freemem(err);
 	}
 	if (has)
 		mb_warn("--pg-conn holds a password, which every local user can read in "
@@ -712,7 +718,9 @@ char *mb_options_json(const struct mb_options *o)
 		if (d->offset == OFF(help) || d->offset == OFF(version) ||
 		    d->offset == OFF(s3_secret_key))
 			continue;	/* the stored configuration never holds a secret */
-		if (d->offset == OFF(pg_conn) && o->pg_conn) {
+		if (d->offset == OFF(pg_conn) && o->pg_conn && db_none(o)) {
+			v = json_string("(not used: --db none)");	/* (libpq not loaded for it) */
+		} else if (d->offset == OFF(pg_conn) && o->pg_conn) {
 			char safe[1024];
 
 			/* the stored configuration never holds a password */

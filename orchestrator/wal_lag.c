@@ -1,10 +1,11 @@
 /* The archive's lag behind the database; see wal_lag.h. */
 #include "orchestrator/wal_lag.h"
 
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "plugins/quiesce/postgres/pg_lib.h"
 
 static const char QUERY[] =
 	"SELECT CASE WHEN pg_is_in_recovery() THEN '' ELSE"
@@ -16,7 +17,7 @@ static const char QUERY[] =
 
 static void copy_col(PGresult *r, int col, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "%s", PQgetvalue(r, 0, col));
+	snprintf(buf, cap, "%s", mb_pq.getvalue(r, 0, col));
 }
 
 /* Segments between the last archived one and the one being written;
@@ -39,32 +40,38 @@ int mb_wal_lag_query(const char *conninfo, uint32_t seg_size, struct mb_wal_lag 
 {
 	const char *keys[] = { "fallback_application_name", "connect_timeout", "dbname", NULL };
 	const char *vals[] = { "mbackup wal-check", "5", conninfo ? conninfo : "", NULL };
-	PGconn *conn = PQconnectdbParams(keys, vals, 1);
+	struct mb_error le = { 0 };
+	PGconn *conn = NULL;
 	PGresult *r = NULL;
 	int rc = -1;
 
 	*lag = (struct mb_wal_lag){ .behind = -1 };
 	err[0] = '\0';
-	if (!conn || PQstatus(conn) != CONNECTION_OK) {
-		snprintf(err, cap, "%s", conn ? PQerrorMessage(conn) : "out of memory");
+	if (mb_pq_load(&le) < 0) {
+		snprintf(err, cap, "%s", le.msg);
 		goto out;
 	}
-	r = PQexec(conn, QUERY);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-		snprintf(err, cap, "%s", PQerrorMessage(conn));
+	conn = mb_pq.connectdbParams(keys, vals, 1);
+	if (!conn || mb_pq.status(conn) != CONNECTION_OK) {
+		snprintf(err, cap, "%s", conn ? mb_pq.errorMessage(conn) : "out of memory");
+		goto out;
+	}
+	r = mb_pq.exec(conn, QUERY);
+	if (mb_pq.resultStatus(r) != PGRES_TUPLES_OK || mb_pq.ntuples(r) != 1) {
+		snprintf(err, cap, "%s", mb_pq.errorMessage(conn));
 		goto out;
 	}
 	copy_col(r, 0, lag->current, sizeof(lag->current));
 	copy_col(r, 1, lag->last_archived, sizeof(lag->last_archived));
 	copy_col(r, 2, lag->last_failed, sizeof(lag->last_failed));
 	copy_col(r, 3, lag->last_failed_time, sizeof(lag->last_failed_time));
-	lag->failed_count = atol(PQgetvalue(r, 0, 4));
-	lag->failing = strcmp(PQgetvalue(r, 0, 5), "t") == 0;
+	lag->failed_count = atol(mb_pq.getvalue(r, 0, 4));
+	lag->failing = strcmp(mb_pq.getvalue(r, 0, 5), "t") == 0;
 	lag->behind = behind(lag->current, lag->last_archived, seg_size);
 	rc = 0;
 out:
 	err[strcspn(err, "\n")] = '\0';
-	PQclear(r);
-	PQfinish(conn);
+	mb_pq.clear(r);
+	mb_pq.finish(conn);
 	return rc;
 }

@@ -8,20 +8,17 @@
  */
 #include "plugins/media/s3_curl.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
+#include "common/dlsyms.h"
 #include "common/error.h"
 
 #define LIBCURL "libcurl.so.4"	/* the soname -lcurl links against */
 
-static const struct {
-	const char *name;
-	size_t at;		/* offset of its pointer in struct mbm_curl */
-} syms[] = {
+static const struct mb_dl_sym syms[] = {
 	{ "curl_easy_init", offsetof(struct mbm_curl, easy_init) },
 	{ "curl_easy_cleanup", offsetof(struct mbm_curl, easy_cleanup) },
 	{ "curl_easy_reset", offsetof(struct mbm_curl, easy_reset) },
@@ -40,22 +37,8 @@ static char why[256];		/* why it did not load */
 
 static void load(void)
 {
-	void *h = dlopen(LIBCURL, RTLD_NOW | RTLD_LOCAL);
-
-	if (!h) {
-		snprintf(why, sizeof(why), "%s", dlerror());
-		return;
-	}
-	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		void *f = dlsym(h, syms[i].name);
-
-		if (!f) {
-			snprintf(why, sizeof(why), "%s: no %s", LIBCURL, syms[i].name);
-			return;
-		}
-		*(void **)((char *)&api + syms[i].at) = f;
-	}
-	loaded = true;
+	loaded = mb_dl_table(LIBCURL, syms, sizeof(syms) / sizeof(syms[0]), &api, why,
+			     sizeof(why)) == 0;
 }
 
 const struct mbm_curl *mbm_curl(const char *spec, struct mb_error *e)

@@ -142,6 +142,23 @@ unlike "$RUN_ERR$RUN_OUT" "password" "... and no password anywhere"
 ok "... no image" test ! -e "$SCRATCH/out/unreachable.mbi"
 is "$(fx_clones)" "" "... nothing split"
 
+# ---- 4b. libpq is loaded on first use: without it (hidden in a mount
+# namespace of its own) --db postgres is refused before anything is done,
+# and --db none never needs it
+LIBPQ=$(readlink -f "$(ldconfig -p | awk '$1 == "libpq.so.5" { print $NF; exit }')")
+no_libpq() { unshare -m sh -c 'mount --bind /dev/null "$0" && exec "$@"' "$LIBPQ" "$@"; }
+run no_libpq env PGPORT="$PORT" "$MB" --db postgres --mirror "loop:$SRC_LOOP" \
+	--media "file:$SCRATCH/out/nolibpq.mbi" --catalog "$CATALOG"
+exit_is 16 "without libpq --db postgres exits 16"
+like "$(grep -A1 '^mbackup: error: ' <<<"$RUN_ERR")" "^mbackup: error: unable to load libpq\.so\.5 \([^
+]+\)
+HINT: the database needs libpq: apt-get install libpq5, or run with --db none\$" "... naming the library, with a hint"
+ok "... no image" test ! -e "$SCRATCH/out/nolibpq.mbi"
+is "$(fx_clones)" "" "... nothing split"
+run no_libpq "$MB" backup --db none --source "$DATA" --mirror "loop:$SRC_LOOP" \
+	--media "file:$SCRATCH/out/nolibpq-none.mbi" --catalog "$CATALOG"
+exit_is 0 "without libpq --db none backs up (it never loads libpq)"
+
 # ---- 5. SIGKILL inside the window: thawed, no backup session, recover
 run env PGPORT="$PORT" MBACKUP_FAULT=after-split:kill "$MB" --db postgres \
 	--mirror "loop:$SRC_LOOP" --mirror "loop:$WAL_LOOP" --freeze-timeout 3 \

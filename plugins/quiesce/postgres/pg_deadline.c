@@ -9,7 +9,6 @@
  */
 #include "plugins/quiesce/postgres/pg_internal.h"
 
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,14 +30,20 @@ static PGconn *connect_guard(const char *conninfo, struct mb_error *e)
 	const char *keys[] = { "fallback_application_name", "connect_timeout", "dbname", NULL };
 	const char *vals[] = { "mbackup-guard", getenv("PGCONNECT_TIMEOUT") ? NULL : "10",
 			       conninfo, NULL };
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
-	const char *msg = c ? PQerrorMessage(c) : "out of memory";
+	PGconn *c;
+	const char *msg;
 
-	if (c && PQstatus(c) == CONNECTION_OK)
+	/* (the guard's process inherits the load: the plugin connected before
+	 * the guard was forked; recover loads it here) */
+	if (mb_pq_load(e) < 0)
+		return NULL;
+	c = mb_pq.connectdbParams(keys, vals, 1);
+	msg = c ? mb_pq.errorMessage(c) : "out of memory";
+	if (c && mb_pq.status(c) == CONNECTION_OK)
 		return c;
 	mb_fail(e, MB_ERR_DATABASE, 0, "unable to connect to PostgreSQL: %.*s",
 		(int)strcspn(msg, "\n"), msg);
-	PQfinish(c);
+	mb_pq.finish(c);
 	return NULL;
 }
 
@@ -59,16 +64,16 @@ int mb_pg_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *
 		return mb_fail(e, MB_ERR_INTERNAL, 0, "postgres: bad session description '%.40s'", arg);
 	if (!(c = connect_guard(arg + off, e)))
 		goto out;
-	res = PQexecParams(c, sql, 2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		const char *msg = PQerrorMessage(c);
+	res = mb_pq.execParams(c, sql, 2, NULL, params, NULL, NULL, 0);
+	if (mb_pq.resultStatus(res) != PGRES_TUPLES_OK) {
+		const char *msg = mb_pq.errorMessage(c);
 
 		mb_fail(e, MB_ERR_DATABASE, 0, "unable to end the session of backend %s: %.*s", pid,
 			(int)strcspn(msg, "\n"), msg);
-	} else if (PQntuples(res) == 0) {
+	} else if (mb_pq.ntuples(res) == 0) {
 		mb_info("postgres: the session of backend %s had already ended", pid);
 		rc = 0;
-	} else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+	} else if (strcmp(mb_pq.getvalue(res, 0, 0), "t") != 0) {
 		mb_fail(e, MB_ERR_DATABASE, 0, "unable to end the session of backend %s: "
 			"it did not end within " PG_TERMINATE_MS " ms", pid);
 	} else {
@@ -77,7 +82,7 @@ int mb_pg_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *
 		rc = 0;
 	}
 out:
-	PQclear(res);
-	PQfinish(c);
+	mb_pq.clear(res);
+	mb_pq.finish(c);
 	return rc;
 }

@@ -6,10 +6,10 @@
 #ifndef MB_PG_INTERNAL_H
 #define MB_PG_INTERNAL_H
 
-#include <libpq-fe.h>
 #include <stdbool.h>
 
 #include "common/stop.h"
+#include "plugins/quiesce/postgres/pg_lib.h"
 #include "plugins/quiesce/postgres/postgres.h"
 
 struct pg {

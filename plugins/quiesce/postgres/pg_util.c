@@ -6,10 +6,11 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "plugins/quiesce/postgres/pg_lib.h"
 
 #define MB_PG_MIN_SEG (1ULL << 20)
 #define MB_PG_MAX_SEG (1ULL << 30)
@@ -113,8 +114,12 @@ void mb_pg_conninfo_redact(const char *conninfo, char *out, size_t size)
 		snprintf(out, size, "(libpq environment)");
 		return;
 	}
-	opts = PQconninfoParse(conninfo, &err);
-	PQfreemem(err);
+	if (mb_pq_load(NULL) < 0) {	/* never shown unparsed: it may hold a password */
+		snprintf(out, size, "(conninfo not shown: libpq is not loaded)");
+		return;
+	}
+	opts = mb_pq.conninfoParse(conninfo, &err);
+	mb_pq.freemem(err);
 	if (!opts) {
 		snprintf(out, size, "(unparsable conninfo)");
 		return;
@@ -122,5 +127,5 @@ void mb_pg_conninfo_redact(const char *conninfo, char *out, size_t size)
 	for (PQconninfoOption *o = opts; o->keyword; o++)
 		if (o->val && strcmp(o->keyword, "password") != 0)
 			append_option(out, size, o->keyword, o->val);
-	PQconninfoFree(opts);
+	mb_pq.conninfoFree(opts);
 }

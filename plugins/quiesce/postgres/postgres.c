@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <libpq-fe.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,9 +78,9 @@ static void first_line(char *out, size_t size, const char *msg)
 
 static const char *server_message(PGconn *conn, PGresult *res)
 {
-	const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *m = res ? mb_pq.resultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 
-	return m ? m : PQerrorMessage(conn);
+	return m ? m : mb_pq.errorMessage(conn);
 }
 
 /* After the stop: the server is asked to cancel the statement and its
@@ -90,28 +89,28 @@ static const char *server_message(PGconn *conn, PGresult *res)
  * within PG_CANCEL_WAIT_MS loses the session, which ends all it held. */
 static void pg_cancel(struct pg *p, const char *sql)
 {
-	PGcancel *c = PQgetCancel(p->conn);
+	PGcancel *c = mb_pq.getCancel(p->conn);
 	long long deadline = mb_now_ms() + PG_CANCEL_WAIT_MS;
 	char err[256] = "out of memory";
 	PGresult *res;
 
-	if (!c || !PQcancel(c, err, sizeof(err)))
+	if (!c || !mb_pq.cancel(c, err, sizeof(err)))
 		mb_warn("postgres: unable to cancel '%s': %s", sql, err);
-	PQfreeCancel(c);
-	while (PQisBusy(p->conn)) {
+	mb_pq.freeCancel(c);
+	while (mb_pq.isBusy(p->conn)) {
 		struct mb_error ignored = { 0 };
 		long long left = deadline - mb_now_ms();
 
-		if (left <= 0 || mb_stop_wait_fd(NULL, PQsocket(p->conn), (int)left, "PostgreSQL",
-						 &ignored) <= 0 || !PQconsumeInput(p->conn)) {
+		if (left <= 0 || mb_stop_wait_fd(NULL, mb_pq.socket(p->conn), (int)left, "PostgreSQL",
+						 &ignored) <= 0 || !mb_pq.consumeInput(p->conn)) {
 			mb_warn("postgres: no answer to the cancel of '%s'; closing the session", sql);
-			PQfinish(p->conn);
+			mb_pq.finish(p->conn);
 			p->conn = NULL;
 			return;
 		}
 	}
-	while ((res = PQgetResult(p->conn)))
-		PQclear(res);
+	while ((res = mb_pq.getResult(p->conn)))
+		mb_pq.clear(res);
 	mb_info("postgres: '%s' cancelled: the run is stopping", sql);
 }
 
@@ -123,16 +122,16 @@ static void pg_cancel(struct pg *p, const char *sql)
 static int pg_send_wait(struct pg *p, const char *sql, int nparams, const char *const *params,
 			struct mb_error *e)
 {
-	if (!PQsendQueryParams(p->conn, sql, nparams, NULL, params, NULL, NULL, 0))
+	if (!mb_pq.sendQueryParams(p->conn, sql, nparams, NULL, params, NULL, NULL, 0))
 		return 0;
-	while (PQisBusy(p->conn)) {
-		int ready = mb_stop_wait_fd(&p->stop, PQsocket(p->conn), PG_POLL_MS, "PostgreSQL", e);
+	while (mb_pq.isBusy(p->conn)) {
+		int ready = mb_stop_wait_fd(&p->stop, mb_pq.socket(p->conn), PG_POLL_MS, "PostgreSQL", e);
 
 		if (ready < 0) {
 			pg_cancel(p, sql);
 			return -1;
 		}
-		if (ready > 0 && !PQconsumeInput(p->conn))
+		if (ready > 0 && !mb_pq.consumeInput(p->conn))
 			break;
 	}
 	return 0;
@@ -141,10 +140,10 @@ static int pg_send_wait(struct pg *p, const char *sql, int nparams, const char *
 /* The statement's one result; anything after it is dropped. */
 static PGresult *pg_result(struct pg *p)
 {
-	PGresult *res = PQgetResult(p->conn), *more;
+	PGresult *res = mb_pq.getResult(p->conn), *more;
 
-	while (res && (more = PQgetResult(p->conn)))
-		PQclear(more);
+	while (res && (more = mb_pq.getResult(p->conn)))
+		mb_pq.clear(more);
 	return res;
 }
 
@@ -162,16 +161,16 @@ static int pg_exec(struct pg *p, const char *what, const char *sql, int nparams,
 	if (pg_send_wait(p, sql, nparams, params, e) < 0)
 		return -1;
 	res = pg_result(p);
-	st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	st = res ? mb_pq.resultStatus(res) : PGRES_FATAL_ERROR;
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		first_line(line, sizeof(line), server_message(p->conn, res));
-		PQclear(res);
+		mb_pq.clear(res);
 		return mb_fail(e, MB_ERR_DATABASE, 0, "unable to %s: %s", what, line);
 	}
 	if (out)
 		*out = res;
 	else
-		PQclear(res);
+		mb_pq.clear(res);
 	return 0;
 }
 
@@ -184,12 +183,12 @@ static int pg_value(struct pg *p, const char *what, const char *sql, int nparams
 	*val = NULL;
 	if (pg_exec(p, what, sql, nparams, params, &res, e) < 0)
 		return -1;
-	if (PQntuples(res) != 1 || PQnfields(res) < 1 || PQgetisnull(res, 0, 0)) {
-		PQclear(res);
+	if (mb_pq.ntuples(res) != 1 || mb_pq.nfields(res) < 1 || mb_pq.getisnull(res, 0, 0)) {
+		mb_pq.clear(res);
 		return mb_fail(e, MB_ERR_DATABASE, 0, "unable to %s: no value returned", what);
 	}
-	*val = strdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
+	*val = strdup(mb_pq.getvalue(res, 0, 0));
+	mb_pq.clear(res);
 	if (!*val)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to %s", what);
 	return 0;
@@ -202,13 +201,13 @@ static void connect_hint(const char *conninfo, const char *msg, struct mb_error 
 	char *err = NULL;
 
 	mb_pg_conninfo_redact(conninfo, shown, sizeof(shown));
-	if (conninfo && *conninfo && !(opts = PQconninfoParse(conninfo, &err))) {
-		PQfreemem(err);
+	if (conninfo && *conninfo && !(opts = mb_pq.conninfoParse(conninfo, &err))) {
+		mb_pq.freemem(err);
 		mb_hint(e, "--pg-conn takes a conninfo such as 'host=/run/postgresql port=5432 "
 			   "user=postgres' or a postgresql:// URI");
 		return;
 	} else if (conninfo && *conninfo) {
-		PQconninfoFree(opts);
+		mb_pq.conninfoFree(opts);
 	}
 	if (strstr(msg, "authentication failed") || strstr(msg, "no password supplied") ||
 	    strstr(msg, "no pg_hba.conf entry") || (strstr(msg, "role") && strstr(msg, "does not exist")))
@@ -225,25 +224,27 @@ static int pg_connect(struct pg *p, struct mb_error *e)
 			       p->conninfo, NULL };
 	char line[512], shown[512];
 
+	if (mb_pq_load(e) < 0)	/* the first use: here, before any guard is forked */
+		return -1;
 	mb_pg_conninfo_redact(p->conninfo, shown, sizeof(shown));
 	mb_debug("postgres: connecting with %s", shown);
-	p->conn = PQconnectdbParams(keys, vals, 1);
+	p->conn = mb_pq.connectdbParams(keys, vals, 1);
 	if (!p->conn)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to connect to PostgreSQL");
-	if (PQstatus(p->conn) != CONNECTION_OK) {
-		first_line(line, sizeof(line), PQerrorMessage(p->conn));
+	if (mb_pq.status(p->conn) != CONNECTION_OK) {
+		first_line(line, sizeof(line), mb_pq.errorMessage(p->conn));
 		mb_fail(e, MB_ERR_DATABASE, 0, "unable to connect to PostgreSQL: %s", line);
 		connect_hint(p->conninfo, line, e);
 		return -1;
 	}
-	p->info.backend_pid = PQbackendPID(p->conn);
-	p->info.server_version_num = PQserverVersion(p->conn);
+	p->info.backend_pid = mb_pq.backendPID(p->conn);
+	p->info.server_version_num = mb_pq.serverVersion(p->conn);
 	mb_info("postgres: connected to PostgreSQL %s on '%s' port %s as '%s' (backend %d)",
-		PQparameterStatus(p->conn, "server_version"), PQhost(p->conn), PQport(p->conn),
-		PQuser(p->conn), p->info.backend_pid);
+		mb_pq.parameterStatus(p->conn, "server_version"), mb_pq.host(p->conn), mb_pq.port(p->conn),
+		mb_pq.user(p->conn), p->info.backend_pid);
 	if (p->info.server_version_num < PG_MIN_VERSION) {
 		mb_fail(e, MB_ERR_DATABASE, 0, "PostgreSQL %s is too old: mbackup needs 15 or later",
-			PQparameterStatus(p->conn, "server_version"));
+			mb_pq.parameterStatus(p->conn, "server_version"));
 		mb_hint(e, "pg_backup_start and pg_backup_stop appeared in PostgreSQL 15");
 		return -1;
 	}
@@ -268,18 +269,18 @@ static int check_rights(struct pg *p, struct mb_error *e)
 
 	if (pg_exec(p, "check the rights of the session", sql, 0, NULL, &res, e) < 0)
 		return -1;
-	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+	if (mb_pq.ntuples(res) == 1 && strcmp(mb_pq.getvalue(res, 0, 0), "t") != 0) {
 		for (int i = 1; i < 5; i++)
-			if (strcmp(PQgetvalue(res, 0, i), "t") != 0)
+			if (strcmp(mb_pq.getvalue(res, 0, i), "t") != 0)
 				snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
 					 "%s%s", missing[0] ? ", " : "", need[i]);
 	}
-	PQclear(res);
+	mb_pq.clear(res);
 	if (!missing[0])
 		return 0;
 	mb_fail(e, MB_ERR_DATABASE, 0, "role '%s' may not take a backup: it lacks %s",
-		PQuser(p->conn), missing);
-	mb_hint(e, "connect as a superuser, or grant these rights to '%s'", PQuser(p->conn));
+		mb_pq.user(p->conn), missing);
+	mb_hint(e, "connect as a superuser, or grant these rights to '%s'", mb_pq.user(p->conn));
 	return -1;
 }
 
@@ -294,18 +295,18 @@ static int discover_tablespaces(struct pg *p, struct mb_error *e)
 
 	if (pg_exec(p, "list the tablespaces", sql, 0, NULL, &res, e) < 0)
 		return -1;
-	n = PQntuples(res);
+	n = mb_pq.ntuples(res);
 	in->tablespaces = calloc(n ? n : 1, sizeof(*in->tablespaces));
 	for (int i = 0; in->tablespaces && i < n; i++) {
 		struct mb_pg_tablespace *t = &in->tablespaces[in->n_tablespaces++];
 
-		t->oid = (unsigned)strtoul(PQgetvalue(res, i, 0), NULL, 10);
-		t->name = strdup(PQgetvalue(res, i, 1));
-		t->location = strdup(PQgetvalue(res, i, 2));
+		t->oid = (unsigned)strtoul(mb_pq.getvalue(res, i, 0), NULL, 10);
+		t->name = strdup(mb_pq.getvalue(res, i, 1));
+		t->location = strdup(mb_pq.getvalue(res, i, 2));
 		if (!t->name || !t->location)
 			break;
 	}
-	PQclear(res);
+	mb_pq.clear(res);
 	if (!in->tablespaces || in->n_tablespaces != (size_t)n ||
 	    (n && !in->tablespaces[n - 1].location))
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to list the tablespaces");
@@ -341,10 +342,10 @@ static int discover(struct pg *p, struct mb_error *e)
 	    discover_wal_directory(p, e) < 0 || discover_tablespaces(p, e) < 0 ||
 	    pg_exec(p, "read the WAL settings", sql, 0, NULL, &res, e) < 0)
 		return -1;
-	in->wal_segment_size = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-	in->timeline = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
-	in->in_recovery = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
-	PQclear(res);
+	in->wal_segment_size = strtoull(mb_pq.getvalue(res, 0, 0), NULL, 10);
+	in->timeline = (uint32_t)strtoul(mb_pq.getvalue(res, 0, 1), NULL, 10);
+	in->in_recovery = strcmp(mb_pq.getvalue(res, 0, 2), "t") == 0;
+	mb_pq.clear(res);
 	mb_info("postgres: data directory '%s', WAL in '%s', %zu tablespace(s), "
 		"segments of %" PRIu64 " bytes, timeline %" PRIu32 "%s",
 		in->data_directory, in->wal_directory, in->n_tablespaces, in->wal_segment_size,
@@ -387,7 +388,7 @@ static void pg_free_info(struct mb_pg_info *in)
  * a backup still running, so nothing is left behind. */
 static int pg_drop(struct pg *p)
 {
-	PQfinish(p->conn);
+	mb_pq.finish(p->conn);
 	p->conn = NULL;
 	p->discovered = p->prepared = false;
 	return -1;
@@ -516,14 +517,15 @@ static int pg_leave(struct mb_quiesce *q, struct mb_error *e)
 		    " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM pg_backup_stop(false)",
 		    0, NULL, &res, e) < 0)
 		goto out;
-	if (PQntuples(res) != 1 || mb_pg_parse_lsn(PQgetvalue(res, 0, 0), &p->result.stop_lsn) < 0) {
+	if (mb_pq.ntuples(res) != 1 ||
+	    mb_pg_parse_lsn(mb_pq.getvalue(res, 0, 0), &p->result.stop_lsn) < 0) {
 		mb_fail(e, MB_ERR_DATABASE, 0, "unable to stop the backup: unexpected result");
 		goto out;
 	}
 	snprintf(p->result.consistent_at, sizeof(p->result.consistent_at), "%s",
-		 PQgetvalue(res, 0, 3));
-	p->result.backup_label = strdup(PQgetvalue(res, 0, 1));
-	p->result.tablespace_map = strdup(PQgetvalue(res, 0, 2));
+		 mb_pq.getvalue(res, 0, 3));
+	p->result.backup_label = strdup(mb_pq.getvalue(res, 0, 1));
+	p->result.tablespace_map = strdup(mb_pq.getvalue(res, 0, 2));
 	if (!p->result.backup_label || !p->result.tablespace_map) {
 		mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to keep backup_label");
 		goto out;
@@ -531,12 +533,12 @@ static int pg_leave(struct mb_quiesce *q, struct mb_error *e)
 	if (parse_label_timeline(p, e) < 0)
 		goto out;
 	p->stopped = true;
-	mb_info("postgres: backup stopped at %s", PQgetvalue(res, 0, 0));
+	mb_info("postgres: backup stopped at %s", mb_pq.getvalue(res, 0, 0));
 	rc = 0;
 out:
-	PQclear(res);
+	mb_pq.clear(res);
 	if (rc < 0) {
-		PQfinish(p->conn);
+		mb_pq.finish(p->conn);
 		p->conn = NULL;
 	}
 	return rc;
@@ -552,7 +554,7 @@ static void pg_close(struct mb_quiesce *q)
 	if (p->in_backup)
 		mb_warn("postgres: closing the session with the backup still running; "
 			"the server aborts it");
-	PQfinish(p->conn);
+	mb_pq.finish(p->conn);
 	pg_free_info(&p->info);
 	free(p->result.backup_label);
 	free(p->result.tablespace_map);
