@@ -197,7 +197,7 @@ static void check_failed(struct mb_image_set *s, struct mb_set_image *m)
 	uint32_t part = mt->part ? mt->part : 1;
 
 	for (size_t j = 0; j < s->n && !m->trailer_read && mt->device_count > 1; j++) {
-		if (!failed_by(&s->v[j].idx->meta, mt->device_index, part))
+		if (&s->v[j] == m || !failed_by(&s->v[j].idx->meta, mt->device_index, part))
 			continue;
 		m->usable = false;
 		m->trailer_read = true;
