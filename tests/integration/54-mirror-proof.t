@@ -67,7 +67,7 @@ exit_is 2 "--mirror-proof does not apply to restore"
 is "$RUN_ERR" "mbackup: error: option '--mirror-proof' does not apply to 'restore'
 HINT: see mbackup restore --help" "  the message"
 
-# The variable of sessions 7 and 8 is retired: nothing reads it.
+# The variable that chose the witness before is retired: nothing reads it.
 run env MBACKUP_LVM_PROOF=bogus "$MB" backup --db none --mirror "loop:$SRC_LOOP" --source "$SRC" \
 	--catalog "$CATALOG" --media "file:$O/env.mbi"
 exit_is 0 "MBACKUP_LVM_PROOF is no longer read (a bad value changes nothing)"
