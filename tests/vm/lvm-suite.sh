@@ -226,27 +226,10 @@ term_in_sync_wait() {
 	nok "... no image under its final name" test -e "$S/slow.mbi"
 }
 
-# ---- a SIGKILL right after the merge (issue 12: the fault point
-# lvm-merged, between the merge and its proof): the merged leg is left
-# write-mostly, and recover scrubs the mirror in full.
+# The finish phase's time in the last run's log, ms.
 finish_ms() { grep -o 'phase finish: done in [0-9]*' <<<"$RUN_ERR" | grep -o '[0-9]*$'; }
 # mbackup's lines about the merge and its proof, for the report.
 lvm_lines() { grep -o 'lvm: \(merged\|proved\|the merge left\|check scrub\|repair scrub\|.*scrubbing\).*' <<<"$RUN_ERR" | sed 's/^/    /'; }
-kill_after_merge() {
-	start_writer /mnt/xfs/data/w
-	run env MBACKUP_FAULT=lvm-merged:kill "$MB" --db none --mirror "$VG/xfs" --source /mnt/xfs/data \
-		--media "file:$S/merged.mbi" --catalog "$CATALOG" --freeze-timeout 5
-	stop_writer
-	exit_is 137 "lvm-merged:kill: killed right after the merge"
-	is "$(split_images xfs)/$(lvs -a --noheadings -o lv_attr "$VG/xfs_rimage_1" | tr -d ' ' | cut -c9)" "/w" \
-		"... merged, its merged leg still write-mostly"
-	run "$MB" recover --catalog "$CATALOG"
-	exit_is 0 "recover after lvm-merged:kill exits 0"
-	like "$RUN_ERR" "check scrub of '$VG/xfs' done" "... and scrubs the mirror in full"
-	nok "... and no image under its final name" test -e "$S/merged.mbi"
-	mirror_whole xfs "after recover from lvm-merged:kill"
-}
-
 # A backup of mbt/xfs under a writer, stopped between its merge and its
 # proof (MBACKUP_FAULT=lvm-merged:stop) with the writer's data flushed
 # through the LV (the witness counts it); its pid in STOPPED.
@@ -356,26 +339,29 @@ full_check_due() {
 	rm -f "$S/due1.mbi" "$S/due2.mbi"
 }
 
-# ---- a SIGKILL during the proof (fault point lvm-proof: the witness read,
-# the merged leg write-mostly, the record taken): recover scrubs in full
-# and records the full check.
-kill_in_proof() {
+# ---- kill_at POINT WHAT: a SIGKILL of a backup of mbt/xfs under the
+# writer at fault point POINT: lvm-merged (right after the merge, before
+# its proof) or lvm-proof (during it: the witness read).  The merged leg is
+# left write-mostly and the catalog's record taken; recover scrubs the
+# mirror in full and records the full check.
+kill_at() {
+	local point=$1 what=$2
 	start_writer /mnt/xfs/data/w
-	run env MBACKUP_FAULT=lvm-proof:kill "$MB" --db none --mirror "$VG/xfs" --source /mnt/xfs/data \
-		--media "file:$S/proof.mbi" --catalog "$CATALOG" --freeze-timeout 30
+	run env MBACKUP_FAULT=$point:kill "$MB" --db none --mirror "$VG/xfs" --source /mnt/xfs/data \
+		--media "file:$S/$point.mbi" --catalog "$CATALOG" --freeze-timeout 30
 	stop_writer
-	exit_is 137 "lvm-proof:kill: killed during the witness's proof"
-	like "$RUN_ERR" "injecting fault 'kill' at lvm-proof" "... at the fault point"
+	exit_is 137 "$point:kill: killed $what"
+	like "$RUN_ERR" "injecting fault 'kill' at $point" "... at the fault point"
 	is "$(split_images xfs)/$(lvs -a --noheadings -o lv_attr "$VG/xfs_rimage_1" | tr -d ' ' | cut -c9)" "/w" \
 		"... merged, its merged leg still write-mostly"
 	run "$MB" info --catalog "$CATALOG" --output json
 	is "$(jq -c '[.mirror_proofs[].recorded]' <<<"$RUN_OUT")" "[false]" "... the record taken: none on record"
 	run "$MB" recover --catalog "$CATALOG"
-	exit_is 0 "recover after lvm-proof:kill exits 0"
+	exit_is 0 "recover after $point:kill exits 0"
 	like "$RUN_ERR" "check scrub of '$VG/xfs' done" "... and scrubs the mirror in full"
 	like "$RUN_ERR" "lvm: recorded 'lvm:$VG/xfs' proven whole by a full check" "... and records it"
-	nok "... and no image under its final name" test -e "$S/proof.mbi"
-	mirror_whole xfs "after recover from lvm-proof:kill"
+	nok "... and no image under its final name" test -e "$S/$point.mbi"
+	mirror_whole xfs "after recover from $point:kill"
 }
 
 t0=$(now_ms)
@@ -470,8 +456,8 @@ full_check_due
 
 inject_after_merge
 lost_witness
-kill_after_merge
-kill_in_proof
+kill_at lvm-merged "right after the merge"
+kill_at lvm-proof "during the witness's proof"
 
 is "$("$MB" list --output json --catalog "$CATALOG" | jq -r '[.[] | select(.verb == "backup") | .status] | join(" ")')" \
 	"failed failed complete complete complete complete complete complete failed complete complete failed" \
