@@ -246,7 +246,7 @@ clean:
 -include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d
 
 # The finish phase in the guest: the full check scrub after the merge
-# against MBACKUP_LVM_PROOF=witness, same boot (BENCH_REPS); never part of check.
+# (--mirror-proof full) against the default proof, same boot (BENCH_REPS); never part of check.
 .PHONY: bench-merge
 bench-merge: all
 	bench/merge

@@ -14,6 +14,20 @@
 
 struct mb_s3_settings;		/* plugins/media/media.h */
 
+/* --mirror-proof: auto (the default) proves a merge by what changed when
+ * a current record allows it, else by a full pass; witness by what
+ * changed even when a full pass is due (never without a record); full
+ * always by a full pass. */
+enum mb_mirror_proof { MB_PROOF_AUTO, MB_PROOF_WITNESS, MB_PROOF_FULL };
+
+/* A mirror's record of proofs (the catalog's mirror_proofs, schema 12). */
+struct mb_proof_record {
+	char full_at[32];	/* UTC of the last full pass over both legs;
+				 * "": none known (a record of schema 11) */
+	long long full_age_s;	/* seconds since then, at the take (-1: none) */
+	int runs_since;		/* proofs of only what changed since then */
+};
+
 /* What an undo may need besides its text, built from the options of the
  * run or of recover, never process-wide state: the object store's
  * settings (s3), and where a long wait of an undo (a leg's resync after
@@ -27,11 +41,20 @@ struct mb_undo_ctx {
 	 * full pass or by a proof of what changed since such a record (NULL:
 	 * none kept, as in the guard).  whole_take says whether mirror
 	 * ("lvm:vg/lv") as id (the driver's identity of it: an LV's UUID) had
-	 * one, and drops it: it holds only until the next split is undone;
-	 * whole_proven records one now. */
-	bool (*whole_take)(void *arg, const char *mirror, const char *id);
-	void (*whole_proven)(void *arg, const char *mirror, const char *id);
+	 * one, fills *rec from it, and drops it: it holds only until the next
+	 * split is undone; whole_proven records one now: after a full pass
+	 * (rec NULL), or after a proof of what changed (rec: the last full
+	 * pass's time kept, the runs since it counted by the caller). */
+	bool (*whole_take)(void *arg, const char *mirror, const char *id,
+			   struct mb_proof_record *rec);
+	void (*whole_proven)(void *arg, const char *mirror, const char *id,
+			     const struct mb_proof_record *rec);
 	void *whole_arg;
+	/* How a merge is proven (--mirror-proof) and when a full pass is due
+	 * again (--mirror-check-runs, --mirror-check-days; 0: the driver's
+	 * defaults). */
+	enum mb_mirror_proof proof;
+	int check_runs, check_days;
 };
 
 /* Undoes one obligation from its catalog text alone (and ctx, never

@@ -15,11 +15,11 @@
 #include "common/error.h"
 #include "common/fact.h"
 
-#define MB_CATALOG_SCHEMA_VERSION 11	/* 2: tape tables; 3: placements + index;
+#define MB_CATALOG_SCHEMA_VERSION 12	/* 2: tape tables; 3: placements + index;
 					 * 4: backups + block maps; 5: runs.expired;
 					 * 6: run facts; 7: run_pace; 8: snapshots;
 					 * 9: wal_files; 10: images.compressed_bytes;
-					 * 11: mirror_proofs */
+					 * 11: mirror_proofs; 12: their full passes */
 
 struct mb_catalog;
 

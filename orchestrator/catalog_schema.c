@@ -190,9 +190,19 @@ static const char *const v11[] = {
 	NULL
 };
 
+/* 12: when each mirror's legs were last read in full (a check scrub) and
+ * how many proofs of only what changed followed (catalog_proof.c): a full
+ * pass is due again after a bound on either.  A record of 11 has neither:
+ * whether it came from a full pass is not known, so one is due at once. */
+static const char *const v12[] = {
+	"ALTER TABLE mirror_proofs ADD COLUMN full_at TEXT",
+	"ALTER TABLE mirror_proofs ADD COLUMN runs_since_full INTEGER NOT NULL DEFAULT 0",
+	NULL
+};
+
 /* migrations[k] brings version k to version k + 1. */
 static const char *const *const migrations[] = { v1, v2, v3, v4, v5, v6, v7, v8, v9, v10,
-						 v11 };
+						 v11, v12 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 	       MB_CATALOG_SCHEMA_VERSION,

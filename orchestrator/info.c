@@ -4,7 +4,8 @@
  * bracket, the mirrors, the media with their bytes and states, where each
  * image lies on tape, how the items of a set were placed (and moved off a
  * failed device), the obligations and their states, bytes and rate, the
- * error.  Without --backup: the newest backup.  The JSON names are
+ * error; and, now, each raid1 mirror's proof on record and when its next
+ * full check is due.  Without --backup: the newest backup.  The JSON names are
  * documented in mbackup(8) (doc/mbackup.8.in, "JSON OUTPUT") and stable.
  */
 #include <errno.h>
@@ -16,7 +17,9 @@
 
 #include "orchestrator/catalog.h"
 #include "orchestrator/catalog_json.h"
+#include "orchestrator/catalog_proof.h"
 #include "orchestrator/commands.h"
+#include "plugins/mirror/lvm_due.h"
 #include "plugins/mirror/mirror.h"
 
 #define WHAT "read the run"
@@ -157,8 +160,46 @@ static void derive(json_t *j)
 	json_object_set_new(j, "mirrors", mirrors(j));
 }
 
+/* Each lvm mirror of the run's record of proofs, now (lvm_due.h). */
+static json_t *proofs(struct mb_catalog *c, const struct mb_options *o, json_t *j,
+		      struct mb_error *e)
+{
+	json_t *out = json_array(), *m;
+	size_t i;
+
+	json_array_foreach(json_object_get(j, "mirrors"), i, m) {
+		const char *spec = json_string_value(m) ?: "";
+		struct mb_proof_record rec;
+		char at[32], due[256];
+		bool known;
+		int left;
+
+		if (strncmp(spec, "lvm:", 4) != 0)
+			continue;
+		if (mb_catalog_proof_get(c, spec, &known, &rec, e) < 0) {
+			json_decref(out);
+			return NULL;
+		}
+		if (!known) {
+			json_array_append_new(out, json_pack("{s:s, s:b}", "mirror", spec,
+							     "recorded", 0));
+			continue;
+		}
+		mb_lvm_due_at(&rec, (int)o->mirror_check_runs, (int)o->mirror_check_days, &left,
+			      at, sizeof(at));
+		mb_lvm_next_due(&rec, (int)o->mirror_check_runs, (int)o->mirror_check_days, due,
+				sizeof(due));
+		json_array_append_new(out, json_pack("{s:s, s:b, s:s?, s:i, s:i, s:s?, s:s}",
+			"mirror", spec, "recorded", 1, "full_at", rec.full_at[0] ? rec.full_at : NULL,
+			"runs_since_full", rec.runs_since, "next_full_after_runs", left,
+			"next_full_at", at[0] ? at : NULL, "next_full_due", due));
+	}
+	return out;
+}
+
 /* Run id in full, as `info --output json` prints it. */
-static json_t *info_json(struct mb_catalog *c, int64_t id, struct mb_error *e)
+static json_t *info_json(struct mb_catalog *c, const struct mb_options *o, int64_t id,
+			 struct mb_error *e)
 {
 	json_t *rows = cat_rows_json(c, sql, RUN, CAT_ARGS(CAT_I(id)), run_keys, WHAT, e), *j, *v;
 
@@ -180,6 +221,11 @@ static json_t *info_json(struct mb_catalog *c, int64_t id, struct mb_error *e)
 		json_object_set_new(j, parts[i].name, v);
 	}
 	derive(j);
+	if (!(v = proofs(c, o, j, e))) {
+		json_decref(j);
+		return NULL;
+	}
+	json_object_set_new(j, "mirror_proofs", v);
 	return j;
 }
 
@@ -225,6 +271,15 @@ static void text_head(FILE *out, json_t *j)
 	json_array_foreach(json_object_get(j, "mirrors"), i, m)
 		fprintf(out, "%s %s", i ? "," : "", json_string_value(m) ?: "?");
 	fputc('\n', out);
+	json_array_foreach(json_object_get(j, "mirror_proofs"), i, m) {
+		fprintf(out, "%-11s %s: ", i ? "" : "proof now", str(m, "mirror"));
+		if (!json_is_true(json_object_get(m, "recorded")))
+			fprintf(out, "none on record (a raid1's next merge is checked in full)\n");
+		else
+			fprintf(out, "last full check %s, %lld run(s) by the witness since; next "
+				"full check due %s\n", str(m, "full_at"), num(m, "runs_since_full"),
+				str(m, "next_full_due"));
+	}
 }
 
 /* Media, tape positions, placements. */
@@ -292,7 +347,7 @@ int mb_cmd_info(const struct mb_options *opt, struct mb_error *e)
 		return -1;
 	}
 	if (mb_catalog_open(&c, opt->catalog, e) < 0 || pick_run(c, opt, &id, e) < 0 ||
-	    !(j = info_json(c, id, e)))
+	    !(j = info_json(c, opt, id, e)))
 		goto out;
 	if (opt->output && strcmp(opt->output, "json") == 0) {
 		if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)

@@ -15,6 +15,7 @@
 #include "orchestrator/signals.h"
 #include "common/trust.h"
 #include "orchestrator/help.h"
+#include "orchestrator/mirror_proof.h"
 #include "orchestrator/progress.h"
 #include "orchestrator/options_internal.h"
 #include "plugins/media/media.h"
@@ -59,6 +60,19 @@ const struct opt_def mb_opt_table[] = {
 	  "the guard thaws by itself after this long" },
 	{ "sync-timeout", OPT_LONG, V_BACKUP, OFF(sync_timeout), "SECONDS", "600", 1, 86400,
 	  "how long to wait for a mirror still resyncing before refusing it" },
+	{ "mirror-proof", OPT_STR, V_BACKUP | MB_VERB_RECOVER, OFF(mirror_proof), "auto|witness|full",
+	  "auto", 0, 0, "lvm raid1: how the merge is proven whole: auto = compare only what the "
+	  "split wrote (the witness) while the catalog holds a current proof of the legs, else "
+	  "a full check scrub; witness = the witness even when a full check is due (refused "
+	  "without a proof on record); full = always the full check scrub" },
+	{ "mirror-check-runs", OPT_LONG, V_BACKUP | MB_VERB_RECOVER | MB_VERB_INFO,
+	  OFF(mirror_check_runs), "N", "7", 1, 1000,
+	  "lvm raid1, --mirror-proof auto: a full check scrub is due again after N merges proven "
+	  "by the witness" },
+	{ "mirror-check-days", OPT_LONG, V_BACKUP | MB_VERB_RECOVER | MB_VERB_INFO,
+	  OFF(mirror_check_days), "DAYS", "7", 1, 365,
+	  "lvm raid1, --mirror-proof auto: a full check scrub is due again DAYS days after the "
+	  "last one (or after --mirror-check-runs merges, whichever comes first)" },
 	{ "snapshot-size", OPT_STR, V_BACKUP, OFF(snapshot_size), "SIZE|N%", "10%", 0, 0,
 	  "lvm: a linear or striped LV is snapshotted: the COW container, a size (K/M/G) or a "
 	  "percentage of the origin" },
@@ -630,7 +644,8 @@ int mb_options_parse(struct mb_options *o, int argc, char **argv, struct mb_erro
 	if (pg_conn_cli)
 		warn_pg_password(o);
 	if (check_volume_change(o, e) < 0 || mb_progress_check(o, e) < 0 ||
-	    mb_pace_check_options(o, e) < 0)
+	    mb_pace_check_options(o, e) < 0 ||
+	    mb_mirror_proof_ctx(o, &(struct mb_undo_ctx){ 0 }, e) < 0)
 		return -1;
 	o->s3 = (struct mb_s3_settings){ o->s3_endpoint, o->s3_region, o->s3_access_key,
 					 o->s3_secret_key, o->s3_uri_style };

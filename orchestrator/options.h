@@ -50,6 +50,10 @@ struct mb_options {
 	long freeze_timeout;		/* seconds */
 	long sync_timeout;		/* seconds P1 waits for a mirror resync */
 	bool keep_split;
+	/* lvm raid1: the proof after the merge (orchestrator/mirror_proof.h) */
+	char *mirror_proof;		/* auto, witness, full */
+	long mirror_check_runs;		/* a full check due after this many witness runs */
+	long mirror_check_days;		/* ... or this many days */
 	/* lvm snapshot (plugins/mirror/snapshot.c) */
 	char *snapshot_size;		/* "10%" or a size */
 	char *snapshot_pv;

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "image/multi.h"
 #include "orchestrator/lock.h"
+#include "orchestrator/mirror_proof.h"
 #include "orchestrator/order_file.h"
 #include "orchestrator/signals.h"
 #include "orchestrator/wal_cmd.h"
@@ -141,6 +142,8 @@ static int open_legs(struct mb_run *r, struct mb_error *e)
 		if (mb_mirror_open(&leg->mirror, r->opt->mirrors.v[i], e) < 0)
 			return -1;
 		leg->mirror->sync_timeout_s = (int)r->opt->sync_timeout;
+		leg->mirror->proof = r->opt->mirror_proof && strcmp(r->opt->mirror_proof, "full") == 0
+				     ? MB_PROOF_FULL : MB_PROOF_AUTO;
 		leg->mirror->snap = (struct mb_snapshot_params){
 			r->opt->snapshot_size, r->opt->snapshot_pv, r->opt->snapshot_chunk,
 			r->opt->snapshot_extend_max, r->opt->throttle_writers,
@@ -277,7 +280,9 @@ static int open_catalog(struct mb_run *r, struct mb_error *e)
 	free(config);
 	mb_obl_init(&r->obl, r->catalog, r->id, &(struct mb_undo_ctx){ .s3 = &r->opt->s3 });
 	r->obl_ready = true;
-	return 0;
+	/* checked by mb_options_parse */
+	mb_mirror_proof_ctx(r->opt, &r->obl.ctx, &(struct mb_error){ 0 });
+	return mb_mirror_proof_refuse(r, e);
 }
 
 /* What the driver leaves behind if the run dies (file: PATH.partial) is

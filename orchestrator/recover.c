@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "orchestrator/catalog_proof.h"
 #include "orchestrator/lock.h"
+#include "orchestrator/mirror_proof.h"
 #include "orchestrator/progress.h"
 #include "plugins/mirror/mirror.h"
 
@@ -134,16 +135,17 @@ int mb_recover_locked(struct mb_catalog *c, const struct mb_undo_ctx *ctx, int *
 static int recover_shown(struct mb_catalog *c, const struct mb_options *o, int *undone,
 			 bool strict, struct mb_error *e)
 {
+	struct mb_undo_ctx ctx = { .s3 = &o->s3 };
 	struct mb_progress *p;
 	int rc;
 
 	*undone = 0;
-	if (mb_progress_start_percent(&p, o, "recover", e) < 0)
+	if (mb_mirror_proof_ctx(o, &ctx, e) < 0 ||
+	    mb_progress_start_percent(&p, o, "recover", e) < 0)
 		return -1;
-	rc = recover_all(c, &(struct mb_undo_ctx){ .s3 = &o->s3,
-						   .on_wait = p ? mb_progress_on_sync : NULL,
-						   .on_wait_arg = p },
-			 undone, strict, e);
+	ctx.on_wait = p ? mb_progress_on_sync : NULL;
+	ctx.on_wait_arg = p;
+	rc = recover_all(c, &ctx, undone, strict, e);
 	mb_progress_end(p, rc == 0);
 	return rc;
 }

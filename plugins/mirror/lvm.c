@@ -15,15 +15,18 @@
  * the last write to the origin sometimes takes the leg as in sync and skips
  * the resync, while lvs reports 100%; md's write-intent bitmap then does
  * not even mark all the regions that differ.  So a merge is followed by a
- * proof that the legs are equal.  With MBACKUP_LVM_PROOF=witness it costs
+ * proof that the legs are equal.  By default (--mirror-proof auto) it costs
  * what changed: a witness independent of md (lvm_witness.c: device-mapper's
  * I/O counters on the LV's top device, created before the split, read after
  * the merge) names every area written meanwhile, and only those areas of
- * leg 0 and the merged leg are compared (lvm_proof.c).  By default, and
- * where there is no witness (it could not be made, the device was
- * reactivated, the split image lost its block-layer read-only flag, a run
- * died between its merge and its proof), the proof is a check scrub
- * (`lvchange --syncaction check`: one read of both legs in full).  When
+ * leg 0 and the merged leg are compared (lvm_proof.c).  That needs the
+ * catalog's record that the legs were equal before the split, and a full
+ * pass not yet due again (lvm_due.h: 7 runs or 7 days).  Otherwise, with
+ * --mirror-proof full, and where there is no witness (it could not be
+ * made, the device was reactivated, the split image lost its block-layer
+ * read-only flag, a run died between its merge and its proof), the proof
+ * is a check scrub (`lvchange --syncaction check`: one read of both legs
+ * in full).  When
  * either finds a difference, a repair scrub (leg 0, the origin, wins) and
  * another check that must report 0.  From just before the merge until the
  * proof is done, the split leg's PVs are write-mostly for the LV, so md
@@ -51,6 +54,7 @@
 #include "common/log.h"
 #include "common/spawn.h"
 #include "plugins/mirror/dm.h"
+#include "plugins/mirror/lvm_due.h"
 #include "plugins/mirror/lvm_helper.h"
 #include "plugins/mirror/lvm_md.h"
 #include "plugins/mirror/lvm_proof.h"
@@ -375,34 +379,17 @@ static int lvm_sync(struct mb_mirror *m, struct mb_error *e)
 	return 0;
 }
 
-/* MBACKUP_LVM_PROOF: "witness" proves a merge on the areas the witness
- * saw written, "full" by a check scrub; unset, PROOF_DEFAULT.  Why that
- * default: bench/merge.md. */
-#define PROOF_DEFAULT "full"
-
-static const char *proof_knob(void)
-{
-	const char *knob = getenv("MBACKUP_LVM_PROOF");
-
-	return knob && *knob ? knob : PROOF_DEFAULT;
-}
-
-static bool witness_wanted(void)
-{
-	return strcmp(proof_knob(), "witness") == 0;
-}
-
 /* Before the window: the witness counts every write to the LV from now
  * until the proof after the merge.  Without one the merge is proven by a
  * full scrub, so a failure here only costs time.  Undone by lvm_undo (and
  * replaced by the next split's): a region left by a run that died before
  * its obligation was recorded costs a few counters until then. */
-static void witness_start(const char *vg, const char *lv)
+static void witness_start(const char *vg, const char *lv, enum mb_mirror_proof proof)
 {
 	char top[LVM_DEV_MAX];
 	struct mb_error e = { 0 };
 
-	if (!witness_wanted())
+	if (proof == MB_PROOF_FULL)
 		return;
 	dm_name(vg, lv, top, sizeof(top));
 	if (mb_lvm_witness_start(top, &e) < 0)
@@ -453,7 +440,7 @@ static int lvm_prepare_split(struct mb_mirror *m, int64_t run_id, struct mb_erro
 		m->obligation_arg = NULL;
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to prepare the split");
 	}
-	witness_start(lm->vg, lm->lv);
+	witness_start(lm->vg, lm->lv, m->proof);
 	helper_start(lm);
 	return 0;
 }
@@ -565,21 +552,26 @@ static int merge_image(const char *vg, const char *lv, const struct lv_state *st
 }
 
 /* Why the merge must be proven by a full scrub (NULL: the witness may
- * do).  The witness sees every write that went through the LV, never one
- * to the split image itself: that needs the image still read-only at the
- * block layer, as the split left it.  And it proves only what changed:
- * the legs must have been proven equal before the split (recorded: the
- * catalog's record, taken by this undo). */
-static const char *full_scrub_reason(const char *vg, const struct lv_state *st, bool recorded)
+ * do), perhaps in buf.  The witness sees every write that went through
+ * the LV, never one to the split image itself: that needs the image still
+ * read-only at the block layer, as the split left it.  And it proves only
+ * what changed: the legs must have been proven equal before the split
+ * (recorded: the catalog's record rec, taken by this undo), by a full pass
+ * not too long ago (lvm_due.h), which --mirror-proof witness waives. */
+static const char *full_scrub_reason(const char *vg, const struct lv_state *st, bool recorded,
+				     const struct mb_proof_record *rec,
+				     const struct mb_undo_ctx *ctx, char *buf, size_t len)
 {
 	char dev[LVM_DEV_MAX] = "/dev/mapper/";
 	int fd, ro = 0;
 
-	if (!witness_wanted())
-		return getenv("MBACKUP_LVM_PROOF") ? "MBACKUP_LVM_PROOF is not 'witness'"
-						   : "the check scrub is the default proof";
-	if (!recorded)
-		return "the catalog has no proof that the legs were equal before the split";
+	if (ctx->proof == MB_PROOF_FULL)
+		return "--mirror-proof full";
+	if (mb_lvm_full_due(recorded, rec, ctx->check_runs, ctx->check_days, buf, len)) {
+		if (!recorded || ctx->proof != MB_PROOF_WITNESS)
+			return buf;
+		mb_warn("lvm: %s, waived by --mirror-proof witness", buf);
+	}
 	dm_name(vg, st->split_lv, dev + strlen(dev), sizeof(dev) - strlen(dev));
 	fd = open(dev, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || ioctl(fd, BLKROGET, &ro) < 0)
@@ -655,6 +647,7 @@ static int prove_witnessed(const char *vg, const char *lv, int leg)
 	if (!witnessed(vg, lv, &d) || !sub_dev(vg, lv, "rimage", 0, a, sizeof(a)) ||
 	    !sub_dev(vg, lv, "rimage", leg, b, sizeof(b)))
 		goto out;
+	mb_snap_fault_point("lvm-proof");
 	rc = mb_lvm_mend_dirty(a, b, &d, &c, &ce);
 	if (c.mended)
 		mb_warn("lvm: the merge left '%s/%s' different on its legs in %llu pieces "
@@ -696,6 +689,23 @@ static void fault_stop(const char *point)
 	}
 }
 
+/* Whether the witness may prove this merge (the catalog's record taken:
+ * recorded, rec), saying why not. */
+static bool witness_may(const char *vg, const char *lv, const struct lv_state *st,
+			bool recorded, const struct mb_proof_record *rec,
+			const struct mb_undo_ctx *ctx)
+{
+	char buf[256];
+	const char *why = full_scrub_reason(vg, st, recorded, rec, ctx, buf, sizeof(buf));
+
+	if (why && ctx->proof == MB_PROOF_WITNESS)
+		mb_warn("lvm: --mirror-proof witness cannot be honoured: %s: scrubbing '%s/%s' "
+			"in full", why, vg, lv);
+	else if (why)
+		mb_info("lvm: %s: scrubbing '%s/%s' in full", why, vg, lv);
+	return !why;
+}
+
 /* From the obligation's text alone ("vg/lv"), idempotent: merge the split
  * image if it is still split, prove the mirror whole (the witness's areas,
  * or a check scrub: see the top of this file), repair it if it is not,
@@ -705,7 +715,7 @@ static void fault_stop(const char *point)
 static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_error *e)
 {
 	char vg[LVM_NAME_MAX], lv[LVM_NAME_MAX];
-	const char *why;
+	struct mb_proof_record rec = { .full_age_s = -1 };
 	struct lv_state st;
 	struct mb_dm_raid md;
 	struct undo_times ut = { 0 };
@@ -720,17 +730,14 @@ static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_er
 		return mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s' not found", arg);
 	/* Taken whatever follows: only a proof below records it again. */
 	snprintf(key, sizeof(key), "lvm:%s", arg);
-	recorded = ctx->whole_take && ctx->whole_take(ctx->whole_arg, key, st.uuid);
+	recorded = ctx->whole_take && ctx->whole_take(ctx->whole_arg, key, st.uuid, &rec);
 	if (!st.split_lv[0] && !st.last_writemostly) {
 		witness_stop(vg, lv);
 		return wait_idle(vg, lv, MB_LVM_SCRUB_TIMEOUT_S, NULL, ctx, &st, e);
 	}
 	ut.state = lap(&t);
 	if (st.split_lv[0]) {
-		why = full_scrub_reason(vg, &st, recorded);
-		if (why)
-			mb_info("lvm: %s: scrubbing '%s/%s' in full", why, vg, lv);
-		witness = !why;
+		witness = witness_may(vg, lv, &st, recorded, &rec, ctx);
 		if (merge_image(vg, lv, &st, &ut, e) < 0)
 			return -1;
 		mb_snap_fault_point("lvm-merged");
@@ -750,8 +757,7 @@ static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_er
 	if (set_writemostly(vg, lv, st.last_devices, 'n', e) < 0)
 		return -1;
 	ut.unmark = lap(&t);
-	if (ctx->whole_proven)
-		ctx->whole_proven(ctx->whole_arg, key, st.uuid);
+	mb_lvm_record_proof(ctx, key, st.uuid, proof != 0, &rec);
 	mb_info("lvm: '%s/%s' back in %lld ms: lvs %lld, write-mostly %lld, merge %lld, "
 		"resync wait %lld, proof %lld, scrubs %lld, write-mostly off %lld ms", vg, lv,
 		t - t0, ut.state, ut.writemostly, ut.merge, ut.resync, ut.proof, ut.scrub, ut.unmark);

@@ -122,6 +122,8 @@ struct mb_mirror {
 	 * naming the volume (NULL: the driver's own line on a terminal) */
 	void (*on_sync)(void *arg, const char *what, double percent);
 	void *on_sync_arg;
+	enum mb_mirror_proof proof;	/* --mirror-proof: lvm raid1 starts no
+					 * witness for full (set before check) */
 	struct mb_snapshot_params snap;	/* set before check (P0) */
 	struct mb_mirror_stats stats;	/* filled by stream_done */
 	void *priv;

@@ -26,8 +26,9 @@ info --output json
 exit_is 0 "info --output json"
 J=$RUN_OUT
 is "$(jq -r 'keys_unsorted | join(" ")' <<<"$J")" \
-	"id verb status started finished window_ms files bytes exit_code error config phases media tape placements obligations duration_ms stream_ms rate_bytes_per_s error_name bracket bracket_ms mirrors" \
+	"id verb status started finished window_ms files bytes exit_code error config phases media tape placements obligations duration_ms stream_ms rate_bytes_per_s error_name bracket bracket_ms mirrors mirror_proofs" \
 	"the documented names, in order"
+is "$(jq -c .mirror_proofs <<<"$J")" "[]" "a loop mirror keeps no proof of legs (lvm raid1 only)"
 is "$(jq -r '[.id, .verb, .status, .exit_code, .error_name, .files] | join(" ")' <<<"$J")" \
 	"1 backup complete 0 ok 51" "the run, its result and its files"
 is "$(jq -r '.phases | map(.name + ":" + .status) | join(" ")' <<<"$J")" \

@@ -7,4 +7,4 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/vm.sh"
 vm_require lvs:lvm2 mkfs.xfs:xfsprogs mkfs.ext4:e2fsprogs perl:perl
-vm_exec --disks 2 --disk-size 2G --timeout 900 -- tests/vm/lvm-suite.sh
+vm_exec --disks 2 --disk-size 2G --timeout 1200 -- tests/vm/lvm-suite.sh

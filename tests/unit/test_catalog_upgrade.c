@@ -4,8 +4,8 @@
  * rows, then opened by this mbackup: rows kept, new tables and index there,
  * PRAGMA user_version MB_CATALOG_SCHEMA_VERSION (4: backups + block maps,
  * 5: runs.expired, 6: the run_facts table, 7: run_pace, 8: snapshots,
- * 9: wal_files, 10: images.compressed_bytes, 11: mirror_proofs; each later migration adds
- * its own check below).  Also: a version 1 or 2 catalog already holding a
+ * 9: wal_files, 10: images.compressed_bytes, 11: mirror_proofs, 12: their full
+ * passes; each later migration adds its own check below).  Also: a version 1 or 2 catalog already holding a
  * placements table made by the old create-on-first-use code, a migration
  * that fails part way leaving the catalog untouched, a newer catalog
  * refused. */
@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "orchestrator/catalog.h"
+#include "orchestrator/catalog_proof.h"
+#include "plugins/mirror/lvm_due.h"
 #include "tests/lib/tap.h"
 #include "tests/unit/test_catalog_sql.h"
 
@@ -180,6 +182,9 @@ static void upgrade(const char *what, int version, int placements)
 	is_int(exists("table", "mirror_proofs"), 1, "  the mirror_proofs table (11) is there");
 	is_int(sql1("SELECT count(*) FROM mirror_proofs"), 0,
 	       "  ... empty: no mirror of an old catalog counts as proven");
+	is_int(sql1("SELECT count(*) FROM pragma_table_info('mirror_proofs')"
+		    " WHERE name IN ('full_at', 'runs_since_full')"), 2,
+	       "  ... with the last full pass and the runs since (12)");
 	is_int(sql1("SELECT count(*) || group_concat(id, '') FROM runs"), 212,
 	       "  runs kept");
 	is_int(sql1("SELECT count(*) FROM phases WHERE detail = '2 files'"), 1,
@@ -216,6 +221,35 @@ static void upgrade(const char *what, int version, int placements)
 	is_int(sql1("SELECT count(*) FROM images WHERE compressed_bytes IS NULL"
 		    " AND media = 'file:/b/x.img'"), 1,
 	       "  images.compressed_bytes there, NULL for the old image (migration 10)");
+}
+
+/* A record of schema 11 (made here by taking 12's columns away again)
+ * does not say whether a full pass made it: after 12 it has none, so a
+ * full check is due at once. */
+static void from_11(void)
+{
+	struct mb_error e = { 0 };
+	struct mb_catalog *c = NULL;
+	struct mb_proof_record rec;
+	bool known = false;
+	char why[200];
+
+	fresh();
+	ok(mb_catalog_open(&c, path, &e) == 0, "a schema 11 catalog with a proof on record");
+	mb_catalog_close(c);
+	c = NULL;
+	sql_exec("ALTER TABLE mirror_proofs DROP COLUMN full_at;"
+		 "ALTER TABLE mirror_proofs DROP COLUMN runs_since_full;"
+		 "INSERT INTO mirror_proofs VALUES ('lvm:vg/pg', 'U1', '2026-11-30T00:00:00.000Z');"
+		 "PRAGMA user_version = 11; UPDATE schema_version SET version = 11;");
+	is_int(mb_catalog_open(&c, path, &e), 0, "  opens");
+	ok(c && mb_catalog_proof_get(c, "lvm:vg/pg", &known, &rec, &e) == 0 && known,
+	   "  the record kept");
+	ok(!rec.full_at[0] && rec.full_age_s == -1 && rec.runs_since == 0, "  ... with no full pass");
+	ok(mb_lvm_full_due(true, &rec, 0, 0, why, sizeof(why)), "  ... so a full check is due");
+	is_str(why, "full check due: the catalog's record has no full check (it predates schema 12)",
+	       "  ... saying why");
+	mb_catalog_close(c);
 }
 
 /* Migration 3 cannot create its index (an old table holds the name): the
@@ -271,11 +305,12 @@ int main(void)
 
 	sql_db = path;
 	tap_lock_dir(path);
-	plan(4 * 24 + 7 + 2 * 7);
+	plan(4 * 25 + 6 + 7 + 2 * 7);
 	upgrade("a schema 1 catalog", 1, 0);
 	upgrade("a schema 1 catalog with the old placements table", 1, 1);
 	upgrade("a schema 2 catalog", 2, 0);
 	upgrade("a schema 2 catalog with the old placements table", 2, 1);
+	from_11();
 	failed_migration();
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", MB_CATALOG_SCHEMA_VERSION + 1);
 	newer(sql);

@@ -5,10 +5,13 @@
 # virtio disks; raid1 LVs with ext4 (inline_data, so the split leg is also
 # mounted) and with xfs; backs up with the real binary under a writer,
 # restores, compares; checks that the mirror is whole afterwards (a check
-# scrub finds 0 mismatches); the proof after a merge (the witness's areas)
-# finds damage put on the merged leg; a linear LV gets a snapshot (check); a SIGKILL inside the
-# window is healed by `mbackup recover`; SIGTERM ends a backup waiting in
-# P1 for a throttled resync.  Scratch (catalog, images,
+# scrub finds 0 mismatches); the default proof after a merge (the
+# witness's areas, a full check scrub when none is on record or one is due:
+# --mirror-check-runs) finds damage put on the merged leg;
+# --mirror-proof witness is refused without a record and waives a due full
+# check with one; a linear LV gets a snapshot (check); a SIGKILL inside the
+# window, after the merge or during the proof is healed by `mbackup
+# recover`; SIGTERM ends a backup waiting in P1 for a throttled resync.  Scratch (catalog, images,
 # restores) lives on a separate linear LV.  $MBACKUP overrides the binary.
 . "$(dirname "$0")/../lib/tap.sh"
 FX_NO_BINARY=1
@@ -21,10 +24,9 @@ read -r -a disks <<<"${VM_DISKS:-}"
 
 VG=mbt
 S=/scratch
-# The merges here are proven by the witness (its areas compared), each
-# checked afterwards by a full check scrub (mirror_whole); 91-pg-vm runs
-# the default proof.
-export MBACKUP_LVM_PROOF=${MBACKUP_LVM_PROOF:-witness}
+# The merges here are proven by the default proof (--mirror-proof auto:
+# the witness's areas where the catalog allows it), each checked
+# afterwards by a full check scrub of the suite's own (mirror_whole).
 CATALOG=$S/catalog.db
 WRITER=
 
@@ -47,8 +49,13 @@ scrub_check() {
 	lvfield "$1" raid_mismatch_count
 }
 
-# A timing line of mbackup's log ("... in 123 ms"), for the report.
-log_ms() { grep -o "$1[^(]* in [0-9]* ms" <<<"$RUN_ERR" | head -1; }
+# A timing line of mbackup's log ("... in 123 ms"), for the report, with
+# the suffix that may follow it ("(by the LVM helper)", a phase's detail).
+log_ms() { grep -o "$1.* in [0-9]* ms\( (.*)\)\?" <<<"$RUN_ERR" | head -1; }
+is "$(RUN_ERR="x lvm: split 'v/l_rimage_1' off in 5 ms (by the LVM helper)
+y phase split: done in 9 ms (window 7 ms (fsfreeze))" log_ms 'lvm: split') / $(RUN_ERR="phase split: done in 9 ms (window 7 ms (fsfreeze))" log_ms 'phase split: done')" \
+	"lvm: split 'v/l_rimage_1' off in 5 ms (by the LVM helper) / phase split: done in 9 ms (window 7 ms (fsfreeze))" \
+	"log_ms keeps what follows the time (the LVM helper, a phase's detail)"
 
 setup_vg() {
 	pvcreate -q -y "${disks[0]}" "${disks[1]}" &&
@@ -147,11 +154,11 @@ roundtrip() {
 	run "$MB" --db none --mirror "$VG/$lv" --source "$src" \
 		--media "file:$S/$lv-first.mbi" --catalog "$CATALOG" --freeze-timeout 30
 	exit_is 0 "$fs: the first backup of $VG/$lv exits 0"
-	if [ "$MBACKUP_LVM_PROOF" = witness ]; then
-		like "$RUN_ERR" "lvm: the catalog has no proof that the legs were equal before the split: scrubbing '$VG/$lv' in full" \
-			"$fs: ... with no proof of the legs on record, it proves the merge by a full scrub"
-	fi
+	like "$RUN_ERR" "lvm: the catalog has no proof that the legs were equal before the split: scrubbing '$VG/$lv' in full" \
+		"$fs: ... with no proof of the legs on record, it proves the merge by a full scrub"
 	like "$RUN_ERR" "lvm: check scrub of '$VG/$lv' done" "$fs: ... and does"
+	like "$RUN_ERR" "lvm: recorded 'lvm:$VG/$lv' proven whole by a full check; next full check due after 7 more runs or at [0-9T:-]+Z, whichever comes first" \
+		"$fs: ... and records it, saying when the next full check is due"
 	rm -f "$S/$lv-first.mbi"
 	start_writer "$src/w"
 	t0=$(now_ms)
@@ -167,6 +174,8 @@ roundtrip() {
 	like "$RUN_ERR" "backup [0-9]+ complete: " "$fs: the last line reports the backup"
 	like "$RUN_ERR" "lvm: (proved '$VG/$lv' whole where the split wrote|the merge left '$VG/$lv' different on its legs at byte)" \
 		"$fs: the merge was proven by the witness's areas (or they showed a skipped resync)"
+	like "$RUN_ERR" "lvm: recorded 'lvm:$VG/$lv' proven whole (by the witness; next full check due after 6|by a full check; next full check due after 7) more runs" \
+		"$fs: ... and recorded: one run by the witness counted (or a full check if it fell back)"
 	if [[ $RUN_ERR == *"the merge left "*"out of sync"* ]]; then
 		note "$fs: the merge skipped its resync (the known lvm race); mbackup repaired it"
 	fi
@@ -217,27 +226,10 @@ term_in_sync_wait() {
 	nok "... no image under its final name" test -e "$S/slow.mbi"
 }
 
-# ---- a SIGKILL right after the merge (issue 12: the fault point
-# lvm-merged, between the merge and its proof): the merged leg is left
-# write-mostly, and recover scrubs the mirror in full.
+# The finish phase's time in the last run's log, ms.
 finish_ms() { grep -o 'phase finish: done in [0-9]*' <<<"$RUN_ERR" | grep -o '[0-9]*$'; }
 # mbackup's lines about the merge and its proof, for the report.
 lvm_lines() { grep -o 'lvm: \(merged\|proved\|the merge left\|check scrub\|repair scrub\|.*scrubbing\).*' <<<"$RUN_ERR" | sed 's/^/    /'; }
-kill_after_merge() {
-	start_writer /mnt/xfs/data/w
-	run env MBACKUP_FAULT=lvm-merged:kill "$MB" --db none --mirror "$VG/xfs" --source /mnt/xfs/data \
-		--media "file:$S/merged.mbi" --catalog "$CATALOG" --freeze-timeout 5
-	stop_writer
-	exit_is 137 "lvm-merged:kill: killed right after the merge"
-	is "$(split_images xfs)/$(lvs -a --noheadings -o lv_attr "$VG/xfs_rimage_1" | tr -d ' ' | cut -c9)" "/w" \
-		"... merged, its merged leg still write-mostly"
-	run "$MB" recover --catalog "$CATALOG"
-	exit_is 0 "recover after lvm-merged:kill exits 0"
-	like "$RUN_ERR" "check scrub of '$VG/xfs' done" "... and scrubs the mirror in full"
-	nok "... and no image under its final name" test -e "$S/merged.mbi"
-	mirror_whole xfs "after recover from lvm-merged:kill"
-}
-
 # A backup of mbt/xfs under a writer, stopped between its merge and its
 # proof (MBACKUP_FAULT=lvm-merged:stop) with the writer's data flushed
 # through the LV (the witness counts it); its pid in STOPPED.
@@ -302,6 +294,74 @@ lost_witness() {
 		"... without its witness the proof says it scrubs in full"
 	like "$RUN_ERR" "lvm: check scrub of '$VG/xfs' done in [0-9]+ ms" "... and does"
 	mirror_whole xfs "after the proof without a witness"
+}
+
+# ---- --mirror-proof witness without a proof on record: refused before
+# anything is split (the witness proves only what changed).
+witness_refused() {
+	run "$MB" --db none --mirror "$VG/xfs" --source /mnt/xfs/data --media "file:$S/never.mbi" \
+		--catalog "$S/fresh.db" --mirror-proof witness
+	exit_is 6 "--mirror-proof witness with no proof on record: exit 6"
+	is "$(grep '^mbackup: error: \|^HINT: ' <<<"$RUN_ERR")" "mbackup: error: --mirror-proof witness: the catalog has no proof that the legs of 'lvm:$VG/xfs' are equal, and the witness proves only what changed
+HINT: run once with --mirror-proof auto or full: its full check scrub is recorded" \
+		"... saying why, with a hint"
+	is "$(split_images xfs)" "" "... nothing split"
+	nok "... no image" test -e "$S/never.mbi"
+}
+
+# ---- the full check falls due (issue: the record's age limit): after
+# roundtrip xfs the record holds 1 run by the witness.  A forced witness
+# waives a due check (and counts a run); the default then scrubs in full,
+# says why, and starts the count again; info shows the next one.
+full_check_due() {
+	run "$MB" --db none --mirror "$VG/xfs" --source /mnt/xfs/data --media "file:$S/due1.mbi" \
+		--catalog "$CATALOG" --mirror-proof witness --mirror-check-runs 1
+	exit_is 0 "--mirror-proof witness with a full check due: exit 0"
+	like "$RUN_ERR" "lvm: full check due: 1 run since the last one at [0-9T:.-]+Z, waived by --mirror-proof witness" \
+		"... the due check is waived, and said so"
+	unlike "$RUN_ERR" "scrub of '$VG/xfs' done" "... no full pass"
+	like "$RUN_ERR" "lvm: recorded 'lvm:$VG/xfs' proven whole by the witness; next full check due at the next run \(full check due: 2 runs since" \
+		"... recorded as the second run by the witness, overdue"
+	run "$MB" --db none --mirror "$VG/xfs" --source /mnt/xfs/data --media "file:$S/due2.mbi" \
+		--catalog "$CATALOG" --mirror-check-runs 2
+	exit_is 0 "the default proof with a full check due after 2 runs: exit 0"
+	like "$RUN_ERR" "lvm: full check due: 2 runs since the last one at [0-9T:.-]+Z: scrubbing '$VG/xfs' in full" \
+		"... scrubs in full, saying why"
+	like "$RUN_ERR" "lvm: check scrub of '$VG/xfs' done" "... and does"
+	like "$RUN_ERR" "lvm: recorded 'lvm:$VG/xfs' proven whole by a full check; next full check due after 2 more runs" \
+		"... and starts the count again"
+	run "$MB" info --catalog "$CATALOG" --output json
+	is "$(jq -c '.mirror_proofs[] | [.mirror, .recorded, .runs_since_full, .next_full_after_runs, (.next_full_at | test("Z$"))]' <<<"$RUN_OUT")" \
+		"[\"lvm:$VG/xfs\",true,0,7,true]" "info: the record now, the next full check after 7 runs (the default)"
+	run "$MB" info --catalog "$CATALOG" --mirror-check-runs 3
+	like "$RUN_OUT" "proof now +lvm:$VG/xfs: last full check [0-9T:.-]+Z, 0 run\(s\) by the witness since; next full check due after 3 more runs or at" \
+		"info (text): when the next full check is due, by info's own bounds"
+	rm -f "$S/due1.mbi" "$S/due2.mbi"
+}
+
+# ---- kill_at POINT WHAT: a SIGKILL of a backup of mbt/xfs under the
+# writer at fault point POINT: lvm-merged (right after the merge, before
+# its proof) or lvm-proof (during it: the witness read).  The merged leg is
+# left write-mostly and the catalog's record taken; recover scrubs the
+# mirror in full and records the full check.
+kill_at() {
+	local point=$1 what=$2
+	start_writer /mnt/xfs/data/w
+	run env MBACKUP_FAULT=$point:kill "$MB" --db none --mirror "$VG/xfs" --source /mnt/xfs/data \
+		--media "file:$S/$point.mbi" --catalog "$CATALOG" --freeze-timeout 30
+	stop_writer
+	exit_is 137 "$point:kill: killed $what"
+	like "$RUN_ERR" "injecting fault 'kill' at $point" "... at the fault point"
+	is "$(split_images xfs)/$(lvs -a --noheadings -o lv_attr "$VG/xfs_rimage_1" | tr -d ' ' | cut -c9)" "/w" \
+		"... merged, its merged leg still write-mostly"
+	run "$MB" info --catalog "$CATALOG" --output json
+	is "$(jq -c '[.mirror_proofs[].recorded]' <<<"$RUN_OUT")" "[false]" "... the record taken: none on record"
+	run "$MB" recover --catalog "$CATALOG"
+	exit_is 0 "recover after $point:kill exits 0"
+	like "$RUN_ERR" "check scrub of '$VG/xfs' done" "... and scrubs the mirror in full"
+	like "$RUN_ERR" "lvm: recorded 'lvm:$VG/xfs' proven whole by a full check" "... and records it"
+	nok "... and no image under its final name" test -e "$S/$point.mbi"
+	mirror_whole xfs "after recover from $point:kill"
 }
 
 t0=$(now_ms)
@@ -390,13 +450,16 @@ ok "the source is writable after recover" fx_writable /mnt/ext/data
 t0=$(now_ms)
 make_raid xfs 320M mkfs.xfs -q -f >&2 || bail_out "unable to make the xfs raid1"
 note "xfs raid1 created, populated: $(($(now_ms) - t0)) ms"
+witness_refused
 roundtrip xfs xfs
+full_check_due
 
 inject_after_merge
 lost_witness
-kill_after_merge
+kill_at lvm-merged "right after the merge"
+kill_at lvm-proof "during the witness's proof"
 
 is "$("$MB" list --output json --catalog "$CATALOG" | jq -r '[.[] | select(.verb == "backup") | .status] | join(" ")')" \
-	"failed complete complete complete complete failed complete complete failed" \
-	"the catalog: six complete runs, the killed one and the stopped one failed"
+	"failed failed complete complete complete complete complete complete failed complete complete failed" \
+	"the catalog: eight complete runs, the three killed ones and the one stopped in P1 failed"
 done_testing
