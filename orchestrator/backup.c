@@ -352,6 +352,9 @@ static int step_unquiesce(struct mb_run *r, struct mb_error *e)
 
 	if (leave_window(r, e) < 0 || leave_bracket(r, e) < 0)
 		return -1;
+	for (int i = 0; i < r->n_legs; i++)
+		if (r->legs[i].mirror->ops->after_window)
+			r->legs[i].mirror->ops->after_window(r->legs[i].mirror);
 	window = r->window_end_ms - r->window_start_ms;
 	if (bracket)
 		snprintf(r->detail, sizeof(r->detail), "window %lld ms, %s bracket %lld ms",

@@ -88,6 +88,12 @@ const struct opt_def mb_opt_table[] = {
 	{ "discard-behind", OPT_STR, V_BACKUP, OFF(discard_behind), "auto|off", "auto", 0, 0,
 	  "lvm thin snapshot: give the snapshot's blocks back to the pool outside the backup set "
 	  "and behind the stream (auto: when the stream reads nothing else of it)" },
+	{ "lvm-split", OPT_STR, V_BACKUP, OFF(lvm_split), "lvconvert|helper|auto", "lvconvert", 0, 0,
+	  "lvm raid1: what runs the window's split: lvconvert = an lvconvert started inside the "
+	  "window; helper = LVM's command library (liblvm2cmd), loaded in a helper process before "
+	  "the window, so the window starts no lvm process (lvconvert, with a warning, when the "
+	  "library is missing); auto = helper when the library is installed, else lvconvert; the "
+	  "log says which ran" },
 	{ "keep-split", OPT_BOOL, MB_VERB_BACKUP, OFF(keep_split), NULL, NULL, 0, 0,
 	  "keep the split leg after streaming" },
 	{ "force", OPT_BOOL, MB_VERB_BACKUP | MB_VERB_RESTORE | MB_VERB_CONSOLIDATE, OFF(force), NULL, NULL, 0, 0,

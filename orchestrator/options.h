@@ -54,6 +54,7 @@ struct mb_options {
 	char *mirror_proof;		/* auto, witness, full */
 	long mirror_check_runs;		/* a full check due after this many witness runs */
 	long mirror_check_days;		/* ... or this many days */
+	char *lvm_split;		/* "auto", "helper" or "lvconvert" (lvm.c) */
 	/* lvm snapshot (plugins/mirror/snapshot.c) */
 	char *snapshot_size;		/* "10%" or a size */
 	char *snapshot_pv;

@@ -25,6 +25,7 @@
 #include "orchestrator/order_file.h"
 #include "orchestrator/signals.h"
 #include "orchestrator/wal_cmd.h"
+#include "plugins/mirror/lvm_helper.h"
 
 static int check_options(const struct mb_options *o, struct mb_error *e)
 {
@@ -51,6 +52,11 @@ static int check_options(const struct mb_options *o, struct mb_error *e)
 	if (strcmp(o->discard_behind, "auto") != 0 && strcmp(o->discard_behind, "off") != 0) {
 		mb_fail(e, MB_ERR_USAGE, 0, "invalid --discard-behind '%s'", o->discard_behind);
 		mb_hint(e, "use auto (a thin snapshot's blocks given back behind the stream) or off");
+		return -1;
+	}
+	if (!mb_lvm_split_valid(o->lvm_split)) {
+		mb_fail(e, MB_ERR_USAGE, 0, "invalid --lvm-split '%s'", o->lvm_split);
+		mb_hint(e, "use auto (LVM's library when installed, else lvconvert), helper or lvconvert");
 		return -1;
 	}
 	return 0;
@@ -144,6 +150,7 @@ static int open_legs(struct mb_run *r, struct mb_error *e)
 		leg->mirror->sync_timeout_s = (int)r->opt->sync_timeout;
 		leg->mirror->proof = r->opt->mirror_proof && strcmp(r->opt->mirror_proof, "full") == 0
 				     ? MB_PROOF_FULL : MB_PROOF_AUTO;
+		leg->mirror->split_with = r->opt->lvm_split;
 		leg->mirror->snap = (struct mb_snapshot_params){
 			r->opt->snapshot_size, r->opt->snapshot_pv, r->opt->snapshot_chunk,
 			r->opt->snapshot_extend_max, r->opt->throttle_writers,

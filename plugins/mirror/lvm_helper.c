@@ -13,7 +13,11 @@
  * helper runs it with lvm2_run and answers "rc N" (N: LVM's return code,
  * 1 = done), after any number of "E message" lines (LVM's errors).  It
  * says "ready" once initialised and ends at EOF of its stdin (mbackup
- * ended or died).  LVM's own metadata commit keeps a split stopped half
+ * ended or died: nobody else holds that pipe, the guard closes it after
+ * its fork), holding no LVM lock between two commands; a command read
+ * after mbackup died is not run (its parent changed).  A command under
+ * way when mbackup dies runs to its end, as an lvconvert would: LVM
+ * must not be stopped while it has devices suspended.  LVM's own metadata commit keeps a split stopped half
  * way recoverable, as with lvconvert: the split's undo reads the VG.
  */
 #include "plugins/mirror/lvm_helper.h"
@@ -29,6 +33,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "plugins/mirror/snapshot.h"
 
 #define HELPER_READY_MS 60000	/* the library's load and first command */
 #define HELPER_END_MS 2000
@@ -53,6 +58,7 @@ int mb_lvm_helper_main(void)
 	void (*fini)(void *);
 	void (*log_fn)(void (*)(int, const char *, int, int, const char *));
 	char line[4096];
+	pid_t parent = getppid();
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* nobody reads our stderr: LVM's errors go up as "E" lines */
@@ -77,7 +83,7 @@ int mb_lvm_helper_main(void)
 		return 1;
 	}
 	printf("ready\n");
-	while (fgets(line, sizeof(line), stdin)) {
+	while (fgets(line, sizeof(line), stdin) && getppid() == parent) {
 		line[strcspn(line, "\n")] = '\0';
 		printf("rc %d\n", run(h, line));
 	}
@@ -86,6 +92,12 @@ int mb_lvm_helper_main(void)
 }
 
 /* ---- mbackup's side ---- */
+
+bool mb_lvm_split_valid(const char *with)
+{
+	return !with || strcmp(with, "auto") == 0 || strcmp(with, "helper") == 0 ||
+	       strcmp(with, "lvconvert") == 0;
+}
 
 /* One line from the helper into buf, by deadline; -1 on timeout/EOF. */
 static int read_line(struct mb_lvm_helper *hp, char *buf, size_t len, long long deadline)
@@ -137,6 +149,21 @@ int mb_lvm_helper_start(struct mb_lvm_helper *hp, struct mb_error *e)
 	return 0;
 }
 
+/* The whole of buf to fd, or -1 (EPIPE: the helper is gone). */
+static int write_all(int fd, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w, n -= (size_t)w;
+	}
+	return 0;
+}
+
 int mb_lvm_helper_run(struct mb_lvm_helper *hp, const char *cmdline, int timeout_ms,
 		      struct mb_error *e)
 {
@@ -146,10 +173,15 @@ int mb_lvm_helper_run(struct mb_lvm_helper *hp, const char *cmdline, int timeout
 	int rc;
 
 	if (hp->co.pid <= 0)
-		return mb_fail(e, MB_ERR_MIRROR, 0, "'%s': the LVM helper is not running", cmdline);
+		return mb_fail(e, MB_ERR_MIRROR, 0, "'%s': the LVM helper is not running", cmdline), 1;
 	mb_debug("lvm helper: '%s'", cmdline);
-	if (write(hp->co.to, cmdline, n) != (ssize_t)n || write(hp->co.to, "\n", 1) != 1)
-		return mb_fail(e, MB_ERR_MIRROR, errno, "'%s': unable to reach the LVM helper", cmdline);
+	if (write_all(hp->co.to, cmdline, n) < 0 || write_all(hp->co.to, "\n", 1) < 0) {
+		mb_fail(e, MB_ERR_MIRROR, errno, "'%s': unable to reach the LVM helper", cmdline);
+		mb_lvm_helper_stop(hp);
+		return 1;
+	}
+	/* test seam: mbackup killed while the helper has the command */
+	mb_snap_fault_point("lvm-helper-sent");
 	for (;;) {
 		if (read_line(hp, line, sizeof(line), deadline) < 0) {
 			mb_lvm_helper_stop(hp);	/* a late answer would confuse the next */
@@ -167,6 +199,14 @@ int mb_lvm_helper_run(struct mb_lvm_helper *hp, const char *cmdline, int timeout
 		return mb_fail(e, MB_ERR_MIRROR, 0, "'%s' failed with LVM status %d: %s", cmdline,
 			       rc, first);
 	return mb_fail(e, MB_ERR_MIRROR, 0, "'%s' failed with LVM status %d", cmdline, rc);
+}
+
+void mb_lvm_helper_release(struct mb_lvm_helper *hp)
+{
+	if (hp->co.pid > 0 && hp->co.to >= 0) {	/* pid 0: never started (to is 0) */
+		close(hp->co.to);
+		hp->co.to = -1;
+	}
 }
 
 void mb_lvm_helper_stop(struct mb_lvm_helper *hp)

@@ -60,6 +60,10 @@ struct mb_mirror_ops {
 	 * m->stats.  A leg lost meanwhile fails here with the cause, which
 	 * replaces the read error the stream saw. */
 	int (*stream_done)(struct mb_mirror *m, int stream_rc, struct mb_error *e);
+	/* Optional.  The window and the bracket around it are closed (P6):
+	 * what only the split needed may go (the LVM helper).  Not called
+	 * when the run fails before; close() cleans up then. */
+	void (*after_window)(struct mb_mirror *m);
 	/* Optional, discard-behind (a thin snapshot): the stream calls
 	 * stream_plan once before its first byte with every range it will
 	 * read (any order, overlaps allowed), then streamed with the ranges
@@ -113,6 +117,8 @@ struct mb_mirror {
 	char *split_path;	/* after split: the readable split leg */
 	uint64_t split_offset;	/* add to FIEMAP physical offsets */
 	char *obligation_arg;	/* after prepare_split */
+	const char *split_with;	/* lvm raid1 (--lvm-split): "auto", "helper" or
+				 * "lvconvert"; NULL: lvconvert (lvm_helper.h) */
 	int sync_timeout_s;	/* P1: how long sync may wait for a resync
 				 * (--sync-timeout; 0: the driver's default) */
 	struct mb_stop stop;	/* ends sync's wait early (the run's signals,

@@ -46,6 +46,14 @@ refused "missing --media" 2 "missing --media" "e.g. --media file:/backup/data.mb
 	-- --db none "${M[@]}" "${S[@]}" "${C[@]}"
 refused "bad --freeze-timeout" 2 "invalid value 'abc' for --freeze-timeout: expected 1..3600" "" \
 	-- --db none "${M[@]}" "${S[@]}" "${D[@]}" "${C[@]}" --freeze-timeout abc
+LVM_SPLIT_HINT="use auto (LVM's library when installed, else lvconvert), helper or lvconvert"
+refused "bad --lvm-split" 2 "invalid --lvm-split 'exec'" "$LVM_SPLIT_HINT" \
+	-- --db none "${M[@]}" "${S[@]}" "${D[@]}" "${C[@]}" --lvm-split exec
+printf 'lvm-split = Helper\n' >"$SCRATCH/split.conf"
+refused "bad lvm-split in a config file" 2 "invalid --lvm-split 'Helper'" "$LVM_SPLIT_HINT" \
+	-- --db none "${M[@]}" "${S[@]}" "${D[@]}" "${C[@]}" --config "$SCRATCH/split.conf"
+run "$MB" check --db none "${M[@]}" "${S[@]}" "${D[@]}" "${C[@]}" --lvm-split lvconvert
+exit_is 0 "--lvm-split lvconvert is accepted (check; a loop mirror does not split by LVM)"
 refused "unknown verb-like argument" 2 "unknown command 'frobnicate'" \
 	"commands: backup check ls verify restore list recover wal-push wal-get wal-check expire info consolidate; see mbackup --help" -- frobnicate "${C[@]}"
 refused "source not on the mirror's fs" 5 \

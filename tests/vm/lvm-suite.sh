@@ -11,7 +11,9 @@
 # --mirror-proof witness is refused without a record and waives a due full
 # check with one; a linear LV gets a snapshot (check); a SIGKILL inside the
 # window, after the merge or during the proof is healed by `mbackup
-# recover`; SIGTERM ends a backup waiting in P1 for a throttled resync.  Scratch (catalog, images,
+# recover`, with the split run by the LVM helper (--lvm-split helper) or by
+# lvconvert (the default), and no helper outlives a killed run; SIGTERM
+# ends a backup waiting in P1 for a throttled resync.  Scratch (catalog, images,
 # restores) lives on a separate linear LV.  $MBACKUP overrides the binary.
 . "$(dirname "$0")/../lib/tap.sh"
 FX_NO_BINARY=1
@@ -146,14 +148,16 @@ mirror_whole() {
 	is "$(scrub_check "$lv")" "0" "$what: a check scrub finds 0 mismatches"
 }
 
-# roundtrip LV FSTYPE: a first backup (the catalog has no proof of the
-# legs yet: a full scrub, then the record); then a backup under the
-# writer, restore, compare.
+# roundtrip LV FSTYPE [OPTION...]: a first backup with the OPTIONs (the
+# catalog has no proof of the legs yet: a full scrub, then the record);
+# then a backup under the writer, restore, compare.
 roundtrip() {
 	local lv=$1 fs=$2 src=/mnt/$1/data t0
+	shift 2
 	run "$MB" --db none --mirror "$VG/$lv" --source "$src" \
-		--media "file:$S/$lv-first.mbi" --catalog "$CATALOG" --freeze-timeout 30
+		--media "file:$S/$lv-first.mbi" --catalog "$CATALOG" --freeze-timeout 30 "$@"
 	exit_is 0 "$fs: the first backup of $VG/$lv exits 0"
+	split_by "$lv" "$@"
 	like "$RUN_ERR" "lvm: the catalog has no proof that the legs were equal before the split: scrubbing '$VG/$lv' in full" \
 		"$fs: ... with no proof of the legs on record, it proves the merge by a full scrub"
 	like "$RUN_ERR" "lvm: check scrub of '$VG/$lv' done" "$fs: ... and does"
@@ -189,6 +193,54 @@ roundtrip() {
 	fx_tree_is "$src/static" "$S/r-$lv/static" "$fs: the untouched files restore byte-exact"
 	is "$(perl "$S/consistent.pl" "$S/r-$lv/w" 12)" "" \
 		"$fs: each writer file restores as one whole version"
+}
+
+# split_by LV [--lvm-split helper]: the log of the run in RUN_ERR says
+# which split will run and which ran: lvconvert by default, the LVM
+# helper when asked (liblvm2cmd is installed here); no helper is left.
+split_by() {
+	local lv=$1
+	if [ "${3:-lvconvert}" = lvconvert ]; then
+		like "$RUN_ERR" "lvm: the split of '$VG/$lv' will run lvconvert \(--lvm-split lvconvert\)" \
+			"... by default the log says lvconvert will split"
+		like "$RUN_ERR" "lvm: split '$VG/${lv}_rimage_1' off in [0-9]+ ms \(by lvconvert\)" \
+			"... and that it did"
+	else
+		like "$RUN_ERR" "lvm: the split of '$VG/$lv' will run in the LVM helper \(pid [0-9]+, liblvm2cmd loaded\)" \
+			"... --lvm-split helper: the log says the LVM helper will split"
+		like "$RUN_ERR" "lvm: split '$VG/${lv}_rimage_1' off in [0-9]+ ms \(by the LVM helper\)" \
+			"... and that it did"
+	fi
+	is "$(helpers)" "" "... no LVM helper is left running"
+}
+
+# The pids of running LVM helpers (argv[0] mbackup-lvm-helper), one line.
+helpers() { pgrep -d ' ' -f '^mbackup-lvm-helper$'; }
+# no_helper_after_kill WHAT: the helper of a killed run ends by itself (at
+# EOF of its stdin, after any command under way): waits up to 60 s.
+no_helper_after_kill() {
+	local n=0
+	while [ -n "$(helpers)" ] && [ $n -lt 300 ]; do sleep 0.2; n=$((n + 1)); done
+	is "$(helpers)" "" "$1: the LVM helper did not outlive the killed run"
+	ok "$1: ... and LVM's lock is free (lvs answers at once)" \
+		lvs --config 'global { wait_for_locks = 0 }' "$VG"
+}
+
+# ---- SIGKILL while the LVM helper has the split's command (fault point
+# lvm-helper-sent): the helper either ran it to its end or saw its
+# parent gone and ran nothing; either way it ends, and recover leaves
+# the mirror whole.
+kill_helper_split() {
+	run env MBACKUP_FAULT=lvm-helper-sent:kill "$MB" --db none --mirror "$VG/ext" --lvm-split helper \
+		--source /mnt/ext/data --media "file:$S/kill2.mbi" --catalog "$CATALOG" --freeze-timeout 5
+	exit_is 137 "lvm-helper-sent:kill: killed with the command at the helper"
+	like "$RUN_ERR" "lvm: the split of '$VG/ext' will run in the LVM helper" "... which was running"
+	no_helper_after_kill "lvm-helper-sent:kill"
+	ok "lvm-helper-sent:kill: the source is writable again" test -n "$(fx_wait_writable /mnt/ext/data 20)"
+	note "lvm-helper-sent:kill: split images after the kill: '$(split_images ext)'"
+	run "$MB" recover --catalog "$CATALOG"
+	exit_is 0 "recover after lvm-helper-sent:kill exits 0"
+	mirror_whole ext "after recover from lvm-helper-sent:kill"
 }
 
 # ---- SIGTERM ends P1's wait for a resync (issue 16, item 6): the slow
@@ -399,12 +451,15 @@ note "ext4 raid1 created, populated: $(($(now_ms) - t0)) ms (sync now $(lvfield 
 run "$MB" check --db none --mirror "/dev/$VG/ext" --source /mnt/ext/data --catalog "$CATALOG"
 exit_is 0 "mbackup check on the raid1 (as /dev/VG/LV) exits 0 (waits for the initial resync)"
 like "$RUN_OUT" "mirror lvm:$VG/ext," "... and names the LV in its one form"
-roundtrip ext ext4
+roundtrip ext ext4 --lvm-split helper
 
 # ---- SIGKILL after the split, then recover ----
-run env MBACKUP_FAULT=after-split:kill "$MB" --db none --mirror "$VG/ext" \
+run env MBACKUP_FAULT=after-split:kill "$MB" --db none --mirror "$VG/ext" --lvm-split helper \
 	--source /mnt/ext/data --media "file:$S/kill.mbi" --catalog "$CATALOG" --freeze-timeout 5
 exit_is 137 "after-split:kill: killed by SIGKILL"
+like "$RUN_ERR" "lvm: split '$VG/ext_rimage_1' off in [0-9]+ ms \(by the LVM helper\)" \
+	"after-split:kill: the split was the LVM helper's"
+no_helper_after_kill "after-split:kill"
 took=$(fx_wait_writable /mnt/ext/data 20)
 ok "after-split:kill: the source is writable again within the freeze timeout (${took:-?} s)" \
 	test -n "$took"
@@ -445,6 +500,7 @@ is "$("$MB" list --output json --catalog "$CATALOG" | jq -r '.[0].status')" "fai
 	"after recover the run is 'failed'"
 mirror_whole ext "after recover"
 ok "the source is writable after recover" fx_writable /mnt/ext/data
+kill_helper_split
 
 # ---- xfs ----
 t0=$(now_ms)
@@ -460,6 +516,6 @@ kill_at lvm-merged "right after the merge"
 kill_at lvm-proof "during the witness's proof"
 
 is "$("$MB" list --output json --catalog "$CATALOG" | jq -r '[.[] | select(.verb == "backup") | .status] | join(" ")')" \
-	"failed failed complete complete complete complete complete complete failed complete complete failed" \
-	"the catalog: eight complete runs, the three killed ones and the one stopped in P1 failed"
+	"failed failed complete complete complete complete complete complete failed failed complete complete failed" \
+	"the catalog: eight complete runs, the four killed ones and the one stopped in P1 failed"
 done_testing
