@@ -91,10 +91,12 @@ int mb_image_write(const struct mb_image_output *out, const struct mb_image_layo
 		   struct mb_error *e);
 
 /* The emit function mb_image_write hands its data callback.  A producer
- * that recognises it (emit == mb_image_emit) may fill the image buffer in
- * place instead of emitting a copy: mb_image_emit_space() returns where the
- * next bytes of the current file go and sets *room (> 0 while data is still
- * due, never more than is due); mb_image_emit_commit(emit_arg, len, e)
+ * that recognises it (emit == mb_image_emit, or the target of taps over it:
+ * mb_tap_target, common/tap.h; the taps then see each span before its
+ * commit) may fill the image buffer in place instead of emitting a copy:
+ * mb_image_emit_space() returns where the next bytes of the current file
+ * go and sets *room (> 0 while data is still due, never more than is
+ * due); mb_image_emit_commit(emit_arg, len, e)
  * then takes the first len <= *room bytes written there as emitted, hashed
  * and counted exactly as mb_image_emit would.  Nothing else may come in
  * between.  When the returned pointer is MB_IMAGE_BLOCK-aligned, the bytes
