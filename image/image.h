@@ -106,6 +106,13 @@ int mb_image_write(const struct mb_image_output *out, const struct mb_image_layo
 int mb_image_emit(void *emit_arg, const void *buf, size_t len, struct mb_error *e);
 void *mb_image_emit_space(void *emit_arg, size_t *room);
 int mb_image_emit_commit(void *emit_arg, size_t len, struct mb_error *e);
+/* The writer's checksum (XXH3-128) of the current member's bytes, which
+ * a block hasher of the same file need not compute again: with hex NULL,
+ * whether the current member is ent itself, all of its file, and nothing
+ * of it emitted yet; with hex, once it is all emitted, the file's hash in
+ * hex.  False (hex untouched) otherwise. */
+bool mb_image_emit_file_hash(void *emit_arg, const struct mb_entry *ent,
+			     char hex[MB_HASH_HEX_LEN + 1]);
 
 /* ---- reading ---- */
 

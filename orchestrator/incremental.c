@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/tap.h"
 #include "image/blockmap.h"
+#include "image/image.h"
 #include "image/multi.h"
 #include "orchestrator/catalog_incr.h"
 #include "orchestrator/incremental_spill.h"
@@ -172,17 +173,27 @@ static int hash_see(void *arg, const void *buf, size_t len, struct mb_error *e)
 }
 
 /* Reads state entry i through inner, hashing it into maps[i] (a full:
- * into the spill). */
+ * into the spill).  When the image writer takes the whole file, its
+ * checksum is the map's file hash: the bytes are hashed whole once. */
 static int hash_file(struct mb_incr *x, size_t i, const struct mb_entry *ent, mb_data_fn inner,
 		     void *inner_arg, mb_emit_fn emit, void *emit_arg, struct mb_error *e)
 {
 	struct hash_emit h = { .tap = { hash_see, &h, emit, emit_arg } };
 	struct mb_blockmap one = { 0 }, *m = x->maps ? &x->maps[i] : &one;
+	void *writer = NULL;
+	int rc;
 
 	if (mb_blockhasher_init(&h.bh, m, x->block_size, ent->size, e) < 0)
 		return -1;
-	if (inner(inner_arg, ent, mb_tap_emit, &h.tap, e) < 0 ||
-	    mb_blockhasher_final(&h.bh, e) < 0) {
+	h.bh.no_whole = emit && mb_tap_target(emit, emit_arg, &writer) == mb_image_emit &&
+			mb_image_emit_file_hash(writer, ent, NULL);
+	rc = inner(inner_arg, ent, mb_tap_emit, &h.tap, e);
+	if (rc == 0)
+		rc = mb_blockhasher_final(&h.bh, e);
+	if (rc == 0 && h.bh.no_whole && !mb_image_emit_file_hash(writer, ent, m->file_hash))
+		rc = mb_fail(e, MB_ERR_INTERNAL, 0, "no checksum of '%s' from the image writer",
+			     ent->path);
+	if (rc < 0) {
 		mb_blockhasher_abort(&h.bh);
 		mb_blockmap_free(&one);
 		return -1;

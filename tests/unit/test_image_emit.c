@@ -162,6 +162,7 @@ struct full {
 	enum how how;
 	struct mb_blockmap maps[3];	/* by ino */
 	uint64_t counted;
+	int shared;	/* files whose hash the writer gave (taps) */
 	const char *fail;
 };
 
@@ -178,13 +179,17 @@ static int full_data(void *arg, const struct mb_entry *t, mb_emit_fn emit,
 		return -1;
 	w.hash_tap = (struct mb_tap){ hash_see, &w, emit, emit_arg };
 	w.count_tap = (struct mb_tap){ count_see, &w, mb_tap_emit, &w.hash_tap };
+	/* with taps, as a full does: the file's hash is the writer's checksum */
+	w.bh.no_whole = f->how == TAPS && mb_image_emit_file_hash(emit_arg, t, NULL);
 	if ((f->how == TAPS ? mb_extent_read(f->r, t, mb_tap_emit, &w.count_tap, e)
 			    : mb_extent_read(f->r, t, wrapped_emit, &w, e)) < 0 ||
-	    mb_blockhasher_final(&w.bh, e) < 0) {
+	    mb_blockhasher_final(&w.bh, e) < 0 ||
+	    (w.bh.no_whole && !mb_image_emit_file_hash(emit_arg, t, f->maps[t->ino - 1].file_hash))) {
 		mb_blockhasher_abort(&w.bh);
 		return -1;
 	}
 	f->counted += w.counted;
+	f->shared += w.bh.no_whole;
 	return 0;
 }
 
@@ -229,6 +234,7 @@ static void write_by(struct full *f, enum how how, struct mb_image_layout *lay,
 		mb_blockmap_free(&f->maps[i]);
 	f->how = how;
 	f->counted = 0;
+	f->shared = 0;
 	out->img = write_to(DIR "/reader.mbi", lay, full_data, f, &out->len, e);
 	out->read = mb_extent_reader_bytes(f->r) - r0;
 	out->direct = mb_extent_reader_direct_bytes(f->r) - d0;
@@ -305,6 +311,7 @@ static void test_reader_taps(void)
 	   !memcmp(taps.img, plain.img, plain.len) && !memcmp(wrapped.img, plain.img, plain.len),
 	   "the three images are the same bytes");
 	ok(maps_equal(f.maps, copied_maps, 3), "the block maps of taps and of the copying path are equal");
+	is_int(f.shared, 3, "... the files' hashes taken from the writer's checksums");
 	diag("%llu of %llu bytes read with O_DIRECT", (unsigned long long)taps.direct,
 	     (unsigned long long)taps.read);
 	f.fail = "the hasher ran out of memory";
@@ -344,7 +351,7 @@ int main(void)
 	unsigned char *a, *b;
 	size_t alen = 0, blen = 0;
 
-	plan(20);
+	plan(21);
 	tap_lock_dir(DIR);
 	mkdir(DIR, 0700);
 	for (int i = 0; i < 4; i++)
