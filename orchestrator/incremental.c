@@ -158,7 +158,6 @@ static int spill_map(struct mb_incr *x, size_t i, struct mb_blockmap *m, struct 
  * The hasher only looks at the bytes: a tap (common/tap.h) over the
  * caller's emit, so the extent reader still fills the image writer's
  * buffer in place and the hasher reads the bytes there. */
-
 struct hash_emit {
 	struct mb_tap tap;	/* next: the caller's emit, NULL: hash only (the pre-pass) */
 	struct mb_blockhasher bh;
@@ -167,9 +166,7 @@ struct hash_emit {
 
 static int hash_see(void *arg, const void *buf, size_t len, struct mb_error *e)
 {
-	struct hash_emit *h = arg;
-
-	return mb_blockhasher_update(&h->bh, buf, len, e);
+	return mb_blockhasher_update(&((struct hash_emit *)arg)->bh, buf, len, e);
 }
 
 /* Reads state entry i through inner, hashing it into maps[i] (a full:
@@ -191,8 +188,7 @@ static int hash_file(struct mb_incr *x, size_t i, const struct mb_entry *ent, mb
 	if (rc == 0)
 		rc = mb_blockhasher_final(&h.bh, e);
 	if (rc == 0 && h.bh.no_whole && !mb_image_emit_file_hash(writer, ent, m->file_hash))
-		rc = mb_fail(e, MB_ERR_INTERNAL, 0, "no checksum of '%s' from the image writer",
-			     ent->path);
+		rc = mb_fail(e, MB_ERR_INTERNAL, 0, "no writer's checksum of '%s'", ent->path);
 	if (rc < 0) {
 		mb_blockhasher_abort(&h.bh);
 		mb_blockmap_free(&one);
@@ -206,13 +202,8 @@ static int hash_file(struct mb_incr *x, size_t i, const struct mb_entry *ent, mb
 
 static int piece_see(void *arg, const void *buf, size_t len, struct mb_error *e)
 {
-	struct hash_emit *h = arg;
-
-	return mb_blockrange_update(&h->br, buf, len, e);
+	return mb_blockrange_update(&((struct hash_emit *)arg)->br, buf, len, e);
 }
-
-/* Under x->lock: state file i's pieces, NULL when out of memory. */
-static struct incr_pieces *pieces_of(struct mb_incr *x, size_t i);
 
 /* The map a segment of state file i hashes into. */
 static struct mb_blockmap *piece_map(struct mb_incr *x, size_t i)

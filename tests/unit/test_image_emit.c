@@ -172,10 +172,11 @@ static int full_data(void *arg, const struct mb_entry *t, mb_emit_fn emit,
 {
 	struct full *f = arg;
 	struct watch w = { .fail = f->fail };
+	struct mb_blockmap *m = &f->maps[t->ino - 1];
 
 	if (f->how == PLAIN)
 		return mb_extent_read(f->r, t, emit, emit_arg, e);
-	if (mb_blockhasher_init(&w.bh, &f->maps[t->ino - 1], BS, t->size, e) < 0)
+	if (mb_blockhasher_init(&w.bh, m, BS, t->size, e) < 0)
 		return -1;
 	w.hash_tap = (struct mb_tap){ hash_see, &w, emit, emit_arg };
 	w.count_tap = (struct mb_tap){ count_see, &w, mb_tap_emit, &w.hash_tap };
@@ -184,7 +185,7 @@ static int full_data(void *arg, const struct mb_entry *t, mb_emit_fn emit,
 	if ((f->how == TAPS ? mb_extent_read(f->r, t, mb_tap_emit, &w.count_tap, e)
 			    : mb_extent_read(f->r, t, wrapped_emit, &w, e)) < 0 ||
 	    mb_blockhasher_final(&w.bh, e) < 0 ||
-	    (w.bh.no_whole && !mb_image_emit_file_hash(emit_arg, t, f->maps[t->ino - 1].file_hash))) {
+	    (w.bh.no_whole && !mb_image_emit_file_hash(emit_arg, t, m->file_hash))) {
 		mb_blockhasher_abort(&w.bh);
 		return -1;
 	}
@@ -259,6 +260,41 @@ static void test_hash_only(struct mb_extent_reader *r, const struct mb_entry *en
 	mb_blockmap_free(&m);
 }
 
+/* One image written plain, through a copying wrapper and through taps:
+ * the same bytes, the same maps (the wrapper's kept in copied_maps), and
+ * only the wrapper copies; leg_bytes are the files' bytes on the device. */
+static void compare_ways(struct full *f, struct mb_image_layout *lay, uint64_t leg_bytes,
+			 uint64_t file_bytes, struct mb_blockmap copied_maps[3])
+{
+	struct mb_error e = { 0 };
+	struct run plain, taps, wrapped;
+
+	write_by(f, PLAIN, lay, &plain, &e);
+	write_by(f, WRAPPED, lay, &wrapped, &e);
+	memcpy(copied_maps, f->maps, 3 * sizeof(*copied_maps));
+	memset(f->maps, 0, sizeof(f->maps));
+	is_str(e.msg, "", "the reader writes images plain and through a wrapped emit");
+	is_int(wrapped.copied, leg_bytes, "a wrapped emit: every byte read is copied");
+	write_by(f, TAPS, lay, &taps, &e);
+	is_str(e.msg, "", "and through a count and a block hasher as taps");
+	is_int(taps.copied, 0, "taps: nothing is copied (the writer's buffer is read into)");
+	is_int(taps.read, leg_bytes, "... every byte of the files' extents read once");
+	is_int(f->counted, file_bytes, "... and every byte, hole included, seen by the count");
+	is_int(taps.direct, wrapped.direct, "... as much with O_DIRECT as the copying path");
+	ok(plain.img && taps.img && wrapped.img && plain.len == lay->image_size &&
+	   taps.len == plain.len && wrapped.len == plain.len &&
+	   !memcmp(taps.img, plain.img, plain.len) && !memcmp(wrapped.img, plain.img, plain.len),
+	   "the three images are the same bytes");
+	ok(maps_equal(f->maps, copied_maps, 3),
+	   "the block maps of taps and of the copying path are equal");
+	is_int(f->shared, 3, "... the files' hashes taken from the writer's checksums");
+	diag("%llu of %llu bytes read with O_DIRECT", (unsigned long long)taps.direct,
+	     (unsigned long long)taps.read);
+	free(plain.img);
+	free(taps.img);
+	free(wrapped.img);
+}
+
 static void test_reader_taps(void)
 {
 	/* a big file (read with O_DIRECT where the filesystem allows), a small
@@ -277,13 +313,12 @@ static void test_reader_taps(void)
 	};
 	struct mb_entry *v[3] = { &ents[0], &ents[1], &ents[2] };
 	uint64_t file_bytes = (3u << 20) + 123 + 200000 + 5000;
-	uint64_t leg_bytes = file_bytes - 65536;	/* the hole is not read */
 	struct mb_image_meta meta = { .backup_id = "8", .created = 1700000000 };
 	struct mb_blockmap copied_maps[3];
 	struct mb_image_layout lay;
 	struct mb_error e = { 0 };
 	struct full f = { 0 };
-	struct run plain, taps, wrapped;
+	struct run taps;
 
 	for (int i = 0; i < 3; i++) {
 		ents[i].mode = 0100644;
@@ -294,28 +329,8 @@ static void test_reader_taps(void)
 		printf("Bail out! no device or layout: %s\n", e.msg);
 		exit(1);
 	}
-	write_by(&f, PLAIN, &lay, &plain, &e);
-	write_by(&f, WRAPPED, &lay, &wrapped, &e);
-	memcpy(copied_maps, f.maps, sizeof(copied_maps));
-	memset(f.maps, 0, sizeof(f.maps));
-	is_str(e.msg, "", "the reader writes images plain and through a wrapped emit");
-	is_int(wrapped.copied, leg_bytes, "a wrapped emit: every byte read is copied");
-	write_by(&f, TAPS, &lay, &taps, &e);
-	is_str(e.msg, "", "and through a count and a block hasher as taps");
-	is_int(taps.copied, 0, "taps: nothing is copied (the writer's buffer is read into)");
-	is_int(taps.read, leg_bytes, "... every byte of the files' extents read once");
-	is_int(f.counted, file_bytes, "... and every byte, hole included, seen by the count");
-	is_int(taps.direct, wrapped.direct, "... as much with O_DIRECT as the copying path");
-	ok(plain.img && taps.img && wrapped.img && plain.len == lay.image_size &&
-	   taps.len == plain.len && wrapped.len == plain.len &&
-	   !memcmp(taps.img, plain.img, plain.len) && !memcmp(wrapped.img, plain.img, plain.len),
-	   "the three images are the same bytes");
-	ok(maps_equal(f.maps, copied_maps, 3), "the block maps of taps and of the copying path are equal");
-	is_int(f.shared, 3, "... the files' hashes taken from the writer's checksums");
-	diag("%llu of %llu bytes read with O_DIRECT", (unsigned long long)taps.direct,
-	     (unsigned long long)taps.read);
+	compare_ways(&f, &lay, file_bytes - 65536, file_bytes, copied_maps);	/* (the hole) */
 	f.fail = "the hasher ran out of memory";
-	free(taps.img);
 	write_by(&f, TAPS, &lay, &taps, &e);
 	ok(!taps.img, "a tap that fails stops the image");
 	is_str(e.msg, "the hasher ran out of memory", "and its error wins");
@@ -325,8 +340,6 @@ static void test_reader_taps(void)
 		mb_blockmap_free(&f.maps[i]);
 		mb_blockmap_free(&copied_maps[i]);
 	}
-	free(plain.img);
-	free(wrapped.img);
 	mb_extent_reader_close(f.r);
 	mb_image_layout_free(&lay);
 	unlink(DIR "/reader.mbi");
