@@ -254,3 +254,9 @@ bench-merge: all
 # libpq is loaded on first use (plugins/quiesce/postgres/pg_lib.c), not
 # linked; the postgres unit test is a libpq client of its own as well.
 $(BUILD)/tests/unit/test_postgres.t: MB_LDLIBS += -lpq
+
+# The stream's CPU per GiB of a --db none full (callgrind, strace -c, user+sys)
+# against BENCH_BEFORE, tar and pg_basebackup, same run; never part of check.
+.PHONY: bench-stream-cpu
+bench-stream-cpu: all
+	bench/stream-cpu

@@ -213,5 +213,10 @@ int mb_extent_read(void *reader, const struct mb_entry *ent, mb_emit_fn emit,
 uint64_t mb_extent_reader_bytes(const struct mb_extent_reader *r);
 /* Of those, the bytes read with O_DIRECT (segments of 1 MiB and more). */
 uint64_t mb_extent_reader_direct_bytes(const struct mb_extent_reader *r);
+/* Of those, the bytes read into the reader's buffer and emitted from there
+ * (copied by whoever takes them): 0 when every emit was the image writer's
+ * or taps over it (common/tap.h), which the reader fills in place.  Bytes
+ * that end at a tap (hashed only) are not copied. */
+uint64_t mb_extent_reader_copied_bytes(const struct mb_extent_reader *r);
 
 #endif

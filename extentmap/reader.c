@@ -1,8 +1,10 @@
 /* P7: the extent reader, the streaming hot path; see extentmap.h.
  * Data extents (physically contiguous extents in one run) are pread
- * straight into the image writer's buffer when emit is the writer's
- * (mb_image_emit_space/commit: no copy), else into a 4 MiB buffer of the
- * reader, reused for every file.  Small holes are zeroed in that buffer,
+ * straight into the image writer's buffer when emit is the writer's, or
+ * taps over it (common/tap.h: the block hasher, the progress count), which
+ * see each span before it is committed (mb_image_emit_space/commit: no
+ * copy); else into a 4 MiB buffer of the reader, reused for every file,
+ * and emitted from there (copied).  Small holes are zeroed in that buffer,
  * large holes are emitted from a static zero buffer. */
 #include "extentmap/extentmap.h"
 
@@ -18,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/tap.h"
 #include "extentmap/internal.h"
 #include "extentmap/prefetch.h"
 #include "image/image.h"
@@ -45,6 +48,7 @@ struct mb_extent_reader {
 	size_t fill;		/* bytes waiting in buf */
 	uint64_t bytes;		/* read from the device or the filesystem */
 	uint64_t direct_bytes;	/* of those, read with O_DIRECT */
+	uint64_t copied_bytes;	/* of those, read here and emitted by copy */
 	struct mb_prefetch *prefetch;	/* after mb_extent_reader_plan */
 	uint64_t skip_from;	/* segments the prefetch leaves out, 0: none */
 };
@@ -53,9 +57,11 @@ struct mb_extent_reader {
 struct out {
 	struct mb_extent_reader *r;
 	const struct mb_entry *ent;
-	mb_emit_fn emit;
+	mb_emit_fn emit;	/* the writer's, or taps over it, or any other */
 	void *arg;
-	bool in_place;	/* emit is the image writer's: read into its buffer */
+	void *target_arg;	/* of the emit at the end of the taps */
+	bool in_place;	/* that is the image writer's: read into its buffer */
+	bool copies;	/* not in place, and some emit takes the bytes */
 	bool direct;	/* a big segment: O_DIRECT where aligned */
 	bool prefetched;	/* the prefetch thread reads this one ahead */
 };
@@ -169,6 +175,11 @@ uint64_t mb_extent_reader_direct_bytes(const struct mb_extent_reader *r)
 	return r->direct_bytes;
 }
 
+uint64_t mb_extent_reader_copied_bytes(const struct mb_extent_reader *r)
+{
+	return r->copied_bytes;
+}
+
 static int emit(struct out *o, const void *buf, size_t len, struct mb_error *e)
 {
 	if (o->emit(o->arg, buf, len, e) == 0)
@@ -241,7 +252,7 @@ static ssize_t read_device(struct out *o, char *dst, size_t n, size_t writable,
 /* Where to pread the next bytes in the writer's buffer (*n of them). */
 static char *space(struct out *o, size_t *n, struct mb_error *e)
 {
-	char *p = mb_image_emit_space(o->arg, n);
+	char *p = mb_image_emit_space(o->target_arg, n);
 
 	if (*n > 0)
 		return p;
@@ -250,10 +261,12 @@ static char *space(struct out *o, size_t *n, struct mb_error *e)
 	return NULL;
 }
 
-/* The writer took got bytes we pread into its buffer. */
-static int commit(struct out *o, size_t got, struct mb_error *e)
+/* The taps saw the got bytes we pread into the writer's buffer at dst,
+ * and the writer took them. */
+static int commit(struct out *o, const char *dst, size_t got, struct mb_error *e)
 {
-	if (mb_image_emit_commit(o->arg, got, e) == 0)
+	if (mb_tap_see(o->emit, o->arg, dst, got, e) == 0 &&
+	    mb_image_emit_commit(o->target_arg, got, e) == 0)
 		return 0;
 	return mb_fail(e, MB_ERR_GENERAL, 0, "writing '%s' failed", o->ent->path);
 }
@@ -324,11 +337,12 @@ static int put_device(struct out *o, uint64_t off, uint64_t len,
 			return mb_fail(e, MB_ERR_IO, 0,
 				       "short read from '%s' at offset %llu for '%s'",
 				       r->device, (unsigned long long)off, o->ent->path);
-		if (o->in_place && commit(o, (size_t)got, e) < 0)
+		if (o->in_place && commit(o, dst, (size_t)got, e) < 0)
 			return -1;
 		if (!o->in_place)
 			r->fill += (size_t)got;
 		r->bytes += (uint64_t)got;
+		r->copied_bytes += o->copies ? (uint64_t)got : 0;
 		if (o->prefetched)
 			mb_prefetch_advance(r->prefetch, (uint64_t)got);
 		off += (uint64_t)got;
@@ -481,8 +495,9 @@ static int read_fs(struct out *o, uint64_t pos, uint64_t end, struct mb_error *e
 			goto out;
 		}
 		r->bytes += (uint64_t)got;
+		r->copied_bytes += o->copies ? (uint64_t)got : 0;
 		pos += (uint64_t)got;
-		if ((o->in_place ? commit(o, (size_t)got, e)
+		if ((o->in_place ? commit(o, dst, (size_t)got, e)
 			       : emit(o, r->buf, (size_t)got, e)) < 0)
 			goto out;
 	}
@@ -495,10 +510,12 @@ out:
 int mb_extent_read(void *reader, const struct mb_entry *ent, mb_emit_fn emit_fn,
 		   void *emit_arg, struct mb_error *e)
 {
-	struct out o = { .r = reader, .ent = ent, .emit = emit_fn, .arg = emit_arg,
-			 .in_place = emit_fn == mb_image_emit };
+	struct out o = { .r = reader, .ent = ent, .emit = emit_fn, .arg = emit_arg };
+	mb_emit_fn target = mb_tap_target(emit_fn, emit_arg, &o.target_arg);
 	uint64_t pos = ent->seg_offset, len = ent->seg_length;
 
+	o.in_place = target == mb_image_emit;
+	o.copies = !o.in_place && target;
 	o.r->fill = 0;
 	if (ent->type != MB_T_FILE) {	/* 'h' and the rest carry no data */
 		if (len == 0)
@@ -515,8 +532,8 @@ int mb_extent_read(void *reader, const struct mb_entry *ent, mb_emit_fn emit_fn,
 			       "segment %llu+%llu of '%s' is past its end (%llu bytes)",
 			       (unsigned long long)pos, (unsigned long long)len,
 			       ent->path, (unsigned long long)ent->size);
-	/* big segments direct, into the writer's buffer or into ours (a
-	 * wrapped emit, the block hasher's): prefetch.c skips them either way */
+	/* big segments direct, into the writer's buffer or into ours (an
+	 * emit that is not the writer's): prefetch.c skips them either way */
 	o.direct = len >= DIRECT_FROM;
 	o.prefetched = !o.r->skip_from || len < o.r->skip_from;
 	if (ent->read_via_fs)

@@ -67,7 +67,8 @@ int mb_blockhasher_update(struct mb_blockhasher *bh, const void *buf, size_t len
 	const unsigned char *p = buf;
 	uint32_t bs = bh->m->block_size;
 
-	mb_hash_update(&bh->whole, buf, len);
+	if (!bh->no_whole)
+		mb_hash_update(&bh->whole, buf, len);
 	while (len > 0) {
 		if (bh->part_len == 0 && len >= bs) {
 			if (put_block(bh, p, bs, e) < 0)
@@ -100,7 +101,7 @@ int mb_blockhasher_final(struct mb_blockhasher *bh, struct mb_error *e)
 	if (rc == 0 && bh->pos != bh->m->size)
 		rc = mb_fail(e, MB_ERR_INTERNAL, 0, "hashed %" PRIu64 " bytes of a file of %" PRIu64,
 			     bh->pos, bh->m->size);
-	if (rc == 0)
+	if (rc == 0 && !bh->no_whole)
 		mb_hash_final_hex(&bh->whole, bh->m->file_hash);
 	free(bh->part);
 	bh->part = NULL;

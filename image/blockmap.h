@@ -36,9 +36,13 @@ struct mb_blockmap {
 uint64_t mb_blocks_of(uint64_t size, uint32_t block_size);
 void mb_blockmap_free(struct mb_blockmap *m);
 
-/* Builds a map from consecutive bytes of a file (fed in any chunks). */
+/* Builds a map from consecutive bytes of a file (fed in any chunks).
+ * no_whole (set after init): the whole-file hash is left to the caller,
+ * who has it from elsewhere (the image writer's checksum of the same
+ * bytes, mb_image_emit_file_hash): m->file_hash is not set. */
 struct mb_blockhasher {
 	struct mb_blockmap *m;
+	bool no_whole;
 	struct mb_hash whole;
 	unsigned char *part;	/* the current, incomplete block */
 	size_t part_len;

@@ -91,10 +91,12 @@ int mb_image_write(const struct mb_image_output *out, const struct mb_image_layo
 		   struct mb_error *e);
 
 /* The emit function mb_image_write hands its data callback.  A producer
- * that recognises it (emit == mb_image_emit) may fill the image buffer in
- * place instead of emitting a copy: mb_image_emit_space() returns where the
- * next bytes of the current file go and sets *room (> 0 while data is still
- * due, never more than is due); mb_image_emit_commit(emit_arg, len, e)
+ * that recognises it (emit == mb_image_emit, or the target of taps over it:
+ * mb_tap_target, common/tap.h; the taps then see each span before its
+ * commit) may fill the image buffer in place instead of emitting a copy:
+ * mb_image_emit_space() returns where the next bytes of the current file
+ * go and sets *room (> 0 while data is still due, never more than is
+ * due); mb_image_emit_commit(emit_arg, len, e)
  * then takes the first len <= *room bytes written there as emitted, hashed
  * and counted exactly as mb_image_emit would.  Nothing else may come in
  * between.  When the returned pointer is MB_IMAGE_BLOCK-aligned, the bytes
@@ -104,6 +106,13 @@ int mb_image_write(const struct mb_image_output *out, const struct mb_image_layo
 int mb_image_emit(void *emit_arg, const void *buf, size_t len, struct mb_error *e);
 void *mb_image_emit_space(void *emit_arg, size_t *room);
 int mb_image_emit_commit(void *emit_arg, size_t len, struct mb_error *e);
+/* The writer's checksum (XXH3-128) of the current member's bytes, which
+ * a block hasher of the same file need not compute again: with hex NULL,
+ * whether the current member is ent itself, all of its file, and nothing
+ * of it emitted yet; with hex, once it is all emitted, the file's hash in
+ * hex.  False (hex untouched) otherwise. */
+bool mb_image_emit_file_hash(void *emit_arg, const struct mb_entry *ent,
+			     char hex[MB_HASH_HEX_LEN + 1]);
 
 /* ---- reading ---- */
 

@@ -125,6 +125,19 @@ int mb_image_emit_commit(void *arg, size_t len, struct mb_error *e)
 	return 0;
 }
 
+bool mb_image_emit_file_hash(void *arg, const struct mb_entry *ent,
+			     char hex[MB_HASH_HEX_LEN + 1])
+{
+	struct wstate *w = arg;
+
+	if (w->ent != ent || ent->type != MB_T_FILE || ent->seg_offset != 0 ||
+	    ent->seg_length != ent->size || w->emitted != (hex ? ent->size : 0))
+		return false;
+	if (hex)
+		mb_hash_final_hex(&w->h, hex);	/* (a digest: the state goes on) */
+	return true;
+}
+
 static int at_offset(const struct wstate *w, uint64_t want, const char *what,
 		     struct mb_error *e)
 {

@@ -11,7 +11,9 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/tap.h"
 #include "image/blockmap.h"
+#include "image/image.h"
 #include "image/multi.h"
 #include "orchestrator/catalog_incr.h"
 #include "orchestrator/incremental_spill.h"
@@ -152,35 +154,42 @@ static int spill_map(struct mb_incr *x, size_t i, struct mb_blockmap *m, struct 
 	return rc;
 }
 
-/* ---- hashing on the way ---- */
-
+/* ---- hashing on the way ----
+ * The hasher only looks at the bytes: a tap (common/tap.h) over the
+ * caller's emit, so the extent reader still fills the image writer's
+ * buffer in place and the hasher reads the bytes there. */
 struct hash_emit {
+	struct mb_tap tap;	/* next: the caller's emit, NULL: hash only (the pre-pass) */
 	struct mb_blockhasher bh;
 	struct mb_blockrange br;	/* a segment's (hash_piece) */
-	mb_emit_fn emit;	/* NULL: hash only (the pre-pass) */
-	void *emit_arg;
 };
 
-static int hash_emit(void *arg, const void *buf, size_t len, struct mb_error *e)
+static int hash_see(void *arg, const void *buf, size_t len, struct mb_error *e)
 {
-	struct hash_emit *h = arg;
-
-	if (mb_blockhasher_update(&h->bh, buf, len, e) < 0)
-		return -1;
-	return h->emit ? h->emit(h->emit_arg, buf, len, e) : 0;
+	return mb_blockhasher_update(&((struct hash_emit *)arg)->bh, buf, len, e);
 }
 
 /* Reads state entry i through inner, hashing it into maps[i] (a full:
- * into the spill). */
+ * into the spill).  When the image writer takes the whole file, its
+ * checksum is the map's file hash: the bytes are hashed whole once. */
 static int hash_file(struct mb_incr *x, size_t i, const struct mb_entry *ent, mb_data_fn inner,
 		     void *inner_arg, mb_emit_fn emit, void *emit_arg, struct mb_error *e)
 {
-	struct hash_emit h = { .emit = emit, .emit_arg = emit_arg };
+	struct hash_emit h = { .tap = { hash_see, &h, emit, emit_arg } };
 	struct mb_blockmap one = { 0 }, *m = x->maps ? &x->maps[i] : &one;
+	void *writer = NULL;
+	int rc;
 
 	if (mb_blockhasher_init(&h.bh, m, x->block_size, ent->size, e) < 0)
 		return -1;
-	if (inner(inner_arg, ent, hash_emit, &h, e) < 0 || mb_blockhasher_final(&h.bh, e) < 0) {
+	h.bh.no_whole = emit && mb_tap_target(emit, emit_arg, &writer) == mb_image_emit &&
+			mb_image_emit_file_hash(writer, ent, NULL);
+	rc = inner(inner_arg, ent, mb_tap_emit, &h.tap, e);
+	if (rc == 0)
+		rc = mb_blockhasher_final(&h.bh, e);
+	if (rc == 0 && h.bh.no_whole && !mb_image_emit_file_hash(writer, ent, m->file_hash))
+		rc = mb_fail(e, MB_ERR_INTERNAL, 0, "no writer's checksum of '%s'", ent->path);
+	if (rc < 0) {
 		mb_blockhasher_abort(&h.bh);
 		mb_blockmap_free(&one);
 		return -1;
@@ -191,17 +200,10 @@ static int hash_file(struct mb_incr *x, size_t i, const struct mb_entry *ent, mb
 	return 0;
 }
 
-static int piece_emit(void *arg, const void *buf, size_t len, struct mb_error *e)
+static int piece_see(void *arg, const void *buf, size_t len, struct mb_error *e)
 {
-	struct hash_emit *h = arg;
-
-	if (mb_blockrange_update(&h->br, buf, len, e) < 0)
-		return -1;
-	return h->emit(h->emit_arg, buf, len, e);
+	return mb_blockrange_update(&((struct hash_emit *)arg)->br, buf, len, e);
 }
-
-/* Under x->lock: state file i's pieces, NULL when out of memory. */
-static struct incr_pieces *pieces_of(struct mb_incr *x, size_t i);
 
 /* The map a segment of state file i hashes into. */
 static struct mb_blockmap *piece_map(struct mb_incr *x, size_t i)
@@ -268,7 +270,7 @@ static int piece_end(struct mb_incr *x, size_t i, const struct mb_entry *ent,
 static int hash_piece(struct mb_incr *x, size_t i, const struct mb_entry *ent, mb_data_fn inner,
 		      void *inner_arg, mb_emit_fn emit, void *emit_arg, struct mb_error *e)
 {
-	struct hash_emit h = { .emit = emit, .emit_arg = emit_arg };
+	struct hash_emit h = { .tap = { piece_see, &h, emit, emit_arg } };
 	bool again;
 	int rc;
 
@@ -279,7 +281,8 @@ static int hash_piece(struct mb_incr *x, size_t i, const struct mb_entry *ent, m
 		return rc < 0 ? -1 : inner(inner_arg, ent, emit, emit_arg, e);
 	if (mb_blockrange_init(&h.br, piece_map(x, i), ent->seg_offset, ent->seg_length, e) < 0)
 		return -1;
-	if (inner(inner_arg, ent, piece_emit, &h, e) < 0 || mb_blockrange_final(&h.br, e) < 0) {
+	if (inner(inner_arg, ent, mb_tap_emit, &h.tap, e) < 0 ||
+	    mb_blockrange_final(&h.br, e) < 0) {
 		mb_blockrange_abort(&h.br);
 		return -1;
 	}

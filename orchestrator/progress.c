@@ -315,12 +315,15 @@ void mb_progress_end(struct mb_progress *p, bool done)
 	free(p);
 }
 
-int mb_progress_emit(void *emit_arg, const void *buf, size_t len, struct mb_error *e)
+static int count_see(void *p, const void *buf, size_t len, struct mb_error *e)
 {
-	struct mb_progress_emit *c = emit_arg;
+	mb_progress_add(p, len, NULL);
+	return 0;
+}
 
-	mb_progress_add(c->p, len, NULL);
-	return c->next(c->next_arg, buf, len, e);
+void mb_progress_tap(struct mb_tap *t, struct mb_progress *p, mb_emit_fn next, void *next_arg)
+{
+	*t = (struct mb_tap){ count_see, p, next, next_arg };
 }
 
 int mb_progress_start_percent(struct mb_progress **out, const struct mb_options *o,

@@ -24,6 +24,7 @@
 #include "common/entry.h"
 #include "common/error.h"
 #include "common/stop.h"
+#include "common/tap.h"
 #include "image/image.h"
 #include "orchestrator/options.h"
 
@@ -65,13 +66,9 @@ struct mb_map_stats;
 int mb_progress_premap(const struct mb_options *o, struct mb_set *set,
 		       const struct mb_stop *stop, struct mb_map_stats *st, struct mb_error *e);
 
-/* An emit that counts what passes through it into p, then calls next. */
-struct mb_progress_emit {
-	struct mb_progress *p;
-	mb_emit_fn next;
-	void *next_arg;
-};
-int mb_progress_emit(void *emit_arg, const void *buf, size_t len, struct mb_error *e);
+/* t becomes a tap (common/tap.h: emit mb_tap_emit, arg t) that counts
+ * what passes through it into p, on its way to next. */
+void mb_progress_tap(struct mb_tap *t, struct mb_progress *p, mb_emit_fn next, void *next_arg);
 
 /* An image input that counts the bytes read through it into p (NULL: not
  * yet, or none), the current file being the index entry at the position

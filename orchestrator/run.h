@@ -86,6 +86,9 @@ struct mb_run {
 	struct mb_image_layout layout;
 	struct mb_image_stats image;
 	uint64_t via_fs_files;
+	/* what the stream's readers of the split leg did, summed as each
+	 * closes (from the devices' threads: atomically) */
+	struct { uint64_t read, direct, copied; } leg;
 	struct mb_incr *incr;		/* block maps; the increment (incremental.h) */
 
 	char detail[512];		/* the current phase's one-line result */

@@ -32,6 +32,7 @@
 
 /* One reader of the split leg: the data callback's argument. */
 struct stream_ctx {
+	struct mb_run *run;	/* its leg counts are summed into */
 	struct mb_extent_reader *reader;
 	struct mb_progress *progress;
 	struct mb_incr *incr;	/* block maps and increments (incremental.h) */
@@ -195,16 +196,17 @@ static int stream_file(void *arg, const struct mb_entry *ent, mb_emit_fn emit,
 		       void *emit_arg, struct mb_error *e)
 {
 	struct stream_ctx *s = arg;
-	struct mb_progress_emit counted = { s->progress, emit, emit_arg };
+	struct mb_tap counted;
 
 	if (s->files++ == 1 && mb_fault("mid-stream", e) < 0)
 		return -1;
 	if (mb_signal_check(e) < 0)
 		return -1;
 	mb_progress_add(s->progress, 0, ent->path);
-	if (s->progress) {
+	if (s->progress) {	/* a tap: the reader still fills the writer's buffer */
+		mb_progress_tap(&counted, s->progress, emit, emit_arg);
 		emit_arg = &counted;
-		emit = mb_progress_emit;
+		emit = mb_tap_emit;
 	}
 	if ((s->incr ? mb_incr_data(s->incr, ent, stream_bytes, s, emit, emit_arg, e)
 		     : stream_bytes(s, ent, emit, emit_arg, e)) < 0)
@@ -233,6 +235,14 @@ static void ctx_close(struct stream_ctx *s)
 {
 	if (!s)
 		return;
+	if (s->reader) {
+		__atomic_add_fetch(&s->run->leg.read, mb_extent_reader_bytes(s->reader),
+				   __ATOMIC_RELAXED);
+		__atomic_add_fetch(&s->run->leg.direct, mb_extent_reader_direct_bytes(s->reader),
+				   __ATOMIC_RELAXED);
+		__atomic_add_fetch(&s->run->leg.copied, mb_extent_reader_copied_bytes(s->reader),
+				   __ATOMIC_RELAXED);
+	}
 	mb_extent_reader_close(s->reader);
 	mb_pace_ioprio_restore(s->saved_ioprio);
 	free(s->buf);
@@ -248,6 +258,7 @@ static int ctx_open(struct mb_run *r, struct mb_pace *pace, struct mb_entry *con
 	*out = NULL;
 	if (!s)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read the split leg");
+	s->run = r;
 	s->incr = r->incr;
 	s->pace = pace;
 	/* before the reader's read-ahead thread starts: it inherits it */

@@ -13,6 +13,7 @@ done
 echo "hello inline" >"$SRC/tiny/sub/hello"
 : >"$SRC/tiny/empty"
 head -c 100000 /dev/urandom >"$SRC/not-inline"
+head -c $((3 * 1048576 + 5000)) /dev/urandom >"$SRC/big"
 ln -s tiny/t-5 "$SRC/link"
 touch -d '@1650000000.987654321' "$SRC/tiny/t-7"
 sync
@@ -25,8 +26,14 @@ run fx_backup --media "file:$IMG"
 exit_is 0 "backup exits 0"
 # (from the stream phase's log detail: the inline files took the fs path)
 bytes=$(find "$SRC" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
-like "$RUN_ERR" "phase stream: done in [0-9]+ ms \(1 image\(s\), $(stat -c %s "$IMG") bytes of image, $bytes file bytes, $inline via the filesystem\)" \
+like "$RUN_ERR" "phase stream: done in [0-9]+ ms \(1 image\(s\), $(stat -c %s "$IMG") bytes of image, $bytes file bytes, $inline via the filesystem, " \
 	"the $inline inline files, and only they, were read through the filesystem"
+# (a full's block hasher and progress count are taps: every byte is read
+# into the image writer's buffer, none copied; the big file with O_DIRECT)
+like "$RUN_ERR" "phase stream: done in [0-9]+ ms \(.*, $bytes read from the leg, [0-9]+ with O_DIRECT, 0 copied\)" \
+	"every byte read from the leg once, none copied"
+direct=$(sed -nE 's/.*phase stream: done .*, ([0-9]+) with O_DIRECT, .*/\1/p' <<<"$RUN_ERR")
+ok "of them the big file's 3 MiB with O_DIRECT ($direct bytes)" test "${direct:-0}" -ge $((3 * 1048576))
 # (the split leg is mounted at split-<run id> beside the catalog)
 like "$RUN_ERR" "mounting the split leg read-only at '$SCRATCH/catalog/split-1' for $inline file\(s\) read through the filesystem" \
 	"the split leg was mounted beside the catalog"

@@ -23,6 +23,9 @@ run fx_backup --media "file:$O/a" --media "file:$O/b" --media "file:$O/c" \
 	--segment-threshold 64M
 exit_is 0 "backup on three devices exits 0"
 ok "three images" test -s "$O/a" -a -s "$O/b" -a -s "$O/c"
+# (each device's segments are hashed by a tap: read in place, none copied)
+like "$RUN_ERR" "phase stream: done in [0-9]+ ms \(3 image\(s\), .*, [1-9][0-9]* read from the leg, [0-9]+ with O_DIRECT, 0 copied\)" \
+	"the three devices' readers copied nothing"
 
 run mb verify --from "$O/a" --from "$O/b" --from "$O/c"
 exit_is 0 "verify of the set"
@@ -54,6 +57,8 @@ mkfifo "$O/fifo"
 run fx_backup --media "file:$O/x" --media "pipe:$O/fifo" --media "file:$O/y" --force
 exit_is 0 "a failed device: the run completes"
 like "$RUN_ERR" "device 2 .*failed" "the failed device is reported"
+like "$RUN_ERR" "phase stream: done in [0-9]+ ms \(.*, 0 copied\)" \
+	"... and its items streamed again to the others copied nothing either"
 is "$(fx_last_run | jq -r '[.media[] | select(.status == "failed") | .media] | join(",")')" \
 	"pipe:$O/fifo" "list --output json names the failed device"
 is "$(fx_last_run | jq -r '.status')" "complete" "... and the run is complete"
