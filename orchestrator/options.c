@@ -88,7 +88,7 @@ const struct opt_def mb_opt_table[] = {
 	{ "discard-behind", OPT_STR, V_BACKUP, OFF(discard_behind), "auto|off", "auto", 0, 0,
 	  "lvm thin snapshot: give the snapshot's blocks back to the pool outside the backup set "
 	  "and behind the stream (auto: when the stream reads nothing else of it)" },
-	{ "lvm-split", OPT_STR, V_BACKUP, OFF(lvm_split), "lvconvert|helper|auto", "lvconvert", 0, 0,
+	{ "lvm-split", OPT_STR, V_BACKUP, OFF(lvm_split), "lvconvert|helper|auto", "auto", 0, 0,
 	  "lvm raid1: what runs the window's split: lvconvert = an lvconvert started inside the "
 	  "window; helper = LVM's command library (liblvm2cmd), loaded in a helper process before "
 	  "the window, so the window starts no lvm process (lvconvert, with a warning, when the "

@@ -11,8 +11,8 @@
 # --mirror-proof witness is refused without a record and waives a due full
 # check with one; a linear LV gets a snapshot (check); a SIGKILL inside the
 # window, after the merge or during the proof is healed by `mbackup
-# recover`, with the split run by the LVM helper (--lvm-split helper) or by
-# lvconvert (the default), and no helper outlives a killed run; SIGTERM
+# recover`, with the split run by the LVM helper (the default, --lvm-split
+# auto) or by lvconvert, and no helper outlives a killed run; SIGTERM
 # ends a backup waiting in P1 for a throttled resync.  Scratch (catalog, images,
 # restores) lives on a separate linear LV.  $MBACKUP overrides the binary.
 . "$(dirname "$0")/../lib/tap.sh"
@@ -195,19 +195,20 @@ roundtrip() {
 		"$fs: each writer file restores as one whole version"
 }
 
-# split_by LV [--lvm-split helper]: the log of the run in RUN_ERR says
-# which split will run and which ran: lvconvert by default, the LVM
-# helper when asked (liblvm2cmd is installed here); no helper is left.
+# split_by LV [--lvm-split lvconvert|helper]: the log of the run in
+# RUN_ERR says which split will run and which ran: the LVM helper by
+# default (auto: liblvm2cmd is installed here) or when asked, lvconvert
+# when asked; no helper is left.
 split_by() {
 	local lv=$1
-	if [ "${3:-lvconvert}" = lvconvert ]; then
+	if [ "${3:-auto}" = lvconvert ]; then
 		like "$RUN_ERR" "lvm: the split of '$VG/$lv' will run lvconvert \(--lvm-split lvconvert\)" \
-			"... by default the log says lvconvert will split"
+			"... --lvm-split lvconvert: the log says lvconvert will split"
 		like "$RUN_ERR" "lvm: split '$VG/${lv}_rimage_1' off in [0-9]+ ms \(by lvconvert\)" \
 			"... and that it did"
 	else
 		like "$RUN_ERR" "lvm: the split of '$VG/$lv' will run in the LVM helper \(pid [0-9]+, liblvm2cmd loaded\)" \
-			"... --lvm-split helper: the log says the LVM helper will split"
+			"... by default or with --lvm-split helper: the log says the LVM helper will split"
 		like "$RUN_ERR" "lvm: split '$VG/${lv}_rimage_1' off in [0-9]+ ms \(by the LVM helper\)" \
 			"... and that it did"
 	fi
@@ -451,7 +452,7 @@ note "ext4 raid1 created, populated: $(($(now_ms) - t0)) ms (sync now $(lvfield 
 run "$MB" check --db none --mirror "/dev/$VG/ext" --source /mnt/ext/data --catalog "$CATALOG"
 exit_is 0 "mbackup check on the raid1 (as /dev/VG/LV) exits 0 (waits for the initial resync)"
 like "$RUN_OUT" "mirror lvm:$VG/ext," "... and names the LV in its one form"
-roundtrip ext ext4 --lvm-split helper
+roundtrip ext ext4
 
 # ---- SIGKILL after the split, then recover ----
 run env MBACKUP_FAULT=after-split:kill "$MB" --db none --mirror "$VG/ext" --lvm-split helper \
@@ -507,7 +508,7 @@ t0=$(now_ms)
 make_raid xfs 320M mkfs.xfs -q -f >&2 || bail_out "unable to make the xfs raid1"
 note "xfs raid1 created, populated: $(($(now_ms) - t0)) ms"
 witness_refused
-roundtrip xfs xfs
+roundtrip xfs xfs --lvm-split lvconvert
 full_check_due
 
 inject_after_merge
