@@ -118,19 +118,40 @@ static void thaw_all(const int *fds, size_t n)
  * filesystem; without it a later fd, such as the database socket of an
  * undo, would take its number and the log lines): the guard must not
  * hold the lock, the catalog or the media open after mbackup is gone. */
+static int next_kept(int from, int sock, const int *fds, size_t n)
+{
+	int log = mb_log_file_fd(), k = INT_MAX;
+
+	if (sock >= from && sock < k)
+		k = sock;
+	if (log >= from && log < k)
+		k = log;
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= from && fds[i] < k)
+			k = fds[i];
+	return k;
+}
+
+/* close_range(2) on the gaps between the kept fds: a handful of calls.
+ * A close() of every number up to the limit made ~21,000 calls here,
+ * inside backup mode (room tap, session 10); the loop stays for a kernel
+ * without close_range (before 5.9). */
 static void close_other_fds(int sock, const int *fds, size_t n)
 {
 	long max = sysconf(_SC_OPEN_MAX);
 
 	if (max < 0 || max > 65536)
 		max = 65536;
-	for (int fd = 3; fd < max; fd++) {
-		bool keep = fd == sock || fd == mb_log_file_fd();
+	for (int fd = 3; fd < max;) {
+		int k = next_kept(fd, sock, fds, n);
+		unsigned last = k == INT_MAX ? ~0U : (unsigned)k - 1;
 
-		for (size_t i = 0; i < n && !keep; i++)
-			keep = fd == fds[i];
-		if (!keep)
-			close(fd);
+		if (k > fd && close_range((unsigned)fd, last, 0) < 0)
+			for (int f = fd; f < max && (unsigned)f <= last; f++)
+				close(f);
+		if (k == INT_MAX)
+			break;
+		fd = k + 1;
 	}
 }
 
