@@ -251,6 +251,12 @@ clean:
 bench-merge: all
 	bench/merge
 
+# refusing a compressed image cut short (its frames walked) against a
+# whole restore, cold (bench/restore-cut; BENCH_BEFORE, BENCH_REPS)
+bench-restore-cut: all
+	bench/restore-cut
+.PHONY: bench-restore-cut
+
 # libpq is loaded on first use (plugins/quiesce/postgres/pg_lib.c), not
 # linked; the postgres unit test is a libpq client of its own as well.
 $(BUILD)/tests/unit/test_postgres.t: MB_LDLIBS += -lpq

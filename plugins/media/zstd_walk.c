@@ -5,7 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WALK_BUF 4096			/* one page of headers at a time */
+/* The walk reads the file once, in order, 1 MiB at a time: faster than a
+ * read of a page per block header where blocks are 128 KiB apart (0.30
+ * against 0.93 s for 427 MB cold, bench/restore-cut.md), and the cost of
+ * one read of the file on a disk that seeks slowly. */
+#define WALK_BUF (1u << 20)
 #define FRAME_HEAD_MAX 18		/* magic, descriptor, window, dictionary, size */
 
 struct walker {

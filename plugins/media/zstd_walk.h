@@ -4,8 +4,9 @@
  * a write that did not finish), or a tape's image copied with its
  * padding.  Each frame's compressed size is read off its block headers
  * (RFC 8878: 3 bytes a block), its decompressed size off its header
- * (mbackup writes every frame with its content size), so the walk reads
- * no data and decompresses nothing.  Each stream's own seek table, where
+ * (mbackup writes every frame with its content size), so the walk
+ * decompresses nothing: it reads the file once, in order.  Each stream's
+ * own seek table, where
  * the walk reaches it, replaces the walked frames (it has the checks);
  * the stream the file ends inside keeps its whole frames only.
  *
