@@ -17,6 +17,7 @@ head -c $((12 * 1048576)) /dev/urandom >"$SRC/big.bin"
 for i in $(seq 1 30); do head -c $((i * 5300)) /dev/urandom >"$SRC/d/f$i"; done
 for i in 1 2 3; do seq $((i * 1000000)) $((i * 1000000 + 600000)) >"$SRC/t/seq-$i"; done
 O=$SCRATCH/out
+NL=$'\n'
 # the error and hint lines of the last run (its log lines left out)
 err() { printf '%s\n' "$RUN_ERR" | grep -v '^[0-9T:.-]*Z '; }
 # whole FILE CUT: the image bytes of the whole frames of FILE's first
@@ -85,6 +86,26 @@ run mb verify --from "$O/za-cut" --from "$O/zb"
 exit_is 10 "verify of the set: truncated (10)"
 like "$(err)" "^mbackup: error: image '$O/za-cut' is truncated at offset $held \\(inside a compressed frame\\)\$" \
 	"verify reads to where the whole frames end"
+
+# ---- a device that failed in the run: the survivor's file cut short in its
+# rescue image (the stream after its first; the first keeps its table) ----
+mkfifo "$O/zfifo"
+(head -c 1048576 <"$O/zfifo" >"$O/zfailed") &
+run fx_backup --media "file:$O/zs" --media "pipe:$O/zfifo" --segment-threshold 4M --compress zstd
+exit_is 0 "compressed, device 2 failed: the run completes"
+wait
+ssize=$(stat -c %s "$O/zs")
+head -c $((ssize - 20000)) "$O/zs" >"$O/zs-cut"
+run mb restore --from "$O/zs-cut" --from "$O/zfailed" --to "$SCRATCH/rs"
+exit_is 10 "the survivor's rescue image cut short: truncated (10)"
+like "$(err)" "^mbackup: error: image '$O/zs-cut@[0-9]+' is truncated: it holds [0-9]+ of its [0-9]+ bytes \\(it ends inside '[^']+'\\); [0-9]+ item\\(s\\) of backup [0-9]+ cannot be restored$NL" \
+	"the rescue image is named, with where it ends"
+like "$RUN_OUT" "^cannot restore '[^']+': .* on device 1 of 2, whose image '$O/zs-cut@[0-9]+' is truncated$NL" \
+	"what it held is listed"
+nok "nothing was written" test -e "$SCRATCH/rs"
+run mb restore --from "$O/zs" --from "$O/zfailed" --to "$SCRATCH/rs2"
+exit_is 0 "the same survivor whole restores (0)"
+ok "byte-exact" diff -r "$SRC" "$SCRATCH/rs2"
 
 # ---- the same set uncompressed ----
 run fx_backup --media "file:$O/pa" --media "file:$O/pb" --segment-threshold 4M
