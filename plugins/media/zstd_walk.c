@@ -238,7 +238,7 @@ int mbz_walk(mbz_read_at rd, void *ctx, uint64_t size, struct mbz_walk *w, struc
 		if (!w->v[i].table && mbz_table_index(&w->v[i].t, e) < 0)
 			rc = -1;
 	}
-	if (rc < 0 || rc == W_STOP)
+	if (rc < 0 || rc == W_STOP || !w->n)	/* (not a whole frame: nothing walked) */
 		mbz_walk_free(w);
 	return rc < 0 ? -1 : 0;
 }
