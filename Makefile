@@ -129,7 +129,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/tests/fuzz/fuzz_%)
-FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(wildcard common/*.c image/*.c) plugins/media/zstd_seek.c)
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(wildcard common/*.c image/*.c) plugins/media/zstd_seek.c plugins/media/zstd_walk.c)
 FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
 	    -fno-omit-frame-pointer -Wno-string-concatenation
 FUZZ_RUN = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
@@ -250,6 +250,12 @@ clean:
 .PHONY: bench-merge
 bench-merge: all
 	bench/merge
+
+# refusing a compressed image cut short (its frames walked) against a
+# whole restore, cold (bench/restore-cut; BENCH_BEFORE, BENCH_REPS)
+bench-restore-cut: all
+	bench/restore-cut
+.PHONY: bench-restore-cut
 
 # libpq is loaded on first use (plugins/quiesce/postgres/pg_lib.c), not
 # linked; the postgres unit test is a libpq client of its own as well.

@@ -8,9 +8,11 @@
  * (an image read in order has its trailer last).  Until then a file waits
  * in the target's staging directory (restore_staging.h): it is renamed to
  * its name only once every piece matched, and hard links to it are made
- * after that.  A restore that stops early (a truncated image, a damaged
- * member, a pipe that ends) or finds a mismatch publishes nothing it could
- * not check and lists every entry it did not restore, one line each.
+ * after that.  An image given that is cut short where that is known
+ * before reading (restore_set.h) is refused before the target is made.
+ * A restore that stops early (a damaged member, a pipe that ends) or
+ * finds a mismatch publishes nothing it could not check and lists every
+ * entry it did not restore, one line each.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -413,15 +415,6 @@ static int plan_all(struct restore *rs, struct mb_error *e)
 	return 0;
 }
 
-static int not_found(const struct restore *rs, const char *path, struct mb_error *e)
-{
-	if (rs->set.n > 1 || rs->set.devices > 1)
-		return mb_fail(e, MB_ERR_NOT_FOUND, 0, "'%s' is not in the set", path);
-	mb_fail(e, MB_ERR_NOT_FOUND, 0, "'%s' is not in the image", path);
-	mb_hint(e, "mbackup ls --from IMAGE lists what it holds");
-	return -1;
-}
-
 static const struct mb_entry *find_dir(const struct restore *rs, const char *path)
 {
 	const struct mb_index *ix0 = rs->set.v[0].idx;
@@ -465,7 +458,7 @@ static int expand_files(struct restore *rs, struct mb_error *e)
 
 	for (size_t f = 0; f < o->n_files; f++) {
 		if (!mb_set_first(&rs->set, o->files[f]) && !find_dir(rs, o->files[f]))
-			return not_found(rs, o->files[f], e);
+			return mb_set_not_found(&rs->set, o->files[f], e);
 		if (find_dir(rs, o->files[f]))
 			cap += ix0->n + rs->set.nw;
 	}
@@ -618,11 +611,13 @@ static int prepare(struct restore *rs, FILE *report, struct mb_error *e)
 		rs->st->image_bytes += rs->set.v[i].idx->image_size;
 	if (o->n_files && expand_files(rs, e) < 0)	/* names checked before the target */
 		return -1;
-	rs->st->missing = missing(rs, report, e);
+	rs->st->missing = missing(rs, report, e);	/* then an image cut short is refused */
+	if (e->code || mb_set_refuse_broken(&rs->set, !o->n_files, rs->st->missing, e) < 0)
+		return -1;
 	n_outs = rs->n_outs = rs->set.nw + rs->n_names + 1;
 	rs->buf = malloc(RESTORE_BUF);
 	rs->outs = calloc(n_outs, sizeof(*rs->outs));
-	if (e->code || !rs->buf || !rs->outs)
+	if (!rs->buf || !rs->outs)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to restore to '%s'", o->to);
 	for (size_t i = 0; i < n_outs; i++)
 		rs->outs[i].fd = -1;

@@ -319,9 +319,11 @@ static int check_images(struct chain *c, const struct link *l, struct mb_error *
 
 	snprintf(want, sizeof(want), "%lld", (long long)l->id);
 	q.backup = l->tape ? want : NULL;
-	if (mb_set_open(&s, &q, (const char *const *)l->media, l->n_media, 0, e) < 0)
+	if (mb_set_open(&s, &q, (const char *const *)l->media, l->n_media, MB_SET_HELD, e) < 0)
 		return -1;
 	rc = mb_chain_check_set(&s, want, e);
+	if (rc == 0)	/* an image cut short: refused before anything is written */
+		rc = mb_set_refuse_broken(&s, true, mb_set_missing(&s, NULL, NULL, 0), e);
 	for (size_t i = 0; i < s.n; i++)
 		c->images_bytes += s.v[i].idx->image_size;
 	mb_set_close(&s);

@@ -64,6 +64,7 @@ int mb_set_open_image(const struct mb_options *opt, const char *from,
 		return -1;
 	out->idx = out->count->idx = mb_image_index(out->r);
 	out->usable = true;
+	out->held_known = mb_media_held(out->m, &out->held) == 1;	/* (its image now) */
 	return 1;
 }
 
@@ -96,6 +97,45 @@ static void check_trailer(struct mb_set_image *m)
 	m->usable = mb_image_trailer(m->r, &m->why) != NULL;
 	m->next = SIZE_MAX;	/* the reader is past the members */
 	m->trailer_read = true;
+}
+
+/* Where image byte off lies: "'path'" (the member starting last before
+ * it), "the index" or "the trailer". */
+static void place_of(const struct mb_index *ix, uint64_t off, char *buf, size_t len)
+{
+	const char *path = NULL;
+	uint64_t best = 0;
+	char *p;
+
+	if (off < ix->data_offset || off >= ix->trailer_offset) {
+		snprintf(buf, len, off < ix->data_offset ? "the index" : "the trailer");
+		return;
+	}
+	for (size_t k = 0; k < ix->n; k++)
+		if (ix->v[k].ent.image_offset <= off && ix->v[k].ent.image_offset >= best)
+			path = ix->v[k].ent.path, best = ix->v[k].ent.image_offset;
+	p = mb_image_printable(path ? path : "?");
+	snprintf(buf, len, "'%s'", p ? p : "?");
+	free(p);
+}
+
+/* An image its medium holds fewer bytes of than its index says (a file
+ * cut short, a compressed one whose whole frames end early) is truncated,
+ * seen before anything of it is read: it holds nothing, as a failed
+ * device's image (its trailer, which checks every file, is gone). */
+static void check_held(struct mb_set_image *m)
+{
+	char where[1100];
+
+	if (m->trailer_read || !m->held_known || m->held >= m->idx->image_size)
+		return;
+	place_of(m->idx, m->held, where, sizeof(where));
+	m->usable = false;
+	m->trailer_read = true;
+	mb_fail(&m->why, MB_ERR_TRUNCATED, 0, "image '%s' is truncated: it holds %" PRIu64
+		" of its %" PRIu64 " bytes (it ends inside %s)", m->name, m->held,
+		m->idx->image_size, where);
+	mb_hint(&m->why, "a copy or a write that did not finish: use another copy of the image");
 }
 
 /* Image r after image first on one medium is a rescue image of first's
@@ -208,12 +248,26 @@ static void check_failed(struct mb_image_set *s, struct mb_set_image *m)
 	}
 }
 
-static void check_trailers(struct mb_image_set *s)
+static void check_trailers(struct mb_image_set *s, int flags)
 {
 	for (size_t i = 0; i < s->n; i++) {
+		check_held(&s->v[i]);
+		if (!(flags & MB_SET_TRAILERS))
+			continue;
 		check_trailer(&s->v[i]);
 		check_failed(s, &s->v[i]);
 	}
+}
+
+/* An image alone that holds nothing: nothing of it can be checked. */
+static int alone_broken(const struct mb_image_set *s, struct mb_error *e)
+{
+	const struct mb_set_image *m = &s->v[0];
+
+	mb_fail(e, m->why.code, 0, "%s", m->why.msg);
+	mb_hint(e, "%s (nothing was restored)", m->why.hint[0] ? m->why.hint :
+		"use another copy of the image");
+	return -1;
 }
 
 void mb_set_read_stats(const struct mb_image_set *s, uint64_t *records,
@@ -324,8 +378,10 @@ int mb_set_open(struct mb_image_set *s, const struct mb_options *opt,
 			return -1;
 	if (check_set(s, e) < 0)
 		return -1;
-	if (flags & MB_SET_TRAILERS)
-		check_trailers(s);
+	if (flags & (MB_SET_TRAILERS | MB_SET_HELD))
+		check_trailers(s, flags);
+	if (s->devices <= 1 && !s->v[0].usable)
+		return alone_broken(s, e);
 	for (size_t i = 0; i < s->n; i++)
 		if (s->v[i].next_err.code && s->v[i].usable) {
 			if (!e->code)		/* (the first error wins) */
@@ -475,6 +531,29 @@ uint64_t mb_set_missing(struct mb_image_set *s, FILE *report, const char *const 
 		missing += missing_in(s, i, j, wanted(s->w[i].path, names, n), report);
 	}
 	return missing;
+}
+
+int mb_set_refuse_broken(const struct mb_image_set *s, bool whole, uint64_t missing,
+			 struct mb_error *e)
+{
+	const struct mb_set_image *b = s->broken;
+
+	if (!whole || !b)
+		return 0;
+	mb_fail(e, b->why.code ? b->why.code : MB_ERR_CORRUPT, 0, "%s; %" PRIu64 " item(s) of "
+		"backup %s cannot be restored", b->why.msg, missing, s->v[0].idx->meta.backup_id);
+	mb_hint(e, "nothing was restored: use another copy of that image, or restore what the "
+		"other images hold with --file (what is lost is listed above)");
+	return -1;
+}
+
+int mb_set_not_found(const struct mb_image_set *s, const char *path, struct mb_error *e)
+{
+	if (s->n > 1 || s->devices > 1)
+		return mb_fail(e, MB_ERR_NOT_FOUND, 0, "'%s' is not in the set", path);
+	mb_fail(e, MB_ERR_NOT_FOUND, 0, "'%s' is not in the image", path);
+	mb_hint(e, "mbackup ls --from IMAGE lists what it holds");
+	return -1;
 }
 
 int mb_set_incomplete(const struct mb_image_set *s, struct mb_error *e)

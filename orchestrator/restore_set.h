@@ -36,6 +36,8 @@ struct mb_set_image {
 				 * trailer cannot be read (a failed device) */
 	struct mb_error why;	/* !usable: why (its trailer's error) */
 	bool trailer_read;	/* usable says what its trailer showed */
+	uint64_t held;		/* bytes of it its medium holds (held_known) */
+	bool held_known;	/* mb_media_held: a file, a compressed file */
 	/* MB_SET_TRAILERS: finding the image after it failed (a failed tape's
 	 * image asks for the volume it never reached); the set's error unless
 	 * this image is set aside as failed, after which nothing follows */
@@ -77,12 +79,17 @@ enum {
 	 * restore needs that, verify reads them in order anyway */
 	MB_SET_TRAILERS = 1,
 	MB_SET_FIRST_ONLY = 2,	/* the first image of each medium (ls) */
+	/* an image its medium holds less of than its index says is cut
+	 * short: it holds nothing (restore and MB_SET_TRAILERS do this too) */
+	MB_SET_HELD = 4,
 };
 
 /* Opens every image on every medium (none: the "missing --from" error),
  * checks they belong to one backup with no device given twice, and
  * collects the items.  opt: the command's options (NULL: defaults), for
- * opening; flags: MB_SET_*. */
+ * opening; flags: MB_SET_*.  With MB_SET_TRAILERS or MB_SET_HELD, an
+ * image alone (a backup on one device) that is cut short fails it: its
+ * trailer, which checks every file, is gone. */
 int mb_set_open(struct mb_image_set *s, const struct mb_options *opt,
 		const char *const *media, size_t n_media, int flags, struct mb_error *e);
 /* Records read from the set's media and their size (0 and 0: no tape). */
@@ -115,6 +122,15 @@ uint64_t mb_set_missing(struct mb_image_set *s, FILE *report, const char *const 
 /* MB_ERR_PARTIAL: missing items of the set's backup; s->broken's own
  * error (truncated, corrupt) when a missing item is on an image given. */
 int mb_set_partial(const struct mb_image_set *s, uint64_t missing, struct mb_error *e);
+/* Before anything is written, after mb_set_missing: an image given that
+ * cannot be read whole (s->broken: cut short, its trailer damaged) loses
+ * what it holds; a whole restore (whole) is refused with its error, the
+ * count of what is lost and a hint.  0 otherwise (--file restores what
+ * the other images hold, and mb_set_partial ends it with that error). */
+int mb_set_refuse_broken(const struct mb_image_set *s, bool whole, uint64_t missing,
+			 struct mb_error *e);
+/* MB_ERR_NOT_FOUND: --file path is in no image of the set. */
+int mb_set_not_found(const struct mb_image_set *s, const char *path, struct mb_error *e);
 /* MB_ERR_CORRUPT: s->incomplete cannot be whole. */
 int mb_set_incomplete(const struct mb_image_set *s, struct mb_error *e);
 

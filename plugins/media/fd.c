@@ -392,6 +392,19 @@ static int file_next_image(struct mb_media_in *m, uint64_t size, struct mb_error
 	return fd_img_push(m, label, e) < 0 ? -1 : 1;
 }
 
+/* From the image's start to the file's end (a file cut short holds less
+ * than its index says). */
+static int file_held(const struct mb_media_in *m, uint64_t *bytes)
+{
+	struct stat st;
+
+	if (m->fd < 0 || fstat(m->fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size < m->base)
+		return 0;
+	*bytes = (uint64_t)st.st_size - m->base;
+	return 1;
+}
+
 static void fd_close_read(struct mb_media_in *m)
 {
 	if (m->fd > STDERR_FILENO)
@@ -411,7 +424,7 @@ const struct mb_media_ops mbm_file_ops = {
 	.close = file_close, .abort = file_abort, .obligation = file_obligation,
 	.undo = file_undo, .dir = path_dir, .open_read = file_open_read,
 	.read = fd_read, .seek = fd_seek, .next_image = file_next_image,
-	.close_read = fd_close_read,
+	.close_read = fd_close_read, .held = file_held,
 };
 
 const struct mb_media_ops mbm_pipe_ops = {

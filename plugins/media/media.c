@@ -319,6 +319,11 @@ void mb_media_read_stats(const struct mb_media_in *m, uint64_t *records,
 		m->ops->read_stats(m, records, record_size);
 }
 
+int mb_media_held(const struct mb_media_in *m, uint64_t *bytes)
+{
+	return m->ops->held ? m->ops->held(m, bytes) : 0;
+}
+
 void mb_media_close(struct mb_media_in *m)
 {
 	if (!m)

@@ -179,6 +179,11 @@ struct mb_media_ops {
 	/* Records read and the record size, for the statistics; NULL: none. */
 	void (*read_stats)(const struct mb_media_in *m, uint64_t *records,
 			   uint64_t *record_size);
+	/* The bytes of the current image the medium holds, known without
+	 * reading them (a file: its size after the image's start; a
+	 * compressed file: what its whole frames decompress to): 1 and
+	 * *bytes, 0: not known (a pipe, a tape).  NULL: never known. */
+	int (*held)(const struct mb_media_in *m, uint64_t *bytes);
 };
 
 /* The driver called name ("file", "tape", ...), or NULL.  recover uses it
@@ -338,6 +343,8 @@ int mb_media_next_image(struct mb_media_in *m, uint64_t size, struct mb_error *e
 /* Records read and the record size (0 and 0 on a medium without). */
 void mb_media_read_stats(const struct mb_media_in *m, uint64_t *records,
 			 uint64_t *record_size);
+/* ops->held of the current image: 1 and *bytes, or 0 (not known). */
+int mb_media_held(const struct mb_media_in *m, uint64_t *bytes);
 void mb_media_close(struct mb_media_in *m);
 
 #endif

@@ -13,6 +13,7 @@
  */
 #include "plugins/media/drivers.h"
 #include "plugins/media/zstd_seek.h"
+#include "plugins/media/zstd_walk.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -47,6 +48,8 @@ struct zrd {
 	struct zimg *img;		/* the newest image's input, then older ones */
 	unsigned char peek[4];		/* the first bytes, read before we knew */
 	size_t peek_len;
+	bool cut_mid;			/* walked: the file ends inside a frame of
+					 * its last stream (zstd_walk.h) */
 };
 
 struct zimg {
@@ -148,8 +151,64 @@ out:
 	return rc;
 }
 
-/* Every stream of the file, found from its end; 0 with none when the
- * file does not end in a seek table (it is then read in order). */
+/* The walk's reads (of headers): not the image's compressed bytes read. */
+static int walk_read(void *ctx, uint64_t off, void *buf, size_t len, size_t *got,
+		     struct mb_error *e)
+{
+	const struct mb_image_input *in = &((struct zrd *)ctx)->lower.in;
+
+	*got = 0;
+	if (in->seek(in->ctx, off, e) < 0)
+		return -1;
+	while (*got < len) {
+		ssize_t n = in->read(in->ctx, (unsigned char *)buf + *got, len - *got, e);
+
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	return 0;
+}
+
+/* A file that does not end in a seek table (cut short; a tape's image
+ * copied with what followed it): every stream's table from its frames
+ * walked from its start, the stream it ends inside with its whole frames
+ * only, so it seeks and the image's index tells what is missing.  A file
+ * the walk does not read as frames is read in order, as before. */
+static int walk_streams(struct zrd *z, uint64_t size, struct mb_error *e)
+{
+	struct mbz_walk w;
+	const struct mbz_table *t;
+
+	if (z->lower.fd < 0 || z->lower.images != MB_IMAGES_BYTES)
+		return 0;
+	if (mbz_walk(walk_read, z, size, &w, e) < 0)
+		return -1;
+	if (!w.n)
+		return 0;
+	if (!(z->s = calloc(w.n, sizeof(*z->s)))) {
+		mbz_walk_free(&w);
+		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to read '%s'", z->lower.name);
+	}
+	for (size_t i = 0; i < w.n; i++)
+		z->s[i] = (struct zstream){ w.v[i].start, w.v[i].t };
+	z->n_s = w.n;
+	z->seekable = true;
+	z->cut_mid = w.cut;
+	t = &z->s[w.n - 1].t;
+	if (!w.v[w.n - 1].table)
+		mb_warn("zstd: '%s' does not end in a seek table: it ends %s at byte %" PRIu64
+			"; walked from its start, its whole frames hold %" PRIu64 " image bytes",
+			z->lower.name, w.cut ? "inside a frame" : "after a frame", size,
+			t->d_off[t->n]);
+	free(w.v);
+	return 0;
+}
+
+/* Every stream of the file, found from its end, or by walking its frames
+ * when it does not end in a seek table (else it is read in order). */
 static int load_streams(struct zrd *z, uint64_t size, struct mb_error *e)
 {
 	unsigned char foot[MBZ_FOOTER];
@@ -158,7 +217,7 @@ static int load_streams(struct zrd *z, uint64_t size, struct mb_error *e)
 	if (size < MBZ_FOOTER || lower_pread(z, size - MBZ_FOOTER, foot, MBZ_FOOTER, "", e) < 0 ||
 	    ((uint32_t)foot[5] | (uint32_t)foot[6] << 8 | (uint32_t)foot[7] << 16 |
 	     (uint32_t)foot[8] << 24) != MBZ_SEEK_MAGIC)
-		return 0;
+		return walk_streams(z, size, e);
 	while (end > 0) {
 		struct zstream *v = realloc(z->s, (z->n_s + 1) * sizeof(*v));
 
@@ -230,6 +289,10 @@ static ssize_t seek_read(struct zimg *im, void *buf, size_t n, struct mb_error *
 	size_t i = mbz_table_find(t, im->pos);
 	uint64_t left;
 
+	if (i == t->n && im->z->cut_mid && im->stream + 1 == im->z->n_s)
+		return mb_fail(e, MB_ERR_TRUNCATED, 0, "image '%s' is truncated at offset %" PRIu64
+			       " (inside a compressed frame)", im->label ? im->label : im->lname,
+			       t->d_off[t->n]);
 	if (i == t->n)
 		return 0;
 	if (im->cur != i && load_frame(im, i, e) < 0) {
@@ -468,6 +531,19 @@ static void zr_read_stats(const struct mb_media_in *m, uint64_t *records, uint64
 		z->lower.ops->read_stats(&z->lower, records, record_size);
 }
 
+/* A compressed image that seeks: what its stream's frames hold. */
+static int zr_held(const struct mb_media_in *m, uint64_t *bytes)
+{
+	const struct zrd *z = m->priv;
+	const struct mbz_table *t;
+
+	if (!z->compressed || !z->seekable)
+		return 0;
+	t = &z->s[z->img->stream].t;
+	*bytes = t->d_off[t->n];
+	return 1;
+}
+
 static void zr_close_read(struct mb_media_in *m)
 {
 	struct zrd *z = m->priv;
@@ -502,7 +578,7 @@ static void zr_close_read(struct mb_media_in *m)
 
 static const struct mb_media_ops zstd_read_ops = {
 	.name = "zstd", .read = zr_read, .seek = zr_seek, .next_image = zr_next_image,
-	.close_read = zr_close_read, .read_stats = zr_read_stats,
+	.close_read = zr_close_read, .read_stats = zr_read_stats, .held = zr_held,
 };
 
 /* The bytes of a medium that seeks and ends where its last seek table

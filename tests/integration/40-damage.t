@@ -114,44 +114,51 @@ for cut in "$mid:'$mid_member'" "$((size - 1024)):the end-of-archive blocks" "10
 done
 cp "$IMG" "$SCRATCH/out/trunc.mbi"
 truncate -s $((size / 2)) "$SCRATCH/out/trunc.mbi"
+# a file shorter than its index says is refused before anything is read
+# or written: its trailer, which checks every file, is gone
+cut_error="mbackup: error: image '$SCRATCH/out/trunc.mbi' is truncated: it holds $mid of its $size bytes (it ends inside '$mid_member')
+HINT: a copy or a write that did not finish: use another copy of the image (nothing was restored)"
 run mb restore --from "$SCRATCH/out/trunc.mbi" --to "$SCRATCH/r-trunc"
 exit_is 10 "restore of a truncated image -> truncated"
-is "$(errors)" "mbackup: error: image '$SCRATCH/out/trunc.mbi' is truncated at offset $mid (inside '$mid_member')" \
-	"restore of a truncated image: message"
-nok "restore of a truncated image leaves nothing of the member cut short" test -e "$SCRATCH/r-trunc/$mid_member"
-nok "nor anything after it" test -e "$SCRATCH/r-trunc/z-after"
-# issue 16, 2: a restore that stops before the trailer publishes nothing it
-# could not check (a file's checksum is in the trailer), leaves no staging
-# directory, and lists every entry it did not restore, one line each
+is "$RUN_ERR" "$cut_error" "restore of a truncated image: one line, where it ends, and the hint"
+is "$RUN_OUT" "" "nothing listed: nothing of it was read"
+nok "the target is not even made" test -e "$SCRATCH/r-trunc"
+run mb restore --from "$SCRATCH/out/trunc.mbi" --to "$SCRATCH/r-trunc-one" --file d/file-1
+exit_is 10 "restore --file from an image without its trailer -> truncated"
+is "$RUN_ERR" "$cut_error" "--file: the same refusal"
+nok "--file: the target is not made" test -e "$SCRATCH/r-trunc-one"
+# issue 16, 2: a restore that stops before the trailer (a pipe, read in
+# order, cannot tell before) publishes nothing it could not check (a
+# file's checksum is in the trailer), leaves no staging directory, and
+# lists every entry it did not restore, one line each
 n_items=$("$MB" ls --from "$IMG" --output json | jq '[.entries[] | select(.type != "d")] | length')
 staged() { find "$1" -name '.mbackup-restore-*' | wc -l; }
-is "$(cd "$SCRATCH/r-trunc" && find . ! -type d | sort)" "" "truncated: no file under any name, checked or not"
-is "$(staged "$SCRATCH/r-trunc")" 0 "truncated: no staging directory left"
+run bash -c "head -c $((size / 2)) '$IMG' | '$MB' restore --from - --to '$SCRATCH/r-pipe'"
+exit_is 10 "restore from a pipe that ends early -> truncated"
+is "$(errors)" "mbackup: error: image 'standard input' is truncated at offset $mid (inside '$mid_member')" \
+	"restore from a pipe that ends early: message"
+is "$(cd "$SCRATCH/r-pipe" && find . ! -type d | sort)" "" "pipe ending early: no file under any name, checked or not"
+is "$(staged "$SCRATCH/r-pipe")" 0 "pipe ending early: no staging directory left"
 like "$RUN_OUT" "(^|$NL)cannot restore 'd/file-1': its checksum could not be checked \\(the restore stopped before the trailer\\)($NL|\$)" \
 	"a file read whole before the cut is listed as unchecked"
 like "$RUN_OUT" "(^|$NL)cannot restore '$mid_member': the restore stopped before it was read whole($NL|\$)" \
 	"the member cut short is listed"
-is "$(grep -c '^cannot restore ' <<<"$RUN_OUT")" "$n_items" "one line per entry not restored ($n_items)"
-run bash -c "head -c $((size / 2)) '$IMG' | '$MB' restore --from - --to '$SCRATCH/r-pipe'"
-exit_is 10 "restore from a pipe that ends early -> truncated"
-is "$(cd "$SCRATCH/r-pipe" && find . ! -type d | sort)" "" "pipe ending early: no file left"
-is "$(grep -c '^cannot restore ' <<<"$RUN_OUT")" "$n_items" "pipe ending early: one line per entry"
-run mb restore --from "$SCRATCH/out/trunc.mbi" --to "$SCRATCH/r-trunc-one" --file d/file-1
-exit_is 10 "restore --file from an image without its trailer -> truncated"
-is "$(cd "$SCRATCH/r-trunc-one" && find . ! -type d | sort)" "" "--file: the unchecked file is not left"
-is "$RUN_OUT" "cannot restore 'd/file-1': its checksum could not be checked (the restore stopped before the trailer)" \
-	"--file: the file is listed"
-# a damaged member, then the cut
+is "$(grep -c '^cannot restore ' <<<"$RUN_OUT")" "$n_items" "pipe ending early: one line per entry ($n_items)"
+# a damaged member, then the cut: read in order, the first cause wins; as
+# a file, the cut is seen first, before anything is read
 cp "$IMG" "$SCRATCH/out/dmg-trunc.mbi"
 flip "$SCRATCH/out/dmg-trunc.mbi" $((victim_off + 150))
 truncate -s $((size - 100000)) "$SCRATCH/out/dmg-trunc.mbi"
-run mb restore --from "$SCRATCH/out/dmg-trunc.mbi" --to "$SCRATCH/r-dmg-trunc"
-exit_is 9 "a damaged member header, then truncation -> corrupt (the first cause)"
+run bash -c "cat '$SCRATCH/out/dmg-trunc.mbi' | '$MB' restore --from - --to '$SCRATCH/r-dmg-trunc'"
+exit_is 9 "a damaged member header, then truncation, in order -> corrupt (the first cause)"
 is "$(cd "$SCRATCH/r-dmg-trunc" && find . ! -type d | sort)" "" "damaged then truncated: no file left"
 like "$RUN_OUT" "(^|$NL)cannot restore 'd/victim.dat': the restore stopped before it was read whole($NL|\$)" \
 	"the damaged member is listed"
 like "$RUN_OUT" "(^|$NL)cannot restore 'd/file-1': its checksum could not be checked" "a file before it is listed"
 is "$(grep -c '^cannot restore ' <<<"$RUN_OUT")" "$n_items" "damaged then truncated: one line per entry"
+run mb restore --from "$SCRATCH/out/dmg-trunc.mbi" --to "$SCRATCH/r-dmg-trunc-f"
+exit_is 10 "the same as a file: truncated, seen before anything is read"
+nok "the same as a file: the target is not made" test -e "$SCRATCH/r-dmg-trunc-f"
 # SIGKILL in the middle: only the staging directory holds anything, and a
 # later --force restore into the same target clears it
 mkfifo "$SCRATCH/out/kill.fifo"

@@ -9,7 +9,7 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SECONDS_EACH=${FUZZ_CHECK_SECONDS:-20}
 FB=$ROOT/build-fuzz/tests/fuzz
-TARGETS=(index trailer reader seektable)
+TARGETS=(index trailer reader seektable zstdwalk)
 
 command -v clang >/dev/null ||
 	skip_all "clang is not installed: the fuzz targets need it (deploy/setup installs it)"

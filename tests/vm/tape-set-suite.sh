@@ -83,25 +83,35 @@ set_failed eom
 
 . "$(dirname "$0")/tape-rescue.sh"	# rescue images straight from the drive
 
-# ==== the failed tape given with the survivor, compressed ====
-# The failed tape's image is read in order (compressed) and cannot show
-# its missing trailer before it is read: the survivor's rescue image says
-# that device failed, so it is set aside before anything is read, as a
-# plain one is, and the survivor restores; never truncated mid-restore.
-new_tape "$TD/eomz-a.img" 4; new_tape "$TD/eomz-b.img" 256
-load 1 "$TD/eomz-a.img"; load 2 "$TD/eomz-b.img"
-mt -f /dev/nst0 rewind; mt -f /dev/nst1 rewind
-run fx_backup --media tape:/dev/nst0 --media tape:/dev/nst1 --segment-threshold 2M --compress zstd
-exit_is 0 "eom-zstd: the run completes on the other tape"
-for given in "tape:/dev/nst0 tape:/dev/nst1" "tape:/dev/nst1 tape:/dev/nst0"; do
+# ==== the failed tape given with the survivor, plain and compressed ====
+# A plain failed tape shows its missing trailer when the set is opened
+# (the trailer is read first where the image seeks); a compressed one is
+# read in order and cannot show it before it is read: the survivor's
+# rescue image says that device failed, so it is set aside before
+# anything is read.  Either way the survivor restores, both orders given;
+# never truncated mid-restore.
+# with_survivor NAME [args]: device 1 hits the end of a small tape
+with_survivor() {
+	local name=$1 given g1 g2
+	shift
+	new_tape "$TD/$name-a.img" 4; new_tape "$TD/$name-b.img" 256
+	load 1 "$TD/$name-a.img"; load 2 "$TD/$name-b.img"
 	mt -f /dev/nst0 rewind; mt -f /dev/nst1 rewind
-	read -r g1 g2 <<<"$given"
-	rm -rf "$SCRATCH/r-eomz"
-	run "$MB" restore --from "$g1" --from "$g2" --to "$SCRATCH/r-eomz"
-	exit_is 0 "eom-zstd: the failed tape with the survivor ($given) restores (0)"
-	fx_tree_is "$SRC" "$SCRATCH/r-eomz" "eom-zstd: byte-exact ($given)"
-	nok "eom-zstd: nothing truncated mid-restore ($given)" grep -q 'truncated\|the restore stopped' <<<"$RUN_OUT$RUN_ERR"
-done
+	run fx_backup --media tape:/dev/nst0 --media tape:/dev/nst1 --segment-threshold 2M "$@"
+	exit_is 0 "$name: the run completes on the other tape"
+	for given in "tape:/dev/nst0 tape:/dev/nst1" "tape:/dev/nst1 tape:/dev/nst0"; do
+		mt -f /dev/nst0 rewind; mt -f /dev/nst1 rewind
+		read -r g1 g2 <<<"$given"
+		rm -rf "$SCRATCH/r-$name"
+		run "$MB" restore --from "$g1" --from "$g2" --to "$SCRATCH/r-$name"
+		exit_is 0 "$name: the failed tape with the survivor ($given) restores (0)"
+		fx_tree_is "$SRC" "$SCRATCH/r-$name" "$name: byte-exact ($given)"
+		nok "$name: nothing truncated mid-restore ($given)" \
+			grep -q 'truncated\|the restore stopped' <<<"$RUN_OUT$RUN_ERR"
+	done
+}
+with_survivor eom-plain
+with_survivor eom-zstd --compress zstd
 
 # ==== a tape and a pipe in one set (4c): the pipe takes the tape's records ====
 new_tape "$TD/tp.img" 256
