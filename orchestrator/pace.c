@@ -48,8 +48,11 @@ static void *gov_main(void *arg)
 		}
 		if (mb_governor_step(&pc->gov, &s) != MB_GOV_HOLD)
 			mb_ratelimit_set_rate(&pc->rl, pc->gov.rate, mb_ratelimit_now_us());
-		mb_debug("yield: latency %.2f ms (best %.2f), rate %llu bytes/s", pc->gov.ewma_ms,
-			 pc->gov.base_ms, (unsigned long long)pc->gov.rate);
+		/* the sample too: a run's sequence can be replayed (test_pace_governor) */
+		mb_debug("yield: latency %.2f ms (best %.2f), rate %llu bytes/s; sample %lld %llu %llu "
+			 "%llu %llu", pc->gov.ewma_ms, pc->gov.base_ms, (unsigned long long)pc->gov.rate,
+			 s.now_ms, (unsigned long long)s.ios, (unsigned long long)s.ticks_ms,
+			 (unsigned long long)s.in_flight, (unsigned long long)s.bytes);
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_nsec += GOV_INTERVAL_MS * 1000000L;
 		until.tv_sec += until.tv_nsec / 1000000000L;
