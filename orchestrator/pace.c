@@ -96,7 +96,7 @@ static int start_governor(struct mb_pace *pc, struct mb_error *e)
 	return 0;
 }
 
-int mb_pace_start(struct mb_pace *pc, const struct mb_options *o, dev_t dev,
+int mb_pace_start(struct mb_pace *pc, const struct mb_options *o, dev_t dev, const char *what,
 		  struct mb_error *e)
 {
 	*pc = (struct mb_pace){ .dev = dev };
@@ -109,7 +109,7 @@ int mb_pace_start(struct mb_pace *pc, const struct mb_options *o, dev_t dev,
 		return -1;
 	}
 	if (pc->p.max_rate || pc->p.yield == MB_YIELD_AUTO)
-		mb_info("stream: reading at most %llu bytes/s%s", (unsigned long long)
+		mb_info("%s: reading at most %llu bytes/s%s", what, (unsigned long long)
 			mb_ratelimit_rate(&pc->rl), pc->p.yield == MB_YIELD_AUTO
 			? ", adjusted to the source device's latency (--yield auto)" : "");
 	return 0;
@@ -134,6 +134,13 @@ int mb_pace_take(struct mb_pace *pc, uint64_t n, int (*stop)(struct mb_error *e)
 			return -1;
 	}
 	return 0;
+}
+
+void mb_pace_take_all(void *pace, uint64_t n)
+{
+	struct mb_error ignored = { 0 };
+
+	(void)mb_pace_take(pace, n, NULL, &ignored);
 }
 
 uint64_t mb_pace_chunk(struct mb_pace *pc, uint64_t left)
