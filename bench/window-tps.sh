@@ -13,19 +13,95 @@ T_ALONE=() PGBB_RATE=
 median() { sort -n | awk '{ v[NR] = $1 } END { if (!NR) print "-"; else print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 med() { tr ' ' '\n' <<<"$1" | grep -v '^-*$' | median; }
 
+# BENCH_BEFORE=PATH: the copiers mb-before, mb-rate-before and
+# mb-yield-before run that binary (an older build) with the same options
+# and the same catalog (its schema must be the new binary's; the mirror's
+# proof record is shared).  BENCH_MB_OPTS: options added to every mbackup
+# pass of both binaries (e.g. "--mirror-check-runs 1000 --log-level
+# debug").  BENCH_PRIME=1: one unmeasured pass (mb, round 0) before the
+# rounds, so that the catalog holds the mirror's proof record and every
+# measured pass's finish is the witness's (the default's steady state),
+# not the first run's full scrub; the primer's phases are logged.
+BEFORE=${BENCH_BEFORE:-}
+read -r -a MB_OPTS <<<"${BENCH_MB_OPTS:-}"
+MB_BIN=$MB MB_CAT=catalog-tps.db
 # the copiers: one pass each, into $S (the filesystem mbackup writes to)
 mbtps() {
-	"$MB" --db postgres --pg-conn "$CONN" --mirror "lvm:$VG/$TPS_LV" --media "file:$S/tps.mbi" \
-		--catalog "$S/catalog-tps.db" --freeze-timeout 60 --checkpoint fast --force "$@" \
-		2>>"$S/tps-mbackup.log"
+	"$MB_BIN" --db postgres --pg-conn "$CONN" --mirror "lvm:$VG/$TPS_LV" --media "file:$S/tps.mbi" \
+		--catalog "$S/$MB_CAT" --freeze-timeout 60 --checkpoint fast --force "${MB_OPTS[@]}" "$@" \
+		2>"$S/tps-pass.log"
+	local rc=$?
+	cat "$S/tps-pass.log" >>"$S/tps-mbackup.log"
+	return $rc
 }
+before() { MB_BIN=$BEFORE "$@"; }
 copy_mb() { mbtps; }
 copy_mb-rate() { mbtps --max-rate "$PGBB_RATE"; }
 copy_mb-yield() { mbtps --yield auto; }
+# mb-fixed: a fixed --max-rate (BENCH_FIXED_RATE, default 8M: --yield
+# auto's floor), to tell the governor's doing from its rate's
+copy_mb-fixed() { mbtps --max-rate "${BENCH_FIXED_RATE:-8M}"; }
+copy_mb-before() { before mbtps; }
+copy_mb-rate-before() { before mbtps --max-rate "$PGBB_RATE"; }
+copy_mb-yield-before() { before mbtps --yield auto; }
 copy_pgbb() {
 	rm -rf "$S/pgbb"
 	"$PG_BIN/pg_basebackup" -U postgres -h "$PG_SOCK" -p "$PORT" -Ft -c fast -D "$S/pgbb" \
 		>/dev/null 2>>"$S/tps-pgbb.log"
+}
+
+# Where a pass's cost goes: pgbench's TPS in each group of mbackup's phases
+# (from the run's phase times in its catalog): pre = preflight, sync and
+# premap; quiesce (the start checkpoint); window = split, recheck,
+# unquiesce; stream; finish (merge, proof, media closed).
+PHASE_GROUPS="pre quiesce window stream finish"
+SUB_GROUPS="fin-merge fin-resync fin-proof"
+declare -A P_SEC P_TPS
+phase_group() {
+	case $1 in
+	preflight | sync | premap) echo pre ;;
+	split | recheck | unquiesce) echo window ;;
+	quiesce | stream | finish) echo "$1" ;;
+	esac
+}
+# avg_tps_ms FILE FROM_MS TO_MS: mean of the progress lines whose second's
+# middle falls in [FROM, TO] (ms since pgbench started)
+avg_tps_ms() {
+	awk -v a="$2" -v b="$3" '/^progress: / { m = $2 * 1000 - 500; if (m >= a && m <= b) { s += $4; n++ } }
+		END { if (n) printf "%.1f", s / n; else print "-" }' "$1"
+}
+# phases_tps NAME ROUND T0_MS PGBENCH_LOG: the pass just made (its catalog's newest run)
+phases_tps() {
+	local bin=$MB cat=catalog-tps.db name st fi g a b fin
+	local -A gs=() ge=()
+	while read -r name st fi; do
+		g=$(phase_group "$name")
+		[ -n "$g" ] && [ "$fi" != null ] || continue
+		[ -n "${gs[$g]:-}" ] || gs[$g]=$(ms_of "$st")
+		ge[$g]=$(ms_of "$fi")
+	done <<<"$("$bin" list --output json --catalog "$S/$cat" | jq -r '.[0].phases[] | "\(.name) \(.started) \(.finished)"')"
+	for g in $PHASE_GROUPS; do
+		[ -n "${gs[$g]:-}" ] || continue
+		a=$((gs[$g] - $3)) b=$((ge[$g] - $3))
+		P_SEC[$1,$2,$g]=$(awk -v d=$((b - a)) 'BEGIN { printf "%.1f", d / 1000 }')
+		P_TPS[$1,$2,$g]=$(avg_tps_ms "$4" "$a" "$b")
+	done
+	cp "$S/tps-pass.log" "$S/tps-pass-$1-$2.log"
+	fin=$(sed -n "s/.*lvm: '[^']*' back in \(.*\)/\1/p" "$S/tps-pass.log" | tail -1)
+	# the finish's own steps, laid end to end from its start (lvm_undo's
+	# times): merge (lvs, write-mostly, lvconvert), resync wait, proof
+	# (proof, scrubs, write-mostly off)
+	if [ -n "$fin" ] && [ -n "${gs[finish]:-}" ]; then
+		local v=($(grep -o '[0-9][0-9]*' <<<"$fin")) t=$((gs[finish] - $3)) d sub
+		for sub in merge:$((v[1] + v[2] + v[3])) resync:${v[4]} proof:$((v[5] + v[6] + v[7])); do
+			d=${sub#*:} g=fin-${sub%%:*}
+			P_SEC[$1,$2,$g]=$(awk -v d="$d" 'BEGIN { printf "%.1f", d / 1000 }')
+			P_TPS[$1,$2,$g]=$(avg_tps_ms "$4" "$t" $((t + d)))
+			t=$((t + d))
+		done
+	fi
+	log "tps round $2: $1 phases (s, TPS): $(for g in $PHASE_GROUPS; do printf '%s %s %s, ' "$g" "${P_SEC[$1,$2,$g]:--}" "${P_TPS[$1,$2,$g]:--}"; done)finish: ${fin:-?}"
+	grep -h 'lvm: proved\|stream: .* bytes read\|scrubbing' "$S/tps-pass.log" | sed 's/^/bench\/window:   /' >&2
 }
 
 # during NAME ROUND: pgbench from 2 s before one pass of NAME until it ends
@@ -39,9 +115,10 @@ during() {
 	"copy_$1" || log "tps: $1 failed in round $2 (see $S/tps-*.log)"
 	te=$(date +%s%3N)
 	kill "$pid"; wait "$pid" 2>/dev/null
+	case $1 in mb*) phases_tps "$1" "$2" "$t0" "$f" ;; esac
 	a=$(((ts - t0) / 1000)) b=$(((te - t0 + 999) / 1000))
 	T_TPS[$1,$2]=$(avg_tps "$f" "$a" "$b")
-	T_WALL[$1]+="$(awk -v d=$((te - ts)) 'BEGIN { printf "%.1f", d / 1000 }') "
+	[ "$2" = 0 ] || T_WALL[$1]+="$(awk -v d=$((te - ts)) 'BEGIN { printf "%.1f", d / 1000 }') "
 	log "tps round $2: $1 ${T_TPS[$1,$2]} TPS over $((b - a)) s (guest load $(cut -d' ' -f1 /proc/loadavg))"
 }
 alone() {
@@ -61,6 +138,9 @@ tps_rounds() {
 	bytes=$(du -sb "$S/pgbb" | cut -f1)
 	PGBB_RATE=$((bytes * 1000 / (t1 - t0 > 0 ? t1 - t0 : 1)))
 	log "tps: pg_basebackup alone: $bytes bytes in $((t1 - t0)) ms, --max-rate $PGBB_RATE"
+	if [ "${BENCH_PRIME:-0}" = 1 ]; then	# round 0: not in the tables
+		during mb 0
+	fi
 	for r in $(seq 1 "$ROUNDS"); do
 		alone "$r"
 		for i in $(seq 0 $((n - 1))); do
@@ -69,6 +149,30 @@ tps_rounds() {
 	done
 	alone $((ROUNDS + 1))
 	rm -rf "$S/pgbb" "$S/tps.mbi"
+	[ -z "${BENCH_LOGS:-}" ] || { mkdir -p "$BENCH_LOGS" && cp "$S"/tps-*.log "$BENCH_LOGS/"; }
+}
+
+# The phase table: per copier and phase group, the medians over the rounds
+# of its seconds, its kept ratio and what production lost in it,
+# (1 - kept) x s; then each round's kept ratio.
+phase_table() {
+	local c g r k secs keeps losts by
+	printf '\nwhere production loses TPS, by phase of the mbackup passes (medians of %s rounds)\n' "$ROUNDS"
+	printf '%-16s %-10s %7s %6s %7s  %s\n' copier phase s kept "lost s" "kept by round"
+	for c in "${TPS_COPIERS[@]}"; do
+		case $c in mb*) ;; *) continue ;; esac
+		for g in $PHASE_GROUPS $SUB_GROUPS; do
+			secs= keeps= losts= by=
+			for r in $(seq 1 "$ROUNDS"); do
+				k=$(awk -v a="${T_ALONE[$r]:--}" -v b="${T_ALONE[$((r + 1))]:--}" -v t="${P_TPS[$c,$r,$g]:--}" \
+					'BEGIN { if (a == "-" || b == "-" || t == "-" || a + b <= 0) print "-"; else printf "%.2f", 2 * t / (a + b) }')
+				by+="$k "
+				secs+="${P_SEC[$c,$r,$g]:--} "
+				[ "$k" = - ] || { keeps+="$k "; losts+="$(awk -v k="$k" -v s="${P_SEC[$c,$r,$g]}" 'BEGIN { printf "%.1f", (1 - k) * s }') "; }
+			done
+			printf '%-16s %-10s %7s %6s %7s  %s\n' "$c" "$g" "$(med "$secs")" "$(med "$keeps")" "$(med "$losts")" "$by"
+		done
+	done
 }
 
 tps_table() {
@@ -92,6 +196,14 @@ tps_table() {
 	[ -n "${T_WALL[mb-yield]:-}" ] && [ -n "${T_WALL[mb]:-}" ] &&
 		awk -v y="$(med "${T_WALL[mb-yield]}")" -v f="$(med "${T_WALL[mb]}")" \
 			'BEGIN { printf "mb-yield: its pass takes %.2f x the unthrottled mb pass (medians under load)\n", (f > 0 ? y / f : 0) }'
+	for c in "${TPS_COPIERS[@]}"; do
+		case $c in *-before) ;; *) continue ;; esac
+		[ -n "${T_WALL[$c]:-}" ] && [ -n "${T_WALL[${c%-before}]:-}" ] &&
+			awk -v o="$(med "${T_WALL[$c]}")" -v n="$(med "${T_WALL[${c%-before}]}")" -v c="$c" \
+				'BEGIN { printf "%s: pass %.2f x the new binary'"'"'s (medians under load)\n", c, (n > 0 ? o / n : 0) }'
+	done
+	phase_table
+	[ -z "$BEFORE" ] || echo "before: $BEFORE; options added: ${MB_OPTS[*]:-none}"
 	echo "commands: mbackup --db postgres --pg-conn CONN --mirror lvm:$VG/$TPS_LV --media file:$S/tps.mbi"
 	echo " --catalog CAT --freeze-timeout 60 --checkpoint fast --force [--max-rate $PGBB_RATE | --yield auto];"
 	echo " pg_basebackup -U postgres -Ft -c fast -D $S/pgbb; ${PGBENCH[*]} -T S"

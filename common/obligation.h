@@ -9,6 +9,7 @@
 #define MB_OBLIGATION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/error.h"
 
@@ -55,6 +56,11 @@ struct mb_undo_ctx {
 	 * defaults). */
 	enum mb_mirror_proof proof;
 	int check_runs, check_days;
+	/* The run's pace (--max-rate, --yield auto) for an undo's own bulk
+	 * reads, a merge's proof: pace(pace_arg, n) waits until n bytes may
+	 * be read.  NULL: at once (the guard, recover, an unpaced run). */
+	void (*pace)(void *arg, uint64_t n);
+	void *pace_arg;
 };
 
 /* Undoes one obligation from its catalog text alone (and ctx, never

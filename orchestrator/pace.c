@@ -48,8 +48,11 @@ static void *gov_main(void *arg)
 		}
 		if (mb_governor_step(&pc->gov, &s) != MB_GOV_HOLD)
 			mb_ratelimit_set_rate(&pc->rl, pc->gov.rate, mb_ratelimit_now_us());
-		mb_debug("yield: latency %.2f ms (best %.2f), rate %llu bytes/s", pc->gov.ewma_ms,
-			 pc->gov.base_ms, (unsigned long long)pc->gov.rate);
+		/* the sample too: a run's sequence can be replayed (test_pace_governor) */
+		mb_debug("yield: latency %.2f ms (best %.2f), rate %llu bytes/s; sample %lld %llu %llu "
+			 "%llu %llu", pc->gov.ewma_ms, pc->gov.base_ms, (unsigned long long)pc->gov.rate,
+			 s.now_ms, (unsigned long long)s.ios, (unsigned long long)s.ticks_ms,
+			 (unsigned long long)s.in_flight, (unsigned long long)s.bytes);
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_nsec += GOV_INTERVAL_MS * 1000000L;
 		until.tv_sec += until.tv_nsec / 1000000000L;
@@ -93,7 +96,7 @@ static int start_governor(struct mb_pace *pc, struct mb_error *e)
 	return 0;
 }
 
-int mb_pace_start(struct mb_pace *pc, const struct mb_options *o, dev_t dev,
+int mb_pace_start(struct mb_pace *pc, const struct mb_options *o, dev_t dev, const char *what,
 		  struct mb_error *e)
 {
 	*pc = (struct mb_pace){ .dev = dev };
@@ -106,7 +109,7 @@ int mb_pace_start(struct mb_pace *pc, const struct mb_options *o, dev_t dev,
 		return -1;
 	}
 	if (pc->p.max_rate || pc->p.yield == MB_YIELD_AUTO)
-		mb_info("stream: reading at most %llu bytes/s%s", (unsigned long long)
+		mb_info("%s: reading at most %llu bytes/s%s", what, (unsigned long long)
 			mb_ratelimit_rate(&pc->rl), pc->p.yield == MB_YIELD_AUTO
 			? ", adjusted to the source device's latency (--yield auto)" : "");
 	return 0;
@@ -131,6 +134,13 @@ int mb_pace_take(struct mb_pace *pc, uint64_t n, int (*stop)(struct mb_error *e)
 			return -1;
 	}
 	return 0;
+}
+
+void mb_pace_take_all(void *pace, uint64_t n)
+{
+	struct mb_error ignored = { 0 };
+
+	(void)mb_pace_take(pace, n, NULL, &ignored);
 }
 
 uint64_t mb_pace_chunk(struct mb_pace *pc, uint64_t left)

@@ -115,9 +115,13 @@ struct mb_pace {
 	struct mb_error gov_err;	/* a failed sample: the governor stops */
 };
 
-/* dev: the source filesystem's device, watched by --yield auto. */
-int mb_pace_start(struct mb_pace *pc, const struct mb_options *o, dev_t dev,
+/* dev: the source filesystem's device, watched by --yield auto; what:
+ * the phase that reads ("stream", "proof"), for the log. */
+int mb_pace_start(struct mb_pace *pc, const struct mb_options *o, dev_t dev, const char *what,
 		  struct mb_error *e);
+/* mb_undo_ctx's pace: takes n bytes from the pace arg, signals or not
+ * (a proof is not cut short: it is what lets the mirror be whole). */
+void mb_pace_take_all(void *pace, uint64_t n);
 /* Waits until n bytes may be read; signals end the wait (stop may be
  * NULL).  Thread-safe. */
 int mb_pace_take(struct mb_pace *pc, uint64_t n, int (*stop)(struct mb_error *e),

@@ -503,7 +503,8 @@ int mb_stream(struct mb_run *r, struct mb_error *e)
 	uint32_t rs;
 	int rc;
 
-	if (set_record_size(r, &rs, e) < 0 || mb_pace_start(&pace, r->opt, r->source_dev, e) < 0)
+	if (set_record_size(r, &rs, e) < 0 ||
+	    mb_pace_start(&pace, r->opt, r->source_dev, "stream", e) < 0)
 		return -1;
 	rc = prepare_increment(r, &pace, e);
 	if (rc == 0 && !(v = set_pointers(&r->set)))

@@ -679,7 +679,8 @@ static bool witnessed(const char *vg, const char *lv, struct mb_lvm_dirty *d)
  * two passes over the whole LV.  0: proven; 1: not (no witness, a read
  * failed: the caller scrubs in full); 2: the legs still differ there (the
  * caller repairs). */
-static int prove_witnessed(const char *vg, const char *lv, int leg)
+static int prove_witnessed(const char *vg, const char *lv, int leg,
+			   const struct mb_undo_ctx *ctx)
 {
 	char a[LVM_DEV_MAX], b[LVM_DEV_MAX];
 	struct mb_lvm_dirty d = { 0 };
@@ -692,7 +693,7 @@ static int prove_witnessed(const char *vg, const char *lv, int leg)
 	    !sub_dev(vg, lv, "rimage", leg, b, sizeof(b)))
 		goto out;
 	mb_snap_fault_point("lvm-proof");
-	rc = mb_lvm_mend_dirty(a, b, &d, &c, &ce);
+	rc = mb_lvm_mend_dirty_paced(a, b, &d, ctx->pace, ctx->pace_arg, &c, &ce);
 	if (c.mended)
 		mb_warn("lvm: the merge left '%s/%s' different on its legs in %llu pieces "
 			"(%llu KiB, the first at byte %llu) where the split wrote; copied them "
@@ -792,7 +793,7 @@ static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_er
 		return -1;
 	ut.resync = lap(&t);
 	if (witness)
-		proof = prove_witnessed(vg, lv, st.last);
+		proof = prove_witnessed(vg, lv, st.last, ctx);
 	ut.proof = lap(&t);
 	if (proof != 0 && mb_lvm_md_make_whole(vg, lv, proof == 2, ctx, e) < 0)
 		return -1;

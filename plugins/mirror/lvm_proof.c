@@ -160,6 +160,8 @@ struct job {
 	struct { uint64_t off, len; } *v;
 	size_t n;
 	size_t next;		/* the next piece to take (atomic) */
+	void (*pace)(void *arg, uint64_t n);	/* the run's pace, NULL: none */
+	void *pace_arg;
 	int stop;		/* a worker found a difference or failed (atomic) */
 };
 
@@ -192,6 +194,8 @@ static void *work(void *arg)
 
 		if (i >= j->n)
 			break;
+		if (j->pace)	/* both legs' reads of the piece */
+			j->pace(j->pace_arg, 2 * j->v[i].len);
 		w->rc = compare_piece(fa, fb, wb, ba, bb, j->v[i].len, j->v[i].off, &w->c);
 	}
 	if (w->rc != 0)
@@ -266,10 +270,10 @@ static void fold(const struct worker *w, struct mb_lvm_compare *c, int *rc, stru
 		*rc = w->rc;
 }
 
-static int compare(const char *a, const char *b, bool mend, const struct mb_lvm_dirty *d,
-		   struct mb_lvm_compare *c, struct mb_error *e)
+static int compare(struct job j, const struct mb_lvm_dirty *d, struct mb_lvm_compare *c,
+		   struct mb_error *e)
 {
-	struct job j = { .a = a, .b = b, .mend = mend };
+	const char *a = j.a, *b = j.b;
 	struct worker w[WORKERS];
 	int n, rc = 0;
 
@@ -295,11 +299,19 @@ static int compare(const char *a, const char *b, bool mend, const struct mb_lvm_
 int mb_lvm_compare_dirty(const char *a, const char *b, const struct mb_lvm_dirty *d,
 			 struct mb_lvm_compare *c, struct mb_error *e)
 {
-	return compare(a, b, false, d, c, e);
+	return compare((struct job){ .a = a, .b = b }, d, c, e);
 }
 
 int mb_lvm_mend_dirty(const char *a, const char *b, const struct mb_lvm_dirty *d,
 		      struct mb_lvm_compare *c, struct mb_error *e)
 {
-	return compare(a, b, true, d, c, e);
+	return compare((struct job){ .a = a, .b = b, .mend = true }, d, c, e);
+}
+
+int mb_lvm_mend_dirty_paced(const char *a, const char *b, const struct mb_lvm_dirty *d,
+			    void (*pace)(void *arg, uint64_t n), void *pace_arg,
+			    struct mb_lvm_compare *c, struct mb_error *e)
+{
+	return compare((struct job){ .a = a, .b = b, .mend = true, .pace = pace,
+				     .pace_arg = pace_arg }, d, c, e);
 }

@@ -60,5 +60,10 @@ int mb_lvm_compare_dirty(const char *a, const char *b, const struct mb_lvm_dirty
  * Only for a merged leg whose areas outside d are known equal. */
 int mb_lvm_mend_dirty(const char *a, const char *b, const struct mb_lvm_dirty *d,
 		      struct mb_lvm_compare *c, struct mb_error *e);
+/* The same, each piece's reads first taken from the run's pace: pace(arg,
+ * n) waits until the n bytes of both legs may be read (NULL: at once). */
+int mb_lvm_mend_dirty_paced(const char *a, const char *b, const struct mb_lvm_dirty *d,
+			    void (*pace)(void *arg, uint64_t n), void *pace_arg,
+			    struct mb_lvm_compare *c, struct mb_error *e);
 
 #endif

@@ -129,6 +129,43 @@ static void test_mend(void)
 	mb_lvm_dirty_free(&d);
 }
 
+/* The run's pace, counted: what the proof asks of it before its reads. */
+static uint64_t paced, paced_calls;
+
+static void count_pace(void *arg, uint64_t n)
+{
+	(void)arg;
+	paced += n;
+	paced_calls++;
+}
+
+/* Under --max-rate or --yield auto the proof's reads take from the run's
+ * pace (mb_undo_ctx.pace): both legs' bytes of each piece, before it is
+ * read; a mend's reads again after a copy are not asked for. */
+static void test_paced(void)
+{
+	static unsigned char leg[16 * CHUNK];
+	struct mb_lvm_dirty d;
+	struct mb_lvm_compare c;
+	struct mb_error e = { 0 };
+
+	mb_lvm_dirty_init(&d, CHUNK, sizeof(leg), &e);
+	mb_lvm_dirty_mark(&d, 2);
+	mb_lvm_dirty_mark(&d, 3);
+	mb_lvm_dirty_mark(&d, 9);
+	write_file(in_dir("a"), leg, sizeof(leg), 0);
+	write_file(in_dir("b"), leg, sizeof(leg), 0);
+	is_int(mb_lvm_mend_dirty_paced(in_dir("a"), in_dir("b"), &d, count_pace, NULL, &c, &e), 0,
+	       "a paced proof of equal legs: equal");
+	ok(paced == 2 * 3 * CHUNK, "... the pace asked for both legs' bytes of the 3 chunks");
+	is_int((int)paced_calls, 2, "... once a piece (chunks 2-3, chunk 9)");
+	ok(c.bytes_read == paced, "... as many as it read");
+	paced = paced_calls = 0;
+	is_int(mb_lvm_mend_dirty_paced(in_dir("a"), in_dir("b"), &d, NULL, NULL, &c, &e), 0,
+	       "no pace: the same proof, at once");
+	mb_lvm_dirty_free(&d);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -136,6 +173,7 @@ int main(void)
 	test_map();
 	test_compare();
 	test_mend();
+	test_paced();
 	unlink(in_dir("a"));
 	unlink(in_dir("b"));
 	rmdir(dir);
