@@ -56,8 +56,10 @@
 #include "plugins/mirror/dm.h"
 #include "plugins/mirror/lvm_due.h"
 #include "plugins/mirror/lvm_helper.h"
+#include "plugins/mirror/lvm_state.h"
 #include "plugins/mirror/lvm_md.h"
 #include "plugins/mirror/lvm_proof.h"
+#include "plugins/mirror/lvm_util.h"
 #include "plugins/mirror/lvm_witness.h"
 #include "plugins/mirror/snapshot.h"
 
@@ -77,158 +79,6 @@ struct lvm_mirror {
 	bool split_chosen;		/* helper_start said which will split */
 };
 
-/* What lvs says about a raid LV and its images. */
-struct lv_state {
-	bool found;
-	char uuid[40];		/* the LV's, for the record of its proofs */
-	char segtype[32];
-	char attr[16];
-	char health[64];
-	double sync_percent;	/* -1 when lvs reports none */
-	char sync_action[32];
-	unsigned long long mismatches;
-	int legs;		/* rimage sub-LVs, the split one included */
-	char split_lv[LVM_NAME_MAX + 24];	/* a visible <lv>_rimage_N: split off */
-	int last;		/* the highest N: the leg lvconvert splits */
-	char last_devices[512];	/* its PVs, "/dev/vdb(1),/dev/vdc(0)" */
-	bool last_writemostly;
-};
-
-/* "vg/lv" into its two names, with LVM's character set. */
-static int parse_vg_lv(const char *arg, char *vg, char *lv, struct mb_error *e)
-{
-	const char *slash = strchr(arg, '/');
-	size_t vlen = slash ? (size_t)(slash - arg) : 0;
-	bool ok = slash && vlen > 0 && vlen < LVM_NAME_MAX && slash[1] &&
-		  strlen(slash + 1) < LVM_NAME_MAX && arg[0] != '-' && slash[1] != '-';
-
-	for (const char *p = arg; ok && *p; p++)
-		ok = p == slash || isalnum((unsigned char)*p) || strchr("+_.-", *p);
-	if (!ok) {
-		mb_fail(e, MB_ERR_USAGE, 0, "invalid logical volume '%s'", arg);
-		mb_hint(e, "use lvm:VG/LV, e.g. lvm:vg0/pgdata");
-		return -1;
-	}
-	memcpy(vg, arg, vlen);
-	vg[vlen] = '\0';
-	snprintf(lv, LVM_NAME_MAX, "%s", slash + 1);
-	return 0;
-}
-
-/* device-mapper's name for vg/lv: each '-' doubled, then "vg-lv". */
-static void dm_name(const char *vg, const char *lv, char *out, size_t len)
-{
-	size_t n = 0;
-
-	for (const char *s = vg; ; s = lv) {
-		for (const char *p = s; *p && n + 3 < len; p++) {
-			if (*p == '-')
-				out[n++] = '-';
-			out[n++] = *p;
-		}
-		if (s == lv)
-			break;
-		out[n++] = '-';
-	}
-	out[n] = '\0';
-}
-
-/* The N of "<lv>_rimage_N" (visible) or "[<lv>_rimage_N]" (hidden); -1 if
- * the name is neither.  *hidden tells which. */
-static int rimage_index(const char *name, const char *lv, bool *hidden)
-{
-	size_t lvlen = strlen(lv);
-	const char *p = name;
-	char *end;
-	long n;
-
-	*hidden = *p == '[';
-	p += *hidden;
-	if (strncmp(p, lv, lvlen) != 0 || strncmp(p + lvlen, "_rimage_", 8) != 0)
-		return -1;
-	p += lvlen + 8;
-	if (!isdigit((unsigned char)*p))
-		return -1;
-	n = strtol(p, &end, 10);
-	if (strcmp(end, *hidden ? "]" : "") != 0)
-		return -1;
-	return (int)n;
-}
-
-static const char *field(json_t *row, const char *name)
-{
-	const char *s = json_string_value(json_object_get(row, name));
-
-	return s ? s : "";
-}
-
-static void state_from_row(struct lv_state *st, json_t *row, const char *lv)
-{
-	const char *name = field(row, "lv_name");
-	bool hidden;
-	int index;
-
-	if (strcmp(name, lv) == 0) {
-		const char *sync = field(row, "sync_percent");
-
-		st->found = true;
-		snprintf(st->uuid, sizeof(st->uuid), "%s", field(row, "lv_uuid"));
-		snprintf(st->segtype, sizeof(st->segtype), "%s", field(row, "segtype"));
-		snprintf(st->attr, sizeof(st->attr), "%s", field(row, "lv_attr"));
-		snprintf(st->health, sizeof(st->health), "%s", field(row, "lv_health_status"));
-		snprintf(st->sync_action, sizeof(st->sync_action), "%s",
-			 field(row, "raid_sync_action"));
-		st->sync_percent = *sync ? strtod(sync, NULL) : -1;
-		st->mismatches = strtoull(field(row, "raid_mismatch_count"), NULL, 10);
-		return;
-	}
-	index = rimage_index(name, lv, &hidden);
-	if (index < 0)
-		return;
-	st->legs++;
-	if (!hidden)
-		snprintf(st->split_lv, sizeof(st->split_lv), "%s", name);
-	if (index >= st->last) {
-		const char *attr = field(row, "lv_attr");
-
-		st->last = index;
-		snprintf(st->last_devices, sizeof(st->last_devices), "%s", field(row, "devices"));
-		st->last_writemostly = strlen(attr) >= 9 && attr[8] == 'w';
-	}
-}
-
-/* One `lvs` of the VG (all LVs, hidden ones too) folded into *st. */
-static int lv_state_read(const char *vg, const char *lv, struct lv_state *st,
-			 struct mb_error *e)
-{
-	const char *argv[] = { "lvs", "-a", "--reportformat", "json", "-o",
-			       "lv_name,lv_uuid,segtype,lv_attr,lv_health_status,sync_percent,"
-			       "raid_sync_action,raid_mismatch_count,devices", vg, NULL };
-	struct mb_spawn_result res = { 0 };
-	json_t *root = NULL, *rows;
-	json_error_t jerr;
-	size_t i;
-	json_t *row;
-	int rc = -1;
-
-	memset(st, 0, sizeof(*st));
-	if (mb_spawn(argv, LVM_CMD_TIMEOUT_MS, MB_ERR_MIRROR, &res, e) < 0)
-		goto out;
-	root = json_loads(res.out ? res.out : "", 0, &jerr);
-	rows = json_object_get(json_array_get(json_object_get(root, "report"), 0), "lv");
-	if (!json_is_array(rows)) {
-		mb_fail(e, MB_ERR_MIRROR, 0, "unable to parse the lvs report of volume group '%s'", vg);
-		goto out;
-	}
-	json_array_foreach(rows, i, row)
-		state_from_row(st, row, lv);
-	rc = 0;
-out:
-	json_decref(root);
-	mb_spawn_result_free(&res);
-	return rc;
-}
-
 static int lvm_open(struct mb_mirror *m, const char *arg, struct mb_error *e)
 {
 	struct lvm_mirror *lm = calloc(1, sizeof(*lm));
@@ -238,7 +88,7 @@ static int lvm_open(struct mb_mirror *m, const char *arg, struct mb_error *e)
 	if (!lm)
 		return mb_fail(e, MB_ERR_GENERAL, ENOMEM, "unable to open mirror '%s'", arg);
 	m->priv = lm;
-	if (parse_vg_lv(arg, lm->vg, lm->lv, e) < 0)
+	if (mb_lvm_parse_vg_lv(arg, lm->vg, lm->lv, e) < 0)
 		return -1;
 	if (asprintf(&m->device, "/dev/%s/%s", lm->vg, lm->lv) < 0) {
 		m->device = NULL;
@@ -257,7 +107,7 @@ static int lvm_open(struct mb_mirror *m, const char *arg, struct mb_error *e)
 }
 
 /* Everything that makes a raid LV unfit to split; changes nothing. */
-static int refuse_unfit(const char *vg, const char *lv, const struct lv_state *st,
+static int refuse_unfit(const char *vg, const char *lv, const struct mb_lv_state *st,
 			struct mb_error *e)
 {
 	if (!st->found)
@@ -294,9 +144,9 @@ static int refuse_unfit(const char *vg, const char *lv, const struct lv_state *s
 static int lvm_check(struct mb_mirror *m, struct mb_error *e)
 {
 	struct lvm_mirror *lm = m->priv;
-	struct lv_state st;
+	struct mb_lv_state st;
 
-	if (lv_state_read(lm->vg, lm->lv, &st, e) < 0 || refuse_unfit(lm->vg, lm->lv, &st, e) < 0)
+	if (mb_lv_state_read(lm->vg, lm->lv, &st, e) < 0 || refuse_unfit(lm->vg, lm->lv, &st, e) < 0)
 		return -1;
 	mb_info("lvm: '%s/%s' is raid1 with %d legs, %.2f%% in sync%s%s", lm->vg, lm->lv,
 		st.legs, st.sync_percent, strcmp(st.sync_action, "idle") ? ", running " : "",
@@ -321,7 +171,7 @@ static bool report_wait(const struct mb_mirror *m, const struct mb_undo_ctx *ctx
  * running, for at most timeout_s, or until stop (may be NULL) says so.
  * Fills *st with the last report. */
 static int wait_idle(const char *vg, const char *lv, int timeout_s, const struct mb_mirror *m,
-		     const struct mb_undo_ctx *ctx, struct lv_state *st, struct mb_error *e)
+		     const struct mb_undo_ctx *ctx, struct mb_lv_state *st, struct mb_error *e)
 {
 	long long deadline = mb_now_ms() + (long long)timeout_s * 1000;
 	const struct mb_stop *stop = m ? &m->stop : NULL;
@@ -329,7 +179,7 @@ static int wait_idle(const char *vg, const char *lv, int timeout_s, const struct
 	char what[2 * LVM_NAME_MAX + 40];
 
 	for (;;) {
-		if (lv_state_read(vg, lv, st, e) < 0)
+		if (mb_lv_state_read(vg, lv, st, e) < 0)
 			return -1;
 		if (!st->found)
 			return mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s/%s' not found", vg, lv);
@@ -399,10 +249,10 @@ static int lvm_sync(struct mb_mirror *m, struct mb_error *e)
 {
 	struct lvm_mirror *lm = m->priv;
 	long long t0 = mb_now_ms();
-	struct lv_state st;
+	struct mb_lv_state st;
 
 	/* Unfit first: a linear LV would never report a sync percentage. */
-	if (lv_state_read(lm->vg, lm->lv, &st, e) < 0 || refuse_unfit(lm->vg, lm->lv, &st, e) < 0 ||
+	if (mb_lv_state_read(lm->vg, lm->lv, &st, e) < 0 || refuse_unfit(lm->vg, lm->lv, &st, e) < 0 ||
 	    wait_idle(lm->vg, lm->lv, m->sync_timeout_s > 0 ? m->sync_timeout_s : LVM_SYNC_TIMEOUT_S,
 		      m, NULL, &st, e) < 0 ||
 	    refuse_unfit(lm->vg, lm->lv, &st, e) < 0)
@@ -430,7 +280,7 @@ static void witness_start(const char *vg, const char *lv, enum mb_mirror_proof p
 
 	if (proof == MB_PROOF_FULL)
 		return;
-	dm_name(vg, lv, top, sizeof(top));
+	mb_lvm_dm_name(vg, lv, top, sizeof(top));
 	if (mb_lvm_witness_start(top, &e) < 0)
 		mb_warn("lvm: %s: the merge of '%s/%s' will be proven by a full scrub", e.msg, vg, lv);
 }
@@ -440,7 +290,7 @@ static void witness_stop(const char *vg, const char *lv)
 	char top[LVM_DEV_MAX];
 	struct mb_error e = { 0 };
 
-	dm_name(vg, lv, top, sizeof(top));
+	mb_lvm_dm_name(vg, lv, top, sizeof(top));
 	if (mb_lvm_witness_stop(top, &e) < 0)
 		mb_warn("lvm: %s (dmsetup message %s 0 @stats_list)", e.msg, top);
 }
@@ -451,13 +301,13 @@ static void witness_stop(const char *vg, const char *lv)
 static int lvm_prepare_split(struct mb_mirror *m, int64_t run_id, struct mb_error *e)
 {
 	struct lvm_mirror *lm = m->priv;
-	struct lv_state st;
+	struct mb_lv_state st;
 
-	if (lv_state_read(lm->vg, lm->lv, &st, e) < 0 || refuse_unfit(lm->vg, lm->lv, &st, e) < 0)
+	if (mb_lv_state_read(lm->vg, lm->lv, &st, e) < 0 || refuse_unfit(lm->vg, lm->lv, &st, e) < 0)
 		return -1;
 	snprintf(lm->split_lv, sizeof(lm->split_lv), "%s_rimage_%d", lm->lv, st.legs - 1);
 	strcpy(lm->split_dev, "/dev/mapper/");
-	dm_name(lm->vg, lm->split_lv, lm->split_dev + strlen(lm->split_dev),
+	mb_lvm_dm_name(lm->vg, lm->split_lv, lm->split_dev + strlen(lm->split_dev),
 		sizeof(lm->split_dev) - strlen(lm->split_dev));
 	free(m->obligation_arg);
 	if (asprintf(&m->obligation_arg, "%s/%s", lm->vg, lm->lv) < 0) {
@@ -577,7 +427,7 @@ static long long lap(long long *t)
 	return d;
 }
 
-static int merge_image(const char *vg, const char *lv, const struct lv_state *st,
+static int merge_image(const char *vg, const char *lv, const struct mb_lv_state *st,
 		       struct undo_times *ut, struct mb_error *e)
 {
 	char image[3 * LVM_NAME_MAX];
@@ -602,7 +452,7 @@ static int merge_image(const char *vg, const char *lv, const struct lv_state *st
  * what changed: the legs must have been proven equal before the split
  * (recorded: the catalog's record rec, taken by this undo), by a full pass
  * not too long ago (lvm_due.h), which --mirror-proof witness waives. */
-static const char *full_scrub_reason(const char *vg, const struct lv_state *st, bool recorded,
+static const char *full_scrub_reason(const char *vg, const struct mb_lv_state *st, bool recorded,
 				     const struct mb_proof_record *rec,
 				     const struct mb_undo_ctx *ctx, char *buf, size_t len)
 {
@@ -616,7 +466,7 @@ static const char *full_scrub_reason(const char *vg, const struct lv_state *st, 
 			return buf;
 		mb_warn("lvm: %s, waived by --mirror-proof witness", buf);
 	}
-	dm_name(vg, st->split_lv, dev + strlen(dev), sizeof(dev) - strlen(dev));
+	mb_lvm_dm_name(vg, st->split_lv, dev + strlen(dev), sizeof(dev) - strlen(dev));
 	fd = open(dev, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || ioctl(fd, BLKROGET, &ro) < 0)
 		ro = 0;
@@ -638,7 +488,7 @@ static bool sub_dev(const char *vg, const char *lv, const char *sub, int n, char
 	dev_t devno;
 
 	snprintf(name, sizeof(name), "%s_%s_%d", lv, sub, n);
-	dm_name(vg, name, dm, sizeof(dm));
+	mb_lvm_dm_name(vg, name, dm, sizeof(dm));
 	snprintf(dev, len, "/dev/mapper/%s", dm);
 	if (mb_dm_devno(dm, &devno, &e) < 0) {
 		mb_info("lvm: %s: scrubbing '%s/%s' in full", e.msg, vg, lv);
@@ -661,7 +511,7 @@ static bool witnessed(const char *vg, const char *lv, struct mb_lvm_dirty *d)
 	const char *why = NULL;
 	int rc;
 
-	dm_name(vg, lv, top, sizeof(top));
+	mb_lvm_dm_name(vg, lv, top, sizeof(top));
 	rc = mb_lvm_witness_read(top, d, &why, &e);
 	if (rc != 0)
 		mb_info("lvm: %s: scrubbing '%s/%s' in full", rc < 0 ? e.msg : why, vg, lv);
@@ -736,7 +586,7 @@ static void fault_stop(const char *point)
 
 /* Whether the witness may prove this merge (the catalog's record taken:
  * recorded, rec), saying why not. */
-static bool witness_may(const char *vg, const char *lv, const struct lv_state *st,
+static bool witness_may(const char *vg, const char *lv, const struct mb_lv_state *st,
 			bool recorded, const struct mb_proof_record *rec,
 			const struct mb_undo_ctx *ctx)
 {
@@ -761,7 +611,7 @@ static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_er
 {
 	char vg[LVM_NAME_MAX], lv[LVM_NAME_MAX];
 	struct mb_proof_record rec = { .full_age_s = -1 };
-	struct lv_state st;
+	struct mb_lv_state st;
 	struct mb_dm_raid md;
 	struct undo_times ut = { 0 };
 	long long t0 = mb_now_ms(), t = t0;
@@ -769,7 +619,7 @@ static int lvm_undo(const char *arg, const struct mb_undo_ctx *ctx, struct mb_er
 	char key[2 * LVM_NAME_MAX + 8];
 	int proof = 1;
 
-	if (parse_vg_lv(arg, vg, lv, e) < 0 || lv_state_read(vg, lv, &st, e) < 0)
+	if (mb_lvm_parse_vg_lv(arg, vg, lv, e) < 0 || mb_lv_state_read(vg, lv, &st, e) < 0)
 		return -1;
 	if (!st.found)
 		return mb_fail(e, MB_ERR_MIRROR, 0, "logical volume '%s' not found", arg);
@@ -841,14 +691,3 @@ const struct mb_mirror_ops mb_mirror_lvm = {
 	.close = lvm_close,
 	.after_window = lvm_after_window,
 };
-
-/* For the other LVM drivers (lvm_util.h). */
-int mb_lvm_parse_vg_lv(const char *arg, char *vg, char *lv, struct mb_error *e)
-{
-	return parse_vg_lv(arg, vg, lv, e);
-}
-
-void mb_lvm_dm_name(const char *vg, const char *lv, char *out, size_t len)
-{
-	dm_name(vg, lv, out, len);
-}
