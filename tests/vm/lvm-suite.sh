@@ -392,6 +392,23 @@ full_check_due() {
 	rm -f "$S/due1.mbi" "$S/due2.mbi"
 }
 
+# ---- paced_proof: under --max-rate the merge's proof (the witness's
+# areas, read from both legs) takes from a pace of its own, as the stream
+# does, and says what it read and waited; the mirror is whole after it.
+paced_proof() {
+	start_writer /mnt/xfs/data/w
+	run "$MB" --db none --mirror "$VG/xfs" --source /mnt/xfs/data --media "file:$S/paced.mbi" \
+		--catalog "$CATALOG" --max-rate 16M
+	stop_writer
+	exit_is 0 "--max-rate 16M under the writer: exit 0"
+	like "$RUN_ERR" "proof: reading at most 16777216 bytes/s" "... the proof reads at the run's rate"
+	like "$RUN_ERR" "lvm: recorded 'lvm:$VG/xfs' proven whole by the witness" "... by the witness"
+	like "$RUN_ERR" "proof: [0-9]+ bytes read in [0-9]+ ms, waited [0-9]+ ms for the rate, yielded 0 ms" \
+		"... and says what it read and how long it waited"
+	mirror_whole xfs "after the paced proof"
+	rm -f "$S/paced.mbi"
+}
+
 # ---- kill_at POINT WHAT: a SIGKILL of a backup of mbt/xfs under the
 # writer at fault point POINT: lvm-merged (right after the merge, before
 # its proof) or lvm-proof (during it: the witness read).  The merged leg is
@@ -510,6 +527,7 @@ note "xfs raid1 created, populated: $(($(now_ms) - t0)) ms"
 witness_refused
 roundtrip xfs xfs --lvm-split lvconvert
 full_check_due
+paced_proof
 
 inject_after_merge
 lost_witness
@@ -517,6 +535,6 @@ kill_at lvm-merged "right after the merge"
 kill_at lvm-proof "during the witness's proof"
 
 is "$("$MB" list --output json --catalog "$CATALOG" | jq -r '[.[] | select(.verb == "backup") | .status] | join(" ")')" \
-	"failed failed complete complete complete complete complete complete failed failed complete complete failed" \
-	"the catalog: eight complete runs, the four killed ones and the one stopped in P1 failed"
+	"failed failed complete complete complete complete complete complete complete failed failed complete complete failed" \
+	"the catalog: nine complete runs, the four killed ones and the one stopped in P1 failed"
 done_testing
